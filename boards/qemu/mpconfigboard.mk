@@ -1,0 +1,21 @@
+# bmp firmware on an emulated Cortex-M3: qemu-system-arm's mps2-an385 (ARM MPS2 FPGA
+# board with the AN385 Cortex-M3 image), soft float, Rust target thumbv7m-none-eabi.
+QEMU_ARCH = arm
+QEMU_MACHINE = mps2-an385
+
+CFLAGS += -mthumb -mcpu=cortex-m3 -mfloat-abi=soft
+CFLAGS += -DQEMU_SOC_MPS2
+CFLAGS += -DMICROPY_HW_MCU_NAME='"Cortex-M3"'
+CFLAGS += -DMP_CONFIGFILE='"$(BOARD_DIR)/mpconfigboard.h"'
+
+LDSCRIPT = mcu/arm/mps2.ld
+
+SRC_BOARD_O = shared/runtime/gchelper_native.o shared/runtime/gchelper_thumb2.o
+
+MPY_CROSS_FLAGS += -march=armv7m
+
+# Nothing frozen yet (the port's default needs micropython-lib's unittest).
+FROZEN_MANIFEST =
+
+BMP_RUST_TARGET = thumbv7m-none-eabi
+BMP_WHOLE_ARCHIVE = 1

@@ -1,0 +1,2 @@
+# Frozen into the bmp host probe.
+include("$(MPY_DIR)/extmod/asyncio")

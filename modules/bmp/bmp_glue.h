@@ -1,0 +1,21 @@
+// bmp: what the C glue and the Rust library (the repository's root package) share.
+#ifndef BMP_GLUE_H
+#define BMP_GLUE_H
+
+#include "py/obj.h"
+
+// Rust signatures of module functions (see MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN / _KW).
+typedef mp_obj_t (*bmp_fun_var_t)(size_t n_args, const mp_obj_t *args);
+typedef mp_obj_t (*bmp_fun_kw_t)(size_t n_args, const mp_obj_t *args, mp_map_t *kw_args);
+
+// One poll step of every server (Rust, src/poll.rs); may raise.
+void bmp_poll_step(void);
+
+// MICROPY_INTERNAL_EVENT_HOOK of bmp's boards: one poll step, exceptions printed.
+void bmp_event_hook(void);
+
+// Call fn(context) and return the exception it raised, or MP_OBJ_NULL.
+// Rust must never call nlr_push itself (it returns twice).
+mp_obj_t bmp_glue_call_protected(void (*fn)(void *context), void *context);
+
+#endif // BMP_GLUE_H

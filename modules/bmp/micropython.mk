@@ -1,0 +1,46 @@
+# bmp user module for make-based ports (unix, qemu, stm32).
+#
+# The C files here hold what MicroPython's QSTR scanner must see (module tables, QSTRs,
+# root pointers); the functions behind them are Rust, in the repository's root package,
+# built here once per firmware build because QSTR numbers and struct layouts are per build.
+#
+# A board or variant may set:
+#   BMP_RUST_TARGET      Rust target triple for an MCU (default: the host)
+#   BMP_WHOLE_ARCHIVE=1  link the Rust archive with --whole-archive (ports whose link line
+#                        puts LDFLAGS before the objects: qemu, stm32)
+
+BMP_MOD_DIR := $(USERMOD_DIR)
+BMP_TOP := $(abspath $(BMP_MOD_DIR)/../..)
+
+SRC_USERMOD_C += $(BMP_MOD_DIR)/modbmp.c
+SRC_USERMOD_C += $(BMP_MOD_DIR)/modtarget.c
+SRC_USERMOD_C += $(BMP_MOD_DIR)/moddap.c
+SRC_USERMOD_C += $(BMP_MOD_DIR)/bmp_glue.c
+CFLAGS_USERMOD += -I$(BMP_MOD_DIR)
+
+BMP_RUST_DIR := $(abspath $(BUILD))/rust
+BMP_RUST_LIB := $(BMP_RUST_DIR)/libbmp.a
+BMP_CFLAGS_FILE := $(BMP_RUST_DIR)/cflags.txt
+
+ifeq ($(BMP_WHOLE_ARCHIVE),1)
+LDFLAGS_USERMOD += -Wl,--whole-archive $(BMP_RUST_LIB) -Wl,--no-whole-archive
+else
+LDFLAGS_USERMOD += $(BMP_RUST_LIB)
+endif
+# Native libraries the Rust standard library needs on a hosted target.
+ifeq ($(BMP_RUST_TARGET),)
+LDFLAGS_USERMOD += -lpthread -ldl
+endif
+
+# Cargo decides whether anything changed, so ask it every time (FORCE). The flags file
+# holds the compiler's -I/-D/-std flags, one per line, unquoted by the shell, for bindgen.
+$(BMP_RUST_LIB): $(HEADER_BUILD)/qstrdefs.generated.h $(HEADER_BUILD)/root_pointers.h $(HEADER_BUILD)/moduledefs.h FORCE
+	$(ECHO) "CARGO $(notdir $@) $(BMP_RUST_TARGET)"
+	$(Q)mkdir -p $(BMP_RUST_DIR)
+	$(Q)printf '%s\n' $(filter -I% -D% -std=%,$(CFLAGS)) > $(BMP_CFLAGS_FILE).new
+	$(Q)cmp -s $(BMP_CFLAGS_FILE).new $(BMP_CFLAGS_FILE) || mv $(BMP_CFLAGS_FILE).new $(BMP_CFLAGS_FILE)
+	$(Q)BMP_MPY_CFLAGS=$(BMP_CFLAGS_FILE) BMP_MPY_PORT_DIR=$(CURDIR) BMP_MPY_BUILD_DIR=$(abspath $(BUILD)) \
+		$(BMP_TOP)/tools/cargo-staticlib $(BMP_RUST_DIR) $@ $(BMP_RUST_TARGET)
+
+# The glue object depends on the library so that a new library relinks the firmware.
+$(BUILD)/bmp/bmp_glue.o: $(BMP_RUST_LIB)

@@ -1,0 +1,84 @@
+//! Raising Python exceptions. Each function here longjmps back into MicroPython and never
+//! returns: call it last, with nothing left to drop.
+
+use super::sys;
+use core::ffi::{CStr, c_char};
+
+/// The exception types bmp raises.
+#[derive(Clone, Copy, Debug)]
+pub enum Kind {
+    Runtime,
+    Value,
+    Type,
+    NotImplemented,
+}
+
+fn type_object(kind: Kind) -> *const sys::mp_obj_type_t {
+    // SAFETY: the type objects are statics of the MicroPython core.
+    unsafe {
+        match kind {
+            Kind::Runtime => &raw const sys::mp_type_RuntimeError,
+            Kind::Value => &raw const sys::mp_type_ValueError,
+            Kind::Type => &raw const sys::mp_type_TypeError,
+            Kind::NotImplemented => &raw const sys::mp_type_NotImplementedError,
+        }
+    }
+}
+
+/// Raise `kind` with a fixed message.
+pub fn raise(kind: Kind, message: &CStr) -> ! {
+    // SAFETY: mp_raise_msg takes a NUL-terminated message (any mp_rom_error_text_t that does
+    // not start with 0xff is used as is, py/objexcept.c) and does not return.
+    unsafe { sys::mp_raise_msg(type_object(kind), message.as_ptr() as sys::mp_rom_error_text_t) }
+}
+
+/// Raise `kind` with a message formatted by MicroPython: `format` holds one `%s`.
+pub fn raise_with_text(kind: Kind, format: &CStr, text: &[u8]) -> ! {
+    let mut buffer = [0u8; 160];
+    let length = text.len().min(buffer.len() - 1);
+    buffer[..length].copy_from_slice(&text[..length]);
+    // SAFETY: the buffer is NUL-terminated and outlives the call; mp_raise_msg_varg copies it.
+    unsafe {
+        sys::mp_raise_msg_varg(
+            type_object(kind),
+            format.as_ptr() as sys::mp_rom_error_text_t,
+            buffer.as_ptr() as *const c_char,
+        )
+    }
+}
+
+/// `NotImplementedError("<name>() is not implemented yet")` for functions whose issue has
+/// not landed.
+pub fn not_implemented(name: &CStr) -> ! {
+    raise_with_text(
+        Kind::NotImplemented,
+        c"%s() is not implemented yet",
+        name.to_bytes(),
+    )
+}
+
+/// A module function with positional arguments whose issue has not landed.
+#[macro_export]
+macro_rules! placeholder_var {
+    ($function:ident, $name:expr) => {
+        #[unsafe(no_mangle)]
+        pub extern "C" fn $function(_: usize, _: *const $crate::mpy::Obj) -> $crate::mpy::Obj {
+            $crate::mpy::exception::not_implemented($name)
+        }
+    };
+}
+
+/// A module function with keyword arguments whose issue has not landed.
+#[macro_export]
+macro_rules! placeholder_kw {
+    ($function:ident, $name:expr) => {
+        #[unsafe(no_mangle)]
+        pub extern "C" fn $function(
+            _: usize,
+            _: *const $crate::mpy::Obj,
+            _: *mut $crate::mpy::sys::mp_map_t,
+        ) -> $crate::mpy::Obj {
+            $crate::mpy::exception::not_implemented($name)
+        }
+    };
+}
