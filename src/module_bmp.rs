@@ -25,7 +25,7 @@ pub extern "C" fn bmp_help(_: usize, _: *const Obj) -> Obj {
 
 #[unsafe(no_mangle)]
 pub extern "C" fn bmp_poll(_: usize, _: *const Obj) -> Obj {
-    if poll::step().is_err() {
+    if poll::step_by_hand().is_err() {
         raise(Kind::Runtime, c"bmp.poll() called from inside a poll step");
     }
     object::small_int(poll::bmp_steps() as isize)

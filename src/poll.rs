@@ -1,52 +1,70 @@
 //! The poll entry points. The port's event loop calls `bmp_event_hook` (C glue) while the
-//! REPL waits for input and while sleeping; it runs one step of each server.
+//! REPL waits for input and while sleeping; it runs `bmp_loop()` then `dap_loop()`, each one
+//! short step: read what has arrived, answer, return.
+//!
+//! A step never raises: servers catch Python errors from streams and callbacks themselves
+//! (through the C trampoline), so the running flag below is always cleared.
 
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-
-static BMP_STEPS: AtomicU32 = AtomicU32::new(0);
-static DAP_STEPS: AtomicU32 = AtomicU32::new(0);
-static IN_STEP: AtomicBool = AtomicBool::new(false);
 
 /// A poll step was asked for while one was running (from a callback it made).
 #[derive(Debug)]
 pub struct AlreadyPolling;
 
-/// One step of the GDB server: read what has arrived, answer, return.
+/// Step count and re-entry guard of one server.
+struct Server {
+    steps: AtomicU32,
+    running: AtomicBool,
+}
+
+impl Server {
+    const fn new() -> Self {
+        Self { steps: AtomicU32::new(0), running: AtomicBool::new(false) }
+    }
+
+    // Loads and stores only: polling runs on one thread, and thumbv6m has no atomic add.
+    fn step(&self, work: fn()) -> Result<(), AlreadyPolling> {
+        if self.running.load(Ordering::Relaxed) {
+            return Err(AlreadyPolling);
+        }
+        self.running.store(true, Ordering::Relaxed);
+        work();
+        self.steps.store(self.steps.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+        self.running.store(false, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn is_running(&self) -> bool {
+        self.running.load(Ordering::Relaxed)
+    }
+}
+
+static GDB_SERVER: Server = Server::new();
+static DAP_SERVER: Server = Server::new();
+
+/// One step of the GDB server (nothing to serve until `bmp.init()` lands).
 #[unsafe(no_mangle)]
 pub extern "C" fn bmp_loop() {
-    increment(&BMP_STEPS);
+    let _ = GDB_SERVER.step(|| {});
 }
 
-/// One step of the CMSIS-DAP server.
+/// One step of the CMSIS-DAP server (nothing to serve until `dap.init()` lands).
 #[unsafe(no_mangle)]
 pub extern "C" fn dap_loop() {
-    increment(&DAP_STEPS);
+    let _ = DAP_SERVER.step(|| {});
 }
 
-/// Loads and stores only: the poll runs on one thread, and thumbv6m has no atomic add.
-fn increment(counter: &AtomicU32) {
-    counter.store(counter.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
-}
-
-/// Run one step of each server, unless a step is already running.
-pub fn step() -> Result<(), AlreadyPolling> {
-    if IN_STEP.load(Ordering::Relaxed) {
+/// `bmp.poll()`: one step of each server, by hand; refused from inside a step.
+pub fn step_by_hand() -> Result<(), AlreadyPolling> {
+    if GDB_SERVER.is_running() || DAP_SERVER.is_running() {
         return Err(AlreadyPolling);
     }
-    IN_STEP.store(true, Ordering::Relaxed);
     bmp_loop();
     dap_loop();
-    IN_STEP.store(false, Ordering::Relaxed);
     Ok(())
 }
 
 /// How many GDB server steps have run since start-up.
 pub fn bmp_steps() -> u32 {
-    BMP_STEPS.load(Ordering::Relaxed)
-}
-
-/// Called by the event hook (C glue). A step already running is left alone.
-#[unsafe(no_mangle)]
-pub extern "C" fn bmp_poll_step() {
-    let _ = step();
+    GDB_SERVER.steps.load(Ordering::Relaxed)
 }

@@ -17,15 +17,21 @@ mp_obj_t bmp_glue_call_protected(void (*fn)(void *context), void *context) {
     return MP_OBJ_FROM_PTR(nlr.ret_val);
 }
 
-static void bmp_poll_step_trampoline(void *context) {
-    (void)context;
-    bmp_poll_step();
+static void run_loop(void *loop) {
+    ((void (*)(void))loop)();
 }
 
-void bmp_event_hook(void) {
-    mp_obj_t exception = bmp_glue_call_protected(bmp_poll_step_trampoline, NULL);
+// A poll step must not raise into whatever the port was doing; the servers catch their own
+// errors, so anything that arrives here is a bug, reported and dropped.
+static void run_loop_protected(void (*loop)(void)) {
+    mp_obj_t exception = bmp_glue_call_protected(run_loop, (void *)loop);
     if (exception != MP_OBJ_NULL) {
         mp_printf(MICROPY_ERROR_PRINTER, "bmp: poll step failed: ");
         mp_obj_print_exception(MICROPY_ERROR_PRINTER, exception);
     }
+}
+
+void bmp_event_hook(void) {
+    run_loop_protected(bmp_loop);
+    run_loop_protected(dap_loop);
 }

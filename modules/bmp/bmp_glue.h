@@ -8,10 +8,11 @@
 typedef mp_obj_t (*bmp_fun_var_t)(size_t n_args, const mp_obj_t *args);
 typedef mp_obj_t (*bmp_fun_kw_t)(size_t n_args, const mp_obj_t *args, mp_map_t *kw_args);
 
-// One poll step of every server (Rust, src/poll.rs); may raise.
-void bmp_poll_step(void);
+// One poll step of the GDB server and of the CMSIS-DAP server (Rust, src/poll.rs).
+void bmp_loop(void);
+void dap_loop(void);
 
-// MICROPY_INTERNAL_EVENT_HOOK of bmp's boards: one poll step, exceptions printed.
+// MICROPY_INTERNAL_EVENT_HOOK of bmp's boards: bmp_loop() then dap_loop().
 void bmp_event_hook(void);
 
 // Call fn(context) and return the exception it raised, or MP_OBJ_NULL.

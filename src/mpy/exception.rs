@@ -14,14 +14,11 @@ pub enum Kind {
 }
 
 fn type_object(kind: Kind) -> *const sys::mp_obj_type_t {
-    // SAFETY: the type objects are statics of the MicroPython core.
-    unsafe {
-        match kind {
-            Kind::Runtime => &raw const sys::mp_type_RuntimeError,
-            Kind::Value => &raw const sys::mp_type_ValueError,
-            Kind::Type => &raw const sys::mp_type_TypeError,
-            Kind::NotImplemented => &raw const sys::mp_type_NotImplementedError,
-        }
+    match kind {
+        Kind::Runtime => &raw const sys::mp_type_RuntimeError,
+        Kind::Value => &raw const sys::mp_type_ValueError,
+        Kind::Type => &raw const sys::mp_type_TypeError,
+        Kind::NotImplemented => &raw const sys::mp_type_NotImplementedError,
     }
 }
 

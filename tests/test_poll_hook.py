@@ -1,0 +1,49 @@
+"""The poll hooks: bmp_loop() and dap_loop() run from the port's event loop while the REPL
+waits for a key (unix and qemu) and during time.sleep (unix), without any Python code
+asking for it. bmp.poll() returns how many GDB-server steps have run."""
+
+import re
+import time
+
+IDLE_SECONDS = 1.0
+
+
+def steps_while_idle(console):
+    console.line("import bmp")
+    console.line("before = bmp.poll()")
+    time.sleep(IDLE_SECONDS)  # the REPL waits for a key meanwhile
+    output = console.line("print('steps', bmp.poll() - before - 1)")
+    match = re.search(r"steps (\d+)", output)
+    assert match, output
+    return int(match.group(1))
+
+
+def test_unix_repl_idle_runs_the_loops(unix_console):
+    # The unix hook polls stdin every millisecond.
+    assert steps_while_idle(unix_console) > 100
+
+
+def test_unix_sleep_runs_the_loops(unix_console):
+    unix_console.line("import bmp, time")
+    for call in ("time.sleep(0.5)", "time.sleep_ms(500)"):
+        output = unix_console.line(f"before = bmp.poll(); {call}; print('steps', bmp.poll() - before - 1)")
+        steps = int(re.search(r"steps (\d+)", output).group(1))
+        assert steps > 50, (call, output)
+
+
+def test_unix_sleep_keeps_its_length(unix_console):
+    unix_console.line("import time")
+    output = unix_console.line("t = time.ticks_ms(); time.sleep(0.3); print('took', time.ticks_diff(time.ticks_ms(), t))")
+    took = int(re.search(r"took (\d+)", output).group(1))
+    assert 300 <= took < 1000, output
+
+
+def test_unix_script_without_idle_runs_no_loop(unix_console):
+    # Nothing polls behind a running script's back: only the event loop does.
+    output = unix_console.line("a = bmp.poll() if 'bmp' in globals() else __import__('bmp').poll(); b = __import__('bmp').poll(); print('delta', b - a)")
+    assert "delta 1" in output
+
+
+def test_qemu_repl_idle_runs_the_loops(qemu_console):
+    # The qemu hook runs on every turn of the UART receive loop.
+    assert steps_while_idle(qemu_console) > 1000
