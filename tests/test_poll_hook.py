@@ -1,6 +1,6 @@
 """The poll hooks: bmp_loop() and dap_loop() run from the port's event loop while the REPL
-waits for a key (unix and qemu) and during time.sleep (unix), without any Python code
-asking for it. bmp.poll() returns how many GDB-server steps have run."""
+waits for a key and during time.sleep, on unix and on qemu, without any Python code asking
+for it. bmp.poll() returns how many GDB-server steps have run."""
 
 import re
 import time
@@ -23,19 +23,29 @@ def test_unix_repl_idle_runs_the_loops(unix_console):
     assert steps_while_idle(unix_console) > 100
 
 
+def steps_while_sleeping(console, call):
+    console.line("import bmp, time")
+    output = console.line(f"before = bmp.poll(); {call}; print('steps', bmp.poll() - before - 1)")
+    match = re.search(r"steps (\d+)", output)
+    assert match, output
+    return int(match.group(1))
+
+
+def sleep_length_ms(console):
+    console.line("import time")
+    output = console.line("t = time.ticks_ms(); time.sleep(0.3); print('took', time.ticks_diff(time.ticks_ms(), t))")
+    match = re.search(r"took (\d+)", output)
+    assert match, output
+    return int(match.group(1))
+
+
 def test_unix_sleep_runs_the_loops(unix_console):
-    unix_console.line("import bmp, time")
     for call in ("time.sleep(0.5)", "time.sleep_ms(500)"):
-        output = unix_console.line(f"before = bmp.poll(); {call}; print('steps', bmp.poll() - before - 1)")
-        steps = int(re.search(r"steps (\d+)", output).group(1))
-        assert steps > 50, (call, output)
+        assert steps_while_sleeping(unix_console, call) > 50, call
 
 
 def test_unix_sleep_keeps_its_length(unix_console):
-    unix_console.line("import time")
-    output = unix_console.line("t = time.ticks_ms(); time.sleep(0.3); print('took', time.ticks_diff(time.ticks_ms(), t))")
-    took = int(re.search(r"took (\d+)", output).group(1))
-    assert 300 <= took < 1000, output
+    assert 300 <= sleep_length_ms(unix_console) < 1000
 
 
 def test_unix_script_without_idle_runs_no_loop(unix_console):
@@ -47,3 +57,12 @@ def test_unix_script_without_idle_runs_no_loop(unix_console):
 def test_qemu_repl_idle_runs_the_loops(qemu_console):
     # The qemu hook runs on every turn of the UART receive loop.
     assert steps_while_idle(qemu_console) > 1000
+
+
+def test_qemu_sleep_runs_the_loops(qemu_console):
+    for call in ("time.sleep(0.5)", "time.sleep_ms(500)"):
+        assert steps_while_sleeping(qemu_console, call) > 1000, call
+
+
+def test_qemu_sleep_keeps_its_length(qemu_console):
+    assert 300 <= sleep_length_ms(qemu_console) < 1000
