@@ -1,0 +1,216 @@
+//! The debug port: register access with WAIT retry, SELECT caching, power-up and recovery.
+
+use crate::error::Error;
+use crate::registers::dp;
+use crate::transport::{Clock, Port, Transport, TransportError};
+
+/// How long to keep retrying.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    /// Retry a WAIT-ed transaction for this long (a flash page erase stalls for 20 ms).
+    pub wait_micros: u64,
+    /// Wait this long for the power-up acknowledgements.
+    pub power_up_micros: u64,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            wait_micros: 250_000,
+            power_up_micros: 100_000,
+        }
+    }
+}
+
+/// A debug port over a transport. Owns the transport and the clock.
+pub struct DebugPort<T: Transport, C: Clock> {
+    transport: T,
+    clock: C,
+    timeouts: Timeouts,
+    /// The SELECT value last written, if known (saves writes; ADIv5.2 B2.2.9).
+    select: Option<u32>,
+}
+
+impl<T: Transport, C: Clock> DebugPort<T, C> {
+    pub fn new(transport: T, clock: C) -> Self {
+        Self {
+            transport,
+            clock,
+            timeouts: Timeouts::default(),
+            select: None,
+        }
+    }
+
+    pub fn set_timeouts(&mut self, timeouts: Timeouts) {
+        self.timeouts = timeouts;
+    }
+
+    pub fn transport(&mut self) -> &mut T {
+        &mut self.transport
+    }
+
+    pub fn clock(&mut self) -> &mut C {
+        &mut self.clock
+    }
+
+    pub fn now_micros(&mut self) -> u64 {
+        self.clock.now_micros()
+    }
+
+    /// Give the transport back (for a different use of the wire).
+    pub fn into_parts(self) -> (T, C) {
+        (self.transport, self.clock)
+    }
+
+    /// Read DPIDR, clear sticky errors, power up the debug and system domains
+    /// (ADIv5.2 B2.2.2: set CDBGPWRUPREQ and CSYSPWRUPREQ, wait for both ACKs).
+    pub fn connect(&mut self) -> Result<u32, Error> {
+        self.select = None;
+        let dpidr = self.read_dp(dp::DPIDR)?;
+        self.write_dp(dp::ABORT, dp::ABORT_ALL_STICKY)?;
+        let request = dp::CTRL_CDBGPWRUPREQ | dp::CTRL_CSYSPWRUPREQ;
+        self.write_dp(dp::CTRL_STAT, request)?;
+        let acknowledged = dp::CTRL_CDBGPWRUPACK | dp::CTRL_CSYSPWRUPACK;
+        let start = self.clock.now_micros();
+        loop {
+            if self.read_dp(dp::CTRL_STAT)? & acknowledged == acknowledged {
+                return Ok(dpidr);
+            }
+            if self.clock.now_micros() - start > self.timeouts.power_up_micros {
+                return Err(Error::PowerUpTimeout);
+            }
+        }
+    }
+
+    pub fn read_dp(&mut self, address: u8) -> Result<u32, Error> {
+        self.retry(Port::Debug, address, |transport| {
+            transport.read(Port::Debug, address)
+        })
+    }
+
+    pub fn write_dp(&mut self, address: u8, value: u32) -> Result<(), Error> {
+        if address == dp::SELECT {
+            self.select = Some(value);
+        }
+        self.retry(Port::Debug, address, |transport| {
+            transport.write(Port::Debug, address, value)
+        })
+    }
+
+    /// Read an AP register and wait for the result (posted read plus RDBUFF).
+    pub fn read_ap(&mut self, ap: u8, register: u8) -> Result<u32, Error> {
+        self.select_ap(ap, register)?;
+        self.read_ap_posted(register)?;
+        self.read_dp(dp::RDBUFF)
+    }
+
+    pub fn write_ap(&mut self, ap: u8, register: u8, value: u32) -> Result<(), Error> {
+        self.select_ap(ap, register)?;
+        let address = register & 0xC;
+        self.retry(Port::Access, register, |transport| {
+            transport.write(Port::Access, address, value)
+        })
+    }
+
+    /// Write several values to one AP register of the selected bank (e.g. DRW with
+    /// auto-increment), then check for a sticky error with a DP read.
+    pub fn write_ap_repeated(&mut self, ap: u8, register: u8, values: &[u32]) -> Result<(), Error> {
+        self.select_ap(ap, register)?;
+        let address = register & 0xC;
+        for &value in values {
+            self.retry(Port::Access, register, |transport| {
+                transport.write(Port::Access, address, value)
+            })?;
+        }
+        self.read_dp(dp::RDBUFF).map(|_| ())
+    }
+
+    /// Read one AP register several times (e.g. DRW with auto-increment), pipelining the
+    /// posted reads: each read returns the previous one's data, RDBUFF the last.
+    pub fn read_ap_repeated(
+        &mut self,
+        ap: u8,
+        register: u8,
+        values: &mut [u32],
+    ) -> Result<(), Error> {
+        if values.is_empty() {
+            return Ok(());
+        }
+        self.select_ap(ap, register)?;
+        self.read_ap_posted(register)?;
+        let (last, others) = values.split_last_mut().expect("not empty");
+        for value in others {
+            *value = self.read_ap_posted(register)?;
+        }
+        *last = self.read_dp(dp::RDBUFF)?;
+        Ok(())
+    }
+
+    /// After a run of AP accesses (completed by an RDBUFF read): did any of them set a
+    /// sticky error? A posted access that fails only sets STICKYERR; the DP answers the
+    /// RDBUFF read OK (ADIv5.2 B2.2.2, B4.2.5). Clears the flags and reports them.
+    pub fn check_sticky_errors(&mut self) -> Result<(), Error> {
+        let ctrl_stat = self.read_dp(dp::CTRL_STAT)?;
+        if ctrl_stat & dp::CTRL_STICKY != 0 {
+            self.write_dp(dp::ABORT, dp::ABORT_ALL_STICKY)?;
+            return Err(Error::Fault { ctrl_stat });
+        }
+        Ok(())
+    }
+
+    fn read_ap_posted(&mut self, register: u8) -> Result<u32, Error> {
+        let address = register & 0xC;
+        self.retry(Port::Access, register, |transport| {
+            transport.read(Port::Access, address)
+        })
+    }
+
+    /// SELECT: APSEL in [31:24], APBANKSEL in [7:4] (ADIv5.2 B2.2.9).
+    fn select_ap(&mut self, ap: u8, register: u8) -> Result<(), Error> {
+        let select = (u32::from(ap) << 24) | u32::from(register & 0xF0);
+        if self.select != Some(select) {
+            self.write_dp(dp::SELECT, select)?;
+        }
+        Ok(())
+    }
+
+    /// Run one transaction, retrying on WAIT until the timeout, and recover from errors so
+    /// the next transaction starts clean.
+    fn retry<R>(
+        &mut self,
+        port: Port,
+        address: u8,
+        mut transaction: impl FnMut(&mut T) -> Result<R, TransportError>,
+    ) -> Result<R, Error> {
+        let start = self.clock.now_micros();
+        loop {
+            match transaction(&mut self.transport) {
+                Ok(value) => return Ok(value),
+                Err(TransportError::Wait) => {
+                    if self.clock.now_micros() - start > self.timeouts.wait_micros {
+                        // DAPABORT cancels the stalled transaction (ADIv5.2 B2.2.1).
+                        let _ = self
+                            .transport
+                            .write(Port::Debug, dp::ABORT, dp::ABORT_DAPABORT);
+                        return Err(Error::WaitTimeout { port, address });
+                    }
+                }
+                Err(TransportError::Fault) => return Err(self.recover_from_fault()),
+                Err(error @ (TransportError::NoResponse | TransportError::Protocol)) => {
+                    self.select = None;
+                    let _ = self.transport.resynchronise();
+                    return Err(Error::from_transport(error, port, address));
+                }
+            }
+        }
+    }
+
+    /// Read which sticky flags are set, and clear them through ABORT (ADIv5.2 B2.2.1).
+    fn recover_from_fault(&mut self) -> Error {
+        let ctrl_stat = self.transport.read(Port::Debug, dp::CTRL_STAT).unwrap_or(0);
+        let _ = self
+            .transport
+            .write(Port::Debug, dp::ABORT, dp::ABORT_ALL_STICKY);
+        Error::Fault { ctrl_stat }
+    }
+}

@@ -1,0 +1,62 @@
+//! Errors of the ADI layer, with what was being accessed.
+
+use crate::transport::{Port, TransportError};
+use core::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// Nothing answered the debug port (no target, no power, wiring).
+    NoResponse,
+    /// The target kept answering WAIT past the timeout; the transaction was aborted.
+    WaitTimeout { port: Port, address: u8 },
+    /// A sticky error was set (CTRL/STAT value given); it has been cleared.
+    Fault { ctrl_stat: u32 },
+    /// The line lost sync (parity error); it has been resynchronised.
+    Protocol,
+    /// CDBGPWRUPACK/CSYSPWRUPACK did not come up in time (ADIv5.2 B2.2.2).
+    PowerUpTimeout,
+    /// The access port is not a MEM-AP (IDR given).
+    NotMemoryAp { ap: u8, idr: u32 },
+    /// The address or length is not aligned as the access requires.
+    Unaligned { address: u32 },
+    /// A bus access through the MEM-AP failed (a sticky error after the access).
+    Bus { address: u32 },
+}
+
+impl Error {
+    pub(crate) fn from_transport(error: TransportError, port: Port, address: u8) -> Self {
+        match error {
+            TransportError::Wait => Error::WaitTimeout { port, address },
+            TransportError::Fault => Error::Fault { ctrl_stat: 0 },
+            TransportError::NoResponse => Error::NoResponse,
+            TransportError::Protocol => Error::Protocol,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::NoResponse => write!(
+                f,
+                "no response from the debug port (check wiring and target power)"
+            ),
+            Error::WaitTimeout { port, address } => {
+                write!(
+                    f,
+                    "target kept answering WAIT ({port:?} port register 0x{address:x})"
+                )
+            }
+            Error::Fault { ctrl_stat } => {
+                write!(f, "debug port fault (CTRL/STAT 0x{ctrl_stat:08x})")
+            }
+            Error::Protocol => write!(f, "SWD/JTAG protocol error (parity); line resynchronised"),
+            Error::PowerUpTimeout => write!(f, "debug power-up not acknowledged"),
+            Error::NotMemoryAp { ap, idr } => {
+                write!(f, "AP {ap} is not a MEM-AP (IDR 0x{idr:08x})")
+            }
+            Error::Unaligned { address } => write!(f, "unaligned access at 0x{address:08x}"),
+            Error::Bus { address } => write!(f, "bus error at 0x{address:08x}"),
+        }
+    }
+}

@@ -1,0 +1,386 @@
+//! The MEM-AP (ADIv5.2 C2): target memory through CSW, TAR and DRW, with auto-increment
+//! inside 1 KB blocks, and the [`Memory`] trait the layers above use.
+
+use crate::debug_port::DebugPort;
+use crate::error::Error;
+use crate::registers::ap;
+use crate::transport::{Clock, Transport};
+
+/// Target memory as the core and flash drivers see it, plus the clock for their timeouts.
+pub trait Memory {
+    fn read_words(&mut self, address: u32, words: &mut [u32]) -> Result<(), Error>;
+    fn write_words(&mut self, address: u32, words: &[u32]) -> Result<(), Error>;
+    /// Half-words at an even address (e.g. STM32F1 flash programming).
+    fn write_halves(&mut self, address: u32, halves: &[u16]) -> Result<(), Error>;
+    /// Any address and length; bytes outside word alignment go as byte accesses.
+    fn read_bytes(&mut self, address: u32, bytes: &mut [u8]) -> Result<(), Error>;
+    fn write_bytes(&mut self, address: u32, bytes: &[u8]) -> Result<(), Error>;
+    fn now_micros(&mut self) -> u64;
+
+    fn read_word(&mut self, address: u32) -> Result<u32, Error> {
+        let mut word = [0];
+        self.read_words(address, &mut word)?;
+        Ok(word[0])
+    }
+
+    fn write_word(&mut self, address: u32, value: u32) -> Result<(), Error> {
+        self.write_words(address, &[value])
+    }
+}
+
+/// Access size of one MEM-AP transfer (CSW.Size).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Size {
+    Byte,
+    Half,
+    Word,
+}
+
+impl Size {
+    fn csw_bits(self) -> u32 {
+        match self {
+            Size::Byte => ap::CSW_SIZE_8,
+            Size::Half => ap::CSW_SIZE_16,
+            Size::Word => ap::CSW_SIZE_32,
+        }
+    }
+
+    fn bytes(self) -> u32 {
+        match self {
+            Size::Byte => 1,
+            Size::Half => 2,
+            Size::Word => 4,
+        }
+    }
+}
+
+/// One MEM-AP: its number, its CSW, and what is known of TAR.
+#[derive(Clone, Copy, Debug)]
+pub struct MemoryAp {
+    ap: u8,
+    /// CSW bits to keep (protection, mode) as the AP reset them.
+    csw_base: u32,
+    csw: Option<u32>,
+    tar: Option<u32>,
+}
+
+impl MemoryAp {
+    /// Check that `ap` is a MEM-AP (IDR class, ADIv5.2 C2.6.5) and learn its CSW.
+    pub fn open<T: Transport, C: Clock>(port: &mut DebugPort<T, C>, ap: u8) -> Result<Self, Error> {
+        let idr = port.read_ap(ap, ap::IDR)?;
+        if (idr >> ap::IDR_CLASS_SHIFT) & ap::IDR_CLASS_MASK != ap::IDR_CLASS_MEM_AP {
+            return Err(Error::NotMemoryAp { ap, idr });
+        }
+        let csw = port.read_ap(ap, ap::CSW)?;
+        let csw_base = csw & !(ap::CSW_SIZE_MASK | ap::CSW_ADDRINC_MASK | ap::CSW_TRINPROG | 0xFF);
+        Ok(Self {
+            ap,
+            csw_base,
+            csw: None,
+            tar: None,
+        })
+    }
+
+    pub fn number(&self) -> u8 {
+        self.ap
+    }
+
+    /// BASE: the ROM table address of this AP (ADIv5.2 C2.6.1), if it has one.
+    pub fn rom_table_base<T: Transport, C: Clock>(
+        &self,
+        port: &mut DebugPort<T, C>,
+    ) -> Result<Option<u32>, Error> {
+        let base = port.read_ap(self.ap, ap::BASE)?;
+        // Bit 0: present (ADIv5 format); 0xFFFFFFFF: legacy "no debug entries".
+        if base == 0xFFFF_FFFF || base & 1 == 0 {
+            return Ok(None);
+        }
+        Ok(Some(base & 0xFFFF_F000))
+    }
+
+    /// Forget cached CSW and TAR (after an error, or when another agent used the AP).
+    pub fn invalidate(&mut self) {
+        self.csw = None;
+        self.tar = None;
+    }
+
+    fn set_csw<T: Transport, C: Clock>(
+        &mut self,
+        port: &mut DebugPort<T, C>,
+        size: Size,
+    ) -> Result<(), Error> {
+        let csw = self.csw_base | size.csw_bits() | ap::CSW_ADDRINC_SINGLE;
+        if self.csw != Some(csw) {
+            port.write_ap(self.ap, ap::CSW, csw)?;
+            self.csw = Some(csw);
+        }
+        Ok(())
+    }
+
+    fn set_tar<T: Transport, C: Clock>(
+        &mut self,
+        port: &mut DebugPort<T, C>,
+        address: u32,
+    ) -> Result<(), Error> {
+        if self.tar != Some(address) {
+            port.write_ap(self.ap, ap::TAR, address)?;
+            self.tar = Some(address);
+        }
+        Ok(())
+    }
+
+    /// Transfers of one size from `address` on, in runs that stay inside a 1 KB
+    /// auto-increment block (ADIv5.2 C2.2.2), rewriting TAR at each block.
+    fn transfer<T: Transport, C: Clock>(
+        &mut self,
+        port: &mut DebugPort<T, C>,
+        size: Size,
+        address: u32,
+        count: usize,
+        mut run: impl FnMut(&mut DebugPort<T, C>, usize, usize) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        self.set_csw(port, size)?;
+        let mut done = 0;
+        while done < count {
+            let here = address.wrapping_add(done as u32 * size.bytes());
+            let room =
+                (ap::AUTO_INCREMENT_BLOCK - (here % ap::AUTO_INCREMENT_BLOCK)) / size.bytes();
+            let length = (count - done).min(room as usize);
+            self.set_tar(port, here)?;
+            // TAR is unknown after a partial run; known after a complete one.
+            self.tar = None;
+            let result = run(port, done, length).and_then(|()| port.check_sticky_errors());
+            if let Err(error) = result {
+                self.invalidate();
+                return Err(bus_error(error, here));
+            }
+            let next = here.wrapping_add(length as u32 * size.bytes());
+            self.tar = if next.is_multiple_of(ap::AUTO_INCREMENT_BLOCK) {
+                None
+            } else {
+                Some(next)
+            };
+            done += length;
+        }
+        Ok(())
+    }
+
+    pub fn read_words<T: Transport, C: Clock>(
+        &mut self,
+        port: &mut DebugPort<T, C>,
+        address: u32,
+        words: &mut [u32],
+    ) -> Result<(), Error> {
+        check_alignment(address, 4)?;
+        let ap = self.ap;
+        self.transfer(
+            port,
+            Size::Word,
+            address,
+            words.len(),
+            |port, start, length| {
+                port.read_ap_repeated(ap, ap::DRW, &mut words[start..start + length])
+            },
+        )
+    }
+
+    pub fn write_words<T: Transport, C: Clock>(
+        &mut self,
+        port: &mut DebugPort<T, C>,
+        address: u32,
+        words: &[u32],
+    ) -> Result<(), Error> {
+        check_alignment(address, 4)?;
+        let ap = self.ap;
+        self.transfer(
+            port,
+            Size::Word,
+            address,
+            words.len(),
+            |port, start, length| {
+                port.write_ap_repeated(ap, ap::DRW, &words[start..start + length])
+            },
+        )
+    }
+
+    pub fn write_halves<T: Transport, C: Clock>(
+        &mut self,
+        port: &mut DebugPort<T, C>,
+        address: u32,
+        halves: &[u16],
+    ) -> Result<(), Error> {
+        check_alignment(address, 2)?;
+        let ap = self.ap;
+        self.transfer(
+            port,
+            Size::Half,
+            address,
+            halves.len(),
+            |port, start, length| {
+                for (index, &half) in halves[start..start + length].iter().enumerate() {
+                    let lane = (address.wrapping_add(2 * (start + index) as u32) & 2) * 8;
+                    port.write_ap(ap, ap::DRW, u32::from(half) << lane)?;
+                }
+                port.read_dp(crate::registers::dp::RDBUFF).map(|_| ())
+            },
+        )
+    }
+
+    /// Byte accesses: data sits in the byte lane of its address (ADIv5.2 C2.2.6).
+    fn read_byte_run<T: Transport, C: Clock>(
+        &mut self,
+        port: &mut DebugPort<T, C>,
+        address: u32,
+        bytes: &mut [u8],
+    ) -> Result<(), Error> {
+        let ap = self.ap;
+        let mut lanes = [0u32; 16];
+        let mut done = 0;
+        while done < bytes.len() {
+            let length = (bytes.len() - done).min(lanes.len());
+            let start = address.wrapping_add(done as u32);
+            self.transfer(port, Size::Byte, start, length, |port, offset, run| {
+                port.read_ap_repeated(ap, ap::DRW, &mut lanes[offset..offset + run])
+            })?;
+            for index in 0..length {
+                let lane = (start.wrapping_add(index as u32) & 3) * 8;
+                bytes[done + index] = (lanes[index] >> lane) as u8;
+            }
+            done += length;
+        }
+        Ok(())
+    }
+
+    fn write_byte_run<T: Transport, C: Clock>(
+        &mut self,
+        port: &mut DebugPort<T, C>,
+        address: u32,
+        bytes: &[u8],
+    ) -> Result<(), Error> {
+        let ap = self.ap;
+        self.transfer(
+            port,
+            Size::Byte,
+            address,
+            bytes.len(),
+            |port, start, length| {
+                for (index, &byte) in bytes[start..start + length].iter().enumerate() {
+                    let lane = (address.wrapping_add((start + index) as u32) & 3) * 8;
+                    port.write_ap(ap, ap::DRW, u32::from(byte) << lane)?;
+                }
+                port.read_dp(crate::registers::dp::RDBUFF).map(|_| ())
+            },
+        )
+    }
+
+    /// Any alignment: bytes up to a word boundary, whole words, then the remaining bytes.
+    pub fn read_bytes<T: Transport, C: Clock>(
+        &mut self,
+        port: &mut DebugPort<T, C>,
+        address: u32,
+        bytes: &mut [u8],
+    ) -> Result<(), Error> {
+        let (head, middle, tail) = split_aligned(address, bytes.len());
+        self.read_byte_run(port, address, &mut bytes[..head])?;
+        let mut words = [0u32; 64];
+        let mut done = 0;
+        while done < middle {
+            let count = ((middle - done) / 4).min(words.len());
+            let at = address.wrapping_add((head + done) as u32);
+            self.read_words(port, at, &mut words[..count])?;
+            for (index, word) in words[..count].iter().enumerate() {
+                let offset = head + done + 4 * index;
+                bytes[offset..offset + 4].copy_from_slice(&word.to_le_bytes());
+            }
+            done += 4 * count;
+        }
+        let tail_address = address.wrapping_add((head + middle) as u32);
+        self.read_byte_run(
+            port,
+            tail_address,
+            &mut bytes[head + middle..head + middle + tail],
+        )
+    }
+
+    pub fn write_bytes<T: Transport, C: Clock>(
+        &mut self,
+        port: &mut DebugPort<T, C>,
+        address: u32,
+        bytes: &[u8],
+    ) -> Result<(), Error> {
+        let (head, middle, tail) = split_aligned(address, bytes.len());
+        self.write_byte_run(port, address, &bytes[..head])?;
+        let mut words = [0u32; 64];
+        let mut done = 0;
+        while done < middle {
+            let count = ((middle - done) / 4).min(words.len());
+            for (index, word) in words[..count].iter_mut().enumerate() {
+                let offset = head + done + 4 * index;
+                *word = u32::from_le_bytes([
+                    bytes[offset],
+                    bytes[offset + 1],
+                    bytes[offset + 2],
+                    bytes[offset + 3],
+                ]);
+            }
+            let at = address.wrapping_add((head + done) as u32);
+            self.write_words(port, at, &words[..count])?;
+            done += 4 * count;
+        }
+        let tail_address = address.wrapping_add((head + middle) as u32);
+        self.write_byte_run(
+            port,
+            tail_address,
+            &bytes[head + middle..head + middle + tail],
+        )
+    }
+}
+
+/// A MEM-AP together with its debug port: the [`Memory`] the layers above use.
+pub struct MemoryPort<T: Transport, C: Clock> {
+    pub port: DebugPort<T, C>,
+    pub ap: MemoryAp,
+}
+
+impl<T: Transport, C: Clock> Memory for MemoryPort<T, C> {
+    fn read_words(&mut self, address: u32, words: &mut [u32]) -> Result<(), Error> {
+        self.ap.read_words(&mut self.port, address, words)
+    }
+    fn write_words(&mut self, address: u32, words: &[u32]) -> Result<(), Error> {
+        self.ap.write_words(&mut self.port, address, words)
+    }
+    fn write_halves(&mut self, address: u32, halves: &[u16]) -> Result<(), Error> {
+        self.ap.write_halves(&mut self.port, address, halves)
+    }
+    fn read_bytes(&mut self, address: u32, bytes: &mut [u8]) -> Result<(), Error> {
+        self.ap.read_bytes(&mut self.port, address, bytes)
+    }
+    fn write_bytes(&mut self, address: u32, bytes: &[u8]) -> Result<(), Error> {
+        self.ap.write_bytes(&mut self.port, address, bytes)
+    }
+    fn now_micros(&mut self) -> u64 {
+        self.port.now_micros()
+    }
+}
+
+/// Lengths of the unaligned head, the whole words, and the tail of a byte range.
+fn split_aligned(address: u32, length: usize) -> (usize, usize, usize) {
+    let head = (((4 - (address & 3)) & 3) as usize).min(length);
+    let middle = (length - head) & !3;
+    (head, middle, length - head - middle)
+}
+
+fn check_alignment(address: u32, size: u32) -> Result<(), Error> {
+    if !address.is_multiple_of(size) {
+        return Err(Error::Unaligned { address });
+    }
+    Ok(())
+}
+
+/// A sticky error during a memory access is a bus error at that address.
+fn bus_error(error: Error, address: u32) -> Error {
+    match error {
+        Error::Fault { .. } => Error::Bus { address },
+        other => other,
+    }
+}

@@ -1,0 +1,133 @@
+//! ROM table walk (ADIv5.2 D3.4): find the CoreSight components behind a MEM-AP.
+
+use crate::error::Error;
+use crate::memory_ap::Memory;
+
+/// What a component is, by its peripheral ID (ARM part numbers of the Cortex-M3/M4 TRMs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ComponentKind {
+    RomTable,
+    SystemControlSpace,
+    DataWatchpointTrace,
+    FlashPatchBreakpoint,
+    InstrumentationTrace,
+    TracePortInterface,
+    EmbeddedTrace,
+    Other,
+}
+
+/// One component: its base address, class (CIDR1[7:4]) and identity (PIDR).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Component {
+    pub address: u32,
+    pub class: u8,
+    /// PIDR part number, bits [11:0].
+    pub part: u16,
+    /// JEP106 designer code (continuation << 8 | identity): 0x43B is ARM.
+    pub designer: u16,
+    pub kind: ComponentKind,
+}
+
+/// Up to this many components are kept; enough for a Cortex-M system.
+pub const MAX_COMPONENTS: usize = 16;
+const MAX_DEPTH: usize = 3;
+/// Entries per table (ADIv5.2 D3.4.2: a class 0x1 table ends at offset 0xEFC).
+const MAX_ENTRIES: u32 = 960;
+
+pub struct RomTable {
+    components: [Option<Component>; MAX_COMPONENTS],
+    count: usize,
+}
+
+impl RomTable {
+    /// Walk the table at `base` and any tables it points to.
+    pub fn walk<M: Memory>(memory: &mut M, base: u32) -> Result<Self, Error> {
+        let mut table = Self {
+            components: [None; MAX_COMPONENTS],
+            count: 0,
+        };
+        table.walk_table(memory, base, 0)?;
+        Ok(table)
+    }
+
+    pub fn components(&self) -> impl Iterator<Item = &Component> {
+        self.components[..self.count].iter().flatten()
+    }
+
+    pub fn find(&self, kind: ComponentKind) -> Option<&Component> {
+        self.components().find(|component| component.kind == kind)
+    }
+
+    fn walk_table<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        base: u32,
+        depth: usize,
+    ) -> Result<(), Error> {
+        let table = identify(memory, base)?;
+        self.push(table);
+        if table.kind != ComponentKind::RomTable || depth >= MAX_DEPTH {
+            return Ok(());
+        }
+        for index in 0..MAX_ENTRIES {
+            let entry = memory.read_word(base + 4 * index)?;
+            if entry == 0 {
+                break; // end marker
+            }
+            if entry & 1 == 0 {
+                continue; // not present
+            }
+            let address = base.wrapping_add(entry & 0xFFFF_F000);
+            self.walk_table(memory, address, depth + 1)?;
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, component: Component) {
+        if self.count < MAX_COMPONENTS {
+            self.components[self.count] = Some(component);
+            self.count += 1;
+        }
+    }
+}
+
+/// Read CIDR and PIDR at the top of a component's 4 KB block (ADIv5.2 D3.3).
+fn identify<M: Memory>(memory: &mut M, address: u32) -> Result<Component, Error> {
+    let mut ids = [0u32; 12];
+    memory.read_words(address + 0xFD0, &mut ids)?;
+    // 0xFD0 PIDR4 .. 0xFDC PIDR7, 0xFE0 PIDR0 .. 0xFEC PIDR3, 0xFF0 CIDR0 .. 0xFFC CIDR3
+    let byte = |index: usize| (ids[index] & 0xFF) as u16;
+    let class = ((ids[9] >> 4) & 0xF) as u8;
+    let part = byte(4) | ((byte(5) & 0xF) << 8);
+    let identity = ((byte(5) >> 4) & 0xF) | ((byte(6) & 0x7) << 4);
+    let continuation = byte(0) & 0xF;
+    let designer = (continuation << 8) | identity;
+    let kind = kind_of(class, designer, part);
+    Ok(Component {
+        address,
+        class,
+        part,
+        designer,
+        kind,
+    })
+}
+
+const ARM: u16 = 0x43B;
+
+fn kind_of(class: u8, designer: u16, part: u16) -> ComponentKind {
+    if class == 0x1 {
+        return ComponentKind::RomTable;
+    }
+    if designer != ARM {
+        return ComponentKind::Other;
+    }
+    match part {
+        0x000 | 0x00C => ComponentKind::SystemControlSpace,
+        0x001 | 0x00E => ComponentKind::InstrumentationTrace,
+        0x002 | 0x00A => ComponentKind::DataWatchpointTrace,
+        0x003 | 0x00B => ComponentKind::FlashPatchBreakpoint,
+        0x923 | 0x9A1 => ComponentKind::TracePortInterface,
+        0x924 | 0x925 => ComponentKind::EmbeddedTrace,
+        _ => ComponentKind::Other,
+    }
+}

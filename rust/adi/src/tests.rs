@@ -1,0 +1,258 @@
+//! Unit tests against a small register-level model of a DP with one AHB-AP. Bit-level
+//! tests against the simulated STM32F103 live in the engine's integration tests.
+
+use crate::registers::{ap, dp};
+use crate::*;
+
+/// A DP and AHB-AP model: posted AP reads, TAR auto-increment wrapping at 1 KB, sticky
+/// errors, and scripted WAIT answers.
+struct Model {
+    memory: [u8; 4096],
+    select: u32,
+    ctrl_stat: u32,
+    csw: u32,
+    tar: u32,
+    posted: u32,
+    waits_left: u32,
+    transactions: Vec<(Port, bool, u8)>,
+}
+
+impl Model {
+    fn new() -> Self {
+        Self {
+            memory: [0; 4096],
+            select: 0,
+            ctrl_stat: 0,
+            csw: 0x0300_0040,
+            tar: 0,
+            posted: 0,
+            waits_left: 0,
+            transactions: Vec::new(),
+        }
+    }
+
+    fn bus_read(&mut self) -> Result<u32, ()> {
+        let size = 1u32 << (self.csw & 7);
+        let address = self.tar;
+        if address as usize + size as usize > self.memory.len() {
+            return Err(());
+        }
+        let word_address = (address & !3) as usize;
+        let word = u32::from_le_bytes(
+            self.memory[word_address..word_address + 4]
+                .try_into()
+                .unwrap(),
+        );
+        self.increment(size);
+        Ok(word)
+    }
+
+    fn bus_write(&mut self, value: u32) -> Result<(), ()> {
+        let size = 1u32 << (self.csw & 7);
+        let address = self.tar;
+        if address as usize + size as usize > self.memory.len() {
+            return Err(());
+        }
+        for byte in 0..size {
+            let at = address + byte;
+            self.memory[at as usize] = (value >> (8 * (at & 3))) as u8;
+        }
+        self.increment(size);
+        Ok(())
+    }
+
+    fn increment(&mut self, size: u32) {
+        if self.csw & ap::CSW_ADDRINC_MASK != 0 {
+            self.tar = (self.tar & !0x3FF) | (self.tar.wrapping_add(size) & 0x3FF);
+        }
+    }
+}
+
+impl Transport for Model {
+    fn read(&mut self, port: Port, address: u8) -> Result<u32, TransportError> {
+        self.transactions.push((port, true, address));
+        if self.waits_left > 0 {
+            self.waits_left -= 1;
+            return Err(TransportError::Wait);
+        }
+        match port {
+            Port::Debug => Ok(match address {
+                dp::DPIDR => 0x1BA0_1477,
+                dp::CTRL_STAT => self.ctrl_stat | ((self.ctrl_stat & 0x5000_0000) << 1),
+                dp::RDBUFF => self.posted,
+                _ => 0,
+            }),
+            Port::Access => {
+                if self.ctrl_stat & dp::CTRL_STICKYERR != 0 {
+                    return Err(TransportError::Fault);
+                }
+                let register = (self.select & 0xF0) as u8 | address;
+                let value = match register {
+                    ap::CSW => self.csw,
+                    ap::TAR => self.tar,
+                    ap::DRW => match self.bus_read() {
+                        Ok(value) => value,
+                        Err(()) => {
+                            self.ctrl_stat |= dp::CTRL_STICKYERR;
+                            0
+                        }
+                    },
+                    ap::BASE => 0xE00F_F003,
+                    ap::IDR => 0x2477_0011,
+                    _ => 0,
+                };
+                Ok(core::mem::replace(&mut self.posted, value))
+            }
+        }
+    }
+
+    fn write(&mut self, port: Port, address: u8, value: u32) -> Result<(), TransportError> {
+        self.transactions.push((port, false, address));
+        if self.waits_left > 0 {
+            self.waits_left -= 1;
+            return Err(TransportError::Wait);
+        }
+        match (port, address) {
+            (Port::Debug, dp::ABORT) => {
+                if value & dp::ABORT_STKERRCLR != 0 {
+                    self.ctrl_stat &= !dp::CTRL_STICKYERR;
+                }
+            }
+            (Port::Debug, dp::CTRL_STAT) => {
+                self.ctrl_stat = (self.ctrl_stat & dp::CTRL_STICKY) | (value & !dp::CTRL_STICKY)
+            }
+            (Port::Debug, dp::SELECT) => self.select = value,
+            (Port::Access, _) if self.ctrl_stat & dp::CTRL_STICKYERR != 0 => {
+                return Err(TransportError::Fault);
+            }
+            (Port::Access, _) => match (self.select & 0xF0) as u8 | address {
+                ap::CSW => self.csw = value,
+                ap::TAR => self.tar = value,
+                ap::DRW => {
+                    if self.bus_write(value).is_err() {
+                        self.ctrl_stat |= dp::CTRL_STICKYERR;
+                    }
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn resynchronise(&mut self) -> Result<(), TransportError> {
+        Ok(())
+    }
+}
+
+/// A clock that advances 10 us per reading.
+struct TickingClock(u64);
+
+impl Clock for TickingClock {
+    fn now_micros(&mut self) -> u64 {
+        self.0 += 10;
+        self.0
+    }
+}
+
+fn connected() -> MemoryPort<Model, TickingClock> {
+    let mut port = DebugPort::new(Model::new(), TickingClock(0));
+    assert_eq!(port.connect().unwrap(), 0x1BA0_1477);
+    let ap = MemoryAp::open(&mut port, 0).unwrap();
+    MemoryPort { port, ap }
+}
+
+#[test]
+fn words_cross_the_one_kilobyte_auto_increment_boundary() {
+    let mut memory = connected();
+    let words: Vec<u32> = (0..300).map(|n| 0x1000_0000 + n).collect();
+    memory.write_words(0x300, &words).unwrap();
+    let mut back = vec![0; 300];
+    memory.read_words(0x300, &mut back).unwrap();
+    assert_eq!(back, words);
+    // TAR was rewritten at 0x400 (the model wraps inside the 1 KB block otherwise).
+    assert_eq!(
+        u32::from_le_bytes(
+            memory.port.transport().memory[0x400..0x404]
+                .try_into()
+                .unwrap()
+        ),
+        0x1000_0040
+    );
+}
+
+#[test]
+fn bytes_at_any_alignment_use_byte_lanes() {
+    let mut memory = connected();
+    let data: Vec<u8> = (0..23).map(|n| n as u8 ^ 0x5A).collect();
+    memory.write_bytes(0x101, &data).unwrap();
+    let mut back = [0u8; 23];
+    memory.read_bytes(0x101, &mut back).unwrap();
+    assert_eq!(&back[..], &data[..]);
+    assert_eq!(memory.port.transport().memory[0x100], 0);
+    assert_eq!(memory.port.transport().memory[0x118], 0);
+}
+
+#[test]
+fn posted_reads_are_pipelined_and_collected_from_rdbuff() {
+    let mut memory = connected();
+    memory.write_words(0x40, &[1, 2, 3, 4]).unwrap();
+    memory.port.transport().transactions.clear();
+    let mut back = [0; 4];
+    memory.read_words(0x40, &mut back).unwrap();
+    assert_eq!(back, [1, 2, 3, 4]);
+    let reads: Vec<_> = memory
+        .port
+        .transport()
+        .transactions
+        .iter()
+        .filter(|t| t.1)
+        .cloned()
+        .collect();
+    // Four AP reads of DRW, one RDBUFF (not one per word), one CTRL/STAT error check.
+    assert_eq!(reads.len(), 6);
+    assert_eq!(reads[4], (Port::Debug, true, dp::RDBUFF));
+    assert_eq!(reads[5], (Port::Debug, true, dp::CTRL_STAT));
+}
+
+#[test]
+fn wait_is_retried_then_times_out_with_an_abort() {
+    let mut memory = connected();
+    memory.port.transport().waits_left = 5;
+    memory.write_word(0x10, 0xCAFE).unwrap();
+    assert_eq!(memory.read_word(0x10).unwrap(), 0xCAFE);
+
+    memory.port.set_timeouts(Timeouts {
+        wait_micros: 1000,
+        power_up_micros: 1000,
+    });
+    memory.port.transport().waits_left = 100_000;
+    assert!(matches!(
+        memory.read_word(0x10),
+        Err(Error::WaitTimeout { .. })
+    ));
+    memory.port.transport().waits_left = 0;
+    memory.ap.invalidate();
+    assert_eq!(memory.read_word(0x10).unwrap(), 0xCAFE);
+}
+
+#[test]
+fn a_bus_fault_is_reported_with_its_address_and_cleared() {
+    let mut memory = connected();
+    assert_eq!(
+        memory.read_word(0x2000),
+        Err(Error::Bus { address: 0x2000 })
+    );
+    // Sticky error cleared: the next access works.
+    memory.write_word(0x20, 7).unwrap();
+    assert_eq!(memory.read_word(0x20).unwrap(), 7);
+}
+
+#[test]
+fn unaligned_word_access_is_refused() {
+    let mut memory = connected();
+    assert_eq!(
+        memory.read_word(0x22),
+        Err(Error::Unaligned { address: 0x22 })
+    );
+}

@@ -1,0 +1,58 @@
+//! What the ADI layer needs from the wire, and from the passing of time.
+
+/// Which register bank a transaction addresses (SWD APnDP, JTAG DPACC/APACC).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Port {
+    Debug,
+    Access,
+}
+
+/// Why one transaction failed at the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransportError {
+    /// ACK WAIT: the request was not accepted; the same request may be retried.
+    Wait,
+    /// ACK FAULT: a sticky error flag is set in CTRL/STAT (ADIv5.2 B2.2.4).
+    Fault,
+    /// No valid ACK: nothing answered (no target, no power, not selected).
+    NoResponse,
+    /// Bad parity on read data, or another protocol error: resynchronise the line.
+    Protocol,
+}
+
+/// One DP or AP register transaction at a time.
+///
+/// Reads of the debug port return the register. Reads of an access port are posted
+/// (ADIv5.2 B2.2.1 for SWD, B3.3.2 for JTAG-DP): each returns the result of the previous AP
+/// read, and the last one is collected by reading DP RDBUFF.
+pub trait Transport {
+    /// `address` is the register offset, 0x0 to 0xC (A[3:2]).
+    fn read(&mut self, port: Port, address: u8) -> Result<u32, TransportError>;
+    fn write(&mut self, port: Port, address: u8, value: u32) -> Result<(), TransportError>;
+    /// Bring the line back to a known state after a protocol error or a lost target
+    /// (SWD: line reset and a DPIDR read; JTAG: Test-Logic-Reset).
+    fn resynchronise(&mut self) -> Result<(), TransportError>;
+}
+
+/// A monotonic clock in microseconds, for timeouts.
+pub trait Clock {
+    fn now_micros(&mut self) -> u64;
+}
+
+impl<T: Transport + ?Sized> Transport for &mut T {
+    fn read(&mut self, port: Port, address: u8) -> Result<u32, TransportError> {
+        (**self).read(port, address)
+    }
+    fn write(&mut self, port: Port, address: u8, value: u32) -> Result<(), TransportError> {
+        (**self).write(port, address, value)
+    }
+    fn resynchronise(&mut self) -> Result<(), TransportError> {
+        (**self).resynchronise()
+    }
+}
+
+impl<C: Clock + ?Sized> Clock for &mut C {
+    fn now_micros(&mut self) -> u64 {
+        (**self).now_micros()
+    }
+}
