@@ -1,0 +1,213 @@
+//! Hardware breakpoints (FPB, ARMv7-M C1.11) and watchpoints (DWT, ARMv7-M C1.8).
+
+use crate::Error;
+use crate::registers::*;
+use adi::Memory;
+
+const MAX_BREAKPOINTS: usize = 8;
+const MAX_WATCHPOINTS: usize = 4;
+
+/// The Flash Patch and Breakpoint unit's instruction comparators.
+pub struct Breakpoints {
+    revision: u32,
+    count: usize,
+    addresses: [Option<u32>; MAX_BREAKPOINTS],
+}
+
+impl Breakpoints {
+    /// Read FP_CTRL (NUM_CODE in [14:12] and [7:4], REV in [31:28]) and enable the unit.
+    pub(crate) fn probe<M: Memory>(memory: &mut M) -> Result<Self, Error> {
+        let control = memory.read_word(FP_CTRL)?;
+        let count = (((control >> 8) & 0x70) | ((control >> 4) & 0xF)) as usize;
+        memory.write_word(FP_CTRL, FP_CTRL_KEY | FP_CTRL_ENABLE)?;
+        Ok(Self {
+            revision: control >> 28,
+            count: count.min(MAX_BREAKPOINTS),
+            addresses: [None; MAX_BREAKPOINTS],
+        })
+    }
+
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// FP_COMP value for `address`. Revision 1 (C1.11.5): bits [28:2] of the address, a
+    /// REPLACE field choosing the half-word, code region only. Revision 2: the address.
+    fn comparator_value(&self, address: u32) -> Result<u32, Error> {
+        if self.revision == 0 {
+            if address >= 0x2000_0000 {
+                return Err(Error::Unsupported);
+            }
+            let replace = if address & 2 == 0 { 1 << 30 } else { 2 << 30 };
+            Ok(replace | (address & 0x1FFF_FFFC) | 1)
+        } else {
+            Ok((address & !1) | 1)
+        }
+    }
+
+    pub fn set<M: Memory>(&mut self, memory: &mut M, address: u32) -> Result<(), Error> {
+        if self.addresses[..self.count].contains(&Some(address)) {
+            return Ok(());
+        }
+        let value = self.comparator_value(address)?;
+        let slot = self.addresses[..self.count]
+            .iter()
+            .position(Option::is_none)
+            .ok_or(Error::NoFreeComparator)?;
+        memory.write_word(FP_COMP0 + 4 * slot as u32, value)?;
+        self.addresses[slot] = Some(address);
+        Ok(())
+    }
+
+    pub fn clear<M: Memory>(&mut self, memory: &mut M, address: u32) -> Result<(), Error> {
+        let slot = self.addresses[..self.count]
+            .iter()
+            .position(|&a| a == Some(address))
+            .ok_or(Error::NotSet)?;
+        memory.write_word(FP_COMP0 + 4 * slot as u32, 0)?;
+        self.addresses[slot] = None;
+        Ok(())
+    }
+
+    pub(crate) fn clear_all<M: Memory>(&mut self, memory: &mut M) -> Result<(), Error> {
+        for slot in 0..self.count {
+            if self.addresses[slot].take().is_some() {
+                memory.write_word(FP_COMP0 + 4 * slot as u32, 0)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What access a watchpoint catches (GDB Z2, Z3, Z4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WatchKind {
+    Write,
+    Read,
+    Access,
+}
+
+impl WatchKind {
+    /// DWT_FUNCTION values for ARMv7-M data address comparison (C1.8.17).
+    fn function(self) -> u32 {
+        match self {
+            WatchKind::Read => 5,
+            WatchKind::Write => 6,
+            WatchKind::Access => 7,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Watch {
+    kind: WatchKind,
+    address: u32,
+    length: u32,
+}
+
+/// The DWT's comparators, used as data watchpoints.
+pub struct Watchpoints {
+    count: usize,
+    watches: [Option<Watch>; MAX_WATCHPOINTS],
+}
+
+impl Watchpoints {
+    /// DWT_CTRL.NUMCOMP in [31:28] (C1.8.7).
+    pub(crate) fn probe<M: Memory>(memory: &mut M) -> Result<Self, Error> {
+        let count = (memory.read_word(DWT_CTRL)? >> 28) as usize;
+        Ok(Self {
+            count: count.min(MAX_WATCHPOINTS),
+            watches: [None; MAX_WATCHPOINTS],
+        })
+    }
+
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// Watch `length` bytes at `address`: a power of two, the address aligned to it
+    /// (DWT_MASK ignores the low MASK bits of the address, C1.8.16).
+    pub fn set<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        kind: WatchKind,
+        address: u32,
+        length: u32,
+    ) -> Result<(), Error> {
+        if !length.is_power_of_two() || address % length != 0 || length > 1 << 15 {
+            return Err(Error::Unsupported);
+        }
+        let watch = Watch {
+            kind,
+            address,
+            length,
+        };
+        if self.watches[..self.count].contains(&Some(watch)) {
+            return Ok(());
+        }
+        let slot = self.watches[..self.count]
+            .iter()
+            .position(Option::is_none)
+            .ok_or(Error::NoFreeComparator)?;
+        let base = DWT_COMP0 + DWT_STRIDE * slot as u32;
+        memory.write_word(base, address)?;
+        memory.write_word(base + DWT_MASK_OFFSET, length.trailing_zeros())?;
+        memory.write_word(base + DWT_FUNCTION_OFFSET, kind.function())?;
+        self.watches[slot] = Some(watch);
+        Ok(())
+    }
+
+    pub fn clear<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        kind: WatchKind,
+        address: u32,
+        length: u32,
+    ) -> Result<(), Error> {
+        let watch = Some(Watch {
+            kind,
+            address,
+            length,
+        });
+        let slot = self.watches[..self.count]
+            .iter()
+            .position(|&w| w == watch)
+            .ok_or(Error::NotSet)?;
+        memory.write_word(
+            DWT_COMP0 + DWT_STRIDE * slot as u32 + DWT_FUNCTION_OFFSET,
+            0,
+        )?;
+        self.watches[slot] = None;
+        Ok(())
+    }
+
+    pub(crate) fn clear_all<M: Memory>(&mut self, memory: &mut M) -> Result<(), Error> {
+        for slot in 0..self.count {
+            if self.watches[slot].take().is_some() {
+                memory.write_word(
+                    DWT_COMP0 + DWT_STRIDE * slot as u32 + DWT_FUNCTION_OFFSET,
+                    0,
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The watchpoint whose FUNCTION.MATCHED is set (reading clears it, C1.8.17).
+    pub(crate) fn matched<M: Memory>(
+        &mut self,
+        memory: &mut M,
+    ) -> Result<Option<(WatchKind, u32)>, Error> {
+        for slot in 0..self.count {
+            let Some(watch) = self.watches[slot] else {
+                continue;
+            };
+            let function =
+                memory.read_word(DWT_COMP0 + DWT_STRIDE * slot as u32 + DWT_FUNCTION_OFFSET)?;
+            if function & DWT_FUNCTION_MATCHED != 0 {
+                return Ok(Some((watch.kind, watch.address)));
+            }
+        }
+        Ok(None)
+    }
+}

@@ -1,0 +1,414 @@
+//! Cortex-M core debug over a MEM-AP (ARMv7-M ARM part C1, ARMv6-M ARM part C1): halt,
+//! step, resume, halt reason, the register file in GDB's M-profile order, FPB breakpoints
+//! (revisions 1 and 2), DWT watchpoints, reset with vector catch.
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+
+mod breakwatch;
+pub mod registers;
+mod target_description;
+
+use adi::Memory;
+use registers::*;
+
+pub use breakwatch::{Breakpoints, WatchKind, Watchpoints};
+pub use target_description::TARGET_XML;
+
+/// Registers in GDB's order for M-profile: r0-r12, sp, lr, pc, xpsr, msp, psp, primask,
+/// basepri, faultmask, control (all 32 bits wide in the `g` packet, see TARGET_XML).
+pub const REGISTER_COUNT: usize = 23;
+pub const REGISTER_BYTES: usize = REGISTER_COUNT * 4;
+pub const PC: usize = 15;
+
+/// How long a halt or a register transfer may take before the core is declared stuck.
+const HALT_TIMEOUT_MICROS: u64 = 500_000;
+const REGISTER_TIMEOUT_MICROS: u64 = 100_000;
+const RESET_TIMEOUT_MICROS: u64 = 1_000_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error {
+    Adi(adi::Error),
+    /// The core did not halt in time (stuck in a low-power mode without debug clock?).
+    HaltTimeout,
+    /// S_REGRDY did not come (ARMv7-M C1.6.3).
+    RegisterTimeout,
+    /// The core did not come out of reset.
+    ResetTimeout,
+    /// The operation needs a halted core.
+    NotHalted,
+    /// No register of that number.
+    NoSuchRegister(usize),
+    /// All comparators of the unit are in use.
+    NoFreeComparator,
+    /// The unit cannot do this (address out of the FPB's range, length not a power of two).
+    Unsupported,
+    /// Nothing set at that address.
+    NotSet,
+}
+
+impl From<adi::Error> for Error {
+    fn from(error: adi::Error) -> Self {
+        Error::Adi(error)
+    }
+}
+
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Error::Adi(error) => error.fmt(f),
+            Error::HaltTimeout => write!(
+                f,
+                "timeout waiting for the core to halt; is it stuck in a low-power mode?"
+            ),
+            Error::RegisterTimeout => write!(f, "timeout on a core register transfer"),
+            Error::ResetTimeout => write!(f, "timeout waiting for the target to leave reset"),
+            Error::NotHalted => write!(f, "the core is running: halt it first"),
+            Error::NoSuchRegister(number) => write!(f, "no register number {number}"),
+            Error::NoFreeComparator => write!(f, "no free hardware comparator"),
+            Error::Unsupported => write!(f, "not supported by this core"),
+            Error::NotSet => write!(f, "nothing set there"),
+        }
+    }
+}
+
+/// The core's part, from CPUID.PARTNO (B3.2.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CoreKind {
+    M0,
+    M0Plus,
+    M3,
+    M4,
+    M7,
+    M23,
+    M33,
+    Unknown(u16),
+}
+
+impl CoreKind {
+    fn from_cpuid(cpuid: u32) -> Self {
+        match ((cpuid >> 4) & 0xFFF) as u16 {
+            0xC20 => CoreKind::M0,
+            0xC60 => CoreKind::M0Plus,
+            0xC23 => CoreKind::M3,
+            0xC24 => CoreKind::M4,
+            0xC27 => CoreKind::M7,
+            0xD20 => CoreKind::M23,
+            0xD21 => CoreKind::M33,
+            other => CoreKind::Unknown(other),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            CoreKind::M0 => "M0",
+            CoreKind::M0Plus => "M0+",
+            CoreKind::M3 => "M3",
+            CoreKind::M4 => "M4",
+            CoreKind::M7 => "M7",
+            CoreKind::M23 => "M23",
+            CoreKind::M33 => "M33",
+            CoreKind::Unknown(_) => "Cortex-M",
+        }
+    }
+}
+
+/// Why the core halted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HaltReason {
+    /// A debugger asked (C_HALT), or an external debug request.
+    Request,
+    /// One instruction stepped.
+    Step,
+    /// A BKPT instruction or an FPB match at this address.
+    Breakpoint { address: u32 },
+    /// A DWT match; the access is done.
+    Watchpoint { kind: WatchKind, address: u32 },
+    /// BKPT 0xAB: a semihosting call, PC at the BKPT.
+    Semihosting,
+    /// Lockup, or a vector catch other than reset.
+    Fault,
+    /// Halted at the reset vector (VC_CORERESET).
+    Reset,
+}
+
+/// State of one attached core. Holds no wire: each call gets the memory it works through.
+pub struct Core {
+    kind: CoreKind,
+    cpuid: u32,
+    stepping: bool,
+    pub breakpoints: Breakpoints,
+    pub watchpoints: Watchpoints,
+}
+
+impl Core {
+    /// Identify the core, enable debug, and halt it (C1.6.2).
+    pub fn attach<M: Memory>(memory: &mut M) -> Result<Self, Error> {
+        let cpuid = memory.read_word(CPUID)?;
+        let breakpoints = Breakpoints::probe(memory)?;
+        let watchpoints = Watchpoints::probe(memory)?;
+        let demcr = memory.read_word(DEMCR)?;
+        memory.write_word(DEMCR, demcr | DEMCR_TRCENA)?;
+        let mut core = Self {
+            kind: CoreKind::from_cpuid(cpuid),
+            cpuid,
+            stepping: false,
+            breakpoints,
+            watchpoints,
+        };
+        core.halt(memory)?;
+        Ok(core)
+    }
+
+    /// Remove break and watch points, stop catching vectors, let the core run free.
+    pub fn detach<M: Memory>(&mut self, memory: &mut M) -> Result<(), Error> {
+        self.breakpoints.clear_all(memory)?;
+        self.watchpoints.clear_all(memory)?;
+        let demcr = memory.read_word(DEMCR)?;
+        memory.write_word(DEMCR, demcr & !(DEMCR_VC_CORERESET | DEMCR_VC_HARDERR))?;
+        memory.write_word(DFSR, DFSR_ALL)?;
+        memory.write_word(DHCSR, DHCSR_KEY)?;
+        Ok(())
+    }
+
+    pub fn kind(&self) -> CoreKind {
+        self.kind
+    }
+
+    pub fn cpuid(&self) -> u32 {
+        self.cpuid
+    }
+
+    pub fn halt_request<M: Memory>(&mut self, memory: &mut M) -> Result<(), Error> {
+        memory.write_word(DHCSR, DHCSR_KEY | DHCSR_C_DEBUGEN | DHCSR_C_HALT)?;
+        Ok(())
+    }
+
+    /// Request a halt and wait for it; works out of WFI/WFE (C_HALT wakes a sleeping core).
+    pub fn halt<M: Memory>(&mut self, memory: &mut M) -> Result<(), Error> {
+        self.halt_request(memory)?;
+        let start = memory.now_micros();
+        while memory.read_word(DHCSR)? & DHCSR_S_HALT == 0 {
+            if memory.now_micros() - start > HALT_TIMEOUT_MICROS {
+                return Err(Error::HaltTimeout);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn is_halted<M: Memory>(&mut self, memory: &mut M) -> Result<bool, Error> {
+        Ok(memory.read_word(DHCSR)? & DHCSR_S_HALT != 0)
+    }
+
+    /// Resume, or step one instruction with interrupts masked (C1.6.2).
+    pub fn resume<M: Memory>(&mut self, memory: &mut M, step: bool) -> Result<(), Error> {
+        memory.write_word(DFSR, DFSR_ALL)?;
+        self.stepping = step;
+        let control = if step {
+            DHCSR_C_DEBUGEN | DHCSR_C_STEP | DHCSR_C_MASKINTS
+        } else {
+            DHCSR_C_DEBUGEN
+        };
+        memory.write_word(DHCSR, DHCSR_KEY | control)?;
+        Ok(())
+    }
+
+    /// None while running; the reason once halted (DFSR, C1.6.1). Reading clears it.
+    pub fn poll<M: Memory>(&mut self, memory: &mut M) -> Result<Option<HaltReason>, Error> {
+        let dhcsr = memory.read_word(DHCSR)?;
+        if dhcsr & DHCSR_S_HALT == 0 {
+            return Ok(None);
+        }
+        let dfsr = memory.read_word(DFSR)?;
+        memory.write_word(DFSR, dfsr)?;
+        let reason = self.reason(memory, dfsr, dhcsr)?;
+        self.stepping = false;
+        Ok(Some(reason))
+    }
+
+    fn reason<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        dfsr: u32,
+        dhcsr: u32,
+    ) -> Result<HaltReason, Error> {
+        if dfsr & DFSR_DWTTRAP != 0
+            && let Some((kind, address)) = self.watchpoints.matched(memory)?
+        {
+            return Ok(HaltReason::Watchpoint { kind, address });
+        }
+        if dfsr & DFSR_BKPT != 0 {
+            let pc = self.read_register(memory, PC)?;
+            let mut instruction = [0u8; 2];
+            memory.read_bytes(pc & !1, &mut instruction)?;
+            if u16::from_le_bytes(instruction) == SEMIHOSTING_BKPT {
+                return Ok(HaltReason::Semihosting);
+            }
+            return Ok(HaltReason::Breakpoint { address: pc });
+        }
+        if dfsr & DFSR_VCATCH != 0 {
+            let demcr = memory.read_word(DEMCR)?;
+            let reset = demcr & DEMCR_VC_CORERESET != 0 && dhcsr & DHCSR_S_RESET_ST != 0;
+            return Ok(if reset {
+                HaltReason::Reset
+            } else {
+                HaltReason::Fault
+            });
+        }
+        if dhcsr & DHCSR_S_LOCKUP != 0 {
+            return Ok(HaltReason::Fault);
+        }
+        if self.stepping && dfsr & DFSR_HALTED != 0 {
+            return Ok(HaltReason::Step);
+        }
+        Ok(HaltReason::Request)
+    }
+
+    /// DCRSR register selector for GDB register `number`, and for the packed special
+    /// registers the byte within it (C1.6.3: REGSEL 0x14 holds CONTROL, FAULTMASK,
+    /// BASEPRI, PRIMASK in bits [31:24], [23:16], [15:8], [7:0]).
+    fn selector(number: usize) -> Result<(u32, Option<u32>), Error> {
+        match number {
+            0..=16 => Ok((number as u32, None)),
+            17 => Ok((17, None)),       // MSP
+            18 => Ok((18, None)),       // PSP
+            19 => Ok((0x14, Some(0))),  // PRIMASK
+            20 => Ok((0x14, Some(8))),  // BASEPRI
+            21 => Ok((0x14, Some(16))), // FAULTMASK
+            22 => Ok((0x14, Some(24))), // CONTROL
+            _ => Err(Error::NoSuchRegister(number)),
+        }
+    }
+
+    fn wait_register_ready<M: Memory>(memory: &mut M) -> Result<(), Error> {
+        let start = memory.now_micros();
+        loop {
+            let dhcsr = memory.read_word(DHCSR)?;
+            if dhcsr & DHCSR_S_HALT == 0 {
+                return Err(Error::NotHalted);
+            }
+            if dhcsr & DHCSR_S_REGRDY != 0 {
+                return Ok(());
+            }
+            if memory.now_micros() - start > REGISTER_TIMEOUT_MICROS {
+                return Err(Error::RegisterTimeout);
+            }
+        }
+    }
+
+    fn read_core_register<M: Memory>(memory: &mut M, selector: u32) -> Result<u32, Error> {
+        memory.write_word(DCRSR, selector)?;
+        Self::wait_register_ready(memory)?;
+        Ok(memory.read_word(DCRDR)?)
+    }
+
+    fn write_core_register<M: Memory>(
+        memory: &mut M,
+        selector: u32,
+        value: u32,
+    ) -> Result<(), Error> {
+        memory.write_word(DCRDR, value)?;
+        memory.write_word(DCRSR, selector | DCRSR_REGWNR)?;
+        Self::wait_register_ready(memory)
+    }
+
+    pub fn read_register<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        number: usize,
+    ) -> Result<u32, Error> {
+        let (selector, byte) = Self::selector(number)?;
+        let value = Self::read_core_register(memory, selector)?;
+        Ok(match byte {
+            Some(shift) => (value >> shift) & 0xFF,
+            None => value,
+        })
+    }
+
+    pub fn write_register<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        number: usize,
+        value: u32,
+    ) -> Result<(), Error> {
+        let (selector, byte) = Self::selector(number)?;
+        let value = match byte {
+            Some(shift) => {
+                let packed = Self::read_core_register(memory, selector)?;
+                (packed & !(0xFF << shift)) | ((value & 0xFF) << shift)
+            }
+            None => value,
+        };
+        Self::write_core_register(memory, selector, value)
+    }
+
+    /// All registers in GDB's order.
+    pub fn read_registers<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        values: &mut [u32; REGISTER_COUNT],
+    ) -> Result<(), Error> {
+        for (number, value) in values.iter_mut().enumerate().take(19) {
+            *value = Self::read_core_register(memory, number as u32)?;
+        }
+        let packed = Self::read_core_register(memory, 0x14)?;
+        for (index, value) in values[19..].iter_mut().enumerate() {
+            *value = (packed >> (8 * index)) & 0xFF;
+        }
+        Ok(())
+    }
+
+    pub fn write_registers<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        values: &[u32; REGISTER_COUNT],
+    ) -> Result<(), Error> {
+        for (number, &value) in values.iter().enumerate().take(19) {
+            Self::write_core_register(memory, number as u32, value)?;
+        }
+        let packed = values[19..]
+            .iter()
+            .enumerate()
+            .fold(0, |packed, (index, &value)| {
+                packed | ((value & 0xFF) << (8 * index))
+            });
+        Self::write_core_register(memory, 0x14, packed)
+    }
+
+    /// Reset the system through AIRCR.SYSRESETREQ (B3.2.6); with `halt`, catch the reset
+    /// vector (DEMCR.VC_CORERESET) so the core stops before its first instruction.
+    pub fn reset<M: Memory>(&mut self, memory: &mut M, halt: bool) -> Result<(), Error> {
+        let demcr = memory.read_word(DEMCR)?;
+        let demcr = if halt {
+            demcr | DEMCR_VC_CORERESET
+        } else {
+            demcr & !DEMCR_VC_CORERESET
+        };
+        memory.write_word(DEMCR, demcr)?;
+        memory.read_word(DHCSR)?; // clears the sticky S_RESET_ST
+        memory.write_word(DFSR, DFSR_ALL)?;
+        // The write may not be acknowledged while the system resets.
+        let _ = memory.write_word(AIRCR, AIRCR_VECTKEY | AIRCR_SYSRESETREQ);
+        self.stepping = false;
+        let start = memory.now_micros();
+        let mut was_reset = false;
+        loop {
+            if let Ok(dhcsr) = memory.read_word(DHCSR) {
+                // S_RESET_ST clears when read: remember it.
+                was_reset |= dhcsr & DHCSR_S_RESET_ST != 0;
+                if was_reset && (!halt || dhcsr & DHCSR_S_HALT != 0) {
+                    break;
+                }
+            }
+            if memory.now_micros() - start > RESET_TIMEOUT_MICROS {
+                return Err(Error::ResetTimeout);
+            }
+        }
+        if halt {
+            memory.write_word(DEMCR, demcr & !DEMCR_VC_CORERESET)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;
