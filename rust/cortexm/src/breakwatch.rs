@@ -134,7 +134,7 @@ impl Watchpoints {
         address: u32,
         length: u32,
     ) -> Result<(), Error> {
-        if !length.is_power_of_two() || address % length != 0 || length > 1 << 15 {
+        if !length.is_power_of_two() || !address.is_multiple_of(length) || length > 1 << 15 {
             return Err(Error::Unsupported);
         }
         let watch = Watch {

@@ -1,0 +1,140 @@
+//! What chip is behind a Cortex-M core: its name, memory map and flash driver.
+//! STM32F1 first (RM0008); anything else is a generic Cortex-M with no flash driver.
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+
+pub mod memory_map;
+pub mod stm32f1;
+
+use adi::Memory;
+pub use memory_map::{MemoryMap, Region, RegionKind};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error {
+    Adi(adi::Error),
+    /// The flash controller stayed locked after the key sequence.
+    Locked,
+    /// PGERR: a location was not erased before programming (RM0008 3.3.3).
+    NotErased {
+        address: u32,
+    },
+    /// WRPRTERR: the page is write protected by the option bytes.
+    WriteProtected {
+        address: u32,
+    },
+    /// BSY did not clear in time.
+    Timeout {
+        address: u32,
+    },
+    /// The address range is not inside the chip's flash.
+    OutsideFlash {
+        address: u32,
+    },
+    /// This chip has no flash driver.
+    NoFlashDriver,
+}
+
+impl From<adi::Error> for Error {
+    fn from(error: adi::Error) -> Self {
+        Error::Adi(error)
+    }
+}
+
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Error::Adi(error) => error.fmt(f),
+            Error::Locked => write!(f, "flash controller still locked after the unlock sequence"),
+            Error::NotErased { address } => write!(
+                f,
+                "flash at 0x{address:08x} not erased before programming (PGERR)"
+            ),
+            Error::WriteProtected { address } => {
+                write!(f, "flash at 0x{address:08x} is write protected (WRPRTERR)")
+            }
+            Error::Timeout { address } => write!(f, "flash operation at 0x{address:08x} timed out"),
+            Error::OutsideFlash { address } => write!(f, "0x{address:08x} is not in flash"),
+            Error::NoFlashDriver => write!(f, "no flash driver for this chip"),
+        }
+    }
+}
+
+/// The identified chip.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Chip {
+    Stm32F1(stm32f1::Stm32F1),
+    /// A Cortex-M of unknown make: memory access and run control only.
+    Generic,
+}
+
+/// What the debug port and core told us, for identification.
+#[derive(Clone, Copy, Debug)]
+pub struct Identity {
+    pub dpidr: u32,
+    pub cpuid: u32,
+}
+
+impl Chip {
+    pub fn identify<M: Memory>(memory: &mut M, identity: Identity) -> Result<Self, Error> {
+        if let Some(chip) = stm32f1::Stm32F1::identify(memory, identity)? {
+            return Ok(Chip::Stm32F1(chip));
+        }
+        Ok(Chip::Generic)
+    }
+
+    /// The name the scan list shows, e.g. "STM32F1 medium density".
+    pub fn name(&self) -> &'static str {
+        match self {
+            Chip::Stm32F1(chip) => chip.name(),
+            Chip::Generic => "ARM Cortex-M",
+        }
+    }
+
+    pub fn memory_map(&self) -> MemoryMap {
+        match self {
+            Chip::Stm32F1(chip) => chip.memory_map(),
+            Chip::Generic => MemoryMap::new(),
+        }
+    }
+
+    pub fn flash_erase<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        address: u32,
+        length: u32,
+    ) -> Result<(), Error> {
+        match self {
+            Chip::Stm32F1(chip) => chip.erase(memory, address, length),
+            Chip::Generic => Err(Error::NoFlashDriver),
+        }
+    }
+
+    /// Program `data` at `address`; the range must be erased. Even address, any length
+    /// (an odd last byte is padded with 0xFF).
+    pub fn flash_program<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        address: u32,
+        data: &[u8],
+    ) -> Result<(), Error> {
+        match self {
+            Chip::Stm32F1(chip) => chip.program(memory, address, data),
+            Chip::Generic => Err(Error::NoFlashDriver),
+        }
+    }
+
+    pub fn flash_mass_erase<M: Memory>(&mut self, memory: &mut M) -> Result<(), Error> {
+        match self {
+            Chip::Stm32F1(chip) => chip.mass_erase(memory),
+            Chip::Generic => Err(Error::NoFlashDriver),
+        }
+    }
+
+    /// Lock the flash controller again.
+    pub fn flash_done<M: Memory>(&mut self, memory: &mut M) -> Result<(), Error> {
+        match self {
+            Chip::Stm32F1(chip) => chip.lock(memory),
+            Chip::Generic => Ok(()),
+        }
+    }
+}

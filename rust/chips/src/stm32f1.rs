@@ -1,0 +1,275 @@
+//! STM32F1 (RM0008; flash programming manual PM0075): identification, memory map, and the
+//! flash program/erase controller (FPEC).
+
+use crate::memory_map::{MemoryMap, Region, RegionKind};
+use crate::{Error, Identity};
+use adi::Memory;
+
+/// DBGMCU_IDCODE: DEV_ID in [11:0], REV_ID in [31:16] (RM0008 31.6.1).
+const DBGMCU_IDCODE: u32 = 0xE004_2000;
+/// Flash size in KB (RM0008 30.1, "Flash size register").
+const FLASH_SIZE_REGISTER: u32 = 0x1FFF_F7E0;
+
+const FLASH_BASE: u32 = 0x0800_0000;
+const SRAM_BASE: u32 = 0x2000_0000;
+
+// FPEC registers (RM0008 3.4)
+const FLASH_KEYR: u32 = 0x4002_2004;
+const FLASH_SR: u32 = 0x4002_200C;
+const FLASH_CR: u32 = 0x4002_2010;
+const FLASH_AR: u32 = 0x4002_2014;
+
+const KEY1: u32 = 0x4567_0123;
+const KEY2: u32 = 0xCDEF_89AB;
+
+const SR_BSY: u32 = 1 << 0;
+const SR_PGERR: u32 = 1 << 2;
+const SR_WRPRTERR: u32 = 1 << 4;
+const SR_EOP: u32 = 1 << 5;
+
+const CR_PG: u32 = 1 << 0;
+const CR_PER: u32 = 1 << 1;
+const CR_MER: u32 = 1 << 2;
+const CR_STRT: u32 = 1 << 6;
+const CR_LOCK: u32 = 1 << 7;
+
+/// Longest erase is 40 ms (DS5319 table "Flash memory characteristics"); leave room.
+const ERASE_TIMEOUT_MICROS: u64 = 500_000;
+const PROGRAM_TIMEOUT_MICROS: u64 = 100_000;
+
+/// Cortex-M3 r1p1, as on every genuine STM32F1 (PM0056 4.3.1).
+const GENUINE_CPUID: u32 = 0x411F_C231;
+/// SW-DP v2 DPIDR reported by the CKS32/CS32F103 clones (OpenOCD users see it as an
+/// "UNEXPECTED idcode" against stm32f1x.cfg's 0x1ba01477).
+const CLONE_DPIDR: u32 = 0x2BA0_1477;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Density {
+    Low,
+    Medium,
+    High,
+    ExtraLarge,
+    Connectivity,
+    ValueLine,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stm32F1 {
+    pub density: Density,
+    pub clone: bool,
+    pub flash_size: u32,
+    pub page_size: u32,
+    pub ram_size: u32,
+}
+
+impl Stm32F1 {
+    /// An STM32F1 if the core is a Cortex-M3 and DBGMCU_IDCODE names an F1 device.
+    pub fn identify<M: Memory>(memory: &mut M, identity: Identity) -> Result<Option<Self>, Error> {
+        if (identity.cpuid >> 4) & 0xFFF != 0xC23 {
+            return Ok(None);
+        }
+        let device = memory.read_word(DBGMCU_IDCODE)? & 0xFFF;
+        let (density, default_flash_kb, page_size, ram_kb) = match device {
+            0x412 => (Density::Low, 32, 1024, 10),
+            0x410 => (Density::Medium, 128, 1024, 20),
+            0x414 => (Density::High, 512, 2048, 64),
+            0x430 => (Density::ExtraLarge, 1024, 2048, 96),
+            0x418 => (Density::Connectivity, 256, 2048, 64),
+            0x420 | 0x428 => (Density::ValueLine, 128, 1024, 8),
+            _ => return Ok(None),
+        };
+        let flash_kb = match memory.read_word(FLASH_SIZE_REGISTER & !3) {
+            Ok(word) if word & 0xFFFF != 0 && word & 0xFFFF != 0xFFFF => word & 0xFFFF,
+            _ => default_flash_kb,
+        };
+        // SRAM size is not readable: high density parts with 256 KB flash (RC) have 48 KB
+        // (DS5792 table 2); other sizes per density line.
+        let ram_kb = if density == Density::High && flash_kb <= 256 {
+            48
+        } else {
+            ram_kb
+        };
+        let clone = identity.dpidr == CLONE_DPIDR || identity.cpuid != GENUINE_CPUID;
+        Ok(Some(Self {
+            density,
+            clone,
+            flash_size: flash_kb * 1024,
+            page_size,
+            ram_size: ram_kb * 1024,
+        }))
+    }
+
+    pub fn name(&self) -> &'static str {
+        match (self.clone, self.density) {
+            (false, Density::Low) => "STM32F1 low density",
+            (false, Density::Medium) => "STM32F1 medium density",
+            (false, Density::High) => "STM32F1 high density",
+            (false, Density::ExtraLarge) => "STM32F1 XL density",
+            (false, Density::Connectivity) => "STM32F1 connectivity line",
+            (false, Density::ValueLine) => "STM32F1 value line",
+            (true, Density::Medium) => "STM32F1 (clone) medium density",
+            (true, Density::High) => "STM32F1 (clone) high density",
+            (true, _) => "STM32F1 (clone)",
+        }
+    }
+
+    pub fn memory_map(&self) -> MemoryMap {
+        MemoryMap::new()
+            .with(Region {
+                kind: RegionKind::Flash {
+                    block_size: self.page_size,
+                },
+                start: FLASH_BASE,
+                length: self.flash_size,
+            })
+            .with(Region {
+                kind: RegionKind::Ram,
+                start: SRAM_BASE,
+                length: self.ram_size,
+            })
+    }
+
+    fn check_range(&self, address: u32, length: u32) -> Result<(), Error> {
+        let end = FLASH_BASE + self.flash_size;
+        if address < FLASH_BASE || address > end || length > end - address {
+            return Err(Error::OutsideFlash { address });
+        }
+        Ok(())
+    }
+
+    /// The key sequence (RM0008 3.3.1); a wrong one locks the FPEC until reset.
+    fn unlock<M: Memory>(&self, memory: &mut M) -> Result<(), Error> {
+        if memory.read_word(FLASH_CR)? & CR_LOCK == 0 {
+            return Ok(());
+        }
+        memory.write_word(FLASH_KEYR, KEY1)?;
+        memory.write_word(FLASH_KEYR, KEY2)?;
+        if memory.read_word(FLASH_CR)? & CR_LOCK != 0 {
+            return Err(Error::Locked);
+        }
+        Ok(())
+    }
+
+    pub fn lock<M: Memory>(&self, memory: &mut M) -> Result<(), Error> {
+        memory.write_word(FLASH_CR, CR_LOCK)?;
+        Ok(())
+    }
+
+    /// Wait for BSY to clear, then report and clear the error flags (RM0008 3.4.2).
+    fn finish<M: Memory>(&self, memory: &mut M, address: u32, timeout: u64) -> Result<(), Error> {
+        let start = memory.now_micros();
+        let status = loop {
+            let status = memory.read_word(FLASH_SR)?;
+            if status & SR_BSY == 0 {
+                break status;
+            }
+            if memory.now_micros() - start > timeout {
+                return Err(Error::Timeout { address });
+            }
+        };
+        memory.write_word(FLASH_SR, SR_EOP | SR_PGERR | SR_WRPRTERR)?;
+        if status & SR_WRPRTERR != 0 {
+            return Err(Error::WriteProtected { address });
+        }
+        if status & SR_PGERR != 0 {
+            return Err(Error::NotErased { address });
+        }
+        Ok(())
+    }
+
+    fn start<M: Memory>(&self, memory: &mut M, address: u32) -> Result<(), Error> {
+        self.unlock(memory)?;
+        self.finish(memory, address, ERASE_TIMEOUT_MICROS)
+    }
+
+    /// Erase every page that `[address, address + length)` touches (RM0008 3.3.3 "Page
+    /// Erase": PER, AR, STRT, wait for BSY).
+    pub fn erase<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        address: u32,
+        length: u32,
+    ) -> Result<(), Error> {
+        self.check_range(address, length)?;
+        self.start(memory, address)?;
+        let first = address - (address - FLASH_BASE) % self.page_size;
+        let end = address + length;
+        let mut page = first;
+        while page < end {
+            memory.write_word(FLASH_CR, CR_PER)?;
+            memory.write_word(FLASH_AR, page)?;
+            memory.write_word(FLASH_CR, CR_PER | CR_STRT)?;
+            let result = self.finish(memory, page, ERASE_TIMEOUT_MICROS);
+            memory.write_word(FLASH_CR, 0)?;
+            result?;
+            page += self.page_size;
+        }
+        Ok(())
+    }
+
+    /// Mass erase (RM0008 3.3.3 "Mass Erase": MER, STRT).
+    pub fn mass_erase<M: Memory>(&mut self, memory: &mut M) -> Result<(), Error> {
+        self.start(memory, FLASH_BASE)?;
+        memory.write_word(FLASH_CR, CR_MER)?;
+        memory.write_word(FLASH_CR, CR_MER | CR_STRT)?;
+        let result = self.finish(memory, FLASH_BASE, ERASE_TIMEOUT_MICROS);
+        memory.write_word(FLASH_CR, 0)?;
+        result
+    }
+
+    /// Half-word programming (RM0008 3.3.3 "Main Flash memory programming"). The half-words
+    /// go back to back through the MEM-AP; while one programs, the bus stalls and the probe
+    /// retries on WAIT, so transfer and programming overlap. Erased half-words (0xFFFF)
+    /// are skipped: programming them would change nothing.
+    pub fn program<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        address: u32,
+        data: &[u8],
+    ) -> Result<(), Error> {
+        if !address.is_multiple_of(2) {
+            return Err(Error::Adi(adi::Error::Unaligned { address }));
+        }
+        self.check_range(address, data.len() as u32)?;
+        self.start(memory, address)?;
+        memory.write_word(FLASH_CR, CR_PG)?;
+        let result = self.program_halves(memory, address, data);
+        memory.write_word(FLASH_CR, 0)?;
+        result
+    }
+
+    fn program_halves<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        address: u32,
+        data: &[u8],
+    ) -> Result<(), Error> {
+        let mut halves = [0u16; 256];
+        let mut offset = 0;
+        while offset < data.len() {
+            // A run of half-words to program, up to the next erased one.
+            let mut count = 0;
+            let mut end = offset;
+            while end < data.len() && count < halves.len() {
+                let low = data[end];
+                let high = data.get(end + 1).copied().unwrap_or(0xFF);
+                let half = u16::from_le_bytes([low, high]);
+                if half == 0xFFFF {
+                    break;
+                }
+                halves[count] = half;
+                count += 1;
+                end += 2;
+            }
+            if count > 0 {
+                let at = address + offset as u32;
+                memory.write_halves(at, &halves[..count])?;
+                self.finish(memory, at, PROGRAM_TIMEOUT_MICROS)?;
+                offset = end;
+            } else {
+                offset += 2;
+            }
+        }
+        Ok(())
+    }
+}
