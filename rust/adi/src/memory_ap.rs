@@ -337,26 +337,26 @@ impl MemoryAp {
 }
 
 /// A MEM-AP together with its debug port: the [`Memory`] the layers above use.
-pub struct MemoryPort<T: Transport, C: Clock> {
-    pub port: DebugPort<T, C>,
-    pub ap: MemoryAp,
+pub struct MemoryPort<'a, T: Transport, C: Clock> {
+    pub port: &'a mut DebugPort<T, C>,
+    pub ap: &'a mut MemoryAp,
 }
 
-impl<T: Transport, C: Clock> Memory for MemoryPort<T, C> {
+impl<T: Transport, C: Clock> Memory for MemoryPort<'_, T, C> {
     fn read_words(&mut self, address: u32, words: &mut [u32]) -> Result<(), Error> {
-        self.ap.read_words(&mut self.port, address, words)
+        self.ap.read_words(self.port, address, words)
     }
     fn write_words(&mut self, address: u32, words: &[u32]) -> Result<(), Error> {
-        self.ap.write_words(&mut self.port, address, words)
+        self.ap.write_words(self.port, address, words)
     }
     fn write_halves(&mut self, address: u32, halves: &[u16]) -> Result<(), Error> {
-        self.ap.write_halves(&mut self.port, address, halves)
+        self.ap.write_halves(self.port, address, halves)
     }
     fn read_bytes(&mut self, address: u32, bytes: &mut [u8]) -> Result<(), Error> {
-        self.ap.read_bytes(&mut self.port, address, bytes)
+        self.ap.read_bytes(self.port, address, bytes)
     }
     fn write_bytes(&mut self, address: u32, bytes: &[u8]) -> Result<(), Error> {
-        self.ap.write_bytes(&mut self.port, address, bytes)
+        self.ap.write_bytes(self.port, address, bytes)
     }
     fn now_micros(&mut self) -> u64 {
         self.port.now_micros()

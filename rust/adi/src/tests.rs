@@ -155,55 +155,68 @@ impl Clock for TickingClock {
     }
 }
 
-fn connected() -> MemoryPort<Model, TickingClock> {
+struct Connected {
+    port: DebugPort<Model, TickingClock>,
+    ap: MemoryAp,
+}
+
+impl Connected {
+    fn memory(&mut self) -> MemoryPort<'_, Model, TickingClock> {
+        MemoryPort {
+            port: &mut self.port,
+            ap: &mut self.ap,
+        }
+    }
+
+    fn model(&mut self) -> &mut Model {
+        self.port.transport()
+    }
+}
+
+fn connected() -> Connected {
     let mut port = DebugPort::new(Model::new(), TickingClock(0));
     assert_eq!(port.connect().unwrap(), 0x1BA0_1477);
     let ap = MemoryAp::open(&mut port, 0).unwrap();
-    MemoryPort { port, ap }
+    Connected { port, ap }
 }
 
 #[test]
 fn words_cross_the_one_kilobyte_auto_increment_boundary() {
-    let mut memory = connected();
+    let mut target = connected();
     let words: Vec<u32> = (0..300).map(|n| 0x1000_0000 + n).collect();
-    memory.write_words(0x300, &words).unwrap();
+    target.memory().write_words(0x300, &words).unwrap();
     let mut back = vec![0; 300];
-    memory.read_words(0x300, &mut back).unwrap();
+    target.memory().read_words(0x300, &mut back).unwrap();
     assert_eq!(back, words);
     // TAR was rewritten at 0x400 (the model wraps inside the 1 KB block otherwise).
     assert_eq!(
-        u32::from_le_bytes(
-            memory.port.transport().memory[0x400..0x404]
-                .try_into()
-                .unwrap()
-        ),
+        u32::from_le_bytes(target.model().memory[0x400..0x404].try_into().unwrap()),
         0x1000_0040
     );
 }
 
 #[test]
 fn bytes_at_any_alignment_use_byte_lanes() {
-    let mut memory = connected();
+    let mut target = connected();
     let data: Vec<u8> = (0..23).map(|n| n as u8 ^ 0x5A).collect();
-    memory.write_bytes(0x101, &data).unwrap();
+    target.memory().write_bytes(0x101, &data).unwrap();
     let mut back = [0u8; 23];
-    memory.read_bytes(0x101, &mut back).unwrap();
+    target.memory().read_bytes(0x101, &mut back).unwrap();
     assert_eq!(&back[..], &data[..]);
-    assert_eq!(memory.port.transport().memory[0x100], 0);
-    assert_eq!(memory.port.transport().memory[0x118], 0);
+    assert_eq!(target.model().memory[0x100], 0);
+    assert_eq!(target.model().memory[0x118], 0);
 }
 
 #[test]
 fn posted_reads_are_pipelined_and_collected_from_rdbuff() {
-    let mut memory = connected();
-    memory.write_words(0x40, &[1, 2, 3, 4]).unwrap();
-    memory.port.transport().transactions.clear();
+    let mut target = connected();
+    target.memory().write_words(0x40, &[1, 2, 3, 4]).unwrap();
+    target.model().transactions.clear();
     let mut back = [0; 4];
-    memory.read_words(0x40, &mut back).unwrap();
+    target.memory().read_words(0x40, &mut back).unwrap();
     assert_eq!(back, [1, 2, 3, 4]);
-    let reads: Vec<_> = memory
-        .port
-        .transport()
+    let reads: Vec<_> = target
+        .model()
         .transactions
         .iter()
         .filter(|t| t.1)
@@ -217,42 +230,42 @@ fn posted_reads_are_pipelined_and_collected_from_rdbuff() {
 
 #[test]
 fn wait_is_retried_then_times_out_with_an_abort() {
-    let mut memory = connected();
-    memory.port.transport().waits_left = 5;
-    memory.write_word(0x10, 0xCAFE).unwrap();
-    assert_eq!(memory.read_word(0x10).unwrap(), 0xCAFE);
+    let mut target = connected();
+    target.model().waits_left = 5;
+    target.memory().write_word(0x10, 0xCAFE).unwrap();
+    assert_eq!(target.memory().read_word(0x10).unwrap(), 0xCAFE);
 
-    memory.port.set_timeouts(Timeouts {
+    target.port.set_timeouts(Timeouts {
         wait_micros: 1000,
         power_up_micros: 1000,
     });
-    memory.port.transport().waits_left = 100_000;
+    target.model().waits_left = 100_000;
     assert!(matches!(
-        memory.read_word(0x10),
+        target.memory().read_word(0x10),
         Err(Error::WaitTimeout { .. })
     ));
-    memory.port.transport().waits_left = 0;
-    memory.ap.invalidate();
-    assert_eq!(memory.read_word(0x10).unwrap(), 0xCAFE);
+    target.model().waits_left = 0;
+    target.ap.invalidate();
+    assert_eq!(target.memory().read_word(0x10).unwrap(), 0xCAFE);
 }
 
 #[test]
 fn a_bus_fault_is_reported_with_its_address_and_cleared() {
-    let mut memory = connected();
+    let mut target = connected();
     assert_eq!(
-        memory.read_word(0x2000),
+        target.memory().read_word(0x2000),
         Err(Error::Bus { address: 0x2000 })
     );
     // Sticky error cleared: the next access works.
-    memory.write_word(0x20, 7).unwrap();
-    assert_eq!(memory.read_word(0x20).unwrap(), 7);
+    target.memory().write_word(0x20, 7).unwrap();
+    assert_eq!(target.memory().read_word(0x20).unwrap(), 7);
 }
 
 #[test]
 fn unaligned_word_access_is_refused() {
-    let mut memory = connected();
+    let mut target = connected();
     assert_eq!(
-        memory.read_word(0x22),
+        target.memory().read_word(0x22),
         Err(Error::Unaligned { address: 0x22 })
     );
 }
