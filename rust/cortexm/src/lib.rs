@@ -85,7 +85,7 @@ pub enum CoreKind {
 }
 
 impl CoreKind {
-    fn from_cpuid(cpuid: u32) -> Self {
+    pub fn from_cpuid(cpuid: u32) -> Self {
         match ((cpuid >> 4) & 0xFFF) as u16 {
             0xC20 => CoreKind::M0,
             0xC60 => CoreKind::M0Plus,

@@ -1,0 +1,74 @@
+//! Session errors; the Display text is what a user sees, so it says what to do.
+
+use core::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error {
+    Adi(adi::Error),
+    Core(cortexm::Error),
+    Chip(chips::Error),
+    /// The scan found no Cortex-M target.
+    NoTargets,
+    /// No scan has been done, or its wire was released.
+    NotScanned,
+    /// No target attached.
+    NotAttached,
+    AlreadyAttached,
+    /// Attach by number: no such entry in the scan list (1-based).
+    NoSuchTarget(usize),
+    TooManyBreakpoints,
+}
+
+impl From<adi::Error> for Error {
+    fn from(error: adi::Error) -> Self {
+        Error::Adi(error)
+    }
+}
+
+impl From<cortexm::Error> for Error {
+    fn from(error: cortexm::Error) -> Self {
+        match error {
+            cortexm::Error::Adi(error) => Error::Adi(error),
+            other => Error::Core(other),
+        }
+    }
+}
+
+impl From<chips::Error> for Error {
+    fn from(error: chips::Error) -> Self {
+        match error {
+            chips::Error::Adi(error) => Error::Adi(error),
+            other => Error::Chip(other),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Adi(error) => error.fmt(f),
+            Error::Core(error) => error.fmt(f),
+            Error::Chip(error) => error.fmt(f),
+            Error::NoTargets => write!(
+                f,
+                "no target found: check wiring and power, then scan again"
+            ),
+            Error::NotScanned => write!(
+                f,
+                "no scan yet: run target.swdp_scan() or target.jtag_scan()"
+            ),
+            Error::NotAttached => write!(
+                f,
+                "no target attached: run target.swdp_scan() and target.attach(1)"
+            ),
+            Error::AlreadyAttached => write!(f, "a target is attached: detach it first"),
+            Error::NoSuchTarget(number) => {
+                write!(
+                    f,
+                    "no target number {number} in the scan list (targets count from 1)"
+                )
+            }
+            Error::TooManyBreakpoints => write!(f, "too many software breakpoints"),
+        }
+    }
+}

@@ -1,0 +1,454 @@
+//! The debug session: the targets found by a scan, the one attached, and everything done
+//! to it: memory, flash (buffered per page), registers, run control, break and watch
+//! points. The GDB server and the `target` Python module share one session.
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+
+mod error;
+mod flash;
+
+use adi::{Clock, ComponentKind, DebugPort, Memory, MemoryAp, MemoryPort, RomTable, Transport};
+use chips::{Chip, MemoryMap};
+use cortexm::{Core, CoreKind, REGISTER_COUNT};
+
+pub use cortexm::{HaltReason, TARGET_XML, WatchKind};
+pub use error::Error;
+use flash::FlashBuffer;
+
+/// At most this many targets (MEM-APs with a Cortex-M behind them) are listed.
+pub const MAX_TARGETS: usize = 4;
+/// APs probed on a scan (ADIv5.2 allows 256; probe boards meet one or two).
+const MAX_ACCESS_PORTS: u8 = 8;
+/// Software breakpoints (BKPT written into RAM) at the same time.
+const MAX_SOFTWARE_BREAKPOINTS: usize = 16;
+
+/// A target found by a scan.
+#[derive(Clone, Copy, Debug)]
+pub struct TargetInfo {
+    pub dpidr: u32,
+    pub cpuid: u32,
+    pub core: CoreKind,
+    pub chip: Chip,
+    ap: MemoryAp,
+}
+
+impl TargetInfo {
+    /// "STM32F1 medium density", as the scan list and `driver_name()` show it.
+    pub fn driver_name(&self) -> &'static str {
+        self.chip.name()
+    }
+
+    /// "M3", as `core_name()` shows it.
+    pub fn core_name(&self) -> &'static str {
+        self.core.name()
+    }
+}
+
+/// Break and watch point types, numbered as GDB's Z packets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BreakWatch {
+    /// Z0: the session picks: BKPT in RAM, the FPB elsewhere.
+    Software,
+    /// Z1: an FPB comparator.
+    Hardware,
+    /// Z2, Z3, Z4: a DWT comparator.
+    Watch(WatchKind),
+}
+
+impl BreakWatch {
+    pub fn from_gdb(number: u32) -> Option<Self> {
+        match number {
+            0 => Some(BreakWatch::Software),
+            1 => Some(BreakWatch::Hardware),
+            2 => Some(BreakWatch::Watch(WatchKind::Write)),
+            3 => Some(BreakWatch::Watch(WatchKind::Read)),
+            4 => Some(BreakWatch::Watch(WatchKind::Access)),
+            _ => None,
+        }
+    }
+}
+
+/// Running, or halted and why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HaltStatus {
+    Running,
+    Halted(HaltReason),
+}
+
+struct Attached {
+    index: usize,
+    ap: MemoryAp,
+    state: TargetState,
+}
+
+struct TargetState {
+    core: Core,
+    chip: Chip,
+    software_breakpoints: [Option<(u32, [u8; 2])>; MAX_SOFTWARE_BREAKPOINTS],
+    flash: FlashBuffer,
+}
+
+pub struct Session<T: Transport, C: Clock> {
+    port: Option<DebugPort<T, C>>,
+    targets: [Option<TargetInfo>; MAX_TARGETS],
+    attached: Option<Attached>,
+    last_attached: Option<usize>,
+}
+
+impl<T: Transport, C: Clock> Default for Session<T, C> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Transport, C: Clock> Session<T, C> {
+    pub const fn new() -> Self {
+        Self {
+            port: None,
+            targets: [None; MAX_TARGETS],
+            attached: None,
+            last_attached: None,
+        }
+    }
+
+    /// Connect the debug port on `transport` (already switched to SWD or JTAG and reset),
+    /// list the Cortex-M targets behind its MEM-APs. Detaches a target attached before.
+    pub fn scan(
+        &mut self,
+        transport: T,
+        clock: C,
+    ) -> Result<impl Iterator<Item = &TargetInfo>, Error> {
+        self.forget();
+        let mut port = DebugPort::new(transport, clock);
+        let dpidr = port.connect()?;
+        let mut count = 0;
+        for ap_number in 0..MAX_ACCESS_PORTS {
+            let idr = port.read_ap(ap_number, adi::registers::ap::IDR)?;
+            if idr == 0 {
+                break; // no AP here (ADIv5.2 C1.2.1): APs are numbered from 0 up
+            }
+            if count < MAX_TARGETS
+                && let Some(target) = Self::probe_access_port(&mut port, ap_number, dpidr)?
+            {
+                self.targets[count] = Some(target);
+                count += 1;
+            }
+        }
+        self.port = Some(port);
+        if count == 0 {
+            return Err(Error::NoTargets);
+        }
+        Ok(self.targets())
+    }
+
+    /// A Cortex-M target behind this AP: a MEM-AP whose ROM table lists an SCS.
+    fn probe_access_port(
+        port: &mut DebugPort<T, C>,
+        ap_number: u8,
+        dpidr: u32,
+    ) -> Result<Option<TargetInfo>, Error> {
+        let Ok(mut ap) = MemoryAp::open(port, ap_number) else {
+            return Ok(None);
+        };
+        let Some(base) = ap.rom_table_base(port)? else {
+            return Ok(None);
+        };
+        let mut memory = MemoryPort { port, ap: &mut ap };
+        let table = RomTable::walk(&mut memory, base)?;
+        if table.find(ComponentKind::SystemControlSpace).is_none() {
+            return Ok(None);
+        }
+        let cpuid = memory.read_word(cortexm::registers::CPUID)?;
+        let chip = Chip::identify(&mut memory, chips::Identity { dpidr, cpuid })?;
+        Ok(Some(TargetInfo {
+            dpidr,
+            cpuid,
+            core: CoreKind::from_cpuid(cpuid),
+            chip,
+            ap,
+        }))
+    }
+
+    /// Drop the scan results (the wire is going to another use); detach first.
+    pub fn forget(&mut self) {
+        let _ = self.detach();
+        self.targets = [None; MAX_TARGETS];
+        self.last_attached = None;
+        self.port = None;
+    }
+
+    /// Give back the wire of the last scan, for another use (e.g. the CMSIS-DAP server).
+    pub fn release(&mut self) -> Option<(T, C)> {
+        self.forget();
+        self.port.take().map(DebugPort::into_parts)
+    }
+
+    pub fn targets(&self) -> impl Iterator<Item = &TargetInfo> {
+        self.targets.iter().flatten()
+    }
+
+    /// Attach to target `number` (1-based, as listed by the scan): identify its core,
+    /// enable debug and halt it.
+    pub fn attach(&mut self, number: usize) -> Result<(), Error> {
+        let target = number
+            .checked_sub(1)
+            .and_then(|index| self.targets.get(index).copied().flatten())
+            .ok_or(Error::NoSuchTarget(number))?;
+        self.detach()?;
+        let port = self.port.as_mut().ok_or(Error::NotScanned)?;
+        let mut ap = target.ap;
+        ap.invalidate();
+        let mut memory = MemoryPort { port, ap: &mut ap };
+        let core = Core::attach(&mut memory)?;
+        let state = TargetState {
+            core,
+            chip: target.chip,
+            software_breakpoints: [None; MAX_SOFTWARE_BREAKPOINTS],
+            flash: FlashBuffer::new(),
+        };
+        self.attached = Some(Attached {
+            index: number - 1,
+            ap,
+            state,
+        });
+        Ok(())
+    }
+
+    /// Remove breakpoints, finish flash writes, let the target run. No-op if not attached.
+    pub fn detach(&mut self) -> Result<(), Error> {
+        let Some(mut attached) = self.attached.take() else {
+            return Ok(());
+        };
+        self.last_attached = Some(attached.index);
+        let Some(port) = self.port.as_mut() else {
+            return Ok(());
+        };
+        let mut memory = MemoryPort {
+            port,
+            ap: &mut attached.ap,
+        };
+        let state = &mut attached.state;
+        let flash = state.flash.finish(&mut memory, &mut state.chip);
+        let breakpoints = remove_software_breakpoints(&mut memory, state);
+        state.core.detach(&mut memory)?;
+        flash.and(breakpoints)
+    }
+
+    /// Attach again to the target last detached from.
+    pub fn reattach(&mut self) -> Result<(), Error> {
+        if self.attached.is_some() {
+            return Err(Error::AlreadyAttached);
+        }
+        let index = self.last_attached.ok_or(Error::NotAttached)?;
+        self.attach(index + 1)
+    }
+
+    pub fn attached(&self) -> Option<&TargetInfo> {
+        self.attached
+            .as_ref()
+            .and_then(|attached| self.targets[attached.index].as_ref())
+    }
+
+    /// Run `work` with the attached target's memory and state.
+    fn with_target<R>(
+        &mut self,
+        work: impl FnOnce(&mut MemoryPort<'_, T, C>, &mut TargetState) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        let attached = self.attached.as_mut().ok_or(Error::NotAttached)?;
+        let port = self.port.as_mut().ok_or(Error::NotScanned)?;
+        let mut memory = MemoryPort {
+            port,
+            ap: &mut attached.ap,
+        };
+        work(&mut memory, &mut attached.state)
+    }
+
+    pub fn memory_map(&self) -> Result<MemoryMap, Error> {
+        let attached = self.attached.as_ref().ok_or(Error::NotAttached)?;
+        Ok(attached.state.chip.memory_map())
+    }
+
+    pub fn read_memory(&mut self, address: u32, data: &mut [u8]) -> Result<(), Error> {
+        self.with_target(|memory, _| Ok(memory.read_bytes(address, data)?))
+    }
+
+    pub fn write_memory(&mut self, address: u32, data: &[u8]) -> Result<(), Error> {
+        self.with_target(|memory, _| Ok(memory.write_bytes(address, data)?))
+    }
+
+    /// Erase the flash pages that `[address, address + length)` touches.
+    pub fn flash_erase(&mut self, address: u32, length: u32) -> Result<(), Error> {
+        self.with_target(|memory, state| {
+            state.flash.finish(memory, &mut state.chip)?;
+            Ok(state.chip.flash_erase(memory, address, length)?)
+        })
+    }
+
+    /// Write flash at any address and length; programmed a page at a time, the last page
+    /// by `flash_done()`.
+    pub fn flash_write(&mut self, address: u32, data: &[u8]) -> Result<(), Error> {
+        self.with_target(|memory, state| state.flash.write(memory, &mut state.chip, address, data))
+    }
+
+    /// Program what is still buffered and lock the flash.
+    pub fn flash_done(&mut self) -> Result<(), Error> {
+        self.with_target(|memory, state| state.flash.finish(memory, &mut state.chip))
+    }
+
+    pub fn flash_mass_erase(&mut self) -> Result<(), Error> {
+        self.with_target(|memory, state| {
+            state.flash.finish(memory, &mut state.chip)?;
+            Ok(state.chip.flash_mass_erase(memory)?)
+        })
+    }
+
+    pub fn read_registers(&mut self, values: &mut [u32; REGISTER_COUNT]) -> Result<(), Error> {
+        self.with_target(|memory, state| Ok(state.core.read_registers(memory, values)?))
+    }
+
+    pub fn write_registers(&mut self, values: &[u32; REGISTER_COUNT]) -> Result<(), Error> {
+        self.with_target(|memory, state| Ok(state.core.write_registers(memory, values)?))
+    }
+
+    pub fn read_register(&mut self, number: usize) -> Result<u32, Error> {
+        self.with_target(|memory, state| Ok(state.core.read_register(memory, number)?))
+    }
+
+    pub fn write_register(&mut self, number: usize, value: u32) -> Result<(), Error> {
+        self.with_target(|memory, state| Ok(state.core.write_register(memory, number, value)?))
+    }
+
+    pub fn halt_request(&mut self) -> Result<(), Error> {
+        self.with_target(|memory, state| Ok(state.core.halt_request(memory)?))
+    }
+
+    pub fn halt_poll(&mut self) -> Result<HaltStatus, Error> {
+        self.with_target(|memory, state| {
+            Ok(match state.core.poll(memory)? {
+                None => HaltStatus::Running,
+                Some(reason) => HaltStatus::Halted(reason),
+            })
+        })
+    }
+
+    pub fn resume(&mut self, step: bool) -> Result<(), Error> {
+        self.with_target(|memory, state| Ok(state.core.resume(memory, step)?))
+    }
+
+    /// Reset the target through the core (SYSRESETREQ); `halt` stops it at the reset vector.
+    pub fn reset(&mut self, halt: bool) -> Result<(), Error> {
+        self.with_target(|memory, state| {
+            // A reset wipes RAM breakpoints' meaning; forget them, keep hardware ones.
+            state.software_breakpoints = [None; MAX_SOFTWARE_BREAKPOINTS];
+            Ok(state.core.reset(memory, halt)?)
+        })
+    }
+
+    pub fn set_breakwatch(
+        &mut self,
+        kind: BreakWatch,
+        address: u32,
+        length: u32,
+    ) -> Result<(), Error> {
+        self.with_target(|memory, state| match kind {
+            BreakWatch::Software if is_ram(&state.chip, address) => {
+                set_software_breakpoint(memory, state, address)
+            }
+            BreakWatch::Software | BreakWatch::Hardware => {
+                Ok(state.core.breakpoints.set(memory, address)?)
+            }
+            BreakWatch::Watch(watch) => {
+                Ok(state.core.watchpoints.set(memory, watch, address, length)?)
+            }
+        })
+    }
+
+    pub fn clear_breakwatch(
+        &mut self,
+        kind: BreakWatch,
+        address: u32,
+        length: u32,
+    ) -> Result<(), Error> {
+        self.with_target(|memory, state| match kind {
+            BreakWatch::Software if is_ram(&state.chip, address) => {
+                clear_software_breakpoint(memory, state, address)
+            }
+            BreakWatch::Software | BreakWatch::Hardware => {
+                Ok(state.core.breakpoints.clear(memory, address)?)
+            }
+            BreakWatch::Watch(watch) => Ok(state
+                .core
+                .watchpoints
+                .clear(memory, watch, address, length)?),
+        })
+    }
+}
+
+fn is_ram(chip: &Chip, address: u32) -> bool {
+    let map = chip.memory_map();
+    let in_flash = map.flash_at(address).is_some();
+    // Without a memory map, only the SRAM region of the ARMv7-M map (B3.1) is RAM.
+    let in_ram = map
+        .regions()
+        .any(|region| region.kind == chips::RegionKind::Ram && region.contains(address))
+        || (map.regions().next().is_none() && (0x2000_0000..0x4000_0000).contains(&address));
+    in_ram && !in_flash
+}
+
+/// A BKPT instruction written over the code (ARMv7-M A7.7.17), the original kept.
+fn set_software_breakpoint<M: Memory>(
+    memory: &mut M,
+    state: &mut TargetState,
+    address: u32,
+) -> Result<(), Error> {
+    if state
+        .software_breakpoints
+        .iter()
+        .flatten()
+        .any(|&(at, _)| at == address)
+    {
+        return Ok(());
+    }
+    let slot = state
+        .software_breakpoints
+        .iter()
+        .position(Option::is_none)
+        .ok_or(Error::TooManyBreakpoints)?;
+    let mut original = [0u8; 2];
+    memory.read_bytes(address & !1, &mut original)?;
+    memory.write_bytes(address & !1, &cortexm::registers::THUMB_BKPT.to_le_bytes())?;
+    state.software_breakpoints[slot] = Some((address, original));
+    Ok(())
+}
+
+fn clear_software_breakpoint<M: Memory>(
+    memory: &mut M,
+    state: &mut TargetState,
+    address: u32,
+) -> Result<(), Error> {
+    let slot = state
+        .software_breakpoints
+        .iter()
+        .position(|entry| matches!(entry, Some((at, _)) if *at == address))
+        .ok_or(Error::Core(cortexm::Error::NotSet))?;
+    let (at, original) = state.software_breakpoints[slot]
+        .take()
+        .expect("found above");
+    memory.write_bytes(at & !1, &original)?;
+    Ok(())
+}
+
+fn remove_software_breakpoints<M: Memory>(
+    memory: &mut M,
+    state: &mut TargetState,
+) -> Result<(), Error> {
+    for entry in state.software_breakpoints.iter_mut() {
+        if let Some((at, original)) = entry.take() {
+            memory.write_bytes(at & !1, &original)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
