@@ -12,6 +12,7 @@ mod memory_ap;
 pub mod registers;
 mod rom_table;
 mod transport;
+mod wire_transport;
 
 pub use debug_port::{DebugPort, Timeouts};
 pub use error::Error;

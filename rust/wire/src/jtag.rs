@@ -1,0 +1,333 @@
+//! The JTAG engine (IEEE 1149.1): TAP state machine, IR and DR scans, chain scan with IR
+//! length detection, and ARM JTAG-DP access (ADIv5.2 chapter B3) to one TAP of the chain.
+//!
+//! Clocking as OpenOCD's bitbang driver: TMS and TDI are set with TCK low, TDO is sampled
+//! with TCK low, then TCK rises (the TAP samples TMS and TDI on the rising edge and changes
+//! TDO on the falling edge).
+
+use crate::Pins;
+
+/// Devices on a chain at most.
+pub const MAX_DEVICES: usize = 8;
+
+/// A device found by a chain scan, counted from TDO.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Device {
+    /// 0 for a device in BYPASS after reset (no IDCODE register).
+    pub idcode: u32,
+    pub ir_length: u8,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JtagError {
+    /// TDO stuck, or more devices than MAX_DEVICES.
+    BadChain,
+    /// The IR lengths given do not add up to the chain's.
+    IrLengthMismatch,
+    /// No ARM JTAG-DP on the chain.
+    NoDebugPort,
+}
+
+/// The TAP controller's position; we keep every TAP in Run-Test/Idle between scans.
+pub struct Jtag<P: Pins> {
+    pins: P,
+}
+
+impl<P: Pins> Jtag<P> {
+    pub fn new(mut pins: P) -> Self {
+        pins.set_swclk(false);
+        pins.swdio_output(true);
+        Self { pins }
+    }
+
+    pub fn pins(&mut self) -> &mut P {
+        &mut self.pins
+    }
+
+    pub fn into_pins(self) -> P {
+        self.pins
+    }
+
+    /// One TCK cycle; returns TDO as sampled before the rising edge.
+    fn clock(&mut self, tms: bool, tdi: bool) -> bool {
+        self.pins.set_swclk(false);
+        self.pins.set_swdio(tms);
+        self.pins.set_tdi(tdi);
+        let tdo = self.pins.read_tdo();
+        self.pins.set_swclk(true);
+        tdo
+    }
+
+    /// TMS bits, LSB first (DAP_JTAG_Sequence and state moves).
+    pub fn tms_sequence(&mut self, tms: u32, count: u32) {
+        for index in 0..count {
+            self.clock(tms >> index & 1 != 0, true);
+        }
+        self.pins.set_swclk(false);
+    }
+
+    /// Five clocks with TMS high reach Test-Logic-Reset from any state (IEEE 1149.1
+    /// 6.1.1), then one low to Run-Test/Idle. Every TAP selects IDCODE (or BYPASS).
+    pub fn reset(&mut self) {
+        self.tms_sequence(0b011111, 6);
+    }
+
+    /// Shift `count` bits through IR (`instruction`) or DR (`data`) from Run-Test/Idle and
+    /// back; TDI from `input`, TDO into `output`, both LSB first.
+    fn shift(&mut self, instruction: bool, input: &[u8], output: &mut [u8], count: usize) {
+        // Run-Test/Idle -> Select-DR (-> Select-IR) -> Capture -> Shift
+        if instruction {
+            self.tms_sequence(0b0011, 4);
+        } else {
+            self.tms_sequence(0b001, 3);
+        }
+        output.iter_mut().for_each(|byte| *byte = 0);
+        for index in 0..count {
+            let tdi = input
+                .get(index / 8)
+                .is_some_and(|byte| byte >> (index % 8) & 1 != 0);
+            let last = index + 1 == count;
+            if self.clock(last, tdi)
+                && let Some(byte) = output.get_mut(index / 8)
+            {
+                *byte |= 1 << (index % 8);
+            }
+        }
+        // Exit1 -> Update -> Run-Test/Idle
+        self.tms_sequence(0b01, 2);
+    }
+
+    pub fn shift_ir(&mut self, input: &[u8], output: &mut [u8], count: usize) {
+        self.shift(true, input, output, count);
+    }
+
+    pub fn shift_dr(&mut self, input: &[u8], output: &mut [u8], count: usize) {
+        self.shift(false, input, output, count);
+    }
+
+    /// Find the devices on the chain (nearest TDO first): after Test-Logic-Reset each DR
+    /// holds a 32-bit IDCODE whose bit 0 is 1, or a 1-bit BYPASS of 0 (IEEE 1149.1 12.1.1).
+    /// IR lengths come from `ir_lengths` (TDO first) if given, else from the IR capture
+    /// pattern: every IR captures ...01, so each 1 after a 0 starts a new device.
+    pub fn scan_chain(
+        &mut self,
+        ir_lengths: &[u8],
+        devices: &mut [Device; MAX_DEVICES],
+    ) -> Result<usize, JtagError> {
+        self.reset();
+        let ones = [0xFFu8; 4 * (MAX_DEVICES + 1)];
+        let mut dr = [0u8; 4 * (MAX_DEVICES + 1)];
+        self.shift_dr(&ones, &mut dr, 32 * (MAX_DEVICES + 1));
+        let bit = |data: &[u8], index: usize| data[index / 8] >> (index % 8) & 1 != 0;
+        let mut count = 0;
+        let mut position = 0;
+        while position < 32 * MAX_DEVICES {
+            if bit(&dr, position) {
+                let mut idcode = 0u32;
+                for offset in 0..32 {
+                    idcode |= u32::from(bit(&dr, position + offset)) << offset;
+                }
+                if idcode == u32::MAX {
+                    break; // our own ones came back: end of chain
+                }
+                devices[count] = Device {
+                    idcode,
+                    ir_length: 0,
+                };
+                position += 32;
+            } else {
+                devices[count] = Device {
+                    idcode: 0,
+                    ir_length: 0,
+                };
+                position += 1;
+            }
+            count += 1;
+            if count == MAX_DEVICES {
+                return Err(JtagError::BadChain);
+            }
+        }
+        if count == 0 {
+            return Err(JtagError::BadChain);
+        }
+        self.assign_ir_lengths(ir_lengths, &mut devices[..count])?;
+        self.reset();
+        Ok(count)
+    }
+
+    fn assign_ir_lengths(&mut self, given: &[u8], devices: &mut [Device]) -> Result<(), JtagError> {
+        if !given.is_empty() {
+            if given.len() != devices.len() {
+                return Err(JtagError::IrLengthMismatch);
+            }
+            for (device, &length) in devices.iter_mut().zip(given) {
+                device.ir_length = length;
+            }
+            return Ok(());
+        }
+        // One IR scan of 256 ones then 256 zeros: out come the capture values (the chain's
+        // L bits), then our ones; counting the ones after bit 256 gives L.
+        let mut input = [0u8; 64];
+        input[..32].fill(0xFF);
+        let mut output = [0u8; 64];
+        self.reset();
+        self.shift_ir(&input, &mut output, 512);
+        let bit = |index: usize| output[index / 8] >> (index % 8) & 1 != 0;
+        let total = (256..512).take_while(|&index| bit(index)).count();
+        if total < 2 || total >= 256 {
+            return Err(JtagError::BadChain);
+        }
+        // Every capture value ends in 0b01 (IEEE 1149.1 7.1.1): a device starts at each 1
+        // that follows a 0. Capture values with more ones need the lengths given.
+        let mut starts = [0usize; MAX_DEVICES + 1];
+        let mut found = 0;
+        for index in (0..total).filter(|&index| bit(index) && (index == 0 || !bit(index - 1))) {
+            if found == devices.len() {
+                return Err(JtagError::IrLengthMismatch);
+            }
+            starts[found] = index;
+            found += 1;
+        }
+        if found != devices.len() || starts[0] != 0 {
+            return Err(JtagError::IrLengthMismatch);
+        }
+        starts[found] = total;
+        for (index, device) in devices.iter_mut().enumerate() {
+            device.ir_length = (starts[index + 1] - starts[index]) as u8;
+        }
+        Ok(())
+    }
+}
+
+/// JTAG-DP instructions (ADIv5.2 B3.2.1), IR length 4.
+const IR_ABORT: u32 = 0x8;
+const IR_DPACC: u32 = 0xA;
+const IR_APACC: u32 = 0xB;
+
+/// DPACC/APACC acknowledge (B3.3.2): OK/FAULT (FAULT shows in CTRL/STAT) or WAIT.
+pub const JTAG_ACK_OK_FAULT: u32 = 0b010;
+pub const JTAG_ACK_WAIT: u32 = 0b001;
+
+/// An ARM JTAG-DP on a chain, the other devices held in BYPASS.
+pub struct JtagDp<P: Pins> {
+    jtag: Jtag<P>,
+    devices: [Device; MAX_DEVICES],
+    count: usize,
+    index: usize,
+    instruction: Option<u32>,
+}
+
+impl<P: Pins> JtagDp<P> {
+    /// Scan the chain and pick the first ARM JTAG-DP (IDCODE designer ARM, part 0xBA0x).
+    pub fn open(mut jtag: Jtag<P>, ir_lengths: &[u8]) -> Result<Self, (JtagError, P)> {
+        let mut devices = [Device {
+            idcode: 0,
+            ir_length: 0,
+        }; MAX_DEVICES];
+        let count = match jtag.scan_chain(ir_lengths, &mut devices) {
+            Ok(count) => count,
+            Err(error) => return Err((error, jtag.into_pins())),
+        };
+        let is_debug_port =
+            |device: &Device| device.idcode & 0x0FF0_0FFF == 0x0BA0_0477 && device.ir_length == 4;
+        match devices[..count].iter().position(is_debug_port) {
+            Some(index) => Ok(Self {
+                jtag,
+                devices,
+                count,
+                index,
+                instruction: None,
+            }),
+            None => Err((JtagError::NoDebugPort, jtag.into_pins())),
+        }
+    }
+
+    pub fn devices(&self) -> &[Device] {
+        &self.devices[..self.count]
+    }
+
+    /// IDCODE of the debug port's TAP.
+    pub fn idcode(&self) -> u32 {
+        self.devices[self.index].idcode
+    }
+
+    pub fn into_pins(self) -> P {
+        self.jtag.into_pins()
+    }
+
+    pub fn pins(&mut self) -> &mut P {
+        self.jtag.pins()
+    }
+
+    /// Load `instruction` into the DP's IR and BYPASS (all ones) into the others.
+    fn select(&mut self, instruction: u32) {
+        if self.instruction == Some(instruction) {
+            return;
+        }
+        let mut input = [0xFFu8; 32];
+        let mut output = [0u8; 32];
+        let offset: usize = self.devices[..self.index]
+            .iter()
+            .map(|device| device.ir_length as usize)
+            .sum();
+        for bit in 0..4 {
+            let position = offset + bit;
+            if instruction >> bit & 1 == 0 {
+                input[position / 8] &= !(1 << (position % 8));
+            }
+        }
+        let total: usize = self
+            .devices()
+            .iter()
+            .map(|device| device.ir_length as usize)
+            .sum();
+        self.jtag.shift_ir(&input, &mut output, total);
+        self.instruction = Some(instruction);
+    }
+
+    /// One DPACC or APACC scan (B3.3.1): RnW in bit 0, A[3:2] in bits 2:1, data in bits
+    /// 34:3. Returns the ACK and the result of the *previous* transaction.
+    pub fn scan(&mut self, access_port: bool, read: bool, address: u8, value: u32) -> (u32, u32) {
+        self.select(if access_port { IR_APACC } else { IR_DPACC });
+        let request = u64::from(read) | u64::from(address >> 2 & 3) << 1 | u64::from(value) << 3;
+        let (before, after) = (self.index, self.count - self.index - 1);
+        let total = before + 35 + after;
+        let mut input = [0u8; 16];
+        for bit in 0..35 {
+            if request >> bit & 1 != 0 {
+                let position = before + bit;
+                input[position / 8] |= 1 << (position % 8);
+            }
+        }
+        let mut output = [0u8; 16];
+        self.jtag.shift_dr(&input, &mut output, total);
+        let mut captured = 0u64;
+        for bit in 0..35 {
+            let position = before + bit;
+            captured |= u64::from(output[position / 8] >> (position % 8) & 1) << bit;
+        }
+        ((captured & 7) as u32, (captured >> 3) as u32)
+    }
+
+    /// Write ABORT through its own instruction (B3.2.1).
+    pub fn write_abort(&mut self, value: u32) {
+        self.select(IR_ABORT);
+        let (before, after) = (self.index, self.count - self.index - 1);
+        let request = u64::from(value) << 3;
+        let mut input = [0u8; 16];
+        for bit in 0..35 {
+            if request >> bit & 1 != 0 {
+                let position = before + bit;
+                input[position / 8] |= 1 << (position % 8);
+            }
+        }
+        let mut output = [0u8; 16];
+        self.jtag.shift_dr(&input, &mut output, before + 35 + after);
+    }
+
+    /// Test-Logic-Reset, then back to the DP.
+    pub fn reset(&mut self) {
+        self.jtag.reset();
+        self.instruction = None;
+    }
+}

@@ -1,0 +1,178 @@
+//! The SWD bit engine (ADIv5.2 chapter B4): packets, turnaround, line reset and the
+//! JTAG-to-SWD switch, over the pins.
+//!
+//! Clocking follows the common bit-banging convention (also OpenOCD's remote_bitbang): the
+//! probe sets SWDIO while SWCLK is low and raises SWCLK, the target samples on the rising
+//! edge; the target drives SWDIO after a rising edge and the probe samples it while SWCLK is
+//! low, before the next rising edge.
+
+use crate::Pins;
+
+/// Acknowledge of an SWD packet (ADIv5.2 B4.2.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SwdError {
+    Wait,
+    Fault,
+    /// No valid ACK (line not driven: reads 0b111).
+    NoResponse,
+    /// Bad parity on read data.
+    Parity,
+}
+
+const ACK_OK: u32 = 0b001;
+const ACK_WAIT: u32 = 0b010;
+const ACK_FAULT: u32 = 0b100;
+
+/// JTAG-to-SWD select sequence, sent LSB first (ADIv5.2 B5.2.2).
+const JTAG_TO_SWD: u16 = 0xE79E;
+
+/// The SWD engine. Owns the pins while the wire speaks SWD.
+pub struct Swd<P: Pins> {
+    pins: P,
+    /// Turnaround length in clock cycles (DLCR.TURNROUND + 1; 1 after reset).
+    turnaround: u32,
+    /// Idle cycles (SWDIO low) after each packet.
+    idle_cycles: u32,
+}
+
+impl<P: Pins> Swd<P> {
+    pub fn new(mut pins: P) -> Self {
+        pins.swdio_output(true);
+        pins.set_swclk(false);
+        Self {
+            pins,
+            turnaround: 1,
+            idle_cycles: 2,
+        }
+    }
+
+    pub fn pins(&mut self) -> &mut P {
+        &mut self.pins
+    }
+
+    pub fn into_pins(self) -> P {
+        self.pins
+    }
+
+    pub fn set_idle_cycles(&mut self, cycles: u32) {
+        self.idle_cycles = cycles;
+    }
+
+    pub fn set_turnaround(&mut self, cycles: u32) {
+        self.turnaround = cycles.clamp(1, 4);
+    }
+
+    /// Clock out `count` bits of `bits`, LSB first, driving SWDIO.
+    pub fn write_bits(&mut self, bits: u32, count: u32) {
+        for index in 0..count {
+            self.pins.set_swdio(bits >> index & 1 != 0);
+            self.pins.set_swclk(false);
+            self.pins.set_swclk(true);
+        }
+        self.pins.set_swclk(false);
+    }
+
+    /// Clock in `count` bits, LSB first, with SWDIO released.
+    pub fn read_bits(&mut self, count: u32) -> u32 {
+        let mut bits = 0;
+        for index in 0..count {
+            self.pins.set_swclk(false);
+            if self.pins.read_swdio() {
+                bits |= 1 << index;
+            }
+            self.pins.set_swclk(true);
+        }
+        self.pins.set_swclk(false);
+        bits
+    }
+
+    /// Any bit sequence, LSB first from `data` (DAP_SWJ_Sequence).
+    pub fn sequence(&mut self, data: &[u8], count: usize) {
+        self.pins.swdio_output(true);
+        for index in 0..count {
+            let bit = data
+                .get(index / 8)
+                .is_some_and(|byte| byte >> (index % 8) & 1 != 0);
+            self.write_bits(u32::from(bit), 1);
+        }
+    }
+
+    /// Line reset: at least 50 cycles with SWDIO high, then two idle cycles (B4.3.3).
+    pub fn line_reset(&mut self) {
+        self.pins.swdio_output(true);
+        self.write_bits(u32::MAX, 32);
+        self.write_bits(u32::MAX, 24);
+        self.write_bits(0, 2);
+    }
+
+    /// Switch a SWJ-DP from JTAG to SWD and reset the line (B5.2.2), ready to read DPIDR.
+    pub fn switch_from_jtag(&mut self) {
+        self.line_reset();
+        self.write_bits(u32::from(JTAG_TO_SWD), 16);
+        self.line_reset();
+    }
+
+    fn turnaround_to_target(&mut self) {
+        self.pins.swdio_output(false);
+        self.read_bits(self.turnaround);
+    }
+
+    fn turnaround_to_probe(&mut self) {
+        self.read_bits(self.turnaround);
+        self.pins.swdio_output(true);
+    }
+
+    /// Start, APnDP, RnW, A[2:3], parity, stop, park (B4.2.2).
+    fn request(&mut self, access_port: bool, read: bool, address: u8) -> u32 {
+        let fields =
+            u32::from(access_port) | u32::from(read) << 1 | u32::from(address >> 2 & 3) << 2;
+        let parity = fields.count_ones() & 1;
+        1 | fields << 1 | parity << 5 | 1 << 7
+    }
+
+    fn finish(&mut self) {
+        self.write_bits(0, self.idle_cycles);
+    }
+
+    /// Send a request and read its ACK; on anything but OK, hand the line back.
+    fn start(&mut self, access_port: bool, read: bool, address: u8) -> Result<(), SwdError> {
+        let request = self.request(access_port, read, address);
+        self.pins.swdio_output(true);
+        self.write_bits(request, 8);
+        self.turnaround_to_target();
+        let ack = self.read_bits(3);
+        if ack == ACK_OK {
+            return Ok(());
+        }
+        self.turnaround_to_probe();
+        self.finish();
+        Err(match ack {
+            ACK_WAIT => SwdError::Wait,
+            ACK_FAULT => SwdError::Fault,
+            _ => SwdError::NoResponse,
+        })
+    }
+
+    /// One read transaction (B4.2.2, figure B4-3).
+    pub fn read(&mut self, access_port: bool, address: u8) -> Result<u32, SwdError> {
+        self.start(access_port, true, address)?;
+        let data = self.read_bits(32);
+        let parity = self.read_bits(1);
+        self.turnaround_to_probe();
+        self.finish();
+        if data.count_ones() & 1 != parity {
+            return Err(SwdError::Parity);
+        }
+        Ok(data)
+    }
+
+    /// One write transaction (B4.2.2, figure B4-4).
+    pub fn write(&mut self, access_port: bool, address: u8, value: u32) -> Result<(), SwdError> {
+        self.start(access_port, false, address)?;
+        self.turnaround_to_probe();
+        self.write_bits(value, 32);
+        self.write_bits(value.count_ones() & 1, 1);
+        self.finish();
+        Ok(())
+    }
+}
