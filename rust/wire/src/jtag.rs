@@ -174,7 +174,7 @@ impl<P: Pins> Jtag<P> {
         self.shift_ir(&input, &mut output, 512);
         let bit = |index: usize| output[index / 8] >> (index % 8) & 1 != 0;
         let total = (256..512).take_while(|&index| bit(index)).count();
-        if total < 2 || total >= 256 {
+        if !(2..256).contains(&total) {
             return Err(JtagError::BadChain);
         }
         // Every capture value ends in 0b01 (IEEE 1149.1 7.1.1): a device starts at each 1

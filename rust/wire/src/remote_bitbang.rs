@@ -4,10 +4,14 @@
 
 use crate::Pins;
 
-/// A byte stream to the server. Errors are final: the link is gone.
+/// The link to the server is gone (final).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LinkLost;
+
+/// A byte stream to the server.
 pub trait ByteStream {
-    fn write_all(&mut self, data: &[u8]) -> Result<(), ()>;
-    fn read_byte(&mut self) -> Result<u8, ()>;
+    fn write_all(&mut self, data: &[u8]) -> Result<(), LinkLost>;
+    fn read_byte(&mut self) -> Result<u8, LinkLost>;
 }
 
 const BUFFER: usize = 256;
@@ -76,7 +80,7 @@ impl<S: ByteStream> RemoteBitbang<S> {
         match self.stream.read_byte() {
             Ok(b'0') => false,
             Ok(_) => true,
-            Err(()) => {
+            Err(LinkLost) => {
                 self.broken = true;
                 true
             }
