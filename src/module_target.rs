@@ -1,39 +1,46 @@
 //! The `target` module: the debug engine as a Python API, with the original probe's names.
-//! Functions whose issue has not landed raise NotImplementedError.
+//!
+//! Each function converts its arguments (raising on bad ones), runs the session inside
+//! `probe::with`, and only after that has returned builds the result or raises.
 
+use crate::mpy::argument;
+use crate::mpy::exception::{Kind, raise, raise_display, raise_with_text};
+use crate::mpy::text::FixedText;
 use crate::mpy::{Obj, object, print};
-use crate::placeholder_var as placeholder;
+use crate::probe::{self, Failure};
+use core::fmt::Write;
+use debug::{BreakWatch, HaltReason, HaltStatus, MAX_TARGETS};
 
 const HELP: &str = "\
 scan target:
- jtag_scan(assert_srst: bool, ir_len: list)
- swdp_scan(assert_srst: bool)
+ jtag_scan(assert_srst: bool, ir_len: list) -- returns the list of targets found
+ swdp_scan(assert_srst: bool) -- returns the list of targets found
 attach/detach target:
  attach(n: int) -- n counts from 1, as in the scan list
  detach()
  reattach()
- attached()
+ attached() -- True if a target is attached
  driver_name()
  core_name()
- check_error()
+ check_error() -- True if an access failed since the last check
 memory access:
- mem_map()
+ mem_map() -- list of dicts: memory_type, start, length (and blocksize for flash)
  mem_map_xml()
- mem_read(dst: bytearray, src: int)
- mem_write(dst: int, src: bytearray)
+ mem_read(dst: bytearray, src: int) -- fills dst from target address src
+ mem_write(dst: int, src: bytes)
 flash memory access:
  flash_erase(addr: int, len: int)
- flash_write(dst: int, src: bytearray)
- flash_done()
+ flash_write(dst: int, src: bytes) -- any address and length
+ flash_done() -- programs what is buffered
 register access:
  tdesc_xml()
  regs_size()
  regs_read(data: bytearray)
- regs_write(data: bytearray)
+ regs_write(data: bytes)
  reg_read(reg: int, data: bytearray)
- reg_write(reg: int, data: bytearray)
+ reg_write(reg: int, data: bytes)
 halt/resume:
- reset() -- reset the target
+ reset() -- reset the target (SYSRESETREQ); it runs on
  halt_request()
  halt_poll() -- returns tuple (halt_code: int, halt_reason: str, watchpoint_address: int)
  halt_resume(step: bool)
@@ -57,7 +64,29 @@ breakpoint/watchpoint type:
  WATCH_WRITE
  WATCH_READ
  WATCH_ACCESS
+functions return 0 or None on success and raise an exception on failure.
 ";
+
+/// Raise the exception that fits a failure.
+fn fail(failure: Failure) -> ! {
+    match failure {
+        Failure::Busy => raise(Kind::Runtime, c"the probe is busy (called from inside a probe operation)"),
+        Failure::NoWire(reason) => raise_display(Kind::OS, &reason),
+        Failure::Session(error) => raise_display(probe::exception_kind(&error), &error),
+    }
+}
+
+fn unwrap<R>(result: Result<R, Failure>) -> R {
+    match result {
+        Ok(value) => value,
+        Err(failure) => fail(failure),
+    }
+}
+
+fn args<'a>(n: usize, args: *const Obj) -> &'a [Obj] {
+    // SAFETY: MicroPython passes `n` arguments at `args` (arity checked by the C glue).
+    unsafe { object::arguments(args, n) }
+}
 
 #[unsafe(no_mangle)]
 pub extern "C" fn target_help(_: usize, _: *const Obj) -> Obj {
@@ -65,33 +94,329 @@ pub extern "C" fn target_help(_: usize, _: *const Obj) -> Obj {
     object::NONE
 }
 
-placeholder!(target_jtag_scan, c"target.jtag_scan");
-placeholder!(target_swdp_scan, c"target.swdp_scan");
-placeholder!(target_attach, c"target.attach");
-placeholder!(target_detach, c"target.detach");
-placeholder!(target_reattach, c"target.reattach");
-placeholder!(target_attached, c"target.attached");
-placeholder!(target_driver_name, c"target.driver_name");
-placeholder!(target_core_name, c"target.core_name");
-placeholder!(target_check_error, c"target.check_error");
-placeholder!(target_mem_map, c"target.mem_map");
-placeholder!(target_mem_map_xml, c"target.mem_map_xml");
-placeholder!(target_mem_read, c"target.mem_read");
-placeholder!(target_mem_write, c"target.mem_write");
-placeholder!(target_flash_erase, c"target.flash_erase");
-placeholder!(target_flash_write, c"target.flash_write");
-placeholder!(target_flash_done, c"target.flash_done");
-placeholder!(target_tdesc_xml, c"target.tdesc_xml");
-placeholder!(target_regs_size, c"target.regs_size");
-placeholder!(target_regs_read, c"target.regs_read");
-placeholder!(target_regs_write, c"target.regs_write");
-placeholder!(target_reg_read, c"target.reg_read");
-placeholder!(target_reg_write, c"target.reg_write");
-placeholder!(target_reset, c"target.reset");
-placeholder!(target_halt_request, c"target.halt_request");
-placeholder!(target_halt_poll, c"target.halt_poll");
-placeholder!(target_halt_resume, c"target.halt_resume");
-placeholder!(target_cmdline, c"target.cmdline");
-placeholder!(target_heapsize, c"target.heapsize");
-placeholder!(target_breakwatch_set, c"target.breakwatch_set");
-placeholder!(target_breakwatch_clear, c"target.breakwatch_clear");
+/// The scan list: "<driver> <core>" per target.
+fn scan_result(names: [Option<(&'static str, &'static str)>; MAX_TARGETS]) -> Obj {
+    let list = object::new_list();
+    for (driver, core) in names.into_iter().flatten() {
+        let mut text = FixedText::<64>::new();
+        let _ = write!(text, "{driver} {core}");
+        object::list_append(list, object::str(core::str::from_utf8(text.as_bytes()).unwrap_or(driver)));
+    }
+    list
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn target_swdp_scan(n: usize, pointer: *const Obj) -> Obj {
+    let assert_reset = args(n, pointer).first().is_some_and(|&flag| argument::truth(flag));
+    scan_result(unwrap(probe::with(|probe| probe.swdp_scan(assert_reset))))
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn target_jtag_scan(n: usize, pointer: *const Obj) -> Obj {
+    let arguments = args(n, pointer);
+    let assert_reset = arguments.first().is_some_and(|&flag| argument::truth(flag));
+    let mut ir_lengths = [0u8; 8];
+    let mut count = 0;
+    if let Some(&list) = arguments.get(1) {
+        let items = argument::sequence(list, c"ir_len");
+        if items.len() > ir_lengths.len() {
+            raise(Kind::Value, c"ir_len: at most 8 devices");
+        }
+        for (slot, &item) in ir_lengths.iter_mut().zip(items) {
+            let length = argument::count(item, c"ir_len entry");
+            if !(2..=32).contains(&length) {
+                raise(Kind::Value, c"ir_len entries must be between 2 and 32");
+            }
+            *slot = length as u8;
+        }
+        count = items.len();
+    }
+    scan_result(unwrap(probe::with(|probe| probe.jtag_scan(assert_reset, &ir_lengths[..count]))))
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn target_attach(n: usize, pointer: *const Obj) -> Obj {
+    let number = argument::count(args(n, pointer)[0], c"n");
+    unwrap(probe::session(|session| session.attach(number)));
+    object::NONE
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn target_detach(_: usize, _: *const Obj) -> Obj {
+    unwrap(probe::session(|session| session.detach()));
+    object::NONE
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn target_reattach(_: usize, _: *const Obj) -> Obj {
+    unwrap(probe::session(|session| session.reattach()));
+    object::NONE
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn target_attached(_: usize, _: *const Obj) -> Obj {
+    object::bool(unwrap(probe::with(|probe| Ok(probe.session.attached().is_some()))))
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn target_driver_name(_: usize, _: *const Obj) -> Obj {
+    match unwrap(probe::with(|probe| Ok(probe.session.attached().map(|target| target.driver_name())))) {
+        Some(name) => object::str(name),
+        None => object::NONE,
+    }
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn target_core_name(_: usize, _: *const Obj) -> Obj {
+    match unwrap(probe::with(|probe| Ok(probe.session.attached().map(|target| target.core_name())))) {
+        Some(name) => object::str(name),
+        None => object::NONE,
+    }
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn target_check_error(_: usize, _: *const Obj) -> Obj {
+    object::bool(unwrap(probe::with(|probe| Ok(probe.take_error_flag()))))
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn target_mem_map(_: usize, _: *const Obj) -> Obj {
+    let map = unwrap(probe::session(|session| session.memory_map()));
+    let list = object::new_list();
+    for region in map.regions() {
+        let entry = object::new_dict();
+        match region.kind {
+            chips::RegionKind::Ram => object::dict_store(entry, "memory_type", object::str("ram")),
+            chips::RegionKind::Flash { block_size } => {
+                object::dict_store(entry, "memory_type", object::str("flash"));
+                object::dict_store(entry, "blocksize", object::unsigned(block_size));
+            }
+        }
+        object::dict_store(entry, "start", object::unsigned(region.start));
+        object::dict_store(entry, "length", object::unsigned(region.length));
+        object::list_append(list, entry);
+    }
+    list
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn target_mem_map_xml(_: usize, _: *const Obj) -> Obj {
+    let map = unwrap(probe::session(|session| session.memory_map()));
+    let mut text = FixedText::<1024>::new();
+    let _ = map.write_xml(&mut text);
+    object::str(core::str::from_utf8(text.as_bytes()).unwrap_or(""))
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn target_mem_read(n: usize, pointer: *const Obj) -> Obj {
+    let arguments = args(n, pointer);
+    let destination = argument::writable(arguments[0], c"dst");
+    let address = argument::unsigned32(arguments[1], c"src");
+    unwrap(probe::session(|session| session.read_memory(address, destination)));
+    object::small_int(0)
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn target_mem_write(n: usize, pointer: *const Obj) -> Obj {
+    let arguments = args(n, pointer);
+    let address = argument::unsigned32(arguments[0], c"dst");
+    let source = argument::readable(arguments[1], c"src");
+    unwrap(probe::session(|session| session.write_memory(address, source)));
+    object::small_int(0)
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn target_flash_erase(n: usize, pointer: *const Obj) -> Obj {
+    let arguments = args(n, pointer);
+    let address = argument::unsigned32(arguments[0], c"addr");
+    let length = argument::unsigned32(arguments[1], c"len");
+    unwrap(probe::session(|session| session.flash_erase(address, length)));
+    object::small_int(0)
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn target_flash_write(n: usize, pointer: *const Obj) -> Obj {
+    let arguments = args(n, pointer);
+    let address = argument::unsigned32(arguments[0], c"dst");
+    let source = argument::readable(arguments[1], c"src");
+    unwrap(probe::session(|session| session.flash_write(address, source)));
+    object::small_int(0)
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn target_flash_done(_: usize, _: *const Obj) -> Obj {
+    unwrap(probe::session(|session| session.flash_done()));
+    object::small_int(0)
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn target_tdesc_xml(_: usize, _: *const Obj) -> Obj {
+    unwrap(probe::session(|session| session.memory_map().map(|_| ())));
+    object::str(debug::TARGET_XML)
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn target_regs_size(_: usize, _: *const Obj) -> Obj {
+    object::small_int(cortexm::REGISTER_BYTES as isize)
+}
+
+fn check_register_block(length: usize) {
+    if length != cortexm::REGISTER_BYTES {
+        let mut size = FixedText::<8>::new();
+        let _ = write!(size, "{}", cortexm::REGISTER_BYTES);
+        raise_with_text(Kind::Value, c"data must be regs_size() = %s bytes", size.as_bytes());
+    }
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn target_regs_read(n: usize, pointer: *const Obj) -> Obj {
+    let data = argument::writable(args(n, pointer)[0], c"data");
+    check_register_block(data.len());
+    let mut values = [0u32; cortexm::REGISTER_COUNT];
+    unwrap(probe::session(|session| session.read_registers(&mut values)));
+    for (chunk, value) in data.chunks_exact_mut(4).zip(values) {
+        chunk.copy_from_slice(&value.to_le_bytes());
+    }
+    object::NONE
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn target_regs_write(n: usize, pointer: *const Obj) -> Obj {
+    let data = argument::readable(args(n, pointer)[0], c"data");
+    check_register_block(data.len());
+    let mut values = [0u32; cortexm::REGISTER_COUNT];
+    for (value, chunk) in values.iter_mut().zip(data.chunks_exact(4)) {
+        *value = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+    }
+    unwrap(probe::session(|session| session.write_registers(&values)));
+    object::NONE
+}
+
+fn register_number(object: Obj) -> usize {
+    let number = argument::count(object, c"reg");
+    if number >= cortexm::REGISTER_COUNT {
+        raise(Kind::Value, c"reg must be a GDB register number 0..22 (r0-r12, sp, lr, pc, xpsr, msp, psp, primask, basepri, faultmask, control)");
+    }
+    number
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn target_reg_read(n: usize, pointer: *const Obj) -> Obj {
+    let arguments = args(n, pointer);
+    let number = register_number(arguments[0]);
+    let data = argument::writable(arguments[1], c"data");
+    if data.len() < 4 {
+        raise(Kind::Value, c"data must hold 4 bytes");
+    }
+    let value = unwrap(probe::session(|session| session.read_register(number)));
+    data[..4].copy_from_slice(&value.to_le_bytes());
+    object::small_int(4)
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn target_reg_write(n: usize, pointer: *const Obj) -> Obj {
+    let arguments = args(n, pointer);
+    let number = register_number(arguments[0]);
+    let data = argument::readable(arguments[1], c"data");
+    if data.len() != 4 {
+        raise(Kind::Value, c"data must be 4 bytes");
+    }
+    let value = u32::from_le_bytes([data[0], data[1], data[2], data[3]]);
+    unwrap(probe::session(|session| session.write_register(number, value)));
+    object::small_int(4)
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn target_reset(_: usize, _: *const Obj) -> Obj {
+    unwrap(probe::session(|session| session.reset(false)));
+    object::NONE
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn target_halt_request(_: usize, _: *const Obj) -> Obj {
+    unwrap(probe::session(|session| session.halt_request()));
+    object::NONE
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn target_halt_poll(_: usize, _: *const Obj) -> Obj {
+    // A status that cannot be read is HALT_ERROR, as in the original; no target raises.
+    let status = match probe::session(|session| session.halt_poll()) {
+        Ok(status) => Some(status),
+        Err(Failure::Session(error @ (debug::Error::NotAttached | debug::Error::NotScanned))) => {
+            fail(Failure::Session(error))
+        }
+        Err(Failure::Session(_)) => None,
+        Err(failure) => fail(failure),
+    };
+    let (code, reason, address): (isize, &str, u32) = match status {
+        None => (1, "ERROR", 0),
+        Some(HaltStatus::Running) => (0, "RUNNING", 0),
+        Some(HaltStatus::Halted(reason)) => match reason {
+            HaltReason::Request | HaltReason::Reset => (2, "REQUEST", 0),
+            HaltReason::Step => (3, "STEPPING", 0),
+            HaltReason::Breakpoint { .. } | HaltReason::Semihosting => (4, "BREAKPOINT", 0),
+            HaltReason::Watchpoint { address, .. } => (5, "WATCHPOINT", address),
+            HaltReason::Fault => (6, "FAULT", 0),
+        },
+    };
+    object::tuple(&[object::small_int(code), object::str(reason), object::unsigned(address)])
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn target_halt_resume(n: usize, pointer: *const Obj) -> Obj {
+    let step = args(n, pointer).first().is_some_and(|&flag| argument::truth(flag));
+    unwrap(probe::session(|session| session.resume(step)));
+    object::NONE
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn target_cmdline(n: usize, pointer: *const Obj) -> Obj {
+    let text = argument::text(args(n, pointer)[0], c"cmdline");
+    if unwrap(probe::with(|probe| Ok(probe.set_command_line(text)))).is_err() {
+        raise(Kind::Value, c"cmdline is too long (at most 255 bytes)");
+    }
+    object::NONE
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn target_heapsize(n: usize, pointer: *const Obj) -> Obj {
+    let items = argument::sequence(args(n, pointer)[0], c"heapsize");
+    if items.len() != 4 {
+        raise(Kind::Value, c"heapsize must be [heap_base, heap_limit, stack_base, stack_limit]");
+    }
+    let mut values = [0u32; 4];
+    for (value, &item) in values.iter_mut().zip(items) {
+        *value = argument::unsigned32(item, c"heapsize entry");
+    }
+    unwrap(probe::with(|probe| {
+        probe.heap_info = values;
+        Ok(())
+    }));
+    object::NONE
+}
+
+fn breakwatch_arguments(n: usize, pointer: *const Obj) -> (BreakWatch, u32, u32) {
+    let arguments = args(n, pointer);
+    let kind = argument::count(arguments[0], c"bw_type");
+    let Some(kind) = BreakWatch::from_gdb(kind as u32) else {
+        raise(Kind::Value, c"bw_type must be BREAK_SOFT, BREAK_HARD, WATCH_WRITE, WATCH_READ or WATCH_ACCESS");
+    };
+    let address = argument::unsigned32(arguments[1], c"addr");
+    let length = argument::unsigned32(arguments[2], c"len");
+    (kind, address, length)
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn target_breakwatch_set(n: usize, pointer: *const Obj) -> Obj {
+    let (kind, address, length) = breakwatch_arguments(n, pointer);
+    unwrap(probe::session(|session| session.set_breakwatch(kind, address, length)));
+    object::small_int(0)
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn target_breakwatch_clear(n: usize, pointer: *const Obj) -> Obj {
+    let (kind, address, length) = breakwatch_arguments(n, pointer);
+    unwrap(probe::session(|session| session.clear_breakwatch(kind, address, length)));
+    object::small_int(0)
+}

@@ -11,6 +11,8 @@ pub enum Kind {
     Value,
     Type,
     NotImplemented,
+    /// The target or the wire failed (no answer, timeouts).
+    OS,
 }
 
 fn type_object(kind: Kind) -> *const sys::mp_obj_type_t {
@@ -19,6 +21,7 @@ fn type_object(kind: Kind) -> *const sys::mp_obj_type_t {
         Kind::Value => &raw const sys::mp_type_ValueError,
         Kind::Type => &raw const sys::mp_type_TypeError,
         Kind::NotImplemented => &raw const sys::mp_type_NotImplementedError,
+        Kind::OS => &raw const sys::mp_type_OSError,
     }
 }
 
@@ -42,6 +45,14 @@ pub fn raise_with_text(kind: Kind, format: &CStr, text: &[u8]) -> ! {
             buffer.as_ptr() as *const c_char,
         )
     }
+}
+
+/// Raise `kind` with the Display text of `error` (cut at 150 bytes).
+pub fn raise_display(kind: Kind, error: &dyn core::fmt::Display) -> ! {
+    use core::fmt::Write;
+    let mut text = super::text::FixedText::<150>::new();
+    let _ = write!(text, "{error}");
+    raise_with_text(kind, c"%s", text.as_bytes())
 }
 
 /// `NotImplementedError("<name>() is not implemented yet")` for functions whose issue has

@@ -18,8 +18,10 @@ pub mod sys {
     include!(concat!(env!("OUT_DIR"), "/micropython.rs"));
 }
 
+pub mod argument;
 pub mod exception;
 pub mod object;
 pub mod print;
+pub mod text;
 
 pub use sys::mp_obj_t as Obj;

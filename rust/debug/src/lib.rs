@@ -183,6 +183,13 @@ impl<T: Transport, C: Clock> Session<T, C> {
         self.port.take().map(DebugPort::into_parts)
     }
 
+    /// Work on the wire of the last scan directly (e.g. to release nRST).
+    pub fn with_transport(&mut self, work: impl FnOnce(&mut T)) {
+        if let Some(port) = self.port.as_mut() {
+            work(port.transport());
+        }
+    }
+
     pub fn targets(&self) -> impl Iterator<Item = &TargetInfo> {
         self.targets.iter().flatten()
     }
@@ -190,6 +197,9 @@ impl<T: Transport, C: Clock> Session<T, C> {
     /// Attach to target `number` (1-based, as listed by the scan): identify its core,
     /// enable debug and halt it.
     pub fn attach(&mut self, number: usize) -> Result<(), Error> {
+        if self.port.is_none() {
+            return Err(Error::NotScanned);
+        }
         let target = number
             .checked_sub(1)
             .and_then(|index| self.targets.get(index).copied().flatten())

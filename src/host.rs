@@ -1,0 +1,89 @@
+//! Pin backends of the host probe (feature `host`): see `link` for how BMP_WIRE picks one.
+
+use crate::link::NoWire;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use wire::Pins;
+use wire::remote_bitbang::{ByteStream, LinkLost, RemoteBitbang};
+
+/// A TCP connection to a remote_bitbang server.
+pub struct TcpLink(TcpStream);
+
+impl ByteStream for TcpLink {
+    fn write_all(&mut self, data: &[u8]) -> Result<(), LinkLost> {
+        self.0.write_all(data).map_err(|_| LinkLost)
+    }
+
+    fn read_byte(&mut self) -> Result<u8, LinkLost> {
+        let mut byte = [0u8];
+        match self.0.read(&mut byte) {
+            Ok(1) => Ok(byte[0]),
+            _ => Err(LinkLost),
+        }
+    }
+}
+
+pub enum HostPins {
+    Remote(RemoteBitbang<TcpLink>),
+}
+
+/// Open the backend BMP_WIRE names.
+pub fn open() -> Result<HostPins, NoWire> {
+    let setting = std::env::var("BMP_WIRE").unwrap_or_default();
+    if let Some(address) = setting.strip_prefix("remote_bitbang:") {
+        let stream = TcpStream::connect(address).map_err(|_| NoWire::Backend("cannot connect to the remote_bitbang server in BMP_WIRE"))?;
+        stream.set_nodelay(true).map_err(|_| NoWire::Backend("cannot set TCP_NODELAY"))?;
+        // A server that stops answering must not hang the probe forever.
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(2)))
+            .map_err(|_| NoWire::Backend("cannot set a read timeout"))?;
+        return Ok(HostPins::Remote(RemoteBitbang::new(TcpLink(stream))));
+    }
+    if setting.is_empty() || setting.starts_with("sim") {
+        return Err(NoWire::Backend("the in-process simulator is not linked yet; set BMP_WIRE=remote_bitbang:HOST:PORT"));
+    }
+    Err(NoWire::Backend("BMP_WIRE must be sim[:CHIP] or remote_bitbang:HOST:PORT"))
+}
+
+impl Pins for HostPins {
+    fn set_swclk(&mut self, high: bool) {
+        match self {
+            HostPins::Remote(pins) => pins.set_swclk(high),
+        }
+    }
+    fn set_swdio(&mut self, high: bool) {
+        match self {
+            HostPins::Remote(pins) => pins.set_swdio(high),
+        }
+    }
+    fn swdio_output(&mut self, enable: bool) {
+        match self {
+            HostPins::Remote(pins) => pins.swdio_output(enable),
+        }
+    }
+    fn read_swdio(&mut self) -> bool {
+        match self {
+            HostPins::Remote(pins) => pins.read_swdio(),
+        }
+    }
+    fn set_tdi(&mut self, high: bool) {
+        match self {
+            HostPins::Remote(pins) => pins.set_tdi(high),
+        }
+    }
+    fn read_tdo(&mut self) -> bool {
+        match self {
+            HostPins::Remote(pins) => pins.read_tdo(),
+        }
+    }
+    fn set_reset(&mut self, asserted: bool) {
+        match self {
+            HostPins::Remote(pins) => pins.set_reset(asserted),
+        }
+    }
+    fn set_frequency(&mut self, hz: u32) -> u32 {
+        match self {
+            HostPins::Remote(pins) => pins.set_frequency(hz),
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! The wire under the session: a pin backend, driven as SWD or as JTAG, and the clock.
+//!
+//! Backends: on the host (feature `host`) the simulated blue pill in-process, or a
+//! remote_bitbang server over TCP, chosen by the environment variable BMP_WIRE:
+//!
+//!   unset, or `sim[:CHIP]`     the in-process simulator (CHIP: stm32f103c8 (default),
+//!                              stm32f103cb, stm32f103rc, cks32f103c8); BMP_SIM_FIRMWARE
+//!                              names an ELF or .bin to preload into its flash
+//!   `remote_bitbang:HOST:PORT` a remote_bitbang server (bmp-sim, or any other)
+//!
+//! Boards without a backend yet (qemu) refuse scans with a clear error.
+
+use crate::mpy::sys;
+use adi::{Clock, Port, Transport, TransportError};
+use core::fmt;
+use wire::Pins;
+use wire::jtag::{Jtag, JtagDp};
+use wire::swd::Swd;
+
+/// Why there is no wire.
+#[derive(Debug)]
+pub enum NoWire {
+    /// This firmware has no pin backend.
+    #[cfg(not(feature = "host"))]
+    NotOnThisBoard,
+    /// BMP_WIRE could not be understood or opened (the text says why).
+    #[cfg_attr(not(feature = "host"), allow(dead_code))]
+    Backend(&'static str),
+    /// The JTAG chain scan failed.
+    Jtag(wire::jtag::JtagError),
+}
+
+impl fmt::Display for NoWire {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            #[cfg(not(feature = "host"))]
+            NoWire::NotOnThisBoard => write!(f, "this board has no SWD/JTAG pins yet"),
+            NoWire::Backend(reason) => write!(f, "wire backend: {reason}"),
+            NoWire::Jtag(wire::jtag::JtagError::BadChain) => write!(f, "jtag scan failed: no devices (TDO stuck?)"),
+            NoWire::Jtag(wire::jtag::JtagError::IrLengthMismatch) => {
+                write!(f, "jtag scan: IR lengths unclear; pass them: jtag_scan(False, [4, 5])")
+            }
+            NoWire::Jtag(wire::jtag::JtagError::NoDebugPort) => write!(f, "jtag scan: no ARM JTAG-DP on the chain"),
+        }
+    }
+}
+
+#[cfg(feature = "host")]
+pub type Backend = crate::host::HostPins;
+#[cfg(not(feature = "host"))]
+pub type Backend = NoPins;
+
+pub fn open_backend() -> Result<Backend, NoWire> {
+    #[cfg(feature = "host")]
+    return crate::host::open();
+    #[cfg(not(feature = "host"))]
+    Err(NoWire::NotOnThisBoard)
+}
+
+/// The pins of a board that has none: it cannot be constructed.
+#[cfg(not(feature = "host"))]
+pub enum NoPins {}
+
+#[cfg(not(feature = "host"))]
+impl Pins for NoPins {
+    fn set_swclk(&mut self, _: bool) {
+        match *self {}
+    }
+    fn set_swdio(&mut self, _: bool) {
+        match *self {}
+    }
+    fn swdio_output(&mut self, _: bool) {
+        match *self {}
+    }
+    fn read_swdio(&mut self) -> bool {
+        match *self {}
+    }
+    fn set_tdi(&mut self, _: bool) {
+        match *self {}
+    }
+    fn read_tdo(&mut self) -> bool {
+        match *self {}
+    }
+    fn set_reset(&mut self, _: bool) {
+        match *self {}
+    }
+    fn set_frequency(&mut self, _: u32) -> u32 {
+        match *self {}
+    }
+}
+
+/// The wire as the session uses it.
+pub enum Wire {
+    Swd(Swd<Backend>),
+    Jtag(JtagDp<Backend>),
+}
+
+impl Wire {
+    /// SWD, switched from JTAG and line-reset (ADIv5.2 B5.2.2), nRST held if asked.
+    pub fn swd(mut pins: Backend, assert_reset: bool) -> Self {
+        pins.set_reset(assert_reset);
+        let mut swd = Swd::new(pins);
+        swd.switch_from_jtag();
+        Wire::Swd(swd)
+    }
+
+    /// JTAG: the chain scanned, the ARM JTAG-DP found on it.
+    pub fn jtag(mut pins: Backend, assert_reset: bool, ir_lengths: &[u8]) -> Result<Self, (NoWire, Backend)> {
+        pins.set_reset(assert_reset);
+        match JtagDp::open(Jtag::new(pins), ir_lengths) {
+            Ok(dp) => Ok(Wire::Jtag(dp)),
+            Err((error, pins)) => Err((NoWire::Jtag(error), pins)),
+        }
+    }
+
+    pub fn pins(&mut self) -> &mut Backend {
+        match self {
+            Wire::Swd(swd) => swd.pins(),
+            Wire::Jtag(jtag) => jtag.pins(),
+        }
+    }
+
+    pub fn into_pins(self) -> Backend {
+        match self {
+            Wire::Swd(swd) => swd.into_pins(),
+            Wire::Jtag(jtag) => jtag.into_pins(),
+        }
+    }
+
+    pub fn release_reset(&mut self) {
+        self.pins().set_reset(false);
+    }
+}
+
+impl Transport for Wire {
+    fn read(&mut self, port: Port, address: u8) -> Result<u32, TransportError> {
+        match self {
+            Wire::Swd(swd) => Transport::read(swd, port, address),
+            Wire::Jtag(jtag) => Transport::read(jtag, port, address),
+        }
+    }
+
+    fn write(&mut self, port: Port, address: u8, value: u32) -> Result<(), TransportError> {
+        match self {
+            Wire::Swd(swd) => Transport::write(swd, port, address, value),
+            Wire::Jtag(jtag) => Transport::write(jtag, port, address, value),
+        }
+    }
+
+    fn resynchronise(&mut self) -> Result<(), TransportError> {
+        match self {
+            Wire::Swd(swd) => swd.resynchronise(),
+            Wire::Jtag(jtag) => jtag.resynchronise(),
+        }
+    }
+}
+
+/// MicroPython's microsecond ticks (mp_hal_ticks_us), extended to 64 bits.
+pub struct ProbeClock {
+    last: sys::mp_uint_t,
+    elapsed: u64,
+}
+
+impl ProbeClock {
+    pub fn new() -> Self {
+        // SAFETY: mp_hal_ticks_us only reads a clock.
+        Self { last: unsafe { sys::mp_hal_ticks_us() }, elapsed: 0 }
+    }
+}
+
+impl Clock for ProbeClock {
+    fn now_micros(&mut self) -> u64 {
+        // SAFETY: as above.
+        let now = unsafe { sys::mp_hal_ticks_us() };
+        self.elapsed += now.wrapping_sub(self.last) as u64;
+        self.last = now;
+        self.elapsed
+    }
+}

@@ -1,0 +1,27 @@
+//! Text formatted without allocation.
+
+/// Text formatted into a fixed buffer, cut at its capacity.
+pub struct FixedText<const N: usize> {
+    bytes: [u8; N],
+    length: usize,
+}
+
+impl<const N: usize> FixedText<N> {
+    pub const fn new() -> Self {
+        Self { bytes: [0; N], length: 0 }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.length]
+    }
+}
+
+impl<const N: usize> core::fmt::Write for FixedText<N> {
+    fn write_str(&mut self, text: &str) -> core::fmt::Result {
+        let room = N - self.length;
+        let taken = text.len().min(room);
+        self.bytes[self.length..self.length + taken].copy_from_slice(&text.as_bytes()[..taken]);
+        self.length += taken;
+        Ok(())
+    }
+}
