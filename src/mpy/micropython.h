@@ -9,3 +9,4 @@
 #include "py/qstr.h"
 #include "py/mphal.h"
 #include "bmp_glue.h"
+#include "bmp_stream.h"
