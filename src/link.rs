@@ -8,7 +8,9 @@
 //!                              names an ELF or .bin to preload into its flash
 //!   `remote_bitbang:HOST:PORT` a remote_bitbang server (bmp-sim, or any other)
 //!
-//! Boards without a backend yet (qemu) refuse scans with a clear error.
+//! The qemu board (feature `board-link`): remote_bitbang on UART1, which qemu connects to a
+//! server such as bmp-sim (`-serial tcp:127.0.0.1:PORT` as the second serial port).
+//! Boards without a backend refuse scans with a clear error.
 
 use crate::mpy::sys;
 use adi::{Clock, Port, Transport, TransportError};
@@ -21,7 +23,7 @@ use wire::swd::Swd;
 #[derive(Debug)]
 pub enum NoWire {
     /// This firmware has no pin backend.
-    #[cfg(not(feature = "host"))]
+    #[cfg(not(any(feature = "host", feature = "board-link")))]
     NotOnThisBoard,
     /// BMP_WIRE could not be understood or opened (the text says why).
     #[cfg_attr(not(feature = "host"), allow(dead_code))]
@@ -33,7 +35,7 @@ pub enum NoWire {
 impl fmt::Display for NoWire {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            #[cfg(not(feature = "host"))]
+            #[cfg(not(any(feature = "host", feature = "board-link")))]
             NoWire::NotOnThisBoard => write!(f, "this board has no SWD/JTAG pins yet"),
             NoWire::Backend(reason) => write!(f, "wire backend: {reason}"),
             NoWire::Jtag(wire::jtag::JtagError::BadChain) => write!(f, "jtag scan failed: no devices (TDO stuck?)"),
@@ -47,21 +49,48 @@ impl fmt::Display for NoWire {
 
 #[cfg(feature = "host")]
 pub type Backend = crate::host::HostPins;
-#[cfg(not(feature = "host"))]
+#[cfg(all(not(feature = "host"), feature = "board-link"))]
+pub type Backend = wire::remote_bitbang::RemoteBitbang<BoardLink>;
+#[cfg(not(any(feature = "host", feature = "board-link")))]
 pub type Backend = NoPins;
 
 pub fn open_backend() -> Result<Backend, NoWire> {
     #[cfg(feature = "host")]
     return crate::host::open();
-    #[cfg(not(feature = "host"))]
+    #[cfg(all(not(feature = "host"), feature = "board-link"))]
+    return Ok(wire::remote_bitbang::RemoteBitbang::new(BoardLink));
+    #[cfg(not(any(feature = "host", feature = "board-link")))]
     Err(NoWire::NotOnThisBoard)
 }
 
+/// The board's UART to a remote_bitbang server (qemu: UART1, board_link.c).
+#[cfg(feature = "board-link")]
+pub struct BoardLink;
+
+#[cfg(feature = "board-link")]
+impl wire::remote_bitbang::ByteStream for BoardLink {
+    fn write_all(&mut self, data: &[u8]) -> Result<(), wire::remote_bitbang::LinkLost> {
+        // SAFETY: the C side reads `data` during the call only.
+        unsafe { sys::bmp_board_link_write(data.as_ptr(), data.len()) };
+        Ok(())
+    }
+
+    fn read_byte(&mut self) -> Result<u8, wire::remote_bitbang::LinkLost> {
+        /// A server that does not answer within this is taken as absent.
+        const ANSWER_TIMEOUT_MICROS: u32 = 200_000;
+        // SAFETY: reads a UART register.
+        match unsafe { sys::bmp_board_link_read(ANSWER_TIMEOUT_MICROS) } {
+            byte @ 0..=255 => Ok(byte as u8),
+            _ => Err(wire::remote_bitbang::LinkLost),
+        }
+    }
+}
+
 /// The pins of a board that has none: it cannot be constructed.
-#[cfg(not(feature = "host"))]
+#[cfg(not(any(feature = "host", feature = "board-link")))]
 pub enum NoPins {}
 
-#[cfg(not(feature = "host"))]
+#[cfg(not(any(feature = "host", feature = "board-link")))]
 impl Pins for NoPins {
     fn set_swclk(&mut self, _: bool) {
         match *self {}

@@ -70,7 +70,7 @@ impl Probe {
     }
 
     /// The wire's pins: back from the last scan, or opened now.
-    #[cfg_attr(not(feature = "host"), allow(unreachable_code))]
+    #[cfg_attr(not(any(feature = "host", feature = "board-link")), allow(unreachable_code))]
     fn pins(&mut self) -> Result<link::Backend, NoWire> {
         if let Some((wire, _clock)) = self.session.release() {
             return Ok(wire.into_pins());

@@ -11,7 +11,7 @@ CFLAGS += -DMP_CONFIGFILE='"$(BOARD_DIR)/mpconfigboard.h"'
 LDSCRIPT = mcu/arm/mps2.ld
 
 SRC_BOARD_O = shared/runtime/gchelper_native.o shared/runtime/gchelper_thumb2.o
-SRC_BOARD_O += $(BOARD_DIR)/board_time.o
+SRC_BOARD_O += $(BOARD_DIR)/board_time.o $(BOARD_DIR)/board_link.o
 
 MPY_CROSS_FLAGS += -march=armv7m
 
@@ -20,4 +20,6 @@ FROZEN_MANIFEST =
 
 BMP_RUST_TARGET = thumbv7m-none-eabi
 BMP_WHOLE_ARCHIVE = 1
+# The wire: remote_bitbang on UART1 (board_link.c).
+BMP_CARGO_FEATURES = board-link
 QSTR_GLOBAL_DEPENDENCIES += $(BOARD_DIR)/mpconfigboard.h

@@ -19,4 +19,9 @@ void bmp_event_hook(void);
 // Rust must never call nlr_push itself (it returns twice).
 mp_obj_t bmp_glue_call_protected(void (*fn)(void *context), void *context);
 
+// Boards whose wire is a remote_bitbang link on a UART (qemu) provide these.
+void bmp_board_link_write(const uint8_t *data, size_t length);
+// A byte, or -1 after timeout_us without one.
+int bmp_board_link_read(uint32_t timeout_us);
+
 #endif // BMP_GLUE_H

@@ -6,6 +6,8 @@
 #
 # A board or variant may set:
 #   BMP_RUST_TARGET      Rust target triple for an MCU (default: the host)
+#   BMP_CARGO_FEATURES   features of the root package (board-link: the board provides a
+#                        remote_bitbang link, bmp_board_link_* in bmp_glue.h)
 #   BMP_WHOLE_ARCHIVE=1  link the Rust archive with --whole-archive (ports whose link line
 #                        puts LDFLAGS before the objects: qemu, stm32)
 
@@ -41,7 +43,7 @@ $(BMP_RUST_LIB): $(HEADER_BUILD)/qstrdefs.generated.h $(HEADER_BUILD)/root_point
 	$(Q)printf '%s\n' $(filter -I% -D% -std=%,$(CFLAGS)) > $(BMP_CFLAGS_FILE).new
 	$(Q)cmp -s $(BMP_CFLAGS_FILE).new $(BMP_CFLAGS_FILE) || mv $(BMP_CFLAGS_FILE).new $(BMP_CFLAGS_FILE)
 	+$(Q)BMP_MPY_CFLAGS=$(BMP_CFLAGS_FILE) BMP_MPY_PORT_DIR=$(CURDIR) BMP_MPY_BUILD_DIR=$(abspath $(BUILD)) \
-		$(BMP_TOP)/tools/cargo-staticlib $(BMP_RUST_DIR) $@ $(BMP_RUST_TARGET)
+		$(BMP_TOP)/tools/cargo-staticlib $(BMP_RUST_DIR) $@ "$(BMP_RUST_TARGET)" "$(BMP_CARGO_FEATURES)"
 
 # The glue object depends on the library so that a new library relinks the firmware.
 $(BUILD)/bmp/bmp_glue.o: $(BMP_RUST_LIB)

@@ -17,8 +17,8 @@ pub trait ByteStream {
 const BUFFER: usize = 256;
 
 /// Pins over remote_bitbang. Writes are batched; a read flushes them and waits for the
-/// answer. A lost link reads as an undriven line (ones), which the engines see as no
-/// response.
+/// answer. A lost link or a late answer reads as an undriven line (ones), which the
+/// engines see as no response; the next operation tries the link again.
 pub struct RemoteBitbang<S: ByteStream> {
     stream: S,
     clock: bool,
@@ -26,7 +26,6 @@ pub struct RemoteBitbang<S: ByteStream> {
     tdi: bool,
     pending: [u8; BUFFER],
     length: usize,
-    broken: bool,
 }
 
 impl<S: ByteStream> RemoteBitbang<S> {
@@ -38,12 +37,7 @@ impl<S: ByteStream> RemoteBitbang<S> {
             tdi: true,
             pending: [0; BUFFER],
             length: 0,
-            broken: false,
         }
-    }
-
-    pub fn is_broken(&self) -> bool {
-        self.broken
     }
 
     fn send(&mut self, command: u8) {
@@ -54,12 +48,10 @@ impl<S: ByteStream> RemoteBitbang<S> {
         self.length += 1;
     }
 
+    /// Send what is batched. A failed write is dropped: the read that follows fails too.
     fn flush(&mut self) {
-        if self.length > 0
-            && !self.broken
-            && self.stream.write_all(&self.pending[..self.length]).is_err()
-        {
-            self.broken = true;
+        if self.length > 0 {
+            let _ = self.stream.write_all(&self.pending[..self.length]);
         }
         self.length = 0;
     }
@@ -74,17 +66,7 @@ impl<S: ByteStream> RemoteBitbang<S> {
     fn query(&mut self, command: u8) -> bool {
         self.send(command);
         self.flush();
-        if self.broken {
-            return true;
-        }
-        match self.stream.read_byte() {
-            Ok(b'0') => false,
-            Ok(_) => true,
-            Err(LinkLost) => {
-                self.broken = true;
-                true
-            }
-        }
+        !matches!(self.stream.read_byte(), Ok(b'0'))
     }
 }
 
