@@ -7,6 +7,7 @@
 #include "py/runtime.h"
 #include "py/stream.h"
 #include "py/mperrno.h"
+#include "py/mphal.h"
 #include "bmp_stream.h"
 
 // Python objects the servers keep between polls: reachable by the GC only from here.
@@ -102,7 +103,8 @@ mp_int_t bmp_stream_write(mp_obj_t stream, const uint8_t *data, size_t size) {
             if (!mp_is_nonblocking_error(error)) {
                 return -error;
             }
-            mp_event_wait_ms(1);
+            // Not mp_event_wait_ms: it may raise a pending KeyboardInterrupt into Rust.
+            mp_hal_delay_us(100);
             continue;
         }
         data += count;
