@@ -1,0 +1,142 @@
+//! What the processor needs from the probe: the lower interface that the wire engines and
+//! the board implement.
+//!
+//! One raw SWD transaction per [`Swd::transfer`] call. WAIT retries, posted-read pipelining,
+//! value-match retries and the "check write" RDBUFF read are CMSIS-DAP semantics and live in
+//! the processor, as do the JTAG-DP IR/DR scans, which it builds from [`Jtag::sequence`].
+
+/// Register bank of a transfer: the APnDP bit of an SWD request (ADIv5.2 B4.2.2) or the
+/// DPACC/APACC instruction on JTAG (ADIv5.2 B3.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Port {
+    Dp,
+    Ap,
+}
+
+/// The protocol set up by DAP_Connect (CMSIS-DAP DAP_Connect: 1 = SWD, 2 = JTAG).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Swd = 1,
+    Jtag = 2,
+}
+
+/// A failed SWD transaction (ADIv5.2 B4.2.1: ACK).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransferError {
+    /// ACK WAIT (0b010 on the wire): the request was not taken; try again.
+    Wait,
+    /// ACK FAULT (0b100): a sticky error flag is set in CTRL/STAT.
+    Fault,
+    /// No valid ACK (nothing drives the line, or a bad ACK pattern).
+    NoAck,
+    /// Bad parity on read data (CMSIS-DAP: "SWD protocol error").
+    Parity,
+}
+
+/// SWD line settings (CMSIS-DAP DAP_SWD_Configure and DAP_TransferConfigure).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SwdConfig {
+    /// Turnaround length in clock cycles, 1..=4 (ADIv5.2 B4.1.4: DLCR.TURNROUND + 1).
+    pub turnaround: u8,
+    /// Always do a data phase, also after WAIT and FAULT (ADIv5.2 B4.2.3: ORUNDETECT).
+    pub data_phase: bool,
+    /// Idle cycles (SWDIO low) after each transaction.
+    pub idle_cycles: u8,
+}
+
+impl Default for SwdConfig {
+    fn default() -> Self {
+        Self {
+            turnaround: 1,
+            data_phase: false,
+            idle_cycles: 0,
+        }
+    }
+}
+
+/// Signals of DAP_SWJ_Pins: bit numbers in the `output`, `select` and returned input bytes.
+pub mod pin {
+    pub const SWCLK_TCK: u8 = 1 << 0;
+    pub const SWDIO_TMS: u8 = 1 << 1;
+    pub const TDI: u8 = 1 << 2;
+    pub const TDO: u8 = 1 << 3;
+    pub const NTRST: u8 = 1 << 5;
+    pub const NRESET: u8 = 1 << 7;
+}
+
+/// Pins and clock common to SWD and JTAG (CMSIS-DAP "Common SWD/JTAG Commands").
+pub trait Swj {
+    /// Set the pins up for `mode` (DAP_Connect). Returns false if the probe cannot.
+    fn connect(&mut self, mode: Mode) -> bool;
+    /// Release the pins (DAP_Disconnect).
+    fn disconnect(&mut self);
+    /// Clock `bits` bits out on SWDIO/TMS, LSB first from `data` (DAP_SWJ_Sequence).
+    /// `data` holds at least `bits.div_ceil(8)` bytes.
+    fn sequence(&mut self, data: &[u8], bits: usize);
+    /// Drive the pins set in `select` to their level in `output` (bits as in [`pin`]) and
+    /// return the level of every pin (DAP_SWJ_Pins). nRESET and nTRST are active low.
+    fn pins(&mut self, output: u8, select: u8) -> u8;
+    /// Set the SWCLK/TCK frequency (DAP_SWJ_Clock). Returns false if `hz` cannot be used.
+    fn set_clock(&mut self, hz: u32) -> bool;
+}
+
+/// The SWD engine.
+pub trait Swd {
+    /// One SWD transaction (ADIv5.2 B4.2). `address` is A[3:2] as a byte address (0x0,
+    /// 0x4, 0x8 or 0xC). A read returns the data phase; a write sends `data` and returns 0.
+    /// An AP read returns the result of the previous AP read (ADIv5.2 B4.2.3: posted).
+    fn transfer(
+        &mut self,
+        port: Port,
+        read: bool,
+        address: u8,
+        data: u32,
+    ) -> Result<u32, TransferError>;
+    /// Turnaround, data phase and idle cycles for the following transactions.
+    fn configure(&mut self, config: SwdConfig);
+    /// Clock `bits` bits out on SWDIO, LSB first (DAP_SWD_Sequence output).
+    fn write_sequence(&mut self, data: &[u8], bits: usize);
+    /// Release SWDIO and clock `bits` bits in, LSB first (DAP_SWD_Sequence input). `data`
+    /// holds at least `bits.div_ceil(8)` bytes; bits past `bits` are zero.
+    fn read_sequence(&mut self, data: &mut [u8], bits: usize);
+}
+
+/// The JTAG engine: raw TCK cycles. The processor builds IR and DR scans from these.
+pub trait Jtag {
+    /// Clock `bits` TCK cycles with TMS held at `tms`, TDI from `tdi` (LSB first; at least
+    /// `bits.div_ceil(8)` bytes), and TDO captured into `tdo` if given (LSB first, same
+    /// size; bits past `bits` are zero). TDO is sampled before each rising TCK edge.
+    fn sequence(&mut self, tms: bool, tdi: &[u8], bits: usize, tdo: Option<&mut [u8]>);
+}
+
+/// Host status indications (CMSIS-DAP DAP_HostStatus type).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostStatus {
+    Connected,
+    Running,
+}
+
+/// What the board provides besides the wire: time, status LEDs, an abort flag.
+pub trait Board {
+    /// Wait `us` microseconds (DAP_Delay, DAP_SWJ_Pins wait).
+    fn delay_us(&mut self, us: u32);
+    /// The Test Domain Timer (CMSIS-DAP DAP_Info 0xF1), counting at
+    /// [`Config::timestamp_hz`](crate::Config::timestamp_hz). Unused when that is `None`.
+    fn timestamp(&mut self) -> u32 {
+        0
+    }
+    /// Show a host status (DAP_HostStatus), e.g. on an LED.
+    fn host_status(&mut self, _status: HostStatus, _on: bool) {}
+    /// True, and the flag cleared, if a DAP_TransferAbort has arrived since the last call
+    /// (e.g. seen by a USB interrupt while a transfer runs). The processor calls this at
+    /// the start of DAP_Transfer and DAP_TransferBlock to drop a stale abort (as ARM's
+    /// reference firmware clears its flag there) and in its retry loops.
+    fn take_abort(&mut self) -> bool {
+        false
+    }
+}
+
+/// Everything the processor drives: one object owning the pins in either protocol.
+pub trait Wire: Swj + Swd + Jtag + Board {}
+
+impl<T: Swj + Swd + Jtag + Board> Wire for T {}
