@@ -136,13 +136,14 @@ mod tests {
 
     #[test]
     fn request_reads_little_endian_and_stops_at_the_end() {
-        let mut request = Request::new(&[1, 2, 3, 4, 5, 6, 7]);
+        let mut request = Request::new(&[1, 2, 3, 4, 5, 6]);
         assert_eq!(request.u8(), Ok(1));
         assert_eq!(request.u16(), Ok(0x0302));
         assert_eq!(request.u32(), Err(Fail::Malformed));
         assert_eq!(request.consumed(), 3);
         assert_eq!(request.bytes(usize::MAX), Err(Fail::Malformed));
-        assert_eq!(request.bytes(4), Ok(&[4, 5, 6, 7][..]));
+        assert_eq!(request.bytes(3), Ok(&[4, 5, 6][..]));
+        assert_eq!(request.rest(), &[] as &[u8]);
     }
 
     #[test]
