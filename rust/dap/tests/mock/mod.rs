@@ -192,6 +192,8 @@ pub struct Mock {
     pub swd_input: u64,
     pub jtag: tap::Chain,
     pub abort_flag: bool,
+    /// Raise the abort flag once this many SWD transactions have been made.
+    pub abort_after: Option<usize>,
 }
 
 impl Default for Mock {
@@ -208,6 +210,7 @@ impl Default for Mock {
             swd_input: 0,
             jtag: tap::Chain::default(),
             abort_flag: false,
+            abort_after: None,
         }
     }
 }
@@ -314,6 +317,9 @@ impl Swd for Mock {
             data: if read { *result.as_ref().unwrap_or(&0) } else { data },
             error: result.err(),
         }));
+        if self.abort_after == Some(self.transactions().len()) {
+            self.abort_flag = true;
+        }
         result
     }
 
