@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use dap::{Board, Config, Dap, HostStatus, Jtag, Mode, Port, Strings, Swd, SwdConfig, Swj, TransferError};
 
 #[allow(unused_imports)]
-pub use tap::{ARM_IDCODE, BOUNDARY_IDCODE};
+pub use tap::{ARM_IDCODE, BOUNDARY_IDCODE, State as TapState};
 
 /// DPIDR of a Cortex-M3 SW-DP (ADIv5.2 B2.2.5).
 pub const DPIDR: u32 = 0x1BA0_1477;
