@@ -166,7 +166,11 @@ fn body_length(command: Command, request: &mut Request) -> Result<usize, Fail> {
             request.u8()?;
             let count = usize::from(request.u16()?);
             let kind = request.u8()?;
-            let data = if kind & transfer_request::READ == 0 { 4 * count } else { 0 };
+            let data = if kind & transfer_request::READ == 0 {
+                4 * count
+            } else {
+                0
+            };
             4 + data
         }
         UartTransfer => {

@@ -48,7 +48,13 @@ pub struct Dap<'a, W> {
 struct SwdLink<'w, W>(&'w mut W);
 
 impl<W: Swd + Board> Link for SwdLink<'_, W> {
-    fn access(&mut self, port: Port, read: bool, address: u8, data: u32) -> Result<u32, TransferError> {
+    fn access(
+        &mut self,
+        port: Port,
+        read: bool,
+        address: u8,
+        data: u32,
+    ) -> Result<u32, TransferError> {
         self.0.transfer(port, read, address, data)
     }
 
@@ -152,7 +158,9 @@ impl<'a, W: Wire> Dap<'a, W> {
         let mut body = Request::new(request.get(1..).unwrap_or(&[]));
         let command = Command::try_from(id).ok();
         let result = match command {
-            Some(command) => out.u8(id).and_then(|()| self.run(command, &mut body, out, nested)),
+            Some(command) => out
+                .u8(id)
+                .and_then(|()| self.run(command, &mut body, out, nested)),
             None => Err(Fail::Unsupported),
         };
         if result.is_ok() {
@@ -167,7 +175,13 @@ impl<'a, W: Wire> Dap<'a, W> {
         }
     }
 
-    fn run(&mut self, command: Command, body: &mut Request, out: &mut Response, nested: bool) -> Result<(), Fail> {
+    fn run(
+        &mut self,
+        command: Command,
+        body: &mut Request,
+        out: &mut Response,
+        nested: bool,
+    ) -> Result<(), Fail> {
         use Command::*;
         match command {
             Info => self.info(body, out),
@@ -310,9 +324,13 @@ impl<'a, W: Wire> Dap<'a, W> {
         out.ensure(size)?;
         let mut settings = self.settings;
         let result = match self.mode {
-            Some(Mode::Swd) => transfer::transfer(&mut SwdLink(&mut self.wire), &mut settings, body, out),
+            Some(Mode::Swd) => {
+                transfer::transfer(&mut SwdLink(&mut self.wire), &mut settings, body, out)
+            }
             Some(Mode::Jtag) => match self.scanner(index) {
-                Some(scanner) => transfer::transfer(&mut JtagLink::new(scanner), &mut settings, body, out),
+                Some(scanner) => {
+                    transfer::transfer(&mut JtagLink::new(scanner), &mut settings, body, out)
+                }
                 None => out.bytes(&[0, 0]),
             },
             None => out.bytes(&[0, 0]),
@@ -328,9 +346,13 @@ impl<'a, W: Wire> Dap<'a, W> {
         out.ensure(size)?;
         let settings = self.settings;
         match self.mode {
-            Some(Mode::Swd) => transfer::transfer_block(&mut SwdLink(&mut self.wire), &settings, body, out),
+            Some(Mode::Swd) => {
+                transfer::transfer_block(&mut SwdLink(&mut self.wire), &settings, body, out)
+            }
             Some(Mode::Jtag) => match self.scanner(index) {
-                Some(scanner) => transfer::transfer_block(&mut JtagLink::new(scanner), &settings, body, out),
+                Some(scanner) => {
+                    transfer::transfer_block(&mut JtagLink::new(scanner), &settings, body, out)
+                }
                 None => out.bytes(&[0, 0, 0]),
             },
             None => out.bytes(&[0, 0, 0]),
@@ -415,7 +437,8 @@ impl<'a, W: Wire> Dap<'a, W> {
             let bytes = bits.div_ceil(8);
             if info & 0x80 != 0 {
                 let position = out.reserve(bytes)?;
-                self.wire.read_sequence(out.slice_mut(position, bytes), bits);
+                self.wire
+                    .read_sequence(out.slice_mut(position, bytes), bits);
             } else {
                 let data = body.bytes(bytes)?;
                 self.wire.write_sequence(data, bits);
@@ -438,7 +461,13 @@ impl<'a, W: Wire> Dap<'a, W> {
             let tms = info & 0x40 != 0;
             if info & 0x80 != 0 {
                 let position = out.reserve(bytes)?;
-                Jtag::sequence(&mut self.wire, tms, tdi, bits, Some(out.slice_mut(position, bytes)));
+                Jtag::sequence(
+                    &mut self.wire,
+                    tms,
+                    tdi,
+                    bits,
+                    Some(out.slice_mut(position, bytes)),
+                );
             } else {
                 Jtag::sequence(&mut self.wire, tms, tdi, bits, None);
             }

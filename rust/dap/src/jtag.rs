@@ -79,7 +79,13 @@ impl<W: Jtag> Scanner<'_, W> {
         let mut done = 0;
         while done < bits {
             let chunk = (bits - done).min(64);
-            let word = if done == 0 { value } else if fill { u64::MAX } else { 0 };
+            let word = if done == 0 {
+                value
+            } else if fill {
+                u64::MAX
+            } else {
+                0
+            };
             let last = done + chunk == bits && exit;
             let body = if last { chunk - 1 } else { chunk };
             let mut tdo = [0u8; 8];
@@ -139,7 +145,11 @@ impl<W: Jtag> Scanner<'_, W> {
 }
 
 fn mask(bits: usize) -> u64 {
-    if bits >= 64 { u64::MAX } else { (1 << bits) - 1 }
+    if bits >= 64 {
+        u64::MAX
+    } else {
+        (1 << bits) - 1
+    }
 }
 
 /// DPACC/APACC transactions to one device; remembers the IR to skip IR scans.
@@ -162,7 +172,12 @@ impl<'w, W: Jtag> JtagLink<'w, W> {
 
     /// A 35-bit DPACC/APACC or ABORT scan (ADIv5.2 B3.3.2): RnW, A[3:2], data in; ACK and
     /// the previous read result out.
-    pub(crate) fn scan(&mut self, read: bool, address: u8, data: u32) -> Result<u32, TransferError> {
+    pub(crate) fn scan(
+        &mut self,
+        read: bool,
+        address: u8,
+        data: u32,
+    ) -> Result<u32, TransferError> {
         let request = u64::from(read) | u64::from(address & 0x0C) >> 1 | u64::from(data) << 3;
         let captured = self.scanner.dr(35, request);
         match captured & 0b111 {
@@ -174,7 +189,13 @@ impl<'w, W: Jtag> JtagLink<'w, W> {
 }
 
 impl<W: Jtag + Board> Link for JtagLink<'_, W> {
-    fn access(&mut self, port: Port, read: bool, address: u8, data: u32) -> Result<u32, TransferError> {
+    fn access(
+        &mut self,
+        port: Port,
+        read: bool,
+        address: u8,
+        data: u32,
+    ) -> Result<u32, TransferError> {
         self.select(match port {
             Port::Dp => instruction::DPACC,
             Port::Ap => instruction::APACC,

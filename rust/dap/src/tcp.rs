@@ -107,7 +107,10 @@ mod tests {
 
     #[test]
     fn bad_headers() {
-        assert_eq!(decode_header(&[0x44, 0x41, 0x50, 0], 64), Err(FrameError::Short));
+        assert_eq!(
+            decode_header(&[0x44, 0x41, 0x50, 0], 64),
+            Err(FrameError::Short)
+        );
         let good = [0x44, 0x41, 0x50, 0x00, 6, 0, 1, 0];
         let mut bad = good;
         bad[3] = 1;

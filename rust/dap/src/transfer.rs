@@ -73,14 +73,18 @@ impl Settings {
 
     fn wants_timestamp(&self, kind: u8) -> bool {
         // TD_TimeStamp cannot be combined with the match bits (CMSIS-DAP DAP_Transfer).
-        self.timestamps && kind & bits::TIMESTAMP != 0
+        self.timestamps
+            && kind & bits::TIMESTAMP != 0
             && kind & (bits::MATCH_VALUE | bits::MATCH_MASK) == 0
     }
 }
 
 /// Check a DAP_Transfer body (after the DAP index) and return the largest response it can
 /// produce after the command ID: count, response value, then data and timestamps.
-pub(crate) fn transfer_response_size(mut request: Request, settings: &Settings) -> Result<usize, Fail> {
+pub(crate) fn transfer_response_size(
+    mut request: Request,
+    settings: &Settings,
+) -> Result<usize, Fail> {
     let count = request.u8()?;
     let mut size = 2;
     for _ in 0..count {
@@ -209,7 +213,11 @@ impl<L: Link> Run<'_, '_, '_, L> {
 
     /// One transfer request.
     fn one(&mut self, kind: u8, data: u32) -> Result<(), Stop> {
-        let port = if kind & bits::AP != 0 { Port::Ap } else { Port::Dp };
+        let port = if kind & bits::AP != 0 {
+            Port::Ap
+        } else {
+            Port::Dp
+        };
         let address = kind & bits::ADDRESS;
         let stamp = self.settings.wants_timestamp(kind);
         if kind & bits::READ == 0 {
@@ -346,7 +354,11 @@ pub(crate) fn transfer_block<L: Link>(
     let head = response.reserve(3)?;
     let count = request.u16()?;
     let kind = request.u8()?;
-    let port = if kind & bits::AP != 0 { Port::Ap } else { Port::Dp };
+    let port = if kind & bits::AP != 0 {
+        Port::Ap
+    } else {
+        Port::Dp
+    };
     let address = kind & bits::ADDRESS;
     link.take_abort();
     let mut block = Block {
@@ -389,7 +401,13 @@ impl<L: Link> Block<'_, L> {
     }
 
     /// Pipelined reads: post the first, each read returns the previous one, RDBUFF the last.
-    fn reads(&mut self, port: Port, address: u8, count: u16, out: &mut Response) -> Result<(), Stop> {
+    fn reads(
+        &mut self,
+        port: Port,
+        address: u8,
+        count: u16,
+        out: &mut Response,
+    ) -> Result<(), Stop> {
         let posted = self.link.posted(port);
         if posted {
             self.transact(port, true, address, 0)?;
@@ -409,7 +427,13 @@ impl<L: Link> Block<'_, L> {
         Ok(())
     }
 
-    fn writes(&mut self, port: Port, address: u8, count: u16, request: &mut Request) -> Result<(), Stop> {
+    fn writes(
+        &mut self,
+        port: Port,
+        address: u8,
+        count: u16,
+        request: &mut Request,
+    ) -> Result<(), Stop> {
         for _ in 0..count {
             let data = request.u32().map_err(|_| Stop)?;
             self.transact(port, false, address, data)?;

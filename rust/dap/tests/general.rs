@@ -20,7 +20,10 @@ fn info_strings_count_the_nul() {
     assert_eq!(ask(&mut dap, &[0x00, 0x02]), info_string("bmp CMSIS-DAP"));
     assert_eq!(ask(&mut dap, &[0x00, 0x03]), info_string("0123456789"));
     assert_eq!(ask(&mut dap, &[0x00, 0x04]), b"\x00\x062.1.1\x00");
-    assert_eq!(ask(&mut dap, &[0x00, 0x05]), info_string("STMicroelectronics"));
+    assert_eq!(
+        ask(&mut dap, &[0x00, 0x05]),
+        info_string("STMicroelectronics")
+    );
     assert_eq!(ask(&mut dap, &[0x00, 0x06]), info_string("STM32F103C8"));
     assert_eq!(ask(&mut dap, &[0x00, 0x07]), info_string("generic"));
     assert_eq!(ask(&mut dap, &[0x00, 0x08]), info_string("blue pill"));
@@ -50,7 +53,10 @@ fn info_with_a_timer_and_hid_packets() {
     config.timestamp_hz = Some(1_000_000);
     let mut dap = Dap::new(Mock::default(), config).unwrap();
     assert_eq!(ask(&mut dap, &[0x00, 0xF0]), [0x00, 0x01, 0x33]);
-    assert_eq!(ask(&mut dap, &[0x00, 0xF1]), [0x00, 0x04, 0x40, 0x42, 0x0F, 0x00]);
+    assert_eq!(
+        ask(&mut dap, &[0x00, 0xF1]),
+        [0x00, 0x04, 0x40, 0x42, 0x0F, 0x00]
+    );
     assert_eq!(ask(&mut dap, &[0x00, 0xFE]), [0x00, 0x01, 0x08]);
     assert_eq!(ask(&mut dap, &[0x00, 0xFF]), [0x00, 0x02, 0x40, 0x00]);
     // Strings not configured: Len 0.
@@ -78,11 +84,20 @@ fn bad_configurations() {
         config.packet_count = count;
         config
     };
-    assert_eq!(Dap::new(Mock::default(), config(63, 4)).err(), Some(ConfigError::PacketSize));
-    assert_eq!(Dap::new(Mock::default(), config(64, 0)).err(), Some(ConfigError::PacketCount));
+    assert_eq!(
+        Dap::new(Mock::default(), config(63, 4)).err(),
+        Some(ConfigError::PacketSize)
+    );
+    assert_eq!(
+        Dap::new(Mock::default(), config(64, 0)).err(),
+        Some(ConfigError::PacketCount)
+    );
     let mut timer = Config::new(64);
     timer.timestamp_hz = Some(0);
-    assert_eq!(Dap::new(Mock::default(), timer).err(), Some(ConfigError::TimestampFrequency));
+    assert_eq!(
+        Dap::new(Mock::default(), timer).err(),
+        Some(ConfigError::TimestampFrequency)
+    );
 }
 
 #[test]
@@ -150,7 +165,10 @@ fn default_port_can_be_jtag() {
 fn transfer_configure_and_swd_configure() {
     let mut dap = swd();
     // pyOCD: idle 2, WAIT retry 150, match retry 0.
-    assert_eq!(ask(&mut dap, &[0x04, 0x02, 0x96, 0x00, 0x00, 0x00]), [0x04, 0x00]);
+    assert_eq!(
+        ask(&mut dap, &[0x04, 0x02, 0x96, 0x00, 0x00, 0x00]),
+        [0x04, 0x00]
+    );
     // Turnaround 2 cycles, always data phase.
     assert_eq!(ask(&mut dap, &[0x13, 0x05]), [0x13, 0x00]);
     let configs: Vec<SwdConfig> = dap
@@ -194,7 +212,10 @@ fn swj_clock() {
     assert_eq!(ask(&mut dap, &[0x11, 0x40, 0x42, 0x0F, 0x00]), [0x11, 0x00]);
     assert_eq!(ask(&mut dap, &[0x11, 0x00, 0x00, 0x00, 0x00]), [0x11, 0xFF]);
     assert_eq!(ask(&mut dap, &[0x11, 0x00, 0xE1, 0xF5, 0x05]), [0x11, 0xFF]);
-    assert_eq!(dap.wire().events, [Event::Clock(1_000_000), Event::Clock(100_000_000)]);
+    assert_eq!(
+        dap.wire().events,
+        [Event::Clock(1_000_000), Event::Clock(100_000_000)]
+    );
 }
 
 #[test]
@@ -235,7 +256,10 @@ fn swj_pins_waits_for_reset_release() {
     // Assert nRESET, no wait: reads back low.
     assert_eq!(ask(&mut dap, &[0x10, 0x00, 0x80, 0, 0, 0, 0]), [0x10, 0x7F]);
     // Release nRESET and wait up to 1000 µs: the target lets go after 25 µs.
-    assert_eq!(ask(&mut dap, &[0x10, 0x80, 0x80, 0xE8, 0x03, 0, 0]), [0x10, 0xFF]);
+    assert_eq!(
+        ask(&mut dap, &[0x10, 0x80, 0x80, 0xE8, 0x03, 0, 0]),
+        [0x10, 0xFF]
+    );
     assert_eq!(dap.wire().now_us, 30);
     let mock = Mock {
         reset_held_until_us: 1_000_000_000,
@@ -243,7 +267,10 @@ fn swj_pins_waits_for_reset_release() {
     };
     let mut dap = dap_with(mock, 64);
     // Held for ever: give up after the wait (capped at 3 s), answer the level seen.
-    assert_eq!(ask(&mut dap, &[0x10, 0x80, 0x80, 0xFF, 0xFF, 0xFF, 0xFF]), [0x10, 0x7F]);
+    assert_eq!(
+        ask(&mut dap, &[0x10, 0x80, 0x80, 0xFF, 0xFF, 0xFF, 0xFF]),
+        [0x10, 0x7F]
+    );
     assert_eq!(dap.wire().now_us, 3_000_000);
 }
 

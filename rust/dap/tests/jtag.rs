@@ -12,7 +12,10 @@ fn jtag() -> Dap<'static, Mock> {
     assert_eq!(ask(&mut dap, &[0x02, 0x02]), [0x02, 0x02]);
     assert_eq!(ask(&mut dap, &[0x15, 0x02, 0x04, 0x05]), [0x15, 0x00]);
     // Test-Logic-Reset, then Run-Test/Idle.
-    assert_eq!(ask(&mut dap, &[0x14, 0x02, 0x45, 0xFF, 0x01, 0x00]), [0x14, 0x00]);
+    assert_eq!(
+        ask(&mut dap, &[0x14, 0x02, 0x45, 0xFF, 0x01, 0x00]),
+        [0x14, 0x00]
+    );
     dap
 }
 
@@ -50,7 +53,10 @@ fn jtag_sequence_captures_per_sequence() {
 #[test]
 fn idcode_of_the_debug_port() {
     let mut dap = jtag();
-    assert_eq!(ask(&mut dap, &[0x16, 0x00]), bytes(&[&[0x16, 0x00], &word(ARM_IDCODE)]));
+    assert_eq!(
+        ask(&mut dap, &[0x16, 0x00]),
+        bytes(&[&[0x16, 0x00], &word(ARM_IDCODE)])
+    );
     // The other device is in BYPASS.
     assert_eq!(dap.wire().jtag.taps[1].ir, 0b11111);
     assert_eq!(ask(&mut dap, &[0x16, 0x02]), [0x16, 0xFF]);
@@ -63,9 +69,15 @@ fn idcode_of_the_debug_port() {
 fn jtag_configure_checks_the_chain() {
     let mut dap = dap();
     assert_eq!(ask(&mut dap, &[0x15, 0x02, 0x04, 0x00]), [0x15, 0xFF]);
-    assert_eq!(ask(&mut dap, &[0x15, 0x09, 4, 4, 4, 4, 4, 4, 4, 4, 4]), [0x15, 0xFF]);
+    assert_eq!(
+        ask(&mut dap, &[0x15, 0x09, 4, 4, 4, 4, 4, 4, 4, 4, 4]),
+        [0x15, 0xFF]
+    );
     assert_eq!(ask(&mut dap, &[0x15, 0x03, 0x04, 0x05]), [0x15, 0xFF]);
-    assert_eq!(ask(&mut dap, &[0x15, 0x08, 4, 4, 4, 4, 4, 4, 4, 4]), [0x15, 0x00]);
+    assert_eq!(
+        ask(&mut dap, &[0x15, 0x08, 4, 4, 4, 4, 4, 4, 4, 4]),
+        [0x15, 0x00]
+    );
     assert_eq!(ask(&mut dap, &[0x15, 0x00]), [0x15, 0x00]);
 }
 
@@ -77,7 +89,10 @@ fn dp_read_over_jtag_is_posted() {
         bytes(&[&[0x05, 0x01, 0x01], &word(0x1BA0_1477)])
     );
     // The DPIDR read, then RDBUFF to shift its result out (ADIv5.2 B3.3.3).
-    assert_eq!(accesses(&mut dap), [(false, true, 0x0, 0x1BA0_1477), (false, true, 0xC, 0)]);
+    assert_eq!(
+        accesses(&mut dap),
+        [(false, true, 0x0, 0x1BA0_1477), (false, true, 0xC, 0)]
+    );
     assert_eq!(dap.wire().jtag.taps[0].ir, 0b1010);
     assert_eq!(dap.wire().jtag.taps[1].ir, 0b11111);
 }
@@ -119,7 +134,10 @@ fn memory_reads_and_writes_over_jtag() {
 #[test]
 fn wait_over_jtag() {
     let mut dap = jtag();
-    assert_eq!(ask(&mut dap, &[0x04, 0x00, 0x03, 0x00, 0x00, 0x00]), [0x04, 0x00]);
+    assert_eq!(
+        ask(&mut dap, &[0x04, 0x00, 0x03, 0x00, 0x00, 0x00]),
+        [0x04, 0x00]
+    );
     dap.wire().jtag.wait_scans = 3;
     assert_eq!(
         ask(&mut dap, &[0x05, 0x00, 0x01, 0x02]),
@@ -134,7 +152,10 @@ fn wait_over_jtag() {
 #[test]
 fn value_match_over_jtag() {
     let mut dap = jtag();
-    assert_eq!(ask(&mut dap, &[0x04, 0x00, 0x00, 0x00, 0x05, 0x00]), [0x04, 0x00]);
+    assert_eq!(
+        ask(&mut dap, &[0x04, 0x00, 0x00, 0x00, 0x05, 0x00]),
+        [0x04, 0x00]
+    );
     dap.wire().target.power_up_reads = 2;
     let acks = CSYSPWRUPACK | CDBGPWRUPACK;
     let request = bytes(&[
@@ -166,7 +187,12 @@ fn transfer_block_over_jtag() {
     let request = bytes(&[&[0x05, 0x00, 0x01, 0x05], &word(RAM_BASE + 4)]);
     assert_eq!(ask(&mut dap, &request), [0x05, 0x01, 0x01]);
     let first = dap.wire().target.memory[1];
-    let expected = bytes(&[&[0x06, 0x03, 0x00, 0x01], &word(first), &word(0x11), &word(0x22)]);
+    let expected = bytes(&[
+        &[0x06, 0x03, 0x00, 0x01],
+        &word(first),
+        &word(0x11),
+        &word(0x22),
+    ]);
     assert_eq!(ask(&mut dap, &[0x06, 0x00, 0x03, 0x00, 0x0F]), expected);
 }
 
@@ -174,14 +200,23 @@ fn transfer_block_over_jtag() {
 fn off_the_chain() {
     let mut dap = jtag();
     assert_eq!(ask(&mut dap, &[0x05, 0x02, 0x01, 0x02]), [0x05, 0x00, 0x00]);
-    assert_eq!(ask(&mut dap, &[0x06, 0x02, 0x01, 0x00, 0x02]), [0x06, 0x00, 0x00, 0x00]);
-    assert_eq!(ask(&mut dap, &[0x08, 0x02, 0x1E, 0x00, 0x00, 0x00]), [0x08, 0xFF]);
+    assert_eq!(
+        ask(&mut dap, &[0x06, 0x02, 0x01, 0x00, 0x02]),
+        [0x06, 0x00, 0x00, 0x00]
+    );
+    assert_eq!(
+        ask(&mut dap, &[0x08, 0x02, 0x1E, 0x00, 0x00, 0x00]),
+        [0x08, 0xFF]
+    );
 }
 
 #[test]
 fn write_abort_over_jtag() {
     let mut dap = jtag();
-    assert_eq!(ask(&mut dap, &[0x08, 0x00, 0x1E, 0x00, 0x00, 0x00]), [0x08, 0x00]);
+    assert_eq!(
+        ask(&mut dap, &[0x08, 0x00, 0x1E, 0x00, 0x00, 0x00]),
+        [0x08, 0x00]
+    );
     assert_eq!(dap.wire().target.abort, Some(0x1E));
     assert_eq!(dap.wire().jtag.taps[0].ir, 0b1000);
 }
@@ -189,7 +224,10 @@ fn write_abort_over_jtag() {
 #[test]
 fn idle_cycles_after_dr_scans() {
     let mut dap = jtag();
-    assert_eq!(ask(&mut dap, &[0x04, 0x05, 0x00, 0x00, 0x00, 0x00]), [0x04, 0x00]);
+    assert_eq!(
+        ask(&mut dap, &[0x04, 0x05, 0x00, 0x00, 0x00, 0x00]),
+        [0x04, 0x00]
+    );
     assert_eq!(
         ask(&mut dap, &[0x05, 0x00, 0x01, 0x02]),
         bytes(&[&[0x05, 0x01, 0x01], &word(0x1BA0_1477)])

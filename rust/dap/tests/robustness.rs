@@ -10,8 +10,14 @@ use mock::*;
 fn empty_request_and_tiny_response_buffers() {
     let mut dap = dap();
     assert_eq!(dap.process(&[], &mut [0u8; 64]), Err(Error::EmptyRequest));
-    assert_eq!(dap.process(&[0x00, 0x04], &mut [0u8; 1]), Err(Error::ResponseBuffer));
-    assert_eq!(dap.process(&[0x00, 0x04], &mut []), Err(Error::ResponseBuffer));
+    assert_eq!(
+        dap.process(&[0x00, 0x04], &mut [0u8; 1]),
+        Err(Error::ResponseBuffer)
+    );
+    assert_eq!(
+        dap.process(&[0x00, 0x04], &mut []),
+        Err(Error::ResponseBuffer)
+    );
 }
 
 #[test]
@@ -31,7 +37,10 @@ fn short_requests() {
         (&[0x05, 0x00, 0x01, 0x12, 0x00, 0x00, 0x00], &[0xFF]),
         (&[0x06, 0x00, 0x01], &[0xFF]),
         (&[0x06, 0x00, 0x01, 0x00], &[0xFF]),
-        (&[0x06, 0x00, 0x02, 0x00, 0x0D, 0x01, 0x02, 0x03, 0x04], &[0xFF]),
+        (
+            &[0x06, 0x00, 0x02, 0x00, 0x0D, 0x01, 0x02, 0x03, 0x04],
+            &[0xFF],
+        ),
         (&[0x08, 0x00, 0x01, 0x02, 0x03], &[0x08, 0xFF]),
         (&[0x09, 0x01], &[0x09, 0xFF]),
         (&[0x10, 0x00, 0x80, 0x00, 0x00, 0x00], &[0xFF]),
@@ -93,7 +102,10 @@ fn the_callers_buffer_limits_the_response_too() {
     let mut dap = swd();
     let mut response = [0u8; 10];
     // 3 words = 16 bytes: no room.
-    assert_eq!(dap.process(&[0x06, 0x00, 0x03, 0x00, 0x02], &mut response), Ok(1));
+    assert_eq!(
+        dap.process(&[0x06, 0x00, 0x03, 0x00, 0x02], &mut response),
+        Ok(1)
+    );
     assert_eq!(response[0], 0xFF);
     // Strings are cut to fit: "bmp CMSIS-DAP" in 10 bytes.
     assert_eq!(dap.process(&[0x00, 0x02], &mut response), Ok(10));
@@ -135,10 +147,18 @@ fn request_lengths() {
         (&[0xFF], 1),
     ];
     for (request, length) in cases {
-        assert_eq!(request_length(request), Some(*length), "request {request:02X?}");
+        assert_eq!(
+            request_length(request),
+            Some(*length),
+            "request {request:02X?}"
+        );
         let mut padded = request.to_vec();
         padded.extend([0u8; 16]);
-        assert_eq!(request_length(&padded), Some(*length), "request {request:02X?}");
+        assert_eq!(
+            request_length(&padded),
+            Some(*length),
+            "request {request:02X?}"
+        );
     }
     let mut request = vec![0x12, 0x00];
     request.extend([0xFF; 31]);
@@ -183,8 +203,9 @@ fn random_requests() {
             if let Some(first) = request.first_mut() {
                 // Mostly real commands; not SWJ_Pins waits, connects, or match retries
                 // (TransferConfigure) that make a run long.
-                *first = [0x00, 0x05, 0x06, 0x08, 0x12, 0x13, 0x14, 0x16, 0x1D, 0x7F, 0x7E, 0xA5]
-                    [(next() % 12) as usize];
+                *first = [
+                    0x00, 0x05, 0x06, 0x08, 0x12, 0x13, 0x14, 0x16, 0x1D, 0x7F, 0x7E, 0xA5,
+                ][(next() % 12) as usize];
             }
             let size = 1 + (next() % 80) as usize;
             let mut response = vec![0u8; size];

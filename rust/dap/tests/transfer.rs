@@ -59,7 +59,12 @@ fn posted_ap_reads_are_pipelined() {
         &setup(CSW_WORD_INCREMENT, RAM_BASE),
         &[AP_READ_DRW, AP_READ_DRW, AP_READ_DRW],
     ]);
-    let expected = bytes(&[&[0x05, 6, 0x01], &ram(&mut dap, 0), &ram(&mut dap, 1), &ram(&mut dap, 2)]);
+    let expected = bytes(&[
+        &[0x05, 6, 0x01],
+        &ram(&mut dap, 0),
+        &ram(&mut dap, 1),
+        &ram(&mut dap, 2),
+    ]);
     assert_eq!(ask(&mut dap, &request), expected);
     // Three AP reads, each returning the one before; the last value from RDBUFF.
     assert_eq!(
@@ -82,23 +87,40 @@ fn a_dp_read_fetches_the_posted_ap_read_first() {
     let request = [0x05, 0x00, 2, AP_READ_CSW, DP_READ_CTRL];
     let expected = bytes(&[&[0x05, 2, 0x01], &word(0x12), &word(0)]);
     assert_eq!(ask(&mut dap, &request), expected);
-    assert_eq!(dap.wire().requests(), [(Ap, true, 0x0), (Dp, true, 0xC), (Dp, true, 0x4)]);
+    assert_eq!(
+        dap.wire().requests(),
+        [(Ap, true, 0x0), (Dp, true, 0xC), (Dp, true, 0x4)]
+    );
 }
 
 #[test]
 fn the_last_write_is_checked_with_rdbuff() {
     let mut dap = swd();
-    let request = bytes(&[&[0x05, 0x00, 4], &setup(CSW_WORD_INCREMENT, RAM_BASE), &[AP_WRITE_DRW], &word(7)]);
+    let request = bytes(&[
+        &[0x05, 0x00, 4],
+        &setup(CSW_WORD_INCREMENT, RAM_BASE),
+        &[AP_WRITE_DRW],
+        &word(7),
+    ]);
     assert_eq!(ask(&mut dap, &request), [0x05, 4, 0x01]);
     assert_eq!(dap.wire().target.memory[0], 7);
     assert_eq!(
         dap.wire().requests(),
-        [(Dp, false, 0x8), (Ap, false, 0x0), (Ap, false, 0x4), (Ap, false, 0xC), (Dp, true, 0xC)]
+        [
+            (Dp, false, 0x8),
+            (Ap, false, 0x0),
+            (Ap, false, 0x4),
+            (Ap, false, 0xC),
+            (Dp, true, 0xC)
+        ]
     );
     // A write followed by a read needs no check.
     dap.wire().events.clear();
     let request = bytes(&[&[0x05, 0x00, 2, DP_WRITE_SELECT], &word(0), &[DP_READ_IDR]]);
-    assert_eq!(ask(&mut dap, &request), bytes(&[&[0x05, 2, 0x01], &word(DPIDR)]));
+    assert_eq!(
+        ask(&mut dap, &request),
+        bytes(&[&[0x05, 2, 0x01], &word(DPIDR)])
+    );
     assert_eq!(dap.wire().requests(), [(Dp, false, 0x8), (Dp, true, 0x0)]);
 }
 
@@ -114,14 +136,20 @@ fn the_check_write_reports_a_write_fault() {
         &word(7),
     ]);
     assert_eq!(ask(&mut dap, &request), [0x05, 4, 0x04]);
-    assert_eq!(dap.wire().transactions().last().unwrap().error, Some(TransferError::Fault));
+    assert_eq!(
+        dap.wire().transactions().last().unwrap().error,
+        Some(TransferError::Fault)
+    );
 }
 
 #[test]
 fn wait_is_retried_up_to_the_configured_count() {
     let mut dap = swd();
     // WAIT retry 2: three attempts.
-    assert_eq!(ask(&mut dap, &[0x04, 0x00, 0x02, 0x00, 0x00, 0x00]), [0x04, 0x00]);
+    assert_eq!(
+        ask(&mut dap, &[0x04, 0x00, 0x02, 0x00, 0x00, 0x00]),
+        [0x04, 0x00]
+    );
     dap.wire().events.clear();
     dap.wire().fail_at(0, TransferError::Wait);
     dap.wire().fail_at(1, TransferError::Wait);
@@ -135,7 +163,10 @@ fn wait_is_retried_up_to_the_configured_count() {
     for index in 0..3 {
         dap.wire().fail_at(index, TransferError::Wait);
     }
-    assert_eq!(ask(&mut dap, &[0x05, 0x00, 0x02, DP_READ_IDR, DP_READ_IDR]), [0x05, 0x00, 0x02]);
+    assert_eq!(
+        ask(&mut dap, &[0x05, 0x00, 0x02, DP_READ_IDR, DP_READ_IDR]),
+        [0x05, 0x00, 0x02]
+    );
     assert_eq!(dap.wire().requests(), [(Dp, true, 0x0); 3]);
 }
 
@@ -143,8 +174,15 @@ fn wait_is_retried_up_to_the_configured_count() {
 fn fault_stops_the_run() {
     let mut dap = swd();
     dap.wire().fail_at(1, TransferError::Fault);
-    let request = bytes(&[&[0x05, 0x00, 0x03, DP_READ_IDR, DP_WRITE_SELECT], &word(0), &[DP_READ_IDR]]);
-    assert_eq!(ask(&mut dap, &request), bytes(&[&[0x05, 0x01, 0x04], &word(DPIDR)]));
+    let request = bytes(&[
+        &[0x05, 0x00, 0x03, DP_READ_IDR, DP_WRITE_SELECT],
+        &word(0),
+        &[DP_READ_IDR],
+    ]);
+    assert_eq!(
+        ask(&mut dap, &request),
+        bytes(&[&[0x05, 0x01, 0x04], &word(DPIDR)])
+    );
     // No retry on FAULT, nothing after it, no RDBUFF check.
     assert_eq!(dap.wire().requests(), [(Dp, true, 0x0), (Dp, false, 0x8)]);
 }
@@ -171,19 +209,31 @@ fn a_fault_from_a_posted_read_drops_its_data() {
 fn no_ack_and_parity_errors() {
     let mut dap = swd();
     dap.wire().fail_at(0, TransferError::NoAck);
-    assert_eq!(ask(&mut dap, &[0x05, 0x00, 0x01, DP_READ_IDR]), [0x05, 0x00, 0x07]);
+    assert_eq!(
+        ask(&mut dap, &[0x05, 0x00, 0x01, DP_READ_IDR]),
+        [0x05, 0x00, 0x07]
+    );
     dap.wire().fail_at(0, TransferError::Parity);
-    assert_eq!(ask(&mut dap, &[0x05, 0x00, 0x01, DP_READ_IDR]), [0x05, 0x00, 0x08]);
+    assert_eq!(
+        ask(&mut dap, &[0x05, 0x00, 0x01, DP_READ_IDR]),
+        [0x05, 0x00, 0x08]
+    );
     // A posted read's data lost to a parity error on RDBUFF: not counted.
     dap.wire().fail_at(1, TransferError::Parity);
-    assert_eq!(ask(&mut dap, &[0x05, 0x00, 0x01, AP_READ_CSW]), [0x05, 0x00, 0x08]);
+    assert_eq!(
+        ask(&mut dap, &[0x05, 0x00, 0x01, AP_READ_CSW]),
+        [0x05, 0x00, 0x08]
+    );
 }
 
 #[test]
 fn value_match_retries_until_the_power_up_acks() {
     let mut dap = swd();
     // Match retry 5; the ACK bits appear on the fourth CTRL/STAT read.
-    assert_eq!(ask(&mut dap, &[0x04, 0x00, 0x00, 0x00, 0x05, 0x00]), [0x04, 0x00]);
+    assert_eq!(
+        ask(&mut dap, &[0x04, 0x00, 0x00, 0x00, 0x05, 0x00]),
+        [0x04, 0x00]
+    );
     dap.wire().target.power_up_reads = 3;
     dap.wire().events.clear();
     let acks = CSYSPWRUPACK | CDBGPWRUPACK;
@@ -200,14 +250,23 @@ fn value_match_retries_until_the_power_up_acks() {
     // The mask write makes no transaction.
     assert_eq!(
         dap.wire().requests(),
-        [(Dp, false, 0x4), (Dp, true, 0x4), (Dp, true, 0x4), (Dp, true, 0x4), (Dp, true, 0x4)]
+        [
+            (Dp, false, 0x4),
+            (Dp, true, 0x4),
+            (Dp, true, 0x4),
+            (Dp, true, 0x4),
+            (Dp, true, 0x4)
+        ]
     );
 }
 
 #[test]
 fn value_mismatch_after_the_match_retries() {
     let mut dap = swd();
-    assert_eq!(ask(&mut dap, &[0x04, 0x00, 0x00, 0x00, 0x02, 0x00]), [0x04, 0x00]);
+    assert_eq!(
+        ask(&mut dap, &[0x04, 0x00, 0x00, 0x00, 0x02, 0x00]),
+        [0x04, 0x00]
+    );
     dap.wire().target.power_up_reads = 10;
     let acks = CSYSPWRUPACK | CDBGPWRUPACK;
     let request = bytes(&[
@@ -222,7 +281,15 @@ fn value_mismatch_after_the_match_retries() {
     dap.wire().events.clear();
     // Count 2 (write, mask), value OK | mismatch; the DPIDR read is skipped.
     assert_eq!(ask(&mut dap, &request), [0x05, 0x02, 0x11]);
-    assert_eq!(dap.wire().requests(), [(Dp, false, 0x4), (Dp, true, 0x4), (Dp, true, 0x4), (Dp, true, 0x4)]);
+    assert_eq!(
+        dap.wire().requests(),
+        [
+            (Dp, false, 0x4),
+            (Dp, true, 0x4),
+            (Dp, true, 0x4),
+            (Dp, true, 0x4)
+        ]
+    );
 }
 
 #[test]
@@ -252,7 +319,11 @@ fn timestamps_come_before_their_data() {
     dap.wire().events.clear();
     let request = bytes(&[
         &[0x05, 0x00, 0x04],
-        &[DP_READ_IDR | TIMESTAMP, AP_READ_CSW | TIMESTAMP, AP_READ_CSW | TIMESTAMP],
+        &[
+            DP_READ_IDR | TIMESTAMP,
+            AP_READ_CSW | TIMESTAMP,
+            AP_READ_CSW | TIMESTAMP,
+        ],
         &[DP_WRITE_SELECT | TIMESTAMP],
         &word(0),
     ]);
@@ -270,7 +341,14 @@ fn timestamps_come_before_their_data() {
     assert_eq!(ask(&mut dap, &request), expected);
     assert_eq!(
         dap.wire().requests(),
-        [(Dp, true, 0x0), (Ap, true, 0x0), (Ap, true, 0x0), (Dp, true, 0xC), (Dp, false, 0x8), (Dp, true, 0xC)]
+        [
+            (Dp, true, 0x0),
+            (Ap, true, 0x0),
+            (Ap, true, 0x0),
+            (Dp, true, 0xC),
+            (Dp, false, 0x8),
+            (Dp, true, 0xC)
+        ]
     );
 }
 
@@ -286,9 +364,18 @@ fn timestamp_bit_is_ignored_without_a_timer() {
 #[test]
 fn not_connected() {
     let mut dap = dap();
-    assert_eq!(ask(&mut dap, &[0x05, 0x00, 0x01, DP_READ_IDR]), [0x05, 0x00, 0x00]);
-    assert_eq!(ask(&mut dap, &[0x06, 0x00, 0x01, 0x00, DP_READ_IDR]), [0x06, 0x00, 0x00, 0x00]);
-    assert_eq!(ask(&mut dap, &[0x08, 0x00, 0x1E, 0x00, 0x00, 0x00]), [0x08, 0xFF]);
+    assert_eq!(
+        ask(&mut dap, &[0x05, 0x00, 0x01, DP_READ_IDR]),
+        [0x05, 0x00, 0x00]
+    );
+    assert_eq!(
+        ask(&mut dap, &[0x06, 0x00, 0x01, 0x00, DP_READ_IDR]),
+        [0x06, 0x00, 0x00, 0x00]
+    );
+    assert_eq!(
+        ask(&mut dap, &[0x08, 0x00, 0x1E, 0x00, 0x00, 0x00]),
+        [0x08, 0xFF]
+    );
     assert!(dap.wire().events.is_empty());
 }
 
@@ -296,18 +383,27 @@ fn not_connected() {
 fn count_zero_does_nothing() {
     let mut dap = swd();
     assert_eq!(ask(&mut dap, &[0x05, 0x00, 0x00]), [0x05, 0x00, 0x00]);
-    assert_eq!(ask(&mut dap, &[0x06, 0x00, 0x00, 0x00, AP_READ_DRW]), [0x06, 0x00, 0x00, 0x00]);
+    assert_eq!(
+        ask(&mut dap, &[0x06, 0x00, 0x00, 0x00, AP_READ_DRW]),
+        [0x06, 0x00, 0x00, 0x00]
+    );
     assert!(dap.wire().events.is_empty());
 }
 
 #[test]
 fn write_abort() {
     let mut dap = swd();
-    assert_eq!(ask(&mut dap, &[0x08, 0x00, 0x1E, 0x00, 0x00, 0x00]), [0x08, 0x00]);
+    assert_eq!(
+        ask(&mut dap, &[0x08, 0x00, 0x1E, 0x00, 0x00, 0x00]),
+        [0x08, 0x00]
+    );
     assert_eq!(dap.wire().target.abort, Some(0x1E));
     assert_eq!(dap.wire().requests(), [(Dp, false, 0x0)]);
     dap.wire().fail_at(0, TransferError::NoAck);
-    assert_eq!(ask(&mut dap, &[0x08, 0x00, 0x1E, 0x00, 0x00, 0x00]), [0x08, 0xFF]);
+    assert_eq!(
+        ask(&mut dap, &[0x08, 0x00, 0x1E, 0x00, 0x00, 0x00]),
+        [0x08, 0xFF]
+    );
 }
 
 #[test]
@@ -323,10 +419,19 @@ fn block_reads_are_pipelined() {
         &ram(&mut dap, 2),
         &ram(&mut dap, 3),
     ]);
-    assert_eq!(ask(&mut dap, &[0x06, 0x00, 0x04, 0x00, AP_READ_DRW]), expected);
+    assert_eq!(
+        ask(&mut dap, &[0x06, 0x00, 0x04, 0x00, AP_READ_DRW]),
+        expected
+    );
     assert_eq!(
         dap.wire().requests(),
-        [(Ap, true, 0xC), (Ap, true, 0xC), (Ap, true, 0xC), (Ap, true, 0xC), (Dp, true, 0xC)]
+        [
+            (Ap, true, 0xC),
+            (Ap, true, 0xC),
+            (Ap, true, 0xC),
+            (Ap, true, 0xC),
+            (Dp, true, 0xC)
+        ]
     );
 }
 
@@ -334,7 +439,10 @@ fn block_reads_are_pipelined() {
 fn block_dp_reads_are_direct() {
     let mut dap = swd();
     let expected = bytes(&[&[0x06, 0x02, 0x00, 0x01], &word(DPIDR), &word(DPIDR)]);
-    assert_eq!(ask(&mut dap, &[0x06, 0x00, 0x02, 0x00, DP_READ_IDR]), expected);
+    assert_eq!(
+        ask(&mut dap, &[0x06, 0x00, 0x02, 0x00, DP_READ_IDR]),
+        expected
+    );
     assert_eq!(dap.wire().requests(), [(Dp, true, 0x0); 2]);
 }
 
@@ -344,12 +452,22 @@ fn block_writes_then_check() {
     let request = bytes(&[&[0x05, 0x00, 3], &setup(CSW_WORD_INCREMENT, RAM_BASE + 8)]);
     assert_eq!(ask(&mut dap, &request), [0x05, 3, 0x01]);
     dap.wire().events.clear();
-    let request = bytes(&[&[0x06, 0x00, 0x03, 0x00, AP_WRITE_DRW], &word(0xA), &word(0xB), &word(0xC)]);
+    let request = bytes(&[
+        &[0x06, 0x00, 0x03, 0x00, AP_WRITE_DRW],
+        &word(0xA),
+        &word(0xB),
+        &word(0xC),
+    ]);
     assert_eq!(ask(&mut dap, &request), [0x06, 0x03, 0x00, 0x01]);
     assert_eq!(dap.wire().target.memory[2..5], [0xA, 0xB, 0xC]);
     assert_eq!(
         dap.wire().requests(),
-        [(Ap, false, 0xC), (Ap, false, 0xC), (Ap, false, 0xC), (Dp, true, 0xC)]
+        [
+            (Ap, false, 0xC),
+            (Ap, false, 0xC),
+            (Ap, false, 0xC),
+            (Dp, true, 0xC)
+        ]
     );
 }
 
@@ -357,19 +475,33 @@ fn block_writes_then_check() {
 fn block_read_fault_past_the_ram() {
     let mut dap = swd();
     let last = RAM_WORDS - 1;
-    let request = bytes(&[&[0x05, 0x00, 3], &setup(CSW_WORD_INCREMENT, RAM_BASE + 4 * last as u32)]);
+    let request = bytes(&[
+        &[0x05, 0x00, 3],
+        &setup(CSW_WORD_INCREMENT, RAM_BASE + 4 * last as u32),
+    ]);
     assert_eq!(ask(&mut dap, &request), [0x05, 3, 0x01]);
     let expected = bytes(&[&[0x06, 0x01, 0x00, 0x04], &ram(&mut dap, last)]);
-    assert_eq!(ask(&mut dap, &[0x06, 0x00, 0x03, 0x00, AP_READ_DRW]), expected);
+    assert_eq!(
+        ask(&mut dap, &[0x06, 0x00, 0x03, 0x00, AP_READ_DRW]),
+        expected
+    );
 }
 
 #[test]
 fn block_write_wait_exhausted() {
     let mut dap = swd();
-    assert_eq!(ask(&mut dap, &[0x04, 0x00, 0x00, 0x00, 0x00, 0x00]), [0x04, 0x00]);
+    assert_eq!(
+        ask(&mut dap, &[0x04, 0x00, 0x00, 0x00, 0x00, 0x00]),
+        [0x04, 0x00]
+    );
     dap.wire().events.clear();
     dap.wire().fail_at(1, TransferError::Wait);
-    let request = bytes(&[&[0x06, 0x00, 0x03, 0x00, DP_WRITE_SELECT], &word(1), &word(2), &word(3)]);
+    let request = bytes(&[
+        &[0x06, 0x00, 0x03, 0x00, DP_WRITE_SELECT],
+        &word(1),
+        &word(2),
+        &word(3),
+    ]);
     assert_eq!(ask(&mut dap, &request), [0x06, 0x01, 0x00, 0x02]);
     assert_eq!(dap.wire().requests(), [(Dp, false, 0x8); 2]);
 }
@@ -392,11 +524,27 @@ fn transfer_abort_stops_between_transfers() {
     // A stale abort from before the command is dropped.
     dap.wire().abort_flag = true;
     dap.wire().abort_after = Some(2);
-    let request = [0x05, 0x00, 0x04, DP_READ_IDR, DP_READ_IDR, DP_READ_IDR, DP_READ_IDR];
+    let request = [
+        0x05,
+        0x00,
+        0x04,
+        DP_READ_IDR,
+        DP_READ_IDR,
+        DP_READ_IDR,
+        DP_READ_IDR,
+    ];
     let expected = bytes(&[&[0x05, 0x02, 0x01], &word(DPIDR), &word(DPIDR)]);
     assert_eq!(ask(&mut dap, &request), expected);
     dap.wire().events.clear();
     dap.wire().abort_after = Some(3);
-    let expected = bytes(&[&[0x06, 0x03, 0x00, 0x01], &word(DPIDR), &word(DPIDR), &word(DPIDR)]);
-    assert_eq!(ask(&mut dap, &[0x06, 0x00, 0x05, 0x00, DP_READ_IDR]), expected);
+    let expected = bytes(&[
+        &[0x06, 0x03, 0x00, 0x01],
+        &word(DPIDR),
+        &word(DPIDR),
+        &word(DPIDR),
+    ]);
+    assert_eq!(
+        ask(&mut dap, &[0x06, 0x00, 0x05, 0x00, DP_READ_IDR]),
+        expected
+    );
 }

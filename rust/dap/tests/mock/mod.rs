@@ -7,7 +7,9 @@ mod tap;
 
 use std::collections::VecDeque;
 
-use dap::{Board, Config, Dap, HostStatus, Jtag, Mode, Port, Strings, Swd, SwdConfig, Swj, TransferError};
+use dap::{
+    Board, Config, Dap, HostStatus, Jtag, Mode, Port, Strings, Swd, SwdConfig, Swj, TransferError,
+};
 
 #[allow(unused_imports)]
 pub use tap::{ARM_IDCODE, BOUNDARY_IDCODE, State as TapState};
@@ -78,7 +80,9 @@ impl Default for Target {
             power_up_reads: 0,
             csw: 0x0000_0012,
             tar: 0,
-            memory: (0..RAM_WORDS as u32).map(|word| 0x1000_0000 + word).collect(),
+            memory: (0..RAM_WORDS as u32)
+                .map(|word| 0x1000_0000 + word)
+                .collect(),
             abort: None,
         }
     }
@@ -243,7 +247,13 @@ impl Mock {
         self.script[index] = Some(error);
     }
 
-    fn swd_transaction(&mut self, port: Port, read: bool, address: u8, data: u32) -> Result<u32, TransferError> {
+    fn swd_transaction(
+        &mut self,
+        port: Port,
+        read: bool,
+        address: u8,
+        data: u32,
+    ) -> Result<u32, TransferError> {
         if let Some(Some(error)) = self.script.pop_front() {
             return Err(error);
         }
@@ -307,14 +317,24 @@ impl Swj for Mock {
 }
 
 impl Swd for Mock {
-    fn transfer(&mut self, port: Port, read: bool, address: u8, data: u32) -> Result<u32, TransferError> {
+    fn transfer(
+        &mut self,
+        port: Port,
+        read: bool,
+        address: u8,
+        data: u32,
+    ) -> Result<u32, TransferError> {
         assert_eq!(address & !0x0C, 0, "address is A[3:2] only");
         let result = self.swd_transaction(port, read, address, data);
         self.events.push(Event::Transfer(Transaction {
             port,
             read,
             address,
-            data: if read { *result.as_ref().unwrap_or(&0) } else { data },
+            data: if read {
+                *result.as_ref().unwrap_or(&0)
+            } else {
+                data
+            },
             error: result.err(),
         }));
         if self.abort_after == Some(self.transactions().len()) {
@@ -352,10 +372,10 @@ impl Jtag for Mock {
         for index in 0..bits {
             let input = tdi[index / 8] >> (index % 8) & 1 != 0;
             let output = self.jtag.clock(&mut self.target, tms, input);
-            if let Some(tdo) = tdo.as_deref_mut() {
-                if output {
-                    tdo[index / 8] |= 1 << (index % 8);
-                }
+            if let Some(tdo) = tdo.as_deref_mut()
+                && output
+            {
+                tdo[index / 8] |= 1 << (index % 8);
             }
         }
     }

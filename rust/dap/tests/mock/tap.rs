@@ -195,7 +195,13 @@ impl Chain {
         let data = (dp.dr_shift >> 3) as u32;
         match dp.ir {
             0b1000 => target.dp_write(0x0, data),
-            0b1010 if read => self.read_result = if address == 0xC { 0 } else { target.dp_read(address) },
+            0b1010 if read => {
+                self.read_result = if address == 0xC {
+                    0
+                } else {
+                    target.dp_read(address)
+                }
+            }
             0b1010 => target.dp_write(address, data),
             _ if read => self.read_result = target.ap_read(address),
             _ => target.ap_write(address, data),
