@@ -14,6 +14,33 @@
 //! SWJ_Sequence, SWD_Configure, SWD_Sequence, JTAG_Sequence, JTAG_Configure, JTAG_IDCODE,
 //! ExecuteCommands, QueueCommands. SWO, UART and vendor commands answer 0xFF
 //! (unimplemented; their capability bits are clear).
+//!
+//! # Behaviour worth knowing
+//!
+//! - **Bad requests** (short, inconsistent, or with a response that would not fit in
+//!   `min(response buffer, packet size)`) are checked before anything reaches the wire.
+//!   Commands whose response has a status byte answer `ID, 0xFF` (DAP_ERROR, CMSIS-DAP
+//!   "Response Status"); the others (DAP_Info, DAP_Connect, DAP_Transfer,
+//!   DAP_TransferBlock, DAP_SWJ_Pins, DAP_ExecuteCommands) answer the single byte 0xFF,
+//!   which is what an unimplemented command answers (CMSIS-DAP "Commands"), so no host
+//!   mistakes it for a result.
+//! - **DAP_Transfer** follows ARM's reference firmware (`DAP.c`): SWD AP reads (and every
+//!   JTAG-DP read) are posted, the last value comes from DP RDBUFF, a run ending in a write
+//!   reads RDBUFF once more so that a write error shows in this response, and the run stops
+//!   at the first error. The count is the transfers completed; a read is complete when its
+//!   data is in the response, so a posted read whose data was lost to the next
+//!   transaction's FAULT is not counted. Not connected: count 0, value 0.
+//! - **DAP_TransferAbort** can only arrive between commands in a poll loop; then there is
+//!   nothing to abort and it is answered with nothing. A transport that sees it while a
+//!   transfer runs (an interrupt) sets the flag that [`Board::take_abort`] reports; the
+//!   retry loops and the transfer loops stop there, and the command answers its partial
+//!   results. A stale flag is dropped at the start of each transfer command.
+//! - **DAP_QueueCommands**: the transport holds 0x7E packets ([`is_queued`]) until one
+//!   without 0x7E arrives, then passes them all to [`Dap::process`] in order; each gets a
+//!   DAP_ExecuteCommands-style response (ID 0x7F), as ARM's reference firmware does.
+//! - **Packets**: DAP_Info 0xFE/0xFF report [`Config::packet_count`] and
+//!   [`Config::packet_size`]; the transport buffers that many requests and answers them in
+//!   order. A HID transport pads each response to the report size.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 

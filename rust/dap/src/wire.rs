@@ -75,6 +75,7 @@ pub trait Swj {
     fn sequence(&mut self, data: &[u8], bits: usize);
     /// Drive the pins set in `select` to their level in `output` (bits as in [`pin`]) and
     /// return the level of every pin (DAP_SWJ_Pins). nRESET and nTRST are active low.
+    /// `select` 0 only reads (the processor polls so while DAP_SWJ_Pins waits).
     fn pins(&mut self, output: u8, select: u8) -> u8;
     /// Set the SWCLK/TCK frequency (DAP_SWJ_Clock). Returns false if `hz` cannot be used.
     fn set_clock(&mut self, hz: u32) -> bool;
@@ -82,7 +83,7 @@ pub trait Swj {
 
 /// The SWD engine.
 pub trait Swd {
-    /// One SWD transaction (ADIv5.2 B4.2). `address` is A[3:2] as a byte address (0x0,
+    /// One SWD transaction (ADIv5.2 B4.2). `address` is `A[3:2]` as a byte address (0x0,
     /// 0x4, 0x8 or 0xC). A read returns the data phase; a write sends `data` and returns 0.
     /// An AP read returns the result of the previous AP read (ADIv5.2 B4.2.3: posted).
     fn transfer(
