@@ -7,7 +7,7 @@
 //! - Above: a transport (USB HID, USB bulk, TCP) hands each request to
 //!   [`Dap::process`] and sends the response back. [`request_length`] finds where a
 //!   request ends in a byte stream; [`tcp`] frames OpenOCD's `cmsis-dap backend tcp`
-//!   packets; [`is_queued`] tells which packets DAP_QueueCommands holds back.
+//!   packets; [`Queue`] holds DAP_QueueCommands packets back ([`is_queued`] tells which).
 //!
 //! Supported: DAP_Info, HostStatus, Connect, Disconnect, TransferConfigure, Transfer,
 //! TransferBlock, TransferAbort, WriteABORT, Delay, ResetTarget, SWJ_Pins, SWJ_Clock,
@@ -35,9 +35,10 @@
 //!   transfer runs (an interrupt) sets the flag that [`Board::take_abort`] reports; the
 //!   retry loops and the transfer loops stop there, and the command answers its partial
 //!   results. A stale flag is dropped at the start of each transfer command.
-//! - **DAP_QueueCommands**: the transport holds 0x7E packets ([`is_queued`]) until one
-//!   without 0x7E arrives, then passes them all to [`Dap::process`] in order; each gets a
-//!   DAP_ExecuteCommands-style response (ID 0x7F), as ARM's reference firmware does.
+//! - **DAP_QueueCommands**: the transport holds 0x7E packets ([`is_queued`], or a
+//!   [`Queue`]) until one without 0x7E arrives, then passes them all to [`Dap::process`]
+//!   in order; each gets a DAP_ExecuteCommands-style response (ID 0x7F), as ARM's
+//!   reference firmware does.
 //! - **Packets**: DAP_Info 0xFE/0xFF report [`Config::packet_count`] and
 //!   [`Config::packet_size`]; the transport buffers that many requests and answers them in
 //!   order. A HID transport pads each response to the report size.
@@ -49,6 +50,7 @@ mod command;
 mod config;
 mod dap;
 mod jtag;
+mod queue;
 pub mod tcp;
 mod transfer;
 pub mod wire;
@@ -57,6 +59,7 @@ pub use command::{Command, ID_INVALID, UnknownCommand, request_length};
 pub use config::{Config, ConfigError, PROTOCOL_VERSION, Strings};
 pub use dap::{Dap, Error};
 pub use jtag::MAX_DEVICES;
+pub use queue::{Queue, QueueError};
 pub use wire::{Board, HostStatus, Jtag, Mode, Port, Swd, SwdConfig, Swj, TransferError, Wire};
 
 /// DAP_QueueCommands: the transport holds this packet and every following one until a

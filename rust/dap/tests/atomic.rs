@@ -104,3 +104,52 @@ fn execute_commands_with_inner_errors() {
         [0x7F, 0x03, 0x01, 0xFF, 0x09, 0x00, 0xFF]
     );
 }
+
+/// Submit one request to the queue; the responses sent.
+fn submit(
+    queue: &mut dap::Queue<64, 2>,
+    dap: &mut dap::Dap<'_, Mock>,
+    request: &[u8],
+) -> Vec<Vec<u8>> {
+    let mut response = [0u8; 64];
+    let mut sent = Vec::new();
+    queue
+        .submit(dap, request, &mut response, |bytes| {
+            sent.push(bytes.to_vec())
+        })
+        .unwrap();
+    sent
+}
+
+#[test]
+fn queue_helper_holds_0x7e_packets() {
+    let mut dap = swd();
+    let mut queue = dap::Queue::<64, 2>::new();
+    assert!(submit(&mut queue, &mut dap, &[0x7E, 0x01, 0x00, 0xFE]).is_empty());
+    // An abort releases nothing and answers nothing.
+    assert!(submit(&mut queue, &mut dap, &[0x07]).is_empty());
+    assert!(submit(&mut queue, &mut dap, &[0x7E, 0x01, 0x05, 0x00, 0x01, 0x02]).is_empty());
+    assert!(dap.wire().events.is_empty());
+    assert_eq!(
+        submit(&mut queue, &mut dap, &[0x00, 0xFF]),
+        [
+            vec![0x7F, 0x01, 0x00, 0x01, 0x04],
+            bytes(&[&[0x7F, 0x01, 0x05, 0x01, 0x01], &word(DPIDR)]),
+            vec![0x00, 0x02, 0x00, 0x02],
+        ]
+    );
+    // More queued packets than the packet count: the held ones run early, in order.
+    assert!(submit(&mut queue, &mut dap, &[0x7E, 0x01, 0x03]).is_empty());
+    assert!(submit(&mut queue, &mut dap, &[0x7E, 0x01, 0x03]).is_empty());
+    assert_eq!(
+        submit(&mut queue, &mut dap, &[0x7E, 0x01, 0x03]),
+        vec![vec![0x7F, 0x01, 0x03, 0x00]; 2]
+    );
+    assert_eq!(queue.held(), 1);
+    let mut response = [0u8; 64];
+    assert_eq!(
+        queue.submit(&mut dap, &[0x7E; 65], &mut response, |_| {}),
+        Err(dap::QueueError::TooLong)
+    );
+    assert_eq!(queue.held(), 1);
+}
