@@ -28,6 +28,17 @@ pub enum JtagError {
     NoDebugPort,
 }
 
+/// One TCK cycle with TMS and TDI set while TCK is low; returns TDO sampled before the
+/// rising edge. TCK is left high.
+pub fn tck_cycle<P: Pins>(pins: &mut P, tms: bool, tdi: bool) -> bool {
+    pins.set_swclk(false);
+    pins.set_swdio(tms);
+    pins.set_tdi(tdi);
+    let tdo = pins.read_tdo();
+    pins.set_swclk(true);
+    tdo
+}
+
 /// The TAP controller's position; we keep every TAP in Run-Test/Idle between scans.
 pub struct Jtag<P: Pins> {
     pins: P,
@@ -50,12 +61,7 @@ impl<P: Pins> Jtag<P> {
 
     /// One TCK cycle; returns TDO as sampled before the rising edge.
     fn clock(&mut self, tms: bool, tdi: bool) -> bool {
-        self.pins.set_swclk(false);
-        self.pins.set_swdio(tms);
-        self.pins.set_tdi(tdi);
-        let tdo = self.pins.read_tdo();
-        self.pins.set_swclk(true);
-        tdo
+        tck_cycle(&mut self.pins, tms, tdi)
     }
 
     /// TMS bits, LSB first (DAP_JTAG_Sequence and state moves).

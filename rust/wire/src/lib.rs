@@ -29,6 +29,11 @@ pub trait Pins {
     fn read_tdo(&mut self) -> bool;
     /// Drive nRST (true: asserted, target held in reset).
     fn set_reset(&mut self, asserted: bool);
+    /// Sense nRST (true: low, asserted by the probe or by the target itself). The default,
+    /// for a backend that cannot sense the pin, reports it released.
+    fn read_reset(&mut self) -> bool {
+        false
+    }
     /// Ask for an SWCLK/TCK frequency; returns the frequency the backend will run at.
     fn set_frequency(&mut self, hz: u32) -> u32;
 }
@@ -54,6 +59,9 @@ impl<P: Pins + ?Sized> Pins for &mut P {
     }
     fn set_reset(&mut self, asserted: bool) {
         (**self).set_reset(asserted)
+    }
+    fn read_reset(&mut self) -> bool {
+        (**self).read_reset()
     }
     fn set_frequency(&mut self, hz: u32) -> u32 {
         (**self).set_frequency(hz)

@@ -33,6 +33,8 @@ pub struct Swd<P: Pins> {
     turnaround: u32,
     /// Idle cycles (SWDIO low) after each packet.
     idle_cycles: u32,
+    /// A data phase also after WAIT and FAULT (CTRL/STAT.ORUNDETECT, ADIv5.2 B4.2.3).
+    data_phase: bool,
 }
 
 impl<P: Pins> Swd<P> {
@@ -58,11 +60,15 @@ impl<P: Pins> Swd<P> {
         self.idle_cycles = cycles;
     }
 
+    pub fn set_data_phase(&mut self, always: bool) {
+        self.data_phase = always;
+    }
+
     pub fn set_turnaround(&mut self, cycles: u32) {
         self.turnaround = cycles.clamp(1, 4);
     }
 
-    /// Clock out `count` bits of `bits`, LSB first, driving SWDIO.
+    /// Clock out `count` bits (up to 32) of `bits`, LSB first, driving SWDIO.
     pub fn write_bits(&mut self, bits: u32, count: u32) {
         for index in 0..count {
             self.pins.set_swdio(bits >> index & 1 != 0);
@@ -72,7 +78,7 @@ impl<P: Pins> Swd<P> {
         self.pins.set_swclk(false);
     }
 
-    /// Clock in `count` bits, LSB first, with SWDIO released.
+    /// Clock in `count` bits (up to 32), LSB first, with SWDIO released.
     pub fn read_bits(&mut self, count: u32) -> u32 {
         let mut bits = 0;
         for index in 0..count {
@@ -144,7 +150,14 @@ impl<P: Pins> Swd<P> {
         if ack == ACK_OK {
             return Ok(());
         }
+        let answered = ack == ACK_WAIT || ack == ACK_FAULT;
+        if self.data_phase && answered && read {
+            self.read_bits(33);
+        }
         self.turnaround_to_probe();
+        if self.data_phase && answered && !read {
+            self.write_bits(0, 33);
+        }
         self.finish();
         Err(match ack {
             ACK_WAIT => SwdError::Wait,

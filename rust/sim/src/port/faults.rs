@@ -1,0 +1,113 @@
+//! Fault injection for reliability tests: a seeded, deterministic pseudo-random choice per
+//! transaction of what goes wrong.
+
+/// Probabilities (0.0 to 1.0) per transaction. All zero by default.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FaultConfig {
+    pub seed: u64,
+    /// The DP answers WAIT; the transaction does not happen.
+    pub wait: f64,
+    /// An AP transaction fails as a bus error would: STICKYERR is set, the DP answers FAULT.
+    pub fault: f64,
+    /// The target does not answer the request (SWD).
+    pub no_answer: f64,
+    /// The parity bit of SWD read data is wrong (the data is right).
+    pub read_parity: f64,
+    /// The target loses power for `power_off_ns` of virtual time.
+    pub power_off: f64,
+    pub power_off_ns: u64,
+}
+
+impl Default for FaultConfig {
+    fn default() -> Self {
+        Self {
+            seed: 1,
+            wait: 0.0,
+            fault: 0.0,
+            no_answer: 0.0,
+            read_parity: 0.0,
+            power_off: 0.0,
+            power_off_ns: 1_000_000,
+        }
+    }
+}
+
+/// What to do to one transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Injected {
+    Nothing,
+    Wait,
+    Fault,
+    NoAnswer,
+    PowerOff,
+}
+
+/// SplitMix64 (a well-known public-domain generator), enough for test randomness.
+#[derive(Clone, Debug)]
+struct Random(u64);
+
+impl Random {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut value = self.0;
+        value = (value ^ (value >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        value = (value ^ (value >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        value ^ (value >> 31)
+    }
+
+    /// True with probability `probability`; draws nothing when it is 0.
+    fn chance(&mut self, probability: f64) -> bool {
+        if probability <= 0.0 {
+            return false;
+        }
+        let unit = (self.next() >> 11) as f64 / (1u64 << 53) as f64;
+        unit < probability
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct FaultInjector {
+    config: FaultConfig,
+    random: Random,
+}
+
+impl Default for FaultInjector {
+    fn default() -> Self {
+        Self::new(FaultConfig::default())
+    }
+}
+
+impl FaultInjector {
+    pub fn new(config: FaultConfig) -> Self {
+        Self {
+            config,
+            random: Random(config.seed),
+        }
+    }
+
+    pub fn config(&self) -> FaultConfig {
+        self.config
+    }
+
+    /// The fate of one request. FAULT only for AP transactions (a DP register access does
+    /// not touch the bus).
+    pub fn draw(&mut self, access_port: bool) -> Injected {
+        let config = self.config;
+        if self.random.chance(config.power_off) {
+            Injected::PowerOff
+        } else if self.random.chance(config.no_answer) {
+            Injected::NoAnswer
+        } else if self.random.chance(config.wait) {
+            Injected::Wait
+        } else if access_port && self.random.chance(config.fault) {
+            Injected::Fault
+        } else {
+            Injected::Nothing
+        }
+    }
+
+    /// Corrupt the parity of this read's data?
+    pub fn draw_read_parity(&mut self) -> bool {
+        self.random.chance(self.config.read_parity)
+    }
+}

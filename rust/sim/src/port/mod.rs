@@ -1,0 +1,377 @@
+//! The debug-port half of the simulator: the SWJ-DP at the pins (SW-DP, JTAG chain),
+//! the AHB-AP, the virtual clock, fault injection, and the remote_bitbang server.
+//!
+//! [`Sim`] puts a [`Bus`] (the chip half) behind the pins and implements [`wire::Pins`],
+//! so a probe can use it in-process as its wire.
+
+pub mod access_port;
+pub mod clock;
+pub mod debug_port;
+pub mod faults;
+pub mod jtag;
+pub mod remote_bitbang;
+pub mod swd;
+pub mod swj;
+
+#[cfg(test)]
+mod tests;
+
+use crate::bus::{Bus, BusError, Identity, Width};
+use clock::VirtualClock;
+use debug_port::DebugPort;
+use faults::FaultInjector;
+use jtag::JtagChain;
+use swd::SwDp;
+use swj::SelectWatcher;
+
+pub use clock::Statistics;
+pub use faults::FaultConfig;
+pub use swj::WireMode;
+
+/// Let the chip run at least this often while the clock ticks without bus accesses.
+const ADVANCE_INTERVAL_NS: u64 = 50_000;
+
+impl<T: Bus + ?Sized> Bus for Box<T> {
+    fn read(&mut self, address: u32, width: Width) -> Result<u32, BusError> {
+        (**self).read(address, width)
+    }
+    fn write(&mut self, address: u32, width: Width, value: u32) -> Result<(), BusError> {
+        (**self).write(address, width, value)
+    }
+    fn advance_to(&mut self, now_ns: u64) {
+        (**self).advance_to(now_ns)
+    }
+    fn set_reset(&mut self, asserted: bool) {
+        (**self).set_reset(asserted)
+    }
+    fn identity(&self) -> Identity {
+        (**self).identity()
+    }
+}
+
+/// The bus as the port sees it: virtual time catches up before every access.
+struct TimedBus<'a, B: Bus + ?Sized> {
+    bus: &'a mut B,
+    now_ns: u64,
+    advanced_ns: &'a mut u64,
+}
+
+impl<B: Bus + ?Sized> TimedBus<'_, B> {
+    fn catch_up(&mut self) {
+        if *self.advanced_ns < self.now_ns {
+            self.bus.advance_to(self.now_ns);
+            *self.advanced_ns = self.now_ns;
+        }
+    }
+}
+
+impl<B: Bus + ?Sized> Bus for TimedBus<'_, B> {
+    fn read(&mut self, address: u32, width: Width) -> Result<u32, BusError> {
+        self.catch_up();
+        self.bus.read(address, width)
+    }
+    fn write(&mut self, address: u32, width: Width, value: u32) -> Result<(), BusError> {
+        self.catch_up();
+        self.bus.write(address, width, value)
+    }
+    fn advance_to(&mut self, now_ns: u64) {
+        self.bus.advance_to(now_ns)
+    }
+    fn set_reset(&mut self, asserted: bool) {
+        self.bus.set_reset(asserted)
+    }
+    fn identity(&self) -> Identity {
+        self.bus.identity()
+    }
+}
+
+/// What the protocol machines work with during one clock edge.
+pub struct Context<'a> {
+    pub bus: &'a mut dyn Bus,
+    pub debug: &'a mut DebugPort,
+    pub faults: &'a mut FaultInjector,
+    pub statistics: &'a mut Statistics,
+    /// Set by an injected power failure; the port acts on it after the edge.
+    pub power_off: bool,
+}
+
+/// Everything on the target side of the connector that a power cycle resets.
+#[derive(Clone, Debug, Default)]
+struct Powered {
+    mode: WireMode,
+    watcher: SelectWatcher,
+    swd: SwDp,
+    jtag: JtagChain,
+    debug: DebugPort,
+}
+
+/// The levels the probe drives.
+#[derive(Clone, Copy, Debug)]
+struct Probe {
+    clock: bool,
+    swdio: bool,
+    swdio_output: bool,
+    tdi: bool,
+    reset: bool,
+    test_reset: bool,
+}
+
+impl Default for Probe {
+    fn default() -> Self {
+        Self {
+            clock: false,
+            swdio: true,
+            swdio_output: true,
+            tdi: true,
+            reset: false,
+            test_reset: false,
+        }
+    }
+}
+
+/// The simulated target at its debug connector.
+pub struct Sim<B: Bus> {
+    bus: B,
+    state: Powered,
+    probe: Probe,
+    clock: VirtualClock,
+    statistics: Statistics,
+    faults: FaultInjector,
+    advanced_ns: u64,
+    powered: bool,
+    /// When an injected power failure ends.
+    power_returns_ns: Option<u64>,
+}
+
+impl<B: Bus> Sim<B> {
+    pub fn new(bus: B) -> Self {
+        Self {
+            bus,
+            state: Powered::default(),
+            probe: Probe::default(),
+            clock: VirtualClock::default(),
+            statistics: Statistics::default(),
+            faults: FaultInjector::default(),
+            advanced_ns: 0,
+            powered: true,
+            power_returns_ns: None,
+        }
+    }
+
+    pub fn bus(&self) -> &B {
+        &self.bus
+    }
+
+    pub fn bus_mut(&mut self) -> &mut B {
+        &mut self.bus
+    }
+
+    pub fn into_bus(self) -> B {
+        self.bus
+    }
+
+    /// Counters and virtual time.
+    pub fn statistics(&self) -> Statistics {
+        Statistics {
+            virtual_time_ns: self.clock.now_ns(),
+            ..self.statistics
+        }
+    }
+
+    pub fn now_ns(&self) -> u64 {
+        self.clock.now_ns()
+    }
+
+    pub fn frequency(&self) -> u32 {
+        self.clock.frequency()
+    }
+
+    /// The protocol the SWJ-DP speaks now.
+    pub fn mode(&self) -> WireMode {
+        self.state.mode
+    }
+
+    pub fn set_faults(&mut self, config: FaultConfig) {
+        self.faults = FaultInjector::new(config);
+    }
+
+    pub fn faults(&self) -> FaultConfig {
+        self.faults.config()
+    }
+
+    pub fn powered(&self) -> bool {
+        self.powered
+    }
+
+    /// Target power. Off: nothing answers, the chip is held in reset. On: a power-on
+    /// reset of the debug port (JTAG selected, registers at their reset values).
+    pub fn set_power(&mut self, on: bool) {
+        self.power_returns_ns = None;
+        if on == self.powered {
+            return;
+        }
+        self.powered = on;
+        self.state = Powered::default();
+        self.state.jtag.set_test_reset(self.probe.test_reset);
+        self.bus.set_reset(!on || self.probe.reset);
+    }
+
+    /// Let virtual time pass with the clock stopped (a probe's sleep).
+    pub fn idle(&mut self, nanoseconds: u64) {
+        self.clock.advance(nanoseconds);
+        self.check_power();
+        self.catch_up();
+    }
+
+    /// nTRST: holds the TAPs in Test-Logic-Reset while asserted.
+    pub fn set_test_reset(&mut self, asserted: bool) {
+        self.probe.test_reset = asserted;
+        self.state.jtag.set_test_reset(asserted);
+    }
+
+    fn catch_up(&mut self) {
+        let now = self.clock.now_ns();
+        if self.advanced_ns < now {
+            self.bus.advance_to(now);
+            self.advanced_ns = now;
+        }
+    }
+
+    fn check_power(&mut self) {
+        if let Some(time) = self.power_returns_ns
+            && self.clock.now_ns() >= time
+        {
+            self.set_power(true);
+        }
+    }
+
+    /// SWDIO as the target samples it: the probe's level if it drives, else the target's,
+    /// else the pull-up.
+    fn line(&self) -> bool {
+        if self.probe.swdio_output {
+            return self.probe.swdio;
+        }
+        self.target_swdio().unwrap_or(true)
+    }
+
+    fn target_swdio(&self) -> Option<bool> {
+        match (self.powered, self.state.mode) {
+            (true, WireMode::Swd) => self.state.swd.drive(),
+            _ => None,
+        }
+    }
+
+    fn rising_edge(&mut self) {
+        self.clock.tick();
+        self.statistics.clock_cycles += 1;
+        self.check_power();
+        if !self.powered {
+            return;
+        }
+        let line = self.line();
+        let driven = self.target_swdio().is_some() && !self.probe.swdio_output;
+        if let Some(mode) = self.state.watcher.clock(line && !driven) {
+            self.select(mode);
+        }
+        let power_off = self.clock_protocol(line);
+        if power_off {
+            self.power_fail();
+        }
+        if self.clock.now_ns() - self.advanced_ns >= ADVANCE_INTERVAL_NS {
+            self.catch_up();
+        }
+    }
+
+    fn select(&mut self, mode: WireMode) {
+        self.state.mode = mode;
+        self.state.swd = SwDp::selected();
+        if mode == WireMode::Jtag {
+            self.state.jtag = JtagChain::default();
+        }
+    }
+
+    /// Clock the SW-DP or the JTAG chain; true if an injected power failure happened.
+    fn clock_protocol(&mut self, line: bool) -> bool {
+        let mut bus = TimedBus {
+            bus: &mut self.bus,
+            now_ns: self.clock.now_ns(),
+            advanced_ns: &mut self.advanced_ns,
+        };
+        let mut context = Context {
+            bus: &mut bus,
+            debug: &mut self.state.debug,
+            faults: &mut self.faults,
+            statistics: &mut self.statistics,
+            power_off: false,
+        };
+        match self.state.mode {
+            WireMode::Swd => self.state.swd.rising_edge(line, &mut context),
+            WireMode::Jtag => self
+                .state
+                .jtag
+                .rising_edge(line, self.probe.tdi, &mut context),
+        }
+        context.power_off
+    }
+
+    fn power_fail(&mut self) {
+        self.set_power(false);
+        let duration = self.faults.config().power_off_ns;
+        self.power_returns_ns = Some(self.clock.now_ns() + duration);
+    }
+}
+
+impl<B: Bus> wire::Pins for Sim<B> {
+    /// A rising edge clocks the SW-DP or the TAPs and one period of virtual time passes.
+    fn set_swclk(&mut self, high: bool) {
+        if high == self.probe.clock {
+            return;
+        }
+        self.probe.clock = high;
+        if high {
+            self.rising_edge();
+        } else if self.powered && self.state.mode == WireMode::Jtag {
+            self.state.jtag.falling_edge();
+        }
+    }
+
+    fn set_swdio(&mut self, high: bool) {
+        self.probe.swdio = high;
+    }
+
+    fn swdio_output(&mut self, enable: bool) {
+        self.probe.swdio_output = enable;
+    }
+
+    fn read_swdio(&mut self) -> bool {
+        self.line()
+    }
+
+    fn set_tdi(&mut self, high: bool) {
+        self.probe.tdi = high;
+    }
+
+    /// TDO floats outside the Shift states and with the power off: the probe reads ones.
+    fn read_tdo(&mut self) -> bool {
+        match (self.powered, self.state.mode) {
+            (true, WireMode::Jtag) => self.state.jtag.tdo().unwrap_or(true),
+            _ => true,
+        }
+    }
+
+    fn set_reset(&mut self, asserted: bool) {
+        self.probe.reset = asserted;
+        if self.powered {
+            self.catch_up();
+            self.bus.set_reset(asserted);
+        }
+    }
+
+    fn read_reset(&mut self) -> bool {
+        self.probe.reset
+    }
+
+    fn set_frequency(&mut self, hz: u32) -> u32 {
+        self.clock.set_frequency(hz)
+    }
+}
