@@ -906,3 +906,121 @@ fn a_64_kilobyte_download_takes_seconds() {
     println!("64 KB: {elapsed:?} wall, {virtual_ms} ms virtual at 4 MHz");
     assert!(elapsed.as_secs() < 20);
 }
+
+mod remote_bitbang_server {
+    use super::*;
+    use crate::port::remote_bitbang::{Ending, serve_client};
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::thread::{self, JoinHandle};
+    use wire::remote_bitbang::{ByteStream, LinkLost, RemoteBitbang};
+
+    struct Link(TcpStream);
+
+    impl ByteStream for Link {
+        fn write_all(&mut self, data: &[u8]) -> Result<(), LinkLost> {
+            self.0.write_all(data).map_err(|_| LinkLost)
+        }
+
+        fn read_byte(&mut self) -> Result<u8, LinkLost> {
+            let mut byte = [0];
+            match self.0.read(&mut byte) {
+                Ok(1) => Ok(byte[0]),
+                _ => Err(LinkLost),
+            }
+        }
+    }
+
+    /// A server for one client on a loopback port; the thread hands the sim back.
+    fn server() -> (TcpStream, JoinHandle<(Sim<RamBus>, Ending)>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let handle = thread::spawn(move || {
+            let mut sim = Sim::new(RamBus::new());
+            let (stream, _) = listener.accept().unwrap();
+            let ending = serve_client(&mut sim, stream).unwrap();
+            (sim, ending)
+        });
+        let stream = TcpStream::connect(address).unwrap();
+        stream.set_nodelay(true).unwrap();
+        (stream, handle)
+    }
+
+    #[test]
+    fn swd_round_trip_with_the_wire_client() {
+        let (stream, handle) = server();
+        let mut pins = RemoteBitbang::new(Link(stream.try_clone().unwrap()));
+        let mut swd = wire::swd::Swd::new(&mut pins);
+        swd.switch_from_jtag();
+        assert_eq!(swd.read(false, DPIDR), Ok(GENUINE.dpidr));
+        swd.write(false, CTRL_STAT, CDBGPWRUPREQ | CSYSPWRUPREQ)
+            .unwrap();
+        swd.write(false, SELECT, 0xF0).unwrap();
+        swd.read(true, IDR).unwrap();
+        assert_eq!(swd.read(false, RDBUFF), Ok(AHB_AP_IDR));
+        pins.set_reset(true);
+        (&stream).write_all(b"Q").unwrap();
+        let (sim, ending) = handle.join().unwrap();
+        assert_eq!(ending, Ending::Quit);
+        assert!(sim.bus().reset, "'s' asserts nRST");
+        assert_eq!(sim.statistics().ok, 5);
+    }
+
+    #[test]
+    fn jtag_chain_scan_with_the_wire_client() {
+        let (stream, handle) = server();
+        let mut pins = RemoteBitbang::new(Link(stream.try_clone().unwrap()));
+        let mut jtag = wire::jtag::Jtag::new(&mut pins);
+        let mut devices = [wire::jtag::Device {
+            idcode: 0,
+            ir_length: 0,
+        }; wire::jtag::MAX_DEVICES];
+        assert_eq!(jtag.scan_chain(&[], &mut devices), Ok(2));
+        assert_eq!((devices[0].idcode, devices[0].ir_length), (0x3BA0_0477, 4));
+        assert_eq!((devices[1].idcode, devices[1].ir_length), (0x1641_0041, 5));
+        drop(pins);
+        drop(stream);
+        let (_, ending) = handle.join().unwrap();
+        assert_eq!(ending, Ending::Closed);
+    }
+
+    /// Raw characters: JTAG writes and TDO reads, resets, blink, sleeps, SWD writes.
+    #[test]
+    fn every_request_character() {
+        let (mut stream, handle) = server();
+        // Test-Logic-Reset, Run-Test/Idle, Select-DR, Capture-DR, Shift-DR: TMS 1x5, 0, 1, 0, 0.
+        let mut requests = Vec::new();
+        for tms in [1, 1, 1, 1, 1, 0, 1, 0, 0] {
+            requests.extend_from_slice(&[b'0' + 2 * tms, b'4' + 2 * tms]);
+        }
+        // 32 bits of IDCODE: TCK falls (TDO changes), TDO is read, TCK rises.
+        for _ in 0..32 {
+            requests.extend_from_slice(b"0R4");
+        }
+        requests.extend_from_slice(b"Bbtusr");
+        requests.extend_from_slice(b"Zz");
+        requests.extend_from_slice(b"oc O df");
+        stream.write_all(&requests).unwrap();
+        let mut replies = [0u8; 33];
+        stream.read_exact(&mut replies).unwrap();
+        let idcode = replies[..32]
+            .iter()
+            .enumerate()
+            .map(|(index, &reply)| u32::from(reply == b'1') << index)
+            .sum::<u32>();
+        assert_eq!(idcode, GENUINE.jtag_idcode);
+        assert_eq!(replies[32], b'1', "released SWDIO reads the pull-up");
+        stream.write_all(b"Q").unwrap();
+        let (sim, ending) = handle.join().unwrap();
+        assert_eq!(ending, Ending::Quit);
+        assert!(!sim.bus().reset, "'r' released nRST");
+        let statistics = sim.statistics();
+        assert_eq!(
+            statistics.clock_cycles,
+            9 + 32 + 1,
+            "TCK edges, then one SWCLK edge"
+        );
+        let sleeps = 1_000_000 + 1_000;
+        assert_eq!(statistics.virtual_time_ns, 42 * 1_000 + sleeps);
+    }
+}
