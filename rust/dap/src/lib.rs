@@ -50,6 +50,7 @@ mod command;
 mod config;
 mod dap;
 mod jtag;
+pub mod pins;
 mod queue;
 pub mod tcp;
 mod transfer;

@@ -45,6 +45,7 @@ impl<P: Pins> Swd<P> {
             pins,
             turnaround: 1,
             idle_cycles: 2,
+            data_phase: false,
         }
     }
 
@@ -152,11 +153,13 @@ impl<P: Pins> Swd<P> {
         }
         let answered = ack == ACK_WAIT || ack == ACK_FAULT;
         if self.data_phase && answered && read {
-            self.read_bits(33);
+            self.read_bits(32);
+            self.read_bits(1);
         }
         self.turnaround_to_probe();
         if self.data_phase && answered && !read {
-            self.write_bits(0, 33);
+            self.write_bits(0, 32);
+            self.write_bits(0, 1);
         }
         self.finish();
         Err(match ack {

@@ -1,0 +1,165 @@
+//! The processor's wire over bmp's pin-level engines: one object that owns the pins and
+//! speaks SWD (through [`wire::swd::Swd`]) or raw JTAG cycles ([`wire::jtag::tck_cycle`]).
+
+use crate::wire::{Board, Jtag, Mode, Port, Swd, SwdConfig, Swj, TransferError, pin};
+use ::wire::Pins;
+use ::wire::jtag::tck_cycle;
+use ::wire::swd::{Swd as SwdEngine, SwdError};
+
+/// Time for the processor (DAP_Delay, DAP_SWJ_Pins wait, the Test Domain Timer).
+pub trait Timer {
+    fn delay_us(&mut self, us: u32);
+    /// A free-running counter at the rate given in `Config::timestamp_hz`, if any.
+    fn timestamp(&mut self) -> u32 {
+        0
+    }
+}
+
+pub struct PinWire<P: Pins, T: Timer> {
+    swd: SwdEngine<P>,
+    timer: T,
+    /// Levels last driven, for DAP_SWJ_Pins' read-back of outputs we cannot sense.
+    clock: bool,
+    tdi: bool,
+}
+
+impl<P: Pins, T: Timer> PinWire<P, T> {
+    pub fn new(pins: P, timer: T) -> Self {
+        Self {
+            swd: SwdEngine::new(pins),
+            timer,
+            clock: false,
+            tdi: true,
+        }
+    }
+
+    pub fn into_parts(self) -> (P, T) {
+        (self.swd.into_pins(), self.timer)
+    }
+
+    pub fn pins(&mut self) -> &mut P {
+        self.swd.pins()
+    }
+}
+
+fn bit(data: &[u8], index: usize) -> bool {
+    data.get(index / 8)
+        .is_some_and(|byte| byte >> (index % 8) & 1 != 0)
+}
+
+impl<P: Pins, T: Timer> Swj for PinWire<P, T> {
+    fn connect(&mut self, _mode: Mode) -> bool {
+        self.swd.pins().swdio_output(true);
+        true
+    }
+
+    fn disconnect(&mut self) {
+        self.swd.pins().swdio_output(false);
+    }
+
+    fn sequence(&mut self, data: &[u8], bits: usize) {
+        self.swd.sequence(data, bits);
+        self.clock = false;
+    }
+
+    /// nRESET and nTRST are active low: an output bit of 1 releases them.
+    fn pins(&mut self, output: u8, select: u8) -> u8 {
+        let pins = self.swd.pins();
+        if select & pin::SWCLK_TCK != 0 {
+            self.clock = output & pin::SWCLK_TCK != 0;
+            pins.set_swclk(self.clock);
+        }
+        if select & pin::SWDIO_TMS != 0 {
+            pins.swdio_output(true);
+            pins.set_swdio(output & pin::SWDIO_TMS != 0);
+        }
+        if select & pin::TDI != 0 {
+            self.tdi = output & pin::TDI != 0;
+            pins.set_tdi(self.tdi);
+        }
+        if select & pin::NRESET != 0 {
+            pins.set_reset(output & pin::NRESET == 0);
+        }
+        let mut levels = pin::NTRST;
+        levels |= if self.clock { pin::SWCLK_TCK } else { 0 };
+        levels |= if pins.read_swdio() { pin::SWDIO_TMS } else { 0 };
+        levels |= if self.tdi { pin::TDI } else { 0 };
+        levels |= if pins.read_tdo() { pin::TDO } else { 0 };
+        levels |= if pins.read_reset() { 0 } else { pin::NRESET };
+        levels
+    }
+
+    fn set_clock(&mut self, hz: u32) -> bool {
+        hz > 0 && self.swd.pins().set_frequency(hz) > 0
+    }
+}
+
+impl<P: Pins, T: Timer> Swd for PinWire<P, T> {
+    fn transfer(
+        &mut self,
+        port: Port,
+        read: bool,
+        address: u8,
+        data: u32,
+    ) -> Result<u32, TransferError> {
+        let access_port = port == Port::Ap;
+        let result = if read {
+            self.swd.read(access_port, address)
+        } else {
+            self.swd.write(access_port, address, data).map(|()| 0)
+        };
+        result.map_err(|error| match error {
+            SwdError::Wait => TransferError::Wait,
+            SwdError::Fault => TransferError::Fault,
+            SwdError::NoResponse => TransferError::NoAck,
+            SwdError::Parity => TransferError::Parity,
+        })
+    }
+
+    fn configure(&mut self, config: SwdConfig) {
+        self.swd.set_turnaround(u32::from(config.turnaround));
+        self.swd.set_data_phase(config.data_phase);
+        self.swd.set_idle_cycles(u32::from(config.idle_cycles));
+    }
+
+    fn write_sequence(&mut self, data: &[u8], bits: usize) {
+        self.swd.sequence(data, bits);
+    }
+
+    fn read_sequence(&mut self, data: &mut [u8], bits: usize) {
+        self.swd.pins().swdio_output(false);
+        data.iter_mut().for_each(|byte| *byte = 0);
+        for index in 0..bits {
+            if self.swd.read_bits(1) != 0 {
+                data[index / 8] |= 1 << (index % 8);
+            }
+        }
+    }
+}
+
+impl<P: Pins, T: Timer> Jtag for PinWire<P, T> {
+    fn sequence(&mut self, tms: bool, tdi: &[u8], bits: usize, mut tdo: Option<&mut [u8]>) {
+        if let Some(out) = tdo.as_deref_mut() {
+            out.iter_mut().for_each(|byte| *byte = 0);
+        }
+        let pins = self.swd.pins();
+        for index in 0..bits {
+            let level = tck_cycle(pins, tms, bit(tdi, index));
+            if level && let Some(out) = tdo.as_deref_mut() {
+                out[index / 8] |= 1 << (index % 8);
+            }
+        }
+        pins.set_swclk(false);
+        self.clock = false;
+    }
+}
+
+impl<P: Pins, T: Timer> Board for PinWire<P, T> {
+    fn delay_us(&mut self, us: u32) {
+        self.timer.delay_us(us);
+    }
+
+    fn timestamp(&mut self) -> u32 {
+        self.timer.timestamp()
+    }
+}
