@@ -1,0 +1,305 @@
+//! bmp-sim: the simulated blue pill as a remote_bitbang server (OpenOCD's protocol with its
+//! SWD extension), one client at a time.
+
+use sim::chip::{Chip, Variant};
+use sim::port::remote_bitbang::{Ending, serve_client};
+use sim::{FaultConfig, Sim};
+use std::fmt;
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: bmp-sim [OPTIONS]
+
+A simulated STM32F103 \"blue pill\" at its SWD/JTAG pins, served over TCP with OpenOCD's
+remote_bitbang protocol (JTAG and SWD requests). Once listening it prints
+\"bmp-sim: <chip> listening on <address>\".
+
+options:
+  --chip NAME            stm32f103c8 (default), stm32f103cb, stm32f103rc, cks32f103c8
+  --firmware FILE        an ELF or a raw .bin to load into flash first
+  --listen ADDRESS       where to listen (default 127.0.0.1:3335; port 0 picks one)
+  --statistics           after each client, print the wire counters to stderr
+  --help                 this text
+
+fault injection (probabilities from 0 to 1, per transaction; default 0):
+  --seed N               seed of the pseudo-random choices (default 1)
+  --wait P               the DP answers WAIT, the transaction does not happen
+  --fault P              an AP transaction fails with a bus error (STICKYERR, FAULT)
+  --no-answer P          the target does not answer a request
+  --read-parity P        read data comes with a wrong parity bit
+  --power-off P          the target loses power (no answer, then a power-on reset)
+  --power-off-time US    how long a power loss lasts, in microseconds of virtual time
+                         (default 1000)
+";
+
+const DEFAULT_LISTEN: &str = "127.0.0.1:3335";
+
+const CHIPS: [(&str, Variant); 4] = [
+    ("stm32f103c8", Variant::Stm32f103c8),
+    ("stm32f103cb", Variant::Stm32f103cb),
+    ("stm32f103rc", Variant::Stm32f103rc),
+    ("cks32f103c8", Variant::Cks32f103c8),
+];
+
+struct Options {
+    chip: &'static str,
+    variant: Variant,
+    firmware: Option<PathBuf>,
+    listen: String,
+    statistics: bool,
+    faults: FaultConfig,
+}
+
+enum Command {
+    Help,
+    Run(Options),
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum UsageError {
+    UnknownOption(String),
+    MissingValue(String),
+    BadValue {
+        option: String,
+        value: String,
+        expected: &'static str,
+    },
+}
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UsageError::UnknownOption(option) => write!(f, "unknown option {option}"),
+            UsageError::MissingValue(option) => write!(f, "{option} needs a value"),
+            UsageError::BadValue {
+                option,
+                value,
+                expected,
+            } => write!(f, "{option} {value}: expected {expected}"),
+        }
+    }
+}
+
+fn bad_value(option: &str, value: &str, expected: &'static str) -> UsageError {
+    UsageError::BadValue {
+        option: option.to_string(),
+        value: value.to_string(),
+        expected,
+    }
+}
+
+fn parse_chip(option: &str, value: &str) -> Result<(&'static str, Variant), UsageError> {
+    CHIPS
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(value))
+        .copied()
+        .ok_or_else(|| bad_value(option, value, "one of the chips --help lists"))
+}
+
+fn parse_probability(option: &str, value: &str) -> Result<f64, UsageError> {
+    match value.parse::<f64>() {
+        Ok(probability) if (0.0..=1.0).contains(&probability) => Ok(probability),
+        _ => Err(bad_value(option, value, "a probability from 0 to 1")),
+    }
+}
+
+fn parse_number(option: &str, value: &str) -> Result<u64, UsageError> {
+    value
+        .parse()
+        .map_err(|_| bad_value(option, value, "a whole number"))
+}
+
+fn parse(arguments: impl IntoIterator<Item = String>) -> Result<Command, UsageError> {
+    let mut options = Options {
+        chip: CHIPS[0].0,
+        variant: CHIPS[0].1,
+        firmware: None,
+        listen: DEFAULT_LISTEN.to_string(),
+        statistics: false,
+        faults: FaultConfig::default(),
+    };
+    let mut arguments = arguments.into_iter();
+    while let Some(argument) = arguments.next() {
+        let (option, inline) = match argument.split_once('=') {
+            Some((option, value)) if option.starts_with("--") => {
+                (option.to_string(), Some(value.to_string()))
+            }
+            _ => (argument, None),
+        };
+        match option.as_str() {
+            "--help" | "-h" => return Ok(Command::Help),
+            "--statistics" => options.statistics = true,
+            _ => {
+                let value = match inline.or_else(|| arguments.next()) {
+                    Some(value) => value,
+                    None if is_valued(&option) => return Err(UsageError::MissingValue(option)),
+                    None => return Err(UsageError::UnknownOption(option)),
+                };
+                apply(&mut options, &option, &value)?;
+            }
+        }
+    }
+    Ok(Command::Run(options))
+}
+
+fn is_valued(option: &str) -> bool {
+    matches!(
+        option,
+        "--chip"
+            | "--firmware"
+            | "--listen"
+            | "--seed"
+            | "--wait"
+            | "--fault"
+            | "--no-answer"
+            | "--read-parity"
+            | "--power-off"
+            | "--power-off-time"
+    )
+}
+
+fn apply(options: &mut Options, option: &str, value: &str) -> Result<(), UsageError> {
+    let faults = &mut options.faults;
+    match option {
+        "--chip" => (options.chip, options.variant) = parse_chip(option, value)?,
+        "--firmware" => options.firmware = Some(PathBuf::from(value)),
+        "--listen" => options.listen = value.to_string(),
+        "--seed" => faults.seed = parse_number(option, value)?,
+        "--wait" => faults.wait = parse_probability(option, value)?,
+        "--fault" => faults.fault = parse_probability(option, value)?,
+        "--no-answer" => faults.no_answer = parse_probability(option, value)?,
+        "--read-parity" => faults.read_parity = parse_probability(option, value)?,
+        "--power-off" => faults.power_off = parse_probability(option, value)?,
+        "--power-off-time" => faults.power_off_ns = parse_number(option, value)? * 1000,
+        _ => return Err(UsageError::UnknownOption(option.to_string())),
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match parse(std::env::args().skip(1)) {
+        Ok(Command::Help) => {
+            print!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Ok(Command::Run(options)) => run(options),
+        Err(error) => {
+            eprintln!("bmp-sim: {error} (see bmp-sim --help)");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(options: Options) -> ExitCode {
+    let mut chip = Chip::new(options.variant);
+    if let Some(path) = &options.firmware
+        && let Err(error) = chip.load_firmware(path)
+    {
+        eprintln!("bmp-sim: {}: {error}", path.display());
+        return ExitCode::FAILURE;
+    }
+    let listener = match TcpListener::bind(&options.listen) {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("bmp-sim: cannot listen on {}: {error}", options.listen);
+            return ExitCode::FAILURE;
+        }
+    };
+    let address = listener
+        .local_addr()
+        .map_or(options.listen.clone(), |address| address.to_string());
+    let mut sim = Sim::new(chip);
+    sim.set_faults(options.faults);
+    println!("bmp-sim: {} listening on {address}", options.chip);
+    let _ = std::io::stdout().flush();
+    loop {
+        let stream = match listener.accept() {
+            Ok((stream, _)) => stream,
+            Err(error) => {
+                eprintln!("bmp-sim: accept: {error}");
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        match serve_client(&mut sim, stream) {
+            Ok(Ending::Quit) | Ok(Ending::Closed) => {}
+            Err(error) => eprintln!("bmp-sim: client: {error}"),
+        }
+        if options.statistics {
+            eprintln!("bmp-sim: {:?}", sim.statistics());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_options(arguments: &[&str]) -> Result<Options, UsageError> {
+        match parse(arguments.iter().map(|argument| argument.to_string()))? {
+            Command::Run(options) => Ok(options),
+            Command::Help => panic!("help"),
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let options = run_options(&[]).unwrap();
+        assert_eq!(options.chip, "stm32f103c8");
+        assert_eq!(options.listen, DEFAULT_LISTEN);
+        assert_eq!(options.faults, FaultConfig::default());
+    }
+
+    #[test]
+    fn every_option() {
+        let options = run_options(&[
+            "--chip",
+            "cks32f103c8",
+            "--firmware=blink.elf",
+            "--listen",
+            "127.0.0.1:0",
+            "--statistics",
+            "--seed",
+            "7",
+            "--wait",
+            "0.1",
+            "--fault=0.2",
+            "--no-answer",
+            "0.3",
+            "--read-parity",
+            "0.4",
+            "--power-off",
+            "0.5",
+            "--power-off-time",
+            "20",
+        ])
+        .unwrap();
+        assert_eq!(options.chip, "cks32f103c8");
+        assert_eq!(options.firmware, Some(PathBuf::from("blink.elf")));
+        assert_eq!(options.listen, "127.0.0.1:0");
+        assert!(options.statistics);
+        let faults = options.faults;
+        assert_eq!((faults.seed, faults.wait, faults.fault), (7, 0.1, 0.2));
+        assert_eq!((faults.no_answer, faults.read_parity), (0.3, 0.4));
+        assert_eq!((faults.power_off, faults.power_off_ns), (0.5, 20_000));
+    }
+
+    #[test]
+    fn clear_errors() {
+        let error = |arguments: &[&str]| run_options(arguments).err().unwrap().to_string();
+        assert_eq!(error(&["--bogus"]), "unknown option --bogus");
+        assert_eq!(error(&["--chip"]), "--chip needs a value");
+        assert_eq!(
+            error(&["--chip", "stm32f407"]),
+            "--chip stm32f407: expected one of the chips --help lists"
+        );
+        assert_eq!(
+            error(&["--wait", "2"]),
+            "--wait 2: expected a probability from 0 to 1"
+        );
+        assert!(matches!(parse(["--help".to_string()]), Ok(Command::Help)));
+    }
+}
