@@ -81,6 +81,7 @@ fn main() {
         .allowlist_function("mp_.*|m_malloc.*|m_free|gc_.*|nlr_.*|qstr_.*|bmp_glue_.*|bmp_stream_.*|bmp_board_.*")
         .allowlist_var("mp_.*|MP_QSTR_.*|MICROPY_OBJ_REPR|MICROPY_OBJ_REPR_.*|MP_STREAM_.*|MP_BUFFER_.*|MP_E.*")
         .allowlist_type("mp_.*|bmp_root_t")
+        .rustified_enum("bmp_root_t")
         .generate()
         .unwrap_or_else(|error| panic!("bindgen on MicroPython's headers failed: {error}"));
 

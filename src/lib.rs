@@ -5,6 +5,8 @@
 //! rust/.
 #![cfg_attr(not(feature = "host"), no_std)]
 
+mod connection;
+mod dap_server;
 #[cfg(feature = "host")]
 mod host;
 mod module_bmp;

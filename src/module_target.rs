@@ -68,15 +68,16 @@ functions return 0 or None on success and raise an exception on failure.
 ";
 
 /// Raise the exception that fits a failure.
-fn fail(failure: Failure) -> ! {
+pub fn fail(failure: Failure) -> ! {
     match failure {
         Failure::Busy => raise(Kind::Runtime, c"the probe is busy (called from inside a probe operation)"),
         Failure::NoWire(reason) => raise_display(Kind::OS, &reason),
+        Failure::WireInUse(message) => raise_display(Kind::Runtime, &message),
         Failure::Session(error) => raise_display(probe::exception_kind(&error), &error),
     }
 }
 
-fn unwrap<R>(result: Result<R, Failure>) -> R {
+pub fn unwrap<R>(result: Result<R, Failure>) -> R {
     match result {
         Ok(value) => value,
         Err(failure) => fail(failure),

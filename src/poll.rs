@@ -48,10 +48,10 @@ pub extern "C" fn bmp_loop() {
     let _ = GDB_SERVER.step(|| {});
 }
 
-/// One step of the CMSIS-DAP server (nothing to serve until `dap.init()` lands).
+/// One step of the CMSIS-DAP server.
 #[unsafe(no_mangle)]
 pub extern "C" fn dap_loop() {
-    let _ = DAP_SERVER.step(|| {});
+    let _ = DAP_SERVER.step(crate::module_dap::poll);
 }
 
 /// `bmp.poll()`: one step of each server, by hand; refused from inside a step.

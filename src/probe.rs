@@ -6,6 +6,7 @@ use crate::mpy::exception::Kind;
 use crate::link::{self, NoWire, ProbeClock, Wire};
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, Ordering};
+use crate::dap_server::{DapServer, Transport};
 use debug::{MAX_TARGETS, Session};
 
 /// Why a probe operation did not run or did not succeed.
@@ -15,6 +16,8 @@ pub enum Failure {
     Busy,
     /// No wire on this board (or the wire backend could not be opened).
     NoWire(NoWire),
+    /// The other server drives the wire (the text says which and what to do).
+    WireInUse(&'static str),
     Session(debug::Error),
 }
 
@@ -55,7 +58,14 @@ pub struct Probe {
     command_line_length: usize,
     /// Pins not in use by a scan (kept so the simulated target lives on between scans).
     spare: Option<link::Backend>,
+    /// The CMSIS-DAP server, when it has the wire.
+    pub dap: Option<DapServer>,
+    /// The GDB server is running (bmp.init()): the wire belongs to the session.
+    pub gdb_active: bool,
 }
+
+const DAP_HAS_THE_WIRE: &str = "the CMSIS-DAP server (dap) is using the wire: call dap.deinit() first";
+const GDB_HAS_THE_WIRE: &str = "the GDB server (bmp) is using the wire: call bmp.deinit() first";
 
 impl Probe {
     const fn new() -> Self {
@@ -66,6 +76,8 @@ impl Probe {
             command_line: [0; COMMAND_LINE_CAPACITY],
             command_line_length: 0,
             spare: None,
+            dap: None,
+            gdb_active: false,
         }
     }
 
@@ -82,12 +94,18 @@ impl Probe {
     }
 
     pub fn swdp_scan(&mut self, assert_reset: bool) -> Result<ScanList, Failure> {
+        if self.dap.is_some() {
+            return Err(Failure::WireInUse(DAP_HAS_THE_WIRE));
+        }
         let pins = self.pins()?;
         let wire = Wire::swd(pins, assert_reset);
         self.scan(wire)
     }
 
     pub fn jtag_scan(&mut self, assert_reset: bool, ir_lengths: &[u8]) -> Result<ScanList, Failure> {
+        if self.dap.is_some() {
+            return Err(Failure::WireInUse(DAP_HAS_THE_WIRE));
+        }
         let pins = self.pins()?;
         match Wire::jtag(pins, assert_reset, ir_lengths) {
             Ok(wire) => self.scan(wire),
@@ -110,6 +128,27 @@ impl Probe {
         // nRST was held only for the scan (connect under reset).
         self.session.with_transport(|wire| wire.release_reset());
         result.map_err(Failure::Session)
+    }
+
+    /// Give the wire to the CMSIS-DAP server (detaching any target), unless the GDB
+    /// server has it. A server on another transport is rebuilt on the same pins.
+    pub fn start_dap(&mut self, transport: Transport) -> Result<&mut DapServer, Failure> {
+        if self.gdb_active {
+            return Err(Failure::WireInUse(GDB_HAS_THE_WIRE));
+        }
+        let pins = match self.dap.take() {
+            Some(server) if server.transport() == transport => return Ok(self.dap.insert(server)),
+            Some(server) => server.into_pins(),
+            None => self.pins()?,
+        };
+        Ok(self.dap.insert(DapServer::new(pins, transport)))
+    }
+
+    /// Take the wire back from the CMSIS-DAP server.
+    pub fn stop_dap(&mut self) {
+        if let Some(server) = self.dap.take() {
+            self.spare = Some(server.into_pins());
+        }
     }
 
     pub fn take_error_flag(&mut self) -> bool {

@@ -49,8 +49,37 @@ mp_obj_t bmp_stream_tcp_listen(const char *host, mp_int_t port) {
     return listener;
 }
 
-// A new client if one is waiting (non-blocking, TCP_NODELAY not needed: we write whole
-// packets), else MP_OBJ_NULL. Raises on errors other than "nothing waiting".
+// TCP_NODELAY: replies go out at once instead of waiting for the client's ACK (Nagle),
+// which would stall a request-reply protocol. The socket module names the constants on
+// lwIP; on Linux they are the system's numbers. Best effort: failures are ignored.
+static void set_no_delay(mp_obj_t client) {
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        mp_obj_t module = mp_import_name(MP_QSTR_socket, mp_const_none, MP_OBJ_NEW_SMALL_INT(0));
+        mp_obj_t option[3];
+        mp_obj_t names[2];
+        mp_load_method_maybe(module, MP_QSTR_IPPROTO_TCP, names);
+        #if defined(__linux__)
+        option[0] = names[0] != MP_OBJ_NULL ? names[0] : MP_OBJ_NEW_SMALL_INT(6);
+        #else
+        option[0] = names[0];
+        #endif
+        mp_load_method_maybe(module, MP_QSTR_TCP_NODELAY, names);
+        #if defined(__linux__)
+        option[1] = names[0] != MP_OBJ_NULL ? names[0] : MP_OBJ_NEW_SMALL_INT(1);
+        #else
+        option[1] = names[0];
+        #endif
+        option[2] = MP_OBJ_NEW_SMALL_INT(1);
+        if (option[0] != MP_OBJ_NULL && option[1] != MP_OBJ_NULL) {
+            call_method(client, MP_QSTR_setsockopt, 3, option);
+        }
+        nlr_pop();
+    }
+}
+
+// A new client if one is waiting (non-blocking, TCP_NODELAY), else MP_OBJ_NULL. Raises on
+// errors other than "nothing waiting".
 mp_obj_t bmp_stream_tcp_accept(mp_obj_t listener) {
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
@@ -59,6 +88,7 @@ mp_obj_t bmp_stream_tcp_accept(mp_obj_t listener) {
         mp_obj_t client = mp_obj_subscr(pair, MP_OBJ_NEW_SMALL_INT(0), MP_OBJ_SENTINEL);
         mp_obj_t blocking = mp_const_false;
         call_method(client, MP_QSTR_setblocking, 1, &blocking);
+        set_no_delay(client);
         return client;
     }
     mp_obj_t exception = MP_OBJ_FROM_PTR(nlr.ret_val);
