@@ -106,9 +106,17 @@ pub fn accept(slots: Slots) -> Result<bool, Obj> {
     if !is_set(listener) {
         return Ok(false);
     }
-    let mut attempt = Accept { listener, client: core::ptr::null_mut() };
+    let mut attempt = Accept {
+        listener,
+        client: core::ptr::null_mut(),
+    };
     // SAFETY: the trampoline catches exceptions; `attempt` outlives the call.
-    let exception = unsafe { sys::bmp_glue_call_protected(Some(accept_trampoline), &mut attempt as *mut Accept as *mut c_void) };
+    let exception = unsafe {
+        sys::bmp_glue_call_protected(
+            Some(accept_trampoline),
+            &mut attempt as *mut Accept as *mut c_void,
+        )
+    };
     if !exception.is_null() {
         return Err(exception);
     }

@@ -83,7 +83,8 @@ fn config(transport: Transport) -> Config<'static> {
 
 impl DapServer {
     pub fn new(pins: Backend, transport: Transport) -> Self {
-        let processor = Dap::new(PinWire::new(pins, ProbeTimer), config(transport)).expect("valid configuration");
+        let processor = Dap::new(PinWire::new(pins, ProbeTimer), config(transport))
+            .expect("valid configuration");
         Self {
             processor,
             transport,
@@ -155,13 +156,18 @@ impl DapServer {
             }
             let request = &self.received[start + HEADER_LENGTH..start + length];
             let mut failed = false;
-            let result = self.queue.submit(&mut self.processor, request, &mut self.response, |response| {
-                // Header and payload in one write: one TCP segment per reply.
-                let mut frame = [0u8; HEADER_LENGTH + TCP_PACKET_SIZE];
-                frame[HEADER_LENGTH..HEADER_LENGTH + response.len()].copy_from_slice(response);
-                let length = tcp::frame_response(&mut frame, response.len()).unwrap_or(0);
-                failed |= connection::write(SLOTS, &frame[..length]).is_err();
-            });
+            let result = self.queue.submit(
+                &mut self.processor,
+                request,
+                &mut self.response,
+                |response| {
+                    // Header and payload in one write: one TCP segment per reply.
+                    let mut frame = [0u8; HEADER_LENGTH + TCP_PACKET_SIZE];
+                    frame[HEADER_LENGTH..HEADER_LENGTH + response.len()].copy_from_slice(response);
+                    let length = tcp::frame_response(&mut frame, response.len()).unwrap_or(0);
+                    failed |= connection::write(SLOTS, &frame[..length]).is_err();
+                },
+            );
             if result.is_err() || failed {
                 return Err(());
             }

@@ -31,8 +31,12 @@ pub enum HostPins {
 pub fn open() -> Result<HostPins, NoWire> {
     let setting = std::env::var("BMP_WIRE").unwrap_or_default();
     if let Some(address) = setting.strip_prefix("remote_bitbang:") {
-        let stream = TcpStream::connect(address).map_err(|_| NoWire::Backend("cannot connect to the remote_bitbang server in BMP_WIRE"))?;
-        stream.set_nodelay(true).map_err(|_| NoWire::Backend("cannot set TCP_NODELAY"))?;
+        let stream = TcpStream::connect(address).map_err(|_| {
+            NoWire::Backend("cannot connect to the remote_bitbang server in BMP_WIRE")
+        })?;
+        stream
+            .set_nodelay(true)
+            .map_err(|_| NoWire::Backend("cannot set TCP_NODELAY"))?;
         // A server that stops answering must not hang the probe forever.
         stream
             .set_read_timeout(Some(std::time::Duration::from_secs(2)))
@@ -40,9 +44,13 @@ pub fn open() -> Result<HostPins, NoWire> {
         return Ok(HostPins::Remote(RemoteBitbang::new(TcpLink(stream))));
     }
     if setting.is_empty() || setting.starts_with("sim") {
-        return Err(NoWire::Backend("the in-process simulator is not linked yet; set BMP_WIRE=remote_bitbang:HOST:PORT"));
+        return Err(NoWire::Backend(
+            "the in-process simulator is not linked yet; set BMP_WIRE=remote_bitbang:HOST:PORT",
+        ));
     }
-    Err(NoWire::Backend("BMP_WIRE must be sim[:CHIP] or remote_bitbang:HOST:PORT"))
+    Err(NoWire::Backend(
+        "BMP_WIRE must be sim[:CHIP] or remote_bitbang:HOST:PORT",
+    ))
 }
 
 impl Pins for HostPins {

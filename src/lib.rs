@@ -9,13 +9,13 @@ mod connection;
 mod dap_server;
 #[cfg(feature = "host")]
 mod host;
+mod link;
 mod module_bmp;
 mod module_dap;
 mod module_target;
 mod mpy;
 mod poll;
 mod probe;
-mod link;
 
 /// A panic is a bug in bmp: report it as RuntimeError rather than crash the interpreter.
 #[cfg(not(feature = "host"))]

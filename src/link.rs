@@ -38,11 +38,18 @@ impl fmt::Display for NoWire {
             #[cfg(not(any(feature = "host", feature = "board-link")))]
             NoWire::NotOnThisBoard => write!(f, "this board has no SWD/JTAG pins yet"),
             NoWire::Backend(reason) => write!(f, "wire backend: {reason}"),
-            NoWire::Jtag(wire::jtag::JtagError::BadChain) => write!(f, "jtag scan failed: no devices (TDO stuck?)"),
-            NoWire::Jtag(wire::jtag::JtagError::IrLengthMismatch) => {
-                write!(f, "jtag scan: IR lengths unclear; pass them: jtag_scan(False, [4, 5])")
+            NoWire::Jtag(wire::jtag::JtagError::BadChain) => {
+                write!(f, "jtag scan failed: no devices (TDO stuck?)")
             }
-            NoWire::Jtag(wire::jtag::JtagError::NoDebugPort) => write!(f, "jtag scan: no ARM JTAG-DP on the chain"),
+            NoWire::Jtag(wire::jtag::JtagError::IrLengthMismatch) => {
+                write!(
+                    f,
+                    "jtag scan: IR lengths unclear; pass them: jtag_scan(False, [4, 5])"
+                )
+            }
+            NoWire::Jtag(wire::jtag::JtagError::NoDebugPort) => {
+                write!(f, "jtag scan: no ARM JTAG-DP on the chain")
+            }
         }
     }
 }
@@ -134,7 +141,11 @@ impl Wire {
     }
 
     /// JTAG: the chain scanned, the ARM JTAG-DP found on it.
-    pub fn jtag(mut pins: Backend, assert_reset: bool, ir_lengths: &[u8]) -> Result<Self, (NoWire, Backend)> {
+    pub fn jtag(
+        mut pins: Backend,
+        assert_reset: bool,
+        ir_lengths: &[u8],
+    ) -> Result<Self, (NoWire, Backend)> {
         pins.set_reset(assert_reset);
         match JtagDp::open(Jtag::new(pins), ir_lengths) {
             Ok(dp) => Ok(Wire::Jtag(dp)),
@@ -193,7 +204,10 @@ pub struct ProbeClock {
 impl ProbeClock {
     pub fn new() -> Self {
         // SAFETY: mp_hal_ticks_us only reads a clock.
-        Self { last: unsafe { sys::mp_hal_ticks_us() }, elapsed: 0 }
+        Self {
+            last: unsafe { sys::mp_hal_ticks_us() },
+            elapsed: 0,
+        }
     }
 }
 

@@ -30,13 +30,20 @@ pub extern "C" fn dap_help(_: usize, _: *const Obj) -> Obj {
 #[unsafe(no_mangle)]
 pub extern "C" fn dap_start(tcp: sys::mp_int_t, host: Obj) -> Obj {
     if tcp == 0 {
-        raise(Kind::Runtime, c"this port has no USB device for CMSIS-DAP: use dap.init(tcp=4441)");
+        raise(
+            Kind::Runtime,
+            c"this port has no USB device for CMSIS-DAP: use dap.init(tcp=4441)",
+        );
     }
     if !(1..=65535).contains(&tcp) {
         raise(Kind::Value, c"tcp must be a port number 1..65535");
     }
     let mut name = [0u8; 64];
-    let host_text: &[u8] = if host == object::NONE { b"127.0.0.1" } else { argument::text(host, c"host") };
+    let host_text: &[u8] = if host == object::NONE {
+        b"127.0.0.1"
+    } else {
+        argument::text(host, c"host")
+    };
     if host_text.len() >= name.len() {
         raise(Kind::Value, c"host is too long");
     }
@@ -72,7 +79,10 @@ pub extern "C" fn dap_process(n: usize, pointer: *const Obj) -> Obj {
     let request = argument::readable(arguments[0], c"req");
     let response = argument::writable(arguments[1], c"resp");
     if request.is_empty() {
-        raise(Kind::Value, c"req is empty: a request starts with a command byte");
+        raise(
+            Kind::Value,
+            c"req is empty: a request starts with a command byte",
+        );
     }
     if response.len() < 2 {
         raise(Kind::Value, c"resp must hold at least 2 bytes");

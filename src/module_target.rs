@@ -70,7 +70,10 @@ functions return 0 or None on success and raise an exception on failure.
 /// Raise the exception that fits a failure.
 pub fn fail(failure: Failure) -> ! {
     match failure {
-        Failure::Busy => raise(Kind::Runtime, c"the probe is busy (called from inside a probe operation)"),
+        Failure::Busy => raise(
+            Kind::Runtime,
+            c"the probe is busy (called from inside a probe operation)",
+        ),
         Failure::NoWire(reason) => raise_display(Kind::OS, &reason),
         Failure::WireInUse(message) => raise_display(Kind::Runtime, &message),
         Failure::Session(error) => raise_display(probe::exception_kind(&error), &error),
@@ -101,14 +104,19 @@ fn scan_result(names: [Option<(&'static str, &'static str)>; MAX_TARGETS]) -> Ob
     for (driver, core) in names.into_iter().flatten() {
         let mut text = FixedText::<64>::new();
         let _ = write!(text, "{driver} {core}");
-        object::list_append(list, object::str(core::str::from_utf8(text.as_bytes()).unwrap_or(driver)));
+        object::list_append(
+            list,
+            object::str(core::str::from_utf8(text.as_bytes()).unwrap_or(driver)),
+        );
     }
     list
 }
 
 #[unsafe(no_mangle)]
 pub extern "C" fn target_swdp_scan(n: usize, pointer: *const Obj) -> Obj {
-    let assert_reset = args(n, pointer).first().is_some_and(|&flag| argument::truth(flag));
+    let assert_reset = args(n, pointer)
+        .first()
+        .is_some_and(|&flag| argument::truth(flag));
     scan_result(unwrap(probe::with(|probe| probe.swdp_scan(assert_reset))))
 }
 
@@ -132,7 +140,9 @@ pub extern "C" fn target_jtag_scan(n: usize, pointer: *const Obj) -> Obj {
         }
         count = items.len();
     }
-    scan_result(unwrap(probe::with(|probe| probe.jtag_scan(assert_reset, &ir_lengths[..count]))))
+    scan_result(unwrap(probe::with(|probe| {
+        probe.jtag_scan(assert_reset, &ir_lengths[..count])
+    })))
 }
 
 #[unsafe(no_mangle)]
@@ -156,12 +166,16 @@ pub extern "C" fn target_reattach(_: usize, _: *const Obj) -> Obj {
 
 #[unsafe(no_mangle)]
 pub extern "C" fn target_attached(_: usize, _: *const Obj) -> Obj {
-    object::bool(unwrap(probe::with(|probe| Ok(probe.session.attached().is_some()))))
+    object::bool(unwrap(probe::with(|probe| {
+        Ok(probe.session.attached().is_some())
+    })))
 }
 
 #[unsafe(no_mangle)]
 pub extern "C" fn target_driver_name(_: usize, _: *const Obj) -> Obj {
-    match unwrap(probe::with(|probe| Ok(probe.session.attached().map(|target| target.driver_name())))) {
+    match unwrap(probe::with(|probe| {
+        Ok(probe.session.attached().map(|target| target.driver_name()))
+    })) {
         Some(name) => object::str(name),
         None => object::NONE,
     }
@@ -169,7 +183,9 @@ pub extern "C" fn target_driver_name(_: usize, _: *const Obj) -> Obj {
 
 #[unsafe(no_mangle)]
 pub extern "C" fn target_core_name(_: usize, _: *const Obj) -> Obj {
-    match unwrap(probe::with(|probe| Ok(probe.session.attached().map(|target| target.core_name())))) {
+    match unwrap(probe::with(|probe| {
+        Ok(probe.session.attached().map(|target| target.core_name()))
+    })) {
         Some(name) => object::str(name),
         None => object::NONE,
     }
@@ -213,7 +229,9 @@ pub extern "C" fn target_mem_read(n: usize, pointer: *const Obj) -> Obj {
     let arguments = args(n, pointer);
     let destination = argument::writable(arguments[0], c"dst");
     let address = argument::unsigned32(arguments[1], c"src");
-    unwrap(probe::session(|session| session.read_memory(address, destination)));
+    unwrap(probe::session(|session| {
+        session.read_memory(address, destination)
+    }));
     object::small_int(0)
 }
 
@@ -222,7 +240,9 @@ pub extern "C" fn target_mem_write(n: usize, pointer: *const Obj) -> Obj {
     let arguments = args(n, pointer);
     let address = argument::unsigned32(arguments[0], c"dst");
     let source = argument::readable(arguments[1], c"src");
-    unwrap(probe::session(|session| session.write_memory(address, source)));
+    unwrap(probe::session(|session| {
+        session.write_memory(address, source)
+    }));
     object::small_int(0)
 }
 
@@ -231,7 +251,9 @@ pub extern "C" fn target_flash_erase(n: usize, pointer: *const Obj) -> Obj {
     let arguments = args(n, pointer);
     let address = argument::unsigned32(arguments[0], c"addr");
     let length = argument::unsigned32(arguments[1], c"len");
-    unwrap(probe::session(|session| session.flash_erase(address, length)));
+    unwrap(probe::session(|session| {
+        session.flash_erase(address, length)
+    }));
     object::small_int(0)
 }
 
@@ -240,7 +262,9 @@ pub extern "C" fn target_flash_write(n: usize, pointer: *const Obj) -> Obj {
     let arguments = args(n, pointer);
     let address = argument::unsigned32(arguments[0], c"dst");
     let source = argument::readable(arguments[1], c"src");
-    unwrap(probe::session(|session| session.flash_write(address, source)));
+    unwrap(probe::session(|session| {
+        session.flash_write(address, source)
+    }));
     object::small_int(0)
 }
 
@@ -265,7 +289,11 @@ fn check_register_block(length: usize) {
     if length != cortexm::REGISTER_BYTES {
         let mut size = FixedText::<8>::new();
         let _ = write!(size, "{}", cortexm::REGISTER_BYTES);
-        raise_with_text(Kind::Value, c"data must be regs_size() = %s bytes", size.as_bytes());
+        raise_with_text(
+            Kind::Value,
+            c"data must be regs_size() = %s bytes",
+            size.as_bytes(),
+        );
     }
 }
 
@@ -274,7 +302,9 @@ pub extern "C" fn target_regs_read(n: usize, pointer: *const Obj) -> Obj {
     let data = argument::writable(args(n, pointer)[0], c"data");
     check_register_block(data.len());
     let mut values = [0u32; cortexm::REGISTER_COUNT];
-    unwrap(probe::session(|session| session.read_registers(&mut values)));
+    unwrap(probe::session(|session| {
+        session.read_registers(&mut values)
+    }));
     for (chunk, value) in data.chunks_exact_mut(4).zip(values) {
         chunk.copy_from_slice(&value.to_le_bytes());
     }
@@ -323,7 +353,9 @@ pub extern "C" fn target_reg_write(n: usize, pointer: *const Obj) -> Obj {
         raise(Kind::Value, c"data must be 4 bytes");
     }
     let value = u32::from_le_bytes([data[0], data[1], data[2], data[3]]);
-    unwrap(probe::session(|session| session.write_register(number, value)));
+    unwrap(probe::session(|session| {
+        session.write_register(number, value)
+    }));
     object::small_int(4)
 }
 
@@ -361,12 +393,18 @@ pub extern "C" fn target_halt_poll(_: usize, _: *const Obj) -> Obj {
             HaltReason::Fault => (6, "FAULT", 0),
         },
     };
-    object::tuple(&[object::small_int(code), object::str(reason), object::unsigned(address)])
+    object::tuple(&[
+        object::small_int(code),
+        object::str(reason),
+        object::unsigned(address),
+    ])
 }
 
 #[unsafe(no_mangle)]
 pub extern "C" fn target_halt_resume(n: usize, pointer: *const Obj) -> Obj {
-    let step = args(n, pointer).first().is_some_and(|&flag| argument::truth(flag));
+    let step = args(n, pointer)
+        .first()
+        .is_some_and(|&flag| argument::truth(flag));
     unwrap(probe::session(|session| session.resume(step)));
     object::NONE
 }
@@ -384,7 +422,10 @@ pub extern "C" fn target_cmdline(n: usize, pointer: *const Obj) -> Obj {
 pub extern "C" fn target_heapsize(n: usize, pointer: *const Obj) -> Obj {
     let items = argument::sequence(args(n, pointer)[0], c"heapsize");
     if items.len() != 4 {
-        raise(Kind::Value, c"heapsize must be [heap_base, heap_limit, stack_base, stack_limit]");
+        raise(
+            Kind::Value,
+            c"heapsize must be [heap_base, heap_limit, stack_base, stack_limit]",
+        );
     }
     let mut values = [0u32; 4];
     for (value, &item) in values.iter_mut().zip(items) {
@@ -401,7 +442,10 @@ fn breakwatch_arguments(n: usize, pointer: *const Obj) -> (BreakWatch, u32, u32)
     let arguments = args(n, pointer);
     let kind = argument::count(arguments[0], c"bw_type");
     let Some(kind) = BreakWatch::from_gdb(kind as u32) else {
-        raise(Kind::Value, c"bw_type must be BREAK_SOFT, BREAK_HARD, WATCH_WRITE, WATCH_READ or WATCH_ACCESS");
+        raise(
+            Kind::Value,
+            c"bw_type must be BREAK_SOFT, BREAK_HARD, WATCH_WRITE, WATCH_READ or WATCH_ACCESS",
+        );
     };
     let address = argument::unsigned32(arguments[1], c"addr");
     let length = argument::unsigned32(arguments[2], c"len");
@@ -411,13 +455,17 @@ fn breakwatch_arguments(n: usize, pointer: *const Obj) -> (BreakWatch, u32, u32)
 #[unsafe(no_mangle)]
 pub extern "C" fn target_breakwatch_set(n: usize, pointer: *const Obj) -> Obj {
     let (kind, address, length) = breakwatch_arguments(n, pointer);
-    unwrap(probe::session(|session| session.set_breakwatch(kind, address, length)));
+    unwrap(probe::session(|session| {
+        session.set_breakwatch(kind, address, length)
+    }));
     object::small_int(0)
 }
 
 #[unsafe(no_mangle)]
 pub extern "C" fn target_breakwatch_clear(n: usize, pointer: *const Obj) -> Obj {
     let (kind, address, length) = breakwatch_arguments(n, pointer);
-    unwrap(probe::session(|session| session.clear_breakwatch(kind, address, length)));
+    unwrap(probe::session(|session| {
+        session.clear_breakwatch(kind, address, length)
+    }));
     object::small_int(0)
 }

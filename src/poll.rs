@@ -19,7 +19,10 @@ struct Server {
 
 impl Server {
     const fn new() -> Self {
-        Self { steps: AtomicU32::new(0), running: AtomicBool::new(false) }
+        Self {
+            steps: AtomicU32::new(0),
+            running: AtomicBool::new(false),
+        }
     }
 
     // Loads and stores only: polling runs on one thread, and thumbv6m has no atomic add.
@@ -29,7 +32,10 @@ impl Server {
         }
         self.running.store(true, Ordering::Relaxed);
         work();
-        self.steps.store(self.steps.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+        self.steps.store(
+            self.steps.load(Ordering::Relaxed).wrapping_add(1),
+            Ordering::Relaxed,
+        );
         self.running.store(false, Ordering::Relaxed);
         Ok(())
     }

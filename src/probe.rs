@@ -2,11 +2,11 @@
 //! (design: one current target). Reached only through `with`, which refuses re-entry
 //! (a Python callback run from inside a probe operation) instead of aliasing.
 
-use crate::mpy::exception::Kind;
+use crate::dap_server::{DapServer, Transport};
 use crate::link::{self, NoWire, ProbeClock, Wire};
+use crate::mpy::exception::Kind;
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, Ordering};
-use crate::dap_server::{DapServer, Transport};
 use debug::{MAX_TARGETS, Session};
 
 /// Why a probe operation did not run or did not succeed.
@@ -38,7 +38,9 @@ pub fn exception_kind(error: &debug::Error) -> Kind {
     use debug::Error;
     match error {
         Error::NoSuchTarget(_) | Error::Adi(adi::Error::Unaligned { .. }) => Kind::Value,
-        Error::Adi(adi::Error::NoResponse | adi::Error::WaitTimeout { .. } | adi::Error::Protocol) => Kind::OS,
+        Error::Adi(
+            adi::Error::NoResponse | adi::Error::WaitTimeout { .. } | adi::Error::Protocol,
+        ) => Kind::OS,
         _ => Kind::Runtime,
     }
 }
@@ -64,7 +66,8 @@ pub struct Probe {
     pub gdb_active: bool,
 }
 
-const DAP_HAS_THE_WIRE: &str = "the CMSIS-DAP server (dap) is using the wire: call dap.deinit() first";
+const DAP_HAS_THE_WIRE: &str =
+    "the CMSIS-DAP server (dap) is using the wire: call dap.deinit() first";
 const GDB_HAS_THE_WIRE: &str = "the GDB server (bmp) is using the wire: call bmp.deinit() first";
 
 impl Probe {
@@ -82,7 +85,10 @@ impl Probe {
     }
 
     /// The wire's pins: back from the last scan, or opened now.
-    #[cfg_attr(not(any(feature = "host", feature = "board-link")), allow(unreachable_code))]
+    #[cfg_attr(
+        not(any(feature = "host", feature = "board-link")),
+        allow(unreachable_code)
+    )]
     fn pins(&mut self) -> Result<link::Backend, NoWire> {
         if let Some((wire, _clock)) = self.session.release() {
             return Ok(wire.into_pins());
@@ -102,7 +108,11 @@ impl Probe {
         self.scan(wire)
     }
 
-    pub fn jtag_scan(&mut self, assert_reset: bool, ir_lengths: &[u8]) -> Result<ScanList, Failure> {
+    pub fn jtag_scan(
+        &mut self,
+        assert_reset: bool,
+        ir_lengths: &[u8],
+    ) -> Result<ScanList, Failure> {
         if self.dap.is_some() {
             return Err(Failure::WireInUse(DAP_HAS_THE_WIRE));
         }
@@ -187,11 +197,18 @@ struct Shared {
 // `&mut Probe` exists at any time.
 unsafe impl Sync for Shared {}
 
-static PROBE: Shared = Shared { busy: AtomicBool::new(false), probe: UnsafeCell::new(Probe::new()) };
+static PROBE: Shared = Shared {
+    busy: AtomicBool::new(false),
+    probe: UnsafeCell::new(Probe::new()),
+};
 
 /// Run `work` on the probe, unless a probe operation is already running.
 pub fn with<R>(work: impl FnOnce(&mut Probe) -> Result<R, Failure>) -> Result<R, Failure> {
-    if PROBE.busy.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+    if PROBE
+        .busy
+        .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
         return Err(Failure::Busy);
     }
     // SAFETY: `busy` was false and is now ours: nobody else holds a reference.
@@ -205,6 +222,8 @@ pub fn with<R>(work: impl FnOnce(&mut Probe) -> Result<R, Failure>) -> Result<R,
 }
 
 /// Run `work` on the session.
-pub fn session<R>(work: impl FnOnce(&mut Session<Wire, ProbeClock>) -> Result<R, debug::Error>) -> Result<R, Failure> {
+pub fn session<R>(
+    work: impl FnOnce(&mut Session<Wire, ProbeClock>) -> Result<R, debug::Error>,
+) -> Result<R, Failure> {
     with(|probe| work(&mut probe.session).map_err(Failure::Session))
 }

@@ -54,11 +54,19 @@ pub fn truth(object: Obj) -> bool {
 /// The bytes of any object with the buffer protocol (bytes, bytearray, memoryview, str
 /// is refused: text is not data).
 pub fn readable<'a>(object: Obj, name: &CStr) -> &'a [u8] {
-    let mut info = sys::mp_buffer_info_t { buf: core::ptr::null_mut(), len: 0, typecode: 0 };
+    let mut info = sys::mp_buffer_info_t {
+        buf: core::ptr::null_mut(),
+        len: 0,
+        typecode: 0,
+    };
     // SAFETY: mp_get_buffer fills info for objects that support reading.
     let ok = unsafe { sys::mp_get_buffer(object, &mut info, sys::MP_BUFFER_READ as _) };
     if !ok || is_str(object) {
-        raise_with_text(Kind::Type, c"%s must be bytes, bytearray or memoryview", name.to_bytes());
+        raise_with_text(
+            Kind::Type,
+            c"%s must be bytes, bytearray or memoryview",
+            name.to_bytes(),
+        );
     }
     if info.len == 0 {
         return &[];
@@ -70,7 +78,11 @@ pub fn readable<'a>(object: Obj, name: &CStr) -> &'a [u8] {
 /// A buffer the probe may write into: bytearray or a writable memoryview. bytes and str
 /// are immutable and refused with a TypeError that says so.
 pub fn writable<'a>(object: Obj, name: &CStr) -> &'a mut [u8] {
-    let mut info = sys::mp_buffer_info_t { buf: core::ptr::null_mut(), len: 0, typecode: 0 };
+    let mut info = sys::mp_buffer_info_t {
+        buf: core::ptr::null_mut(),
+        len: 0,
+        typecode: 0,
+    };
     // SAFETY: mp_get_buffer fills info only for objects that allow writing.
     let ok = unsafe { sys::mp_get_buffer(object, &mut info, sys::MP_BUFFER_WRITE as _) };
     if !ok {
@@ -107,7 +119,11 @@ pub fn sequence<'a>(object: Obj, name: &CStr) -> &'a [Obj] {
     // SAFETY: lists and tuples have an item array of `length` objects.
     unsafe {
         sys::mp_obj_get_array(object, &mut length, &mut items);
-        if length == 0 { &[] } else { core::slice::from_raw_parts(items, length) }
+        if length == 0 {
+            &[]
+        } else {
+            core::slice::from_raw_parts(items, length)
+        }
     }
 }
 

@@ -29,7 +29,12 @@ fn type_object(kind: Kind) -> *const sys::mp_obj_type_t {
 pub fn raise(kind: Kind, message: &CStr) -> ! {
     // SAFETY: mp_raise_msg takes a NUL-terminated message (any mp_rom_error_text_t that does
     // not start with 0xff is used as is, py/objexcept.c) and does not return.
-    unsafe { sys::mp_raise_msg(type_object(kind), message.as_ptr() as sys::mp_rom_error_text_t) }
+    unsafe {
+        sys::mp_raise_msg(
+            type_object(kind),
+            message.as_ptr() as sys::mp_rom_error_text_t,
+        )
+    }
 }
 
 /// Raise `kind` with a message formatted by MicroPython: `format` holds one `%s`.

@@ -35,7 +35,11 @@ pub fn small_int_value(object: Obj) -> isize {
 /// # Safety
 /// `args` must point at `n` objects, as MicroPython passes them to a function.
 pub unsafe fn arguments<'a>(args: *const Obj, n: usize) -> &'a [Obj] {
-    if n == 0 { &[] } else { unsafe { core::slice::from_raw_parts(args, n) } }
+    if n == 0 {
+        &[]
+    } else {
+        unsafe { core::slice::from_raw_parts(args, n) }
+    }
 }
 
 use super::sys;

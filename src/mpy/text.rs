@@ -8,7 +8,10 @@ pub struct FixedText<const N: usize> {
 
 impl<const N: usize> FixedText<N> {
     pub const fn new() -> Self {
-        Self { bytes: [0; N], length: 0 }
+        Self {
+            bytes: [0; N],
+            length: 0,
+        }
     }
 
     pub fn as_bytes(&self) -> &[u8] {
