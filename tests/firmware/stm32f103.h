@@ -1,0 +1,48 @@
+/* The few STM32F103 and Cortex-M3 registers the test firmware uses, defined here from the
+ * reference manual (no vendor headers). RM0008 = STM32F101/102/103/105/107 reference
+ * manual, rev 21. */
+
+#ifndef BMP_TEST_STM32F103_H
+#define BMP_TEST_STM32F103_H
+
+#include <stdint.h>
+
+#define REGISTER32(address) (*(volatile uint32_t *)(address))
+
+/* Reset and clock control, base 0x4002_1000 (RM0008 3.3 memory map). */
+#define RCC_BASE 0x40021000u
+#define RCC_CR REGISTER32(RCC_BASE + 0x00u)   /* RM0008 7.3.1 */
+#define RCC_CFGR REGISTER32(RCC_BASE + 0x04u) /* RM0008 7.3.2 */
+
+/* RCC_CR bits (RM0008 7.3.1). */
+#define RCC_CR_HSION (1u << 0)
+#define RCC_CR_HSEON (1u << 16)
+#define RCC_CR_HSERDY (1u << 17)
+#define RCC_CR_PLLON (1u << 24)
+#define RCC_CR_PLLRDY (1u << 25)
+
+/* RCC_CFGR fields (RM0008 7.3.2). */
+#define RCC_CFGR_SW_MASK (3u << 0)
+#define RCC_CFGR_SW_PLL (2u << 0)        /* SW = 10: PLL selected as system clock */
+#define RCC_CFGR_SWS_MASK (3u << 2)
+#define RCC_CFGR_SWS_PLL (2u << 2)       /* SWS = 10: PLL used as system clock */
+#define RCC_CFGR_HPRE_MASK (0xfu << 4)   /* AHB prescaler, 0xxx = SYSCLK not divided */
+#define RCC_CFGR_PPRE1_MASK (7u << 8)
+#define RCC_CFGR_PPRE1_DIV2 (4u << 8)    /* APB1 at most 36 MHz: 100 = HCLK / 2 */
+#define RCC_CFGR_PPRE2_MASK (7u << 11)   /* APB2, 0xx = HCLK not divided */
+#define RCC_CFGR_PLLSRC_HSE (1u << 16)   /* PLLSRC = 1: HSE (through PLLXTPRE) */
+#define RCC_CFGR_PLLXTPRE (1u << 17)     /* 0: HSE not divided */
+#define RCC_CFGR_PLLMUL_MASK (0xfu << 18)
+#define RCC_CFGR_PLLMUL_9 (7u << 18)     /* PLLMUL = 0111: input clock x 9 */
+
+/* Flash interface, base 0x4002_2000 (RM0008 3.3 memory map). */
+#define FLASH_BASE 0x40022000u
+#define FLASH_ACR REGISTER32(FLASH_BASE + 0x00u) /* RM0008 3.3.3 */
+#define FLASH_ACR_LATENCY_MASK (7u << 0)
+#define FLASH_ACR_LATENCY_2 (2u << 0)    /* two wait states, 48 MHz < SYSCLK <= 72 MHz */
+#define FLASH_ACR_PRFTBE (1u << 4)       /* prefetch buffer enable */
+
+/* MCU device ID code, DBGMCU_IDCODE at 0xE004_2000 (RM0008 31.6.1). */
+#define DBGMCU_IDCODE REGISTER32(0xE0042000u)
+
+#endif
