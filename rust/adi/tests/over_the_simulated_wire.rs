@@ -1,0 +1,195 @@
+//! The SWD and JTAG engines and the ADI layer against the simulated debug port, bit by
+//! bit, with a RAM behind the AHB-AP. (The full STM32F103 model is tested in `debug`.)
+
+use adi::{Clock, DebugPort, Error, Memory, MemoryAp, MemoryPort, Timeouts};
+use sim::bus::{Bus, BusError, Identity, Width};
+use sim::port::Sim;
+use wire::jtag::{Jtag, JtagDp};
+use wire::swd::Swd;
+
+const RAM_BASE: u32 = 0x2000_0000;
+const RAM_SIZE: usize = 8192;
+
+/// RAM at 0x20000000; stalls the next `stalls` accesses; faults outside the RAM.
+struct Ram {
+    bytes: Vec<u8>,
+    stalls: u32,
+}
+
+impl Ram {
+    fn new() -> Self {
+        Self {
+            bytes: vec![0; RAM_SIZE],
+            stalls: 0,
+        }
+    }
+
+    fn offset(&self, address: u32, width: Width) -> Result<usize, BusError> {
+        let offset = address.wrapping_sub(RAM_BASE) as usize;
+        if offset + width.bytes() as usize > RAM_SIZE {
+            return Err(BusError::Fault);
+        }
+        Ok(offset)
+    }
+
+    fn stall(&mut self) -> Result<(), BusError> {
+        if self.stalls > 0 {
+            self.stalls -= 1;
+            return Err(BusError::Stall);
+        }
+        Ok(())
+    }
+}
+
+impl Bus for Ram {
+    fn read(&mut self, address: u32, width: Width) -> Result<u32, BusError> {
+        self.stall()?;
+        let offset = self.offset(address, width)?;
+        let mut value = 0u32;
+        for index in 0..width.bytes() as usize {
+            value |= u32::from(self.bytes[offset + index]) << (8 * index);
+        }
+        Ok(value)
+    }
+
+    fn write(&mut self, address: u32, width: Width, value: u32) -> Result<(), BusError> {
+        self.stall()?;
+        let offset = self.offset(address, width)?;
+        for index in 0..width.bytes() as usize {
+            self.bytes[offset + index] = (value >> (8 * index)) as u8;
+        }
+        Ok(())
+    }
+
+    fn advance_to(&mut self, _now_ns: u64) {}
+
+    fn set_reset(&mut self, _asserted: bool) {}
+
+    fn identity(&self) -> Identity {
+        Identity {
+            dpidr: 0x1BA0_1477,
+            jtag_idcode: 0x3BA0_0477,
+            boundary_scan_idcode: 0x1641_0041,
+        }
+    }
+}
+
+/// Host time is enough for timeouts here.
+struct HostClock(std::time::Instant);
+
+impl Clock for HostClock {
+    fn now_micros(&mut self) -> u64 {
+        self.0.elapsed().as_micros() as u64
+    }
+}
+
+fn swd_port(sim: &mut Sim<Ram>) -> DebugPort<Swd<&mut Sim<Ram>>, HostClock> {
+    let mut swd = Swd::new(sim);
+    swd.switch_from_jtag();
+    DebugPort::new(swd, HostClock(std::time::Instant::now()))
+}
+
+#[test]
+fn swd_connects_and_moves_memory_across_the_auto_increment_boundary() {
+    let mut sim = Sim::new(Ram::new());
+    let mut port = swd_port(&mut sim);
+    assert_eq!(port.connect().unwrap(), 0x1BA0_1477);
+    let mut ap = MemoryAp::open(&mut port, 0).unwrap();
+    let mut memory = MemoryPort {
+        port: &mut port,
+        ap: &mut ap,
+    };
+    let words: Vec<u32> = (0..600u32)
+        .map(|n| n.wrapping_mul(0x0101_0101) ^ 0xA5A5_0000)
+        .collect();
+    memory.write_words(RAM_BASE + 0x300, &words).unwrap();
+    let mut back = vec![0; 600];
+    memory.read_words(RAM_BASE + 0x300, &mut back).unwrap();
+    assert_eq!(back, words);
+    let text = b"hello, world!";
+    memory.write_bytes(RAM_BASE + 0x1001, text).unwrap();
+    let mut read = [0u8; 13];
+    memory.read_bytes(RAM_BASE + 0x1001, &mut read).unwrap();
+    assert_eq!(&read, text);
+    drop(memory);
+    assert_eq!(&sim.bus().bytes[0x1001..0x100E], text);
+}
+
+#[test]
+fn swd_retries_wait_and_reports_a_bus_fault_then_recovers() {
+    let mut sim = Sim::new(Ram::new());
+    let mut port = swd_port(&mut sim);
+    port.connect().unwrap();
+    let mut ap = MemoryAp::open(&mut port, 0).unwrap();
+    {
+        let mut memory = MemoryPort {
+            port: &mut port,
+            ap: &mut ap,
+        };
+        memory.write_word(RAM_BASE, 0x1234_5678).unwrap();
+    }
+    port.transport().pins().bus_mut().stalls = 50;
+    {
+        let mut memory = MemoryPort {
+            port: &mut port,
+            ap: &mut ap,
+        };
+        assert_eq!(memory.read_word(RAM_BASE).unwrap(), 0x1234_5678);
+        assert_eq!(
+            memory.read_word(0x1000_0000),
+            Err(Error::Bus {
+                address: 0x1000_0000
+            })
+        );
+        assert_eq!(memory.read_word(RAM_BASE).unwrap(), 0x1234_5678);
+    }
+    port.set_timeouts(Timeouts {
+        wait_micros: 20_000,
+        power_up_micros: 100_000,
+    });
+    port.transport().pins().bus_mut().stalls = u32::MAX;
+    {
+        let mut memory = MemoryPort {
+            port: &mut port,
+            ap: &mut ap,
+        };
+        assert!(matches!(
+            memory.read_word(RAM_BASE),
+            Err(Error::WaitTimeout { .. })
+        ));
+    }
+    port.transport().pins().bus_mut().stalls = 0;
+    ap.invalidate();
+    let mut memory = MemoryPort {
+        port: &mut port,
+        ap: &mut ap,
+    };
+    assert_eq!(memory.read_word(RAM_BASE).unwrap(), 0x1234_5678);
+}
+
+#[test]
+fn jtag_finds_both_taps_and_reaches_memory_through_the_jtag_dp() {
+    let mut sim = Sim::new(Ram::new());
+    let dp =
+        JtagDp::open(Jtag::new(&mut sim), &[]).unwrap_or_else(|(error, _)| panic!("{error:?}"));
+    let idcodes: Vec<(u32, u8)> = dp
+        .devices()
+        .iter()
+        .map(|d| (d.idcode, d.ir_length))
+        .collect();
+    assert!(idcodes.contains(&(0x3BA0_0477, 4)), "{idcodes:x?}");
+    assert!(idcodes.contains(&(0x1641_0041, 5)), "{idcodes:x?}");
+    let mut port = DebugPort::new(dp, HostClock(std::time::Instant::now()));
+    assert_eq!(port.connect().unwrap(), 0x3BA0_0477);
+    let mut ap = MemoryAp::open(&mut port, 0).unwrap();
+    let mut memory = MemoryPort {
+        port: &mut port,
+        ap: &mut ap,
+    };
+    memory
+        .write_words(RAM_BASE + 0x40, &[1, 2, 3, 0xDEAD_BEEF])
+        .unwrap();
+    let mut back = [0; 4];
+    memory.read_words(RAM_BASE + 0x40, &mut back).unwrap();
+    assert_eq!(back, [1, 2, 3, 0xDEAD_BEEF]);
+}
