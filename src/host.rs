@@ -24,7 +24,37 @@ impl ByteStream for TcpLink {
 }
 
 pub enum HostPins {
+    /// The simulated blue pill, in-process.
+    Simulated(Box<sim::port::Sim<sim::chip::Chip>>),
     Remote(RemoteBitbang<TcpLink>),
+}
+
+/// `sim[:CHIP]`: the simulated target, with BMP_SIM_FIRMWARE preloaded if set.
+fn open_simulator(setting: &str) -> Result<HostPins, NoWire> {
+    use sim::chip::{Chip, Variant};
+    let variant = match setting
+        .strip_prefix("sim")
+        .unwrap_or("")
+        .trim_start_matches(':')
+    {
+        "" | "stm32f103c8" => Variant::Stm32f103c8,
+        "stm32f103cb" => Variant::Stm32f103cb,
+        "stm32f103rc" => Variant::Stm32f103rc,
+        "cks32f103c8" => Variant::Cks32f103c8,
+        _ => {
+            return Err(NoWire::Backend(
+                "BMP_WIRE=sim:CHIP: CHIP is stm32f103c8, stm32f103cb, stm32f103rc or cks32f103c8",
+            ));
+        }
+    };
+    let mut chip = Chip::new(variant);
+    if let Ok(path) = std::env::var("BMP_SIM_FIRMWARE") {
+        chip.load_firmware(std::path::Path::new(&path))
+            .map_err(|_| {
+                NoWire::Backend("BMP_SIM_FIRMWARE: cannot load that file (ELF or .bin)")
+            })?;
+    }
+    Ok(HostPins::Simulated(Box::new(sim::port::Sim::new(chip))))
 }
 
 /// Open the backend BMP_WIRE names.
@@ -44,9 +74,7 @@ pub fn open() -> Result<HostPins, NoWire> {
         return Ok(HostPins::Remote(RemoteBitbang::new(TcpLink(stream))));
     }
     if setting.is_empty() || setting.starts_with("sim") {
-        return Err(NoWire::Backend(
-            "the in-process simulator is not linked yet; set BMP_WIRE=remote_bitbang:HOST:PORT",
-        ));
+        return open_simulator(&setting);
     }
     Err(NoWire::Backend(
         "BMP_WIRE must be sim[:CHIP] or remote_bitbang:HOST:PORT",
@@ -56,41 +84,55 @@ pub fn open() -> Result<HostPins, NoWire> {
 impl Pins for HostPins {
     fn set_swclk(&mut self, high: bool) {
         match self {
+            HostPins::Simulated(pins) => pins.set_swclk(high),
             HostPins::Remote(pins) => pins.set_swclk(high),
         }
     }
     fn set_swdio(&mut self, high: bool) {
         match self {
+            HostPins::Simulated(pins) => pins.set_swdio(high),
             HostPins::Remote(pins) => pins.set_swdio(high),
         }
     }
     fn swdio_output(&mut self, enable: bool) {
         match self {
+            HostPins::Simulated(pins) => pins.swdio_output(enable),
             HostPins::Remote(pins) => pins.swdio_output(enable),
         }
     }
     fn read_swdio(&mut self) -> bool {
         match self {
+            HostPins::Simulated(pins) => pins.read_swdio(),
             HostPins::Remote(pins) => pins.read_swdio(),
         }
     }
     fn set_tdi(&mut self, high: bool) {
         match self {
+            HostPins::Simulated(pins) => pins.set_tdi(high),
             HostPins::Remote(pins) => pins.set_tdi(high),
         }
     }
     fn read_tdo(&mut self) -> bool {
         match self {
+            HostPins::Simulated(pins) => pins.read_tdo(),
             HostPins::Remote(pins) => pins.read_tdo(),
+        }
+    }
+    fn read_reset(&mut self) -> bool {
+        match self {
+            HostPins::Simulated(pins) => pins.read_reset(),
+            HostPins::Remote(pins) => pins.read_reset(),
         }
     }
     fn set_reset(&mut self, asserted: bool) {
         match self {
+            HostPins::Simulated(pins) => pins.set_reset(asserted),
             HostPins::Remote(pins) => pins.set_reset(asserted),
         }
     }
     fn set_frequency(&mut self, hz: u32) -> u32 {
         match self {
+            HostPins::Simulated(pins) => pins.set_frequency(hz),
             HostPins::Remote(pins) => pins.set_frequency(hz),
         }
     }
