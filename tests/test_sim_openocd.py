@@ -1,0 +1,296 @@
+"""OpenOCD against the simulated blue pill: bmp-sim serves the STM32F103 at its pins over
+OpenOCD's remote_bitbang protocol, and OpenOCD (openocd-esp32 from the project venv, the
+stock target/stm32f1x.cfg) must find, flash, break, step and read it as it would silicon.
+
+Every step is asserted from OpenOCD's answers on its Tcl RPC port; a failure shows the
+commands so far and the tail of OpenOCD's log (BMP_OPENOCD_DEBUG=3 for a debug log; the
+full log stays in the test's tmp_path as openocd.log)."""
+
+import re
+import struct
+import time
+
+import pytest
+
+from helpers.openocd import (OpenOcd, SimServer, build_firmware, build_sim, find_openocd,
+                             read_symbols, remote_bitbang_config)
+
+CHIP = "stm32f103c8"
+FLASH_BASE = 0x08000000
+FLASH_SIZE_C8 = 64 * 1024
+SRAM_TOP = 0x20000000 + 20 * 1024
+
+# IDCODEs of a genuine medium-density STM32F103 (RM0008 31.6.2, 31.6.3): the SW-DP's DPIDR,
+# the JTAG-DP's IDCODE (the Cortex-M3 TAP), the boundary-scan TAP's IDCODE.
+SWD_DPIDR = 0x1BA01477
+JTAG_DP_IDCODE = 0x3BA00477
+BOUNDARY_SCAN_IDCODE_MEDIUM_DENSITY = 0x16410041
+
+# Cortex-M3 FPB and DWT sizes (Cortex-M3 TRM r1p1, 8.2 and 8.3): 6 instruction comparators,
+# 4 watchpoint comparators. OpenOCD reports both once it has examined the core.
+FPB_CODE_COMPARATORS = 6
+DWT_COMPARATORS = 4
+
+WAIT_HALT_MS = 10000
+FLASH_TIMEOUT = 300
+
+EXPECTED_SEMIHOSTING_OUTPUT = (
+    "hello, world!\n"
+    "semihosting: SYS_WRITE to :tt\n"
+    "semihosting: file semihosting_test.txt: wrote 41, flen 41, read back, equal\n"
+    "semihosting test: PASS\n"
+)
+SEMIHOSTING_FILE_TEXT = b"bmp semihosting file test: hello, world!\n"
+
+
+@pytest.fixture(scope="session")
+def firmware():
+    """The test firmware (tests/firmware), built with make: its directory and symbols."""
+    build = build_firmware()
+    return {
+        "elf": build / "firmware.elf",
+        "bin": build / "firmware.bin",
+        "bench_elf": build / "bench.elf",
+        "symbols": read_symbols(build / "firmware.nm"),
+    }
+
+
+@pytest.fixture(scope="session")
+def bmp_sim():
+    return build_sim()
+
+
+@pytest.fixture(scope="session")
+def openocd_install():
+    return find_openocd()
+
+
+@pytest.fixture
+def start(bmp_sim, openocd_install, tmp_path):
+    """start(transport, firmware) -> (sim, openocd); both are stopped after the test."""
+    running = []
+
+    def start_pair(transport, firmware_file, chip=CHIP, extra_config=()):
+        sim = SimServer(bmp_sim, chip, firmware_file)
+        running.append(sim)
+        binary, scripts = openocd_install
+        openocd = OpenOcd(binary, scripts,
+                          remote_bitbang_config(sim.port, transport, extra=extra_config),
+                          cwd=tmp_path)
+        running.append(openocd)
+        return sim, openocd
+
+    yield start_pair
+    for process in reversed(running):
+        process.close()
+
+
+def log_has(openocd, pattern, what):
+    if re.search(pattern, openocd.log(), re.IGNORECASE | re.MULTILINE) is None:
+        openocd.fail(f"OpenOCD's log does not show {what} (pattern {pattern!r})")
+
+
+def halt_at(openocd, address, name):
+    """Resume, wait for the halt and check the PC."""
+    openocd.command("resume")
+    openocd.command(f"wait_halt {WAIT_HALT_MS}", timeout=WAIT_HALT_MS / 1000 + 20)
+    pc = openocd.pc()
+    if pc != address:
+        openocd.fail(f"halted at 0x{pc:08x}, not at {name} (0x{address:08x})")
+
+
+def test_firmware_image(firmware):
+    """The test firmware: vector table at 0x0800_0000, the symbols the tests rely on."""
+    symbols = firmware["symbols"]
+    for name in ["vector_table", "reset_handler", "fault_handler", "main", "clock_setup",
+                 "blink_step", "compute", "scramble", "run_semihosting_test", "semihosting_call",
+                 "counter", "watched_value", "hello", "semihosting_test", "semihosting_result",
+                 "system_clock_hz", "clock_error"]:
+        assert name in symbols, f"{name} is missing from firmware.nm"
+    assert symbols["vector_table"] == FLASH_BASE
+    image = firmware["bin"].read_bytes()
+    assert len(image) < 8 * 1024
+    initial_sp, reset_vector = struct.unpack_from("<II", image, 0)
+    assert initial_sp == SRAM_TOP
+    assert reset_vector == symbols["reset_handler"] | 1  # Thumb bit (ARMv7-M B1.5.3)
+    for name in ["counter", "hello", "semihosting_test"]:
+        assert 0x20000000 <= symbols[name] < SRAM_TOP, f"{name} is not in SRAM"
+    bench = firmware["bench_elf"].with_suffix(".bin").read_bytes()
+    assert 60 * 1024 < len(bench) <= FLASH_SIZE_C8
+
+
+def test_swd_flash_break_step(start, firmware):
+    """SWD: examine, reset halt, flash write_image + verify_image, a hardware breakpoint,
+    step, the counter between two halts, free running, reset run."""
+    symbols = firmware["symbols"]
+    elf = firmware["elf"]
+    # Start from a different image (bench.elf), so the flash write has to change flash.
+    sim, openocd = start("swd", firmware["bench_elf"])
+
+    log_has(openocd, rf"SWD DPIDR 0x{SWD_DPIDR:08x}", f"the SW-DP's DPIDR 0x{SWD_DPIDR:08x}")
+    log_has(openocd, rf"hardware has {FPB_CODE_COMPARATORS} breakpoints, "
+                     rf"{DWT_COMPARATORS} watchpoints", "the Cortex-M3's FPB and DWT sizes")
+    openocd.command("reset halt")
+    if openocd.state() != "halted":
+        openocd.fail("not halted after `reset halt`")
+    pc = openocd.pc()
+    if pc != symbols["reset_handler"]:
+        openocd.fail(f"after `reset halt` the PC is 0x{pc:08x}, not reset_handler "
+                     f"0x{symbols['reset_handler']:08x} (the reset vector of bench.elf)")
+
+    # The flash holds bench.elf: verify_image of firmware.elf must find a difference.
+    ok, output = openocd.try_command(f"verify_image {{{elf}}}", timeout=FLASH_TIMEOUT)
+    if ok:
+        openocd.fail(f"verify_image passed before flashing (the image was preloaded?): {output}")
+
+    started = time.monotonic()
+    output = openocd.command(f"flash write_image erase {{{elf}}}", timeout=FLASH_TIMEOUT)
+    if re.search(r"wrote \d+ bytes from file", output) is None:
+        openocd.fail(f"unexpected answer to flash write_image: {output!r}")
+    log_has(openocd, r"flash size = 64 ?k", "the C8's flash size (64 KiB, from F_SIZE)")
+    output = openocd.command(f"verify_image {{{elf}}}", timeout=FLASH_TIMEOUT)
+    if re.search(r"verified \d+ bytes", output) is None:
+        openocd.fail(f"unexpected answer to verify_image: {output!r}")
+    flash_seconds = time.monotonic() - started
+
+    openocd.command("reset halt")
+    pc = openocd.pc()
+    if pc != symbols["reset_handler"]:
+        openocd.fail(f"after flashing and `reset halt` the PC is 0x{pc:08x}, not "
+                     f"reset_handler 0x{symbols['reset_handler']:08x}")
+
+    blink_step = symbols["blink_step"]
+    output = openocd.command(f"bp 0x{blink_step:08x} 2 hw")
+    if f"breakpoint set at 0x{blink_step:08x}" not in output.lower():
+        openocd.fail(f"unexpected answer to bp: {output!r}")
+    halt_at(openocd, blink_step, "blink_step")
+    first = openocd.read_word(symbols["counter"])
+    if first != 0:
+        openocd.fail(f"counter is {first} at the first blink_step entry, expected 0 "
+                     f"(.bss zeroed by the start-up code)")
+    hello = openocd.read_bytes(symbols["hello"], 14)
+    if hello != b"hello, world!\0":
+        openocd.fail(f"hello in SRAM reads {hello!r} (the start-up code copies .data)")
+
+    openocd.command("step")
+    pc = openocd.pc()
+    if not blink_step < pc <= blink_step + 4:
+        openocd.fail(f"after `step` from blink_step 0x{blink_step:08x} the PC is 0x{pc:08x}, "
+                     f"not one instruction further")
+
+    halt_at(openocd, blink_step, "blink_step (second hit)")
+    second = openocd.read_word(symbols["counter"])
+    if second != first + 1:
+        openocd.fail(f"counter went from {first} to {second} between two blink_step hits, "
+                     f"expected +1")
+
+    openocd.command(f"rbp 0x{blink_step:08x}")
+    openocd.command("resume")
+    time.sleep(0.5)
+    if openocd.state() != "running":
+        openocd.fail("the core is not running after resume with no breakpoint")
+    openocd.command("halt")
+    openocd.command(f"wait_halt {WAIT_HALT_MS}", timeout=WAIT_HALT_MS / 1000 + 20)
+    third = openocd.read_word(symbols["counter"])
+    if third <= second:
+        openocd.fail(f"counter did not increase while running: {second} then {third}")
+    pc = openocd.pc()
+    if not FLASH_BASE <= pc < FLASH_BASE + FLASH_SIZE_C8:
+        openocd.fail(f"halted outside flash at 0x{pc:08x}")
+
+    openocd.command("reset run")
+    time.sleep(0.3)
+    if openocd.state() != "running":
+        openocd.fail("the core is not running after `reset run`")
+    print(f"flash write_image + verify_image took {flash_seconds:.1f} s")
+
+
+def test_swd_clock_setup(start, firmware):
+    """The firmware's clock set-up reaches 72 MHz on the PLL: the simulator models RCC_CR
+    HSERDY/PLLRDY and RCC_CFGR SWS (RM0008 7.3.1, 7.3.2)."""
+    symbols = firmware["symbols"]
+    sim, openocd = start("swd", firmware["elf"])
+    openocd.command("reset halt")
+    openocd.command(f"bp 0x{symbols['blink_step']:08x} 2 hw")
+    halt_at(openocd, symbols["blink_step"], "blink_step")
+    clock_error = openocd.read_word(symbols["clock_error"])
+    frequency = openocd.read_word(symbols["system_clock_hz"])
+    rcc_cfgr = openocd.read_word(0x40021004)
+    flash_acr = openocd.read_word(0x40022000)
+    if clock_error != 0 or frequency != 72000000:
+        waits = {1: "HSERDY", 2: "PLLRDY", 3: "SWS = PLL"}
+        openocd.fail(f"clock_setup() stayed on HSI: clock_error {clock_error} (the wait for "
+                     f"{waits.get(clock_error, '?')} timed out), system_clock_hz {frequency}, "
+                     f"RCC_CFGR 0x{rcc_cfgr:08x}, FLASH_ACR 0x{flash_acr:08x}")
+    if (rcc_cfgr >> 2) & 3 != 2:
+        openocd.fail(f"RCC_CFGR 0x{rcc_cfgr:08x}: SWS is not PLL")
+    if flash_acr & 7 != 2:
+        openocd.fail(f"FLASH_ACR 0x{flash_acr:08x}: LATENCY is not 2")
+
+
+def test_swd_semihosting(start, firmware, tmp_path):
+    """The firmware's semihosting test mode under OpenOCD: console output, a host file
+    written and read back, SYS_EXIT_EXTENDED status 0 (OpenOCD exits with it when no gdb is
+    connected)."""
+    symbols = firmware["symbols"]
+    sim, openocd = start("swd", firmware["elf"])
+    openocd.command("reset halt")
+    openocd.command("arm semihosting enable")
+    main = symbols["main"]
+    openocd.command(f"bp 0x{main:08x} 2 hw")
+    halt_at(openocd, main, "main")
+    openocd.command(f"rbp 0x{main:08x}")
+    openocd.command(f"mww 0x{symbols['semihosting_test']:08x} 1")
+    openocd.command("resume")
+    status = openocd.wait_exit(timeout=120)
+    if status is None:
+        result = openocd.read_word(symbols["semihosting_result"]) \
+            if openocd.try_command("halt")[0] else "?"
+        openocd.fail(f"OpenOCD did not exit on SYS_EXIT_EXTENDED within 120 s "
+                     f"(semihosting_result {result}); stdout so far: {openocd.stdout()!r}")
+    output = openocd.stdout()
+    if EXPECTED_SEMIHOSTING_OUTPUT not in output:
+        openocd.fail(f"semihosting console output differs; expected {EXPECTED_SEMIHOSTING_OUTPUT!r},"
+                     f" got {output!r}")
+    if status != 0:
+        openocd.fail(f"OpenOCD exited with status {status}, not the firmware's exit status 0")
+    written = (tmp_path / "semihosting_test.txt").read_bytes()
+    assert written == SEMIHOSTING_FILE_TEXT
+
+
+def test_jtag_scan(start, firmware):
+    """JTAG: the chain holds the Cortex-M3 TAP (JTAG-DP, IR 4) nearest TDO, then the
+    boundary-scan TAP (IR 5), with a genuine medium-density part's IDCODEs; memory reads
+    through the JTAG-DP work."""
+    symbols = firmware["symbols"]
+    sim, openocd = start("jtag", firmware["elf"])
+    log_has(openocd, rf"tap/device found: 0x{JTAG_DP_IDCODE:08x}",
+            f"the JTAG-DP IDCODE 0x{JTAG_DP_IDCODE:08x}")
+    log_has(openocd, rf"tap/device found: 0x{BOUNDARY_SCAN_IDCODE_MEDIUM_DENSITY:08x}",
+            f"the boundary-scan IDCODE 0x{BOUNDARY_SCAN_IDCODE_MEDIUM_DENSITY:08x}")
+    if re.search(r"UNEXPECTED|IR capture error", openocd.log()):
+        openocd.fail("OpenOCD reports an unexpected IDCODE or IR capture value")
+    output = openocd.command("scan_chain")
+    taps = {}
+    for line in output.splitlines():
+        match = re.match(r"\s*(\d+)\s+(\S+)\s+Y\s+(0x[0-9a-f]+)\s+\S+\s+(\d+)", line, re.IGNORECASE)
+        if match:
+            taps[match.group(2)] = (int(match.group(1)), int(match.group(3), 16),
+                                    int(match.group(4)))
+    expected = {"stm32f1x.cpu": (0, JTAG_DP_IDCODE, 4),
+                "stm32f1x.bs": (1, BOUNDARY_SCAN_IDCODE_MEDIUM_DENSITY, 5)}
+    if taps != expected:
+        openocd.fail(f"scan_chain shows {taps}, expected {expected}:\n{output}")
+
+    openocd.command("halt")
+    openocd.command(f"wait_halt {WAIT_HALT_MS}", timeout=WAIT_HALT_MS / 1000 + 20)
+    initial_sp = openocd.read_word(FLASH_BASE)
+    if initial_sp != SRAM_TOP:
+        openocd.fail(f"word 0 of flash reads 0x{initial_sp:08x} through the JTAG-DP, "
+                     f"expected the initial SP 0x{SRAM_TOP:08x}")
+    openocd.command("reset halt")
+    openocd.command(f"bp 0x{symbols['blink_step']:08x} 2 hw")
+    halt_at(openocd, symbols["blink_step"], "blink_step")
+    hello = openocd.read_bytes(symbols["hello"], 14)
+    if hello != b"hello, world!\0":
+        openocd.fail(f"hello in SRAM reads {hello!r} through the JTAG-DP")
