@@ -128,7 +128,9 @@ def test_swd_flash_break_step(start, firmware):
     sim, openocd = start("swd", firmware["bench_elf"])
 
     log_has(openocd, rf"SWD DPIDR 0x{SWD_DPIDR:08x}", f"the SW-DP's DPIDR 0x{SWD_DPIDR:08x}")
-    log_has(openocd, rf"hardware has {FPB_CODE_COMPARATORS} breakpoints, "
+    log_has(openocd, r"Cortex-M3 r1p1 processor detected",
+            "CPUID 0x411FC231: the STM32F103 core is a Cortex-M3 r1p1 (RM0008 31.8.3)")
+    log_has(openocd, rf"(target|hardware) has {FPB_CODE_COMPARATORS} breakpoints, "
                      rf"{DWT_COMPARATORS} watchpoints", "the Cortex-M3's FPB and DWT sizes")
     openocd.command("reset halt")
     if openocd.state() != "halted":
