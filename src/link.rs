@@ -153,6 +153,14 @@ impl Wire {
         }
     }
 
+    /// The JTAG chain found when the wire was opened (empty for SWD).
+    pub fn chain(&self) -> &[wire::jtag::Device] {
+        match self {
+            Wire::Swd(_) => &[],
+            Wire::Jtag(jtag) => jtag.devices(),
+        }
+    }
+
     pub fn pins(&mut self) -> &mut Backend {
         match self {
             Wire::Swd(swd) => swd.pins(),

@@ -15,6 +15,7 @@ const HELP: &str = "\
 scan target:
  jtag_scan(assert_srst: bool, ir_len: list) -- returns the list of targets found
  swdp_scan(assert_srst: bool) -- returns the list of targets found
+ jtag_chain() -- devices of the last jtag scan: [(idcode, ir_len), ...] from TDO
 attach/detach target:
  attach(n: int) -- n counts from 1, as in the scan list
  detach()
@@ -40,7 +41,7 @@ register access:
  reg_read(reg: int, data: bytearray)
  reg_write(reg: int, data: bytes)
 halt/resume:
- reset() -- reset the target (SYSRESETREQ); it runs on
+ reset(halt: bool) -- reset the target (SYSRESETREQ); with halt, stop at the reset vector
  halt_request()
  halt_poll() -- returns tuple (halt_code: int, halt_reason: str, watchpoint_address: int)
  halt_resume(step: bool)
@@ -143,6 +144,18 @@ pub extern "C" fn target_jtag_scan(n: usize, pointer: *const Obj) -> Obj {
     scan_result(unwrap(probe::with(|probe| {
         probe.jtag_scan(assert_reset, &ir_lengths[..count])
     })))
+}
+
+/// The devices of the last JTAG scan, nearest TDO first: [(idcode, ir_length), ...].
+#[unsafe(no_mangle)]
+pub extern "C" fn target_jtag_chain(_: usize, _: *const Obj) -> Obj {
+    let chain = unwrap(probe::with(|probe| Ok(probe.jtag_chain)));
+    let list = object::new_list();
+    for (idcode, ir_length) in chain.into_iter().flatten() {
+        let entry = [object::unsigned(idcode), object::small_int(ir_length as isize)];
+        object::list_append(list, object::tuple(&entry));
+    }
+    list
 }
 
 #[unsafe(no_mangle)]
@@ -359,9 +372,11 @@ pub extern "C" fn target_reg_write(n: usize, pointer: *const Obj) -> Obj {
     object::small_int(4)
 }
 
+/// reset(halt=False): with `halt`, the core stops at the reset vector (vector catch).
 #[unsafe(no_mangle)]
-pub extern "C" fn target_reset(_: usize, _: *const Obj) -> Obj {
-    unwrap(probe::session(|session| session.reset(false)));
+pub extern "C" fn target_reset(n: usize, pointer: *const Obj) -> Obj {
+    let halt = args(n, pointer).first().is_some_and(|&flag| argument::truth(flag));
+    unwrap(probe::session(|session| session.reset(halt)));
     object::NONE
 }
 

@@ -64,6 +64,8 @@ pub struct Probe {
     pub dap: Option<DapServer>,
     /// The GDB server is running (bmp.init()): the wire belongs to the session.
     pub gdb_active: bool,
+    /// Devices of the last JTAG chain scan, nearest TDO first: (IDCODE, IR length).
+    pub jtag_chain: [Option<(u32, u8)>; wire::jtag::MAX_DEVICES],
 }
 
 const DAP_HAS_THE_WIRE: &str =
@@ -81,6 +83,7 @@ impl Probe {
             spare: None,
             dap: None,
             gdb_active: false,
+            jtag_chain: [None; wire::jtag::MAX_DEVICES],
         }
     }
 
@@ -117,8 +120,14 @@ impl Probe {
             return Err(Failure::WireInUse(DAP_HAS_THE_WIRE));
         }
         let pins = self.pins()?;
+        self.jtag_chain = [None; wire::jtag::MAX_DEVICES];
         match Wire::jtag(pins, assert_reset, ir_lengths) {
-            Ok(wire) => self.scan(wire),
+            Ok(wire) => {
+                for (slot, device) in self.jtag_chain.iter_mut().zip(wire.chain()) {
+                    *slot = Some((device.idcode, device.ir_length));
+                }
+                self.scan(wire)
+            }
             Err((reason, mut pins)) => {
                 pins_release_reset(&mut pins);
                 self.spare = Some(pins);

@@ -5,6 +5,7 @@
 
 BMP_FUN_VAR(target_jtag_scan, 0, 2);
 BMP_FUN_VAR(target_swdp_scan, 0, 1);
+BMP_FUN_VAR(target_jtag_chain, 0, 0);
 BMP_FUN_VAR(target_attach, 1, 1);
 BMP_FUN_VAR(target_detach, 0, 0);
 BMP_FUN_VAR(target_reattach, 0, 0);
@@ -25,7 +26,7 @@ BMP_FUN_VAR(target_regs_read, 1, 1);
 BMP_FUN_VAR(target_regs_write, 1, 1);
 BMP_FUN_VAR(target_reg_read, 2, 2);
 BMP_FUN_VAR(target_reg_write, 2, 2);
-BMP_FUN_VAR(target_reset, 0, 0);
+BMP_FUN_VAR(target_reset, 0, 1);
 BMP_FUN_VAR(target_halt_request, 0, 0);
 BMP_FUN_VAR(target_halt_poll, 0, 0);
 BMP_FUN_VAR(target_halt_resume, 0, 1);
@@ -39,6 +40,7 @@ static const mp_rom_map_elem_t target_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_target) },
     BMP_ENTRY(MP_QSTR_jtag_scan, target_jtag_scan),
     BMP_ENTRY(MP_QSTR_swdp_scan, target_swdp_scan),
+    BMP_ENTRY(MP_QSTR_jtag_chain, target_jtag_chain),
     BMP_ENTRY(MP_QSTR_attach, target_attach),
     BMP_ENTRY(MP_QSTR_detach, target_detach),
     BMP_ENTRY(MP_QSTR_reattach, target_reattach),

@@ -19,9 +19,6 @@ check("bmp", bmp.tracebuf)
 check("bmp", bmp.disp_fun, print)
 check("bmp", bmp.repl_fun, print)
 check("bmp", bmp.debug)
-check("dap", dap.init)
-check("dap", dap.deinit)
-check("dap", dap.process, bytearray(64), bytearray(64))
 check("dap", dap.calibrate)
 
 # Wrong argument counts are TypeErrors, checked before any Rust code runs.

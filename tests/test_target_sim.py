@@ -1,0 +1,48 @@
+"""The target module on the host probe against the simulated blue pill (issue: the debug
+engine). Each script line is a check: "<name> ok" or "<name> FAILED <details>"."""
+
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+SIM_SCRIPTS = pathlib.Path(__file__).parent / "sim"
+
+
+@pytest.fixture(scope="session")
+def firmware(top):
+    build = top / "build" / "firmware"
+    subprocess.run(["make", "-s", "-C", str(top / "tests" / "firmware"), f"BUILD={build}"], check=True)
+    return build
+
+
+def run_script(micropython, script, *arguments, wire="sim", timeout=300):
+    environment = dict(os.environ, BMP_WIRE=wire)
+    result = subprocess.run([str(micropython), str(SIM_SCRIPTS / script), *map(str, arguments)],
+                            capture_output=True, text=True, timeout=timeout, env=environment)
+    return result.stdout + result.stderr
+
+
+def assert_checks(output, expected_count):
+    lines = [line for line in output.splitlines() if line.strip()]
+    failed = [line for line in lines if " ok" not in line]
+    assert not failed, output
+    assert len(lines) == expected_count, output
+
+
+def test_target_flow_on_the_simulated_blue_pill(unix_micropython, firmware):
+    output = run_script(unix_micropython, "target_flow.py", firmware / "firmware.bin", firmware / "firmware.nm")
+    assert_checks(output, 21)
+
+
+def test_scan_names_the_clone(unix_micropython):
+    output = run_script(unix_micropython, "scan.py", wire="sim:cks32f103c8")
+    assert "swdp ['STM32F1 (clone) medium density M3']" in output, output
+
+
+def test_jtag_scan_finds_both_taps(unix_micropython):
+    output = run_script(unix_micropython, "scan.py")
+    assert "swdp ['STM32F1 medium density M3']" in output, output
+    assert "jtag ['STM32F1 medium density M3']" in output, output
+    assert "chain [(1006896247, 4), (373293121, 5)]" in output or "chain [(373293121, 5), (1006896247, 4)]" in output, output
