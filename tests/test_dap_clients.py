@@ -1,0 +1,148 @@
+"""Real clients against `dap` on the host probe with the simulated blue pill: OpenOCD
+(`cmsis-dap backend tcp`, from the PyPI package openocd-esp32) over SWD and JTAG, and pyOCD
+through bmp's probe plugin (tcpdap)."""
+
+import os
+import pathlib
+import re
+import socket
+import subprocess
+import time
+
+import pytest
+
+TOP = pathlib.Path(__file__).resolve().parent.parent
+VENV = TOP / "build" / "venv"
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def openocd_paths():
+    import glob
+    found = glob.glob(str(VENV / "lib" / "python3*" / "site-packages" / "openocd_esp32"))
+    assert found, "openocd-esp32 is not installed in build/venv (tools/prereqs)"
+    root = pathlib.Path(found[0])
+    return root / "bin" / "openocd", root / "share" / "openocd" / "scripts"
+
+
+@pytest.fixture(scope="session")
+def firmware(top):
+    build = top / "build" / "firmware"
+    subprocess.run(["make", "-s", "-C", str(top / "tests" / "firmware"), f"BUILD={build}"], check=True)
+    return build
+
+
+def symbol(firmware, name):
+    for line in (firmware / "firmware.nm").read_text().splitlines():
+        fields = line.split()
+        if len(fields) == 3 and fields[2] == name:
+            return int(fields[0], 16)
+    raise KeyError(name)
+
+
+class DapServer:
+    """The host probe serving CMSIS-DAP on a TCP port, with the simulated target."""
+
+    def __init__(self, micropython, chip="stm32f103c8"):
+        self.port = free_port()
+        script = (f"import dap, time\ndap.init(tcp={self.port})\nprint('serving', flush=True)\n"
+                  "while True:\n    time.sleep(1)\n")
+        environment = dict(os.environ, BMP_WIRE=f"sim:{chip}")
+        self.process = subprocess.Popen([str(micropython), "-c", script], stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, env=environment)
+        line = self.process.stdout.readline().decode()
+        assert "serving" in line, line + self.process.stdout.read().decode()
+
+    def close(self):
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def dap_server(unix_micropython):
+    servers = []
+
+    def start(chip="stm32f103c8"):
+        server = DapServer(unix_micropython, chip)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def openocd(port, transport, commands, timeout=300):
+    binary, scripts = openocd_paths()
+    arguments = [str(binary), "-s", str(scripts),
+                 "-c", "adapter driver cmsis-dap", "-c", "cmsis-dap backend tcp",
+                 "-c", "cmsis-dap tcp host 127.0.0.1", "-c", f"cmsis-dap tcp port {port}",
+                 "-c", f"transport select {transport}", "-c", "adapter speed 4000",
+                 "-f", "target/stm32f1x.cfg", "-c", "init"]
+    for command in commands:
+        arguments += ["-c", command]
+    arguments += ["-c", "shutdown"]
+    result = subprocess.run(arguments, capture_output=True, text=True, timeout=timeout)
+    return result.stdout + result.stderr
+
+
+def test_openocd_flashes_and_debugs_over_swd(dap_server, firmware):
+    server = dap_server()
+    elf = firmware / "firmware.elf"
+    blink_step = symbol(firmware, "blink_step")
+    counter = symbol(firmware, "counter")
+    log = openocd(server.port, "swd", [
+        "reset halt",
+        "mdw 0xe0042000",
+        f"flash write_image erase {elf}",
+        f"verify_image {elf}",
+        f"bp {blink_step:#x} 2 hw",
+        "resume",
+        "wait_halt 2000",
+        "reg pc",
+        f"rbp {blink_step:#x}",
+        f"mdw {counter:#x}",
+        "resume", "sleep 100", "halt",
+        f"mdw {counter:#x}",
+        "reset run",
+    ])
+    assert "0xe0042000: 20036410" in log.lower(), log
+    assert re.search(r"wrote \d+ bytes from file", log), log
+    assert "verified" in log, log
+    assert re.search(rf"pc \(/32\): 0x0*{blink_step:x}", log, re.IGNORECASE), log
+    values = [int(v, 16) for v in re.findall(rf"0x{counter:08x}: ([0-9a-f]+)", log, re.IGNORECASE)]
+    assert len(values) == 2 and values[1] > values[0], log
+
+
+def test_openocd_over_jtag_finds_both_taps(dap_server):
+    server = dap_server()
+    log = openocd(server.port, "jtag", ["scan_chain"])
+    assert "0x3ba00477" in log.lower(), log
+    assert "0x16410041" in log.lower(), log
+
+
+def pyocd(*arguments, timeout=300):
+    result = subprocess.run([str(VENV / "bin" / "pyocd"), *arguments], capture_output=True, text=True,
+                            timeout=timeout)
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_pyocd_commander_and_load(dap_server, firmware):
+    server = dap_server("stm32f103rc")
+    probe = f"tcpdap:127.0.0.1:{server.port}"
+    code, log = pyocd("commander", "-u", probe, "-t", "stm32f103rc", "-O", "frequency=4000000",
+                      "-c", "halt", "-c", "write32 0x20000100 0xcafef00d", "-c", "read32 0x20000100 4",
+                      "-c", "resume", "-c", "halt")
+    assert code == 0, log
+    assert "cafef00d" in log.lower(), log
+    code, log = pyocd("load", "-u", probe, "-t", "stm32f103rc", str(firmware / "firmware.elf"))
+    assert code == 0, log
+    image = (firmware / "firmware.bin").read_bytes()
+    first = int.from_bytes(image[:4], "little")
+    code, log = pyocd("commander", "-u", probe, "-t", "stm32f103rc", "-c", "halt", "-c", "read32 0x08000000 4")
+    assert code == 0, log
+    assert f"{first:08x}" in log.lower(), log
