@@ -207,6 +207,36 @@ def test_swd_flash_break_step(start, firmware):
     print(f"flash write_image + verify_image took {flash_seconds:.1f} s")
 
 
+# Per part: flash size in KiB as F_SIZE at 0x1FFF_F7E0 reports it (RM0008 30.1.1) and the
+# DEV_ID of DBGMCU_IDCODE (RM0008 31.6.1): 0x410 medium density, 0x414 high density.
+PARTS = {
+    "stm32f103c8": (64, 0x410),
+    "stm32f103cb": (128, 0x410),
+    "stm32f103rc": (256, 0x414),
+}
+
+
+@pytest.mark.parametrize("chip", sorted(PARTS))
+def test_swd_part_identity(start, firmware, chip):
+    """Each simulated part reports its own DEV_ID and flash size, and OpenOCD's stm32f1x
+    flash driver probes the same size."""
+    flash_kib, device_id = PARTS[chip]
+    sim, openocd = start("swd", firmware["elf"], chip=chip)
+    if sim.chip != chip:
+        openocd.fail(f"bmp-sim says it runs {sim.chip}, not {chip}")
+    openocd.command("halt")
+    openocd.command(f"wait_halt {WAIT_HALT_MS}", timeout=WAIT_HALT_MS / 1000 + 20)
+    idcode = openocd.read_word(0xE0042000)
+    if idcode & 0xFFF != device_id:
+        openocd.fail(f"DBGMCU_IDCODE 0x{idcode:08x}: DEV_ID 0x{idcode & 0xFFF:03x}, expected "
+                     f"0x{device_id:03x} for {chip}")
+    size_word = openocd.read_word(0x1FFFF7E0)
+    if size_word & 0xFFFF != flash_kib:
+        openocd.fail(f"F_SIZE reads {size_word & 0xFFFF} KiB, expected {flash_kib} for {chip}")
+    openocd.command("flash probe 0")
+    log_has(openocd, rf"flash size = {flash_kib} ?k", f"OpenOCD probing {flash_kib} KiB of flash")
+
+
 def test_swd_clock_setup(start, firmware):
     """The firmware's clock set-up reaches 72 MHz on the PLL: the simulator models RCC_CR
     HSERDY/PLLRDY and RCC_CFGR SWS (RM0008 7.3.1, 7.3.2)."""
