@@ -4,7 +4,7 @@
 //! is set right after that edge, so the probe reads it while SWCLK is low (B4.2.1).
 
 use super::Context;
-use super::debug_port::{DPIDR, Refusal, Wire};
+use super::debug_port::{DPIDR, RDBUFF, Refusal, Wire};
 use super::faults::Injected;
 
 /// SWD ACK values, sent LSB first (ADIv5.2 B4.2.1).
@@ -243,7 +243,12 @@ impl SwDp {
                 return (Answer::Silent, 0);
             }
             Injected::NoAnswer => return (Answer::Silent, 0),
-            Injected::Wait => return (Answer::Wait, 0),
+            // Only what can wait for the AP gets WAIT: DPIDR and CTRL/STAT reads and
+            // ABORT writes are always taken (ADIv5.2 B4.2.2).
+            Injected::Wait if request.access_port || reads_buffer(request) => {
+                return (Answer::Wait, 0);
+            }
+            Injected::Wait => {}
             Injected::Fault => {
                 context.debug.set_sticky_error();
                 return (Answer::Fault, 0);
@@ -282,6 +287,10 @@ impl SwDp {
         self.drive = packet.drive(packet.cycle + 1);
         Phase::Packet(packet)
     }
+}
+
+fn reads_buffer(request: Request) -> bool {
+    !request.access_port && request.read && request.address == RDBUFF
 }
 
 /// Start 1, APnDP, RnW, A[2:3], parity, stop 0, park 1 (ADIv5.2 B4.2.2).
@@ -337,7 +346,6 @@ fn finish_write(packet: Packet, context: &mut Context) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::debug_port::RDBUFF;
     use super::*;
 
     #[test]
