@@ -14,6 +14,8 @@ pub mod swd;
 pub mod swj;
 
 #[cfg(test)]
+mod adi_tests;
+#[cfg(test)]
 mod tests;
 
 use crate::bus::{Bus, BusError, Identity, Width};

@@ -7,7 +7,7 @@ use super::{FaultConfig, Sim, WireMode};
 use crate::bus::{Bus, BusError, Identity, Width};
 use wire::Pins;
 
-const RAM_BASE: u32 = 0x2000_0000;
+pub const RAM_BASE: u32 = 0x2000_0000;
 const RAM_SIZE: usize = 64 * 1024;
 const GENUINE: Identity = Identity {
     dpidr: 0x1BA0_1477,
