@@ -22,6 +22,9 @@ options:
   --firmware FILE        an ELF or a raw .bin to load into flash first
   --listen ADDRESS       where to listen (default 127.0.0.1:3335; port 0 picks one)
   --statistics           after each client, print the wire counters to stderr
+  --real-time            virtual time also follows the wall clock, so the target runs
+                         while the client is quiet (default: time passes only with
+                         clock cycles and sleeps, deterministically)
   --help                 this text
 
 fault injection (probabilities from 0 to 1, per transaction; default 0):
@@ -50,6 +53,7 @@ struct Options {
     firmware: Option<PathBuf>,
     listen: String,
     statistics: bool,
+    real_time: bool,
     faults: FaultConfig,
 }
 
@@ -119,6 +123,7 @@ fn parse(arguments: impl IntoIterator<Item = String>) -> Result<Command, UsageEr
         firmware: None,
         listen: DEFAULT_LISTEN.to_string(),
         statistics: false,
+        real_time: false,
         faults: FaultConfig::default(),
     };
     let mut arguments = arguments.into_iter();
@@ -132,6 +137,7 @@ fn parse(arguments: impl IntoIterator<Item = String>) -> Result<Command, UsageEr
         match option.as_str() {
             "--help" | "-h" => return Ok(Command::Help),
             "--statistics" => options.statistics = true,
+            "--real-time" => options.real_time = true,
             _ => {
                 let value = match inline.or_else(|| arguments.next()) {
                     Some(value) => value,
@@ -213,6 +219,7 @@ fn run(options: Options) -> ExitCode {
         .map_or(options.listen.clone(), |address| address.to_string());
     let mut sim = Sim::new(chip);
     sim.set_faults(options.faults);
+    sim.set_real_time(options.real_time);
     println!("bmp-sim: {} listening on {address}", options.chip);
     let _ = std::io::stdout().flush();
     loop {
@@ -262,6 +269,7 @@ mod tests {
             "--listen",
             "127.0.0.1:0",
             "--statistics",
+            "--real-time",
             "--seed",
             "7",
             "--wait",
@@ -280,7 +288,7 @@ mod tests {
         assert_eq!(options.chip, "cks32f103c8");
         assert_eq!(options.firmware, Some(PathBuf::from("blink.elf")));
         assert_eq!(options.listen, "127.0.0.1:0");
-        assert!(options.statistics);
+        assert!(options.statistics && options.real_time);
         let faults = options.faults;
         assert_eq!((faults.seed, faults.wait, faults.fault), (7, 0.1, 0.2));
         assert_eq!((faults.no_answer, faults.read_parity), (0.3, 0.4));

@@ -23,6 +23,7 @@ use clock::VirtualClock;
 use debug_port::DebugPort;
 use faults::FaultInjector;
 use jtag::JtagChain;
+use std::time::Instant;
 use swd::SwDp;
 use swj::SelectWatcher;
 
@@ -143,6 +144,8 @@ pub struct Sim<B: Bus> {
     powered: bool,
     /// When an injected power failure ends.
     power_returns_ns: Option<u64>,
+    /// Real-time pacing: virtual time never lags behind the wall clock since this moment.
+    wall_clock: Option<(Instant, u64)>,
 }
 
 impl<B: Bus> Sim<B> {
@@ -157,6 +160,7 @@ impl<B: Bus> Sim<B> {
             advanced_ns: 0,
             powered: true,
             power_returns_ns: None,
+            wall_clock: None,
         }
     }
 
@@ -221,8 +225,26 @@ impl<B: Bus> Sim<B> {
     /// Let virtual time pass with the clock stopped (a probe's sleep).
     pub fn idle(&mut self, nanoseconds: u64) {
         self.clock.advance(nanoseconds);
+        self.pace();
         self.check_power();
         self.catch_up();
+    }
+
+    /// Real-time pacing for interactive use: virtual time also follows the wall clock, so
+    /// the target runs while the probe is quiet (its next pin activity catches up). Off by
+    /// default: then time passes only with SWCLK edges and sleeps, deterministically.
+    pub fn set_real_time(&mut self, enabled: bool) {
+        self.wall_clock = enabled.then(|| (Instant::now(), self.clock.now_ns()));
+    }
+
+    fn pace(&mut self) {
+        if let Some((start, virtual_start)) = self.wall_clock {
+            let wall = virtual_start + start.elapsed().as_nanos() as u64;
+            let now = self.clock.now_ns();
+            if wall > now {
+                self.clock.advance(wall - now);
+            }
+        }
     }
 
     /// nTRST: holds the TAPs in Test-Logic-Reset while asserted.
@@ -266,6 +288,7 @@ impl<B: Bus> Sim<B> {
     fn rising_edge(&mut self) {
         self.clock.tick();
         self.statistics.clock_cycles += 1;
+        self.pace();
         self.check_power();
         if !self.powered {
             return;

@@ -560,6 +560,21 @@ fn virtual_time_follows_the_declared_frequency() {
 }
 
 #[test]
+fn real_time_pacing_lets_wall_time_pass() {
+    let mut sim = Sim::new(RamBus::new());
+    sim.set_real_time(true);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    sim.set_swclk(true);
+    assert!(sim.now_ns() >= 20_000_000);
+    assert!(sim.bus().now_ns >= 20_000_000, "the chip caught up");
+    sim.set_real_time(false);
+    let now = sim.now_ns();
+    sim.set_swclk(false);
+    sim.set_swclk(true);
+    assert_eq!(sim.now_ns(), now + 1_000, "one period, nothing more");
+}
+
+#[test]
 fn bus_accesses_happen_at_the_current_virtual_time() {
     let mut sim = connected();
     let mut swd = Swd::new(&mut sim);
