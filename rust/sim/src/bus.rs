@@ -1,0 +1,63 @@
+//! The seam between the two halves of the simulated target.
+//!
+//! The debug-port half (SW-DP, JTAG-DP, AHB-AP; `port` modules) turns wire traffic into
+//! system-bus accesses and keeps the virtual clock. The chip half (`chip` modules: the
+//! Cortex-M3 core, its debug registers, the ROM table, the STM32F103 peripherals) answers
+//! those accesses and runs the core as virtual time passes.
+
+/// Width of one system-bus access (ADIv5.2 C2.2.1, CSW.Size).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Width {
+    Byte,
+    Half,
+    Word,
+}
+
+impl Width {
+    pub fn bytes(self) -> u32 {
+        match self {
+            Width::Byte => 1,
+            Width::Half => 2,
+            Width::Word => 4,
+        }
+    }
+}
+
+/// Why an access did not complete.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BusError {
+    /// The slave answered with an error (unmapped address, a bus fault): the AP access
+    /// ends with STICKYERR set and the DP answers FAULT from then on (ADIv5.2 B2.2.4).
+    Fault,
+    /// The slave stalls the bus (flash busy, RM0008 3.3.3 "reading the flash while BSY
+    /// stalls the bus"): the access is not done and the DP answers WAIT; the probe retries.
+    Stall,
+}
+
+/// Who the chip is, as the debug port reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// SW-DP DPIDR (ADIv5.2 B2.2.5).
+    pub dpidr: u32,
+    /// JTAG-DP IDCODE of the ARM TAP.
+    pub jtag_idcode: u32,
+    /// IDCODE of the boundary-scan TAP that follows it on the chain.
+    pub boundary_scan_idcode: u32,
+}
+
+/// The system bus as seen from the AHB-AP, plus the things that are not bus accesses:
+/// virtual time and the reset pin.
+///
+/// Values are right-aligned: a byte read of 0x2000_0001 returns the byte in bits 7..0.
+/// The AP moves it to its byte lane in DRW (ADIv5.2 C2.2.6).
+pub trait Bus {
+    fn read(&mut self, address: u32, width: Width) -> Result<u32, BusError>;
+    fn write(&mut self, address: u32, width: Width, value: u32) -> Result<(), BusError>;
+    /// Let the chip catch up with virtual time: run the core (72 MHz when not halted),
+    /// finish flash operations whose time has come. `now_ns` never decreases.
+    fn advance_to(&mut self, now_ns: u64);
+    /// Drive the nRST pin (true = asserted, held in reset).
+    fn set_reset(&mut self, asserted: bool);
+    /// What the debug port must report for this chip.
+    fn identity(&self) -> Identity;
+}
