@@ -1,0 +1,505 @@
+//! The Cortex-M3 core on unicorn-engine, and what the debug logic does to it: run for a
+//! share of virtual time, halt, step, reset, and move registers through DCRSR/DCRDR.
+//!
+//! Approximations, all on purpose:
+//! - One instruction per cycle at 72 MHz. A slice of virtual time lets the core start as
+//!   many instructions as the slice has cycles.
+//! - Exceptions are not modelled (there is no NVIC): a fault, an SVC, an undefined
+//!   instruction, a bus error on a core access, or a BKPT with debug disabled lock the
+//!   core up (DHCSR.S_LOCKUP) at the instruction. Interrupts never arrive, so WFI and WFE
+//!   sleep until a halt or a reset.
+//! - While the flash controller is busy, a core running from flash does not advance
+//!   (its fetches would stall); a core running from SRAM runs on. A core store to the
+//!   array takes effect when the controller finishes; a store while busy first finishes
+//!   the operation in progress (the store would have waited for it).
+//! - The core's halt on a DWT match comes after the accessing instruction, before the
+//!   next one (ARMv7-M C1.8.1 allows the halt to be imprecise; here it is exact).
+
+use super::debug::{
+    DCRSR_REGSEL, DCRSR_REGWNR, DFSR_BKPT, DFSR_DWTTRAP, DFSR_HALTED, DFSR_VCATCH, ResetRequest,
+    RunRequest,
+};
+use super::flash::{FLASH_BASE, FlashEffect};
+use super::memory_map::{
+    self, Emulator, FLASH_ALIAS_BASE, Origin, PRIVATE_PERIPHERAL_BASE, PRIVATE_PERIPHERAL_SIZE,
+    SRAM_BASE, SYSTEM_MEMORY_BASE, SYSTEM_MEMORY_SIZE,
+};
+use super::system::{PERIPHERAL_BASE, PERIPHERAL_SIZE, RunState, Stop, System};
+use super::variant::Variant;
+use crate::bus::Width;
+use unicorn_engine::unicorn_const::{Arch, HookType, MemType, Mode, Prot, uc_error};
+use unicorn_engine::{ArmCpuModel, RegisterARM, Unicorn};
+
+/// QEMU's EXCP_BKPT, the number unicorn-engine passes to interrupt hooks for BKPT.
+const EXCEPTION_BREAKPOINT: u32 = 7;
+/// The xPSR Thumb bit (ARMv7-M B1.4.2); always set on an M-profile core.
+const XPSR_THUMB: u32 = 1 << 24;
+/// DCRSR REGSEL values (ARMv7-M C1.6.4 table C1-10).
+const SELECT_STACK_POINTER: u32 = 13;
+const SELECT_LINK_REGISTER: u32 = 14;
+const SELECT_DEBUG_RETURN_ADDRESS: u32 = 15;
+const SELECT_XPSR: u32 = 16;
+const SELECT_MAIN_STACK_POINTER: u32 = 17;
+const SELECT_PROCESS_STACK_POINTER: u32 = 18;
+/// CONTROL [31:24], FAULTMASK [23:16], BASEPRI [15:8], PRIMASK [7:0].
+const SELECT_SPECIAL: u32 = 20;
+
+const GENERAL_REGISTERS: [RegisterARM; 13] = [
+    RegisterARM::R0,
+    RegisterARM::R1,
+    RegisterARM::R2,
+    RegisterARM::R3,
+    RegisterARM::R4,
+    RegisterARM::R5,
+    RegisterARM::R6,
+    RegisterARM::R7,
+    RegisterARM::R8,
+    RegisterARM::R9,
+    RegisterARM::R10,
+    RegisterARM::R11,
+    RegisterARM::R12,
+];
+
+/// A core with the chip's memories mapped and the debug hooks in place.
+pub fn create(variant: Variant) -> Result<Emulator<'static>, uc_error> {
+    let mut uc =
+        Unicorn::new_with_data(Arch::ARM, Mode::MCLASS | Mode::THUMB, System::new(variant))?;
+    uc.ctl_set_cpu_model(ArmCpuModel::CORTEX_M3 as i32)?;
+    let flash_size = variant.flash_size();
+    uc.mem_map(u64::from(FLASH_BASE), u64::from(flash_size), Prot::ALL)?;
+    uc.mem_write(u64::from(FLASH_BASE), &vec![0xFF; flash_size as usize])?;
+    uc.mem_map(
+        u64::from(SRAM_BASE),
+        u64::from(variant.sram_size()),
+        Prot::ALL,
+    )?;
+    map_registers(&mut uc, FLASH_ALIAS_BASE, flash_size)?;
+    map_registers(&mut uc, SYSTEM_MEMORY_BASE, SYSTEM_MEMORY_SIZE)?;
+    map_registers(&mut uc, PERIPHERAL_BASE, PERIPHERAL_SIZE)?;
+    map_registers(&mut uc, PRIVATE_PERIPHERAL_BASE, PRIVATE_PERIPHERAL_SIZE)?;
+    uc.add_code_hook(1, 0, on_instruction)?;
+    uc.add_intr_hook(on_interrupt)?;
+    let flash_end = u64::from(FLASH_BASE + flash_size - 1);
+    uc.add_mem_hook(
+        HookType::MEM_WRITE,
+        u64::from(FLASH_BASE),
+        flash_end,
+        on_flash_write,
+    )?;
+    Ok(uc)
+}
+
+/// The core's accesses to a register region go through the same dispatch as the
+/// debugger's.
+fn map_registers(uc: &mut Emulator<'static>, base: u32, size: u32) -> Result<(), uc_error> {
+    let read = move |uc: &mut Unicorn<'_, System>, offset: u64, size: usize| -> u64 {
+        let address = base.wrapping_add(offset as u32);
+        match memory_map::read(uc, address, width_of(size), Origin::Core) {
+            Ok(value) => u64::from(value),
+            Err(_) => {
+                core_bus_fault(uc);
+                0
+            }
+        }
+    };
+    let write = move |uc: &mut Unicorn<'_, System>, offset: u64, size: usize, value: u64| {
+        let address = base.wrapping_add(offset as u32);
+        if memory_map::write(uc, address, width_of(size), value as u32, Origin::Core).is_err() {
+            core_bus_fault(uc);
+        }
+    };
+    uc.mmio_map(u64::from(base), u64::from(size), Some(read), Some(write))
+}
+
+fn width_of(size: usize) -> Width {
+    match size {
+        1 => Width::Byte,
+        2 => Width::Half,
+        _ => Width::Word,
+    }
+}
+
+fn core_bus_fault(uc: &mut Unicorn<'_, System>) {
+    uc.get_data_mut().run.stop = Some(Stop::Lockup);
+    let _ = uc.emu_stop();
+}
+
+/// Before every instruction: put back flash the core stored to, and stop for a halt,
+/// a breakpoint or the end of the slice.
+fn on_instruction(uc: &mut Unicorn<'_, System>, address: u64, _size: u32) {
+    restore_flash(uc);
+    let system = uc.get_data_mut();
+    match stop_before(system, address as u32) {
+        Some(stop) => {
+            system.run.stop = Some(stop);
+            let _ = uc.emu_stop();
+        }
+        None => system.run.executed += 1,
+    }
+}
+
+fn stop_before(system: &mut System, address: u32) -> Option<Stop> {
+    if let Some(stop) = system.run.stop {
+        return Some(stop);
+    }
+    if system.run.halt_pending {
+        system.halt(DFSR_DWTTRAP);
+        return Some(Stop::Halt);
+    }
+    if system.run.executed >= system.run.budget {
+        return Some(Stop::Budget);
+    }
+    // An FPB match on an instruction fetch halts before the instruction (ARMv7-M C1.11).
+    if system.debug.enabled() && system.fpb.breaks_at(address) {
+        system.halt(DFSR_BKPT);
+        return Some(Stop::Halt);
+    }
+    None
+}
+
+/// BKPT halts with the PC at the BKPT instruction (ARMv7-M C1.5.1 "breakpoint debug
+/// event"); BKPT 0xAB is the semihosting call and halts the same way. Any other
+/// exception is not modelled and locks the core up.
+fn on_interrupt(uc: &mut Unicorn<'_, System>, number: u32) {
+    let system = uc.get_data_mut();
+    if number == EXCEPTION_BREAKPOINT && system.debug.enabled() {
+        system.halt(DFSR_BKPT);
+        system.run.stop = Some(Stop::Halt);
+    } else {
+        system.run.stop = Some(Stop::Lockup);
+    }
+    // The BKPT was counted when it started; it did not complete.
+    system.run.executed = system.run.executed.saturating_sub(1);
+    let _ = uc.emu_stop();
+}
+
+/// A watched data access: MATCHED is set, and with debug enabled the core halts after
+/// the instruction (DFSR.DWTTRAP).
+fn on_data_access(
+    uc: &mut Unicorn<'_, System>,
+    kind: MemType,
+    address: u64,
+    size: usize,
+    _value: i64,
+) -> bool {
+    let system = uc.get_data_mut();
+    let write = kind == MemType::WRITE;
+    if system.dwt.access(address as u32, size as u32, write) && system.debug.enabled() {
+        system.run.halt_pending = true;
+    }
+    true
+}
+
+/// A core store into the flash array: unicorn writes it to the array's memory at once;
+/// the controller decides, and the old bytes go back before the next instruction.
+fn on_flash_write(
+    uc: &mut Unicorn<'_, System>,
+    _kind: MemType,
+    address: u64,
+    size: usize,
+    value: i64,
+) -> bool {
+    if let Some(effect) = uc.get_data_mut().flash.complete_now() {
+        apply_flash_effect(uc, &effect);
+    }
+    let address = address as u32;
+    let mut before = vec![0u8; size];
+    let _ = uc.mem_read(u64::from(address), &mut before);
+    let mut halves = [0xFFFF_u16; 2];
+    for (index, half) in halves.iter_mut().enumerate() {
+        let mut bytes = [0xFF_u8; 2];
+        let _ = uc.mem_read(u64::from(address + 2 * index as u32), &mut bytes);
+        *half = u16::from_le_bytes(bytes);
+    }
+    let system = uc.get_data_mut();
+    system.flash_restores.push((address, before));
+    let now = system.now_ns;
+    if system
+        .flash
+        .write_array(address, size as u32, value as u32, halves, now)
+        .is_err()
+    {
+        core_bus_fault(uc);
+    }
+    true
+}
+
+fn restore_flash(uc: &mut Unicorn<'_, System>) {
+    if uc.get_data().flash_restores.is_empty() {
+        return;
+    }
+    let restores = std::mem::take(&mut uc.get_data_mut().flash_restores);
+    for (address, bytes) in restores {
+        let _ = uc.mem_write(u64::from(address), &bytes);
+    }
+}
+
+pub fn apply_flash_effect(uc: &mut Unicorn<'_, System>, effect: &FlashEffect) {
+    let _ = match effect {
+        FlashEffect::Program { address, bytes } => uc.mem_write(u64::from(*address), bytes),
+        FlashEffect::Erase { address, length } => {
+            uc.mem_write(u64::from(*address), &vec![0xFF; *length as usize])
+        }
+    };
+}
+
+/// Finish the flash operation whose time has come.
+pub fn complete_flash(uc: &mut Emulator) {
+    let now = uc.get_data().now_ns;
+    if let Some(effect) = uc.get_data_mut().flash.complete(now) {
+        apply_flash_effect(uc, &effect);
+    }
+}
+
+/// Can the core execute now?
+pub fn can_run(uc: &Emulator) -> bool {
+    let system = uc.get_data();
+    let run = &system.run;
+    if run.halted || run.sleeping || run.locked_up || run.reset_held {
+        return false;
+    }
+    !(system.flash.busy() && memory_map::in_flash(system, program_counter(uc)))
+}
+
+pub fn program_counter(uc: &Emulator) -> u32 {
+    uc.reg_read(RegisterARM::PC).unwrap_or(0) as u32
+}
+
+/// DWT_PCSR: the PC while running, 0xFFFF_FFFF when halted or in reset (ARMv7-M C1.8.11).
+pub fn program_counter_sample(uc: &Emulator) -> u32 {
+    let run = &uc.get_data().run;
+    if run.halted || run.reset_held {
+        u32::MAX
+    } else {
+        program_counter(uc)
+    }
+}
+
+/// Let the core start up to `budget` instructions; how many it started.
+pub fn run(uc: &mut Emulator, budget: u64) -> u64 {
+    refresh_watch_hooks(uc);
+    let run = &mut uc.get_data_mut().run;
+    run.budget = budget;
+    run.executed = 0;
+    run.stop = None;
+    let start = program_counter(uc);
+    let result = uc.emu_start(u64::from(start | 1), 0, 0, 0);
+    restore_flash(uc);
+    let system = uc.get_data_mut();
+    let executed = system.run.executed;
+    if executed > 0 {
+        system.debug.retired_since_read = true;
+    }
+    system.dwt.count_cycles(executed);
+    match (result, system.run.stop) {
+        (_, Some(Stop::Reset(request))) => reset(uc, request),
+        (_, Some(Stop::Lockup)) | (Err(_), _) => lock_up(uc.get_data_mut()),
+        (Ok(()), None) => after_early_return(uc, executed < budget, executed),
+        (Ok(()), Some(Stop::Budget | Stop::Halt)) => {}
+    }
+    let system = uc.get_data_mut();
+    if system.run.halt_pending {
+        system.halt(DFSR_DWTTRAP);
+    }
+    executed
+}
+
+fn lock_up(system: &mut System) {
+    system.run.locked_up = true;
+    system.run.sleeping = false;
+}
+
+/// unicorn returns without a stop of ours after WFI or WFE (it has no interrupt to wait
+/// for): the core sleeps.
+fn after_early_return(uc: &mut Emulator, early: bool, executed: u64) {
+    if !early {
+        return;
+    }
+    if after_wait_instruction(uc) {
+        uc.get_data_mut().run.sleeping = true;
+    } else if executed == 0 {
+        lock_up(uc.get_data_mut());
+    }
+}
+
+/// Is the instruction before the PC a WFI or WFE (ARMv7-M A7.7.261, A7.7.260: 0xBF30,
+/// 0xBF20; wide forms 0xF3AF 0x8003, 0xF3AF 0x8002)?
+fn after_wait_instruction(uc: &Emulator) -> bool {
+    let pc = program_counter(uc);
+    let half = |address: u32| {
+        let mut bytes = [0u8; 2];
+        uc.mem_read(u64::from(address), &mut bytes)
+            .ok()
+            .map(|()| u16::from_le_bytes(bytes))
+    };
+    let narrow = matches!(half(pc.wrapping_sub(2)), Some(0xBF30 | 0xBF20));
+    let wide = half(pc.wrapping_sub(4)) == Some(0xF3AF)
+        && matches!(half(pc.wrapping_sub(2)), Some(0x8003 | 0x8002));
+    narrow || wide
+}
+
+/// The DWT comparators changed: watch the new ranges.
+fn refresh_watch_hooks(uc: &mut Emulator) {
+    if !uc.get_data().watchpoints_changed {
+        return;
+    }
+    let system = uc.get_data_mut();
+    system.watchpoints_changed = false;
+    let old = std::mem::take(&mut system.watch_hooks);
+    let ranges = system.dwt.watched_ranges();
+    for hook in old {
+        let _ = uc.remove_hook(hook);
+    }
+    let kinds = HookType::MEM_READ | HookType::MEM_WRITE;
+    for (start, end) in ranges {
+        if let Ok(hook) = uc.add_mem_hook(kinds, u64::from(start), u64::from(end), on_data_access) {
+            uc.get_data_mut().watch_hooks.push(hook);
+        }
+    }
+}
+
+/// Carry out what a DHCSR write asked for.
+pub fn apply_run_request(uc: &mut Emulator, request: RunRequest) {
+    let system = uc.get_data_mut();
+    match request {
+        RunRequest::Nothing => {}
+        RunRequest::Halt => system.halt(DFSR_HALTED),
+        RunRequest::Resume => system.run.halted = false,
+        RunRequest::Step => {
+            system.run.halted = false;
+            if !system.run.reset_held {
+                run(uc, 1);
+            }
+            let system = uc.get_data_mut();
+            if !system.run.halted {
+                system.halt(DFSR_HALTED);
+            }
+        }
+    }
+}
+
+/// SYSRESETREQ resets the chip but the debug logic, VECTRESET the core only
+/// (ARMv7-M B1.5.16, B3.2.6).
+pub fn reset(uc: &mut Emulator, request: ResetRequest) {
+    if request == ResetRequest::System {
+        reset_peripherals(uc);
+    }
+    reset_core(uc);
+}
+
+/// Peripherals and the flash controller to reset values (nRST, SYSRESETREQ).
+pub fn reset_peripherals(uc: &mut Emulator) {
+    if let Some(effect) = uc.get_data_mut().flash.reset() {
+        apply_flash_effect(uc, &effect);
+    }
+    uc.get_data_mut().reset_peripherals();
+}
+
+/// The core's reset (ARMv7-M B1.5.5 TakeReset): MSP and PC from the vector table, xPSR
+/// with only the Thumb bit, CONTROL, masks and LR to reset values. With C_DEBUGEN and
+/// DEMCR.VC_CORERESET the core halts before the first instruction (DFSR.VCATCH).
+pub fn reset_core(uc: &mut Emulator) {
+    let (stack, entry) = memory_map::reset_vector(uc);
+    let stack = u64::from(stack & !3);
+    for register in GENERAL_REGISTERS {
+        let _ = uc.reg_write(register, 0);
+    }
+    let values = [
+        (RegisterARM::CONTROL, 0),
+        (RegisterARM::PRIMASK, 0),
+        (RegisterARM::BASEPRI, 0),
+        (RegisterARM::FAULTMASK, 0),
+        (RegisterARM::PSP, 0),
+        (RegisterARM::MSP, stack),
+        (RegisterARM::SP, stack),
+        (RegisterARM::LR, u64::from(u32::MAX)),
+        (RegisterARM::XPSR, u64::from(XPSR_THUMB)),
+        (RegisterARM::PC, u64::from(entry & !1)),
+    ];
+    for (register, value) in values {
+        let _ = uc.reg_write(register, value);
+    }
+    let system = uc.get_data_mut();
+    let reset_held = system.run.reset_held;
+    system.run = RunState {
+        reset_held,
+        ..RunState::default()
+    };
+    system.flash_restores.clear();
+    system.debug.core_reset();
+    if system.debug.catches_reset() {
+        system.halt(DFSR_VCATCH);
+    }
+}
+
+/// DCRSR written while halted: move one register to or from DCRDR (ARMv7-M C1.6.4).
+pub fn transfer_register(uc: &mut Emulator, request: u32) {
+    let selector = request & DCRSR_REGSEL;
+    if request & DCRSR_REGWNR != 0 {
+        let value = uc.get_data().debug.data;
+        write_core_register(uc, selector, value);
+    } else if let Some(value) = read_core_register(uc, selector) {
+        uc.get_data_mut().debug.data = value;
+    }
+}
+
+fn register_of(selector: u32) -> Option<RegisterARM> {
+    match selector {
+        0..=12 => Some(GENERAL_REGISTERS[selector as usize]),
+        SELECT_STACK_POINTER => Some(RegisterARM::SP),
+        SELECT_LINK_REGISTER => Some(RegisterARM::LR),
+        SELECT_DEBUG_RETURN_ADDRESS => Some(RegisterARM::PC),
+        SELECT_XPSR => Some(RegisterARM::XPSR),
+        SELECT_MAIN_STACK_POINTER => Some(RegisterARM::MSP),
+        SELECT_PROCESS_STACK_POINTER => Some(RegisterARM::PSP),
+        _ => None,
+    }
+}
+
+const SPECIAL_REGISTERS: [(RegisterARM, u32, u32); 4] = [
+    (RegisterARM::PRIMASK, 0, 0x1),
+    (RegisterARM::BASEPRI, 8, 0xFF),
+    (RegisterARM::FAULTMASK, 16, 0x1),
+    (RegisterARM::CONTROL, 24, 0x3),
+];
+
+/// A core register by DCRSR REGSEL number, or None for a number the core does not have.
+pub fn read_core_register(uc: &Emulator, selector: u32) -> Option<u32> {
+    if selector == SELECT_SPECIAL {
+        let packed = SPECIAL_REGISTERS
+            .iter()
+            .fold(0, |packed, &(register, shift, mask)| {
+                let value = uc.reg_read(register).unwrap_or(0) as u32;
+                packed | (value & mask) << shift
+            });
+        return Some(packed);
+    }
+    let value = uc.reg_read(register_of(selector)?).ok()? as u32;
+    // unicorn keeps the Thumb state outside its xPSR; this core is always in Thumb state.
+    Some(if selector == SELECT_XPSR {
+        value | XPSR_THUMB
+    } else {
+        value
+    })
+}
+
+/// Write a core register by DCRSR REGSEL number; false if there is no such register.
+/// The PC's bit 0 is ignored and xPSR keeps its Thumb bit: the M-profile core cannot
+/// leave Thumb state, and a real core would fault on the next instruction.
+pub fn write_core_register(uc: &mut Emulator, selector: u32, value: u32) -> bool {
+    if selector == SELECT_SPECIAL {
+        for (register, shift, mask) in SPECIAL_REGISTERS {
+            let _ = uc.reg_write(register, u64::from((value >> shift) & mask));
+        }
+        return true;
+    }
+    let Some(register) = register_of(selector) else {
+        return false;
+    };
+    let value = match selector {
+        SELECT_DEBUG_RETURN_ADDRESS => value & !1,
+        SELECT_XPSR => value | XPSR_THUMB,
+        _ => value,
+    };
+    uc.reg_write(register, u64::from(value)).is_ok()
+}

@@ -1,0 +1,429 @@
+//! The STM32F103 memory map (RM0008 3.3 table 3, DS5319 figure "Memory map") and the
+//! dispatch of every access, from the debugger (AHB-AP) or from the core (unicorn-engine
+//! memory-mapped I/O callbacks), to memories and registers.
+//!
+//! | addresses | what |
+//! |---|---|
+//! | 0x0000_0000 .. flash size | flash, aliased (BOOT0 = 0): data accesses only, the core cannot execute from the alias here |
+//! | 0x0800_0000 .. flash size | main flash |
+//! | 0x1FFF_F000 .. 0x1FFF_F80F | system memory (reads zero, no bootloader), flash size register, unique ID, option bytes |
+//! | 0x2000_0000 .. SRAM size | SRAM |
+//! | 0x4000_0000 .. 0x4002_FFFF | peripherals: RCC and FPEC modelled, the rest plain storage |
+//! | 0xE000_0000 .. 0xE00F_FFFF | private peripheral bus: ITM, DWT, FPB, SCS, TPIU, ETM, DBGMCU, ROM table |
+//!
+//! Anything else answers a bus error. Accesses must be aligned to their width.
+
+use super::core;
+use super::debug;
+use super::flash::{self, FLASH_BASE, FPEC_BASE, FlashError, OPTION_BYTES_BASE};
+use super::rcc::{RCC_BASE, RCC_SIZE};
+use super::rom_table::{
+    self, DWT_BASE, ETM_BASE, FPB_BASE, ITM_BASE, ROM_TABLE_BASE, SCS_BASE, TPIU_BASE,
+};
+use super::system::{PERIPHERAL_BASE, PERIPHERAL_SIZE, Stop, System};
+use crate::bus::{BusError, Width};
+use unicorn_engine::Unicorn;
+
+pub type Emulator<'a> = Unicorn<'a, System>;
+
+pub const FLASH_ALIAS_BASE: u32 = 0x0000_0000;
+pub const SRAM_BASE: u32 = 0x2000_0000;
+/// System memory (the ST bootloader) and the device electronic signature (RM0008 30.1,
+/// 30.2): flash size in KB as a half-word at 0x1FFF_F7E0, 96-bit unique ID at 0x1FFF_F7E8.
+pub const SYSTEM_MEMORY_BASE: u32 = 0x1FFF_F000;
+pub const SYSTEM_MEMORY_SIZE: u32 = 0x1000;
+pub const FLASH_SIZE_REGISTER: u32 = 0x1FFF_F7E0;
+pub const UNIQUE_ID: u32 = 0x1FFF_F7E8;
+const OPTION_BYTES_END: u32 = OPTION_BYTES_BASE + 2 * flash::OPTION_BYTE_COUNT as u32;
+pub const PRIVATE_PERIPHERAL_BASE: u32 = 0xE000_0000;
+pub const PRIVATE_PERIPHERAL_SIZE: u32 = 0x0010_0000;
+/// DBGMCU (RM0008 31.6.1 and 31.16.3).
+pub const DBGMCU_IDCODE: u32 = 0xE004_2000;
+pub const DBGMCU_CR: u32 = 0xE004_2004;
+const DBGMCU_BASE: u32 = 0xE004_2000;
+/// DBGMCU_CR bits that exist on the F103 (RM0008 31.16.3).
+const DBGMCU_CR_STORED: u32 = 0x7E3F_FF27;
+
+/// Who makes an access.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// The AHB-AP: can be stalled; may write debug registers.
+    Debugger,
+    /// The core's own loads and stores.
+    Core,
+    /// A test or tool looking: no side effects, no stalls.
+    Inspect,
+}
+
+/// Where an address falls.
+enum Region {
+    Flash(u32),
+    SystemMemory,
+    Sram,
+    Peripheral,
+    PrivatePeripheral,
+    Unmapped,
+}
+
+fn decode(system: &System, address: u32) -> Region {
+    let variant = system.variant;
+    let flash_size = variant.flash_size();
+    if address < FLASH_ALIAS_BASE + flash_size {
+        Region::Flash(FLASH_BASE + address)
+    } else if (FLASH_BASE..FLASH_BASE + flash_size).contains(&address) {
+        Region::Flash(address)
+    } else if (SYSTEM_MEMORY_BASE..OPTION_BYTES_END).contains(&address) {
+        Region::SystemMemory
+    } else if (SRAM_BASE..SRAM_BASE + variant.sram_size()).contains(&address) {
+        Region::Sram
+    } else if (PERIPHERAL_BASE..PERIPHERAL_BASE + PERIPHERAL_SIZE).contains(&address) {
+        Region::Peripheral
+    } else if (PRIVATE_PERIPHERAL_BASE..=PRIVATE_PERIPHERAL_BASE + (PRIVATE_PERIPHERAL_SIZE - 1))
+        .contains(&address)
+    {
+        Region::PrivatePeripheral
+    } else {
+        Region::Unmapped
+    }
+}
+
+/// The bits of `word` that an access of `width` at `address` sees, right-aligned.
+pub fn extract(word: u32, address: u32, width: Width) -> u32 {
+    let shifted = word >> (8 * (address & 3));
+    match width {
+        Width::Byte => shifted & 0xFF,
+        Width::Half => shifted & 0xFFFF,
+        Width::Word => shifted,
+    }
+}
+
+/// `word` with the bytes an access of `width` at `address` writes replaced by `value`.
+pub fn merge(word: u32, address: u32, width: Width, value: u32) -> u32 {
+    let shift = 8 * (address & 3);
+    let mask = match width {
+        Width::Byte => 0xFF,
+        Width::Half => 0xFFFF,
+        Width::Word => return value,
+    } << shift;
+    (word & !mask) | ((value << shift) & mask)
+}
+
+pub fn read(
+    uc: &mut Emulator,
+    address: u32,
+    width: Width,
+    origin: Origin,
+) -> Result<u32, BusError> {
+    if !address.is_multiple_of(width.bytes()) {
+        return Err(BusError::Fault);
+    }
+    match decode(uc.get_data(), address) {
+        Region::Flash(address) => read_flash(uc, address, width, origin),
+        Region::SystemMemory => read_system_memory(uc.get_data(), address, width),
+        Region::Sram => read_memory(uc, address, width),
+        Region::Peripheral => Ok(read_peripheral(uc.get_data(), address, width)),
+        Region::PrivatePeripheral => {
+            let word = read_private_word(uc, address & !3, origin)?;
+            Ok(extract(word, address, width))
+        }
+        Region::Unmapped => Err(BusError::Fault),
+    }
+}
+
+pub fn write(
+    uc: &mut Emulator,
+    address: u32,
+    width: Width,
+    value: u32,
+    origin: Origin,
+) -> Result<(), BusError> {
+    if !address.is_multiple_of(width.bytes()) {
+        return Err(BusError::Fault);
+    }
+    match decode(uc.get_data(), address) {
+        Region::Flash(address) => write_flash(uc, address, width, value, origin),
+        Region::SystemMemory => write_option_bytes(uc.get_data_mut(), address, width, value),
+        Region::Sram => write_memory(uc, address, width, value),
+        Region::Peripheral => write_peripheral(uc.get_data_mut(), address, width, value),
+        Region::PrivatePeripheral => {
+            let word = match width {
+                Width::Word => value,
+                _ => merge(
+                    read_private_word(uc, address & !3, Origin::Inspect)?,
+                    address,
+                    width,
+                    value,
+                ),
+            };
+            write_private_word(uc, address & !3, word, origin)
+        }
+        Region::Unmapped => Err(BusError::Fault),
+    }
+}
+
+fn read_memory(uc: &Emulator, address: u32, width: Width) -> Result<u32, BusError> {
+    let mut bytes = [0u8; 4];
+    let length = width.bytes() as usize;
+    uc.mem_read(u64::from(address), &mut bytes[..length])
+        .map_err(|_| BusError::Fault)?;
+    Ok(u32::from_le_bytes(bytes))
+}
+
+fn write_memory(uc: &mut Emulator, address: u32, width: Width, value: u32) -> Result<(), BusError> {
+    let length = width.bytes() as usize;
+    uc.mem_write(u64::from(address), &value.to_le_bytes()[..length])
+        .map_err(|_| BusError::Fault)
+}
+
+/// Reading the array while the controller is busy stalls the bus (RM0008 3.3.3).
+fn read_flash(uc: &Emulator, address: u32, width: Width, origin: Origin) -> Result<u32, BusError> {
+    if origin == Origin::Debugger && uc.get_data().flash.busy() {
+        return Err(BusError::Stall);
+    }
+    read_memory(uc, address, width)
+}
+
+fn write_flash(
+    uc: &mut Emulator,
+    address: u32,
+    width: Width,
+    value: u32,
+    origin: Origin,
+) -> Result<(), BusError> {
+    if origin == Origin::Inspect {
+        return write_memory(uc, address, width, value);
+    }
+    let aligned = address & !1;
+    let current = read_memory(uc, aligned, Width::Word).unwrap_or(u32::MAX);
+    let halves = [current as u16, (current >> 16) as u16];
+    let system = uc.get_data_mut();
+    let now = system.now_ns;
+    system
+        .flash
+        .write_array(address, width.bytes(), value, halves, now)
+        .map_err(bus_error)
+}
+
+fn bus_error(error: FlashError) -> BusError {
+    match error {
+        FlashError::Busy => BusError::Stall,
+        FlashError::Fault => BusError::Fault,
+    }
+}
+
+fn read_system_memory(system: &System, address: u32, width: Width) -> Result<u32, BusError> {
+    let aligned = address & !3;
+    let word = match aligned {
+        FLASH_SIZE_REGISTER => 0xFFFF_0000 | (system.variant.flash_size() / 1024),
+        UNIQUE_ID..=0x1FFF_F7F0 => {
+            let start = (aligned - UNIQUE_ID) as usize;
+            let id = system.variant.unique_id();
+            u32::from_le_bytes(id[start..start + 4].try_into().unwrap_or([0; 4]))
+        }
+        OPTION_BYTES_BASE.. => {
+            let index = ((aligned - OPTION_BYTES_BASE) / 2) as usize;
+            let low = system.flash.option_byte(index).unwrap_or(0xFFFF);
+            let high = system.flash.option_byte(index + 1).unwrap_or(0xFFFF);
+            u32::from(low) | u32::from(high) << 16
+        }
+        _ => 0,
+    };
+    Ok(extract(word, address, width))
+}
+
+fn write_option_bytes(
+    system: &mut System,
+    address: u32,
+    width: Width,
+    value: u32,
+) -> Result<(), BusError> {
+    if address < OPTION_BYTES_BASE {
+        return Err(BusError::Fault);
+    }
+    let index = ((address - OPTION_BYTES_BASE) / 2) as usize;
+    let now = system.now_ns;
+    system
+        .flash
+        .write_option_byte(index, width.bytes(), value, now)
+        .map_err(bus_error)
+}
+
+fn read_peripheral(system: &System, address: u32, width: Width) -> u32 {
+    if let Some(offset) = offset_in(address, RCC_BASE, RCC_SIZE) {
+        return extract(system.rcc.read(offset & !3), address, width);
+    }
+    if let Some(offset) = offset_in(address, FPEC_BASE, 0x400) {
+        let word = system.flash.read_register(offset & !3).unwrap_or(0);
+        return extract(word, address, width);
+    }
+    let start = (address - PERIPHERAL_BASE) as usize;
+    let mut bytes = [0u8; 4];
+    let length = width.bytes() as usize;
+    bytes[..length].copy_from_slice(&system.peripherals[start..start + length]);
+    u32::from_le_bytes(bytes)
+}
+
+fn write_peripheral(
+    system: &mut System,
+    address: u32,
+    width: Width,
+    value: u32,
+) -> Result<(), BusError> {
+    if let Some(offset) = offset_in(address, RCC_BASE, RCC_SIZE) {
+        let word = merge(system.rcc.read(offset & !3), address, width, value);
+        system.rcc.write(offset & !3, word);
+        return Ok(());
+    }
+    if let Some(offset) = offset_in(address, FPEC_BASE, 0x400) {
+        let old = system.flash.read_register(offset & !3).unwrap_or(0);
+        let word = merge(old, address, width, value);
+        let now = system.now_ns;
+        return system
+            .flash
+            .write_register(offset & !3, word, now)
+            .map_err(bus_error);
+    }
+    let start = (address - PERIPHERAL_BASE) as usize;
+    let length = width.bytes() as usize;
+    system.peripherals[start..start + length].copy_from_slice(&value.to_le_bytes()[..length]);
+    Ok(())
+}
+
+fn offset_in(address: u32, base: u32, size: u32) -> Option<u32> {
+    let offset = address.checked_sub(base)?;
+    (offset < size).then_some(offset)
+}
+
+fn read_private_word(uc: &mut Emulator, address: u32, origin: Origin) -> Result<u32, BusError> {
+    let variant = uc.get_data().variant;
+    let offset = address & 0xFFF;
+    if let Some(id) = rom_table::component_id(variant, address)
+        && let Some(value) = rom_table::read_id_register(id, offset)
+    {
+        return Ok(value);
+    }
+    let clear = origin != Origin::Inspect;
+    match address & !0xFFF {
+        ROM_TABLE_BASE => Ok(rom_table::read_rom_table(variant, offset)),
+        DWT_BASE => {
+            let sample = core::program_counter_sample(uc);
+            Ok(uc
+                .get_data_mut()
+                .dwt
+                .read(offset, clear, sample)
+                .unwrap_or(0))
+        }
+        FPB_BASE => Ok(uc.get_data().fpb.read(offset).unwrap_or(0)),
+        SCS_BASE => Ok(read_system_control(uc.get_data_mut(), address, clear)),
+        ITM_BASE | TPIU_BASE | ETM_BASE => Ok(0),
+        DBGMCU_BASE => read_debug_mcu(uc.get_data(), address),
+        _ => Err(BusError::Fault),
+    }
+}
+
+fn read_debug_mcu(system: &System, address: u32) -> Result<u32, BusError> {
+    match address {
+        DBGMCU_IDCODE => Ok(system.variant.dbgmcu_idcode()),
+        DBGMCU_CR => Ok(system.debug_mcu_control),
+        _ => Err(BusError::Fault),
+    }
+}
+
+fn read_system_control(system: &mut System, address: u32, clear: bool) -> u32 {
+    match address {
+        debug::CPUID => system.variant.cpuid(),
+        debug::AIRCR => system.debug.read_interrupt_control(),
+        debug::DFSR => system.debug.fault_status,
+        debug::DHCSR => {
+            let status = system.core_status();
+            system.debug.read_halting_status(status, clear)
+        }
+        debug::DCRSR => 0,
+        debug::DCRDR => system.debug.data,
+        debug::DEMCR => system.debug.monitor_control,
+        _ => system.system_control.get(&address).copied().unwrap_or(0),
+    }
+}
+
+fn write_private_word(
+    uc: &mut Emulator,
+    address: u32,
+    value: u32,
+    origin: Origin,
+) -> Result<(), BusError> {
+    let system = uc.get_data_mut();
+    match address & !0xFFF {
+        ROM_TABLE_BASE | ITM_BASE | TPIU_BASE | ETM_BASE => Ok(()),
+        DWT_BASE => {
+            system.dwt.write(address & 0xFFF, value);
+            system.watchpoints_changed = true;
+            Ok(())
+        }
+        FPB_BASE => {
+            system.fpb.write(address & 0xFFF, value);
+            Ok(())
+        }
+        SCS_BASE => {
+            write_system_control(uc, address, value, origin);
+            Ok(())
+        }
+        DBGMCU_BASE => match address {
+            DBGMCU_IDCODE => Ok(()),
+            DBGMCU_CR => {
+                system.debug_mcu_control = value & DBGMCU_CR_STORED;
+                Ok(())
+            }
+            _ => Err(BusError::Fault),
+        },
+        _ => Err(BusError::Fault),
+    }
+}
+
+fn write_system_control(uc: &mut Emulator, address: u32, value: u32, origin: Origin) {
+    let system = uc.get_data_mut();
+    match address {
+        debug::CPUID => {}
+        debug::AIRCR => {
+            if let Some(request) = system.debug.write_interrupt_control(value) {
+                if origin == Origin::Core {
+                    system.run.stop = Some(Stop::Reset(request));
+                    let _ = uc.emu_stop();
+                } else {
+                    core::reset(uc, request);
+                }
+            }
+        }
+        debug::DFSR => system.debug.clear_fault_status(value),
+        // Software cannot drive halting debug (ARMv7-M C1.6.3: C_DEBUGEN is writable
+        // only from the DAP); the core's writes to DHCSR, DCRSR are ignored here.
+        debug::DHCSR if origin != Origin::Core => {
+            let halted = system.run.halted;
+            let request = system.debug.write_halting_control(value, halted);
+            core::apply_run_request(uc, request);
+        }
+        debug::DCRSR if origin != Origin::Core => {
+            if system.run.halted {
+                core::transfer_register(uc, value);
+            }
+        }
+        debug::DHCSR | debug::DCRSR => {}
+        debug::DCRDR => system.debug.data = value,
+        debug::DEMCR => system.debug.write_monitor_control(value),
+        _ => {
+            system.system_control.insert(address, value);
+        }
+    }
+}
+
+/// The stack pointer and entry point the core takes at reset: words 0 and 1 of the flash
+/// through the alias at 0 (PM0056 2.3.2 "vector table").
+pub fn reset_vector(uc: &Emulator) -> (u32, u32) {
+    let stack = read_memory(uc, FLASH_BASE, Width::Word).unwrap_or(u32::MAX);
+    let entry = read_memory(uc, FLASH_BASE + 4, Width::Word).unwrap_or(u32::MAX);
+    (stack, entry)
+}
+
+/// Is `address` in the flash array or its alias?
+pub fn in_flash(system: &System, address: u32) -> bool {
+    matches!(decode(system, address), Region::Flash(_))
+}

@@ -1,0 +1,201 @@
+//! The chip half of the simulated target: an STM32F103 (or a clone) with a Cortex-M3
+//! running real Thumb code on unicorn-engine, its debug components (ROM table, SCS debug
+//! registers, FPB, DWT), memories, flash controller and enough RCC for a normal startup.
+//!
+//! [`Chip`] implements [`Bus`]: the debug port calls it with the AHB-AP's accesses and
+//! with virtual time; accesses from the debugger and from the core reach the same memory
+//! and registers. See `memory_map` for the address map, `core` for what the core model
+//! approximates and `flash` for the flash controller.
+
+mod core;
+mod debug;
+mod dwt;
+mod flash;
+mod fpb;
+mod loader;
+mod memory_map;
+mod rcc;
+mod rom_table;
+mod system;
+mod variant;
+
+#[cfg(test)]
+mod tests;
+
+use crate::bus::{Bus, BusError, Identity, Width};
+use memory_map::{Emulator, Origin};
+use std::path::Path;
+
+pub use debug::CoreStatus;
+pub use loader::Segment;
+pub use variant::{FlashTiming, Variant};
+
+/// Core clock in virtual time: 72 MHz, one instruction per cycle (an approximation: the
+/// Cortex-M3 takes one to a dozen cycles per instruction, and flash wait states add more).
+pub const CORE_HZ: u64 = 72_000_000;
+/// Longest stretch of virtual time the core runs without the chip looking at the clock.
+const SLICE_NS: u64 = 100_000;
+
+/// A simulated STM32F103 (see the module documentation).
+pub struct Chip {
+    emulator: Emulator<'static>,
+}
+
+impl Chip {
+    /// A chip just powered on, its flash erased; the core is reset (blank flash: it locks
+    /// up on its first fetch, as a blank part does, until firmware is loaded).
+    pub fn new(variant: Variant) -> Chip {
+        // unicorn fails only on bad arguments or when out of memory: a bug, not an input.
+        let emulator = core::create(variant).expect("unicorn-engine could not set up the core");
+        let mut chip = Chip { emulator };
+        core::reset_core(&mut chip.emulator);
+        chip
+    }
+
+    pub fn variant(&self) -> Variant {
+        self.emulator.get_data().variant
+    }
+
+    /// Load an ELF file (PT_LOAD segments by physical address) or a raw binary (at
+    /// 0x0800_0000) into flash and SRAM, then reset the core so it starts the new code.
+    pub fn load_firmware(&mut self, path: &Path) -> Result<(), String> {
+        let image = std::fs::read(path).map_err(|error| format!("cannot read it: {error}"))?;
+        self.load_image(&image)
+    }
+
+    /// `load_firmware` from bytes in memory.
+    pub fn load_image(&mut self, image: &[u8]) -> Result<(), String> {
+        for segment in loader::segments(image)? {
+            self.write_memory(segment.address, &segment.bytes)?;
+        }
+        core::reset_core(&mut self.emulator);
+        Ok(())
+    }
+
+    /// Put bytes straight into flash or SRAM, bypassing the flash controller (a
+    /// programmer's fixture, not a bus access).
+    pub fn write_memory(&mut self, address: u32, bytes: &[u8]) -> Result<(), String> {
+        let length =
+            u32::try_from(bytes.len()).map_err(|_| "the image is too large".to_string())?;
+        let address = self.storage_address(address, length).ok_or_else(|| {
+            format!(
+                "{length} bytes at 0x{address:08X} do not fit in flash (0x0800_0000, {} KB) or SRAM (0x2000_0000, {} KB)",
+                self.variant().flash_size() / 1024,
+                self.variant().sram_size() / 1024
+            )
+        })?;
+        self.emulator
+            .mem_write(u64::from(address), bytes)
+            .map_err(|error| format!("cannot write memory at 0x{address:08X}: {error:?}"))
+    }
+
+    /// The flash or SRAM address where `length` bytes at `address` are stored, if they fit
+    /// in one of them (the flash alias at 0 maps to 0x0800_0000).
+    fn storage_address(&self, address: u32, length: u32) -> Option<u32> {
+        let variant = self.variant();
+        let regions = [
+            (
+                memory_map::FLASH_ALIAS_BASE,
+                flash::FLASH_BASE,
+                variant.flash_size(),
+            ),
+            (flash::FLASH_BASE, flash::FLASH_BASE, variant.flash_size()),
+            (
+                memory_map::SRAM_BASE,
+                memory_map::SRAM_BASE,
+                variant.sram_size(),
+            ),
+        ];
+        regions.into_iter().find_map(|(base, target, size)| {
+            let offset = address.checked_sub(base)?;
+            (u64::from(offset) + u64::from(length) <= u64::from(size)).then_some(target + offset)
+        })
+    }
+
+    /// Read a word as the debugger would, but without side effects (no sticky bits
+    /// cleared, no stall); None where the debugger would get a bus error.
+    pub fn peek(&mut self, address: u32) -> Option<u32> {
+        memory_map::read(&mut self.emulator, address, Width::Word, Origin::Inspect).ok()
+    }
+
+    /// Halted, sleeping, locked up, held in reset.
+    pub fn core_status(&self) -> CoreStatus {
+        self.emulator.get_data().core_status()
+    }
+
+    /// A core register by its DCRSR REGSEL number (0-12 r0-r12, 13 SP, 14 LR, 15 PC,
+    /// 16 xPSR, 17 MSP, 18 PSP, 20 CONTROL/FAULTMASK/BASEPRI/PRIMASK), whatever the core
+    /// is doing.
+    pub fn core_register(&self, selector: u32) -> Option<u32> {
+        core::read_core_register(&self.emulator, selector)
+    }
+
+    /// Set a core register by REGSEL number; false if there is no such register.
+    pub fn set_core_register(&mut self, selector: u32, value: u32) -> bool {
+        core::write_core_register(&mut self.emulator, selector, value)
+    }
+
+    /// Virtual time the chip has reached.
+    pub fn now_ns(&self) -> u64 {
+        self.emulator.get_data().now_ns
+    }
+}
+
+/// Core cycles from time 0 to `time_ns`.
+fn cycles_at(time_ns: u64) -> u64 {
+    (u128::from(time_ns) * u128::from(CORE_HZ) / 1_000_000_000) as u64
+}
+
+impl Bus for Chip {
+    fn read(&mut self, address: u32, width: Width) -> Result<u32, BusError> {
+        memory_map::read(&mut self.emulator, address, width, Origin::Debugger)
+    }
+
+    fn write(&mut self, address: u32, width: Width, value: u32) -> Result<(), BusError> {
+        memory_map::write(&mut self.emulator, address, width, value, Origin::Debugger)
+    }
+
+    fn advance_to(&mut self, now_ns: u64) {
+        loop {
+            core::complete_flash(&mut self.emulator);
+            let start = self.emulator.get_data().now_ns;
+            if start >= now_ns {
+                break;
+            }
+            let running = core::can_run(&self.emulator);
+            let mut end = if running {
+                now_ns.min(start + SLICE_NS)
+            } else {
+                now_ns
+            };
+            if let Some(busy_until) = self.emulator.get_data().flash.busy_until_ns() {
+                end = end.min(busy_until.max(start + 1));
+            }
+            let budget = cycles_at(end) - cycles_at(start);
+            if running && budget > 0 {
+                core::run(&mut self.emulator, budget);
+            }
+            self.emulator.get_data_mut().now_ns = end;
+        }
+    }
+
+    fn set_reset(&mut self, asserted: bool) {
+        let held = self.emulator.get_data().run.reset_held;
+        if asserted && !held {
+            core::reset_peripherals(&mut self.emulator);
+            let system = self.emulator.get_data_mut();
+            system.run.reset_held = true;
+            system.run.halted = false;
+            system.run.sleeping = false;
+            system.run.locked_up = false;
+            system.debug.reset_since_read = true;
+        } else if !asserted && held {
+            self.emulator.get_data_mut().run.reset_held = false;
+            core::reset_core(&mut self.emulator);
+        }
+    }
+
+    fn identity(&self) -> Identity {
+        self.variant().identity()
+    }
+}

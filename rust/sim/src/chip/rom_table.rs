@@ -1,0 +1,133 @@
+//! The ROM table and the CoreSight identification registers of the debug components.
+//!
+//! Every component occupies a 4 KB block whose last 48 bytes hold its identification:
+//! PIDR4..PIDR7 at 0xFD0..0xFDC, PIDR0..PIDR3 at 0xFE0..0xFEC, CIDR0..CIDR3 at 0xFF0..0xFFC,
+//! one byte per word (ADIv5.2 D1.2, "Component and Peripheral Identification Registers").
+
+use super::Variant;
+
+pub const ROM_TABLE_BASE: u32 = 0xE00F_F000;
+pub const ITM_BASE: u32 = 0xE000_0000;
+pub const DWT_BASE: u32 = 0xE000_1000;
+pub const FPB_BASE: u32 = 0xE000_2000;
+pub const SCS_BASE: u32 = 0xE000_E000;
+pub const TPIU_BASE: u32 = 0xE004_0000;
+pub const ETM_BASE: u32 = 0xE004_1000;
+
+/// Where the identification registers start in a component's block.
+const ID_REGISTERS: u32 = 0xFD0;
+/// ROM table MEMTYPE (ADIv5.2 D3.4.4): bit 0 SYSMEM, a system memory is on this bus.
+const MEMTYPE: u32 = 0xFCC;
+
+/// CIDR of a ROM table (class 0x1), a CoreSight component (class 0x9) and a generic IP
+/// component such as the Cortex-M3 SCS, DWT, FPB and ITM (class 0xE) (ADIv5.2 D1.2.1).
+const CIDR_ROM_TABLE: u32 = 0xB105_100D;
+const CIDR_CORESIGHT: u32 = 0xB105_900D;
+const CIDR_GENERIC_IP: u32 = 0xB105_E00D;
+
+/// A component's identification: PIDR4 in bits 39:32 down to PIDR0 in bits 7:0, and CIDR.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ComponentId {
+    pub peripheral_id: u64,
+    pub component_id: u32,
+}
+
+/// ARM (JEP106 0x3B continuation 4) parts, Cortex-M3 r1p1 TRM table 10-2 / 11-1:
+/// SCS 0x000, ITM 0x001, DWT 0x002, FPB 0x003, TPIU 0x923, ETM 0x924.
+const SCS_ID: ComponentId = arm_component(0x000, 0x0, CIDR_GENERIC_IP);
+const ITM_ID: ComponentId = arm_component(0x001, 0x3, CIDR_GENERIC_IP);
+const DWT_ID: ComponentId = arm_component(0x002, 0x3, CIDR_GENERIC_IP);
+const FPB_ID: ComponentId = arm_component(0x003, 0x2, CIDR_GENERIC_IP);
+const TPIU_ID: ComponentId = arm_component(0x923, 0x0, CIDR_CORESIGHT);
+const ETM_ID: ComponentId = arm_component(0x924, 0x2, CIDR_CORESIGHT);
+
+/// PIDR for an ARM part: designer 0x43B is continuation code 4 (PIDR4[3:0]) and identity
+/// 0x3B split over PIDR1[7:4] and PIDR2[2:0], with PIDR2[3] set for "JEP106 used".
+const fn arm_component(part: u64, revision: u64, component_id: u32) -> ComponentId {
+    ComponentId {
+        peripheral_id: designer_id(0x4, 0x3B, part, revision),
+        component_id,
+    }
+}
+
+const fn designer_id(continuation: u64, identity: u64, part: u64, revision: u64) -> u64 {
+    (continuation << 32)
+        | (revision << 20)
+        | (1 << 19)
+        | ((identity >> 4) << 16)
+        | ((identity & 0xF) << 12)
+        | part
+}
+
+/// The ROM table's own PIDR names the chip, not the core.
+///
+/// Genuine STM32F1: designer ST (JEP106 0x20, no continuation) and the DBGMCU device ID as
+/// part number: ROM tables of real parts read "Manufacturer 020 Partno 410" with
+/// PIDR 0x00000A0410 (reported by users of Black Magic Probe, whose probe routes designer
+/// ST to its STM32F1 driver), and 0x414 on high density.
+///
+/// CKS32/CS32F103: designer 0x555 (continuation 5, identity 0x55) and part 0x29B: Black
+/// Magic Probe PR #784 "STM32F1 clone with new AP_DESIGNER id" (0x555, PartNo 0x29B) and
+/// its stm32f1 driver's case "0x29b: CS clone".
+pub fn rom_table_id(variant: Variant) -> ComponentId {
+    let peripheral_id = match variant {
+        Variant::Cks32f103c8 => designer_id(0x5, 0x55, 0x29B, 0),
+        Variant::Stm32f103rc => designer_id(0x0, 0x20, 0x414, 0),
+        Variant::Stm32f103c8 | Variant::Stm32f103cb => designer_id(0x0, 0x20, 0x410, 0),
+    };
+    ComponentId {
+        peripheral_id,
+        component_id: CIDR_ROM_TABLE,
+    }
+}
+
+/// The identification registers of the debug component whose block holds `address`.
+pub fn component_id(variant: Variant, address: u32) -> Option<ComponentId> {
+    match address & !0xFFF {
+        ROM_TABLE_BASE => Some(rom_table_id(variant)),
+        SCS_BASE => Some(SCS_ID),
+        ITM_BASE => Some(ITM_ID),
+        DWT_BASE => Some(DWT_ID),
+        FPB_BASE => Some(FPB_ID),
+        TPIU_BASE => Some(TPIU_ID),
+        ETM_BASE => Some(ETM_ID),
+        _ => None,
+    }
+}
+
+/// Read an identification register (offset 0xFD0..=0xFFC in the block), or None.
+pub fn read_id_register(id: ComponentId, offset: u32) -> Option<u32> {
+    if !(ID_REGISTERS..0x1000).contains(&offset) || !offset.is_multiple_of(4) {
+        return None;
+    }
+    let index = (offset - ID_REGISTERS) / 4;
+    let byte = match index {
+        // PIDR4..PIDR7
+        0..=3 => (id.peripheral_id >> (32 + 8 * index)) as u32,
+        // PIDR0..PIDR3
+        4..=7 => (id.peripheral_id >> (8 * (index - 4))) as u32,
+        // CIDR0..CIDR3
+        _ => id.component_id >> (8 * (index - 8)),
+    };
+    Some(byte & 0xFF)
+}
+
+/// ROM table entries (ADIv5.2 D3.4.3): the offset of each component from the table,
+/// bit 0 "present", bit 1 "32-bit format"; a zero entry ends the table. The Cortex-M3
+/// order (Cortex-M3 TRM 11.2 "ROM table"): SCS, DWT, FPB, ITM, TPIU, ETM.
+const ENTRIES: [u32; 6] = [SCS_BASE, DWT_BASE, FPB_BASE, ITM_BASE, TPIU_BASE, ETM_BASE];
+
+/// A word of the ROM table's block (offset 0..0x1000).
+pub fn read_rom_table(variant: Variant, offset: u32) -> u32 {
+    if let Some(value) = read_id_register(rom_table_id(variant), offset) {
+        return value;
+    }
+    if offset == MEMTYPE {
+        return 1;
+    }
+    let index = (offset / 4) as usize;
+    match ENTRIES.get(index) {
+        Some(base) if offset.is_multiple_of(4) => base.wrapping_sub(ROM_TABLE_BASE) | 0b11,
+        _ => 0,
+    }
+}

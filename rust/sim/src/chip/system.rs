@@ -1,0 +1,117 @@
+//! Everything the chip knows besides the core's registers and memories: the state the
+//! emulator hooks and the debugger's bus accesses share (unicorn-engine hands it to every
+//! hook as the emulator's data).
+
+use super::debug::{CoreDebug, CoreStatus, ResetRequest};
+use super::dwt::Dwt;
+use super::flash::FlashController;
+use super::fpb::Fpb;
+use super::rcc::Rcc;
+use super::variant::Variant;
+use std::collections::HashMap;
+use unicorn_engine::UcHookId;
+
+/// Peripheral space that is plain read/write storage (RM0008 table 3 "register boundary
+/// addresses": APB1, APB2 and AHB up to 0x4002_FFFF). RCC and the FPEC are modelled; any
+/// other peripheral register holds what was written and does nothing, so a program that
+/// sets up GPIO or a timer runs on.
+pub const PERIPHERAL_BASE: u32 = 0x4000_0000;
+pub const PERIPHERAL_SIZE: u32 = 0x0003_0000;
+
+/// Why the core stopped running inside one slice of time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// Its share of cycles is used up.
+    Budget,
+    /// It entered Debug state.
+    Halt,
+    /// A fault it cannot take (exceptions are not modelled): lockup.
+    Lockup,
+    /// It asked for a reset (AIRCR).
+    Reset(ResetRequest),
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RunState {
+    pub halted: bool,
+    pub sleeping: bool,
+    pub locked_up: bool,
+    pub reset_held: bool,
+    /// Instructions the core may start in this slice, and has started.
+    pub budget: u64,
+    pub executed: u64,
+    pub stop: Option<Stop>,
+    /// A watchpoint hit: halt before the next instruction.
+    pub halt_pending: bool,
+}
+
+pub struct System {
+    pub variant: Variant,
+    pub now_ns: u64,
+    pub debug: CoreDebug,
+    pub run: RunState,
+    pub fpb: Fpb,
+    pub dwt: Dwt,
+    pub flash: FlashController,
+    pub rcc: Rcc,
+    /// Plain peripheral registers, bytes from PERIPHERAL_BASE.
+    pub peripherals: Vec<u8>,
+    /// System Control Space registers that are only stored (NVIC, SysTick, SCB others).
+    pub system_control: HashMap<u32, u32>,
+    /// DBGMCU_CR (RM0008 31.16.3: reset by power-on reset only).
+    pub debug_mcu_control: u32,
+    /// Core writes into the flash array: the bytes to put back after the store, as the
+    /// array changes only when the controller finishes programming.
+    pub flash_restores: Vec<(u32, Vec<u8>)>,
+    /// The DWT comparators changed: the core's access hooks must follow.
+    pub watchpoints_changed: bool,
+    pub watch_hooks: Vec<UcHookId>,
+}
+
+impl System {
+    pub fn new(variant: Variant) -> Self {
+        System {
+            variant,
+            now_ns: 0,
+            debug: CoreDebug::default(),
+            run: RunState::default(),
+            fpb: Fpb::default(),
+            dwt: Dwt::default(),
+            flash: FlashController::new(variant),
+            rcc: Rcc::new(),
+            peripherals: vec![0; PERIPHERAL_SIZE as usize],
+            system_control: HashMap::new(),
+            debug_mcu_control: 0,
+            flash_restores: Vec::new(),
+            watchpoints_changed: true,
+            watch_hooks: Vec::new(),
+        }
+    }
+
+    pub fn core_status(&self) -> CoreStatus {
+        CoreStatus {
+            halted: self.run.halted,
+            sleeping: self.run.sleeping,
+            locked_up: self.run.locked_up,
+            in_reset: self.run.reset_held,
+        }
+    }
+
+    /// Enter Debug state with DFSR `reason`; a halt also ends sleep and lockup
+    /// (ARMv7-M B1.5.15: a debug halt exits Lockup).
+    pub fn halt(&mut self, reason: u32) {
+        self.run.halted = true;
+        self.run.sleeping = false;
+        self.run.locked_up = false;
+        self.run.halt_pending = false;
+        self.debug.note_halt(reason);
+    }
+
+    /// A peripheral reset (nRST or SYSRESETREQ): the plain registers to zero, RCC to
+    /// reset values. The flash controller is reset by the caller (it changes memory).
+    pub fn reset_peripherals(&mut self) {
+        self.peripherals.fill(0);
+        self.system_control.clear();
+        self.rcc.reset();
+    }
+}

@@ -1,0 +1,142 @@
+use super::*;
+use crate::chip::debug::{DFSR_BKPT, DFSR_DWTTRAP};
+
+const FP_CTRL: u32 = 0xE000_2000;
+const FP_COMP0: u32 = 0xE000_2008;
+const DWT_COMP0: u32 = 0xE000_1020;
+const DWT_MASK0: u32 = 0xE000_1024;
+const DWT_FUNCTION0: u32 = 0xE000_1028;
+const MATCHED: u32 = 1 << 24;
+
+#[test]
+fn fpb_layout() {
+    let mut chip = Chip::new(Variant::Stm32f103c8);
+    let control = read(&mut chip, FP_CTRL);
+    assert_eq!(
+        (control >> 4) & 0xF | ((control >> 12) & 0x7) << 4,
+        6,
+        "NUM_CODE"
+    );
+    assert_eq!((control >> 8) & 0xF, 2, "NUM_LIT");
+    assert_eq!(control >> 28, 0, "version 1");
+    write(&mut chip, FP_CTRL, 1);
+    assert_eq!(
+        read(&mut chip, FP_CTRL) & 1,
+        0,
+        "a write without KEY is ignored"
+    );
+    write(&mut chip, FP_CTRL, 3);
+    assert_eq!(read(&mut chip, FP_CTRL) & 1, 1);
+}
+
+fn break_at(chip: &mut Chip, comparator: u32, replace: u32, word: u32) {
+    write(chip, FP_CTRL, 3);
+    write(chip, FP_COMP0 + 4 * comparator, replace << 30 | word | 1);
+}
+
+#[test]
+fn fpb_breakpoint_on_the_lower_half_word() {
+    let mut chip = chip_with(&COUNTING_LOOP);
+    enable_debug(&mut chip);
+    break_at(&mut chip, 0, 0b01, CODE + 4);
+    wait(&mut chip, 10_000);
+    assert!(chip.core_status().halted);
+    assert_eq!(take_fault_status(&mut chip), DFSR_BKPT);
+    assert_eq!(
+        read_register(&mut chip, 15),
+        CODE + 4,
+        "halted before the instruction"
+    );
+    assert_eq!(chip.peek(COUNTER), Some(0));
+}
+
+#[test]
+fn fpb_breakpoint_on_the_upper_half_word() {
+    let mut chip = chip_with(&COUNTING_LOOP);
+    enable_debug(&mut chip);
+    break_at(&mut chip, 5, 0b10, CODE + 4);
+    wait(&mut chip, 10_000);
+    assert_eq!(read_register(&mut chip, 15), CODE + 6);
+}
+
+#[test]
+fn fpb_breakpoints_need_the_unit_enabled() {
+    let mut chip = chip_with(&COUNTING_LOOP);
+    enable_debug(&mut chip);
+    break_at(&mut chip, 0, 0b11, CODE + 4);
+    write(&mut chip, FP_CTRL, 2);
+    wait(&mut chip, 10_000);
+    assert!(!chip.core_status().halted);
+}
+
+fn watch(chip: &mut Chip, function: u32) {
+    write(chip, DWT_COMP0, COUNTER);
+    write(chip, DWT_MASK0, 2);
+    write(chip, DWT_FUNCTION0, function);
+}
+
+#[test]
+fn write_watchpoint_halts_after_the_store() {
+    let mut chip = chip_with(&COUNTING_LOOP);
+    enable_debug(&mut chip);
+    watch(&mut chip, 6);
+    wait(&mut chip, 10_000);
+    assert!(chip.core_status().halted);
+    assert_eq!(take_fault_status(&mut chip), DFSR_DWTTRAP);
+    assert_eq!(read_register(&mut chip, 15), CODE + 8, "after the str");
+    assert_eq!(chip.peek(COUNTER), Some(1));
+    assert_eq!(read(&mut chip, DWT_FUNCTION0), MATCHED | 6);
+    assert_eq!(read(&mut chip, DWT_FUNCTION0), 6, "MATCHED clears on read");
+    resume(&mut chip);
+    wait(&mut chip, 10_000);
+    assert_eq!(chip.peek(COUNTER), Some(2), "the next store halts again");
+}
+
+#[test]
+fn read_watchpoint_halts_after_the_load() {
+    let mut chip = chip_with(&COUNTING_LOOP);
+    enable_debug(&mut chip);
+    watch(&mut chip, 5);
+    wait(&mut chip, 10_000);
+    assert_eq!(take_fault_status(&mut chip), DFSR_DWTTRAP);
+    assert_eq!(read_register(&mut chip, 15), CODE + 4, "after the ldr");
+    assert_eq!(chip.peek(COUNTER), Some(0));
+}
+
+#[test]
+fn access_watchpoint_and_the_mask() {
+    let mut chip = chip_with(&COUNTING_LOOP);
+    enable_debug(&mut chip);
+    write(&mut chip, DWT_COMP0, COUNTER + 8);
+    write(&mut chip, DWT_MASK0, 4); // 16 bytes from 0x2000_0000
+    write(&mut chip, DWT_FUNCTION0, 7);
+    wait(&mut chip, 10_000);
+    assert_eq!(
+        read_register(&mut chip, 15),
+        CODE + 4,
+        "the load matched first"
+    );
+}
+
+#[test]
+fn watchpoints_elsewhere_do_not_halt() {
+    let mut chip = chip_with(&COUNTING_LOOP);
+    enable_debug(&mut chip);
+    write(&mut chip, DWT_COMP0, COUNTER + 4);
+    write(&mut chip, DWT_MASK0, 2);
+    write(&mut chip, DWT_FUNCTION0, 7);
+    wait(&mut chip, 10_000);
+    assert!(!chip.core_status().halted);
+    assert_eq!(read(&mut chip, DWT_FUNCTION0) & MATCHED, 0);
+}
+
+#[test]
+fn debugger_accesses_do_not_trigger_watchpoints() {
+    let mut chip = chip_with(&WAIT_FOR_INTERRUPT);
+    enable_debug(&mut chip);
+    watch(&mut chip, 7);
+    wait(&mut chip, 1_000);
+    write(&mut chip, COUNTER, 5);
+    assert_eq!(read(&mut chip, COUNTER), 5);
+    assert_eq!(read(&mut chip, DWT_FUNCTION0) & MATCHED, 0);
+}

@@ -1,0 +1,286 @@
+use super::*;
+use crate::chip::debug::{
+    C_STEP, DFSR_BKPT, DFSR_HALTED, DFSR_VCATCH, S_HALT, S_LOCKUP, S_REGRDY, S_RESET_ST,
+    S_RETIRE_ST, S_SLEEP, VECTRESET,
+};
+
+fn counter(chip: &mut Chip) -> u32 {
+    chip.peek(COUNTER).unwrap()
+}
+
+#[test]
+fn the_core_runs_from_the_reset_vector_in_virtual_time() {
+    let mut chip = chip_with(&COUNTING_LOOP);
+    assert_eq!(chip.core_register(15), Some(CODE));
+    assert_eq!(chip.core_register(13), Some(STACK_TOP));
+    wait(&mut chip, 1_000_000);
+    // 72 000 instructions, 4 per turn of the loop.
+    let count = counter(&mut chip);
+    assert!((17_900..=18_001).contains(&count), "{count}");
+}
+
+#[test]
+fn a_blank_chip_locks_up() {
+    let mut chip = Chip::new(Variant::Stm32f103c8);
+    wait(&mut chip, 10_000);
+    assert!(chip.core_status().locked_up);
+    assert_ne!(read(&mut chip, DHCSR) & S_LOCKUP, 0);
+}
+
+#[test]
+fn halt_and_resume() {
+    let mut chip = chip_with(&COUNTING_LOOP);
+    enable_debug(&mut chip);
+    wait(&mut chip, 10_000);
+    halt(&mut chip);
+    let status = read(&mut chip, DHCSR);
+    assert_eq!(status & (S_HALT | S_REGRDY), S_HALT | S_REGRDY);
+    assert_eq!(take_fault_status(&mut chip), DFSR_HALTED);
+    let count = counter(&mut chip);
+    wait(&mut chip, 10_000);
+    assert_eq!(counter(&mut chip), count, "a halted core does not run");
+    resume(&mut chip);
+    assert_eq!(read(&mut chip, DHCSR) & S_HALT, 0);
+    wait(&mut chip, 10_000);
+    assert!(counter(&mut chip) > count);
+}
+
+#[test]
+fn halting_needs_the_key_and_debugen() {
+    let mut chip = chip_with(&COUNTING_LOOP);
+    write(&mut chip, DHCSR, C_DEBUGEN | C_HALT);
+    assert!(!chip.core_status().halted, "no key");
+    write(&mut chip, DHCSR, DHCSR_KEY | C_HALT);
+    assert!(!chip.core_status().halted, "no C_DEBUGEN");
+    halt(&mut chip);
+    assert!(chip.core_status().halted);
+    write(&mut chip, DHCSR, DHCSR_KEY);
+    assert!(
+        !chip.core_status().halted,
+        "clearing C_DEBUGEN lets the core go"
+    );
+}
+
+#[test]
+fn sticky_status_bits_clear_on_read() {
+    let mut chip = chip_with(&COUNTING_LOOP);
+    let first = read(&mut chip, DHCSR);
+    assert_ne!(first & S_RESET_ST, 0);
+    wait(&mut chip, 1_000);
+    let second = read(&mut chip, DHCSR);
+    assert_eq!(second & S_RESET_ST, 0);
+    assert_ne!(second & S_RETIRE_ST, 0);
+    assert_eq!(read(&mut chip, DHCSR) & S_RETIRE_ST, 0);
+}
+
+#[test]
+fn registers_through_dcrsr_and_dcrdr() {
+    let mut chip = chip_with(&COUNTING_LOOP);
+    halt_at_reset(&mut chip);
+    assert_eq!(read_register(&mut chip, 15), CODE);
+    assert_eq!(read_register(&mut chip, 17), STACK_TOP, "MSP");
+    assert_eq!(read_register(&mut chip, 16), 0x0100_0000, "xPSR: Thumb");
+    assert_eq!(read_register(&mut chip, 14), 0xFFFF_FFFF, "LR");
+    for selector in 0..=12 {
+        write_register(&mut chip, selector, 0x1000 + selector);
+    }
+    for selector in 0..=12 {
+        assert_eq!(read_register(&mut chip, selector), 0x1000 + selector);
+    }
+    write_register(&mut chip, 18, 0x2000_1000);
+    assert_eq!(read_register(&mut chip, 18), 0x2000_1000, "PSP");
+    write_register(&mut chip, 20, 0x0000_2001);
+    assert_eq!(
+        read_register(&mut chip, 20),
+        0x0000_2001,
+        "BASEPRI 0x20, PRIMASK 1"
+    );
+    write_register(&mut chip, 15, 0x0800_0105);
+    assert_eq!(
+        read_register(&mut chip, 15),
+        0x0800_0104,
+        "bit 0 of the PC is ignored"
+    );
+}
+
+#[test]
+fn registers_are_not_moved_while_running() {
+    let mut chip = chip_with(&COUNTING_LOOP);
+    write(&mut chip, DCRDR, 0x55);
+    write(&mut chip, DCRSR, 15);
+    assert_eq!(read(&mut chip, DCRDR), 0x55);
+}
+
+#[test]
+fn step_executes_one_instruction() {
+    let mut chip = chip_with(&COUNTING_LOOP);
+    halt_at_reset(&mut chip);
+    take_fault_status(&mut chip);
+    for expected in [
+        0x0800_0102,
+        0x0800_0104,
+        0x0800_0106,
+        0x0800_0108,
+        0x0800_0102,
+    ] {
+        write(&mut chip, DHCSR, DHCSR_KEY | C_DEBUGEN | C_STEP);
+        assert!(chip.core_status().halted);
+        assert_eq!(read_register(&mut chip, 15), expected);
+        assert_eq!(take_fault_status(&mut chip), DFSR_HALTED);
+    }
+    assert_eq!(counter(&mut chip), 1);
+}
+
+#[test]
+fn breakpoint_instruction_halts_at_itself() {
+    let mut chip = chip_with(&SEMIHOSTING_CALL);
+    enable_debug(&mut chip);
+    wait(&mut chip, 1_000);
+    assert!(chip.core_status().halted);
+    assert_eq!(take_fault_status(&mut chip), DFSR_BKPT);
+    assert_eq!(read_register(&mut chip, 15), CODE + 2);
+    assert_eq!(read_register(&mut chip, 0), 42);
+    // The debugger answers the call and steps past it.
+    write_register(&mut chip, 15, CODE + 4);
+    resume(&mut chip);
+    wait(&mut chip, 1_000);
+    assert!(!chip.core_status().halted);
+}
+
+#[test]
+fn breakpoint_instruction_without_debug_locks_up() {
+    let mut chip = chip_with(&SEMIHOSTING_CALL);
+    wait(&mut chip, 1_000);
+    assert!(chip.core_status().locked_up);
+}
+
+#[test]
+fn wfi_sleeps_until_halted() {
+    let mut chip = chip_with(&WAIT_FOR_INTERRUPT);
+    enable_debug(&mut chip);
+    wait(&mut chip, 1_000);
+    assert_ne!(read(&mut chip, DHCSR) & S_SLEEP, 0);
+    halt(&mut chip);
+    let status = read(&mut chip, DHCSR);
+    assert_eq!(status & (S_SLEEP | S_HALT), S_HALT);
+    assert_eq!(
+        read_register(&mut chip, 15),
+        CODE + 2,
+        "halted after the WFI"
+    );
+}
+
+#[test]
+fn vector_catch_on_sysresetreq() {
+    let mut chip = chip_with(&COUNTING_LOOP);
+    wait(&mut chip, 100_000);
+    assert!(counter(&mut chip) > 0);
+    read(&mut chip, DHCSR);
+    write(&mut chip, 0x4001_1004, 0x1234); // a GPIO register
+    halt_at_reset(&mut chip);
+    assert!(chip.core_status().halted);
+    assert_eq!(take_fault_status(&mut chip), DFSR_VCATCH);
+    assert_ne!(read(&mut chip, DHCSR) & S_RESET_ST, 0);
+    assert_eq!(read_register(&mut chip, 15), CODE);
+    assert_ne!(counter(&mut chip), 0, "SRAM survives a reset");
+    assert_eq!(read(&mut chip, 0x4001_1004), 0, "peripherals are reset");
+    assert_eq!(read(&mut chip, DEMCR) & 1, 1, "DEMCR is not reset");
+    assert_ne!(
+        read(&mut chip, DHCSR) & C_DEBUGEN,
+        0,
+        "C_DEBUGEN is not reset"
+    );
+}
+
+#[test]
+fn sysresetreq_without_vector_catch_restarts_the_program() {
+    let mut chip = chip_with(&COUNTING_LOOP);
+    enable_debug(&mut chip);
+    wait(&mut chip, 10_000);
+    halt(&mut chip);
+    write(
+        &mut chip,
+        AIRCR,
+        AIRCR_KEY | super::super::debug::SYSRESETREQ,
+    );
+    assert!(!chip.core_status().halted, "a reset clears C_HALT");
+    assert_eq!(chip.core_register(15), Some(CODE));
+    assert_eq!(read(&mut chip, AIRCR) >> 16, 0xFA05);
+    write(&mut chip, AIRCR, super::super::debug::SYSRESETREQ);
+    assert_eq!(
+        read(&mut chip, DHCSR) & S_RESET_ST,
+        S_RESET_ST,
+        "the first reset"
+    );
+    wait(&mut chip, 1_000);
+    write(&mut chip, AIRCR, super::super::debug::SYSRESETREQ);
+    assert_eq!(read(&mut chip, DHCSR) & S_RESET_ST, 0, "no key, no reset");
+}
+
+#[test]
+fn vectreset_resets_the_core_only() {
+    let mut chip = chip_with(&COUNTING_LOOP);
+    write(&mut chip, 0x4001_1004, 0x1234);
+    halt_at_reset(&mut chip);
+    write(&mut chip, 0x4001_1004, 0x1234);
+    write_register(&mut chip, 15, CODE + 4);
+    write(&mut chip, AIRCR, AIRCR_KEY | VECTRESET);
+    assert_eq!(read_register(&mut chip, 15), CODE);
+    assert_eq!(
+        read(&mut chip, 0x4001_1004),
+        0x1234,
+        "peripherals keep their values"
+    );
+}
+
+#[test]
+fn nrst_holds_the_chip_in_reset() {
+    let mut chip = chip_with(&COUNTING_LOOP);
+    enable_debug(&mut chip);
+    write(&mut chip, DEMCR, super::super::debug::VC_CORERESET);
+    chip.set_reset(true);
+    let count = counter(&mut chip);
+    wait(&mut chip, 10_000);
+    assert_eq!(counter(&mut chip), count, "no instruction runs in reset");
+    assert!(chip.core_status().in_reset);
+    assert_ne!(read(&mut chip, DHCSR) & S_RESET_ST, 0);
+    assert_ne!(
+        read(&mut chip, DHCSR) & S_RESET_ST,
+        0,
+        "S_RESET_ST while held"
+    );
+    chip.set_reset(false);
+    assert!(chip.core_status().halted, "vector catch at the release");
+    assert_eq!(take_fault_status(&mut chip), DFSR_VCATCH);
+    assert_eq!(read_register(&mut chip, 15), CODE);
+}
+
+#[test]
+fn nrst_release_runs_the_program() {
+    let mut chip = chip_with(&COUNTING_LOOP);
+    chip.set_reset(true);
+    chip.write_memory(COUNTER, &[0; 4]).unwrap();
+    chip.set_reset(false);
+    wait(&mut chip, 10_000);
+    assert!(counter(&mut chip) > 0);
+}
+
+#[test]
+fn the_cycle_counter_counts_instructions() {
+    let mut chip = chip_with(&COUNTING_LOOP);
+    write(&mut chip, 0xE000_1000, 1); // DWT_CTRL.CYCCNTENA
+    wait(&mut chip, 1_000_000);
+    let cycles = read(&mut chip, 0xE000_1004);
+    assert!((71_900..=72_000).contains(&cycles), "{cycles}");
+    assert_eq!(read(&mut chip, 0xE000_1000) >> 28, 4, "NUMCOMP");
+}
+
+#[test]
+fn pcsr_samples_the_program_counter() {
+    let mut chip = chip_with(&COUNTING_LOOP);
+    wait(&mut chip, 1_000);
+    let sample = read(&mut chip, 0xE000_101C);
+    assert!((CODE..CODE + 10).contains(&sample), "0x{sample:08X}");
+    halt(&mut chip);
+    assert_eq!(read(&mut chip, 0xE000_101C), 0xFFFF_FFFF);
+}
