@@ -3,4 +3,4 @@ import target
 
 print("swdp", target.swdp_scan())
 print("jtag", target.jtag_scan())
-print("chain", target.jtag_chain())
+print("chain", [(hex(idcode), length) for idcode, length in target.jtag_chain()])
