@@ -72,7 +72,7 @@ const ACR_RESET: u32 = 0x30;
 const OPTION_BYTES_AS_SHIPPED: [u16; OPTION_BYTE_COUNT] = [
     0x5AA5, 0x00FF, 0x00FF, 0x00FF, 0x00FF, 0x00FF, 0x00FF, 0x00FF,
 ];
-/// RDP value that leaves the flash readable (RM0008 3.4.? / PM0075 2.4.1).
+/// RDP value that leaves the flash readable (PM0075 2.4.1 "Read protection").
 const RDP_UNPROTECTED: u8 = 0xA5;
 /// Every WRP bit protects 4 KB; the last bit protects the rest (PM0075 2.4.2).
 const WRP_BLOCK: u32 = 4096;

@@ -3,7 +3,8 @@
 //! Six instruction comparators and two literal comparators. An enabled instruction
 //! comparator whose REPLACE field is not 0b00 is a breakpoint on the lower (0b01), upper
 //! (0b10) or both (0b11) half-words of the word COMP names. Remapping (REPLACE 0b00 and
-//! the literal comparators) is stored but not applied.
+//! the literal comparators) is stored but not applied. With C_DEBUGEN clear a match is
+//! ignored (a real core would escalate it to HardFault, which is not modelled).
 
 /// Register offsets in the FPB block (ARMv7-M C1.11.3 .. C1.11.5).
 pub const FP_CTRL: u32 = 0x000;

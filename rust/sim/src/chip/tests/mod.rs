@@ -6,6 +6,7 @@ mod identity;
 mod loader;
 mod memory;
 mod run_control;
+mod wire;
 
 use super::debug::{
     AIRCR, AIRCR_KEY, C_DEBUGEN, C_HALT, DCRDR, DCRSR, DEMCR, DFSR, DHCSR, DHCSR_KEY,
