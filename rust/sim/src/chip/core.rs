@@ -294,7 +294,7 @@ pub fn run(uc: &mut Emulator, budget: u64) -> u64 {
     match (result, system.run.stop) {
         (_, Some(Stop::Reset(request))) => reset(uc, request),
         (_, Some(Stop::Lockup)) | (Err(_), _) => lock_up(uc.get_data_mut()),
-        (Ok(()), None) => after_early_return(uc, executed < budget, executed),
+        (Ok(()), None) => after_unasked_return(uc, executed),
         (Ok(()), Some(Stop::Budget | Stop::Halt)) => {}
     }
     let system = uc.get_data_mut();
@@ -310,11 +310,8 @@ fn lock_up(system: &mut System) {
 }
 
 /// unicorn returns without a stop of ours after WFI or WFE (it has no interrupt to wait
-/// for): the core sleeps.
-fn after_early_return(uc: &mut Emulator, early: bool, executed: u64) {
-    if !early {
-        return;
-    }
+/// for), even when that was the last instruction of the budget: the core sleeps.
+fn after_unasked_return(uc: &mut Emulator, executed: u64) {
     if after_wait_instruction(uc) {
         uc.get_data_mut().run.sleeping = true;
     } else if executed == 0 {

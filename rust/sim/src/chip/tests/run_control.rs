@@ -284,3 +284,13 @@ fn pcsr_samples_the_program_counter() {
     halt(&mut chip);
     assert_eq!(read(&mut chip, 0xE000_101C), 0xFFFF_FFFF);
 }
+
+#[test]
+fn wfi_as_the_last_instruction_of_a_slice_still_sleeps() {
+    // nop; wfi; b . : two instructions fit the first 28 ns exactly.
+    let mut chip = chip_with(&[0xBF00, 0xBF30, 0xE7FE]);
+    chip.advance_to(28);
+    wait(&mut chip, 10_000);
+    assert!(chip.core_status().sleeping);
+    assert_eq!(chip.core_register(15), Some(CODE + 4));
+}
