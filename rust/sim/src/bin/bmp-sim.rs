@@ -201,11 +201,14 @@ fn main() -> ExitCode {
 
 fn run(options: Options) -> ExitCode {
     let mut chip = Chip::new(options.variant);
-    if let Some(path) = &options.firmware
-        && let Err(error) = chip.load_firmware(path)
-    {
-        eprintln!("bmp-sim: {}: {error}", path.display());
-        return ExitCode::FAILURE;
+    if let Some(path) = &options.firmware {
+        let loaded = std::fs::metadata(path)
+            .map_err(|error| error.to_string())
+            .and_then(|_| chip.load_firmware(path));
+        if let Err(error) = loaded {
+            eprintln!("bmp-sim: {}: {error}", path.display());
+            return ExitCode::FAILURE;
+        }
     }
     let listener = match TcpListener::bind(&options.listen) {
         Ok(listener) => listener,

@@ -33,6 +33,8 @@ pub use swj::WireMode;
 
 /// Let the chip run at least this often while the clock ticks without bus accesses.
 const ADVANCE_INTERVAL_NS: u64 = 50_000;
+/// Real-time pacing catches up with the wall clock by at most this much at a time.
+pub const MAXIMUM_PACING_STEP_NS: u64 = 1_000_000;
 
 impl<T: Bus + ?Sized> Bus for Box<T> {
     fn read(&mut self, address: u32, width: Width) -> Result<u32, BusError> {
@@ -237,13 +239,23 @@ impl<B: Bus> Sim<B> {
         self.wall_clock = enabled.then(|| (Instant::now(), self.clock.now_ns()));
     }
 
+    /// Follow the wall clock, at most [`MAXIMUM_PACING_STEP_NS`] at a time. The emulated
+    /// core runs slower than 72 MHz on the host, so a backlog it cannot work off is dropped
+    /// (the wall clock is re-anchored) rather than growing without end and stalling the wire.
     fn pace(&mut self) {
-        if let Some((start, virtual_start)) = self.wall_clock {
-            let wall = virtual_start + start.elapsed().as_nanos() as u64;
-            let now = self.clock.now_ns();
-            if wall > now {
-                self.clock.advance(wall - now);
-            }
+        let Some((start, virtual_start)) = self.wall_clock.as_mut() else {
+            return;
+        };
+        let wall = *virtual_start + start.elapsed().as_nanos() as u64;
+        let now = self.clock.now_ns();
+        if wall <= now {
+            return;
+        }
+        let step = (wall - now).min(MAXIMUM_PACING_STEP_NS);
+        self.clock.advance(step);
+        if wall - now > step {
+            *start = Instant::now();
+            *virtual_start = self.clock.now_ns();
         }
     }
 

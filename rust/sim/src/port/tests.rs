@@ -563,10 +563,20 @@ fn virtual_time_follows_the_declared_frequency() {
 fn real_time_pacing_lets_wall_time_pass() {
     let mut sim = Sim::new(RamBus::new());
     sim.set_real_time(true);
-    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::thread::sleep(std::time::Duration::from_millis(3));
     sim.set_swclk(true);
-    assert!(sim.now_ns() >= 20_000_000);
-    assert!(sim.bus().now_ns >= 20_000_000, "the chip caught up");
+    let step = super::MAXIMUM_PACING_STEP_NS;
+    assert_eq!(
+        sim.now_ns(),
+        step + 1_000,
+        "one step at most, then a period"
+    );
+    assert!(sim.bus().now_ns >= step, "the chip caught up");
+    std::thread::sleep(std::time::Duration::from_micros(500));
+    sim.set_swclk(false);
+    sim.set_swclk(true);
+    let now = sim.now_ns();
+    assert!(now >= step + 500_000, "{now}: follows the wall clock");
     sim.set_real_time(false);
     let now = sim.now_ns();
     sim.set_swclk(false);
