@@ -54,7 +54,12 @@ fn open_simulator(setting: &str) -> Result<HostPins, NoWire> {
                 NoWire::Backend("BMP_SIM_FIRMWARE: cannot load that file (ELF or .bin)")
             })?;
     }
-    Ok(HostPins::Simulated(Box::new(sim::port::Sim::new(chip))))
+    let mut simulator = sim::port::Sim::new(chip);
+    // The target keeps running in wall-clock time between probe accesses, as a real one
+    // does (clients' timeouts are in wall time); BMP_SIM_REALTIME=0 leaves only the
+    // virtual clock of the wire (deterministic benchmarks).
+    simulator.set_real_time(std::env::var("BMP_SIM_REALTIME").map_or(true, |value| value != "0"));
+    Ok(HostPins::Simulated(Box::new(simulator)))
 }
 
 /// Open the backend BMP_WIRE names.

@@ -152,7 +152,10 @@ pub extern "C" fn target_jtag_chain(_: usize, _: *const Obj) -> Obj {
     let chain = unwrap(probe::with(|probe| Ok(probe.jtag_chain)));
     let list = object::new_list();
     for (idcode, ir_length) in chain.into_iter().flatten() {
-        let entry = [object::unsigned(idcode), object::small_int(ir_length as isize)];
+        let entry = [
+            object::unsigned(idcode),
+            object::small_int(ir_length as isize),
+        ];
         object::list_append(list, object::tuple(&entry));
     }
     list
@@ -375,7 +378,9 @@ pub extern "C" fn target_reg_write(n: usize, pointer: *const Obj) -> Obj {
 /// reset(halt=False): with `halt`, the core stops at the reset vector (vector catch).
 #[unsafe(no_mangle)]
 pub extern "C" fn target_reset(n: usize, pointer: *const Obj) -> Obj {
-    let halt = args(n, pointer).first().is_some_and(|&flag| argument::truth(flag));
+    let halt = args(n, pointer)
+        .first()
+        .is_some_and(|&flag| argument::truth(flag));
     unwrap(probe::session(|session| session.reset(halt)));
     object::NONE
 }
