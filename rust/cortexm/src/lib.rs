@@ -136,6 +136,8 @@ pub struct Core {
     kind: CoreKind,
     cpuid: u32,
     stepping: bool,
+    /// reset(halt) set a reset vector catch: the next VCATCH halt is that reset.
+    catching_reset: bool,
     pub breakpoints: Breakpoints,
     pub watchpoints: Watchpoints,
 }
@@ -152,6 +154,7 @@ impl Core {
             kind: CoreKind::from_cpuid(cpuid),
             cpuid,
             stepping: false,
+            catching_reset: false,
             breakpoints,
             watchpoints,
         };
@@ -222,6 +225,7 @@ impl Core {
         memory.write_word(DFSR, dfsr)?;
         let reason = self.reason(memory, dfsr, dhcsr)?;
         self.stepping = false;
+        self.catching_reset = false;
         Ok(Some(reason))
     }
 
@@ -247,7 +251,9 @@ impl Core {
         }
         if dfsr & DFSR_VCATCH != 0 {
             let demcr = memory.read_word(DEMCR)?;
-            let reset = demcr & DEMCR_VC_CORERESET != 0 && dhcsr & DHCSR_S_RESET_ST != 0;
+            // Our reset(halt) catches the reset vector; any other catch is a fault vector.
+            let reset = self.catching_reset
+                || (demcr & DEMCR_VC_CORERESET != 0 && dhcsr & DHCSR_S_RESET_ST != 0);
             return Ok(if reset {
                 HaltReason::Reset
             } else {
@@ -389,6 +395,7 @@ impl Core {
         // The write may not be acknowledged while the system resets.
         let _ = memory.write_word(AIRCR, AIRCR_VECTKEY | AIRCR_SYSRESETREQ);
         self.stepping = false;
+        self.catching_reset = halt;
         let start = memory.now_micros();
         let mut was_reset = false;
         loop {
@@ -410,5 +417,3 @@ impl Core {
     }
 }
 
-#[cfg(test)]
-mod tests;

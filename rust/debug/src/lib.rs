@@ -179,8 +179,10 @@ impl<T: Transport, C: Clock> Session<T, C> {
 
     /// Give back the wire of the last scan, for another use (e.g. the CMSIS-DAP server).
     pub fn release(&mut self) -> Option<(T, C)> {
+        let _ = self.detach();
+        let port = self.port.take();
         self.forget();
-        self.port.take().map(DebugPort::into_parts)
+        port.map(DebugPort::into_parts)
     }
 
     /// Work on the wire of the last scan directly (e.g. to release nRST).
@@ -460,5 +462,3 @@ fn remove_software_breakpoints<M: Memory>(
     Ok(())
 }
 
-#[cfg(test)]
-mod tests;
