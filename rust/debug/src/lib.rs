@@ -461,4 +461,3 @@ fn remove_software_breakpoints<M: Memory>(
     }
     Ok(())
 }
-

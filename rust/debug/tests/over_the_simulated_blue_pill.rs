@@ -39,9 +39,13 @@ fn wire(variant: Variant) -> Wire {
 
 fn attached(variant: Variant) -> Session<Wire, HostClock> {
     let mut session = Session::new();
-    session
-        .scan(wire(variant), HostClock(std::time::Instant::now()))
-        .unwrap();
+    assert_eq!(
+        session
+            .scan(wire(variant), HostClock(std::time::Instant::now()))
+            .unwrap()
+            .count(),
+        1
+    );
     session.attach(1).unwrap();
     session
 }
@@ -198,9 +202,13 @@ fn a_target_that_stops_answering_fails_clearly_then_recovers() {
     let wire = session.release().unwrap().0;
     let mut swd = Swd::new(wire.into_pins());
     swd.switch_from_jtag();
-    session
-        .scan(swd, HostClock(std::time::Instant::now()))
-        .unwrap();
+    assert_eq!(
+        session
+            .scan(swd, HostClock(std::time::Instant::now()))
+            .unwrap()
+            .count(),
+        1
+    );
     session.attach(1).unwrap();
     session.read_memory(0x2000_0000, &mut word).unwrap();
 }
