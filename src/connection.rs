@@ -34,13 +34,8 @@ fn is_set(value: Obj) -> bool {
     !value.is_null() && value != object::NONE
 }
 
-/// Forget the objects of a connection (without closing them).
-pub fn clear(slots: Slots) {
-    *slot(slots.listener) = core::ptr::null_mut();
-    *slot(slots.stream) = core::ptr::null_mut();
-}
-
 /// Serve on a stream object (checked to have read, write and ioctl; raises if not).
+#[allow(dead_code)] // for bmp.init(stream=), which comes with the GDB server
 pub fn open_stream(slots: Slots, stream: Obj) {
     // SAFETY: raises OSError if the object is not a stream; nothing of ours is alive.
     unsafe { sys::bmp_stream_check(stream) };

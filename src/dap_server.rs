@@ -95,10 +95,6 @@ impl DapServer {
         }
     }
 
-    pub fn packet_size(&self) -> u16 {
-        self.processor.config().packet_size
-    }
-
     pub fn transport(&self) -> Transport {
         self.transport
     }
