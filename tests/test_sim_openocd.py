@@ -67,11 +67,11 @@ def openocd_install():
 
 @pytest.fixture
 def start(bmp_sim, openocd_install, tmp_path):
-    """start(transport, firmware) -> (sim, openocd); both are stopped after the test."""
+    """start(transport, firmware, real_time=False) -> (sim, openocd); both stopped after."""
     running = []
 
-    def start_pair(transport, firmware_file, chip=CHIP, extra_config=()):
-        sim = SimServer(bmp_sim, chip, firmware_file)
+    def start_pair(transport, firmware_file, chip=CHIP, extra_config=(), real_time=False):
+        sim = SimServer(bmp_sim, chip, firmware_file, extra=["--real-time"] if real_time else [])
         running.append(sim)
         binary, scripts = openocd_install
         openocd = OpenOcd(binary, scripts,
@@ -119,19 +119,30 @@ def test_firmware_image(firmware):
     assert 60 * 1024 < len(bench) <= FLASH_SIZE_C8
 
 
-def test_swd_flash_break_step(start, firmware):
-    """SWD: examine, reset halt, flash write_image + verify_image, a hardware breakpoint,
-    step, the counter between two halts, free running, reset run."""
-    symbols = firmware["symbols"]
-    elf = firmware["elf"]
-    # Start from a different image (bench.elf), so the flash write has to change flash.
-    sim, openocd = start("swd", firmware["bench_elf"])
-
+def check_examined(openocd):
     log_has(openocd, rf"SWD DPIDR 0x{SWD_DPIDR:08x}", f"the SW-DP's DPIDR 0x{SWD_DPIDR:08x}")
     log_has(openocd, r"Cortex-M3 r1p1 processor detected",
             "CPUID 0x411FC231: the STM32F103 core is a Cortex-M3 r1p1 (RM0008 31.8.3)")
     log_has(openocd, rf"(target|hardware) has {FPB_CODE_COMPARATORS} breakpoints, "
                      rf"{DWT_COMPARATORS} watchpoints", "the Cortex-M3's FPB and DWT sizes")
+
+
+def test_swd_flash_write_verify(start, firmware):
+    """SWD: flash write_image erase + verify_image over a different image, then the new
+    reset vector runs.
+
+    The simulator runs with --real-time: OpenOCD's stm32f1x driver waits on the wall clock
+    (FLASH_SR.BSY polled with 1 ms host sleeps, 100 polls for a page erase), as silicon
+    allows; with time passing only on SWCLK cycles, those 100 polls are about 10 ms of
+    virtual time, less than a page erase (tERASE 20-40 ms), and OpenOCD reports "timed out
+    waiting for flash". The write goes through OpenOCD's flash loader in SRAM, which the
+    simulated core runs, fed with block writes of more than 1 KB (OpenOCD assumes the
+    Cortex-M3 AHB-AP's 4 KB TAR auto-increment range)."""
+    symbols = firmware["symbols"]
+    elf = firmware["elf"]
+    # Start from a different image (bench.elf), so the flash write has to change flash.
+    sim, openocd = start("swd", firmware["bench_elf"], real_time=True)
+    check_examined(openocd)
     openocd.command("reset halt")
     if openocd.state() != "halted":
         openocd.fail("not halted after `reset halt`")
@@ -160,6 +171,38 @@ def test_swd_flash_break_step(start, firmware):
     if pc != symbols["reset_handler"]:
         openocd.fail(f"after flashing and `reset halt` the PC is 0x{pc:08x}, not "
                      f"reset_handler 0x{symbols['reset_handler']:08x}")
+    openocd.command(f"bp 0x{symbols['blink_step']:08x} 2 hw")
+    halt_at(openocd, symbols["blink_step"], "blink_step of the new image")
+    print(f"flash write_image + verify_image took {flash_seconds:.1f} s")
+
+
+def test_sram_block_write_across_1k(start, firmware):
+    """A 1.3 KB block written to SRAM at 0x2000_0000 reads back whole: OpenOCD writes it with
+    one TAR write and auto-increment across 0x2000_0400 (it takes the Cortex-M3 AHB-AP's
+    auto-increment range as 4 KB)."""
+    image = firmware["bin"]
+    sim, openocd = start("swd", firmware["elf"])
+    openocd.command("halt")
+    openocd.command(f"wait_halt {WAIT_HALT_MS}", timeout=WAIT_HALT_MS / 1000 + 20)
+    openocd.command(f"load_image {{{image}}} 0x20000000 bin", timeout=120)
+    ok, output = openocd.try_command(f"verify_image {{{image}}} 0x20000000 bin", timeout=120)
+    if not ok:
+        openocd.fail(f"SRAM does not hold what load_image wrote: {output[:2000]}")
+
+
+def test_swd_break_step_counter(start, firmware):
+    """SWD: reset halt, a hardware breakpoint on blink_step, step, the counter between two
+    halts, free running, halt, reset run (the firmware preloaded by bmp-sim)."""
+    symbols = firmware["symbols"]
+    sim, openocd = start("swd", firmware["elf"])
+    check_examined(openocd)
+    openocd.command("reset halt")
+    if openocd.state() != "halted":
+        openocd.fail("not halted after `reset halt`")
+    pc = openocd.pc()
+    if pc != symbols["reset_handler"]:
+        openocd.fail(f"after `reset halt` the PC is 0x{pc:08x}, not reset_handler "
+                     f"0x{symbols['reset_handler']:08x}")
 
     blink_step = symbols["blink_step"]
     output = openocd.command(f"bp 0x{blink_step:08x} 2 hw")
@@ -200,11 +243,19 @@ def test_swd_flash_break_step(start, firmware):
     if not FLASH_BASE <= pc < FLASH_BASE + FLASH_SIZE_C8:
         openocd.fail(f"halted outside flash at 0x{pc:08x}")
 
+    # A marker the start-up code's .bss zeroing must wipe out if `reset run` resets.
+    marker = 0xF0000000
+    openocd.command(f"mww 0x{symbols['counter']:08x} 0x{marker:08x}")
     openocd.command("reset run")
     time.sleep(0.3)
     if openocd.state() != "running":
         openocd.fail("the core is not running after `reset run`")
-    print(f"flash write_image + verify_image took {flash_seconds:.1f} s")
+    openocd.command("halt")
+    openocd.command(f"wait_halt {WAIT_HALT_MS}", timeout=WAIT_HALT_MS / 1000 + 20)
+    after_reset = openocd.read_word(symbols["counter"])
+    if after_reset >= marker:
+        openocd.fail(f"counter is 0x{after_reset:08x} after `reset run`: the firmware did not "
+                     f"start again (0x{marker:08x} was written before)")
 
 
 # Per part: flash size in KiB as F_SIZE at 0x1FFF_F7E0 reports it (RM0008 30.1.1) and the
