@@ -190,6 +190,26 @@ def test_sram_block_write_across_1k(start, firmware):
         openocd.fail(f"SRAM does not hold what load_image wrote: {output[:2000]}")
 
 
+def test_swd_bus_fault_reported(start, firmware):
+    """A read of unmapped memory (0x6000_0000: no FSMC on a C8, RM0008 3.3 memory map) fails
+    in OpenOCD, and the next read works. The AHB-AP read that faults sets STICKYERR; the
+    SW-DP must answer FAULT to the RDBUFF read that collects the posted result (ADIv5.2
+    B4.2.4, sticky flags and DP error responses). ARM's CMSIS-DAP firmware depends on it
+    too: it reads RDBUFF after a final AP write so that a write error shows in that
+    response. OpenOCD's SWD drivers trust the ACK: with OK they print stale data as the
+    memory's contents."""
+    symbols = firmware["symbols"]
+    sim, openocd = start("swd", firmware["elf"])
+    openocd.command("halt")
+    openocd.command(f"wait_halt {WAIT_HALT_MS}", timeout=WAIT_HALT_MS / 1000 + 20)
+    ok, output = openocd.try_command("mdw 0x60000000")
+    if ok:
+        openocd.fail(f"mdw of unmapped 0x60000000 succeeded with {output.strip()!r}")
+    hello = openocd.read_bytes(symbols["hello"], 14)
+    if hello != b"hello, world!\0":
+        openocd.fail(f"after the fault, hello reads {hello!r}")
+
+
 def test_swd_break_step_counter(start, firmware):
     """SWD: reset halt, a hardware breakpoint on blink_step, step, the counter between two
     halts, free running, halt, reset run (the firmware preloaded by bmp-sim)."""
