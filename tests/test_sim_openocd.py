@@ -85,6 +85,19 @@ def start(bmp_sim, openocd_install, tmp_path):
         process.close()
 
 
+def scramble(value):
+    """The firmware's scramble(): one xorshift32 step."""
+    value ^= (value << 13) & 0xFFFFFFFF
+    value ^= value >> 17
+    value ^= (value << 5) & 0xFFFFFFFF
+    return value
+
+
+def compute(value):
+    """The firmware's compute(): scramble(value) + 3 * value, modulo 2**32."""
+    return (scramble(value) + 3 * value) & 0xFFFFFFFF
+
+
 def log_has(openocd, pattern, what):
     if re.search(pattern, openocd.log(), re.IGNORECASE | re.MULTILINE) is None:
         openocd.fail(f"OpenOCD's log does not show {what} (pattern {pattern!r})")
@@ -212,7 +225,8 @@ def test_swd_bus_fault_reported(start, firmware):
 
 def test_swd_break_step_counter(start, firmware):
     """SWD: reset halt, a hardware breakpoint on blink_step, step, the counter between two
-    halts, free running, halt, reset run (the firmware preloaded by bmp-sim)."""
+    halts, a write watchpoint, free running, halt, reset run (the firmware preloaded by
+    bmp-sim)."""
     symbols = firmware["symbols"]
     sim, openocd = start("swd", firmware["elf"])
     check_examined(openocd)
@@ -249,7 +263,24 @@ def test_swd_break_step_counter(start, firmware):
         openocd.fail(f"counter went from {first} to {second} between two blink_step hits, "
                      f"expected +1")
 
+    # A DWT write watchpoint on watched_value: the store in this blink_step call halts the
+    # core, with the value compute(counter) in memory.
+    watched = symbols["watched_value"]
     openocd.command(f"rbp 0x{blink_step:08x}")
+    openocd.command(f"wp 0x{watched:08x} 4 w")
+    watchpoint_halts = openocd.log().count("halted due to watchpoint")
+    openocd.command("resume")
+    openocd.command(f"wait_halt {WAIT_HALT_MS}", timeout=WAIT_HALT_MS / 1000 + 20)
+    if openocd.log().count("halted due to watchpoint") != watchpoint_halts + 1:
+        openocd.fail("the core did not halt on the watchpoint on watched_value")
+    counter = openocd.read_word(symbols["counter"])
+    value = openocd.read_word(watched)
+    if counter != second + 1 or value != compute(counter):
+        openocd.fail(f"at the watchpoint counter is {counter} (expected {second + 1}) and "
+                     f"watched_value 0x{value:08x} (expected compute({counter}) = "
+                     f"0x{compute(counter):08x})")
+    openocd.command(f"rwp 0x{watched:08x}")
+
     openocd.command("resume")
     time.sleep(0.5)
     if openocd.state() != "running":
