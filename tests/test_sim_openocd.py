@@ -309,20 +309,23 @@ def test_swd_break_step_counter(start, firmware):
                      f"start again (0x{marker:08x} was written before)")
 
 
-# Per part: flash size in KiB as F_SIZE at 0x1FFF_F7E0 reports it (RM0008 30.1.1) and the
-# DEV_ID of DBGMCU_IDCODE (RM0008 31.6.1): 0x410 medium density, 0x414 high density.
+# Per part: flash size in KiB as F_SIZE at 0x1FFF_F7E0 reports it (RM0008 30.1.1), the
+# DEV_ID of DBGMCU_IDCODE (RM0008 31.6.1: 0x410 medium density, 0x414 high density) and
+# CPUID (0xE000_ED00): Cortex-M3 r1p1 on genuine parts; the CKS32F103C8 clone copies ST's
+# DEV_ID but carries an r2p1 core (SW-DP 0x2BA01477), as observed on such blue pills.
 PARTS = {
-    "stm32f103c8": (64, 0x410),
-    "stm32f103cb": (128, 0x410),
-    "stm32f103rc": (256, 0x414),
+    "stm32f103c8": (64, 0x410, 0x411FC231),
+    "stm32f103cb": (128, 0x410, 0x411FC231),
+    "stm32f103rc": (256, 0x414, 0x411FC231),
+    "cks32f103c8": (64, 0x410, 0x412FC231),
 }
 
 
 @pytest.mark.parametrize("chip", sorted(PARTS))
 def test_swd_part_identity(start, firmware, chip):
-    """Each simulated part reports its own DEV_ID and flash size, and OpenOCD's stm32f1x
-    flash driver probes the same size."""
-    flash_kib, device_id = PARTS[chip]
+    """Each simulated part reports its own DEV_ID, CPUID and flash size, and OpenOCD's
+    stm32f1x flash driver probes the same size."""
+    flash_kib, device_id, cpuid = PARTS[chip]
     sim, openocd = start("swd", firmware["elf"], chip=chip)
     if sim.chip != chip:
         openocd.fail(f"bmp-sim says it runs {sim.chip}, not {chip}")
@@ -332,6 +335,8 @@ def test_swd_part_identity(start, firmware, chip):
     if idcode & 0xFFF != device_id:
         openocd.fail(f"DBGMCU_IDCODE 0x{idcode:08x}: DEV_ID 0x{idcode & 0xFFF:03x}, expected "
                      f"0x{device_id:03x} for {chip}")
+    if openocd.read_word(0xE000ED00) != cpuid:
+        openocd.fail(f"CPUID is not 0x{cpuid:08x} on {chip}")
     size_word = openocd.read_word(0x1FFFF7E0)
     if size_word & 0xFFFF != flash_kib:
         openocd.fail(f"F_SIZE reads {size_word & 0xFFFF} KiB, expected {flash_kib} for {chip}")
