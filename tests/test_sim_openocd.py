@@ -20,13 +20,14 @@ FLASH_BASE = 0x08000000
 FLASH_SIZE_C8 = 64 * 1024
 SRAM_TOP = 0x20000000 + 20 * 1024
 
-# IDCODEs of a genuine medium-density STM32F103 (RM0008 31.6.2, 31.6.3): the SW-DP's DPIDR,
-# the JTAG-DP's IDCODE (the Cortex-M3 TAP), the boundary-scan TAP's IDCODE.
+# IDCODEs of a genuine medium-density STM32F103: the SW-DP's DPIDR (RM0008 31.8.3), the
+# JTAG-DP's IDCODE (the Cortex-M3 TAP, RM0008 31.6.3), the boundary-scan TAP's IDCODE
+# (RM0008 31.6.2).
 SWD_DPIDR = 0x1BA01477
 JTAG_DP_IDCODE = 0x3BA00477
 BOUNDARY_SCAN_IDCODE_MEDIUM_DENSITY = 0x16410041
 
-# Cortex-M3 FPB and DWT sizes (Cortex-M3 TRM r1p1, 8.2 and 8.3): 6 instruction comparators,
+# Cortex-M3 FPB and DWT sizes (Cortex-M3 r1p1 TRM, FPB and DWT): 6 instruction comparators,
 # 4 watchpoint comparators. OpenOCD reports both once it has examined the core.
 FPB_CODE_COMPARATORS = 6
 DWT_COMPARATORS = 4
