@@ -6,8 +6,8 @@
 
 use adi::Clock;
 use debug::Session;
-use sim::chip::{Chip, Variant};
 use sim::Sim;
+use sim::chip::{Chip, Variant};
 use std::time::Instant;
 use wire::Pins;
 use wire::swd::Swd;
@@ -22,10 +22,15 @@ impl Clock for HostClock {
 
 fn main() {
     let mut arguments = std::env::args().skip(1);
-    let path = arguments.next().expect("usage: flash_bench IMAGE.bin [SWCLK_HZ] [CHIP]");
-    let frequency: u32 = arguments.next().map_or(4_000_000, |text| text.parse().expect("SWCLK_HZ"));
+    let path = arguments
+        .next()
+        .expect("usage: flash_bench IMAGE.bin [SWCLK_HZ] [CHIP]");
+    let frequency: u32 = arguments
+        .next()
+        .map_or(4_000_000, |text| text.parse().expect("SWCLK_HZ"));
     let chip = arguments.next().unwrap_or_else(|| "stm32f103c8".into());
-    let variant = Variant::from_name(&chip).expect("CHIP: stm32f103c8, stm32f103cb, stm32f103rc, cks32f103c8");
+    let variant = Variant::from_name(&chip)
+        .expect("CHIP: stm32f103c8, stm32f103cb, stm32f103rc, cks32f103c8");
     let image = std::fs::read(&path).expect("image");
 
     let mut sim = Sim::new(Chip::new(variant));
@@ -33,11 +38,16 @@ fn main() {
     let mut swd = Swd::new(sim);
     swd.switch_from_jtag();
     let mut session = Session::new();
-    session.scan(swd, HostClock(Instant::now())).expect("scan").count();
+    session
+        .scan(swd, HostClock(Instant::now()))
+        .expect("scan")
+        .count();
     session.attach(1).expect("attach");
 
     let (virtual_start, wall_start) = (now_ns(&mut session), Instant::now());
-    session.flash_erase(0x0800_0000, image.len() as u32).expect("erase");
+    session
+        .flash_erase(0x0800_0000, image.len() as u32)
+        .expect("erase");
     let (virtual_erased, wall_erased) = (now_ns(&mut session), Instant::now());
     session.flash_write(0x0800_0000, &image).expect("write");
     session.flash_done().expect("done");
@@ -56,10 +66,26 @@ fn main() {
             wall.as_secs_f64()
         );
     };
-    println!("{chip}, SWCLK {} kHz, {} bytes", frequency / 1000, image.len());
-    report("erase", virtual_erased - virtual_start, wall_erased - wall_start);
-    report("write", virtual_written - virtual_erased, wall_written - wall_erased);
-    report("read", virtual_read - virtual_written, wall_read - wall_written);
+    println!(
+        "{chip}, SWCLK {} kHz, {} bytes",
+        frequency / 1000,
+        image.len()
+    );
+    report(
+        "erase",
+        virtual_erased - virtual_start,
+        wall_erased - wall_start,
+    );
+    report(
+        "write",
+        virtual_written - virtual_erased,
+        wall_written - wall_erased,
+    );
+    report(
+        "read",
+        virtual_read - virtual_written,
+        wall_read - wall_written,
+    );
     let mut statistics = None;
     session.with_transport(|swd| statistics = Some(swd.pins().statistics()));
     let statistics = statistics.expect("a wire");

@@ -18,17 +18,21 @@ impl Clock for HostClock {
     }
 }
 
+/// The test firmware, built once for all the tests of this file (they run in parallel,
+/// and two makes in one directory would race).
 fn firmware() -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../build/firmware/firmware.bin");
-    if !path.exists() {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    let top = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    BUILT.get_or_init(|| {
         let status = std::process::Command::new("make")
             .args(["-s", "-C"])
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/firmware"))
+            .arg(top.join("tests/firmware"))
+            .arg(format!("BUILD={}", top.join("build/firmware").display()))
             .status()
             .expect("make runs");
         assert!(status.success(), "building the test firmware failed");
-    }
-    std::fs::read(path).expect("firmware.bin")
+    });
+    std::fs::read(top.join("build/firmware/firmware.bin")).expect("firmware.bin")
 }
 
 fn wire(variant: Variant) -> Wire {
