@@ -8,7 +8,7 @@ CFLAGS += -DQEMU_SOC_MPS2
 CFLAGS += -DMICROPY_HW_MCU_NAME='"Cortex-M3"'
 CFLAGS += -DMP_CONFIGFILE='"$(BOARD_DIR)/mpconfigboard.h"'
 
-LDSCRIPT = mcu/arm/mps2.ld
+LDSCRIPT = $(BOARD_DIR)/bmp_mps2.ld
 
 SRC_BOARD_O = shared/runtime/gchelper_native.o shared/runtime/gchelper_thumb2.o
 SRC_BOARD_O += $(BOARD_DIR)/board_time.o $(BOARD_DIR)/board_link.o
