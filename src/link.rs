@@ -142,14 +142,17 @@ impl Wire {
         Wire::Swd(swd)
     }
 
-    /// JTAG: the chain scanned, the ARM JTAG-DP found on it.
+    /// JTAG, switched from SWD (a SWJ-DP may be in either), the chain scanned, the ARM
+    /// JTAG-DP found on it.
     pub fn jtag(
         mut pins: Backend,
         assert_reset: bool,
         ir_lengths: &[u8],
     ) -> Result<Self, (NoWire, Backend)> {
         pins.set_reset(assert_reset);
-        match JtagDp::open(Jtag::new(pins), ir_lengths) {
+        let mut jtag = Jtag::new(pins);
+        jtag.switch_from_swd();
+        match JtagDp::open(jtag, ir_lengths) {
             Ok(dp) => Ok(Wire::Jtag(dp)),
             Err((error, pins)) => Err((NoWire::Jtag(error), pins)),
         }

@@ -72,6 +72,15 @@ impl<P: Pins> Jtag<P> {
         self.pins.set_swclk(false);
     }
 
+    /// Switch a SWJ-DP from SWD to JTAG (ADIv5.2 B5.2.2: at least 50 cycles with TMS
+    /// high, the 16-bit sequence 0xE73C LSB first), then reset the TAPs.
+    pub fn switch_from_swd(&mut self) {
+        self.tms_sequence(u32::MAX, 32);
+        self.tms_sequence(u32::MAX, 24);
+        self.tms_sequence(0xE73C, 16);
+        self.reset();
+    }
+
     /// Five clocks with TMS high reach Test-Logic-Reset from any state (IEEE 1149.1
     /// 6.1.1), then one low to Run-Test/Idle. Every TAP selects IDCODE (or BYPASS).
     pub fn reset(&mut self) {
