@@ -28,9 +28,10 @@ const CSW_PROT: u32 = 0xFF00_0000;
 /// The Cortex-M3 AHB-AP after reset: HPROT1 and HPROT0 set, byte size, no increment.
 const CSW_RESET: u32 = 0x0300_0000;
 
-/// Auto-increment stays inside a 1 KB block: TAR[9:0] counts, TAR[31:10] stays
-/// (ADIv5.2 C2.2.2).
-const INCREMENT_BLOCK_MASK: u32 = 0x3FF;
+/// Auto-increment stays inside a block: ADIv5.2 C2.2.2 guarantees at least 1 KB; the
+/// Cortex-M3's AHB-AP counts TAR[11:0], a 4 KB block, and OpenOCD relies on that for
+/// Cortex-M3/M4 (its cortex_m.c sets a 4096-byte auto-increment range).
+const INCREMENT_BLOCK_MASK: u32 = 0xFFF;
 
 /// One AP register access.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

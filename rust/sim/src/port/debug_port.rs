@@ -169,6 +169,11 @@ impl DebugPort {
                 if !self.settle(bus) {
                     return Err(Refusal::Wait);
                 }
+                // Only DPIDR and CTRL/STAT reads and ABORT writes are answered OK while a
+                // sticky flag is set (ADIv5.2 B4.2.5); a failed posted read shows here.
+                if self.sticky_error() {
+                    return Err(Refusal::Fault);
+                }
                 self.resend = self.posted;
                 self.posted
             }

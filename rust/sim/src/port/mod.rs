@@ -59,6 +59,8 @@ struct TimedBus<'a, B: Bus + ?Sized> {
     bus: &'a mut B,
     now_ns: u64,
     advanced_ns: &'a mut u64,
+    /// Re-anchored after emulating (see `Sim::exclude_emulation_time`).
+    wall_clock: &'a mut Option<(Instant, u64)>,
 }
 
 impl<B: Bus + ?Sized> TimedBus<'_, B> {
@@ -66,6 +68,10 @@ impl<B: Bus + ?Sized> TimedBus<'_, B> {
         if *self.advanced_ns < self.now_ns {
             self.bus.advance_to(self.now_ns);
             *self.advanced_ns = self.now_ns;
+            if let Some((start, virtual_start)) = self.wall_clock.as_mut() {
+                *start = Instant::now();
+                *virtual_start = self.now_ns;
+            }
         }
     }
 }
@@ -270,6 +276,17 @@ impl<B: Bus> Sim<B> {
         if self.advanced_ns < now {
             self.bus.advance_to(now);
             self.advanced_ns = now;
+            self.exclude_emulation_time();
+        }
+    }
+
+    /// With real-time pacing, the wall time spent emulating is not time the target should
+    /// have run: re-anchor after emulating, so only the probe's quiet time (its client's
+    /// sleeps) moves virtual time on, and emulation cannot feed itself.
+    fn exclude_emulation_time(&mut self) {
+        if let Some((start, virtual_start)) = self.wall_clock.as_mut() {
+            *start = Instant::now();
+            *virtual_start = self.clock.now_ns();
         }
     }
 
@@ -333,6 +350,7 @@ impl<B: Bus> Sim<B> {
             bus: &mut self.bus,
             now_ns: self.clock.now_ns(),
             advanced_ns: &mut self.advanced_ns,
+            wall_clock: &mut self.wall_clock,
         };
         let mut context = Context {
             bus: &mut bus,

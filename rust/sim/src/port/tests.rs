@@ -382,7 +382,12 @@ fn a_bus_error_faults_ap_accesses_until_abort_clears_stickyerr() {
     swd.write_ap(CSW, 0x2);
     swd.write_ap(TAR, 0x4000_0000); // not RAM: bus error
     assert!(swd.read(true, DRW).is_ok(), "posted: the error shows later");
-    assert!(swd.read(false, RDBUFF).is_ok(), "DP reads are not faulted");
+    // RDBUFF is not among the accesses answered while a sticky flag is set (B4.2.5).
+    assert_eq!(
+        swd.read(false, RDBUFF),
+        Err(Failure::Fault),
+        "the failed read shows at RDBUFF"
+    );
     let status = swd.read(false, CTRL_STAT).unwrap();
     assert_ne!(status & STICKYERR, 0);
     assert_eq!(swd.read(true, IDR), Err(Failure::Fault));
@@ -435,17 +440,25 @@ fn ap_reads_are_posted() {
 }
 
 #[test]
-fn auto_increment_wraps_inside_a_1kb_block() {
+fn auto_increment_wraps_inside_a_4kb_block() {
     let mut sim = connected();
     let mut swd = Swd::new(&mut sim);
     swd.write_ap(CSW, 0x12);
     swd.write_ap(TAR, RAM_BASE + 0x3FC);
+    swd.write_ap(DRW, 0x1111_1111);
+    swd.write_ap(DRW, 0x2222_2222);
+    assert_eq!(
+        swd.read_ap(TAR),
+        RAM_BASE + 0x404,
+        "no wrap at 1 KB on a Cortex-M3 AHB-AP"
+    );
+    swd.write_ap(TAR, RAM_BASE + 0xFFC);
     swd.write_ap(DRW, 0xAAAA_AAAA);
     swd.write_ap(DRW, 0xBBBB_BBBB);
-    assert_eq!(swd.read_ap(TAR), RAM_BASE + 0x4, "TAR[31:10] stays");
-    assert_eq!(swd.sim.bus().word(RAM_BASE + 0x3FC), 0xAAAA_AAAA);
+    assert_eq!(swd.read_ap(TAR), RAM_BASE + 0x4, "TAR[31:12] stays");
+    assert_eq!(swd.sim.bus().word(RAM_BASE + 0xFFC), 0xAAAA_AAAA);
     assert_eq!(swd.sim.bus().word(RAM_BASE), 0xBBBB_BBBB);
-    assert_eq!(swd.sim.bus().word(RAM_BASE + 0x400), 0);
+    assert_eq!(swd.sim.bus().word(RAM_BASE + 0x400), 0x2222_2222);
 }
 
 #[test]
