@@ -91,8 +91,8 @@ def openocd(port, transport, commands, timeout=60):
 
 
 @pytest.mark.xfail(strict=True, raises=(AssertionError, subprocess.TimeoutExpired), reason=(
-    "known defect (dap issue): once OpenOCD's flash loader runs on the simulated core, the "
-    "host probe stops answering DAP requests (busy in the core emulation)"))
+    "known defect (simulator issue): OpenOCD's stm32f1x flash loader runs on the simulated "
+    "core and never advances its FIFO read pointer ('timeout waiting for algorithm')"))
 def test_openocd_flashes_and_debugs_over_swd(dap_server, firmware):
     server = dap_server()
     elf = firmware / "firmware.elf"
@@ -143,9 +143,6 @@ def test_pyocd_commander(dap_server):
     assert "cafef00d" in log.lower(), log
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known defect (dap issue): pyocd load reports success but flash reads back other data; "
-    "pyOCD's flash algorithm on the simulated core is not yet right"))
 def test_pyocd_load(dap_server, firmware):
     server = dap_server("stm32f103rc")
     probe = f"tcpdap:127.0.0.1:{server.port}"
