@@ -90,9 +90,6 @@ def openocd(port, transport, commands, timeout=60):
     return result.stdout + result.stderr
 
 
-@pytest.mark.xfail(strict=True, raises=(AssertionError, subprocess.TimeoutExpired), reason=(
-    "known defect (simulator issue): OpenOCD's stm32f1x flash loader runs on the simulated "
-    "core and never advances its FIFO read pointer ('timeout waiting for algorithm')"))
 def test_openocd_flashes_and_debugs_over_swd(dap_server, firmware):
     server = dap_server()
     elf = firmware / "firmware.elf"
@@ -103,6 +100,7 @@ def test_openocd_flashes_and_debugs_over_swd(dap_server, firmware):
         "mdw 0xe0042000",
         f"flash write_image erase {elf}",
         f"verify_image {elf}",
+        "reset halt",
         f"bp {blink_step:#x} 2 hw",
         "resume",
         "wait_halt 2000",

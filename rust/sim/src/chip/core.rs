@@ -230,15 +230,15 @@ fn restore_flash(uc: &mut Unicorn<'_, System>) {
     }
     let restores = std::mem::take(&mut uc.get_data_mut().flash_restores);
     for (address, bytes) in restores {
-        let _ = uc.mem_write(u64::from(address), &bytes);
+        let _ = memory_map::store(uc, address, &bytes);
     }
 }
 
 pub fn apply_flash_effect(uc: &mut Unicorn<'_, System>, effect: &FlashEffect) {
     let _ = match effect {
-        FlashEffect::Program { address, bytes } => uc.mem_write(u64::from(*address), bytes),
+        FlashEffect::Program { address, bytes } => memory_map::store(uc, *address, bytes),
         FlashEffect::Erase { address, length } => {
-            uc.mem_write(u64::from(*address), &vec![0xFF; *length as usize])
+            memory_map::store(uc, *address, &vec![0xFF; *length as usize])
         }
     };
 }

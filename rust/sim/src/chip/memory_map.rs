@@ -171,8 +171,22 @@ fn read_memory(uc: &Emulator, address: u32, width: Width) -> Result<u32, BusErro
 
 fn write_memory(uc: &mut Emulator, address: u32, width: Width, value: u32) -> Result<(), BusError> {
     let length = width.bytes() as usize;
-    uc.mem_write(u64::from(address), &value.to_le_bytes()[..length])
-        .map_err(|_| BusError::Fault)
+    store(uc, address, &value.to_le_bytes()[..length]).map_err(|_| BusError::Fault)
+}
+
+/// Write memory from outside the core (the debugger, the flash controller, the loader)
+/// and drop unicorn's translations of code there: unicorn notices the core's own stores
+/// to code, not these, and would otherwise run the old instructions (e.g. one flash
+/// loader after another at the same SRAM address).
+pub fn store(
+    uc: &mut Emulator,
+    address: u32,
+    bytes: &[u8],
+) -> Result<(), unicorn_engine::unicorn_const::uc_error> {
+    uc.mem_write(u64::from(address), bytes)?;
+    let start = u64::from(address);
+    let _ = uc.ctl_remove_cache(start, start + bytes.len() as u64);
+    Ok(())
 }
 
 /// Reading the array while the controller is busy stalls the bus (RM0008 3.3.3).

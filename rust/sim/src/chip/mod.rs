@@ -84,8 +84,7 @@ impl Chip {
                 self.variant().sram_size() / 1024
             )
         })?;
-        self.emulator
-            .mem_write(u64::from(address), bytes)
+        memory_map::store(&mut self.emulator, address, bytes)
             .map_err(|error| format!("cannot write memory at 0x{address:08X}: {error:?}"))
     }
 
