@@ -119,6 +119,28 @@ def test_openocd_flashes_and_debugs_over_swd(dap_server, firmware):
     assert len(values) == 2 and values[1] > values[0], log
 
 
+def test_openocd_flashes_over_jtag(dap_server, firmware):
+    server = dap_server()
+    elf = firmware / "firmware.elf"
+    blink_step = symbol(firmware, "blink_step")
+    log = openocd(server.port, "jtag", [
+        "reset halt",
+        "mdw 0xe0042000",
+        f"flash write_image erase {elf}",
+        f"verify_image {elf}",
+        "reset halt",
+        f"bp {blink_step:#x} 2 hw",
+        "resume",
+        "wait_halt 2000",
+        "reg pc",
+        "reset run",
+    ])
+    assert "0xe0042000: 20036410" in log.lower(), log
+    assert re.search(r"wrote \d+ bytes from file", log), log
+    assert "verified" in log, log
+    assert re.search(rf"pc \(/32\): 0x0*{blink_step:x}", log, re.IGNORECASE), log
+
+
 def test_openocd_over_jtag_finds_both_taps(dap_server):
     server = dap_server()
     log = openocd(server.port, "jtag", ["scan_chain"])
