@@ -99,6 +99,10 @@ impl DapServer {
         self.transport
     }
 
+    pub fn pins(&mut self) -> &mut Backend {
+        self.processor.wire().pins()
+    }
+
     /// Give the pins back (dap.deinit()).
     pub fn into_pins(self) -> Backend {
         self.processor.into_wire().into_parts().0

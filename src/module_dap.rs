@@ -6,7 +6,6 @@ use crate::module_target::unwrap;
 use crate::mpy::argument;
 use crate::mpy::exception::{Kind, raise};
 use crate::mpy::{Obj, object, print, sys};
-use crate::placeholder_kw;
 use crate::probe;
 
 const HELP: &str = "\
@@ -16,7 +15,8 @@ dap functions:
  deinit()     -- stop the dap server and give the wire back
  process(req, resp) -- process one dap request; True if resp holds a response
  hid_info     -- usb hid descriptor for pyb.usb_mode()
- calibrate()  -- calibrate swd clock frequency; calibrate(cal=(a, b)) sets it
+ calibrate()  -- measure the swd delay loop: returns (loops for 1 kHz, top clock in Hz)
+ calibrate(cal=(a, b)) -- set the calibration; calibrate(delay=n) -- clock swclk until ctrl-c
 dap and bmp do not share the wire: deinit one before starting the other.
 ";
 
@@ -113,4 +113,78 @@ pub fn poll() {
     });
 }
 
-placeholder_kw!(dap_calibrate, c"dap.calibrate");
+/// A busy loop of `loops` iterations: the probe's delay between clock edges.
+struct SpinDelay;
+
+impl wire::clock::DelayLoop for SpinDelay {
+    fn delay(&mut self, loops: u32) {
+        for count in 0..loops {
+            core::hint::black_box(count);
+        }
+    }
+}
+
+fn now_micros() -> u64 {
+    // SAFETY: reads a clock. Wraps after 71 minutes on 32-bit ports; calibration takes
+    // a fraction of a second.
+    unsafe { sys::mp_hal_ticks_us() as u64 }
+}
+
+/// dap.calibrate(cal=, delay=), keyword arguments parsed by the C glue:
+/// - no arguments: measure the delay loop and the pins' top speed; returns
+///   (loops for a 1 kHz clock, clock in Hz with no delay), and keeps them;
+/// - cal=(loops, hz): keep those;
+/// - delay=n: a continuous clock on SWCLK with n loops per half period, until Ctrl-C.
+#[unsafe(no_mangle)]
+pub extern "C" fn dap_calibrate_with(cal: Obj, delay: sys::mp_int_t) -> Obj {
+    use wire::Pins;
+    use wire::clock::{Calibration, DelayLoop};
+    if cal != object::NONE {
+        let items = argument::sequence(cal, c"cal");
+        if items.len() != 2 {
+            raise(
+                Kind::Type,
+                c"expected calibrate(cal=(loops_at_1khz, max_hz))",
+            );
+        }
+        let calibration = Calibration {
+            loops_at_1khz: argument::unsigned32(items[0], c"loops_at_1khz"),
+            max_hz: argument::unsigned32(items[1], c"max_hz"),
+        };
+        if calibration.loops_at_1khz == 0 || calibration.max_hz == 0 {
+            raise(Kind::Value, c"calibration values must be positive");
+        }
+        unwrap(probe::with(|probe| {
+            probe.calibration = Some(calibration);
+            Ok(())
+        }));
+        return object::NONE;
+    }
+    if delay >= 0 {
+        let loops = delay as u32;
+        unwrap(probe::with(|probe| {
+            probe.with_pins(|pins| {
+                let mut level = false;
+                // SAFETY: reads a flag set by the Ctrl-C handler.
+                while !unsafe { sys::bmp_glue_interrupt_pending() } {
+                    for _ in 0..1024 {
+                        level = !level;
+                        pins.set_swclk(level);
+                        SpinDelay.delay(loops);
+                    }
+                }
+            })
+        }));
+        return object::NONE;
+    }
+    let calibration = unwrap(probe::with(|probe| {
+        let calibration = probe
+            .with_pins(|pins| wire::clock::calibrate(pins, &mut SpinDelay, now_micros, 200_000))?;
+        probe.calibration = Some(calibration);
+        Ok(calibration)
+    }));
+    object::tuple(&[
+        object::unsigned(calibration.loops_at_1khz),
+        object::unsigned(calibration.max_hz),
+    ])
+}

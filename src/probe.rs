@@ -66,6 +66,8 @@ pub struct Probe {
     pub gdb_active: bool,
     /// Devices of the last JTAG chain scan, nearest TDO first: (IDCODE, IR length).
     pub jtag_chain: [Option<(u32, u8)>; wire::jtag::MAX_DEVICES],
+    /// The delay-loop calibration (dap.calibrate()), for pins that are bit-banged.
+    pub calibration: Option<wire::clock::Calibration>,
 }
 
 const DAP_HAS_THE_WIRE: &str =
@@ -84,6 +86,7 @@ impl Probe {
             dap: None,
             gdb_active: false,
             jtag_chain: [None; wire::jtag::MAX_DEVICES],
+            calibration: None,
         }
     }
 
@@ -161,6 +164,24 @@ impl Probe {
             None => self.pins()?,
         };
         Ok(self.dap.insert(DapServer::new(pins, transport)))
+    }
+
+    /// Work with the pins directly (dap.calibrate()): the CMSIS-DAP server's if it runs,
+    /// else the wire's (a target attached through `target` is detached).
+    pub fn with_pins<R>(
+        &mut self,
+        work: impl FnOnce(&mut link::Backend) -> R,
+    ) -> Result<R, Failure> {
+        if self.gdb_active {
+            return Err(Failure::WireInUse(GDB_HAS_THE_WIRE));
+        }
+        if let Some(server) = self.dap.as_mut() {
+            return Ok(work(server.pins()));
+        }
+        let mut pins = self.pins()?;
+        let result = work(&mut pins);
+        self.spare = Some(pins);
+        Ok(result)
     }
 
     /// Take the wire back from the CMSIS-DAP server.

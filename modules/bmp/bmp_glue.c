@@ -35,3 +35,8 @@ void bmp_event_hook(void) {
     run_loop_protected(bmp_loop);
     run_loop_protected(dap_loop);
 }
+
+// A KeyboardInterrupt (or another scheduled exception) is waiting to be raised.
+bool bmp_glue_interrupt_pending(void) {
+    return MP_STATE_THREAD(mp_pending_exception) != MP_OBJ_NULL;
+}

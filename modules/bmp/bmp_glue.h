@@ -19,6 +19,9 @@ void bmp_event_hook(void);
 // Rust must never call nlr_push itself (it returns twice).
 mp_obj_t bmp_glue_call_protected(void (*fn)(void *context), void *context);
 
+// True when Ctrl-C (or another pending exception) waits to be raised.
+bool bmp_glue_interrupt_pending(void);
+
 // Boards whose wire is a remote_bitbang link on a UART (qemu) provide these.
 void bmp_board_link_write(const uint8_t *data, size_t length);
 // A byte, or -1 after timeout_us without one.

@@ -19,7 +19,22 @@ static mp_obj_t dap_init(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_a
 static MP_DEFINE_CONST_FUN_OBJ_KW(dap_init_obj, 0, dap_init);
 BMP_FUN_VAR(dap_deinit, 0, 0);
 BMP_FUN_VAR(dap_process, 2, 2);
-BMP_FUN_KW(dap_calibrate, 0);
+// dap.calibrate(), dap.calibrate(cal=(a, b)), dap.calibrate(delay=n): parsed here.
+mp_obj_t dap_calibrate_with(mp_obj_t cal, mp_int_t delay);
+static mp_obj_t dap_calibrate(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
+    enum { ARG_cal, ARG_delay };
+    static const mp_arg_t allowed_args[] = {
+        { MP_QSTR_cal, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
+        { MP_QSTR_delay, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = -1} },
+    };
+    mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
+    mp_arg_parse_all(n_args, pos_args, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
+    mp_obj_t result = dap_calibrate_with(args[ARG_cal].u_obj, args[ARG_delay].u_int);
+    // calibrate(delay=) returns when Ctrl-C is pending: raise it now.
+    mp_handle_pending(true);
+    return result;
+}
+static MP_DEFINE_CONST_FUN_OBJ_KW(dap_calibrate_obj, 0, dap_calibrate);
 BMP_FUN_VAR(dap_help, 0, 0);
 
 // USB HID report descriptor of CMSIS-DAP v1 (HID 1.11 section 6.2.2): vendor usage page,

@@ -19,7 +19,6 @@ check("bmp", bmp.tracebuf)
 check("bmp", bmp.disp_fun, print)
 check("bmp", bmp.repl_fun, print)
 check("bmp", bmp.debug)
-check("dap", dap.calibrate)
 
 # Wrong argument counts are TypeErrors, checked before any Rust code runs.
 for call in (__import__('target').attach, lambda: __import__('target').mem_read(bytearray(4)),
