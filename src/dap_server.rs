@@ -134,6 +134,8 @@ impl DapServer {
     }
 
     fn hang_up(&mut self) {
+        #[cfg(feature = "host")]
+        crate::host::report_statistics(self.pins());
         connection::hang_up(SLOTS);
         self.received_length = 0;
         self.queue = Queue::new();

@@ -142,3 +142,30 @@ impl Pins for HostPins {
         }
     }
 }
+
+/// With BMP_SIM_STATISTICS=1, print the simulated wire's counters since the last report to
+/// stderr (tools/bench reads them after a client disconnects from the dap server).
+pub fn report_statistics(pins: &mut HostPins) {
+    use std::sync::Mutex;
+    static LAST: Mutex<Option<sim::Statistics>> = Mutex::new(None);
+    if std::env::var("BMP_SIM_STATISTICS").map_or(true, |value| value != "1") {
+        return;
+    }
+    let HostPins::Simulated(simulator) = pins else {
+        return;
+    };
+    let now = simulator.statistics();
+    let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let before = last.unwrap_or_default();
+    let cycles = now.clock_cycles - before.clock_cycles;
+    eprintln!(
+        "bmp statistics: swclk_hz={} clock_cycles={} transactions={} wait={} fault={} virtual_ns={}",
+        simulator.frequency(),
+        cycles,
+        now.transactions - before.transactions,
+        now.wait - before.wait,
+        now.fault - before.fault,
+        now.virtual_time_ns - before.virtual_time_ns,
+    );
+    *last = Some(now);
+}
