@@ -7,7 +7,9 @@
 //!                              stm32f103cb, stm32f103rc, cks32f103c8); BMP_SIM_FIRMWARE
 //!                              names an ELF or .bin to preload into its flash;
 //!                              BMP_SIM_REALTIME=0 stops the target's clock following
-//!                              the wall clock (only the wire's virtual clock is left)
+//!                              the wall clock (only the wire's virtual clock is left);
+//!                              BMP_SIM_STATISTICS=1 prints the wire's counters to
+//!                              stderr when a dap client disconnects (tools/bench)
 //!   `remote_bitbang:HOST:PORT` a remote_bitbang server (bmp-sim, or any other)
 //!
 //! The qemu board (feature `board-link`): remote_bitbang on UART1, which qemu connects to a
