@@ -113,24 +113,25 @@ impl DapServer {
         self.processor.process(request, response)
     }
 
-    /// One poll step of the TCP server: take a client, answer every complete request.
-    pub fn step(&mut self) {
+    /// One poll step of the TCP server: answer every complete request. False once the
+    /// client has gone (the server then gives the wire back). A second client is closed.
+    pub fn step(&mut self) -> bool {
         if self.transport != Transport::Tcp {
-            return;
+            return true;
         }
-        if connection::accept(SLOTS).unwrap_or(false) {
-            self.received_length = 0;
-        }
+        let _ = connection::accept(SLOTS);
         while connection::has_client(SLOTS) {
             match connection::read(SLOTS, &mut self.received[self.received_length..]) {
-                Ok(0) => return,
+                Ok(0) => return true,
                 Ok(count) => self.received_length += count,
-                Err(Closed::Hangup | Closed::Error(_)) => return self.hang_up(),
+                Err(Closed::Hangup | Closed::Error(_)) => break,
             }
             if self.answer_complete_requests().is_err() {
-                return self.hang_up();
+                break;
             }
         }
+        self.hang_up();
+        false
     }
 
     fn hang_up(&mut self) {

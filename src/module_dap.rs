@@ -10,7 +10,8 @@ use crate::probe;
 
 const HELP: &str = "\
 dap functions:
- init(tcp=4441, host='127.0.0.1') -- serve CMSIS-DAP to OpenOCD (cmsis-dap backend tcp)
+ init(tcp=4441, host='127.0.0.1') -- serve CMSIS-DAP to OpenOCD (cmsis-dap backend tcp);
+              the wire is taken while a client is connected
  init()       -- serve CMSIS-DAP on usb (boards with a usb device)
  deinit()     -- stop the dap server and give the wire back
  process(req, resp) -- process one dap request; True if resp holds a response
@@ -51,12 +52,8 @@ pub extern "C" fn dap_start(tcp: sys::mp_int_t, host: Obj) -> Obj {
     let Ok(host) = core::ffi::CStr::from_bytes_until_nul(&name) else {
         raise(Kind::Value, c"host must not contain NUL")
     };
-    // Listen first: it may raise (port in use), and nothing has changed yet.
+    // Only listen: the wire is taken when a client connects (see `poll`).
     connection::open_tcp(dap_server::SLOTS, host, tcp as u16);
-    if let Err(failure) = probe::with(|probe| probe.start_dap(Transport::Tcp).map(|_| ())) {
-        connection::close(dap_server::SLOTS);
-        crate::module_target::fail(failure);
-    }
     object::NONE
 }
 
@@ -100,14 +97,31 @@ pub extern "C" fn dap_process(n: usize, pointer: *const Obj) -> Obj {
     object::bool(length > 0)
 }
 
-/// The TCP server's poll step (dap_loop).
+/// The TCP server's poll step (dap_loop). The server takes the wire when a client
+/// connects (unless the GDB server has it: then the client is closed at once) and gives it
+/// back when the client disconnects.
 pub fn poll() {
     if !connection::is_open(dap_server::SLOTS) {
         return;
     }
     let _ = probe::with(|probe| {
-        if let Some(server) = probe.dap.as_mut() {
-            server.step();
+        let serving = probe
+            .dap
+            .as_ref()
+            .is_some_and(|server| server.transport() == Transport::Tcp);
+        if !serving {
+            if connection::accept(dap_server::SLOTS) != Ok(true) {
+                return Ok(());
+            }
+            if probe.start_dap(Transport::Tcp).is_err() {
+                connection::hang_up(dap_server::SLOTS);
+                return Ok(());
+            }
+        }
+        if let Some(server) = probe.dap.as_mut()
+            && !server.step()
+        {
+            probe.stop_dap();
         }
         Ok(())
     });
