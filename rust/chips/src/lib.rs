@@ -8,6 +8,7 @@ pub mod stm32f1;
 
 use adi::Memory;
 pub use memory_map::{MemoryMap, Region, RegionKind};
+pub use stm32f1::OptionBytes;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
@@ -32,6 +33,16 @@ pub enum Error {
     },
     /// This chip has no flash driver.
     NoFlashDriver,
+    /// OPTWRE stayed clear after the OPTKEYR key sequence (PM0075 2.5).
+    OptionBytesLocked,
+    /// WRPRTERR on option byte programming: the byte was not erased (PM0075 2.5).
+    OptionByteNotErased {
+        address: u32,
+    },
+    /// Option bytes are numbered 0 (RDP) to 7 (WRP3).
+    NoSuchOptionByte {
+        index: usize,
+    },
 }
 
 impl From<adi::Error> for Error {
@@ -55,6 +66,17 @@ impl core::fmt::Display for Error {
             Error::Timeout { address } => write!(f, "flash operation at 0x{address:08x} timed out"),
             Error::OutsideFlash { address } => write!(f, "0x{address:08x} is not in flash"),
             Error::NoFlashDriver => write!(f, "no flash driver for this chip"),
+            Error::OptionBytesLocked => write!(
+                f,
+                "option bytes still locked after the unlock sequence (OPTWRE clear)"
+            ),
+            Error::OptionByteNotErased { address } => write!(
+                f,
+                "option byte at 0x{address:08x} not erased: erase the option bytes first"
+            ),
+            Error::NoSuchOptionByte { index } => {
+                write!(f, "no option byte {index}: they are numbered 0 to 7")
+            }
         }
     }
 }
@@ -126,6 +148,36 @@ impl Chip {
     pub fn flash_mass_erase<M: Memory>(&mut self, memory: &mut M) -> Result<(), Error> {
         match self {
             Chip::Stm32F1(chip) => chip.mass_erase(memory),
+            Chip::Generic => Err(Error::NoFlashDriver),
+        }
+    }
+
+    /// The option bytes and the option registers loaded from them at the last reset.
+    pub fn option_bytes<M: Memory>(&self, memory: &mut M) -> Result<OptionBytes, Error> {
+        match self {
+            Chip::Stm32F1(chip) => chip.read_option_bytes(memory),
+            Chip::Generic => Err(Error::NoFlashDriver),
+        }
+    }
+
+    /// Erase the option bytes and leave the flash unprotected (RDP 0xA5 programmed); takes
+    /// effect at the next reset.
+    pub fn erase_option_bytes<M: Memory>(&mut self, memory: &mut M) -> Result<(), Error> {
+        match self {
+            Chip::Stm32F1(chip) => chip.erase_option_bytes(memory),
+            Chip::Generic => Err(Error::NoFlashDriver),
+        }
+    }
+
+    /// Program erased option byte `index` (0 RDP ... 7 WRP3) with `value`.
+    pub fn write_option_byte<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        index: usize,
+        value: u8,
+    ) -> Result<(), Error> {
+        match self {
+            Chip::Stm32F1(chip) => chip.write_option_byte(memory, index, value),
             Chip::Generic => Err(Error::NoFlashDriver),
         }
     }

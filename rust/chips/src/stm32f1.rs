@@ -15,9 +15,20 @@ const SRAM_BASE: u32 = 0x2000_0000;
 
 // FPEC registers (RM0008 3.4)
 const FLASH_KEYR: u32 = 0x4002_2004;
+const FLASH_OPTKEYR: u32 = 0x4002_2008;
 const FLASH_SR: u32 = 0x4002_200C;
 const FLASH_CR: u32 = 0x4002_2010;
 const FLASH_AR: u32 = 0x4002_2014;
+const FLASH_OBR: u32 = 0x4002_201C;
+const FLASH_WRPR: u32 = 0x4002_2020;
+
+/// The option bytes in the information block: RDP, USER, Data0, Data1, WRP0..WRP3, one
+/// half-word each (PM0075 2.5).
+const OPTION_BYTES_BASE: u32 = 0x1FFF_F800;
+pub const OPTION_BYTE_COUNT: usize = 8;
+/// RDP value that leaves the flash readable; any other, the erased 0xFF included, protects
+/// it (PM0075 2.4.1).
+const RDP_UNPROTECTED: u8 = 0xA5;
 
 const KEY1: u32 = 0x4567_0123;
 const KEY2: u32 = 0xCDEF_89AB;
@@ -30,8 +41,17 @@ const SR_EOP: u32 = 1 << 5;
 const CR_PG: u32 = 1 << 0;
 const CR_PER: u32 = 1 << 1;
 const CR_MER: u32 = 1 << 2;
+const CR_OPTPG: u32 = 1 << 4;
+const CR_OPTER: u32 = 1 << 5;
 const CR_STRT: u32 = 1 << 6;
 const CR_LOCK: u32 = 1 << 7;
+/// Set by the FPEC after the OPTKEYR key sequence; writing 0 clears it (PM0075 3.5), so
+/// every CR write during option byte work keeps it set.
+const CR_OPTWRE: u32 = 1 << 9;
+
+/// FLASH_OBR bits (PM0075 3.7).
+const OBR_OPTERR: u32 = 1 << 0;
+const OBR_RDPRT: u32 = 1 << 1;
 
 /// Longest erase is 40 ms (DS5319 table "Flash memory characteristics"); leave room.
 const ERASE_TIMEOUT_MICROS: u64 = 500_000;
@@ -51,6 +71,36 @@ pub enum Density {
     ExtraLarge,
     Connectivity,
     ValueLine,
+}
+
+/// The option bytes as stored, and as the option byte loader took them at the last reset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OptionBytes {
+    /// The half-words at 0x1FFF_F800: RDP, USER, Data0, Data1, WRP0..WRP3, each the byte in
+    /// bits [7:0] and its complement in [15:8] (PM0075 2.5); 0xFFFF when erased.
+    pub raw: [u16; OPTION_BYTE_COUNT],
+    /// FLASH_OBR: OPTERR, RDPRT, USER, Data0, Data1 as loaded at the last reset (PM0075 3.7).
+    pub obr: u32,
+    /// FLASH_WRPR: WRP3..WRP0 as loaded at the last reset; a 0 bit protects (PM0075 3.8).
+    pub wrpr: u32,
+}
+
+impl OptionBytes {
+    /// Option byte `index` if it and its complement agree (neither erased nor corrupt).
+    pub fn byte(&self, index: usize) -> Option<u8> {
+        let [low, high] = self.raw.get(index)?.to_le_bytes();
+        (low == !high).then_some(low)
+    }
+
+    /// Read protection in force since the last reset (OBR.RDPRT).
+    pub fn read_protected(&self) -> bool {
+        self.obr & OBR_RDPRT != 0
+    }
+
+    /// An option byte and its complement did not match at the last reset (OBR.OPTERR).
+    pub fn load_error(&self) -> bool {
+        self.obr & OBR_OPTERR != 0
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -271,5 +321,98 @@ impl Stm32F1 {
             }
         }
         Ok(())
+    }
+
+    /// The option bytes and the FLASH_OBR / FLASH_WRPR registers.
+    pub fn read_option_bytes<M: Memory>(&self, memory: &mut M) -> Result<OptionBytes, Error> {
+        let mut words = [0u32; OPTION_BYTE_COUNT / 2];
+        memory.read_words(OPTION_BYTES_BASE, &mut words)?;
+        let mut raw = [0u16; OPTION_BYTE_COUNT];
+        for (index, word) in words.iter().enumerate() {
+            raw[2 * index] = *word as u16;
+            raw[2 * index + 1] = (*word >> 16) as u16;
+        }
+        Ok(OptionBytes {
+            raw,
+            obr: memory.read_word(FLASH_OBR)?,
+            wrpr: memory.read_word(FLASH_WRPR)?,
+        })
+    }
+
+    /// Erase the option bytes (PM0075 2.5, erase procedure: OPTER, STRT, wait for BSY), then program RDP
+    /// to 0xA5: an erased RDP would turn read protection on at the next reset (PM0075
+    /// 2.4.1). The other bytes stay erased (0xFFFF), free for `write_option_byte`. On a
+    /// read-protected chip programming RDP mass-erases the main flash first (PM0075 2.5).
+    /// The FPEC is locked again afterwards, whatever happened.
+    pub fn erase_option_bytes<M: Memory>(&mut self, memory: &mut M) -> Result<(), Error> {
+        let result = self.erase_then_unprotect(memory);
+        let locked = self.lock(memory);
+        result.and(locked)
+    }
+
+    fn erase_then_unprotect<M: Memory>(&mut self, memory: &mut M) -> Result<(), Error> {
+        self.unlock_option_bytes(memory)?;
+        memory.write_word(FLASH_CR, CR_OPTWRE | CR_OPTER)?;
+        memory.write_word(FLASH_CR, CR_OPTWRE | CR_OPTER | CR_STRT)?;
+        let result = self.finish(memory, OPTION_BYTES_BASE, ERASE_TIMEOUT_MICROS);
+        memory.write_word(FLASH_CR, CR_OPTWRE)?;
+        result?;
+        self.program_option_byte(memory, 0, RDP_UNPROTECTED)
+    }
+
+    /// Program option byte `index` (0 RDP, 1 USER, 2 Data0, 3 Data1, 4..=7 WRP0..WRP3) with
+    /// `value`; the FPEC writes the complement (PM0075 2.5). The byte must be erased
+    /// (`erase_option_bytes` first). The FPEC is locked again afterwards.
+    pub fn write_option_byte<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        index: usize,
+        value: u8,
+    ) -> Result<(), Error> {
+        if index >= OPTION_BYTE_COUNT {
+            return Err(Error::NoSuchOptionByte { index });
+        }
+        let result = self
+            .unlock_option_bytes(memory)
+            .and_then(|()| self.program_option_byte(memory, index, value));
+        let locked = self.lock(memory);
+        result.and(locked)
+    }
+
+    /// Unlock the FPEC, then the option bytes: the same keys in OPTKEYR set OPTWRE
+    /// (PM0075 2.5).
+    fn unlock_option_bytes<M: Memory>(&self, memory: &mut M) -> Result<(), Error> {
+        self.start(memory, OPTION_BYTES_BASE)?;
+        if memory.read_word(FLASH_CR)? & CR_OPTWRE != 0 {
+            return Ok(());
+        }
+        memory.write_word(FLASH_OPTKEYR, KEY1)?;
+        memory.write_word(FLASH_OPTKEYR, KEY2)?;
+        if memory.read_word(FLASH_CR)? & CR_OPTWRE == 0 {
+            return Err(Error::OptionBytesLocked);
+        }
+        Ok(())
+    }
+
+    /// OPTPG and a half-word write; the FPEC checks the byte is erased and answers
+    /// WRPRTERR if not (PM0075 2.5). Lifting read protection includes a mass erase, hence
+    /// the erase timeout.
+    fn program_option_byte<M: Memory>(
+        &self,
+        memory: &mut M,
+        index: usize,
+        value: u8,
+    ) -> Result<(), Error> {
+        let address = OPTION_BYTES_BASE + 2 * index as u32;
+        memory.write_word(FLASH_CR, CR_OPTWRE | CR_OPTPG)?;
+        let result = memory
+            .write_halves(address, &[u16::from(value)])
+            .map_err(Error::from)
+            .and_then(|()| self.finish(memory, address, ERASE_TIMEOUT_MICROS));
+        memory.write_word(FLASH_CR, CR_OPTWRE)?;
+        result.map_err(|error| match error {
+            Error::WriteProtected { address } => Error::OptionByteNotErased { address },
+            other => other,
+        })
     }
 }

@@ -314,6 +314,28 @@ impl<T: Transport, C: Clock> Session<T, C> {
         })
     }
 
+    /// The option bytes (raw half-words with complements) and FLASH_OBR / FLASH_WRPR.
+    pub fn option_bytes(&mut self) -> Result<chips::OptionBytes, Error> {
+        self.with_target(|memory, state| Ok(state.chip.option_bytes(memory)?))
+    }
+
+    /// Erase the option bytes, leaving RDP 0xA5 (unprotected) programmed; they take
+    /// effect at the next reset.
+    pub fn erase_option_bytes(&mut self) -> Result<(), Error> {
+        self.with_target(|memory, state| {
+            state.flash.finish(memory, &mut state.chip)?;
+            Ok(state.chip.erase_option_bytes(memory)?)
+        })
+    }
+
+    /// Program erased option byte `index` (0 RDP, 1 USER, 2 Data0, 3 Data1, 4..=7 WRP0..3).
+    pub fn write_option_byte(&mut self, index: usize, value: u8) -> Result<(), Error> {
+        self.with_target(|memory, state| {
+            state.flash.finish(memory, &mut state.chip)?;
+            Ok(state.chip.write_option_byte(memory, index, value)?)
+        })
+    }
+
     pub fn read_registers(&mut self, values: &mut [u32; REGISTER_COUNT]) -> Result<(), Error> {
         self.with_target(|memory, state| Ok(state.core.read_registers(memory, values)?))
     }

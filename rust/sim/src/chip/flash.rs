@@ -18,9 +18,13 @@
 //! - Page erase (PER, AR, STRT), mass erase (MER, STRT; it ignores WRP here), option byte
 //!   erase and program (OPTWRE from OPTKEYR, OPTER/OPTPG); the option bytes reach OBR and
 //!   WRPR at the next reset, as the option byte loader does (RM0008 3.4.3).
+//! - Option byte programming as PM0075 2.5 describes it: the FPEC writes the complement of
+//!   the low byte into the high byte; a byte not erased is skipped with a WRPRTERR
+//!   warning; programming RDP to 0xA5 while read protection is in force (OBR.RDPRT)
+//!   mass-erases the main flash first.
 //! - BSY for the datasheet time of each operation; EOP when it ends; SR error and EOP
 //!   flags write-1-to-clear. Reading or writing the array while BSY stalls the bus.
-//! - Not modelled: read protection (RDP only shows in OBR.RDPRT), half-cycle and
+//! - Not modelled: read protection itself (RDP only shows in OBR.RDPRT), half-cycle and
 //!   prefetch (ACR is a plain register), interrupts (EOPIE/ERRIE are stored).
 
 use super::variant::{FlashTiming, Variant};
@@ -74,6 +78,8 @@ const OPTION_BYTES_AS_SHIPPED: [u16; OPTION_BYTE_COUNT] = [
 ];
 /// RDP value that leaves the flash readable (PM0075 2.4.1 "Read protection").
 const RDP_UNPROTECTED: u8 = 0xA5;
+/// FLASH_OBR.RDPRT: read protection loaded at the last reset (RM0008 3.4.3).
+const OBR_RDPRT: u32 = 1 << 1;
 /// Every WRP bit protects 4 KB; the last bit protects the rest (PM0075 2.4.2).
 const WRP_BLOCK: u32 = 4096;
 
@@ -97,7 +103,12 @@ pub enum FlashEffect {
 enum Work {
     Array(FlashEffect),
     EraseOptions,
-    ProgramOption { index: usize, value: u8 },
+    ProgramOption {
+        index: usize,
+        value: u8,
+        /// Lifting read protection: the main flash is mass-erased first (PM0075 2.5).
+        mass_erase: bool,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -234,9 +245,16 @@ impl FlashController {
                 self.option_bytes = [0xFFFF; OPTION_BYTE_COUNT];
                 None
             }
-            Work::ProgramOption { index, value } => {
+            Work::ProgramOption {
+                index,
+                value,
+                mass_erase,
+            } => {
                 self.option_bytes[index] = u16::from(value) | u16::from(!value) << 8;
-                None
+                mass_erase.then_some(FlashEffect::Erase {
+                    address: FLASH_BASE,
+                    length: self.flash_size,
+                })
             }
         }
     }
@@ -441,7 +459,9 @@ impl FlashController {
     }
 
     /// A half-word write to the option bytes: programs the low byte, the FPEC adds the
-    /// complement (ST's own library writes only the byte).
+    /// complement ("The LSB value is automatically complemented into the MSB", PM0075 2.5).
+    /// A byte not erased is skipped and WRPRTERR is set (PM0075 2.5: "If not, the program
+    /// operation is skipped and a warning is issued by the WRPRTERR bit").
     pub fn write_option_byte(
         &mut self,
         index: usize,
@@ -460,14 +480,25 @@ impl FlashController {
             return Err(FlashError::Fault);
         }
         if self.option_bytes[index] != 0xFFFF {
-            self.status |= SR_PGERR;
+            self.status |= SR_WRPRTERR;
             return Ok(());
+        }
+        let value = value as u8;
+        // "When the Flash memory read protection option is changed from protected to
+        // unprotected, a Mass Erase of the main Flash memory is performed before
+        // reprogramming the read protection option" (PM0075 2.5).
+        let mass_erase =
+            index == 0 && value == RDP_UNPROTECTED && self.loaded_option_register & OBR_RDPRT != 0;
+        let mut duration = self.timing.program_half_word_ns;
+        if mass_erase {
+            duration += self.timing.mass_erase_ns;
         }
         let work = Work::ProgramOption {
             index,
-            value: value as u8,
+            value,
+            mass_erase,
         };
-        self.start(work, self.timing.program_half_word_ns, now_ns);
+        self.start(work, duration, now_ns);
         Ok(())
     }
 }

@@ -256,6 +256,120 @@ fn write_protection_from_the_option_bytes() {
     );
 }
 
+const OPTION_BYTES: u32 = 0x1FFF_F800;
+const FLASH_OBR: u32 = FPEC + 0x1C;
+
+fn unlock_options(chip: &mut Chip) {
+    unlock(chip);
+    write(chip, OPTKEYR, KEY1);
+    write(chip, OPTKEYR, KEY2);
+}
+
+fn erase_option_bytes(chip: &mut Chip) -> u64 {
+    write(chip, FLASH_CR, CR_OPTER | CR_OPTWRE);
+    write(chip, FLASH_CR, CR_OPTER | CR_OPTWRE | CR_STRT);
+    let took = wait_until_done(chip);
+    write(chip, FLASH_CR, CR_OPTWRE);
+    took
+}
+
+fn system_reset(chip: &mut Chip) {
+    write(chip, 0xE000_ED0C, 0x05FA_0004); // SYSRESETREQ
+}
+
+#[test]
+fn option_bytes_erase_to_ones_and_program_with_the_complement() {
+    let mut chip = Chip::new(Variant::Stm32f103c8);
+    unlock_options(&mut chip);
+    let took = erase_option_bytes(&mut chip);
+    assert!((20_000_000..20_000_200).contains(&took), "{took} ns");
+    for offset in [0, 4, 8, 12] {
+        assert_eq!(read(&mut chip, OPTION_BYTES + offset), 0xFFFF_FFFF);
+    }
+    program_option_byte(&mut chip, OPTION_BYTES, 0xA5);
+    program_option_byte(&mut chip, OPTION_BYTES + 4, 0x12); // Data0
+    assert_eq!(status(&mut chip), SR_EOP);
+    assert_eq!(read(&mut chip, OPTION_BYTES), 0xFFFF_5AA5);
+    assert_eq!(read(&mut chip, OPTION_BYTES + 4), 0xFFFF_ED12);
+    assert_eq!(
+        read(&mut chip, FLASH_OBR),
+        0x03FF_FFFC,
+        "OBR changes only at reset"
+    );
+    system_reset(&mut chip);
+    // USER, Data1 and WRP are erased (0xFFFF: byte and complement do not match): OPTERR,
+    // and they load as 0xFF (RM0008 3.4.3).
+    assert_eq!(read(&mut chip, FLASH_OBR), 0x03FC_4BFD);
+    assert_eq!(read(&mut chip, FLASH_CR), CR_LOCK);
+}
+
+#[test]
+fn programming_an_option_byte_twice_is_skipped_with_wrprterr() {
+    let mut chip = Chip::new(Variant::Stm32f103c8);
+    unlock_options(&mut chip);
+    program_option_byte(&mut chip, OPTION_BYTES, 0x00);
+    assert_eq!(status(&mut chip) & (SR_WRPRTERR | SR_PGERR), SR_WRPRTERR);
+    assert_eq!(read(&mut chip, OPTION_BYTES), 0x00FF_5AA5);
+}
+
+#[test]
+fn option_bytes_need_optwre() {
+    let mut chip = Chip::new(Variant::Stm32f103c8);
+    unlock(&mut chip);
+    write(&mut chip, FLASH_CR, CR_OPTER | CR_OPTWRE);
+    assert_eq!(
+        read(&mut chip, FLASH_CR) & CR_OPTWRE,
+        0,
+        "only OPTKEYR sets it"
+    );
+    write(&mut chip, FLASH_CR, CR_OPTER | CR_STRT);
+    assert_eq!(status(&mut chip) & SR_BSY, 0, "no erase without OPTWRE");
+    write(&mut chip, FLASH_CR, CR_OPTPG);
+    assert_eq!(
+        chip.write(OPTION_BYTES, Width::Half, 0x12),
+        Err(BusError::Fault)
+    );
+    assert_eq!(read(&mut chip, OPTION_BYTES), 0x00FF_5AA5);
+    unlock_options(&mut chip);
+    assert_ne!(read(&mut chip, FLASH_CR) & CR_OPTWRE, 0);
+    write(&mut chip, FLASH_CR, 0);
+    assert_eq!(
+        read(&mut chip, FLASH_CR) & CR_OPTWRE,
+        0,
+        "software clears OPTWRE by writing 0"
+    );
+}
+
+#[test]
+fn lifting_read_protection_mass_erases_the_flash() {
+    let mut chip = Chip::new(Variant::Stm32f103c8);
+    unlock(&mut chip);
+    program_half(&mut chip, PAGE, 0x1234); // CR = PG clears OPTWRE: unlock options after
+    unlock_options(&mut chip);
+    erase_option_bytes(&mut chip); // RDP 0xFF: protected from the next reset
+    system_reset(&mut chip);
+    assert_eq!(read(&mut chip, FLASH_OBR) & 0b10, 0b10, "RDPRT");
+    unlock_options(&mut chip);
+    write(&mut chip, FLASH_CR, CR_OPTPG | CR_OPTWRE);
+    chip.write(OPTION_BYTES, Width::Half, 0xA5).unwrap();
+    let took = wait_until_done(&mut chip);
+    assert!((20_052_500..20_052_700).contains(&took), "{took} ns");
+    assert_eq!(chip.read(PAGE, Width::Half), Ok(0xFFFF));
+    system_reset(&mut chip);
+    assert_eq!(read(&mut chip, FLASH_OBR) & 0b10, 0, "RDPRT");
+}
+
+#[test]
+fn rewriting_rdp_on_an_unprotected_chip_keeps_the_flash() {
+    let mut chip = Chip::new(Variant::Stm32f103c8);
+    unlock(&mut chip);
+    program_half(&mut chip, PAGE, 0x1234); // CR = PG clears OPTWRE: unlock options after
+    unlock_options(&mut chip);
+    erase_option_bytes(&mut chip);
+    program_option_byte(&mut chip, OPTION_BYTES, 0xA5);
+    assert_eq!(chip.read(PAGE, Width::Half), Ok(0x1234));
+}
+
 /// A program in SRAM unlocks the FPEC, programs 0x1234 at 0x0800_0400, waits for BSY to
 /// clear and stops at a BKPT.
 const SELF_PROGRAMMING: [u16; 24] = [

@@ -1,0 +1,169 @@
+//! STM32F1 option bytes through the whole engine against the simulated STM32F103: read,
+//! erase (leaving RDP unprotected), program one byte, and the FPEC locked again after.
+
+use adi::Clock;
+use debug::{Error, Session};
+use sim::Sim;
+use sim::chip::{Chip, Variant};
+use wire::swd::Swd;
+
+type Wire = Swd<Sim<Chip>>;
+
+const FLASH_CR: u32 = 0x4002_2010;
+const CR_LOCK: u32 = 1 << 7;
+const CR_OPTWRE: u32 = 1 << 9;
+const OBR_RDPRT: u32 = 1 << 1;
+
+/// The half-words as shipped: RDP 0xA5, every other byte 0xFF, each with its complement.
+const AS_SHIPPED: [u16; 8] = [
+    0x5AA5, 0x00FF, 0x00FF, 0x00FF, 0x00FF, 0x00FF, 0x00FF, 0x00FF,
+];
+/// After `erase_option_bytes`: RDP 0xA5 programmed, the rest erased.
+const ERASED: [u16; 8] = [
+    0x5AA5, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF,
+];
+
+struct HostClock(std::time::Instant);
+
+impl Clock for HostClock {
+    fn now_micros(&mut self) -> u64 {
+        self.0.elapsed().as_micros() as u64
+    }
+}
+
+fn attached() -> Session<Wire, HostClock> {
+    let mut swd = Swd::new(Sim::new(Chip::new(Variant::Stm32f103c8)));
+    swd.switch_from_jtag();
+    let mut session = Session::new();
+    assert_eq!(
+        session
+            .scan(swd, HostClock(std::time::Instant::now()))
+            .unwrap()
+            .count(),
+        1
+    );
+    session.attach(1).unwrap();
+    session
+}
+
+fn read_word(session: &mut Session<Wire, HostClock>, address: u32) -> u32 {
+    let mut word = [0u8; 4];
+    session.read_memory(address, &mut word).unwrap();
+    u32::from_le_bytes(word)
+}
+
+fn assert_locked(session: &mut Session<Wire, HostClock>) {
+    let control = read_word(session, FLASH_CR);
+    assert_eq!(
+        control & (CR_LOCK | CR_OPTWRE),
+        CR_LOCK,
+        "CR 0x{control:08x}"
+    );
+}
+
+#[test]
+fn reads_the_option_bytes_as_shipped() {
+    let mut session = attached();
+    let options = session.option_bytes().unwrap();
+    assert_eq!(options.raw, AS_SHIPPED);
+    assert_eq!(options.obr, 0x03FF_FFFC);
+    assert_eq!(options.wrpr, 0xFFFF_FFFF);
+    assert_eq!(options.byte(0), Some(0xA5));
+    assert_eq!(options.byte(1), Some(0xFF));
+    assert!(!options.read_protected());
+    assert!(!options.load_error());
+}
+
+#[test]
+fn erase_leaves_rdp_unprotected_the_rest_erased_and_the_fpec_locked() {
+    let mut session = attached();
+    session.flash_erase(0x0800_0000, 1024).unwrap();
+    session.flash_write(0x0800_0000, b"kept").unwrap();
+    session.flash_done().unwrap();
+    assert_locked(&mut session);
+
+    session.erase_option_bytes().unwrap();
+    let options = session.option_bytes().unwrap();
+    assert_eq!(options.raw, ERASED);
+    assert_eq!(options.byte(0), Some(0xA5));
+    assert_eq!(options.byte(1), None, "erased");
+    assert_eq!(options.obr, 0x03FF_FFFC, "OBR changes only at reset");
+    assert_locked(&mut session);
+
+    let mut data = [0u8; 4];
+    session.read_memory(0x0800_0000, &mut data).unwrap();
+    assert_eq!(&data, b"kept", "an unprotected chip keeps its flash");
+
+    session.reset(true).unwrap();
+    let options = session.option_bytes().unwrap();
+    assert_eq!(options.obr & OBR_RDPRT, 0, "not read protected after reset");
+}
+
+#[test]
+fn writes_an_erased_option_byte_once() {
+    let mut session = attached();
+    session.erase_option_bytes().unwrap();
+    session.write_option_byte(2, 0x12).unwrap(); // Data0
+    let options = session.option_bytes().unwrap();
+    assert_eq!(options.raw[2], 0xED12, "the FPEC adds the complement");
+    assert_eq!(options.byte(2), Some(0x12));
+    assert_locked(&mut session);
+
+    let error = session.write_option_byte(2, 0x34).unwrap_err();
+    assert_eq!(
+        error,
+        Error::Chip(chips::Error::OptionByteNotErased {
+            address: 0x1FFF_F804
+        })
+    );
+    assert_locked(&mut session);
+    assert_eq!(session.option_bytes().unwrap().raw[2], 0xED12);
+
+    assert_eq!(
+        session.write_option_byte(8, 0).unwrap_err(),
+        Error::Chip(chips::Error::NoSuchOptionByte { index: 8 })
+    );
+}
+
+#[test]
+fn erasing_the_options_of_a_read_protected_chip_unprotects_it_and_erases_flash() {
+    let mut session = attached();
+    session.flash_erase(0x0800_0000, 1024).unwrap();
+    session.flash_write(0x0800_0000, b"gone").unwrap();
+    session.flash_done().unwrap();
+    // Protect: erase the option bytes by hand and leave RDP erased (0xFF protects).
+    erase_options_by_hand(&mut session);
+    assert_eq!(session.option_bytes().unwrap().raw, [0xFFFF; 8]);
+    session.reset(true).unwrap();
+    assert!(session.option_bytes().unwrap().read_protected());
+
+    session.erase_option_bytes().unwrap();
+    assert_locked(&mut session);
+    let mut data = [0u8; 4];
+    session.read_memory(0x0800_0000, &mut data).unwrap();
+    assert_eq!(
+        data, [0xFF; 4],
+        "lifting read protection mass-erases the flash"
+    );
+    session.reset(true).unwrap();
+    let options = session.option_bytes().unwrap();
+    assert_eq!(options.raw, ERASED);
+    assert!(!options.read_protected());
+}
+
+/// FPEC and OPTKEYR keys, OPTER and STRT (PM0075 2.5), written as plain memory writes.
+fn erase_options_by_hand(session: &mut Session<Wire, HostClock>) {
+    let write = |session: &mut Session<Wire, HostClock>, address: u32, value: u32| {
+        session.write_memory(address, &value.to_le_bytes()).unwrap()
+    };
+    for key in [0x4567_0123, 0xCDEF_89AB] {
+        write(session, 0x4002_2004, key);
+    }
+    for key in [0x4567_0123, 0xCDEF_89AB] {
+        write(session, 0x4002_2008, key);
+    }
+    write(session, FLASH_CR, CR_OPTWRE | 1 << 5);
+    write(session, FLASH_CR, CR_OPTWRE | 1 << 5 | 1 << 6);
+    while read_word(session, 0x4002_200C) & 1 != 0 {}
+    write(session, FLASH_CR, CR_LOCK);
+}
