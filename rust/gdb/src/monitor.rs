@@ -1,0 +1,301 @@
+//! `monitor` commands (GDB's qRcmd): the probe's own commands and the attached chip's.
+
+use crate::target::{Host, Target};
+use core::fmt::Write;
+
+/// Settings the monitor commands change.
+#[derive(Clone, Copy, Debug)]
+pub struct Settings {
+    /// Hold nRST while scanning (connect under reset).
+    pub connect_under_reset: bool,
+    /// How long a halt may take before the target counts as lost, in milliseconds.
+    pub halt_timeout_ms: u32,
+}
+
+impl Settings {
+    pub const fn new() -> Self {
+        Self {
+            connect_under_reset: false,
+            halt_timeout_ms: 2000,
+        }
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The probe's commands: name and help.
+const COMMANDS: &[(&str, &str)] = &[
+    ("version", "Display the firmware version"),
+    ("help", "Display help for monitor commands"),
+    ("swdp_scan", "Scan SW-DP for devices: [connect_rst]"),
+    ("jtag_scan", "Scan JTAG chain for devices: [connect_rst]"),
+    ("targets", "Display list of available targets"),
+    (
+        "frequency",
+        "Set or show the SWCLK/TCK frequency: [Hz, or with k/M]",
+    ),
+    (
+        "reset",
+        "Reset the attached target and halt it at the reset vector",
+    ),
+    ("halt_timeout", "Timeout to wait for a target to halt: [ms]"),
+    ("connect_rst", "Hold nRST while scanning: [enable|disable]"),
+    ("hard_srst", "Pulse nRST"),
+    ("erase_mass", "Erase all of the target's flash"),
+    (
+        "python",
+        "Evaluate Python on the probe: <expression> (bmp.repl_fun)",
+    ),
+];
+
+/// Why a command failed; the text has been written to the output already.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Failed;
+
+/// Run one command line.
+pub fn run<T: Target, H: Host>(
+    line: &str,
+    target: &mut T,
+    host: &mut H,
+    settings: &mut Settings,
+    out: &mut dyn Write,
+) -> Result<(), Failed> {
+    let line = line.trim();
+    let (name, arguments) = match line.split_once(char::is_whitespace) {
+        Some((name, arguments)) => (name, arguments.trim()),
+        None => (line, ""),
+    };
+    if name.is_empty() {
+        return help(target, out);
+    }
+    let chip = target
+        .chip_commands()
+        .iter()
+        .find(|(command, _)| *command == name);
+    if chip.is_some() {
+        return report(target.chip_command(name, arguments, out), out);
+    }
+    // Unique prefixes are accepted, as in GDB itself ("mon swd" for swdp_scan).
+    let mut matches = COMMANDS
+        .iter()
+        .filter(|(command, _)| command.starts_with(name));
+    let command = match (matches.next(), matches.next()) {
+        (Some((command, _)), None) => *command,
+        _ if COMMANDS.iter().any(|(command, _)| *command == name) => name,
+        (Some(_), Some(_)) => return fail(out, format_args!("Ambiguous command: {name}\n")),
+        (None, _) => {
+            return fail(
+                out,
+                format_args!("Unknown command: {name} (monitor help lists them)\n"),
+            );
+        }
+    };
+    match command {
+        "version" => {
+            let _ = writeln!(out, "{}", host.version());
+            Ok(())
+        }
+        "help" => help(target, out),
+        "swdp_scan" | "jtag_scan" => scan(command, arguments, target, settings, out),
+        "targets" => {
+            list_targets(target, out);
+            Ok(())
+        }
+        "frequency" => frequency(arguments, target, out),
+        "reset" => {
+            report(target.reset(true), out)?;
+            let _ = writeln!(out, "Target reset, halted at the reset vector");
+            Ok(())
+        }
+        "halt_timeout" => {
+            if !arguments.is_empty() {
+                let Some(value) = parse_number(arguments) else {
+                    return fail(
+                        out,
+                        format_args!("halt_timeout: not a number: {arguments}\n"),
+                    );
+                };
+                settings.halt_timeout_ms = value;
+            }
+            let _ = writeln!(out, "Halt timeout: {} ms", settings.halt_timeout_ms);
+            Ok(())
+        }
+        "connect_rst" => {
+            match arguments {
+                "" => {}
+                "enable" | "on" | "1" => settings.connect_under_reset = true,
+                "disable" | "off" | "0" => settings.connect_under_reset = false,
+                _ => return fail(out, format_args!("connect_rst: enable or disable\n")),
+            }
+            let state = if settings.connect_under_reset {
+                "enabled"
+            } else {
+                "disabled"
+            };
+            let _ = writeln!(out, "Assert nRST during scan: {state}");
+            Ok(())
+        }
+        "hard_srst" => report(target.hard_reset(), out),
+        "erase_mass" => {
+            report(target.flash_mass_erase(), out)?;
+            let _ = writeln!(out, "Flash erased");
+            Ok(())
+        }
+        "python" => match host.python(arguments, out) {
+            Ok(()) => {
+                let _ = writeln!(out);
+                Ok(())
+            }
+            Err(message) => fail(out, format_args!("{message}\n")),
+        },
+        _ => unreachable!("every name in COMMANDS is handled"),
+    }
+}
+
+fn help<T: Target>(target: &T, out: &mut dyn Write) -> Result<(), Failed> {
+    let _ = writeln!(out, "General commands:");
+    for (name, text) in COMMANDS {
+        let _ = writeln!(out, "\t{name} -- {text}");
+    }
+    let chip = target.chip_commands();
+    if !chip.is_empty() {
+        let _ = writeln!(out, "Target commands:");
+        for (name, text) in chip {
+            let _ = writeln!(out, "\t{name} -- {text}");
+        }
+    }
+    Ok(())
+}
+
+fn scan<T: Target>(
+    command: &str,
+    arguments: &str,
+    target: &mut T,
+    settings: &Settings,
+    out: &mut dyn Write,
+) -> Result<(), Failed> {
+    let under_reset = match arguments {
+        "" => settings.connect_under_reset,
+        "connect_rst" | "rst" => true,
+        _ => {
+            return fail(
+                out,
+                format_args!("{command}: unknown argument {arguments}\n"),
+            );
+        }
+    };
+    let result = match command {
+        "swdp_scan" => target.swdp_scan(under_reset),
+        _ => target.jtag_scan(under_reset),
+    };
+    if let Err(error) = result {
+        let wire = if command == "swdp_scan" {
+            "SW-DP"
+        } else {
+            "JTAG"
+        };
+        return fail(out, format_args!("{wire} scan failed: {error}\n"));
+    }
+    list_targets(target, out);
+    Ok(())
+}
+
+fn list_targets<T: Target>(target: &T, out: &mut dyn Write) {
+    let attached = target.attached();
+    let mut count = 0;
+    target.for_each_target(&mut |listed| {
+        if count == 0 {
+            let _ = writeln!(out, "Available Targets:\nNo. Att Driver");
+        }
+        count += 1;
+        let mark = if attached == Some(listed.number) {
+            "*"
+        } else {
+            " "
+        };
+        let _ = writeln!(
+            out,
+            "{:2}   {mark} {} {}",
+            listed.number, listed.driver, listed.core
+        );
+    });
+    if count == 0 {
+        let _ = writeln!(out, "No usable targets found.");
+    }
+}
+
+fn frequency<T: Target>(
+    arguments: &str,
+    target: &mut T,
+    out: &mut dyn Write,
+) -> Result<(), Failed> {
+    if !arguments.is_empty() {
+        let Some(hz) = parse_frequency(arguments) else {
+            return fail(
+                out,
+                format_args!("frequency: not a frequency: {arguments}\n"),
+            );
+        };
+        report(target.set_frequency(hz).map(|_| ()), out)?;
+    }
+    match target.frequency() {
+        Some(hz) => {
+            let _ = writeln!(out, "Current SWCLK/TCK frequency: {hz} Hz");
+        }
+        None => {
+            let _ = writeln!(out, "The wire's frequency is not known until a scan");
+        }
+    }
+    Ok(())
+}
+
+fn parse_number(text: &str) -> Option<u32> {
+    match text.strip_prefix("0x") {
+        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+        None => text.parse().ok(),
+    }
+}
+
+/// "4000000", "4000k", "4M", "4MHz".
+fn parse_frequency(text: &str) -> Option<u32> {
+    let text = text.trim_end_matches("Hz").trim_end_matches("hz");
+    let (digits, scale) = match text.as_bytes().last()? {
+        b'k' | b'K' => (&text[..text.len() - 1], 1_000),
+        b'M' | b'm' => (&text[..text.len() - 1], 1_000_000),
+        _ => (text, 1),
+    };
+    digits
+        .parse::<u32>()
+        .ok()?
+        .checked_mul(scale)
+        .filter(|&hz| hz > 0)
+}
+
+fn report<E: core::fmt::Display>(result: Result<(), E>, out: &mut dyn Write) -> Result<(), Failed> {
+    result.or_else(|error| fail(out, format_args!("{error}\n")))
+}
+
+fn fail(out: &mut dyn Write, message: core::fmt::Arguments<'_>) -> Result<(), Failed> {
+    let _ = out.write_fmt(message);
+    Err(Failed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frequencies() {
+        assert_eq!(parse_frequency("4000000"), Some(4_000_000));
+        assert_eq!(parse_frequency("4M"), Some(4_000_000));
+        assert_eq!(parse_frequency("4MHz"), Some(4_000_000));
+        assert_eq!(parse_frequency("250k"), Some(250_000));
+        assert_eq!(parse_frequency("0"), None);
+        assert_eq!(parse_frequency("fast"), None);
+        assert_eq!(parse_frequency("99999999M"), None);
+    }
+}

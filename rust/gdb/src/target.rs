@@ -1,0 +1,115 @@
+//! What the server needs from the probe: the target on the wire (`Target`) and the probe's
+//! own side (`Host`: the client connection, the console, files, Python, time).
+
+use core::fmt::{Display, Write};
+
+pub use cortexm::REGISTER_COUNT;
+pub use debug::{BreakWatch, HaltReason, HaltStatus, WatchKind};
+
+/// A target found by a scan, as `monitor targets` lists it.
+#[derive(Clone, Copy, Debug)]
+pub struct Listed<'a> {
+    pub number: usize,
+    pub driver: &'a str,
+    pub core: &'a str,
+}
+
+/// The debug session behind the server. Errors carry a message for the user.
+pub trait Target {
+    type Error: Display;
+
+    /// Scan for targets over SWD or JTAG, holding nRST during the scan if asked.
+    fn swdp_scan(&mut self, connect_under_reset: bool) -> Result<(), Self::Error>;
+    fn jtag_scan(&mut self, connect_under_reset: bool) -> Result<(), Self::Error>;
+    /// The targets of the last scan, in order.
+    fn for_each_target(&self, each: &mut dyn FnMut(Listed<'_>));
+    fn attach(&mut self, number: usize) -> Result<(), Self::Error>;
+    fn detach(&mut self) -> Result<(), Self::Error>;
+    /// The number of the attached target.
+    fn attached(&self) -> Option<usize>;
+    /// The wire's clock in Hz, if it has one.
+    fn frequency(&mut self) -> Option<u32>;
+    /// Set the wire's clock; returns the frequency now in effect.
+    fn set_frequency(&mut self, hz: u32) -> Result<u32, Self::Error>;
+    /// Pulse nRST.
+    fn hard_reset(&mut self) -> Result<(), Self::Error>;
+
+    fn memory_map_xml(&self, out: &mut dyn Write) -> core::fmt::Result;
+    fn read_memory(&mut self, address: u32, data: &mut [u8]) -> Result<(), Self::Error>;
+    fn write_memory(&mut self, address: u32, data: &[u8]) -> Result<(), Self::Error>;
+    fn read_registers(&mut self, values: &mut [u32; REGISTER_COUNT]) -> Result<(), Self::Error>;
+    fn write_registers(&mut self, values: &[u32; REGISTER_COUNT]) -> Result<(), Self::Error>;
+    fn read_register(&mut self, number: usize) -> Result<u32, Self::Error>;
+    fn write_register(&mut self, number: usize, value: u32) -> Result<(), Self::Error>;
+    fn halt_request(&mut self) -> Result<(), Self::Error>;
+    fn halt_poll(&mut self) -> Result<HaltStatus, Self::Error>;
+    fn resume(&mut self, step: bool) -> Result<(), Self::Error>;
+    fn reset(&mut self, halt: bool) -> Result<(), Self::Error>;
+    fn set_breakwatch(
+        &mut self,
+        kind: BreakWatch,
+        address: u32,
+        length: u32,
+    ) -> Result<(), Self::Error>;
+    fn clear_breakwatch(
+        &mut self,
+        kind: BreakWatch,
+        address: u32,
+        length: u32,
+    ) -> Result<(), Self::Error>;
+    fn flash_erase(&mut self, address: u32, length: u32) -> Result<(), Self::Error>;
+    fn flash_write(&mut self, address: u32, data: &[u8]) -> Result<(), Self::Error>;
+    fn flash_done(&mut self) -> Result<(), Self::Error>;
+    fn flash_mass_erase(&mut self) -> Result<(), Self::Error>;
+
+    /// The attached chip's own monitor commands: (name, help).
+    fn chip_commands(&self) -> &'static [(&'static str, &'static str)];
+    /// Run one of `chip_commands()`.
+    fn chip_command(
+        &mut self,
+        name: &str,
+        arguments: &str,
+        out: &mut dyn Write,
+    ) -> Result<(), Self::Error>;
+
+    /// Semihosting SYS_GET_CMDLINE: the program's command line (`target.cmdline()`).
+    fn command_line(&self, out: &mut [u8]) -> usize;
+    /// Semihosting SYS_HEAPINFO: heap base, heap limit, stack base, stack limit.
+    fn heap_info(&self) -> [u32; 4];
+}
+
+/// The probe's side: the client connection, the console, files, Python, time.
+///
+/// File calls follow the ARM semihosting conventions (results as the target sees them);
+/// handles 0, 1 and 2 are the console and never reach `open`..`flen`.
+pub trait Host {
+    /// Send bytes to the GDB client.
+    fn send(&mut self, data: &[u8]);
+    /// A free-running microsecond clock.
+    fn now_micros(&mut self) -> u64;
+    /// The probe's version line for `monitor version`.
+    fn version(&self) -> &str;
+    /// `monitor python EXPRESSION`: the text to show, written to `out`; Err with a message.
+    fn python(&mut self, expression: &str, out: &mut dyn Write) -> Result<(), &'static str>;
+
+    /// Semihosting console output (the MicroPython console, or bmp.disp_fun()).
+    fn console_write(&mut self, data: &[u8]);
+    /// Semihosting console input: up to `data.len()` bytes (a line); -1 on error.
+    fn console_read(&mut self, data: &mut [u8]) -> i32;
+    /// SYS_OPEN of a file: a handle of 3 or more, or -1.
+    fn open(&mut self, name: &[u8], mode: u32) -> i32;
+    fn close(&mut self, handle: i32) -> i32;
+    /// SYS_WRITE: the number of bytes NOT written (0: all).
+    fn write(&mut self, handle: i32, data: &[u8]) -> i32;
+    /// SYS_READ into `data`: the number of bytes read (0 at the end), or -1.
+    fn read(&mut self, handle: i32, data: &mut [u8]) -> i32;
+    fn seek(&mut self, handle: i32, position: u32) -> i32;
+    fn flen(&mut self, handle: i32) -> i32;
+    fn remove(&mut self, name: &[u8]) -> i32;
+    fn rename(&mut self, from: &[u8], to: &[u8]) -> i32;
+    fn system(&mut self, command: &[u8]) -> i32;
+    /// errno of the last failed file call.
+    fn errno(&mut self) -> i32;
+    /// Seconds since 1970-01-01 (SYS_TIME).
+    fn time(&mut self) -> u32;
+}

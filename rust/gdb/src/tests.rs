@@ -1,0 +1,838 @@
+//! The server against a model target: packet layer, dispatch, semihosting.
+
+use crate::target::*;
+use crate::{PACKET_SIZE, Server};
+use core::fmt::Write;
+use std::collections::VecDeque;
+
+const RAM: u32 = 0x2000_0000;
+const RAM_SIZE: usize = 0x1000;
+
+#[derive(Debug)]
+struct ModelError(&'static str);
+
+impl core::fmt::Display for ModelError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// A target with RAM at 0x2000_0000, registers, and halts scripted by the test.
+struct Model {
+    ram: Vec<u8>,
+    registers: [u32; REGISTER_COUNT],
+    attached: Option<usize>,
+    running: bool,
+    halts: VecDeque<HaltReason>,
+    breakpoints: Vec<(BreakWatch, u32, u32)>,
+    flash: Vec<(u32, Vec<u8>)>,
+    resets: usize,
+}
+
+impl Model {
+    fn new() -> Self {
+        Self {
+            ram: vec![0; RAM_SIZE],
+            registers: [0; REGISTER_COUNT],
+            attached: Some(1),
+            running: false,
+            halts: VecDeque::new(),
+            breakpoints: Vec::new(),
+            flash: Vec::new(),
+            resets: 0,
+        }
+    }
+
+    fn range(&self, address: u32, length: usize) -> Result<std::ops::Range<usize>, ModelError> {
+        let start = address.checked_sub(RAM).ok_or(ModelError("no memory"))? as usize;
+        let end = start + length;
+        if end > RAM_SIZE {
+            return Err(ModelError("no memory"));
+        }
+        Ok(start..end)
+    }
+}
+
+impl Target for Model {
+    type Error = ModelError;
+    fn swdp_scan(&mut self, _: bool) -> Result<(), ModelError> {
+        Ok(())
+    }
+    fn jtag_scan(&mut self, _: bool) -> Result<(), ModelError> {
+        Err(ModelError("no JTAG here"))
+    }
+    fn for_each_target(&self, each: &mut dyn FnMut(Listed<'_>)) {
+        each(Listed {
+            number: 1,
+            driver: "Model chip",
+            core: "M3",
+        });
+    }
+    fn attach(&mut self, number: usize) -> Result<(), ModelError> {
+        if number != 1 {
+            return Err(ModelError("no such target"));
+        }
+        self.attached = Some(1);
+        Ok(())
+    }
+    fn detach(&mut self) -> Result<(), ModelError> {
+        self.attached = None;
+        Ok(())
+    }
+    fn attached(&self) -> Option<usize> {
+        self.attached
+    }
+    fn frequency(&mut self) -> Option<u32> {
+        Some(4_000_000)
+    }
+    fn set_frequency(&mut self, hz: u32) -> Result<u32, ModelError> {
+        Ok(hz)
+    }
+    fn hard_reset(&mut self) -> Result<(), ModelError> {
+        Ok(())
+    }
+    fn memory_map_xml(&self, out: &mut dyn Write) -> core::fmt::Result {
+        out.write_str("<memory-map><memory type=\"ram\" start=\"0x20000000\" length=\"0x1000\"/></memory-map>")
+    }
+    fn read_memory(&mut self, address: u32, data: &mut [u8]) -> Result<(), ModelError> {
+        let range = self.range(address, data.len())?;
+        data.copy_from_slice(&self.ram[range]);
+        Ok(())
+    }
+    fn write_memory(&mut self, address: u32, data: &[u8]) -> Result<(), ModelError> {
+        let range = self.range(address, data.len())?;
+        self.ram[range].copy_from_slice(data);
+        Ok(())
+    }
+    fn read_registers(&mut self, values: &mut [u32; REGISTER_COUNT]) -> Result<(), ModelError> {
+        *values = self.registers;
+        Ok(())
+    }
+    fn write_registers(&mut self, values: &[u32; REGISTER_COUNT]) -> Result<(), ModelError> {
+        self.registers = *values;
+        Ok(())
+    }
+    fn read_register(&mut self, number: usize) -> Result<u32, ModelError> {
+        self.registers
+            .get(number)
+            .copied()
+            .ok_or(ModelError("no such register"))
+    }
+    fn write_register(&mut self, number: usize, value: u32) -> Result<(), ModelError> {
+        *self
+            .registers
+            .get_mut(number)
+            .ok_or(ModelError("no such register"))? = value;
+        Ok(())
+    }
+    fn halt_request(&mut self) -> Result<(), ModelError> {
+        self.halts.push_back(HaltReason::Request);
+        Ok(())
+    }
+    fn halt_poll(&mut self) -> Result<HaltStatus, ModelError> {
+        if !self.running {
+            return Ok(HaltStatus::Halted(HaltReason::Request));
+        }
+        match self.halts.pop_front() {
+            Some(reason) => {
+                self.running = false;
+                Ok(HaltStatus::Halted(reason))
+            }
+            None => Ok(HaltStatus::Running),
+        }
+    }
+    fn resume(&mut self, step: bool) -> Result<(), ModelError> {
+        self.running = true;
+        if step {
+            self.halts.push_front(HaltReason::Step);
+        }
+        Ok(())
+    }
+    fn reset(&mut self, _: bool) -> Result<(), ModelError> {
+        self.resets += 1;
+        Ok(())
+    }
+    fn set_breakwatch(
+        &mut self,
+        kind: BreakWatch,
+        address: u32,
+        length: u32,
+    ) -> Result<(), ModelError> {
+        self.breakpoints.push((kind, address, length));
+        Ok(())
+    }
+    fn clear_breakwatch(
+        &mut self,
+        kind: BreakWatch,
+        address: u32,
+        length: u32,
+    ) -> Result<(), ModelError> {
+        let before = self.breakpoints.len();
+        self.breakpoints
+            .retain(|&entry| entry != (kind, address, length));
+        if self.breakpoints.len() == before {
+            return Err(ModelError("not set"));
+        }
+        Ok(())
+    }
+    fn flash_erase(&mut self, _: u32, _: u32) -> Result<(), ModelError> {
+        Ok(())
+    }
+    fn flash_write(&mut self, address: u32, data: &[u8]) -> Result<(), ModelError> {
+        self.flash.push((address, data.to_vec()));
+        Ok(())
+    }
+    fn flash_done(&mut self) -> Result<(), ModelError> {
+        Ok(())
+    }
+    fn flash_mass_erase(&mut self) -> Result<(), ModelError> {
+        Ok(())
+    }
+    fn chip_commands(&self) -> &'static [(&'static str, &'static str)] {
+        &[("option", "Show the option bytes")]
+    }
+    fn chip_command(
+        &mut self,
+        _: &str,
+        arguments: &str,
+        out: &mut dyn Write,
+    ) -> Result<(), ModelError> {
+        let _ = writeln!(out, "option bytes {arguments}");
+        Ok(())
+    }
+    fn command_line(&self, out: &mut [u8]) -> usize {
+        out[..7].copy_from_slice(b"prog -v");
+        7
+    }
+    fn heap_info(&self) -> [u32; 4] {
+        [1, 2, 3, 4]
+    }
+}
+
+/// The probe side: what the server sent, a console, files in memory.
+#[derive(Default)]
+struct Probe {
+    sent: Vec<u8>,
+    console: Vec<u8>,
+    input: Vec<u8>,
+    files: Vec<Option<Vec<u8>>>,
+    positions: Vec<usize>,
+    now: u64,
+}
+
+impl Host for Probe {
+    fn send(&mut self, data: &[u8]) {
+        self.sent.extend_from_slice(data);
+    }
+    fn now_micros(&mut self) -> u64 {
+        self.now += 1000;
+        self.now
+    }
+    fn version(&self) -> &str {
+        "bmp test"
+    }
+    fn python(&mut self, expression: &str, out: &mut dyn Write) -> Result<(), &'static str> {
+        match expression {
+            "6*7" => {
+                let _ = out.write_str("42");
+                Ok(())
+            }
+            _ => Err("repl_fun() not registered"),
+        }
+    }
+    fn console_write(&mut self, data: &[u8]) {
+        self.console.extend_from_slice(data);
+    }
+    fn console_read(&mut self, data: &mut [u8]) -> i32 {
+        let count = data.len().min(self.input.len());
+        data[..count].copy_from_slice(&self.input[..count]);
+        self.input.drain(..count);
+        count as i32
+    }
+    fn open(&mut self, _: &[u8], _: u32) -> i32 {
+        self.files.push(Some(Vec::new()));
+        self.positions.push(0);
+        self.files.len() as i32 + 2
+    }
+    fn close(&mut self, handle: i32) -> i32 {
+        match self.files.get_mut(handle as usize - 3) {
+            Some(file @ Some(_)) => {
+                *file = None;
+                0
+            }
+            _ => -1,
+        }
+    }
+    fn write(&mut self, handle: i32, data: &[u8]) -> i32 {
+        let Some(Some(file)) = self.files.get_mut(handle as usize - 3) else {
+            return -1;
+        };
+        file.extend_from_slice(data);
+        0
+    }
+    fn read(&mut self, handle: i32, data: &mut [u8]) -> i32 {
+        let index = handle as usize - 3;
+        let Some(Some(file)) = self.files.get(index) else {
+            return -1;
+        };
+        let position = self.positions[index];
+        let count = data.len().min(file.len() - position);
+        data[..count].copy_from_slice(&file[position..position + count]);
+        self.positions[index] += count;
+        count as i32
+    }
+    fn seek(&mut self, handle: i32, position: u32) -> i32 {
+        self.positions[handle as usize - 3] = position as usize;
+        0
+    }
+    fn flen(&mut self, handle: i32) -> i32 {
+        self.files[handle as usize - 3]
+            .as_ref()
+            .map_or(-1, |file| file.len() as i32)
+    }
+    fn remove(&mut self, _: &[u8]) -> i32 {
+        0
+    }
+    fn rename(&mut self, _: &[u8], _: &[u8]) -> i32 {
+        0
+    }
+    fn system(&mut self, _: &[u8]) -> i32 {
+        -1
+    }
+    fn errno(&mut self) -> i32 {
+        2
+    }
+    fn time(&mut self) -> u32 {
+        1_700_000_000
+    }
+}
+
+fn frame(body: &[u8]) -> Vec<u8> {
+    let checksum = body.iter().fold(0u8, |sum, &byte| sum.wrapping_add(byte));
+    let mut packet = vec![b'$'];
+    packet.extend_from_slice(body);
+    packet.extend_from_slice(format!("#{checksum:02x}").as_bytes());
+    packet
+}
+
+struct Harness {
+    server: Box<Server>,
+    target: Model,
+    probe: Probe,
+}
+
+impl Harness {
+    fn new() -> Self {
+        Self {
+            server: Box::new(Server::new()),
+            target: Model::new(),
+            probe: Probe::default(),
+        }
+    }
+
+    fn raw(&mut self, input: &[u8]) -> String {
+        self.probe.sent.clear();
+        self.server
+            .receive(&mut self.target, &mut self.probe, input);
+        String::from_utf8_lossy(&self.probe.sent).into_owned()
+    }
+
+    /// Send one packet; the reply bodies (acks and framing checked and removed).
+    fn replies(&mut self, body: &[u8]) -> Vec<Vec<u8>> {
+        self.probe.sent.clear();
+        self.server
+            .receive(&mut self.target, &mut self.probe, &frame(body));
+        split_packets(&self.probe.sent)
+    }
+
+    fn ask(&mut self, body: &str) -> String {
+        let replies = self.replies(body.as_bytes());
+        assert!(replies.len() <= 1, "{replies:?}");
+        replies.first().map_or("<none>".into(), |reply| {
+            String::from_utf8_lossy(reply).into_owned()
+        })
+    }
+
+    fn poll(&mut self) -> Vec<String> {
+        self.probe.sent.clear();
+        self.server.poll(&mut self.target, &mut self.probe);
+        split_packets(&self.probe.sent)
+            .into_iter()
+            .map(|reply| String::from_utf8_lossy(&reply).into_owned())
+            .collect()
+    }
+}
+
+/// Reply packets in `sent`, each checked for framing and checksum, escapes removed.
+fn split_packets(sent: &[u8]) -> Vec<Vec<u8>> {
+    let mut decoder = crate::packet::Decoder::<{ PACKET_SIZE * 2 }>::new();
+    let mut packets = Vec::new();
+    for &byte in sent {
+        match decoder.feed(byte) {
+            Some(crate::packet::Event::Packet(body)) => packets.push(body.to_vec()),
+            Some(crate::packet::Event::Damaged) => panic!("damaged reply in {sent:?}"),
+            _ => {}
+        }
+    }
+    packets
+}
+
+fn hex(text: &[u8]) -> String {
+    text.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+#[test]
+fn good_packets_are_acknowledged_and_answered() {
+    let mut harness = Harness::new();
+    let sent = harness.raw(&frame(b"qAttached"));
+    assert_eq!(sent, "+$1#31");
+}
+
+#[test]
+fn a_bad_checksum_gets_a_nak_and_no_action() {
+    let mut harness = Harness::new();
+    assert_eq!(harness.raw(b"$M20000000,1:aa#00"), "-");
+    assert_eq!(harness.target.ram[0], 0);
+    // The resent packet is served.
+    assert_eq!(harness.ask("M20000000,1:aa"), "OK");
+    assert_eq!(harness.target.ram[0], 0xaa);
+}
+
+#[test]
+fn a_nak_resends_the_last_reply() {
+    let mut harness = Harness::new();
+    let first = harness.raw(&frame(b"qC"));
+    assert_eq!(harness.raw(b"-"), first.trim_start_matches('+'));
+}
+
+#[test]
+fn truncated_packets_are_dropped() {
+    let mut harness = Harness::new();
+    assert_eq!(harness.raw(b"$M20000000,4:aabb"), "");
+    // The client gives up and sends another packet: only that one is served.
+    assert_eq!(harness.ask("qC"), "QC1");
+    assert_eq!(harness.target.ram[..4], [0; 4]);
+}
+
+#[test]
+fn oversized_packets_get_an_error_and_the_server_goes_on() {
+    let mut harness = Harness::new();
+    let mut body = b"X20000000,1400:".to_vec();
+    body.resize(body.len() + 0x1400, 0x55);
+    let replies = harness.replies(&body);
+    assert_eq!(replies, [b"E16".to_vec()]);
+    assert!(harness.target.ram.iter().all(|&byte| byte == 0));
+    assert_eq!(harness.ask("qC"), "QC1");
+}
+
+#[test]
+fn unknown_packets_get_an_empty_reply() {
+    let mut harness = Harness::new();
+    for packet in [
+        "vMustReplyEmpty",
+        "qUnknownThing",
+        "Qfoo",
+        "y",
+        "vFoo;bar",
+        "",
+        "bc",
+    ] {
+        assert_eq!(harness.ask(packet), "", "{packet}");
+    }
+}
+
+#[test]
+fn malformed_arguments_get_errors() {
+    let mut harness = Harness::new();
+    for packet in [
+        "m2000",
+        "mzz,4",
+        "M20000000,4:aa",
+        "X20000000,4:ab",
+        "pzz",
+        "P1=12",
+        "Z0,1",
+        "G123",
+    ] {
+        assert!(harness.ask(packet).starts_with('E'), "{packet}");
+    }
+    // Memory the target does not have.
+    assert_eq!(harness.ask("m0,4"), "E01");
+}
+
+#[test]
+fn binary_data_with_escapes_is_written_exactly() {
+    let mut harness = Harness::new();
+    let data = [b'#', b'$', b'}', b'*', 0x03, 0x00, 0xff, b'+'];
+    let mut body = b"X20000010,8:".to_vec();
+    for byte in data {
+        if matches!(byte, b'#' | b'$' | b'}' | b'*') {
+            body.extend([b'}', byte ^ 0x20]);
+        } else {
+            body.push(byte);
+        }
+    }
+    assert_eq!(harness.replies(&body), [b"OK".to_vec()]);
+    assert_eq!(harness.target.ram[0x10..0x18], data);
+    assert_eq!(harness.ask("m20000010,8"), hex(&data));
+    // A length that does not match the data is refused.
+    assert_eq!(harness.ask("X20000010,9:abc"), "E16");
+    assert_eq!(harness.ask("X20000000,0:"), "OK");
+}
+
+#[test]
+fn no_ack_mode_stops_acknowledgments() {
+    let mut harness = Harness::new();
+    assert_eq!(harness.raw(&frame(b"QStartNoAckMode")), "+$OK#9a");
+    assert_eq!(harness.raw(&frame(b"qC")), "$QC1#c5");
+    // Damaged packets are ignored silently; the client will not resend them.
+    assert_eq!(harness.raw(b"$qC#00"), "");
+    assert_eq!(harness.raw(b"-"), "");
+    // A new client starts acknowledged again.
+    harness.server.connected();
+    assert_eq!(harness.raw(&frame(b"qC")), "+$QC1#c5");
+}
+
+#[test]
+fn queries() {
+    let mut harness = Harness::new();
+    let supported = harness.ask("qSupported:multiprocess+;swbreak+;xmlRegisters=arm");
+    assert!(supported.contains("PacketSize=1000"), "{supported}");
+    for feature in [
+        "qXfer:memory-map:read+",
+        "qXfer:features:read+",
+        "QStartNoAckMode+",
+        "vContSupported+",
+    ] {
+        assert!(supported.contains(feature), "{feature}");
+    }
+    assert_eq!(harness.ask("qfThreadInfo"), "m1");
+    assert_eq!(harness.ask("qsThreadInfo"), "l");
+    assert_eq!(harness.ask("qC"), "QC1");
+    assert_eq!(harness.ask("qSymbol::"), "OK");
+    assert_eq!(harness.ask("Hg0"), "OK");
+    assert_eq!(harness.ask("T1"), "OK");
+    assert_eq!(harness.ask("vCont?"), "vCont;c;C;s;S");
+}
+
+#[test]
+fn target_xml_is_read_in_pieces() {
+    let mut harness = Harness::new();
+    let mut xml = String::new();
+    loop {
+        let reply = harness.ask(&format!(
+            "qXfer:features:read:target.xml:{:x},100",
+            xml.len()
+        ));
+        let (kind, data) = reply.split_at(1);
+        xml.push_str(data);
+        if kind == "l" {
+            break;
+        }
+        assert_eq!(kind, "m");
+    }
+    assert_eq!(xml, cortexm::TARGET_XML);
+    assert!(xml.contains("org.gnu.gdb.arm.m-profile"));
+    assert!(xml.contains("org.gnu.gdb.arm.m-system"));
+    assert_eq!(harness.ask("qXfer:features:read:other.xml:0,100"), "E00");
+    let map = harness.ask("qXfer:memory-map:read::0,1000");
+    assert!(map.starts_with("l<memory-map>"), "{map}");
+}
+
+#[test]
+fn registers() {
+    let mut harness = Harness::new();
+    harness.target.registers[15] = 0x0800_0123;
+    let all = harness.ask("g");
+    assert_eq!(all.len(), REGISTER_COUNT * 8);
+    assert_eq!(&all[15 * 8..16 * 8], "23010008");
+    assert_eq!(harness.ask("pf"), "23010008");
+    assert_eq!(harness.ask("P0=78563412"), "OK");
+    assert_eq!(harness.target.registers[0], 0x1234_5678);
+    assert_eq!(harness.ask("p40"), "E01");
+    let mut written = String::new();
+    for number in 0..REGISTER_COUNT as u32 {
+        written.push_str(&hex(&(number * 3).to_le_bytes()));
+    }
+    assert_eq!(harness.ask(&format!("G{written}")), "OK");
+    assert_eq!(harness.target.registers[22], 66);
+}
+
+#[test]
+fn breakpoints_and_watchpoints() {
+    let mut harness = Harness::new();
+    assert_eq!(harness.ask("Z0,8000100,2"), "OK");
+    assert_eq!(harness.ask("Z2,20000004,4"), "OK");
+    assert_eq!(harness.ask("Z1,8000200,2;X2,0a"), "OK");
+    assert_eq!(
+        harness.target.breakpoints,
+        [
+            (BreakWatch::Software, 0x0800_0100, 2),
+            (BreakWatch::Watch(WatchKind::Write), 0x2000_0004, 4),
+            (BreakWatch::Hardware, 0x0800_0200, 2)
+        ]
+    );
+    assert_eq!(harness.ask("z0,8000100,2"), "OK");
+    assert_eq!(harness.ask("z0,8000100,2"), "E01");
+    assert_eq!(harness.ask("Z7,8000100,2"), "");
+}
+
+#[test]
+fn continue_interrupt_and_stop_replies() {
+    let mut harness = Harness::new();
+    assert_eq!(harness.ask("?"), "W00"); // nothing attached through vAttach yet
+    assert_eq!(harness.ask("vAttach;1"), "T05thread:1;");
+    assert_eq!(harness.ask("c"), "<none>");
+    assert!(harness.server.is_running());
+    assert!(harness.poll().is_empty());
+    assert_eq!(harness.raw(b"\x03"), "");
+    assert_eq!(harness.poll(), ["T02thread:1;"]);
+    assert!(!harness.server.is_running());
+    assert_eq!(harness.ask("?"), "T02thread:1;");
+    // A step stops at once with SIGTRAP.
+    assert_eq!(harness.ask("vCont;s:1"), "<none>");
+    assert_eq!(harness.poll(), ["T05thread:1;"]);
+    // A watchpoint hit names the address.
+    harness.target.halts.push_back(HaltReason::Watchpoint {
+        kind: WatchKind::Access,
+        address: 0x2000_0004,
+    });
+    assert_eq!(harness.ask("vCont;c"), "<none>");
+    assert_eq!(harness.poll(), ["T05awatch:20000004;thread:1;"]);
+    // c with an address moves the PC first.
+    harness.target.halts.push_back(HaltReason::Breakpoint {
+        address: 0x0800_0100,
+    });
+    assert_eq!(harness.ask("c8000100"), "<none>");
+    assert_eq!(harness.target.registers[15], 0x0800_0100);
+    assert_eq!(harness.poll(), ["T05thread:1;"]);
+}
+
+#[test]
+fn a_target_that_does_not_halt_is_reported_lost() {
+    let mut harness = Harness::new();
+    harness.server.settings().halt_timeout_ms = 5;
+    harness.ask("c");
+    harness.raw(b"\x03");
+    harness.target.halts.clear(); // the halt request goes unanswered
+    let mut replies = Vec::new();
+    for _ in 0..10 {
+        replies.extend(harness.poll());
+    }
+    assert_eq!(replies.len(), 2, "{replies:?}");
+    assert!(replies[0].starts_with('O'));
+    assert_eq!(replies[1], "X1d");
+}
+
+#[test]
+fn detach_kill_and_run() {
+    let mut harness = Harness::new();
+    assert_eq!(harness.ask("vAttach;1"), "T05thread:1;");
+    assert_eq!(harness.ask("D"), "OK");
+    assert_eq!(harness.target.attached, None);
+    assert_eq!(harness.ask("c"), "E01");
+    assert_eq!(harness.ask("vAttach;2"), "E01");
+    assert_eq!(harness.ask("vRun;"), "T05thread:1;");
+    assert_eq!(harness.target.resets, 1);
+    assert_eq!(harness.ask("vKill;1"), "OK");
+    assert_eq!(harness.ask("?"), "W00");
+    assert_eq!(harness.ask("vAttach;1"), "T05thread:1;");
+    assert_eq!(harness.ask("k"), "<none>");
+    assert_eq!(harness.target.attached, None);
+}
+
+#[test]
+fn flash_packets() {
+    let mut harness = Harness::new();
+    assert_eq!(harness.ask("vFlashErase:08000000,400"), "OK");
+    let mut body = b"vFlashWrite:8000000:".to_vec();
+    body.extend([1, 2, 3, b'}', b'#' ^ 0x20]);
+    assert_eq!(harness.replies(&body), [b"OK".to_vec()]);
+    assert_eq!(harness.target.flash, [(0x0800_0000, vec![1, 2, 3, b'#'])]);
+    assert_eq!(harness.ask("vFlashDone"), "OK");
+    assert_eq!(harness.ask("vFlashErase:zz"), "E16");
+}
+
+#[test]
+fn crc_matches_gdbs() {
+    let mut harness = Harness::new();
+    harness.target.ram[..9].copy_from_slice(b"123456789");
+    // CRC-32/MPEG-2 of "123456789" (the same algorithm): 0x0376E6E7.
+    assert_eq!(harness.ask("qCRC:20000000,9"), "C376e6e7");
+    assert_eq!(harness.ask("qCRC:0,9"), "E01");
+}
+
+fn monitor(harness: &mut Harness, command: &str) -> (String, String) {
+    let replies = harness.replies(format!("qRcmd,{}", hex(command.as_bytes())).as_bytes());
+    let (last, output) = replies.split_last().expect("a reply");
+    let mut text = Vec::new();
+    for packet in output {
+        assert_eq!(packet[0], b'O');
+        let mut bytes = vec![0u8; (packet.len() - 1) / 2];
+        crate::hex::decode(&packet[1..], &mut bytes).unwrap();
+        text.extend(bytes);
+    }
+    (
+        String::from_utf8(text).unwrap(),
+        String::from_utf8_lossy(last).into_owned(),
+    )
+}
+
+#[test]
+fn monitor_commands() {
+    let mut harness = Harness::new();
+    let (help, status) = monitor(&mut harness, "help");
+    assert_eq!(status, "OK");
+    for name in [
+        "version",
+        "swdp_scan",
+        "jtag_scan",
+        "targets",
+        "frequency",
+        "reset",
+        "halt_timeout",
+        "connect_rst",
+        "hard_srst",
+        "erase_mass",
+        "python",
+        "option",
+    ] {
+        assert!(help.contains(name), "{name} in {help}");
+    }
+    assert_eq!(
+        monitor(&mut harness, "version"),
+        ("bmp test\n".into(), "OK".into())
+    );
+    let (scan, status) = monitor(&mut harness, "swdp_scan");
+    assert_eq!(status, "OK");
+    assert!(scan.contains(" 1   * Model chip M3"), "{scan}");
+    let (scan, status) = monitor(&mut harness, "jtag_scan");
+    assert_eq!(
+        (scan.as_str(), status.as_str()),
+        ("JTAG scan failed: no JTAG here\n", "E01")
+    );
+    assert_eq!(monitor(&mut harness, "python 6*7").0, "42\n");
+    assert_eq!(
+        monitor(&mut harness, "python x").0,
+        "repl_fun() not registered\n"
+    );
+    assert_eq!(
+        monitor(&mut harness, "connect_rst enable").0,
+        "Assert nRST during scan: enabled\n"
+    );
+    assert_eq!(
+        monitor(&mut harness, "halt_timeout 500").0,
+        "Halt timeout: 500 ms\n"
+    );
+    assert_eq!(
+        monitor(&mut harness, "frequency 2M").0,
+        "Current SWCLK/TCK frequency: 4000000 Hz\n"
+    );
+    assert_eq!(monitor(&mut harness, "frequency fast").1, "E01");
+    assert_eq!(
+        monitor(&mut harness, "option erase").0,
+        "option bytes erase\n"
+    );
+    assert_eq!(monitor(&mut harness, "swd").1, "OK"); // a unique prefix
+    assert!(
+        monitor(&mut harness, "bogus")
+            .0
+            .starts_with("Unknown command: bogus")
+    );
+    assert_eq!(harness.ask("qRcmd,zz"), "E16");
+}
+
+/// Write `words` at `address` of the model's RAM.
+fn poke(harness: &mut Harness, address: u32, words: &[u32]) {
+    for (index, word) in words.iter().enumerate() {
+        let at = (address - RAM) as usize + index * 4;
+        harness.target.ram[at..at + 4].copy_from_slice(&word.to_le_bytes());
+    }
+}
+
+/// Stop the model on a semihosting call and let the server serve it.
+fn semihost(harness: &mut Harness, operation: u32, parameter: u32) -> Vec<String> {
+    harness.target.registers[0] = operation;
+    harness.target.registers[1] = parameter;
+    harness.target.registers[15] = 0x0800_0200;
+    harness.target.halts.push_back(HaltReason::Semihosting);
+    harness.target.running = true;
+    harness.poll()
+}
+
+#[test]
+fn semihosting_console_files_and_exit() {
+    use crate::semihosting::*;
+    let mut harness = Harness::new();
+    harness.ask("c");
+    // SYS_WRITE0 of a string in RAM.
+    harness.target.ram[0x100..0x107].copy_from_slice(b"hello\n\0");
+    assert!(semihost(&mut harness, SYS_WRITE0, RAM + 0x100).is_empty());
+    assert_eq!(harness.probe.console, b"hello\n");
+    assert_eq!(harness.target.registers[15], 0x0800_0202); // past the BKPT
+    assert!(harness.server.is_running());
+    // SYS_OPEN ":tt" for writing is stdout; SYS_WRITE to it returns 0 (all written).
+    harness.target.ram[0x200..0x203].copy_from_slice(b":tt");
+    poke(&mut harness, RAM + 0x300, &[RAM + 0x200, 4, 3]);
+    semihost(&mut harness, SYS_OPEN, RAM + 0x300);
+    assert_eq!(harness.target.registers[0], 1);
+    poke(&mut harness, RAM + 0x300, &[1, RAM + 0x100, 3]);
+    semihost(&mut harness, SYS_WRITE, RAM + 0x300);
+    assert_eq!(harness.target.registers[0], 0);
+    assert_eq!(harness.probe.console, b"hello\nhel");
+    // A file: open, write, flen, seek, read back.
+    harness.target.ram[0x200..0x208].copy_from_slice(b"file.txt");
+    poke(&mut harness, RAM + 0x300, &[RAM + 0x200, 5, 8]);
+    semihost(&mut harness, SYS_OPEN, RAM + 0x300);
+    let handle = harness.target.registers[0];
+    assert_eq!(handle, 3);
+    poke(&mut harness, RAM + 0x300, &[handle, RAM + 0x100, 6]);
+    semihost(&mut harness, SYS_WRITE, RAM + 0x300);
+    assert_eq!(harness.target.registers[0], 0);
+    poke(&mut harness, RAM + 0x300, &[handle]);
+    semihost(&mut harness, SYS_FLEN, RAM + 0x300);
+    assert_eq!(harness.target.registers[0], 6);
+    poke(&mut harness, RAM + 0x300, &[handle, 0]);
+    semihost(&mut harness, SYS_SEEK, RAM + 0x300);
+    poke(&mut harness, RAM + 0x300, &[handle, RAM + 0x400, 10]);
+    semihost(&mut harness, SYS_READ, RAM + 0x300);
+    assert_eq!(harness.target.registers[0], 4); // 10 asked, 6 read: 4 not read
+    assert_eq!(&harness.target.ram[0x400..0x406], b"hello\n");
+    // Console input, a line.
+    harness.probe.input = b"typed\n".to_vec();
+    poke(&mut harness, RAM + 0x300, &[0, RAM + 0x500, 32]);
+    semihost(&mut harness, SYS_READ, RAM + 0x300);
+    assert_eq!(harness.target.registers[0], 26);
+    assert_eq!(&harness.target.ram[0x500..0x506], b"typed\n");
+    // Command line and heap information.
+    poke(&mut harness, RAM + 0x300, &[RAM + 0x600, 64]);
+    semihost(&mut harness, SYS_GET_CMDLINE, RAM + 0x300);
+    assert_eq!(harness.target.registers[0], 0);
+    assert_eq!(&harness.target.ram[0x600..0x608], b"prog -v\0");
+    assert_eq!(harness.target.ram[0x304], 7);
+    poke(&mut harness, RAM + 0x310, &[RAM + 0x700]);
+    semihost(&mut harness, SYS_HEAPINFO, RAM + 0x310);
+    assert_eq!(
+        harness.target.ram[0x700..0x710],
+        [1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0]
+    );
+    semihost(&mut harness, SYS_ERRNO, 0);
+    assert_eq!(harness.target.registers[0], 2);
+    semihost(&mut harness, 0x99, 0);
+    assert_eq!(harness.target.registers[0], u32::MAX);
+    // Exit with a status: a W reply, the program is gone.
+    poke(
+        &mut harness,
+        RAM + 0x300,
+        &[ADP_STOPPED_APPLICATION_EXIT, 3],
+    );
+    assert_eq!(
+        semihost(&mut harness, SYS_EXIT_EXTENDED, RAM + 0x300),
+        ["W03"]
+    );
+    assert!(!harness.server.is_running());
+    assert_eq!(harness.ask("?"), "W00");
+    // SYS_EXIT with another reason: an abnormal end.
+    harness.ask("c");
+    assert_eq!(semihost(&mut harness, SYS_EXIT, 0x2_0023), ["X06"]);
+}
