@@ -78,10 +78,10 @@ fn main() {
         .ctypes_prefix("core::ffi")
         .layout_tests(false)
         .generate_comments(false)
-        .allowlist_function("mp_.*|m_malloc.*|m_free|gc_.*|nlr_.*|qstr_.*|bmp_glue_.*|bmp_stream_.*|bmp_board_.*")
+        .allowlist_function("mp_.*|m_malloc.*|m_free|gc_.*|nlr_.*|qstr_.*|bmp_glue_.*|bmp_stream_.*|bmp_call_.*|bmp_board_.*")
         .allowlist_var("mp_.*|MP_QSTR_.*|MICROPY_OBJ_REPR|MICROPY_OBJ_REPR_.*|MP_STREAM_.*|MP_BUFFER_.*|MP_E.*")
-        .allowlist_type("mp_.*|bmp_root_t")
-        .rustified_enum("bmp_root_t")
+        .allowlist_type("mp_.*|bmp_root_t|bmp_semihosting_t|bmp_arg_t|bmp_arg_kind_t")
+        .rustified_enum("bmp_root_t|bmp_semihosting_t|bmp_arg_kind_t")
         .generate()
         .unwrap_or_else(|error| panic!("bindgen on MicroPython's headers failed: {error}"));
 

@@ -7,6 +7,7 @@
 
 mod connection;
 mod dap_server;
+mod gdb_server;
 #[cfg(feature = "host")]
 mod host;
 mod link;
@@ -16,6 +17,7 @@ mod module_target;
 mod mpy;
 mod poll;
 mod probe;
+mod trace;
 
 /// A panic is a bug in bmp: report it as RuntimeError rather than crash the interpreter.
 #[cfg(not(feature = "host"))]

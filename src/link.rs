@@ -235,3 +235,14 @@ impl Clock for ProbeClock {
         self.elapsed
     }
 }
+
+/// Wait `micros` microseconds on the board's clock.
+pub fn delay_micros(micros: u32) {
+    #[cfg(feature = "host")]
+    std::thread::sleep(std::time::Duration::from_micros(u64::from(micros)));
+    // SAFETY: a busy wait on the board's timer.
+    #[cfg(not(feature = "host"))]
+    unsafe {
+        sys::mp_hal_delay_us(micros as sys::mp_uint_t)
+    };
+}

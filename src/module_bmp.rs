@@ -1,21 +1,38 @@
-//! The `bmp` module: the GDB server. Functions whose issue has not landed raise
-//! NotImplementedError.
+//! The `bmp` module: the GDB server (src/gdb_server.rs), its callbacks and the trace
+//! outputs (src/trace.rs). Keyword arguments are parsed by the C glue (modbmp.c).
 
+use crate::connection;
+use crate::gdb_server::{self, STATE};
+use crate::module_target::unwrap;
 use crate::mpy::exception::{Kind, raise};
-use crate::mpy::{Obj, object, print};
+use crate::mpy::sys::{self, bmp_root_t};
+use crate::mpy::{Obj, argument, object, print};
 use crate::poll;
+use crate::probe;
+use crate::trace::{self, TraceBuffer};
 
 const HELP: &str = "\
 bmp functions:
  init(stream=|tcp=) -- start bmp on a micropython stream or a tcp port.
+              init(tcp=3333, host='127.0.0.1'): one gdb client at a time
  deinit()   -- stop bmp
  poll()     -- run one poll step by hand; returns the number of steps run so far
- traceswo() -- display swo logging
- tracebuf() -- display target buffer
+ traceswo(uart=, chan=[...]) -- display swo logging (itm stimulus ports); traceswo() stops
+ tracebuf(cb=[buf_addr, buf_size, head_addr, tail_addr], ena=True) -- display target buffer
  disp_fun() -- register callback function to display text
  repl_fun() -- register callback function to execute python
  debug()    -- toggle debugging of the probe itself
 ";
+
+fn args<'a>(n: usize, pointer: *const Obj) -> &'a [Obj] {
+    // SAFETY: MicroPython passes `n` arguments at `pointer` (arity checked by the C glue).
+    unsafe { object::arguments(pointer, n) }
+}
+
+fn slot(which: bmp_root_t) -> &'static mut Obj {
+    // SAFETY: a pointer into MP_STATE_VM, valid for the program's life.
+    unsafe { &mut *sys::bmp_stream_root(which) }
+}
 
 #[unsafe(no_mangle)]
 pub extern "C" fn bmp_help(_: usize, _: *const Obj) -> Obj {
@@ -31,10 +48,170 @@ pub extern "C" fn bmp_poll(_: usize, _: *const Obj) -> Obj {
     object::small_int(poll::bmp_steps() as isize)
 }
 
-crate::placeholder_kw!(bmp_init, c"bmp.init");
-crate::placeholder_var!(bmp_deinit, c"bmp.deinit");
-crate::placeholder_kw!(bmp_traceswo, c"bmp.traceswo");
-crate::placeholder_kw!(bmp_tracebuf, c"bmp.tracebuf");
-crate::placeholder_var!(bmp_disp_fun, c"bmp.disp_fun");
-crate::placeholder_var!(bmp_repl_fun, c"bmp.repl_fun");
-crate::placeholder_var!(bmp_debug, c"bmp.debug");
+/// bmp.init(stream=, tcp=, host=): serve GDB on a stream or a TCP port.
+#[unsafe(no_mangle)]
+pub extern "C" fn bmp_start(stream: Obj, tcp: sys::mp_int_t, host: Obj) -> Obj {
+    let has_stream = stream != object::NONE;
+    match (has_stream, tcp) {
+        (false, 0) => raise(Kind::Value, c"expected tcp= or stream="),
+        (true, tcp) if tcp != 0 => raise(Kind::Value, c"give tcp= or stream=, not both"),
+        (false, tcp) if !(1..=65535).contains(&tcp) => {
+            raise(Kind::Value, c"tcp must be a port number 1..65535")
+        }
+        _ => {}
+    }
+    if !has_stream && host != object::NONE {
+        let _ = argument::text(host, c"host");
+    }
+    // Refuse before opening anything if the wire is taken.
+    unwrap(probe::with(|probe| gdb_server::check_wire(probe)));
+    if has_stream {
+        connection::open_stream(gdb_server::SLOTS, stream);
+    } else {
+        let mut name = [0u8; 64];
+        let host_text: &[u8] = if host == object::NONE {
+            b"127.0.0.1"
+        } else {
+            argument::text(host, c"host")
+        };
+        if host_text.len() >= name.len() || host_text.contains(&0) {
+            raise(Kind::Value, c"host must be a short name or address");
+        }
+        name[..host_text.len()].copy_from_slice(host_text);
+        let host = core::ffi::CStr::from_bytes_until_nul(&name).unwrap_or(c"127.0.0.1");
+        connection::open_tcp(gdb_server::SLOTS, host, tcp as u16);
+    }
+    let started = probe::with(gdb_server::start);
+    if started.is_err() {
+        connection::close(gdb_server::SLOTS);
+    }
+    unwrap(started);
+    if STATE.with(|state| state.server_connected()).is_none() {
+        raise(Kind::Runtime, c"bmp.init() called from inside a poll step");
+    }
+    object::NONE
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn bmp_deinit(_: usize, _: *const Obj) -> Obj {
+    unwrap(probe::with(|probe| {
+        gdb_server::stop(probe);
+        Ok(())
+    }));
+    object::NONE
+}
+
+/// A callable or None, for a callback slot.
+fn set_callback(which: bmp_root_t, function: Obj, name: &core::ffi::CStr) {
+    // SAFETY: mp_obj_is_callable only inspects the object's type.
+    if function != object::NONE && !unsafe { sys::mp_obj_is_callable(function) } {
+        argument::refuse(Kind::Type, name);
+    }
+    *slot(which) = function;
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn bmp_repl_fun(n: usize, pointer: *const Obj) -> Obj {
+    set_callback(
+        bmp_root_t::BMP_ROOT_REPL_FUN,
+        args(n, pointer)[0],
+        c"repl_fun() expects a callable taking a str, or None",
+    );
+    object::NONE
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn bmp_disp_fun(n: usize, pointer: *const Obj) -> Obj {
+    set_callback(
+        bmp_root_t::BMP_ROOT_DISP_FUN,
+        args(n, pointer)[0],
+        c"disp_fun() expects a callable taking a bytearray, or None",
+    );
+    object::NONE
+}
+
+/// bmp.debug(): toggle showing the GDB traffic on the console; the new state.
+#[unsafe(no_mangle)]
+pub extern "C" fn bmp_debug(_: usize, _: *const Obj) -> Obj {
+    match STATE.with(|state| {
+        state.debug = !state.debug;
+        state.debug
+    }) {
+        Some(on) => object::bool(on),
+        None => raise(Kind::Runtime, c"bmp.debug() called from inside a poll step"),
+    }
+}
+
+/// bmp.tracebuf(cb=[buf_addr, buf_size, head_addr, tail_addr], ena=bool).
+#[unsafe(no_mangle)]
+pub extern "C" fn bmp_tracebuf_with(descriptor: Obj, enable: Obj) -> Obj {
+    let mut buffer = None;
+    if descriptor != object::NONE {
+        let items = argument::sequence(descriptor, c"cb");
+        if items.len() != 4 {
+            raise(
+                Kind::Type,
+                c"expected [buf_addr, buf_size, head_addr, tail_addr]",
+            );
+        }
+        let size = argument::unsigned32(items[1], c"buf_size");
+        if size == 0 {
+            raise(Kind::Value, c"buf_size must not be 0");
+        }
+        buffer = Some(TraceBuffer {
+            buffer_variable: argument::unsigned32(items[0], c"buf_addr"),
+            size,
+            head_address: argument::unsigned32(items[2], c"head_addr"),
+            tail_address: argument::unsigned32(items[3], c"tail_addr"),
+        });
+    }
+    let enable = (enable != object::NONE).then(|| argument::truth(enable));
+    let done = STATE.with(|state| {
+        let trace = &mut state.trace;
+        if buffer.is_some() {
+            trace.buffer = buffer;
+            trace.buffer_enabled = enable.unwrap_or(true);
+        } else if let Some(enable) = enable {
+            trace.buffer_enabled = enable && trace.buffer.is_some();
+        }
+        trace.buffer_enabled
+    });
+    match done {
+        Some(enabled) => object::bool(enabled),
+        None => raise(
+            Kind::Runtime,
+            c"bmp.tracebuf() called from inside a poll step",
+        ),
+    }
+}
+
+/// bmp.traceswo(uart=stream, chan=[ports]): decode ITM from the stream; no uart: off.
+#[unsafe(no_mangle)]
+pub extern "C" fn bmp_traceswo_with(uart: Obj, channels: Obj) -> Obj {
+    let mut mask = 0u32;
+    if uart != object::NONE {
+        // SAFETY: raises OSError if the object is not a stream; nothing of ours is alive.
+        unsafe { sys::bmp_stream_check(uart) };
+        mask = u32::MAX;
+        if channels != object::NONE {
+            let ports = argument::sequence(channels, c"chan");
+            mask = 0;
+            for &port in ports {
+                let port = argument::count(port, c"chan entry");
+                if port > 31 {
+                    raise(Kind::Value, c"chan entries are stimulus ports 0..31");
+                }
+                mask |= 1 << port;
+            }
+        }
+    }
+    trace::set_swo_stream(if mask != 0 { uart } else { object::NONE });
+    let done = STATE.with(|state| state.trace.start_swo(mask));
+    if done.is_none() {
+        raise(
+            Kind::Runtime,
+            c"bmp.traceswo() called from inside a poll step",
+        );
+    }
+    object::bool(mask != 0)
+}

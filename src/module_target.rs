@@ -77,6 +77,7 @@ pub fn fail(failure: Failure) -> ! {
         ),
         Failure::NoWire(reason) => raise_display(Kind::OS, &reason),
         Failure::WireInUse(message) => raise_display(Kind::Runtime, &message),
+        Failure::Invalid(message) => raise_display(Kind::Value, &message),
         Failure::Session(error) => raise_display(probe::exception_kind(&error), &error),
     }
 }

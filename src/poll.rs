@@ -48,10 +48,10 @@ impl Server {
 static GDB_SERVER: Server = Server::new();
 static DAP_SERVER: Server = Server::new();
 
-/// One step of the GDB server (nothing to serve until `bmp.init()` lands).
+/// One step of the GDB server (and of tracebuf/traceswo).
 #[unsafe(no_mangle)]
 pub extern "C" fn bmp_loop() {
-    let _ = GDB_SERVER.step(|| {});
+    let _ = GDB_SERVER.step(crate::gdb_server::poll);
 }
 
 /// One step of the CMSIS-DAP server.

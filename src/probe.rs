@@ -19,6 +19,21 @@ pub enum Failure {
     /// The other server drives the wire (the text says which and what to do).
     WireInUse(&'static str),
     Session(debug::Error),
+    /// A bad argument to a probe command (the text says which).
+    Invalid(&'static str),
+}
+
+impl core::fmt::Display for Failure {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Failure::Busy => {
+                f.write_str("the probe is busy (called from inside a probe operation)")
+            }
+            Failure::NoWire(reason) => write!(f, "{reason}"),
+            Failure::WireInUse(message) | Failure::Invalid(message) => f.write_str(message),
+            Failure::Session(error) => write!(f, "{error}"),
+        }
+    }
 }
 
 impl From<debug::Error> for Failure {
@@ -49,6 +64,8 @@ pub fn exception_kind(error: &debug::Error) -> Kind {
 pub type ScanList = [Option<(&'static str, &'static str)>; MAX_TARGETS];
 
 const COMMAND_LINE_CAPACITY: usize = 256;
+/// nRST held this long by `hard_srst` (an STM32F1 needs 20 µs, DS5319 NRST pin).
+const RESET_PULSE_MICROS: u32 = 10_000;
 
 pub struct Probe {
     pub session: Session<Wire, ProbeClock>,
@@ -68,7 +85,13 @@ pub struct Probe {
     pub jtag_chain: [Option<(u32, u8)>; wire::jtag::MAX_DEVICES],
     /// The delay-loop calibration (dap.calibrate()), for pins that are bit-banged.
     pub calibration: Option<wire::clock::Calibration>,
+    /// SWCLK/TCK in Hz, as the pins last took it (`monitor frequency`).
+    frequency: u32,
 }
+
+/// SWCLK until a client sets another (CMSIS-DAP's and OpenOCD's usual default is lower;
+/// an STM32F1 takes up to 4 MHz on SWD, DS5319 table 63 "SWD timing" for the F103xB).
+const DEFAULT_FREQUENCY: u32 = 4_000_000;
 
 const DAP_HAS_THE_WIRE: &str =
     "the CMSIS-DAP server (dap) is using the wire: call dap.deinit() first";
@@ -87,6 +110,7 @@ impl Probe {
             gdb_active: false,
             jtag_chain: [None; wire::jtag::MAX_DEVICES],
             calibration: None,
+            frequency: DEFAULT_FREQUENCY,
         }
     }
 
@@ -101,8 +125,59 @@ impl Probe {
         }
         match self.spare.take() {
             Some(pins) => Ok(pins),
-            None => link::open_backend(),
+            None => {
+                use ::wire::Pins;
+                let mut pins = link::open_backend()?;
+                self.frequency = pins.set_frequency(self.frequency);
+                Ok(pins)
+            }
         }
+    }
+
+    pub fn frequency(&self) -> u32 {
+        self.frequency
+    }
+
+    /// Set SWCLK/TCK on the pins wherever they are now; the frequency in effect.
+    pub fn set_frequency(&mut self, hz: u32) -> Result<u32, Failure> {
+        use ::wire::Pins;
+        let mut actual = None;
+        self.session
+            .with_transport(|wire| actual = Some(wire.pins().set_frequency(hz)));
+        if actual.is_none() {
+            if let Some(server) = self.dap.as_mut() {
+                actual = Some(server.pins().set_frequency(hz));
+            } else if let Some(pins) = self.spare.as_mut() {
+                actual = Some(pins.set_frequency(hz));
+            }
+        }
+        // Not opened yet: taken when the pins are.
+        self.frequency = actual.unwrap_or(hz);
+        Ok(self.frequency)
+    }
+
+    /// Pulse nRST (`monitor hard_srst`): on the wire of the last scan, or the spare pins.
+    pub fn pulse_reset(&mut self) -> Result<(), Failure> {
+        use ::wire::Pins;
+        if self.dap.is_some() {
+            return Err(Failure::WireInUse(DAP_HAS_THE_WIRE));
+        }
+        let mut done = false;
+        self.session.with_transport(|wire| {
+            pulse(wire.pins());
+            done = true;
+        });
+        if !done {
+            let mut pins = self.pins()?;
+            pulse(&mut pins);
+            self.spare = Some(pins);
+        }
+        fn pulse(pins: &mut link::Backend) {
+            pins.set_reset(true);
+            crate::link::delay_micros(RESET_PULSE_MICROS);
+            pins.set_reset(false);
+        }
+        Ok(())
     }
 
     pub fn swdp_scan(&mut self, assert_reset: bool) -> Result<ScanList, Failure> {
@@ -216,39 +291,54 @@ fn pins_release_reset(pins: &mut link::Backend) {
     pins.set_reset(false);
 }
 
-/// The one probe, with a busy flag instead of a lock: a second caller (re-entry from a
+/// A value behind a busy flag instead of a lock: a second caller (re-entry from a Python
 /// callback, or another thread of the unix port) is refused, never blocked.
-struct Shared {
+pub struct Exclusive<T> {
     busy: AtomicBool,
-    probe: UnsafeCell<Probe>,
+    value: UnsafeCell<T>,
 }
 
-// SAFETY: access to `probe` is guarded by `busy` (compare-exchange), so at most one
-// `&mut Probe` exists at any time.
-unsafe impl Sync for Shared {}
+// SAFETY: access to `value` is guarded by `busy` (compare-exchange), so at most one
+// `&mut T` exists at any time.
+unsafe impl<T> Sync for Exclusive<T> {}
 
-static PROBE: Shared = Shared {
-    busy: AtomicBool::new(false),
-    probe: UnsafeCell::new(Probe::new()),
-};
+impl<T> Exclusive<T> {
+    pub const fn new(value: T) -> Self {
+        Self {
+            busy: AtomicBool::new(false),
+            value: UnsafeCell::new(value),
+        }
+    }
+
+    /// Run `work` on the value, or return None if someone is already working on it.
+    pub fn with<R>(&self, work: impl FnOnce(&mut T) -> R) -> Option<R> {
+        if self
+            .busy
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            return None;
+        }
+        // SAFETY: `busy` was false and is now ours: nobody else holds a reference.
+        let result = work(unsafe { &mut *self.value.get() });
+        self.busy.store(false, Ordering::Release);
+        Some(result)
+    }
+}
+
+static PROBE: Exclusive<Probe> = Exclusive::new(Probe::new());
 
 /// Run `work` on the probe, unless a probe operation is already running.
 pub fn with<R>(work: impl FnOnce(&mut Probe) -> Result<R, Failure>) -> Result<R, Failure> {
-    if PROBE
-        .busy
-        .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-        .is_err()
-    {
-        return Err(Failure::Busy);
-    }
-    // SAFETY: `busy` was false and is now ours: nobody else holds a reference.
-    let probe = unsafe { &mut *PROBE.probe.get() };
-    let result = work(probe);
-    if result.is_err() {
-        probe.error_flag = true;
-    }
-    PROBE.busy.store(false, Ordering::Release);
-    result
+    PROBE
+        .with(|probe| {
+            let result = work(probe);
+            if result.is_err() {
+                probe.error_flag = true;
+            }
+            result
+        })
+        .unwrap_or(Err(Failure::Busy))
 }
 
 /// Run `work` on the session.

@@ -15,8 +15,8 @@ SRC_BOARD_O += $(BOARD_DIR)/board_time.o $(BOARD_DIR)/board_link.o
 
 MPY_CROSS_FLAGS += -march=armv7m
 
-# Nothing frozen yet (the port's default needs micropython-lib's unittest).
-FROZEN_MANIFEST =
+# Our own frozen modules only (the port's default needs micropython-lib's unittest).
+FROZEN_MANIFEST = $(BOARD_DIR)/manifest.py
 
 BMP_RUST_TARGET = thumbv7m-none-eabi
 BMP_WHOLE_ARCHIVE = 1

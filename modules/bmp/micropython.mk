@@ -19,6 +19,7 @@ SRC_USERMOD_C += $(BMP_MOD_DIR)/modtarget.c
 SRC_USERMOD_C += $(BMP_MOD_DIR)/moddap.c
 SRC_USERMOD_C += $(BMP_MOD_DIR)/bmp_glue.c
 SRC_USERMOD_C += $(BMP_MOD_DIR)/bmp_stream.c
+SRC_USERMOD_C += $(BMP_MOD_DIR)/bmp_call.c
 CFLAGS_USERMOD += -I$(BMP_MOD_DIR)
 
 BMP_RUST_DIR := $(abspath $(BUILD))/rust

@@ -10,3 +10,4 @@
 #include "py/mphal.h"
 #include "bmp_glue.h"
 #include "bmp_stream.h"
+#include "bmp_call.h"

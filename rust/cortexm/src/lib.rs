@@ -19,6 +19,10 @@ pub use target_description::TARGET_XML;
 pub const REGISTER_COUNT: usize = 23;
 pub const REGISTER_BYTES: usize = REGISTER_COUNT * 4;
 pub const PC: usize = 15;
+pub const XPSR: usize = 16;
+/// xPSR.T: an ARMv7-M core executes Thumb only; T = 0 faults on the next instruction
+/// (ARMv7-M ARM B1.4.2 "The special-purpose program status registers").
+const XPSR_THUMB: u32 = 1 << 24;
 
 /// How long a halt or a register transfer may take before the core is declared stuck.
 const HALT_TIMEOUT_MICROS: u64 = 500_000;
@@ -203,7 +207,13 @@ impl Core {
     }
 
     /// Resume, or step one instruction with interrupts masked (C1.6.2).
+    /// xPSR.T is set first if it is clear (a core halted in lockup, or registers written by
+    /// a debugger, may have it clear): the core would fault at once otherwise.
     pub fn resume<M: Memory>(&mut self, memory: &mut M, step: bool) -> Result<(), Error> {
+        let xpsr = self.read_register(memory, XPSR)?;
+        if xpsr & XPSR_THUMB == 0 {
+            self.write_register(memory, XPSR, xpsr | XPSR_THUMB)?;
+        }
         memory.write_word(DFSR, DFSR_ALL)?;
         self.stepping = step;
         let control = if step {
@@ -416,4 +426,3 @@ impl Core {
         Ok(())
     }
 }
-

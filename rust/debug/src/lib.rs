@@ -6,6 +6,7 @@
 
 mod error;
 mod flash;
+pub mod itm;
 
 use adi::{Clock, ComponentKind, DebugPort, Memory, MemoryAp, MemoryPort, RomTable, Transport};
 use chips::{Chip, MemoryMap};
@@ -253,6 +254,11 @@ impl<T: Transport, C: Clock> Session<T, C> {
         }
         let index = self.last_attached.ok_or(Error::NotAttached)?;
         self.attach(index + 1)
+    }
+
+    /// The number (1-based, as `attach()` takes it) of the attached target.
+    pub fn attached_number(&self) -> Option<usize> {
+        self.attached.as_ref().map(|attached| attached.index + 1)
     }
 
     pub fn attached(&self) -> Option<&TargetInfo> {

@@ -634,7 +634,10 @@ impl Session {
                 self.ok_or_error(result)
             }
             (b"FlashDone", _) => {
-                let result = target.flash_done();
+                // A new image: reset and halt the target so it starts from that image's
+                // vector table (SP, PC) as OpenOCD does after a GDB flash write; GDB sets
+                // the PC to the entry point next.
+                let result = target.flash_done().and_then(|()| target.reset(true));
                 self.ok_or_error(result)
             }
             _ => self.empty(), // vMustReplyEmpty and anything unknown

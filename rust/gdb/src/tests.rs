@@ -650,6 +650,7 @@ fn flash_packets() {
     assert_eq!(harness.replies(&body), [b"OK".to_vec()]);
     assert_eq!(harness.target.flash, [(0x0800_0000, vec![1, 2, 3, b'#'])]);
     assert_eq!(harness.ask("vFlashDone"), "OK");
+    assert_eq!(harness.target.resets, 1); // reset halt: the new image's SP and PC
     assert_eq!(harness.ask("vFlashErase:zz"), "E16");
 }
 

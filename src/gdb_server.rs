@@ -1,0 +1,560 @@
+//! The GDB server on its connection: rust/gdb's `Server` with the probe's session as its
+//! target and MicroPython as its host (client stream, console, semihosting.py, repl_fun).
+//! bmp.init() opens the connection and gives the wire to the session; each bmp_loop()
+//! step reads what the client sent, answers, and watches a running target.
+
+use crate::connection::{self, Closed, Slots};
+use crate::link::ProbeClock;
+use crate::mpy::sys::{self, bmp_arg_kind_t, bmp_arg_t, bmp_root_t, bmp_semihosting_t};
+use crate::mpy::{Obj, object, print};
+use crate::probe::{self, Exclusive, Failure, Probe};
+use adi::Clock;
+use core::fmt::Write;
+use gdb::{BreakWatch, HaltStatus, Listed, REGISTER_COUNT};
+
+pub const SLOTS: Slots = Slots {
+    listener: bmp_root_t::BMP_ROOT_GDB_LISTENER,
+    stream: bmp_root_t::BMP_ROOT_GDB_STREAM,
+};
+
+/// Bytes read from the client per read, and reads per poll step (a step stays short).
+const READ_CHUNK: usize = 1024;
+const READS_PER_STEP: usize = 8;
+
+pub struct State {
+    server: gdb::Server,
+    clock: Option<ProbeClock>,
+    /// bmp.debug(): show the packets on the console.
+    pub debug: bool,
+    pub trace: crate::trace::Trace,
+}
+
+pub static STATE: Exclusive<State> = Exclusive::new(State {
+    server: gdb::Server::new(),
+    clock: None,
+    debug: false,
+    trace: crate::trace::Trace::new(),
+});
+
+impl State {
+    /// bmp.init(): a fresh protocol state for the first client.
+    pub fn server_connected(&mut self) {
+        self.server.disconnected();
+        self.server.connected();
+    }
+}
+
+/// Serve GDB: the wire belongs to the session from now on (the CMSIS-DAP server is
+/// refused until deinit()).
+pub fn start(probe: &mut Probe) -> Result<(), Failure> {
+    check_wire(probe)?;
+    probe.gdb_active = true;
+    Ok(())
+}
+
+/// The CMSIS-DAP server does not have the wire.
+pub fn check_wire(probe: &mut Probe) -> Result<(), Failure> {
+    match probe.dap {
+        Some(_) => Err(Failure::WireInUse(
+            "the CMSIS-DAP server (dap) is using the wire: call dap.deinit() first",
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Stop serving: the client and listener are closed; an attached target stays attached
+/// (the `target` module shares the session).
+pub fn stop(probe: &mut Probe) {
+    connection::close(SLOTS);
+    probe.gdb_active = false;
+    let _ = STATE.with(|state| state.server.disconnected());
+}
+
+/// One poll step (bmp_loop): serve the client, then tracebuf and traceswo.
+pub fn poll() {
+    let _ = STATE.with(|state| {
+        let _ = probe::with(|probe| {
+            if probe.gdb_active {
+                serve(state, probe);
+            }
+            state.trace.poll(probe);
+            Ok(())
+        });
+    });
+}
+
+fn serve(state: &mut State, probe: &mut Probe) {
+    let clock = state.clock.get_or_insert_with(ProbeClock::new);
+    let mut host = MpyHost {
+        clock,
+        debug: state.debug,
+        closed: false,
+    };
+    if connection::accept(SLOTS) == Ok(true) {
+        state.server.connected();
+    }
+    let mut target = ProbeTarget { probe };
+    let mut buffer = [0u8; READ_CHUNK];
+    for _ in 0..READS_PER_STEP {
+        match connection::read(SLOTS, &mut buffer) {
+            Ok(0) => break,
+            Ok(count) => {
+                if host.debug {
+                    show("gdb <", &buffer[..count]);
+                }
+                state
+                    .server
+                    .receive(&mut target, &mut host, &buffer[..count]);
+            }
+            Err(Closed::Hangup | Closed::Error(_)) => {
+                host.closed = true;
+                break;
+            }
+        }
+    }
+    if state.server.is_running() {
+        state.server.poll(&mut target, &mut host);
+    }
+    if host.closed {
+        connection::hang_up(SLOTS);
+        state.server.disconnected();
+    }
+}
+
+/// bmp.debug(): a line of traffic on the console, cut to 120 bytes.
+fn show(direction: &str, data: &[u8]) {
+    let mut line = crate::mpy::text::FixedText::<160>::new();
+    let _ = write!(line, "{direction} ");
+    for &byte in data.iter().take(120) {
+        let _ = line.write_char(if (0x20..0x7F).contains(&byte) {
+            byte as char
+        } else {
+            '.'
+        });
+    }
+    let _ = writeln!(line);
+    print::console(core::str::from_utf8(line.as_bytes()).unwrap_or(""));
+}
+
+/// The session behind the GDB server.
+struct ProbeTarget<'a> {
+    probe: &'a mut Probe,
+}
+
+impl ProbeTarget<'_> {
+    fn session<R>(
+        &mut self,
+        work: impl FnOnce(&mut debug::Session<crate::link::Wire, ProbeClock>) -> Result<R, debug::Error>,
+    ) -> Result<R, Failure> {
+        work(&mut self.probe.session).map_err(Failure::Session)
+    }
+}
+
+/// Names of the STM32F1 option bytes in their order at 0x1FFF_F800 (PM0075 2.5).
+const OPTION_BYTE_NAMES: [&str; 8] = [
+    "RDP", "USER", "Data0", "Data1", "WRP0", "WRP1", "WRP2", "WRP3",
+];
+const STM32F1_COMMANDS: &[(&str, &str)] = &[(
+    "option",
+    "Show the option bytes; 'option erase' erases them (RDP stays 0xA5: unprotected)",
+)];
+
+impl gdb::Target for ProbeTarget<'_> {
+    type Error = Failure;
+
+    fn swdp_scan(&mut self, connect_under_reset: bool) -> Result<(), Failure> {
+        self.probe.swdp_scan(connect_under_reset).map(|_| ())
+    }
+
+    fn jtag_scan(&mut self, connect_under_reset: bool) -> Result<(), Failure> {
+        self.probe.jtag_scan(connect_under_reset, &[]).map(|_| ())
+    }
+
+    fn for_each_target(&self, each: &mut dyn FnMut(Listed<'_>)) {
+        for (index, target) in self.probe.session.targets().enumerate() {
+            each(Listed {
+                number: index + 1,
+                driver: target.driver_name(),
+                core: target.core_name(),
+            });
+        }
+    }
+
+    fn attach(&mut self, number: usize) -> Result<(), Failure> {
+        self.session(|session| session.attach(number))
+    }
+
+    fn detach(&mut self) -> Result<(), Failure> {
+        self.session(|session| session.detach())
+    }
+
+    fn attached(&self) -> Option<usize> {
+        self.probe.session.attached_number()
+    }
+
+    fn frequency(&mut self) -> Option<u32> {
+        Some(self.probe.frequency())
+    }
+
+    fn set_frequency(&mut self, hz: u32) -> Result<u32, Failure> {
+        self.probe.set_frequency(hz)
+    }
+
+    fn hard_reset(&mut self) -> Result<(), Failure> {
+        self.probe.pulse_reset()
+    }
+
+    fn memory_map_xml(&self, mut out: &mut dyn Write) -> core::fmt::Result {
+        let map = self.probe.session.memory_map().unwrap_or_default();
+        map.write_xml(&mut out)
+    }
+
+    fn read_memory(&mut self, address: u32, data: &mut [u8]) -> Result<(), Failure> {
+        self.session(|session| session.read_memory(address, data))
+    }
+
+    fn write_memory(&mut self, address: u32, data: &[u8]) -> Result<(), Failure> {
+        self.session(|session| session.write_memory(address, data))
+    }
+
+    fn read_registers(&mut self, values: &mut [u32; REGISTER_COUNT]) -> Result<(), Failure> {
+        self.session(|session| session.read_registers(values))
+    }
+
+    fn write_registers(&mut self, values: &[u32; REGISTER_COUNT]) -> Result<(), Failure> {
+        self.session(|session| session.write_registers(values))
+    }
+
+    fn read_register(&mut self, number: usize) -> Result<u32, Failure> {
+        self.session(|session| session.read_register(number))
+    }
+
+    fn write_register(&mut self, number: usize, value: u32) -> Result<(), Failure> {
+        self.session(|session| session.write_register(number, value))
+    }
+
+    fn halt_request(&mut self) -> Result<(), Failure> {
+        self.session(|session| session.halt_request())
+    }
+
+    fn halt_poll(&mut self) -> Result<HaltStatus, Failure> {
+        self.session(|session| session.halt_poll())
+    }
+
+    fn resume(&mut self, step: bool) -> Result<(), Failure> {
+        self.session(|session| session.resume(step))
+    }
+
+    fn reset(&mut self, halt: bool) -> Result<(), Failure> {
+        self.session(|session| session.reset(halt))
+    }
+
+    fn set_breakwatch(
+        &mut self,
+        kind: BreakWatch,
+        address: u32,
+        length: u32,
+    ) -> Result<(), Failure> {
+        self.session(|session| session.set_breakwatch(kind, address, length))
+    }
+
+    fn clear_breakwatch(
+        &mut self,
+        kind: BreakWatch,
+        address: u32,
+        length: u32,
+    ) -> Result<(), Failure> {
+        self.session(|session| session.clear_breakwatch(kind, address, length))
+    }
+
+    fn flash_erase(&mut self, address: u32, length: u32) -> Result<(), Failure> {
+        self.session(|session| session.flash_erase(address, length))
+    }
+
+    fn flash_write(&mut self, address: u32, data: &[u8]) -> Result<(), Failure> {
+        self.session(|session| session.flash_write(address, data))
+    }
+
+    fn flash_done(&mut self) -> Result<(), Failure> {
+        self.session(|session| session.flash_done())
+    }
+
+    fn flash_mass_erase(&mut self) -> Result<(), Failure> {
+        self.session(|session| session.flash_mass_erase())
+    }
+
+    fn chip_commands(&self) -> &'static [(&'static str, &'static str)] {
+        match self.probe.session.attached().map(|target| target.chip) {
+            Some(chips::Chip::Stm32F1(_)) => STM32F1_COMMANDS,
+            _ => &[],
+        }
+    }
+
+    fn chip_command(
+        &mut self,
+        name: &str,
+        arguments: &str,
+        out: &mut dyn Write,
+    ) -> Result<(), Failure> {
+        match (name, arguments) {
+            ("option", "") => {}
+            ("option", "erase") => self.session(|session| session.erase_option_bytes())?,
+            _ => return Err(Failure::Invalid("usage: option [erase]")),
+        }
+        let options = self.session(|session| session.option_bytes())?;
+        for (index, (name, raw)) in OPTION_BYTE_NAMES.iter().zip(options.raw).enumerate() {
+            let _ = writeln!(
+                out,
+                "0x{:08X}: {name:5} 0x{raw:04X}",
+                0x1FFF_F800 + 2 * index
+            );
+        }
+        let _ = writeln!(
+            out,
+            "FLASH_OBR 0x{:08X}, FLASH_WRPR 0x{:08X}",
+            options.obr, options.wrpr
+        );
+        Ok(())
+    }
+
+    fn command_line(&self, out: &mut [u8]) -> usize {
+        let line = self.probe.command_line();
+        let length = line.len().min(out.len());
+        out[..length].copy_from_slice(&line[..length]);
+        length
+    }
+
+    fn heap_info(&self) -> [u32; 4] {
+        self.probe.heap_info
+    }
+}
+
+/// MicroPython's side of the server.
+struct MpyHost<'a> {
+    clock: &'a mut ProbeClock,
+    debug: bool,
+    /// Writing to the client failed: hang up after this step.
+    closed: bool,
+}
+
+fn slot(which: bmp_root_t) -> Obj {
+    // SAFETY: a pointer into MP_STATE_VM, valid for the program's life; poll thread only.
+    unsafe { *sys::bmp_stream_root(which) }
+}
+
+fn is_set(value: Obj) -> bool {
+    !value.is_null() && value != object::NONE
+}
+
+fn int_arg(number: i64) -> bmp_arg_t {
+    bmp_arg_t {
+        kind: bmp_arg_kind_t::BMP_ARG_INT,
+        number: number as sys::mp_int_t,
+        data: core::ptr::null(),
+        length: 0,
+    }
+}
+
+fn text_arg(kind: bmp_arg_kind_t, data: &[u8]) -> bmp_arg_t {
+    bmp_arg_t {
+        kind,
+        number: 0,
+        data: data.as_ptr(),
+        length: data.len(),
+    }
+}
+
+fn name_arg(name: &[u8]) -> bmp_arg_t {
+    text_arg(bmp_arg_kind_t::BMP_ARG_STR, name)
+}
+
+/// semihosting.FUNCTION(*arguments) -> int (-1 on any failure, printed).
+fn call_int(function: bmp_semihosting_t, arguments: &[bmp_arg_t]) -> i32 {
+    // SAFETY: the C side copies the arguments into Python objects and catches exceptions.
+    let value = unsafe {
+        sys::bmp_call_semihosting(
+            function,
+            arguments.len(),
+            arguments.as_ptr(),
+            core::ptr::null_mut(),
+            0,
+        )
+    };
+    value as i32
+}
+
+/// semihosting.FUNCTION(*arguments) -> bytes copied into `out`; the count or -1.
+fn call_bytes(function: bmp_semihosting_t, arguments: &[bmp_arg_t], out: &mut [u8]) -> i32 {
+    // SAFETY: as above; at most out.len() bytes are written to `out`.
+    let value = unsafe {
+        sys::bmp_call_semihosting(
+            function,
+            arguments.len(),
+            arguments.as_ptr(),
+            out.as_mut_ptr(),
+            out.len(),
+        )
+    };
+    value as i32
+}
+
+/// Text for the user: to bmp.disp_fun() if one is registered, else the console.
+pub fn display(data: &[u8]) {
+    let function = slot(bmp_root_t::BMP_ROOT_DISP_FUN);
+    // SAFETY: the C side catches what the callback raises; data is read during the call.
+    unsafe {
+        if is_set(function) {
+            sys::bmp_call_display(function, data.as_ptr(), data.len());
+        } else {
+            sys::bmp_call_console_write(data.as_ptr(), data.len());
+        }
+    }
+}
+
+impl gdb::Host for MpyHost<'_> {
+    fn send(&mut self, data: &[u8]) {
+        if self.debug {
+            show("gdb >", data);
+        }
+        if connection::write(SLOTS, data).is_err() {
+            self.closed = true;
+        }
+    }
+
+    fn now_micros(&mut self) -> u64 {
+        self.clock.now_micros()
+    }
+
+    fn version(&self) -> &str {
+        VERSION
+    }
+
+    fn python(&mut self, expression: &str, out: &mut dyn Write) -> Result<(), &'static str> {
+        let function = slot(bmp_root_t::BMP_ROOT_REPL_FUN);
+        if !is_set(function) {
+            return Err("repl_fun() not registered");
+        }
+        let mut result = [0u8; 1024];
+        // SAFETY: the C side catches exceptions; at most result.len() bytes are written.
+        let count = unsafe {
+            sys::bmp_call_text(
+                function,
+                expression.as_ptr(),
+                expression.len(),
+                result.as_mut_ptr(),
+                result.len(),
+            )
+        };
+        if count < 0 {
+            return Err(
+                "python: the expression raised an exception (shown on the probe's console)",
+            );
+        }
+        let text = &result[..count as usize];
+        match core::str::from_utf8(text) {
+            Ok(text) => out.write_str(text).map_err(|_| "python: output lost"),
+            Err(error) => {
+                // Cut at the last whole character.
+                let valid = core::str::from_utf8(&text[..error.valid_up_to()]).unwrap_or("");
+                out.write_str(valid).map_err(|_| "python: output lost")
+            }
+        }
+    }
+
+    fn console_write(&mut self, data: &[u8]) {
+        display(data);
+    }
+
+    fn console_read(&mut self, data: &mut [u8]) -> i32 {
+        call_bytes(
+            bmp_semihosting_t::BMP_SEMIHOSTING_CONSOLE_READ,
+            &[int_arg(data.len() as i64)],
+            data,
+        )
+    }
+
+    fn open(&mut self, name: &[u8], mode: u32) -> i32 {
+        call_int(
+            bmp_semihosting_t::BMP_SEMIHOSTING_OPEN,
+            &[name_arg(name), int_arg(i64::from(mode))],
+        )
+    }
+
+    fn close(&mut self, handle: i32) -> i32 {
+        call_int(
+            bmp_semihosting_t::BMP_SEMIHOSTING_CLOSE,
+            &[int_arg(i64::from(handle))],
+        )
+    }
+
+    fn write(&mut self, handle: i32, data: &[u8]) -> i32 {
+        call_int(
+            bmp_semihosting_t::BMP_SEMIHOSTING_WRITE,
+            &[
+                int_arg(i64::from(handle)),
+                text_arg(bmp_arg_kind_t::BMP_ARG_BYTES, data),
+            ],
+        )
+    }
+
+    fn read(&mut self, handle: i32, data: &mut [u8]) -> i32 {
+        call_bytes(
+            bmp_semihosting_t::BMP_SEMIHOSTING_READ,
+            &[int_arg(i64::from(handle)), int_arg(data.len() as i64)],
+            data,
+        )
+    }
+
+    fn seek(&mut self, handle: i32, position: u32) -> i32 {
+        call_int(
+            bmp_semihosting_t::BMP_SEMIHOSTING_SEEK,
+            &[int_arg(i64::from(handle)), int_arg(i64::from(position))],
+        )
+    }
+
+    fn flen(&mut self, handle: i32) -> i32 {
+        call_int(
+            bmp_semihosting_t::BMP_SEMIHOSTING_FLEN,
+            &[int_arg(i64::from(handle))],
+        )
+    }
+
+    fn remove(&mut self, name: &[u8]) -> i32 {
+        call_int(bmp_semihosting_t::BMP_SEMIHOSTING_REMOVE, &[name_arg(name)])
+    }
+
+    fn rename(&mut self, from: &[u8], to: &[u8]) -> i32 {
+        call_int(
+            bmp_semihosting_t::BMP_SEMIHOSTING_RENAME,
+            &[name_arg(from), name_arg(to)],
+        )
+    }
+
+    fn system(&mut self, command: &[u8]) -> i32 {
+        call_int(
+            bmp_semihosting_t::BMP_SEMIHOSTING_SYSTEM,
+            &[name_arg(command)],
+        )
+    }
+
+    fn errno(&mut self) -> i32 {
+        call_int(bmp_semihosting_t::BMP_SEMIHOSTING_ERRNO, &[])
+    }
+
+    fn time(&mut self) -> u32 {
+        call_int(bmp_semihosting_t::BMP_SEMIHOSTING_TIME, &[]) as u32
+    }
+}
+
+#[cfg(feature = "host")]
+const VERSION: &str = concat!(
+    "bmp ",
+    env!("CARGO_PKG_VERSION"),
+    ": GDB server of the host probe (MicroPython unix port)"
+);
+#[cfg(not(feature = "host"))]
+const VERSION: &str = concat!(
+    "bmp ",
+    env!("CARGO_PKG_VERSION"),
+    ": GDB server on MicroPython firmware"
+);

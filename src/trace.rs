@@ -1,0 +1,156 @@
+//! bmp.tracebuf() and bmp.traceswo(): text from the target, shown on the console (or
+//! through bmp.disp_fun()), polled from bmp_loop().
+//!
+//! tracebuf: a ring buffer in target memory that the program writes and the probe empties.
+//! The descriptor is four addresses: of a variable holding the buffer's address, the
+//! buffer's size, and of the head and tail indexes (32-bit words). The program writes at
+//! head and advances it; the probe shows [tail, head) and sets tail = head.
+//!
+//! traceswo: ITM software packets from an SWO byte stream (a UART at the SWO baud rate);
+//! the data of the chosen stimulus ports is shown.
+
+use crate::gdb_server::display;
+use crate::mpy::sys::{self, bmp_root_t};
+use crate::mpy::{Obj, object};
+use crate::probe::Probe;
+use debug::itm::ItmDecoder;
+
+/// tracebuf reads the target at most this often.
+const TRACEBUF_PERIOD_MS: u32 = 20;
+/// Bytes read from the target per piece.
+const PIECE: usize = 256;
+
+#[derive(Clone, Copy, Debug)]
+pub struct TraceBuffer {
+    pub buffer_variable: u32,
+    pub size: u32,
+    pub head_address: u32,
+    pub tail_address: u32,
+}
+
+pub struct Trace {
+    pub buffer: Option<TraceBuffer>,
+    pub buffer_enabled: bool,
+    last_read_ms: u32,
+    /// Stimulus ports shown (bit n: port n); 0 when traceswo is off.
+    pub swo_channels: u32,
+    decoder: ItmDecoder,
+}
+
+impl Trace {
+    pub const fn new() -> Self {
+        Self {
+            buffer: None,
+            buffer_enabled: false,
+            last_read_ms: 0,
+            swo_channels: 0,
+            decoder: ItmDecoder::new(),
+        }
+    }
+
+    pub fn poll(&mut self, probe: &mut Probe) {
+        if self.buffer_enabled {
+            self.poll_buffer(probe);
+        }
+        if self.swo_channels != 0 {
+            self.poll_swo();
+        }
+    }
+
+    pub fn start_swo(&mut self, channels: u32) {
+        self.swo_channels = channels;
+        self.decoder = ItmDecoder::new();
+    }
+
+    fn poll_buffer(&mut self, probe: &mut Probe) {
+        // SAFETY: reads a clock.
+        let now = unsafe { sys::mp_hal_ticks_ms() } as u32;
+        if now.wrapping_sub(self.last_read_ms) < TRACEBUF_PERIOD_MS {
+            return;
+        }
+        self.last_read_ms = now;
+        let Some(descriptor) = self.buffer else {
+            return;
+        };
+        if probe.session.attached().is_none() {
+            return;
+        }
+        if drain(probe, descriptor).is_err() {
+            self.buffer_enabled = false;
+            display(b"\r\nbmp: tracebuf: reading the target failed; tracebuf is off\r\n");
+        }
+    }
+
+    fn poll_swo(&mut self) {
+        let stream = swo_stream();
+        if stream.is_null() || stream == object::NONE {
+            return;
+        }
+        let mut input = [0u8; 256];
+        // SAFETY: reads through the stream protocol without raising.
+        let count = unsafe { sys::bmp_stream_read(stream, input.as_mut_ptr(), input.len()) };
+        if count <= 0 {
+            return;
+        }
+        let mut text = [0u8; 256];
+        let mut length = 0;
+        for &byte in &input[..count as usize] {
+            if let Some((port, data)) = self.decoder.feed(byte)
+                && self.swo_channels & (1 << port) != 0
+            {
+                text[length] = data;
+                length += 1;
+            }
+        }
+        if length > 0 {
+            display(&text[..length]);
+        }
+    }
+}
+
+pub fn swo_stream() -> Obj {
+    // SAFETY: a pointer into MP_STATE_VM; poll thread only.
+    unsafe { *sys::bmp_stream_root(bmp_root_t::BMP_ROOT_SWO_STREAM) }
+}
+
+pub fn set_swo_stream(stream: Obj) {
+    // SAFETY: as above.
+    unsafe { *sys::bmp_stream_root(bmp_root_t::BMP_ROOT_SWO_STREAM) = stream };
+}
+
+fn read_word(probe: &mut Probe, address: u32) -> Result<u32, debug::Error> {
+    let mut bytes = [0u8; 4];
+    probe.session.read_memory(address, &mut bytes)?;
+    Ok(u32::from_le_bytes(bytes))
+}
+
+/// Show [tail, head) of the ring buffer and set tail = head. Indexes outside the buffer
+/// are left alone (the program may be between writes, or not started yet).
+fn drain(probe: &mut Probe, descriptor: TraceBuffer) -> Result<(), debug::Error> {
+    let base = read_word(probe, descriptor.buffer_variable)?;
+    let head = read_word(probe, descriptor.head_address)?;
+    let tail = read_word(probe, descriptor.tail_address)?;
+    if head >= descriptor.size || tail >= descriptor.size || head == tail {
+        return Ok(());
+    }
+    let (first, second) = if head > tail {
+        ((tail, head), None)
+    } else {
+        ((tail, descriptor.size), Some((0, head)))
+    };
+    for (start, end) in core::iter::once(first).chain(second) {
+        let mut at = start;
+        while at < end {
+            let mut piece = [0u8; PIECE];
+            let length = ((end - at) as usize).min(PIECE);
+            probe
+                .session
+                .read_memory(base.wrapping_add(at), &mut piece[..length])?;
+            display(&piece[..length]);
+            at += length as u32;
+        }
+    }
+    probe
+        .session
+        .write_memory(descriptor.tail_address, &head.to_le_bytes())
+}
