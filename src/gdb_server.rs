@@ -44,9 +44,10 @@ impl State {
     }
 }
 
-/// Serve GDB: the wire belongs to the session from now on (the CMSIS-DAP server is
-/// refused until deinit()).
-pub fn start(probe: &mut Probe) -> Result<(), Failure> {
+/// The GDB server takes the wire while it has a client: a TCP client from its arrival
+/// until it leaves, a user stream from bmp.init() on. A client that arrives while the
+/// CMSIS-DAP server has the wire is refused (closed at once, with a console message).
+pub fn take_wire(probe: &mut Probe) -> Result<(), Failure> {
     check_wire(probe)?;
     probe.gdb_active = true;
     Ok(())
@@ -74,7 +75,7 @@ pub fn stop(probe: &mut Probe) {
 pub fn poll() {
     let _ = STATE.with(|state| {
         let _ = probe::with(|probe| {
-            if probe.gdb_active {
+            if connection::is_open(SLOTS) {
                 serve(state, probe);
             }
             state.trace.poll(probe);
@@ -91,7 +92,15 @@ fn serve(state: &mut State, probe: &mut Probe) {
         closed: false,
     };
     if connection::accept(SLOTS) == Ok(true) {
+        if take_wire(probe).is_err() {
+            print::console("bmp: GDB client refused: the CMSIS-DAP server (dap) has the wire\n");
+            connection::hang_up(SLOTS);
+            return;
+        }
         state.server.connected();
+    }
+    if !probe.gdb_active {
+        return;
     }
     let mut target = ProbeTarget { probe };
     let mut buffer = [0u8; READ_CHUNK];
@@ -116,8 +125,15 @@ fn serve(state: &mut State, probe: &mut Probe) {
         state.server.poll(&mut target, &mut host);
     }
     if host.closed {
+        #[cfg(feature = "host")]
+        target
+            .probe
+            .session
+            .with_transport(|wire| crate::host::report_statistics(wire.pins()));
         connection::hang_up(SLOTS);
         state.server.disconnected();
+        // A TCP server gives the wire back until its next client; a stream is gone.
+        target.probe.gdb_active = false;
     }
 }
 

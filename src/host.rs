@@ -144,7 +144,7 @@ impl Pins for HostPins {
 }
 
 /// With BMP_SIM_STATISTICS=1, print the simulated wire's counters since the last report to
-/// stderr (tools/bench reads them after a client disconnects from the dap server).
+/// stderr (tools/bench reads them after a client disconnects from the dap or GDB server).
 pub fn report_statistics(pins: &mut HostPins) {
     use std::sync::Mutex;
     static LAST: Mutex<Option<sim::Statistics>> = Mutex::new(None);

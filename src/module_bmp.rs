@@ -63,8 +63,11 @@ pub extern "C" fn bmp_start(stream: Obj, tcp: sys::mp_int_t, host: Obj) -> Obj {
     if !has_stream && host != object::NONE {
         let _ = argument::text(host, c"host");
     }
-    // Refuse before opening anything if the wire is taken.
-    unwrap(probe::with(|probe| gdb_server::check_wire(probe)));
+    // A stream is a client from the start: refuse before opening anything if the wire
+    // is taken. A TCP server takes the wire when a client arrives.
+    if has_stream {
+        unwrap(probe::with(|probe| gdb_server::check_wire(probe)));
+    }
     if has_stream {
         connection::open_stream(gdb_server::SLOTS, stream);
     } else {
@@ -81,11 +84,13 @@ pub extern "C" fn bmp_start(stream: Obj, tcp: sys::mp_int_t, host: Obj) -> Obj {
         let host = core::ffi::CStr::from_bytes_until_nul(&name).unwrap_or(c"127.0.0.1");
         connection::open_tcp(gdb_server::SLOTS, host, tcp as u16);
     }
-    let started = probe::with(gdb_server::start);
-    if started.is_err() {
-        connection::close(gdb_server::SLOTS);
+    if has_stream {
+        let started = probe::with(gdb_server::take_wire);
+        if started.is_err() {
+            connection::close(gdb_server::SLOTS);
+        }
+        unwrap(started);
     }
-    unwrap(started);
     if STATE.with(|state| state.server_connected()).is_none() {
         raise(Kind::Runtime, c"bmp.init() called from inside a poll step");
     }

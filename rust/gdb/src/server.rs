@@ -223,7 +223,12 @@ impl Session {
             return self.empty();
         };
         match command {
-            b'?' => self.stop_reply(),
+            b'?' => {
+                if self.stop == Stop::NoProcess && target.attached().is_some() {
+                    self.halt_for_client(target, host);
+                }
+                self.stop_reply()
+            }
             b'g' => self.read_registers(target),
             b'G' => self.write_registers(target, rest),
             b'p' => self.read_register(target, rest),
@@ -259,6 +264,26 @@ impl Session {
             b'!' => self.ok(),
             b'Z' | b'z' => self.breakwatch(target, command == b'Z', rest),
             _ => self.empty(),
+        }
+    }
+
+    /// A client arrives while a target is attached (through the `target` module, or
+    /// left by the client before): stop it, so the client finds a halted program.
+    fn halt_for_client<T: Target, H: Host>(&mut self, target: &mut T, host: &mut H) {
+        if target.halt_request().is_err() {
+            return;
+        }
+        let start = host.now_micros();
+        let timeout = u64::from(self.settings.halt_timeout_ms) * 1000;
+        while host.now_micros() - start <= timeout {
+            match target.halt_poll() {
+                Ok(HaltStatus::Halted(_)) => {
+                    self.stop = Stop::Signal(SIGTRAP);
+                    return;
+                }
+                Ok(HaltStatus::Running) => {}
+                Err(_) => return,
+            }
         }
     }
 

@@ -580,7 +580,13 @@ fn breakpoints_and_watchpoints() {
 #[test]
 fn continue_interrupt_and_stop_replies() {
     let mut harness = Harness::new();
-    assert_eq!(harness.ask("?"), "W00"); // nothing attached through vAttach yet
+    harness.target.attached = None;
+    assert_eq!(harness.ask("?"), "W00"); // nothing attached
+    // A target attached before the client came (the `target` module) is halted for it.
+    harness.target.attached = Some(1);
+    harness.target.running = true;
+    assert_eq!(harness.ask("?"), "T05thread:1;");
+    assert!(!harness.target.running);
     assert_eq!(harness.ask("vAttach;1"), "T05thread:1;");
     assert_eq!(harness.ask("c"), "<none>");
     assert!(harness.server.is_running());
@@ -635,7 +641,7 @@ fn detach_kill_and_run() {
     assert_eq!(harness.ask("vRun;"), "T05thread:1;");
     assert_eq!(harness.target.resets, 1);
     assert_eq!(harness.ask("vKill;1"), "OK");
-    assert_eq!(harness.ask("?"), "W00");
+    assert_eq!(harness.ask("?"), "W00"); // killed: detached
     assert_eq!(harness.ask("vAttach;1"), "T05thread:1;");
     assert_eq!(harness.ask("k"), "<none>");
     assert_eq!(harness.target.attached, None);
@@ -832,7 +838,9 @@ fn semihosting_console_files_and_exit() {
         ["W03"]
     );
     assert!(!harness.server.is_running());
+    harness.target.attached = None;
     assert_eq!(harness.ask("?"), "W00");
+    harness.target.attached = Some(1);
     // SYS_EXIT with another reason: an abnormal end.
     harness.ask("c");
     assert_eq!(semihost(&mut harness, SYS_EXIT, 0x2_0023), ["X06"]);
