@@ -101,19 +101,25 @@ def assert_stopped_at(transcript, command, function, occurrence=0):
         f"{command!r} (#{occurrence}) did not stop at {function}\n{transcript}"
 
 
+def assert_attached(transcript):
+    attach = transcript.output("attach 1")
+    assert not re.search(r"error|fail|Don't|not supported|No such", attach, re.IGNORECASE), \
+        f"attach 1 failed\n{transcript}"
+
+
 def test_swdp_scan_lists_the_stm32f1_and_attach_halts_it(server):
     probe = server()
     bmp_only(probe, "monitor swdp_scan and attach")
     run = probe.gdb(probe.connect() + ["info registers pc", "monitor targets"])
     scan = run.output("monitor swdp_scan")
     assert re.search(r"^\s*1\s.*STM32F1", scan, re.MULTILINE), f"no target 1 STM32F1\n{run}"
-    attach = run.output("attach 1")
-    assert "Attaching to" in attach and not re.search(r"error|fail", attach, re.IGNORECASE), \
-        f"attach 1 failed\n{run}"
+    # In batch mode gdb prints no "Attaching to ..." line, only the frame: on this blank
+    # chip the core is locked up at 0xfffffffe, which gdb shows as <signal handler called>.
+    assert_attached(run)
     assert re.search(r"^pc\s+0x[0-9a-f]+", run.output("info registers pc"), re.MULTILINE), \
         f"no PC after attach\n{run}"
-    assert re.search(r"^\s*1\s.*STM32F1", run.output("monitor targets"), re.MULTILINE), \
-        f"monitor targets does not list target 1\n{run}"
+    assert re.search(r"^\s*1\s+\*\s+STM32F1", run.output("monitor targets"), re.MULTILINE), \
+        f"monitor targets does not mark target 1 attached\n{run}"
 
 
 def test_load_and_compare_sections(server, firmware, symbols):
@@ -189,7 +195,12 @@ def test_watchpoint(server):
     assert re.search(r"^Old value = 0$", hit, re.MULTILINE), f"old value\n{run}"
     assert re.search(rf"^New value = {FIRST_WATCHED_VALUE}$", hit, re.MULTILINE), \
         f"new value\n{run}"
-    assert re.search(r"blink_step \(\) at .*main\.c", hit), f"stopped outside blink_step\n{run}"
+    # The store is blink_step's last instruction but one (then `pop {r3, pc}`). gdb treats
+    # ARM watchpoints as reported before the access and single-steps once more after the
+    # report (z2, vCont;s); a Cortex-M DWT halts after the access (qemu reports before it),
+    # so the stop is in blink_step on qemu and back in main on bmp or any Cortex-M probe.
+    assert re.search(r"^(0x[0-9a-f]+ in )?(blink_step|main) \(\) at .*main\.c", hit, re.MULTILINE), \
+        f"stopped outside blink_step and its caller\n{run}"
     assert value_of(run.output("print counter")) == "1", f"counter\n{run}"
 
 
@@ -348,8 +359,9 @@ def frequency_of(output):
 def test_monitor_frequency(server):
     probe = server()
     bmp_only(probe, "monitor frequency")
-    run = probe.gdb([f"target extended-remote 127.0.0.1:{probe.port}", "monitor frequency",
-                     "monitor frequency 1000000", "monitor frequency"])
+    # After a scan: the wire's clock is what the scan ran at.
+    run = probe.gdb([f"target extended-remote 127.0.0.1:{probe.port}", "monitor swdp_scan",
+                     "monitor frequency", "monitor frequency 1000000", "monitor frequency"])
     before = frequency_of(run.output("monitor frequency", 0))
     after = frequency_of(run.output("monitor frequency", 1))
     assert before > 0, f"monitor frequency\n{run}"
@@ -363,7 +375,7 @@ def test_jtag_scan_and_attach(server, symbols):
                                                        "continue", "print counter"])
     assert re.search(r"^\s*1\s.*STM32F1", run.output("monitor jtag_scan"), re.MULTILINE), \
         f"jtag_scan\n{run}"
-    assert "Attaching to" in run.output("attach 1"), f"attach\n{run}"
+    assert_attached(run)
     compare = run.output("compare-sections")
     assert "matched." in compare and "MIS-MATCHED" not in compare, f"compare-sections\n{run}"
     assert_stopped_at(run, "continue", "blink_step")
