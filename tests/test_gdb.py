@@ -72,11 +72,14 @@ def bmp_only(server, what):
 
 
 def loaded(server, scan="swdp_scan"):
-    """Connect, attach, load the firmware into flash, and start it from its reset vector
-    by hand (SP from the vector table; `load` set the PC to the entry point), so nothing
-    depends on `monitor reset`."""
-    return server.connect(scan) + ["load", "set $sp = *(unsigned int *) &vector_table",
-                                   "set $pc = reset_handler"]
+    """Connect, attach and load the firmware into flash. bmp resets and halts the target
+    after a flash write (vFlashDone), so it starts from the new image's vector table and
+    `load` sets the PC to the entry point; qemu's gdbstub does not reset, so there the SP
+    is set by hand."""
+    commands = server.connect(scan) + ["load"]
+    if server.kind == "qemu":
+        commands += ["set $sp = *(unsigned int *) &vector_table", "set $pc = reset_handler"]
+    return commands
 
 
 def value_of(output):
@@ -124,8 +127,13 @@ def test_swdp_scan_lists_the_stm32f1_and_attach_halts_it(server):
 
 def test_load_and_compare_sections(server, firmware, symbols):
     probe = server()
-    run = probe.gdb(probe.connect() + ["load", "compare-sections", "x/16xw 0x08000000"])
+    run = probe.gdb(probe.connect() + ["load", "compare-sections", "x/16xw 0x08000000",
+                                       "flushregs", "info registers sp"])
     load = run.output("load")
+    if probe.kind == "bmp":
+        # After the flash write bmp reset the target: SP comes from the new vector table.
+        sp = re.search(r"^sp\s+(0x[0-9a-f]+)", run.output("info registers sp"), re.MULTILINE)
+        assert sp and int(sp.group(1), 16) == 0x20005000, f"SP after load\n{run}"
     assert "Loading section .text" in load and "Loading section .data" in load, f"load\n{run}"
     assert re.search(rf"Start address 0x0*{symbols['reset_handler']:x}", load), f"load\n{run}"
     compare = run.output("compare-sections")

@@ -713,6 +713,8 @@ impl Session {
             }
             b"Attached" => self.text("1"),
             b"C" => self.text("QC1"),
+            // No thread once the program has exited or was killed.
+            b"fThreadInfo" if self.stop == Stop::NoProcess => self.text("l"),
             b"fThreadInfo" => self.text("m1"),
             b"sThreadInfo" => self.text("l"),
             b"Symbol" => self.ok(), // no symbols wanted

@@ -506,6 +506,8 @@ fn queries() {
     ] {
         assert!(supported.contains(feature), "{feature}");
     }
+    assert_eq!(harness.ask("qfThreadInfo"), "l"); // no program yet
+    assert_eq!(harness.ask("vAttach;1"), "T05thread:1;");
     assert_eq!(harness.ask("qfThreadInfo"), "m1");
     assert_eq!(harness.ask("qsThreadInfo"), "l");
     assert_eq!(harness.ask("qC"), "QC1");
@@ -640,7 +642,9 @@ fn detach_kill_and_run() {
     assert_eq!(harness.ask("vAttach;2"), "E01");
     assert_eq!(harness.ask("vRun;"), "T05thread:1;");
     assert_eq!(harness.target.resets, 1);
+    assert_eq!(harness.ask("qfThreadInfo"), "m1");
     assert_eq!(harness.ask("vKill;1"), "OK");
+    assert_eq!(harness.ask("qfThreadInfo"), "l"); // the program is gone
     assert_eq!(harness.ask("?"), "W00"); // killed: detached
     assert_eq!(harness.ask("vAttach;1"), "T05thread:1;");
     assert_eq!(harness.ask("k"), "<none>");
