@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from helpers.gdb import BmpProbe, QemuGdbStub, build_firmware, firmware_symbols, interrupt_after
+from helpers.gdb import BmpProbe, BmpStreamProbe, QemuGdbStub, build_firmware, firmware_symbols, interrupt_after
 
 SERVER = os.environ.get("BMP_GDB_SERVER", "bmp")
 
@@ -388,3 +388,18 @@ def test_jtag_scan_and_attach(server, symbols):
     assert "matched." in compare and "MIS-MATCHED" not in compare, f"compare-sections\n{run}"
     assert_stopped_at(run, "continue", "blink_step")
     assert value_of(run.output("print counter")) == "0", f"counter\n{run}"
+
+
+def test_gdb_on_a_stream(tmp_path, firmware, request):
+    """bmp.init(stream=s) with a socket the probe opened itself: the same session as over
+    bmp's own TCP server (scan, attach, load, compare-sections, break, continue, print)."""
+    if SERVER != "bmp":
+        pytest.skip("bmp.init(stream=) is bmp's own")
+    micropython = request.getfixturevalue("unix_micropython")
+    with BmpStreamProbe(micropython, tmp_path) as probe:
+        run = probe.gdb(probe.connect() + ["load", "compare-sections", "break blink_step",
+                                           "continue", "print counter"])
+        compare = run.output("compare-sections")
+        assert "MIS-MATCHED" not in compare and "matched." in compare, f"compare\n{run}"
+        assert "Breakpoint 1, blink_step" in run.output("continue"), f"continue\n{run}"
+        assert value_of(run.output("print counter")) == "0", f"counter\n{run}"

@@ -11,7 +11,9 @@ import pathlib
 import re
 import shutil
 import socket
+import select
 import subprocess
+import threading
 import time
 
 from helpers.openocd import OutputCollector, free_port, read_symbols, stop_process, tail
@@ -233,6 +235,69 @@ class BmpProbe(GdbServer):
 
     def connect(self, scan="swdp_scan"):
         return [f"target extended-remote 127.0.0.1:{self.port}", f"monitor {scan}", "attach 1"]
+
+
+class StreamRelay:
+    """Joins gdb's TCP connection to a socket the probe itself opened, so that bmp serves
+    GDB on a MicroPython stream object (bmp.init(stream=...)) rather than its own TCP
+    server. One probe connection, one gdb connection, bytes copied both ways."""
+
+    def __init__(self):
+        self.probe_listener = socket.create_server(("127.0.0.1", 0))
+        self.gdb_listener = socket.create_server(("127.0.0.1", 0))
+        self.probe_port = self.probe_listener.getsockname()[1]
+        self.gdb_port = self.gdb_listener.getsockname()[1]
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        self.probe_listener.settimeout(60)
+        self.gdb_listener.settimeout(60)
+        try:
+            probe, _ = self.probe_listener.accept()
+            gdb, _ = self.gdb_listener.accept()
+        except OSError:
+            return
+        with probe, gdb:
+            peers = {probe: gdb, gdb: probe}
+            while True:
+                readable, _, _ = select.select(list(peers), [], [], 60)
+                if not readable:
+                    return
+                for source in readable:
+                    data = source.recv(65536)
+                    if not data:
+                        return
+                    peers[source].sendall(data)
+
+    def close(self):
+        self.probe_listener.close()
+        self.gdb_listener.close()
+
+
+class BmpStreamProbe(GdbServer):
+    """The host probe serving GDB on a stream: a socket it connects to the relay, passed
+    to bmp.init(stream=...)."""
+
+    kind = "bmp"
+
+    def __init__(self, micropython, cwd, chip="stm32f103c8", startup_timeout=30):
+        self.relay = StreamRelay()
+        self.port = self.relay.gdb_port
+        lines = ["import bmp, socket, time", "stream = socket.socket()",
+                 f"stream.connect(socket.getaddrinfo('127.0.0.1', {self.relay.probe_port})[0][-1])",
+                 "bmp.init(stream=stream)", "print('serving')",
+                 "while True:", "    time.sleep(1)"]
+        environment = dict(os.environ, BMP_WIRE=f"sim:{chip}")
+        super().__init__([str(micropython), "-c", "\n".join(lines) + "\n"], cwd, environment,
+                         r"^serving\r?$", startup_timeout)
+
+    def connect(self, scan="swdp_scan"):
+        return [f"target extended-remote 127.0.0.1:{self.port}", f"monitor {scan}", "attach 1"]
+
+    def close(self):
+        super().close()
+        self.relay.close()
 
 
 class QemuGdbStub(GdbServer):
