@@ -292,8 +292,7 @@ class BmpStreamProbe(GdbServer):
         super().__init__([str(micropython), "-c", "\n".join(lines) + "\n"], cwd, environment,
                          r"^serving\r?$", startup_timeout)
 
-    def connect(self, scan="swdp_scan"):
-        return [f"target extended-remote 127.0.0.1:{self.port}", f"monitor {scan}", "attach 1"]
+    connect = BmpProbe.connect
 
     def close(self):
         super().close()

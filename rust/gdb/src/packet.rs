@@ -280,10 +280,11 @@ impl<const N: usize> core::fmt::Write for Encoder<N> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn frame(body: &[u8]) -> Vec<u8> {
+    /// `$body#cc`, as a client frames a packet.
+    pub(crate) fn frame(body: &[u8]) -> Vec<u8> {
         let checksum = body.iter().fold(0u8, |sum, &byte| sum.wrapping_add(byte));
         let mut packet = vec![b'$'];
         packet.extend_from_slice(body);

@@ -229,13 +229,17 @@ impl<T: Target, H: Host> Call<'_, T, H> {
         Ok(())
     }
 
-    fn write(&mut self, block: u32) -> Result<Outcome, T::Error> {
-        let (handle, mut address, length) = (
+    /// SYS_READ's and SYS_WRITE's block: handle, buffer address, length.
+    fn transfer_block(&mut self, block: u32) -> Result<(i32, u32, u32), T::Error> {
+        Ok((
             self.field(block, 0)? as i32,
             self.field(block, 1)?,
             self.field(block, 2)?,
-        );
-        let mut left = length;
+        ))
+    }
+
+    fn write(&mut self, block: u32) -> Result<Outcome, T::Error> {
+        let (handle, mut address, mut left) = self.transfer_block(block)?;
         let mut chunk = [0u8; CHUNK];
         while left > 0 {
             let piece = &mut chunk[..(left as usize).min(CHUNK)];
@@ -262,12 +266,7 @@ impl<T: Target, H: Host> Call<'_, T, H> {
     }
 
     fn read(&mut self, block: u32) -> Result<Outcome, T::Error> {
-        let (handle, mut address, length) = (
-            self.field(block, 0)? as i32,
-            self.field(block, 1)?,
-            self.field(block, 2)?,
-        );
-        let mut left = length;
+        let (handle, mut address, mut left) = self.transfer_block(block)?;
         let mut chunk = [0u8; CHUNK];
         while left > 0 {
             let piece = &mut chunk[..(left as usize).min(CHUNK)];

@@ -1,5 +1,6 @@
 //! The server against a model target: packet layer, dispatch, semihosting.
 
+use crate::packet::tests::frame;
 use crate::target::*;
 use crate::{PACKET_SIZE, Server};
 use core::fmt::Write;
@@ -305,14 +306,6 @@ impl Host for Probe {
     fn time(&mut self) -> u32 {
         1_700_000_000
     }
-}
-
-fn frame(body: &[u8]) -> Vec<u8> {
-    let checksum = body.iter().fold(0u8, |sum, &byte| sum.wrapping_add(byte));
-    let mut packet = vec![b'$'];
-    packet.extend_from_slice(body);
-    packet.extend_from_slice(format!("#{checksum:02x}").as_bytes());
-    packet
 }
 
 struct Harness {
