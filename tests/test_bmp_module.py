@@ -284,10 +284,8 @@ def test_semihosting_files(unix_micropython, tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["text.txt", "update.bin"]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="bug: semihosting.py opens SYS_OPEN text modes as "
-                   "MicroPython text files: read(h, n) counts characters (more than n bytes "
-                   "for UTF-8) and raises UnicodeError for other bytes")
 def test_semihosting_text_mode_reads_bytes(unix_micropython, tmp_path):
+    """SYS_OPEN text modes read bytes, not characters (files are opened in binary)."""
     stdout, stderr = run_script(unix_micropython, "semihosting_text_mode.py", tmp_path)
     assert stderr == ""
     assert_checks(stdout, 3)

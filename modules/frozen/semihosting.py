@@ -15,8 +15,10 @@ import os
 import sys
 import time as _time
 
-# fopen() modes in the order of SYS_OPEN's mode numbers (spec, SYS_OPEN).
-MODES = ("r", "rb", "r+", "r+b", "w", "wb", "w+", "w+b", "a", "ab", "a+", "a+b")
+# fopen() modes in the order of SYS_OPEN's mode numbers (spec, SYS_OPEN), each opened in
+# binary: the target counts bytes, and a text-mode read would count characters (and fail
+# on bytes that are not UTF-8). MicroPython does no newline translation either way.
+MODES = ("rb", "rb", "r+b", "r+b", "wb", "wb", "w+b", "w+b", "ab", "ab", "a+b", "a+b")
 # Prefix of every file name the target opens, removes or renames.
 BASE = ""
 # Seconds from 1970 to MicroPython's epoch (2000 on ports without a 1970 epoch).
@@ -65,8 +67,6 @@ def write(handle, data):
     if file is None:
         return len(data)
     try:
-        if "b" not in getattr(file, "mode", "b"):
-            data = data.decode()
         written = file.write(data)
     except OSError as error:
         _failed(error)
@@ -76,8 +76,7 @@ def write(handle, data):
 
 def read(handle, count):
     """SYS_READ: up to count bytes; b'' at the end of the file."""
-    data = files[handle].read(count)
-    return data.encode() if isinstance(data, str) else data
+    return files[handle].read(count)
 
 
 def console_read(count):

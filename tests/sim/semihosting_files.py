@@ -22,7 +22,8 @@ def file_bytes(name):
         return file.read()
 
 
-check("mode table", semihosting.MODES == ("r", "rb", "r+", "r+b", "w", "wb", "w+", "w+b", "a", "ab", "a+", "a+b"))
+# SYS_OPEN modes 0..11 ("r" .. "a+b"), each opened in binary (the target counts bytes).
+check("mode table", semihosting.MODES == ("rb", "rb", "r+b", "r+b", "wb", "wb", "w+b", "w+b", "ab", "ab", "a+b", "a+b"))
 
 handle = semihosting.open("data.bin", WB)
 check("open for writing gives a handle of 3 or more", handle >= 3, handle)
