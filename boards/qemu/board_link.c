@@ -5,26 +5,12 @@
 #include <stddef.h>
 #include "py/mphal.h"
 #include "bmp_glue.h"
+#include "cmsdk_uart.h"
 
-typedef struct {
-    volatile uint32_t DATA;
-    volatile uint32_t STATE;
-    volatile uint32_t CTRL;
-    volatile uint32_t INTSTATUS;
-    volatile uint32_t BAUDDIV;
-} cmsdk_uart_t;
-
-#define LINK_UART ((cmsdk_uart_t *)0x40005000)
-#define STATE_TX_FULL (1 << 0)
-#define STATE_RX_FULL (1 << 1)
-#define CTRL_TX_ENABLE (1 << 0)
-#define CTRL_RX_ENABLE (1 << 1)
+#define LINK_UART CMSDK_UART1
 
 static void link_init(void) {
-    if (LINK_UART->CTRL != (CTRL_TX_ENABLE | CTRL_RX_ENABLE)) {
-        LINK_UART->BAUDDIV = 16; // the smallest divider the UART accepts
-        LINK_UART->CTRL = CTRL_TX_ENABLE | CTRL_RX_ENABLE;
-    }
+    cmsdk_uart_enable(LINK_UART);
 }
 
 void bmp_board_link_write(const uint8_t *data, size_t length) {

@@ -12,6 +12,8 @@ LDSCRIPT = $(BOARD_DIR)/bmp_mps2.ld
 
 SRC_BOARD_O = shared/runtime/gchelper_native.o shared/runtime/gchelper_thumb2.o
 SRC_BOARD_O += $(BOARD_DIR)/board_time.o $(BOARD_DIR)/board_link.o
+# Scanned for QSTRs and module registrations (SRC_BOARD_O files are not).
+SRC_C += $(BOARD_DIR)/board_uart.c
 
 MPY_CROSS_FLAGS += -march=armv7m
 

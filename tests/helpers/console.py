@@ -35,8 +35,11 @@ class Console:
         return cls(process, controller, controller)
 
     @classmethod
-    def qemu(cls, firmware):
-        process = subprocess.Popen(QEMU_COMMAND + [firmware], stdin=subprocess.PIPE,
+    def qemu(cls, firmware, serials=()):
+        """`serials`: qemu -serial backends for UART1, UART2, ... (UART0 is the console)."""
+        extra = [argument for backend in serials for argument in ("-serial", backend)]
+        command = QEMU_COMMAND[:-1] + extra + QEMU_COMMAND[-1:] + [firmware]
+        process = subprocess.Popen(command, stdin=subprocess.PIPE,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         return cls(process, process.stdout.fileno(), process.stdin.fileno())
 
