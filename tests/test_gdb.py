@@ -9,13 +9,14 @@ and the tests that exercise bmp's own commands (monitor, attach, kill) skip, say
 
 import os
 import re
+import subprocess
 
 import pytest
 
 from helpers.console import Console
 from helpers.gdb import (BmpProbe, BmpStreamProbe, QemuGdbStub, build_firmware, firmware_symbols,
                          interrupt_after, run_gdb)
-from helpers.openocd import free_port
+from helpers.openocd import build_sim, free_port, stop_process
 
 SERVER = os.environ.get("BMP_GDB_SERVER", "bmp")
 
@@ -408,26 +409,40 @@ def test_gdb_on_a_stream(tmp_path, firmware, request):
         assert value_of(run.output("print counter")) == "0", f"counter\n{run}"
 
 
-def test_gdb_on_a_uart_of_the_qemu_firmware(qemu_firmware, tmp_path, firmware):
-    """The probe firmware on the emulated Cortex-M serves GDB on a UART (bmp.init(stream=
-    mps2.UART(2)), qemu joins UART2 to a TCP port): the firmware's own GDB server, monitor
-    commands and repl_fun answer. UART1, the firmware's wire, is left unconnected (see
-    docs/target.md on that link), so a scan reports the missing target."""
+def test_gdb_through_the_qemu_firmware(qemu_firmware, tmp_path, firmware):
+    """The whole firmware path: gdb -> qemu's UART2 -> bmp.init(stream=mps2.UART(2)) in the
+    probe firmware on the emulated Cortex-M3 -> its wire, remote_bitbang on UART1 -> bmp-sim
+    running the test firmware. bmp-sim runs without --real-time: over this link the target
+    only runs while the wire clocks (docs/target.md)."""
     if SERVER != "bmp":
         pytest.skip("the qemu firmware's GDB server is bmp's own")
-    port = free_port()
-    console = Console.qemu(str(qemu_firmware), ["null", f"tcp:127.0.0.1:{port},server=on,wait=off"])
+    sim_port, gdb_port = free_port(), free_port()
+    sim = subprocess.Popen([str(build_sim()), "--listen", f"127.0.0.1:{sim_port}",
+                            "--firmware", str(firmware / "firmware.elf")],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    console = None
     try:
+        assert "listening" in sim.stdout.readline()
+        console = Console.qemu(str(qemu_firmware), [
+            f"tcp:127.0.0.1:{sim_port},nodelay=on",
+            f"tcp:127.0.0.1:{gdb_port},server=on,wait=off,nodelay=on"])
         console.prompt(timeout=30)
         started = console.line("import bmp, mps2; bmp.repl_fun(lambda s: str(eval(s))); "
                                "bmp.init(stream=mps2.UART(2)); print('serving')")
         assert "serving" in started, started
         # The REPL now waits for input, and its idle hook polls the GDB server.
-        run = run_gdb([f"target extended-remote 127.0.0.1:{port}", "monitor version",
-                       "monitor python 6*7", "monitor swdp_scan"],
-                      firmware / "firmware.elf", tmp_path, timeout=90)
+        run = run_gdb([f"target extended-remote 127.0.0.1:{gdb_port}", "monitor version",
+                       "monitor python 6*7", "monitor swdp_scan", "attach 1", "x/4xw 0x08000000",
+                       "break blink_step", "continue", "bt"],
+                      firmware / "firmware.elf", tmp_path, timeout=120)
         assert "GDB server on MicroPython firmware" in run.output("monitor version"), str(run)
         assert run.output("monitor python 6*7").strip().startswith("42"), str(run)
-        assert "SW-DP scan failed: no response" in run.output("monitor swdp_scan"), str(run)
+        assert re.search(r"^\s*1\s+STM32F1", run.output("monitor swdp_scan"), re.MULTILINE), str(run)
+        assert "0x20005000" in run.output("x/4xw 0x08000000"), str(run)
+        assert "Breakpoint 1, blink_step" in run.output("continue"), str(run)
+        backtrace = run.output("bt")
+        assert "blink_step" in backtrace and "main" in backtrace, str(run)
     finally:
-        console.close()
+        if console is not None:
+            console.close()
+        stop_process(sim)

@@ -21,6 +21,8 @@ typedef struct {
 #define STATE_RX_FULL (1 << 1)
 #define CTRL_TX_ENABLE (1 << 0)
 #define CTRL_RX_ENABLE (1 << 1)
+#define CTRL_RX_INT_ENABLE (1 << 3)
+#define INTSTATUS_RX (1 << 1)
 // The smallest divider the UART accepts; qemu's UART does not pace by it.
 #define CMSDK_UART_BAUDDIV_MIN (16)
 
