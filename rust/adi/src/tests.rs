@@ -113,10 +113,8 @@ impl Transport for Model {
             return Err(TransportError::Wait);
         }
         match (port, address) {
-            (Port::Debug, dp::ABORT) => {
-                if value & dp::ABORT_STKERRCLR != 0 {
-                    self.ctrl_stat &= !dp::CTRL_STICKYERR;
-                }
+            (Port::Debug, dp::ABORT) if value & dp::ABORT_STKERRCLR != 0 => {
+                self.ctrl_stat &= !dp::CTRL_STICKYERR;
             }
             (Port::Debug, dp::CTRL_STAT) => {
                 self.ctrl_stat = (self.ctrl_stat & dp::CTRL_STICKY) | (value & !dp::CTRL_STICKY)
@@ -129,9 +127,8 @@ impl Transport for Model {
                 ap::CSW => self.csw = value,
                 ap::TAR => self.tar = value,
                 ap::DRW => {
-                    if self.bus_write(value).is_err() {
-                        self.ctrl_stat |= dp::CTRL_STICKYERR;
-                    }
+                    let failed = self.bus_write(value).is_err();
+                    self.ctrl_stat |= if failed { dp::CTRL_STICKYERR } else { 0 };
                 }
                 _ => {}
             },

@@ -111,7 +111,6 @@ fn swd_connects_and_moves_memory_across_the_auto_increment_boundary() {
     let mut read = [0u8; 13];
     memory.read_bytes(RAM_BASE + 0x1001, &mut read).unwrap();
     assert_eq!(&read, text);
-    drop(memory);
     assert_eq!(&sim.bus().bytes[0x1001..0x100E], text);
 }
 
