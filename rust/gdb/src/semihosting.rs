@@ -42,6 +42,27 @@ const CHUNK: usize = 512;
 /// SYS_WRITE0 stops after this many bytes without a NUL.
 const MAX_WRITE0: u32 = 64 * 1024;
 
+/// The special file ":semihosting-features" (spec, "Semihosting extensions"): the magic
+/// "SHFB" and one byte of extension bits: SH_EXT_EXIT_EXTENDED (bit 0) and
+/// SH_EXT_STDOUT_STDERR (bit 1), both served here. newlib reads it to choose
+/// SYS_EXIT_EXTENDED, which carries the exit status.
+const FEATURES_NAME: &[u8] = b":semihosting-features";
+const FEATURES: &[u8] = b"SHFB\x03";
+/// Its handle: far above the handles semihosting.py counts up from 3.
+const FEATURES_HANDLE: i32 = 0x7FFF_0000;
+
+/// What semihosting keeps between calls: the features file's position while it is open.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Files {
+    features: Option<u32>,
+}
+
+impl Files {
+    pub const fn new() -> Self {
+        Self { features: None }
+    }
+}
+
 /// What the server does after the call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -60,6 +81,7 @@ const FAILED: Outcome = Outcome::Return(u32::MAX); // -1
 pub struct Call<'a, T: Target, H: Host> {
     pub target: &'a mut T,
     pub host: &'a mut H,
+    pub files: &'a mut Files,
     pub started_micros: u64,
 }
 
@@ -89,9 +111,16 @@ impl<T: Target, H: Host> Call<'_, T, H> {
         Ok(Some(name))
     }
 
+    fn is_features(&self, handle: i32) -> bool {
+        handle == FEATURES_HANDLE && self.files.features.is_some()
+    }
+
     /// Do operation `operation` with parameter `parameter` (r0, r1).
     pub fn serve(&mut self, operation: u32, parameter: u32) -> Result<Outcome, T::Error> {
         let block = parameter;
+        if let Some(outcome) = self.features_call(operation, block)? {
+            return Ok(outcome);
+        }
         let result = match operation {
             SYS_OPEN => return self.open(block),
             SYS_CLOSE => {
@@ -189,6 +218,46 @@ impl<T: Target, H: Host> Call<'_, T, H> {
         Ok(Outcome::Return(result as u32))
     }
 
+    /// Calls on the features file's handle; None for every other call.
+    fn features_call(&mut self, operation: u32, block: u32) -> Result<Option<Outcome>, T::Error> {
+        if !matches!(
+            operation,
+            SYS_CLOSE | SYS_READ | SYS_WRITE | SYS_SEEK | SYS_FLEN | SYS_ISTTY
+        ) {
+            return Ok(None);
+        }
+        let handle = self.field(block, 0)? as i32;
+        if !self.is_features(handle) {
+            return Ok(None);
+        }
+        let position = self.files.features.unwrap_or(0);
+        let result = match operation {
+            SYS_CLOSE => {
+                self.files.features = None;
+                0
+            }
+            SYS_READ => {
+                let (address, length) = (self.field(block, 1)?, self.field(block, 2)?);
+                let rest = &FEATURES[(position as usize).min(FEATURES.len())..];
+                let count = rest.len().min(length as usize);
+                self.target.write_memory(address, &rest[..count])?;
+                self.files.features = Some(position + count as u32);
+                length - count as u32 // bytes NOT read
+            }
+            SYS_WRITE => self.field(block, 2)?, // read-only: nothing written
+            SYS_SEEK => match self.field(block, 1)? {
+                at if at as usize <= FEATURES.len() => {
+                    self.files.features = Some(at);
+                    0
+                }
+                _ => u32::MAX,
+            },
+            SYS_FLEN => FEATURES.len() as u32,
+            _ => 0, // SYS_ISTTY: a file
+        };
+        Ok(Some(Outcome::Return(result)))
+    }
+
     fn open(&mut self, block: u32) -> Result<Outcome, T::Error> {
         let (address, mode, length) = (
             self.field(block, 0)?,
@@ -201,6 +270,11 @@ impl<T: Target, H: Host> Call<'_, T, H> {
         };
         // ":tt" is the console: modes r* are stdin, w* stdout, a* stderr (spec, SYS_OPEN).
         let handle = match (name, mode) {
+            (FEATURES_NAME, 0..=1) => {
+                self.files.features = Some(0);
+                FEATURES_HANDLE
+            }
+            (FEATURES_NAME, _) => -1,
             (b":tt", 0..=3) => 0,
             (b":tt", 4..=7) => 1,
             (b":tt", 8..=11) => 2,

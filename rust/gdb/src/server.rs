@@ -77,6 +77,7 @@ struct Session {
     settings: Settings,
     /// SYS_CLOCK and SYS_ELAPSED count from the first resume.
     started_micros: Option<u64>,
+    files: semihosting::Files,
 }
 
 impl Default for Server {
@@ -101,6 +102,7 @@ impl Server {
                 stop: Stop::NoProcess,
                 settings: Settings::new(),
                 started_micros: None,
+                files: semihosting::Files::new(),
             },
         }
     }
@@ -542,6 +544,7 @@ impl Session {
         let mut call = semihosting::Call {
             target,
             host,
+            files: &mut self.files,
             started_micros,
         };
         let outcome = call

@@ -824,6 +824,37 @@ fn semihosting_console_files_and_exit() {
     assert_eq!(harness.target.registers[0], 2);
     semihost(&mut harness, 0x99, 0);
     assert_eq!(harness.target.registers[0], u32::MAX);
+    // ":semihosting-features": "SHFB" and the extension bits, with seek and flen.
+    harness.target.ram[0x200..0x215].copy_from_slice(b":semihosting-features");
+    poke(&mut harness, RAM + 0x300, &[RAM + 0x200, 0, 21]);
+    semihost(&mut harness, SYS_OPEN, RAM + 0x300);
+    let features = harness.target.registers[0];
+    assert!(features as i32 > 2);
+    poke(&mut harness, RAM + 0x300, &[features]);
+    semihost(&mut harness, SYS_FLEN, RAM + 0x300);
+    assert_eq!(harness.target.registers[0], 5);
+    poke(&mut harness, RAM + 0x300, &[features, RAM + 0x800, 4]);
+    semihost(&mut harness, SYS_READ, RAM + 0x300);
+    assert_eq!(
+        (
+            harness.target.registers[0],
+            &harness.target.ram[0x800..0x804]
+        ),
+        (0, &b"SHFB"[..])
+    );
+    poke(&mut harness, RAM + 0x300, &[features, 4]);
+    semihost(&mut harness, SYS_SEEK, RAM + 0x300);
+    poke(&mut harness, RAM + 0x300, &[features, RAM + 0x810, 8]);
+    semihost(&mut harness, SYS_READ, RAM + 0x300);
+    assert_eq!(
+        (harness.target.registers[0], harness.target.ram[0x810]),
+        (7, 0x03)
+    );
+    poke(&mut harness, RAM + 0x300, &[features]);
+    semihost(&mut harness, SYS_CLOSE, RAM + 0x300);
+    assert_eq!(harness.target.registers[0], 0);
+    semihost(&mut harness, SYS_CLOSE, RAM + 0x300);
+    assert_eq!(harness.target.registers[0], u32::MAX); // closed: no longer known
     // Exit with a status: a W reply, the program is gone.
     poke(
         &mut harness,
