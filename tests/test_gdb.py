@@ -330,6 +330,33 @@ def test_semihosting(server, tmp_path):
     assert written.read_bytes() == SEMIHOSTING_FILE, f"{written}: {written.read_bytes()!r}"
 
 
+NEWLIB_CONSOLE = [
+    "newlib: printf 42 ok",
+    "newlib: stderr ok",
+    'newlib: read back "written by newlib 1234", 23 bytes',
+    "newlib: remove 0, again -1, reopen after remove fails",
+    "newlib: time ok, clock ok",
+]
+
+
+def test_a_newlib_program(server, tmp_path, firmware):
+    """tests/firmware/newlib.elf: printf, stderr, fopen/fprintf/fgets/fseek/ftell, remove,
+    time, clock and exit(3), through newlib-nano's librdimon (which reads
+    ':semihosting-features' and so exits with SYS_EXIT_EXTENDED and the status)."""
+    probe = server()
+    bmp_only(probe, "semihosting served on the probe")
+    run = probe.gdb(probe.connect() + ["load", "continue"], elf=firmware / "newlib.elf")
+    exited = run.output("continue")
+    assert re.search(r"^\[Inferior 1 \(.*\) exited with code 03\]$", exited, re.MULTILINE), \
+        f"no exit with code 3\n{run}"
+    probe.wait_for_output(r"^newlib: time", 5)
+    console = [line.rstrip("\r") for line in probe.log().splitlines()]
+    start = console.index(NEWLIB_CONSOLE[0]) if NEWLIB_CONSOLE[0] in console else -1
+    assert start >= 0 and console[start:start + len(NEWLIB_CONSOLE)] == NEWLIB_CONSOLE, \
+        f"console lines\n{run}"
+    assert not (tmp_path / "newlib_test.txt").exists(), "the program removed its file"
+
+
 def test_monitor_help_and_version(server):
     probe = server()
     bmp_only(probe, "monitor help")

@@ -105,20 +105,20 @@ def flen(handle):
 
 
 def remove(name):
+    """SYS_REMOVE: 0, or -1 with errno() telling why (newlib takes only -1 as failure)."""
     try:
         os.remove(BASE + name)
     except OSError as error:
-        _failed(error)
-        return _last_errno
+        return _failed(error)
     return 0
 
 
 def rename(old, new):
+    """SYS_RENAME: 0, or -1 with errno() telling why."""
     try:
         os.rename(BASE + old, BASE + new)
     except OSError as error:
-        _failed(error)
-        return _last_errno
+        return _failed(error)
     return 0
 
 
