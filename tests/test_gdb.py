@@ -55,13 +55,13 @@ def server(request, tmp_path, firmware):
     """A factory: server(repl_fun=False) starts a GDB server in tmp_path."""
     started = []
 
-    def start(repl_fun=False, chip="stm32f103c8"):
+    def start(repl_fun=False, chip="stm32f103c8", stdin=None):
         if SERVER == "qemu":
             process = QemuGdbStub(firmware / "firmware.elf", tmp_path)
         else:
             assert SERVER == "bmp", f"BMP_GDB_SERVER must be bmp or qemu, not {SERVER!r}"
             micropython = request.getfixturevalue("unix_micropython")
-            process = BmpProbe(micropython, tmp_path, chip=chip, repl_fun=repl_fun)
+            process = BmpProbe(micropython, tmp_path, chip=chip, repl_fun=repl_fun, stdin=stdin)
         started.append(process)
         return process
 
@@ -336,20 +336,22 @@ NEWLIB_CONSOLE = [
     'newlib: read back "written by newlib 1234", 23 bytes',
     "newlib: remove 0, again -1, reopen after remove fails",
     "newlib: time ok, clock ok",
+    'newlib: stdin "typed on the probe"',
 ]
 
 
 def test_a_newlib_program(server, tmp_path, firmware):
     """tests/firmware/newlib.elf: printf, stderr, fopen/fprintf/fgets/fseek/ftell, remove,
-    time, clock and exit(3), through newlib-nano's librdimon (which reads
-    ':semihosting-features' and so exits with SYS_EXIT_EXTENDED and the status)."""
-    probe = server()
+    time, clock, a line read from stdin (the probe's console input) and exit(3), through
+    newlib-nano's librdimon (which reads ':semihosting-features' and so exits with
+    SYS_EXIT_EXTENDED and the status)."""
+    probe = server(stdin="typed on the probe\n")
     bmp_only(probe, "semihosting served on the probe")
     run = probe.gdb(probe.connect() + ["load", "continue"], elf=firmware / "newlib.elf")
     exited = run.output("continue")
     assert re.search(r"^\[Inferior 1 \(.*\) exited with code 03\]$", exited, re.MULTILINE), \
         f"no exit with code 3\n{run}"
-    probe.wait_for_output(r"^newlib: time", 5)
+    probe.wait_for_output(r"^newlib: stdin", 5)
     console = [line.rstrip("\r") for line in probe.log().splitlines()]
     start = console.index(NEWLIB_CONSOLE[0]) if NEWLIB_CONSOLE[0] in console else -1
     assert start >= 0 and console[start:start + len(NEWLIB_CONSOLE)] == NEWLIB_CONSOLE, \

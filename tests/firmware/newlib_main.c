@@ -45,5 +45,12 @@ int main(void) {
 
     printf("newlib: time %s, clock %s\n", time(NULL) > 1600000000 ? "ok" : "wrong",
            clock() != (clock_t)-1 ? "ok" : "wrong");
+
+    /* A line from the debugger's console (SYS_READ of handle 0). */
+    if (fgets(line, sizeof line, stdin) == NULL) {
+        printf("newlib: stdin at its end\n");
+    } else {
+        printf("newlib: stdin \"%.*s\"\n", (int)strcspn(line, "\n"), line);
+    }
     exit(3);
 }

@@ -153,12 +153,17 @@ class GdbServer:
 
     kind = None
 
-    def __init__(self, command, cwd, environment, ready_pattern, startup_timeout):
+    def __init__(self, command, cwd, environment, ready_pattern, startup_timeout, stdin=None):
+        """`stdin`: text the server reads on its standard input (then end of file)."""
         self.cwd = pathlib.Path(cwd)
         self.command = command
-        self.process = subprocess.Popen(command, cwd=self.cwd, stdin=subprocess.DEVNULL,
+        self.process = subprocess.Popen(command, cwd=self.cwd,
+                                        stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                         bufsize=1, env=environment)
+        if stdin is not None:
+            self.process.stdin.write(stdin)
+            self.process.stdin.close()
         self.output = OutputCollector(self.process.stdout)
         if ready_pattern is not None:
             match = self.output.wait_for(ready_pattern, startup_timeout,
@@ -222,7 +227,8 @@ class BmpProbe(GdbServer):
 
     kind = "bmp"
 
-    def __init__(self, micropython, cwd, chip="stm32f103c8", repl_fun=False, startup_timeout=30):
+    def __init__(self, micropython, cwd, chip="stm32f103c8", repl_fun=False, startup_timeout=30,
+                 stdin=None):
         self.port = free_port()
         lines = ["import bmp, time"]
         if repl_fun:
@@ -231,7 +237,7 @@ class BmpProbe(GdbServer):
                   "while True:", "    time.sleep(1)"]
         environment = dict(os.environ, BMP_WIRE=f"sim:{chip}")
         super().__init__([str(micropython), "-c", "\n".join(lines) + "\n"], cwd, environment,
-                         r"^serving\r?$", startup_timeout)
+                         r"^serving\r?$", startup_timeout, stdin=stdin)
 
     def connect(self, scan="swdp_scan"):
         return [f"target extended-remote 127.0.0.1:{self.port}", f"monitor {scan}", "attach 1"]
