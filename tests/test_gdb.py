@@ -10,6 +10,8 @@ and the tests that exercise bmp's own commands (monitor, attach, kill) skip, say
 import os
 import re
 import subprocess
+import threading
+import time
 
 import pytest
 
@@ -436,6 +438,37 @@ def test_gdb_on_a_stream(tmp_path, firmware, request):
         assert "MIS-MATCHED" not in compare and "matched." in compare, f"compare\n{run}"
         assert "Breakpoint 1, blink_step" in run.output("continue"), f"continue\n{run}"
         assert value_of(run.output("print counter")) == "0", f"counter\n{run}"
+
+
+def test_a_target_that_stops_answering(tmp_path, firmware, request):
+    """The wire's far end (bmp-sim over remote_bitbang) dies while gdb waits for the running
+    target: the probe says why on gdb's console and reports SIGLOST; it serves on."""
+    if SERVER != "bmp":
+        pytest.skip("bmp's own error path")
+    sim_port = free_port()
+    sim = subprocess.Popen([str(build_sim()), "--listen", f"127.0.0.1:{sim_port}",
+                            "--firmware", str(firmware / "firmware.elf")],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert "listening" in sim.stdout.readline()
+        micropython = request.getfixturevalue("unix_micropython")
+        with BmpProbe(micropython, tmp_path, wire=f"remote_bitbang:127.0.0.1:{sim_port}",
+                      debug=True) as probe:
+            def pull_the_plug():
+                # The probe prints a packet before it handles it: give the resume time.
+                if probe.wait_for_output(r"gdb < \$vCont;c#", 60):
+                    time.sleep(0.5)
+                    stop_process(sim)
+            killer = threading.Thread(target=pull_the_plug, daemon=True)
+            killer.start()
+            run = probe.gdb(probe.connect() + ["continue", "monitor version"])
+            killer.join(timeout=10)
+            stopped = run.output("continue")
+            assert "target lost: " in stopped, str(run)  # with the engine's reason
+            assert "SIGLOST" in stopped, str(run)
+            assert "bmp" in run.output("monitor version"), str(run)
+    finally:
+        stop_process(sim)
 
 
 def test_gdb_through_the_qemu_firmware(qemu_firmware, tmp_path, firmware):

@@ -228,14 +228,18 @@ class BmpProbe(GdbServer):
     kind = "bmp"
 
     def __init__(self, micropython, cwd, chip="stm32f103c8", repl_fun=False, startup_timeout=30,
-                 stdin=None):
+                 stdin=None, wire=None, debug=False):
+        """`wire`: BMP_WIRE (default the in-process sim of `chip`); `debug`: bmp.debug() on,
+        so the probe's output shows the packets."""
         self.port = free_port()
         lines = ["import bmp, time"]
         if repl_fun:
             lines.append("bmp.repl_fun(lambda s: str(eval(s)))")
+        if debug:
+            lines.append("bmp.debug()")
         lines += [f"bmp.init(tcp={self.port})", "print('serving')",
                   "while True:", "    time.sleep(1)"]
-        environment = dict(os.environ, BMP_WIRE=f"sim:{chip}")
+        environment = dict(os.environ, BMP_WIRE=wire or f"sim:{chip}")
         super().__init__([str(micropython), "-c", "\n".join(lines) + "\n"], cwd, environment,
                          r"^serving\r?$", startup_timeout, stdin=stdin)
 
