@@ -85,8 +85,9 @@ pub struct Probe {
     pub jtag_chain: [Option<(u32, u8)>; wire::jtag::MAX_DEVICES],
     /// The delay-loop calibration (dap.calibrate()), for pins that are bit-banged.
     pub calibration: Option<wire::clock::Calibration>,
-    /// SWCLK/TCK in Hz, as the pins last took it (`monitor frequency`).
-    frequency: u32,
+    /// SWCLK/TCK in Hz, as the pins last took it (`monitor frequency`); None: the
+    /// default. (Zero at start, as every field, so the static lands in .bss.)
+    frequency: Option<core::num::NonZeroU32>,
 }
 
 /// SWCLK until a client sets another (CMSIS-DAP's and OpenOCD's usual default is lower;
@@ -110,7 +111,7 @@ impl Probe {
             gdb_active: false,
             jtag_chain: [None; wire::jtag::MAX_DEVICES],
             calibration: None,
-            frequency: DEFAULT_FREQUENCY,
+            frequency: None,
         }
     }
 
@@ -128,14 +129,14 @@ impl Probe {
             None => {
                 use ::wire::Pins;
                 let mut pins = link::open_backend()?;
-                self.frequency = pins.set_frequency(self.frequency);
+                self.frequency = core::num::NonZeroU32::new(pins.set_frequency(self.frequency()));
                 Ok(pins)
             }
         }
     }
 
     pub fn frequency(&self) -> u32 {
-        self.frequency
+        self.frequency.map_or(DEFAULT_FREQUENCY, |hz| hz.get())
     }
 
     /// Set SWCLK/TCK on the pins wherever they are now; the frequency in effect.
@@ -152,8 +153,8 @@ impl Probe {
             }
         }
         // Not opened yet: taken when the pins are.
-        self.frequency = actual.unwrap_or(hz);
-        Ok(self.frequency)
+        self.frequency = core::num::NonZeroU32::new(actual.unwrap_or(hz));
+        Ok(self.frequency())
     }
 
     /// Pulse nRST (`monitor hard_srst`): on the wire of the last scan, or the spare pins.

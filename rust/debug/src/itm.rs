@@ -3,7 +3,9 @@
 //! (synchronization, overflow, timestamps, extension and hardware source packets) is
 //! skipped.
 
+// repr(u8): Header is tag 0 (not a niche value), so a decoder in a static is all zero.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 enum State {
     Header,
     /// Zero bytes of a synchronization packet, until its final 0x80.

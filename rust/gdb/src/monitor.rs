@@ -3,21 +3,35 @@
 use crate::target::{Host, Target};
 use core::fmt::Write;
 
-/// Settings the monitor commands change.
+/// How long a halt may take before the target counts as lost, unless set.
+const DEFAULT_HALT_TIMEOUT_MS: u32 = 2000;
+
+/// Settings the monitor commands change. All zero at start, so a server in a static costs
+/// no flash for its initial value (it lands in .bss).
 #[derive(Clone, Copy, Debug)]
 pub struct Settings {
     /// Hold nRST while scanning (connect under reset).
     pub connect_under_reset: bool,
-    /// How long a halt may take before the target counts as lost, in milliseconds.
-    pub halt_timeout_ms: u32,
+    /// `halt_timeout` in milliseconds; None: the default.
+    halt_timeout_ms: Option<core::num::NonZeroU32>,
 }
 
 impl Settings {
     pub const fn new() -> Self {
         Self {
             connect_under_reset: false,
-            halt_timeout_ms: 2000,
+            halt_timeout_ms: None,
         }
+    }
+
+    pub fn halt_timeout_ms(&self) -> u32 {
+        self.halt_timeout_ms
+            .map_or(DEFAULT_HALT_TIMEOUT_MS, |ms| ms.get())
+    }
+
+    /// 0 means the default.
+    pub fn set_halt_timeout_ms(&mut self, ms: u32) {
+        self.halt_timeout_ms = core::num::NonZeroU32::new(ms);
     }
 }
 
@@ -42,7 +56,10 @@ const COMMANDS: &[(&str, &str)] = &[
         "reset",
         "Reset the attached target and halt it at the reset vector",
     ),
-    ("halt_timeout", "Timeout to wait for a target to halt: [ms]"),
+    (
+        "halt_timeout",
+        "Timeout to wait for a target to halt: [ms] (0: the default, 2000)",
+    ),
     ("connect_rst", "Hold nRST while scanning: [enable|disable]"),
     ("hard_srst", "Pulse nRST"),
     ("erase_mass", "Erase all of the target's flash"),
@@ -119,9 +136,9 @@ pub fn run<T: Target, H: Host>(
                         format_args!("halt_timeout: not a number: {arguments}\n"),
                     );
                 };
-                settings.halt_timeout_ms = value;
+                settings.set_halt_timeout_ms(value);
             }
-            let _ = writeln!(out, "Halt timeout: {} ms", settings.halt_timeout_ms);
+            let _ = writeln!(out, "Halt timeout: {} ms", settings.halt_timeout_ms());
             Ok(())
         }
         "connect_rst" => {

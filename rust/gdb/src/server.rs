@@ -36,7 +36,9 @@ enum Stop {
     Watch(WatchKind, u32),
 }
 
+// repr(u8): Halted is tag 0 (not a niche value), so a server in a static is all zero.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 enum Run {
     Halted,
     /// Resumed; `interrupted_at` is when the client asked it to stop.
@@ -276,7 +278,7 @@ impl Session {
             return;
         }
         let start = host.now_micros();
-        let timeout = u64::from(self.settings.halt_timeout_ms) * 1000;
+        let timeout = u64::from(self.settings.halt_timeout_ms()) * 1000;
         while host.now_micros() - start <= timeout {
             match target.halt_poll() {
                 Ok(HaltStatus::Halted(_)) => {
@@ -472,7 +474,7 @@ impl Session {
         let reason = match target.halt_poll() {
             Ok(HaltStatus::Halted(reason)) => reason,
             Ok(HaltStatus::Running) => {
-                let timeout = u64::from(self.settings.halt_timeout_ms) * 1000;
+                let timeout = u64::from(self.settings.halt_timeout_ms()) * 1000;
                 if interrupted_at.is_some_and(|at| host.now_micros() - at > timeout) {
                     self.lost(host, "the target did not halt within halt_timeout");
                 }

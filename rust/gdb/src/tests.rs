@@ -612,7 +612,7 @@ fn continue_interrupt_and_stop_replies() {
 #[test]
 fn a_target_that_does_not_halt_is_reported_lost() {
     let mut harness = Harness::new();
-    harness.server.settings().halt_timeout_ms = 5;
+    harness.server.settings().set_halt_timeout_ms(5);
     harness.ask("c");
     harness.raw(b"\x03");
     harness.target.halts.clear(); // the halt request goes unanswered
