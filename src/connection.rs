@@ -24,18 +24,19 @@ pub enum Closed {
     Error(i32),
 }
 
-fn slot(slot: bmp_root_t) -> &'static mut Obj {
+/// A GC root slot of the C glue (bmp_stream.h): a server's stream, a callback.
+pub fn slot(slot: bmp_root_t) -> &'static mut Obj {
     // SAFETY: bmp_stream_root returns a pointer into MP_STATE_VM, valid for the program's
     // life; only the poll thread touches these slots.
     unsafe { &mut *sys::bmp_stream_root(slot) }
 }
 
-fn is_set(value: Obj) -> bool {
+/// A slot holds an object (not empty, not None).
+pub fn is_set(value: Obj) -> bool {
     !value.is_null() && value != object::NONE
 }
 
 /// Serve on a stream object (checked to have read, write and ioctl; raises if not).
-#[allow(dead_code)] // for bmp.init(stream=), which comes with the GDB server
 pub fn open_stream(slots: Slots, stream: Obj) {
     // SAFETY: raises OSError if the object is not a stream; nothing of ours is alive.
     unsafe { sys::bmp_stream_check(stream) };

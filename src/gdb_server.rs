@@ -3,10 +3,10 @@
 //! bmp.init() opens the connection and gives the wire to the session; each bmp_loop()
 //! step reads what the client sent, answers, and watches a running target.
 
-use crate::connection::{self, Closed, Slots};
+use crate::connection::{self, Closed, Slots, is_set, slot};
 use crate::link::ProbeClock;
 use crate::mpy::sys::{self, bmp_arg_kind_t, bmp_arg_t, bmp_root_t, bmp_semihosting_t};
-use crate::mpy::{Obj, object, print};
+use crate::mpy::print;
 use crate::probe::{self, Exclusive, Failure, Probe};
 use adi::Clock;
 use core::fmt::Write;
@@ -353,15 +353,6 @@ struct MpyHost<'a> {
     closed: bool,
 }
 
-fn slot(which: bmp_root_t) -> Obj {
-    // SAFETY: a pointer into MP_STATE_VM, valid for the program's life; poll thread only.
-    unsafe { *sys::bmp_stream_root(which) }
-}
-
-fn is_set(value: Obj) -> bool {
-    !value.is_null() && value != object::NONE
-}
-
 fn int_arg(number: i64) -> bmp_arg_t {
     bmp_arg_t {
         kind: bmp_arg_kind_t::BMP_ARG_INT,
@@ -416,7 +407,7 @@ fn call_bytes(function: bmp_semihosting_t, arguments: &[bmp_arg_t], out: &mut [u
 
 /// Text for the user: to bmp.disp_fun() if one is registered, else the console.
 pub fn display(data: &[u8]) {
-    let function = slot(bmp_root_t::BMP_ROOT_DISP_FUN);
+    let function = *slot(bmp_root_t::BMP_ROOT_DISP_FUN);
     // SAFETY: the C side catches what the callback raises; data is read during the call.
     unsafe {
         if is_set(function) {
@@ -446,7 +437,7 @@ impl gdb::Host for MpyHost<'_> {
     }
 
     fn python(&mut self, expression: &str, out: &mut dyn Write) -> Result<(), &'static str> {
-        let function = slot(bmp_root_t::BMP_ROOT_REPL_FUN);
+        let function = *slot(bmp_root_t::BMP_ROOT_REPL_FUN);
         if !is_set(function) {
             return Err("repl_fun() not registered");
         }

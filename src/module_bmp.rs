@@ -1,7 +1,7 @@
 //! The `bmp` module: the GDB server (src/gdb_server.rs), its callbacks and the trace
 //! outputs (src/trace.rs). Keyword arguments are parsed by the C glue (modbmp.c).
 
-use crate::connection;
+use crate::connection::{self, slot};
 use crate::gdb_server::{self, STATE};
 use crate::module_target::unwrap;
 use crate::mpy::exception::{Kind, raise};
@@ -27,11 +27,6 @@ bmp functions:
 fn args<'a>(n: usize, pointer: *const Obj) -> &'a [Obj] {
     // SAFETY: MicroPython passes `n` arguments at `pointer` (arity checked by the C glue).
     unsafe { object::arguments(pointer, n) }
-}
-
-fn slot(which: bmp_root_t) -> &'static mut Obj {
-    // SAFETY: a pointer into MP_STATE_VM, valid for the program's life.
-    unsafe { &mut *sys::bmp_stream_root(which) }
 }
 
 #[unsafe(no_mangle)]

@@ -280,8 +280,7 @@ impl Probe {
         Ok(())
     }
 
-    /// For SYS_GET_CMDLINE (semihosting, served with the GDB server).
-    #[allow(dead_code)]
+    /// For SYS_GET_CMDLINE (semihosting, served by the GDB server).
     pub fn command_line(&self) -> &[u8] {
         &self.command_line[..self.command_line_length]
     }

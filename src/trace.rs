@@ -9,9 +9,10 @@
 //! traceswo: ITM software packets from an SWO byte stream (a UART at the SWO baud rate);
 //! the data of the chosen stimulus ports is shown.
 
+use crate::connection;
 use crate::gdb_server::display;
 use crate::mpy::sys::{self, bmp_root_t};
-use crate::mpy::{Obj, object};
+use crate::mpy::Obj;
 use crate::probe::Probe;
 use debug::itm::ItmDecoder;
 
@@ -83,7 +84,7 @@ impl Trace {
 
     fn poll_swo(&mut self) {
         let stream = swo_stream();
-        if stream.is_null() || stream == object::NONE {
+        if !connection::is_set(stream) {
             return;
         }
         let mut input = [0u8; 256];
@@ -109,13 +110,11 @@ impl Trace {
 }
 
 pub fn swo_stream() -> Obj {
-    // SAFETY: a pointer into MP_STATE_VM; poll thread only.
-    unsafe { *sys::bmp_stream_root(bmp_root_t::BMP_ROOT_SWO_STREAM) }
+    *connection::slot(bmp_root_t::BMP_ROOT_SWO_STREAM)
 }
 
 pub fn set_swo_stream(stream: Obj) {
-    // SAFETY: as above.
-    unsafe { *sys::bmp_stream_root(bmp_root_t::BMP_ROOT_SWO_STREAM) = stream };
+    *connection::slot(bmp_root_t::BMP_ROOT_SWO_STREAM) = stream;
 }
 
 fn read_word(probe: &mut Probe, address: u32) -> Result<u32, debug::Error> {

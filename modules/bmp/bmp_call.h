@@ -15,8 +15,8 @@ typedef enum {
     BMP_SEMIHOSTING_CONSOLE_READ,  // console_read(count) -> bytes, a line from the console
     BMP_SEMIHOSTING_SEEK,          // seek(handle, position) -> 0 or -1
     BMP_SEMIHOSTING_FLEN,          // flen(handle) -> length or -1
-    BMP_SEMIHOSTING_REMOVE,        // remove(name) -> 0 or errno
-    BMP_SEMIHOSTING_RENAME,        // rename(old, new) -> 0 or errno
+    BMP_SEMIHOSTING_REMOVE,        // remove(name) -> 0, or -1 (errno() says why)
+    BMP_SEMIHOSTING_RENAME,        // rename(old, new) -> 0, or -1
     BMP_SEMIHOSTING_SYSTEM,        // system(command) -> status
     BMP_SEMIHOSTING_ERRNO,         // errno() -> errno of the last failed call
     BMP_SEMIHOSTING_TIME,          // time() -> seconds since 1970

@@ -161,8 +161,8 @@ impl Server {
         self.session.poll(target, host);
     }
 
-    /// The client is gone: stop any run it started? No: a target left running keeps
-    /// running (as after `detach`); only the protocol state is dropped.
+    /// The client is gone. Only the protocol state is dropped: a target it left running
+    /// keeps running, as after `detach`.
     pub fn disconnected(&mut self) {
         self.decoder.reset();
         self.session.no_ack = false;
@@ -476,21 +476,15 @@ impl Session {
             Ok(HaltStatus::Running) => {
                 let timeout = u64::from(self.settings.halt_timeout_ms()) * 1000;
                 if interrupted_at.is_some_and(|at| host.now_micros() - at > timeout) {
-                    self.lost(host, "the target did not halt within halt_timeout");
+                    self.lost(
+                        host,
+                        format_args!("the target did not halt within halt_timeout"),
+                    );
                 }
                 return;
             }
             Err(error) => {
-                let mut message = Console {
-                    text: [0; CONSOLE_SIZE],
-                    length: 0,
-                };
-                let _ = write!(message, "target lost: {error}");
-                let length = message.length;
-                self.lost(
-                    host,
-                    core::str::from_utf8(&message.text[..length]).unwrap_or(""),
-                );
+                self.lost(host, format_args!("target lost: {error}"));
                 return;
             }
         };
@@ -513,8 +507,10 @@ impl Session {
     }
 
     /// The target no longer answers: tell the client with an `O` line and `X1D`.
-    fn lost<H: Host>(&mut self, host: &mut H, message: &str) {
-        self.console_line(host, message);
+    fn lost<H: Host>(&mut self, host: &mut H, message: core::fmt::Arguments<'_>) {
+        self.console.length = 0;
+        let _ = writeln!(self.console, "{message}");
+        self.send_console(host);
         self.run = Run::Halted;
         self.stop = Stop::NoProcess;
         self.reply.start();
@@ -523,12 +519,16 @@ impl Session {
         self.send(host);
     }
 
-    fn console_line<H: Host>(&mut self, host: &mut H, message: &str) {
-        self.reply.start();
-        self.reply.byte(b'O');
-        self.reply.hex_bytes(message.as_bytes());
-        self.reply.hex_bytes(b"\n");
-        self.send(host);
+    /// What `console` holds, as console packets ('O', E.3), at most 512 bytes of text each.
+    fn send_console<H: Host>(&mut self, host: &mut H) {
+        let length = self.console.length;
+        for start in (0..length).step_by(512) {
+            let end = (start + 512).min(length);
+            self.reply.start();
+            self.reply.byte(b'O');
+            self.reply.hex_bytes(&self.console.text[start..end]);
+            self.send(host);
+        }
     }
 
     /// The target stopped on BKPT 0xAB: do the call, then resume it after the BKPT, or
@@ -541,7 +541,7 @@ impl Session {
             target.read_register(cortexm::PC),
         );
         let (Ok(operation), Ok(parameter), Ok(pc)) = registers else {
-            return self.lost(host, "semihosting: cannot read the registers");
+            return self.lost(host, format_args!("semihosting: cannot read the registers"));
         };
         let mut call = semihosting::Call {
             target,
@@ -564,7 +564,9 @@ impl Session {
                             interrupted_at: None,
                         }
                     }
-                    Err(_) => self.lost(host, "semihosting: cannot resume the target"),
+                    Err(_) => {
+                        self.lost(host, format_args!("semihosting: cannot resume the target"))
+                    }
                 }
             }
             Outcome::Exit(status) => {
@@ -743,15 +745,7 @@ impl Session {
         };
         self.console.length = 0;
         let result = monitor::run(line, target, host, &mut self.settings, &mut self.console);
-        // Output as console packets ('O', E.3), at most 512 bytes of text each.
-        let length = self.console.length;
-        for start in (0..length).step_by(512) {
-            let end = (start + 512).min(length);
-            self.reply.start();
-            self.reply.byte(b'O');
-            self.reply.hex_bytes(&self.console.text[start..end]);
-            self.send(host);
-        }
+        self.send_console(host);
         match result {
             Ok(()) => self.ok(),
             Err(_) => self.error(0x01),
