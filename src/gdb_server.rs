@@ -5,8 +5,8 @@
 
 use crate::connection::{self, Closed, Slots, is_set, slot};
 use crate::link::ProbeClock;
-use crate::mpy::sys::{self, bmp_arg_kind_t, bmp_arg_t, bmp_root_t, bmp_semihosting_t};
 use crate::mpy::print;
+use crate::mpy::sys::{self, bmp_arg_kind_t, bmp_arg_t, bmp_root_t, bmp_semihosting_t};
 use crate::probe::{self, Exclusive, Failure, Probe};
 use adi::Clock;
 use core::fmt::Write;

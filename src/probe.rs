@@ -175,7 +175,7 @@ impl Probe {
         }
         fn pulse(pins: &mut link::Backend) {
             pins.set_reset(true);
-            crate::link::delay_micros(RESET_PULSE_MICROS);
+            link::delay_micros(RESET_PULSE_MICROS);
             pins.set_reset(false);
         }
         Ok(())

@@ -11,8 +11,8 @@
 
 use crate::connection;
 use crate::gdb_server::display;
-use crate::mpy::sys::{self, bmp_root_t};
 use crate::mpy::Obj;
+use crate::mpy::sys::{self, bmp_root_t};
 use crate::probe::Probe;
 use debug::itm::ItmDecoder;
 

@@ -12,6 +12,7 @@
     non_upper_case_globals,
     dead_code,
     unsafe_op_in_unsafe_fn,
+    unused_qualifications,
     clippy::all
 )]
 pub mod sys {

@@ -84,7 +84,7 @@ fn a_short_inner_request_runs_nothing() {
 #[test]
 fn inner_responses_that_do_not_fit_answer_0xff() {
     let mut dap = dap_with(Mock::default(), 64);
-    assert_eq!(mock::ask(&mut dap, &[0x02, 0x01]), [0x02, 0x01]);
+    assert_eq!(ask(&mut dap, &[0x02, 0x01]), [0x02, 0x01]);
     // Three block reads of 10 words: 44 bytes each; only the first fits in 64.
     let block = [0x06, 0x00, 10, 0x00, 0x02];
     let request = bytes(&[&[0x7F, 0x03], &block, &block, &block]);
