@@ -95,11 +95,13 @@ extern "C" fn accept_trampoline(context: *mut c_void) {
     accept.client = unsafe { sys::bmp_stream_tcp_accept(accept.listener) };
 }
 
-/// Take a waiting TCP client. While one is connected, a second one is accepted and closed
-/// at once (it sees the connection close). Returns true when a new client arrived.
+/// Take a waiting TCP client. While one is connected, a newcomer is left in the listen
+/// backlog (its connect has completed; it is served when the current client leaves), so a
+/// client that closes and reconnects at once is never reset. Returns true when a new client
+/// arrived.
 pub fn accept(slots: Slots) -> Result<bool, Obj> {
     let listener = *slot(slots.listener);
-    if !is_set(listener) {
+    if !is_set(listener) || has_client(slots) {
         return Ok(false);
     }
     let mut attempt = Accept {
@@ -117,11 +119,6 @@ pub fn accept(slots: Slots) -> Result<bool, Obj> {
         return Err(exception);
     }
     if attempt.client.is_null() {
-        return Ok(false);
-    }
-    if has_client(slots) {
-        // SAFETY: as in `close`.
-        unsafe { sys::bmp_stream_close(attempt.client) };
         return Ok(false);
     }
     *slot(slots.stream) = attempt.client;

@@ -114,12 +114,12 @@ impl DapServer {
     }
 
     /// One poll step of the TCP server: answer every complete request. False once the
-    /// client has gone (the server then gives the wire back). A second client is closed.
+    /// client has gone (the server then gives the wire back). A second client waits in the
+    /// listen backlog until then (`connection::accept`).
     pub fn step(&mut self) -> bool {
         if self.transport != Transport::Tcp {
             return true;
         }
-        let _ = connection::accept(SLOTS);
         while connection::has_client(SLOTS) {
             match connection::read(SLOTS, &mut self.received[self.received_length..]) {
                 Ok(0) => return true,

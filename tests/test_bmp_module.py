@@ -241,16 +241,19 @@ def test_tcp_serves_one_client_at_a_time(gdb_port):
     with socket.create_connection(("127.0.0.1", gdb_port), timeout=10) as first:
         first.sendall(packet(b"qSupported"))
         assert_supported(receive_answer(first))
-        with socket.create_connection(("127.0.0.1", gdb_port), timeout=10) as second:
-            assert closed_by_peer(second)
+        # A second client waits in the listen backlog: not answered, not closed.
+        second = socket.create_connection(("127.0.0.1", gdb_port), timeout=10)
+        second.sendall(packet(b"qSupported"))
+        second.settimeout(1.0)
+        with pytest.raises(socket.timeout):
+            second.recv(1)
         # The first client is still served.
         first.sendall(b"+" + packet(b"qSupported"))
         assert_supported(receive_answer(first))
-    # When it leaves, the next client is served.
-    time.sleep(0.2)
-    with socket.create_connection(("127.0.0.1", gdb_port), timeout=10) as third:
-        third.sendall(packet(b"qSupported"))
-        assert_supported(receive_answer(third))
+    # When it leaves, the waiting client is served.
+    with second:
+        second.settimeout(10)
+        assert_supported(receive_answer(second))
 
 
 def test_tcp_deinit_closes_the_port_and_the_client(unix_console):

@@ -42,7 +42,8 @@ mp_obj_t bmp_stream_tcp_listen(const char *host, mp_int_t port) {
     mp_obj_t first = mp_obj_subscr(addresses, MP_OBJ_NEW_SMALL_INT(0), MP_OBJ_SENTINEL);
     mp_obj_t address = mp_obj_subscr(first, MP_OBJ_NEW_SMALL_INT(-1), MP_OBJ_SENTINEL);
     call_method(listener, MP_QSTR_bind, 1, &address);
-    mp_obj_t backlog = MP_OBJ_NEW_SMALL_INT(1);
+    // A client that arrives while another is served waits in the backlog (see connection.rs).
+    mp_obj_t backlog = MP_OBJ_NEW_SMALL_INT(2);
     call_method(listener, MP_QSTR_listen, 1, &backlog);
     mp_obj_t blocking = mp_const_false;
     call_method(listener, MP_QSTR_setblocking, 1, &blocking);

@@ -16,6 +16,11 @@ const MAX_PIN_WAIT_US: u32 = 3_000_000;
 /// Poll interval of the DAP_SWJ_Pins wait.
 const PIN_POLL_US: u32 = 10;
 
+/// Microseconds in `ticks` of a clock running at `hz`.
+fn ticks_to_us(ticks: u32, hz: u32) -> u32 {
+    (u64::from(ticks) * 1_000_000 / u64::from(hz.max(1))).min(u64::from(u32::MAX)) as u32
+}
+
 /// Capabilities (CMSIS-DAP DAP_Info 0xF0, Info0).
 mod capability {
     pub const SWD: u8 = 1 << 0;
@@ -387,16 +392,27 @@ impl<'a, W: Wire> Dap<'a, W> {
 
     /// DAP_SWJ_Pins: drive the selected pins, then wait up to `wait` µs until they read
     /// back as driven (e.g. nRESET released by the target); answer the pin levels.
+    ///
+    /// The wait is clamped to the specification's 3 s and measured on the timestamp clock
+    /// when there is one: a delay call costs more than it asks for (e.g. a host's sleep),
+    /// so summing the requested delays would overrun.
     fn swj_pins(&mut self, body: &mut Request, out: &mut Response) -> Result<(), Fail> {
         let output = body.u8()?;
         let select = body.u8()?;
         let wait = body.u32()?.min(MAX_PIN_WAIT_US);
         let mut input = self.wire.pins(output, select);
+        let start = self
+            .config
+            .timestamp_hz
+            .map(|hz| (self.wire.timestamp(), hz));
         let mut waited = 0;
         while (input ^ output) & select != 0 && waited < wait {
             let step = PIN_POLL_US.min(wait - waited);
             self.wire.delay_us(step);
-            waited += step;
+            waited = match start {
+                Some((start, hz)) => ticks_to_us(self.wire.timestamp().wrapping_sub(start), hz),
+                None => waited + step,
+            };
             input = self.wire.pins(output, 0);
         }
         out.u8(input)

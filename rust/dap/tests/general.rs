@@ -275,6 +275,28 @@ fn swj_pins_waits_for_reset_release() {
 }
 
 #[test]
+fn swj_pins_wait_is_measured_on_the_timestamp_clock() {
+    // Each 10 µs delay takes 28 µs (as a host's sleep did): the wait still ends at the
+    // specification's 3 s on the timestamp clock, not after 3 s worth of delays.
+    let mock = Mock {
+        reset_held_until_us: u64::MAX,
+        delay_overrun: 28,
+        ..Mock::default()
+    };
+    let mut config = Config::new(64);
+    config.timestamp_hz = Some(1_000_000);
+    let mut dap = Dap::new(mock, config).unwrap();
+    // Release nRESET and wait 2^32-1 µs for it to read high: the target holds it low.
+    assert_eq!(
+        ask(&mut dap, &[0x10, 0x80, 0x80, 0xFF, 0xFF, 0xFF, 0xFF]),
+        [0x10, 0x7F]
+    );
+    let now = dap.wire().now_us;
+    // At most one overrunning delay past the limit.
+    assert!((3_000_000..3_000_300).contains(&now), "waited {now} µs");
+}
+
+#[test]
 fn swd_sequence_in_and_out() {
     let mut dap = swd();
     dap.wire().swd_input = 0b1_0110_1001;

@@ -198,6 +198,8 @@ pub struct Mock {
     pub abort_flag: bool,
     /// Raise the abort flag once this many SWD transactions have been made.
     pub abort_after: Option<usize>,
+    /// Each delay takes this many times what it asks for (a host's sleep overruns).
+    pub delay_overrun: u64,
 }
 
 impl Default for Mock {
@@ -215,6 +217,7 @@ impl Default for Mock {
             jtag: tap::Chain::default(),
             abort_flag: false,
             abort_after: None,
+            delay_overrun: 1,
         }
     }
 }
@@ -384,7 +387,7 @@ impl Jtag for Mock {
 impl Board for Mock {
     fn delay_us(&mut self, us: u32) {
         self.events.push(Event::Delay(us));
-        self.now_us += u64::from(us);
+        self.now_us += u64::from(us) * self.delay_overrun;
     }
 
     fn timestamp(&mut self) -> u32 {
