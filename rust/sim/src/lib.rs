@@ -1,11 +1,13 @@
-//! A simulated STM32F103 "blue pill" at the SWD/JTAG wire.
+//! Simulated Cortex-M chips (the STM32F103 "blue pill" and others) at the SWD/JTAG wire.
 //!
 //! `port` is the debug-port half (SW-DP, JTAG-DP, AHB-AP, virtual clock, fault injection,
-//! remote_bitbang server); `chip` is the target half (Cortex-M3 core on unicorn-engine,
-//! debug registers, ROM table, STM32F103 memories and peripherals). `bus` is their seam.
+//! remote_bitbang server); `chip` is the target half's Cortex-M part (core on
+//! unicorn-engine, debug registers, FPB, DWT, ROM table); `soc` holds one SoC per family
+//! (identity, memory map, flash controller, RCC). `bus` is the seam between port and chip.
 
 pub mod bus;
 pub mod chip;
 pub mod port;
+pub mod soc;
 
 pub use port::{FaultConfig, Sim, Statistics, WireMode};

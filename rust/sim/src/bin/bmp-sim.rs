@@ -18,7 +18,7 @@ remote_bitbang protocol (JTAG and SWD requests). Once listening it prints
 \"bmp-sim: <chip> listening on <address>\".
 
 options:
-  --chip NAME            stm32f103c8 (default), stm32f103cb, stm32f103rc, cks32f103c8
+  --chip NAME            the simulated chip (default stm32f103c8; the list is below)
   --firmware FILE        an ELF or a raw .bin to load into flash first
   --listen ADDRESS       where to listen (default 127.0.0.1:3335; port 0 picks one)
   --statistics           after each client, print the wire counters to stderr
@@ -39,13 +39,6 @@ fault injection (probabilities from 0 to 1, per transaction; default 0):
 ";
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:3335";
-
-const CHIPS: [(&str, Variant); 4] = [
-    ("stm32f103c8", Variant::Stm32f103c8),
-    ("stm32f103cb", Variant::Stm32f103cb),
-    ("stm32f103rc", Variant::Stm32f103rc),
-    ("cks32f103c8", Variant::Cks32f103c8),
-];
 
 struct Options {
     chip: &'static str,
@@ -96,10 +89,8 @@ fn bad_value(option: &str, value: &str, expected: &'static str) -> UsageError {
 }
 
 fn parse_chip(option: &str, value: &str) -> Result<(&'static str, Variant), UsageError> {
-    CHIPS
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case(value))
-        .copied()
+    Variant::from_name(value)
+        .map(|variant| (variant.name(), variant))
         .ok_or_else(|| bad_value(option, value, "one of the chips --help lists"))
 }
 
@@ -118,8 +109,8 @@ fn parse_number(option: &str, value: &str) -> Result<u64, UsageError> {
 
 fn parse(arguments: impl IntoIterator<Item = String>) -> Result<Command, UsageError> {
     let mut options = Options {
-        chip: CHIPS[0].0,
-        variant: CHIPS[0].1,
+        chip: Variant::Stm32f103c8.name(),
+        variant: Variant::Stm32f103c8,
         firmware: None,
         listen: DEFAULT_LISTEN.to_string(),
         statistics: false,
@@ -189,6 +180,8 @@ fn main() -> ExitCode {
     match parse(std::env::args().skip(1)) {
         Ok(Command::Help) => {
             print!("{USAGE}");
+            let names: Vec<&str> = Variant::ALL.iter().map(|variant| variant.name()).collect();
+            println!("\nchips: {}", names.join(", "));
             ExitCode::SUCCESS
         }
         Ok(Command::Run(options)) => run(options),

@@ -1,4 +1,4 @@
-//! The Cortex-M3 core on unicorn-engine, and what the debug logic does to it: run for a
+//! The Cortex-M core on unicorn-engine (the SoC names the model), and what the debug logic does to it: run for a
 //! share of virtual time, halt, step, reset, and move registers through DCRSR/DCRDR.
 //!
 //! Approximations, all on purpose:
@@ -19,14 +19,12 @@ use super::debug::{
     DCRSR_REGSEL, DCRSR_REGWNR, DFSR_BKPT, DFSR_DWTTRAP, DFSR_HALTED, DFSR_VCATCH, ResetRequest,
     RunRequest,
 };
-use super::flash::{FLASH_BASE, FlashEffect};
 use super::memory_map::{
     self, Emulator, FLASH_ALIAS_BASE, Origin, PRIVATE_PERIPHERAL_BASE, PRIVATE_PERIPHERAL_SIZE,
-    SRAM_BASE, SYSTEM_MEMORY_BASE, SYSTEM_MEMORY_SIZE,
 };
-use super::system::{PERIPHERAL_BASE, PERIPHERAL_SIZE, RunState, Stop, System};
-use super::variant::Variant;
+use super::system::{PERIPHERAL_BASE, RunState, Stop, System};
 use crate::bus::Width;
+use crate::soc::{CoreModel, FLASH_BASE, FlashEffect, Variant};
 use unicorn_engine::unicorn_const::{Arch, HookType, MemType, Mode, Prot, uc_error};
 use unicorn_engine::{ArmCpuModel, RegisterARM, Unicorn};
 
@@ -64,18 +62,25 @@ const GENERAL_REGISTERS: [RegisterARM; 13] = [
 pub fn create(variant: Variant) -> Result<Emulator<'static>, uc_error> {
     let mut uc =
         Unicorn::new_with_data(Arch::ARM, Mode::MCLASS | Mode::THUMB, System::new(variant))?;
-    uc.ctl_set_cpu_model(ArmCpuModel::CORTEX_M3 as i32)?;
-    let flash_size = variant.flash_size();
+    let soc = &uc.get_data().soc;
+    let model = match soc.core() {
+        CoreModel::CortexM3 => ArmCpuModel::CORTEX_M3,
+    };
+    let flash_size = soc.flash_size();
+    let rams = soc.rams();
+    let system_memory = soc.system_memory();
+    let peripheral_size = soc.peripheral_size();
+    uc.ctl_set_cpu_model(model as i32)?;
     uc.mem_map(u64::from(FLASH_BASE), u64::from(flash_size), Prot::ALL)?;
     uc.mem_write(u64::from(FLASH_BASE), &vec![0xFF; flash_size as usize])?;
-    uc.mem_map(
-        u64::from(SRAM_BASE),
-        u64::from(variant.sram_size()),
-        Prot::ALL,
-    )?;
+    for ram in rams {
+        uc.mem_map(u64::from(ram.base), u64::from(ram.size), Prot::ALL)?;
+    }
     map_registers(&mut uc, FLASH_ALIAS_BASE, flash_size)?;
-    map_registers(&mut uc, SYSTEM_MEMORY_BASE, SYSTEM_MEMORY_SIZE)?;
-    map_registers(&mut uc, PERIPHERAL_BASE, PERIPHERAL_SIZE)?;
+    // unicorn maps whole 4 KB pages.
+    let system_memory_size = system_memory.size.next_multiple_of(0x1000);
+    map_registers(&mut uc, system_memory.base, system_memory_size)?;
+    map_registers(&mut uc, PERIPHERAL_BASE, peripheral_size)?;
     map_registers(&mut uc, PRIVATE_PERIPHERAL_BASE, PRIVATE_PERIPHERAL_SIZE)?;
     uc.add_code_hook(1, 0, on_instruction)?;
     uc.add_intr_hook(on_interrupt)?;
@@ -199,24 +204,21 @@ fn on_flash_write(
     size: usize,
     value: i64,
 ) -> bool {
-    if let Some(effect) = uc.get_data_mut().flash.complete_now() {
+    if let Some(effect) = uc.get_data_mut().soc.complete_flash_now() {
         apply_flash_effect(uc, &effect);
     }
     let address = address as u32;
     let mut before = vec![0u8; size];
     let _ = uc.mem_read(u64::from(address), &mut before);
-    let mut halves = [0xFFFF_u16; 2];
-    for (index, half) in halves.iter_mut().enumerate() {
-        let mut bytes = [0xFF_u8; 2];
-        let _ = uc.mem_read(u64::from(address + 2 * index as u32), &mut bytes);
-        *half = u16::from_le_bytes(bytes);
-    }
+    let mut current = [0xFF_u8; 4];
+    let _ = uc.mem_read(u64::from(address), &mut current);
+    let current = u32::from_le_bytes(current);
     let system = uc.get_data_mut();
     system.flash_restores.push((address, before));
     let now = system.now_ns;
     if system
-        .flash
-        .write_array(address, size as u32, value as u32, halves, now)
+        .soc
+        .write_flash(address, size as u32, value as u32, current, now)
         .is_err()
     {
         core_bus_fault(uc);
@@ -246,7 +248,7 @@ pub fn apply_flash_effect(uc: &mut Unicorn<'_, System>, effect: &FlashEffect) {
 /// Finish the flash operation whose time has come.
 pub fn complete_flash(uc: &mut Emulator) {
     let now = uc.get_data().now_ns;
-    if let Some(effect) = uc.get_data_mut().flash.complete(now) {
+    if let Some(effect) = uc.get_data_mut().soc.complete_flash(now) {
         apply_flash_effect(uc, &effect);
     }
 }
@@ -258,7 +260,7 @@ pub fn can_run(uc: &Emulator) -> bool {
     if run.halted || run.sleeping || run.locked_up || run.reset_held {
         return false;
     }
-    !(system.flash.busy() && memory_map::in_flash(system, program_counter(uc)))
+    !(system.soc.flash_busy() && memory_map::in_flash(system, program_counter(uc)))
 }
 
 pub fn program_counter(uc: &Emulator) -> u32 {
@@ -386,7 +388,7 @@ pub fn reset(uc: &mut Emulator, request: ResetRequest) {
 
 /// Peripherals and the flash controller to reset values (nRST, SYSRESETREQ).
 pub fn reset_peripherals(uc: &mut Emulator) {
-    if let Some(effect) = uc.get_data_mut().flash.reset() {
+    if let Some(effect) = uc.get_data_mut().soc.reset() {
         apply_flash_effect(uc, &effect);
     }
     uc.get_data_mut().reset_peripherals();

@@ -6,7 +6,7 @@ use object::Endianness;
 use object::elf::PT_LOAD;
 use object::read::elf::{ElfFile32, ProgramHeader};
 
-use super::flash::FLASH_BASE;
+use crate::soc::FLASH_BASE;
 
 /// A block of bytes to place at an address.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,48 +1,38 @@
-//! The STM32F103 memory map (RM0008 3.3 table 3, DS5319 figure "Memory map") and the
-//! dispatch of every access, from the debugger (AHB-AP) or from the core (unicorn-engine
-//! memory-mapped I/O callbacks), to memories and registers.
+//! The Cortex-M memory map and the dispatch of every access, from the debugger (AHB-AP)
+//! or from the core (unicorn-engine memory-mapped I/O callbacks), to memories and
+//! registers. The SoC (`crate::soc`) says where its memories are and answers for its
+//! system memory and peripherals; the private peripheral bus is the core's.
 //!
 //! | addresses | what |
 //! |---|---|
 //! | 0x0000_0000 .. flash size | flash, aliased (BOOT0 = 0): data accesses only, the core cannot execute from the alias here |
 //! | 0x0800_0000 .. flash size | main flash |
-//! | 0x1FFF_F000 .. 0x1FFF_F80F | system memory (reads zero, no bootloader), flash size register, unique ID, option bytes |
-//! | 0x2000_0000 .. SRAM size | SRAM |
-//! | 0x4000_0000 .. 0x4002_FFFF | peripherals: RCC and FPEC modelled, the rest plain storage |
+//! | the SoC's system memory | bootloader (reads as the SoC says), IDs, option bytes |
+//! | the SoC's RAMs | SRAM (and CCM RAM on the F407) |
+//! | 0x4000_0000 .. the SoC's peripheral size | peripherals: RCC and flash controller modelled by the SoC, the rest plain storage |
 //! | 0xE000_0000 .. 0xE00F_FFFF | private peripheral bus: ITM, DWT, FPB, SCS, TPIU, ETM, DBGMCU, ROM table |
 //!
 //! Anything else answers a bus error. Accesses must be aligned to their width.
 
 use super::core;
 use super::debug;
-use super::flash::{self, FLASH_BASE, FPEC_BASE, FlashError, OPTION_BYTES_BASE};
-use super::rcc::{RCC_BASE, RCC_SIZE};
 use super::rom_table::{
     self, DWT_BASE, ETM_BASE, FPB_BASE, ITM_BASE, ROM_TABLE_BASE, SCS_BASE, TPIU_BASE,
 };
-use super::system::{PERIPHERAL_BASE, PERIPHERAL_SIZE, Stop, System};
+use super::system::{PERIPHERAL_BASE, Stop, System};
 use crate::bus::{BusError, Width};
+use crate::soc::{FLASH_BASE, FlashError};
 use unicorn_engine::Unicorn;
 
 pub type Emulator<'a> = Unicorn<'a, System>;
 
 pub const FLASH_ALIAS_BASE: u32 = 0x0000_0000;
-pub const SRAM_BASE: u32 = 0x2000_0000;
-/// System memory (the ST bootloader) and the device electronic signature (RM0008 30.1,
-/// 30.2): flash size in KB as a half-word at 0x1FFF_F7E0, 96-bit unique ID at 0x1FFF_F7E8.
-pub const SYSTEM_MEMORY_BASE: u32 = 0x1FFF_F000;
-pub const SYSTEM_MEMORY_SIZE: u32 = 0x1000;
-pub const FLASH_SIZE_REGISTER: u32 = 0x1FFF_F7E0;
-pub const UNIQUE_ID: u32 = 0x1FFF_F7E8;
-const OPTION_BYTES_END: u32 = OPTION_BYTES_BASE + 2 * flash::OPTION_BYTE_COUNT as u32;
 pub const PRIVATE_PERIPHERAL_BASE: u32 = 0xE000_0000;
 pub const PRIVATE_PERIPHERAL_SIZE: u32 = 0x0010_0000;
-/// DBGMCU (RM0008 31.6.1 and 31.16.3).
+/// DBGMCU (RM0008 31.6.1 and 31.16.3, RM0090 38.6.1 and 38.16.3).
 pub const DBGMCU_IDCODE: u32 = 0xE004_2000;
 pub const DBGMCU_CR: u32 = 0xE004_2004;
 const DBGMCU_BASE: u32 = 0xE004_2000;
-/// DBGMCU_CR bits that exist on the F103 (RM0008 31.16.3).
-const DBGMCU_CR_STORED: u32 = 0x7E3F_FF27;
 
 /// Who makes an access.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,24 +49,26 @@ pub enum Origin {
 enum Region {
     Flash(u32),
     SystemMemory,
-    Sram,
+    Ram,
     Peripheral,
     PrivatePeripheral,
     Unmapped,
 }
 
 fn decode(system: &System, address: u32) -> Region {
-    let variant = system.variant;
-    let flash_size = variant.flash_size();
+    let soc = &system.soc;
+    let flash_size = soc.flash_size();
+    let system_memory = soc.system_memory();
+    let inside = |base: u32, size: u32| address.checked_sub(base).is_some_and(|o| o < size);
     if address < FLASH_ALIAS_BASE + flash_size {
         Region::Flash(FLASH_BASE + address)
-    } else if (FLASH_BASE..FLASH_BASE + flash_size).contains(&address) {
+    } else if inside(FLASH_BASE, flash_size) {
         Region::Flash(address)
-    } else if (SYSTEM_MEMORY_BASE..OPTION_BYTES_END).contains(&address) {
+    } else if inside(system_memory.base, system_memory.size) {
         Region::SystemMemory
-    } else if (SRAM_BASE..SRAM_BASE + variant.sram_size()).contains(&address) {
-        Region::Sram
-    } else if (PERIPHERAL_BASE..PERIPHERAL_BASE + PERIPHERAL_SIZE).contains(&address) {
+    } else if soc.rams().iter().any(|ram| inside(ram.base, ram.size)) {
+        Region::Ram
+    } else if inside(PERIPHERAL_BASE, soc.peripheral_size()) {
         Region::Peripheral
     } else if (PRIVATE_PERIPHERAL_BASE..=PRIVATE_PERIPHERAL_BASE + (PRIVATE_PERIPHERAL_SIZE - 1))
         .contains(&address)
@@ -119,8 +111,11 @@ pub fn read(
     }
     match decode(uc.get_data(), address) {
         Region::Flash(address) => read_flash(uc, address, width, origin),
-        Region::SystemMemory => read_system_memory(uc.get_data(), address, width),
-        Region::Sram => read_memory(uc, address, width),
+        Region::SystemMemory => {
+            let word = uc.get_data().soc.read_system_memory(address & !3);
+            Ok(extract(word, address, width))
+        }
+        Region::Ram => read_memory(uc, address, width),
         Region::Peripheral => Ok(read_peripheral(uc.get_data(), address, width)),
         Region::PrivatePeripheral => {
             let word = read_private_word(uc, address & !3, origin)?;
@@ -142,8 +137,15 @@ pub fn write(
     }
     match decode(uc.get_data(), address) {
         Region::Flash(address) => write_flash(uc, address, width, value, origin),
-        Region::SystemMemory => write_option_bytes(uc.get_data_mut(), address, width, value),
-        Region::Sram => write_memory(uc, address, width, value),
+        Region::SystemMemory => {
+            let system = uc.get_data_mut();
+            let now = system.now_ns;
+            system
+                .soc
+                .write_system_memory(address, width.bytes(), value, now)
+                .map_err(bus_error)
+        }
+        Region::Ram => write_memory(uc, address, width, value),
         Region::Peripheral => write_peripheral(uc.get_data_mut(), address, width, value),
         Region::PrivatePeripheral => {
             let word = match width {
@@ -189,10 +191,15 @@ pub fn store(
     Ok(())
 }
 
-/// Reading the array while the controller is busy stalls the bus (RM0008 3.3.3).
+/// Reading the array while the controller is busy stalls the bus (RM0008 3.3.3); with
+/// read protection the debugger's reads are bus errors (RM0090 3.6.3).
 fn read_flash(uc: &Emulator, address: u32, width: Width, origin: Origin) -> Result<u32, BusError> {
-    if origin == Origin::Debugger && uc.get_data().flash.busy() {
+    let soc = &uc.get_data().soc;
+    if origin == Origin::Debugger && soc.flash_busy() {
         return Err(BusError::Stall);
+    }
+    if origin == Origin::Debugger && soc.flash_read_protected() {
+        return Err(BusError::Fault);
     }
     read_memory(uc, address, width)
 }
@@ -207,14 +214,12 @@ fn write_flash(
     if origin == Origin::Inspect {
         return write_memory(uc, address, width, value);
     }
-    let aligned = address & !1;
-    let current = read_memory(uc, aligned, Width::Word).unwrap_or(u32::MAX);
-    let halves = [current as u16, (current >> 16) as u16];
+    let current = read_memory(uc, address, Width::Word).unwrap_or(u32::MAX);
     let system = uc.get_data_mut();
     let now = system.now_ns;
     system
-        .flash
-        .write_array(address, width.bytes(), value, halves, now)
+        .soc
+        .write_flash(address, width.bytes(), value, current, now)
         .map_err(bus_error)
 }
 
@@ -225,49 +230,8 @@ fn bus_error(error: FlashError) -> BusError {
     }
 }
 
-fn read_system_memory(system: &System, address: u32, width: Width) -> Result<u32, BusError> {
-    let aligned = address & !3;
-    let word = match aligned {
-        FLASH_SIZE_REGISTER => 0xFFFF_0000 | (system.variant.flash_size() / 1024),
-        UNIQUE_ID..=0x1FFF_F7F0 => {
-            let start = (aligned - UNIQUE_ID) as usize;
-            let id = system.variant.unique_id();
-            u32::from_le_bytes(id[start..start + 4].try_into().unwrap_or([0; 4]))
-        }
-        OPTION_BYTES_BASE.. => {
-            let index = ((aligned - OPTION_BYTES_BASE) / 2) as usize;
-            let low = system.flash.option_byte(index).unwrap_or(0xFFFF);
-            let high = system.flash.option_byte(index + 1).unwrap_or(0xFFFF);
-            u32::from(low) | u32::from(high) << 16
-        }
-        _ => 0,
-    };
-    Ok(extract(word, address, width))
-}
-
-fn write_option_bytes(
-    system: &mut System,
-    address: u32,
-    width: Width,
-    value: u32,
-) -> Result<(), BusError> {
-    if address < OPTION_BYTES_BASE {
-        return Err(BusError::Fault);
-    }
-    let index = ((address - OPTION_BYTES_BASE) / 2) as usize;
-    let now = system.now_ns;
-    system
-        .flash
-        .write_option_byte(index, width.bytes(), value, now)
-        .map_err(bus_error)
-}
-
 fn read_peripheral(system: &System, address: u32, width: Width) -> u32 {
-    if let Some(offset) = offset_in(address, RCC_BASE, RCC_SIZE) {
-        return extract(system.rcc.read(offset & !3), address, width);
-    }
-    if let Some(offset) = offset_in(address, FPEC_BASE, 0x400) {
-        let word = system.flash.read_register(offset & !3).unwrap_or(0);
+    if let Some(word) = system.soc.read_register(address & !3) {
         return extract(word, address, width);
     }
     let start = (address - PERIPHERAL_BASE) as usize;
@@ -283,19 +247,12 @@ fn write_peripheral(
     width: Width,
     value: u32,
 ) -> Result<(), BusError> {
-    if let Some(offset) = offset_in(address, RCC_BASE, RCC_SIZE) {
-        let word = merge(system.rcc.read(offset & !3), address, width, value);
-        system.rcc.write(offset & !3, word);
-        return Ok(());
-    }
-    if let Some(offset) = offset_in(address, FPEC_BASE, 0x400) {
-        let old = system.flash.read_register(offset & !3).unwrap_or(0);
+    if let Some(old) = system.soc.read_register(address & !3) {
         let word = merge(old, address, width, value);
         let now = system.now_ns;
-        return system
-            .flash
-            .write_register(offset & !3, word, now)
-            .map_err(bus_error);
+        if let Some(result) = system.soc.write_register(address & !3, word, now) {
+            return result.map_err(bus_error);
+        }
     }
     let start = (address - PERIPHERAL_BASE) as usize;
     let length = width.bytes() as usize;
@@ -303,22 +260,19 @@ fn write_peripheral(
     Ok(())
 }
 
-fn offset_in(address: u32, base: u32, size: u32) -> Option<u32> {
-    let offset = address.checked_sub(base)?;
-    (offset < size).then_some(offset)
-}
-
 fn read_private_word(uc: &mut Emulator, address: u32, origin: Origin) -> Result<u32, BusError> {
-    let variant = uc.get_data().variant;
     let offset = address & 0xFFF;
-    if let Some(id) = rom_table::component_id(variant, address)
+    if let Some(id) = rom_table::component_id(uc.get_data().soc.as_ref(), address)
         && let Some(value) = rom_table::read_id_register(id, offset)
     {
         return Ok(value);
     }
     let clear = origin != Origin::Inspect;
     match address & !0xFFF {
-        ROM_TABLE_BASE => Ok(rom_table::read_rom_table(variant, offset)),
+        ROM_TABLE_BASE => Ok(rom_table::read_rom_table(
+            uc.get_data().soc.as_ref(),
+            offset,
+        )),
         DWT_BASE => {
             let sample = core::program_counter_sample(uc);
             Ok(uc
@@ -337,7 +291,7 @@ fn read_private_word(uc: &mut Emulator, address: u32, origin: Origin) -> Result<
 
 fn read_debug_mcu(system: &System, address: u32) -> Result<u32, BusError> {
     match address {
-        DBGMCU_IDCODE => Ok(system.variant.dbgmcu_idcode()),
+        DBGMCU_IDCODE => Ok(system.soc.dbgmcu_idcode()),
         DBGMCU_CR => Ok(system.debug_mcu_control),
         _ => Err(BusError::Fault),
     }
@@ -345,7 +299,7 @@ fn read_debug_mcu(system: &System, address: u32) -> Result<u32, BusError> {
 
 fn read_system_control(system: &mut System, address: u32, clear: bool) -> u32 {
     match address {
-        debug::CPUID => system.variant.cpuid(),
+        debug::CPUID => system.soc.cpuid(),
         debug::AIRCR => system.debug.read_interrupt_control(),
         debug::DFSR => system.debug.fault_status,
         debug::DHCSR => {
@@ -384,7 +338,7 @@ fn write_private_word(
         DBGMCU_BASE => match address {
             DBGMCU_IDCODE => Ok(()),
             DBGMCU_CR => {
-                system.debug_mcu_control = value & DBGMCU_CR_STORED;
+                system.debug_mcu_control = value & system.soc.dbgmcu_cr_mask();
                 Ok(())
             }
             _ => Err(BusError::Fault),

@@ -1,6 +1,7 @@
-//! The chip half of the simulated target: an STM32F103 (or a clone) with a Cortex-M3
-//! running real Thumb code on unicorn-engine, its debug components (ROM table, SCS debug
-//! registers, FPB, DWT), memories, flash controller and enough RCC for a normal startup.
+//! The chip half of the simulated target: a Cortex-M core running real Thumb code on
+//! unicorn-engine, its debug components (ROM table, SCS debug registers, FPB, DWT) and the
+//! dispatch of accesses, around one SoC (`crate::soc`: the family's identity, memories,
+//! flash controller and RCC).
 //!
 //! [`Chip`] implements [`Bus`]: the debug port calls it with the AHB-AP's accesses and
 //! with virtual time; accesses from the debugger and from the core reach the same memory
@@ -10,25 +11,24 @@
 mod core;
 mod debug;
 mod dwt;
-mod flash;
 mod fpb;
 mod loader;
 mod memory_map;
-mod rcc;
 mod rom_table;
 mod system;
-mod variant;
 
 #[cfg(test)]
 mod tests;
 
 use crate::bus::{Bus, BusError, Identity, Width};
+use crate::soc::FLASH_BASE;
 use memory_map::{Emulator, Origin};
 use std::path::Path;
 
+pub use crate::soc::Variant;
 pub use debug::CoreStatus;
 pub use loader::Segment;
-pub use variant::{FlashTiming, Variant};
+pub use rom_table::designer_id;
 
 /// Core clock in virtual time: 72 MHz, one instruction per cycle (an approximation: the
 /// Cortex-M3 takes one to a dozen cycles per instruction, and flash wait states add more).
@@ -36,7 +36,7 @@ pub const CORE_HZ: u64 = 72_000_000;
 /// Longest stretch of virtual time the core runs without the chip looking at the clock.
 const SLICE_NS: u64 = 100_000;
 
-/// A simulated STM32F103 (see the module documentation).
+/// A simulated chip (see the module documentation).
 pub struct Chip {
     emulator: Emulator<'static>,
 }
@@ -53,11 +53,11 @@ impl Chip {
     }
 
     pub fn variant(&self) -> Variant {
-        self.emulator.get_data().variant
+        self.emulator.get_data().variant()
     }
 
     /// Load an ELF file (PT_LOAD segments by physical address) or a raw binary (at
-    /// 0x0800_0000) into flash and SRAM, then reset the core so it starts the new code.
+    /// 0x0800_0000) into flash and RAM, then reset the core so it starts the new code.
     pub fn load_firmware(&mut self, path: &Path) -> Result<(), String> {
         let image = std::fs::read(path).map_err(|error| format!("cannot read it: {error}"))?;
         self.load_image(&image)
@@ -78,33 +78,32 @@ impl Chip {
         let length =
             u32::try_from(bytes.len()).map_err(|_| "the image is too large".to_string())?;
         let address = self.storage_address(address, length).ok_or_else(|| {
+            let soc = &self.emulator.get_data().soc;
+            let rams: Vec<String> = soc
+                .rams()
+                .iter()
+                .map(|ram| format!("0x{:08X}, {} KB", ram.base, ram.size / 1024))
+                .collect();
             format!(
-                "{length} bytes at 0x{address:08X} do not fit in flash (0x0800_0000, {} KB) or SRAM (0x2000_0000, {} KB)",
-                self.variant().flash_size() / 1024,
-                self.variant().sram_size() / 1024
+                "{length} bytes at 0x{address:08X} do not fit in flash (0x0800_0000, {} KB) or RAM ({})",
+                soc.flash_size() / 1024,
+                rams.join("; ")
             )
         })?;
         memory_map::store(&mut self.emulator, address, bytes)
             .map_err(|error| format!("cannot write memory at 0x{address:08X}: {error:?}"))
     }
 
-    /// The flash or SRAM address where `length` bytes at `address` are stored, if they fit
+    /// The flash or RAM address where `length` bytes at `address` are stored, if they fit
     /// in one of them (the flash alias at 0 maps to 0x0800_0000).
     fn storage_address(&self, address: u32, length: u32) -> Option<u32> {
-        let variant = self.variant();
-        let regions = [
-            (
-                memory_map::FLASH_ALIAS_BASE,
-                flash::FLASH_BASE,
-                variant.flash_size(),
-            ),
-            (flash::FLASH_BASE, flash::FLASH_BASE, variant.flash_size()),
-            (
-                memory_map::SRAM_BASE,
-                memory_map::SRAM_BASE,
-                variant.sram_size(),
-            ),
+        let soc = &self.emulator.get_data().soc;
+        let flash_size = soc.flash_size();
+        let mut regions = vec![
+            (memory_map::FLASH_ALIAS_BASE, FLASH_BASE, flash_size),
+            (FLASH_BASE, FLASH_BASE, flash_size),
         ];
+        regions.extend(soc.rams().iter().map(|ram| (ram.base, ram.base, ram.size)));
         regions.into_iter().find_map(|(base, target, size)| {
             let offset = address.checked_sub(base)?;
             (u64::from(offset) + u64::from(length) <= u64::from(size)).then_some(target + offset)
@@ -167,7 +166,7 @@ impl Bus for Chip {
             } else {
                 now_ns
             };
-            if let Some(busy_until) = self.emulator.get_data().flash.busy_until_ns() {
+            if let Some(busy_until) = self.emulator.get_data().soc.flash_busy_until() {
                 end = end.min(busy_until.max(start + 1));
             }
             let budget = cycles_at(end) - cycles_at(start);
@@ -195,6 +194,6 @@ impl Bus for Chip {
     }
 
     fn identity(&self) -> Identity {
-        self.variant().identity()
+        self.emulator.get_data().soc.identity()
     }
 }

@@ -4,7 +4,7 @@
 //! PIDR4..PIDR7 at 0xFD0..0xFDC, PIDR0..PIDR3 at 0xFE0..0xFEC, CIDR0..CIDR3 at 0xFF0..0xFFC,
 //! one byte per word (ADIv5.2 D1.2, "Component and Peripheral Identification Registers").
 
-use super::Variant;
+use crate::soc::{CoreModel, Soc};
 
 pub const ROM_TABLE_BASE: u32 = 0xE00F_F000;
 pub const ITM_BASE: u32 = 0xE000_0000;
@@ -50,7 +50,7 @@ const fn arm_component(part: u64, revision: u64, component_id: u32) -> Component
     }
 }
 
-const fn designer_id(continuation: u64, identity: u64, part: u64, revision: u64) -> u64 {
+pub const fn designer_id(continuation: u64, identity: u64, part: u64, revision: u64) -> u64 {
     (continuation << 32)
         | (revision << 20)
         | (1 << 19)
@@ -59,38 +59,32 @@ const fn designer_id(continuation: u64, identity: u64, part: u64, revision: u64)
         | part
 }
 
-/// The ROM table's own PIDR names the chip, not the core.
-///
-/// Genuine STM32F1: designer ST (JEP106 0x20, no continuation) and the DBGMCU device ID as
-/// part number: ROM tables of real parts read "Manufacturer 020 Partno 410" with
-/// PIDR 0x00000A0410 (reported by users of Black Magic Probe, whose probe routes designer
-/// ST to its STM32F1 driver), and 0x414 on high density.
-///
-/// CKS32/CS32F103: designer 0x555 (continuation 5, identity 0x55) and part 0x29B: Black
-/// Magic Probe PR #784 "STM32F1 clone with new AP_DESIGNER id" (0x555, PartNo 0x29B) and
-/// its stm32f1 driver's case "0x29b: CS clone".
-pub fn rom_table_id(variant: Variant) -> ComponentId {
-    let peripheral_id = match variant {
-        Variant::Cks32f103c8 => designer_id(0x5, 0x55, 0x29B, 0),
-        Variant::Stm32f103rc => designer_id(0x0, 0x20, 0x414, 0),
-        Variant::Stm32f103c8 | Variant::Stm32f103cb => designer_id(0x0, 0x20, 0x410, 0),
-    };
+/// The ROM table's own PIDR names the chip, not the core: the SoC says what it is.
+pub fn rom_table_id(soc: &dyn Soc) -> ComponentId {
     ComponentId {
-        peripheral_id,
+        peripheral_id: soc.rom_table_peripheral_id(),
         component_id: CIDR_ROM_TABLE,
     }
 }
 
+/// The ARM components of a core: SCS, ITM, DWT, FPB, TPIU, ETM.
+fn core_components(core: CoreModel) -> [ComponentId; 6] {
+    match core {
+        CoreModel::CortexM3 => [SCS_ID, ITM_ID, DWT_ID, FPB_ID, TPIU_ID, ETM_ID],
+    }
+}
+
 /// The identification registers of the debug component whose block holds `address`.
-pub fn component_id(variant: Variant, address: u32) -> Option<ComponentId> {
+pub fn component_id(soc: &dyn Soc, address: u32) -> Option<ComponentId> {
+    let [scs, itm, dwt, fpb, tpiu, etm] = core_components(soc.core());
     match address & !0xFFF {
-        ROM_TABLE_BASE => Some(rom_table_id(variant)),
-        SCS_BASE => Some(SCS_ID),
-        ITM_BASE => Some(ITM_ID),
-        DWT_BASE => Some(DWT_ID),
-        FPB_BASE => Some(FPB_ID),
-        TPIU_BASE => Some(TPIU_ID),
-        ETM_BASE => Some(ETM_ID),
+        ROM_TABLE_BASE => Some(rom_table_id(soc)),
+        SCS_BASE => Some(scs),
+        ITM_BASE => Some(itm),
+        DWT_BASE => Some(dwt),
+        FPB_BASE => Some(fpb),
+        TPIU_BASE => Some(tpiu),
+        ETM_BASE => Some(etm),
         _ => None,
     }
 }
@@ -118,8 +112,8 @@ pub fn read_id_register(id: ComponentId, offset: u32) -> Option<u32> {
 const ENTRIES: [u32; 6] = [SCS_BASE, DWT_BASE, FPB_BASE, ITM_BASE, TPIU_BASE, ETM_BASE];
 
 /// A word of the ROM table's block (offset 0..0x1000).
-pub fn read_rom_table(variant: Variant, offset: u32) -> u32 {
-    if let Some(value) = read_id_register(rom_table_id(variant), offset) {
+pub fn read_rom_table(soc: &dyn Soc, offset: u32) -> u32 {
+    if let Some(value) = read_id_register(rom_table_id(soc), offset) {
         return value;
     }
     if offset == MEMTYPE {

@@ -4,19 +4,15 @@
 
 use super::debug::{CoreDebug, CoreStatus, ResetRequest};
 use super::dwt::Dwt;
-use super::flash::FlashController;
 use super::fpb::Fpb;
-use super::rcc::Rcc;
-use super::variant::Variant;
+use crate::soc::{Soc, Variant};
 use std::collections::HashMap;
 use unicorn_engine::UcHookId;
 
-/// Peripheral space that is plain read/write storage (RM0008 table 3 "register boundary
-/// addresses": APB1, APB2 and AHB up to 0x4002_FFFF). RCC and the FPEC are modelled; any
-/// other peripheral register holds what was written and does nothing, so a program that
-/// sets up GPIO or a timer runs on.
+/// Peripheral space (the SoC says how far it goes). Registers the SoC models (RCC, the
+/// flash controller) go to it; any other peripheral register holds what was written and
+/// does nothing, so a program that sets up GPIO or a timer runs on.
 pub const PERIPHERAL_BASE: u32 = 0x4000_0000;
-pub const PERIPHERAL_SIZE: u32 = 0x0003_0000;
 
 /// Why the core stopped running inside one slice of time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,19 +42,18 @@ pub struct RunState {
 }
 
 pub struct System {
-    pub variant: Variant,
+    /// The family's part of the chip: identity, memory map, flash controller, RCC.
+    pub soc: Box<dyn Soc>,
     pub now_ns: u64,
     pub debug: CoreDebug,
     pub run: RunState,
     pub fpb: Fpb,
     pub dwt: Dwt,
-    pub flash: FlashController,
-    pub rcc: Rcc,
     /// Plain peripheral registers, bytes from PERIPHERAL_BASE.
     pub peripherals: Vec<u8>,
     /// System Control Space registers that are only stored (NVIC, SysTick, SCB others).
     pub system_control: HashMap<u32, u32>,
-    /// DBGMCU_CR (RM0008 31.16.3: reset by power-on reset only).
+    /// DBGMCU_CR (RM0008 31.16.3, RM0090 38.16.3: reset by power-on reset only).
     pub debug_mcu_control: u32,
     /// Core writes into the flash array: the bytes to put back after the store, as the
     /// array changes only when the controller finishes programming.
@@ -70,16 +65,16 @@ pub struct System {
 
 impl System {
     pub fn new(variant: Variant) -> Self {
+        let soc = variant.soc();
+        let peripheral_size = soc.peripheral_size();
         System {
-            variant,
+            soc,
             now_ns: 0,
             debug: CoreDebug::default(),
             run: RunState::default(),
             fpb: Fpb::default(),
             dwt: Dwt::default(),
-            flash: FlashController::new(variant),
-            rcc: Rcc::new(),
-            peripherals: vec![0; PERIPHERAL_SIZE as usize],
+            peripherals: vec![0; peripheral_size as usize],
             system_control: HashMap::new(),
             debug_mcu_control: 0,
             flash_restores: Vec::new(),
@@ -107,11 +102,14 @@ impl System {
         self.debug.note_halt(reason);
     }
 
-    /// A peripheral reset (nRST or SYSRESETREQ): the plain registers to zero, RCC to
-    /// reset values. The flash controller is reset by the caller (it changes memory).
+    /// A peripheral reset (nRST or SYSRESETREQ): the plain registers to zero. The SoC is
+    /// reset by the caller (its flash controller may change memory).
     pub fn reset_peripherals(&mut self) {
         self.peripherals.fill(0);
         self.system_control.clear();
-        self.rcc.reset();
+    }
+
+    pub fn variant(&self) -> Variant {
+        self.soc.variant()
     }
 }

@@ -1,6 +1,6 @@
 use super::*;
 use crate::bus::BusError;
-use crate::chip::flash::{
+use crate::soc::stm32f1::flash::{
     CR, CR_LOCK, CR_MER, CR_OPTER, CR_OPTPG, CR_OPTWRE, CR_PER, CR_PG, CR_STRT, KEY1, KEY2, SR,
     SR_BSY, SR_EOP, SR_PGERR, SR_WRPRTERR,
 };

@@ -27,9 +27,9 @@
 //! - Not modelled: read protection itself (RDP only shows in OBR.RDPRT), half-cycle and
 //!   prefetch (ACR is a plain register), interrupts (EOPIE/ERRIE are stored).
 
-use super::variant::{FlashTiming, Variant};
+use super::FlashTiming;
+pub use crate::soc::{FLASH_BASE, FlashEffect, FlashError};
 
-pub const FLASH_BASE: u32 = 0x0800_0000;
 pub const FPEC_BASE: u32 = 0x4002_2000;
 pub const OPTION_BYTES_BASE: u32 = 0x1FFF_F800;
 pub const OPTION_BYTE_COUNT: usize = 8;
@@ -83,22 +83,6 @@ const OBR_RDPRT: u32 = 1 << 1;
 /// Every WRP bit protects 4 KB; the last bit protects the rest (PM0075 2.4.2).
 const WRP_BLOCK: u32 = 4096;
 
-/// Why a flash-side access did not complete.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FlashError {
-    /// The controller is busy: the bus stalls until it is done.
-    Busy,
-    /// A bus error (wrong key, byte programming, write without PG).
-    Fault,
-}
-
-/// A change to the flash array to apply when an operation ends.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum FlashEffect {
-    Program { address: u32, bytes: Vec<u8> },
-    Erase { address: u32, length: u32 },
-}
-
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Work {
     Array(FlashEffect),
@@ -144,11 +128,11 @@ pub struct FlashController {
 }
 
 impl FlashController {
-    pub fn new(variant: Variant) -> Self {
+    pub fn new(timing: FlashTiming, flash_size: u32, page_size: u32) -> Self {
         let mut controller = FlashController {
-            timing: variant.flash_timing(),
-            flash_size: variant.flash_size(),
-            page_size: variant.flash_page_size(),
+            timing,
+            flash_size,
+            page_size,
             access_control: ACR_RESET,
             status: 0,
             control: CR_LOCK,

@@ -1,0 +1,170 @@
+//! The SoCs the simulator can be, one module per family, behind the [`Soc`] trait.
+//!
+//! `chip` holds what every Cortex-M has (the core on unicorn-engine, the SCS debug
+//! registers, FPB, DWT, the ROM table's layout) and asks the SoC for the rest: its
+//! identity (DPIDR, CPUID, ROM table part number, DBGMCU_IDCODE), its memory map, its
+//! flash controller and the peripherals it models. Adding a family is a module here that
+//! implements [`Soc`], its variants in [`Variant`] and one arm in [`Variant::soc`].
+
+pub mod stm32f1;
+
+use crate::bus::Identity;
+
+/// Every chip the simulator can be (`bmp-sim --chip NAME`, `BMP_WIRE=sim:NAME`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Variant {
+    /// Medium density, 64 KB flash, 20 KB SRAM (DS5319 table 2).
+    Stm32f103c8,
+    /// Medium density, 128 KB flash, 20 KB SRAM (DS5319 table 2).
+    Stm32f103cb,
+    /// High density, 256 KB flash, 48 KB SRAM (DS5286 table 2).
+    Stm32f103rc,
+    /// The China Key System CKS32F103C8 (also marked CS32F103C8) found on many blue pills.
+    Cks32f103c8,
+}
+
+impl Variant {
+    pub const ALL: [Variant; 4] = [
+        Variant::Stm32f103c8,
+        Variant::Stm32f103cb,
+        Variant::Stm32f103rc,
+        Variant::Cks32f103c8,
+    ];
+
+    /// The name on the command line (`bmp-sim --chip`, `BMP_WIRE=sim:NAME`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::Stm32f103c8 => "stm32f103c8",
+            Variant::Stm32f103cb => "stm32f103cb",
+            Variant::Stm32f103rc => "stm32f103rc",
+            Variant::Cks32f103c8 => "cks32f103c8",
+        }
+    }
+
+    /// The variant a command-line name names, ignoring case.
+    pub fn from_name(name: &str) -> Option<Variant> {
+        Variant::ALL
+            .into_iter()
+            .find(|variant| variant.name().eq_ignore_ascii_case(name))
+    }
+
+    /// The SoC model of this variant, just powered on.
+    pub fn soc(self) -> Box<dyn Soc> {
+        match self {
+            Variant::Stm32f103c8
+            | Variant::Stm32f103cb
+            | Variant::Stm32f103rc
+            | Variant::Cks32f103c8 => Box::new(stm32f1::Stm32f1::new(self)),
+        }
+    }
+}
+
+/// The Cortex-M core a SoC is built around: unicorn-engine's CPU model and the ARM
+/// CoreSight part numbers of its debug components.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CoreModel {
+    /// ARMv7-M, no FPU.
+    CortexM3,
+}
+
+/// Why a flash-side access did not complete.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlashError {
+    /// The controller is busy: the bus stalls until it is done.
+    Busy,
+    /// A bus error (wrong key, a write the controller refuses).
+    Fault,
+}
+
+/// A change to the flash array to apply when an operation ends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FlashEffect {
+    Program { address: u32, bytes: Vec<u8> },
+    Erase { address: u32, length: u32 },
+}
+
+/// A memory the core and the debugger use directly (unicorn RAM).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Memory {
+    pub base: u32,
+    pub size: u32,
+}
+
+/// Main flash is at 0x0800_0000 on every STM32, aliased at 0 when booting from flash.
+pub const FLASH_BASE: u32 = 0x0800_0000;
+
+/// One family's SoC: everything the chip asks that is not the Cortex-M core.
+///
+/// Addresses are absolute; register values are whole aligned words. Timing is virtual
+/// (`now_ns`); an operation's effect on the flash array is handed back as a
+/// [`FlashEffect`] for the chip to apply to the core's memory.
+pub trait Soc {
+    fn variant(&self) -> Variant;
+    fn core(&self) -> CoreModel;
+    /// SCB CPUID (ARMv7-M B3.2.3).
+    fn cpuid(&self) -> u32;
+    /// What the debug port reports (DPIDR, JTAG IDCODE, boundary-scan IDCODE).
+    fn identity(&self) -> Identity;
+    /// PIDR of the top ROM table (0xE00F_F000), PIDR4 in bits 39:32 down to PIDR0: on
+    /// STM32 the designer is ST and the part number the DBGMCU device ID.
+    fn rom_table_peripheral_id(&self) -> u64;
+    /// DBGMCU_IDCODE (0xE004_2000 on STM32F1/F4).
+    fn dbgmcu_idcode(&self) -> u32;
+    /// The DBGMCU_CR bits that exist and hold what is written.
+    fn dbgmcu_cr_mask(&self) -> u32;
+
+    /// Main flash size in bytes, at [`FLASH_BASE`] and aliased at 0.
+    fn flash_size(&self) -> u32;
+    /// The RAMs (first: the one at 0x2000_0000).
+    fn rams(&self) -> Vec<Memory>;
+    /// The system memory block (bootloader, IDs, option bytes): base and size; every
+    /// access there goes to `read_system_memory` / `write_system_memory`.
+    fn system_memory(&self) -> Memory;
+    fn read_system_memory(&self, address: u32) -> u32;
+    fn write_system_memory(
+        &mut self,
+        address: u32,
+        bytes: u32,
+        value: u32,
+        now_ns: u64,
+    ) -> Result<(), FlashError>;
+    /// Peripheral space from 0x4000_0000: its size; words the SoC does not model hold
+    /// what was written.
+    fn peripheral_size(&self) -> u32;
+    /// A modelled peripheral register word, None for plain storage.
+    fn read_register(&self, address: u32) -> Option<u32>;
+    /// Write a modelled peripheral register word; None for plain storage.
+    fn write_register(
+        &mut self,
+        address: u32,
+        value: u32,
+        now_ns: u64,
+    ) -> Option<Result<(), FlashError>>;
+    /// nRST or SYSRESETREQ: peripherals and the flash controller to reset values. An
+    /// operation in progress is finished at once (its effect is returned).
+    fn reset(&mut self) -> Option<FlashEffect>;
+
+    /// When the flash controller's operation ends, if it is busy.
+    fn flash_busy_until(&self) -> Option<u64>;
+    fn flash_busy(&self) -> bool {
+        self.flash_busy_until().is_some()
+    }
+    /// Finish the operation whose time has come.
+    fn complete_flash(&mut self, now_ns: u64) -> Option<FlashEffect>;
+    /// Finish the operation now, whatever the time (a core access that must wait).
+    fn complete_flash_now(&mut self) -> Option<FlashEffect>;
+    /// A write of `bytes` (1, 2, 4) to the flash array at `address` (in FLASH_BASE..);
+    /// `current` holds the four bytes there now, little-endian.
+    fn write_flash(
+        &mut self,
+        address: u32,
+        bytes: u32,
+        value: u32,
+        current: u32,
+        now_ns: u64,
+    ) -> Result<(), FlashError>;
+    /// Debugger reads of the flash array answer a bus error (read protection).
+    fn flash_read_protected(&self) -> bool {
+        false
+    }
+}
