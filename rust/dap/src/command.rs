@@ -2,9 +2,11 @@
 //! stream.
 
 use crate::buffer::{Fail, Request};
+use num_enum::TryFromPrimitive;
 
-/// A CMSIS-DAP command ID.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A CMSIS-DAP command ID; `Command::try_from(id)` fails with [`UnknownCommand`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, TryFromPrimitive)]
+#[num_enum(error_type(name = UnknownCommand, constructor = UnknownCommand))]
 #[repr(u8)]
 pub enum Command {
     Info = 0x00,
@@ -49,53 +51,6 @@ pub const ID_INVALID: u8 = 0xFF;
 /// Not a command ID of CMSIS-DAP v2.1 (vendor commands 0x80..=0x9F included).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct UnknownCommand(pub u8);
-
-impl TryFrom<u8> for Command {
-    type Error = UnknownCommand;
-
-    fn try_from(id: u8) -> Result<Self, UnknownCommand> {
-        use Command::*;
-        const TABLE: [Command; 33] = [
-            Info,
-            HostStatus,
-            Connect,
-            Disconnect,
-            TransferConfigure,
-            Transfer,
-            TransferBlock,
-            TransferAbort,
-            WriteAbort,
-            Delay,
-            ResetTarget,
-            SwjPins,
-            SwjClock,
-            SwjSequence,
-            SwdConfigure,
-            JtagSequence,
-            JtagConfigure,
-            JtagIdcode,
-            SwoTransport,
-            SwoMode,
-            SwoBaudrate,
-            SwoControl,
-            SwoStatus,
-            SwoData,
-            SwdSequence,
-            SwoExtendedStatus,
-            UartTransport,
-            UartConfigure,
-            UartTransfer,
-            UartControl,
-            UartStatus,
-            QueueCommands,
-            ExecuteCommands,
-        ];
-        TABLE
-            .into_iter()
-            .find(|command| *command as u8 == id)
-            .ok_or(UnknownCommand(id))
-    }
-}
 
 /// DAP_Transfer request bits (CMSIS-DAP DAP_Transfer, "Transfer Request").
 pub(crate) mod transfer_request {
@@ -219,4 +174,19 @@ fn skip_sequences(request: &mut Request, swd: bool) -> Result<(), Fail> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_id_converts_back_to_itself() {
+        let known: Vec<u8> = (0..=u8::MAX)
+            .filter(|&id| Command::try_from(id).is_ok_and(|command| command as u8 == id))
+            .collect();
+        assert_eq!(known.len(), 33);
+        assert_eq!(Command::try_from(0x24), Err(UnknownCommand(0x24)));
+        assert_eq!(Command::try_from(0x7F), Ok(Command::ExecuteCommands));
+    }
 }

@@ -5,7 +5,9 @@ use crate::command::{self, Command, ID_INVALID, sequence_bits, swj_sequence_bits
 use crate::config::{Config, ConfigError, PROTOCOL_VERSION};
 use crate::jtag::{Chain, JtagLink, Scanner, instruction};
 use crate::transfer::{self, Link, Settings};
-use crate::wire::{Board, HostStatus, Jtag, Mode, Port, Swd, SwdConfig, Swj, TransferError, Wire};
+use crate::wire::{
+    Board, HostStatus, Jtag, Mode, Pin, Port, Swd, SwdConfig, Swj, TransferError, Wire,
+};
 
 /// Status byte of many responses (CMSIS-DAP "Response Status").
 const DAP_OK: u8 = 0x00;
@@ -21,12 +23,19 @@ fn ticks_to_us(ticks: u32, hz: u32) -> u32 {
     (u64::from(ticks) * 1_000_000 / u64::from(hz.max(1))).min(u64::from(u32::MAX)) as u32
 }
 
-/// Capabilities (CMSIS-DAP DAP_Info 0xF0, Info0).
-mod capability {
-    pub const SWD: u8 = 1 << 0;
-    pub const JTAG: u8 = 1 << 1;
-    pub const ATOMIC: u8 = 1 << 4;
-    pub const TEST_DOMAIN_TIMER: u8 = 1 << 5;
+bitflags::bitflags! {
+    /// Capabilities (CMSIS-DAP DAP_Info 0xF0, Info0).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    struct Capability: u8 {
+        const SWD = 1 << 0;
+        const JTAG = 1 << 1;
+        const SWO_UART = 1 << 2;
+        const SWO_MANCHESTER = 1 << 3;
+        const ATOMIC = 1 << 4;
+        const TEST_DOMAIN_TIMER = 1 << 5;
+        const SWO_STREAMING = 1 << 6;
+        const UART = 1 << 7;
+    }
 }
 
 /// A request the processor cannot answer at all.
@@ -246,12 +255,12 @@ impl<'a, W: Wire> Dap<'a, W> {
     }
 
     fn capabilities(&self) -> u8 {
-        let timer = if self.config.timestamp_hz.is_some() {
-            capability::TEST_DOMAIN_TIMER
-        } else {
-            0
-        };
-        capability::SWD | capability::JTAG | capability::ATOMIC | timer
+        let mut capabilities = Capability::SWD | Capability::JTAG | Capability::ATOMIC;
+        capabilities.set(
+            Capability::TEST_DOMAIN_TIMER,
+            self.config.timestamp_hz.is_some(),
+        );
+        capabilities.bits()
     }
 
     fn info_word(&self, out: &mut Response, value: Option<u32>) -> Result<(), Fail> {
@@ -397,8 +406,8 @@ impl<'a, W: Wire> Dap<'a, W> {
     /// when there is one: a delay call costs more than it asks for (e.g. a host's sleep),
     /// so summing the requested delays would overrun.
     fn swj_pins(&mut self, body: &mut Request, out: &mut Response) -> Result<(), Fail> {
-        let output = body.u8()?;
-        let select = body.u8()?;
+        let output = Pin::from_bits_retain(body.u8()?);
+        let select = Pin::from_bits_retain(body.u8()?);
         let wait = body.u32()?.min(MAX_PIN_WAIT_US);
         let mut input = self.wire.pins(output, select);
         let start = self
@@ -406,16 +415,16 @@ impl<'a, W: Wire> Dap<'a, W> {
             .timestamp_hz
             .map(|hz| (self.wire.timestamp(), hz));
         let mut waited = 0;
-        while (input ^ output) & select != 0 && waited < wait {
+        while !((input ^ output) & select).is_empty() && waited < wait {
             let step = PIN_POLL_US.min(wait - waited);
             self.wire.delay_us(step);
             waited = match start {
                 Some((start, hz)) => ticks_to_us(self.wire.timestamp().wrapping_sub(start), hz),
                 None => waited + step,
             };
-            input = self.wire.pins(output, 0);
+            input = self.wire.pins(output, Pin::empty());
         }
-        out.u8(input)
+        out.u8(input.bits())
     }
 
     fn swj_clock(&mut self, body: &mut Request, out: &mut Response) -> Result<(), Fail> {

@@ -61,7 +61,9 @@ pub use config::{Config, ConfigError, PROTOCOL_VERSION, Strings};
 pub use dap::{Dap, Error};
 pub use jtag::MAX_DEVICES;
 pub use queue::{Queue, QueueError};
-pub use wire::{Board, HostStatus, Jtag, Mode, Port, Swd, SwdConfig, Swj, TransferError, Wire};
+pub use wire::{
+    Board, HostStatus, Jtag, Mode, Pin, Port, Swd, SwdConfig, Swj, TransferError, Wire,
+};
 
 /// DAP_QueueCommands: the transport holds this packet and every following one until a
 /// packet that does not start with 0x7E arrives, then hands them to [`Dap::process`] in

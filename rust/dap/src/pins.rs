@@ -1,7 +1,7 @@
 //! The processor's wire over bmp's pin-level engines: one object that owns the pins and
 //! speaks SWD (through [`wire::swd::Swd`]) or raw JTAG cycles ([`wire::jtag::tck_cycle`]).
 
-use crate::wire::{Board, Jtag, Mode, Port, Swd, SwdConfig, Swj, TransferError, pin};
+use crate::wire::{Board, Jtag, Mode, Pin, Port, Swd, SwdConfig, Swj, TransferError};
 use ::wire::Pins;
 use ::wire::jtag::tck_cycle;
 use ::wire::swd::{Swd as SwdEngine, SwdError};
@@ -63,29 +63,29 @@ impl<P: Pins, T: Timer> Swj for PinWire<P, T> {
     }
 
     /// nRESET and nTRST are active low: an output bit of 1 releases them.
-    fn pins(&mut self, output: u8, select: u8) -> u8 {
+    fn pins(&mut self, output: Pin, select: Pin) -> Pin {
         let pins = self.swd.pins();
-        if select & pin::SWCLK_TCK != 0 {
-            self.clock = output & pin::SWCLK_TCK != 0;
+        if select.contains(Pin::SWCLK_TCK) {
+            self.clock = output.contains(Pin::SWCLK_TCK);
             pins.set_swclk(self.clock);
         }
-        if select & pin::SWDIO_TMS != 0 {
+        if select.contains(Pin::SWDIO_TMS) {
             pins.swdio_output(true);
-            pins.set_swdio(output & pin::SWDIO_TMS != 0);
+            pins.set_swdio(output.contains(Pin::SWDIO_TMS));
         }
-        if select & pin::TDI != 0 {
-            self.tdi = output & pin::TDI != 0;
+        if select.contains(Pin::TDI) {
+            self.tdi = output.contains(Pin::TDI);
             pins.set_tdi(self.tdi);
         }
-        if select & pin::NRESET != 0 {
-            pins.set_reset(output & pin::NRESET == 0);
+        if select.contains(Pin::NRESET) {
+            pins.set_reset(!output.contains(Pin::NRESET));
         }
-        let mut levels = pin::NTRST;
-        levels |= if self.clock { pin::SWCLK_TCK } else { 0 };
-        levels |= if pins.read_swdio() { pin::SWDIO_TMS } else { 0 };
-        levels |= if self.tdi { pin::TDI } else { 0 };
-        levels |= if pins.read_tdo() { pin::TDO } else { 0 };
-        levels |= if pins.read_reset() { 0 } else { pin::NRESET };
+        let mut levels = Pin::NTRST;
+        levels.set(Pin::SWCLK_TCK, self.clock);
+        levels.set(Pin::SWDIO_TMS, pins.read_swdio());
+        levels.set(Pin::TDI, self.tdi);
+        levels.set(Pin::TDO, pins.read_tdo());
+        levels.set(Pin::NRESET, !pins.read_reset());
         levels
     }
 

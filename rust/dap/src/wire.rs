@@ -54,14 +54,18 @@ impl Default for SwdConfig {
     }
 }
 
-/// Signals of DAP_SWJ_Pins: bit numbers in the `output`, `select` and returned input bytes.
-pub mod pin {
-    pub const SWCLK_TCK: u8 = 1 << 0;
-    pub const SWDIO_TMS: u8 = 1 << 1;
-    pub const TDI: u8 = 1 << 2;
-    pub const TDO: u8 = 1 << 3;
-    pub const NTRST: u8 = 1 << 5;
-    pub const NRESET: u8 = 1 << 7;
+bitflags::bitflags! {
+    /// Signals of DAP_SWJ_Pins: the bits of its `output`, `select` and returned input bytes
+    /// (CMSIS-DAP DAP_SWJ_Pins). nRESET and nTRST are active low.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Pin: u8 {
+        const SWCLK_TCK = 1 << 0;
+        const SWDIO_TMS = 1 << 1;
+        const TDI = 1 << 2;
+        const TDO = 1 << 3;
+        const NTRST = 1 << 5;
+        const NRESET = 1 << 7;
+    }
 }
 
 /// Pins and clock common to SWD and JTAG (CMSIS-DAP "Common SWD/JTAG Commands").
@@ -73,10 +77,10 @@ pub trait Swj {
     /// Clock `bits` bits out on SWDIO/TMS, LSB first from `data` (DAP_SWJ_Sequence).
     /// `data` holds at least `bits.div_ceil(8)` bytes.
     fn sequence(&mut self, data: &[u8], bits: usize);
-    /// Drive the pins set in `select` to their level in `output` (bits as in [`pin`]) and
-    /// return the level of every pin (DAP_SWJ_Pins). nRESET and nTRST are active low.
-    /// `select` 0 only reads (the processor polls so while DAP_SWJ_Pins waits).
-    fn pins(&mut self, output: u8, select: u8) -> u8;
+    /// Drive the pins set in `select` to their level in `output` and return the level of
+    /// every pin (DAP_SWJ_Pins). nRESET and nTRST are active low. An empty `select` only
+    /// reads (the processor polls so while DAP_SWJ_Pins waits).
+    fn pins(&mut self, output: Pin, select: Pin) -> Pin;
     /// Set the SWCLK/TCK frequency (DAP_SWJ_Clock). Returns false if `hz` cannot be used.
     fn set_clock(&mut self, hz: u32) -> bool;
 }

@@ -12,7 +12,7 @@ mod server;
 mod target;
 
 pub use monitor::Settings;
-pub use server::{MAX_MEMORY, PACKET_SIZE, Server, crc32};
+pub use server::{GDB_CRC, MAX_MEMORY, PACKET_SIZE, Server, crc32};
 pub use target::{
     BreakWatch, HaltReason, HaltStatus, Host, Listed, REGISTER_COUNT, Target, WatchKind,
 };

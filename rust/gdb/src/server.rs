@@ -752,26 +752,25 @@ impl Session {
         }
     }
 
-    /// qCRC:addr,length: GDB's CRC-32 (polynomial 0x04C11DB7, MSB first, initial all
-    /// ones, no final XOR: libiberty's xcrc32), for compare-sections.
+    /// qCRC:addr,length: GDB's CRC-32 ([`GDB_CRC`]), for compare-sections.
     fn crc<T: Target>(&mut self, target: &mut T, text: &[u8]) -> bool {
         let Some((mut address, mut length)) = hex::address_length(text) else {
             return self.error(0x16);
         };
-        let mut crc = u32::MAX;
+        let mut digest = GDB_CRC.digest();
         while length > 0 {
             let piece = (length as usize).min(MAX_MEMORY);
             let data = &mut self.scratch[..piece];
             if target.read_memory(address, data).is_err() {
                 return self.error(0x01);
             }
-            crc = crc32(crc, data);
+            digest.update(data);
             address = address.wrapping_add(piece as u32);
             length -= piece as u32;
         }
         self.reply.start();
         self.reply.byte(b'C');
-        self.reply.hex_number(crc);
+        self.reply.hex_number(digest.finalize());
         true
     }
 
@@ -837,17 +836,13 @@ impl Write for Window<'_> {
     }
 }
 
-/// CRC-32 as GDB computes it for compare-sections (see `Session::crc`).
-pub fn crc32(mut crc: u32, data: &[u8]) -> u32 {
-    for &byte in data {
-        crc ^= u32::from(byte) << 24;
-        for _ in 0..8 {
-            crc = if crc & 0x8000_0000 != 0 {
-                crc << 1 ^ 0x04C1_1DB7
-            } else {
-                crc << 1
-            };
-        }
-    }
-    crc
+/// GDB's compare-sections CRC (libiberty's xcrc32: polynomial 0x04C11DB7, MSB first,
+/// initial all ones, no final XOR), which is the catalogue's CRC-32/MPEG-2.
+pub const GDB_CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_MPEG_2);
+
+/// Continue GDB's CRC-32 from `crc` over `data` (see `Session::crc`).
+pub fn crc32(crc: u32, data: &[u8]) -> u32 {
+    let mut digest = GDB_CRC.digest_with_initial(crc);
+    digest.update(data);
+    digest.finalize()
 }

@@ -666,6 +666,16 @@ fn crc_matches_gdbs() {
     assert_eq!(harness.ask("qCRC:0,9"), "E01");
 }
 
+#[test]
+fn crc_continues_across_pieces() {
+    let whole = crate::crc32(u32::MAX, b"123456789");
+    assert_eq!(whole, 0x0376_E6E7);
+    assert_eq!(
+        crate::crc32(crate::crc32(u32::MAX, b"1234"), b"56789"),
+        whole
+    );
+}
+
 fn monitor(harness: &mut Harness, command: &str) -> (String, String) {
     let replies = harness.replies(format!("qRcmd,{}", hex(command.as_bytes())).as_bytes());
     let (last, output) = replies.split_last().expect("a reply");

@@ -8,7 +8,8 @@ mod tap;
 use std::collections::VecDeque;
 
 use dap::{
-    Board, Config, Dap, HostStatus, Jtag, Mode, Port, Strings, Swd, SwdConfig, Swj, TransferError,
+    Board, Config, Dap, HostStatus, Jtag, Mode, Pin, Port, Strings, Swd, SwdConfig, Swj,
+    TransferError,
 };
 
 #[allow(unused_imports)]
@@ -303,12 +304,13 @@ impl Swj for Mock {
         });
     }
 
-    fn pins(&mut self, output: u8, select: u8) -> u8 {
+    fn pins(&mut self, output: Pin, select: Pin) -> Pin {
+        let (output, select) = (output.bits(), select.bits());
         self.pins_out = (self.pins_out & !select) | (output & select);
         self.events.push(Event::Pins { output, select });
-        let mut input = self.pins_out;
+        let mut input = Pin::from_bits_retain(self.pins_out);
         if self.now_us < self.reset_held_until_us {
-            input &= !dap::wire::pin::NRESET;
+            input.remove(Pin::NRESET);
         }
         input
     }
