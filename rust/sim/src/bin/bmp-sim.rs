@@ -59,6 +59,8 @@ enum Command {
 enum UsageError {
     UnknownOption(String),
     MissingValue(String),
+    /// A value given to an option that takes none (`--statistics=yes`).
+    UnexpectedValue(String),
     BadValue {
         option: String,
         value: String,
@@ -71,6 +73,7 @@ impl fmt::Display for UsageError {
         match self {
             UsageError::UnknownOption(option) => write!(f, "unknown option {option}"),
             UsageError::MissingValue(option) => write!(f, "{option} needs a value"),
+            UsageError::UnexpectedValue(option) => write!(f, "{option} takes no value"),
             UsageError::BadValue {
                 option,
                 value,
@@ -108,6 +111,7 @@ fn parse_number(option: &str, value: &str) -> Result<u64, UsageError> {
 }
 
 fn parse(arguments: impl IntoIterator<Item = String>) -> Result<Command, UsageError> {
+    use lexopt::Arg::{Long, Short, Value};
     let mut options = Options {
         chip: Variant::Stm32f103c8.name(),
         variant: Variant::Stm32f103c8,
@@ -117,29 +121,41 @@ fn parse(arguments: impl IntoIterator<Item = String>) -> Result<Command, UsageEr
         real_time: false,
         faults: FaultConfig::default(),
     };
-    let mut arguments = arguments.into_iter();
-    while let Some(argument) = arguments.next() {
-        let (option, inline) = match argument.split_once('=') {
-            Some((option, value)) if option.starts_with("--") => {
-                (option.to_string(), Some(value.to_string()))
+    let mut parser = lexopt::Parser::from_iter(std::iter::once(String::new()).chain(arguments));
+    while let Some(argument) = parser.next()? {
+        let option = match argument {
+            Long("help") | Short('h') => return Ok(Command::Help),
+            Long("statistics") => {
+                options.statistics = true;
+                continue;
             }
-            _ => (argument, None),
+            Long("real-time") => {
+                options.real_time = true;
+                continue;
+            }
+            Long(name) => format!("--{name}"),
+            Short(letter) => return Err(UsageError::UnknownOption(format!("-{letter}"))),
+            Value(value) => return Err(UsageError::UnknownOption(value.to_string_lossy().into())),
         };
-        match option.as_str() {
-            "--help" | "-h" => return Ok(Command::Help),
-            "--statistics" => options.statistics = true,
-            "--real-time" => options.real_time = true,
-            _ => {
-                let value = match inline.or_else(|| arguments.next()) {
-                    Some(value) => value,
-                    None if is_valued(&option) => return Err(UsageError::MissingValue(option)),
-                    None => return Err(UsageError::UnknownOption(option)),
-                };
-                apply(&mut options, &option, &value)?;
-            }
+        if !is_valued(&option) {
+            return Err(UsageError::UnknownOption(option));
         }
+        let value = parser.value()?;
+        apply(&mut options, &option, &value.to_string_lossy())?;
     }
     Ok(Command::Run(options))
+}
+
+impl From<lexopt::Error> for UsageError {
+    fn from(error: lexopt::Error) -> Self {
+        match error {
+            lexopt::Error::MissingValue {
+                option: Some(option),
+            } => UsageError::MissingValue(option),
+            lexopt::Error::UnexpectedValue { option, .. } => UsageError::UnexpectedValue(option),
+            other => UsageError::UnknownOption(other.to_string()),
+        }
+    }
 }
 
 fn is_valued(option: &str) -> bool {
@@ -304,6 +320,8 @@ mod tests {
             error(&["--wait", "2"]),
             "--wait 2: expected a probability from 0 to 1"
         );
+        assert_eq!(error(&["stray"]), "unknown option stray");
+        assert_eq!(error(&["--statistics=1"]), "--statistics takes no value");
         assert!(matches!(parse(["--help".to_string()]), Ok(Command::Help)));
     }
 }
