@@ -35,23 +35,21 @@ const MAX_DEPTH: usize = 3;
 const MAX_ENTRIES: u32 = 960;
 
 pub struct RomTable {
-    components: [Option<Component>; MAX_COMPONENTS],
-    count: usize,
+    components: heapless::Vec<Component, MAX_COMPONENTS>,
 }
 
 impl RomTable {
     /// Walk the table at `base` and any tables it points to.
     pub fn walk<M: Memory>(memory: &mut M, base: u32) -> Result<Self, Error> {
         let mut table = Self {
-            components: [None; MAX_COMPONENTS],
-            count: 0,
+            components: heapless::Vec::new(),
         };
         table.walk_table(memory, base, 0)?;
         Ok(table)
     }
 
     pub fn components(&self) -> impl Iterator<Item = &Component> {
-        self.components[..self.count].iter().flatten()
+        self.components.iter()
     }
 
     pub fn find(&self, kind: ComponentKind) -> Option<&Component> {
@@ -83,11 +81,9 @@ impl RomTable {
         Ok(())
     }
 
+    /// Keep `component`; past [`MAX_COMPONENTS`] the rest are dropped.
     fn push(&mut self, component: Component) {
-        if self.count < MAX_COMPONENTS {
-            self.components[self.count] = Some(component);
-            self.count += 1;
-        }
+        let _ = self.components.push(component);
     }
 }
 

@@ -24,8 +24,7 @@ pub struct RemoteBitbang<S: ByteStream> {
     clock: bool,
     swdio: bool,
     tdi: bool,
-    pending: [u8; BUFFER],
-    length: usize,
+    pending: heapless::Vec<u8, BUFFER>,
 }
 
 impl<S: ByteStream> RemoteBitbang<S> {
@@ -35,25 +34,23 @@ impl<S: ByteStream> RemoteBitbang<S> {
             clock: false,
             swdio: true,
             tdi: true,
-            pending: [0; BUFFER],
-            length: 0,
+            pending: heapless::Vec::new(),
         }
     }
 
     fn send(&mut self, command: u8) {
-        if self.length == BUFFER {
+        if self.pending.is_full() {
             self.flush();
         }
-        self.pending[self.length] = command;
-        self.length += 1;
+        let _ = self.pending.push(command); // room made above
     }
 
     /// Send what is batched. A failed write is dropped: the read that follows fails too.
     fn flush(&mut self) {
-        if self.length > 0 {
-            let _ = self.stream.write_all(&self.pending[..self.length]);
+        if !self.pending.is_empty() {
+            let _ = self.stream.write_all(&self.pending);
         }
-        self.length = 0;
+        self.pending.clear();
     }
 
     /// '0'..'7': TCK, TMS, TDI together (the SWD pins are the same two: SWCLK, SWDIO).
