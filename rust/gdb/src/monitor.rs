@@ -41,33 +41,92 @@ impl Default for Settings {
     }
 }
 
-/// The probe's commands: name and help.
-const COMMANDS: &[(&str, &str)] = &[
-    ("version", "Display the firmware version"),
-    ("help", "Display help for monitor commands"),
-    ("swdp_scan", "Scan SW-DP for devices: [connect_rst]"),
-    ("jtag_scan", "Scan JTAG chain for devices: [connect_rst]"),
-    ("targets", "Display list of available targets"),
-    (
-        "frequency",
-        "Set or show the SWCLK/TCK frequency: [Hz, or with k/M]",
-    ),
-    (
-        "reset",
-        "Reset the attached target and halt it at the reset vector",
-    ),
-    (
-        "halt_timeout",
-        "Timeout to wait for a target to halt: [ms] (0: the default, 2000)",
-    ),
-    ("connect_rst", "Hold nRST while scanning: [enable|disable]"),
-    ("hard_srst", "Pulse nRST"),
-    ("erase_mass", "Erase all of the target's flash"),
-    (
-        "python",
-        "Evaluate Python on the probe: <expression> (bmp.repl_fun)",
-    ),
-];
+/// One monitor command: its name, what runs it and its help line (as Black Magic Probe's
+/// command table keeps them together).
+struct Command<T, H> {
+    name: &'static str,
+    run: fn(&mut Call<'_, T, H>) -> Result<(), Failed>,
+    help: &'static str,
+}
+
+/// What a command works on: its arguments (trimmed), the target, the host, the settings and
+/// the output.
+struct Call<'a, T, H> {
+    arguments: &'a str,
+    target: &'a mut T,
+    host: &'a mut H,
+    settings: &'a mut Settings,
+    out: &'a mut dyn Write,
+}
+
+/// The probe's commands, in the order `monitor help` lists them.
+fn commands<T: Target, H: Host>() -> [Command<T, H>; 12] {
+    [
+        Command {
+            name: "version",
+            run: version,
+            help: "Display the firmware version",
+        },
+        Command {
+            name: "help",
+            run: |call| help::<T, H>(call.target, call.out),
+            help: "Display help for monitor commands",
+        },
+        Command {
+            name: "swdp_scan",
+            run: |call| scan("swdp_scan", call),
+            help: "Scan SW-DP for devices: [connect_rst]",
+        },
+        Command {
+            name: "jtag_scan",
+            run: |call| scan("jtag_scan", call),
+            help: "Scan JTAG chain for devices: [connect_rst]",
+        },
+        Command {
+            name: "targets",
+            run: |call| {
+                list_targets(call.target, call.out);
+                Ok(())
+            },
+            help: "Display list of available targets",
+        },
+        Command {
+            name: "frequency",
+            run: frequency,
+            help: "Set or show the SWCLK/TCK frequency: [Hz, or with k/M]",
+        },
+        Command {
+            name: "reset",
+            run: reset,
+            help: "Reset the attached target and halt it at the reset vector",
+        },
+        Command {
+            name: "halt_timeout",
+            run: halt_timeout,
+            help: "Timeout to wait for a target to halt: [ms] (0: the default, 2000)",
+        },
+        Command {
+            name: "connect_rst",
+            run: connect_rst,
+            help: "Hold nRST while scanning: [enable|disable]",
+        },
+        Command {
+            name: "hard_srst",
+            run: |call| report(call.target.hard_reset(), call.out),
+            help: "Pulse nRST",
+        },
+        Command {
+            name: "erase_mass",
+            run: erase_mass,
+            help: "Erase all of the target's flash",
+        },
+        Command {
+            name: "python",
+            run: python,
+            help: "Evaluate Python on the probe: <expression> (bmp.repl_fun)",
+        },
+    ]
+}
 
 /// Why a command failed; the text has been written to the output already.
 #[derive(Debug, PartialEq, Eq)]
@@ -87,7 +146,7 @@ pub fn run<T: Target, H: Host>(
         None => (line, ""),
     };
     if name.is_empty() {
-        return help(target, out);
+        return help::<T, H>(target, out);
     }
     let chip = target
         .chip_commands()
@@ -96,87 +155,97 @@ pub fn run<T: Target, H: Host>(
     if chip.is_some() {
         return report(target.chip_command(name, arguments, out), out);
     }
-    // Unique prefixes are accepted, as in GDB itself ("mon swd" for swdp_scan).
-    let mut matches = COMMANDS
+    // An exact name, or else a unique prefix, as in GDB itself ("mon swd" for swdp_scan).
+    let commands = commands::<T, H>();
+    let exact = commands.iter().find(|command| command.name == name);
+    let mut prefixed = commands
         .iter()
-        .filter(|(command, _)| command.starts_with(name));
-    let command = match (matches.next(), matches.next()) {
-        (Some((command, _)), None) => *command,
-        _ if COMMANDS.iter().any(|(command, _)| *command == name) => name,
-        (Some(_), Some(_)) => return fail(out, format_args!("Ambiguous command: {name}\n")),
-        (None, _) => {
+        .filter(|command| command.name.starts_with(name));
+    let command = match (exact, prefixed.next(), prefixed.next()) {
+        (Some(command), _, _) | (None, Some(command), None) => command,
+        (None, Some(_), Some(_)) => {
+            return fail(out, format_args!("Ambiguous command: {name}\n"));
+        }
+        (None, None, _) => {
             return fail(
                 out,
                 format_args!("Unknown command: {name} (monitor help lists them)\n"),
             );
         }
     };
-    match command {
-        "version" => {
-            let _ = writeln!(out, "{}", host.version());
+    (command.run)(&mut Call {
+        arguments,
+        target,
+        host,
+        settings,
+        out,
+    })
+}
+
+fn version<T: Target, H: Host>(call: &mut Call<'_, T, H>) -> Result<(), Failed> {
+    let _ = writeln!(call.out, "{}", call.host.version());
+    Ok(())
+}
+
+fn reset<T: Target, H: Host>(call: &mut Call<'_, T, H>) -> Result<(), Failed> {
+    report(call.target.reset(true), call.out)?;
+    let _ = writeln!(call.out, "Target reset, halted at the reset vector");
+    Ok(())
+}
+
+fn halt_timeout<T: Target, H: Host>(call: &mut Call<'_, T, H>) -> Result<(), Failed> {
+    let arguments = call.arguments;
+    if !arguments.is_empty() {
+        let Some(value) = parse_number(arguments) else {
+            return fail(
+                call.out,
+                format_args!("halt_timeout: not a number: {arguments}\n"),
+            );
+        };
+        call.settings.set_halt_timeout_ms(value);
+    }
+    let ms = call.settings.halt_timeout_ms();
+    let _ = writeln!(call.out, "Halt timeout: {ms} ms");
+    Ok(())
+}
+
+fn connect_rst<T: Target, H: Host>(call: &mut Call<'_, T, H>) -> Result<(), Failed> {
+    let settings = &mut call.settings;
+    match call.arguments {
+        "" => {}
+        "enable" | "on" | "1" => settings.connect_under_reset = true,
+        "disable" | "off" | "0" => settings.connect_under_reset = false,
+        _ => return fail(call.out, format_args!("connect_rst: enable or disable\n")),
+    }
+    let state = if settings.connect_under_reset {
+        "enabled"
+    } else {
+        "disabled"
+    };
+    let _ = writeln!(call.out, "Assert nRST during scan: {state}");
+    Ok(())
+}
+
+fn erase_mass<T: Target, H: Host>(call: &mut Call<'_, T, H>) -> Result<(), Failed> {
+    report(call.target.flash_mass_erase(), call.out)?;
+    let _ = writeln!(call.out, "Flash erased");
+    Ok(())
+}
+
+fn python<T: Target, H: Host>(call: &mut Call<'_, T, H>) -> Result<(), Failed> {
+    match call.host.python(call.arguments, call.out) {
+        Ok(()) => {
+            let _ = writeln!(call.out);
             Ok(())
         }
-        "help" => help(target, out),
-        "swdp_scan" | "jtag_scan" => scan(command, arguments, target, settings, out),
-        "targets" => {
-            list_targets(target, out);
-            Ok(())
-        }
-        "frequency" => frequency(arguments, target, out),
-        "reset" => {
-            report(target.reset(true), out)?;
-            let _ = writeln!(out, "Target reset, halted at the reset vector");
-            Ok(())
-        }
-        "halt_timeout" => {
-            if !arguments.is_empty() {
-                let Some(value) = parse_number(arguments) else {
-                    return fail(
-                        out,
-                        format_args!("halt_timeout: not a number: {arguments}\n"),
-                    );
-                };
-                settings.set_halt_timeout_ms(value);
-            }
-            let _ = writeln!(out, "Halt timeout: {} ms", settings.halt_timeout_ms());
-            Ok(())
-        }
-        "connect_rst" => {
-            match arguments {
-                "" => {}
-                "enable" | "on" | "1" => settings.connect_under_reset = true,
-                "disable" | "off" | "0" => settings.connect_under_reset = false,
-                _ => return fail(out, format_args!("connect_rst: enable or disable\n")),
-            }
-            let state = if settings.connect_under_reset {
-                "enabled"
-            } else {
-                "disabled"
-            };
-            let _ = writeln!(out, "Assert nRST during scan: {state}");
-            Ok(())
-        }
-        "hard_srst" => report(target.hard_reset(), out),
-        "erase_mass" => {
-            report(target.flash_mass_erase(), out)?;
-            let _ = writeln!(out, "Flash erased");
-            Ok(())
-        }
-        "python" => match host.python(arguments, out) {
-            Ok(()) => {
-                let _ = writeln!(out);
-                Ok(())
-            }
-            Err(message) => fail(out, format_args!("{message}\n")),
-        },
-        _ => unreachable!("every name in COMMANDS is handled"),
+        Err(message) => fail(call.out, format_args!("{message}\n")),
     }
 }
 
-fn help<T: Target>(target: &T, out: &mut dyn Write) -> Result<(), Failed> {
+fn help<T: Target, H: Host>(target: &T, out: &mut dyn Write) -> Result<(), Failed> {
     let _ = writeln!(out, "General commands:");
-    for (name, text) in COMMANDS {
-        let _ = writeln!(out, "\t{name} -- {text}");
+    for command in commands::<T, H>() {
+        let _ = writeln!(out, "\t{} -- {}", command.name, command.help);
     }
     let chip = target.chip_commands();
     if !chip.is_empty() {
@@ -188,15 +257,10 @@ fn help<T: Target>(target: &T, out: &mut dyn Write) -> Result<(), Failed> {
     Ok(())
 }
 
-fn scan<T: Target>(
-    command: &str,
-    arguments: &str,
-    target: &mut T,
-    settings: &Settings,
-    out: &mut dyn Write,
-) -> Result<(), Failed> {
+fn scan<T: Target, H: Host>(command: &str, call: &mut Call<'_, T, H>) -> Result<(), Failed> {
+    let (arguments, target, out) = (call.arguments, &mut *call.target, &mut *call.out);
     let under_reset = match arguments {
-        "" => settings.connect_under_reset,
+        "" => call.settings.connect_under_reset,
         "connect_rst" | "rst" => true,
         _ => {
             return fail(
@@ -245,11 +309,8 @@ fn list_targets<T: Target>(target: &T, out: &mut dyn Write) {
     }
 }
 
-fn frequency<T: Target>(
-    arguments: &str,
-    target: &mut T,
-    out: &mut dyn Write,
-) -> Result<(), Failed> {
+fn frequency<T: Target, H: Host>(call: &mut Call<'_, T, H>) -> Result<(), Failed> {
+    let (arguments, target, out) = (call.arguments, &mut *call.target, &mut *call.out);
     if !arguments.is_empty() {
         let Some(hz) = parse_frequency(arguments) else {
             return fail(

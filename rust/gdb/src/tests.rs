@@ -748,6 +748,12 @@ fn monitor_commands() {
         "option bytes erase\n"
     );
     assert_eq!(monitor(&mut harness, "swd").1, "OK"); // a unique prefix
+    assert_eq!(monitor(&mut harness, "h").0, "Ambiguous command: h\n");
+    assert!(
+        monitor(&mut harness, "help")
+            .0
+            .contains("\tpython -- Evaluate Python")
+    );
     assert!(
         monitor(&mut harness, "bogus")
             .0
