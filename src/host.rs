@@ -4,6 +4,7 @@ use crate::link::NoWire;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use wire::Pins;
+use wire::clock::{Calibration, Clocked};
 use wire::remote_bitbang::{ByteStream, LinkLost, RemoteBitbang};
 
 /// A TCP connection to a remote_bitbang server.
@@ -23,10 +24,100 @@ impl ByteStream for TcpLink {
     }
 }
 
+/// A probe board's GPIO pin code against a model of its GPIO registers wired to the
+/// simulated blue pill, with the board's calibrated delay between edges.
+pub type ModelledBoard = Clocked<
+    pins::stm32_gpio::Stm32Pins<pins::gpio_model::GpioModel<sim::port::Sim<sim::chip::Chip>>>,
+    pins::SpinDelay,
+>;
+
 pub enum HostPins {
     /// The simulated blue pill, in-process.
     Simulated(Box<sim::port::Sim<sim::chip::Chip>>),
     Remote(RemoteBitbang<TcpLink>),
+    /// `gpio-model[:BOARD]`: the board's pin code on the host (see [`ModelledBoard`]).
+    ModelledBoard(Box<ModelledBoard>),
+    /// `gpiochip:...`: a Linux GPIO chip's lines (a Raspberry Pi), bit-banged.
+    GpioChip(Box<Clocked<pins::gpiochip::GpioChip, pins::SpinDelay>>),
+}
+
+/// The delay loop's calibration until `dap.calibrate()` measures or sets one: a guess that
+/// keeps the clock below the request (an edge costing nothing, a loop iteration 1 ns).
+const UNCALIBRATED: Calibration = Calibration {
+    loops_at_1khz: 500_000,
+    max_hz: u32::MAX,
+};
+
+/// `gpio-model[:BOARD]`: BOARD is stlink3mini (default), pybd_sf2 or devebox_stm32h7.
+fn open_modelled_board(setting: &str) -> Result<HostPins, NoWire> {
+    use pins::gpio_model::GpioModel;
+    use pins::stm32_gpio::Stm32Pins;
+    let name = setting
+        .strip_prefix("gpio-model")
+        .unwrap_or("")
+        .trim_start_matches(':');
+    let board = if name.is_empty() {
+        pins::boards::STLINK3MINI
+    } else {
+        pins::boards::by_name(name).ok_or(NoWire::Backend(
+            "BMP_WIRE=gpio-model:BOARD: BOARD is stlink3mini, pybd_sf2 or devebox_stm32h7",
+        ))?
+    };
+    let HostPins::Simulated(simulator) = open_simulator("sim")? else {
+        unreachable!("open_simulator opens the simulator");
+    };
+    let model = GpioModel::new(*simulator, board.pins);
+    let gpio = Stm32Pins::new(model, board.pins)
+        .map_err(|_| NoWire::Backend("gpio-model: the board's pin map does not fit"))?;
+    Ok(HostPins::ModelledBoard(Box::new(Clocked::new(
+        gpio,
+        pins::SpinDelay,
+        UNCALIBRATED,
+    ))))
+}
+
+/// `gpiochip:DEVICE:swclk=N,swdio=N[,srst=N][,tdi=N][,tdo=N]`.
+fn open_gpiochip(setting: &str) -> Result<HostPins, NoWire> {
+    let spec = pins::gpiochip_spec::Spec::parse(setting)
+        .map_err(|error| NoWire::Backend(error.message()))?;
+    let chip =
+        pins::gpiochip::GpioChip::open(&spec).map_err(|error| NoWire::Backend(error.message()))?;
+    Ok(HostPins::GpioChip(Box::new(Clocked::new(
+        chip,
+        pins::SpinDelay,
+        UNCALIBRATED,
+    ))))
+}
+
+impl HostPins {
+    /// Bit-banged pins take the delay loop's calibration; the simulator and
+    /// remote_bitbang keep their own clocks.
+    pub fn set_calibration(&mut self, calibration: Calibration) {
+        match self {
+            HostPins::ModelledBoard(pins) => pins.set_calibration(calibration),
+            HostPins::GpioChip(pins) => pins.set_calibration(calibration),
+            HostPins::Simulated(_) | HostPins::Remote(_) => {}
+        }
+    }
+
+    /// The pins without a calibrated delay, as `dap.calibrate()` measures them.
+    pub fn raw(&mut self) -> &mut dyn Pins {
+        match self {
+            HostPins::Simulated(pins) => &mut **pins,
+            HostPins::Remote(pins) => pins,
+            HostPins::ModelledBoard(pins) => pins.pins_mut(),
+            HostPins::GpioChip(pins) => pins.pins_mut(),
+        }
+    }
+
+    fn pins(&mut self) -> &mut dyn Pins {
+        match self {
+            HostPins::Simulated(pins) => &mut **pins,
+            HostPins::Remote(pins) => pins,
+            HostPins::ModelledBoard(pins) => &mut **pins,
+            HostPins::GpioChip(pins) => &mut **pins,
+        }
+    }
 }
 
 /// `sim[:CHIP]`: the simulated target, with BMP_SIM_FIRMWARE preloaded if set.
@@ -81,65 +172,50 @@ pub fn open() -> Result<HostPins, NoWire> {
     if setting.is_empty() || setting.starts_with("sim") {
         return open_simulator(&setting);
     }
+    if setting.starts_with("gpio-model") {
+        return open_modelled_board(&setting);
+    }
+    if setting.starts_with("gpiochip") {
+        return open_gpiochip(&setting);
+    }
     Err(NoWire::Backend(
-        "BMP_WIRE must be sim[:CHIP] or remote_bitbang:HOST:PORT",
+        "BMP_WIRE must be sim[:CHIP], remote_bitbang:HOST:PORT, gpio-model[:BOARD] or gpiochip:DEVICE:swclk=N,swdio=N[,srst=N]",
     ))
 }
 
 impl Pins for HostPins {
     fn set_swclk(&mut self, high: bool) {
-        match self {
-            HostPins::Simulated(pins) => pins.set_swclk(high),
-            HostPins::Remote(pins) => pins.set_swclk(high),
-        }
+        self.pins().set_swclk(high)
     }
     fn set_swdio(&mut self, high: bool) {
-        match self {
-            HostPins::Simulated(pins) => pins.set_swdio(high),
-            HostPins::Remote(pins) => pins.set_swdio(high),
-        }
+        self.pins().set_swdio(high)
     }
     fn swdio_output(&mut self, enable: bool) {
-        match self {
-            HostPins::Simulated(pins) => pins.swdio_output(enable),
-            HostPins::Remote(pins) => pins.swdio_output(enable),
-        }
+        self.pins().swdio_output(enable)
     }
     fn read_swdio(&mut self) -> bool {
-        match self {
-            HostPins::Simulated(pins) => pins.read_swdio(),
-            HostPins::Remote(pins) => pins.read_swdio(),
-        }
+        self.pins().read_swdio()
     }
     fn set_tdi(&mut self, high: bool) {
-        match self {
-            HostPins::Simulated(pins) => pins.set_tdi(high),
-            HostPins::Remote(pins) => pins.set_tdi(high),
-        }
+        self.pins().set_tdi(high)
     }
     fn read_tdo(&mut self) -> bool {
-        match self {
-            HostPins::Simulated(pins) => pins.read_tdo(),
-            HostPins::Remote(pins) => pins.read_tdo(),
-        }
+        self.pins().read_tdo()
     }
     fn read_reset(&mut self) -> bool {
-        match self {
-            HostPins::Simulated(pins) => pins.read_reset(),
-            HostPins::Remote(pins) => pins.read_reset(),
-        }
+        self.pins().read_reset()
     }
     fn set_reset(&mut self, asserted: bool) {
-        match self {
-            HostPins::Simulated(pins) => pins.set_reset(asserted),
-            HostPins::Remote(pins) => pins.set_reset(asserted),
-        }
+        self.pins().set_reset(asserted)
     }
+    /// On the modelled board the simulated target's clock follows what the calibrated
+    /// delay gives, so its virtual time is the board's.
     fn set_frequency(&mut self, hz: u32) -> u32 {
-        match self {
-            HostPins::Simulated(pins) => pins.set_frequency(hz),
-            HostPins::Remote(pins) => pins.set_frequency(hz),
+        let actual = self.pins().set_frequency(hz);
+        if let HostPins::ModelledBoard(pins) = self {
+            pins.pins_mut().bus().far().set_frequency(actual);
         }
+        actual
     }
 }
 
@@ -151,8 +227,10 @@ pub fn report_statistics(pins: &mut HostPins) {
     if std::env::var("BMP_SIM_STATISTICS").map_or(true, |value| value != "1") {
         return;
     }
-    let HostPins::Simulated(simulator) = pins else {
-        return;
+    let simulator = match pins {
+        HostPins::Simulated(simulator) => &mut **simulator,
+        HostPins::ModelledBoard(board) => board.pins_mut().bus().far(),
+        _ => return,
     };
     let now = simulator.statistics();
     let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());

@@ -11,6 +11,11 @@
 //!                              BMP_SIM_STATISTICS=1 prints the wire's counters to
 //!                              stderr when a dap client disconnects (tools/bench)
 //!   `remote_bitbang:HOST:PORT` a remote_bitbang server (bmp-sim, or any other)
+//!   `gpio-model[:BOARD]`       a probe board's GPIO pin code (rust/pins) against a model of
+//!                              its GPIO registers wired to the simulator (BOARD:
+//!                              stlink3mini (default), pybd_sf2, devebox_stm32h7)
+//!   `gpiochip:DEVICE:swclk=N,swdio=N[,srst=N][,tdi=N][,tdo=N]`
+//!                              a Linux GPIO chip's lines (uAPI v2; a Raspberry Pi)
 //!
 //! The qemu board (feature `board-link`): remote_bitbang on UART1, which qemu connects to a
 //! server such as bmp-sim (`-serial tcp:127.0.0.1:PORT` as the second serial port).
@@ -72,6 +77,23 @@ pub fn open_backend() -> Result<Backend, NoWire> {
     return Ok(wire::remote_bitbang::RemoteBitbang::new(BoardLink));
     #[cfg(not(any(feature = "host", feature = "board-link")))]
     Err(NoWire::NotOnThisBoard)
+}
+
+/// Give bit-banged pins the delay loop's calibration (`dap.calibrate()`); backends with
+/// their own clock (the simulator, remote_bitbang) keep it.
+pub fn set_calibration(pins: &mut Backend, calibration: wire::clock::Calibration) {
+    #[cfg(feature = "host")]
+    pins.set_calibration(calibration);
+    #[cfg(not(feature = "host"))]
+    let _ = (pins, calibration);
+}
+
+/// The pins without any calibrated delay: what `dap.calibrate()` measures.
+pub fn raw_pins(pins: &mut Backend) -> &mut dyn Pins {
+    #[cfg(feature = "host")]
+    return pins.raw();
+    #[cfg(not(feature = "host"))]
+    pins
 }
 
 /// The board's UART to a remote_bitbang server (qemu: UART1, board_link.c).

@@ -127,16 +127,8 @@ pub fn poll() {
     });
 }
 
-/// A busy loop of `loops` iterations: the probe's delay between clock edges.
-struct SpinDelay;
-
-impl wire::clock::DelayLoop for SpinDelay {
-    fn delay(&mut self, loops: u32) {
-        for count in 0..loops {
-            core::hint::black_box(count);
-        }
-    }
-}
+/// The probe's delay between clock edges (the loop `wire::clock::Clocked` runs).
+use pins::SpinDelay;
 
 fn now_micros() -> u64 {
     // SAFETY: reads a clock. Wraps after 71 minutes on 32-bit ports; calibration takes
@@ -151,7 +143,6 @@ fn now_micros() -> u64 {
 /// - delay=n: a continuous clock on SWCLK with n loops per half period, until Ctrl-C.
 #[unsafe(no_mangle)]
 pub extern "C" fn dap_calibrate_with(cal: Obj, delay: sys::mp_int_t) -> Obj {
-    use wire::Pins;
     use wire::clock::{Calibration, DelayLoop};
     if cal != object::NONE {
         let items = argument::sequence(cal, c"cal");
@@ -168,16 +159,14 @@ pub extern "C" fn dap_calibrate_with(cal: Obj, delay: sys::mp_int_t) -> Obj {
         if calibration.loops_at_1khz == 0 || calibration.max_hz == 0 {
             raise(Kind::Value, c"calibration values must be positive");
         }
-        unwrap(probe::with(|probe| {
-            probe.calibration = Some(calibration);
-            Ok(())
-        }));
+        unwrap(probe::with(|probe| probe.set_calibration(calibration)));
         return object::NONE;
     }
     if delay >= 0 {
         let loops = delay as u32;
         unwrap(probe::with(|probe| {
             probe.with_pins(|pins| {
+                let pins = crate::link::raw_pins(pins);
                 let mut level = false;
                 // SAFETY: reads a flag set by the Ctrl-C handler.
                 while !unsafe { sys::bmp_glue_interrupt_pending() } {
@@ -192,9 +181,16 @@ pub extern "C" fn dap_calibrate_with(cal: Obj, delay: sys::mp_int_t) -> Obj {
         return object::NONE;
     }
     let calibration = unwrap(probe::with(|probe| {
-        let calibration = probe
-            .with_pins(|pins| wire::clock::calibrate(pins, &mut SpinDelay, now_micros, 200_000))?;
-        probe.calibration = Some(calibration);
+        // Measured on the pins without the delay it calibrates.
+        let calibration = probe.with_pins(|pins| {
+            wire::clock::calibrate(
+                &mut crate::link::raw_pins(pins),
+                &mut SpinDelay,
+                now_micros,
+                200_000,
+            )
+        })?;
+        probe.set_calibration(calibration)?;
         Ok(calibration)
     }));
     object::tuple(&[

@@ -129,6 +129,9 @@ impl Probe {
             None => {
                 use ::wire::Pins;
                 let mut pins = link::open_backend()?;
+                if let Some(calibration) = self.calibration {
+                    link::set_calibration(&mut pins, calibration);
+                }
                 self.frequency = core::num::NonZeroU32::new(pins.set_frequency(self.frequency()));
                 Ok(pins)
             }
@@ -155,6 +158,28 @@ impl Probe {
         // Not opened yet: taken when the pins are.
         self.frequency = core::num::NonZeroU32::new(actual.unwrap_or(hz));
         Ok(self.frequency())
+    }
+
+    /// Keep a delay-loop calibration and apply it to the pins wherever they are now; the
+    /// clock is then set again through it. Returns the frequency in effect.
+    pub fn set_calibration(
+        &mut self,
+        calibration: wire::clock::Calibration,
+    ) -> Result<u32, Failure> {
+        self.calibration = Some(calibration);
+        let mut applied = false;
+        self.session.with_transport(|wire| {
+            link::set_calibration(wire.pins(), calibration);
+            applied = true;
+        });
+        if !applied {
+            if let Some(server) = self.dap.as_mut() {
+                link::set_calibration(server.pins(), calibration);
+            } else if let Some(pins) = self.spare.as_mut() {
+                link::set_calibration(pins, calibration);
+            }
+        }
+        self.set_frequency(self.frequency())
     }
 
     /// Pulse nRST (`monitor hard_srst`): on the wire of the last scan, or the spare pins.

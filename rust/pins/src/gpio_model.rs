@@ -154,7 +154,7 @@ impl<P: Pins> GpioBus for GpioModel<P> {
     type Register = ModelRegister;
 
     fn register(&self, port: u8, offset: u32) -> Option<ModelRegister> {
-        (usize::from(port) < PORTS && offset <= register::BSRR && offset % 4 == 0)
+        (usize::from(port) < PORTS && offset <= register::BSRR && offset.is_multiple_of(4))
             .then_some(ModelRegister { port, offset })
     }
 

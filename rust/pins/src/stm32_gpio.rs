@@ -148,7 +148,7 @@ impl GpioBus for Mmio {
     type Register = MmioRegister;
 
     fn register(&self, port: u8, offset: u32) -> Option<MmioRegister> {
-        (port < self.ports && offset <= register::BSRR && offset % 4 == 0).then(|| {
+        (port < self.ports && offset <= register::BSRR && offset.is_multiple_of(4)).then(|| {
             MmioRegister((self.gpioa + u32::from(port) * PORT_STRIDE + offset) as usize as *mut u32)
         })
     }
@@ -199,8 +199,11 @@ pub struct Stm32Pins<B: GpioBus> {
     swdio_direction: Option<Output<B::Register>>,
     tdi: Option<Output<B::Register>>,
     tdo: Option<Input<B::Register>>,
-    reset: Option<(Output<B::Register>, Input<B::Register>)>,
+    reset: Option<OpenDrain<B::Register>>,
 }
+
+/// nRST: driven through BSRR, read back through IDR.
+type OpenDrain<R> = (Output<R>, Input<R>);
 
 impl<B: GpioBus> Stm32Pins<B> {
     /// Configure the pins (outputs at very high speed with their idle levels set first:

@@ -40,7 +40,8 @@ impl Calibration {
         let span = u128::from(slow.saturating_sub(fast));
         let half =
             u128::from(fast) + u128::from(loops) * span / u128::from(self.loops_at_1khz.max(1));
-        (500_000_000_000u128 / half.max(1)).min(u128::from(u32::MAX)) as u32
+        // The half period in whole picoseconds rounds down: never report above the top speed.
+        (500_000_000_000u128 / half.max(1)).min(u128::from(self.max_hz)) as u32
     }
 }
 
@@ -69,6 +70,11 @@ impl<P: Pins, D: DelayLoop> Clocked<P, D> {
 
     pub fn set_calibration(&mut self, calibration: Calibration) {
         self.calibration = calibration;
+    }
+
+    /// The pins under the delay (to measure them, or reach their backend).
+    pub fn pins_mut(&mut self) -> &mut P {
+        &mut self.pins
     }
 
     pub fn into_inner(self) -> (P, D) {
@@ -167,6 +173,7 @@ mod tests {
         assert!(ORIGINAL.delay_loops(1_000).abs_diff(35985) <= 1);
         assert_eq!(ORIGINAL.delay_loops(20_000_000), 0);
         assert!(ORIGINAL.frequency(0).abs_diff(8_999_685) < 100);
+        assert!(ORIGINAL.frequency(0) <= ORIGINAL.max_hz);
     }
 
     struct Counting {
