@@ -22,7 +22,7 @@
 //! Boards without a backend refuse scans with a clear error.
 
 use crate::mpy::sys;
-use adi::{Clock, Port, Transport, TransportError};
+use adi::{Clock, Port, TransferError, Transport};
 use core::fmt;
 use wire::Pins;
 use wire::jtag::{Jtag, JtagDp};
@@ -210,21 +210,21 @@ impl Wire {
 }
 
 impl Transport for Wire {
-    fn read(&mut self, port: Port, address: u8) -> Result<u32, TransportError> {
+    fn read(&mut self, port: Port, address: u8) -> Result<u32, TransferError> {
         match self {
             Wire::Swd(swd) => Transport::read(swd, port, address),
             Wire::Jtag(jtag) => Transport::read(jtag, port, address),
         }
     }
 
-    fn write(&mut self, port: Port, address: u8, value: u32) -> Result<(), TransportError> {
+    fn write(&mut self, port: Port, address: u8, value: u32) -> Result<(), TransferError> {
         match self {
             Wire::Swd(swd) => Transport::write(swd, port, address, value),
             Wire::Jtag(jtag) => Transport::write(jtag, port, address, value),
         }
     }
 
-    fn resynchronise(&mut self) -> Result<(), TransportError> {
+    fn resynchronise(&mut self) -> Result<(), TransferError> {
         match self {
             Wire::Swd(swd) => swd.resynchronise(),
             Wire::Jtag(jtag) => jtag.resynchronise(),

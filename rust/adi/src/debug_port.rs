@@ -2,7 +2,7 @@
 
 use crate::error::Error;
 use crate::registers::dp;
-use crate::transport::{Clock, Port, Transport, TransportError};
+use crate::transport::{Clock, Port, TransferError, Transport};
 
 /// How long to keep retrying.
 #[derive(Clone, Copy, Debug)]
@@ -83,8 +83,8 @@ impl<T: Transport, C: Clock> DebugPort<T, C> {
     }
 
     pub fn read_dp(&mut self, address: u8) -> Result<u32, Error> {
-        self.retry(Port::Debug, address, |transport| {
-            transport.read(Port::Debug, address)
+        self.retry(Port::Dp, address, |transport| {
+            transport.read(Port::Dp, address)
         })
     }
 
@@ -92,8 +92,8 @@ impl<T: Transport, C: Clock> DebugPort<T, C> {
         if address == dp::SELECT {
             self.select = Some(value);
         }
-        self.retry(Port::Debug, address, |transport| {
-            transport.write(Port::Debug, address, value)
+        self.retry(Port::Dp, address, |transport| {
+            transport.write(Port::Dp, address, value)
         })
     }
 
@@ -107,8 +107,8 @@ impl<T: Transport, C: Clock> DebugPort<T, C> {
     pub fn write_ap(&mut self, ap: u8, register: u8, value: u32) -> Result<(), Error> {
         self.select_ap(ap, register)?;
         let address = register & 0xC;
-        self.retry(Port::Access, register, |transport| {
-            transport.write(Port::Access, address, value)
+        self.retry(Port::Ap, register, |transport| {
+            transport.write(Port::Ap, address, value)
         })
     }
 
@@ -118,8 +118,8 @@ impl<T: Transport, C: Clock> DebugPort<T, C> {
         self.select_ap(ap, register)?;
         let address = register & 0xC;
         for &value in values {
-            self.retry(Port::Access, register, |transport| {
-                transport.write(Port::Access, address, value)
+            self.retry(Port::Ap, register, |transport| {
+                transport.write(Port::Ap, address, value)
             })?;
         }
         self.read_dp(dp::RDBUFF).map(|_| ())
@@ -160,8 +160,8 @@ impl<T: Transport, C: Clock> DebugPort<T, C> {
 
     fn read_ap_posted(&mut self, register: u8) -> Result<u32, Error> {
         let address = register & 0xC;
-        self.retry(Port::Access, register, |transport| {
-            transport.read(Port::Access, address)
+        self.retry(Port::Ap, register, |transport| {
+            transport.read(Port::Ap, address)
         })
     }
 
@@ -180,23 +180,23 @@ impl<T: Transport, C: Clock> DebugPort<T, C> {
         &mut self,
         port: Port,
         address: u8,
-        mut transaction: impl FnMut(&mut T) -> Result<R, TransportError>,
+        mut transaction: impl FnMut(&mut T) -> Result<R, TransferError>,
     ) -> Result<R, Error> {
         let start = self.clock.now_micros();
         loop {
             match transaction(&mut self.transport) {
                 Ok(value) => return Ok(value),
-                Err(TransportError::Wait) => {
+                Err(TransferError::Wait) => {
                     if self.clock.now_micros() - start > self.timeouts.wait_micros {
                         // DAPABORT cancels the stalled transaction (ADIv5.2 B2.2.1).
                         let _ = self
                             .transport
-                            .write(Port::Debug, dp::ABORT, dp::ABORT_DAPABORT);
+                            .write(Port::Dp, dp::ABORT, dp::ABORT_DAPABORT);
                         return Err(Error::WaitTimeout { port, address });
                     }
                 }
-                Err(TransportError::Fault) => return Err(self.recover_from_fault()),
-                Err(error @ (TransportError::NoResponse | TransportError::Protocol)) => {
+                Err(TransferError::Fault) => return Err(self.recover_from_fault()),
+                Err(error @ (TransferError::NoResponse | TransferError::Parity)) => {
                     self.select = None;
                     let _ = self.transport.resynchronise();
                     return Err(Error::from_transport(error, port, address));
@@ -207,10 +207,10 @@ impl<T: Transport, C: Clock> DebugPort<T, C> {
 
     /// Read which sticky flags are set, and clear them through ABORT (ADIv5.2 B2.2.1).
     fn recover_from_fault(&mut self) -> Error {
-        let ctrl_stat = self.transport.read(Port::Debug, dp::CTRL_STAT).unwrap_or(0);
+        let ctrl_stat = self.transport.read(Port::Dp, dp::CTRL_STAT).unwrap_or(0);
         let _ = self
             .transport
-            .write(Port::Debug, dp::ABORT, dp::ABORT_ALL_STICKY);
+            .write(Port::Dp, dp::ABORT, dp::ABORT_ALL_STICKY);
         Error::Fault { ctrl_stat }
     }
 }

@@ -1,6 +1,6 @@
 //! Errors of the ADI layer, with what was being accessed.
 
-use crate::transport::{Port, TransportError};
+use crate::transport::{Port, TransferError};
 use core::fmt;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,12 +24,12 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn from_transport(error: TransportError, port: Port, address: u8) -> Self {
+    pub(crate) fn from_transport(error: TransferError, port: Port, address: u8) -> Self {
         match error {
-            TransportError::Wait => Error::WaitTimeout { port, address },
-            TransportError::Fault => Error::Fault { ctrl_stat: 0 },
-            TransportError::NoResponse => Error::NoResponse,
-            TransportError::Protocol => Error::Protocol,
+            TransferError::Wait => Error::WaitTimeout { port, address },
+            TransferError::Fault => Error::Fault { ctrl_stat: 0 },
+            TransferError::NoResponse => Error::NoResponse,
+            TransferError::Parity => Error::Protocol,
         }
     }
 }
@@ -42,9 +42,13 @@ impl fmt::Display for Error {
                 "no response from the debug port (check wiring and target power)"
             ),
             Error::WaitTimeout { port, address } => {
+                let port = match port {
+                    Port::Dp => "Debug",
+                    Port::Ap => "Access",
+                };
                 write!(
                     f,
-                    "target kept answering WAIT ({port:?} port register 0x{address:x})"
+                    "target kept answering WAIT ({port} port register 0x{address:x})"
                 )
             }
             Error::Fault { ctrl_stat } => {

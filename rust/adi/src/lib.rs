@@ -18,7 +18,7 @@ pub use debug_port::{DebugPort, Timeouts};
 pub use error::Error;
 pub use memory_ap::{Memory, MemoryAp, MemoryPort};
 pub use rom_table::{Component, ComponentKind, RomTable};
-pub use transport::{Clock, Port, Transport, TransportError};
+pub use transport::{Clock, Port, TransferError, Transport};
 
 #[cfg(test)]
 mod tests;

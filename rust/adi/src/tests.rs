@@ -69,22 +69,22 @@ impl Model {
 }
 
 impl Transport for Model {
-    fn read(&mut self, port: Port, address: u8) -> Result<u32, TransportError> {
+    fn read(&mut self, port: Port, address: u8) -> Result<u32, TransferError> {
         self.transactions.push((port, true, address));
         if self.waits_left > 0 {
             self.waits_left -= 1;
-            return Err(TransportError::Wait);
+            return Err(TransferError::Wait);
         }
         match port {
-            Port::Debug => Ok(match address {
+            Port::Dp => Ok(match address {
                 dp::DPIDR => 0x1BA0_1477,
                 dp::CTRL_STAT => self.ctrl_stat | ((self.ctrl_stat & 0x5000_0000) << 1),
                 dp::RDBUFF => self.posted,
                 _ => 0,
             }),
-            Port::Access => {
+            Port::Ap => {
                 if self.ctrl_stat & dp::CTRL_STICKYERR != 0 {
-                    return Err(TransportError::Fault);
+                    return Err(TransferError::Fault);
                 }
                 let register = (self.select & 0xF0) as u8 | address;
                 let value = match register {
@@ -106,24 +106,24 @@ impl Transport for Model {
         }
     }
 
-    fn write(&mut self, port: Port, address: u8, value: u32) -> Result<(), TransportError> {
+    fn write(&mut self, port: Port, address: u8, value: u32) -> Result<(), TransferError> {
         self.transactions.push((port, false, address));
         if self.waits_left > 0 {
             self.waits_left -= 1;
-            return Err(TransportError::Wait);
+            return Err(TransferError::Wait);
         }
         match (port, address) {
-            (Port::Debug, dp::ABORT) if value & dp::ABORT_STKERRCLR != 0 => {
+            (Port::Dp, dp::ABORT) if value & dp::ABORT_STKERRCLR != 0 => {
                 self.ctrl_stat &= !dp::CTRL_STICKYERR;
             }
-            (Port::Debug, dp::CTRL_STAT) => {
+            (Port::Dp, dp::CTRL_STAT) => {
                 self.ctrl_stat = (self.ctrl_stat & dp::CTRL_STICKY) | (value & !dp::CTRL_STICKY)
             }
-            (Port::Debug, dp::SELECT) => self.select = value,
-            (Port::Access, _) if self.ctrl_stat & dp::CTRL_STICKYERR != 0 => {
-                return Err(TransportError::Fault);
+            (Port::Dp, dp::SELECT) => self.select = value,
+            (Port::Ap, _) if self.ctrl_stat & dp::CTRL_STICKYERR != 0 => {
+                return Err(TransferError::Fault);
             }
-            (Port::Access, _) => match (self.select & 0xF0) as u8 | address {
+            (Port::Ap, _) => match (self.select & 0xF0) as u8 | address {
                 ap::CSW => self.csw = value,
                 ap::TAR => self.tar = value,
                 ap::DRW => {
@@ -137,7 +137,7 @@ impl Transport for Model {
         Ok(())
     }
 
-    fn resynchronise(&mut self) -> Result<(), TransportError> {
+    fn resynchronise(&mut self) -> Result<(), TransferError> {
         Ok(())
     }
 }
@@ -221,8 +221,8 @@ fn posted_reads_are_pipelined_and_collected_from_rdbuff() {
         .collect();
     // Four AP reads of DRW, one RDBUFF (not one per word), one CTRL/STAT error check.
     assert_eq!(reads.len(), 6);
-    assert_eq!(reads[4], (Port::Debug, true, dp::RDBUFF));
-    assert_eq!(reads[5], (Port::Debug, true, dp::CTRL_STAT));
+    assert_eq!(reads[4], (Port::Dp, true, dp::RDBUFF));
+    assert_eq!(reads[5], (Port::Dp, true, dp::CTRL_STAT));
 }
 
 #[test]

@@ -1,24 +1,6 @@
 //! What the ADI layer needs from the wire, and from the passing of time.
 
-/// Which register bank a transaction addresses (SWD APnDP, JTAG DPACC/APACC).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Port {
-    Debug,
-    Access,
-}
-
-/// Why one transaction failed at the wire.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TransportError {
-    /// ACK WAIT: the request was not accepted; the same request may be retried.
-    Wait,
-    /// ACK FAULT: a sticky error flag is set in CTRL/STAT (ADIv5.2 B2.2.4).
-    Fault,
-    /// No valid ACK: nothing answered (no target, no power, not selected).
-    NoResponse,
-    /// Bad parity on read data, or another protocol error: resynchronise the line.
-    Protocol,
-}
+pub use wire::{Port, TransferError};
 
 /// One DP or AP register transaction at a time.
 ///
@@ -27,11 +9,11 @@ pub enum TransportError {
 /// read, and the last one is collected by reading DP RDBUFF.
 pub trait Transport {
     /// `address` is the register offset, 0x0 to 0xC (A[3:2]).
-    fn read(&mut self, port: Port, address: u8) -> Result<u32, TransportError>;
-    fn write(&mut self, port: Port, address: u8, value: u32) -> Result<(), TransportError>;
+    fn read(&mut self, port: Port, address: u8) -> Result<u32, TransferError>;
+    fn write(&mut self, port: Port, address: u8, value: u32) -> Result<(), TransferError>;
     /// Bring the line back to a known state after a protocol error or a lost target
     /// (SWD: line reset and a DPIDR read; JTAG: Test-Logic-Reset).
-    fn resynchronise(&mut self) -> Result<(), TransportError>;
+    fn resynchronise(&mut self) -> Result<(), TransferError>;
 }
 
 /// A monotonic clock in microseconds, for timeouts.
@@ -40,13 +22,13 @@ pub trait Clock {
 }
 
 impl<T: Transport + ?Sized> Transport for &mut T {
-    fn read(&mut self, port: Port, address: u8) -> Result<u32, TransportError> {
+    fn read(&mut self, port: Port, address: u8) -> Result<u32, TransferError> {
         (**self).read(port, address)
     }
-    fn write(&mut self, port: Port, address: u8, value: u32) -> Result<(), TransportError> {
+    fn write(&mut self, port: Port, address: u8, value: u32) -> Result<(), TransferError> {
         (**self).write(port, address, value)
     }
-    fn resynchronise(&mut self) -> Result<(), TransportError> {
+    fn resynchronise(&mut self) -> Result<(), TransferError> {
         (**self).resynchronise()
     }
 }

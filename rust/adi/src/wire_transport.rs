@@ -2,51 +2,25 @@
 //! results turned into the same read semantics.
 
 use crate::registers::dp;
-use crate::transport::{Port, Transport, TransportError};
-use wire::Pins;
-use wire::jtag::{JTAG_ACK_OK_FAULT, JTAG_ACK_WAIT, JtagDp};
-use wire::swd::{Swd, SwdError};
-
-impl From<SwdError> for TransportError {
-    fn from(error: SwdError) -> Self {
-        match error {
-            SwdError::Wait => TransportError::Wait,
-            SwdError::Fault => TransportError::Fault,
-            SwdError::NoResponse => TransportError::NoResponse,
-            SwdError::Parity => TransportError::Protocol,
-        }
-    }
-}
+use crate::transport::Transport;
+use wire::jtag::JtagDp;
+use wire::swd::Swd;
+use wire::{Pins, Port, TransferError};
 
 impl<P: Pins> Transport for Swd<P> {
-    fn read(&mut self, port: Port, address: u8) -> Result<u32, TransportError> {
-        Ok(Swd::read(self, port == Port::Access, address)?)
+    fn read(&mut self, port: Port, address: u8) -> Result<u32, TransferError> {
+        Swd::read(self, port, address)
     }
 
-    fn write(&mut self, port: Port, address: u8, value: u32) -> Result<(), TransportError> {
-        Ok(Swd::write(self, port == Port::Access, address, value)?)
+    fn write(&mut self, port: Port, address: u8, value: u32) -> Result<(), TransferError> {
+        Swd::write(self, port, address, value)
     }
 
     /// Line reset, then DPIDR: the read that must follow a line reset (ADIv5.2 B4.3.3).
-    fn resynchronise(&mut self) -> Result<(), TransportError> {
+    fn resynchronise(&mut self) -> Result<(), TransferError> {
         self.line_reset();
-        Swd::read(self, false, dp::DPIDR)?;
+        Swd::read(self, Port::Dp, dp::DPIDR)?;
         Ok(())
-    }
-}
-
-/// One scan, its ACK checked: WAIT means the request was not taken (ADIv5.2 B3.3.2).
-fn checked_scan<P: Pins>(
-    dp: &mut JtagDp<P>,
-    access_port: bool,
-    read: bool,
-    address: u8,
-    value: u32,
-) -> Result<u32, TransportError> {
-    match dp.scan(access_port, read, address, value) {
-        (JTAG_ACK_OK_FAULT, result) => Ok(result),
-        (JTAG_ACK_WAIT, _) => Err(TransportError::Wait),
-        _ => Err(TransportError::NoResponse),
     }
 }
 
@@ -54,28 +28,28 @@ impl<P: Pins> Transport for JtagDp<P> {
     /// Every JTAG-DP read is posted: a scan returns the result of the scan before it.
     /// DP reads are completed here with an RDBUFF scan; AP reads stay posted, as on SWD.
     /// Address 0 of the DP reads the DP TAP's IDCODE: a DPv0 JTAG-DP has no DPIDR.
-    fn read(&mut self, port: Port, address: u8) -> Result<u32, TransportError> {
+    fn read(&mut self, port: Port, address: u8) -> Result<u32, TransferError> {
         match (port, address) {
-            (Port::Access, _) => checked_scan(self, true, true, address, 0),
-            (Port::Debug, dp::DPIDR) => Ok(self.idcode()),
-            (Port::Debug, dp::RDBUFF) => checked_scan(self, false, true, dp::RDBUFF, 0),
-            (Port::Debug, _) => {
-                checked_scan(self, false, true, address, 0)?;
-                checked_scan(self, false, true, dp::RDBUFF, 0)
+            (Port::Ap, _) => self.scan(Port::Ap, true, address, 0),
+            (Port::Dp, dp::DPIDR) => Ok(self.idcode()),
+            (Port::Dp, dp::RDBUFF) => self.scan(Port::Dp, true, dp::RDBUFF, 0),
+            (Port::Dp, _) => {
+                self.scan(Port::Dp, true, address, 0)?;
+                self.scan(Port::Dp, true, dp::RDBUFF, 0)
             }
         }
     }
 
     /// ABORT has its own instruction on JTAG (B3.2.1); the rest are DPACC/APACC writes.
-    fn write(&mut self, port: Port, address: u8, value: u32) -> Result<(), TransportError> {
-        if port == Port::Debug && address == dp::ABORT {
+    fn write(&mut self, port: Port, address: u8, value: u32) -> Result<(), TransferError> {
+        if port == Port::Dp && address == dp::ABORT {
             self.write_abort(value);
             return Ok(());
         }
-        checked_scan(self, port == Port::Access, false, address, value).map(|_| ())
+        self.scan(port, false, address, value).map(|_| ())
     }
 
-    fn resynchronise(&mut self) -> Result<(), TransportError> {
+    fn resynchronise(&mut self) -> Result<(), TransferError> {
         self.reset();
         Ok(())
     }

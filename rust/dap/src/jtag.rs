@@ -7,6 +7,7 @@
 
 use crate::transfer::Link;
 use crate::wire::{Board, Jtag, Port, TransferError};
+use ::wire::Ack;
 
 /// Devices DAP_JTAG_Configure accepts.
 pub const MAX_DEVICES: usize = 8;
@@ -18,10 +19,6 @@ pub(crate) mod instruction {
     pub const APACC: u32 = 0b1011;
     pub const IDCODE: u32 = 0b1110;
 }
-
-/// JTAG-DP ACK in DR bits 2..0 (ADIv5.2 B3.3.2): OK/FAULT, WAIT.
-const ACK_OK: u64 = 0b010;
-const ACK_WAIT: u64 = 0b001;
 
 /// The scan chain from DAP_JTAG_Configure.
 #[derive(Clone, Copy, Debug, Default)]
@@ -180,11 +177,8 @@ impl<'w, W: Jtag> JtagLink<'w, W> {
     ) -> Result<u32, TransferError> {
         let request = u64::from(read) | u64::from(address & 0x0C) >> 1 | u64::from(data) << 3;
         let captured = self.scanner.dr(35, request);
-        match captured & 0b111 {
-            ACK_OK => Ok((captured >> 3) as u32),
-            ACK_WAIT => Err(TransferError::Wait),
-            _ => Err(TransferError::NoAck),
-        }
+        Ack::check(Ack::from_jtag((captured & 0b111) as u32))?;
+        Ok((captured >> 3) as u32)
     }
 }
 

@@ -4,7 +4,7 @@
 use crate::wire::{Board, Jtag, Mode, Pin, Port, Swd, SwdConfig, Swj, TransferError};
 use ::wire::Pins;
 use ::wire::jtag::tck_cycle;
-use ::wire::swd::{Swd as SwdEngine, SwdError};
+use ::wire::swd::Swd as SwdEngine;
 
 /// Time for the processor (DAP_Delay, DAP_SWJ_Pins wait, the Test Domain Timer).
 pub trait Timer {
@@ -102,18 +102,11 @@ impl<P: Pins, T: Timer> Swd for PinWire<P, T> {
         address: u8,
         data: u32,
     ) -> Result<u32, TransferError> {
-        let access_port = port == Port::Ap;
-        let result = if read {
-            self.swd.read(access_port, address)
+        if read {
+            self.swd.read(port, address)
         } else {
-            self.swd.write(access_port, address, data).map(|()| 0)
-        };
-        result.map_err(|error| match error {
-            SwdError::Wait => TransferError::Wait,
-            SwdError::Fault => TransferError::Fault,
-            SwdError::NoResponse => TransferError::NoAck,
-            SwdError::Parity => TransferError::Parity,
-        })
+            self.swd.write(port, address, data).map(|()| 0)
+        }
     }
 
     fn configure(&mut self, config: SwdConfig) {

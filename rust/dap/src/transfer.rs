@@ -29,7 +29,7 @@ pub(crate) fn ack_code(error: TransferError) -> u8 {
     match error {
         TransferError::Wait => ack::WAIT,
         TransferError::Fault => ack::FAULT,
-        TransferError::NoAck => ack::NO_ACK,
+        TransferError::NoResponse => ack::NO_ACK,
         TransferError::Parity => ack::PROTOCOL_ERROR,
     }
 }

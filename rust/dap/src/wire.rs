@@ -5,32 +5,14 @@
 //! value-match retries and the "check write" RDBUFF read are CMSIS-DAP semantics and live in
 //! the processor, as do the JTAG-DP IR/DR scans, which it builds from [`Jtag::sequence`].
 
-/// Register bank of a transfer: the APnDP bit of an SWD request (ADIv5.2 B4.2.2) or the
-/// DPACC/APACC instruction on JTAG (ADIv5.2 B3.3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Port {
-    Dp,
-    Ap,
-}
+/// The register bank and the failures of one transfer: the wire crate's vocabulary.
+pub use ::wire::{Port, TransferError};
 
 /// The protocol set up by DAP_Connect (CMSIS-DAP DAP_Connect: 1 = SWD, 2 = JTAG).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     Swd = 1,
     Jtag = 2,
-}
-
-/// A failed SWD transaction (ADIv5.2 B4.2.1: ACK).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TransferError {
-    /// ACK WAIT (0b010 on the wire): the request was not taken; try again.
-    Wait,
-    /// ACK FAULT (0b100): a sticky error flag is set in CTRL/STAT.
-    Fault,
-    /// No valid ACK (nothing drives the line, or a bad ACK pattern).
-    NoAck,
-    /// Bad parity on read data (CMSIS-DAP: "SWD protocol error").
-    Parity,
 }
 
 /// SWD line settings (CMSIS-DAP DAP_SWD_Configure and DAP_TransferConfigure).

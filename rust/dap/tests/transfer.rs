@@ -208,7 +208,7 @@ fn a_fault_from_a_posted_read_drops_its_data() {
 #[test]
 fn no_ack_and_parity_errors() {
     let mut dap = swd();
-    dap.wire().fail_at(0, TransferError::NoAck);
+    dap.wire().fail_at(0, TransferError::NoResponse);
     assert_eq!(
         ask(&mut dap, &[0x05, 0x00, 0x01, DP_READ_IDR]),
         [0x05, 0x00, 0x07]
@@ -399,7 +399,7 @@ fn write_abort() {
     );
     assert_eq!(dap.wire().target.abort, Some(0x1E));
     assert_eq!(dap.wire().requests(), [(Dp, false, 0x0)]);
-    dap.wire().fail_at(0, TransferError::NoAck);
+    dap.wire().fail_at(0, TransferError::NoResponse);
     assert_eq!(
         ask(&mut dap, &[0x08, 0x00, 0x1E, 0x00, 0x00, 0x00]),
         [0x08, 0xFF]

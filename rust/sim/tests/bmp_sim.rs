@@ -6,6 +6,7 @@ use sim::chip::{Chip, Variant};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
+use wire::Port;
 use wire::remote_bitbang::{ByteStream, LinkLost, RemoteBitbang};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_bmp-sim");
@@ -71,7 +72,7 @@ fn serves_swd_and_jtag_to_one_client_after_another() {
     let mut pins = RemoteBitbang::new(Link(stream.try_clone().unwrap()));
     let mut swd = wire::swd::Swd::new(&mut pins);
     swd.switch_from_jtag();
-    assert_eq!(swd.read(false, 0x0), Ok(identity.dpidr));
+    assert_eq!(swd.read(Port::Dp, 0x0), Ok(identity.dpidr));
     (&stream).write_all(b"Q").unwrap();
     drop(pins);
 
@@ -80,7 +81,7 @@ fn serves_swd_and_jtag_to_one_client_after_another() {
     let mut pins = RemoteBitbang::new(Link(stream));
     let mut swd = wire::swd::Swd::new(&mut pins);
     swd.line_reset();
-    assert_eq!(swd.read(false, 0x0), Ok(identity.dpidr));
+    assert_eq!(swd.read(Port::Dp, 0x0), Ok(identity.dpidr));
     // Back to JTAG (SWD-to-JTAG, ADIv5.2 B5.2.3) and scan the chain.
     swd.write_bits(u32::MAX, 32);
     swd.write_bits(u32::MAX, 24);

@@ -5,7 +5,7 @@
 //! with TCK low, then TCK rises (the TAP samples TMS and TDI on the rising edge and changes
 //! TDO on the falling edge).
 
-use crate::Pins;
+use crate::{Ack, Pins, Port, TransferError};
 
 /// Devices on a chain at most.
 pub const MAX_DEVICES: usize = 8;
@@ -219,10 +219,6 @@ const IR_ABORT: u32 = 0x8;
 const IR_DPACC: u32 = 0xA;
 const IR_APACC: u32 = 0xB;
 
-/// DPACC/APACC acknowledge (B3.3.2): OK/FAULT (FAULT shows in CTRL/STAT) or WAIT.
-pub const JTAG_ACK_OK_FAULT: u32 = 0b010;
-pub const JTAG_ACK_WAIT: u32 = 0b001;
-
 /// An ARM JTAG-DP on a chain, the other devices held in BYPASS.
 pub struct JtagDp<P: Pins> {
     jtag: Jtag<P>,
@@ -301,9 +297,19 @@ impl<P: Pins> JtagDp<P> {
     }
 
     /// One DPACC or APACC scan (B3.3.1): RnW in bit 0, A[3:2] in bits 2:1, data in bits
-    /// 34:3. Returns the ACK and the result of the *previous* transaction.
-    pub fn scan(&mut self, access_port: bool, read: bool, address: u8, value: u32) -> (u32, u32) {
-        self.select(if access_port { IR_APACC } else { IR_DPACC });
+    /// 34:3. Returns the result of the *previous* transaction, once the ACK is OK/FAULT
+    /// (WAIT: the request was not taken, B3.3.2).
+    pub fn scan(
+        &mut self,
+        port: Port,
+        read: bool,
+        address: u8,
+        value: u32,
+    ) -> Result<u32, TransferError> {
+        self.select(match port {
+            Port::Dp => IR_DPACC,
+            Port::Ap => IR_APACC,
+        });
         let request = u64::from(read) | u64::from(address >> 2 & 3) << 1 | u64::from(value) << 3;
         let (before, after) = (self.index, self.count - self.index - 1);
         let total = before + 35 + after;
@@ -321,7 +327,8 @@ impl<P: Pins> JtagDp<P> {
             let position = before + bit;
             captured |= u64::from(output[position / 8] >> (position % 8) & 1) << bit;
         }
-        ((captured & 7) as u32, (captured >> 3) as u32)
+        Ack::check(Ack::from_jtag((captured & 7) as u32))?;
+        Ok((captured >> 3) as u32)
     }
 
     /// Write ABORT through its own instruction (B3.2.1).

@@ -6,22 +6,7 @@
 //! edge; the target drives SWDIO after a rising edge and the probe samples it while SWCLK is
 //! low, before the next rising edge.
 
-use crate::Pins;
-
-/// Acknowledge of an SWD packet (ADIv5.2 B4.2.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SwdError {
-    Wait,
-    Fault,
-    /// No valid ACK (line not driven: reads 0b111).
-    NoResponse,
-    /// Bad parity on read data.
-    Parity,
-}
-
-const ACK_OK: u32 = 0b001;
-const ACK_WAIT: u32 = 0b010;
-const ACK_FAULT: u32 = 0b100;
+use crate::{Ack, Pins, Port, TransferError};
 
 /// JTAG-to-SWD select sequence, sent LSB first (ADIv5.2 B5.2.2).
 const JTAG_TO_SWD: u16 = 0xE79E;
@@ -130,7 +115,8 @@ impl<P: Pins> Swd<P> {
     }
 
     /// Start, APnDP, RnW, A[2:3], parity, stop, park (B4.2.2).
-    fn request(&mut self, access_port: bool, read: bool, address: u8) -> u32 {
+    fn request(&mut self, port: Port, read: bool, address: u8) -> u32 {
+        let access_port = port == Port::Ap;
         let fields =
             u32::from(access_port) | u32::from(read) << 1 | u32::from(address >> 2 & 3) << 2;
         let parity = fields.count_ones() & 1;
@@ -142,16 +128,16 @@ impl<P: Pins> Swd<P> {
     }
 
     /// Send a request and read its ACK; on anything but OK, hand the line back.
-    fn start(&mut self, access_port: bool, read: bool, address: u8) -> Result<(), SwdError> {
-        let request = self.request(access_port, read, address);
+    fn start(&mut self, port: Port, read: bool, address: u8) -> Result<(), TransferError> {
+        let request = self.request(port, read, address);
         self.pins.swdio_output(true);
         self.write_bits(request, 8);
         self.turnaround_to_target();
-        let ack = self.read_bits(3);
-        if ack == ACK_OK {
+        let ack = Ack::from_swd(self.read_bits(3));
+        if ack == Some(Ack::Ok) {
             return Ok(());
         }
-        let answered = ack == ACK_WAIT || ack == ACK_FAULT;
+        let answered = ack.is_some();
         if self.data_phase && answered && read {
             self.read_bits(32);
             self.read_bits(1);
@@ -162,29 +148,25 @@ impl<P: Pins> Swd<P> {
             self.write_bits(0, 1);
         }
         self.finish();
-        Err(match ack {
-            ACK_WAIT => SwdError::Wait,
-            ACK_FAULT => SwdError::Fault,
-            _ => SwdError::NoResponse,
-        })
+        Ack::check(ack)
     }
 
     /// One read transaction (B4.2.2, figure B4-3).
-    pub fn read(&mut self, access_port: bool, address: u8) -> Result<u32, SwdError> {
-        self.start(access_port, true, address)?;
+    pub fn read(&mut self, port: Port, address: u8) -> Result<u32, TransferError> {
+        self.start(port, true, address)?;
         let data = self.read_bits(32);
         let parity = self.read_bits(1);
         self.turnaround_to_probe();
         self.finish();
         if data.count_ones() & 1 != parity {
-            return Err(SwdError::Parity);
+            return Err(TransferError::Parity);
         }
         Ok(data)
     }
 
     /// One write transaction (B4.2.2, figure B4-4).
-    pub fn write(&mut self, access_port: bool, address: u8, value: u32) -> Result<(), SwdError> {
-        self.start(access_port, false, address)?;
+    pub fn write(&mut self, port: Port, address: u8, value: u32) -> Result<(), TransferError> {
+        self.start(port, false, address)?;
         self.turnaround_to_probe();
         self.write_bits(value, 32);
         self.write_bits(value.count_ones() & 1, 1);

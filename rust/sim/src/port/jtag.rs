@@ -3,6 +3,10 @@
 //! -> TDO (RM0008 31.5 "JTAG TAP connection": the two TAPs are serially connected, and a
 //! debugger shifts BYPASS into the boundary-scan TAP; OpenOCD's stm32f1x.cfg declares the
 //! Cortex-M3 TAP first, i.e. nearest TDO).
+//!
+//! The target side keeps its own instruction, ACK and register definitions on purpose and
+//! does not use the probe's (`wire`, `adi`): it is an independent oracle, written from the
+//! specifications, that the probe's scanner and registers are tested against.
 
 use super::Context;
 use super::debug_port::{Refusal, Wire};

@@ -2,6 +2,9 @@
 //!
 //! Timing: the target samples SWDIO on the rising edge; what it drives for the next cycle
 //! is set right after that edge, so the probe reads it while SWCLK is low (B4.2.1).
+//!
+//! Its ACK values and registers are its own on purpose, not the probe's `wire::Ack` or
+//! `adi` registers: the simulator is an independent oracle for them.
 
 use super::Context;
 use super::debug_port::{DPIDR, RDBUFF, Refusal, Wire};

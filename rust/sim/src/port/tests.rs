@@ -5,7 +5,7 @@ use super::access_port::{AHB_AP_BASE, AHB_AP_IDR, BASE, BD0, CFG, CSW, DRW, IDR,
 use super::debug_port::*;
 use super::{FaultConfig, Sim, WireMode};
 use crate::bus::{Bus, BusError, Identity, Width};
-use wire::Pins;
+use wire::{Pins, Port};
 
 pub const RAM_BASE: u32 = 0x2000_0000;
 const RAM_SIZE: usize = 64 * 1024;
@@ -916,10 +916,10 @@ fn the_wire_swd_engine_talks_to_the_sim() {
     let mut sim = Sim::new(RamBus::new());
     let mut swd = wire::swd::Swd::new(&mut sim);
     swd.switch_from_jtag();
-    assert_eq!(swd.read(false, DPIDR), Ok(GENUINE.dpidr));
-    swd.write(false, CTRL_STAT, CDBGPWRUPREQ | CSYSPWRUPREQ)
+    assert_eq!(swd.read(Port::Dp, DPIDR), Ok(GENUINE.dpidr));
+    swd.write(Port::Dp, CTRL_STAT, CDBGPWRUPREQ | CSYSPWRUPREQ)
         .unwrap();
-    assert_eq!(swd.read(false, CTRL_STAT).unwrap() >> 28, 0xF);
+    assert_eq!(swd.read(Port::Dp, CTRL_STAT).unwrap() >> 28, 0xF);
 }
 
 /// 64 KB written word by word over the wire engine: fast enough to be practical.
@@ -930,15 +930,15 @@ fn a_64_kilobyte_download_takes_seconds() {
     sim.set_frequency(4_000_000);
     let mut swd = wire::swd::Swd::new(&mut sim);
     swd.switch_from_jtag();
-    swd.read(false, DPIDR).unwrap();
-    swd.write(false, CTRL_STAT, CDBGPWRUPREQ | CSYSPWRUPREQ)
+    swd.read(Port::Dp, DPIDR).unwrap();
+    swd.write(Port::Dp, CTRL_STAT, CDBGPWRUPREQ | CSYSPWRUPREQ)
         .unwrap();
-    swd.write(false, SELECT, 0).unwrap();
-    swd.write(true, CSW, 0x12).unwrap();
+    swd.write(Port::Dp, SELECT, 0).unwrap();
+    swd.write(Port::Ap, CSW, 0x12).unwrap();
     for block in 0..64u32 {
-        swd.write(true, TAR, RAM_BASE + block * 1024).unwrap();
+        swd.write(Port::Ap, TAR, RAM_BASE + block * 1024).unwrap();
         for word in 0..256u32 {
-            swd.write(true, DRW, block << 16 | word).unwrap();
+            swd.write(Port::Ap, DRW, block << 16 | word).unwrap();
         }
     }
     assert_eq!(sim.bus().word(RAM_BASE + 63 * 1024 + 4), 63 << 16 | 1);
@@ -993,12 +993,12 @@ mod remote_bitbang_server {
         let mut pins = RemoteBitbang::new(Link(stream.try_clone().unwrap()));
         let mut swd = wire::swd::Swd::new(&mut pins);
         swd.switch_from_jtag();
-        assert_eq!(swd.read(false, DPIDR), Ok(GENUINE.dpidr));
-        swd.write(false, CTRL_STAT, CDBGPWRUPREQ | CSYSPWRUPREQ)
+        assert_eq!(swd.read(Port::Dp, DPIDR), Ok(GENUINE.dpidr));
+        swd.write(Port::Dp, CTRL_STAT, CDBGPWRUPREQ | CSYSPWRUPREQ)
             .unwrap();
-        swd.write(false, SELECT, 0xF0).unwrap();
-        swd.read(true, IDR).unwrap();
-        assert_eq!(swd.read(false, RDBUFF), Ok(AHB_AP_IDR));
+        swd.write(Port::Dp, SELECT, 0xF0).unwrap();
+        swd.read(Port::Ap, IDR).unwrap();
+        assert_eq!(swd.read(Port::Dp, RDBUFF), Ok(AHB_AP_IDR));
         pins.set_reset(true);
         (&stream).write_all(b"Q").unwrap();
         let (sim, ending) = handle.join().unwrap();

@@ -3,7 +3,8 @@
 
 use super::*;
 use crate::port::Sim;
-use ::wire::swd::{Swd, SwdError};
+use ::wire::swd::Swd;
+use ::wire::{Port, TransferError};
 
 type Probe = Swd<Sim<Chip>>;
 
@@ -18,11 +19,11 @@ const AP_DRW: u8 = 0x0C;
 const CSW_WORD: u32 = 0x2300_0002;
 const CSW_HALF: u32 = 0x2300_0001;
 
-fn retry<T>(mut access: impl FnMut() -> Result<T, SwdError>) -> T {
+fn retry<T>(mut access: impl FnMut() -> Result<T, TransferError>) -> T {
     for _ in 0..100_000 {
         match access() {
             Ok(value) => return value,
-            Err(SwdError::Wait) => continue,
+            Err(TransferError::Wait) => continue,
             Err(error) => panic!("SWD {error:?}"),
         }
     }
@@ -32,29 +33,29 @@ fn retry<T>(mut access: impl FnMut() -> Result<T, SwdError>) -> T {
 fn connect(chip: Chip) -> (Probe, u32) {
     let mut probe = Swd::new(Sim::new(chip));
     probe.switch_from_jtag();
-    let dpidr = probe.read(false, 0x0).unwrap();
-    probe.write(false, DP_ABORT, 0x1E).unwrap();
-    probe.write(false, DP_CTRL_STAT, 0x5000_0000).unwrap();
+    let dpidr = probe.read(Port::Dp, 0x0).unwrap();
+    probe.write(Port::Dp, DP_ABORT, 0x1E).unwrap();
+    probe.write(Port::Dp, DP_CTRL_STAT, 0x5000_0000).unwrap();
     assert_eq!(
-        probe.read(false, DP_CTRL_STAT).unwrap() >> 28,
+        probe.read(Port::Dp, DP_CTRL_STAT).unwrap() >> 28,
         0xF,
         "powered up"
     );
-    probe.write(false, DP_SELECT, 0).unwrap();
+    probe.write(Port::Dp, DP_SELECT, 0).unwrap();
     (probe, dpidr)
 }
 
 fn read_memory(probe: &mut Probe, address: u32) -> u32 {
-    retry(|| probe.write(true, AP_CSW, CSW_WORD));
-    retry(|| probe.write(true, AP_TAR, address));
-    retry(|| probe.read(true, AP_DRW));
-    retry(|| probe.read(false, DP_RDBUFF))
+    retry(|| probe.write(Port::Ap, AP_CSW, CSW_WORD));
+    retry(|| probe.write(Port::Ap, AP_TAR, address));
+    retry(|| probe.read(Port::Ap, AP_DRW));
+    retry(|| probe.read(Port::Dp, DP_RDBUFF))
 }
 
 fn write_memory(probe: &mut Probe, address: u32, value: u32, csw: u32) {
-    retry(|| probe.write(true, AP_CSW, csw));
-    retry(|| probe.write(true, AP_TAR, address));
-    retry(|| probe.write(true, AP_DRW, value));
+    retry(|| probe.write(Port::Ap, AP_CSW, csw));
+    retry(|| probe.write(Port::Ap, AP_TAR, address));
+    retry(|| probe.write(Port::Ap, AP_DRW, value));
 }
 
 #[test]
