@@ -1,5 +1,6 @@
 //! The debug port: register access with WAIT retry, SELECT caching, power-up and recovery.
 
+use crate::deadline::{self, Deadline};
 use crate::error::Error;
 use crate::registers::dp;
 use crate::transport::{Clock, Port, TransferError, Transport};
@@ -71,15 +72,17 @@ impl<T: Transport, C: Clock> DebugPort<T, C> {
         let request = dp::CTRL_CDBGPWRUPREQ | dp::CTRL_CSYSPWRUPREQ;
         self.write_dp(dp::CTRL_STAT, request)?;
         let acknowledged = dp::CTRL_CDBGPWRUPACK | dp::CTRL_CSYSPWRUPACK;
-        let start = self.clock.now_micros();
-        loop {
-            if self.read_dp(dp::CTRL_STAT)? & acknowledged == acknowledged {
-                return Ok(dpidr);
-            }
-            if self.clock.now_micros() - start > self.timeouts.power_up_micros {
-                return Err(Error::PowerUpTimeout);
-            }
-        }
+        let limit = self.timeouts.power_up_micros;
+        deadline::poll(
+            self,
+            |port| port.clock.now_micros(),
+            limit,
+            Error::PowerUpTimeout,
+            |port| {
+                let ctrl_stat = port.read_dp(dp::CTRL_STAT)?;
+                Ok((ctrl_stat & acknowledged == acknowledged).then_some(dpidr))
+            },
+        )
     }
 
     pub fn read_dp(&mut self, address: u8) -> Result<u32, Error> {
@@ -182,12 +185,12 @@ impl<T: Transport, C: Clock> DebugPort<T, C> {
         address: u8,
         mut transaction: impl FnMut(&mut T) -> Result<R, TransferError>,
     ) -> Result<R, Error> {
-        let start = self.clock.now_micros();
+        let deadline = Deadline::new(self.clock.now_micros(), self.timeouts.wait_micros);
         loop {
             match transaction(&mut self.transport) {
                 Ok(value) => return Ok(value),
                 Err(TransferError::Wait) => {
-                    if self.clock.now_micros() - start > self.timeouts.wait_micros {
+                    if deadline.passed(self.clock.now_micros()) {
                         // DAPABORT cancels the stalled transaction (ADIv5.2 B2.2.1).
                         let _ = self
                             .transport

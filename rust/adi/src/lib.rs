@@ -6,6 +6,7 @@
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
+pub mod deadline;
 mod debug_port;
 mod error;
 mod memory_ap;
@@ -14,6 +15,7 @@ mod rom_table;
 mod transport;
 mod wire_transport;
 
+pub use deadline::{Deadline, poll_memory};
 pub use debug_port::{DebugPort, Timeouts};
 pub use error::Error;
 pub use memory_ap::{Memory, MemoryAp, MemoryPort};

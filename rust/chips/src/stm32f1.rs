@@ -3,7 +3,7 @@
 
 use crate::memory_map::{MemoryMap, Region, RegionKind};
 use crate::{Error, Identity};
-use adi::Memory;
+use adi::{Memory, poll_memory};
 
 /// DBGMCU_IDCODE: DEV_ID in [11:0], REV_ID in [31:16] (RM0008 31.6.1).
 const DBGMCU_IDCODE: u32 = 0xE004_2000;
@@ -207,16 +207,10 @@ impl Stm32F1 {
 
     /// Wait for BSY to clear, then report and clear the error flags (RM0008 3.4.2).
     fn finish<M: Memory>(&self, memory: &mut M, address: u32, timeout: u64) -> Result<(), Error> {
-        let start = memory.now_micros();
-        let status = loop {
+        let status = poll_memory(memory, timeout, Error::Timeout { address }, |memory| {
             let status = memory.read_word(FLASH_SR)?;
-            if status & SR_BSY == 0 {
-                break status;
-            }
-            if memory.now_micros() - start > timeout {
-                return Err(Error::Timeout { address });
-            }
-        };
+            Ok((status & SR_BSY == 0).then_some(status))
+        })?;
         memory.write_word(FLASH_SR, SR_EOP | SR_PGERR | SR_WRPRTERR)?;
         if status & SR_WRPRTERR != 0 {
             return Err(Error::WriteProtected { address });

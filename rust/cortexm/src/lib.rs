@@ -8,7 +8,7 @@ mod breakwatch;
 pub mod registers;
 mod target_description;
 
-use adi::Memory;
+use adi::{Memory, poll_memory};
 use registers::*;
 
 pub use breakwatch::{Breakpoints, WatchKind, Watchpoints};
@@ -193,13 +193,9 @@ impl Core {
     /// Request a halt and wait for it; works out of WFI/WFE (C_HALT wakes a sleeping core).
     pub fn halt<M: Memory>(&mut self, memory: &mut M) -> Result<(), Error> {
         self.halt_request(memory)?;
-        let start = memory.now_micros();
-        while memory.read_word(DHCSR)? & DHCSR_S_HALT == 0 {
-            if memory.now_micros() - start > HALT_TIMEOUT_MICROS {
-                return Err(Error::HaltTimeout);
-            }
-        }
-        Ok(())
+        poll_memory(memory, HALT_TIMEOUT_MICROS, Error::HaltTimeout, |memory| {
+            Ok((memory.read_word(DHCSR)? & DHCSR_S_HALT != 0).then_some(()))
+        })
     }
 
     pub fn is_halted<M: Memory>(&mut self, memory: &mut M) -> Result<bool, Error> {
@@ -296,19 +292,18 @@ impl Core {
     }
 
     fn wait_register_ready<M: Memory>(memory: &mut M) -> Result<(), Error> {
-        let start = memory.now_micros();
-        loop {
-            let dhcsr = memory.read_word(DHCSR)?;
-            if dhcsr & DHCSR_S_HALT == 0 {
-                return Err(Error::NotHalted);
-            }
-            if dhcsr & DHCSR_S_REGRDY != 0 {
-                return Ok(());
-            }
-            if memory.now_micros() - start > REGISTER_TIMEOUT_MICROS {
-                return Err(Error::RegisterTimeout);
-            }
-        }
+        poll_memory(
+            memory,
+            REGISTER_TIMEOUT_MICROS,
+            Error::RegisterTimeout,
+            |memory| {
+                let dhcsr = memory.read_word(DHCSR)?;
+                if dhcsr & DHCSR_S_HALT == 0 {
+                    return Err(Error::NotHalted);
+                }
+                Ok((dhcsr & DHCSR_S_REGRDY != 0).then_some(()))
+            },
+        )
     }
 
     fn read_core_register<M: Memory>(memory: &mut M, selector: u32) -> Result<u32, Error> {
@@ -406,20 +401,21 @@ impl Core {
         let _ = memory.write_word(AIRCR, AIRCR_VECTKEY | AIRCR_SYSRESETREQ);
         self.stepping = false;
         self.catching_reset = halt;
-        let start = memory.now_micros();
         let mut was_reset = false;
-        loop {
-            if let Ok(dhcsr) = memory.read_word(DHCSR) {
+        poll_memory(
+            memory,
+            RESET_TIMEOUT_MICROS,
+            Error::ResetTimeout,
+            |memory| {
+                // Reads may fail while the system resets: poll on.
+                let Ok(dhcsr) = memory.read_word(DHCSR) else {
+                    return Ok(None);
+                };
                 // S_RESET_ST clears when read: remember it.
                 was_reset |= dhcsr & DHCSR_S_RESET_ST != 0;
-                if was_reset && (!halt || dhcsr & DHCSR_S_HALT != 0) {
-                    break;
-                }
-            }
-            if memory.now_micros() - start > RESET_TIMEOUT_MICROS {
-                return Err(Error::ResetTimeout);
-            }
-        }
+                Ok((was_reset && (!halt || dhcsr & DHCSR_S_HALT != 0)).then_some(()))
+            },
+        )?;
         if halt {
             memory.write_word(DEMCR, demcr & !DEMCR_VC_CORERESET)?;
         }
