@@ -78,7 +78,23 @@ pub fn fail(failure: Failure) -> ! {
         Failure::NoWire(reason) => raise_display(Kind::OS, &reason),
         Failure::WireInUse(message) => raise_display(Kind::Runtime, &message),
         Failure::Invalid(message) => raise_display(Kind::Value, &message),
-        Failure::Session(error) => raise_display(probe::exception_kind(&error), &error),
+        Failure::Session(error) => match python_advice(&error) {
+            Some(text) => raise_display(probe::exception_kind(&error), &text),
+            None => raise_display(probe::exception_kind(&error), &error),
+        },
+    }
+}
+
+/// A missing scan or attach in Python words: the calls that fix it (the engine names none).
+fn python_advice(error: &debug::Error) -> Option<&'static str> {
+    match error {
+        debug::Error::NotScanned => {
+            Some("no scan yet: run target.swdp_scan() or target.jtag_scan()")
+        }
+        debug::Error::NotAttached => {
+            Some("no target attached: run target.swdp_scan() and target.attach(1)")
+        }
+        _ => None,
     }
 }
 

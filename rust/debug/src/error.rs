@@ -1,4 +1,6 @@
-//! Session errors; the Display text is what a user sees, so it says what to do.
+//! Session errors; the Display text is what a user sees, so it says what to do, in words
+//! that fit a gdb user and a Python user alike (a front end may add its own hint, as the
+//! Python binding does with the calls to make).
 
 use core::fmt;
 
@@ -53,14 +55,8 @@ impl fmt::Display for Error {
                 f,
                 "no target found: check wiring and power, then scan again"
             ),
-            Error::NotScanned => write!(
-                f,
-                "no scan yet: run target.swdp_scan() or target.jtag_scan()"
-            ),
-            Error::NotAttached => write!(
-                f,
-                "no target attached: run target.swdp_scan() and target.attach(1)"
-            ),
+            Error::NotScanned => write!(f, "no scan yet: scan for targets first (SW-DP or JTAG)"),
+            Error::NotAttached => write!(f, "no target attached: scan, then attach a target"),
             Error::AlreadyAttached => write!(f, "a target is attached: detach it first"),
             Error::NoSuchTarget(number) => {
                 write!(
