@@ -82,6 +82,9 @@ def openocd(port, transport, commands, timeout=60):
                  "-c", "adapter driver cmsis-dap", "-c", "cmsis-dap backend tcp",
                  "-c", "cmsis-dap tcp host 127.0.0.1", "-c", f"cmsis-dap tcp port {port}",
                  "-c", f"transport select {transport}", "-c", "adapter speed 4000",
+                 # No servers of its own: tests running at once would fight over 3333.
+                 "-c", "gdb_port disabled", "-c", "tcl_port disabled",
+                 "-c", "telnet_port disabled",
                  "-f", "target/stm32f1x.cfg", "-c", "init"]
     for command in commands:
         arguments += ["-c", command]
