@@ -7,6 +7,8 @@
 mod breakwatch;
 pub mod registers;
 mod target_description;
+#[cfg(test)]
+mod tests;
 
 use adi::{Memory, poll_memory};
 use registers::*;

@@ -1,0 +1,300 @@
+//! The core driver against a small model of a Cortex-M3's debug registers (ARMv7-M C1.6):
+//! DHCSR halting and stepping, the DCRSR/DCRDR register transfer, AIRCR reset with the
+//! reset vector catch, and FPB/DWT sizes. Every other address is plain memory.
+
+use super::*;
+use adi::Error as AdiError;
+use std::collections::HashMap;
+
+/// Cortex-M3 r1p1 (ARMv7-M B3.2.3).
+const CORTEX_M3: u32 = 0x411F_C231;
+/// FP_CTRL of a revision-0 FPB with 6 code and 2 literal comparators (C1.11.3).
+const FP_CTRL_6_CODE: u32 = 0x0000_0260;
+/// DWT_CTRL with 4 comparators (C1.8.7).
+const DWT_CTRL_4_COMPARATORS: u32 = 0x4000_0000;
+
+struct Model {
+    memory: HashMap<u32, u32>,
+    /// R0..R12, SP, LR, DebugReturnAddress, xPSR, MSP, PSP, and at 0x14 the packed
+    /// CONTROL/FAULTMASK/BASEPRI/PRIMASK (C1.6.3).
+    core: [u32; 0x15],
+    dcrdr: u32,
+    halted: bool,
+    /// The core halts when asked (false: stuck, e.g. without a debug clock).
+    halts: bool,
+    stepping: bool,
+    reset_seen: bool,
+    /// Microseconds, 10 a register access.
+    now: u64,
+    writes: Vec<(u32, u32)>,
+}
+
+impl Model {
+    fn new() -> Self {
+        let mut memory = HashMap::new();
+        memory.insert(CPUID, CORTEX_M3);
+        memory.insert(FP_CTRL, FP_CTRL_6_CODE);
+        memory.insert(DWT_CTRL, DWT_CTRL_4_COMPARATORS);
+        Self {
+            memory,
+            core: [0; 0x15],
+            dcrdr: 0,
+            halted: false,
+            halts: true,
+            stepping: false,
+            reset_seen: false,
+            now: 0,
+            writes: Vec::new(),
+        }
+    }
+
+    fn word(&self, address: u32) -> u32 {
+        self.memory.get(&address).copied().unwrap_or(0)
+    }
+
+    fn read(&mut self, address: u32) -> u32 {
+        self.now += 10;
+        match address {
+            DHCSR => {
+                let mut value = self.word(DHCSR) & 0xF;
+                if self.halted {
+                    value |= DHCSR_S_HALT | DHCSR_S_REGRDY;
+                }
+                if std::mem::take(&mut self.reset_seen) {
+                    value |= DHCSR_S_RESET_ST;
+                }
+                value
+            }
+            DCRDR => self.dcrdr,
+            _ => self.word(address),
+        }
+    }
+
+    fn write(&mut self, address: u32, value: u32) {
+        self.now += 10;
+        self.writes.push((address, value));
+        match address {
+            DHCSR if value & 0xFFFF_0000 == DHCSR_KEY => {
+                self.memory.insert(DHCSR, value & 0xF);
+                if value & DHCSR_C_HALT != 0 {
+                    self.halted |= self.halts;
+                } else {
+                    // Resume, or one step that halts again at once (C1.6.2).
+                    self.stepping = value & DHCSR_C_STEP != 0;
+                    self.halted = self.stepping;
+                }
+                if self.halted {
+                    *self.memory.entry(DFSR).or_default() |= DFSR_HALTED;
+                }
+            }
+            DHCSR => {} // without the key: ignored
+            DCRSR => {
+                let register = (value & 0x7F) as usize;
+                if value & DCRSR_REGWNR != 0 {
+                    self.core[register] = self.dcrdr;
+                } else {
+                    self.dcrdr = self.core[register];
+                }
+            }
+            DCRDR => self.dcrdr = value,
+            DFSR => *self.memory.entry(DFSR).or_default() &= !value, // write one to clear
+            AIRCR if value == AIRCR_VECTKEY | AIRCR_SYSRESETREQ => {
+                self.reset_seen = true;
+                self.halted = self.word(DEMCR) & DEMCR_VC_CORERESET != 0;
+            }
+            _ => {
+                self.memory.insert(address, value);
+            }
+        }
+    }
+}
+
+impl Memory for Model {
+    fn read_words(&mut self, address: u32, words: &mut [u32]) -> Result<(), AdiError> {
+        for (index, word) in words.iter_mut().enumerate() {
+            *word = self.read(address + 4 * index as u32);
+        }
+        Ok(())
+    }
+
+    fn write_words(&mut self, address: u32, words: &[u32]) -> Result<(), AdiError> {
+        for (index, &word) in words.iter().enumerate() {
+            self.write(address + 4 * index as u32, word);
+        }
+        Ok(())
+    }
+
+    fn write_halves(&mut self, address: u32, _: &[u16]) -> Result<(), AdiError> {
+        Err(AdiError::Bus { address })
+    }
+
+    fn read_bytes(&mut self, address: u32, _: &mut [u8]) -> Result<(), AdiError> {
+        Err(AdiError::Bus { address })
+    }
+
+    fn write_bytes(&mut self, address: u32, _: &[u8]) -> Result<(), AdiError> {
+        Err(AdiError::Bus { address })
+    }
+
+    fn now_micros(&mut self) -> u64 {
+        self.now
+    }
+}
+
+#[test]
+fn attach_identifies_enables_tracing_and_halts() {
+    let mut model = Model::new();
+    let core = Core::attach(&mut model).unwrap();
+    assert_eq!(core.kind(), CoreKind::from_cpuid(CORTEX_M3));
+    assert_eq!(core.breakpoints.count(), 6);
+    assert_eq!(core.watchpoints.count(), 4);
+    assert!(model.halted);
+    assert_ne!(model.word(DEMCR) & DEMCR_TRCENA, 0);
+    assert!(
+        model
+            .writes
+            .contains(&(DHCSR, DHCSR_KEY | DHCSR_C_DEBUGEN | DHCSR_C_HALT))
+    );
+}
+
+#[test]
+fn a_core_that_never_halts_times_out() {
+    let mut model = Model::new();
+    model.halts = false;
+    assert_eq!(Core::attach(&mut model).err(), Some(Error::HaltTimeout));
+    assert!(model.now > HALT_TIMEOUT_MICROS);
+}
+
+#[test]
+fn core_registers_through_dcrsr_and_dcrdr() {
+    let mut model = Model::new();
+    let mut core = Core::attach(&mut model).unwrap();
+    model.core[PC] = 0x0800_0123;
+    model.core[0x14] = 0x0102_0304; // CONTROL, FAULTMASK, BASEPRI, PRIMASK
+    assert_eq!(core.read_register(&mut model, PC), Ok(0x0800_0123));
+    assert_eq!(core.read_register(&mut model, 19), Ok(0x04)); // PRIMASK
+    assert_eq!(core.read_register(&mut model, 22), Ok(0x01)); // CONTROL
+    core.write_register(&mut model, 20, 0xAA).unwrap(); // BASEPRI
+    assert_eq!(model.core[0x14], 0x0102_AA04);
+    assert_eq!(
+        core.read_register(&mut model, REGISTER_COUNT),
+        Err(Error::NoSuchRegister(REGISTER_COUNT))
+    );
+    let mut values = [0; REGISTER_COUNT];
+    core.read_registers(&mut model, &mut values).unwrap();
+    assert_eq!(
+        (values[PC], values[19], values[20]),
+        (0x0800_0123, 0x04, 0xAA)
+    );
+    values[0] = 0xDEAD_BEEF;
+    values[21] = 0x01;
+    core.write_registers(&mut model, &values).unwrap();
+    assert_eq!(
+        (model.core[0], model.core[0x14]),
+        (0xDEAD_BEEF, 0x0101_AA04)
+    );
+}
+
+#[test]
+fn registers_need_a_halted_core() {
+    let mut model = Model::new();
+    let mut core = Core::attach(&mut model).unwrap();
+    core.resume(&mut model, false).unwrap();
+    assert!(!model.halted);
+    assert_eq!(core.read_register(&mut model, 0), Err(Error::NotHalted));
+}
+
+#[test]
+fn resume_sets_the_thumb_bit_and_a_step_halts_again() {
+    let mut model = Model::new();
+    let mut core = Core::attach(&mut model).unwrap();
+    model.core[XPSR] = 0;
+    core.resume(&mut model, true).unwrap();
+    assert_eq!(model.core[XPSR], XPSR_THUMB);
+    assert!(model.stepping);
+    assert_eq!(core.poll(&mut model), Ok(Some(HaltReason::Step)));
+    core.resume(&mut model, false).unwrap();
+    assert_eq!(core.poll(&mut model), Ok(None));
+}
+
+#[test]
+fn reset_and_halt_catches_the_reset_vector() {
+    let mut model = Model::new();
+    let mut core = Core::attach(&mut model).unwrap();
+    core.resume(&mut model, false).unwrap();
+    core.reset(&mut model, true).unwrap();
+    assert!(model.halted);
+    // The catch is set for the reset and taken away after it.
+    assert!(
+        model
+            .writes
+            .iter()
+            .any(|&(address, value)| address == DEMCR && value & DEMCR_VC_CORERESET != 0)
+    );
+    assert_eq!(model.word(DEMCR) & DEMCR_VC_CORERESET, 0);
+}
+
+#[test]
+fn a_reset_that_never_comes_times_out() {
+    let mut model = Model::new();
+    let mut core = Core::attach(&mut model).unwrap();
+    // A model whose AIRCR ignores the request: no S_RESET_ST ever.
+    let before = model.now;
+    let mut quiet = Quiet(&mut model);
+    assert_eq!(core.reset(&mut quiet, false), Err(Error::ResetTimeout));
+    assert!(model.now - before > RESET_TIMEOUT_MICROS);
+}
+
+/// The model with writes to AIRCR dropped.
+struct Quiet<'a>(&'a mut Model);
+
+impl Memory for Quiet<'_> {
+    fn read_words(&mut self, address: u32, words: &mut [u32]) -> Result<(), AdiError> {
+        self.0.read_words(address, words)
+    }
+    fn write_words(&mut self, address: u32, words: &[u32]) -> Result<(), AdiError> {
+        if address == AIRCR {
+            return Ok(());
+        }
+        self.0.write_words(address, words)
+    }
+    fn write_halves(&mut self, address: u32, halves: &[u16]) -> Result<(), AdiError> {
+        self.0.write_halves(address, halves)
+    }
+    fn read_bytes(&mut self, address: u32, bytes: &mut [u8]) -> Result<(), AdiError> {
+        self.0.read_bytes(address, bytes)
+    }
+    fn write_bytes(&mut self, address: u32, bytes: &[u8]) -> Result<(), AdiError> {
+        self.0.write_bytes(address, bytes)
+    }
+    fn now_micros(&mut self) -> u64 {
+        self.0.now_micros()
+    }
+}
+
+#[test]
+fn breakpoints_fill_the_fpb_comparators() {
+    let mut model = Model::new();
+    let mut core = Core::attach(&mut model).unwrap();
+    for slot in 0..6 {
+        core.breakpoints
+            .set(&mut model, 0x0800_0100 + 4 * slot)
+            .unwrap();
+    }
+    // Revision 0: REPLACE chooses the lower half-word, COMP holds bits [28:2], ENABLE.
+    assert_eq!(model.word(FP_COMP0), (1 << 30) | 0x0800_0100 | 1);
+    assert_eq!(
+        core.breakpoints.set(&mut model, 0x0800_0200),
+        Err(Error::NoFreeComparator)
+    );
+    assert_eq!(
+        core.breakpoints.set(&mut model, 0x2000_0000),
+        Err(Error::Unsupported)
+    );
+    core.breakpoints.clear(&mut model, 0x0800_0100).unwrap();
+    assert_eq!(model.word(FP_COMP0), 0);
+    assert_eq!(
+        core.breakpoints.clear(&mut model, 0x0800_0100),
+        Err(Error::NotSet)
+    );
+}
