@@ -5,6 +5,8 @@
 
 pub mod memory_map;
 pub mod stm32f1;
+#[cfg(test)]
+mod tests;
 
 use adi::Memory;
 pub use memory_map::{MemoryMap, Region, RegionKind};
