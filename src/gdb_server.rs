@@ -299,6 +299,17 @@ impl gdb::Target for ProbeTarget<'_> {
         self.session(|session| session.flash_mass_erase())
     }
 
+    fn crc32(&mut self, address: u32, length: u32) -> Result<u32, Failure> {
+        self.session(|session| session.crc32(address, length).map(|(crc, _)| crc))
+    }
+
+    fn flash_report(&mut self, out: &mut dyn Write) -> Result<(), Failure> {
+        let report =
+            self.session(|session| session.flash_report().ok_or(debug::Error::NotAttached))?;
+        let _ = write!(out, "{report}");
+        Ok(())
+    }
+
     fn chip_commands(&self) -> &'static [(&'static str, &'static str)] {
         match self.probe.session.attached().map(|target| target.chip) {
             Some(chips::Chip::Stm32F1(_)) => STM32F1_COMMANDS,

@@ -41,13 +41,16 @@ def free_port():
         return probe.getsockname()[1]
 
 
-def full_image():
+def full_image(name, other=False):
     """bench.bin followed by a fill (no erased half-words) up to 64 KiB, as an ELF whose one
-    loadable section starts at the flash base and whose entry is bench.elf's."""
+    loadable section starts at the flash base and whose entry is bench.elf's; `other`:
+    bench.bin's bytes inverted instead, so every page differs from the first."""
     WORK.mkdir(parents=True, exist_ok=True)
     image = (FIRMWARE / "bench.bin").read_bytes()
     fill = bytes((index * 7 + 1) & 0xFF for index in range(FULL - len(image)))
-    raw = WORK / "bench64k.bin"
+    if other:
+        image, fill = bytes(byte ^ 0xFF for byte in image), bytes(byte ^ 0x5A for byte in fill)
+    raw = WORK / f"{name}.bin"
     raw.write_bytes(image + fill)
     header = subprocess.run(["arm-none-eabi-readelf", "-h", str(FIRMWARE / "bench.elf")],
                             capture_output=True, text=True, check=True).stdout
@@ -55,10 +58,10 @@ def full_image():
     # Relative names: objcopy derives the symbols _binary_<name>_start from the input path.
     subprocess.run(["arm-none-eabi-objcopy", "-I", "binary", "-O", "elf32-littlearm", "-B", "arm",
                     "--rename-section", ".data=.text,alloc,load,readonly,code,contents",
-                    raw.name, "bench64k.o"], cwd=WORK, check=True)
-    subprocess.run(["arm-none-eabi-ld", "-o", "bench64k.elf", f"-Ttext=0x{FLASH:08x}", "-e", entry,
-                    "bench64k.o"], cwd=WORK, check=True)
-    return WORK / "bench64k.elf"
+                    raw.name, f"{name}.o"], cwd=WORK, check=True)
+    subprocess.run(["arm-none-eabi-ld", "-o", f"{name}.elf", f"-Ttext=0x{FLASH:08x}", "-e", entry,
+                    f"{name}.o"], cwd=WORK, check=True)
+    return WORK / f"{name}.elf"
 
 
 class Probe:
@@ -107,62 +110,89 @@ def gdb(port, elf, commands):
     return log
 
 
-def measure(elf):
+LOAD = ("python import time; started = time.monotonic(); gdb.execute('load'); "
+        "print('bench: load wall %.6f s' % (time.monotonic() - started))")
+
+
+def measure(steps):
+    """Run gdb sessions on one fresh probe (flash erased): a connect-only session, then
+    one per step (label, ELF, command). Each step's figures are its session minus the
+    connect-only one."""
     probe = Probe()
+    results = []
     try:
-        gdb(probe.port, elf, [])
+        gdb(probe.port, steps[0][1], [])
         connect = probe.statistics()
-        log = gdb(probe.port, elf, [
-            "python import time; started = time.monotonic(); gdb.execute('load'); "
-            "print('bench: load wall %.6f s' % (time.monotonic() - started))"])
-        session = probe.statistics()
-        verify = gdb(probe.port, elf, ["compare-sections"])
-        probe.statistics()
+        for label, elf, command in steps:
+            log = gdb(probe.port, elf, [command, "monitor flash_report"])
+            session = probe.statistics()
+            assert connect["swclk_hz"] == session["swclk_hz"] == 4_000_000, (connect, session)
+            results.append((label, log, connect, session))
     finally:
         probe.close()
-    assert connect["swclk_hz"] == session["swclk_hz"] == 4_000_000, (connect, session)
+    return [summary(label, log, connect, session) for label, log, connect, session in results]
+
+
+def summary(label, log, connect, session):
     rate = re.search(r"Transfer rate: (\d+) KB/sec, (\d+) bytes/write", log)
-    matched = re.findall(r"^Section \S+, range .*: (matched|MIS-MATCHED)\.$", verify, re.MULTILINE)
+    matched = re.findall(r"^Section \S+, range .*: (matched|MIS-MATCHED)\.$", log, re.MULTILINE)
+    loaded = re.search(r"load size (\d+)", log)
+    wall = re.search(r"bench: load wall ([0-9.]+) s", log)
+    pages = re.search(r"Flash pages since attach: (.*)", log)
     return {
-        "bytes": int(re.search(r"load size (\d+)", log).group(1)),
+        "label": label,
+        "bytes": int(loaded.group(1)) if loaded else 0,
         "cycles": session["clock_cycles"] - connect["clock_cycles"],
         "connect_cycles": connect["clock_cycles"],
         "transactions": session["transactions"] - connect["transactions"],
         "wait": session["wait"] - connect["wait"],
         "virtual": (session["virtual_ns"] - connect["virtual_ns"]) / 1e9,
-        "wall": float(re.search(r"bench: load wall ([0-9.]+) s", log).group(1)),
-        "gdb_rate": f"{rate.group(1)} KB/s, {rate.group(2)} B/write",
-        "verify": "pass" if matched and set(matched) == {"matched"} else f"FAIL: {verify}",
+        "wall": float(wall.group(1)) if wall else None,
+        "gdb_rate": f"{rate.group(1)} KB/s, {rate.group(2)} B/write" if rate else "-",
+        "verify": ("-" if "compare-sections" not in label else
+                   "pass" if matched and set(matched) == {"matched"} else f"FAIL: {log}"),
+        "pages": pages.group(1) if pages else "-",
     }
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=1)
     runs = parser.parse_args().runs
-    images = [("bench.elf", FIRMWARE / "bench.elf"), ("bench64k.elf", full_image())]
-    print(f"gdb load through bmp's GDB server, simulated {CHIP.upper()}, SWCLK 4 MHz "
+    bench = FIRMWARE / "bench.elf"
+    new, old = full_image("bench64k"), full_image("bench64k-other", other=True)
+    verify = "compare-sections"
+    plans = [
+        [("bench.elf into erased flash", bench, LOAD), ("  compare-sections", bench, verify),
+         ("bench.elf again (unchanged)", bench, LOAD), ("  compare-sections", bench, verify)],
+        [("64 KiB into erased flash", old, LOAD), ("  compare-sections", old, verify),
+         ("64 KiB over another 64 KiB image", new, LOAD), ("  compare-sections", new, verify),
+         ("64 KiB again (unchanged)", new, LOAD), ("  compare-sections", new, verify)],
+    ]
+    print(f"gdb through bmp's GDB server, simulated {CHIP.upper()}, SWCLK 4 MHz "
           "(virtual time; wall time on this host)")
-    header = ("image", "bytes", "SWCLK cycles", "transactions", "WAIT", "virtual", "virtual rate",
-              "wall", "gdb's rate", "compare-sections")
+    header = ("what", "bytes", "SWCLK cycles", "transactions", "WAIT", "virtual", "virtual rate",
+              "wall", "gdb's rate", "compare-sections", "flash_report")
     rows, connect = [], None
     for run in range(runs):
-        for name, elf in images:
-            result = measure(elf)
-            rows.append((name, str(result["bytes"]), str(result["cycles"]),
-                         str(result["transactions"]), str(result["wait"]),
-                         f"{result['virtual']:.3f} s",
-                         f"{result['bytes'] / result['virtual'] / 1024:.1f} KiB/s",
-                         f"{result['wall']:.3f} s", result["gdb_rate"], result["verify"]))
-            connect = result["connect_cycles"]
+        for plan in plans:
+            for result in measure(plan):
+                rate = (f"{result['bytes'] / result['virtual'] / 1024:.1f} KiB/s"
+                        if result["bytes"] else "-")
+                wall = f"{result['wall']:.3f} s" if result["wall"] is not None else "-"
+                rows.append((result["label"], str(result["bytes"]), str(result["cycles"]),
+                             str(result["transactions"]), str(result["wait"]),
+                             f"{result['virtual']:.3f} s", rate, wall, result["gdb_rate"],
+                             result["verify"], result["pages"]))
+                connect = result["connect_cycles"]
         if run + 1 < runs:
             time.sleep(1)  # a shared machine: no tight loop
     widths = [max(len(row[column]) for row in rows + [header]) for column in range(len(header))]
     for row in [header] + rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
-    print(f"(load figures: the load session minus a connect-only session of {connect} cycles; "
-          "wall = `load` timed inside gdb)")
-    return 0 if all(row[-1] == "pass" for row in rows) else 1
+    print(f"(figures: each session minus a connect-only session of {connect} cycles; a load's "
+          "includes `monitor flash_report`; wall = `load` timed inside gdb)")
+    return 0 if all(row[9] in ("pass", "-") for row in rows) else 1
 
 
 if __name__ == "__main__":

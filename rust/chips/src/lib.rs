@@ -83,6 +83,20 @@ impl core::fmt::Display for Error {
     }
 }
 
+/// How a family's flash behaves: what the session needs to skip work safely. Each family
+/// states its own, so every driver gets mass erase and the skips (issue 13).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FlashTraits {
+    /// The value of every byte of an erased page.
+    pub erased: u8,
+    /// The smallest unit the controller programs, in bytes; a unit that holds only the
+    /// erased value need not be programmed.
+    pub write_unit: u32,
+    /// What `flash_mass_erase` erases (start, length), if the family has a mass erase
+    /// that is at least as fast as erasing two pages.
+    pub mass_erase: Option<(u32, u32)>,
+}
+
 /// The identified chip.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Chip {
@@ -118,6 +132,14 @@ impl Chip {
         match self {
             Chip::Stm32F1(chip) => chip.memory_map(),
             Chip::Generic => MemoryMap::new(),
+        }
+    }
+
+    /// Erased value, write unit and mass erase of the flash; None without a flash driver.
+    pub fn flash_traits(&self) -> Option<FlashTraits> {
+        match self {
+            Chip::Stm32F1(chip) => Some(chip.flash_traits()),
+            Chip::Generic => None,
         }
     }
 

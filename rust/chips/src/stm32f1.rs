@@ -2,7 +2,7 @@
 //! flash program/erase controller (FPEC).
 
 use crate::memory_map::{MemoryMap, Region, RegionKind};
-use crate::{Error, Identity};
+use crate::{Error, FlashTraits, Identity};
 use adi::{Memory, poll_memory};
 
 /// DBGMCU_IDCODE: DEV_ID in [11:0], REV_ID in [31:16] (RM0008 31.6.1).
@@ -177,6 +177,19 @@ impl Stm32F1 {
                 start: SRAM_BASE,
                 length: self.ram_size,
             })
+    }
+
+    /// Erased bytes read 0xFF; the FPEC programs half-words (RM0008 3.3.3); MER erases
+    /// bank 1 (the whole flash but on XL density, whose second bank has its own
+    /// registers: RM0008 3.3.3) in 20 ms like one page (DS5319 "Flash memory
+    /// characteristics": tERASE 20 ms, tME 20 ms).
+    pub fn flash_traits(&self) -> FlashTraits {
+        const BANK_SIZE: u32 = 512 * 1024;
+        FlashTraits {
+            erased: 0xFF,
+            write_unit: 2,
+            mass_erase: Some((FLASH_BASE, self.flash_size.min(BANK_SIZE))),
+        }
     }
 
     fn check_range(&self, address: u32, length: u32) -> Result<(), Error> {

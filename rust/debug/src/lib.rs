@@ -4,6 +4,7 @@
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
+pub mod crc;
 mod error;
 mod flash;
 pub mod itm;
@@ -15,6 +16,7 @@ use cortexm::{Core, CoreKind, REGISTER_COUNT};
 pub use cortexm::{HaltReason, TARGET_XML, WatchKind};
 pub use error::Error;
 use flash::FlashBuffer;
+pub use flash::Report as FlashReport;
 
 /// At most this many targets (MEM-APs with a Cortex-M behind them) are listed.
 pub const MAX_TARGETS: usize = 4;
@@ -94,6 +96,7 @@ pub struct Session<T: Transport, C: Clock> {
     targets: [Option<TargetInfo>; MAX_TARGETS],
     attached: Option<Attached>,
     last_attached: Option<usize>,
+    crc_options: crc::Options,
 }
 
 impl<T: Transport, C: Clock> Default for Session<T, C> {
@@ -109,6 +112,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
             targets: [None; MAX_TARGETS],
             attached: None,
             last_attached: None,
+            crc_options: crc::Options::new(),
         }
     }
 
@@ -187,6 +191,26 @@ impl<T: Transport, C: Clock> Session<T, C> {
     }
 
     /// Work on the wire of the last scan directly (e.g. to release nRST).
+    /// Run the CRC routine on the target (true, the default) or always read back; and the
+    /// extra time it is allowed (None: the default). Kept across attaches.
+    pub fn set_crc_options(&mut self, on_target: bool, timeout_micros: Option<u64>) {
+        self.crc_options = crc::Options {
+            on_target,
+            timeout_micros,
+        };
+        if let Some(attached) = self.attached.as_mut() {
+            attached.state.flash.crc_options = self.crc_options;
+        }
+    }
+
+    /// What the flash work and CRCs since attaching did (pages unchanged, erased,
+    /// programmed; how the CRCs were taken).
+    pub fn flash_report(&self) -> Option<FlashReport> {
+        self.attached
+            .as_ref()
+            .map(|attached| attached.state.flash.report)
+    }
+
     pub fn with_transport(&mut self, work: impl FnOnce(&mut T)) {
         if let Some(port) = self.port.as_mut() {
             work(port.transport());
@@ -213,11 +237,13 @@ impl<T: Transport, C: Clock> Session<T, C> {
         ap.invalidate();
         let mut memory = MemoryPort { port, ap: &mut ap };
         let core = Core::attach(&mut memory)?;
+        let mut flash = FlashBuffer::new();
+        flash.crc_options = self.crc_options;
         let state = TargetState {
             core,
             chip: target.chip,
             software_breakpoints: [None; MAX_SOFTWARE_BREAKPOINTS],
-            flash: FlashBuffer::new(),
+            flash,
         };
         self.attached = Some(Attached {
             index: number - 1,
@@ -287,18 +313,48 @@ impl<T: Transport, C: Clock> Session<T, C> {
     }
 
     pub fn read_memory(&mut self, address: u32, data: &mut [u8]) -> Result<(), Error> {
-        self.with_target(|memory, _| Ok(memory.read_bytes(address, data)?))
+        self.with_target(|memory, state| {
+            let range = Some((address, data.len() as u32));
+            state.flash.finish_before(memory, &mut state.chip, range)?;
+            Ok(memory.read_bytes(address, data)?)
+        })
     }
 
     pub fn write_memory(&mut self, address: u32, data: &[u8]) -> Result<(), Error> {
         self.with_target(|memory, _| Ok(memory.write_bytes(address, data)?))
     }
 
-    /// Erase the flash pages that `[address, address + length)` touches.
+    /// Erase the flash pages that `[address, address + length)` touches. The erase waits
+    /// for the data that follows (`flash_write`, up to `flash_done`): pages that already
+    /// hold it are left alone, pages that read back erased are not erased again, and a
+    /// request covering the whole flash may become one mass erase (see flash.rs). The
+    /// target must be halted for the CRC routine to run; otherwise the pages are read back.
     pub fn flash_erase(&mut self, address: u32, length: u32) -> Result<(), Error> {
         self.with_target(|memory, state| {
-            state.flash.finish(memory, &mut state.chip)?;
-            Ok(state.chip.flash_erase(memory, address, length)?)
+            state
+                .flash
+                .erase(memory, &mut state.core, &mut state.chip, address, length)
+        })
+    }
+
+    /// GDB's CRC-32 of `[address, address + length)` (qCRC), computed on the target's core
+    /// when it is halted and has free SRAM, else by reading back; says which.
+    pub fn crc32(&mut self, address: u32, length: u32) -> Result<(u32, crc::Method), Error> {
+        self.with_target(|memory, state| {
+            let range = Some((address, length));
+            state.flash.finish_before(memory, &mut state.chip, range)?;
+            let mut value = [0u32];
+            let method = crc::block_crcs(
+                memory,
+                &mut state.core,
+                &state.chip,
+                state.flash.crc_options,
+                address,
+                length,
+                &mut value,
+            )?;
+            state.flash.report.method = Some(method);
+            Ok((value[0], method))
         })
     }
 
@@ -372,7 +428,10 @@ impl<T: Transport, C: Clock> Session<T, C> {
     }
 
     pub fn resume(&mut self, step: bool) -> Result<(), Error> {
-        self.with_target(|memory, state| Ok(state.core.resume(memory, step)?))
+        self.with_target(|memory, state| {
+            state.flash.finish_before(memory, &mut state.chip, None)?;
+            Ok(state.core.resume(memory, step)?)
+        })
     }
 
     /// Reset the target through the core (SYSRESETREQ); `halt` stops it at the reset vector.
@@ -380,6 +439,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
         self.with_target(|memory, state| {
             // A reset wipes RAM breakpoints' meaning; forget them, keep hardware ones.
             state.software_breakpoints = [None; MAX_SOFTWARE_BREAKPOINTS];
+            state.flash.finish_before(memory, &mut state.chip, None)?;
             Ok(state.core.reset(memory, halt)?)
         })
     }

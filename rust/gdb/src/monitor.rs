@@ -60,7 +60,7 @@ struct Call<'a, T, H> {
 }
 
 /// The probe's commands, in the order `monitor help` lists them.
-fn commands<T: Target, H: Host>() -> [Command<T, H>; 12] {
+fn commands<T: Target, H: Host>() -> [Command<T, H>; 13] {
     [
         Command {
             name: "version",
@@ -119,6 +119,11 @@ fn commands<T: Target, H: Host>() -> [Command<T, H>; 12] {
             name: "erase_mass",
             run: erase_mass,
             help: "Erase all of the target's flash",
+        },
+        Command {
+            name: "flash_report",
+            run: |call| report(call.target.flash_report(call.out), call.out),
+            help: "Show what loads did (pages skipped, erased, programmed) and how CRCs were taken",
         },
         Command {
             name: "python",

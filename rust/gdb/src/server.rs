@@ -752,25 +752,18 @@ impl Session {
         }
     }
 
-    /// qCRC:addr,length: GDB's CRC-32 ([`GDB_CRC`]), for compare-sections.
+    /// qCRC:addr,length: GDB's CRC-32 ([`GDB_CRC`]) for compare-sections, computed by the
+    /// target (`Target::crc32`: on the target's core, or by reading back).
     fn crc<T: Target>(&mut self, target: &mut T, text: &[u8]) -> bool {
-        let Some((mut address, mut length)) = hex::address_length(text) else {
+        let Some((address, length)) = hex::address_length(text) else {
             return self.error(0x16);
         };
-        let mut digest = GDB_CRC.digest();
-        while length > 0 {
-            let piece = (length as usize).min(MAX_MEMORY);
-            let data = &mut self.scratch[..piece];
-            if target.read_memory(address, data).is_err() {
-                return self.error(0x01);
-            }
-            digest.update(data);
-            address = address.wrapping_add(piece as u32);
-            length -= piece as u32;
-        }
+        let Ok(crc) = target.crc32(address, length) else {
+            return self.error(0x01);
+        };
         self.reply.start();
         self.reply.byte(b'C');
-        self.reply.hex_number(digest.finalize());
+        self.reply.hex_number(crc);
         true
     }
 
@@ -837,8 +830,9 @@ impl Write for Window<'_> {
 }
 
 /// GDB's compare-sections CRC (libiberty's xcrc32: polynomial 0x04C11DB7, MSB first,
-/// initial all ones, no final XOR), which is the catalogue's CRC-32/MPEG-2.
-pub const GDB_CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_MPEG_2);
+/// initial all ones, no final XOR), which is the catalogue's CRC-32/MPEG-2; the session's
+/// CRC routine on the target computes the same.
+pub use debug::crc::GDB_CRC;
 
 /// Continue GDB's CRC-32 from `crc` over `data` (see `Session::crc`).
 pub fn crc32(crc: u32, data: &[u8]) -> u32 {

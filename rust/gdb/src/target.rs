@@ -61,6 +61,11 @@ pub trait Target {
     fn flash_write(&mut self, address: u32, data: &[u8]) -> Result<(), Self::Error>;
     fn flash_done(&mut self) -> Result<(), Self::Error>;
     fn flash_mass_erase(&mut self) -> Result<(), Self::Error>;
+    /// GDB's CRC-32 of target memory (qCRC: polynomial 0x04C11DB7, MSB first, initial all
+    /// ones, no final XOR), computed however the target can (on its core, or read back).
+    fn crc32(&mut self, address: u32, length: u32) -> Result<u32, Self::Error>;
+    /// `monitor flash_report`: what the flash work and the CRCs did, and how.
+    fn flash_report(&mut self, out: &mut dyn Write) -> Result<(), Self::Error>;
 
     /// The attached chip's own monitor commands: (name, help).
     fn chip_commands(&self) -> &'static [(&'static str, &'static str)];

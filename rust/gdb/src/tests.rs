@@ -189,6 +189,14 @@ impl Target for Model {
     fn flash_mass_erase(&mut self) -> Result<(), ModelError> {
         Ok(())
     }
+    fn crc32(&mut self, address: u32, length: u32) -> Result<u32, ModelError> {
+        let range = self.range(address, length as usize)?;
+        Ok(crate::crc32(u32::MAX, &self.ram[range]))
+    }
+    fn flash_report(&mut self, out: &mut dyn Write) -> Result<(), ModelError> {
+        let _ = writeln!(out, "Last CRC: computed by the model");
+        Ok(())
+    }
     fn chip_commands(&self) -> &'static [(&'static str, &'static str)] {
         &[("option", "Show the option bytes")]
     }

@@ -1,0 +1,341 @@
+//! CRC-32 of target memory, computed on the target's own core: a small Thumb routine
+//! (routines/crc32.S) is loaded into SRAM and run there, so a 64 KiB flash costs a few
+//! milliseconds of the target's time instead of reading it all over the wire. Used to skip
+//! flash pages that already hold the image, and for GDB's qCRC (compare-sections).
+//!
+//! The routine borrows the start of SRAM and the core registers r0-r7, PC and xPSR; both
+//! are saved before and restored after, so a halted program continues as it was. When the
+//! routine cannot run (no SRAM region known, too small, core running or locked up) or does
+//! not finish in time, the CRC is computed by reading the memory back instead, and
+//! `Method::ReadBack` says why.
+
+use adi::Memory;
+use chips::{Chip, RegionKind};
+use cortexm::registers::{
+    DFSR, DFSR_ALL, DHCSR, DHCSR_C_DEBUGEN, DHCSR_C_HALT, DHCSR_C_MASKINTS, DHCSR_KEY,
+    DHCSR_S_HALT, DHCSR_S_LOCKUP,
+};
+use cortexm::{Core, PC, XPSR};
+
+/// GDB's CRC-32 (libiberty's xcrc32): polynomial 0x04C11DB7, MSB first, initial value all
+/// ones, no final XOR; the catalogue's CRC-32/MPEG-2.
+pub const GDB_CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_MPEG_2);
+
+/// routines/crc32.S assembled (arm-none-eabi-as -mcpu=cortex-m0 -mthumb; objcopy -O
+/// binary); a test assembles the source again and compares.
+pub const ROUTINE: [u8; 108] = [
+    0x19, 0x4f, 0x00, 0x25, 0xae, 0x05, 0x76, 0x00, 0x00, 0xd3, 0x7e, 0x40, 0x76, 0x00, 0x00, 0xd3,
+    0x7e, 0x40, 0x76, 0x00, 0x00, 0xd3, 0x7e, 0x40, 0x76, 0x00, 0x00, 0xd3, 0x7e, 0x40, 0x76, 0x00,
+    0x00, 0xd3, 0x7e, 0x40, 0x76, 0x00, 0x00, 0xd3, 0x7e, 0x40, 0x76, 0x00, 0x00, 0xd3, 0x7e, 0x40,
+    0x76, 0x00, 0x00, 0xd3, 0x7e, 0x40, 0x66, 0x51, 0x04, 0x35, 0xae, 0x0a, 0xe2, 0xd0, 0x47, 0x18,
+    0x00, 0x25, 0xed, 0x43, 0xb8, 0x42, 0x0a, 0xd0, 0x06, 0x78, 0x36, 0x06, 0x75, 0x40, 0x2e, 0x0e,
+    0xb6, 0x00, 0xa6, 0x59, 0x2d, 0x02, 0x75, 0x40, 0x01, 0x30, 0xb8, 0x42, 0xf4, 0xd1, 0x1d, 0x60,
+    0x04, 0x33, 0x01, 0x3a, 0xeb, 0xd1, 0x00, 0xbe, 0xb7, 0x1d, 0xc1, 0x04,
+];
+/// Where the routine halts (the `bkpt #0` at `done`).
+const ROUTINE_DONE: u32 = 0x66;
+/// The work area: the routine, its 1 KiB table, then one result word per block.
+const TABLE_OFFSET: u32 = 0x70;
+const TABLE_BYTES: u32 = 1024;
+const RESULTS_OFFSET: u32 = TABLE_OFFSET + TABLE_BYTES;
+/// At most this many blocks in one run (the results, and the saved SRAM, stay small).
+pub const MAX_BLOCKS: usize = 256;
+/// Work area bytes saved and restored per piece.
+const SAVE_PIECE: usize = 256;
+/// The largest work area: routine, table and MAX_BLOCKS results.
+const MAX_AREA: usize = RESULTS_OFFSET as usize + 4 * MAX_BLOCKS;
+/// xPSR with only the Thumb bit (ARMv7-M B1.4.2).
+const XPSR_THUMB: u32 = 1 << 24;
+/// Registers the routine changes: r0-r7, PC, xPSR.
+const SAVED_REGISTERS: [usize; 10] = [0, 1, 2, 3, 4, 5, 6, 7, PC, XPSR];
+/// Time allowed for the routine on the probe's clock: this many microseconds plus
+/// `MICROS_PER_KIB` per KiB: 128 cycles a byte at the 8 MHz a reset STM32 runs from (the
+/// routine takes 11), room for a host simulator slower than the chip (a debug build of
+/// the tests takes 0.4 s for 64 KiB on a busy machine). Only a routine that hangs ever
+/// waits this long.
+const BASE_TIMEOUT_MICROS: u64 = 1_000_000;
+const MICROS_PER_KIB: u64 = 16_000;
+
+/// How the CRC was computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// By the routine on the target's core.
+    Target,
+    /// By reading the memory back over the wire, for this reason.
+    ReadBack(Fallback),
+}
+
+/// Why the routine was not used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fallback {
+    /// No RAM region in the memory map, or smaller than the work area.
+    NoFreeRam,
+    /// The core is running; code is only run on a halted core.
+    Running,
+    /// The core is locked up (DHCSR.S_LOCKUP): running code there is unsafe.
+    LockedUp,
+    /// The routine did not reach its end in time; it was halted.
+    Timeout,
+    /// The routine halted somewhere else (a fault, a watchpoint).
+    Stopped,
+    /// Asked for (e.g. by `Session::set_crc_on_target(false)`).
+    Disabled,
+}
+
+impl core::fmt::Display for Method {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let why = match self {
+            Method::Target => return write!(f, "on the target's core"),
+            Method::ReadBack(Fallback::NoFreeRam) => "not enough free SRAM for the CRC routine",
+            Method::ReadBack(Fallback::Running) => "the core is running",
+            Method::ReadBack(Fallback::LockedUp) => "the core is locked up",
+            Method::ReadBack(Fallback::Timeout) => "the CRC routine timed out and was halted",
+            Method::ReadBack(Fallback::Stopped) => "the CRC routine stopped early",
+            Method::ReadBack(Fallback::Disabled) => "the CRC routine is turned off",
+        };
+        write!(f, "by reading back ({why})")
+    }
+}
+
+/// Settings of the CRC runner.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    pub on_target: bool,
+    /// Time allowed for the routine, in microseconds (None: the default, from the size).
+    pub timeout_micros: Option<u64>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Options {
+    pub const fn new() -> Self {
+        Self {
+            on_target: true,
+            timeout_micros: None,
+        }
+    }
+}
+
+/// The CRC of each of `crcs.len()` blocks of `block` bytes from `address`.
+pub fn block_crcs<M: Memory>(
+    memory: &mut M,
+    core: &mut Core,
+    chip: &Chip,
+    options: Options,
+    address: u32,
+    block: u32,
+    crcs: &mut [u32],
+) -> Result<Method, crate::Error> {
+    let method = if options.on_target {
+        match on_target(memory, core, chip, options, address, block, crcs)? {
+            Ok(()) => return Ok(Method::Target),
+            Err(fallback) => Method::ReadBack(fallback),
+        }
+    } else {
+        Method::ReadBack(Fallback::Disabled)
+    };
+    read_back(memory, address, block, crcs)?;
+    Ok(method)
+}
+
+fn read_back<M: Memory>(
+    memory: &mut M,
+    address: u32,
+    block: u32,
+    crcs: &mut [u32],
+) -> Result<(), adi::Error> {
+    let mut piece = [0u8; 1024];
+    for (index, crc) in crcs.iter_mut().enumerate() {
+        let mut digest = GDB_CRC.digest();
+        let mut at = address.wrapping_add(block.wrapping_mul(index as u32));
+        let mut left = block as usize;
+        while left > 0 {
+            let data = &mut piece[..left.min(1024)];
+            memory.read_bytes(at, data)?;
+            digest.update(data);
+            at = at.wrapping_add(data.len() as u32);
+            left -= data.len();
+        }
+        *crc = digest.finalize();
+    }
+    Ok(())
+}
+
+/// Where the work area for `blocks` results goes: the start of the first RAM region, or
+/// its end if the memory to CRC is at the start; None if it does not fit beside it.
+fn work_area(chip: &Chip, blocks: usize, address: u32, length: u64) -> Option<u32> {
+    let needed = RESULTS_OFFSET + 4 * blocks as u32;
+    let map = chip.memory_map();
+    let ram = map
+        .regions()
+        .find(|region| region.kind == RegionKind::Ram)
+        .filter(|region| region.length >= needed && region.start % 4 == 0)?;
+    let at_end = (ram.start + ram.length - needed) & !3;
+    let overlaps = |area: u32| {
+        let (area, needed) = (u64::from(area), u64::from(needed));
+        u64::from(address) < area + needed && area < u64::from(address) + length
+    };
+    [ram.start, at_end]
+        .into_iter()
+        .find(|&area| !overlaps(area))
+}
+
+/// Run the routine; the outer error is the wire's, the inner one a reason to read back.
+fn on_target<M: Memory>(
+    memory: &mut M,
+    core: &mut Core,
+    chip: &Chip,
+    options: Options,
+    address: u32,
+    block: u32,
+    crcs: &mut [u32],
+) -> Result<Result<(), Fallback>, crate::Error> {
+    if crcs.is_empty() || crcs.len() > MAX_BLOCKS {
+        return Ok(Err(Fallback::NoFreeRam));
+    }
+    let length = u64::from(block) * crcs.len() as u64;
+    let Some(area) = work_area(chip, crcs.len(), address, length) else {
+        return Ok(Err(Fallback::NoFreeRam));
+    };
+    let dhcsr = memory.read_word(DHCSR)?;
+    if dhcsr & DHCSR_S_LOCKUP != 0 {
+        return Ok(Err(Fallback::LockedUp));
+    }
+    if dhcsr & DHCSR_S_HALT == 0 {
+        return Ok(Err(Fallback::Running));
+    }
+    let used = (RESULTS_OFFSET as usize) + 4 * crcs.len();
+    let mut saved_ram = [0u8; MAX_AREA];
+    let saved_ram = &mut saved_ram[..used];
+    memory.read_bytes(area, saved_ram)?;
+    let mut saved_registers = [0u32; SAVED_REGISTERS.len()];
+    for (value, &number) in saved_registers.iter_mut().zip(&SAVED_REGISTERS) {
+        *value = core.read_register(memory, number)?;
+    }
+    let outcome = run(memory, core, options, area, address, block, crcs);
+    // Put back what the routine borrowed, whatever happened (unless the wire is gone).
+    let restored = restore(memory, core, area, saved_ram, &saved_registers);
+    let outcome = outcome?;
+    restored?;
+    Ok(outcome)
+}
+
+fn restore<M: Memory>(
+    memory: &mut M,
+    core: &mut Core,
+    area: u32,
+    saved_ram: &[u8],
+    saved_registers: &[u32],
+) -> Result<(), crate::Error> {
+    for (offset, piece) in saved_ram.chunks(SAVE_PIECE).enumerate() {
+        memory.write_bytes(area + (offset * SAVE_PIECE) as u32, piece)?;
+    }
+    for (&value, &number) in saved_registers.iter().zip(&SAVED_REGISTERS) {
+        core.write_register(memory, number, value)?;
+    }
+    memory.write_word(DFSR, DFSR_ALL)?;
+    Ok(())
+}
+
+fn run<M: Memory>(
+    memory: &mut M,
+    core: &mut Core,
+    options: Options,
+    area: u32,
+    address: u32,
+    block: u32,
+    crcs: &mut [u32],
+) -> Result<Result<(), Fallback>, crate::Error> {
+    memory.write_bytes(area, &ROUTINE)?;
+    let arguments = [
+        address,
+        block,
+        crcs.len() as u32,
+        area + RESULTS_OFFSET,
+        area + TABLE_OFFSET,
+    ];
+    for (number, &value) in arguments.iter().enumerate() {
+        core.write_register(memory, number, value)?;
+    }
+    core.write_register(memory, PC, area)?;
+    core.write_register(memory, XPSR, XPSR_THUMB)?;
+    memory.write_word(DFSR, DFSR_ALL)?;
+    // Interrupts stay masked: C_MASKINTS is changed only while halted (ARMv7-M C1.6.2).
+    let halted = DHCSR_KEY | DHCSR_C_DEBUGEN | DHCSR_C_HALT;
+    memory.write_word(DHCSR, halted | DHCSR_C_MASKINTS)?;
+    memory.write_word(DHCSR, DHCSR_KEY | DHCSR_C_DEBUGEN | DHCSR_C_MASKINTS)?;
+    let bytes = u64::from(block) * crcs.len() as u64;
+    let timeout = options
+        .timeout_micros
+        .unwrap_or(BASE_TIMEOUT_MICROS + bytes * MICROS_PER_KIB / 1024);
+    let start = memory.now_micros();
+    let finished = loop {
+        let dhcsr = memory.read_word(DHCSR)?;
+        if dhcsr & DHCSR_S_HALT != 0 {
+            break true;
+        }
+        if memory.now_micros().saturating_sub(start) > timeout {
+            break false;
+        }
+    };
+    // Halted either way, interrupts unmasked again (while halted).
+    memory.write_word(DHCSR, halted | DHCSR_C_MASKINTS)?;
+    if !finished {
+        core.halt(memory)?;
+        memory.write_word(DHCSR, halted)?;
+        return Ok(Err(Fallback::Timeout));
+    }
+    memory.write_word(DHCSR, halted)?;
+    if core.read_register(memory, PC)? != area + ROUTINE_DONE {
+        return Ok(Err(Fallback::Stopped));
+    }
+    memory.read_words(area + RESULTS_OFFSET, crcs)?;
+    Ok(Ok(()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gdb_crc_is_libiberty_xcrc32() {
+        // xcrc32("123456789", 9, 0xffffffff) as GDB computes it.
+        assert_eq!(GDB_CRC.checksum(b"123456789"), 0x0376_E6E7);
+    }
+
+    /// The bytes above are the committed source, assembled (needs arm-none-eabi-as, which
+    /// tools/prereqs installs).
+    #[test]
+    fn routine_is_the_assembled_source() {
+        let source = concat!(env!("CARGO_MANIFEST_DIR"), "/src/routines/crc32.S");
+        let out = std::env::temp_dir().join(format!("bmp-crc32-{}", std::process::id()));
+        let object = out.with_extension("o");
+        let binary = out.with_extension("bin");
+        let assembled = std::process::Command::new("arm-none-eabi-as")
+            .args(["-mcpu=cortex-m0", "-mthumb", source, "-o"])
+            .arg(&object)
+            .status()
+            .expect("arm-none-eabi-as runs");
+        assert!(assembled.success());
+        let copied = std::process::Command::new("arm-none-eabi-objcopy")
+            .args(["-O", "binary"])
+            .arg(&object)
+            .arg(&binary)
+            .status()
+            .expect("arm-none-eabi-objcopy runs");
+        assert!(copied.success());
+        let bytes = std::fs::read(&binary).unwrap();
+        let _ = std::fs::remove_file(&object);
+        let _ = std::fs::remove_file(&binary);
+        assert_eq!(bytes, ROUTINE);
+        assert_eq!(
+            &ROUTINE[ROUTINE_DONE as usize..ROUTINE_DONE as usize + 2],
+            &[0x00, 0xbe]
+        );
+        assert!(ROUTINE.len() as u32 <= TABLE_OFFSET);
+    }
+}

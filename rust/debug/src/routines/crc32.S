@@ -1,0 +1,60 @@
+@ CRC-32 of blocks of target memory, run on the target's own core by the probe (bmp,
+@ rust/debug/src/crc.rs). GDB's CRC for qCRC / compare-sections: polynomial 0x04C11DB7,
+@ MSB first, initial value all ones, no final XOR (libiberty's xcrc32).
+@ ARMv6-M Thumb only (no Thumb-2), so every Cortex-M runs it.
+@
+@ In:  r0 first byte, r1 bytes per block, r2 number of blocks (>= 1),
+@      r3 where the CRCs go (one word per block), r4 a 1 KiB word-aligned table area.
+@ Out: the CRCs at r3; the core halts on BKPT #0 at `done`.
+@ Assemble: arm-none-eabi-as -mcpu=cortex-m0 -mthumb crc32.S -o crc32.o
+@           arm-none-eabi-objcopy -O binary crc32.o crc32.bin
+    .syntax unified
+    .cpu cortex-m0
+    .thumb
+    .text
+    .global crc32_blocks
+crc32_blocks:
+    @ table[i] = (i << 24) shifted through 8 steps of the polynomial; r5 = 4 * i.
+    ldr     r7, polynomial
+    movs    r5, #0
+table_entry:
+    lsls    r6, r5, #22
+    .rept 8
+    lsls    r6, r6, #1
+    bcc     1f
+    eors    r6, r7
+1:
+    .endr
+    str     r6, [r4, r5]
+    adds    r5, #4
+    lsrs    r6, r5, #10
+    beq     table_entry
+block:
+    adds    r7, r0, r1          @ end of this block
+    movs    r5, #0
+    mvns    r5, r5              @ crc = 0xFFFFFFFF
+    cmp     r0, r7
+    beq     store
+byte:
+    @ crc = (crc << 8) ^ table[(crc >> 24) ^ byte]
+    ldrb    r6, [r0]
+    lsls    r6, r6, #24
+    eors    r5, r6
+    lsrs    r6, r5, #24
+    lsls    r6, r6, #2
+    ldr     r6, [r4, r6]
+    lsls    r5, r5, #8
+    eors    r5, r6
+    adds    r0, #1
+    cmp     r0, r7
+    bne     byte
+store:
+    str     r5, [r3]
+    adds    r3, #4
+    subs    r2, #1
+    bne     block
+done:
+    bkpt    #0
+    .balign 4
+polynomial:
+    .word   0x04C11DB7

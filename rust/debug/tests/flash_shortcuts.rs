@@ -1,0 +1,375 @@
+//! The flash shortcuts against the simulated STM32F103C8 (64 KiB, 1 KiB pages), over SWD:
+//! the CRC routine on the target's core, skipping unchanged and erased pages, mass erase,
+//! and the fall back to reading back. After every kind of load the flash must hold exactly
+//! the image (the pages the request covered) and what was there before (the others).
+
+use adi::Clock;
+use debug::crc::{Fallback, GDB_CRC, Method};
+use debug::{FlashReport, HaltReason, HaltStatus, Session};
+use sim::chip::{Chip, Variant};
+use sim::{FaultConfig, Sim};
+use std::path::Path;
+use wire::Pins;
+use wire::swd::Swd;
+
+type Wire = Swd<Sim<Chip>>;
+
+const FLASH: u32 = 0x0800_0000;
+const FLASH_SIZE: usize = 64 * 1024;
+const PAGE: usize = 1024;
+
+struct HostClock(std::time::Instant);
+
+impl Clock for HostClock {
+    fn now_micros(&mut self) -> u64 {
+        self.0.elapsed().as_micros() as u64
+    }
+}
+
+fn scanned(session: &mut Session<Wire, HostClock>, sim: Sim<Chip>) {
+    let mut swd = Swd::new(sim);
+    swd.switch_from_jtag();
+    let clock = HostClock(std::time::Instant::now());
+    assert_eq!(session.scan(swd, clock).unwrap().count(), 1);
+    session.attach(1).unwrap();
+}
+
+fn attached() -> Session<Wire, HostClock> {
+    let mut sim = Sim::new(Chip::new(Variant::Stm32f103c8));
+    sim.set_real_time(false);
+    sim.set_frequency(4_000_000);
+    let mut session = Session::new();
+    // The routine's time limit is on the probe's clock, here the host's: a debug build
+    // on a busy machine can take far longer than the default allows.
+    session.set_crc_options(true, Some(LONG_TIMEOUT_MICROS));
+    scanned(&mut session, sim);
+    session
+}
+
+const LONG_TIMEOUT_MICROS: u64 = 60_000_000;
+
+fn with_sim<R>(session: &mut Session<Wire, HostClock>, work: impl FnOnce(&mut Sim<Chip>) -> R) {
+    let mut work = Some(work);
+    session.with_transport(|swd| {
+        (work.take().unwrap())(swd.pins());
+    });
+}
+
+fn now_ns(session: &mut Session<Wire, HostClock>) -> u64 {
+    let mut now = 0;
+    session.with_transport(|swd| now = swd.pins().now_ns());
+    now
+}
+
+/// Pseudo-random bytes (xorshift), never a run of 0xFF half-words by accident.
+fn random(seed: u32, length: usize) -> Vec<u8> {
+    let mut state = seed | 1;
+    (0..length)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            (state >> 8) as u8
+        })
+        .collect()
+}
+
+/// A load as GDB does it: erase the pages the image touches, write in 4 KiB pieces, done.
+fn load(session: &mut Session<Wire, HostClock>, address: u32, image: &[u8]) -> FlashReport {
+    let before = session.flash_report().unwrap();
+    let start = address & !(PAGE as u32 - 1);
+    let end = (address as usize + image.len()).div_ceil(PAGE) * PAGE;
+    session.flash_erase(start, end as u32 - start).unwrap();
+    for (index, piece) in image.chunks(4096).enumerate() {
+        session
+            .flash_write(address + (index * 4096) as u32, piece)
+            .unwrap();
+    }
+    session.flash_done().unwrap();
+    let after = session.flash_report().unwrap();
+    FlashReport {
+        unchanged: after.unchanged - before.unchanged,
+        erased: after.erased - before.erased,
+        mass_erases: after.mass_erases - before.mass_erases,
+        programmed: after.programmed - before.programmed,
+        method: after.method,
+    }
+}
+
+/// What the flash should hold after loading `image` at `address` over `flash`: the pages
+/// the image touches are erased, then the image written.
+fn expect(flash: &mut [u8], address: u32, image: &[u8]) {
+    let offset = (address - FLASH) as usize;
+    let start = offset / PAGE * PAGE;
+    let end = (offset + image.len()).div_ceil(PAGE) * PAGE;
+    flash[start..end].fill(0xFF);
+    flash[offset..offset + image.len()].copy_from_slice(image);
+}
+
+fn check(session: &mut Session<Wire, HostClock>, flash: &[u8]) {
+    let mut back = vec![0; FLASH_SIZE];
+    session.read_memory(FLASH, &mut back).unwrap();
+    let first_difference = back.iter().zip(flash).position(|(a, b)| a != b);
+    assert_eq!(first_difference, None, "flash differs from what was loaded");
+    // compare-sections: qCRC of the whole flash, on the target.
+    let (crc, method) = session.crc32(FLASH, FLASH_SIZE as u32).unwrap();
+    assert_eq!(method, Method::Target);
+    assert_eq!(crc, GDB_CRC.checksum(flash));
+}
+
+fn report(unchanged: u32, erased: u32, mass_erases: u32, programmed: u32) -> FlashReport {
+    FlashReport {
+        unchanged,
+        erased,
+        mass_erases,
+        programmed,
+        method: Some(Method::Target),
+    }
+}
+
+#[test]
+fn crc_on_the_target_matches_and_leaves_ram_and_registers_as_they_were() {
+    let mut session = attached();
+    let data = random(7, 3000);
+    session.write_memory(0x2000_0000, &data).unwrap();
+    session.write_register(0, 0x1234_5678).unwrap();
+    session.write_register(7, 0x8765_4321).unwrap();
+    let pc = session.read_register(15).unwrap();
+    // Any alignment and length, the work area itself included (it is saved first).
+    for (offset, length) in [(0, 3000), (1, 2047), (3, 1), (100, 0)] {
+        let (crc, method) = session.crc32(0x2000_0000 + offset, length).unwrap();
+        assert_eq!(method, Method::Target);
+        let range = offset as usize..(offset + length) as usize;
+        assert_eq!(crc, GDB_CRC.checksum(&data[range]), "{offset} {length}");
+    }
+    let mut back = vec![0; data.len()];
+    session.read_memory(0x2000_0000, &mut back).unwrap();
+    assert_eq!(back, data);
+    assert_eq!(session.read_register(0).unwrap(), 0x1234_5678);
+    assert_eq!(session.read_register(7).unwrap(), 0x8765_4321);
+    assert_eq!(session.read_register(15).unwrap(), pc);
+    assert!(matches!(
+        session.halt_poll().unwrap(),
+        HaltStatus::Halted(_)
+    ));
+}
+
+#[test]
+fn every_kind_of_load_leaves_exactly_the_image() {
+    let mut session = attached();
+    let mut flash = vec![0xFF; FLASH_SIZE];
+    let pages = (FLASH_SIZE / PAGE) as u32;
+
+    // New image into erased flash: nothing to erase, every page programmed.
+    let first = random(1, FLASH_SIZE);
+    assert_eq!(load(&mut session, FLASH, &first), report(0, 0, 0, pages));
+    expect(&mut flash, FLASH, &first);
+    check(&mut session, &flash);
+
+    // The same image again: nothing erased or programmed.
+    let start = now_ns(&mut session);
+    assert_eq!(load(&mut session, FLASH, &first), report(pages, 0, 0, 0));
+    let unchanged_ns = now_ns(&mut session) - start;
+    assert!(unchanged_ns < 50_000_000, "{unchanged_ns} ns");
+    check(&mut session, &flash);
+
+    // A new image over an old one: one mass erase.
+    let second = random(2, FLASH_SIZE);
+    let start = now_ns(&mut session);
+    assert_eq!(load(&mut session, FLASH, &second), report(0, 0, 1, pages));
+    let new_ns = now_ns(&mut session) - start;
+    assert!(new_ns < 1_850_000_000, "{new_ns} ns");
+    expect(&mut flash, FLASH, &second);
+    check(&mut session, &flash);
+
+    // One function changed: only its page.
+    let mut third = second.clone();
+    third[30_000..30_040].copy_from_slice(&random(3, 40));
+    assert_eq!(
+        load(&mut session, FLASH, &third),
+        report(pages - 1, 1, 0, 1)
+    );
+    expect(&mut flash, FLASH, &third);
+    check(&mut session, &flash);
+
+    // A change in the first page: no mass erase once a later page matches? The first
+    // page differs and comes first, so a mass erase is chosen, and everything programmed.
+    let mut fourth = third.clone();
+    fourth[10] ^= 0x5A;
+    assert_eq!(load(&mut session, FLASH, &fourth), report(0, 0, 1, pages));
+    expect(&mut flash, FLASH, &fourth);
+    check(&mut session, &flash);
+
+    // A smaller image (10.5 KiB): its 11 pages are erased and written, the rest stays.
+    let small = random(4, 10 * 1024 + 512);
+    assert_eq!(load(&mut session, FLASH, &small), report(0, 11, 0, 11));
+    expect(&mut flash, FLASH, &small);
+    check(&mut session, &flash);
+
+    // An image in a different place, not page aligned, over old and erased pages.
+    let elsewhere = random(5, 5000);
+    let report_elsewhere = load(&mut session, FLASH + 0x8100, &elsewhere);
+    assert_eq!(report_elsewhere.unchanged, 0);
+    assert_eq!(report_elsewhere.programmed, 6);
+    assert_eq!(report_elsewhere.mass_erases, 0);
+    expect(&mut flash, FLASH + 0x8100, &elsewhere);
+    check(&mut session, &flash);
+
+    // Erased units are never programmed: an image of erased value costs no programming.
+    let blank = vec![0xFF; 4096];
+    let blank_report = load(&mut session, FLASH + 0xC000, &blank);
+    assert_eq!(blank_report.mass_erases, 0);
+    expect(&mut flash, FLASH + 0xC000, &blank);
+    check(&mut session, &flash);
+}
+
+#[test]
+fn the_loaded_program_runs() {
+    let mut session = attached();
+    let firmware = firmware();
+    // Something else first, then the firmware over it, then the firmware again.
+    load(&mut session, FLASH, &random(9, 8192));
+    load(&mut session, FLASH, &firmware);
+    assert_eq!(load(&mut session, FLASH, &firmware).programmed, 0);
+    session.reset(true).unwrap();
+    let blink_step = symbol("blink_step");
+    session
+        .set_breakwatch(debug::BreakWatch::Hardware, blink_step, 2)
+        .unwrap();
+    session.resume(false).unwrap();
+    let mut reason = None;
+    for _ in 0..100_000 {
+        if let HaltStatus::Halted(halt) = session.halt_poll().unwrap() {
+            reason = Some(halt);
+            break;
+        }
+    }
+    assert!(matches!(reason, Some(HaltReason::Breakpoint { .. })));
+    assert_eq!(session.read_register(15).unwrap() & !1, blink_step & !1);
+}
+
+#[test]
+fn a_routine_out_of_time_is_halted_and_the_flash_read_back() {
+    let mut session = attached();
+    let image = random(11, 8192);
+    load(&mut session, FLASH, &image);
+    let r4 = session.read_register(4).unwrap();
+    session.set_crc_options(true, Some(1));
+    let (crc, method) = session.crc32(FLASH, 8192).unwrap();
+    assert_eq!(method, Method::ReadBack(Fallback::Timeout));
+    assert_eq!(crc, GDB_CRC.checksum(&image));
+    assert!(matches!(
+        session.halt_poll().unwrap(),
+        HaltStatus::Halted(_)
+    ));
+    assert_eq!(session.read_register(4).unwrap(), r4);
+    // The load still skips what is there, by reading back.
+    let again = load(&mut session, FLASH, &image);
+    assert_eq!(again.unchanged, 8);
+    assert_eq!(again.method, Some(Method::ReadBack(Fallback::Timeout)));
+    session.set_crc_options(true, Some(LONG_TIMEOUT_MICROS));
+    assert_eq!(session.crc32(FLASH, 8192).unwrap().1, Method::Target);
+}
+
+#[test]
+fn a_running_or_locked_up_core_is_read_back() {
+    let mut session = attached();
+    load(&mut session, FLASH, &firmware());
+    session.reset(true).unwrap();
+    session.resume(false).unwrap();
+    let (_, method) = session.crc32(FLASH, 1024).unwrap();
+    assert_eq!(method, Method::ReadBack(Fallback::Running));
+    session.halt_request().unwrap();
+    while session.halt_poll().unwrap() == HaltStatus::Running {}
+    // An undefined instruction locks the core up in the simulator (no exceptions there).
+    session.write_memory(0x2000_1000, &[0xFF, 0xDE]).unwrap();
+    session.write_register(15, 0x2000_1000).unwrap();
+    session.resume(false).unwrap();
+    let (crc, method) = session.crc32(FLASH, 1024).unwrap();
+    assert_eq!(method, Method::ReadBack(Fallback::LockedUp));
+    let mut page = vec![0; 1024];
+    session.read_memory(FLASH, &mut page).unwrap();
+    assert_eq!(crc, GDB_CRC.checksum(&page));
+}
+
+/// A power loss during a CRC run or a mass erase fails with a clear error; after power
+/// returns, a scan, an attach and the next load succeed.
+#[test]
+fn power_loss_during_a_crc_run_or_a_mass_erase() {
+    let mut session = attached();
+    let image = random(12, FLASH_SIZE);
+    load(&mut session, FLASH, &image);
+    for step in ["crc", "mass erase"] {
+        let faults = FaultConfig {
+            seed: 5,
+            power_off: 0.05,
+            power_off_ns: 5_000_000,
+            ..FaultConfig::default()
+        };
+        with_sim(&mut session, |sim| sim.set_faults(faults));
+        let error = match step {
+            "crc" => session.crc32(FLASH, FLASH_SIZE as u32).map(|_| ()),
+            _ => session.flash_mass_erase(),
+        }
+        .unwrap_err();
+        assert!(!error.to_string().is_empty());
+        with_sim(&mut session, |sim| {
+            sim.set_faults(FaultConfig::default());
+            sim.idle(10_000_000);
+        });
+        let wire = session.release().unwrap().0;
+        scanned(&mut session, wire.into_pins());
+        let other = random(13, FLASH_SIZE);
+        load(&mut session, FLASH, &other);
+        let mut flash = vec![0xFF; FLASH_SIZE];
+        expect(&mut flash, FLASH, &other);
+        check(&mut session, &flash);
+        load(&mut session, FLASH, &image);
+    }
+}
+
+#[test]
+fn without_free_ram_or_when_turned_off_the_flash_is_read_back() {
+    let mut session = attached();
+    session.set_crc_options(false, None);
+    let image = random(14, 4096);
+    load(&mut session, FLASH, &image);
+    let again = load(&mut session, FLASH, &image);
+    assert_eq!(again.unchanged, 4);
+    assert_eq!(again.method, Some(Method::ReadBack(Fallback::Disabled)));
+    session.set_crc_options(true, Some(LONG_TIMEOUT_MICROS));
+    assert_eq!(
+        session.crc32(0x2000_0000, 0).unwrap().1,
+        Method::Target,
+        "an empty range is still a CRC"
+    );
+}
+
+fn firmware() -> Vec<u8> {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    let top = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    BUILT.get_or_init(|| {
+        let status = std::process::Command::new("make")
+            .args(["-s", "-C"])
+            .arg(top.join("tests/firmware"))
+            .arg(format!("BUILD={}", top.join("build/firmware").display()))
+            .status()
+            .expect("make runs");
+        assert!(status.success(), "building the test firmware failed");
+    });
+    std::fs::read(top.join("build/firmware/firmware.bin")).expect("firmware.bin")
+}
+
+fn symbol(name: &str) -> u32 {
+    firmware();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../build/firmware/firmware.nm");
+    let listing = std::fs::read_to_string(path).expect("firmware.nm");
+    listing
+        .lines()
+        .find_map(|line| {
+            let fields: Vec<_> = line.split_whitespace().collect();
+            (fields.len() == 3 && fields[2] == name)
+                .then(|| u32::from_str_radix(fields[0], 16).unwrap())
+        })
+        .expect("symbol in firmware.nm")
+}

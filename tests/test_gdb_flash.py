@@ -1,0 +1,98 @@
+"""gdb `load` shortcuts end to end (issue 13): bmp's GDB server on the host probe with the
+simulated STM32F103C8 (1 KiB pages). Each kind of load (new image, unchanged, one function
+changed, an image smaller than the last, an image in a different place) must leave flash
+that `compare-sections` (qCRC, computed by the CRC routine on the target) finds matched,
+and the program must run to a breakpoint. `monitor flash_report` says what was skipped,
+erased and programmed, and how the CRCs were taken."""
+
+import re
+import subprocess
+
+import pytest
+
+from helpers.gdb import BmpProbe, build_firmware, firmware_symbols
+
+pytestmark = pytest.mark.timeout(180)
+
+FLASH = 0x0800_0000
+PAGE = 1024
+REPORT = re.compile(r"Flash pages since attach: (\d+) unchanged \(skipped\), (\d+) erased, "
+                    r"(\d+) mass erase\(s\), (\d+) programmed")
+
+
+def elf_of(binary, address, path, entry):
+    """`binary` as an ELF whose one loadable section is at `address`, entry `entry`."""
+    raw = path.with_suffix(".bin")
+    raw.write_bytes(binary)
+    subprocess.run(["arm-none-eabi-objcopy", "-I", "binary", "-O", "elf32-littlearm", "-B", "arm",
+                    "--rename-section", ".data=.text,alloc,load,readonly,code,contents",
+                    raw.name, path.with_suffix(".o").name], cwd=path.parent, check=True)
+    subprocess.run(["arm-none-eabi-ld", "-o", path.name, f"-Ttext=0x{address:08x}", "-e", entry,
+                    path.with_suffix(".o").name], cwd=path.parent, check=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def firmware():
+    return build_firmware()
+
+
+def counts(transcript, occurrence):
+    found = REPORT.search(transcript.output("monitor flash_report", occurrence))
+    assert found, f"no flash report\n{transcript}"
+    return tuple(int(value) for value in found.groups())
+
+
+def test_every_kind_of_load(unix_micropython, tmp_path, firmware):
+    symbols = firmware_symbols(firmware)
+    header = subprocess.run(["arm-none-eabi-readelf", "-h", str(firmware / "firmware.elf")],
+                            capture_output=True, text=True, check=True).stdout
+    entry = re.search(r"Entry point address:\s+(0x[0-9a-fA-F]+)", header).group(1)
+    image = (firmware / "firmware.bin").read_bytes()
+    assert len(image) <= 2 * PAGE
+    # One function changed: fault_handler (never run here) gets a NOP before its loop.
+    offset = symbols["fault_handler"] - FLASH
+    changed_bytes = bytearray(image)
+    changed_bytes[offset:offset + 2] = b"\x00\xbf"  # NOP (ARMv7-M A7.7.88, T1)
+    changed_bytes[offset + 2:offset + 4] = b"\xfe\xe7"  # B . (T2)
+    changed = elf_of(bytes(changed_bytes), FLASH, tmp_path / "changed.elf", entry)
+    # Larger than the firmware: the firmware then a 4 KiB fill.
+    fill = bytes((index * 7 + 1) & 0xFF for index in range(4 * PAGE))
+    larger = elf_of(image.ljust(2 * PAGE, b"\xff") + fill, FLASH, tmp_path / "larger.elf", entry)
+    elsewhere = elf_of(fill, FLASH + 0x8000, tmp_path / "elsewhere.elf", entry)
+    original = firmware / "firmware.elf"
+
+    steps = [  # (ELF, what monitor flash_report must add: unchanged, erased, mass, programmed)
+        (original, (0, 0, 0, 2)),    # new image, into erased flash
+        (original, (2, 0, 0, 0)),    # unchanged
+        (changed, (1, 1, 0, 1)),     # one function changed: its page only
+        (larger, (1, 1, 0, 5)),      # larger: page 0 unchanged, page 1 differs, 4 new pages
+        (original, (2, 0, 0, 0)),    # smaller than the last: its 2 pages, both as they are
+        (elsewhere, (0, 0, 0, 4)),   # in a different place, over erased flash
+        (elsewhere, (4, 0, 0, 0)),   # and there again
+    ]
+
+    probe = BmpProbe(unix_micropython, tmp_path)
+    try:
+        commands = probe.connect()
+        for elf, _ in steps:
+            commands += [f"file {elf}", "load", "compare-sections", "monitor flash_report"]
+            # The program runs: the firmware's vector table is at FLASH in every step.
+            commands += [f"file {original}", "break blink_step", "continue", "delete"]
+        run = probe.gdb(commands, timeout=150)
+    finally:
+        probe.close()
+
+    previous = (0, 0, 0, 0)
+    for index, (elf, expected) in enumerate(steps):
+        compare = run.output("compare-sections", index)
+        assert "MIS-MATCHED" not in compare and "matched" in compare, \
+            f"step {index} ({elf.name}): compare-sections\n{run}"
+        now = counts(run, index)
+        added = tuple(after - before for after, before in zip(now, previous))
+        assert added == expected, f"step {index} ({elf.name}): report {added}\n{run}"
+        previous = now
+        stopped = run.output("continue", index)
+        assert re.search(r"^Breakpoint \d+, (0x[0-9a-f]+ in )?blink_step \(", stopped,
+                         re.MULTILINE), f"step {index} ({elf.name}): did not run\n{run}"
+    assert "Last CRC: on the target's core" in run.output("monitor flash_report", 0), f"{run}"
