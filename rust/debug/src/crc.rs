@@ -272,15 +272,13 @@ fn run<M: Memory>(
     let timeout = options
         .timeout_micros
         .unwrap_or(BASE_TIMEOUT_MICROS + bytes * MICROS_PER_KIB / 1024);
-    let start = memory.now_micros();
-    let finished = loop {
-        let dhcsr = memory.read_word(DHCSR)?;
-        if dhcsr & DHCSR_S_HALT != 0 {
-            break true;
-        }
-        if memory.now_micros().saturating_sub(start) > timeout {
-            break false;
-        }
+    let finished = match adi::poll_memory(memory, timeout, None::<adi::Error>, |memory| {
+        let dhcsr = memory.read_word(DHCSR).map_err(Some)?;
+        Ok((dhcsr & DHCSR_S_HALT != 0).then_some(()))
+    }) {
+        Ok(()) => true,
+        Err(None) => false,
+        Err(Some(error)) => return Err(error.into()),
     };
     // Halted either way, interrupts unmasked again (while halted).
     memory.write_word(DHCSR, halted | DHCSR_C_MASKINTS)?;
