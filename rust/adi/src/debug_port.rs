@@ -2,7 +2,8 @@
 
 use crate::deadline::{self, Deadline};
 use crate::error::Error;
-use crate::registers::dp;
+use crate::registers::DpRegister;
+use crate::registers::dp::{self, Abort, CtrlStat, Select};
 use crate::transport::{Clock, Port, TransferError, Transport};
 
 /// How long to keep retrying.
@@ -68,10 +69,8 @@ impl<T: Transport, C: Clock> DebugPort<T, C> {
     pub fn connect(&mut self) -> Result<u32, Error> {
         self.select = None;
         let dpidr = self.read_dp(dp::DPIDR)?;
-        self.write_dp(dp::ABORT, dp::ABORT_ALL_STICKY)?;
-        let request = dp::CTRL_CDBGPWRUPREQ | dp::CTRL_CSYSPWRUPREQ;
-        self.write_dp(dp::CTRL_STAT, request)?;
-        let acknowledged = dp::CTRL_CDBGPWRUPACK | dp::CTRL_CSYSPWRUPACK;
+        self.write_dp_register(Abort::clear_sticky())?;
+        self.write_dp_register(CtrlStat::power_up_request())?;
         let limit = self.timeouts.power_up_micros;
         deadline::poll(
             self,
@@ -79,10 +78,18 @@ impl<T: Transport, C: Clock> DebugPort<T, C> {
             limit,
             Error::PowerUpTimeout,
             |port| {
-                let ctrl_stat = port.read_dp(dp::CTRL_STAT)?;
-                Ok((ctrl_stat & acknowledged == acknowledged).then_some(dpidr))
+                let ctrl_stat: CtrlStat = port.read_dp_register()?;
+                Ok(ctrl_stat.powered_up().then_some(dpidr))
             },
         )
+    }
+
+    pub fn read_dp_register<R: DpRegister>(&mut self) -> Result<R, Error> {
+        self.read_dp(R::ADDRESS).map(R::from)
+    }
+
+    pub fn write_dp_register<R: DpRegister>(&mut self, value: R) -> Result<(), Error> {
+        self.write_dp(R::ADDRESS, value.into())
     }
 
     pub fn read_dp(&mut self, address: u8) -> Result<u32, Error> {
@@ -92,7 +99,7 @@ impl<T: Transport, C: Clock> DebugPort<T, C> {
     }
 
     pub fn write_dp(&mut self, address: u8, value: u32) -> Result<(), Error> {
-        if address == dp::SELECT {
+        if address == Select::ADDRESS {
             self.select = Some(value);
         }
         self.retry(Port::Dp, address, |transport| {
@@ -153,10 +160,12 @@ impl<T: Transport, C: Clock> DebugPort<T, C> {
     /// sticky error? A posted access that fails only sets STICKYERR; the DP answers the
     /// RDBUFF read OK (ADIv5.2 B2.2.2, B4.2.5). Clears the flags and reports them.
     pub fn check_sticky_errors(&mut self) -> Result<(), Error> {
-        let ctrl_stat = self.read_dp(dp::CTRL_STAT)?;
-        if ctrl_stat & dp::CTRL_STICKY != 0 {
-            self.write_dp(dp::ABORT, dp::ABORT_ALL_STICKY)?;
-            return Err(Error::Fault { ctrl_stat });
+        let ctrl_stat: CtrlStat = self.read_dp_register()?;
+        if ctrl_stat.sticky() {
+            self.write_dp_register(Abort::clear_sticky())?;
+            return Err(Error::Fault {
+                ctrl_stat: ctrl_stat.into(),
+            });
         }
         Ok(())
     }
@@ -170,9 +179,12 @@ impl<T: Transport, C: Clock> DebugPort<T, C> {
 
     /// SELECT: APSEL in [31:24], APBANKSEL in [7:4] (ADIv5.2 B2.2.9).
     fn select_ap(&mut self, ap: u8, register: u8) -> Result<(), Error> {
-        let select = (u32::from(ap) << 24) | u32::from(register & 0xF0);
+        let mut select = Select::default();
+        select.set_apsel(ap);
+        select.set_apbanksel(register >> 4);
+        let select = u32::from(select);
         if self.select != Some(select) {
-            self.write_dp(dp::SELECT, select)?;
+            self.write_dp(Select::ADDRESS, select)?;
         }
         Ok(())
     }
@@ -192,9 +204,11 @@ impl<T: Transport, C: Clock> DebugPort<T, C> {
                 Err(TransferError::Wait) => {
                     if deadline.passed(self.clock.now_micros()) {
                         // DAPABORT cancels the stalled transaction (ADIv5.2 B2.2.1).
-                        let _ = self
-                            .transport
-                            .write(Port::Dp, dp::ABORT, dp::ABORT_DAPABORT);
+                        let _ = self.transport.write(
+                            Port::Dp,
+                            Abort::ADDRESS,
+                            Abort::dap_abort().into(),
+                        );
                         return Err(Error::WaitTimeout { port, address });
                     }
                 }
@@ -210,10 +224,13 @@ impl<T: Transport, C: Clock> DebugPort<T, C> {
 
     /// Read which sticky flags are set, and clear them through ABORT (ADIv5.2 B2.2.1).
     fn recover_from_fault(&mut self) -> Error {
-        let ctrl_stat = self.transport.read(Port::Dp, dp::CTRL_STAT).unwrap_or(0);
+        let ctrl_stat = self
+            .transport
+            .read(Port::Dp, CtrlStat::ADDRESS)
+            .unwrap_or(0);
         let _ = self
             .transport
-            .write(Port::Dp, dp::ABORT, dp::ABORT_ALL_STICKY);
+            .write(Port::Dp, Abort::ADDRESS, Abort::clear_sticky().into());
         Error::Fault { ctrl_stat }
     }
 }

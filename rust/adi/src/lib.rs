@@ -15,6 +15,8 @@ mod rom_table;
 mod transport;
 mod wire_transport;
 
+/// The bitfield crate, for [`register!`].
+pub use bitfield;
 pub use deadline::{Deadline, poll_memory};
 pub use debug_port::{DebugPort, Timeouts};
 pub use error::Error;

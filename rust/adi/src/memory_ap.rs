@@ -3,7 +3,8 @@
 
 use crate::debug_port::DebugPort;
 use crate::error::Error;
-use crate::registers::ap;
+use crate::registers::ap::{self, Csw, Idr};
+use crate::registers::{ApRegister, MemoryMapped};
 use crate::transport::{Clock, Transport};
 
 /// Target memory as the core and flash drivers see it, plus the clock for their timeouts.
@@ -26,6 +27,22 @@ pub trait Memory {
     fn write_word(&mut self, address: u32, value: u32) -> Result<(), Error> {
         self.write_words(address, &[value])
     }
+
+    /// Read a typed memory-mapped register at its address.
+    fn load<R: MemoryMapped>(&mut self) -> Result<R, Error>
+    where
+        Self: Sized,
+    {
+        self.read_word(R::ADDRESS).map(R::from)
+    }
+
+    /// Write a typed memory-mapped register at its address.
+    fn store<R: MemoryMapped>(&mut self, value: R) -> Result<(), Error>
+    where
+        Self: Sized,
+    {
+        self.write_word(R::ADDRESS, value.into())
+    }
 }
 
 /// Access size of one MEM-AP transfer (CSW.Size).
@@ -37,11 +54,11 @@ enum Size {
 }
 
 impl Size {
-    fn csw_bits(self) -> u32 {
+    fn csw_bits(self) -> u8 {
         match self {
-            Size::Byte => ap::CSW_SIZE_8,
-            Size::Half => ap::CSW_SIZE_16,
-            Size::Word => ap::CSW_SIZE_32,
+            Size::Byte => Csw::SIZE_8,
+            Size::Half => Csw::SIZE_16,
+            Size::Word => Csw::SIZE_32,
         }
     }
 
@@ -59,7 +76,7 @@ impl Size {
 pub struct MemoryAp {
     ap: u8,
     /// CSW bits to keep (protection, mode) as the AP reset them.
-    csw_base: u32,
+    csw_base: Csw,
     csw: Option<u32>,
     tar: Option<u32>,
 }
@@ -67,12 +84,12 @@ pub struct MemoryAp {
 impl MemoryAp {
     /// Check that `ap` is a MEM-AP (IDR class, ADIv5.2 C2.6.5) and learn its CSW.
     pub fn open<T: Transport, C: Clock>(port: &mut DebugPort<T, C>, ap: u8) -> Result<Self, Error> {
-        let idr = port.read_ap(ap, ap::IDR)?;
-        if (idr >> ap::IDR_CLASS_SHIFT) & ap::IDR_CLASS_MASK != ap::IDR_CLASS_MEM_AP {
+        let idr = Idr::from(port.read_ap(ap, Idr::ADDRESS)?);
+        if !idr.is_memory_ap() {
+            let idr = idr.into();
             return Err(Error::NotMemoryAp { ap, idr });
         }
-        let csw = port.read_ap(ap, ap::CSW)?;
-        let csw_base = csw & !(ap::CSW_SIZE_MASK | ap::CSW_ADDRINC_MASK | ap::CSW_TRINPROG | 0xFF);
+        let csw_base = Csw::from(port.read_ap(ap, Csw::ADDRESS)?).kept();
         Ok(Self {
             ap,
             csw_base,
@@ -109,9 +126,12 @@ impl MemoryAp {
         port: &mut DebugPort<T, C>,
         size: Size,
     ) -> Result<(), Error> {
-        let csw = self.csw_base | size.csw_bits() | ap::CSW_ADDRINC_SINGLE;
+        let mut csw = self.csw_base;
+        csw.set_size(size.csw_bits());
+        csw.set_addrinc(Csw::ADDRINC_SINGLE);
+        let csw = u32::from(csw);
         if self.csw != Some(csw) {
-            port.write_ap(self.ap, ap::CSW, csw)?;
+            port.write_ap(self.ap, Csw::ADDRESS, csw)?;
             self.csw = Some(csw);
         }
         Ok(())

@@ -1,62 +1,206 @@
-//! Register addresses and fields (ADIv5.2 chapters B2 and C2).
+//! Registers as typed bitfields, each declared once with its address (as probe-rs does):
+//! the debug port's and the MEM-AP's here (ADIv5.2 chapters B2 and C2), and through
+//! [`register!`](crate::register) those of the layers above (a core's debug registers, a
+//! chip's peripherals). Registers without fields we use stay plain addresses.
+
+pub use bitfield::{Bit, BitRange};
+
+/// A debug port register (ADIv5.2 B2.2): its address A[3:2], with DPBANKSEL 0.
+pub trait DpRegister: Copy + From<u32> + Into<u32> {
+    const ADDRESS: u8;
+}
+
+/// A MEM-AP register (ADIv5.2 C2.6): its full offset; bits [7:4] go to SELECT.APBANKSEL.
+pub trait ApRegister: Copy + From<u32> + Into<u32> {
+    const ADDRESS: u8;
+}
+
+/// A memory-mapped register: read and written with [`crate::Memory::load`] and
+/// [`crate::Memory::store`].
+pub trait MemoryMapped: Copy + From<u32> + Into<u32> {
+    const ADDRESS: u32;
+}
+
+/// Declare a 32-bit register: a `bitfield` struct (its field syntax: `pub name, set_name:
+/// bit;` or `pub type, name, set_name: msb, lsb;`, `_` for no setter) tied to its address
+/// as a `dp`, `ap` or `memory` register.
+///
+/// ```
+/// adi::register! {
+///     /// DEMCR (ARMv7-M C1.6.5).
+///     memory Demcr @ 0xE000_EDFC {
+///         pub vc_corereset, set_vc_corereset: 0;
+///     }
+/// }
+/// let mut demcr = Demcr::default();
+/// demcr.set_vc_corereset(true);
+/// assert_eq!(u32::from(demcr), 1);
+/// ```
+#[macro_export]
+macro_rules! register {
+    (@address dp $name:ident $address:expr) => {
+        impl $crate::registers::DpRegister for $name {
+            const ADDRESS: u8 = $address;
+        }
+    };
+    (@address ap $name:ident $address:expr) => {
+        impl $crate::registers::ApRegister for $name {
+            const ADDRESS: u8 = $address;
+        }
+    };
+    (@address memory $name:ident $address:expr) => {
+        impl $crate::registers::MemoryMapped for $name {
+            const ADDRESS: u32 = $address;
+        }
+    };
+    ($(#[$meta:meta])* $kind:ident $name:ident @ $address:literal { $($fields:tt)* }) => {
+        $crate::bitfield::bitfield! {
+            $(#[$meta])*
+            #[derive(Clone, Copy, PartialEq, Eq, Default)]
+            pub struct $name(u32);
+            impl Debug;
+            $($fields)*
+        }
+        $crate::register!(@address $kind $name $address);
+        impl From<u32> for $name {
+            fn from(bits: u32) -> Self {
+                Self(bits)
+            }
+        }
+        impl From<$name> for u32 {
+            fn from(register: $name) -> u32 {
+                register.0
+            }
+        }
+    };
+}
 
 /// Debug port registers (ADIv5.2 B2.2), address A[3:2] with DPBANKSEL 0.
 pub mod dp {
     pub const DPIDR: u8 = 0x0; // read
-    pub const ABORT: u8 = 0x0; // write
-    pub const CTRL_STAT: u8 = 0x4;
-    pub const SELECT: u8 = 0x8;
     pub const RDBUFF: u8 = 0xC;
 
-    // ABORT (B2.2.1)
-    pub const ABORT_DAPABORT: u32 = 1 << 0;
-    pub const ABORT_STKCMPCLR: u32 = 1 << 1;
-    pub const ABORT_STKERRCLR: u32 = 1 << 2;
-    pub const ABORT_WDERRCLR: u32 = 1 << 3;
-    pub const ABORT_ORUNERRCLR: u32 = 1 << 4;
-    pub const ABORT_ALL_STICKY: u32 =
-        ABORT_STKCMPCLR | ABORT_STKERRCLR | ABORT_WDERRCLR | ABORT_ORUNERRCLR;
+    crate::register! {
+        /// ABORT, write only, at DPIDR's address (B2.2.1).
+        dp Abort @ 0x0 {
+            pub dapabort, set_dapabort: 0;
+            pub stkcmpclr, set_stkcmpclr: 1;
+            pub stkerrclr, set_stkerrclr: 2;
+            pub wderrclr, set_wderrclr: 3;
+            pub orunerrclr, set_orunerrclr: 4;
+        }
+    }
 
-    // CTRL/STAT (B2.2.2)
-    pub const CTRL_ORUNDETECT: u32 = 1 << 0;
-    pub const CTRL_STICKYORUN: u32 = 1 << 1;
-    pub const CTRL_STICKYCMP: u32 = 1 << 4;
-    pub const CTRL_STICKYERR: u32 = 1 << 5;
-    pub const CTRL_WDATAERR: u32 = 1 << 7;
-    pub const CTRL_CDBGPWRUPREQ: u32 = 1 << 28;
-    pub const CTRL_CDBGPWRUPACK: u32 = 1 << 29;
-    pub const CTRL_CSYSPWRUPREQ: u32 = 1 << 30;
-    pub const CTRL_CSYSPWRUPACK: u32 = 1 << 31;
-    pub const CTRL_STICKY: u32 = CTRL_STICKYORUN | CTRL_STICKYCMP | CTRL_STICKYERR | CTRL_WDATAERR;
+    impl Abort {
+        /// Cancel the transaction in progress (DAPABORT).
+        pub fn dap_abort() -> Self {
+            let mut abort = Self::default();
+            abort.set_dapabort(true);
+            abort
+        }
+
+        /// Clear every sticky flag of CTRL/STAT.
+        pub fn clear_sticky() -> Self {
+            let mut abort = Self::default();
+            abort.set_stkcmpclr(true);
+            abort.set_stkerrclr(true);
+            abort.set_wderrclr(true);
+            abort.set_orunerrclr(true);
+            abort
+        }
+    }
+
+    crate::register! {
+        /// CTRL/STAT (B2.2.2).
+        dp CtrlStat @ 0x4 {
+            pub orundetect, set_orundetect: 0;
+            pub stickyorun, _: 1;
+            pub stickycmp, _: 4;
+            pub stickyerr, _: 5;
+            pub wdataerr, _: 7;
+            pub cdbgpwrupreq, set_cdbgpwrupreq: 28;
+            pub cdbgpwrupack, _: 29;
+            pub csyspwrupreq, set_csyspwrupreq: 30;
+            pub csyspwrupack, _: 31;
+        }
+    }
+
+    impl CtrlStat {
+        /// A sticky error flag is set: overrun, compare, error or write data error.
+        pub fn sticky(&self) -> bool {
+            self.stickyorun() || self.stickycmp() || self.stickyerr() || self.wdataerr()
+        }
+
+        /// Both power-up requests (B2.2.2: debug and system power domains).
+        pub fn power_up_request() -> Self {
+            let mut request = Self::default();
+            request.set_cdbgpwrupreq(true);
+            request.set_csyspwrupreq(true);
+            request
+        }
+
+        /// Both power-ups acknowledged.
+        pub fn powered_up(&self) -> bool {
+            self.cdbgpwrupack() && self.csyspwrupack()
+        }
+    }
+
+    crate::register! {
+        /// SELECT (B2.2.9): the AP and its register bank for AP accesses.
+        dp Select @ 0x8 {
+            pub u8, apsel, set_apsel: 31, 24;
+            pub u8, apbanksel, set_apbanksel: 7, 4;
+        }
+    }
 }
 
 /// MEM-AP registers (ADIv5.2 C2.6), as full offsets; bits [7:4] go to SELECT.APBANKSEL.
 pub mod ap {
-    pub const CSW: u8 = 0x00;
     pub const TAR: u8 = 0x04;
     pub const DRW: u8 = 0x0C;
     pub const BD0: u8 = 0x10;
     pub const CFG: u8 = 0xF4;
     pub const BASE: u8 = 0xF8;
-    pub const IDR: u8 = 0xFC;
 
-    // CSW (C2.6.4)
-    pub const CSW_SIZE_MASK: u32 = 0x7;
-    pub const CSW_SIZE_8: u32 = 0;
-    pub const CSW_SIZE_16: u32 = 1;
-    pub const CSW_SIZE_32: u32 = 2;
-    pub const CSW_ADDRINC_MASK: u32 = 0x3 << 4;
-    pub const CSW_ADDRINC_OFF: u32 = 0;
-    pub const CSW_ADDRINC_SINGLE: u32 = 1 << 4;
-    pub const CSW_DEVICEEN: u32 = 1 << 6;
-    pub const CSW_TRINPROG: u32 = 1 << 7;
-    /// HPROT1 (privileged) and the DbgSwEnable bit, as debuggers set them for an AHB-AP.
-    pub const CSW_AHB_DEFAULT: u32 = (1 << 25) | (1 << 31);
+    crate::register! {
+        /// CSW, Control/Status Word (C2.6.4).
+        ap Csw @ 0x00 {
+            pub u8, size, set_size: 2, 0;
+            pub u8, addrinc, set_addrinc: 5, 4;
+            pub deviceen, _: 6;
+            pub trinprog, _: 7;
+        }
+    }
 
-    // IDR (C2.6.5): class in bits [16:13]; a MEM-AP has class 0b1000.
-    pub const IDR_CLASS_SHIFT: u32 = 13;
-    pub const IDR_CLASS_MASK: u32 = 0xF;
-    pub const IDR_CLASS_MEM_AP: u32 = 0x8;
+    impl Csw {
+        pub const SIZE_8: u8 = 0;
+        pub const SIZE_16: u8 = 1;
+        pub const SIZE_32: u8 = 2;
+        pub const ADDRINC_OFF: u8 = 0;
+        pub const ADDRINC_SINGLE: u8 = 1;
+
+        /// The bits an access leaves as the AP had them (protection, mode): all but Size,
+        /// AddrInc, TrInProg and the low status byte.
+        pub fn kept(self) -> Self {
+            Self(self.0 & !0xFF)
+        }
+    }
+
+    crate::register! {
+        /// IDR, identification (C2.6.5).
+        ap Idr @ 0xFC {
+            pub u8, class, _: 16, 13;
+        }
+    }
+
+    impl Idr {
+        /// The class of a MEM-AP.
+        pub const CLASS_MEM_AP: u8 = 0b1000;
+
+        pub fn is_memory_ap(self) -> bool {
+            self.class() == Self::CLASS_MEM_AP
+        }
+    }
 
     /// Auto-increment is guaranteed only within a 1 KB block (C2.2.2).
     pub const AUTO_INCREMENT_BLOCK: u32 = 1024;

@@ -4,6 +4,20 @@
 use crate::registers::{ap, dp};
 use crate::*;
 
+// The model's own register facts (ADIv5.2 B2.2, C2.6), apart from the typed registers
+// under test.
+const ABORT: u8 = 0x0;
+const CTRL_STAT: u8 = 0x4;
+const SELECT: u8 = 0x8;
+const CSW: u8 = 0x00;
+const IDR: u8 = 0xFC;
+const STKERRCLR: u32 = 1 << 2;
+/// CTRL/STAT STICKYORUN, STICKYCMP, STICKYERR, WDATAERR.
+const STICKY: u32 = (1 << 1) | (1 << 4) | (1 << 5) | (1 << 7);
+const STICKYERR: u32 = 1 << 5;
+/// CSW.AddrInc.
+const ADDRINC_MASK: u32 = 0x3 << 4;
+
 /// A DP and AHB-AP model: posted AP reads, TAR auto-increment wrapping at 1 KB, sticky
 /// errors, and scripted WAIT answers.
 struct Model {
@@ -62,7 +76,7 @@ impl Model {
     }
 
     fn increment(&mut self, size: u32) {
-        if self.csw & ap::CSW_ADDRINC_MASK != 0 {
+        if self.csw & ADDRINC_MASK != 0 {
             self.tar = (self.tar & !0x3FF) | (self.tar.wrapping_add(size) & 0x3FF);
         }
     }
@@ -78,27 +92,27 @@ impl Transport for Model {
         match port {
             Port::Dp => Ok(match address {
                 dp::DPIDR => 0x1BA0_1477,
-                dp::CTRL_STAT => self.ctrl_stat | ((self.ctrl_stat & 0x5000_0000) << 1),
+                CTRL_STAT => self.ctrl_stat | ((self.ctrl_stat & 0x5000_0000) << 1),
                 dp::RDBUFF => self.posted,
                 _ => 0,
             }),
             Port::Ap => {
-                if self.ctrl_stat & dp::CTRL_STICKYERR != 0 {
+                if self.ctrl_stat & STICKYERR != 0 {
                     return Err(TransferError::Fault);
                 }
                 let register = (self.select & 0xF0) as u8 | address;
                 let value = match register {
-                    ap::CSW => self.csw,
+                    CSW => self.csw,
                     ap::TAR => self.tar,
                     ap::DRW => match self.bus_read() {
                         Ok(value) => value,
                         Err(()) => {
-                            self.ctrl_stat |= dp::CTRL_STICKYERR;
+                            self.ctrl_stat |= STICKYERR;
                             0
                         }
                     },
                     ap::BASE => 0xE00F_F003,
-                    ap::IDR => 0x2477_0011,
+                    IDR => 0x2477_0011,
                     _ => 0,
                 };
                 Ok(core::mem::replace(&mut self.posted, value))
@@ -113,22 +127,20 @@ impl Transport for Model {
             return Err(TransferError::Wait);
         }
         match (port, address) {
-            (Port::Dp, dp::ABORT) if value & dp::ABORT_STKERRCLR != 0 => {
-                self.ctrl_stat &= !dp::CTRL_STICKYERR;
+            (Port::Dp, ABORT) if value & STKERRCLR != 0 => {
+                self.ctrl_stat &= !STICKYERR;
             }
-            (Port::Dp, dp::CTRL_STAT) => {
-                self.ctrl_stat = (self.ctrl_stat & dp::CTRL_STICKY) | (value & !dp::CTRL_STICKY)
-            }
-            (Port::Dp, dp::SELECT) => self.select = value,
-            (Port::Ap, _) if self.ctrl_stat & dp::CTRL_STICKYERR != 0 => {
+            (Port::Dp, CTRL_STAT) => self.ctrl_stat = (self.ctrl_stat & STICKY) | (value & !STICKY),
+            (Port::Dp, SELECT) => self.select = value,
+            (Port::Ap, _) if self.ctrl_stat & STICKYERR != 0 => {
                 return Err(TransferError::Fault);
             }
             (Port::Ap, _) => match (self.select & 0xF0) as u8 | address {
-                ap::CSW => self.csw = value,
+                CSW => self.csw = value,
                 ap::TAR => self.tar = value,
                 ap::DRW => {
                     let failed = self.bus_write(value).is_err();
-                    self.ctrl_stat |= if failed { dp::CTRL_STICKYERR } else { 0 };
+                    self.ctrl_stat |= if failed { STICKYERR } else { 0 };
                 }
                 _ => {}
             },
@@ -222,7 +234,7 @@ fn posted_reads_are_pipelined_and_collected_from_rdbuff() {
     // Four AP reads of DRW, one RDBUFF (not one per word), one CTRL/STAT error check.
     assert_eq!(reads.len(), 6);
     assert_eq!(reads[4], (Port::Dp, true, dp::RDBUFF));
-    assert_eq!(reads[5], (Port::Dp, true, dp::CTRL_STAT));
+    assert_eq!(reads[5], (Port::Dp, true, CTRL_STAT));
 }
 
 #[test]
@@ -265,4 +277,35 @@ fn unaligned_word_access_is_refused() {
         target.memory().read_word(0x22),
         Err(Error::Unaligned { address: 0x22 })
     );
+}
+
+#[test]
+fn typed_registers_match_the_specification() {
+    use crate::registers::ap::{Csw, Idr};
+    use crate::registers::dp::{Abort, CtrlStat, Select};
+    use crate::registers::{ApRegister, DpRegister};
+    assert_eq!(u32::from(CtrlStat::power_up_request()), 0x5000_0000);
+    assert!(CtrlStat::from(0xF000_0000).powered_up());
+    assert!(!CtrlStat::from(0x5000_0000).powered_up());
+    assert!(CtrlStat::from(STICKYERR).sticky());
+    assert_eq!(u32::from(Abort::clear_sticky()), 0x1E);
+    assert_eq!(u32::from(Abort::dap_abort()), 0x1);
+    let mut select = Select::default();
+    select.set_apsel(1);
+    select.set_apbanksel(0xF);
+    assert_eq!(u32::from(select), 0x0100_00F0);
+    let mut csw = Csw::from(0xA200_0052).kept();
+    csw.set_size(Csw::SIZE_32);
+    csw.set_addrinc(Csw::ADDRINC_SINGLE);
+    assert_eq!(u32::from(csw), 0xA200_0012);
+    assert!(Idr::from(0x2477_0011).is_memory_ap());
+    assert!(!Idr::from(0x0476_0011).is_memory_ap()); // class 0: a JTAG-AP or similar
+    let addresses = [
+        Abort::ADDRESS,
+        CtrlStat::ADDRESS,
+        Select::ADDRESS,
+        Csw::ADDRESS,
+        Idr::ADDRESS,
+    ];
+    assert_eq!(addresses, [ABORT, CTRL_STAT, SELECT, CSW, IDR]);
 }

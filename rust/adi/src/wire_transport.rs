@@ -1,7 +1,7 @@
 //! The wire engines as ADI transports: SWD packets, and JTAG-DP scans with their posted
 //! results turned into the same read semantics.
 
-use crate::registers::dp;
+use crate::registers::{DpRegister, dp};
 use crate::transport::Transport;
 use wire::jtag::JtagDp;
 use wire::swd::Swd;
@@ -42,7 +42,7 @@ impl<P: Pins> Transport for JtagDp<P> {
 
     /// ABORT has its own instruction on JTAG (B3.2.1); the rest are DPACC/APACC writes.
     fn write(&mut self, port: Port, address: u8, value: u32) -> Result<(), TransferError> {
-        if port == Port::Dp && address == dp::ABORT {
+        if port == Port::Dp && address == dp::Abort::ADDRESS {
             self.write_abort(value);
             return Ok(());
         }

@@ -9,6 +9,7 @@ mod error;
 mod flash;
 pub mod itm;
 
+use adi::registers::{ApRegister, ap::Idr};
 use adi::{Clock, ComponentKind, DebugPort, Memory, MemoryAp, MemoryPort, RomTable, Transport};
 use chips::{Chip, MemoryMap};
 use cortexm::{Core, CoreKind, REGISTER_COUNT};
@@ -128,7 +129,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
         let dpidr = port.connect()?;
         let mut count = 0;
         for ap_number in 0..MAX_ACCESS_PORTS {
-            let idr = port.read_ap(ap_number, adi::registers::ap::IDR)?;
+            let idr = port.read_ap(ap_number, Idr::ADDRESS)?;
             if idr == 0 {
                 break; // no AP here (ADIv5.2 C1.2.1): APs are numbered from 0 up
             }
