@@ -15,14 +15,13 @@ pub struct Breakpoints {
 }
 
 impl Breakpoints {
-    /// Read FP_CTRL (NUM_CODE in [14:12] and [7:4], REV in [31:28]) and enable the unit.
+    /// Read FP_CTRL's comparator count and revision, and enable the unit (C1.11.3).
     pub(crate) fn probe<M: Memory>(memory: &mut M) -> Result<Self, Error> {
-        let control = memory.read_word(FP_CTRL)?;
-        let count = (((control >> 8) & 0x70) | ((control >> 4) & 0xF)) as usize;
-        memory.write_word(FP_CTRL, FP_CTRL_KEY | FP_CTRL_ENABLE)?;
+        let control: FpCtrl = memory.load()?;
+        memory.store(FpCtrl::enabled())?;
         Ok(Self {
-            revision: control >> 28,
-            count: count.min(MAX_BREAKPOINTS),
+            revision: u32::from(control.rev()),
+            count: control.num_code().min(MAX_BREAKPOINTS),
             addresses: [None; MAX_BREAKPOINTS],
         })
     }
@@ -114,7 +113,7 @@ pub struct Watchpoints {
 impl Watchpoints {
     /// DWT_CTRL.NUMCOMP in [31:28] (C1.8.7).
     pub(crate) fn probe<M: Memory>(memory: &mut M) -> Result<Self, Error> {
-        let count = (memory.read_word(DWT_CTRL)? >> 28) as usize;
+        let count = usize::from(memory.load::<DwtCtrl>()?.numcomp());
         Ok(Self {
             count: count.min(MAX_WATCHPOINTS),
             watches: [None; MAX_WATCHPOINTS],

@@ -10,6 +10,7 @@ mod target_description;
 #[cfg(test)]
 mod tests;
 
+use adi::registers::MemoryMapped;
 use adi::{Memory, poll_memory};
 use registers::*;
 
@@ -151,11 +152,12 @@ pub struct Core {
 impl Core {
     /// Identify the core, enable debug, and halt it (C1.6.2).
     pub fn attach<M: Memory>(memory: &mut M) -> Result<Self, Error> {
-        let cpuid = memory.read_word(CPUID)?;
+        let cpuid = memory.read_word(Cpuid::ADDRESS)?;
         let breakpoints = Breakpoints::probe(memory)?;
         let watchpoints = Watchpoints::probe(memory)?;
-        let demcr = memory.read_word(DEMCR)?;
-        memory.write_word(DEMCR, demcr | DEMCR_TRCENA)?;
+        let mut demcr: Demcr = memory.load()?;
+        demcr.set_trcena(true);
+        memory.store(demcr)?;
         let mut core = Self {
             kind: CoreKind::from_cpuid(cpuid),
             cpuid,
@@ -172,10 +174,12 @@ impl Core {
     pub fn detach<M: Memory>(&mut self, memory: &mut M) -> Result<(), Error> {
         self.breakpoints.clear_all(memory)?;
         self.watchpoints.clear_all(memory)?;
-        let demcr = memory.read_word(DEMCR)?;
-        memory.write_word(DEMCR, demcr & !(DEMCR_VC_CORERESET | DEMCR_VC_HARDERR))?;
-        memory.write_word(DFSR, DFSR_ALL)?;
-        memory.write_word(DHCSR, DHCSR_KEY)?;
+        let mut demcr: Demcr = memory.load()?;
+        demcr.set_vc_corereset(false);
+        demcr.set_vc_harderr(false);
+        memory.store(demcr)?;
+        memory.store(Dfsr::all())?;
+        memory.store(Dhcsr::keyed())?;
         Ok(())
     }
 
@@ -188,7 +192,9 @@ impl Core {
     }
 
     pub fn halt_request<M: Memory>(&mut self, memory: &mut M) -> Result<(), Error> {
-        memory.write_word(DHCSR, DHCSR_KEY | DHCSR_C_DEBUGEN | DHCSR_C_HALT)?;
+        let mut dhcsr = Dhcsr::debug();
+        dhcsr.set_c_halt(true);
+        memory.store(dhcsr)?;
         Ok(())
     }
 
@@ -196,12 +202,12 @@ impl Core {
     pub fn halt<M: Memory>(&mut self, memory: &mut M) -> Result<(), Error> {
         self.halt_request(memory)?;
         poll_memory(memory, HALT_TIMEOUT_MICROS, Error::HaltTimeout, |memory| {
-            Ok((memory.read_word(DHCSR)? & DHCSR_S_HALT != 0).then_some(()))
+            Ok(memory.load::<Dhcsr>()?.s_halt().then_some(()))
         })
     }
 
     pub fn is_halted<M: Memory>(&mut self, memory: &mut M) -> Result<bool, Error> {
-        Ok(memory.read_word(DHCSR)? & DHCSR_S_HALT != 0)
+        Ok(memory.load::<Dhcsr>()?.s_halt())
     }
 
     /// Resume, or step one instruction with interrupts masked (C1.6.2).
@@ -212,25 +218,23 @@ impl Core {
         if xpsr & XPSR_THUMB == 0 {
             self.write_register(memory, XPSR, xpsr | XPSR_THUMB)?;
         }
-        memory.write_word(DFSR, DFSR_ALL)?;
+        memory.store(Dfsr::all())?;
         self.stepping = step;
-        let control = if step {
-            DHCSR_C_DEBUGEN | DHCSR_C_STEP | DHCSR_C_MASKINTS
-        } else {
-            DHCSR_C_DEBUGEN
-        };
-        memory.write_word(DHCSR, DHCSR_KEY | control)?;
+        let mut dhcsr = Dhcsr::debug();
+        dhcsr.set_c_step(step);
+        dhcsr.set_c_maskints(step);
+        memory.store(dhcsr)?;
         Ok(())
     }
 
     /// None while running; the reason once halted (DFSR, C1.6.1). Reading clears it.
     pub fn poll<M: Memory>(&mut self, memory: &mut M) -> Result<Option<HaltReason>, Error> {
-        let dhcsr = memory.read_word(DHCSR)?;
-        if dhcsr & DHCSR_S_HALT == 0 {
+        let dhcsr: Dhcsr = memory.load()?;
+        if !dhcsr.s_halt() {
             return Ok(None);
         }
-        let dfsr = memory.read_word(DFSR)?;
-        memory.write_word(DFSR, dfsr)?;
+        let dfsr: Dfsr = memory.load()?;
+        memory.store(dfsr)?;
         let reason = self.reason(memory, dfsr, dhcsr)?;
         self.stepping = false;
         self.catching_reset = false;
@@ -240,15 +244,15 @@ impl Core {
     fn reason<M: Memory>(
         &mut self,
         memory: &mut M,
-        dfsr: u32,
-        dhcsr: u32,
+        dfsr: Dfsr,
+        dhcsr: Dhcsr,
     ) -> Result<HaltReason, Error> {
-        if dfsr & DFSR_DWTTRAP != 0
+        if dfsr.dwttrap()
             && let Some((kind, address)) = self.watchpoints.matched(memory)?
         {
             return Ok(HaltReason::Watchpoint { kind, address });
         }
-        if dfsr & DFSR_BKPT != 0 {
+        if dfsr.bkpt() {
             let pc = self.read_register(memory, PC)?;
             let mut instruction = [0u8; 2];
             memory.read_bytes(pc & !1, &mut instruction)?;
@@ -257,40 +261,27 @@ impl Core {
             }
             return Ok(HaltReason::Breakpoint { address: pc });
         }
-        if dfsr & DFSR_VCATCH != 0 {
-            let demcr = memory.read_word(DEMCR)?;
+        if dfsr.vcatch() {
+            let demcr: Demcr = memory.load()?;
             // Our reset(halt) catches the reset vector; any other catch is a fault vector.
-            let reset = self.catching_reset
-                || (demcr & DEMCR_VC_CORERESET != 0 && dhcsr & DHCSR_S_RESET_ST != 0);
+            let reset = self.catching_reset || (demcr.vc_corereset() && dhcsr.s_reset_st());
             return Ok(if reset {
                 HaltReason::Reset
             } else {
                 HaltReason::Fault
             });
         }
-        if dhcsr & DHCSR_S_LOCKUP != 0 {
+        if dhcsr.s_lockup() {
             return Ok(HaltReason::Fault);
         }
-        if self.stepping && dfsr & DFSR_HALTED != 0 {
+        if self.stepping && dfsr.halted() {
             return Ok(HaltReason::Step);
         }
         Ok(HaltReason::Request)
     }
 
-    /// DCRSR register selector for GDB register `number`, and for the packed special
-    /// registers the byte within it (C1.6.3: REGSEL 0x14 holds CONTROL, FAULTMASK,
-    /// BASEPRI, PRIMASK in bits [31:24], [23:16], [15:8], [7:0]).
-    fn selector(number: usize) -> Result<(u32, Option<u32>), Error> {
-        match number {
-            0..=16 => Ok((number as u32, None)),
-            17 => Ok((17, None)),       // MSP
-            18 => Ok((18, None)),       // PSP
-            19 => Ok((0x14, Some(0))),  // PRIMASK
-            20 => Ok((0x14, Some(8))),  // BASEPRI
-            21 => Ok((0x14, Some(16))), // FAULTMASK
-            22 => Ok((0x14, Some(24))), // CONTROL
-            _ => Err(Error::NoSuchRegister(number)),
-        }
+    fn core_register(number: usize) -> Result<CoreRegister, Error> {
+        CoreRegister::from_gdb(number).ok_or(Error::NoSuchRegister(number))
     }
 
     fn wait_register_ready<M: Memory>(memory: &mut M) -> Result<(), Error> {
@@ -299,28 +290,30 @@ impl Core {
             REGISTER_TIMEOUT_MICROS,
             Error::RegisterTimeout,
             |memory| {
-                let dhcsr = memory.read_word(DHCSR)?;
-                if dhcsr & DHCSR_S_HALT == 0 {
+                let dhcsr: Dhcsr = memory.load()?;
+                if !dhcsr.s_halt() {
                     return Err(Error::NotHalted);
                 }
-                Ok((dhcsr & DHCSR_S_REGRDY != 0).then_some(()))
+                Ok(dhcsr.s_regrdy().then_some(()))
             },
         )
     }
 
-    fn read_core_register<M: Memory>(memory: &mut M, selector: u32) -> Result<u32, Error> {
-        memory.write_word(DCRSR, selector)?;
+    /// Transfer REGSEL `regsel` to DCRDR and read it (C1.6.3).
+    fn read_core_register<M: Memory>(memory: &mut M, regsel: u8) -> Result<u32, Error> {
+        let mut dcrsr = Dcrsr::default();
+        dcrsr.set_regsel(regsel);
+        memory.store(dcrsr)?;
         Self::wait_register_ready(memory)?;
         Ok(memory.read_word(DCRDR)?)
     }
 
-    fn write_core_register<M: Memory>(
-        memory: &mut M,
-        selector: u32,
-        value: u32,
-    ) -> Result<(), Error> {
+    fn write_core_register<M: Memory>(memory: &mut M, regsel: u8, value: u32) -> Result<(), Error> {
         memory.write_word(DCRDR, value)?;
-        memory.write_word(DCRSR, selector | DCRSR_REGWNR)?;
+        let mut dcrsr = Dcrsr::default();
+        dcrsr.set_regsel(regsel);
+        dcrsr.set_regwnr(true);
+        memory.store(dcrsr)?;
         Self::wait_register_ready(memory)
     }
 
@@ -329,11 +322,11 @@ impl Core {
         memory: &mut M,
         number: usize,
     ) -> Result<u32, Error> {
-        let (selector, byte) = Self::selector(number)?;
-        let value = Self::read_core_register(memory, selector)?;
-        Ok(match byte {
-            Some(shift) => (value >> shift) & 0xFF,
-            None => value,
+        let register = Self::core_register(number)?;
+        let value = Self::read_core_register(memory, register.regsel())?;
+        Ok(match register {
+            CoreRegister::Special(special) => (value >> special.shift()) & 0xFF,
+            CoreRegister::Word(_) => value,
         })
     }
 
@@ -343,15 +336,16 @@ impl Core {
         number: usize,
         value: u32,
     ) -> Result<(), Error> {
-        let (selector, byte) = Self::selector(number)?;
-        let value = match byte {
-            Some(shift) => {
-                let packed = Self::read_core_register(memory, selector)?;
+        let register = Self::core_register(number)?;
+        let value = match register {
+            CoreRegister::Special(special) => {
+                let shift = special.shift();
+                let packed = Self::read_core_register(memory, Special::REGSEL)?;
                 (packed & !(0xFF << shift)) | ((value & 0xFF) << shift)
             }
-            None => value,
+            CoreRegister::Word(_) => value,
         };
-        Self::write_core_register(memory, selector, value)
+        Self::write_core_register(memory, register.regsel(), value)
     }
 
     /// All registers in GDB's order.
@@ -360,12 +354,13 @@ impl Core {
         memory: &mut M,
         values: &mut [u32; REGISTER_COUNT],
     ) -> Result<(), Error> {
-        for (number, value) in values.iter_mut().enumerate().take(19) {
-            *value = Self::read_core_register(memory, number as u32)?;
+        let (words, specials) = values.split_at_mut(REGISTER_COUNT - Special::ALL.len());
+        for (regsel, value) in words.iter_mut().enumerate() {
+            *value = Self::read_core_register(memory, regsel as u8)?;
         }
-        let packed = Self::read_core_register(memory, 0x14)?;
-        for (index, value) in values[19..].iter_mut().enumerate() {
-            *value = (packed >> (8 * index)) & 0xFF;
+        let packed = Self::read_core_register(memory, Special::REGSEL)?;
+        for (special, value) in Special::ALL.iter().zip(specials) {
+            *value = (packed >> special.shift()) & 0xFF;
         }
         Ok(())
     }
@@ -375,32 +370,29 @@ impl Core {
         memory: &mut M,
         values: &[u32; REGISTER_COUNT],
     ) -> Result<(), Error> {
-        for (number, &value) in values.iter().enumerate().take(19) {
-            Self::write_core_register(memory, number as u32, value)?;
+        let (words, specials) = values.split_at(REGISTER_COUNT - Special::ALL.len());
+        for (regsel, &value) in words.iter().enumerate() {
+            Self::write_core_register(memory, regsel as u8, value)?;
         }
-        let packed = values[19..]
+        let packed = Special::ALL
             .iter()
-            .enumerate()
-            .fold(0, |packed, (index, &value)| {
-                packed | ((value & 0xFF) << (8 * index))
+            .zip(specials)
+            .fold(0, |packed, (special, &value)| {
+                packed | ((value & 0xFF) << special.shift())
             });
-        Self::write_core_register(memory, 0x14, packed)
+        Self::write_core_register(memory, Special::REGSEL, packed)
     }
 
     /// Reset the system through AIRCR.SYSRESETREQ (B3.2.6); with `halt`, catch the reset
     /// vector (DEMCR.VC_CORERESET) so the core stops before its first instruction.
     pub fn reset<M: Memory>(&mut self, memory: &mut M, halt: bool) -> Result<(), Error> {
-        let demcr = memory.read_word(DEMCR)?;
-        let demcr = if halt {
-            demcr | DEMCR_VC_CORERESET
-        } else {
-            demcr & !DEMCR_VC_CORERESET
-        };
-        memory.write_word(DEMCR, demcr)?;
-        memory.read_word(DHCSR)?; // clears the sticky S_RESET_ST
-        memory.write_word(DFSR, DFSR_ALL)?;
+        let mut demcr: Demcr = memory.load()?;
+        demcr.set_vc_corereset(halt);
+        memory.store(demcr)?;
+        memory.load::<Dhcsr>()?; // clears the sticky S_RESET_ST
+        memory.store(Dfsr::all())?;
         // The write may not be acknowledged while the system resets.
-        let _ = memory.write_word(AIRCR, AIRCR_VECTKEY | AIRCR_SYSRESETREQ);
+        let _ = memory.store(Aircr::system_reset_request());
         self.stepping = false;
         self.catching_reset = halt;
         let mut was_reset = false;
@@ -410,16 +402,17 @@ impl Core {
             Error::ResetTimeout,
             |memory| {
                 // Reads may fail while the system resets: poll on.
-                let Ok(dhcsr) = memory.read_word(DHCSR) else {
+                let Ok(dhcsr) = memory.load::<Dhcsr>() else {
                     return Ok(None);
                 };
                 // S_RESET_ST clears when read: remember it.
-                was_reset |= dhcsr & DHCSR_S_RESET_ST != 0;
-                Ok((was_reset && (!halt || dhcsr & DHCSR_S_HALT != 0)).then_some(()))
+                was_reset |= dhcsr.s_reset_st();
+                Ok((was_reset && (!halt || dhcsr.s_halt())).then_some(()))
             },
         )?;
         if halt {
-            memory.write_word(DEMCR, demcr & !DEMCR_VC_CORERESET)?;
+            demcr.set_vc_corereset(false);
+            memory.store(demcr)?;
         }
         Ok(())
     }

@@ -1,58 +1,208 @@
-//! Debug and system registers of an ARMv7-M / ARMv6-M core (ARMv7-M ARM C1, B3.2).
+//! Debug and system registers of an ARMv7-M / ARMv6-M core (ARMv7-M ARM C1, B3.2), each a
+//! typed bitfield tied to its address (`adi::register!`); arrays of comparators and
+//! registers without fields we use are plain addresses.
 
-pub const CPUID: u32 = 0xE000_ED00;
-pub const AIRCR: u32 = 0xE000_ED0C;
-pub const DFSR: u32 = 0xE000_ED30;
-pub const DHCSR: u32 = 0xE000_EDF0;
-pub const DCRSR: u32 = 0xE000_EDF4;
+use adi::register;
+
+register! {
+    /// CPUID (B3.2.3).
+    memory Cpuid @ 0xE000_ED00 {
+        pub u16, partno, _: 15, 4;
+    }
+}
+
+register! {
+    /// AIRCR (B3.2.6): writes need VECTKEY in [31:16].
+    memory Aircr @ 0xE000_ED0C {
+        pub vectreset, set_vectreset: 0;
+        pub sysresetreq, set_sysresetreq: 2;
+        pub u16, _, set_vectkey: 31, 16;
+    }
+}
+
+impl Aircr {
+    pub const VECTKEY: u16 = 0x05FA;
+
+    /// Ask for a system reset (SYSRESETREQ), with the key.
+    pub fn system_reset_request() -> Self {
+        let mut aircr = Self::default();
+        aircr.set_vectkey(Self::VECTKEY);
+        aircr.set_sysresetreq(true);
+        aircr
+    }
+}
+
+register! {
+    /// DFSR (C1.6.1): why the core halted; write one to clear.
+    memory Dfsr @ 0xE000_ED30 {
+        pub halted, _: 0;
+        pub bkpt, _: 1;
+        pub dwttrap, _: 2;
+        pub vcatch, _: 3;
+        pub external, _: 4;
+    }
+}
+
+impl Dfsr {
+    /// Every flag, to clear them all.
+    pub fn all() -> Self {
+        Self(0x1F)
+    }
+}
+
+register! {
+    /// DHCSR (C1.6.2): writes need DBGKEY in [31:16], which reads as status.
+    memory Dhcsr @ 0xE000_EDF0 {
+        pub c_debugen, set_c_debugen: 0;
+        pub c_halt, set_c_halt: 1;
+        pub c_step, set_c_step: 2;
+        pub c_maskints, set_c_maskints: 3;
+        pub s_regrdy, _: 16;
+        pub s_halt, _: 17;
+        pub s_sleep, _: 18;
+        pub s_lockup, _: 19;
+        pub s_reset_st, _: 25;
+        pub u16, _, set_dbgkey: 31, 16;
+    }
+}
+
+impl Dhcsr {
+    pub const DBGKEY: u16 = 0xA05F;
+
+    /// A write with the key and nothing set (debug disabled, the core runs free).
+    pub fn keyed() -> Self {
+        let mut dhcsr = Self::default();
+        dhcsr.set_dbgkey(Self::DBGKEY);
+        dhcsr
+    }
+
+    /// A write with the key and C_DEBUGEN, for `with` to add control bits to.
+    pub fn debug() -> Self {
+        let mut dhcsr = Self::keyed();
+        dhcsr.set_c_debugen(true);
+        dhcsr
+    }
+}
+
+register! {
+    /// DCRSR (C1.6.3): which core register DCRDR transfers, and the direction.
+    memory Dcrsr @ 0xE000_EDF4 {
+        pub u8, regsel, set_regsel: 6, 0;
+        pub regwnr, set_regwnr: 16;
+    }
+}
+
+/// DCRDR (C1.6.4): the value of a core register transfer.
 pub const DCRDR: u32 = 0xE000_EDF8;
-pub const DEMCR: u32 = 0xE000_EDFC;
 
-// DHCSR (C1.6.2): writes need the key in [31:16].
-pub const DHCSR_KEY: u32 = 0xA05F << 16;
-pub const DHCSR_C_DEBUGEN: u32 = 1 << 0;
-pub const DHCSR_C_HALT: u32 = 1 << 1;
-pub const DHCSR_C_STEP: u32 = 1 << 2;
-pub const DHCSR_C_MASKINTS: u32 = 1 << 3;
-pub const DHCSR_S_REGRDY: u32 = 1 << 16;
-pub const DHCSR_S_HALT: u32 = 1 << 17;
-pub const DHCSR_S_SLEEP: u32 = 1 << 18;
-pub const DHCSR_S_LOCKUP: u32 = 1 << 19;
-pub const DHCSR_S_RESET_ST: u32 = 1 << 25;
+register! {
+    /// DEMCR (C1.6.5).
+    memory Demcr @ 0xE000_EDFC {
+        pub vc_corereset, set_vc_corereset: 0;
+        pub vc_harderr, set_vc_harderr: 10;
+        pub trcena, set_trcena: 24;
+    }
+}
 
-// DCRSR (C1.6.3)
-pub const DCRSR_REGWNR: u32 = 1 << 16;
+/// A core register as DCRSR.REGSEL selects it (C1.6.3): a whole word (R0-R12, SP, LR,
+/// DebugReturnAddress, xPSR, MSP, PSP: REGSEL 0-18), or one byte of the special registers
+/// that REGSEL 0x14 packs as CONTROL [31:24], FAULTMASK [23:16], BASEPRI [15:8] and
+/// PRIMASK [7:0].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CoreRegister {
+    Word(u8),
+    Special(Special),
+}
 
-// DEMCR (C1.6.5)
-pub const DEMCR_VC_CORERESET: u32 = 1 << 0;
-pub const DEMCR_VC_HARDERR: u32 = 1 << 10;
-pub const DEMCR_TRCENA: u32 = 1 << 24;
+/// The packed special registers, numbered by their byte in REGSEL 0x14.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Special {
+    Primask = 0,
+    Basepri = 1,
+    Faultmask = 2,
+    Control = 3,
+}
 
-// DFSR (C1.6.1), write one to clear
-pub const DFSR_HALTED: u32 = 1 << 0;
-pub const DFSR_BKPT: u32 = 1 << 1;
-pub const DFSR_DWTTRAP: u32 = 1 << 2;
-pub const DFSR_VCATCH: u32 = 1 << 3;
-pub const DFSR_EXTERNAL: u32 = 1 << 4;
-pub const DFSR_ALL: u32 = 0x1F;
+impl Special {
+    /// REGSEL of the packed special registers.
+    pub const REGSEL: u8 = 0x14;
+    /// In GDB's order (its target description numbers them 19 to 22).
+    pub const ALL: [Special; 4] = [
+        Special::Primask,
+        Special::Basepri,
+        Special::Faultmask,
+        Special::Control,
+    ];
 
-// AIRCR (B3.2.6)
-pub const AIRCR_VECTKEY: u32 = 0x05FA << 16;
-pub const AIRCR_VECTRESET: u32 = 1 << 0;
-pub const AIRCR_SYSRESETREQ: u32 = 1 << 2;
+    pub fn shift(self) -> u32 {
+        8 * self as u32
+    }
+}
 
-// Flash Patch and Breakpoint unit (C1.11)
-pub const FP_CTRL: u32 = 0xE000_2000;
+impl CoreRegister {
+    /// Registers REGSEL 0 to 18 are GDB's 0 to 18.
+    const WORDS: usize = 19;
+
+    /// GDB's register `number` (the order of `TARGET_XML`).
+    pub fn from_gdb(number: usize) -> Option<Self> {
+        match number {
+            0..Self::WORDS => Some(CoreRegister::Word(number as u8)),
+            _ => Special::ALL
+                .get(number - Self::WORDS)
+                .map(|&special| CoreRegister::Special(special)),
+        }
+    }
+
+    pub fn regsel(self) -> u8 {
+        match self {
+            CoreRegister::Word(regsel) => regsel,
+            CoreRegister::Special(_) => Special::REGSEL,
+        }
+    }
+}
+
+register! {
+    /// FP_CTRL (C1.11.3): writes need KEY set.
+    memory FpCtrl @ 0xE000_2000 {
+        pub enable, set_enable: 0;
+        pub key, set_key: 1;
+        pub u8, num_code_low, _: 7, 4;
+        pub u8, num_code_high, _: 14, 12;
+        pub u8, rev, _: 31, 28;
+    }
+}
+
+impl FpCtrl {
+    /// Code comparators: NUM_CODE's high bits [14:12] over its low bits [7:4].
+    pub fn num_code(&self) -> usize {
+        usize::from(self.num_code_high()) << 4 | usize::from(self.num_code_low())
+    }
+
+    /// Enable the unit (with the key).
+    pub fn enabled() -> Self {
+        let mut control = Self::default();
+        control.set_key(true);
+        control.set_enable(true);
+        control
+    }
+}
+
+/// FP_COMPn, 4 bytes apart (C1.11.5).
 pub const FP_COMP0: u32 = 0xE000_2008;
-pub const FP_CTRL_ENABLE: u32 = 1 << 0;
-pub const FP_CTRL_KEY: u32 = 1 << 1;
 
-// Data Watchpoint and Trace unit (C1.8)
-pub const DWT_CTRL: u32 = 0xE000_1000;
+register! {
+    /// DWT_CTRL (C1.8.7).
+    memory DwtCtrl @ 0xE000_1000 {
+        pub u8, numcomp, _: 31, 28;
+    }
+}
+
+/// DWT comparator n: COMPn, MASKn, FUNCTIONn at 0x10 strides (C1.8.14-17).
 pub const DWT_COMP0: u32 = 0xE000_1020;
 pub const DWT_STRIDE: u32 = 0x10;
 pub const DWT_MASK_OFFSET: u32 = 0x4;
 pub const DWT_FUNCTION_OFFSET: u32 = 0x8;
+/// DWT_FUNCTIONn.MATCHED (C1.8.17), cleared by the read.
 pub const DWT_FUNCTION_MATCHED: u32 = 1 << 24;
 
 /// The BKPT instruction (Thumb, A7.7.17) and the semihosting call BKPT 0xAB.

@@ -6,6 +6,29 @@ use super::*;
 use adi::Error as AdiError;
 use std::collections::HashMap;
 
+// The model's own register facts (ARMv7-M C1.6, C1.8.7, C1.11.3, B3.2), apart from the
+// typed registers under test.
+const CPUID: u32 = 0xE000_ED00;
+const AIRCR: u32 = 0xE000_ED0C;
+const DFSR: u32 = 0xE000_ED30;
+const DHCSR: u32 = 0xE000_EDF0;
+const DCRSR: u32 = 0xE000_EDF4;
+const DEMCR: u32 = 0xE000_EDFC;
+const FP_CTRL: u32 = 0xE000_2000;
+const DWT_CTRL: u32 = 0xE000_1000;
+const DHCSR_KEY: u32 = 0xA05F << 16;
+const DHCSR_C_DEBUGEN: u32 = 1 << 0;
+const DHCSR_C_HALT: u32 = 1 << 1;
+const DHCSR_C_STEP: u32 = 1 << 2;
+const DHCSR_S_REGRDY: u32 = 1 << 16;
+const DHCSR_S_HALT: u32 = 1 << 17;
+const DHCSR_S_RESET_ST: u32 = 1 << 25;
+const DCRSR_REGWNR: u32 = 1 << 16;
+const DEMCR_VC_CORERESET: u32 = 1 << 0;
+const DEMCR_TRCENA: u32 = 1 << 24;
+const DFSR_HALTED: u32 = 1 << 0;
+const AIRCR_SYSRESETREQ: u32 = (0x05FA << 16) | (1 << 2);
+
 /// Cortex-M3 r1p1 (ARMv7-M B3.2.3).
 const CORTEX_M3: u32 = 0x411F_C231;
 /// FP_CTRL of a revision-0 FPB with 6 code and 2 literal comparators (C1.11.3).
@@ -98,7 +121,7 @@ impl Model {
             }
             DCRDR => self.dcrdr = value,
             DFSR => *self.memory.entry(DFSR).or_default() &= !value, // write one to clear
-            AIRCR if value == AIRCR_VECTKEY | AIRCR_SYSRESETREQ => {
+            AIRCR if value == AIRCR_SYSRESETREQ => {
                 self.reset_seen = true;
                 self.halted = self.word(DEMCR) & DEMCR_VC_CORERESET != 0;
             }

@@ -164,7 +164,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
         if table.find(ComponentKind::SystemControlSpace).is_none() {
             return Ok(None);
         }
-        let cpuid = memory.read_word(cortexm::registers::CPUID)?;
+        let cpuid = u32::from(memory.load::<cortexm::registers::Cpuid>()?);
         let chip = Chip::identify(&mut memory, chips::Identity { dpidr, cpuid })?;
         Ok(Some(TargetInfo {
             dpidr,
