@@ -11,10 +11,7 @@
 
 use adi::Memory;
 use chips::{Chip, RegionKind};
-use cortexm::registers::{
-    DFSR, DFSR_ALL, DHCSR, DHCSR_C_DEBUGEN, DHCSR_C_HALT, DHCSR_C_MASKINTS, DHCSR_KEY,
-    DHCSR_S_HALT, DHCSR_S_LOCKUP,
-};
+use cortexm::registers::{Dfsr, Dhcsr};
 use cortexm::{Core, PC, XPSR};
 
 /// GDB's CRC-32 (libiberty's xcrc32): polynomial 0x04C11DB7, MSB first, initial value all
@@ -201,11 +198,11 @@ fn on_target<M: Memory>(
     let Some(area) = work_area(chip, crcs.len(), address, length) else {
         return Ok(Err(Fallback::NoFreeRam));
     };
-    let dhcsr = memory.read_word(DHCSR)?;
-    if dhcsr & DHCSR_S_LOCKUP != 0 {
+    let dhcsr: Dhcsr = memory.load()?;
+    if dhcsr.s_lockup() {
         return Ok(Err(Fallback::LockedUp));
     }
-    if dhcsr & DHCSR_S_HALT == 0 {
+    if !dhcsr.s_halt() {
         return Ok(Err(Fallback::Running));
     }
     let used = (RESULTS_OFFSET as usize) + 4 * crcs.len();
@@ -237,7 +234,7 @@ fn restore<M: Memory>(
     for (&value, &number) in saved_registers.iter().zip(&SAVED_REGISTERS) {
         core.write_register(memory, number, value)?;
     }
-    memory.write_word(DFSR, DFSR_ALL)?;
+    memory.store(Dfsr::all())?;
     Ok(())
 }
 
@@ -263,31 +260,36 @@ fn run<M: Memory>(
     }
     core.write_register(memory, PC, area)?;
     core.write_register(memory, XPSR, XPSR_THUMB)?;
-    memory.write_word(DFSR, DFSR_ALL)?;
+    memory.store(Dfsr::all())?;
     // Interrupts stay masked: C_MASKINTS is changed only while halted (ARMv7-M C1.6.2).
-    let halted = DHCSR_KEY | DHCSR_C_DEBUGEN | DHCSR_C_HALT;
-    memory.write_word(DHCSR, halted | DHCSR_C_MASKINTS)?;
-    memory.write_word(DHCSR, DHCSR_KEY | DHCSR_C_DEBUGEN | DHCSR_C_MASKINTS)?;
+    let control = |halt: bool, maskints: bool| {
+        let mut dhcsr = Dhcsr::debug();
+        dhcsr.set_c_halt(halt);
+        dhcsr.set_c_maskints(maskints);
+        dhcsr
+    };
+    memory.store(control(true, true))?;
+    memory.store(control(false, true))?;
     let bytes = u64::from(block) * crcs.len() as u64;
     let timeout = options
         .timeout_micros
         .unwrap_or(BASE_TIMEOUT_MICROS + bytes * MICROS_PER_KIB / 1024);
     let finished = match adi::poll_memory(memory, timeout, None::<adi::Error>, |memory| {
-        let dhcsr = memory.read_word(DHCSR).map_err(Some)?;
-        Ok((dhcsr & DHCSR_S_HALT != 0).then_some(()))
+        let dhcsr: Dhcsr = memory.load().map_err(Some)?;
+        Ok(dhcsr.s_halt().then_some(()))
     }) {
         Ok(()) => true,
         Err(None) => false,
         Err(Some(error)) => return Err(error.into()),
     };
     // Halted either way, interrupts unmasked again (while halted).
-    memory.write_word(DHCSR, halted | DHCSR_C_MASKINTS)?;
+    memory.store(control(true, true))?;
     if !finished {
         core.halt(memory)?;
-        memory.write_word(DHCSR, halted)?;
+        memory.store(control(true, false))?;
         return Ok(Err(Fallback::Timeout));
     }
-    memory.write_word(DHCSR, halted)?;
+    memory.store(control(true, false))?;
     if core.read_register(memory, PC)? != area + ROUTINE_DONE {
         return Ok(Err(Fallback::Stopped));
     }
