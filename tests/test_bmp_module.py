@@ -292,3 +292,32 @@ def test_semihosting_text_mode_reads_bytes(unix_micropython, tmp_path):
     stdout, stderr = run_script(unix_micropython, "semihosting_text_mode.py", tmp_path)
     assert stderr == ""
     assert_checks(stdout, 3)
+
+
+def test_semihosting_sandbox(unix_micropython, tmp_path):
+    """Target file names stay in the sandbox: "..", absolute names, drive letters, NUL and
+    symbolic links out of it are refused with -1 and errno EACCES; normal use works."""
+    (tmp_path / "secret.txt").write_text("secret")
+    box = tmp_path / "box"
+    (box / "sub").mkdir(parents=True)
+    (box / "inside.txt").write_text("inside")
+    (box / "link_out").symlink_to("..")
+    (box / "file_link").symlink_to("../secret.txt")
+    result = subprocess.run([str(unix_micropython), str(SIM_SCRIPTS / "semihosting_sandbox.py"),
+                             str(tmp_path)], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0 and result.stderr == "", result.stdout + result.stderr
+    assert_checks(result.stdout, 51)
+
+
+def test_semihosting_default_sandbox(unix_micropython, tmp_path):
+    """With no init() call, the first file call makes ./semihosting the sandbox."""
+    script = ("import semihosting\n"
+              "h = semihosting.open('made.txt', 4); semihosting.write(h, b'x'); semihosting.close(h)\n"
+              "print(semihosting.ROOT, semihosting.open('../escape.txt', 4), semihosting.errno())\n")
+    result = subprocess.run([str(unix_micropython), "-c", script], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stderr == "", result.stdout + result.stderr
+    assert result.stdout.split() == [str(tmp_path / "semihosting"), "-1", "13"]
+    assert (tmp_path / "semihosting" / "made.txt").read_bytes() == b"x"
+    assert sorted(os.listdir(tmp_path)) == ["semihosting"]

@@ -327,7 +327,10 @@ def test_semihosting(server, tmp_path):
     start = console.index(SEMIHOSTING_CONSOLE[0]) if SEMIHOSTING_CONSOLE[0] in console else -1
     assert start >= 0 and console[start:start + 4] == SEMIHOSTING_CONSOLE, \
         f"console lines\n{run}"
-    written = tmp_path / "semihosting_test.txt"
+    # bmp confines the target's files to ./semihosting (semihosting.py's sandbox); qemu's
+    # own semihosting writes into its working directory.
+    sandbox = tmp_path / "semihosting" if probe.kind == "bmp" else tmp_path
+    written = sandbox / "semihosting_test.txt"
     assert written.exists(), f"{written} missing\n{run}"
     assert written.read_bytes() == SEMIHOSTING_FILE, f"{written}: {written.read_bytes()!r}"
 
@@ -358,7 +361,9 @@ def test_a_newlib_program(server, tmp_path, firmware):
     start = console.index(NEWLIB_CONSOLE[0]) if NEWLIB_CONSOLE[0] in console else -1
     assert start >= 0 and console[start:start + len(NEWLIB_CONSOLE)] == NEWLIB_CONSOLE, \
         f"console lines\n{run}"
-    assert not (tmp_path / "newlib_test.txt").exists(), "the program removed its file"
+    assert (tmp_path / "semihosting").is_dir(), "the sandbox was made"
+    assert not (tmp_path / "semihosting" / "newlib_test.txt").exists(), "the program removed its file"
+    assert sorted(os.listdir(tmp_path)) == ["semihosting"], "nothing outside the sandbox"
 
 
 def test_monitor_help_and_version(server):

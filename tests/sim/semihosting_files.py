@@ -6,7 +6,7 @@ import semihosting
 import sys
 
 directory, host_time = sys.argv[1], int(sys.argv[2])
-semihosting.BASE = directory + "/"
+semihosting.init(directory)
 ENOENT = 2
 EISDIR = 21
 # SYS_OPEN mode numbers (ARM semihosting, SYS_OPEN).

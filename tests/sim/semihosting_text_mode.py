@@ -6,7 +6,7 @@ import semihosting
 import sys
 
 directory = sys.argv[1]
-semihosting.BASE = directory + "/"
+semihosting.init(directory)
 R = 0
 
 
