@@ -3,16 +3,16 @@
 //! time. The Python objects live in GC root slots (C glue), never in Rust statics.
 //!
 //! Calls that may raise go through the C trampoline; errors come back as values.
+#![forbid(unsafe_code)]
 
-use crate::mpy::sys::{self, bmp_root_t};
-use crate::mpy::{Obj, object};
-use core::ffi::c_void;
+use crate::mpy::Obj;
+use crate::mpy::stream::{self, Root};
 
 /// What a connection needs from its owner: which root slots hold its objects.
 #[derive(Clone, Copy)]
 pub struct Slots {
-    pub listener: bmp_root_t,
-    pub stream: bmp_root_t,
+    pub listener: Root,
+    pub stream: Root,
 }
 
 /// Why reading or writing stopped.
@@ -24,75 +24,48 @@ pub enum Closed {
     Error(i32),
 }
 
-/// A GC root slot of the C glue (bmp_stream.h): a server's stream, a callback.
-pub fn slot(slot: bmp_root_t) -> &'static mut Obj {
-    // SAFETY: bmp_stream_root returns a pointer into MP_STATE_VM, valid for the program's
-    // life; only the poll thread touches these slots.
-    unsafe { &mut *sys::bmp_stream_root(slot) }
-}
-
-/// A slot holds an object (not empty, not None).
-pub fn is_set(value: Obj) -> bool {
-    !value.is_null() && value != object::NONE
-}
-
 /// Serve on a stream object (checked to have read, write and ioctl; raises if not).
-pub fn open_stream(slots: Slots, stream: Obj) {
-    // SAFETY: raises OSError if the object is not a stream; nothing of ours is alive.
-    unsafe { sys::bmp_stream_check(stream) };
+pub fn open_stream(slots: Slots, client: Obj) {
+    stream::check(client);
     close(slots);
-    *slot(slots.stream) = stream;
+    stream::set_root(slots.stream, client);
 }
 
 /// Listen on a TCP port of the loopback-or-any address `host` (raises on failure).
 pub fn open_tcp(slots: Slots, host: &core::ffi::CStr, port: u16) {
     close(slots);
-    // SAFETY: raises on failure (port in use, no socket module); nothing of ours is alive.
-    let listener = unsafe { sys::bmp_stream_tcp_listen(host.as_ptr(), port as sys::mp_int_t) };
-    *slot(slots.listener) = listener;
+    // Raises on failure (port in use, no socket module); nothing of ours is alive.
+    let listener = stream::tcp_listen(host, port);
+    stream::set_root(slots.listener, listener);
 }
 
 /// Close the client and the listener.
 pub fn close(slots: Slots) {
     for which in [slots.stream, slots.listener] {
-        let value = *slot(which);
-        if is_set(value) {
-            // SAFETY: bmp_stream_close catches what closing raises.
-            unsafe { sys::bmp_stream_close(value) };
+        let value = stream::root(which);
+        if value.is_set() {
+            stream::close(value);
         }
-        *slot(which) = core::ptr::null_mut();
+        stream::clear_root(which);
     }
 }
 
 pub fn is_open(slots: Slots) -> bool {
-    is_set(*slot(slots.listener)) || is_set(*slot(slots.stream))
+    stream::root(slots.listener).is_set() || stream::root(slots.stream).is_set()
 }
 
 /// A client stream is there to talk to.
 pub fn has_client(slots: Slots) -> bool {
-    is_set(*slot(slots.stream))
+    stream::root(slots.stream).is_set()
 }
 
 /// Close the client only: a TCP server goes back to waiting; a user stream is dropped.
 pub fn hang_up(slots: Slots) {
-    let stream = *slot(slots.stream);
-    if is_set(stream) && is_set(*slot(slots.listener)) {
-        // SAFETY: as in `close`.
-        unsafe { sys::bmp_stream_close(stream) };
+    let client = stream::root(slots.stream);
+    if client.is_set() && stream::root(slots.listener).is_set() {
+        stream::close(client);
     }
-    *slot(slots.stream) = core::ptr::null_mut();
-}
-
-struct Accept {
-    listener: Obj,
-    client: Obj,
-}
-
-extern "C" fn accept_trampoline(context: *mut c_void) {
-    // SAFETY: `context` is the `Accept` passed by `accept` below.
-    let accept = unsafe { &mut *(context as *mut Accept) };
-    // SAFETY: raises on errors other than "nothing waiting"; caught by the trampoline.
-    accept.client = unsafe { sys::bmp_stream_tcp_accept(accept.listener) };
+    stream::clear_root(slots.stream);
 }
 
 /// Take a waiting TCP client. While one is connected, a newcomer is left in the listen
@@ -100,55 +73,38 @@ extern "C" fn accept_trampoline(context: *mut c_void) {
 /// client that closes and reconnects at once is never reset. Returns true when a new client
 /// arrived.
 pub fn accept(slots: Slots) -> Result<bool, Obj> {
-    let listener = *slot(slots.listener);
-    if !is_set(listener) || has_client(slots) {
+    let listener = stream::root(slots.listener);
+    if !listener.is_set() || has_client(slots) {
         return Ok(false);
     }
-    let mut attempt = Accept {
-        listener,
-        client: core::ptr::null_mut(),
-    };
-    // SAFETY: the trampoline catches exceptions; `attempt` outlives the call.
-    let exception = unsafe {
-        sys::bmp_glue_call_protected(
-            Some(accept_trampoline),
-            &mut attempt as *mut Accept as *mut c_void,
-        )
-    };
-    if !exception.is_null() {
-        return Err(exception);
-    }
-    if attempt.client.is_null() {
+    let Some(client) = stream::tcp_accept(listener)? else {
         return Ok(false);
-    }
-    *slot(slots.stream) = attempt.client;
+    };
+    stream::set_root(slots.stream, client);
     Ok(true)
 }
 
 /// Read what has arrived (0 when nothing has).
 pub fn read(slots: Slots, buffer: &mut [u8]) -> Result<usize, Closed> {
-    let stream = *slot(slots.stream);
-    if !is_set(stream) {
+    let client = stream::root(slots.stream);
+    if !client.is_set() {
         return Ok(0);
     }
-    // SAFETY: reads through the stream protocol without raising.
-    let count = unsafe { sys::bmp_stream_read(stream, buffer.as_mut_ptr(), buffer.len()) };
-    match count {
+    match stream::read(client, buffer) {
         0 => Err(Closed::Hangup),
         count if count > 0 => Ok(count as usize),
-        error if -error == sys::MP_EAGAIN as sys::mp_int_t => Ok(0),
+        error if -error == stream::EAGAIN => Ok(0),
         error => Err(Closed::Error(-error as i32)),
     }
 }
 
 /// Write all of `data` to the client.
 pub fn write(slots: Slots, data: &[u8]) -> Result<(), Closed> {
-    let stream = *slot(slots.stream);
-    if !is_set(stream) || data.is_empty() {
+    let client = stream::root(slots.stream);
+    if !client.is_set() || data.is_empty() {
         return Ok(());
     }
-    // SAFETY: writes through the stream protocol without raising.
-    match unsafe { sys::bmp_stream_write(stream, data.as_ptr(), data.len()) } {
+    match stream::write(client, data) {
         0 => Ok(()),
         error => Err(Closed::Error(-error as i32)),
     }

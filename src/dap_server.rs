@@ -1,9 +1,11 @@
 //! The CMSIS-DAP server: the processor on the probe's pins, fed by OpenOCD's TCP framing
 //! (`cmsis-dap backend tcp`) or by `dap.process()` calls.
+#![forbid(unsafe_code)]
 
 use crate::connection::{self, Closed, Slots};
 use crate::link::Backend;
-use crate::mpy::sys::{self, bmp_root_t};
+use crate::mpy::hal;
+use crate::mpy::stream::Root;
 use dap::pins::{PinWire, Timer};
 use dap::tcp::{self, HEADER_LENGTH};
 use dap::{Config, Dap, Queue, Strings};
@@ -15,8 +17,8 @@ pub const REPORT_PACKET_SIZE: usize = 64;
 const PACKET_COUNT: usize = 4;
 
 pub const SLOTS: Slots = Slots {
-    listener: bmp_root_t::BMP_ROOT_DAP_LISTENER,
-    stream: bmp_root_t::BMP_ROOT_DAP_STREAM,
+    listener: Root::BMP_ROOT_DAP_LISTENER,
+    stream: Root::BMP_ROOT_DAP_STREAM,
 };
 
 const STRINGS: Strings<'static> = Strings {
@@ -37,16 +39,12 @@ impl Timer for ProbeTimer {
     fn delay_us(&mut self, us: u32) {
         #[cfg(feature = "host")]
         std::thread::sleep(std::time::Duration::from_micros(u64::from(us)));
-        // SAFETY: a busy wait on the board's timer.
         #[cfg(not(feature = "host"))]
-        unsafe {
-            sys::mp_hal_delay_us(us as sys::mp_uint_t)
-        };
+        hal::delay_us(us);
     }
 
     fn timestamp(&mut self) -> u32 {
-        // SAFETY: reads a clock.
-        unsafe { sys::mp_hal_ticks_us() as u32 }
+        hal::ticks_us() as u32
     }
 }
 

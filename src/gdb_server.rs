@@ -2,19 +2,22 @@
 //! target and MicroPython as its host (client stream, console, semihosting.py, repl_fun).
 //! bmp.init() opens the connection and gives the wire to the session; each bmp_loop()
 //! step reads what the client sent, answers, and watches a running target.
+#![forbid(unsafe_code)]
 
-use crate::connection::{self, Closed, Slots, is_set, slot};
+use crate::connection::{self, Closed, Slots};
 use crate::link::ProbeClock;
+use crate::mpy::call::{self, Semihosting};
+use crate::mpy::exclusive::Exclusive;
 use crate::mpy::print;
-use crate::mpy::sys::{self, bmp_arg_kind_t, bmp_arg_t, bmp_root_t, bmp_semihosting_t};
-use crate::probe::{self, Exclusive, Failure, Probe};
+use crate::mpy::stream::{self, Root};
+use crate::probe::{self, Failure, Probe};
 use adi::Clock;
 use core::fmt::Write;
 use gdb::{BreakWatch, HaltStatus, Listed, REGISTER_COUNT};
 
 pub const SLOTS: Slots = Slots {
-    listener: bmp_root_t::BMP_ROOT_GDB_LISTENER,
-    stream: bmp_root_t::BMP_ROOT_GDB_STREAM,
+    listener: Root::BMP_ROOT_GDB_LISTENER,
+    stream: Root::BMP_ROOT_GDB_STREAM,
 };
 
 /// Bytes read from the client per read, and reads per poll step (a step stays short).
@@ -364,68 +367,15 @@ struct MpyHost<'a> {
     closed: bool,
 }
 
-fn int_arg(number: i64) -> bmp_arg_t {
-    bmp_arg_t {
-        kind: bmp_arg_kind_t::BMP_ARG_INT,
-        number: number as sys::mp_int_t,
-        data: core::ptr::null(),
-        length: 0,
-    }
-}
-
-fn text_arg(kind: bmp_arg_kind_t, data: &[u8]) -> bmp_arg_t {
-    bmp_arg_t {
-        kind,
-        number: 0,
-        data: data.as_ptr(),
-        length: data.len(),
-    }
-}
-
-fn name_arg(name: &[u8]) -> bmp_arg_t {
-    text_arg(bmp_arg_kind_t::BMP_ARG_STR, name)
-}
-
-/// semihosting.FUNCTION(*arguments) -> int (-1 on any failure, printed).
-fn call_int(function: bmp_semihosting_t, arguments: &[bmp_arg_t]) -> i32 {
-    // SAFETY: the C side copies the arguments into Python objects and catches exceptions.
-    let value = unsafe {
-        sys::bmp_call_semihosting(
-            function,
-            arguments.len(),
-            arguments.as_ptr(),
-            core::ptr::null_mut(),
-            0,
-        )
-    };
-    value as i32
-}
-
-/// semihosting.FUNCTION(*arguments) -> bytes copied into `out`; the count or -1.
-fn call_bytes(function: bmp_semihosting_t, arguments: &[bmp_arg_t], out: &mut [u8]) -> i32 {
-    // SAFETY: as above; at most out.len() bytes are written to `out`.
-    let value = unsafe {
-        sys::bmp_call_semihosting(
-            function,
-            arguments.len(),
-            arguments.as_ptr(),
-            out.as_mut_ptr(),
-            out.len(),
-        )
-    };
-    value as i32
-}
+use call::Argument;
 
 /// Text for the user: to bmp.disp_fun() if one is registered, else the console.
 pub fn display(data: &[u8]) {
-    let function = *slot(bmp_root_t::BMP_ROOT_DISP_FUN);
-    // SAFETY: the C side catches what the callback raises; data is read during the call.
-    unsafe {
-        if is_set(function) {
-            sys::bmp_call_display(function, data.as_ptr(), data.len());
-        } else {
-            sys::bmp_call_console_write(data.as_ptr(), data.len());
-        }
+    let function = stream::root(Root::BMP_ROOT_DISP_FUN);
+    if function.is_set() {
+        call::display(function, data);
+    } else {
+        call::console_write(data);
     }
 }
 
@@ -448,21 +398,12 @@ impl gdb::Host for MpyHost<'_> {
     }
 
     fn python(&mut self, expression: &str, out: &mut dyn Write) -> Result<(), &'static str> {
-        let function = *slot(bmp_root_t::BMP_ROOT_REPL_FUN);
-        if !is_set(function) {
+        let function = stream::root(Root::BMP_ROOT_REPL_FUN);
+        if !function.is_set() {
             return Err("repl_fun() not registered");
         }
         let mut result = [0u8; 1024];
-        // SAFETY: the C side catches exceptions; at most result.len() bytes are written.
-        let count = unsafe {
-            sys::bmp_call_text(
-                function,
-                expression.as_ptr(),
-                expression.len(),
-                result.as_mut_ptr(),
-                result.len(),
-            )
-        };
+        let count = call::text(function, expression.as_bytes(), &mut result);
         if count < 0 {
             return Err(
                 "python: the expression raised an exception (shown on the probe's console)",
@@ -484,83 +425,86 @@ impl gdb::Host for MpyHost<'_> {
     }
 
     fn console_read(&mut self, data: &mut [u8]) -> i32 {
-        call_bytes(
-            bmp_semihosting_t::BMP_SEMIHOSTING_CONSOLE_READ,
-            &[int_arg(data.len() as i64)],
+        call::semihosting_bytes(
+            Semihosting::BMP_SEMIHOSTING_CONSOLE_READ,
+            &[Argument::int(data.len() as i64)],
             data,
         )
     }
 
     fn open(&mut self, name: &[u8], mode: u32) -> i32 {
-        call_int(
-            bmp_semihosting_t::BMP_SEMIHOSTING_OPEN,
-            &[name_arg(name), int_arg(i64::from(mode))],
+        call::semihosting_int(
+            Semihosting::BMP_SEMIHOSTING_OPEN,
+            &[Argument::str(name), Argument::int(i64::from(mode))],
         )
     }
 
     fn close(&mut self, handle: i32) -> i32 {
-        call_int(
-            bmp_semihosting_t::BMP_SEMIHOSTING_CLOSE,
-            &[int_arg(i64::from(handle))],
+        call::semihosting_int(
+            Semihosting::BMP_SEMIHOSTING_CLOSE,
+            &[Argument::int(i64::from(handle))],
         )
     }
 
     fn write(&mut self, handle: i32, data: &[u8]) -> i32 {
-        call_int(
-            bmp_semihosting_t::BMP_SEMIHOSTING_WRITE,
-            &[
-                int_arg(i64::from(handle)),
-                text_arg(bmp_arg_kind_t::BMP_ARG_BYTES, data),
-            ],
+        call::semihosting_int(
+            Semihosting::BMP_SEMIHOSTING_WRITE,
+            &[Argument::int(i64::from(handle)), Argument::bytes(data)],
         )
     }
 
     fn read(&mut self, handle: i32, data: &mut [u8]) -> i32 {
-        call_bytes(
-            bmp_semihosting_t::BMP_SEMIHOSTING_READ,
-            &[int_arg(i64::from(handle)), int_arg(data.len() as i64)],
+        call::semihosting_bytes(
+            Semihosting::BMP_SEMIHOSTING_READ,
+            &[
+                Argument::int(i64::from(handle)),
+                Argument::int(data.len() as i64),
+            ],
             data,
         )
     }
 
     fn seek(&mut self, handle: i32, position: u32) -> i32 {
-        call_int(
-            bmp_semihosting_t::BMP_SEMIHOSTING_SEEK,
-            &[int_arg(i64::from(handle)), int_arg(i64::from(position))],
+        call::semihosting_int(
+            Semihosting::BMP_SEMIHOSTING_SEEK,
+            &[
+                Argument::int(i64::from(handle)),
+                Argument::int(i64::from(position)),
+            ],
         )
     }
 
     fn flen(&mut self, handle: i32) -> i32 {
-        call_int(
-            bmp_semihosting_t::BMP_SEMIHOSTING_FLEN,
-            &[int_arg(i64::from(handle))],
+        call::semihosting_int(
+            Semihosting::BMP_SEMIHOSTING_FLEN,
+            &[Argument::int(i64::from(handle))],
         )
     }
 
     fn remove(&mut self, name: &[u8]) -> i32 {
-        call_int(bmp_semihosting_t::BMP_SEMIHOSTING_REMOVE, &[name_arg(name)])
+        call::semihosting_int(Semihosting::BMP_SEMIHOSTING_REMOVE, &[Argument::str(name)])
     }
 
     fn rename(&mut self, from: &[u8], to: &[u8]) -> i32 {
-        call_int(
-            bmp_semihosting_t::BMP_SEMIHOSTING_RENAME,
-            &[name_arg(from), name_arg(to)],
+        call::semihosting_int(
+            Semihosting::BMP_SEMIHOSTING_RENAME,
+            &[Argument::str(from), Argument::str(to)],
         )
     }
 
     fn system(&mut self, command: &[u8]) -> i32 {
-        call_int(
-            bmp_semihosting_t::BMP_SEMIHOSTING_SYSTEM,
-            &[name_arg(command)],
+        call::semihosting_int(
+            Semihosting::BMP_SEMIHOSTING_SYSTEM,
+            &[Argument::str(command)],
         )
     }
 
     fn errno(&mut self) -> i32 {
-        call_int(bmp_semihosting_t::BMP_SEMIHOSTING_ERRNO, &[])
+        call::semihosting_int(Semihosting::BMP_SEMIHOSTING_ERRNO, &[])
     }
 
     fn time(&mut self) -> u32 {
-        call_int(bmp_semihosting_t::BMP_SEMIHOSTING_TIME, &[]) as u32
+        call::semihosting_int(Semihosting::BMP_SEMIHOSTING_TIME, &[]) as u32
     }
 }
 

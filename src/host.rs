@@ -1,4 +1,5 @@
 //! Pin backends of the host probe (feature `host`): see `link` for how BMP_WIRE picks one.
+#![forbid(unsafe_code)]
 
 use crate::link::NoWire;
 use std::io::{Read, Write};

@@ -3,7 +3,11 @@
 //! The C glue in modules/bmp/ holds the module tables; the functions they point at are
 //! here. This crate converts arguments and errors; the engine lives in the crates under
 //! rust/.
+//!
+//! Unsafe code lives in `mpy` only (the bindings, the exported C functions, the busy flag
+//! of `Exclusive`); every other module forbids it.
 #![cfg_attr(not(feature = "host"), no_std)]
+#![deny(unsafe_code)]
 
 mod connection;
 mod dap_server;
@@ -32,9 +36,3 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
         message.as_bytes(),
     )
 }
-
-/// The hosted core library refers to the unwinder's personality routine even with
-/// panic=abort; nothing unwinds here.
-#[cfg(all(target_os = "linux", not(feature = "host")))]
-#[unsafe(no_mangle)]
-pub extern "C" fn rust_eh_personality() {}

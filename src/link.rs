@@ -20,8 +20,9 @@
 //! The qemu board (feature `board-link`): remote_bitbang on UART1, which qemu connects to a
 //! server such as bmp-sim (`-serial tcp:127.0.0.1:PORT` as the second serial port).
 //! Boards without a backend refuse scans with a clear error.
+#![forbid(unsafe_code)]
 
-use crate::mpy::sys;
+use crate::mpy::{hal, sys};
 use adi::{Clock, Port, TransferError, Transport};
 use core::fmt;
 use wire::Pins;
@@ -103,19 +104,14 @@ pub struct BoardLink;
 #[cfg(feature = "board-link")]
 impl wire::remote_bitbang::ByteStream for BoardLink {
     fn write_all(&mut self, data: &[u8]) -> Result<(), wire::remote_bitbang::LinkLost> {
-        // SAFETY: the C side reads `data` during the call only.
-        unsafe { sys::bmp_board_link_write(data.as_ptr(), data.len()) };
+        hal::board_link::write(data);
         Ok(())
     }
 
     fn read_byte(&mut self) -> Result<u8, wire::remote_bitbang::LinkLost> {
         /// A server that does not answer within this is taken as absent.
         const ANSWER_TIMEOUT_MICROS: u32 = 200_000;
-        // SAFETY: reads a UART register.
-        match unsafe { sys::bmp_board_link_read(ANSWER_TIMEOUT_MICROS) } {
-            byte @ 0..=255 => Ok(byte as u8),
-            _ => Err(wire::remote_bitbang::LinkLost),
-        }
+        hal::board_link::read(ANSWER_TIMEOUT_MICROS).ok_or(wire::remote_bitbang::LinkLost)
     }
 }
 
@@ -240,9 +236,8 @@ pub struct ProbeClock {
 
 impl ProbeClock {
     pub fn new() -> Self {
-        // SAFETY: mp_hal_ticks_us only reads a clock.
         Self {
-            last: unsafe { sys::mp_hal_ticks_us() },
+            last: hal::ticks_us(),
             elapsed: 0,
         }
     }
@@ -250,8 +245,7 @@ impl ProbeClock {
 
 impl Clock for ProbeClock {
     fn now_micros(&mut self) -> u64 {
-        // SAFETY: as above.
-        let now = unsafe { sys::mp_hal_ticks_us() };
+        let now = hal::ticks_us();
         self.elapsed += now.wrapping_sub(self.last) as u64;
         self.last = now;
         self.elapsed
@@ -262,9 +256,6 @@ impl Clock for ProbeClock {
 pub fn delay_micros(micros: u32) {
     #[cfg(feature = "host")]
     std::thread::sleep(std::time::Duration::from_micros(u64::from(micros)));
-    // SAFETY: a busy wait on the board's timer.
     #[cfg(not(feature = "host"))]
-    unsafe {
-        sys::mp_hal_delay_us(micros as sys::mp_uint_t)
-    };
+    hal::delay_us(micros);
 }

@@ -1,12 +1,15 @@
 //! The `bmp` module: the GDB server (src/gdb_server.rs), its callbacks and the trace
 //! outputs (src/trace.rs). Keyword arguments are parsed by the C glue (modbmp.c).
+#![forbid(unsafe_code)]
 
-use crate::connection::{self, slot};
+use crate::connection;
 use crate::gdb_server::{self, STATE};
 use crate::module_target::unwrap;
+use crate::mpy::argument::{self, Arguments};
 use crate::mpy::exception::{Kind, raise};
-use crate::mpy::sys::{self, bmp_root_t};
-use crate::mpy::{Obj, argument, object, print};
+use crate::mpy::stream::{self, Root};
+use crate::mpy::text::FixedText;
+use crate::mpy::{Obj, object, print, sys};
 use crate::poll;
 use crate::probe;
 use crate::trace::{self, TraceBuffer};
@@ -24,28 +27,22 @@ bmp functions:
  debug()    -- toggle debugging of the probe itself
 ";
 
-fn args<'a>(n: usize, pointer: *const Obj) -> &'a [Obj] {
-    // SAFETY: MicroPython passes `n` arguments at `pointer` (arity checked by the C glue).
-    unsafe { object::arguments(pointer, n) }
-}
-
-#[unsafe(no_mangle)]
-pub extern "C" fn bmp_help(_: usize, _: *const Obj) -> Obj {
+pub fn bmp_help(_: Arguments) -> Obj {
     print::console(HELP);
     object::NONE
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn bmp_poll(_: usize, _: *const Obj) -> Obj {
+pub fn bmp_poll(_: Arguments) -> Obj {
     if poll::step_by_hand().is_err() {
         raise(Kind::Runtime, c"bmp.poll() called from inside a poll step");
     }
     object::small_int(poll::bmp_steps() as isize)
 }
 
+const HOST_TOO_LONG: &core::ffi::CStr = c"host must be a short name or address";
+
 /// bmp.init(stream=, tcp=, host=): serve GDB on a stream or a TCP port.
-#[unsafe(no_mangle)]
-pub extern "C" fn bmp_start(stream: Obj, tcp: sys::mp_int_t, host: Obj) -> Obj {
+pub fn bmp_start(stream: Obj, tcp: sys::mp_int_t, host: Obj) -> Obj {
     let has_stream = stream != object::NONE;
     match (has_stream, tcp) {
         (false, 0) => raise(Kind::Value, c"expected tcp= or stream="),
@@ -56,7 +53,7 @@ pub extern "C" fn bmp_start(stream: Obj, tcp: sys::mp_int_t, host: Obj) -> Obj {
         _ => {}
     }
     if !has_stream && host != object::NONE {
-        let _ = argument::text(host, c"host");
+        let _ = argument::text::<63>(host, c"host", HOST_TOO_LONG);
     }
     // A stream is a client from the start: refuse before opening anything if the wire
     // is taken. A TCP server takes the wire when a client arrives.
@@ -67,13 +64,16 @@ pub extern "C" fn bmp_start(stream: Obj, tcp: sys::mp_int_t, host: Obj) -> Obj {
         connection::open_stream(gdb_server::SLOTS, stream);
     } else {
         let mut name = [0u8; 64];
-        let host_text: &[u8] = if host == object::NONE {
-            b"127.0.0.1"
+        let host_text = if host == object::NONE {
+            let mut default = FixedText::<63>::new();
+            default.push_bytes(b"127.0.0.1");
+            default
         } else {
-            argument::text(host, c"host")
+            argument::text::<63>(host, c"host", HOST_TOO_LONG)
         };
-        if host_text.len() >= name.len() || host_text.contains(&0) {
-            raise(Kind::Value, c"host must be a short name or address");
+        let host_text = host_text.as_bytes();
+        if host_text.contains(&0) {
+            raise(Kind::Value, HOST_TOO_LONG);
         }
         name[..host_text.len()].copy_from_slice(host_text);
         let host = core::ffi::CStr::from_bytes_until_nul(&name).unwrap_or(c"127.0.0.1");
@@ -92,8 +92,7 @@ pub extern "C" fn bmp_start(stream: Obj, tcp: sys::mp_int_t, host: Obj) -> Obj {
     object::NONE
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn bmp_deinit(_: usize, _: *const Obj) -> Obj {
+pub fn bmp_deinit(_: Arguments) -> Obj {
     unwrap(probe::with(|probe| {
         gdb_server::stop(probe);
         Ok(())
@@ -102,37 +101,33 @@ pub extern "C" fn bmp_deinit(_: usize, _: *const Obj) -> Obj {
 }
 
 /// A callable or None, for a callback slot.
-fn set_callback(which: bmp_root_t, function: Obj, name: &core::ffi::CStr) {
-    // SAFETY: mp_obj_is_callable only inspects the object's type.
-    if function != object::NONE && !unsafe { sys::mp_obj_is_callable(function) } {
+fn set_callback(which: Root, function: Obj, name: &core::ffi::CStr) {
+    if function != object::NONE && !object::is_callable(function) {
         argument::refuse(Kind::Type, name);
     }
-    *slot(which) = function;
+    stream::set_root(which, function);
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn bmp_repl_fun(n: usize, pointer: *const Obj) -> Obj {
+pub fn bmp_repl_fun(arguments: Arguments) -> Obj {
     set_callback(
-        bmp_root_t::BMP_ROOT_REPL_FUN,
-        args(n, pointer)[0],
+        Root::BMP_ROOT_REPL_FUN,
+        arguments.at(0),
         c"repl_fun() expects a callable taking a str, or None",
     );
     object::NONE
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn bmp_disp_fun(n: usize, pointer: *const Obj) -> Obj {
+pub fn bmp_disp_fun(arguments: Arguments) -> Obj {
     set_callback(
-        bmp_root_t::BMP_ROOT_DISP_FUN,
-        args(n, pointer)[0],
+        Root::BMP_ROOT_DISP_FUN,
+        arguments.at(0),
         c"disp_fun() expects a callable taking a bytearray, or None",
     );
     object::NONE
 }
 
 /// bmp.debug(): toggle showing the GDB traffic on the console; the new state.
-#[unsafe(no_mangle)]
-pub extern "C" fn bmp_debug(_: usize, _: *const Obj) -> Obj {
+pub fn bmp_debug(_: Arguments) -> Obj {
     match STATE.with(|state| {
         state.debug = !state.debug;
         state.debug
@@ -143,16 +138,14 @@ pub extern "C" fn bmp_debug(_: usize, _: *const Obj) -> Obj {
 }
 
 /// bmp.tracebuf(cb=[buf_addr, buf_size, head_addr, tail_addr], ena=bool).
-#[unsafe(no_mangle)]
-pub extern "C" fn bmp_tracebuf_with(descriptor: Obj, enable: Obj) -> Obj {
+pub fn bmp_tracebuf_with(descriptor: Obj, enable: Obj) -> Obj {
     let mut buffer = None;
     if descriptor != object::NONE {
-        let items = argument::sequence(descriptor, c"cb");
+        const SHAPE: &core::ffi::CStr = c"expected [buf_addr, buf_size, head_addr, tail_addr]";
+        let items = argument::sequence::<8>(descriptor, c"cb", SHAPE);
+        let items = items.as_slice();
         if items.len() != 4 {
-            raise(
-                Kind::Type,
-                c"expected [buf_addr, buf_size, head_addr, tail_addr]",
-            );
+            raise(Kind::Type, SHAPE);
         }
         let size = argument::unsigned32(items[1], c"buf_size");
         if size == 0 {
@@ -186,17 +179,17 @@ pub extern "C" fn bmp_tracebuf_with(descriptor: Obj, enable: Obj) -> Obj {
 }
 
 /// bmp.traceswo(uart=stream, chan=[ports]): decode ITM from the stream; no uart: off.
-#[unsafe(no_mangle)]
-pub extern "C" fn bmp_traceswo_with(uart: Obj, channels: Obj) -> Obj {
+pub fn bmp_traceswo_with(uart: Obj, channels: Obj) -> Obj {
     let mut mask = 0u32;
     if uart != object::NONE {
-        // SAFETY: raises OSError if the object is not a stream; nothing of ours is alive.
-        unsafe { sys::bmp_stream_check(uart) };
+        // Raises OSError if the object is not a stream; nothing of ours is alive.
+        stream::check(uart);
         mask = u32::MAX;
         if channels != object::NONE {
-            let ports = argument::sequence(channels, c"chan");
+            let ports =
+                argument::sequence::<32>(channels, c"chan", c"chan: at most 32 stimulus ports");
             mask = 0;
-            for &port in ports {
+            for &port in ports.as_slice() {
                 let port = argument::count(port, c"chan entry");
                 if port > 31 {
                     raise(Kind::Value, c"chan entries are stimulus ports 0..31");

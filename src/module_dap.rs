@@ -1,11 +1,13 @@
 //! The `dap` module: the CMSIS-DAP probe. `hid_info` is a constant in the C glue.
+#![forbid(unsafe_code)]
 
 use crate::connection;
 use crate::dap_server::{self, Transport};
 use crate::module_target::unwrap;
-use crate::mpy::argument;
+use crate::mpy::argument::{self, Arguments, Bytes, BytesMut};
 use crate::mpy::exception::{Kind, raise};
-use crate::mpy::{Obj, object, print, sys};
+use crate::mpy::text::FixedText;
+use crate::mpy::{Obj, hal, object, print, sys};
 use crate::probe;
 
 const HELP: &str = "\
@@ -21,15 +23,13 @@ dap functions:
 dap and bmp do not share the wire: deinit one before starting the other.
 ";
 
-#[unsafe(no_mangle)]
-pub extern "C" fn dap_help(_: usize, _: *const Obj) -> Obj {
+pub fn dap_help(_: Arguments) -> Obj {
     print::console(HELP);
     object::NONE
 }
 
 /// dap.init(tcp=, host=), keyword arguments parsed by the C glue.
-#[unsafe(no_mangle)]
-pub extern "C" fn dap_start(tcp: sys::mp_int_t, host: Obj) -> Obj {
+pub fn dap_start(tcp: sys::mp_int_t, host: Obj) -> Obj {
     if tcp == 0 {
         raise(
             Kind::Runtime,
@@ -40,14 +40,14 @@ pub extern "C" fn dap_start(tcp: sys::mp_int_t, host: Obj) -> Obj {
         raise(Kind::Value, c"tcp must be a port number 1..65535");
     }
     let mut name = [0u8; 64];
-    let host_text: &[u8] = if host == object::NONE {
-        b"127.0.0.1"
+    let host_text = if host == object::NONE {
+        let mut default = FixedText::<63>::new();
+        default.push_bytes(b"127.0.0.1");
+        default
     } else {
-        argument::text(host, c"host")
+        argument::text::<63>(host, c"host", c"host is too long")
     };
-    if host_text.len() >= name.len() {
-        raise(Kind::Value, c"host is too long");
-    }
+    let host_text = host_text.as_bytes();
     name[..host_text.len()].copy_from_slice(host_text);
     let Ok(host) = core::ffi::CStr::from_bytes_until_nul(&name) else {
         raise(Kind::Value, c"host must not contain NUL")
@@ -57,8 +57,7 @@ pub extern "C" fn dap_start(tcp: sys::mp_int_t, host: Obj) -> Obj {
     object::NONE
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn dap_deinit(_: usize, _: *const Obj) -> Obj {
+pub fn dap_deinit(_: Arguments) -> Obj {
     connection::close(dap_server::SLOTS);
     unwrap(probe::with(|probe| {
         probe.stop_dap();
@@ -69,12 +68,10 @@ pub extern "C" fn dap_deinit(_: usize, _: *const Obj) -> Obj {
 
 /// dap.process(request, response): True if a response was written (the rest of the
 /// buffer zeroed), False if the request has none (DAP_TransferAbort; buffer zeroed).
-#[unsafe(no_mangle)]
-pub extern "C" fn dap_process(n: usize, pointer: *const Obj) -> Obj {
-    // SAFETY: two arguments, checked by the C glue.
-    let arguments = unsafe { object::arguments(pointer, n) };
-    let request = argument::readable(arguments[0], c"req");
-    let response = argument::writable(arguments[1], c"resp");
+/// The request is copied before the response is written, so both may be one bytearray.
+pub fn dap_process(arguments: Arguments) -> Obj {
+    let request = Bytes::new(arguments.at(0), c"req");
+    let response = BytesMut::new(arguments.at(1), c"resp");
     if request.is_empty() {
         raise(
             Kind::Value,
@@ -84,16 +81,22 @@ pub extern "C" fn dap_process(n: usize, pointer: *const Obj) -> Obj {
     if response.len() < 2 {
         raise(Kind::Value, c"resp must hold at least 2 bytes");
     }
+    // A request longer than the largest packet holds nothing the processor reads.
+    let mut request_copy = [0u8; dap_server::TCP_PACKET_SIZE];
+    let request_length = request.copy_out(0, &mut request_copy);
+    let mut answer = [0u8; dap_server::TCP_PACKET_SIZE];
+    let answer_room = response.len().min(answer.len());
     let length = unwrap(probe::with(|probe| {
         let server = match probe.dap.as_mut() {
             Some(server) => server,
             None => probe.start_dap(Transport::Calls)?,
         };
-        Ok(server.process(request, response))
+        Ok(server.process(&request_copy[..request_length], &mut answer[..answer_room]))
     }));
     // The checks above leave the processor nothing to refuse.
     let length = length.unwrap_or(0);
-    response[length..].fill(0);
+    response.copy_in(0, &answer[..length]);
+    response.fill_from(length, 0);
     object::bool(length > 0)
 }
 
@@ -131,9 +134,8 @@ pub fn poll() {
 use pins::SpinDelay;
 
 fn now_micros() -> u64 {
-    // SAFETY: reads a clock. Wraps after 71 minutes on 32-bit ports; calibration takes
-    // a fraction of a second.
-    unsafe { sys::mp_hal_ticks_us() as u64 }
+    // Wraps after 71 minutes on 32-bit ports; calibration takes a fraction of a second.
+    hal::ticks_us() as u64
 }
 
 /// dap.calibrate(cal=, delay=), keyword arguments parsed by the C glue:
@@ -141,16 +143,14 @@ fn now_micros() -> u64 {
 ///   (loops for a 1 kHz clock, clock in Hz with no delay), and keeps them;
 /// - cal=(loops, hz): keep those;
 /// - delay=n: a continuous clock on SWCLK with n loops per half period, until Ctrl-C.
-#[unsafe(no_mangle)]
-pub extern "C" fn dap_calibrate_with(cal: Obj, delay: sys::mp_int_t) -> Obj {
+pub fn dap_calibrate_with(cal: Obj, delay: sys::mp_int_t) -> Obj {
     use wire::clock::{Calibration, DelayLoop};
     if cal != object::NONE {
-        let items = argument::sequence(cal, c"cal");
+        const SHAPE: &core::ffi::CStr = c"expected calibrate(cal=(loops_at_1khz, max_hz))";
+        let items = argument::sequence::<8>(cal, c"cal", SHAPE);
+        let items = items.as_slice();
         if items.len() != 2 {
-            raise(
-                Kind::Type,
-                c"expected calibrate(cal=(loops_at_1khz, max_hz))",
-            );
+            raise(Kind::Type, SHAPE);
         }
         let calibration = Calibration {
             loops_at_1khz: argument::unsigned32(items[0], c"loops_at_1khz"),
@@ -168,8 +168,7 @@ pub extern "C" fn dap_calibrate_with(cal: Obj, delay: sys::mp_int_t) -> Obj {
             probe.with_pins(|pins| {
                 let pins = crate::link::raw_pins(pins);
                 let mut level = false;
-                // SAFETY: reads a flag set by the Ctrl-C handler.
-                while !unsafe { sys::bmp_glue_interrupt_pending() } {
+                while !hal::interrupt_pending() {
                     for _ in 0..1024 {
                         level = !level;
                         pins.set_swclk(level);

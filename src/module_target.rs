@@ -1,10 +1,13 @@
 //! The `target` module: the debug engine as a Python API, with the original probe's names.
 //!
 //! Each function converts its arguments (raising on bad ones), runs the session inside
-//! `probe::with`, and only after that has returned builds the result or raises.
+//! `probe::with`, and only after that has returned builds the result or raises. Buffers
+//! are copied through the stack in chunks (`CHUNK`), never borrowed from Python.
+#![forbid(unsafe_code)]
 
-use crate::mpy::argument;
+use crate::mpy::argument::{self, Arguments, Bytes, BytesMut};
 use crate::mpy::exception::{Kind, raise, raise_display, raise_with_text};
+use crate::mpy::object::{Dict, List};
 use crate::mpy::text::FixedText;
 use crate::mpy::{Obj, object, print};
 use crate::probe::{self, Failure};
@@ -105,50 +108,36 @@ pub fn unwrap<R>(result: Result<R, Failure>) -> R {
     }
 }
 
-fn args<'a>(n: usize, args: *const Obj) -> &'a [Obj] {
-    // SAFETY: MicroPython passes `n` arguments at `args` (arity checked by the C glue).
-    unsafe { object::arguments(args, n) }
-}
-
-#[unsafe(no_mangle)]
-pub extern "C" fn target_help(_: usize, _: *const Obj) -> Obj {
+pub fn target_help(_: Arguments) -> Obj {
     print::console(HELP);
     object::NONE
 }
 
 /// The scan list: "<driver> <core>" per target.
 fn scan_result(names: [Option<(&'static str, &'static str)>; MAX_TARGETS]) -> Obj {
-    let list = object::new_list();
+    let list = List::new();
     for (driver, core) in names.into_iter().flatten() {
         let mut text = FixedText::<64>::new();
         let _ = write!(text, "{driver} {core}");
-        object::list_append(
-            list,
-            object::str(core::str::from_utf8(text.as_bytes()).unwrap_or(driver)),
-        );
+        list.append(object::str(
+            core::str::from_utf8(text.as_bytes()).unwrap_or(driver),
+        ));
     }
-    list
+    list.object()
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn target_swdp_scan(n: usize, pointer: *const Obj) -> Obj {
-    let assert_reset = args(n, pointer)
-        .first()
-        .is_some_and(|&flag| argument::truth(flag));
+pub fn target_swdp_scan(arguments: Arguments) -> Obj {
+    let assert_reset = arguments.get(0).is_some_and(argument::truth);
     scan_result(unwrap(probe::with(|probe| probe.swdp_scan(assert_reset))))
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn target_jtag_scan(n: usize, pointer: *const Obj) -> Obj {
-    let arguments = args(n, pointer);
-    let assert_reset = arguments.first().is_some_and(|&flag| argument::truth(flag));
+pub fn target_jtag_scan(arguments: Arguments) -> Obj {
+    let assert_reset = arguments.get(0).is_some_and(argument::truth);
     let mut ir_lengths = [0u8; 8];
     let mut count = 0;
-    if let Some(&list) = arguments.get(1) {
-        let items = argument::sequence(list, c"ir_len");
-        if items.len() > ir_lengths.len() {
-            raise(Kind::Value, c"ir_len: at most 8 devices");
-        }
+    if let Some(list) = arguments.get(1) {
+        let items = argument::sequence::<8>(list, c"ir_len", c"ir_len: at most 8 devices");
+        let items = items.as_slice();
         for (slot, &item) in ir_lengths.iter_mut().zip(items) {
             let length = argument::count(item, c"ir_len entry");
             if !(2..=32).contains(&length) {
@@ -164,48 +153,42 @@ pub extern "C" fn target_jtag_scan(n: usize, pointer: *const Obj) -> Obj {
 }
 
 /// The devices of the last JTAG scan, nearest TDO first: [(idcode, ir_length), ...].
-#[unsafe(no_mangle)]
-pub extern "C" fn target_jtag_chain(_: usize, _: *const Obj) -> Obj {
+pub fn target_jtag_chain(_: Arguments) -> Obj {
     let chain = unwrap(probe::with(|probe| Ok(probe.jtag_chain)));
-    let list = object::new_list();
+    let list = List::new();
     for (idcode, ir_length) in chain.into_iter().flatten() {
         let entry = [
             object::unsigned(idcode),
             object::small_int(ir_length as isize),
         ];
-        object::list_append(list, object::tuple(&entry));
+        list.append(object::tuple(&entry));
     }
-    list
+    list.object()
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn target_attach(n: usize, pointer: *const Obj) -> Obj {
-    let number = argument::count(args(n, pointer)[0], c"n");
+pub fn target_attach(arguments: Arguments) -> Obj {
+    let number = argument::count(arguments.at(0), c"n");
     unwrap(probe::session(|session| session.attach(number)));
     object::NONE
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn target_detach(_: usize, _: *const Obj) -> Obj {
+pub fn target_detach(_: Arguments) -> Obj {
     unwrap(probe::session(|session| session.detach()));
     object::NONE
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn target_reattach(_: usize, _: *const Obj) -> Obj {
+pub fn target_reattach(_: Arguments) -> Obj {
     unwrap(probe::session(|session| session.reattach()));
     object::NONE
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn target_attached(_: usize, _: *const Obj) -> Obj {
+pub fn target_attached(_: Arguments) -> Obj {
     object::bool(unwrap(probe::with(|probe| {
         Ok(probe.session.attached().is_some())
     })))
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn target_driver_name(_: usize, _: *const Obj) -> Obj {
+pub fn target_driver_name(_: Arguments) -> Obj {
     match unwrap(probe::with(|probe| {
         Ok(probe.session.attached().map(|target| target.driver_name()))
     })) {
@@ -214,8 +197,7 @@ pub extern "C" fn target_driver_name(_: usize, _: *const Obj) -> Obj {
     }
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn target_core_name(_: usize, _: *const Obj) -> Obj {
+pub fn target_core_name(_: Arguments) -> Obj {
     match unwrap(probe::with(|probe| {
         Ok(probe.session.attached().map(|target| target.core_name()))
     })) {
@@ -224,97 +206,133 @@ pub extern "C" fn target_core_name(_: usize, _: *const Obj) -> Obj {
     }
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn target_check_error(_: usize, _: *const Obj) -> Obj {
+pub fn target_check_error(_: Arguments) -> Obj {
     object::bool(unwrap(probe::with(|probe| Ok(probe.take_error_flag()))))
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn target_mem_map(_: usize, _: *const Obj) -> Obj {
+pub fn target_mem_map(_: Arguments) -> Obj {
     let map = unwrap(probe::session(|session| session.memory_map()));
-    let list = object::new_list();
+    let list = List::new();
     for region in map.regions() {
-        let entry = object::new_dict();
+        let entry = Dict::new();
         match region.kind {
-            chips::RegionKind::Ram => object::dict_store(entry, "memory_type", object::str("ram")),
+            chips::RegionKind::Ram => entry.store("memory_type", object::str("ram")),
             chips::RegionKind::Flash { block_size } => {
-                object::dict_store(entry, "memory_type", object::str("flash"));
-                object::dict_store(entry, "blocksize", object::unsigned(block_size));
+                entry.store("memory_type", object::str("flash"));
+                entry.store("blocksize", object::unsigned(block_size));
             }
         }
-        object::dict_store(entry, "start", object::unsigned(region.start));
-        object::dict_store(entry, "length", object::unsigned(region.length));
-        object::list_append(list, entry);
+        entry.store("start", object::unsigned(region.start));
+        entry.store("length", object::unsigned(region.length));
+        list.append(entry.object());
     }
-    list
+    list.object()
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn target_mem_map_xml(_: usize, _: *const Obj) -> Obj {
+pub fn target_mem_map_xml(_: Arguments) -> Obj {
     let map = unwrap(probe::session(|session| session.memory_map()));
     let mut text = FixedText::<1024>::new();
     let _ = map.write_xml(&mut text);
     object::str(core::str::from_utf8(text.as_bytes()).unwrap_or(""))
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn target_mem_read(n: usize, pointer: *const Obj) -> Obj {
-    let arguments = args(n, pointer);
-    let destination = argument::writable(arguments[0], c"dst");
-    let address = argument::unsigned32(arguments[1], c"src");
+/// Target memory and Python buffers meet through this much stack at a time.
+const CHUNK: usize = 1024;
+
+/// Call `work(offset, length)` for successive pieces of `[0, length)`, at least once (so
+/// an empty buffer still reports "no target"); stop at the first error.
+fn in_chunks(
+    length: usize,
+    mut work: impl FnMut(usize, usize) -> Result<(), debug::Error>,
+) -> Result<(), debug::Error> {
+    let mut offset = 0;
+    loop {
+        let piece = (length - offset).min(CHUNK);
+        work(offset, piece)?;
+        offset += piece;
+        if offset >= length {
+            return Ok(());
+        }
+    }
+}
+
+/// Raise ValueError if `length` bytes from `address` pass the end of the address space.
+fn check_range(address: u32, length: usize, name: &core::ffi::CStr) {
+    if u64::from(address) + length as u64 > 1 << 32 {
+        raise_with_text(
+            Kind::Value,
+            c"%s: the range passes the end of the 32-bit address space",
+            name.to_bytes(),
+        );
+    }
+}
+
+pub fn target_mem_read(arguments: Arguments) -> Obj {
+    let destination = BytesMut::new(arguments.at(0), c"dst");
+    let address = argument::unsigned32(arguments.at(1), c"src");
+    let length = destination.len();
+    check_range(address, length, c"src");
     unwrap(probe::session(|session| {
-        session.read_memory(address, destination)
+        let mut chunk = [0u8; CHUNK];
+        in_chunks(length, |offset, piece| {
+            session.read_memory(address + offset as u32, &mut chunk[..piece])?;
+            destination.copy_in(offset, &chunk[..piece]);
+            Ok(())
+        })
     }));
     object::small_int(0)
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn target_mem_write(n: usize, pointer: *const Obj) -> Obj {
-    let arguments = args(n, pointer);
-    let address = argument::unsigned32(arguments[0], c"dst");
-    let source = argument::readable(arguments[1], c"src");
+pub fn target_mem_write(arguments: Arguments) -> Obj {
+    let address = argument::unsigned32(arguments.at(0), c"dst");
+    let source = Bytes::new(arguments.at(1), c"src");
+    let length = source.len();
+    check_range(address, length, c"dst");
     unwrap(probe::session(|session| {
-        session.write_memory(address, source)
+        let mut chunk = [0u8; CHUNK];
+        in_chunks(length, |offset, piece| {
+            let piece = source.copy_out(offset, &mut chunk[..piece]);
+            session.write_memory(address + offset as u32, &chunk[..piece])
+        })
     }));
     object::small_int(0)
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn target_flash_erase(n: usize, pointer: *const Obj) -> Obj {
-    let arguments = args(n, pointer);
-    let address = argument::unsigned32(arguments[0], c"addr");
-    let length = argument::unsigned32(arguments[1], c"len");
+pub fn target_flash_erase(arguments: Arguments) -> Obj {
+    let address = argument::unsigned32(arguments.at(0), c"addr");
+    let length = argument::unsigned32(arguments.at(1), c"len");
     unwrap(probe::session(|session| {
         session.flash_erase(address, length)
     }));
     object::small_int(0)
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn target_flash_write(n: usize, pointer: *const Obj) -> Obj {
-    let arguments = args(n, pointer);
-    let address = argument::unsigned32(arguments[0], c"dst");
-    let source = argument::readable(arguments[1], c"src");
+pub fn target_flash_write(arguments: Arguments) -> Obj {
+    let address = argument::unsigned32(arguments.at(0), c"dst");
+    let source = Bytes::new(arguments.at(1), c"src");
+    let length = source.len();
+    check_range(address, length, c"dst");
     unwrap(probe::session(|session| {
-        session.flash_write(address, source)
+        let mut chunk = [0u8; CHUNK];
+        in_chunks(length, |offset, piece| {
+            let piece = source.copy_out(offset, &mut chunk[..piece]);
+            session.flash_write(address + offset as u32, &chunk[..piece])
+        })
     }));
     object::small_int(0)
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn target_flash_done(_: usize, _: *const Obj) -> Obj {
+pub fn target_flash_done(_: Arguments) -> Obj {
     unwrap(probe::session(|session| session.flash_done()));
     object::small_int(0)
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn target_tdesc_xml(_: usize, _: *const Obj) -> Obj {
+pub fn target_tdesc_xml(_: Arguments) -> Obj {
     unwrap(probe::session(|session| session.memory_map().map(|_| ())));
     object::str(debug::TARGET_XML)
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn target_regs_size(_: usize, _: *const Obj) -> Obj {
+pub fn target_regs_size(_: Arguments) -> Obj {
     object::small_int(cortexm::REGISTER_BYTES as isize)
 }
 
@@ -330,26 +348,28 @@ fn check_register_block(length: usize) {
     }
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn target_regs_read(n: usize, pointer: *const Obj) -> Obj {
-    let data = argument::writable(args(n, pointer)[0], c"data");
+pub fn target_regs_read(arguments: Arguments) -> Obj {
+    let data = BytesMut::new(arguments.at(0), c"data");
     check_register_block(data.len());
     let mut values = [0u32; cortexm::REGISTER_COUNT];
     unwrap(probe::session(|session| {
         session.read_registers(&mut values)
     }));
-    for (chunk, value) in data.chunks_exact_mut(4).zip(values) {
+    let mut block = [0u8; cortexm::REGISTER_BYTES];
+    for (chunk, value) in block.chunks_exact_mut(4).zip(values) {
         chunk.copy_from_slice(&value.to_le_bytes());
     }
+    data.copy_in(0, &block);
     object::NONE
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn target_regs_write(n: usize, pointer: *const Obj) -> Obj {
-    let data = argument::readable(args(n, pointer)[0], c"data");
+pub fn target_regs_write(arguments: Arguments) -> Obj {
+    let data = Bytes::new(arguments.at(0), c"data");
     check_register_block(data.len());
+    let mut block = [0u8; cortexm::REGISTER_BYTES];
+    data.copy_out(0, &mut block);
     let mut values = [0u32; cortexm::REGISTER_COUNT];
-    for (value, chunk) in values.iter_mut().zip(data.chunks_exact(4)) {
+    for (value, chunk) in values.iter_mut().zip(block.chunks_exact(4)) {
         *value = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
     }
     unwrap(probe::session(|session| session.write_registers(&values)));
@@ -364,28 +384,26 @@ fn register_number(object: Obj) -> usize {
     number
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn target_reg_read(n: usize, pointer: *const Obj) -> Obj {
-    let arguments = args(n, pointer);
-    let number = register_number(arguments[0]);
-    let data = argument::writable(arguments[1], c"data");
+pub fn target_reg_read(arguments: Arguments) -> Obj {
+    let number = register_number(arguments.at(0));
+    let data = BytesMut::new(arguments.at(1), c"data");
     if data.len() < 4 {
         raise(Kind::Value, c"data must hold 4 bytes");
     }
     let value = unwrap(probe::session(|session| session.read_register(number)));
-    data[..4].copy_from_slice(&value.to_le_bytes());
+    data.copy_in(0, &value.to_le_bytes());
     object::small_int(4)
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn target_reg_write(n: usize, pointer: *const Obj) -> Obj {
-    let arguments = args(n, pointer);
-    let number = register_number(arguments[0]);
-    let data = argument::readable(arguments[1], c"data");
+pub fn target_reg_write(arguments: Arguments) -> Obj {
+    let number = register_number(arguments.at(0));
+    let data = Bytes::new(arguments.at(1), c"data");
     if data.len() != 4 {
         raise(Kind::Value, c"data must be 4 bytes");
     }
-    let value = u32::from_le_bytes([data[0], data[1], data[2], data[3]]);
+    let mut bytes = [0u8; 4];
+    data.copy_out(0, &mut bytes);
+    let value = u32::from_le_bytes(bytes);
     unwrap(probe::session(|session| {
         session.write_register(number, value)
     }));
@@ -393,23 +411,18 @@ pub extern "C" fn target_reg_write(n: usize, pointer: *const Obj) -> Obj {
 }
 
 /// reset(halt=False): with `halt`, the core stops at the reset vector (vector catch).
-#[unsafe(no_mangle)]
-pub extern "C" fn target_reset(n: usize, pointer: *const Obj) -> Obj {
-    let halt = args(n, pointer)
-        .first()
-        .is_some_and(|&flag| argument::truth(flag));
+pub fn target_reset(arguments: Arguments) -> Obj {
+    let halt = arguments.get(0).is_some_and(argument::truth);
     unwrap(probe::session(|session| session.reset(halt)));
     object::NONE
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn target_halt_request(_: usize, _: *const Obj) -> Obj {
+pub fn target_halt_request(_: Arguments) -> Obj {
     unwrap(probe::session(|session| session.halt_request()));
     object::NONE
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn target_halt_poll(_: usize, _: *const Obj) -> Obj {
+pub fn target_halt_poll(_: Arguments) -> Obj {
     // A status that cannot be read is HALT_ERROR, as in the original; no target raises.
     let status = match probe::session(|session| session.halt_poll()) {
         Ok(status) => Some(status),
@@ -437,32 +450,35 @@ pub extern "C" fn target_halt_poll(_: usize, _: *const Obj) -> Obj {
     ])
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn target_halt_resume(n: usize, pointer: *const Obj) -> Obj {
-    let step = args(n, pointer)
-        .first()
-        .is_some_and(|&flag| argument::truth(flag));
+pub fn target_halt_resume(arguments: Arguments) -> Obj {
+    let step = arguments.get(0).is_some_and(argument::truth);
     unwrap(probe::session(|session| session.resume(step)));
     object::NONE
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn target_cmdline(n: usize, pointer: *const Obj) -> Obj {
-    let text = argument::text(args(n, pointer)[0], c"cmdline");
-    if unwrap(probe::with(|probe| Ok(probe.set_command_line(text)))).is_err() {
-        raise(Kind::Value, c"cmdline is too long (at most 255 bytes)");
+pub fn target_cmdline(arguments: Arguments) -> Obj {
+    let text = argument::text::<256>(
+        arguments.at(0),
+        c"cmdline",
+        c"cmdline is too long (at most 256 bytes)",
+    );
+    if unwrap(probe::with(|probe| {
+        Ok(probe.set_command_line(text.as_bytes()))
+    }))
+    .is_err()
+    {
+        raise(Kind::Value, c"cmdline is too long (at most 256 bytes)");
     }
     object::NONE
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn target_heapsize(n: usize, pointer: *const Obj) -> Obj {
-    let items = argument::sequence(args(n, pointer)[0], c"heapsize");
+pub fn target_heapsize(arguments: Arguments) -> Obj {
+    const SHAPE: &core::ffi::CStr =
+        c"heapsize must be [heap_base, heap_limit, stack_base, stack_limit]";
+    let items = argument::sequence::<4>(arguments.at(0), c"heapsize", SHAPE);
+    let items = items.as_slice();
     if items.len() != 4 {
-        raise(
-            Kind::Value,
-            c"heapsize must be [heap_base, heap_limit, stack_base, stack_limit]",
-        );
+        raise(Kind::Value, SHAPE);
     }
     let mut values = [0u32; 4];
     for (value, &item) in values.iter_mut().zip(items) {
@@ -475,32 +491,29 @@ pub extern "C" fn target_heapsize(n: usize, pointer: *const Obj) -> Obj {
     object::NONE
 }
 
-fn breakwatch_arguments(n: usize, pointer: *const Obj) -> (BreakWatch, u32, u32) {
-    let arguments = args(n, pointer);
-    let kind = argument::count(arguments[0], c"bw_type");
+fn breakwatch_arguments(arguments: Arguments) -> (BreakWatch, u32, u32) {
+    let kind = argument::count(arguments.at(0), c"bw_type");
     let Some(kind) = BreakWatch::from_gdb(kind as u32) else {
         raise(
             Kind::Value,
             c"bw_type must be BREAK_SOFT, BREAK_HARD, WATCH_WRITE, WATCH_READ or WATCH_ACCESS",
         );
     };
-    let address = argument::unsigned32(arguments[1], c"addr");
-    let length = argument::unsigned32(arguments[2], c"len");
+    let address = argument::unsigned32(arguments.at(1), c"addr");
+    let length = argument::unsigned32(arguments.at(2), c"len");
     (kind, address, length)
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn target_breakwatch_set(n: usize, pointer: *const Obj) -> Obj {
-    let (kind, address, length) = breakwatch_arguments(n, pointer);
+pub fn target_breakwatch_set(arguments: Arguments) -> Obj {
+    let (kind, address, length) = breakwatch_arguments(arguments);
     unwrap(probe::session(|session| {
         session.set_breakwatch(kind, address, length)
     }));
     object::small_int(0)
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn target_breakwatch_clear(n: usize, pointer: *const Obj) -> Obj {
-    let (kind, address, length) = breakwatch_arguments(n, pointer);
+pub fn target_breakwatch_clear(arguments: Arguments) -> Obj {
+    let (kind, address, length) = breakwatch_arguments(arguments);
     unwrap(probe::session(|session| {
         session.clear_breakwatch(kind, address, length)
     }));

@@ -3,7 +3,9 @@
 //! short step: read what has arrived, answer, return.
 //!
 //! A step never raises: servers catch Python errors from streams and callbacks themselves
-//! (through the C trampoline), so the running flag below is always cleared.
+//! (through the C trampoline), so the running flag below is always cleared. The C names
+//! are exported in src/mpy/exports.rs.
+#![forbid(unsafe_code)]
 
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
@@ -49,14 +51,12 @@ static GDB_SERVER: Server = Server::new();
 static DAP_SERVER: Server = Server::new();
 
 /// One step of the GDB server (and of tracebuf/traceswo).
-#[unsafe(no_mangle)]
-pub extern "C" fn bmp_loop() {
+pub fn bmp_loop() {
     let _ = GDB_SERVER.step(crate::gdb_server::poll);
 }
 
 /// One step of the CMSIS-DAP server.
-#[unsafe(no_mangle)]
-pub extern "C" fn dap_loop() {
+pub fn dap_loop() {
     let _ = DAP_SERVER.step(crate::module_dap::poll);
 }
 

@@ -1,12 +1,12 @@
 //! The probe: one debug session and the wire under it, shared by `target` and `bmp`
 //! (design: one current target). Reached only through `with`, which refuses re-entry
 //! (a Python callback run from inside a probe operation) instead of aliasing.
+#![forbid(unsafe_code)]
 
 use crate::dap_server::{DapServer, Transport};
 use crate::link::{self, NoWire, ProbeClock, Wire};
 use crate::mpy::exception::Kind;
-use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, Ordering};
+use crate::mpy::exclusive::Exclusive;
 use debug::{MAX_TARGETS, Session};
 
 /// Why a probe operation did not run or did not succeed.
@@ -314,41 +314,6 @@ impl Probe {
 fn pins_release_reset(pins: &mut link::Backend) {
     use ::wire::Pins;
     pins.set_reset(false);
-}
-
-/// A value behind a busy flag instead of a lock: a second caller (re-entry from a Python
-/// callback, or another thread of the unix port) is refused, never blocked.
-pub struct Exclusive<T> {
-    busy: AtomicBool,
-    value: UnsafeCell<T>,
-}
-
-// SAFETY: access to `value` is guarded by `busy` (compare-exchange), so at most one
-// `&mut T` exists at any time.
-unsafe impl<T> Sync for Exclusive<T> {}
-
-impl<T> Exclusive<T> {
-    pub const fn new(value: T) -> Self {
-        Self {
-            busy: AtomicBool::new(false),
-            value: UnsafeCell::new(value),
-        }
-    }
-
-    /// Run `work` on the value, or return None if someone is already working on it.
-    pub fn with<R>(&self, work: impl FnOnce(&mut T) -> R) -> Option<R> {
-        if self
-            .busy
-            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
-            return None;
-        }
-        // SAFETY: `busy` was false and is now ours: nobody else holds a reference.
-        let result = work(unsafe { &mut *self.value.get() });
-        self.busy.store(false, Ordering::Release);
-        Some(result)
-    }
 }
 
 static PROBE: Exclusive<Probe> = Exclusive::new(Probe::new());

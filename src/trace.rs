@@ -8,11 +8,11 @@
 //!
 //! traceswo: ITM software packets from an SWO byte stream (a UART at the SWO baud rate);
 //! the data of the chosen stimulus ports is shown.
+#![forbid(unsafe_code)]
 
-use crate::connection;
 use crate::gdb_server::display;
-use crate::mpy::Obj;
-use crate::mpy::sys::{self, bmp_root_t};
+use crate::mpy::stream::{self, Root};
+use crate::mpy::{Obj, hal};
 use crate::probe::Probe;
 use debug::itm::ItmDecoder;
 
@@ -64,8 +64,7 @@ impl Trace {
     }
 
     fn poll_buffer(&mut self, probe: &mut Probe) {
-        // SAFETY: reads a clock.
-        let now = unsafe { sys::mp_hal_ticks_ms() } as u32;
+        let now = hal::ticks_ms() as u32;
         if now.wrapping_sub(self.last_read_ms) < TRACEBUF_PERIOD_MS {
             return;
         }
@@ -84,12 +83,11 @@ impl Trace {
 
     fn poll_swo(&mut self) {
         let stream = swo_stream();
-        if !connection::is_set(stream) {
+        if !stream.is_set() {
             return;
         }
         let mut input = [0u8; 256];
-        // SAFETY: reads through the stream protocol without raising.
-        let count = unsafe { sys::bmp_stream_read(stream, input.as_mut_ptr(), input.len()) };
+        let count = stream::read(stream, &mut input);
         if count <= 0 {
             return;
         }
@@ -110,11 +108,11 @@ impl Trace {
 }
 
 pub fn swo_stream() -> Obj {
-    *connection::slot(bmp_root_t::BMP_ROOT_SWO_STREAM)
+    stream::root(Root::BMP_ROOT_SWO_STREAM)
 }
 
 pub fn set_swo_stream(stream: Obj) {
-    *connection::slot(bmp_root_t::BMP_ROOT_SWO_STREAM) = stream;
+    stream::set_root(Root::BMP_ROOT_SWO_STREAM, stream);
 }
 
 fn read_word(probe: &mut Probe, address: u32) -> Result<u32, debug::Error> {

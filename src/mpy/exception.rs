@@ -69,29 +69,3 @@ pub fn not_implemented(name: &CStr) -> ! {
         name.to_bytes(),
     )
 }
-
-/// A module function with positional arguments whose issue has not landed.
-#[macro_export]
-macro_rules! placeholder_var {
-    ($function:ident, $name:expr) => {
-        #[unsafe(no_mangle)]
-        pub extern "C" fn $function(_: usize, _: *const $crate::mpy::Obj) -> $crate::mpy::Obj {
-            $crate::mpy::exception::not_implemented($name)
-        }
-    };
-}
-
-/// A module function with keyword arguments whose issue has not landed.
-#[macro_export]
-macro_rules! placeholder_kw {
-    ($function:ident, $name:expr) => {
-        #[unsafe(no_mangle)]
-        pub extern "C" fn $function(
-            _: usize,
-            _: *const $crate::mpy::Obj,
-            _: *mut $crate::mpy::sys::mp_map_t,
-        ) -> $crate::mpy::Obj {
-            $crate::mpy::exception::not_implemented($name)
-        }
-    };
-}

@@ -17,14 +17,18 @@ impl<const N: usize> FixedText<N> {
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[..self.length]
     }
+
+    /// Append bytes, cut at the capacity.
+    pub fn push_bytes(&mut self, data: &[u8]) {
+        let taken = data.len().min(N - self.length);
+        self.bytes[self.length..self.length + taken].copy_from_slice(&data[..taken]);
+        self.length += taken;
+    }
 }
 
 impl<const N: usize> core::fmt::Write for FixedText<N> {
     fn write_str(&mut self, text: &str) -> core::fmt::Result {
-        let room = N - self.length;
-        let taken = text.len().min(room);
-        self.bytes[self.length..self.length + taken].copy_from_slice(&text.as_bytes()[..taken]);
-        self.length += taken;
+        self.push_bytes(text.as_bytes());
         Ok(())
     }
 }

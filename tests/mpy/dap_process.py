@@ -34,3 +34,21 @@ for label, arguments in (
 large = bytearray(200)
 print("large buffer", dap.process(b"\x00\xff", large), bytes(large[:4]))
 dap.deinit()
+# One bytearray as request and response (the original's HID loop does this): the request
+# is copied before the response is written. DAP_ExecuteCommands reads its second command
+# after answering the first, so answering in place would corrupt it.
+request = bytes([0x7F, 0x02, 0x00, 0x01, 0x00, 0xFF])
+separate = bytearray(64)
+print("separate buffers", dap.process(request, separate), bytes(separate[:12]))
+shared = bytearray(64)
+shared[: len(request)] = request
+print("same bytearray", dap.process(shared, shared), shared == separate)
+shared = bytearray(64)
+shared[: len(request)] = request
+view = memoryview(shared)
+print("same memoryview", dap.process(view, view), shared == separate)
+# Overlapping views: the request starts 3 bytes into the response.
+shared = bytearray(67)
+shared[3 : 3 + len(request)] = request
+print("overlapping views", dap.process(memoryview(shared)[3:], memoryview(shared)[:64]), shared[:64] == separate)
+dap.deinit()

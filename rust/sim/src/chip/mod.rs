@@ -41,6 +41,13 @@ pub struct Chip {
     emulator: Emulator<'static>,
 }
 
+// SAFETY: unicorn-engine's handle is an `Rc`. Its other references are the hooks' `Weak`s
+// (held inside the handle) and the short-lived `Rc`s unicorn makes while a hook runs; the
+// chip never clones `emulator` nor lends it beyond a call. So every reference moves with
+// the chip, and a chip moved to another thread (the probe behind its busy flag, used from
+// a MicroPython thread) is not shared.
+unsafe impl Send for Chip {}
+
 impl Chip {
     /// A chip just powered on, its flash erased; the core is reset (blank flash: it locks
     /// up on its first fetch, as a blank part does, until firmware is loaded).
