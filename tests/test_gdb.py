@@ -57,13 +57,14 @@ def server(request, tmp_path, firmware):
     """A factory: server(repl_fun=False) starts a GDB server in tmp_path."""
     started = []
 
-    def start(repl_fun=False, chip="stm32f103c8", stdin=None):
+    def start(repl_fun=False, chip="stm32f103c8", stdin=None, computing=False):
         if SERVER == "qemu":
             process = QemuGdbStub(firmware / "firmware.elf", tmp_path)
         else:
             assert SERVER == "bmp", f"BMP_GDB_SERVER must be bmp or qemu, not {SERVER!r}"
             micropython = request.getfixturevalue("unix_micropython")
-            process = BmpProbe(micropython, tmp_path, chip=chip, repl_fun=repl_fun, stdin=stdin)
+            process = BmpProbe(micropython, tmp_path, chip=chip, repl_fun=repl_fun, stdin=stdin,
+                               computing=computing)
         started.append(process)
         return process
 
@@ -364,6 +365,24 @@ def test_a_newlib_program(server, tmp_path, firmware):
     assert (tmp_path / "semihosting").is_dir(), "the sandbox was made"
     assert not (tmp_path / "semihosting" / "newlib_test.txt").exists(), "the program removed its file"
     assert sorted(os.listdir(tmp_path)) == ["semihosting"], "nothing outside the sandbox"
+
+
+def test_served_while_a_script_computes(server):
+    """The probe's script counts in a busy loop (no sleep, no input): MicroPython's VM hook
+    polls the GDB server meanwhile, so gdb scans, attaches and reads memory, and the script
+    computes on."""
+    probe = server(computing=True)
+    bmp_only(probe, "the VM hook")
+    before = probe.log().count("computed")
+    run = probe.gdb(probe.connect() + ["x/2xw 0x08000000", "print counter", "detach"])
+    assert re.search(r"^0x8000000\b.*:\s+0x[0-9a-f]{8}\s+0x[0-9a-f]{8}\s*$",
+                     run.output("x/2xw 0x08000000"), re.MULTILINE), f"x/2xw\n{run}"
+    assert re.match(r"^\d+$", value_of(run.output("print counter"))), f"print counter\n{run}"
+    deadline = time.monotonic() + 10
+    while probe.log().count("computed") <= before + 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert probe.alive() and probe.log().count("computed") > before + 1, \
+        f"the script did not compute on\n{run}"
 
 
 def test_monitor_help_and_version(server):

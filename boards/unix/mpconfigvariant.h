@@ -7,4 +7,12 @@ void bmp_event_hook(void);
 #define MICROPY_INTERNAL_EVENT_HOOK bmp_event_hook()
 #define MICROPY_UNIX_STDIN_IDLE_HOOK (1)
 
+// ... and while a script computes: MicroPython's VM hook at backward jumps and returns,
+// with a divisor (bmp_glue.h: the clock is read every 64th time, a poll runs at most once
+// a millisecond).
+extern unsigned int bmp_vm_hook_countdown;
+void bmp_vm_hook(void);
+#define MICROPY_VM_HOOK_LOOP if (--bmp_vm_hook_countdown == 0) { bmp_vm_hook(); }
+#define MICROPY_VM_HOOK_RETURN MICROPY_VM_HOOK_LOOP
+
 #include "ports/unix/variants/mpconfigvariant_common.h"

@@ -36,6 +36,20 @@ void bmp_event_hook(void) {
     run_loop_protected(dap_loop);
 }
 
+// The VM hook's divisor: reading the clock at every backward jump would cost more than
+// the poll. Threads of the unix port share the count; a lost decrement only delays a poll.
+unsigned int bmp_vm_hook_countdown = BMP_VM_HOOK_DIVISOR;
+static mp_uint_t bmp_vm_hook_last_ms;
+
+void bmp_vm_hook(void) {
+    bmp_vm_hook_countdown = BMP_VM_HOOK_DIVISOR;
+    mp_uint_t now = mp_hal_ticks_ms();
+    if ((mp_uint_t)(now - bmp_vm_hook_last_ms) >= BMP_VM_HOOK_PERIOD_MS) {
+        bmp_vm_hook_last_ms = now;
+        bmp_event_hook();
+    }
+}
+
 // A KeyboardInterrupt (or another scheduled exception) is waiting to be raised.
 bool bmp_glue_interrupt_pending(void) {
     return MP_STATE_THREAD(mp_pending_exception) != MP_OBJ_NULL;

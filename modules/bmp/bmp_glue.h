@@ -15,6 +15,20 @@ void dap_loop(void);
 // MICROPY_INTERNAL_EVENT_HOOK of bmp's boards: bmp_loop() then dap_loop().
 void bmp_event_hook(void);
 
+// MICROPY_VM_HOOK_LOOP and MICROPY_VM_HOOK_RETURN of bmp's boards, so the servers are
+// served while a script computes: the VM counts down bmp_vm_hook_countdown at every
+// backward jump and return, and at zero calls bmp_vm_hook(), which reads the clock and runs
+// bmp_event_hook() when BMP_VM_HOOK_PERIOD_MS have passed since its last run. A board
+// writes (it cannot include this file from its mpconfig header):
+//   extern unsigned int bmp_vm_hook_countdown;
+//   void bmp_vm_hook(void);
+//   #define MICROPY_VM_HOOK_LOOP if (--bmp_vm_hook_countdown == 0) { bmp_vm_hook(); }
+//   #define MICROPY_VM_HOOK_RETURN MICROPY_VM_HOOK_LOOP
+#define BMP_VM_HOOK_DIVISOR (64)
+#define BMP_VM_HOOK_PERIOD_MS (1)
+extern unsigned int bmp_vm_hook_countdown;
+void bmp_vm_hook(void);
+
 // Call fn(context) and return the exception it raised, or MP_OBJ_NULL.
 // Rust must never call nlr_push itself (it returns twice).
 mp_obj_t bmp_glue_call_protected(void (*fn)(void *context), void *context);
