@@ -63,8 +63,9 @@ def steps_while_computing(console, milliseconds=500):
 
 
 def test_unix_script_computing_runs_the_loops(unix_console):
-    # The VM hook polls at most once a millisecond: about 500 in 0.5 s.
-    assert 100 < steps_while_computing(unix_console) <= 600
+    # The VM hook polls at most once a millisecond: about 500 in 0.5 s on an idle machine,
+    # fewer when the process gets a share of a loaded CPU; without the hook, none.
+    assert 10 < steps_while_computing(unix_console) <= 600
 
 
 def test_unix_two_polls_in_a_row_run_no_loop_between(unix_console):
@@ -84,7 +85,7 @@ def test_qemu_sleep_runs_the_loops(qemu_console):
 
 
 def test_qemu_script_computing_runs_the_loops(qemu_console):
-    assert 50 < steps_while_computing(qemu_console) <= 600
+    assert 10 < steps_while_computing(qemu_console) <= 600
 
 
 def test_qemu_sleep_keeps_its_length(qemu_console):

@@ -45,8 +45,14 @@ pub struct Chip {
 // (held inside the handle) and the short-lived `Rc`s unicorn makes while a hook runs; the
 // chip never clones `emulator` nor lends it beyond a call. So every reference moves with
 // the chip, and a chip moved to another thread (the probe behind its busy flag, used from
-// a MicroPython thread) is not shared.
+// a MicroPython thread) is not shared. The rest of the chip is Send by itself (checked
+// below: `System`, the handle's data, holds the SoC as `Box<dyn Soc>` with `Soc: Send`).
 unsafe impl Send for Chip {}
+
+const _: () = {
+    const fn is_send<T: Send>() {}
+    is_send::<system::System>();
+};
 
 impl Chip {
     /// A chip just powered on, its flash erased; the core is reset (blank flash: it locks

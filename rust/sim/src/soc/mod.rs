@@ -98,7 +98,7 @@ pub const FLASH_BASE: u32 = 0x0800_0000;
 /// Addresses are absolute; register values are whole aligned words. Timing is virtual
 /// (`now_ns`); an operation's effect on the flash array is handed back as a
 /// [`FlashEffect`] for the chip to apply to the core's memory.
-pub trait Soc {
+pub trait Soc: Send {
     fn variant(&self) -> Variant;
     fn core(&self) -> CoreModel;
     /// SCB CPUID (ARMv7-M B3.2.3).
