@@ -324,7 +324,7 @@ impl<'a, W: Wire> Dap<'a, W> {
     fn scanner(&mut self, index: u8) -> Option<Scanner<'_, W>> {
         self.chain.contains(index).then_some(Scanner {
             wire: &mut self.wire,
-            chain: self.chain,
+            chain: &self.chain,
             index,
             idle_cycles: self.swd.idle_cycles,
         })

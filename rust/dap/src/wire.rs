@@ -89,12 +89,7 @@ pub trait Swd {
 }
 
 /// The JTAG engine: raw TCK cycles. The processor builds IR and DR scans from these.
-pub trait Jtag {
-    /// Clock `bits` TCK cycles with TMS held at `tms`, TDI from `tdi` (LSB first; at least
-    /// `bits.div_ceil(8)` bytes), and TDO captured into `tdo` if given (LSB first, same
-    /// size; bits past `bits` are zero). TDO is sampled before each rising TCK edge.
-    fn sequence(&mut self, tms: bool, tdi: &[u8], bits: usize, tdo: Option<&mut [u8]>);
-}
+pub use ::wire::jtag::Sequence as Jtag;
 
 /// Host status indications (CMSIS-DAP DAP_HostStatus type).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -214,39 +214,211 @@ impl<P: Pins> Jtag<P> {
     }
 }
 
-/// JTAG-DP instructions (ADIv5.2 B3.2.1), IR length 4.
-const IR_ABORT: u32 = 0x8;
-const IR_DPACC: u32 = 0xA;
-const IR_APACC: u32 = 0xB;
+/// JTAG-DP instructions (ADIv5.2 B3.3.1, table B3-1), IR length 4.
+pub mod instruction {
+    pub const ABORT: u32 = 0b1000;
+    pub const DPACC: u32 = 0b1010;
+    pub const APACC: u32 = 0b1011;
+    pub const IDCODE: u32 = 0b1110;
+}
+
+/// TCK cycles: the one primitive a JTAG scanner needs from a probe (bit-banged pins, or
+/// a CMSIS-DAP processor's DAP_JTAG_Sequence).
+pub trait Sequence {
+    /// Clock `bits` TCK cycles with TMS held at `tms`, TDI from `tdi` (LSB first; at least
+    /// `bits.div_ceil(8)` bytes), and TDO captured into `tdo` if given (LSB first, same
+    /// size; bits past `bits` are zero). TDO is sampled before each rising TCK edge.
+    fn sequence(&mut self, tms: bool, tdi: &[u8], bits: usize, tdo: Option<&mut [u8]>);
+}
+
+impl<P: Pins> Sequence for Jtag<P> {
+    fn sequence(&mut self, tms: bool, tdi: &[u8], bits: usize, mut tdo: Option<&mut [u8]>) {
+        if let Some(out) = tdo.as_deref_mut() {
+            out.fill(0);
+        }
+        for index in 0..bits {
+            let level = self.clock(tms, tdi[index / 8] >> (index % 8) & 1 != 0);
+            if level && let Some(out) = tdo.as_deref_mut() {
+                out[index / 8] |= 1 << (index % 8);
+            }
+        }
+        self.pins.set_swclk(false);
+    }
+}
+
+/// A scan chain as its devices' IR lengths, nearest TDO first (device 0's registers are
+/// shifted out first; IEEE 1149.1, and CMSIS-DAP DAP_JTAG_Configure's order).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Chain {
+    ir_lengths: heapless::Vec<u8, MAX_DEVICES>,
+}
+
+impl Chain {
+    /// A chain of devices with these IR lengths: at most [`MAX_DEVICES`], each at least 1.
+    pub fn new(ir_lengths: &[u8]) -> Option<Self> {
+        if ir_lengths.contains(&0) {
+            return None;
+        }
+        let ir_lengths = heapless::Vec::from_slice(ir_lengths).ok()?;
+        Some(Self { ir_lengths })
+    }
+
+    pub fn contains(&self, index: u8) -> bool {
+        usize::from(index) < self.ir_lengths.len()
+    }
+
+    fn len(&self) -> usize {
+        self.ir_lengths.len()
+    }
+}
+
+/// IR and DR scans to one device of a chain with the others in BYPASS, from
+/// Run-Test/Idle back to Run-Test/Idle (IEEE 1149.1), and the JTAG-DP's DPACC/APACC/ABORT
+/// scans on top (ADIv5.2 B3.3): the one JTAG-DP scanner of the probe, for its own engine
+/// ([`JtagDp`]) and for the CMSIS-DAP processor.
+pub struct Scanner<'a, S> {
+    pub wire: &'a mut S,
+    pub chain: &'a Chain,
+    /// The device, which `chain` must contain.
+    pub index: u8,
+    /// Extra TCK cycles in Run-Test/Idle after each DR scan (DAP_TransferConfigure).
+    pub idle_cycles: u8,
+}
+
+impl<S: Sequence> Scanner<'_, S> {
+    fn tms(&mut self, tms: bool, cycles: usize) {
+        let mut left = cycles;
+        while left > 0 {
+            let chunk = left.min(64);
+            self.wire.sequence(tms, &[0xFF; 8], chunk, None);
+            left -= chunk;
+        }
+    }
+
+    /// Shift `bits` bits: `value` for the first 64, `fill` after; TMS high on the last bit
+    /// if `exit`. Returns the first 64 bits of TDO.
+    fn shift(&mut self, bits: usize, value: u64, fill: bool, exit: bool) -> u64 {
+        let mut captured = 0u64;
+        let mut done = 0;
+        while done < bits {
+            let chunk = (bits - done).min(64);
+            let word = if done == 0 {
+                value
+            } else if fill {
+                u64::MAX
+            } else {
+                0
+            };
+            let last = done + chunk == bits && exit;
+            let body = if last { chunk - 1 } else { chunk };
+            let mut tdo = [0u8; 8];
+            let tdi = word.to_le_bytes();
+            if body > 0 {
+                self.wire.sequence(false, &tdi, body, Some(&mut tdo));
+            }
+            let mut value_out = u64::from_le_bytes(tdo);
+            if last {
+                let bit = [u8::from(word >> body & 1 != 0)];
+                let mut out = [0u8];
+                self.wire.sequence(true, &bit, 1, Some(&mut out));
+                value_out |= u64::from(out[0] & 1) << body;
+            }
+            if done == 0 {
+                captured = value_out;
+            }
+            done += chunk;
+        }
+        captured
+    }
+
+    /// Load `instruction` into the device's IR, BYPASS (all ones) into the others.
+    pub fn ir(&mut self, instruction: u32) {
+        let lengths = &self.chain.ir_lengths;
+        let index = usize::from(self.index);
+        let before: usize = lengths[..index].iter().map(|&l| usize::from(l)).sum();
+        let own = usize::from(lengths[index]);
+        let after: usize = lengths[index + 1..].iter().map(|&l| usize::from(l)).sum();
+        // Run-Test/Idle -> Select-DR -> Select-IR -> Capture-IR -> Shift-IR
+        self.tms(true, 2);
+        self.tms(false, 2);
+        self.shift(before, u64::MAX, true, false);
+        self.shift(own, u64::from(instruction), false, after == 0);
+        self.shift(after, u64::MAX, true, true);
+        // Exit1-IR -> Update-IR -> Run-Test/Idle
+        self.tms(true, 1);
+        self.tms(false, 1);
+    }
+
+    /// Shift `bits` bits (up to 64) of `value` through the device's DR, the others in
+    /// BYPASS (one bit each), and return what it captured.
+    pub fn dr(&mut self, bits: usize, value: u64) -> u64 {
+        let before = usize::from(self.index);
+        let after = self.chain.len() - before - 1;
+        // Run-Test/Idle -> Select-DR -> Capture-DR -> Shift-DR
+        self.tms(true, 1);
+        self.tms(false, 2);
+        self.shift(before, u64::MAX, true, false);
+        let captured = self.shift(bits, value, false, after == 0);
+        self.shift(after, u64::MAX, true, true);
+        // Exit1-DR -> Update-DR -> Run-Test/Idle, then idle cycles
+        self.tms(true, 1);
+        self.tms(false, 1 + usize::from(self.idle_cycles));
+        captured & mask(bits)
+    }
+
+    /// A 35-bit DPACC, APACC or ABORT scan (B3.3.2), the instruction loaded: RnW in bit 0,
+    /// A[3:2] in bits 2:1, data in bits 34:3. Returns the result of the *previous*
+    /// transaction, once the ACK is OK/FAULT (WAIT: the request was not taken).
+    pub fn dp_scan(&mut self, read: bool, address: u8, data: u32) -> Result<u32, TransferError> {
+        let request = u64::from(read) | u64::from(address & 0x0C) >> 1 | u64::from(data) << 3;
+        let captured = self.dr(35, request);
+        Ack::check(Ack::from_jtag((captured & 0b111) as u32))?;
+        Ok((captured >> 3) as u32)
+    }
+}
+
+fn mask(bits: usize) -> u64 {
+    if bits >= 64 {
+        u64::MAX
+    } else {
+        (1 << bits) - 1
+    }
+}
 
 /// An ARM JTAG-DP on a chain, the other devices held in BYPASS.
 pub struct JtagDp<P: Pins> {
     jtag: Jtag<P>,
-    devices: [Device; MAX_DEVICES],
-    count: usize,
-    index: usize,
+    devices: heapless::Vec<Device, MAX_DEVICES>,
+    chain: Chain,
+    index: u8,
+    /// The instruction in the DP's IR, if known (saves IR scans).
     instruction: Option<u32>,
 }
 
 impl<P: Pins> JtagDp<P> {
     /// Scan the chain and pick the first ARM JTAG-DP (IDCODE designer ARM, part 0xBA0x).
     pub fn open(mut jtag: Jtag<P>, ir_lengths: &[u8]) -> Result<Self, (JtagError, P)> {
-        let mut devices = [Device {
+        let mut found = [Device {
             idcode: 0,
             ir_length: 0,
         }; MAX_DEVICES];
-        let count = match jtag.scan_chain(ir_lengths, &mut devices) {
+        let count = match jtag.scan_chain(ir_lengths, &mut found) {
             Ok(count) => count,
             Err(error) => return Err((error, jtag.into_pins())),
         };
+        let devices = &found[..count];
         let is_debug_port =
             |device: &Device| device.idcode & 0x0FF0_0FFF == 0x0BA0_0477 && device.ir_length == 4;
-        match devices[..count].iter().position(is_debug_port) {
+        let lengths = devices.iter().map(|device| device.ir_length);
+        let chain = Chain {
+            ir_lengths: lengths.collect(),
+        };
+        match devices.iter().position(is_debug_port) {
             Some(index) => Ok(Self {
                 jtag,
-                devices,
-                count,
-                index,
+                devices: devices.iter().copied().collect(),
+                chain,
+                index: index as u8,
                 instruction: None,
             }),
             None => Err((JtagError::NoDebugPort, jtag.into_pins())),
@@ -254,12 +426,12 @@ impl<P: Pins> JtagDp<P> {
     }
 
     pub fn devices(&self) -> &[Device] {
-        &self.devices[..self.count]
+        &self.devices
     }
 
     /// IDCODE of the debug port's TAP.
     pub fn idcode(&self) -> u32 {
-        self.devices[self.index].idcode
+        self.devices[usize::from(self.index)].idcode
     }
 
     pub fn into_pins(self) -> P {
@@ -270,35 +442,30 @@ impl<P: Pins> JtagDp<P> {
         self.jtag.pins()
     }
 
-    /// Load `instruction` into the DP's IR and BYPASS (all ones) into the others.
-    fn select(&mut self, instruction: u32) {
-        if self.instruction == Some(instruction) {
-            return;
+    /// Load `instruction` into the DP's IR (BYPASS into the others) unless it is there,
+    /// and scan its DR.
+    fn access(
+        &mut self,
+        instruction: u32,
+        read: bool,
+        address: u8,
+        value: u32,
+    ) -> Result<u32, TransferError> {
+        let mut scanner = Scanner {
+            wire: &mut self.jtag,
+            chain: &self.chain,
+            index: self.index,
+            idle_cycles: 0,
+        };
+        if self.instruction != Some(instruction) {
+            scanner.ir(instruction);
+            self.instruction = Some(instruction);
         }
-        let mut input = [0xFFu8; 32];
-        let mut output = [0u8; 32];
-        let offset: usize = self.devices[..self.index]
-            .iter()
-            .map(|device| device.ir_length as usize)
-            .sum();
-        for bit in 0..4 {
-            let position = offset + bit;
-            if instruction >> bit & 1 == 0 {
-                input[position / 8] &= !(1 << (position % 8));
-            }
-        }
-        let total: usize = self
-            .devices()
-            .iter()
-            .map(|device| device.ir_length as usize)
-            .sum();
-        self.jtag.shift_ir(&input, &mut output, total);
-        self.instruction = Some(instruction);
+        scanner.dp_scan(read, address, value)
     }
 
-    /// One DPACC or APACC scan (B3.3.1): RnW in bit 0, A[3:2] in bits 2:1, data in bits
-    /// 34:3. Returns the result of the *previous* transaction, once the ACK is OK/FAULT
-    /// (WAIT: the request was not taken, B3.3.2).
+    /// One DPACC or APACC scan (B3.3.2). Returns the result of the *previous*
+    /// transaction, once the ACK is OK/FAULT (WAIT: the request was not taken).
     pub fn scan(
         &mut self,
         port: Port,
@@ -306,45 +473,16 @@ impl<P: Pins> JtagDp<P> {
         address: u8,
         value: u32,
     ) -> Result<u32, TransferError> {
-        self.select(match port {
-            Port::Dp => IR_DPACC,
-            Port::Ap => IR_APACC,
-        });
-        let request = u64::from(read) | u64::from(address >> 2 & 3) << 1 | u64::from(value) << 3;
-        let (before, after) = (self.index, self.count - self.index - 1);
-        let total = before + 35 + after;
-        let mut input = [0u8; 16];
-        for bit in 0..35 {
-            if request >> bit & 1 != 0 {
-                let position = before + bit;
-                input[position / 8] |= 1 << (position % 8);
-            }
-        }
-        let mut output = [0u8; 16];
-        self.jtag.shift_dr(&input, &mut output, total);
-        let mut captured = 0u64;
-        for bit in 0..35 {
-            let position = before + bit;
-            captured |= u64::from(output[position / 8] >> (position % 8) & 1) << bit;
-        }
-        Ack::check(Ack::from_jtag((captured & 7) as u32))?;
-        Ok((captured >> 3) as u32)
+        let instruction = match port {
+            Port::Dp => instruction::DPACC,
+            Port::Ap => instruction::APACC,
+        };
+        self.access(instruction, read, address, value)
     }
 
-    /// Write ABORT through its own instruction (B3.2.1).
+    /// Write ABORT through its own instruction (B3.2.1); its ACK means nothing.
     pub fn write_abort(&mut self, value: u32) {
-        self.select(IR_ABORT);
-        let (before, after) = (self.index, self.count - self.index - 1);
-        let request = u64::from(value) << 3;
-        let mut input = [0u8; 16];
-        for bit in 0..35 {
-            if request >> bit & 1 != 0 {
-                let position = before + bit;
-                input[position / 8] |= 1 << (position % 8);
-            }
-        }
-        let mut output = [0u8; 16];
-        self.jtag.shift_dr(&input, &mut output, before + 35 + after);
+        let _ = self.access(instruction::ABORT, false, 0x0, value);
     }
 
     /// Test-Logic-Reset, then back to the DP.

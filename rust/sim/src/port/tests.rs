@@ -107,7 +107,9 @@ fn request_byte(access_port: bool, read: bool, address: u8) -> u8 {
 }
 
 /// A tiny SWD driver: the probe sets SWDIO with SWCLK low, the target samples on the rising
-/// edge; the probe samples what the target drives while SWCLK is low.
+/// edge; the probe samples what the target drives while SWCLK is low. It and the JTAG
+/// driver below are the tests' own on purpose, not the probe's `wire` engines and scanner:
+/// the simulator is checked against the specification, independently of the probe.
 struct Swd<'a, B: Bus> {
     sim: &'a mut Sim<B>,
 }
