@@ -220,6 +220,13 @@ impl Transport for Wire {
         }
     }
 
+    fn set_burst(&mut self, on: bool) {
+        match self {
+            Wire::Swd(swd) => Transport::set_burst(swd, on),
+            Wire::Jtag(jtag) => Transport::set_burst(jtag, on),
+        }
+    }
+
     fn resynchronise(&mut self) -> Result<(), TransferError> {
         match self {
             Wire::Swd(swd) => swd.resynchronise(),

@@ -32,6 +32,8 @@ WORK = TOP / "build/bench_gdb"
 CHIP = "stm32f103c8"
 FLASH = 0x0800_0000
 FULL = 64 * 1024
+RAM_FILE = WORK / "sram16k.bin"
+RAM_BYTES = 16 * 1024
 STATISTICS = re.compile(r"^bmp statistics: (.*)$")
 
 
@@ -137,11 +139,12 @@ def summary(label, log, connect, session):
     rate = re.search(r"Transfer rate: (\d+) KB/sec, (\d+) bytes/write", log)
     matched = re.findall(r"^Section \S+, range .*: (matched|MIS-MATCHED)\.$", log, re.MULTILINE)
     loaded = re.search(r"load size (\d+)", log)
+    ram = "16 KiB" in label
     wall = re.search(r"bench: load wall ([0-9.]+) s", log)
     pages = re.search(r"Flash pages since attach: (.*)", log)
     return {
         "label": label,
-        "bytes": int(loaded.group(1)) if loaded else 0,
+        "bytes": int(loaded.group(1)) if loaded else RAM_BYTES if ram else 0,
         "cycles": session["clock_cycles"] - connect["clock_cycles"],
         "connect_cycles": connect["clock_cycles"],
         "transactions": session["transactions"] - connect["transactions"],
@@ -158,7 +161,9 @@ def summary(label, log, connect, session):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1)
-    runs = parser.parse_args().runs
+    parser.add_argument("--ram-only", action="store_true", help="only the SRAM dump and restore")
+    arguments = parser.parse_args()
+    runs = arguments.runs
     bench = FIRMWARE / "bench.elf"
     new, old = full_image("bench64k"), full_image("bench64k-other", other=True)
     verify = "compare-sections"
@@ -168,7 +173,11 @@ def main():
         [("64 KiB into erased flash", old, LOAD), ("  compare-sections", old, verify),
          ("64 KiB over another 64 KiB image", new, LOAD), ("  compare-sections", new, verify),
          ("64 KiB again (unchanged)", new, LOAD), ("  compare-sections", new, verify)],
+        [("dump of 16 KiB of SRAM", bench, f"dump binary memory {RAM_FILE} 0x20000000 0x20004000"),
+         ("restore of 16 KiB to SRAM", bench, f"restore {RAM_FILE} binary 0x20000000")],
     ]
+    if arguments.ram_only:
+        plans = plans[-1:]
     print(f"gdb through bmp's GDB server, simulated {CHIP.upper()}, SWCLK 4 MHz "
           "(virtual time; wall time on this host)")
     header = ("what", "bytes", "SWCLK cycles", "transactions", "WAIT", "virtual", "virtual rate",
@@ -179,6 +188,10 @@ def main():
             for result in measure(plan):
                 rate = (f"{result['bytes'] / result['virtual'] / 1024:.1f} KiB/s"
                         if result["bytes"] else "-")
+                if "16 KiB" in result["label"]:
+                    # The wire's limit: 46 SWCLK per 32-bit word (ADIv5.2 B4.2).
+                    limit = 4_000_000 / 46 * 4
+                    rate += f" ({100 * result['bytes'] / result['virtual'] / limit:.1f} % of wire)"
                 wall = f"{result['wall']:.3f} s" if result["wall"] is not None else "-"
                 rows.append((result["label"], str(result["bytes"]), str(result["cycles"]),
                              str(result["transactions"]), str(result["wait"]),

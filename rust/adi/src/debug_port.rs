@@ -127,11 +127,14 @@ impl<T: Transport, C: Clock> DebugPort<T, C> {
     pub fn write_ap_repeated(&mut self, ap: u8, register: u8, values: &[u32]) -> Result<(), Error> {
         self.select_ap(ap, register)?;
         let address = register & 0xC;
-        for &value in values {
+        self.transport.set_burst(true);
+        let written = values.iter().try_for_each(|&value| {
             self.retry(Port::Ap, register, |transport| {
                 transport.write(Port::Ap, address, value)
-            })?;
-        }
+            })
+        });
+        self.transport.set_burst(false);
+        written?;
         self.read_dp(dp::RDBUFF).map(|_| ())
     }
 
@@ -147,11 +150,16 @@ impl<T: Transport, C: Clock> DebugPort<T, C> {
             return Ok(());
         }
         self.select_ap(ap, register)?;
-        self.read_ap_posted(register)?;
+        self.transport.set_burst(true);
         let (last, others) = values.split_last_mut().expect("not empty");
-        for value in others {
-            *value = self.read_ap_posted(register)?;
-        }
+        let read = self.read_ap_posted(register).and_then(|_| {
+            others.iter_mut().try_for_each(|value| {
+                *value = self.read_ap_posted(register)?;
+                Ok(())
+            })
+        });
+        self.transport.set_burst(false);
+        read?;
         *last = self.read_dp(dp::RDBUFF)?;
         Ok(())
     }

@@ -14,6 +14,10 @@ pub trait Transport {
     /// Bring the line back to a known state after a protocol error or a lost target
     /// (SWD: line reset and a DPIDR read; JTAG: Test-Logic-Reset).
     fn resynchronise(&mut self) -> Result<(), TransferError>;
+    /// Start or end a burst: back-to-back transactions with no idle cycles between them
+    /// where the wire allows it (SWD, ADIv5.2 B4.1). The caller ends the burst before its
+    /// last transaction. Does nothing by default.
+    fn set_burst(&mut self, _on: bool) {}
 }
 
 /// A monotonic clock in microseconds, for timeouts.
@@ -30,6 +34,9 @@ impl<T: Transport + ?Sized> Transport for &mut T {
     }
     fn resynchronise(&mut self) -> Result<(), TransferError> {
         (**self).resynchronise()
+    }
+    fn set_burst(&mut self, on: bool) {
+        (**self).set_burst(on)
     }
 }
 

@@ -18,9 +18,14 @@ impl<P: Pins> Transport for Swd<P> {
 
     /// Line reset, then DPIDR: the read that must follow a line reset (ADIv5.2 B4.3.3).
     fn resynchronise(&mut self) -> Result<(), TransferError> {
+        self.set_burst(false);
         self.line_reset();
         Swd::read(self, Port::Dp, dp::DPIDR)?;
         Ok(())
+    }
+
+    fn set_burst(&mut self, on: bool) {
+        Swd::set_burst(self, on);
     }
 }
 

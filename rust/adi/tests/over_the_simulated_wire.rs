@@ -192,3 +192,42 @@ fn jtag_finds_both_taps_and_reaches_memory_through_the_jtag_dp() {
     memory.read_words(RAM_BASE + 0x40, &mut back).unwrap();
     assert_eq!(back, [1, 2, 3, 0xDEAD_BEEF]);
 }
+
+/// Block transfers run at the wire's limit: 46 SWCLK per 32-bit word on SWD (8 request,
+/// 1 turnaround, 3 ACK, 32 data, 1 parity, 1 turnaround; ADIv5.2 B4.2), the packets back
+/// to back. Per 1 KiB auto-increment block only TAR, the final RDBUFF and the CTRL/STAT
+/// check come on top; CSW is written once.
+#[test]
+fn swd_block_transfers_take_46_clocks_a_word() {
+    const PACKET: u64 = 46;
+    const WITH_IDLE: u64 = PACKET + 2;
+    let mut sim = Sim::new(Ram::new());
+    let mut port = swd_port(&mut sim);
+    port.connect().unwrap();
+    let mut ap = MemoryAp::open(&mut port, 0).unwrap();
+    let mut memory = MemoryPort {
+        port: &mut port,
+        ap: &mut ap,
+    };
+    // Warm up: CSW set, SELECT set.
+    memory.read_words(RAM_BASE, &mut [0; 1]).unwrap();
+    let words: Vec<u32> = (0..1024u32).collect();
+    macro_rules! cycles {
+        () => {
+            memory.port.transport().pins().statistics().clock_cycles
+        };
+    }
+    let before = cycles!();
+    memory.write_words(RAM_BASE, &words).unwrap();
+    let written = cycles!() - before;
+    let mut back = vec![0; 1024];
+    let before = cycles!();
+    memory.read_words(RAM_BASE, &mut back).unwrap();
+    let read = cycles!() - before;
+    assert_eq!(back, words);
+    // 4 blocks of 256 words: TAR, RDBUFF and CTRL/STAT each with their idle cycles.
+    let overhead = 4 * 3 * WITH_IDLE;
+    assert_eq!(written, 1024 * PACKET + overhead, "write");
+    // Reads are posted: the first returns nothing, RDBUFF the last (counted above).
+    assert_eq!(read, 1024 * PACKET + overhead, "read");
+}

@@ -20,6 +20,10 @@ pub struct Swd<P: Pins> {
     idle_cycles: u32,
     /// A data phase also after WAIT and FAULT (CTRL/STAT.ORUNDETECT, ADIv5.2 B4.2.3).
     data_phase: bool,
+    /// In a burst: a packet answered OK is followed at once by the next one, without idle
+    /// cycles (ADIv5.2 B4.1: after a packet the host may start the next one immediately;
+    /// idle cycles are needed only before the clock stops).
+    burst: bool,
 }
 
 impl<P: Pins> Swd<P> {
@@ -31,6 +35,7 @@ impl<P: Pins> Swd<P> {
             turnaround: 1,
             idle_cycles: 2,
             data_phase: false,
+            burst: false,
         }
     }
 
@@ -44,6 +49,12 @@ impl<P: Pins> Swd<P> {
 
     pub fn set_idle_cycles(&mut self, cycles: u32) {
         self.idle_cycles = cycles;
+    }
+
+    /// Start or end a burst of packets (see `burst`); the caller ends it before its last
+    /// packet, so that packet has its idle cycles.
+    pub fn set_burst(&mut self, on: bool) {
+        self.burst = on;
     }
 
     pub fn set_data_phase(&mut self, always: bool) {
@@ -157,7 +168,9 @@ impl<P: Pins> Swd<P> {
         let data = self.read_bits(32);
         let parity = self.read_bits(1);
         self.turnaround_to_probe();
-        self.finish();
+        if !self.burst {
+            self.finish();
+        }
         if data.count_ones() & 1 != parity {
             return Err(TransferError::Parity);
         }
@@ -170,7 +183,9 @@ impl<P: Pins> Swd<P> {
         self.turnaround_to_probe();
         self.write_bits(value, 32);
         self.write_bits(value.count_ones() & 1, 1);
-        self.finish();
+        if !self.burst {
+            self.finish();
+        }
         Ok(())
     }
 }
