@@ -35,8 +35,7 @@ enum State {
 /// Decodes a byte stream into packets, keeping at most `N` body bytes.
 pub struct Decoder<const N: usize> {
     state: State,
-    body: [u8; N],
-    length: usize,
+    body: heapless::Vec<u8, N>,
     checksum: u8,
     overflow: bool,
     damaged: bool,
@@ -52,8 +51,7 @@ impl<const N: usize> Decoder<N> {
     pub const fn new() -> Self {
         Self {
             state: State::Idle,
-            body: [0; N],
-            length: 0,
+            body: heapless::Vec::new(),
             checksum: 0,
             overflow: false,
             damaged: false,
@@ -72,19 +70,15 @@ impl<const N: usize> Decoder<N> {
 
     fn start(&mut self) {
         self.state = State::Body;
-        self.length = 0;
+        self.body.clear();
         self.checksum = 0;
         self.overflow = false;
         self.damaged = false;
     }
 
     fn push(&mut self, byte: u8) {
-        match self.body.get_mut(self.length) {
-            Some(slot) => {
-                *slot = byte;
-                self.length += 1;
-            }
-            None => self.overflow = true,
+        if self.body.push(byte).is_err() {
+            self.overflow = true;
         }
     }
 
@@ -147,7 +141,7 @@ impl<const N: usize> Decoder<N> {
                 } else if self.overflow {
                     Event::Oversized
                 } else {
-                    Event::Packet(&self.body[..self.length])
+                    Event::Packet(&self.body)
                 })
             }
         }
@@ -155,11 +149,10 @@ impl<const N: usize> Decoder<N> {
 
     /// `*n` repeats the byte before n - 29 more times (E.1); n is printable, not `#` or `$`.
     fn repeat(&mut self, count: u8) {
-        let (Some(previous), 29..=126) = (self.length.checked_sub(1), count) else {
+        let (Some(&byte), 29..=126) = (self.body.last(), count) else {
             self.damaged = true;
             return;
         };
-        let byte = self.body[previous];
         for _ in 0..count - 29 {
             self.push(byte);
         }
@@ -168,8 +161,7 @@ impl<const N: usize> Decoder<N> {
 
 /// Builds one reply packet `$...#cc` in a fixed buffer (kept for a resend on `-`).
 pub struct Encoder<const N: usize> {
-    buffer: [u8; N],
-    length: usize,
+    buffer: heapless::Vec<u8, N>,
     checksum: u8,
     overflow: bool,
 }
@@ -183,8 +175,7 @@ impl<const N: usize> Default for Encoder<N> {
 impl<const N: usize> Encoder<N> {
     pub const fn new() -> Self {
         Self {
-            buffer: [0; N],
-            length: 0,
+            buffer: heapless::Vec::new(),
             checksum: 0,
             overflow: false,
         }
@@ -196,17 +187,16 @@ impl<const N: usize> Encoder<N> {
     }
 
     pub fn start(&mut self) {
-        self.buffer[0] = b'$';
-        self.length = 1;
+        self.buffer.clear();
+        let _ = self.buffer.push(b'$'); // N is at least 4
         self.checksum = 0;
         self.overflow = false;
     }
 
     fn raw(&mut self, byte: u8) {
         // Keep 3 bytes for "#cc".
-        if self.length + 3 < N {
-            self.buffer[self.length] = byte;
-            self.length += 1;
+        if self.buffer.len() + 3 < N {
+            let _ = self.buffer.push(byte); // room checked
             self.checksum = self.checksum.wrapping_add(byte);
         } else {
             self.overflow = true;
@@ -259,16 +249,19 @@ impl<const N: usize> Encoder<N> {
             return None;
         }
         let checksum = self.checksum;
-        self.buffer[self.length] = b'#';
-        self.buffer[self.length + 1] = hex::DIGITS[usize::from(checksum >> 4)];
-        self.buffer[self.length + 2] = hex::DIGITS[usize::from(checksum & 0xF)];
-        self.length += 3;
-        Some(&self.buffer[..self.length])
+        let trailer = [
+            b'#',
+            hex::DIGITS[usize::from(checksum >> 4)],
+            hex::DIGITS[usize::from(checksum & 0xF)],
+        ];
+        // `raw` keeps room for the trailer.
+        self.buffer.extend_from_slice(&trailer).ok()?;
+        Some(&self.buffer)
     }
 
     /// The last finished packet, to send again.
     pub fn last(&self) -> &[u8] {
-        &self.buffer[..self.length]
+        &self.buffer
     }
 }
 

@@ -49,16 +49,13 @@ enum Run {
 
 /// Monitor output collected during one command.
 struct Console {
-    text: [u8; CONSOLE_SIZE],
-    length: usize,
+    text: heapless::Vec<u8, CONSOLE_SIZE>,
 }
 
 impl Write for Console {
     fn write_str(&mut self, text: &str) -> core::fmt::Result {
-        let room = CONSOLE_SIZE - self.length;
-        let taken = text.len().min(room);
-        self.text[self.length..self.length + taken].copy_from_slice(&text.as_bytes()[..taken]);
-        self.length += taken;
+        let taken = text.len().min(CONSOLE_SIZE - self.text.len());
+        let _ = self.text.extend_from_slice(&text.as_bytes()[..taken]); // fits: cut to room
         Ok(())
     }
 }
@@ -96,8 +93,7 @@ impl Server {
                 reply: Encoder::new(),
                 scratch: [0; MAX_MEMORY],
                 console: Console {
-                    text: [0; CONSOLE_SIZE],
-                    length: 0,
+                    text: heapless::Vec::new(),
                 },
                 no_ack: false,
                 run: Run::Halted,
@@ -508,7 +504,7 @@ impl Session {
 
     /// The target no longer answers: tell the client with an `O` line and `X1D`.
     fn lost<H: Host>(&mut self, host: &mut H, message: core::fmt::Arguments<'_>) {
-        self.console.length = 0;
+        self.console.text.clear();
         let _ = writeln!(self.console, "{message}");
         self.send_console(host);
         self.run = Run::Halted;
@@ -521,7 +517,7 @@ impl Session {
 
     /// What `console` holds, as console packets ('O', E.3), at most 512 bytes of text each.
     fn send_console<H: Host>(&mut self, host: &mut H) {
-        let length = self.console.length;
+        let length = self.console.text.len();
         for start in (0..length).step_by(512) {
             let end = (start + 512).min(length);
             self.reply.start();
@@ -743,7 +739,7 @@ impl Session {
         let Ok(line) = core::str::from_utf8(line) else {
             return self.error(0x16);
         };
-        self.console.length = 0;
+        self.console.text.clear();
         let result = monitor::run(line, target, host, &mut self.settings, &mut self.console);
         self.send_console(host);
         match result {
