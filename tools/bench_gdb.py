@@ -1,20 +1,17 @@
-"""Benchmark the GDB path: gdb-multiarch `load` through bmp's GDB server on the host probe
-with the simulated STM32F103C8 at SWCLK 4 MHz, in the simulator's virtual time
-(BMP_SIM_REALTIME=0: time passes only with SWCLK edges, so the figures are the same on every
-machine) and, for reference, in wall time on the host.
+"""Benchmark the GDB path: gdb-multiarch through bmp's GDB server on the host probe with the
+simulated STM32F103C8 at SWCLK 4 MHz, in the simulator's virtual time (BMP_SIM_REALTIME=0:
+time passes only with SWCLK edges, so the figures are the same on every machine) and, for
+reference, in wall time on the host.
 
-Each image gets a fresh host probe (flash erased) and three gdb sessions, each of them
-`monitor frequency 4M`, `monitor swdp_scan`, `attach 1`, then:
-
-1. connect: nothing more;
-2. load: `load`, timed on the wall clock inside gdb;
-3. verify: `compare-sections`.
-
-The probe prints the wire's counters for each session when gdb hangs up
-(BMP_SIM_STATISTICS=1); the load's own figures are session 2 minus session 1. Images:
-bench.elf from tests/firmware (62 800 bytes), and the same bytes followed by a fill to
-exactly 64 KiB, linked into an ELF under build/bench_gdb (it fills the C8's flash).
-Run by tools/bench; `--runs N` repeats every image N times (default 3)."""
+Each plan gets a fresh host probe (flash erased) and a series of gdb sessions, each of them
+`monitor frequency 4M`, `monitor swdp_scan`, `attach 1`, then one command (`load`, followed
+by `monitor flash_report`; `compare-sections`; `dump`/`restore` of 16 KiB of SRAM). The
+probe prints the wire's counters for each session when gdb hangs up (BMP_SIM_STATISTICS=1);
+each session's figures are its counters minus those of a connect-only session. Plans:
+bench.elf into erased flash and again; a 64 KiB image (bench.bin and a fill) into erased
+flash, a different 64 KiB image over it, the same again, each followed by compare-sections;
+the SRAM dump and restore. Run by tools/bench; `--runs N` repeats (default 1), `--ram-only`
+runs only the SRAM plan."""
 
 import argparse
 import os
@@ -129,17 +126,17 @@ def measure(steps):
             log = gdb(probe.port, elf, [command, "monitor flash_report"])
             session = probe.statistics()
             assert connect["swclk_hz"] == session["swclk_hz"] == 4_000_000, (connect, session)
-            results.append((label, log, connect, session))
+            results.append((label, command, log, connect, session))
     finally:
         probe.close()
-    return [summary(label, log, connect, session) for label, log, connect, session in results]
+    return [summary(*result) for result in results]
 
 
-def summary(label, log, connect, session):
+def summary(label, command, log, connect, session):
     rate = re.search(r"Transfer rate: (\d+) KB/sec, (\d+) bytes/write", log)
     matched = re.findall(r"^Section \S+, range .*: (matched|MIS-MATCHED)\.$", log, re.MULTILINE)
     loaded = re.search(r"load size (\d+)", log)
-    ram = "16 KiB" in label
+    ram = command.startswith(("dump", "restore"))
     wall = re.search(r"bench: load wall ([0-9.]+) s", log)
     pages = re.search(r"Flash pages since attach: (.*)", log)
     return {
@@ -152,7 +149,8 @@ def summary(label, log, connect, session):
         "virtual": (session["virtual_ns"] - connect["virtual_ns"]) / 1e9,
         "wall": float(wall.group(1)) if wall else None,
         "gdb_rate": f"{rate.group(1)} KB/s, {rate.group(2)} B/write" if rate else "-",
-        "verify": ("-" if "compare-sections" not in label else
+        "verify": (f"FAIL: load\n{log}" if command == LOAD and not loaded else
+                   "-" if command != "compare-sections" else
                    "pass" if matched and set(matched) == {"matched"} else f"FAIL: {log}"),
         "pages": pages.group(1) if pages else "-",
     }
