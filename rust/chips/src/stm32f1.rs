@@ -16,8 +16,6 @@ const SRAM_BASE: u32 = 0x2000_0000;
 // FPEC registers (RM0008 3.4)
 const FLASH_KEYR: u32 = 0x4002_2004;
 const FLASH_OPTKEYR: u32 = 0x4002_2008;
-const FLASH_SR: u32 = 0x4002_200C;
-const FLASH_CR: u32 = 0x4002_2010;
 const FLASH_AR: u32 = 0x4002_2014;
 const FLASH_OBR: u32 = 0x4002_201C;
 const FLASH_WRPR: u32 = 0x4002_2020;
@@ -33,21 +31,98 @@ const RDP_UNPROTECTED: u8 = 0xA5;
 const KEY1: u32 = 0x4567_0123;
 const KEY2: u32 = 0xCDEF_89AB;
 
-const SR_BSY: u32 = 1 << 0;
-const SR_PGERR: u32 = 1 << 2;
-const SR_WRPRTERR: u32 = 1 << 4;
-const SR_EOP: u32 = 1 << 5;
+adi::register! {
+    /// FLASH_SR (PM0075 3.4): BSY, and the flags of the last operation (write one to
+    /// clear).
+    memory FlashSr @ 0x4002_200C {
+        pub bsy, _: 0;
+        pub pgerr, set_pgerr: 2;
+        pub wrprterr, set_wrprterr: 4;
+        pub eop, set_eop: 5;
+    }
+}
 
-const CR_PG: u32 = 1 << 0;
-const CR_PER: u32 = 1 << 1;
-const CR_MER: u32 = 1 << 2;
-const CR_OPTPG: u32 = 1 << 4;
-const CR_OPTER: u32 = 1 << 5;
-const CR_STRT: u32 = 1 << 6;
-const CR_LOCK: u32 = 1 << 7;
-/// Set by the FPEC after the OPTKEYR key sequence; writing 0 clears it (PM0075 3.5), so
-/// every CR write during option byte work keeps it set.
-const CR_OPTWRE: u32 = 1 << 9;
+impl FlashSr {
+    /// Every flag, to clear them.
+    fn flags() -> Self {
+        let mut status = Self::default();
+        status.set_eop(true);
+        status.set_pgerr(true);
+        status.set_wrprterr(true);
+        status
+    }
+}
+
+adi::register! {
+    /// FLASH_CR (PM0075 3.5). OPTWRE is set by the FPEC after the OPTKEYR key sequence
+    /// and writing 0 clears it, so every write during option byte work keeps it set.
+    memory FlashCr @ 0x4002_2010 {
+        pub pg, set_pg: 0;
+        pub per, set_per: 1;
+        pub mer, set_mer: 2;
+        pub optpg, set_optpg: 4;
+        pub opter, set_opter: 5;
+        pub strt, set_strt: 6;
+        pub lock, set_lock: 7;
+        pub optwre, set_optwre: 9;
+    }
+}
+
+impl FlashCr {
+    /// Nothing set: the end of an operation.
+    fn idle() -> Self {
+        Self::default()
+    }
+
+    fn locked() -> Self {
+        let mut control = Self::default();
+        control.set_lock(true);
+        control
+    }
+
+    fn program() -> Self {
+        let mut control = Self::default();
+        control.set_pg(true);
+        control
+    }
+
+    /// Page erase (PER), started (STRT) or not yet.
+    fn page_erase(start: bool) -> Self {
+        let mut control = Self::default();
+        control.set_per(true);
+        control.set_strt(start);
+        control
+    }
+
+    /// Mass erase (MER), started (STRT) or not yet.
+    fn mass_erase(start: bool) -> Self {
+        let mut control = Self::default();
+        control.set_mer(true);
+        control.set_strt(start);
+        control
+    }
+
+    /// Option byte work: OPTWRE kept set.
+    fn options() -> Self {
+        let mut control = Self::default();
+        control.set_optwre(true);
+        control
+    }
+
+    /// Option byte erase (OPTER), started (STRT) or not yet.
+    fn option_erase(start: bool) -> Self {
+        let mut control = Self::options();
+        control.set_opter(true);
+        control.set_strt(start);
+        control
+    }
+
+    fn option_program() -> Self {
+        let mut control = Self::options();
+        control.set_optpg(true);
+        control
+    }
+}
 
 /// FLASH_OBR bits (PM0075 3.7).
 const OBR_OPTERR: u32 = 1 << 0;
@@ -202,33 +277,33 @@ impl Stm32F1 {
 
     /// The key sequence (RM0008 3.3.1); a wrong one locks the FPEC until reset.
     fn unlock<M: Memory>(&self, memory: &mut M) -> Result<(), Error> {
-        if memory.read_word(FLASH_CR)? & CR_LOCK == 0 {
+        if !memory.load::<FlashCr>()?.lock() {
             return Ok(());
         }
         memory.write_word(FLASH_KEYR, KEY1)?;
         memory.write_word(FLASH_KEYR, KEY2)?;
-        if memory.read_word(FLASH_CR)? & CR_LOCK != 0 {
+        if memory.load::<FlashCr>()?.lock() {
             return Err(Error::Locked);
         }
         Ok(())
     }
 
     pub fn lock<M: Memory>(&self, memory: &mut M) -> Result<(), Error> {
-        memory.write_word(FLASH_CR, CR_LOCK)?;
+        memory.store(FlashCr::locked())?;
         Ok(())
     }
 
     /// Wait for BSY to clear, then report and clear the error flags (RM0008 3.4.2).
     fn finish<M: Memory>(&self, memory: &mut M, address: u32, timeout: u64) -> Result<(), Error> {
         let status = poll_memory(memory, timeout, Error::Timeout { address }, |memory| {
-            let status = memory.read_word(FLASH_SR)?;
-            Ok((status & SR_BSY == 0).then_some(status))
+            let status: FlashSr = memory.load()?;
+            Ok((!status.bsy()).then_some(status))
         })?;
-        memory.write_word(FLASH_SR, SR_EOP | SR_PGERR | SR_WRPRTERR)?;
-        if status & SR_WRPRTERR != 0 {
+        memory.store(FlashSr::flags())?;
+        if status.wrprterr() {
             return Err(Error::WriteProtected { address });
         }
-        if status & SR_PGERR != 0 {
+        if status.pgerr() {
             return Err(Error::NotErased { address });
         }
         Ok(())
@@ -253,11 +328,11 @@ impl Stm32F1 {
         let end = address + length;
         let mut page = first;
         while page < end {
-            memory.write_word(FLASH_CR, CR_PER)?;
+            memory.store(FlashCr::page_erase(false))?;
             memory.write_word(FLASH_AR, page)?;
-            memory.write_word(FLASH_CR, CR_PER | CR_STRT)?;
+            memory.store(FlashCr::page_erase(true))?;
             let result = self.finish(memory, page, ERASE_TIMEOUT_MICROS);
-            memory.write_word(FLASH_CR, 0)?;
+            memory.store(FlashCr::idle())?;
             result?;
             page += self.page_size;
         }
@@ -267,10 +342,10 @@ impl Stm32F1 {
     /// Mass erase (RM0008 3.3.3 "Mass Erase": MER, STRT).
     pub fn mass_erase<M: Memory>(&mut self, memory: &mut M) -> Result<(), Error> {
         self.start(memory, FLASH_BASE)?;
-        memory.write_word(FLASH_CR, CR_MER)?;
-        memory.write_word(FLASH_CR, CR_MER | CR_STRT)?;
+        memory.store(FlashCr::mass_erase(false))?;
+        memory.store(FlashCr::mass_erase(true))?;
         let result = self.finish(memory, FLASH_BASE, ERASE_TIMEOUT_MICROS);
-        memory.write_word(FLASH_CR, 0)?;
+        memory.store(FlashCr::idle())?;
         result
     }
 
@@ -289,9 +364,9 @@ impl Stm32F1 {
         }
         self.check_range(address, data.len() as u32)?;
         self.start(memory, address)?;
-        memory.write_word(FLASH_CR, CR_PG)?;
+        memory.store(FlashCr::program())?;
         let result = self.program_halves(memory, address, data);
-        memory.write_word(FLASH_CR, 0)?;
+        memory.store(FlashCr::idle())?;
         result
     }
 
@@ -359,10 +434,10 @@ impl Stm32F1 {
 
     fn erase_then_unprotect<M: Memory>(&mut self, memory: &mut M) -> Result<(), Error> {
         self.unlock_option_bytes(memory)?;
-        memory.write_word(FLASH_CR, CR_OPTWRE | CR_OPTER)?;
-        memory.write_word(FLASH_CR, CR_OPTWRE | CR_OPTER | CR_STRT)?;
+        memory.store(FlashCr::option_erase(false))?;
+        memory.store(FlashCr::option_erase(true))?;
         let result = self.finish(memory, OPTION_BYTES_BASE, ERASE_TIMEOUT_MICROS);
-        memory.write_word(FLASH_CR, CR_OPTWRE)?;
+        memory.store(FlashCr::options())?;
         result?;
         self.program_option_byte(memory, 0, RDP_UNPROTECTED)
     }
@@ -390,12 +465,12 @@ impl Stm32F1 {
     /// (PM0075 2.5).
     fn unlock_option_bytes<M: Memory>(&self, memory: &mut M) -> Result<(), Error> {
         self.start(memory, OPTION_BYTES_BASE)?;
-        if memory.read_word(FLASH_CR)? & CR_OPTWRE != 0 {
+        if memory.load::<FlashCr>()?.optwre() {
             return Ok(());
         }
         memory.write_word(FLASH_OPTKEYR, KEY1)?;
         memory.write_word(FLASH_OPTKEYR, KEY2)?;
-        if memory.read_word(FLASH_CR)? & CR_OPTWRE == 0 {
+        if !memory.load::<FlashCr>()?.optwre() {
             return Err(Error::OptionBytesLocked);
         }
         Ok(())
@@ -411,12 +486,12 @@ impl Stm32F1 {
         value: u8,
     ) -> Result<(), Error> {
         let address = OPTION_BYTES_BASE + 2 * index as u32;
-        memory.write_word(FLASH_CR, CR_OPTWRE | CR_OPTPG)?;
+        memory.store(FlashCr::option_program())?;
         let result = memory
             .write_halves(address, &[u16::from(value)])
             .map_err(Error::from)
             .and_then(|()| self.finish(memory, address, ERASE_TIMEOUT_MICROS));
-        memory.write_word(FLASH_CR, CR_OPTWRE)?;
+        memory.store(FlashCr::options())?;
         result.map_err(|error| match error {
             Error::WriteProtected { address } => Error::OptionByteNotErased { address },
             other => other,
