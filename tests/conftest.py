@@ -8,7 +8,17 @@ import pytest
 from helpers.console import Console
 
 TOP = pathlib.Path(__file__).resolve().parent.parent
-UNIX_MICROPYTHON = TOP / "build" / "unix" / "micropython"
+# BMP_UNIX_BUILD=unix-asan runs the host-probe tests on the sanitizer build (tools/test).
+UNIX_BUILD = os.environ.get("BMP_UNIX_BUILD", "unix")
+UNIX_MICROPYTHON = TOP / "build" / UNIX_BUILD / "micropython"
+if UNIX_BUILD == "unix-asan":
+    # Reports go to stderr, which every test checks. No leak report: MicroPython's heap
+    # is one block kept until exit. No fake stacks: the GC scans the real one.
+    os.environ.setdefault("ASAN_OPTIONS", "detect_leaks=0:detect_stack_use_after_return=0:"
+                          "abort_on_error=0:halt_on_error=1")
+    # UBSan halts on a report, except those in MicroPython's own code listed here.
+    os.environ.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1:suppressions="
+                          f"{TOP / 'tools' / 'sanitizers' / 'ubsan.supp'}")
 QEMU_FIRMWARE = TOP / "build" / "qemu" / "firmware.elf"
 MICROPYTHON_SOURCE = TOP / "build" / "micropython"
 
@@ -26,7 +36,7 @@ def top():
 
 @pytest.fixture(scope="session")
 def unix_micropython():
-    return _require(UNIX_MICROPYTHON, "tools/mkfw unix")
+    return _require(UNIX_MICROPYTHON, f"tools/mkfw {UNIX_BUILD}")
 
 
 @pytest.fixture(scope="session")
