@@ -306,6 +306,17 @@ impl gdb::Target for ProbeTarget<'_> {
         self.session(|session| session.crc32(address, length).map(|(crc, _)| crc))
     }
 
+    fn crc_routine(&self) -> (bool, Option<u64>) {
+        let options = self.probe.session.crc_options();
+        (options.on_target, options.timeout_micros)
+    }
+
+    fn set_crc_routine(&mut self, on_target: bool, timeout_micros: Option<u64>) {
+        self.probe
+            .session
+            .set_crc_options(on_target, timeout_micros);
+    }
+
     fn flash_report(&mut self, out: &mut dyn Write) -> Result<(), Failure> {
         let report =
             self.session(|session| session.flash_report().ok_or(debug::Error::NotAttached))?;

@@ -96,3 +96,30 @@ def test_every_kind_of_load(unix_micropython, tmp_path, firmware):
         assert re.search(r"^Breakpoint \d+, (0x[0-9a-f]+ in )?blink_step \(", stopped,
                          re.MULTILINE), f"step {index} ({elf.name}): did not run\n{run}"
     assert "Last CRC: on the target's core" in run.output("monitor flash_report", 0), f"{run}"
+
+
+def test_the_crc_falls_back_to_reading_back_and_says_so(unix_micropython, tmp_path, firmware):
+    """`monitor crc_routine off`, and a routine given 1 us (halted, then read back): the
+    CRCs are still right, `monitor flash_report` says how they were taken, and the program
+    still runs afterwards."""
+    probe = BmpProbe(unix_micropython, tmp_path)
+    try:
+        run = probe.gdb(probe.connect() + [
+            "load", "monitor crc_routine off", "compare-sections", "monitor flash_report",
+            "monitor crc_routine on", "monitor crc_routine timeout 1", "load",
+            "compare-sections", "monitor flash_report", "monitor crc_routine timeout 0",
+            "compare-sections", "monitor flash_report", "break blink_step", "continue"])
+    finally:
+        probe.close()
+    compares = run.outputs("compare-sections")
+    assert len(compares) == 3 and all("matched" in text and "MIS-MATCHED" not in text
+                                      for text in compares), f"{run}"
+    reports = run.outputs("monitor flash_report")
+    assert "Last CRC: by reading back (the CRC routine is turned off)" in reports[0], f"{run}"
+    assert "Last CRC: by reading back (the CRC routine timed out and was halted)" in reports[1], \
+        f"{run}"
+    # The second load found both pages as they were, by reading back.
+    assert counts(run, 1)[0] == 2, f"{run}"
+    assert "Last CRC: on the target's core" in reports[2], f"{run}"
+    assert re.search(r"^Breakpoint \d+, (0x[0-9a-f]+ in )?blink_step \(", run.output("continue"),
+                     re.MULTILINE), f"{run}"

@@ -204,6 +204,11 @@ impl<T: Transport, C: Clock> Session<T, C> {
         }
     }
 
+    /// The CRC routine's settings (see `set_crc_options`).
+    pub fn crc_options(&self) -> crc::Options {
+        self.crc_options
+    }
+
     /// What the flash work and CRCs since attaching did (pages unchanged, erased,
     /// programmed; how the CRCs were taken).
     pub fn flash_report(&self) -> Option<FlashReport> {

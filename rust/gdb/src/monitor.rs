@@ -60,7 +60,7 @@ struct Call<'a, T, H> {
 }
 
 /// The probe's commands, in the order `monitor help` lists them.
-fn commands<T: Target, H: Host>() -> [Command<T, H>; 13] {
+fn commands<T: Target, H: Host>() -> [Command<T, H>; 14] {
     [
         Command {
             name: "version",
@@ -124,6 +124,11 @@ fn commands<T: Target, H: Host>() -> [Command<T, H>; 13] {
             name: "flash_report",
             run: |call| report(call.target.flash_report(call.out), call.out),
             help: "Show what loads did (pages skipped, erased, programmed) and how CRCs were taken",
+        },
+        Command {
+            name: "crc_routine",
+            run: crc_routine,
+            help: "CRCs on the target's core or read back: [on|off|timeout <us> (0: default)]",
         },
         Command {
             name: "python",
@@ -228,6 +233,43 @@ fn connect_rst<T: Target, H: Host>(call: &mut Call<'_, T, H>) -> Result<(), Fail
         "disabled"
     };
     let _ = writeln!(call.out, "Assert nRST during scan: {state}");
+    Ok(())
+}
+
+fn crc_routine<T: Target, H: Host>(call: &mut Call<'_, T, H>) -> Result<(), Failed> {
+    let (mut on_target, mut timeout) = call.target.crc_routine();
+    let mut words = call.arguments.split_whitespace();
+    match (words.next(), words.next(), words.next()) {
+        (None, _, _) => {}
+        (Some("on" | "enable"), None, _) => on_target = true,
+        (Some("off" | "disable"), None, _) => on_target = false,
+        (Some("timeout"), Some(micros), None) => match parse_number(micros) {
+            Some(0) => timeout = None,
+            Some(micros) => timeout = Some(u64::from(micros)),
+            None => {
+                return fail(
+                    call.out,
+                    format_args!("crc_routine: not a number: {micros}\n"),
+                );
+            }
+        },
+        _ => {
+            return fail(
+                call.out,
+                format_args!("crc_routine: on, off or timeout <microseconds>\n"),
+            );
+        }
+    }
+    call.target.set_crc_routine(on_target, timeout);
+    let state = if on_target {
+        "on the target's core"
+    } else {
+        "read back"
+    };
+    let _ = match timeout {
+        Some(micros) => writeln!(call.out, "CRCs: {state}; routine time limit {micros} us"),
+        None => writeln!(call.out, "CRCs: {state}; routine time limit: the default"),
+    };
     Ok(())
 }
 

@@ -66,6 +66,10 @@ pub trait Target {
     fn crc32(&mut self, address: u32, length: u32) -> Result<u32, Self::Error>;
     /// `monitor flash_report`: what the flash work and the CRCs did, and how.
     fn flash_report(&mut self, out: &mut dyn Write) -> Result<(), Self::Error>;
+    /// Whether CRCs run on the target's core (else they read back), and that routine's
+    /// time limit in microseconds (None: the default, from the length).
+    fn crc_routine(&self) -> (bool, Option<u64>);
+    fn set_crc_routine(&mut self, on_target: bool, timeout_micros: Option<u64>);
 
     /// The attached chip's own monitor commands: (name, help).
     fn chip_commands(&self) -> &'static [(&'static str, &'static str)];

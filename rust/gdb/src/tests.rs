@@ -28,6 +28,7 @@ struct Model {
     breakpoints: Vec<(BreakWatch, u32, u32)>,
     flash: Vec<(u32, Vec<u8>)>,
     resets: usize,
+    crc_routine: (bool, Option<u64>),
 }
 
 impl Model {
@@ -41,6 +42,7 @@ impl Model {
             breakpoints: Vec::new(),
             flash: Vec::new(),
             resets: 0,
+            crc_routine: (true, None),
         }
     }
 
@@ -196,6 +198,12 @@ impl Target for Model {
     fn flash_report(&mut self, out: &mut dyn Write) -> Result<(), ModelError> {
         let _ = writeln!(out, "Last CRC: computed by the model");
         Ok(())
+    }
+    fn crc_routine(&self) -> (bool, Option<u64>) {
+        self.crc_routine
+    }
+    fn set_crc_routine(&mut self, on_target: bool, timeout_micros: Option<u64>) {
+        self.crc_routine = (on_target, timeout_micros);
     }
     fn chip_commands(&self) -> &'static [(&'static str, &'static str)] {
         &[("option", "Show the option bytes")]
@@ -751,6 +759,21 @@ fn monitor_commands() {
         "Current SWCLK/TCK frequency: 4000000 Hz\n"
     );
     assert_eq!(monitor(&mut harness, "frequency fast").1, "E01");
+    assert_eq!(
+        monitor(&mut harness, "crc_routine off").0,
+        "CRCs: read back; routine time limit: the default\n"
+    );
+    assert_eq!(
+        monitor(&mut harness, "crc_routine timeout 250").0,
+        "CRCs: read back; routine time limit 250 us\n"
+    );
+    assert_eq!(
+        monitor(&mut harness, "crc_routine on").0,
+        "CRCs: on the target's core; routine time limit 250 us\n"
+    );
+    assert_eq!(monitor(&mut harness, "crc_routine timeout soon").1, "E01");
+    assert_eq!(monitor(&mut harness, "crc_routine sideways").1, "E01");
+    assert_eq!(harness.target.crc_routine, (true, Some(250)));
     assert_eq!(
         monitor(&mut harness, "option erase").0,
         "option bytes erase\n"
