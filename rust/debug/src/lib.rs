@@ -8,6 +8,7 @@ pub mod crc;
 mod error;
 mod flash;
 pub mod itm;
+pub mod rtt;
 
 use adi::registers::{ApRegister, ap::Idr};
 use adi::{Clock, ComponentKind, DebugPort, Memory, MemoryAp, MemoryPort, RomTable, Transport};
