@@ -802,7 +802,7 @@ impl Rtt {
             let taken = io.up(channel, piece).min(piece.len()) as u32;
             let consumed = if blocking { taken } else { length };
             self.counters.up_bytes += u64::from(taken);
-            self.counters.dropped += u64::from(length - taken);
+            self.counters.dropped += u64::from(consumed - taken);
             if consumed == 0 {
                 break; // a blocking channel whose client takes nothing: leave it full
             }
