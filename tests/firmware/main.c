@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "rtt.h"
 #include "semihosting.h"
 #include "stm32f103.h"
 
@@ -213,6 +214,72 @@ DEBUG_VISIBLE void run_semihosting_test(void) {
     semihosting_exit(failed_step);
 }
 
+/* RTT: a line on up channel 0 every RTT_LINE_PERIOD loop iterations; a line received on
+ * down channel 0 comes back on up channel 0 as "echo: LINE". With rtt_flood non-zero the
+ * loop fills up channel 0 with bytes 0, 1, 2, ... (mod 256) as fast as it can instead
+ * (throughput benchmarks; set it with the channel in block mode so nothing is dropped). */
+#define RTT_LINE_PERIOD 0x4000u
+#define RTT_ECHO_LINE 80u
+volatile uint32_t rtt_flood;
+volatile uint32_t rtt_flood_bytes; /* bytes written in flood mode */
+volatile uint32_t rtt_lines;       /* counter lines written */
+static char echo_line[RTT_ECHO_LINE];
+static uint32_t echo_length;
+
+static void rtt_echo(void) {
+    char input[16];
+    uint32_t count = rtt_read(0, input, sizeof input);
+    for (uint32_t index = 0; index < count; index++) {
+        char byte = input[index];
+        if (byte == '\r') {
+            continue;
+        }
+        if (byte != '\n' && echo_length < RTT_ECHO_LINE - 1u) {
+            echo_line[echo_length++] = byte;
+            continue;
+        }
+        char line[RTT_ECHO_LINE + 8];
+        static const char prefix[] = "echo: ";
+        uint32_t length = 0;
+        for (uint32_t at = 0; at < sizeof prefix - 1u; at++) {
+            line[length++] = prefix[at];
+        }
+        for (uint32_t at = 0; at < echo_length; at++) {
+            line[length++] = echo_line[at];
+        }
+        line[length++] = '\n';
+        rtt_write(0, line, length);
+        echo_length = 0;
+    }
+}
+
+static void rtt_flood_step(void) {
+    char block[64];
+    uint32_t next = rtt_flood_bytes;
+    for (uint32_t index = 0; index < sizeof block; index++) {
+        block[index] = (char)(next + index);
+    }
+    rtt_flood_bytes = next + rtt_write(0, block, sizeof block);
+}
+
+/* One RTT step of the main loop. */
+DEBUG_VISIBLE void rtt_step(void) {
+    if (rtt_flood != 0) {
+        rtt_flood_step();
+        return;
+    }
+    if ((counter % RTT_LINE_PERIOD) == 0u) {
+        char line[32] = "rtt: counter ";
+        format_decimal(counter, line + 13);
+        uint32_t length = text_length(line);
+        line[length++] = '\n';
+        if (rtt_write(0, line, length) == length) {
+            rtt_lines = rtt_lines + 1u;
+        }
+    }
+    rtt_echo();
+}
+
 #ifdef BENCH_IMAGE
 static void bench_sum(void) {
     uint32_t sum = 0;
@@ -225,6 +292,7 @@ static void bench_sum(void) {
 
 int main(void) {
     clock_setup();
+    rtt_init();
 #ifdef BENCH_IMAGE
     bench_sum();
 #endif
@@ -233,5 +301,6 @@ int main(void) {
             run_semihosting_test();
         }
         blink_step();
+        rtt_step();
     }
 }

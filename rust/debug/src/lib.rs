@@ -99,6 +99,8 @@ pub struct Session<T: Transport, C: Clock> {
     attached: Option<Attached>,
     last_attached: Option<usize>,
     crc_options: crc::Options,
+    /// RTT of the attached target (settings survive detach and attach).
+    pub rtt: rtt::Rtt,
 }
 
 impl<T: Transport, C: Clock> Default for Session<T, C> {
@@ -115,6 +117,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
             attached: None,
             last_attached: None,
             crc_options: crc::Options::new(),
+            rtt: rtt::Rtt::new(),
         }
     }
 
@@ -257,6 +260,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
             ap,
             state,
         });
+        self.rtt.search_again();
         Ok(())
     }
 
@@ -448,7 +452,28 @@ impl<T: Transport, C: Clock> Session<T, C> {
             state.software_breakpoints = [None; MAX_SOFTWARE_BREAKPOINTS];
             state.flash.finish_before(memory, &mut state.chip, None)?;
             Ok(state.core.reset(memory, halt)?)
-        })
+        })?;
+        // The program sets its control block up again, maybe elsewhere.
+        self.rtt.search_again();
+        Ok(())
+    }
+
+    /// One RTT poll of the attached target, if RTT is on and the interval has passed
+    /// (`now_us` from any free-running clock). The target keeps running. Returns the bytes
+    /// moved; nothing happens without an attached target.
+    pub fn rtt_poll(&mut self, now_us: u64, io: &mut dyn rtt::RttIo) -> usize {
+        let (Some(attached), Some(port)) = (self.attached.as_mut(), self.port.as_mut()) else {
+            return 0;
+        };
+        if !self.rtt.due(now_us) {
+            return 0;
+        }
+        let map = attached.state.chip.memory_map();
+        let mut memory = MemoryPort {
+            port,
+            ap: &mut attached.ap,
+        };
+        self.rtt.poll(&mut memory, &map, now_us, io)
     }
 
     pub fn set_breakwatch(

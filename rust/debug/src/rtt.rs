@@ -221,12 +221,7 @@ impl Descriptor {
         self.buffer == 0 && self.size == 0
     }
 
-    fn check(
-        &self,
-        direction: Direction,
-        channel: u8,
-        ram: &RamRanges,
-    ) -> Result<(), Corruption> {
+    fn check(&self, direction: Direction, channel: u8, ram: &RamRanges) -> Result<(), Corruption> {
         if self.size < 2 || !ram.holds(self.buffer, self.size) {
             return Err(Corruption::BufferOutsideRam {
                 direction,
@@ -282,12 +277,11 @@ impl RamRanges {
             ranges[0] = Some(range);
             return Self { ranges };
         }
-        let ram = map.regions().filter(|region| region.kind == RegionKind::Ram);
+        let ram = map
+            .regions()
+            .filter(|region| region.kind == RegionKind::Ram);
         for (slot, region) in ranges.iter_mut().zip(ram) {
-            *slot = Some((
-                region.start,
-                region.start.saturating_add(region.length),
-            ));
+            *slot = Some((region.start, region.start.saturating_add(region.length)));
         }
         if ranges[0].is_none() {
             // No memory map: the SRAM region of the ARMv7-M address map (B3.1).
@@ -598,6 +592,11 @@ impl Rtt {
                 0
             }
         };
+        if self.found == Found::Searching {
+            // Part of RAM is still to be scanned: go on soon.
+            self.interval_ms = self.config.min_poll_ms;
+            return moved;
+        }
         self.interval_ms = if moved > 0 {
             self.interval_ms / 2
         } else {
@@ -778,10 +777,8 @@ impl Rtt {
         mut descriptor: Descriptor,
         io: &mut dyn RttIo,
     ) -> Result<usize, adi::Error> {
-        let read_field = address
-            + HEADER_LENGTH
-            + DESCRIPTOR_LENGTH * u32::from(channel)
-            + DESCRIPTOR_READ;
+        let read_field =
+            address + HEADER_LENGTH + DESCRIPTOR_LENGTH * u32::from(channel) + DESCRIPTOR_READ;
         let write_field = read_field - DESCRIPTOR_READ + DESCRIPTOR_WRITE;
         let blocking = descriptor.mode() == Mode::Block;
         let mut moved = 0;
@@ -839,7 +836,9 @@ impl Rtt {
             return Ok(0);
         }
         let mut data = [0u8; PIECE];
-        let count = io.down(channel, &mut data[..free as usize]).min(free as usize) as u32;
+        let count = io
+            .down(channel, &mut data[..free as usize])
+            .min(free as usize) as u32;
         if count == 0 {
             return Ok(0);
         }

@@ -74,7 +74,10 @@ impl Target {
         flags: u32,
     ) {
         let at = descriptor_address(direction, channel);
-        for (index, value) in [0, buffer, size, write, read, flags].into_iter().enumerate() {
+        for (index, value) in [0, buffer, size, write, read, flags]
+            .into_iter()
+            .enumerate()
+        {
             self.put_word(at + 4 * index as u32, value);
         }
     }
@@ -350,7 +353,9 @@ fn an_id_in_a_chunk_overlap_is_found() {
 
 #[test]
 fn corrupt_buffers_and_indices_are_reported_and_not_followed() {
-    let cases: [(u32, u32, u32, u32, u32, fn(&Corruption) -> bool); 4] = [
+    // Buffer, size, WrOff, RdOff, flags of up channel 0; what is reported.
+    type Case = (u32, u32, u32, u32, u32, fn(&Corruption) -> bool);
+    let cases: [Case; 4] = [
         // Buffer past the end of RAM.
         (RAM + RAM_SIZE - 8, 64, 0, 0, 0, |c| {
             matches!(c, Corruption::BufferOutsideRam { .. })
@@ -487,7 +492,12 @@ fn the_interval_adapts_and_wire_errors_switch_rtt_off() {
     // A block at an address the wire faults on: errors add up until RTT gives up.
     rtt.config.address = Some(0x1000_0000);
     rtt.search_again();
-    run(&mut rtt, &mut target, &mut client, DEFAULT_MAX_ERRORS as usize + 1);
+    run(
+        &mut rtt,
+        &mut target,
+        &mut client,
+        DEFAULT_MAX_ERRORS as usize + 1,
+    );
     assert!(!rtt.config.enabled);
     assert!(rtt.gave_up);
 }
@@ -512,6 +522,9 @@ fn settings_are_checked() {
     assert_eq!(config.set_poll(8, 16, 10), Err(RttError::BadPoll));
     assert_eq!(config.set_poll(8, 0, 10), Err(RttError::BadPoll));
     config.set_poll(100, 1, 3).unwrap();
-    assert_eq!(config.set_scan_range(Some((10, 10))), Err(RttError::BadRange));
+    assert_eq!(
+        config.set_scan_range(Some((10, 10))),
+        Err(RttError::BadRange)
+    );
     assert_eq!(config.ident(), b"SEGGER RTT");
 }
