@@ -30,6 +30,7 @@ pub struct State {
     /// bmp.debug(): show the packets on the console.
     pub debug: bool,
     pub trace: crate::trace::Trace,
+    pub rtt: crate::rtt::RttOutput,
 }
 
 pub static STATE: Exclusive<State> = Exclusive::new(State {
@@ -37,6 +38,7 @@ pub static STATE: Exclusive<State> = Exclusive::new(State {
     clock: None,
     debug: false,
     trace: crate::trace::Trace::new(),
+    rtt: crate::rtt::RttOutput::new(),
 });
 
 impl State {
@@ -74,7 +76,7 @@ pub fn stop(probe: &mut Probe) {
     let _ = STATE.with(|state| state.server.disconnected());
 }
 
-/// One poll step (bmp_loop): serve the client, then tracebuf and traceswo.
+/// One poll step (bmp_loop): serve the client, then tracebuf, traceswo and RTT.
 pub fn poll() {
     let _ = STATE.with(|state| {
         let _ = probe::with(|probe| {
@@ -82,6 +84,7 @@ pub fn poll() {
                 serve(state, probe);
             }
             state.trace.poll(probe);
+            state.rtt.poll(probe);
             Ok(())
         });
     });
@@ -367,6 +370,10 @@ impl gdb::Target for ProbeTarget<'_> {
 
     fn heap_info(&self) -> [u32; 4] {
         self.probe.heap_info
+    }
+
+    fn rtt(&mut self) -> Option<&mut debug::rtt::Rtt> {
+        Some(&mut self.probe.session.rtt)
     }
 }
 

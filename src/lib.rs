@@ -21,6 +21,7 @@ mod module_target;
 mod mpy;
 mod poll;
 mod probe;
+mod rtt;
 mod trace;
 
 /// A panic is a bug in bmp: report it as RuntimeError rather than crash the interpreter.

@@ -12,6 +12,7 @@ use crate::mpy::text::FixedText;
 use crate::mpy::{Obj, object, print, sys};
 use crate::poll;
 use crate::probe;
+use crate::rtt;
 use crate::trace::{self, TraceBuffer};
 
 const HELP: &str = "\
@@ -22,6 +23,9 @@ bmp functions:
  poll()     -- run one poll step by hand; returns the number of steps run so far
  traceswo(uart=, chan=[...]) -- display swo logging (itm stimulus ports); traceswo() stops
  tracebuf(cb=[buf_addr, buf_size, head_addr, tail_addr], ena=True) -- display target buffer
+ rtt(ena=True, stream=|tcp=|fun=, host=, cblock=) -- SEGGER RTT of the attached target:
+              up channel 0 to a stream, a tcp port or fun(bytearray) (default: the console),
+              input from the stream to down channel 0; cblock=address skips the RAM scan
  disp_fun() -- register callback function to display text
  repl_fun() -- register callback function to execute python
  debug()    -- toggle debugging of the probe itself
@@ -63,21 +67,7 @@ pub fn bmp_start(stream: Obj, tcp: sys::mp_int_t, host: Obj) -> Obj {
     if has_stream {
         connection::open_stream(gdb_server::SLOTS, stream);
     } else {
-        let mut name = [0u8; 64];
-        let host_text = if host == object::NONE {
-            let mut default = FixedText::<63>::new();
-            default.push_bytes(b"127.0.0.1");
-            default
-        } else {
-            argument::text::<63>(host, c"host", HOST_TOO_LONG)
-        };
-        let host_text = host_text.as_bytes();
-        if host_text.contains(&0) {
-            raise(Kind::Value, HOST_TOO_LONG);
-        }
-        name[..host_text.len()].copy_from_slice(host_text);
-        let host = core::ffi::CStr::from_bytes_until_nul(&name).unwrap_or(c"127.0.0.1");
-        connection::open_tcp(gdb_server::SLOTS, host, tcp as u16);
+        open_tcp(gdb_server::SLOTS, host, tcp as u16);
     }
     if has_stream {
         let started = probe::with(gdb_server::take_wire);
@@ -90,6 +80,25 @@ pub fn bmp_start(stream: Obj, tcp: sys::mp_int_t, host: Obj) -> Obj {
         raise(Kind::Runtime, c"bmp.init() called from inside a poll step");
     }
     object::NONE
+}
+
+/// Listen on `port` of `host` (None: 127.0.0.1); raises on a bad host or a busy port.
+fn open_tcp(slots: connection::Slots, host: Obj, port: u16) {
+    let mut name = [0u8; 64];
+    let host_text = if host == object::NONE {
+        let mut default = FixedText::<63>::new();
+        default.push_bytes(b"127.0.0.1");
+        default
+    } else {
+        argument::text::<63>(host, c"host", HOST_TOO_LONG)
+    };
+    let host_text = host_text.as_bytes();
+    if host_text.contains(&0) {
+        raise(Kind::Value, HOST_TOO_LONG);
+    }
+    name[..host_text.len()].copy_from_slice(host_text);
+    let host = core::ffi::CStr::from_bytes_until_nul(&name).unwrap_or(c"127.0.0.1");
+    connection::open_tcp(slots, host, port);
 }
 
 pub fn bmp_deinit(_: Arguments) -> Obj {
@@ -207,4 +216,59 @@ pub fn bmp_traceswo_with(uart: Obj, channels: Obj) -> Obj {
         );
     }
     object::bool(mask != 0)
+}
+
+/// bmp.rtt(ena=True, stream=, tcp=, host=, fun=, cblock=): RTT on (with one output) or off.
+pub fn bmp_rtt_with(
+    enable: Obj,
+    stream: Obj,
+    tcp: sys::mp_int_t,
+    host: Obj,
+    function: Obj,
+    address: Obj,
+) -> Obj {
+    let enable = argument::truth(enable);
+    let outputs = [stream != object::NONE, tcp != 0, function != object::NONE];
+    if outputs.iter().filter(|&&given| given).count() > 1 {
+        raise(Kind::Value, c"give one of stream=, tcp= and fun=");
+    }
+    if tcp != 0 && !(1..=65535).contains(&tcp) {
+        raise(Kind::Value, c"tcp must be a port number 1..65535");
+    }
+    if tcp == 0 && host != object::NONE {
+        raise(Kind::Value, c"host= goes with tcp=");
+    }
+    if function != object::NONE && !object::is_callable(function) {
+        argument::refuse(Kind::Type, c"fun expects a callable taking a bytearray");
+    }
+    if stream != object::NONE {
+        // Raises OSError if the object is not a stream; nothing of ours is alive.
+        stream::check(stream);
+    }
+    let address = (address != object::NONE).then(|| argument::unsigned32(address, c"cblock"));
+    if address.is_some_and(|address| address % 4 != 0) {
+        raise(Kind::Value, c"cblock must be a word-aligned address");
+    }
+    if !enable && (outputs.contains(&true) || address.is_some()) {
+        raise(Kind::Value, c"rtt(False) takes no other argument");
+    }
+    // Outputs change only when RTT is switched off or another output is given.
+    if !enable || outputs.contains(&true) {
+        connection::close(rtt::SLOTS);
+        stream::clear_root(Root::BMP_ROOT_RTT_FUN);
+    }
+    if stream != object::NONE {
+        connection::open_stream(rtt::SLOTS, stream);
+    } else if tcp != 0 {
+        open_tcp(rtt::SLOTS, host, tcp as u16);
+    } else if function != object::NONE {
+        stream::set_root(Root::BMP_ROOT_RTT_FUN, function);
+    }
+    unwrap(probe::with(|probe| {
+        let rtt = &mut probe.session.rtt;
+        rtt.config.address = address;
+        rtt.enable(enable);
+        Ok(())
+    }));
+    object::bool(enable)
 }

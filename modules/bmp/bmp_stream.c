@@ -144,6 +144,18 @@ mp_int_t bmp_stream_write(mp_obj_t stream, const uint8_t *data, size_t size) {
     return 0;
 }
 
+// Write what the stream takes now, without waiting. Returns the count (0 when it is full),
+// or -errno.
+mp_int_t bmp_stream_write_some(mp_obj_t stream, const uint8_t *data, size_t size) {
+    const mp_stream_p_t *protocol = mp_get_stream(stream);
+    int error = 0;
+    mp_uint_t count = protocol->write(stream, data, size, &error);
+    if (count == MP_STREAM_ERROR) {
+        return mp_is_nonblocking_error(error) ? 0 : -error;
+    }
+    return count;
+}
+
 void bmp_stream_close(mp_obj_t stream) {
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {

@@ -13,6 +13,9 @@ typedef enum {
     BMP_ROOT_REPL_FUN,
     BMP_ROOT_DISP_FUN,
     BMP_ROOT_SWO_STREAM,
+    BMP_ROOT_RTT_LISTENER,
+    BMP_ROOT_RTT_STREAM,
+    BMP_ROOT_RTT_FUN,
     BMP_ROOT_COUNT,
 } bmp_root_t;
 
@@ -23,6 +26,7 @@ mp_obj_t bmp_stream_tcp_accept(mp_obj_t listener);
 void bmp_stream_check(mp_obj_t stream);
 mp_int_t bmp_stream_read(mp_obj_t stream, uint8_t *buffer, size_t size);
 mp_int_t bmp_stream_write(mp_obj_t stream, const uint8_t *data, size_t size);
+mp_int_t bmp_stream_write_some(mp_obj_t stream, const uint8_t *data, size_t size);
 void bmp_stream_close(mp_obj_t stream);
 
 #endif // BMP_STREAM_H

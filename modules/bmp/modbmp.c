@@ -46,6 +46,25 @@ static mp_obj_t bmp_tracebuf(size_t n_args, const mp_obj_t *pos_args, mp_map_t *
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(bmp_tracebuf_obj, 0, bmp_tracebuf);
 
+// bmp.rtt(ena=True, stream=None, tcp=0, host=None, fun=None, cblock=None)
+mp_obj_t bmp_rtt_with(mp_obj_t enable, mp_obj_t stream, mp_int_t tcp, mp_obj_t host, mp_obj_t function, mp_obj_t address);
+static mp_obj_t bmp_rtt(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
+    enum { ARG_ena, ARG_stream, ARG_tcp, ARG_host, ARG_fun, ARG_cblock };
+    static const mp_arg_t allowed_args[] = {
+        { MP_QSTR_ena, MP_ARG_OBJ, {.u_rom_obj = MP_ROM_TRUE} },
+        { MP_QSTR_stream, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
+        { MP_QSTR_tcp, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 0} },
+        { MP_QSTR_host, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
+        { MP_QSTR_fun, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
+        { MP_QSTR_cblock, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
+    };
+    mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
+    mp_arg_parse_all(n_args, pos_args, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
+    return bmp_rtt_with(args[ARG_ena].u_obj, args[ARG_stream].u_obj, args[ARG_tcp].u_int,
+        args[ARG_host].u_obj, args[ARG_fun].u_obj, args[ARG_cblock].u_obj);
+}
+static MP_DEFINE_CONST_FUN_OBJ_KW(bmp_rtt_obj, 0, bmp_rtt);
+
 BMP_FUN_VAR(bmp_deinit, 0, 0);
 BMP_FUN_VAR(bmp_poll, 0, 0);
 BMP_FUN_VAR(bmp_disp_fun, 1, 1);
@@ -60,6 +79,7 @@ static const mp_rom_map_elem_t bmp_module_globals_table[] = {
     BMP_ENTRY(MP_QSTR_poll, bmp_poll),
     BMP_ENTRY(MP_QSTR_traceswo, bmp_traceswo),
     BMP_ENTRY(MP_QSTR_tracebuf, bmp_tracebuf),
+    BMP_ENTRY(MP_QSTR_rtt, bmp_rtt),
     BMP_ENTRY(MP_QSTR_disp_fun, bmp_disp_fun),
     BMP_ENTRY(MP_QSTR_repl_fun, bmp_repl_fun),
     BMP_ENTRY(MP_QSTR_debug, bmp_debug),

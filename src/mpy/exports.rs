@@ -83,6 +83,18 @@ pub extern "C" fn bmp_traceswo_with(uart: Obj, channels: Obj) -> Obj {
 }
 
 #[unsafe(no_mangle)]
+pub extern "C" fn bmp_rtt_with(
+    enable: Obj,
+    stream: Obj,
+    tcp: sys::mp_int_t,
+    host: Obj,
+    function: Obj,
+    address: Obj,
+) -> Obj {
+    crate::module_bmp::bmp_rtt_with(enable, stream, tcp, host, function, address)
+}
+
+#[unsafe(no_mangle)]
 pub extern "C" fn dap_start(tcp: sys::mp_int_t, host: Obj) -> Obj {
     crate::module_dap::dap_start(tcp, host)
 }

@@ -92,6 +92,13 @@ pub fn write(stream: Obj, data: &[u8]) -> isize {
     unsafe { sys::bmp_stream_write(stream.raw(), data.as_ptr(), data.len()) as isize }
 }
 
+/// Write what the stream takes now, without waiting: the count (0 when it is full), or a
+/// negative errno. Never raises.
+pub fn write_some(stream: Obj, data: &[u8]) -> isize {
+    // SAFETY: the stream reads `data` during the call only.
+    unsafe { sys::bmp_stream_write_some(stream.raw(), data.as_ptr(), data.len()) as isize }
+}
+
 /// Close a stream or socket, ignoring what closing raises.
 pub fn close(stream: Obj) {
     // SAFETY: bmp_stream_close catches what closing raises.

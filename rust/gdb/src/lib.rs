@@ -6,6 +6,7 @@
 
 mod hex;
 pub mod monitor;
+mod monitor_rtt;
 pub mod packet;
 pub mod semihosting;
 mod server;

@@ -135,6 +135,11 @@ fn commands<T: Target, H: Host>() -> [Command<T, H>; 14] {
             run: python,
             help: "Evaluate Python on the probe: <expression> (bmp.repl_fun)",
         },
+        Command {
+            name: "rtt",
+            run: rtt,
+            help: "SEGGER RTT: [enable|disable|status|channel [N...]|ident [STR]|ram [START END]|poll [MAX MIN ERRS]|cblock]",
+        },
     ]
 }
 
@@ -287,6 +292,14 @@ fn python<T: Target, H: Host>(call: &mut Call<'_, T, H>) -> Result<(), Failed> {
         }
         Err(message) => fail(call.out, format_args!("{message}\n")),
     }
+}
+
+fn rtt<T: Target, H: Host>(call: &mut Call<'_, T, H>) -> Result<(), Failed> {
+    let Some(rtt) = call.target.rtt() else {
+        return fail(call.out, format_args!("rtt: not available on this probe\n"));
+    };
+    crate::monitor_rtt::run(call.arguments, rtt, call.out)
+        .or_else(|message| fail(call.out, format_args!("{message}\n")))
 }
 
 fn help<T: Target, H: Host>(target: &T, out: &mut dyn Write) -> Result<(), Failed> {

@@ -85,6 +85,11 @@ pub trait Target {
     fn command_line(&self, out: &mut [u8]) -> usize;
     /// Semihosting SYS_HEAPINFO: heap base, heap limit, stack base, stack limit.
     fn heap_info(&self) -> [u32; 4];
+
+    /// The session's RTT host, for `monitor rtt`; None: no RTT on this probe.
+    fn rtt(&mut self) -> Option<&mut debug::rtt::Rtt> {
+        None
+    }
 }
 
 /// The probe's side: the client connection, the console, files, Python, time.
