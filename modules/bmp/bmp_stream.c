@@ -11,8 +11,8 @@
 #include "bmp_stream.h"
 
 // Python objects the servers keep between polls: reachable by the GC only from here.
-MP_REGISTER_ROOT_POINTER(mp_obj_t bmp_roots[8]);
-_Static_assert(BMP_ROOT_COUNT <= 8, "bmp_roots has 8 slots");
+MP_REGISTER_ROOT_POINTER(mp_obj_t bmp_roots[12]);
+_Static_assert(BMP_ROOT_COUNT <= 12, "bmp_roots has 12 slots");
 
 mp_obj_t *bmp_stream_root(bmp_root_t slot) {
     return &MP_STATE_VM(bmp_roots)[slot];
