@@ -164,16 +164,16 @@ def test_break_continue_next_step_finish(server, symbols):
     assert re.search(rf"^Breakpoint 1 at 0x0*{symbols['blink_step']:x}: file .*main\.c",
                      run.output("break blink_step"), re.MULTILINE), f"break\n{run}"
     assert_stopped_at(run, "continue", "blink_step")
-    # main.c: 102 `next = counter + 1`, 103 `counter = next`, 104 `watched_value = compute(next)`.
-    assert re.match(r"^102\s+uint32_t next = counter \+ 1u;", run.output("next", 0)), f"next\n{run}"
-    assert re.match(r"^103\s+counter = next;", run.output("next", 1)), f"next\n{run}"
-    assert re.match(r"^104\s+watched_value = compute\(next\);", run.output("next", 2)), \
+    # main.c: 103 `next = counter + 1`, 104 `counter = next`, 105 `watched_value = compute(next)`.
+    assert re.match(r"^103\s+uint32_t next = counter \+ 1u;", run.output("next", 0)), f"next\n{run}"
+    assert re.match(r"^104\s+counter = next;", run.output("next", 1)), f"next\n{run}"
+    assert re.match(r"^105\s+watched_value = compute\(next\);", run.output("next", 2)), \
         f"next\n{run}"
     step = run.output("step")
     assert re.search(r"^compute \(value=1\) at .*main\.c:\d+", step, re.MULTILINE), \
         f"step did not enter compute(1)\n{run}"
     finish = run.output("finish")
-    assert re.search(r"in blink_step \(\) at .*main\.c:104", finish), f"finish\n{run}"
+    assert re.search(r"in blink_step \(\) at .*main\.c:105", finish), f"finish\n{run}"
     assert re.search(rf"^Value returned is \$\d+ = {FIRST_WATCHED_VALUE}$", finish, re.MULTILINE), \
         f"finish did not return compute(1)\n{run}"
     assert value_of(run.output("print counter")) == "1", f"counter\n{run}"

@@ -42,12 +42,12 @@ const FLAGS_RESERVED: u32 = 0xFF00_0000;
 /// sane target has more; probe-rs checks the same bound).
 const MAX_LISTED: u32 = 255;
 /// RAM read per scan step; a step reads this much plus the overlap for an ID across two.
-const SCAN_CHUNK: u32 = 1024;
+const SCAN_CHUNK: u32 = 512;
 /// Scan bytes per poll, so that one poll step stays short.
 const SCAN_PER_POLL: u32 = 4096;
 /// Bytes moved per copy; an up channel is drained in up to `PIECES_PER_POLL` of them.
-const PIECE: usize = 1024;
-const PIECES_PER_POLL: usize = 8;
+const PIECE: usize = 512;
+const PIECES_PER_POLL: usize = 16;
 
 /// Poll limits (Black Magic Probe's defaults: 256 ms, 8 ms, 10 errors).
 pub const DEFAULT_MAX_POLL_MS: u32 = 256;
