@@ -74,9 +74,13 @@ fn main() {
     let usage = "usage: rtt_bench FIRMWARE.elf FIRMWARE.nm [SWCLK_HZ] [MIN_POLL_MS] [SECONDS]";
     let elf = std::fs::read(arguments.next().expect(usage)).expect("firmware");
     let listing = std::fs::read_to_string(arguments.next().expect(usage)).expect("nm listing");
-    let frequency: u32 = arguments.next().map_or(4_000_000, |t| t.parse().expect("Hz"));
+    let frequency: u32 = arguments
+        .next()
+        .map_or(4_000_000, |t| t.parse().expect("Hz"));
     let min_poll_ms: u32 = arguments.next().map_or(8, |t| t.parse().expect("ms"));
-    let seconds: f64 = arguments.next().map_or(0.5, |t| t.parse().expect("seconds"));
+    let seconds: f64 = arguments
+        .next()
+        .map_or(0.5, |t| t.parse().expect("seconds"));
 
     let mut chip = Chip::new(Variant::Stm32f103c8);
     chip.load_image(&elf).expect("loads");
