@@ -60,7 +60,7 @@ struct Call<'a, T, H> {
 }
 
 /// The probe's commands, in the order `monitor help` lists them.
-fn commands<T: Target, H: Host>() -> [Command<T, H>; 14] {
+fn commands<T: Target, H: Host>() -> [Command<T, H>; 15] {
     [
         Command {
             name: "version",
