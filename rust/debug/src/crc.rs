@@ -228,6 +228,13 @@ fn restore<M: Memory>(
     saved_ram: &[u8],
     saved_registers: &[u32],
 ) -> Result<(), crate::Error> {
+    // The routine may still run if the wire failed while it did: stop it first (halt with
+    // C_MASKINTS kept, then unmask while halted, ARMv7-M C1.6.2).
+    let mut halting = Dhcsr::debug();
+    halting.set_c_halt(true);
+    halting.set_c_maskints(true);
+    memory.store(halting)?;
+    core.halt(memory)?;
     for (offset, piece) in saved_ram.chunks(SAVE_PIECE).enumerate() {
         memory.write_bytes(area + (offset * SAVE_PIECE) as u32, piece)?;
     }

@@ -331,6 +331,42 @@ fn power_loss_during_a_crc_run_or_a_mass_erase() {
     }
 }
 
+/// Bus faults (STICKYERR, FAULT answers) during a CRC run and during a load fail with a
+/// clear error; without them the next CRC and load succeed, no scan needed.
+#[test]
+fn bus_faults_during_a_crc_run_or_a_load() {
+    let mut session = attached();
+    let image = random(15, 8192);
+    load(&mut session, FLASH, &image);
+    for (step, seed) in [("crc", 3), ("load", 4)] {
+        let faults = FaultConfig {
+            seed,
+            fault: 0.02,
+            ..FaultConfig::default()
+        };
+        with_sim(&mut session, |sim| sim.set_faults(faults));
+        let other = random(16, 8192);
+        let error = match step {
+            "crc" => session.crc32(FLASH, 8192).map(|_| ()),
+            _ => session
+                .flash_erase(FLASH, 8192)
+                .and_then(|()| session.flash_write(FLASH, &other))
+                .and_then(|()| session.flash_done()),
+        }
+        .unwrap_err();
+        assert!(error.to_string().contains("error"), "{step}: {error}");
+        with_sim(&mut session, |sim| sim.set_faults(FaultConfig::default()));
+        let (crc, method) = session.crc32(FLASH, 8192).unwrap();
+        assert_eq!(method, Method::Target);
+        let mut flash = vec![0; FLASH_SIZE];
+        session.read_memory(FLASH, &mut flash).unwrap();
+        assert_eq!(crc, GDB_CRC.checksum(&flash[..8192]));
+        load(&mut session, FLASH, &other);
+        expect(&mut flash, FLASH, &other);
+        check(&mut session, &flash);
+    }
+}
+
 #[test]
 fn without_free_ram_or_when_turned_off_the_flash_is_read_back() {
     let mut session = attached();
