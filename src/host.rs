@@ -129,15 +129,10 @@ fn open_simulator(setting: &str) -> Result<HostPins, NoWire> {
         .unwrap_or("")
         .trim_start_matches(':')
     {
-        "" | "stm32f103c8" => Variant::Stm32f103c8,
-        "stm32f103cb" => Variant::Stm32f103cb,
-        "stm32f103rc" => Variant::Stm32f103rc,
-        "cks32f103c8" => Variant::Cks32f103c8,
-        _ => {
-            return Err(NoWire::Backend(
-                "BMP_WIRE=sim:CHIP: CHIP is stm32f103c8, stm32f103cb, stm32f103rc or cks32f103c8",
-            ));
-        }
+        "" => Variant::Stm32f103c8,
+        name => Variant::from_name(name).ok_or(NoWire::Backend(
+            "BMP_WIRE=sim:CHIP: CHIP is one of the chips `bmp-sim --help` lists",
+        ))?,
     };
     let mut chip = Chip::new(variant);
     if let Ok(path) = std::env::var("BMP_SIM_FIRMWARE") {

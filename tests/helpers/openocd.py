@@ -57,10 +57,14 @@ def find_cargo():
     return cargo
 
 
-def build_sim():
-    """cargo build -p sim --bin bmp-sim; returns the binary's path."""
-    run_build([find_cargo(), "build", "-p", "sim", "--bin", "bmp-sim"], TOP, 900, "bmp-sim build")
-    binary = TOP / "target" / "debug" / "bmp-sim"
+def build_sim(release=False):
+    """cargo build -p sim --bin bmp-sim (--release: an emulated core many times faster);
+    returns the binary's path."""
+    command = [find_cargo(), "build", "-p", "sim", "--bin", "bmp-sim"]
+    if release:
+        command.append("--release")
+    run_build(command, TOP, 900, "bmp-sim build")
+    binary = TOP / "target" / ("release" if release else "debug") / "bmp-sim"
     if not binary.exists():
         raise AssertionError(f"cargo built bmp-sim but {binary} is missing")
     return binary
@@ -340,14 +344,16 @@ class OpenOcd:
         self.close()
 
 
-def remote_bitbang_config(port, transport, speed_khz=1000, extra=()):
-    """OpenOCD configuration for the simulated STM32F1 on a remote_bitbang server."""
+def remote_bitbang_config(port, transport, speed_khz=1000, extra=(),
+                          target="target/stm32f1x.cfg"):
+    """OpenOCD configuration for a simulated chip (the STM32F1 unless `target` says
+    otherwise) on a remote_bitbang server."""
     return [
         "adapter driver remote_bitbang",
         "remote_bitbang host 127.0.0.1",
         f"remote_bitbang port {port}",
         f"transport select {transport}",
-        "source [find target/stm32f1x.cfg]",
+        f"source [find {target}]",
         f"adapter speed {speed_khz}",
         *extra,
     ]

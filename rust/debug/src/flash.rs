@@ -395,9 +395,15 @@ impl FlashBuffer {
 
 fn page_of(chip: &Chip, address: u32) -> Result<(u32, u32), Error> {
     let map = chip.memory_map();
-    let region = map
-        .flash_at(address)
-        .ok_or(Error::Chip(chips::Error::OutsideFlash { address }))?;
+    let has_flash = map
+        .regions()
+        .any(|region| matches!(region.kind, RegionKind::Flash { .. }));
+    let region = map.flash_at(address).ok_or(Error::Chip(if has_flash {
+        chips::Error::OutsideFlash { address }
+    } else {
+        // A generic Cortex-M: no driver knows its flash.
+        chips::Error::NoFlashDriver
+    }))?;
     let RegionKind::Flash { block_size } = region.kind else {
         unreachable!("flash_at returns flash")
     };

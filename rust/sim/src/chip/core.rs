@@ -41,6 +41,44 @@ const SELECT_MAIN_STACK_POINTER: u32 = 17;
 const SELECT_PROCESS_STACK_POINTER: u32 = 18;
 /// CONTROL [31:24], FAULTMASK [23:16], BASEPRI [15:8], PRIMASK [7:0].
 const SELECT_SPECIAL: u32 = 20;
+/// With an FPU (ARMv7-M C1.6.4): FPSCR 0x21, S0-S31 0x40-0x5F.
+const SELECT_FPSCR: u32 = 0x21;
+const SELECT_S0: u32 = 0x40;
+
+const FLOATING_POINT_REGISTERS: [RegisterARM; 32] = [
+    RegisterARM::S0,
+    RegisterARM::S1,
+    RegisterARM::S2,
+    RegisterARM::S3,
+    RegisterARM::S4,
+    RegisterARM::S5,
+    RegisterARM::S6,
+    RegisterARM::S7,
+    RegisterARM::S8,
+    RegisterARM::S9,
+    RegisterARM::S10,
+    RegisterARM::S11,
+    RegisterARM::S12,
+    RegisterARM::S13,
+    RegisterARM::S14,
+    RegisterARM::S15,
+    RegisterARM::S16,
+    RegisterARM::S17,
+    RegisterARM::S18,
+    RegisterARM::S19,
+    RegisterARM::S20,
+    RegisterARM::S21,
+    RegisterARM::S22,
+    RegisterARM::S23,
+    RegisterARM::S24,
+    RegisterARM::S25,
+    RegisterARM::S26,
+    RegisterARM::S27,
+    RegisterARM::S28,
+    RegisterARM::S29,
+    RegisterARM::S30,
+    RegisterARM::S31,
+];
 
 const GENERAL_REGISTERS: [RegisterARM; 13] = [
     RegisterARM::R0,
@@ -65,6 +103,7 @@ pub fn create(variant: Variant) -> Result<Emulator<'static>, uc_error> {
     let soc = &uc.get_data().soc;
     let model = match soc.core() {
         CoreModel::CortexM3 => ArmCpuModel::CORTEX_M3,
+        CoreModel::CortexM4F => ArmCpuModel::CORTEX_M4,
     };
     let flash_size = soc.flash_size();
     let rams = soc.rams();
@@ -222,6 +261,9 @@ fn on_flash_write(
         .is_err()
     {
         core_bus_fault(uc);
+    } else if system.soc.flash_busy() {
+        // End the slice here so that the chip sees when the operation ends.
+        system.run.stop = Some(Stop::FlashStarted);
     }
     true
 }
@@ -297,7 +339,7 @@ pub fn run(uc: &mut Emulator, budget: u64) -> u64 {
         (_, Some(Stop::Reset(request))) => reset(uc, request),
         (_, Some(Stop::Lockup)) | (Err(_), _) => lock_up(uc.get_data_mut()),
         (Ok(()), None) => after_unasked_return(uc, executed),
-        (Ok(()), Some(Stop::Budget | Stop::Halt)) => {}
+        (Ok(()), Some(Stop::Budget | Stop::Halt | Stop::FlashStarted)) => {}
     }
     let system = uc.get_data_mut();
     if system.run.halt_pending {
@@ -442,8 +484,11 @@ pub fn transfer_register(uc: &mut Emulator, request: u32) {
     }
 }
 
-fn register_of(selector: u32) -> Option<RegisterARM> {
+fn register_of(uc: &Emulator, selector: u32) -> Option<RegisterARM> {
+    let fpu = uc.get_data().soc.core().has_fpu();
     match selector {
+        SELECT_FPSCR if fpu => Some(RegisterARM::FPSCR),
+        SELECT_S0..=0x5F if fpu => Some(FLOATING_POINT_REGISTERS[(selector - SELECT_S0) as usize]),
         0..=12 => Some(GENERAL_REGISTERS[selector as usize]),
         SELECT_STACK_POINTER => Some(RegisterARM::SP),
         SELECT_LINK_REGISTER => Some(RegisterARM::LR),
@@ -473,7 +518,7 @@ pub fn read_core_register(uc: &Emulator, selector: u32) -> Option<u32> {
             });
         return Some(packed);
     }
-    let value = uc.reg_read(register_of(selector)?).ok()? as u32;
+    let value = uc.reg_read(register_of(uc, selector)?).ok()? as u32;
     // unicorn keeps the Thumb state outside its xPSR; this core is always in Thumb state.
     Some(if selector == SELECT_XPSR {
         value | XPSR_THUMB
@@ -492,7 +537,7 @@ pub fn write_core_register(uc: &mut Emulator, selector: u32, value: u32) -> bool
         }
         return true;
     }
-    let Some(register) = register_of(selector) else {
+    let Some(register) = register_of(uc, selector) else {
         return false;
     };
     let value = match selector {

@@ -33,6 +33,8 @@ pub const PRIVATE_PERIPHERAL_SIZE: u32 = 0x0010_0000;
 pub const DBGMCU_IDCODE: u32 = 0xE004_2000;
 pub const DBGMCU_CR: u32 = 0xE004_2004;
 const DBGMCU_BASE: u32 = 0xE004_2000;
+const DBGMCU_APB1_FZ: u32 = 0xE004_2008;
+const DBGMCU_APB2_FZ: u32 = 0xE004_200C;
 
 /// Who makes an access.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -293,6 +295,9 @@ fn read_debug_mcu(system: &System, address: u32) -> Result<u32, BusError> {
     match address {
         DBGMCU_IDCODE => Ok(system.soc.dbgmcu_idcode()),
         DBGMCU_CR => Ok(system.debug_mcu_control),
+        DBGMCU_APB1_FZ | DBGMCU_APB2_FZ if system.soc.dbgmcu_freeze_registers() => {
+            Ok(system.debug_mcu_freeze[((address - DBGMCU_APB1_FZ) / 4) as usize])
+        }
         _ => Err(BusError::Fault),
     }
 }
@@ -339,6 +344,10 @@ fn write_private_word(
             DBGMCU_IDCODE => Ok(()),
             DBGMCU_CR => {
                 system.debug_mcu_control = value & system.soc.dbgmcu_cr_mask();
+                Ok(())
+            }
+            DBGMCU_APB1_FZ | DBGMCU_APB2_FZ if system.soc.dbgmcu_freeze_registers() => {
+                system.debug_mcu_freeze[((address - DBGMCU_APB1_FZ) / 4) as usize] = value;
                 Ok(())
             }
             _ => Err(BusError::Fault),

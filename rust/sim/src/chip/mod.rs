@@ -152,6 +152,11 @@ impl Chip {
     }
 }
 
+/// The time at which `cycles` core cycles have passed since time 0, rounded up.
+fn time_at(cycles: u64) -> u64 {
+    (u128::from(cycles) * 1_000_000_000).div_ceil(u128::from(CORE_HZ)) as u64
+}
+
 /// Core cycles from time 0 to `time_ns`.
 fn cycles_at(time_ns: u64) -> u64 {
     (u128::from(time_ns) * u128::from(CORE_HZ) / 1_000_000_000) as u64
@@ -184,7 +189,12 @@ impl Bus for Chip {
             }
             let budget = cycles_at(end) - cycles_at(start);
             if running && budget > 0 {
-                core::run(&mut self.emulator, budget);
+                let executed = core::run(&mut self.emulator, budget);
+                // Stopped early by a flash operation it started: time moves on only as
+                // far as the core got, and the next slice ends with the operation.
+                if executed < budget && self.emulator.get_data().soc.flash_busy() {
+                    end = time_at(cycles_at(start) + executed).clamp(start + 1, end);
+                }
             }
             self.emulator.get_data_mut().now_ns = end;
         }

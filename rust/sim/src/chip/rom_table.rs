@@ -40,6 +40,11 @@ const DWT_ID: ComponentId = arm_component(0x002, 0x3, CIDR_GENERIC_IP);
 const FPB_ID: ComponentId = arm_component(0x003, 0x2, CIDR_GENERIC_IP);
 const TPIU_ID: ComponentId = arm_component(0x923, 0x0, CIDR_CORESIGHT);
 const ETM_ID: ComponentId = arm_component(0x924, 0x2, CIDR_CORESIGHT);
+/// Cortex-M4 r0p1 (Cortex-M4 TRM table 9-1 / 11-1): SCS 0x00C, TPIU 0x9A1, ETM 0x925;
+/// ITM, DWT and FPB keep the M3's part numbers.
+const M4_SCS_ID: ComponentId = arm_component(0x00C, 0x0, CIDR_GENERIC_IP);
+const M4_TPIU_ID: ComponentId = arm_component(0x9A1, 0x0, CIDR_CORESIGHT);
+const M4_ETM_ID: ComponentId = arm_component(0x925, 0x0, CIDR_CORESIGHT);
 
 /// PIDR for an ARM part: designer 0x43B is continuation code 4 (PIDR4[3:0]) and identity
 /// 0x3B split over PIDR1[7:4] and PIDR2[2:0], with PIDR2[3] set for "JEP106 used".
@@ -71,6 +76,7 @@ pub fn rom_table_id(soc: &dyn Soc) -> ComponentId {
 fn core_components(core: CoreModel) -> [ComponentId; 6] {
     match core {
         CoreModel::CortexM3 => [SCS_ID, ITM_ID, DWT_ID, FPB_ID, TPIU_ID, ETM_ID],
+        CoreModel::CortexM4F => [M4_SCS_ID, ITM_ID, DWT_ID, FPB_ID, M4_TPIU_ID, M4_ETM_ID],
     }
 }
 

@@ -23,6 +23,8 @@ pub enum Stop {
     Halt,
     /// A fault it cannot take (exceptions are not modelled): lockup.
     Lockup,
+    /// It started a flash operation: the slice ends so its end is seen in time.
+    FlashStarted,
     /// It asked for a reset (AIRCR).
     Reset(ResetRequest),
 }
@@ -55,6 +57,8 @@ pub struct System {
     pub system_control: HashMap<u32, u32>,
     /// DBGMCU_CR (RM0008 31.16.3, RM0090 38.16.3: reset by power-on reset only).
     pub debug_mcu_control: u32,
+    /// DBGMCU_APB1_FZ and APB2_FZ where the SoC has them (RM0090 38.16.4, 38.16.5).
+    pub debug_mcu_freeze: [u32; 2],
     /// Core writes into the flash array: the bytes to put back after the store, as the
     /// array changes only when the controller finishes programming.
     pub flash_restores: Vec<(u32, Vec<u8>)>,
@@ -77,6 +81,7 @@ impl System {
             peripherals: vec![0; peripheral_size as usize],
             system_control: HashMap::new(),
             debug_mcu_control: 0,
+            debug_mcu_freeze: [0; 2],
             flash_restores: Vec::new(),
             watchpoints_changed: true,
             watch_hooks: Vec::new(),

@@ -7,6 +7,7 @@
 //! implements [`Soc`], its variants in [`Variant`] and one arm in [`Variant::soc`].
 
 pub mod stm32f1;
+pub mod stm32f4;
 
 use crate::bus::Identity;
 
@@ -21,14 +22,23 @@ pub enum Variant {
     Stm32f103rc,
     /// The China Key System CKS32F103C8 (also marked CS32F103C8) found on many blue pills.
     Cks32f103c8,
+    /// STM32F407VG: 1 MB flash in 12 sectors, 128 KB SRAM + 64 KB CCM RAM (DS8626 table 2).
+    Stm32f407vg,
+    /// STM32F411CE: 512 KB flash in 8 sectors, 128 KB SRAM (DS10314 table 2).
+    Stm32f411ce,
+    /// STM32F401CC: 256 KB flash in 6 sectors, 64 KB SRAM (DS10086 table 2).
+    Stm32f401cc,
 }
 
 impl Variant {
-    pub const ALL: [Variant; 4] = [
+    pub const ALL: [Variant; 7] = [
         Variant::Stm32f103c8,
         Variant::Stm32f103cb,
         Variant::Stm32f103rc,
         Variant::Cks32f103c8,
+        Variant::Stm32f407vg,
+        Variant::Stm32f411ce,
+        Variant::Stm32f401cc,
     ];
 
     /// The name on the command line (`bmp-sim --chip`, `BMP_WIRE=sim:NAME`).
@@ -38,6 +48,9 @@ impl Variant {
             Variant::Stm32f103cb => "stm32f103cb",
             Variant::Stm32f103rc => "stm32f103rc",
             Variant::Cks32f103c8 => "cks32f103c8",
+            Variant::Stm32f407vg => "stm32f407vg",
+            Variant::Stm32f411ce => "stm32f411ce",
+            Variant::Stm32f401cc => "stm32f401cc",
         }
     }
 
@@ -55,6 +68,9 @@ impl Variant {
             | Variant::Stm32f103cb
             | Variant::Stm32f103rc
             | Variant::Cks32f103c8 => Box::new(stm32f1::Stm32f1::new(self)),
+            Variant::Stm32f407vg | Variant::Stm32f411ce | Variant::Stm32f401cc => {
+                Box::new(stm32f4::Stm32f4::new(self))
+            }
         }
     }
 }
@@ -65,6 +81,14 @@ impl Variant {
 pub enum CoreModel {
     /// ARMv7-M, no FPU.
     CortexM3,
+    /// ARMv7E-M with the single-precision FPv4-SP: S0-S31 and FPSCR through DCRSR.
+    CortexM4F,
+}
+
+impl CoreModel {
+    pub fn has_fpu(self) -> bool {
+        self == CoreModel::CortexM4F
+    }
 }
 
 /// Why a flash-side access did not complete.
@@ -112,6 +136,10 @@ pub trait Soc: Send {
     fn dbgmcu_idcode(&self) -> u32;
     /// The DBGMCU_CR bits that exist and hold what is written.
     fn dbgmcu_cr_mask(&self) -> u32;
+    /// DBGMCU_APB1_FZ and DBGMCU_APB2_FZ (0xE004_2008, 0xE004_200C) exist (F2/F4).
+    fn dbgmcu_freeze_registers(&self) -> bool {
+        false
+    }
 
     /// Main flash size in bytes, at [`FLASH_BASE`] and aliased at 0.
     fn flash_size(&self) -> u32;

@@ -81,9 +81,9 @@ impl Stm32f1 {
 
     fn flash_size(&self) -> u32 {
         match self.variant {
-            Variant::Stm32f103c8 | Variant::Cks32f103c8 => 64 * 1024,
             Variant::Stm32f103cb => 128 * 1024,
             Variant::Stm32f103rc => 256 * 1024,
+            _ => 64 * 1024,
         }
     }
 
@@ -137,11 +137,6 @@ impl Stm32f1 {
     /// medium-density boundary-scan IDCODE.
     fn identity(&self) -> Identity {
         match self.variant {
-            Variant::Stm32f103c8 | Variant::Stm32f103cb => Identity {
-                dpidr: 0x1BA0_1477,
-                jtag_idcode: 0x3BA0_0477,
-                boundary_scan_idcode: 0x1641_0041,
-            },
             Variant::Stm32f103rc => Identity {
                 dpidr: 0x1BA0_1477,
                 jtag_idcode: 0x3BA0_0477,
@@ -150,6 +145,12 @@ impl Stm32f1 {
             Variant::Cks32f103c8 => Identity {
                 dpidr: 0x2BA0_1477,
                 jtag_idcode: 0x4BA0_0477,
+                boundary_scan_idcode: 0x1641_0041,
+            },
+            // Stm32f103c8, Stm32f103cb
+            _ => Identity {
+                dpidr: 0x1BA0_1477,
+                jtag_idcode: 0x3BA0_0477,
                 boundary_scan_idcode: 0x1641_0041,
             },
         }
