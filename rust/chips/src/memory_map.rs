@@ -24,11 +24,14 @@ impl Region {
     }
 }
 
-const MAX_REGIONS: usize = 4;
+/// Enough for the families of issue 11 (an STM32H743 has two flash banks and seven RAMs).
+pub const MAX_REGIONS: usize = 12;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MemoryMap {
     regions: [Option<Region>; MAX_REGIONS],
+    /// A region did not fit: the map is incomplete and is not handed out as XML.
+    overflowed: bool,
 }
 
 impl Default for MemoryMap {
@@ -41,14 +44,22 @@ impl MemoryMap {
     pub const fn new() -> Self {
         Self {
             regions: [None; MAX_REGIONS],
+            overflowed: false,
         }
     }
 
+    /// Add a region. Past [`MAX_REGIONS`] the map is marked incomplete: `write_xml` then
+    /// fails rather than describe the chip without it.
     pub fn with(mut self, region: Region) -> Self {
-        if let Some(slot) = self.regions.iter_mut().find(|slot| slot.is_none()) {
-            *slot = Some(region);
+        match self.regions.iter_mut().find(|slot| slot.is_none()) {
+            Some(slot) => *slot = Some(region),
+            None => self.overflowed = true,
         }
         self
+    }
+
+    pub fn is_complete(&self) -> bool {
+        !self.overflowed
     }
 
     pub fn regions(&self) -> impl Iterator<Item = &Region> {
@@ -63,6 +74,9 @@ impl MemoryMap {
 
     /// The memory map as GDB reads it with qXfer:memory-map:read.
     pub fn write_xml(&self, out: &mut impl Write) -> core::fmt::Result {
+        if self.overflowed {
+            return Err(core::fmt::Error);
+        }
         out.write_str("<?xml version=\"1.0\"?>\n<!DOCTYPE memory-map PUBLIC \"+//IDN gnu.org//DTD GDB Memory Map V1.0//EN\" \"http://sourceware.org/gdb/gdb-memory-map.dtd\">\n<memory-map>\n")?;
         for region in self.regions() {
             match region.kind {
@@ -79,5 +93,40 @@ impl MemoryMap {
             }
         }
         out.write_str("</memory-map>\n")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ram(start: u32) -> Region {
+        Region {
+            kind: RegionKind::Ram,
+            start,
+            length: 0x1000,
+        }
+    }
+
+    /// More than four regions are kept (the map used to drop the fifth silently).
+    #[test]
+    fn keeps_every_region_up_to_the_maximum() {
+        let map = (0..MAX_REGIONS as u32).fold(MemoryMap::new(), |map, index| {
+            map.with(ram(0x2000_0000 + 0x1_0000 * index))
+        });
+        assert_eq!(map.regions().count(), MAX_REGIONS);
+        let mut xml = String::new();
+        map.write_xml(&mut xml).unwrap();
+        assert_eq!(xml.matches("<memory type=\"ram\"").count(), MAX_REGIONS);
+        assert!(xml.contains("start=\"0x200b0000\""));
+    }
+
+    #[test]
+    fn an_overflowing_map_is_refused_not_truncated() {
+        let map = (0..=MAX_REGIONS as u32)
+            .fold(MemoryMap::new(), |map, index| map.with(ram(0x1000 * index)));
+        assert!(!map.is_complete());
+        let mut xml = String::new();
+        assert!(map.write_xml(&mut xml).is_err());
     }
 }
