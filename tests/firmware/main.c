@@ -266,6 +266,19 @@ static void rtt_flood_step(void) {
     rtt_flood_bytes = next + rtt_write(0, block, sizeof block);
 }
 
+/* The same text on ITM stimulus port 0 (SWO), if a debugger has enabled it; a byte at a
+ * time, each after the port's FIFO is ready (ARMv7-M C1.7.1). */
+static void itm_print(const char *text, uint32_t length) {
+    if ((ITM_TCR & ITM_TCR_ITMENA) == 0u || (ITM_TER & 1u) == 0u) {
+        return;
+    }
+    for (uint32_t index = 0; index < length; index++) {
+        while ((ITM_STIM0_WORD & 1u) == 0u) {
+        }
+        ITM_STIM0 = (uint8_t)text[index];
+    }
+}
+
 /* One RTT step of the main loop. */
 DEBUG_VISIBLE void rtt_step(void) {
     if (rtt_flood != 0) {
@@ -280,6 +293,10 @@ DEBUG_VISIBLE void rtt_step(void) {
         if (rtt_write(0, line, length) == length) {
             rtt_lines = rtt_lines + 1u;
         }
+        line[0] = 'i';
+        line[1] = 't';
+        line[2] = 'm';
+        itm_print(line, length);
     }
     rtt_echo();
 }

@@ -45,4 +45,12 @@
 /* MCU device ID code, DBGMCU_IDCODE at 0xE004_2000 (RM0008 31.6.1). */
 #define DBGMCU_IDCODE REGISTER32(0xE0042000u)
 
+/* ITM (ARMv7-M C1.7): stimulus port 0, trace enable and control. A debugger sets them up
+ * (with DEMCR.TRCENA and the TPIU); reading a stimulus port gives FIFOREADY in bit 0. */
+#define ITM_STIM0 (*(volatile uint8_t *)0xE0000000u)
+#define ITM_STIM0_WORD REGISTER32(0xE0000000u)
+#define ITM_TER REGISTER32(0xE0000E00u)
+#define ITM_TCR REGISTER32(0xE0000E80u)
+#define ITM_TCR_ITMENA (1u << 0)
+
 #endif

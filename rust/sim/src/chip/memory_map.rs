@@ -20,6 +20,7 @@ use super::rom_table::{
     self, DWT_BASE, ETM_BASE, FPB_BASE, ITM_BASE, ROM_TABLE_BASE, SCS_BASE, TPIU_BASE,
 };
 use super::system::{PERIPHERAL_BASE, Stop, System};
+use super::trace;
 use crate::bus::{BusError, Width};
 use crate::soc::{FLASH_BASE, FlashError};
 use unicorn_engine::Unicorn;
@@ -149,6 +150,18 @@ pub fn write(
         }
         Region::Ram => write_memory(uc, address, width, value),
         Region::Peripheral => write_peripheral(uc.get_data_mut(), address, width, value),
+        Region::PrivatePeripheral if address < trace::ITM_STIMULUS_END => {
+            // A stimulus write keeps its size: it is the ITM packet's size.
+            let system = uc.get_data_mut();
+            system.trace.stimulus(
+                address >> 2 & 31,
+                value,
+                width.bytes(),
+                system.debug.monitor_control,
+                system.now_ns,
+            );
+            Ok(())
+        }
         Region::PrivatePeripheral => {
             let word = match width {
                 Width::Word => value,
@@ -285,7 +298,9 @@ fn read_private_word(uc: &mut Emulator, address: u32, origin: Origin) -> Result<
         }
         FPB_BASE => Ok(uc.get_data().fpb.read(offset).unwrap_or(0)),
         SCS_BASE => Ok(read_system_control(uc.get_data_mut(), address, clear)),
-        ITM_BASE | TPIU_BASE | ETM_BASE => Ok(0),
+        ITM_BASE if address < trace::ITM_STIMULUS_END => Ok(uc.get_data().trace.read_stimulus()),
+        ITM_BASE | TPIU_BASE => Ok(uc.get_data().trace.read(address)),
+        ETM_BASE => Ok(0),
         DBGMCU_BASE => read_debug_mcu(uc.get_data(), address),
         _ => Err(BusError::Fault),
     }
@@ -326,7 +341,11 @@ fn write_private_word(
 ) -> Result<(), BusError> {
     let system = uc.get_data_mut();
     match address & !0xFFF {
-        ROM_TABLE_BASE | ITM_BASE | TPIU_BASE | ETM_BASE => Ok(()),
+        ROM_TABLE_BASE | ETM_BASE => Ok(()),
+        ITM_BASE | TPIU_BASE => {
+            system.trace.write(address, value);
+            Ok(())
+        }
         DWT_BASE => {
             system.dwt.write(address & 0xFFF, value);
             system.watchpoints_changed = true;

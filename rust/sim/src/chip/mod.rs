@@ -1,12 +1,14 @@
 //! The chip half of the simulated target: a Cortex-M core running real Thumb code on
-//! unicorn-engine, its debug components (ROM table, SCS debug registers, FPB, DWT) and the
+//! unicorn-engine, its debug components (ROM table, SCS debug registers, FPB, DWT, ITM and
+//! TPIU with the SWO output) and the
 //! dispatch of accesses, around one SoC (`crate::soc`: the family's identity, memories,
 //! flash controller and RCC).
 //!
 //! [`Chip`] implements [`Bus`]: the debug port calls it with the AHB-AP's accesses and
 //! with virtual time; accesses from the debugger and from the core reach the same memory
 //! and registers. See `memory_map` for the address map, `core` for what the core model
-//! approximates and `flash` for the flash controller.
+//! approximates, `trace` for SWO's timing and what it leaves out, and `flash` for the flash
+//! controller.
 
 mod core;
 mod debug;
@@ -16,6 +18,7 @@ mod loader;
 mod memory_map;
 mod rom_table;
 mod system;
+mod trace;
 
 #[cfg(test)]
 mod tests;
@@ -121,6 +124,20 @@ impl Chip {
             let offset = address.checked_sub(base)?;
             (u64::from(offset) + u64::from(length) <= u64::from(size)).then_some(target + offset)
         })
+    }
+
+    /// SWO bytes (ITM packets through the TPIU) whose last bit has left the pin by now,
+    /// appended to `out` (see `trace` for the timing).
+    pub fn take_swo(&mut self, out: &mut Vec<u8>) {
+        let system = self.emulator.get_data_mut();
+        let now = system.now_ns;
+        system.trace.take_swo(now, out);
+    }
+
+    /// The SWO bit rate (TRACECLKIN / (TPIU_ACPR + 1)) and whether the TPIU sends NRZ
+    /// (else Manchester).
+    pub fn swo_rate(&self) -> (u64, bool) {
+        self.emulator.get_data().trace.swo_rate()
     }
 
     /// Read a word as the debugger would, but without side effects (no sticky bits

@@ -65,6 +65,8 @@ pub struct System {
     /// The DWT comparators changed: the core's access hooks must follow.
     pub watchpoints_changed: bool,
     pub watch_hooks: Vec<UcHookId>,
+    /// ITM and TPIU: the SWO output.
+    pub trace: super::trace::Trace,
 }
 
 impl System {
@@ -85,6 +87,7 @@ impl System {
             flash_restores: Vec::new(),
             watchpoints_changed: true,
             watch_hooks: Vec::new(),
+            trace: super::trace::Trace::default(),
         }
     }
 
