@@ -8,6 +8,7 @@ Cortex-M3 with flash at 0x0800_0000): BMP_GDB_SERVER=qemu runs the same scripts 
 and the tests that exercise bmp's own commands (monitor, attach, kill) skip, saying so."""
 
 import os
+import pathlib
 import re
 import subprocess
 import threading
@@ -165,16 +166,22 @@ def test_break_continue_next_step_finish(server, symbols):
     assert re.search(rf"^Breakpoint 1 at 0x0*{symbols['blink_step']:x}: file .*main\.c",
                      run.output("break blink_step"), re.MULTILINE), f"break\n{run}"
     assert_stopped_at(run, "continue", "blink_step")
-    # main.c: 103 `next = counter + 1`, 104 `counter = next`, 105 `watched_value = compute(next)`.
-    assert re.match(r"^103\s+uint32_t next = counter \+ 1u;", run.output("next", 0)), f"next\n{run}"
-    assert re.match(r"^104\s+counter = next;", run.output("next", 1)), f"next\n{run}"
-    assert re.match(r"^105\s+watched_value = compute\(next\);", run.output("next", 2)), \
+    # The lines of blink_step's body in main.c, found in the source (edits above them move them).
+    source = (pathlib.Path(__file__).parent / "firmware" / "main.c").read_text().splitlines()
+    next_line, counter_line, watched_line = (
+        source.index(text) + 1 for text in ["    uint32_t next = counter + 1u;",
+                                            "    counter = next;",
+                                            "    watched_value = compute(next);"])
+    assert re.match(rf"^{next_line}\s+uint32_t next = counter \+ 1u;", run.output("next", 0)), \
+        f"next\n{run}"
+    assert re.match(rf"^{counter_line}\s+counter = next;", run.output("next", 1)), f"next\n{run}"
+    assert re.match(rf"^{watched_line}\s+watched_value = compute\(next\);", run.output("next", 2)), \
         f"next\n{run}"
     step = run.output("step")
     assert re.search(r"^compute \(value=1\) at .*main\.c:\d+", step, re.MULTILINE), \
         f"step did not enter compute(1)\n{run}"
     finish = run.output("finish")
-    assert re.search(r"in blink_step \(\) at .*main\.c:105", finish), f"finish\n{run}"
+    assert re.search(rf"in blink_step \(\) at .*main\.c:{watched_line}", finish), f"finish\n{run}"
     assert re.search(rf"^Value returned is \$\d+ = {FIRST_WATCHED_VALUE}$", finish, re.MULTILINE), \
         f"finish did not return compute(1)\n{run}"
     assert value_of(run.output("print counter")) == "1", f"counter\n{run}"
