@@ -35,7 +35,7 @@ pub type ModelledBoard = Clocked<
 pub enum HostPins {
     /// The simulated blue pill, in-process.
     Simulated(Box<sim::port::Sim<sim::chip::Chip>>),
-    Remote(RemoteBitbang<TcpLink>),
+    Remote(Box<RemoteBitbang<TcpLink>>),
     /// `gpio-model[:BOARD]`: the board's pin code on the host (see [`ModelledBoard`]).
     ModelledBoard(Box<ModelledBoard>),
     /// `gpiochip:...`: a Linux GPIO chip's lines (a Raspberry Pi), bit-banged.
@@ -105,7 +105,7 @@ impl HostPins {
     pub fn raw(&mut self) -> &mut dyn Pins {
         match self {
             HostPins::Simulated(pins) => &mut **pins,
-            HostPins::Remote(pins) => pins,
+            HostPins::Remote(pins) => &mut **pins,
             HostPins::ModelledBoard(pins) => pins.pins_mut(),
             HostPins::GpioChip(pins) => pins.pins_mut(),
         }
@@ -114,7 +114,7 @@ impl HostPins {
     fn pins(&mut self) -> &mut dyn Pins {
         match self {
             HostPins::Simulated(pins) => &mut **pins,
-            HostPins::Remote(pins) => pins,
+            HostPins::Remote(pins) => &mut **pins,
             HostPins::ModelledBoard(pins) => &mut **pins,
             HostPins::GpioChip(pins) => &mut **pins,
         }
@@ -163,7 +163,9 @@ pub fn open() -> Result<HostPins, NoWire> {
         stream
             .set_read_timeout(Some(std::time::Duration::from_secs(2)))
             .map_err(|_| NoWire::Backend("cannot set a read timeout"))?;
-        return Ok(HostPins::Remote(RemoteBitbang::new(TcpLink(stream))));
+        return Ok(HostPins::Remote(Box::new(RemoteBitbang::new(TcpLink(
+            stream,
+        )))));
     }
     if setting.is_empty() || setting.starts_with("sim") {
         return open_simulator(&setting);

@@ -163,7 +163,11 @@ impl Wire {
     }
 
     /// JTAG, switched from SWD (a SWJ-DP may be in either), the chain scanned, the ARM
-    /// JTAG-DP found on it.
+    /// JTAG-DP found on it. On failure the pins come back with the reason.
+    #[allow(
+        clippy::result_large_err,
+        reason = "the pins are handed back, once per scan"
+    )]
     pub fn jtag(
         mut pins: Backend,
         assert_reset: bool,

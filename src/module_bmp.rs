@@ -62,7 +62,7 @@ pub fn bmp_start(stream: Obj, tcp: sys::mp_int_t, host: Obj) -> Obj {
     // A stream is a client from the start: refuse before opening anything if the wire
     // is taken. A TCP server takes the wire when a client arrives.
     if has_stream {
-        unwrap(probe::with(|probe| gdb_server::check_wire(probe)));
+        unwrap(probe::with(gdb_server::check_wire));
     }
     if has_stream {
         connection::open_stream(gdb_server::SLOTS, stream);
