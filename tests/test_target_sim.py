@@ -47,3 +47,16 @@ def test_jtag_scan_finds_both_taps(unix_micropython):
     assert "jtag ['STM32F1 medium density M3']" in output, output
     # Nearest TDO first: the Cortex-M3 JTAG-DP, then the boundary-scan TAP (RM0008 31.6.2).
     assert "chain [('0x3ba00477', 4), ('0x16410041', 5)]" in output, output
+
+
+def test_scan_finds_the_f407_as_a_generic_m4(unix_micropython):
+    """BMP_WIRE=sim:CHIP takes any bmp-sim chip. The engine has no STM32F4 driver yet: the
+    F407 is a generic Cortex-M4 (its JTAG-DP 0x4BA00477, boundary-scan TAP 0x06413041)."""
+    output = run_script(unix_micropython, "scan.py", wire="sim:stm32f407vg")
+    assert "swdp ['ARM Cortex-M M4']" in output, output
+    assert "chain [('0x4ba00477', 4), ('0x6413041', 5)]" in output, output
+
+
+def test_an_unknown_sim_chip_is_a_clear_error(unix_micropython):
+    output = run_script(unix_micropython, "scan.py", wire="sim:stm32f999")
+    assert "bmp-sim --help" in output, output
