@@ -73,8 +73,7 @@ pub struct Probe {
     error_flag: bool,
     /// Semihosting SYS_HEAPINFO answer: heap base, heap limit, stack base, stack limit.
     pub heap_info: [u32; 4],
-    command_line: [u8; COMMAND_LINE_CAPACITY],
-    command_line_length: usize,
+    command_line: heapless::Vec<u8, COMMAND_LINE_CAPACITY>,
     /// Pins not in use by a scan (kept so the simulated target lives on between scans).
     spare: Option<link::Backend>,
     /// The CMSIS-DAP server, when it has the wire.
@@ -104,8 +103,7 @@ impl Probe {
             session: Session::new(),
             error_flag: false,
             heap_info: [0; 4],
-            command_line: [0; COMMAND_LINE_CAPACITY],
-            command_line_length: 0,
+            command_line: heapless::Vec::new(),
             spare: None,
             dap: None,
             gdb_active: false,
@@ -296,18 +294,15 @@ impl Probe {
         core::mem::take(&mut self.error_flag)
     }
 
+    /// Too long a line leaves the old one.
     pub fn set_command_line(&mut self, text: &[u8]) -> Result<(), ()> {
-        if text.len() > COMMAND_LINE_CAPACITY {
-            return Err(());
-        }
-        self.command_line[..text.len()].copy_from_slice(text);
-        self.command_line_length = text.len();
+        self.command_line = heapless::Vec::from_slice(text)?;
         Ok(())
     }
 
     /// For SYS_GET_CMDLINE (semihosting, served by the GDB server).
     pub fn command_line(&self) -> &[u8] {
-        &self.command_line[..self.command_line_length]
+        &self.command_line
     }
 }
 

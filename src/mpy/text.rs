@@ -2,27 +2,25 @@
 
 /// Text formatted into a fixed buffer, cut at its capacity.
 pub struct FixedText<const N: usize> {
-    bytes: [u8; N],
-    length: usize,
+    bytes: heapless::Vec<u8, N>,
 }
 
 impl<const N: usize> FixedText<N> {
     pub const fn new() -> Self {
         Self {
-            bytes: [0; N],
-            length: 0,
+            bytes: heapless::Vec::new(),
         }
     }
 
     pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..self.length]
+        &self.bytes
     }
 
     /// Append bytes, cut at the capacity.
     pub fn push_bytes(&mut self, data: &[u8]) {
-        let taken = data.len().min(N - self.length);
-        self.bytes[self.length..self.length + taken].copy_from_slice(&data[..taken]);
-        self.length += taken;
+        let taken = data.len().min(N - self.bytes.len());
+        // Cannot fail: `taken` fits.
+        let _ = self.bytes.extend_from_slice(&data[..taken]);
     }
 }
 
