@@ -217,6 +217,21 @@ impl Pins for HostPins {
     }
 }
 
+/// The SWO bytes the simulated target has sent since the last call (its TPIU's output,
+/// timed in virtual time; virtual time first catches up with the wall clock). None when the
+/// wire is not the simulator.
+pub fn take_swo(pins: &mut HostPins) -> Option<Vec<u8>> {
+    let simulator = match pins {
+        HostPins::Simulated(simulator) => &mut **simulator,
+        HostPins::ModelledBoard(board) => board.pins_mut().bus().far(),
+        _ => return None,
+    };
+    simulator.idle(0);
+    let mut bytes = Vec::new();
+    simulator.bus_mut().take_swo(&mut bytes);
+    Some(bytes)
+}
+
 /// With BMP_SIM_STATISTICS=1, print the simulated wire's counters since the last report to
 /// stderr (tools/bench reads them after a client disconnects from the dap or GDB server).
 pub fn report_statistics(pins: &mut HostPins) {

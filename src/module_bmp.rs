@@ -22,6 +22,7 @@ bmp functions:
  deinit()   -- stop bmp
  poll()     -- run one poll step by hand; returns the number of steps run so far
  traceswo(uart=, chan=[...]) -- display swo logging (itm stimulus ports); traceswo() stops
+              without uart= (host probe): the simulated target's own SWO pin
  tracebuf(cb=[buf_addr, buf_size, head_addr, tail_addr], ena=True) -- display target buffer
  rtt(ena=True, stream=|tcp=|fun=, host=, cblock=) -- SEGGER RTT of the attached target:
               up channel 0 to a stream, a tcp port or fun(bytearray) (default: the console),
@@ -190,9 +191,17 @@ pub fn bmp_tracebuf_with(descriptor: Obj, enable: Obj) -> Obj {
 /// bmp.traceswo(uart=stream, chan=[ports]): decode ITM from the stream; no uart: off.
 pub fn bmp_traceswo_with(uart: Obj, channels: Obj) -> Obj {
     let mut mask = 0u32;
-    if uart != object::NONE {
-        // Raises OSError if the object is not a stream; nothing of ours is alive.
-        stream::check(uart);
+    if uart == object::NONE && channels != object::NONE && !cfg!(feature = "host") {
+        raise(
+            Kind::Value,
+            c"this board has no SWO input of its own: give uart=",
+        );
+    }
+    if uart != object::NONE || channels != object::NONE {
+        if uart != object::NONE {
+            // Raises OSError if the object is not a stream; nothing of ours is alive.
+            stream::check(uart);
+        }
         mask = u32::MAX;
         if channels != object::NONE {
             let ports =

@@ -54,7 +54,7 @@ impl Trace {
             self.poll_buffer(probe);
         }
         if self.swo_channels != 0 {
-            self.poll_swo();
+            self.poll_swo(probe);
         }
     }
 
@@ -81,9 +81,10 @@ impl Trace {
         }
     }
 
-    fn poll_swo(&mut self) {
+    fn poll_swo(&mut self, probe: &mut Probe) {
         let stream = swo_stream();
         if !stream.is_set() {
+            self.poll_own_swo(probe);
             return;
         }
         let mut input = [0u8; 256];
@@ -91,9 +92,30 @@ impl Trace {
         if count <= 0 {
             return;
         }
+        self.show_swo(&input[..count as usize]);
+    }
+
+    /// The probe's own SWO input: on the host, the simulated target's SWO pin.
+    #[cfg(feature = "host")]
+    fn poll_own_swo(&mut self, probe: &mut Probe) {
+        let mut bytes = None;
+        probe
+            .session
+            .with_transport(|wire| bytes = crate::host::take_swo(wire.pins()));
+        for piece in bytes.unwrap_or_default().chunks(256) {
+            self.show_swo(piece);
+        }
+    }
+
+    /// Boards have no SWO input yet (bmp.traceswo refuses to start without uart=).
+    #[cfg(not(feature = "host"))]
+    fn poll_own_swo(&mut self, _probe: &mut Probe) {}
+
+    /// Decode SWO bytes (at most 256) and show the chosen ports' data.
+    fn show_swo(&mut self, input: &[u8]) {
         let mut text = [0u8; 256];
         let mut length = 0;
-        for &byte in &input[..count as usize] {
+        for &byte in input {
             if let Some((port, data)) = self.decoder.feed(byte)
                 && self.swo_channels & (1 << port) != 0
             {

@@ -1,8 +1,9 @@
 """RTT end to end on the host probe with the test firmware running in the simulated blue
 pill: gdb-multiarch debugs through bmp's GDB server while RTT text flows from the target
 to a TCP client and back (bmp.rtt(tcp=...)), `monitor rtt` output checked; bmp.rtt() with a
-callback and its argument errors (tests/sim/bmp_rtt.py). The engine's own tests (corrupt
-blocks, resets, channel modes) are in rust/debug."""
+callback and its argument errors (tests/sim/bmp_rtt.py); bmp.traceswo() showing the
+firmware's ITM text from the simulated target's SWO (tests/sim/bmp_traceswo_sim.py). The
+engine's own tests (corrupt blocks, resets, channel modes) are in rust/debug."""
 
 import os
 import pathlib
@@ -151,3 +152,15 @@ def test_bmp_rtt_callback_and_argument_errors(unix_micropython, firmware):
     lines = [line for line in result.stdout.splitlines() if line.strip()]
     assert lines and all(line.endswith(" ok") for line in lines), result.stdout
     assert len(lines) == 15, result.stdout
+
+
+def test_traceswo_shows_the_firmwares_itm_text_from_the_simulated_swo(unix_micropython, firmware):
+    """bmp.traceswo(chan=[0]) without uart= on the host probe: the simulated target's SWO."""
+    environment = dict(os.environ, BMP_WIRE="sim",
+                       BMP_SIM_FIRMWARE=str(firmware / "firmware.elf"))
+    result = subprocess.run([str(unix_micropython), str(SIM_SCRIPTS / "bmp_traceswo_sim.py")],
+                            capture_output=True, text=True, timeout=120, env=environment)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    assert lines == ["traceswo on ok", "itm text from the simulated swo ok", "traceswo off ok"], \
+        result.stdout
