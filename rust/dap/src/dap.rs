@@ -10,8 +10,8 @@ use crate::wire::{
 };
 
 /// Status byte of many responses (CMSIS-DAP "Response Status").
-const DAP_OK: u8 = 0x00;
-const DAP_ERROR: u8 = 0xFF;
+pub(crate) const DAP_OK: u8 = 0x00;
+pub(crate) const DAP_ERROR: u8 = 0xFF;
 
 /// DAP_SWJ_Pins wait limit: 3 s (CMSIS-DAP DAP_SWJ_Pins: "Pin Wait ... max 3 seconds").
 const MAX_PIN_WAIT_US: u32 = 3_000_000;
@@ -50,12 +50,13 @@ pub enum Error {
 
 /// A CMSIS-DAP v2.1 command processor over a [`Wire`].
 pub struct Dap<'a, W> {
-    wire: W,
+    pub(crate) wire: W,
     config: Config<'a>,
     mode: Option<Mode>,
     swd: SwdConfig,
     settings: Settings,
     chain: Chain,
+    pub(crate) swo: crate::swo::SwoState,
 }
 
 /// SWD register transactions straight to the engine.
@@ -120,6 +121,7 @@ impl<'a, W: Wire> Dap<'a, W> {
             swd: SwdConfig::default(),
             settings: Settings::new(config.timestamp_hz.is_some()),
             chain: Chain::default(),
+            swo: crate::swo::SwoState::new(),
         })
     }
 
@@ -217,8 +219,16 @@ impl<'a, W: Wire> Dap<'a, W> {
             JtagConfigure => self.jtag_configure(body, out),
             JtagIdcode => self.jtag_idcode(body, out),
             QueueCommands | ExecuteCommands if !nested => self.execute_commands(body, out),
-            // No SWO or UART (capability bits 2, 3, 6, 7 clear): CMSIS-DAP "SWO Commands"
-            // are "only available when" those bits are set, so they are unimplemented.
+            SwoTransport if self.has_swo() => self.swo_transport(body, out),
+            SwoMode if self.has_swo() => self.swo_mode(body, out),
+            SwoBaudrate if self.has_swo() => self.swo_baudrate(body, out),
+            SwoControl if self.has_swo() => self.swo_control(body, out),
+            SwoStatus if self.has_swo() => self.swo_status(out),
+            SwoExtendedStatus if self.has_swo() => self.swo_extended_status(body, out),
+            SwoData if self.has_swo() => self.swo_data(body, out),
+            // SWO only with a board's SWO input, no UART (capability bits 2, 3 as the board
+            // says; 6, 7 clear): CMSIS-DAP "SWO Commands" are "only available when" those
+            // bits are set, so otherwise they are unimplemented.
             // TransferAbort and atomic commands inside DAP_ExecuteCommands are not
             // commands there (ARM's reference firmware answers them 0xFF too).
             _ => Err(Fail::Unsupported),
@@ -245,7 +255,10 @@ impl<'a, W: Wire> Dap<'a, W> {
                 out.u8(2)?;
                 return out.u16(self.config.packet_size);
             }
-            // 0xFB..=0xFD UART and SWO buffer sizes: not supported, Len 0; unknown IDs too.
+            0xFD if self.has_swo() => {
+                return self.info_word(out, Some(crate::swo::SWO_BUFFER_SIZE as u32));
+            }
+            // 0xFB, 0xFC UART buffer sizes: not supported, Len 0; unknown IDs too.
             _ => None,
         };
         match text {
@@ -259,6 +272,15 @@ impl<'a, W: Wire> Dap<'a, W> {
         capabilities.set(
             Capability::TEST_DOMAIN_TIMER,
             self.config.timestamp_hz.is_some(),
+        );
+        let modes = self.wire.swo_modes();
+        capabilities.set(
+            Capability::SWO_UART,
+            modes.contains(&Some(crate::wire::SwoMode::Uart)),
+        );
+        capabilities.set(
+            Capability::SWO_MANCHESTER,
+            modes.contains(&Some(crate::wire::SwoMode::Manchester)),
         );
         capabilities.bits()
     }

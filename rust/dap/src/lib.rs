@@ -52,6 +52,7 @@ mod dap;
 mod jtag;
 pub mod pins;
 mod queue;
+pub mod swo;
 pub mod tcp;
 mod transfer;
 pub mod wire;
@@ -62,7 +63,7 @@ pub use dap::{Dap, Error};
 pub use jtag::MAX_DEVICES;
 pub use queue::{Queue, QueueError};
 pub use wire::{
-    Board, HostStatus, Jtag, Mode, Pin, Port, Swd, SwdConfig, Swj, TransferError, Wire,
+    Board, HostStatus, Jtag, Mode, Pin, Port, Swd, SwdConfig, Swj, SwoMode, TransferError, Wire,
 };
 
 /// DAP_QueueCommands: the transport holds this packet and every following one until a

@@ -116,6 +116,27 @@ pub trait Board {
     fn take_abort(&mut self) -> bool {
         false
     }
+    /// The SWO receiver's modes (None: no SWO input, the default).
+    fn swo_modes(&self) -> [Option<SwoMode>; 2] {
+        [None, None]
+    }
+    /// The SWO baud rate the receiver can take nearest `requested` (0: none).
+    fn swo_baudrate(&mut self, _requested: u32) -> u32 {
+        0
+    }
+    /// SWO bytes received in `mode` at `baudrate` since the last call, at most
+    /// `buffer.len()`: the count, and whether framing errors were seen.
+    fn swo_read(&mut self, _mode: SwoMode, _baudrate: u32, _buffer: &mut [u8]) -> (usize, bool) {
+        (0, false)
+    }
+}
+
+/// How SWO is encoded on the pin (DAP_SWO_Mode 1 and 2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SwoMode {
+    /// NRZ, UART framing.
+    Uart,
+    Manchester,
 }
 
 /// Everything the processor drives: one object owning the pins in either protocol.

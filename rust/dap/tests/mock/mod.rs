@@ -201,6 +201,8 @@ pub struct Mock {
     pub abort_after: Option<usize>,
     /// Each delay takes this many times what it asks for (a host's sleep overruns).
     pub delay_overrun: u64,
+    /// An SWO receiver (UART only): the bytes it has received, read by `swo_read`.
+    pub swo: Option<VecDeque<u8>>,
 }
 
 impl Default for Mock {
@@ -219,6 +221,7 @@ impl Default for Mock {
             abort_flag: false,
             abort_after: None,
             delay_overrun: 1,
+            swo: None,
         }
     }
 }
@@ -387,6 +390,30 @@ impl Jtag for Mock {
 }
 
 impl Board for Mock {
+    fn swo_modes(&self) -> [Option<dap::SwoMode>; 2] {
+        [self.swo.as_ref().map(|_| dap::SwoMode::Uart), None]
+    }
+
+    fn swo_baudrate(&mut self, requested: u32) -> u32 {
+        // A receiver dividing 72 MHz: the nearest rate at or above the request.
+        if self.swo.is_none() || requested == 0 {
+            return 0;
+        }
+        let divider = (72_000_000 / requested).max(1);
+        72_000_000 / divider
+    }
+
+    fn swo_read(&mut self, _: dap::SwoMode, _: u32, buffer: &mut [u8]) -> (usize, bool) {
+        let Some(input) = self.swo.as_mut() else {
+            return (0, false);
+        };
+        let count = buffer.len().min(input.len());
+        for (slot, byte) in buffer.iter_mut().zip(input.drain(..count)) {
+            *slot = byte;
+        }
+        (count, false)
+    }
+
     fn delay_us(&mut self, us: u32) {
         self.events.push(Event::Delay(us));
         self.now_us += u64::from(us) * self.delay_overrun;
