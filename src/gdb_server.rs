@@ -108,7 +108,10 @@ fn serve(state: &mut State, probe: &mut Probe) {
     if !probe.gdb_active {
         return;
     }
-    let mut target = ProbeTarget { probe };
+    let mut target = ProbeTarget {
+        probe,
+        trace: &mut state.trace,
+    };
     let mut buffer = [0u8; READ_CHUNK];
     for _ in 0..READS_PER_STEP {
         match connection::read(SLOTS, &mut buffer) {
@@ -161,6 +164,8 @@ fn show(direction: &str, data: &[u8]) {
 /// The session behind the GDB server.
 struct ProbeTarget<'a> {
     probe: &'a mut Probe,
+    /// tracebuf/traceswo, for `monitor traceswo`.
+    trace: &'a mut crate::trace::Trace,
 }
 
 impl ProbeTarget<'_> {
@@ -374,6 +379,15 @@ impl gdb::Target for ProbeTarget<'_> {
 
     fn rtt(&mut self) -> Option<&mut debug::rtt::Rtt> {
         Some(&mut self.probe.session.rtt)
+    }
+
+    fn traceswo(&mut self, channels: u32) -> Result<(), &'static str> {
+        let has_stream = crate::trace::swo_stream().is_set();
+        if channels != 0 && !has_stream && !cfg!(feature = "host") {
+            return Err("traceswo: no SWO input on this board: bmp.traceswo(uart=...) gives one");
+        }
+        self.trace.start_swo(channels);
+        Ok(())
     }
 }
 

@@ -38,7 +38,7 @@ FIRST_WATCHED_VALUE = 0x42024
 
 MONITOR_COMMANDS = ["version", "help", "swdp_scan", "jtag_scan", "targets", "frequency", "reset",
                     "halt_timeout", "connect_rst", "hard_srst", "erase_mass", "flash_report", "crc_routine",
-                    "python", "rtt"]
+                    "python", "traceswo", "rtt"]
 
 pytestmark = pytest.mark.timeout(120)
 

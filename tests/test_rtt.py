@@ -164,3 +164,33 @@ def test_traceswo_shows_the_firmwares_itm_text_from_the_simulated_swo(unix_micro
     lines = [line for line in result.stdout.splitlines() if line.strip()]
     assert lines == ["traceswo on ok", "itm text from the simulated swo ok", "traceswo off ok"], \
         result.stdout
+
+
+def test_monitor_traceswo_shows_the_itm_text_on_the_probes_console(unix_micropython, tmp_path,
+                                                                   firmware):
+    """gdb sets SWO up as OpenOCD's tpiu/itm would (register writes), `monitor traceswo decode
+    0` starts decoding the simulated target's SWO, and the firmware's ITM lines appear on the
+    probe's console while the target runs."""
+    probe = RttProbe(unix_micropython, tmp_path, firmware)
+    try:
+        setup = ["set mem inaccessible-by-default off",
+                 "set {unsigned int}0xE000EDFC = *(unsigned int *)0xE000EDFC | 0x1000000",
+                 "set {unsigned int}0xE00400F0 = 2", "set {unsigned int}0xE0040010 = 35",
+                 "set {unsigned int}0xE0040304 = 0x100", "set {unsigned int}0xE0000FB0 = 0xC5ACCE55",
+                 "set {unsigned int}0xE0000E80 = 0x10001", "set {unsigned int}0xE0000E00 = 1"]
+        commands = ([f"target extended-remote 127.0.0.1:{probe.port}", "monitor swdp_scan",
+                     "attach 1"] + setup +
+                    ["monitor traceswo decode 0", "monitor traceswo decode 40",
+                     "monitor traceswo bogus", interrupt_after(5), "continue",
+                     "monitor traceswo disable", "detach"])
+        transcript = run_gdb(commands, firmware / "firmware.elf", tmp_path, timeout=120,
+                             server=probe)
+        assert "Trace enabled, decoding channels 0" in \
+            transcript.output("monitor traceswo decode 0"), transcript
+        assert "stimulus ports 0..31" in transcript.output("monitor traceswo decode 40"), transcript
+        assert "[decode [CHANNEL_NR ...]] or disable" in \
+            transcript.output("monitor traceswo bogus"), transcript
+        assert "Trace disabled" in transcript.output("monitor traceswo disable"), transcript
+        assert "itm: counter " in probe.log(), probe.log()[-2000:]
+    finally:
+        probe.close()

@@ -60,7 +60,7 @@ struct Call<'a, T, H> {
 }
 
 /// The probe's commands, in the order `monitor help` lists them.
-fn commands<T: Target, H: Host>() -> [Command<T, H>; 15] {
+fn commands<T: Target, H: Host>() -> [Command<T, H>; 16] {
     [
         Command {
             name: "version",
@@ -134,6 +134,11 @@ fn commands<T: Target, H: Host>() -> [Command<T, H>; 15] {
             name: "python",
             run: python,
             help: "Evaluate Python on the probe: <expression> (bmp.repl_fun)",
+        },
+        Command {
+            name: "traceswo",
+            run: traceswo,
+            help: "Start trace capture and decoding: [decode [CHANNEL_NR ...]] | disable",
         },
         Command {
             name: "rtt",
@@ -292,6 +297,56 @@ fn python<T: Target, H: Host>(call: &mut Call<'_, T, H>) -> Result<(), Failed> {
         }
         Err(message) => fail(call.out, format_args!("{message}\n")),
     }
+}
+
+/// Black Magic Probe's `traceswo [decode [CHANNEL ...]]`: on (all stimulus ports, or
+/// those listed), `traceswo disable`: off. The decoded text goes to the probe's console
+/// (or bmp.disp_fun()); the SWO baud rate is the receiver's business, not an argument here.
+fn traceswo<T: Target, H: Host>(call: &mut Call<'_, T, H>) -> Result<(), Failed> {
+    let mut words = call.arguments.split_whitespace();
+    let mut channels = u32::MAX;
+    match words.next() {
+        None => {}
+        Some("disable") => channels = 0,
+        Some("decode") => {
+            let mut listed = 0u32;
+            for word in words {
+                match word.parse::<u32>() {
+                    Ok(port) if port < 32 => listed |= 1 << port,
+                    _ => {
+                        return fail(
+                            call.out,
+                            format_args!("traceswo: channels are stimulus ports 0..31\n"),
+                        );
+                    }
+                }
+            }
+            if listed != 0 {
+                channels = listed;
+            }
+        }
+        Some(_) => {
+            return fail(
+                call.out,
+                format_args!("traceswo: [decode [CHANNEL_NR ...]] or disable\n"),
+            );
+        }
+    }
+    if let Err(message) = call.target.traceswo(channels) {
+        return fail(call.out, format_args!("{message}\n"));
+    }
+    let _ = match channels {
+        0 => writeln!(call.out, "Trace disabled"),
+        u32::MAX => writeln!(call.out, "Trace enabled, decoding all channels"),
+        _ => {
+            let _ = write!(call.out, "Trace enabled, decoding channels");
+            for port in (0..32).filter(|port| channels & (1 << port) != 0) {
+                let _ = write!(call.out, " {port}");
+            }
+            writeln!(call.out)
+        }
+    };
+    Ok(())
 }
 
 fn rtt<T: Target, H: Host>(call: &mut Call<'_, T, H>) -> Result<(), Failed> {

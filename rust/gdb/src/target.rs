@@ -90,6 +90,13 @@ pub trait Target {
     fn rtt(&mut self) -> Option<&mut debug::rtt::Rtt> {
         None
     }
+
+    /// `monitor traceswo`: decode ITM from the probe's SWO input and show the data of the
+    /// stimulus ports in `channels` (bit n: port n; 0: off). Err with a message when the
+    /// probe has no SWO input.
+    fn traceswo(&mut self, _channels: u32) -> Result<(), &'static str> {
+        Err("traceswo: this probe has no SWO input")
+    }
 }
 
 /// The probe's side: the client connection, the console, files, Python, time.
