@@ -479,7 +479,7 @@ def test_a_target_that_stops_answering(tmp_path, firmware, request):
         pytest.skip("bmp's own error path")
     sim_port = free_port()
     sim = subprocess.Popen([str(build_sim()), "--listen", f"127.0.0.1:{sim_port}",
-                            "--firmware", str(firmware / "firmware.elf")],
+                            "--virtual-time", "--firmware", str(firmware / "firmware.elf")],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert "listening" in sim.stdout.readline()
@@ -512,7 +512,7 @@ def test_gdb_through_the_qemu_firmware(qemu_firmware, tmp_path, firmware):
         pytest.skip("the qemu firmware's GDB server is bmp's own")
     sim_port, gdb_port = free_port(), free_port()
     sim = subprocess.Popen([str(build_sim()), "--listen", f"127.0.0.1:{sim_port}",
-                            "--firmware", str(firmware / "firmware.elf")],
+                            "--virtual-time", "--firmware", str(firmware / "firmware.elf")],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     console = None
     try:

@@ -72,7 +72,10 @@ def start(bmp_sim, openocd_install, tmp_path):
     running = []
 
     def start_pair(transport, firmware_file, chip=CHIP, extra_config=(), real_time=False):
-        sim = SimServer(bmp_sim, chip, firmware_file, extra=["--real-time"] if real_time else [])
+        # bmp-sim keeps the wall clock unless told otherwise; the tests that do not wait on
+        # OpenOCD's clock run in virtual time, deterministically.
+        sim = SimServer(bmp_sim, chip, firmware_file,
+                        extra=[] if real_time else ["--virtual-time"])
         running.append(sim)
         binary, scripts = openocd_install
         openocd = OpenOcd(binary, scripts,
@@ -145,7 +148,7 @@ def test_swd_flash_write_verify(start, firmware):
     """SWD: flash write_image erase + verify_image over a different image, then the new
     reset vector runs.
 
-    The simulator runs with --real-time: OpenOCD's stm32f1x driver waits on the wall clock
+    The simulator runs on the wall clock (its default): OpenOCD's stm32f1x driver waits on the wall clock
     (FLASH_SR.BSY polled with 1 ms host sleeps, 100 polls for a page erase), as silicon
     allows; with time passing only on SWCLK cycles, those 100 polls are about 10 ms of
     virtual time, less than a page erase (tERASE 20-40 ms), and OpenOCD reports "timed out

@@ -149,14 +149,17 @@ class SimServer:
 
     LISTENING = r"^bmp-sim: (\S+) listening on (\S+):(\d+)\s*$"
 
-    def __init__(self, binary, chip, firmware=None, extra=(), startup_timeout=30):
-        command = [str(binary), "--chip", chip, "--listen", "127.0.0.1:0"]
-        if firmware is not None:
-            command += ["--firmware", str(firmware)]
-        command += list(extra)
+    def __init__(self, binary, chip, firmware=None, extra=(), startup_timeout=30, command=None,
+                 cwd=None):
+        if command is None:
+            command = [str(binary), "--chip", chip, "--listen", "127.0.0.1:0"]
+            if firmware is not None:
+                command += ["--firmware", str(firmware)]
+            command += list(extra)
         self.command = command
-        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, text=True, bufsize=1)
+        self.process = subprocess.Popen(command, cwd=cwd, stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        text=True, bufsize=1)
         self.output = OutputCollector(self.process.stdout)
         match = self.output.wait_for(self.LISTENING, startup_timeout,
                                      lambda: self.process.poll() is None)
@@ -170,6 +173,13 @@ class SimServer:
         self.chip = match.group(1)
         self.host = match.group(2)
         self.port = int(match.group(3))
+
+    @classmethod
+    def from_command(cls, command, cwd=None, startup_timeout=120):
+        """bmp-sim started by a command of one's own (e.g. `cargo run ... --`), which must
+        make it listen where its listening line says."""
+        return cls(None, None, command=[str(word) for word in command], cwd=cwd,
+                   startup_timeout=startup_timeout)
 
     def log(self):
         return self.output.snapshot()

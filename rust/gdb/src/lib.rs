@@ -5,6 +5,8 @@
 #![forbid(unsafe_code)]
 
 mod hex;
+#[cfg(any(test, feature = "model"))]
+pub mod model;
 pub mod monitor;
 mod monitor_rtt;
 pub mod packet;

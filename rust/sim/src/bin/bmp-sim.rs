@@ -22,9 +22,11 @@ options:
   --firmware FILE        an ELF or a raw .bin to load into flash first
   --listen ADDRESS       where to listen (default 127.0.0.1:3335; port 0 picks one)
   --statistics           after each client, print the wire counters to stderr
-  --real-time            virtual time also follows the wall clock, so the target runs
-                         while the client is quiet (default: time passes only with
-                         clock cycles and sleeps, deterministically)
+  --virtual-time         time passes only with clock cycles and sleeps, deterministically
+                         (for benchmarks); the default is the wall clock: the target runs
+                         while the client is quiet, as silicon does, so clients that wait
+                         on their own clock (OpenOCD's flash drivers) work
+  --real-time            the wall clock (the default)
   --help                 this text
 
 fault injection (probabilities from 0 to 1, per transaction; default 0):
@@ -118,7 +120,7 @@ fn parse(arguments: impl IntoIterator<Item = String>) -> Result<Command, UsageEr
         firmware: None,
         listen: DEFAULT_LISTEN.to_string(),
         statistics: false,
-        real_time: false,
+        real_time: true,
         faults: FaultConfig::default(),
     };
     let mut parser = lexopt::Parser::from_iter(std::iter::once(String::new()).chain(arguments));
@@ -131,6 +133,10 @@ fn parse(arguments: impl IntoIterator<Item = String>) -> Result<Command, UsageEr
             }
             Long("real-time") => {
                 options.real_time = true;
+                continue;
+            }
+            Long("virtual-time") => {
+                options.real_time = false;
                 continue;
             }
             Long(name) => format!("--{name}"),
@@ -270,6 +276,17 @@ mod tests {
         assert_eq!(options.chip, "stm32f103c8");
         assert_eq!(options.listen, DEFAULT_LISTEN);
         assert_eq!(options.faults, FaultConfig::default());
+        assert!(options.real_time, "the wall clock is the default");
+    }
+
+    #[test]
+    fn virtual_time_for_benchmarks() {
+        assert!(!run_options(&["--virtual-time"]).unwrap().real_time);
+        assert!(
+            run_options(&["--virtual-time", "--real-time"])
+                .unwrap()
+                .real_time
+        );
     }
 
     #[test]
