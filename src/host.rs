@@ -146,6 +146,15 @@ fn open_simulator(setting: &str) -> Result<HostPins, NoWire> {
     // does (clients' timeouts are in wall time); BMP_SIM_REALTIME=0 leaves only the
     // virtual clock of the wire (deterministic benchmarks).
     simulator.set_real_time(std::env::var("BMP_SIM_REALTIME").map_or(true, |value| value != "0"));
+    // Fault injection (fault campaigns, docs/reliability.md): BMP_SIM_FAULTS=wait=1e-3,...
+    if let Ok(faults) = std::env::var("BMP_SIM_FAULTS") {
+        let config = sim::FaultConfig::parse(&faults).map_err(|_| {
+            NoWire::Backend(
+                "BMP_SIM_FAULTS: KIND=RATE,... with KIND one of bmp-sim's fault options",
+            )
+        })?;
+        simulator.set_faults(config);
+    }
     Ok(HostPins::Simulated(Box::new(simulator)))
 }
 

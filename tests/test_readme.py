@@ -14,7 +14,10 @@ from helpers.openocd import (TOP, SimServer, build_firmware, build_sim, find_ope
                              stop_process, tail)
 
 README_PORT = "3335"
-OPENOCD_TIMEOUT = 300
+OPENOCD_TIMEOUT = 600
+# Before the README's own arguments: no gdb, Tcl or telnet server, whose default ports other
+# tests may hold.
+QUIET_PORTS = ["-c", "gdb port disabled", "-c", "tcl port disabled", "-c", "telnet port disabled"]
 
 
 def readme_commands(first_word):
@@ -48,7 +51,7 @@ def test_readme_bmp_sim_then_openocd_flash_write_image(tmp_path):
     # `cargo run ... -- OPTIONS`, as written, plus --listen on the free port.
     sim = SimServer.from_command(cargo + ["--listen", f"127.0.0.1:{port}"], cwd=TOP)
     try:
-        command = [str(binary), "-s", str(scripts)] + [
+        command = [str(binary), "-s", str(scripts), *QUIET_PORTS] + [
             f"remote_bitbang port {port}" if word == f"remote_bitbang port {README_PORT}" else word
             for word in openocd[1:]]
         try:
@@ -60,7 +63,7 @@ def test_readme_bmp_sim_then_openocd_flash_write_image(tmp_path):
                                  f"{tail(error.output or '')}")
         log = run.stdout
         assert run.returncode == 0, f"OpenOCD exited with {run.returncode}:\n{tail(log)}"
-        assert re.search(r"wrote \d+ bytes from file build/firmware/bench.elf", log), tail(log)
+        assert re.search(r"wrote \d+ bytes from file build/firmware/firmware.elf", log), tail(log)
         assert re.search(r"verified \d+ bytes", log), tail(log)
         assert "timed out" not in log.lower(), tail(log)
     finally:

@@ -228,11 +228,11 @@ class BmpProbe(GdbServer):
     kind = "bmp"
 
     def __init__(self, micropython, cwd, chip="stm32f103c8", repl_fun=False, startup_timeout=30,
-                 stdin=None, wire=None, debug=False, computing=False):
+                 stdin=None, wire=None, debug=False, computing=False, environment=None):
         """`wire`: BMP_WIRE (default the in-process sim of `chip`); `debug`: bmp.debug() on,
         so the probe's output shows the packets; `computing`: after bmp.init() the script
         counts in a busy loop (no sleep, no input) instead of sleeping, printing the count
-        every 2**20 turns."""
+        every 2**20 turns; `environment`: more variables (e.g. BMP_SIM_FAULTS)."""
         self.port = free_port()
         lines = ["import bmp, time"]
         if repl_fun:
@@ -245,7 +245,7 @@ class BmpProbe(GdbServer):
                       "    if n & 0xFFFFF == 0:", "        print('computed', n)"]
         else:
             lines += ["while True:", "    time.sleep(1)"]
-        environment = dict(os.environ, BMP_WIRE=wire or f"sim:{chip}")
+        environment = dict(os.environ, BMP_WIRE=wire or f"sim:{chip}", **(environment or {}))
         super().__init__([str(micropython), "-c", "\n".join(lines) + "\n"], cwd, environment,
                          r"^serving\r?$", startup_timeout, stdin=stdin)
 

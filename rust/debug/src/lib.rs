@@ -130,6 +130,23 @@ impl<T: Transport, C: Clock> Session<T, C> {
     ) -> Result<impl Iterator<Item = &TargetInfo>, Error> {
         self.forget();
         let mut port = DebugPort::new(transport, clock);
+        let found = self.find_targets(&mut port);
+        // The wire stays with the session even when the scan fails, so its next use gets
+        // it back (release()) rather than opening the pins anew, which on the host probe
+        // would be a new simulated target (found by the fault campaigns, docs/reliability.md).
+        self.port = Some(port);
+        match found {
+            Ok(0) => Err(Error::NoTargets),
+            Ok(_) => Ok(self.targets()),
+            Err(error) => {
+                self.targets = [None; MAX_TARGETS];
+                Err(error)
+            }
+        }
+    }
+
+    /// Connect `port` and fill the target list from its MEM-APs; the number found.
+    fn find_targets(&mut self, port: &mut DebugPort<T, C>) -> Result<usize, Error> {
         let dpidr = port.connect()?;
         let mut count = 0;
         for ap_number in 0..MAX_ACCESS_PORTS {
@@ -138,17 +155,13 @@ impl<T: Transport, C: Clock> Session<T, C> {
                 break; // no AP here (ADIv5.2 C1.2.1): APs are numbered from 0 up
             }
             if count < MAX_TARGETS
-                && let Some(target) = Self::probe_access_port(&mut port, ap_number, dpidr)?
+                && let Some(target) = Self::probe_access_port(port, ap_number, dpidr)?
             {
                 self.targets[count] = Some(target);
                 count += 1;
             }
         }
-        self.port = Some(port);
-        if count == 0 {
-            return Err(Error::NoTargets);
-        }
-        Ok(self.targets())
+        Ok(count)
     }
 
     /// A Cortex-M target behind this AP: a MEM-AP whose ROM table lists an SCS.

@@ -32,6 +32,39 @@ impl Default for FaultConfig {
     }
 }
 
+impl FaultConfig {
+    /// Parse `KIND=VALUE,...` with bmp-sim's option names: `wait`, `fault`, `no-answer`,
+    /// `read-parity`, `power-off` (probabilities per transaction, 0 to 1), `power-off-time`
+    /// (microseconds), `seed`; e.g. `wait=1e-3,seed=7`. The host probe reads it from
+    /// BMP_SIM_FAULTS.
+    pub fn parse(text: &str) -> Result<Self, &'static str> {
+        let mut config = Self::default();
+        for item in text.split(',').filter(|item| !item.is_empty()) {
+            let (name, value) = item.split_once('=').ok_or("expected KIND=VALUE")?;
+            let probability = || match value.parse::<f64>() {
+                Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+                _ => Err("a probability is a number from 0 to 1"),
+            };
+            let number = || value.parse::<u64>().map_err(|_| "expected a whole number");
+            match name {
+                "wait" => config.wait = probability()?,
+                "fault" => config.fault = probability()?,
+                "no-answer" => config.no_answer = probability()?,
+                "read-parity" => config.read_parity = probability()?,
+                "power-off" => config.power_off = probability()?,
+                "power-off-time" => config.power_off_ns = number()?.saturating_mul(1000),
+                "seed" => config.seed = number()?,
+                _ => {
+                    return Err(
+                        "unknown fault kind (wait, fault, no-answer, read-parity, power-off, power-off-time, seed)",
+                    );
+                }
+            }
+        }
+        Ok(config)
+    }
+}
+
 /// What to do to one transaction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Injected {
@@ -109,5 +142,27 @@ impl FaultInjector {
     /// Corrupt the parity of this read's data?
     pub fn draw_read_parity(&mut self) -> bool {
         self.random.chance(self.config.read_parity)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_names_every_kind() {
+        let config =
+            FaultConfig::parse("wait=0.1,fault=0.2,no-answer=0.3,read-parity=0.4,power-off=0.5,power-off-time=20,seed=7")
+                .unwrap();
+        assert_eq!(
+            (config.wait, config.fault, config.no_answer),
+            (0.1, 0.2, 0.3)
+        );
+        assert_eq!((config.read_parity, config.power_off), (0.4, 0.5));
+        assert_eq!((config.power_off_ns, config.seed), (20_000, 7));
+        assert_eq!(FaultConfig::parse(""), Ok(FaultConfig::default()));
+        assert!(FaultConfig::parse("wait=2").is_err());
+        assert!(FaultConfig::parse("bogus=0.1").is_err());
+        assert!(FaultConfig::parse("wait").is_err());
     }
 }

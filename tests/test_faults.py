@@ -1,0 +1,125 @@
+"""Faults on the simulated wire and misbehaving clients (issue 15 item 3): every load either
+matches or ends with a clear error, never silent corruption, and the probe serves the next
+client. A reduced campaign (tools/faults runs the full one, docs/reliability.md has its
+figures); clients killed in the middle of a load; two gdb clients racing for one probe."""
+
+import random
+import subprocess
+import threading
+import time
+
+import pytest
+
+from helpers.faults import KINDS, Campaign, DapProbe, classify_gdb, run_openocd
+from helpers.gdb import BmpProbe, build_firmware, find_gdb, run_gdb, GDB_SETTINGS
+from helpers.openocd import find_openocd, free_port, stop_process
+
+RATE = 1e-3
+LOADS = 2
+
+
+@pytest.fixture(scope="module")
+def firmware():
+    return build_firmware()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_reduced_fault_campaign(kind, unix_micropython, firmware, tmp_path):
+    """LOADS gdb loads and LOADS OpenOCD loads with one kind of fault at 1e-3 per SWD
+    transaction: no silent corruption, the probe keeps serving."""
+    lines = []
+    campaign = Campaign(unix_micropython, firmware, tmp_path, kind, RATE, log=lines.append)
+    campaign.gdb_loads(LOADS)
+    campaign.openocd_loads(LOADS)
+    report = "\n".join(lines + [campaign.summary()] +
+                       [detail for details in campaign.details.values() for detail in details])
+    assert not campaign.bad(), report
+    assert sum(campaign.counts.values()) == 2 * LOADS, report
+
+
+def gdb_process(probe, elf, commands, cwd):
+    arguments = [find_gdb(), "-nx", "-batch"]
+    for command in GDB_SETTINGS + probe.connect() + commands:
+        arguments += ["-ex", command]
+    return subprocess.Popen(arguments + [str(elf)], cwd=cwd, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def check_load(probe, firmware, cwd):
+    run = run_gdb(probe.connect() + ["load", "compare-sections"], firmware / "firmware.elf", cwd,
+                  timeout=180, server=probe)
+    outcome, detail = classify_gdb(run)
+    assert outcome == "matched", f"{outcome}: {detail}\n{run}"
+
+
+def test_gdb_killed_during_loads(unix_micropython, firmware, tmp_path):
+    """gdb is killed at random points of a 62 KB load (bench.elf), three times; the probe
+    then serves a full load of the test firmware, which matches."""
+    chance = random.Random(15)
+    with BmpProbe(unix_micropython, tmp_path) as probe:
+        for _ in range(3):
+            gdb = gdb_process(probe, firmware / "bench.elf", ["load"], tmp_path)
+            time.sleep(chance.uniform(0.5, 3.0))
+            gdb.kill()
+            gdb.wait(timeout=10)
+        assert probe.alive(), probe.log()
+        check_load(probe, firmware, tmp_path)
+
+
+def test_openocd_killed_during_flash_writes(unix_micropython, firmware, tmp_path):
+    """OpenOCD is killed at random points of `flash write_image` (bench.elf) through dap,
+    three times; the probe then serves a full write and verify, which match."""
+    chance = random.Random(15)
+    binary, scripts = find_openocd()
+    port = free_port()
+    server = DapProbe(unix_micropython, port, {}, tmp_path)
+    try:
+        for _ in range(3):
+            arguments = [str(binary), "-s", str(scripts), "-c", "gdb port disabled",
+                         "-c", "tcl port disabled", "-c", "telnet port disabled",
+                         "-c", "adapter driver cmsis-dap", "-c", "cmsis-dap backend tcp",
+                         "-c", "cmsis-dap tcp host 127.0.0.1", "-c", f"cmsis-dap tcp port {port}",
+                         "-c", "transport select swd", "-f", "target/stm32f1x.cfg",
+                         "-c", "init", "-c", "reset halt",
+                         "-c", f"flash write_image erase {firmware / 'bench.elf'}", "-c", "shutdown"]
+            openocd = subprocess.Popen(arguments, cwd=tmp_path, stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(chance.uniform(0.5, 3.0))
+            openocd.kill()
+            openocd.wait(timeout=10)
+        assert server.alive(), server.log()
+        log, status = run_openocd(binary, scripts, port, [
+            f"flash write_image erase {firmware / 'firmware.elf'}",
+            f"verify_image {firmware / 'firmware.elf'}"], tmp_path)
+        assert status == 0 and "verified" in log, log
+    finally:
+        server.close()
+
+
+def test_two_gdb_clients_race_for_the_wire(unix_micropython, firmware, tmp_path):
+    """Two gdb clients load at the same time through one probe: the probe serves one at a
+    time (the other waits), and neither load corrupts the other's: each that reports
+    success matches, and a last load matches."""
+    with BmpProbe(unix_micropython, tmp_path) as probe:
+        results = [None, None]
+
+        def load(index):
+            try:
+                results[index] = run_gdb(probe.connect() + ["load", "compare-sections"],
+                                         firmware / "firmware.elf", tmp_path, timeout=180)
+            except AssertionError as error:
+                results[index] = error
+
+        threads = [threading.Thread(target=load, args=(index,)) for index in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=240)
+        for result in results:
+            assert not isinstance(result, AssertionError), str(result)
+            outcome, detail = classify_gdb(result)
+            assert outcome in ("matched", "error"), f"{outcome}: {detail}\n{result}"
+        assert any(classify_gdb(result)[0] == "matched" for result in results), \
+            "\n".join(map(str, results))
+        assert probe.alive(), probe.log()
+        check_load(probe, firmware, tmp_path)
