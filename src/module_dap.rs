@@ -117,6 +117,10 @@ pub fn poll() {
                 return Ok(());
             }
             if probe.start_dap(Transport::Tcp).is_err() {
+                // As the GDB server does for a client it cannot serve: say why.
+                print::console(
+                    "dap: CMSIS-DAP client refused: the GDB server (bmp) has the wire\n",
+                );
                 connection::hang_up(dap_server::SLOTS);
                 return Ok(());
             }

@@ -4,6 +4,8 @@ client. A reduced campaign (tools/faults runs the full one, docs/reliability.md 
 figures); clients killed in the middle of a load; two gdb clients racing for one probe."""
 
 import random
+import socket
+import struct
 import subprocess
 import threading
 import time
@@ -12,7 +14,7 @@ import pytest
 
 from helpers.faults import KINDS, Campaign, DapProbe, classify_gdb, run_openocd
 from helpers.gdb import BmpProbe, build_firmware, find_gdb, run_gdb, GDB_SETTINGS
-from helpers.openocd import find_openocd, free_port, stop_process
+from helpers.openocd import OutputCollector, find_openocd, free_port, stop_process
 
 RATE = 1e-3
 LOADS = 2
@@ -123,3 +125,59 @@ def test_two_gdb_clients_race_for_the_wire(unix_micropython, firmware, tmp_path)
             "\n".join(map(str, results))
         assert probe.alive(), probe.log()
         check_load(probe, firmware, tmp_path)
+
+
+def dap_info_request():
+    """DAP_Info(vendor name) framed for OpenOCD's cmsis-dap tcp backend (rust/dap/src/tcp.rs:
+    signature 'DAP\\0' little-endian, length, type 1 = request, reserved)."""
+    body = bytes([0x00, 0x01])
+    return struct.pack("<IHBB", 0x00504144, len(body), 1, 0) + body
+
+
+def answered(sock):
+    """Bytes the server sent before closing or going quiet for 3 s."""
+    sock.settimeout(3)
+    try:
+        return sock.recv(256)
+    except socket.timeout:
+        return b"<quiet>"
+    except ConnectionError:
+        return b""
+
+
+def test_bmp_and_dap_both_asked_to_serve(unix_micropython, tmp_path):
+    """bmp and dap both serve TCP in one probe. While a gdb client has the wire, a CMSIS-DAP
+    client is refused with a console message, and the other way round; once the first
+    client leaves, the other server serves."""
+    gdb_port, dap_port = free_port(), free_port()
+    script = (f"import bmp, dap, time\nbmp.init(tcp={gdb_port})\ndap.init(tcp={dap_port})\n"
+              "print('serving')\nwhile True:\n    time.sleep(0.01)\n")
+    probe = subprocess.Popen([str(unix_micropython), "-c", script], cwd=tmp_path,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, bufsize=1)
+    output = OutputCollector(probe.stdout)
+    try:
+        assert output.wait_for(r"^serving", 30, lambda: probe.poll() is None), output.snapshot()
+        with socket.create_connection(("127.0.0.1", gdb_port), timeout=5) as gdb:
+            gdb.sendall(b"$qC#b4")
+            assert answered(gdb).startswith(b"+$"), output.snapshot()
+            with socket.create_connection(("127.0.0.1", dap_port), timeout=5) as client:
+                client.sendall(dap_info_request())
+                assert answered(client) == b"", output.snapshot()
+            assert output.wait_for(r"dap: CMSIS-DAP client refused: the GDB server \(bmp\) "
+                                   r"has the wire", 10, lambda: True), output.snapshot()
+        with socket.create_connection(("127.0.0.1", dap_port), timeout=5) as client:
+            deadline = time.monotonic() + 10
+            reply = b""
+            while not reply and time.monotonic() < deadline:
+                client.sendall(dap_info_request())
+                reply = answered(client)
+            assert reply[8:10] == bytes([0x00, len(b"bmp") + 1]) or reply[8:9] == b"\x00", reply
+            with socket.create_connection(("127.0.0.1", gdb_port), timeout=5) as gdb:
+                gdb.sendall(b"$qC#b4")
+                assert answered(gdb) in (b"", b"<quiet>"), output.snapshot()
+            assert output.wait_for(r"bmp: GDB client refused", 10, lambda: True), \
+                output.snapshot()
+        assert probe.poll() is None, output.snapshot()
+    finally:
+        stop_process(probe)
