@@ -3,7 +3,9 @@ matches or ends with a clear error, never silent corruption, and the probe serve
 client. A reduced campaign (tools/faults runs the full one, docs/reliability.md has its
 figures); clients killed in the middle of a load; two gdb clients racing for one probe."""
 
+import os
 import random
+import re
 import socket
 import struct
 import subprocess
@@ -181,3 +183,52 @@ def test_bmp_and_dap_both_asked_to_serve(unix_micropython, tmp_path):
         assert probe.poll() is None, output.snapshot()
     finally:
         stop_process(probe)
+
+
+def test_target_from_python_while_gdb_is_attached(unix_micropython, firmware, tmp_path):
+    """The probe's own script reads flash with `target` every 20 ms while gdb, attached
+    through bmp, loads and checks the firmware: both share one session; gdb's load matches,
+    and every read of the script either gives the flash's bytes or raises a clear
+    exception, and the probe keeps serving."""
+    port = free_port()
+    script = "\n".join([
+        "import bmp, target, time",
+        f"bmp.init(tcp={port})",
+        "print('serving')",
+        "buffer = bytearray(8)",
+        "reads = errors = 0",
+        "while True:",
+        "    time.sleep(0.02)",
+        "    if target.attached():",
+        "        try:",
+        "            target.mem_read(buffer, 0x08000000)",
+        "            reads += 1",
+        "            print('read', reads, buffer.hex())",
+        "        except Exception as error:",
+        "            errors += 1",
+        "            print('error', type(error).__name__, error)",
+    ]) + "\n"
+
+    class Probe(BmpProbe):
+        def __init__(self):
+            self.port = port
+            super(BmpProbe, self).__init__([str(unix_micropython), "-c", script], tmp_path,
+                                           dict(os.environ, BMP_WIRE="sim:stm32f103c8"),
+                                           r"^serving\r?$", 30)
+
+    with Probe() as probe:
+        run = probe.gdb(probe.connect() + ["load", "compare-sections", "x/2xw 0x08000000"],
+                        timeout=180)
+        outcome, detail = classify_gdb(run)
+        assert outcome == "matched", f"{outcome}: {detail}\n{run}"
+        log = probe.log()
+        reads = re.findall(r"^read \d+ ([0-9a-f]{16})", log, re.MULTILINE)
+        assert reads, f"the script never read while gdb was attached:\n{log[-2000:]}"
+        image = (firmware / "firmware.bin").read_bytes()[:8].hex()
+        erased = "ff" * 8
+        # Before the load the flash is erased or holds the image; after, the image.
+        assert reads[-1] == image, f"last read {reads[-1]}, image {image}\n{log[-2000:]}"
+        assert set(reads) <= {image, erased} | set(reads[:1]), log[-2000:]
+        for line in re.findall(r"^error .*$", log, re.MULTILINE):
+            assert re.match(r"error (OSError|RuntimeError) \S", line), line
+        assert probe.alive(), log[-2000:]
