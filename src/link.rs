@@ -33,7 +33,7 @@ use wire::swd::Swd;
 #[derive(Debug)]
 pub enum NoWire {
     /// This firmware has no pin backend.
-    #[cfg(not(any(feature = "host", feature = "board-link")))]
+    #[cfg(not(any(feature = "host", feature = "board-link", feature = "board-gpio")))]
     NotOnThisBoard,
     /// BMP_WIRE could not be understood or opened (the text says why).
     #[cfg_attr(not(feature = "host"), allow(dead_code))]
@@ -45,7 +45,7 @@ pub enum NoWire {
 impl fmt::Display for NoWire {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            #[cfg(not(any(feature = "host", feature = "board-link")))]
+            #[cfg(not(any(feature = "host", feature = "board-link", feature = "board-gpio")))]
             NoWire::NotOnThisBoard => write!(f, "this board has no SWD/JTAG pins yet"),
             NoWire::Backend(reason) => write!(f, "wire backend: {reason}"),
             NoWire::Jtag(wire::jtag::JtagError::BadChain) => {
@@ -68,7 +68,14 @@ impl fmt::Display for NoWire {
 pub type Backend = crate::host::HostPins;
 #[cfg(all(not(feature = "host"), feature = "board-link"))]
 pub type Backend = wire::remote_bitbang::RemoteBitbang<BoardLink>;
-#[cfg(not(any(feature = "host", feature = "board-link")))]
+/// A probe board's GPIO, edges spaced by the calibrated delay loop.
+#[cfg(all(
+    not(any(feature = "host", feature = "board-link")),
+    feature = "board-gpio"
+))]
+pub type Backend =
+    wire::clock::Clocked<pins::stm32_gpio::Stm32Pins<pins::stm32_gpio::Mmio>, pins::SpinDelay>;
+#[cfg(not(any(feature = "host", feature = "board-link", feature = "board-gpio")))]
 pub type Backend = NoPins;
 
 pub fn open_backend() -> Result<Backend, NoWire> {
@@ -76,8 +83,39 @@ pub fn open_backend() -> Result<Backend, NoWire> {
     return crate::host::open();
     #[cfg(all(not(feature = "host"), feature = "board-link"))]
     return Ok(wire::remote_bitbang::RemoteBitbang::new(BoardLink));
-    #[cfg(not(any(feature = "host", feature = "board-link")))]
+    #[cfg(all(
+        not(any(feature = "host", feature = "board-link")),
+        feature = "board-gpio"
+    ))]
+    return open_board_gpio();
+    #[cfg(not(any(feature = "host", feature = "board-link", feature = "board-gpio")))]
     Err(NoWire::NotOnThisBoard)
+}
+
+/// Until `dap.calibrate()` runs: a loop iteration taken as 4 ns and edges as free, so the
+/// clock stays below what is asked (a 216 MHz Cortex-M7 runs the loop in 3-4 cycles).
+#[cfg(feature = "board-gpio")]
+const BOARD_UNCALIBRATED: wire::clock::Calibration = wire::clock::Calibration {
+    loops_at_1khz: 125_000,
+    max_hz: u32::MAX,
+};
+
+/// The board's debug connector: the pin map its C glue names, on the MCU's GPIO.
+#[cfg(all(
+    not(any(feature = "host", feature = "board-link")),
+    feature = "board-gpio"
+))]
+fn open_board_gpio() -> Result<Backend, NoWire> {
+    let (board, registers) = hal::board_gpio::open().ok_or(NoWire::Backend(
+        "this board's pin map is not in rust/pins boards.rs",
+    ))?;
+    let gpio = pins::stm32_gpio::Stm32Pins::new(registers, board.pins)
+        .map_err(|_| NoWire::Backend("the board's pin map does not fit its MCU"))?;
+    Ok(wire::clock::Clocked::new(
+        gpio,
+        pins::SpinDelay,
+        BOARD_UNCALIBRATED,
+    ))
 }
 
 /// Give bit-banged pins the delay loop's calibration (`dap.calibrate()`); backends with
@@ -85,7 +123,12 @@ pub fn open_backend() -> Result<Backend, NoWire> {
 pub fn set_calibration(pins: &mut Backend, calibration: wire::clock::Calibration) {
     #[cfg(feature = "host")]
     pins.set_calibration(calibration);
-    #[cfg(not(feature = "host"))]
+    #[cfg(all(
+        not(any(feature = "host", feature = "board-link")),
+        feature = "board-gpio"
+    ))]
+    pins.set_calibration(calibration);
+    #[cfg(not(any(feature = "host", feature = "board-gpio")))]
     let _ = (pins, calibration);
 }
 
@@ -93,7 +136,12 @@ pub fn set_calibration(pins: &mut Backend, calibration: wire::clock::Calibration
 pub fn raw_pins(pins: &mut Backend) -> &mut dyn Pins {
     #[cfg(feature = "host")]
     return pins.raw();
-    #[cfg(not(feature = "host"))]
+    #[cfg(all(
+        not(any(feature = "host", feature = "board-link")),
+        feature = "board-gpio"
+    ))]
+    return pins.pins_mut();
+    #[cfg(not(any(feature = "host", feature = "board-gpio")))]
     pins
 }
 
@@ -116,10 +164,10 @@ impl wire::remote_bitbang::ByteStream for BoardLink {
 }
 
 /// The pins of a board that has none: it cannot be constructed.
-#[cfg(not(any(feature = "host", feature = "board-link")))]
+#[cfg(not(any(feature = "host", feature = "board-link", feature = "board-gpio")))]
 pub enum NoPins {}
 
-#[cfg(not(any(feature = "host", feature = "board-link")))]
+#[cfg(not(any(feature = "host", feature = "board-link", feature = "board-gpio")))]
 impl Pins for NoPins {
     fn set_swclk(&mut self, _: bool) {
         match *self {}

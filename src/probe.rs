@@ -115,7 +115,7 @@ impl Probe {
 
     /// The wire's pins: back from the last scan, or opened now.
     #[cfg_attr(
-        not(any(feature = "host", feature = "board-link")),
+        not(any(feature = "host", feature = "board-link", feature = "board-gpio")),
         allow(unreachable_code)
     )]
     fn pins(&mut self) -> Result<link::Backend, NoWire> {

@@ -23,3 +23,89 @@ def test_qemu_firmware_is_thumb_for_cortex_m3(qemu_firmware):
     library_attributes = tool_output("arm-none-eabi-readelf", "-A", str(library))
     assert "Tag_CPU_arch_profile: Microcontroller" in library_attributes
     assert "Tag_THUMB_ISA_use: Thumb-2" in library_attributes
+
+
+# Probe boards ---------------------------------------------------------------------------
+# tools/mkfw NAME builds a board from a MicroPython v1.25.0 git checkout with submodules
+# (MICROPY_DIR); without one these tests skip and say so. Each build takes minutes: run them
+# with `tools/test -k boards` when a checkout is at hand.
+
+import os
+import pathlib
+import re
+
+import pytest
+
+TOP = pathlib.Path(__file__).resolve().parent.parent
+PROBE_BOARDS = sorted(path.parent.name for path in (TOP / "boards").glob("*/pins.csv"))
+# Flash and RAM each board's firmware may use (the MCU's, less what the layout reserves).
+BUDGETS = {
+    "STLINK3MINI": {"flash": 512 * 1024, "ram": 256 * 1024},
+    "PYBD_SF2": {"flash": 512 * 1024, "ram": 256 * 1024},
+    "DEVEBOX_STM32H743": {"flash": 2048 * 1024, "ram": 512 * 1024},
+    "DEVEBOX_STM32H750": {"flash": 2048 * 1024, "ram": 512 * 1024},
+}
+
+
+def micropython_checkout():
+    checkout = os.environ.get("MICROPY_DIR")
+    if not checkout or not (pathlib.Path(checkout) / "lib" / "stm32lib" / "README.md").exists():
+        pytest.skip("probe board builds need MICROPY_DIR=<MicroPython v1.25.0 git checkout with "
+                    "submodules> (git clone --recursive -b v1.25.0 "
+                    "https://github.com/micropython/micropython); none given")
+    return checkout
+
+
+def rust_pin_maps():
+    """{map name: {signal: 'PB13', ...}} from rust/pins/src/boards.rs."""
+    source = (TOP / "rust" / "pins" / "src" / "boards.rs").read_text()
+    maps = {}
+    for name, body in re.findall(r'name: "(\w+)",(.*?)\n};', source, re.S):
+        pins = {}
+        for signal, port, number in re.findall(r"(\w+): (?:Some\()?Pin::new\('(\w)', (\d+)\)", body):
+            pins[signal] = f"P{port}{number}"
+        maps[name] = pins
+    return maps
+
+
+@pytest.mark.parametrize("board", PROBE_BOARDS)
+def test_pins_csv_names_the_pins_the_rust_backend_drives(board):
+    """pins.csv's BMP_* names and the pin map the firmware's Rust backend uses agree."""
+    directory = TOP / "boards" / board
+    csv = {}
+    for line in (directory / "pins.csv").read_text().splitlines():
+        name, _, cpu = line.partition(",")
+        csv[name] = cpu
+    header = (directory / "mpconfigboard.h").read_text()
+    # A board may include another's configuration (DEVEBOX_STM32H750 includes the H743's).
+    for included in re.findall(r'#include "(\.\./\w+/mpconfigboard\.h)"', header):
+        header += (directory / included).read_text()
+    map_name = re.search(r'MICROPY_HW_BMP_PIN_MAP\s+"(\w+)"', header).group(1)
+    rust = rust_pin_maps()[map_name]
+    expected = {"BMP_SWCLK": "swclk", "BMP_SWDIO": "swdio", "BMP_SWO": "swo", "BMP_SRST": "reset",
+                "BMP_TDI": "tdi", "BMP_TDO": "tdo", "BMP_SWDIO_IN": "swdio_in", "BMP_SWDIO_DIR": "swdio_direction"}
+    for name, signal in expected.items():
+        if signal in rust or name in csv:
+            assert csv.get(name) == rust.get(signal), f"{board}: {name} {csv.get(name)} vs rust {signal} {rust.get(signal)}"
+
+
+@pytest.mark.parametrize("board", PROBE_BOARDS)
+def test_board_builds_and_fits(board):
+    checkout = micropython_checkout()
+    environment = dict(os.environ, MICROPY_DIR=checkout)
+    result = subprocess.run([str(TOP / "tools" / "mkfw"), board], capture_output=True, text=True,
+                            env=environment, timeout=3600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = TOP / "build" / board
+    for suffix in ("elf", "hex", "dfu"):
+        assert (out / f"firmware.{suffix}").stat().st_size > 0
+    sizes = tool_output("arm-none-eabi-size", "-A", str(out / "firmware.elf"))
+    sections = {fields[0]: int(fields[1]) for fields in (line.split() for line in sizes.splitlines())
+                if len(fields) == 3 and fields[1].isdigit()}
+    flash = sum(sections.get(name, 0) for name in (".isr_vector", ".text", ".data"))
+    ram = sum(sections.get(name, 0) for name in (".data", ".bss"))
+    assert flash <= BUDGETS[board]["flash"], (board, flash)
+    assert ram <= BUDGETS[board]["ram"], (board, ram)
+    # The Rust library went in, built for the Cortex-M7 with the GPIO pin backend.
+    symbols = tool_output("arm-none-eabi-nm", str(out / "firmware.elf"))
+    assert " T bmp_loop" in symbols and " T bmp_board_gpio_init" in symbols

@@ -41,4 +41,8 @@ void bmp_board_link_write(const uint8_t *data, size_t length);
 // A byte, or -1 after timeout_us without one.
 int bmp_board_link_read(uint32_t timeout_us);
 
+// Probe boards (BMP_CARGO_FEATURES=board-gpio): turn on the clocks of the GPIO ports the
+// BMP_* pins of pins.csv are on; returns the board's pin map name (rust/pins boards.rs).
+const char *bmp_board_gpio_init(void);
+
 #endif // BMP_GLUE_H

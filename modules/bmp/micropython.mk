@@ -7,7 +7,8 @@
 # A board or variant may set:
 #   BMP_RUST_TARGET      Rust target triple for an MCU (default: the host)
 #   BMP_CARGO_FEATURES   features of the root package (board-link: the board provides a
-#                        remote_bitbang link, bmp_board_link_* in bmp_glue.h)
+#                        remote_bitbang link, bmp_board_link_* in bmp_glue.h; board-gpio:
+#                        the debug connector on the stm32 board's GPIO, bmp_board_gpio.c)
 #   BMP_WHOLE_ARCHIVE=1  link the Rust archive with --whole-archive (ports whose link line
 #                        puts LDFLAGS before the objects: qemu, stm32)
 
@@ -21,6 +22,9 @@ SRC_USERMOD_C += $(BMP_MOD_DIR)/bmp_glue.c
 SRC_USERMOD_C += $(BMP_MOD_DIR)/bmp_stream.c
 SRC_USERMOD_C += $(BMP_MOD_DIR)/bmp_call.c
 CFLAGS_USERMOD += -I$(BMP_MOD_DIR)
+ifneq ($(filter board-gpio,$(BMP_CARGO_FEATURES)),)
+SRC_USERMOD_C += $(BMP_MOD_DIR)/bmp_board_gpio.c
+endif
 
 BMP_RUST_DIR := $(abspath $(BUILD))/rust
 BMP_RUST_LIB := $(BMP_RUST_DIR)/libbmp.a

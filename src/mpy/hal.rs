@@ -46,3 +46,23 @@ pub mod board_link {
         }
     }
 }
+
+/// A probe board's GPIO (stm32 port, bmp_board_gpio.c): the debug connector's registers.
+#[cfg(feature = "board-gpio")]
+pub mod board_gpio {
+    use super::sys;
+    use pins::boards::Board;
+    use pins::stm32_gpio::Mmio;
+
+    /// Turn on the clocks of the BMP_* pins' ports and find the board's pin map (by the
+    /// name its mpconfigboard.h gives); None if rust/pins does not know that name.
+    pub fn open() -> Option<(Board, Mmio)> {
+        // SAFETY: enables GPIO clocks and returns a static NUL-terminated C string.
+        let name = unsafe { core::ffi::CStr::from_ptr(sys::bmp_board_gpio_init()) };
+        let board = pins::boards::by_name(name.to_str().ok()?)?;
+        // SAFETY: the board's GPIO ports are where `board` says (its MCU family's map),
+        // their clocks are on (above), and the BMP_* pins belong to the probe.
+        let registers = unsafe { Mmio::new(board.gpioa, board.ports) };
+        Some((board, registers))
+    }
+}

@@ -134,6 +134,11 @@ pub struct Mmio {
 #[derive(Clone, Copy)]
 pub struct MmioRegister(*mut u32);
 
+// SAFETY: the address of a memory-mapped register, not a reference to Rust data; which
+// context may touch the pins is the owner's (`Stm32Pins`) business, as for any `Pins`.
+#[allow(unsafe_code)]
+unsafe impl Send for MmioRegister {}
+
 impl Mmio {
     /// # Safety
     /// `ports` GPIO ports, 0x400 bytes apart from `gpioa`, exist on this MCU with their

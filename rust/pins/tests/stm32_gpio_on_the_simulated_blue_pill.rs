@@ -236,35 +236,57 @@ fn a_bad_pin_map_is_refused() {
     ));
 }
 
-#[test]
-fn with_nothing_connected_a_scan_finds_no_target() {
-    // The model without the simulated target: SWDIO floats at its pull-up (ACK 0b111).
-    struct Unconnected;
-    impl Pins for Unconnected {
-        fn set_swclk(&mut self, _: bool) {}
-        fn set_swdio(&mut self, _: bool) {}
-        fn swdio_output(&mut self, _: bool) {}
-        fn read_swdio(&mut self) -> bool {
-            true
-        }
-        fn set_tdi(&mut self, _: bool) {}
-        fn read_tdo(&mut self) -> bool {
-            true
-        }
-        fn set_reset(&mut self, _: bool) {}
-        fn set_frequency(&mut self, hz: u32) -> u32 {
-            hz
-        }
+/// Far ends that never answer: SWDIO floating at its pull-up (nothing connected, ACK
+/// 0b111) or held low by a broken target (ACK 0b000).
+struct Unanswering {
+    swdio: bool,
+}
+
+impl Pins for Unanswering {
+    fn set_swclk(&mut self, _: bool) {}
+    fn set_swdio(&mut self, _: bool) {}
+    fn swdio_output(&mut self, _: bool) {}
+    fn read_swdio(&mut self) -> bool {
+        self.swdio
     }
+    fn set_tdi(&mut self, _: bool) {}
+    fn read_tdo(&mut self) -> bool {
+        true
+    }
+    fn set_reset(&mut self, _: bool) {}
+    fn set_frequency(&mut self, hz: u32) -> u32 {
+        hz
+    }
+}
+
+fn scan_unanswering(swdio: bool) -> String {
     let map = boards::PYBD_SF2.pins;
-    let pins = Stm32Pins::new(GpioModel::new(Unconnected, map), map).unwrap();
+    let pins = Stm32Pins::new(GpioModel::new(Unanswering { swdio }, map), map).unwrap();
     let mut swd = Swd::new(pins);
     swd.switch_from_jtag();
     let started = std::time::Instant::now();
     let mut session = Session::new();
-    let result = session.scan(swd, PollClock(0));
-    assert!(result.is_err(), "no target on unconnected pins");
-    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    let error = match session.scan(swd, PollClock(0)) {
+        Ok(_) => panic!("a target on unanswering pins"),
+        Err(error) => error.to_string(),
+    };
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(1),
+        "quickly"
+    );
+    error
+}
+
+#[test]
+fn with_nothing_connected_a_scan_fails_quickly_and_says_why() {
+    let error = scan_unanswering(true);
+    assert!(error.contains("no response from the debug port"), "{error}");
+}
+
+#[test]
+fn swdio_held_low_is_a_clear_error() {
+    let error = scan_unanswering(false);
+    assert!(error.contains("no response from the debug port"), "{error}");
 }
 
 /// The calibrated delay sits between the edges the board's pin code makes.

@@ -1,0 +1,15 @@
+# bmp on the ST-Link V3MINI (STM32F723IE, 512 KB flash, 256 KB RAM, 216 MHz).
+MCU_SERIES = f7
+CMSIS_MCU = STM32F723xx
+AF_FILE = boards/stm32f722_af.csv
+LD_FILES = $(BOARD_DIR)/bmp_f723.ld boards/common_ifs.ld
+TEXT0_ADDR = 0x08000000
+TEXT1_ADDR = 0x08010000
+
+MICROPY_VFS_LFS2 = 1
+FROZEN_MANIFEST ?= $(BOARD_DIR)/manifest.py
+
+BMP_RUST_TARGET = thumbv7em-none-eabihf
+BMP_WHOLE_ARCHIVE = 1
+BMP_CARGO_FEATURES = board-gpio
+QSTR_GLOBAL_DEPENDENCIES += $(BOARD_DIR)/mpconfigboard.h

@@ -1,0 +1,13 @@
+// ST-Link V3MINI: 25 MHz HSE, no LSE fitted (the RTC runs from LSI).
+#ifndef MICROPY_INCLUDED_STM32F7XX_HAL_CONF_H
+#define MICROPY_INCLUDED_STM32F7XX_HAL_CONF_H
+
+#define HSE_VALUE (25000000)
+#define LSE_VALUE (32768)
+#define EXTERNAL_CLOCK_VALUE (12288000)
+#define HSE_STARTUP_TIMEOUT (5000)
+#define LSE_STARTUP_TIMEOUT (5000)
+
+#include "boards/stm32f7xx_hal_conf_base.h"
+
+#endif // MICROPY_INCLUDED_STM32F7XX_HAL_CONF_H
