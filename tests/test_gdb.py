@@ -540,3 +540,36 @@ def test_gdb_through_the_qemu_firmware(qemu_firmware, tmp_path, firmware):
         if console is not None:
             console.close()
         stop_process(sim)
+
+
+def test_gdb_flashes_through_the_qemu_firmwares_wire(qemu_firmware, tmp_path, firmware):
+    """The qemu firmware's wire (UART1, remote_bitbang) to bmp-sim on its default wall clock
+    holding another image (bench.elf): gdb loads the test firmware through it and
+    compare-sections matches. (In virtual time the flash driver's wall-clock timeouts ran
+    out, docs/target.md.)"""
+    if SERVER != "bmp":
+        pytest.skip("the qemu firmware's GDB server is bmp's own")
+    sim_port, gdb_port = free_port(), free_port()
+    sim = subprocess.Popen([str(build_sim()), "--listen", f"127.0.0.1:{sim_port}",
+                            "--firmware", str(firmware / "bench.elf")],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    console = None
+    try:
+        assert "listening" in sim.stdout.readline()
+        console = Console.qemu(str(qemu_firmware), [
+            f"tcp:127.0.0.1:{sim_port},nodelay=on",
+            f"tcp:127.0.0.1:{gdb_port},server=on,wait=off,nodelay=on"])
+        console.prompt(timeout=30)
+        started = console.line("import bmp, mps2; bmp.init(stream=mps2.UART(2)); "
+                               "print('serving')")
+        assert "serving" in started, started
+        run = run_gdb([f"target extended-remote 127.0.0.1:{gdb_port}", "monitor swdp_scan",
+                       "attach 1", "load", "compare-sections"],
+                      firmware / "firmware.elf", tmp_path, timeout=600)
+        assert "Transfer rate" in run.output("load"), str(run)
+        compare = run.output("compare-sections")
+        assert "matched." in compare and "MIS-MATCHED" not in compare, str(run)
+    finally:
+        if console is not None:
+            console.close()
+        stop_process(sim)
