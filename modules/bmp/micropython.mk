@@ -50,5 +50,11 @@ $(BMP_RUST_LIB): $(HEADER_BUILD)/qstrdefs.generated.h $(HEADER_BUILD)/root_point
 	+$(Q)BMP_MPY_CFLAGS=$(BMP_CFLAGS_FILE) BMP_MPY_PORT_DIR=$(CURDIR) BMP_MPY_BUILD_DIR=$(abspath $(BUILD)) \
 		$(BMP_TOP)/tools/cargo-staticlib $(BMP_RUST_DIR) $@ "$(BMP_RUST_TARGET)" "$(BMP_CARGO_FEATURES)"
 
+# bindgen reads py/misc.h, which includes the compressed error texts when the port
+# compresses them; without this a parallel make may run cargo before the header exists.
+ifeq ($(MICROPY_ROM_TEXT_COMPRESSION),1)
+$(BMP_RUST_LIB): $(HEADER_BUILD)/compressed.data.h
+endif
+
 # The glue object depends on the library so that a new library relinks the firmware.
 $(BUILD)/bmp/bmp_glue.o: $(BMP_RUST_LIB)
