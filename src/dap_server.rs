@@ -48,7 +48,24 @@ impl Timer for ProbeTimer {
     }
 }
 
-pub type Processor = Dap<'static, PinWire<Backend, ProbeTimer>>;
+/// The SWO receiver (and UART bridge) beside the pins: on the host, the simulated target's;
+/// boards have none yet.
+#[cfg(feature = "host")]
+pub type ProbeSerial = crate::host::SimulatedSwo;
+#[cfg(not(feature = "host"))]
+pub type ProbeSerial = dap::pins::NoSerial;
+
+#[cfg(feature = "host")]
+fn probe_serial(pins: &mut Backend) -> ProbeSerial {
+    crate::host::SimulatedSwo::new(pins)
+}
+
+#[cfg(not(feature = "host"))]
+fn probe_serial(_pins: &mut Backend) -> ProbeSerial {
+    dap::pins::NoSerial
+}
+
+pub type Processor = Dap<'static, PinWire<Backend, ProbeTimer, ProbeSerial>>;
 
 /// Where the processor's requests come from.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -80,9 +97,13 @@ fn config(transport: Transport) -> Config<'static> {
 }
 
 impl DapServer {
-    pub fn new(pins: Backend, transport: Transport) -> Self {
-        let processor = Dap::new(PinWire::new(pins, ProbeTimer), config(transport))
-            .expect("valid configuration");
+    pub fn new(mut pins: Backend, transport: Transport) -> Self {
+        let serial = probe_serial(&mut pins);
+        let processor = Dap::new(
+            PinWire::with_serial(pins, ProbeTimer, serial),
+            config(transport),
+        )
+        .expect("valid configuration");
         Self {
             processor,
             transport,

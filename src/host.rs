@@ -2,6 +2,8 @@
 #![forbid(unsafe_code)]
 
 use crate::link::NoWire;
+use dap::SwoMode;
+use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use wire::Pins;
@@ -226,19 +228,105 @@ impl Pins for HostPins {
     }
 }
 
+/// The simulated target, if the wire is one.
+fn simulator(pins: &mut HostPins) -> Option<&mut sim::port::Sim<sim::chip::Chip>> {
+    match pins {
+        HostPins::Simulated(simulator) => Some(&mut **simulator),
+        HostPins::ModelledBoard(board) => Some(board.pins_mut().bus().far()),
+        _ => None,
+    }
+}
+
 /// The SWO bytes the simulated target has sent since the last call (its TPIU's output,
 /// timed in virtual time; virtual time first catches up with the wall clock). None when the
 /// wire is not the simulator.
 pub fn take_swo(pins: &mut HostPins) -> Option<Vec<u8>> {
-    let simulator = match pins {
-        HostPins::Simulated(simulator) => &mut **simulator,
-        HostPins::ModelledBoard(board) => board.pins_mut().bus().far(),
-        _ => return None,
-    };
+    take_swo_at_rate(pins).map(|(bytes, _, _)| bytes)
+}
+
+/// [`take_swo`], with the SWO bit rate and whether it is NRZ (else Manchester).
+fn take_swo_at_rate(pins: &mut HostPins) -> Option<(Vec<u8>, u64, bool)> {
+    let simulator = simulator(pins)?;
     simulator.idle(0);
     let mut bytes = Vec::new();
     simulator.bus_mut().take_swo(&mut bytes);
-    Some(bytes)
+    let (rate, nrz) = simulator.bus().swo_rate();
+    Some((bytes, rate, nrz))
+}
+
+/// The host probe's SWO receiver for `dap` (DAP_SWO_*): the simulated target's SWO pin, read
+/// as a UART (NRZ) or Manchester receiver at the rate DAP_SWO_Baudrate set. The bytes get
+/// through only when the receiver's mode is the TPIU's protocol (TPIU_SPPR) and its rate is
+/// within 3% of the TPIU's (TRACECLKIN / (TPIU_ACPR + 1)): the tolerance OpenOCD asks of a
+/// probe's UART (`cmsis_dap.c`, `calculate_swo_prescaler`). Otherwise they are lost and
+/// reported as framing errors, as a receiver at the wrong rate would see them.
+#[derive(Default)]
+pub struct SimulatedSwo {
+    /// The wire is the simulator (else no receiver).
+    simulated: bool,
+    /// Received, not yet handed to the processor.
+    pending: VecDeque<u8>,
+}
+
+/// Received SWO bytes kept for the processor before new ones are dropped.
+const SWO_PENDING_LIMIT: usize = 64 * 1024;
+/// Fastest SWO the receiver takes: the simulated TPIU's fastest, TPIU_ACPR = 0.
+const SWO_MAX_BAUDRATE: u32 = sim::chip::CORE_HZ as u32;
+
+impl SimulatedSwo {
+    pub fn new(pins: &mut HostPins) -> Self {
+        Self {
+            simulated: simulator(pins).is_some(),
+            pending: VecDeque::new(),
+        }
+    }
+}
+
+/// `rate` within 3% of `baudrate`.
+fn rates_match(rate: u64, baudrate: u32) -> bool {
+    let baudrate = u64::from(baudrate);
+    rate.abs_diff(baudrate) * 100 <= 3 * rate
+}
+
+impl dap::pins::Serial<HostPins> for SimulatedSwo {
+    fn swo_modes(&self) -> [Option<SwoMode>; 2] {
+        if self.simulated {
+            [Some(SwoMode::Uart), Some(SwoMode::Manchester)]
+        } else {
+            [None, None]
+        }
+    }
+
+    fn swo_baudrate(&mut self, requested: u32) -> u32 {
+        if self.simulated && (1..=SWO_MAX_BAUDRATE).contains(&requested) {
+            requested
+        } else {
+            0
+        }
+    }
+
+    fn swo_read(
+        &mut self,
+        pins: &mut HostPins,
+        mode: SwoMode,
+        baudrate: u32,
+        buffer: &mut [u8],
+    ) -> (usize, bool) {
+        let mut framing_error = false;
+        if let Some((bytes, rate, nrz)) = take_swo_at_rate(pins) {
+            let receivable = nrz == (mode == SwoMode::Uart) && rates_match(rate, baudrate);
+            framing_error = !receivable && !bytes.is_empty();
+            if receivable {
+                let room = SWO_PENDING_LIMIT.saturating_sub(self.pending.len());
+                self.pending.extend(bytes.into_iter().take(room));
+            }
+        }
+        let count = buffer.len().min(self.pending.len());
+        for (slot, byte) in buffer.iter_mut().zip(self.pending.drain(..count)) {
+            *slot = byte;
+        }
+        (count, framing_error)
+    }
 }
 
 /// With BMP_SIM_STATISTICS=1, print the simulated wire's counters since the last report to

@@ -12,8 +12,9 @@
 //! Supported: DAP_Info, HostStatus, Connect, Disconnect, TransferConfigure, Transfer,
 //! TransferBlock, TransferAbort, WriteABORT, Delay, ResetTarget, SWJ_Pins, SWJ_Clock,
 //! SWJ_Sequence, SWD_Configure, SWD_Sequence, JTAG_Sequence, JTAG_Configure, JTAG_IDCODE,
-//! ExecuteCommands, QueueCommands. SWO, UART and vendor commands answer 0xFF
-//! (unimplemented; their capability bits are clear).
+//! ExecuteCommands, QueueCommands; the SWO commands on a board with an SWO receiver
+//! ([`Board::swo_modes`]; [`pins::Serial`] for a [`pins::PinWire`]). UART and vendor
+//! commands answer 0xFF (unimplemented; their capability bits are clear).
 //!
 //! # Behaviour worth knowing
 //!

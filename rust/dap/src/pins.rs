@@ -1,7 +1,8 @@
 //! The processor's wire over bmp's pin-level engines: one object that owns the pins and
-//! speaks SWD (through [`wire::swd::Swd`]) or raw JTAG cycles ([`wire::jtag::tck_cycle`]).
+//! speaks SWD (through [`wire::swd::Swd`]) or raw JTAG cycles ([`wire::jtag::tck_cycle`]),
+//! with the probe's serial inputs beside the pins ([`Serial`]: SWO receiver, UART bridge).
 
-use crate::wire::{Board, Jtag, Mode, Pin, Port, Swd, SwdConfig, Swj, TransferError};
+use crate::wire::{Board, Jtag, Mode, Pin, Port, Swd, SwdConfig, Swj, SwoMode, TransferError};
 use ::wire::Pins;
 use ::wire::jtag::tck_cycle;
 use ::wire::swd::Swd as SwdEngine;
@@ -15,9 +16,40 @@ pub trait Timer {
     }
 }
 
-pub struct PinWire<P: Pins, T: Timer> {
+/// The probe's serial lines beside the debug pins: the SWO receiver (CMSIS-DAP SWO
+/// commands) and the UART bridge (CMSIS-DAP UART commands). Each method gets the pins, for
+/// a receiver that reads the target through them (the host probe's simulated target).
+/// The defaults have neither.
+pub trait Serial<P> {
+    /// See [`Board::swo_modes`].
+    fn swo_modes(&self) -> [Option<SwoMode>; 2] {
+        [None, None]
+    }
+    /// See [`Board::swo_baudrate`].
+    fn swo_baudrate(&mut self, _requested: u32) -> u32 {
+        0
+    }
+    /// See [`Board::swo_read`].
+    fn swo_read(
+        &mut self,
+        _pins: &mut P,
+        _mode: SwoMode,
+        _baudrate: u32,
+        _buffer: &mut [u8],
+    ) -> (usize, bool) {
+        (0, false)
+    }
+}
+
+/// No SWO receiver, no UART.
+pub struct NoSerial;
+
+impl<P> Serial<P> for NoSerial {}
+
+pub struct PinWire<P: Pins, T: Timer, S: Serial<P> = NoSerial> {
     swd: SwdEngine<P>,
     timer: T,
+    serial: S,
     /// Levels last driven, for DAP_SWJ_Pins' read-back of outputs we cannot sense.
     clock: bool,
     tdi: bool,
@@ -25,9 +57,16 @@ pub struct PinWire<P: Pins, T: Timer> {
 
 impl<P: Pins, T: Timer> PinWire<P, T> {
     pub fn new(pins: P, timer: T) -> Self {
+        Self::with_serial(pins, timer, NoSerial)
+    }
+}
+
+impl<P: Pins, T: Timer, S: Serial<P>> PinWire<P, T, S> {
+    pub fn with_serial(pins: P, timer: T, serial: S) -> Self {
         Self {
             swd: SwdEngine::new(pins),
             timer,
+            serial,
             clock: false,
             tdi: true,
         }
@@ -35,6 +74,10 @@ impl<P: Pins, T: Timer> PinWire<P, T> {
 
     pub fn into_parts(self) -> (P, T) {
         (self.swd.into_pins(), self.timer)
+    }
+
+    pub fn serial(&mut self) -> &mut S {
+        &mut self.serial
     }
 
     pub fn pins(&mut self) -> &mut P {
@@ -47,7 +90,7 @@ fn bit(data: &[u8], index: usize) -> bool {
         .is_some_and(|byte| byte >> (index % 8) & 1 != 0)
 }
 
-impl<P: Pins, T: Timer> Swj for PinWire<P, T> {
+impl<P: Pins, T: Timer, S: Serial<P>> Swj for PinWire<P, T, S> {
     fn connect(&mut self, _mode: Mode) -> bool {
         self.swd.pins().swdio_output(true);
         true
@@ -94,7 +137,7 @@ impl<P: Pins, T: Timer> Swj for PinWire<P, T> {
     }
 }
 
-impl<P: Pins, T: Timer> Swd for PinWire<P, T> {
+impl<P: Pins, T: Timer, S: Serial<P>> Swd for PinWire<P, T, S> {
     fn transfer(
         &mut self,
         port: Port,
@@ -130,7 +173,7 @@ impl<P: Pins, T: Timer> Swd for PinWire<P, T> {
     }
 }
 
-impl<P: Pins, T: Timer> Jtag for PinWire<P, T> {
+impl<P: Pins, T: Timer, S: Serial<P>> Jtag for PinWire<P, T, S> {
     fn sequence(&mut self, tms: bool, tdi: &[u8], bits: usize, mut tdo: Option<&mut [u8]>) {
         if let Some(out) = tdo.as_deref_mut() {
             out.iter_mut().for_each(|byte| *byte = 0);
@@ -147,12 +190,25 @@ impl<P: Pins, T: Timer> Jtag for PinWire<P, T> {
     }
 }
 
-impl<P: Pins, T: Timer> Board for PinWire<P, T> {
+impl<P: Pins, T: Timer, S: Serial<P>> Board for PinWire<P, T, S> {
     fn delay_us(&mut self, us: u32) {
         self.timer.delay_us(us);
     }
 
     fn timestamp(&mut self) -> u32 {
         self.timer.timestamp()
+    }
+
+    fn swo_modes(&self) -> [Option<SwoMode>; 2] {
+        self.serial.swo_modes()
+    }
+
+    fn swo_baudrate(&mut self, requested: u32) -> u32 {
+        self.serial.swo_baudrate(requested)
+    }
+
+    fn swo_read(&mut self, mode: SwoMode, baudrate: u32, buffer: &mut [u8]) -> (usize, bool) {
+        self.serial
+            .swo_read(self.swd.pins(), mode, baudrate, buffer)
     }
 }

@@ -33,6 +33,11 @@ const TPIU_CSPSR: u32 = 0xE004_0004;
 const TPIU_ACPR: u32 = 0xE004_0010;
 const TPIU_SPPR: u32 = 0xE004_00F0;
 const TPIU_FFCR: u32 = 0xE004_0304;
+/// TPIU_DEVID (Cortex-M3 TRM 11.2.1): bit 11 SWO NRZ and bit 10 SWO Manchester supported,
+/// bit 9 clear (the parallel trace port exists), FIFO size 4 (bits 8:6 = 2), TRACECLKIN
+/// asynchronous to the trace port clock (bit 5). OpenOCD's `tpiu enable` checks bits 10/11.
+const TPIU_DEVID: u32 = 0xE004_0FC8;
+const DEVID_VALUE: u32 = 0xCA0;
 /// Reset values (Cortex-M3 TRM 11.2): port size 1, Manchester, formatter on.
 const CSPSR_RESET: u32 = 1;
 const SPPR_MANCHESTER: u32 = 1;
@@ -127,6 +132,7 @@ impl Trace {
             TPIU_ACPR => self.prescaler,
             TPIU_SPPR => self.protocol,
             TPIU_FFCR => self.formatter,
+            TPIU_DEVID => DEVID_VALUE,
             _ => 0,
         }
     }
