@@ -4,17 +4,25 @@
 
 use crate::connection::{self, Closed, Slots};
 use crate::link::Backend;
+use crate::mpy::exclusive::Exclusive;
 use crate::mpy::hal;
 use crate::mpy::stream::Root;
+use core::sync::atomic::{AtomicU16, Ordering};
 use dap::pins::{PinWire, Timer};
 use dap::tcp::{self, HEADER_LENGTH};
 use dap::{Config, Dap, Queue, Strings};
 
-/// Packet size over TCP (bulk-like; OpenOCD resizes its buffers to DAP_Info 0xFF).
-pub const TCP_PACKET_SIZE: usize = 1024;
+/// Packet size over TCP unless `dap.init(tcp=, packet_size=)` sets another (e.g. the
+/// high-speed USB size, `dap::packet_size::HIGH_SPEED_BULK`, to try it with a real client).
+pub const TCP_PACKET_SIZE: u16 = dap::packet_size::TCP;
 /// Packet size of `dap.process()`: the original's 64-byte HID reports.
-pub const REPORT_PACKET_SIZE: usize = 64;
-const PACKET_COUNT: usize = 4;
+pub const REPORT_PACKET_SIZE: u16 = dap::packet_size::FULL_SPEED_HID;
+/// The largest packet of any transport: the size of the server's buffers.
+pub const MAX_PACKET_SIZE: usize = 1024;
+/// DAP_Info 0xFE: requests a host may send before it reads a response. The TCP stream
+/// (the socket's buffer) holds those in flight; the probe holds up to this many
+/// DAP_QueueCommands packets itself (`Buffers::queue`: 8 × 1 KiB).
+pub const PACKET_COUNT: usize = 8;
 
 pub const SLOTS: Slots = Slots {
     listener: Root::BMP_ROOT_DAP_LISTENER,
@@ -67,29 +75,87 @@ fn probe_serial(_pins: &mut Backend) -> ProbeSerial {
 
 pub type Processor = Dap<'static, PinWire<Backend, ProbeTimer, ProbeSerial>>;
 
-/// Where the processor's requests come from.
+/// Where the processor's requests come from, and the packet size each one takes.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
-    Tcp,
+    /// OpenOCD's framing over TCP, with this packet size (64..=[`MAX_PACKET_SIZE`]).
+    Tcp { packet_size: u16 },
     /// `dap.process()` with 64-byte reports, as the original's HID.
     Calls,
+}
+
+impl Transport {
+    /// DAP_Info 0xFF for this transport.
+    pub fn packet_size(self) -> u16 {
+        match self {
+            Transport::Tcp { packet_size } => packet_size,
+            Transport::Calls => REPORT_PACKET_SIZE,
+        }
+    }
+
+    pub fn is_tcp(self) -> bool {
+        matches!(self, Transport::Tcp { .. })
+    }
+}
+
+/// The packet size `dap.init(tcp=...)` asked for; the next TCP client is served with it.
+static TCP_PACKET: AtomicU16 = AtomicU16::new(TCP_PACKET_SIZE);
+
+/// Set the TCP transport's packet size (`dap.init(packet_size=)`); false if it is outside
+/// 64..=[`MAX_PACKET_SIZE`] (CMSIS-DAP DAP_Info: at least 64).
+pub fn set_tcp_packet_size(size: usize) -> bool {
+    if !(usize::from(REPORT_PACKET_SIZE)..=MAX_PACKET_SIZE).contains(&size) {
+        return false;
+    }
+    TCP_PACKET.store(size as u16, Ordering::Relaxed);
+    true
+}
+
+/// The TCP transport as `dap.init()` set it up.
+pub fn tcp_transport() -> Transport {
+    Transport::Tcp {
+        packet_size: TCP_PACKET.load(Ordering::Relaxed),
+    }
+}
+
+/// The TCP server's buffers, kept out of `DapServer` (and so out of the probe's static,
+/// which is in `.data`): all zero, they go to `.bss` and cost no flash. 11 320 bytes on a
+/// 32-bit board, 8 228 of them the queue of [`PACKET_COUNT`] packets.
+struct Buffers {
+    queue: Queue<MAX_PACKET_SIZE, PACKET_COUNT>,
+    received: [u8; HEADER_LENGTH + MAX_PACKET_SIZE],
+    received_length: usize,
+    response: [u8; MAX_PACKET_SIZE],
+    frame: [u8; HEADER_LENGTH + MAX_PACKET_SIZE],
+}
+
+static BUFFERS: Exclusive<Buffers> = Exclusive::new(Buffers {
+    queue: Queue::new(),
+    received: [0; HEADER_LENGTH + MAX_PACKET_SIZE],
+    received_length: 0,
+    response: [0; MAX_PACKET_SIZE],
+    frame: [0; HEADER_LENGTH + MAX_PACKET_SIZE],
+});
+
+/// What a TCP client's requests looked like (reported with the wire's counters on the
+/// host, BMP_SIM_STATISTICS=1).
+#[derive(Clone, Copy, Default)]
+struct Traffic {
+    requests: u32,
+    largest_request: usize,
+    largest_response: usize,
+    /// The most complete requests found waiting at once (requests in flight).
+    most_waiting: usize,
 }
 
 pub struct DapServer {
     processor: Processor,
     transport: Transport,
-    queue: Queue<TCP_PACKET_SIZE, PACKET_COUNT>,
-    received: [u8; HEADER_LENGTH + TCP_PACKET_SIZE],
-    received_length: usize,
-    response: [u8; TCP_PACKET_SIZE],
+    traffic: Traffic,
 }
 
 fn config(transport: Transport) -> Config<'static> {
-    let packet_size = match transport {
-        Transport::Tcp => TCP_PACKET_SIZE,
-        Transport::Calls => REPORT_PACKET_SIZE,
-    };
-    let mut config = Config::new(packet_size as u16);
+    let mut config = Config::new(transport.packet_size());
     config.packet_count = PACKET_COUNT as u8;
     config.strings = STRINGS;
     config.timestamp_hz = Some(1_000_000);
@@ -104,13 +170,16 @@ impl DapServer {
             config(transport),
         )
         .expect("valid configuration");
+        if transport.is_tcp() {
+            BUFFERS.with(|buffers| {
+                buffers.received_length = 0;
+                buffers.queue = Queue::new();
+            });
+        }
         Self {
             processor,
             transport,
-            queue: Queue::new(),
-            received: [0; HEADER_LENGTH + TCP_PACKET_SIZE],
-            received_length: 0,
-            response: [0; TCP_PACKET_SIZE],
+            traffic: Traffic::default(),
         }
     }
 
@@ -136,67 +205,119 @@ impl DapServer {
     /// client has gone (the server then gives the wire back). A second client waits in the
     /// listen backlog until then (`connection::accept`).
     pub fn step(&mut self) -> bool {
-        if self.transport != Transport::Tcp {
+        if !self.transport.is_tcp() {
             return true;
         }
+        let served = BUFFERS.with(|buffers| self.serve(buffers)).unwrap_or(false);
+        if !served {
+            self.hang_up();
+        }
+        served
+    }
+
+    /// Read and answer until nothing more is there (true) or the client has gone.
+    fn serve(&mut self, buffers: &mut Buffers) -> bool {
         while connection::has_client(SLOTS) {
-            match connection::read(SLOTS, &mut self.received[self.received_length..]) {
+            match connection::read(SLOTS, &mut buffers.received[buffers.received_length..]) {
                 Ok(0) => return true,
-                Ok(count) => self.received_length += count,
+                Ok(count) => buffers.received_length += count,
                 Err(Closed::Hangup | Closed::Error(_)) => break,
             }
-            if self.answer_complete_requests().is_err() {
+            if self.answer_complete_requests(buffers).is_err() {
                 break;
             }
         }
-        self.hang_up();
+        buffers.received_length = 0;
+        buffers.queue = Queue::new();
         false
     }
 
     fn hang_up(&mut self) {
         #[cfg(feature = "host")]
-        crate::host::report_statistics(self.pins());
+        {
+            crate::host::report_statistics(self.pins());
+            if std::env::var("BMP_SIM_STATISTICS").is_ok_and(|value| value == "1") {
+                let traffic = self.traffic;
+                eprintln!(
+                    "bmp dap: packet_size={} packet_count={} requests={} largest_request={} largest_response={} most_waiting={}",
+                    self.transport.packet_size(),
+                    PACKET_COUNT,
+                    traffic.requests,
+                    traffic.largest_request,
+                    traffic.largest_response,
+                    traffic.most_waiting,
+                );
+            }
+        }
+        self.traffic = Traffic::default();
         connection::hang_up(SLOTS);
-        self.received_length = 0;
-        self.queue = Queue::new();
     }
 
     /// Answer the framed requests received so far; keep a partial one. A frame out of
-    /// step (bad signature, type, length) ends the connection: nothing after it can be
-    /// trusted.
-    fn answer_complete_requests(&mut self) -> Result<(), ()> {
+    /// step (bad signature, type, length beyond the packet size) ends the connection:
+    /// nothing after it can be trusted.
+    fn answer_complete_requests(&mut self, buffers: &mut Buffers) -> Result<(), ()> {
+        let packet_size = self.transport.packet_size();
+        let Buffers {
+            queue,
+            received,
+            received_length,
+            response,
+            frame,
+        } = buffers;
+        let waiting = complete_frames(&received[..*received_length], packet_size);
+        self.traffic.most_waiting = self.traffic.most_waiting.max(waiting);
         let mut start = 0;
-        while self.received_length - start >= HEADER_LENGTH {
-            let frame = &self.received[start..self.received_length];
-            let header = tcp::decode_header(frame, TCP_PACKET_SIZE as u16).map_err(|_| ())?;
+        while *received_length - start >= HEADER_LENGTH {
+            let header = tcp::decode_header(&received[start..*received_length], packet_size)
+                .map_err(|_| ())?;
             if header.packet_type != tcp::PacketType::Request {
                 return Err(());
             }
             let length = HEADER_LENGTH + header.length as usize;
-            if frame.len() < length {
+            if *received_length - start < length {
                 break;
             }
-            let request = &self.received[start + HEADER_LENGTH..start + length];
+            let request = &received[start + HEADER_LENGTH..start + length];
+            self.traffic.requests += 1;
+            self.traffic.largest_request = self.traffic.largest_request.max(request.len());
             let mut failed = false;
-            let result = self.queue.submit(
+            let mut largest_response = self.traffic.largest_response;
+            let result = queue.submit(
                 &mut self.processor,
                 request,
-                &mut self.response,
-                |response| {
+                &mut response[..usize::from(packet_size)],
+                |answer| {
+                    largest_response = largest_response.max(answer.len());
                     // Header and payload in one write: one TCP segment per reply.
-                    let mut frame = [0u8; HEADER_LENGTH + TCP_PACKET_SIZE];
-                    frame[HEADER_LENGTH..HEADER_LENGTH + response.len()].copy_from_slice(response);
-                    let length = tcp::frame_response(&mut frame, response.len()).unwrap_or(0);
+                    frame[HEADER_LENGTH..HEADER_LENGTH + answer.len()].copy_from_slice(answer);
+                    let length = tcp::frame_response(frame, answer.len()).unwrap_or(0);
                     failed |= connection::write(SLOTS, &frame[..length]).is_err();
                 },
             );
+            self.traffic.largest_response = largest_response;
             if result.is_err() || failed {
                 return Err(());
             }
             start += length;
         }
-        self.received.copy_within(start..self.received_length, 0);
-        self.received_length -= start;
+        received.copy_within(start..*received_length, 0);
+        *received_length -= start;
         Ok(())
     }
+}
+
+/// How many complete request frames `bytes` holds (for the in-flight count).
+fn complete_frames(bytes: &[u8], packet_size: u16) -> usize {
+    let mut count = 0;
+    let mut rest = bytes;
+    while let Ok(header) = tcp::decode_header(rest, packet_size) {
+        let length = HEADER_LENGTH + usize::from(header.length);
+        if rest.len() < length {
+            break;
+        }
+        count += 1;
+        rest = &rest[length..];
+    }
+    count
 }

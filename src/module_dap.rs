@@ -12,8 +12,8 @@ use crate::probe;
 
 const HELP: &str = "\
 dap functions:
- init(tcp=4441, host='127.0.0.1') -- serve CMSIS-DAP to OpenOCD (cmsis-dap backend tcp);
-              the wire is taken while a client is connected
+ init(tcp=4441, host='127.0.0.1', packet_size=1024) -- serve CMSIS-DAP to OpenOCD
+              (cmsis-dap backend tcp); the wire is taken while a client is connected
  init()       -- serve CMSIS-DAP on usb (boards with a usb device)
  deinit()     -- stop the dap server and give the wire back
  process(req, resp) -- process one dap request; True if resp holds a response
@@ -28,8 +28,8 @@ pub fn dap_help(_: Arguments) -> Obj {
     object::NONE
 }
 
-/// dap.init(tcp=, host=), keyword arguments parsed by the C glue.
-pub fn dap_start(tcp: sys::mp_int_t, host: Obj) -> Obj {
+/// dap.init(tcp=, host=, packet_size=), keyword arguments parsed by the C glue.
+pub fn dap_start(tcp: sys::mp_int_t, host: Obj, packet_size: sys::mp_int_t) -> Obj {
     if tcp == 0 {
         raise(
             Kind::Runtime,
@@ -38,6 +38,9 @@ pub fn dap_start(tcp: sys::mp_int_t, host: Obj) -> Obj {
     }
     if !(1..=65535).contains(&tcp) {
         raise(Kind::Value, c"tcp must be a port number 1..65535");
+    }
+    if packet_size < 0 || !dap_server::set_tcp_packet_size(packet_size as usize) {
+        raise(Kind::Value, c"packet_size must be 64..1024");
     }
     let mut name = [0u8; 64];
     let host_text = if host == object::NONE {
@@ -82,9 +85,9 @@ pub fn dap_process(arguments: Arguments) -> Obj {
         raise(Kind::Value, c"resp must hold at least 2 bytes");
     }
     // A request longer than the largest packet holds nothing the processor reads.
-    let mut request_copy = [0u8; dap_server::TCP_PACKET_SIZE];
+    let mut request_copy = [0u8; dap_server::MAX_PACKET_SIZE];
     let request_length = request.copy_out(0, &mut request_copy);
-    let mut answer = [0u8; dap_server::TCP_PACKET_SIZE];
+    let mut answer = [0u8; dap_server::MAX_PACKET_SIZE];
     let answer_room = response.len().min(answer.len());
     let length = unwrap(probe::with(|probe| {
         let server = match probe.dap.as_mut() {
@@ -111,12 +114,12 @@ pub fn poll() {
         let serving = probe
             .dap
             .as_ref()
-            .is_some_and(|server| server.transport() == Transport::Tcp);
+            .is_some_and(|server| server.transport().is_tcp());
         if !serving {
             if connection::accept(dap_server::SLOTS) != Ok(true) {
                 return Ok(());
             }
-            if probe.start_dap(Transport::Tcp).is_err() {
+            if probe.start_dap(dap_server::tcp_transport()).is_err() {
                 // As the GDB server does for a client it cannot serve: say why.
                 print::console(
                     "dap: CMSIS-DAP client refused: the GDB server (bmp) has the wire\n",

@@ -47,11 +47,13 @@ def symbol(firmware, name):
 class DapServer:
     """The host probe serving CMSIS-DAP on a TCP port, with the simulated target."""
 
-    def __init__(self, micropython, chip="stm32f103c8"):
+    def __init__(self, micropython, chip="stm32f103c8", packet_size=None):
         self.port = free_port()
-        script = (f"import dap, time\ndap.init(tcp={self.port})\nprint('serving')\n"
+        size = "" if packet_size is None else f", packet_size={packet_size}"
+        script = (f"import dap, time\ndap.init(tcp={self.port}{size})\nprint('serving')\n"
                   "while True:\n    time.sleep(1)\n")
-        environment = dict(os.environ, BMP_WIRE=f"sim:{chip}")
+        # The wire's and the server's counters go to the output when a client leaves.
+        environment = dict(os.environ, BMP_WIRE=f"sim:{chip}", BMP_SIM_STATISTICS="1")
         self.process = subprocess.Popen([str(micropython), "-c", script], stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, env=environment)
         line = self.process.stdout.readline().decode()
@@ -61,13 +63,18 @@ class DapServer:
         self.process.kill()
         self.process.wait(timeout=10)
 
+    def output(self):
+        """What the probe printed, once it is closed."""
+        self.close()
+        return self.process.stdout.read().decode()
+
 
 @pytest.fixture
 def dap_server(unix_micropython):
     servers = []
 
-    def start(chip="stm32f103c8"):
-        server = DapServer(unix_micropython, chip)
+    def start(chip="stm32f103c8", packet_size=None):
+        server = DapServer(unix_micropython, chip, packet_size)
         servers.append(server)
         return server
 
@@ -120,6 +127,43 @@ def test_openocd_flashes_and_debugs_over_swd(dap_server, firmware):
     assert re.search(rf"pc \(/32\): 0x0*{blink_step:x}", log, re.IGNORECASE), log
     values = [int(v, 16) for v in re.findall(rf"0x{counter:08x}: ([0-9a-f]+)", log, re.IGNORECASE)]
     assert len(values) == 2 and values[1] > values[0], log
+
+
+@pytest.mark.parametrize("packet_size", [512, 1024])
+def test_openocd_uses_the_probes_packet_size(dap_server, packet_size, tmp_path):
+    """512 is the high-speed USB size (dap.init(packet_size=512) tries it over TCP), 1024
+    the TCP default: OpenOCD sends requests up to DAP_Info 0xFF, never beyond (the server
+    would close the connection), and 16 KiB of SRAM go there and back intact."""
+    server = dap_server(packet_size=packet_size)
+    data = os.urandom(16384)
+    (tmp_path / "in.bin").write_bytes(data)
+    log = openocd(server.port, "swd", [
+        "reset halt",
+        f"load_image {tmp_path / 'in.bin'} 0x20000000 bin",
+        f"dump_image {tmp_path / 'out.bin'} 0x20000000 16384",
+    ])
+    assert "dumped 16384 bytes" in log, log
+    assert (tmp_path / "out.bin").read_bytes() == data
+    output = server.output()
+    found = re.search(r"bmp dap: packet_size=(\d+) packet_count=(\d+) requests=\d+ "
+                      r"largest_request=(\d+) largest_response=(\d+) most_waiting=(\d+)", output)
+    assert found, output
+    size, count, request, response, waiting = (int(value) for value in found.groups())
+    assert (size, count) == (packet_size, 8), output
+    # Block transfers fill the packets both ways: more than half of one, never more than one.
+    assert packet_size // 2 < request <= packet_size, output
+    assert packet_size // 2 < response <= packet_size, output
+    assert waiting >= 1, output
+
+
+def test_dap_init_refuses_a_bad_packet_size(unix_micropython):
+    script = ("import dap\n"
+              "for size in (63, 1025, -1):\n"
+              "    try:\n        dap.init(tcp=4441, packet_size=size)\n"
+              "    except ValueError as error:\n        print(error)\n")
+    result = subprocess.run([str(unix_micropython), "-c", script], capture_output=True, text=True,
+                            timeout=30)
+    assert result.stdout.splitlines() == ["packet_size must be 64..1024"] * 3, result.stdout + result.stderr
 
 
 def test_openocd_flashes_over_jtag(dap_server, firmware):
@@ -176,3 +220,21 @@ def test_pyocd_load(dap_server, firmware):
     code, log = pyocd("commander", "-u", probe, "-t", "stm32f103rc", "-c", "halt", "-c", "read32 0x08000000 4")
     assert code == 0, log
     assert f"{first:08x}" in log.lower(), log
+
+
+def test_pyocd_keeps_requests_in_flight_at_512(dap_server, tmp_path):
+    """pyOCD sends up to DAP_Info 0xFE (8) requests before reading a response, each answer
+    within DAP_Info 0xFF (512 here, the high-speed USB size)."""
+    server = dap_server("stm32f103rc", packet_size=512)
+    code, log = pyocd("commander", "-u", f"tcpdap:127.0.0.1:{server.port}", "-t", "stm32f103rc",
+                      "-c", "halt", "-c", f"savemem 0x20000000 16384 {tmp_path / 'ram.bin'}")
+    assert code == 0, log
+    assert (tmp_path / "ram.bin").stat().st_size == 16384
+    output = server.output()
+    found = re.findall(r"bmp dap: packet_size=512 packet_count=8 requests=\d+ largest_request=\d+ "
+                       r"largest_response=(\d+) most_waiting=(\d+)", output)
+    assert found, output
+    response, waiting = max((int(size), int(count)) for size, count in found)
+    assert 256 < response <= 512, output
+    # More than one request was waiting for the probe at once: pipelined.
+    assert waiting >= 2, output

@@ -4,17 +4,19 @@
 #include "py/objtuple.h"
 #include "bmp_fun.h"
 
-// dap.init(tcp=0, host=None): keyword arguments parsed here, the work done in Rust.
-mp_obj_t dap_start(mp_int_t tcp, mp_obj_t host);
+// dap.init(tcp=0, host=None, packet_size=1024): keyword arguments parsed here, the work
+// done in Rust.
+mp_obj_t dap_start(mp_int_t tcp, mp_obj_t host, mp_int_t packet_size);
 static mp_obj_t dap_init(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
-    enum { ARG_tcp, ARG_host };
+    enum { ARG_tcp, ARG_host, ARG_packet_size };
     static const mp_arg_t allowed_args[] = {
         { MP_QSTR_tcp, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 0} },
         { MP_QSTR_host, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
+        { MP_QSTR_packet_size, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 1024} },
     };
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args, pos_args, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
-    return dap_start(args[ARG_tcp].u_int, args[ARG_host].u_obj);
+    return dap_start(args[ARG_tcp].u_int, args[ARG_host].u_obj, args[ARG_packet_size].u_int);
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(dap_init_obj, 0, dap_init);
 BMP_FUN_VAR(dap_deinit, 0, 0);

@@ -95,8 +95,8 @@ pub extern "C" fn bmp_rtt_with(
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn dap_start(tcp: sys::mp_int_t, host: Obj) -> Obj {
-    crate::module_dap::dap_start(tcp, host)
+pub extern "C" fn dap_start(tcp: sys::mp_int_t, host: Obj, packet_size: sys::mp_int_t) -> Obj {
+    crate::module_dap::dap_start(tcp, host, packet_size)
 }
 
 #[unsafe(no_mangle)]

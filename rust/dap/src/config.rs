@@ -5,6 +5,19 @@ use crate::wire::Mode;
 /// The protocol version reported by DAP_Info 0x04 (CMSIS-DAP revision history: v2.1.1).
 pub const PROTOCOL_VERSION: &str = "2.1.1";
 
+/// DAP_Info 0xFF by transport: what a transport passes to [`Config::new`].
+pub mod packet_size {
+    /// Full-speed USB HID: one 64-byte report (ARM `DAP_config.h`).
+    pub const FULL_SPEED_HID: u16 = 64;
+    /// High-speed USB bulk (CMSIS-DAP v2): one 512-byte bulk packet (ARM `DAP_config.h`).
+    pub const HIGH_SPEED_BULK: u16 = 512;
+    /// High-speed USB HID: 1024-byte reports (ARM `DAP_config.h`).
+    pub const HIGH_SPEED_HID: u16 = 1024;
+    /// OpenOCD's `cmsis-dap backend tcp`: it starts with 1024-byte buffers and resizes them
+    /// to DAP_Info 0xFF.
+    pub const TCP: u16 = 1024;
+}
+
 /// DAP_Info strings; `None` answers Len 0 ("no information"; for 0x01..=0x03 the host then
 /// uses the USB descriptor strings) (CMSIS-DAP DAP_Info).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -59,7 +59,7 @@ mod transfer;
 pub mod wire;
 
 pub use command::{Command, ID_INVALID, UnknownCommand, request_length};
-pub use config::{Config, ConfigError, PROTOCOL_VERSION, Strings};
+pub use config::{Config, ConfigError, PROTOCOL_VERSION, Strings, packet_size};
 pub use dap::{Dap, Error};
 pub use jtag::MAX_DEVICES;
 pub use queue::{Queue, QueueError};
