@@ -19,6 +19,20 @@ pub enum Error {
     /// Attach by number: no such entry in the scan list (1-based).
     NoSuchTarget(usize),
     TooManyBreakpoints,
+    Algorithm(algo::Error),
+    /// The algorithm's ProgramPage block is larger than the flash buffer's page (2048).
+    AlgorithmPage(u32),
+    /// No RAM region known to run a flash algorithm in: give one.
+    NoAlgorithmRam,
+}
+
+impl From<algo::Error> for Error {
+    fn from(error: algo::Error) -> Self {
+        match error {
+            algo::Error::Adi(error) => Error::Adi(error),
+            other => Error::Algorithm(other),
+        }
+    }
 }
 
 impl From<adi::Error> for Error {
@@ -65,6 +79,16 @@ impl fmt::Display for Error {
                 )
             }
             Error::TooManyBreakpoints => write!(f, "too many software breakpoints"),
+            Error::Algorithm(error) => error.fmt(f),
+            Error::AlgorithmPage(page) => write!(
+                f,
+                "flash algorithm page size {page} is not supported: pages of at most 2048 \
+                 bytes that divide each sector"
+            ),
+            Error::NoAlgorithmRam => write!(
+                f,
+                "no RAM known for the flash algorithm on this chip: give its RAM start and size"
+            ),
         }
     }
 }

@@ -16,8 +16,30 @@
 use crate::crc::{self, GDB_CRC, Method};
 use crate::error::Error;
 use adi::Memory;
-use chips::{Chip, RegionKind};
-use cortexm::Core;
+use chips::{FlashTraits, MemoryMap, RegionKind};
+
+/// What the buffer needs of a flash: the chip's driver, or a flash algorithm on the
+/// regions it covers (`crate::algorithm::Flashes` routes by address).
+pub trait FlashDriver<M: Memory> {
+    fn memory_map(&self) -> MemoryMap;
+    /// Erased value, write unit and mass erase of the flash at `address`.
+    fn traits(&self, address: u32) -> Option<FlashTraits>;
+    fn erase(&mut self, memory: &mut M, address: u32, length: u32) -> Result<(), Error>;
+    fn program(&mut self, memory: &mut M, address: u32, data: &[u8]) -> Result<(), Error>;
+    /// The mass erase of the flash at `address` (its `traits().mass_erase` range).
+    fn mass_erase(&mut self, memory: &mut M, address: u32) -> Result<(), Error>;
+    /// End of the work: lock the controller, finish the algorithm.
+    fn done(&mut self, memory: &mut M) -> Result<(), Error>;
+    /// The CRC of `crcs.len()` blocks (crate::crc::block_crcs).
+    fn block_crcs(
+        &mut self,
+        memory: &mut M,
+        options: crc::Options,
+        address: u32,
+        block: u32,
+        crcs: &mut [u32],
+    ) -> Result<Method, Error>;
+}
 
 /// Largest flash page buffered (STM32F1 high density: 2 KB).
 const MAX_PAGE: usize = 2048;
@@ -170,8 +192,7 @@ impl FlashBuffer {
     pub fn erase<M: Memory>(
         &mut self,
         memory: &mut M,
-        core: &mut Core,
-        chip: &mut Chip,
+        chip: &mut impl FlashDriver<M>,
         address: u32,
         length: u32,
     ) -> Result<(), Error> {
@@ -181,13 +202,11 @@ impl FlashBuffer {
         }
         let deferred = self.defer(chip, address, length);
         let Some(mut pending) = deferred else {
-            return Ok(chip.flash_erase(memory, address, length)?);
+            return chip.erase(memory, address, length);
         };
         let crcs = &mut pending.crcs[..pending.count];
-        let method = crc::block_crcs(
+        let method = chip.block_crcs(
             memory,
-            core,
-            chip,
             self.crc_options,
             pending.start,
             pending.page_size,
@@ -200,8 +219,13 @@ impl FlashBuffer {
 
     /// The pending request for this range, if it is one run of equal pages in one region
     /// of a chip with a flash driver, and not too long.
-    fn defer(&self, chip: &Chip, address: u32, length: u32) -> Option<Pending> {
-        let traits = chip.flash_traits()?;
+    fn defer<M: Memory>(
+        &self,
+        chip: &impl FlashDriver<M>,
+        address: u32,
+        length: u32,
+    ) -> Option<Pending> {
+        let traits = chip.traits(address)?;
         let map = chip.memory_map();
         let region = map.flash_at(address)?;
         let RegionKind::Flash { block_size } = region.kind else {
@@ -233,7 +257,7 @@ impl FlashBuffer {
     pub fn write<M: Memory>(
         &mut self,
         memory: &mut M,
-        chip: &mut Chip,
+        chip: &mut impl FlashDriver<M>,
         address: u32,
         data: &[u8],
     ) -> Result<(), Error> {
@@ -245,7 +269,7 @@ impl FlashBuffer {
                 self.flush(memory, chip)?;
                 self.page = Some(page);
                 self.page_size = page_size;
-                let erased = chip.flash_traits().map_or(0xFF, |traits| traits.erased);
+                let erased = chip.traits(page).map_or(0xFF, |traits| traits.erased);
                 self.data[..page_size as usize].fill(erased);
             }
             let start = (at - page) as usize;
@@ -263,7 +287,11 @@ impl FlashBuffer {
     /// Program the buffered page, if any, erasing it first if it is part of a pending
     /// erase request and does not hold the data already. On an error the pending
     /// request is dropped: the next erase request starts afresh.
-    pub fn flush<M: Memory>(&mut self, memory: &mut M, chip: &mut Chip) -> Result<(), Error> {
+    pub fn flush<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        chip: &mut impl FlashDriver<M>,
+    ) -> Result<(), Error> {
         let result = self.flush_page(memory, chip);
         if result.is_err() {
             self.pending = None;
@@ -271,7 +299,11 @@ impl FlashBuffer {
         result
     }
 
-    fn flush_page<M: Memory>(&mut self, memory: &mut M, chip: &mut Chip) -> Result<(), Error> {
+    fn flush_page<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        chip: &mut impl FlashDriver<M>,
+    ) -> Result<(), Error> {
         let (Some(page), Some((first, end))) = (self.page, self.dirty.take()) else {
             self.page = None;
             return Ok(());
@@ -290,12 +322,12 @@ impl FlashBuffer {
             }
             Plan::AlreadyErased => self.program(memory, chip, page, 0, size, true),
             Plan::Erase => {
-                chip.flash_erase(memory, page, self.page_size)?;
+                chip.erase(memory, page, self.page_size)?;
                 self.report.erased += 1;
                 self.program(memory, chip, page, 0, size, false)
             }
             Plan::MassErase => {
-                chip.flash_mass_erase(memory)?;
+                chip.mass_erase(memory, page)?;
                 self.report.mass_erases += 1;
                 self.program(memory, chip, page, 0, size, false)
             }
@@ -308,22 +340,22 @@ impl FlashBuffer {
     fn program<M: Memory>(
         &mut self,
         memory: &mut M,
-        chip: &mut Chip,
+        chip: &mut impl FlashDriver<M>,
         page: u32,
         first: usize,
         end: usize,
         retry_erase: bool,
     ) -> Result<(), Error> {
-        let unit = chip.flash_traits().map_or(2, |traits| traits.write_unit) as usize;
+        let unit = chip.traits(page).map_or(2, |traits| traits.write_unit) as usize;
         let first = first - first % unit;
         let end = end.div_ceil(unit) * unit;
         let data = &self.data[first..end];
         let at = page + first as u32;
-        match chip.flash_program(memory, at, data) {
-            Err(chips::Error::NotErased { .. }) if retry_erase => {
-                chip.flash_erase(memory, page, self.page_size)?;
+        match chip.program(memory, at, data) {
+            Err(Error::Chip(chips::Error::NotErased { .. })) if retry_erase => {
+                chip.erase(memory, page, self.page_size)?;
                 self.report.erased += 1;
-                chip.flash_program(memory, at, data)?;
+                chip.program(memory, at, data)?;
             }
             result => result?,
         }
@@ -333,13 +365,17 @@ impl FlashBuffer {
 
     /// Program what is buffered, erase what the last erase request covered and got no
     /// data, and lock the flash controller.
-    pub fn finish<M: Memory>(&mut self, memory: &mut M, chip: &mut Chip) -> Result<(), Error> {
+    pub fn finish<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        chip: &mut impl FlashDriver<M>,
+    ) -> Result<(), Error> {
         let flushed = self.flush(memory, chip);
         let settled = match flushed {
             Ok(()) => self.settle(memory, chip),
             Err(error) => Err(error),
         };
-        let locked = chip.flash_done(memory).map_err(Error::from);
+        let locked = chip.done(memory);
         settled.and(locked)
     }
 
@@ -349,7 +385,7 @@ impl FlashBuffer {
     pub fn finish_before<M: Memory>(
         &mut self,
         memory: &mut M,
-        chip: &mut Chip,
+        chip: &mut impl FlashDriver<M>,
         range: Option<(u32, u32)>,
     ) -> Result<(), Error> {
         if self.page.is_none() && self.pending.is_none() {
@@ -370,7 +406,11 @@ impl FlashBuffer {
     }
 
     /// Erase the pages of the pending request that no data came for.
-    fn settle<M: Memory>(&mut self, memory: &mut M, chip: &mut Chip) -> Result<(), Error> {
+    fn settle<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        chip: &mut impl FlashDriver<M>,
+    ) -> Result<(), Error> {
         let Some(pending) = self.pending.take() else {
             return Ok(());
         };
@@ -379,13 +419,13 @@ impl FlashBuffer {
             .count();
         // One mass erase if the request got no data at all and it saves page erases.
         if pending.none_done() && pending.covers_mass_erase && to_erase > 1 {
-            chip.flash_mass_erase(memory)?;
+            chip.mass_erase(memory, pending.start)?;
             self.report.mass_erases += 1;
             return Ok(());
         }
         for index in 0..pending.count {
             if !pending.is_done(index) && pending.crcs[index] != pending.erased_crc {
-                chip.flash_erase(memory, pending.page(index), pending.page_size)?;
+                chip.erase(memory, pending.page(index), pending.page_size)?;
                 self.report.erased += 1;
             }
         }
@@ -393,7 +433,7 @@ impl FlashBuffer {
     }
 }
 
-fn page_of(chip: &Chip, address: u32) -> Result<(u32, u32), Error> {
+fn page_of<M: Memory>(chip: &impl FlashDriver<M>, address: u32) -> Result<(u32, u32), Error> {
     let map = chip.memory_map();
     let has_flash = map
         .regions()

@@ -4,6 +4,7 @@
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
+mod algorithm;
 pub mod crc;
 mod error;
 mod flash;
@@ -15,10 +16,13 @@ use adi::{Clock, ComponentKind, DebugPort, Memory, MemoryAp, MemoryPort, RomTabl
 use chips::{Chip, MemoryMap};
 use cortexm::{Core, CoreKind, REGISTER_COUNT};
 
+pub use algo;
+use algo::Algorithm;
+use algorithm::Flashes;
 pub use cortexm::{HaltReason, TARGET_XML, WatchKind};
 pub use error::Error;
-use flash::FlashBuffer;
 pub use flash::Report as FlashReport;
+use flash::{FlashBuffer, FlashDriver};
 
 /// At most this many targets (MEM-APs with a Cortex-M behind them) are listed.
 pub const MAX_TARGETS: usize = 4;
@@ -91,6 +95,8 @@ struct TargetState {
     chip: Chip,
     software_breakpoints: [Option<(u32, [u8; 2])>; MAX_SOFTWARE_BREAKPOINTS],
     flash: FlashBuffer,
+    /// The flash algorithm's calls on this target (loaded, initialised, a page running).
+    runner: algo::runner::Runner,
 }
 
 pub struct Session<T: Transport, C: Clock> {
@@ -99,6 +105,11 @@ pub struct Session<T: Transport, C: Clock> {
     attached: Option<Attached>,
     last_attached: Option<usize>,
     crc_options: crc::Options,
+    /// The flash algorithm for the regions its FlashDevice covers (empty: none), and the
+    /// RAM it runs in (None: the chip's first RAM region). Kept across attaches.
+    algorithm: Algorithm,
+    algorithm_ram: Option<(u32, u32)>,
+    algorithm_slack_ms: u32,
     /// RTT of the attached target (settings survive detach and attach).
     pub rtt: rtt::Rtt,
 }
@@ -117,6 +128,9 @@ impl<T: Transport, C: Clock> Session<T, C> {
             attached: None,
             last_attached: None,
             crc_options: crc::Options::new(),
+            algorithm: Algorithm::new(),
+            algorithm_ram: None,
+            algorithm_slack_ms: algo::runner::DEFAULT_SLACK_MS,
             rtt: rtt::Rtt::new(),
         }
     }
@@ -262,11 +276,14 @@ impl<T: Transport, C: Clock> Session<T, C> {
         let core = Core::attach(&mut memory)?;
         let mut flash = FlashBuffer::new();
         flash.crc_options = self.crc_options;
+        let mut runner = algo::runner::Runner::new();
+        runner.slack_ms = self.algorithm_slack_ms;
         let state = TargetState {
             core,
             chip: target.chip,
             software_breakpoints: [None; MAX_SOFTWARE_BREAKPOINTS],
             flash,
+            runner,
         };
         self.attached = Some(Attached {
             index: number - 1,
@@ -291,7 +308,14 @@ impl<T: Transport, C: Clock> Session<T, C> {
             ap: &mut attached.ap,
         };
         let state = &mut attached.state;
-        let flash = state.flash.finish(&mut memory, &mut state.chip);
+        let mut flashes = Flashes {
+            chip: &mut state.chip,
+            core: &mut state.core,
+            algorithm: &self.algorithm,
+            runner: &mut state.runner,
+            ram: self.algorithm_ram,
+        };
+        let flash = state.flash.finish(&mut memory, &mut flashes);
         let breakpoints = remove_software_breakpoints(&mut memory, state);
         state.core.detach(&mut memory)?;
         flash.and(breakpoints)
@@ -317,7 +341,9 @@ impl<T: Transport, C: Clock> Session<T, C> {
             .and_then(|attached| self.targets[attached.index].as_ref())
     }
 
-    /// Run `work` with the attached target's memory and state.
+    /// Run `work` with the attached target's memory and state. A flash algorithm call
+    /// still running (the last page of a write) is finished first: the core is the
+    /// program's again.
     fn with_target<R>(
         &mut self,
         work: impl FnOnce(&mut MemoryPort<'_, T, C>, &mut TargetState) -> Result<R, Error>,
@@ -328,18 +354,106 @@ impl<T: Transport, C: Clock> Session<T, C> {
             port,
             ap: &mut attached.ap,
         };
-        work(&mut memory, &mut attached.state)
+        let state = &mut attached.state;
+        if state.runner.is_active() {
+            state
+                .runner
+                .finish(&mut memory, &mut state.core, &self.algorithm)?;
+        }
+        work(&mut memory, state)
+    }
+
+    /// Run `work` with the attached target's memory, flash buffer and flashes (the chip's
+    /// driver, and the flash algorithm on its device).
+    fn with_flash<R>(
+        &mut self,
+        work: impl FnOnce(
+            &mut MemoryPort<'_, T, C>,
+            &mut FlashBuffer,
+            &mut Flashes<'_>,
+        ) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        let attached = self.attached.as_mut().ok_or(Error::NotAttached)?;
+        let port = self.port.as_mut().ok_or(Error::NotScanned)?;
+        let mut memory = MemoryPort {
+            port,
+            ap: &mut attached.ap,
+        };
+        let state = &mut attached.state;
+        let mut flashes = Flashes {
+            chip: &mut state.chip,
+            core: &mut state.core,
+            algorithm: &self.algorithm,
+            runner: &mut state.runner,
+            ram: self.algorithm_ram,
+        };
+        work(&mut memory, &mut state.flash, &mut flashes)
     }
 
     pub fn memory_map(&self) -> Result<MemoryMap, Error> {
         let attached = self.attached.as_ref().ok_or(Error::NotAttached)?;
-        Ok(attached.state.chip.memory_map())
+        Ok(algorithm::memory_map(&attached.state.chip, &self.algorithm))
+    }
+
+    /// Use a flash algorithm for the flash its FlashDevice describes: `load` fills it in
+    /// (`algo::flm::load`, `algo::probe_rs::load`); `ram` is where it runs (None: the
+    /// chip's first RAM region). Flash work under way is finished first. On an error no
+    /// algorithm is left in use.
+    pub fn set_flash_algorithm(
+        &mut self,
+        load: impl FnOnce(&mut Algorithm) -> Result<(), algo::Error>,
+        ram: Option<(u32, u32)>,
+    ) -> Result<(), Error> {
+        if self.attached.is_some() {
+            self.with_flash(|memory, flash, flashes| flash.finish(memory, flashes))?;
+        }
+        self.algorithm_ram = ram;
+        let loaded = load(&mut self.algorithm)
+            .map_err(Error::from)
+            .and_then(|()| algorithm::check(&self.algorithm));
+        let placed = loaded.and_then(|()| {
+            let Some(attached) = self.attached.as_mut() else {
+                return Ok(());
+            };
+            attached.state.runner.forget();
+            let ram = ram
+                .or_else(|| algorithm::default_ram(&attached.state.chip))
+                .ok_or(Error::NoAlgorithmRam)?;
+            algo::runner::Layout::new(&self.algorithm, ram.0, ram.1)?;
+            Ok(())
+        });
+        if placed.is_err() {
+            self.algorithm.clear();
+        }
+        placed
+    }
+
+    /// Stop using the flash algorithm (the chip's driver, if any, serves its flash again).
+    pub fn clear_flash_algorithm(&mut self) -> Result<(), Error> {
+        if self.attached.is_some() {
+            self.with_flash(|memory, flash, flashes| flash.finish(memory, flashes))?;
+        }
+        self.algorithm.clear();
+        Ok(())
+    }
+
+    /// The flash algorithm in use, if any.
+    pub fn flash_algorithm(&self) -> Option<&Algorithm> {
+        self.algorithm.is_loaded().then_some(&self.algorithm)
+    }
+
+    /// Time added to every algorithm call's timeout (the FlashDevice's), in ms.
+    pub fn set_algorithm_slack(&mut self, millis: u32) {
+        self.algorithm_slack_ms = millis;
+        if let Some(attached) = self.attached.as_mut() {
+            attached.state.runner.slack_ms = millis;
+        }
     }
 
     pub fn read_memory(&mut self, address: u32, data: &mut [u8]) -> Result<(), Error> {
-        self.with_target(|memory, state| {
+        self.with_flash(|memory, flash, flashes| {
             let range = Some((address, data.len() as u32));
-            state.flash.finish_before(memory, &mut state.chip, range)?;
+            flash.finish_before(memory, flashes, range)?;
             Ok(memory.read_bytes(address, data)?)
         })
     }
@@ -354,30 +468,19 @@ impl<T: Transport, C: Clock> Session<T, C> {
     /// request covering the whole flash may become one mass erase (see flash.rs). The
     /// target must be halted for the CRC routine to run; otherwise the pages are read back.
     pub fn flash_erase(&mut self, address: u32, length: u32) -> Result<(), Error> {
-        self.with_target(|memory, state| {
-            state
-                .flash
-                .erase(memory, &mut state.core, &mut state.chip, address, length)
-        })
+        self.with_flash(|memory, flash, flashes| flash.erase(memory, flashes, address, length))
     }
 
     /// GDB's CRC-32 of `[address, address + length)` (qCRC), computed on the target's core
     /// when it is halted and has free SRAM, else by reading back; says which.
     pub fn crc32(&mut self, address: u32, length: u32) -> Result<(u32, crc::Method), Error> {
-        self.with_target(|memory, state| {
+        self.with_flash(|memory, flash, flashes| {
             let range = Some((address, length));
-            state.flash.finish_before(memory, &mut state.chip, range)?;
+            flash.finish_before(memory, flashes, range)?;
             let mut value = [0u32];
-            let method = crc::block_crcs(
-                memory,
-                &mut state.core,
-                &state.chip,
-                state.flash.crc_options,
-                address,
-                length,
-                &mut value,
-            )?;
-            state.flash.report.method = Some(method);
+            let method =
+                flashes.block_crcs(memory, flash.crc_options, address, length, &mut value)?;
+            flash.report.method = Some(method);
             Ok((value[0], method))
         })
     }
@@ -385,18 +488,18 @@ impl<T: Transport, C: Clock> Session<T, C> {
     /// Write flash at any address and length; programmed a page at a time, the last page
     /// by `flash_done()`.
     pub fn flash_write(&mut self, address: u32, data: &[u8]) -> Result<(), Error> {
-        self.with_target(|memory, state| state.flash.write(memory, &mut state.chip, address, data))
+        self.with_flash(|memory, flash, flashes| flash.write(memory, flashes, address, data))
     }
 
     /// Program what is still buffered and lock the flash.
     pub fn flash_done(&mut self) -> Result<(), Error> {
-        self.with_target(|memory, state| state.flash.finish(memory, &mut state.chip))
+        self.with_flash(|memory, flash, flashes| flash.finish(memory, flashes))
     }
 
     pub fn flash_mass_erase(&mut self) -> Result<(), Error> {
-        self.with_target(|memory, state| {
-            state.flash.finish(memory, &mut state.chip)?;
-            Ok(state.chip.flash_mass_erase(memory)?)
+        self.with_flash(|memory, flash, flashes| {
+            flash.finish(memory, flashes)?;
+            Ok(flashes.chip.flash_mass_erase(memory)?)
         })
     }
 
@@ -408,18 +511,14 @@ impl<T: Transport, C: Clock> Session<T, C> {
     /// Erase the option bytes, leaving RDP 0xA5 (unprotected) programmed; they take
     /// effect at the next reset.
     pub fn erase_option_bytes(&mut self) -> Result<(), Error> {
-        self.with_target(|memory, state| {
-            state.flash.finish(memory, &mut state.chip)?;
-            Ok(state.chip.erase_option_bytes(memory)?)
-        })
+        self.flash_done()?;
+        self.with_target(|memory, state| Ok(state.chip.erase_option_bytes(memory)?))
     }
 
     /// Program erased option byte `index` (0 RDP, 1 USER, 2 Data0, 3 Data1, 4..=7 WRP0..3).
     pub fn write_option_byte(&mut self, index: usize, value: u8) -> Result<(), Error> {
-        self.with_target(|memory, state| {
-            state.flash.finish(memory, &mut state.chip)?;
-            Ok(state.chip.write_option_byte(memory, index, value)?)
-        })
+        self.flash_done()?;
+        self.with_target(|memory, state| Ok(state.chip.write_option_byte(memory, index, value)?))
     }
 
     pub fn read_registers(&mut self, values: &mut [u32; REGISTER_COUNT]) -> Result<(), Error> {
@@ -452,18 +551,16 @@ impl<T: Transport, C: Clock> Session<T, C> {
     }
 
     pub fn resume(&mut self, step: bool) -> Result<(), Error> {
-        self.with_target(|memory, state| {
-            state.flash.finish_before(memory, &mut state.chip, None)?;
-            Ok(state.core.resume(memory, step)?)
-        })
+        self.with_flash(|memory, flash, flashes| flash.finish_before(memory, flashes, None))?;
+        self.with_target(|memory, state| Ok(state.core.resume(memory, step)?))
     }
 
     /// Reset the target through the core (SYSRESETREQ); `halt` stops it at the reset vector.
     pub fn reset(&mut self, halt: bool) -> Result<(), Error> {
+        self.with_flash(|memory, flash, flashes| flash.finish_before(memory, flashes, None))?;
         self.with_target(|memory, state| {
             // A reset wipes RAM breakpoints' meaning; forget them, keep hardware ones.
             state.software_breakpoints = [None; MAX_SOFTWARE_BREAKPOINTS];
-            state.flash.finish_before(memory, &mut state.chip, None)?;
             Ok(state.core.reset(memory, halt)?)
         })?;
         // The program sets its control block up again, maybe elsewhere.

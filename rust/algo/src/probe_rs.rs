@@ -1,0 +1,85 @@
+//! probe-rs target descriptions' algorithms (probe-rs `targets/*.yaml`, `flash_algorithms`
+//! entries, as `target-gen` extracts them from the vendors' FLMs). The probe parses no
+//! YAML: the host or the Python layer decodes the entry (base64 `instructions` to bytes)
+//! and hands the fields over as they are named there.
+
+use crate::{Algorithm, Error, SectorRun};
+
+/// One `flash_algorithms` entry, decoded.
+pub struct Description<'a> {
+    pub name: &'a str,
+    /// `instructions`, decoded from base64: code, then data from `data_section_offset`.
+    pub instructions: &'a [u8],
+    pub pc_init: Option<u32>,
+    pub pc_uninit: Option<u32>,
+    pub pc_program_page: u32,
+    pub pc_erase_sector: u32,
+    pub pc_erase_all: Option<u32>,
+    pub pc_verify: Option<u32>,
+    pub pc_blank_check: Option<u32>,
+    pub data_section_offset: u32,
+    /// `flash_properties`:
+    pub address_start: u32,
+    pub address_end: u32,
+    pub page_size: u32,
+    pub erased_byte_value: u8,
+    pub program_page_timeout: u32,
+    pub erase_sector_timeout: u32,
+    /// `sectors` as (size, address): address is an offset from `address_start`.
+    pub sectors: &'a [(u32, u32)],
+}
+
+/// Replace `algorithm` with the description; on an error it is left empty.
+pub fn load(algorithm: &mut Algorithm, description: &Description) -> Result<(), Error> {
+    algorithm.clear();
+    let result = fill(algorithm, description).and_then(|()| algorithm.check());
+    if result.is_err() {
+        algorithm.clear();
+    }
+    result
+}
+
+fn fill(algorithm: &mut Algorithm, description: &Description) -> Result<(), Error> {
+    if description.instructions.is_empty() {
+        return Err(Error::Malformed("no instructions"));
+    }
+    algorithm
+        .image
+        .extend_from_slice(description.instructions)
+        .map_err(|_| Error::TooLarge {
+            bytes: description.instructions.len(),
+        })?;
+    algorithm.entries = crate::Entries {
+        init: description.pc_init,
+        uninit: description.pc_uninit,
+        erase_sector: description.pc_erase_sector,
+        erase_chip: description.pc_erase_all,
+        program_page: description.pc_program_page,
+        verify: description.pc_verify,
+        blank_check: description.pc_blank_check,
+    };
+    algorithm.static_base = description.data_section_offset;
+    let device = &mut algorithm.device;
+    for character in description.name.chars().take(crate::MAX_NAME) {
+        let _ = device.name.push(character);
+    }
+    device.start = description.address_start;
+    device.size = description
+        .address_end
+        .checked_sub(description.address_start)
+        .ok_or(Error::Malformed("address_range ends before it starts"))?;
+    device.page_size = description.page_size;
+    device.erased = description.erased_byte_value;
+    device.program_timeout_ms = description.program_page_timeout;
+    device.erase_timeout_ms = description.erase_sector_timeout;
+    for &(size, offset) in description.sectors {
+        if device.sectors.last().is_some_and(|run| run.size == size) {
+            continue;
+        }
+        device
+            .sectors
+            .push(SectorRun { size, offset })
+            .map_err(|_| Error::Malformed("more than 8 runs of sector sizes"))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,537 @@
+//! Running an algorithm on the target's core.
+//!
+//! RAM layout, from the start of the RAM given to the algorithm:
+//!
+//! ```text
+//! +0    BKPT #0; BKPT #0       the return address (LR = it | 1): the core halts there
+//! +8    image                  code, data (R9, the static base, points at it), zeroes
+//!       page buffer 0, 1       ProgramPage's data; two when the RAM allows
+//!       ...                    stack, down from the end of the RAM
+//! ```
+//!
+//! A call writes R0-R3 (arguments), R9, SP, LR, PC and xPSR through DCRSR/DCRDR, clears
+//! DFSR and resumes with interrupts masked (DHCSR C_MASKINTS, changed only while halted,
+//! ARMv7-M C1.6.2). It ends when DHCSR.S_HALT is set with PC at the breakpoint; R0 is the
+//! result. A call that does not end within its FlashDevice timeout (plus `slack_ms`) is
+//! halted and reported with its name; one that halts elsewhere (a fault caught by a
+//! vector catch, a breakpoint) is reported with its PC.
+//!
+//! ProgramPage is double-buffered: page N+1 is written into the free buffer while page N
+//! is programmed, and the last page is left running until the next operation or
+//! `finish`. The algorithm is loaded and Init called on the first operation after a
+//! `finish`; switching between erase and program calls UnInit and Init again, as pyOCD
+//! does. The core registers R0-R12, SP, LR, PC and xPSR are saved before and restored by
+//! `finish`; the RAM the algorithm used is not (pyOCD and probe-rs do the same).
+
+use crate::{Algorithm, Error, Function};
+use adi::Memory;
+use cortexm::registers::{Dfsr, Dhcsr};
+use cortexm::{Core, PC, XPSR};
+
+/// Two `BKPT #0` (ARMv7-M A7.7.17), little-endian.
+const STUB: [u8; 4] = [0x00, 0xBE, 0x00, 0xBE];
+const IMAGE_OFFSET: u32 = 8;
+/// Stack left below the top of the RAM, at least.
+const MIN_STACK: u32 = 256;
+/// Core register numbers (GDB order).
+const R9: usize = 9;
+const SP: usize = 13;
+const LR: usize = 14;
+/// r0-r12, sp, lr, pc, xpsr.
+const SAVED_REGISTERS: usize = 17;
+/// xPSR with only the Thumb bit (ARMv7-M B1.4.2).
+const XPSR_THUMB: u32 = 1 << 24;
+/// Init's `fnc` argument (FlashOS.h): 1 erase, 2 program, 3 verify.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operation {
+    Erase = 1,
+    Program = 2,
+    Verify = 3,
+}
+/// Time allowed for Init, UnInit and calls without a FlashDevice timeout.
+const DEFAULT_TIMEOUT_MS: u32 = 1000;
+/// Added to every timeout: the probe's clock and the target's do not run alike (a
+/// simulated target in a debug build runs slower than the chip).
+pub const DEFAULT_SLACK_MS: u32 = 2000;
+
+fn align8(value: u32) -> u32 {
+    value.div_ceil(8) * 8
+}
+
+/// Where the pieces go in the RAM given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layout {
+    pub stub: u32,
+    pub image: u32,
+    pub buffers: [u32; 2],
+    /// 1 or 2 page buffers.
+    pub buffer_count: usize,
+    pub stack_top: u32,
+}
+
+impl Layout {
+    pub fn new(algorithm: &Algorithm, ram_start: u32, ram_size: u32) -> Result<Self, Error> {
+        let image = ram_start + IMAGE_OFFSET;
+        let page = align8(algorithm.device.page_size);
+        let first_buffer = u64::from(align8(image + algorithm.image.len() as u32));
+        let ram_end = u64::from(ram_start) + u64::from(ram_size);
+        let needed = first_buffer + u64::from(page) + u64::from(MIN_STACK);
+        if !ram_start.is_multiple_of(4) || needed > ram_end {
+            return Err(Error::NoRoom {
+                needed: (needed - u64::from(ram_start)) as u32,
+                available: ram_size,
+            });
+        }
+        let two = first_buffer + 2 * u64::from(page) + 2 * u64::from(MIN_STACK) <= ram_end;
+        Ok(Self {
+            stub: ram_start,
+            image,
+            buffers: [first_buffer as u32, first_buffer as u32 + page],
+            buffer_count: if two { 2 } else { 1 },
+            stack_top: (ram_end as u32) & !7,
+        })
+    }
+
+    fn entry(&self, algorithm: &Algorithm, function: Function) -> Option<u32> {
+        algorithm
+            .entries
+            .get(function)
+            .map(|offset| self.image + offset)
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct InFlight {
+    function: Function,
+    address: u32,
+    started: u64,
+    millis: u32,
+}
+
+/// The runner's state between calls.
+#[derive(Clone, Copy, Debug)]
+pub struct Runner {
+    layout: Option<Layout>,
+    operation: Option<Operation>,
+    in_flight: Option<InFlight>,
+    next_buffer: usize,
+    saved: [u32; SAVED_REGISTERS],
+    /// A call timed out or stopped: UnInit is not called on such an algorithm.
+    broken: bool,
+    /// Added to every timeout (see DEFAULT_SLACK_MS).
+    pub slack_ms: u32,
+}
+
+impl Default for Runner {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Runner {
+    pub const fn new() -> Self {
+        Self {
+            layout: None,
+            operation: None,
+            in_flight: None,
+            next_buffer: 0,
+            saved: [0; SAVED_REGISTERS],
+            broken: false,
+            slack_ms: DEFAULT_SLACK_MS,
+        }
+    }
+
+    /// Forget the target's state (a new attach, a new algorithm); nothing is restored.
+    pub fn forget(&mut self) {
+        *self = Self {
+            slack_ms: self.slack_ms,
+            ..Self::new()
+        };
+    }
+
+    /// Between `begin` and `finish`.
+    pub fn is_active(&self) -> bool {
+        self.operation.is_some()
+    }
+
+    /// Make sure the algorithm is loaded and initialised for `operation`.
+    fn begin<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        core: &mut Core,
+        algorithm: &Algorithm,
+        ram: (u32, u32),
+        operation: Operation,
+    ) -> Result<(), Error> {
+        if self.operation == Some(operation) {
+            return Ok(());
+        }
+        self.settle(memory, core)?;
+        if self.operation.is_some() {
+            self.call(
+                memory,
+                core,
+                algorithm,
+                Function::UnInit,
+                [operation_code(self.operation), 0, 0, 0],
+                0,
+            )?;
+            self.operation = None;
+        } else {
+            let layout = Layout::new(algorithm, ram.0, ram.1)?;
+            let dhcsr: Dhcsr = memory.load()?;
+            if !dhcsr.s_halt() || dhcsr.s_lockup() {
+                return Err(Error::NotHalted);
+            }
+            for (number, value) in self.saved.iter_mut().enumerate() {
+                *value = core.read_register(memory, number)?;
+            }
+            memory.write_bytes(layout.stub, &STUB)?;
+            for (index, piece) in algorithm.image.chunks(1024).enumerate() {
+                memory.write_bytes(layout.image + (index * 1024) as u32, piece)?;
+            }
+            self.layout = Some(layout);
+        }
+        // Marked active before Init: if Init fails, finish() still restores the registers.
+        self.operation = Some(operation);
+        self.call(
+            memory,
+            core,
+            algorithm,
+            Function::Init,
+            [algorithm.device.start, 0, operation as u32, 0],
+            0,
+        )?;
+        Ok(())
+    }
+
+    /// Erase the sectors that `[address, address + length)` touches.
+    pub fn erase<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        core: &mut Core,
+        algorithm: &Algorithm,
+        ram: (u32, u32),
+        address: u32,
+        length: u32,
+    ) -> Result<(), Error> {
+        let device = &algorithm.device;
+        if length == 0 {
+            return Ok(());
+        }
+        if !device.contains(address, length) {
+            return Err(Error::OutsideDevice { address });
+        }
+        self.begin(memory, core, algorithm, ram, Operation::Erase)?;
+        let end = u64::from(address) + u64::from(length);
+        let mut at = address;
+        while u64::from(at) < end {
+            let (sector, size) = device
+                .sector_at(at)
+                .ok_or(Error::OutsideDevice { address: at })?;
+            self.call(
+                memory,
+                core,
+                algorithm,
+                Function::EraseSector,
+                [sector, 0, 0, 0],
+                device.erase_timeout_ms,
+            )?;
+            match sector.checked_add(size) {
+                Some(next) => at = next,
+                None => break,
+            }
+        }
+        Ok(())
+    }
+
+    /// Erase the whole device: EraseChip if the algorithm has it, else every sector.
+    pub fn erase_chip<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        core: &mut Core,
+        algorithm: &Algorithm,
+        ram: (u32, u32),
+    ) -> Result<(), Error> {
+        let device = &algorithm.device;
+        if algorithm.entries.erase_chip.is_none() {
+            return self.erase(memory, core, algorithm, ram, device.start, device.size);
+        }
+        self.begin(memory, core, algorithm, ram, Operation::Erase)?;
+        let sectors: u32 = device.runs().map(|(_, length, size)| length / size).sum();
+        let millis = device.erase_timeout_ms.saturating_mul(sectors.max(1));
+        self.call(memory, core, algorithm, Function::EraseChip, [0; 4], millis)?;
+        Ok(())
+    }
+
+    /// Program `data` at `address` (erased flash), a page at a time, double-buffered. A
+    /// partial page is padded with the erased value; pages of only that value are skipped.
+    /// The last page may still be running on return (see `settle`).
+    pub fn program<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        core: &mut Core,
+        algorithm: &Algorithm,
+        ram: (u32, u32),
+        address: u32,
+        data: &[u8],
+    ) -> Result<(), Error> {
+        let device = &algorithm.device;
+        if data.is_empty() {
+            return Ok(());
+        }
+        if !device.contains(address, data.len() as u32) {
+            return Err(Error::OutsideDevice { address });
+        }
+        self.begin(memory, core, algorithm, ram, Operation::Program)?;
+        let layout = self.layout.ok_or(Error::NotHalted)?;
+        let page_size = device.page_size;
+        let first_page = address - (address - device.start) % page_size;
+        let end = u64::from(address) + data.len() as u64;
+        let mut page = first_page;
+        while u64::from(page) < end {
+            let page_end = (u64::from(page) + u64::from(page_size)).min(device.end());
+            let size = (page_end - u64::from(page)) as u32;
+            let from = address.max(page);
+            let to = end.min(page_end) as u32;
+            let bytes = &data[(from - address) as usize..(to - address) as usize];
+            let padded_before = from - page;
+            let padded_after = size - padded_before - bytes.len() as u32;
+            if bytes.iter().any(|&byte| byte != device.erased) {
+                if layout.buffer_count == 1 {
+                    self.settle(memory, core)?;
+                }
+                let buffer = layout.buffers[self.next_buffer];
+                write_padded(
+                    memory,
+                    buffer,
+                    padded_before,
+                    bytes,
+                    padded_after,
+                    device.erased,
+                )?;
+                self.settle(memory, core)?;
+                self.start(
+                    memory,
+                    core,
+                    algorithm,
+                    Function::ProgramPage,
+                    [page, size, buffer, 0],
+                    device.program_timeout_ms,
+                )?;
+                self.next_buffer = (self.next_buffer + 1) % layout.buffer_count;
+            }
+            page = page_end as u32;
+        }
+        Ok(())
+    }
+
+    /// Wait for the ProgramPage still running, if any, and check its result.
+    pub fn settle<M: Memory>(&mut self, memory: &mut M, core: &mut Core) -> Result<(), Error> {
+        let Some(call) = self.in_flight else {
+            return Ok(());
+        };
+        let code = self.wait(memory, core)?;
+        if code != 0 {
+            return Err(Error::Failed {
+                function: call.function,
+                code,
+                address: call.address,
+            });
+        }
+        Ok(())
+    }
+
+    /// End the work: wait for the last page, UnInit, put the core registers back. The
+    /// registers are restored even when a call failed (unless the wire is gone).
+    pub fn finish<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        core: &mut Core,
+        algorithm: &Algorithm,
+    ) -> Result<(), Error> {
+        let Some(operation) = self.operation else {
+            return Ok(());
+        };
+        let settled = self.settle(memory, core);
+        let uninit = match settled {
+            Ok(()) if self.broken => Ok(()),
+            Ok(()) => self
+                .call(
+                    memory,
+                    core,
+                    algorithm,
+                    Function::UnInit,
+                    [operation as u32, 0, 0, 0],
+                    0,
+                )
+                .map(|_| ()),
+            Err(error) => Err(error),
+        };
+        let restored = self.restore(memory, core);
+        self.operation = None;
+        self.in_flight = None;
+        self.layout = None;
+        self.broken = false;
+        uninit.and(restored)
+    }
+
+    fn restore<M: Memory>(&mut self, memory: &mut M, core: &mut Core) -> Result<(), Error> {
+        if !core.is_halted(memory)? {
+            core.halt(memory)?;
+        }
+        for (number, &value) in self.saved.iter().enumerate() {
+            core.write_register(memory, number, value)?;
+        }
+        memory.store(Dfsr::all())?;
+        Ok(())
+    }
+
+    /// Call `function` and wait for it; its R0. Init, UnInit: a non-zero result fails.
+    fn call<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        core: &mut Core,
+        algorithm: &Algorithm,
+        function: Function,
+        arguments: [u32; 4],
+        millis: u32,
+    ) -> Result<u32, Error> {
+        if self
+            .layout
+            .and_then(|layout| layout.entry(algorithm, function))
+            .is_none()
+            && matches!(function, Function::Init | Function::UnInit)
+        {
+            return Ok(0); // optional in probe-rs descriptions
+        }
+        self.settle(memory, core)?;
+        self.start(memory, core, algorithm, function, arguments, millis)?;
+        let code = self.wait(memory, core)?;
+        if code != 0 && function != Function::Verify {
+            return Err(Error::Failed {
+                function,
+                code,
+                address: arguments[0],
+            });
+        }
+        Ok(code)
+    }
+
+    fn start<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        core: &mut Core,
+        algorithm: &Algorithm,
+        function: Function,
+        arguments: [u32; 4],
+        millis: u32,
+    ) -> Result<(), Error> {
+        let layout = self.layout.ok_or(Error::NotHalted)?;
+        let entry = layout
+            .entry(algorithm, function)
+            .ok_or(Error::Malformed("the algorithm lacks a function it needs"))?;
+        for (number, &value) in arguments.iter().enumerate() {
+            core.write_register(memory, number, value)?;
+        }
+        core.write_register(memory, R9, layout.image + algorithm.static_base)?;
+        core.write_register(memory, SP, layout.stack_top)?;
+        core.write_register(memory, LR, layout.stub | 1)?;
+        // PC without the Thumb bit, xPSR.T set instead (the reference's safer reading).
+        core.write_register(memory, PC, entry & !1)?;
+        core.write_register(memory, XPSR, XPSR_THUMB)?;
+        memory.store(Dfsr::all())?;
+        memory.store(control(true, true))?;
+        memory.store(control(false, true))?;
+        let millis = if millis == 0 {
+            DEFAULT_TIMEOUT_MS
+        } else {
+            millis
+        };
+        self.in_flight = Some(InFlight {
+            function,
+            address: arguments[0],
+            started: memory.now_micros(),
+            millis,
+        });
+        Ok(())
+    }
+
+    /// Wait for the call in flight to halt; its R0.
+    fn wait<M: Memory>(&mut self, memory: &mut M, core: &mut Core) -> Result<u32, Error> {
+        let Some(call) = self.in_flight.take() else {
+            return Ok(0);
+        };
+        let limit = u64::from(call.millis.saturating_add(self.slack_ms)) * 1000;
+        let halted = loop {
+            let dhcsr: Dhcsr = memory.load()?;
+            if dhcsr.s_halt() {
+                break true;
+            }
+            if memory.now_micros().saturating_sub(call.started) > limit {
+                break false;
+            }
+        };
+        // Halted either way, interrupts unmasked again (while halted).
+        memory.store(control(true, true))?;
+        if !halted {
+            core.halt(memory)?;
+            memory.store(control(true, false))?;
+            self.broken = true;
+            return Err(Error::Timeout {
+                function: call.function,
+                millis: call.millis,
+                pc: core.read_register(memory, PC)?,
+            });
+        }
+        memory.store(control(true, false))?;
+        let pc = core.read_register(memory, PC)?;
+        let stub = self.layout.map_or(0, |layout| layout.stub);
+        if pc != stub && pc != stub + 2 {
+            self.broken = true;
+            return Err(Error::Stopped {
+                function: call.function,
+                pc,
+            });
+        }
+        Ok(core.read_register(memory, 0)?)
+    }
+}
+
+fn operation_code(operation: Option<Operation>) -> u32 {
+    operation.map_or(0, |operation| operation as u32)
+}
+
+/// DHCSR with C_DEBUGEN, and C_HALT and C_MASKINTS as asked.
+fn control(halt: bool, maskints: bool) -> Dhcsr {
+    let mut dhcsr = Dhcsr::debug();
+    dhcsr.set_c_halt(halt);
+    dhcsr.set_c_maskints(maskints);
+    dhcsr
+}
+
+/// `before` erased bytes, `bytes`, `after` erased bytes, at `address`.
+fn write_padded<M: Memory>(
+    memory: &mut M,
+    address: u32,
+    before: u32,
+    bytes: &[u8],
+    after: u32,
+    erased: u8,
+) -> Result<(), Error> {
+    let pad = [erased; 64];
+    let mut at = address;
+    let fill = |memory: &mut M, mut count: u32, at: &mut u32| -> Result<(), Error> {
+        while count > 0 {
+            let piece = count.min(pad.len() as u32);
+            memory.write_bytes(*at, &pad[..piece as usize])?;
+            *at += piece;
+            count -= piece;
+        }
+        Ok(())
+    };
+    fill(memory, before, &mut at)?;
+    memory.write_bytes(at, bytes)?;
+    at += bytes.len() as u32;
+    fill(memory, after, &mut at)
+}

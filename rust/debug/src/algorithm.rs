@@ -1,0 +1,161 @@
+//! Flash algorithms in the session: the regions an algorithm's FlashDevice describes join
+//! the memory map (replacing the chip driver's flash regions they overlap), and the flash
+//! buffer's erase and program calls on them go to the algorithm runner (crate `algo`);
+//! everything else goes to the chip's driver.
+
+use crate::crc::{self, Method};
+use crate::error::Error;
+use crate::flash::FlashDriver;
+use adi::Memory;
+use algo::Algorithm;
+use algo::runner::Runner;
+use chips::{Chip, FlashTraits, MemoryMap, Region, RegionKind};
+use cortexm::Core;
+
+/// The largest ProgramPage block the session takes: one page must fit the flash buffer's
+/// page (flash.rs MAX_PAGE).
+pub const MAX_ALGORITHM_PAGE: u32 = 2048;
+
+/// The chip's memory map with the algorithm's regions: one flash region per run of equal
+/// sectors; chip flash regions that overlap the device are dropped.
+pub fn memory_map(chip: &Chip, algorithm: &Algorithm) -> MemoryMap {
+    let map = chip.memory_map();
+    if !algorithm.is_loaded() {
+        return map;
+    }
+    let device = &algorithm.device;
+    let overlaps = |region: &Region| {
+        u64::from(region.start) < device.end()
+            && u64::from(device.start) < u64::from(region.start) + u64::from(region.length)
+    };
+    let kept = map
+        .regions()
+        .filter(|region| !(matches!(region.kind, RegionKind::Flash { .. }) && overlaps(region)))
+        .fold(MemoryMap::new(), |map, region| map.with(*region));
+    device.runs().fold(kept, |map, (start, length, sector)| {
+        map.with(Region {
+            kind: RegionKind::Flash { block_size: sector },
+            start,
+            length,
+        })
+    })
+}
+
+/// The first RAM region of the chip's map: where an algorithm runs by default.
+pub fn default_ram(chip: &Chip) -> Option<(u32, u32)> {
+    chip.memory_map()
+        .regions()
+        .find(|region| region.kind == RegionKind::Ram)
+        .map(|region| (region.start, region.length))
+}
+
+/// Check that the algorithm can serve the session: its pages fit the flash buffer.
+pub fn check(algorithm: &Algorithm) -> Result<(), Error> {
+    let page = algorithm.device.page_size;
+    let fits = page <= MAX_ALGORITHM_PAGE
+        && algorithm
+            .device
+            .runs()
+            .all(|(_, _, sector)| sector.min(MAX_ALGORITHM_PAGE).is_multiple_of(page));
+    if fits {
+        Ok(())
+    } else {
+        Err(Error::AlgorithmPage(page))
+    }
+}
+
+/// The flash of one attached target: the algorithm on its device, the chip elsewhere.
+pub struct Flashes<'a> {
+    pub chip: &'a mut Chip,
+    pub core: &'a mut Core,
+    pub algorithm: &'a Algorithm,
+    pub runner: &'a mut Runner,
+    /// RAM for the algorithm (None: the chip's first RAM region).
+    pub ram: Option<(u32, u32)>,
+}
+
+impl Flashes<'_> {
+    fn covers(&self, address: u32) -> bool {
+        self.algorithm.is_loaded() && self.algorithm.device.contains(address, 1)
+    }
+
+    fn ram(&self) -> Result<(u32, u32), Error> {
+        self.ram
+            .or_else(|| default_ram(self.chip))
+            .ok_or(Error::NoAlgorithmRam)
+    }
+}
+
+impl<M: Memory> FlashDriver<M> for Flashes<'_> {
+    fn memory_map(&self) -> MemoryMap {
+        memory_map(self.chip, self.algorithm)
+    }
+
+    fn traits(&self, address: u32) -> Option<FlashTraits> {
+        if !self.covers(address) {
+            return self.chip.flash_traits();
+        }
+        let device = &self.algorithm.device;
+        Some(FlashTraits {
+            erased: device.erased,
+            write_unit: device.page_size,
+            mass_erase: self
+                .algorithm
+                .entries
+                .erase_chip
+                .map(|_| (device.start, device.size)),
+        })
+    }
+
+    fn erase(&mut self, memory: &mut M, address: u32, length: u32) -> Result<(), Error> {
+        if !self.covers(address) {
+            return Ok(self.chip.flash_erase(memory, address, length)?);
+        }
+        let ram = self.ram()?;
+        Ok(self
+            .runner
+            .erase(memory, self.core, self.algorithm, ram, address, length)?)
+    }
+
+    fn program(&mut self, memory: &mut M, address: u32, data: &[u8]) -> Result<(), Error> {
+        if !self.covers(address) {
+            return Ok(self.chip.flash_program(memory, address, data)?);
+        }
+        let ram = self.ram()?;
+        Ok(self
+            .runner
+            .program(memory, self.core, self.algorithm, ram, address, data)?)
+    }
+
+    fn mass_erase(&mut self, memory: &mut M, address: u32) -> Result<(), Error> {
+        if !self.covers(address) {
+            return Ok(self.chip.flash_mass_erase(memory)?);
+        }
+        let ram = self.ram()?;
+        Ok(self
+            .runner
+            .erase_chip(memory, self.core, self.algorithm, ram)?)
+    }
+
+    fn done(&mut self, memory: &mut M) -> Result<(), Error> {
+        let finished = self
+            .runner
+            .finish(memory, self.core, self.algorithm)
+            .map_err(Error::from);
+        let locked = self.chip.flash_done(memory).map_err(Error::from);
+        finished.and(locked)
+    }
+
+    fn block_crcs(
+        &mut self,
+        memory: &mut M,
+        options: crc::Options,
+        address: u32,
+        block: u32,
+        crcs: &mut [u32],
+    ) -> Result<Method, Error> {
+        // The CRC routine needs the core: the algorithm's last page must be done.
+        self.runner.finish(memory, self.core, self.algorithm)?;
+        crc::block_crcs(memory, self.core, self.chip, options, address, block, crcs)
+    }
+}

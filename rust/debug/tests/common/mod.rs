@@ -1,0 +1,1 @@
+pub mod probe_rs_yaml;

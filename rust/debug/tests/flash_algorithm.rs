@@ -1,0 +1,299 @@
+//! Flash algorithms nobody here wrote, run by the engine on the simulated chips: the
+//! probe-rs crate's STM32F1 and STM32F4 algorithms (extracted by probe-rs from ST's
+//! packs), through the session's flash path (erase, program, read back, CRC), compared
+//! with the built-in driver; and algorithms that go wrong.
+
+mod common;
+
+use adi::{Clock, Port, TransferError, Transport};
+use common::probe_rs_yaml::{self, YamlAlgorithm};
+use debug::{Error, HaltReason, HaltStatus, Session, algo};
+use sim::Sim;
+use sim::chip::{Chip, Variant};
+use std::cell::Cell;
+use std::path::Path;
+use std::rc::Rc;
+use wire::swd::Swd;
+
+/// The simulated wire, publishing the simulator's virtual time after each transaction:
+/// the probe's clock here is the simulated chip's, so the algorithms' timeouts (the
+/// chip's) hold however slowly the simulator runs.
+struct Wire {
+    swd: Swd<Sim<Chip>>,
+    now_ns: Rc<Cell<u64>>,
+}
+
+impl Wire {
+    fn tick<R>(&mut self, result: R) -> R {
+        self.now_ns.set(self.swd.pins().now_ns());
+        result
+    }
+}
+
+impl Transport for Wire {
+    fn read(&mut self, port: Port, address: u8) -> Result<u32, TransferError> {
+        let result = self.swd.read(port, address);
+        self.tick(result)
+    }
+    fn write(&mut self, port: Port, address: u8, value: u32) -> Result<(), TransferError> {
+        let result = self.swd.write(port, address, value);
+        self.tick(result)
+    }
+    fn resynchronise(&mut self) -> Result<(), TransferError> {
+        let result = self.swd.resynchronise();
+        self.tick(result)
+    }
+    fn set_burst(&mut self, on: bool) {
+        self.swd.set_burst(on)
+    }
+}
+
+struct HostClock(Rc<Cell<u64>>);
+
+impl Clock for HostClock {
+    fn now_micros(&mut self) -> u64 {
+        self.0.get() / 1000
+    }
+}
+
+fn firmware() -> Vec<u8> {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    let top = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    BUILT.get_or_init(|| {
+        let status = std::process::Command::new("make")
+            .args(["-s", "-C"])
+            .arg(top.join("tests/firmware"))
+            .arg(format!("BUILD={}", top.join("build/firmware").display()))
+            .status()
+            .expect("make runs");
+        assert!(status.success(), "building the test firmware failed");
+    });
+    std::fs::read(top.join("build/firmware/firmware.bin")).expect("firmware.bin")
+}
+
+fn attached(variant: Variant) -> Session<Wire, HostClock> {
+    let mut swd = Swd::new(Sim::new(Chip::new(variant)));
+    swd.switch_from_jtag();
+    let now_ns = Rc::new(Cell::new(0));
+    let wire = Wire {
+        swd,
+        now_ns: now_ns.clone(),
+    };
+    let mut session = Session::new();
+    assert_eq!(session.scan(wire, HostClock(now_ns)).unwrap().count(), 1);
+    session.attach(1).unwrap();
+    // Virtual time: no slack needed for a slow simulator.
+    session.set_algorithm_slack(10);
+    session
+}
+
+fn virtual_ns(session: &mut Session<Wire, HostClock>) -> u64 {
+    let mut now = 0;
+    session.with_transport(|wire| now = wire.swd.pins().now_ns());
+    now
+}
+
+fn f1_algorithm() -> YamlAlgorithm {
+    probe_rs_yaml::algorithm("STM32F1_Series.yaml", "stm32f10x_128")
+}
+
+fn use_algorithm(
+    session: &mut Session<Wire, HostClock>,
+    yaml: &YamlAlgorithm,
+    ram: Option<(u32, u32)>,
+) -> Result<(), Error> {
+    session.set_flash_algorithm(
+        |algorithm| algo::probe_rs::load(algorithm, &yaml.description()),
+        ram,
+    )
+}
+
+/// Erase, write and finish `image` at `address`; the virtual time it took.
+fn flash(session: &mut Session<Wire, HostClock>, address: u32, image: &[u8]) -> u64 {
+    let start = virtual_ns(session);
+    session.flash_erase(address, image.len() as u32).unwrap();
+    session.flash_write(address, image).unwrap();
+    session.flash_done().unwrap();
+    virtual_ns(session) - start
+}
+
+fn read(session: &mut Session<Wire, HostClock>, address: u32, length: usize) -> Vec<u8> {
+    let mut back = vec![0; length];
+    session.read_memory(address, &mut back).unwrap();
+    back
+}
+
+#[test]
+fn probe_rs_stm32f1_algorithm_flashes_like_the_built_in_driver() {
+    let image = firmware();
+    let yaml = f1_algorithm();
+
+    let mut native = attached(Variant::Stm32f103cb);
+    let native_ns = flash(&mut native, 0x0800_0000, &image);
+    let native_flash = read(&mut native, 0x0800_0000, 0x2_0000);
+
+    let mut session = attached(Variant::Stm32f103cb);
+    use_algorithm(&mut session, &yaml, None).unwrap();
+    let map = session.memory_map().unwrap();
+    let flash_regions: Vec<_> = map
+        .regions()
+        .filter(|region| matches!(region.kind, chips::RegionKind::Flash { .. }))
+        .map(|region| (region.start, region.length, region.kind))
+        .collect();
+    assert_eq!(
+        flash_regions,
+        [(
+            0x0800_0000,
+            0x2_0000,
+            chips::RegionKind::Flash { block_size: 0x400 }
+        )]
+    );
+    // The registers of the halted program survive the algorithm's calls.
+    let pc_before = session.read_register(15).unwrap();
+    let algorithm_ns = flash(&mut session, 0x0800_0000, &image);
+    assert_eq!(session.read_register(15).unwrap(), pc_before);
+    assert_eq!(read(&mut session, 0x0800_0000, 0x2_0000), native_flash);
+    let (crc, _) = session.crc32(0x0800_0000, image.len() as u32).unwrap();
+    assert_eq!(crc, debug::crc::GDB_CRC.checksum(&image));
+    eprintln!(
+        "{} bytes: built-in driver {:.1} ms, probe-rs stm32f10x_128 {:.1} ms (virtual)",
+        image.len(),
+        native_ns as f64 / 1e6,
+        algorithm_ns as f64 / 1e6
+    );
+
+    // The flashed program runs.
+    session.reset(true).unwrap();
+    session.resume(false).unwrap();
+    for _ in 0..100 {
+        session.read_memory(0x2000_0000, &mut [0; 4]).unwrap();
+    }
+    session.halt_request().unwrap();
+    assert!(matches!(
+        session.halt_poll().unwrap(),
+        HaltStatus::Halted(HaltReason::Request)
+    ));
+    let pc = session.read_register(15).unwrap();
+    assert!((0x0800_0000..0x0800_0000 + image.len() as u32).contains(&pc));
+}
+
+#[test]
+fn probe_rs_stm32f1_algorithm_writes_at_any_offset_and_erases_what_it_must() {
+    let yaml = f1_algorithm();
+    let mut session = attached(Variant::Stm32f103cb);
+    use_algorithm(&mut session, &yaml, None).unwrap();
+    // Odd start and length, crossing three pages, near the end of the 128 KB.
+    let data: Vec<u8> = (0..2500u32).map(|index| (index * 7 + 3) as u8).collect();
+    let address = 0x0801_F000 - 0x333;
+    flash(&mut session, address, &data);
+    assert_eq!(read(&mut session, address, data.len()), data);
+    // Written again with other data: erased and programmed again.
+    let other: Vec<u8> = data.iter().map(|byte| byte ^ 0x5A).collect();
+    flash(&mut session, address, &other);
+    assert_eq!(read(&mut session, address, other.len()), other);
+    // Mass erase through the algorithm's EraseChip.
+    session.flash_erase(0x0800_0000, 0x2_0000).unwrap();
+    session.flash_done().unwrap();
+    assert!(
+        read(&mut session, address, other.len())
+            .iter()
+            .all(|&byte| byte == 0xFF)
+    );
+}
+
+#[test]
+fn probe_rs_stm32f4_algorithm_flashes_a_chip_without_a_driver() {
+    let image = firmware();
+    let yaml = probe_rs_yaml::algorithm("STM32F4_Series.yaml", "stm32f4xx_1024");
+    let mut session = attached(Variant::Stm32f407vg);
+    // The F4 has no engine driver here yet: the algorithm's device is its only flash,
+    // and the RAM is given.
+    use_algorithm(&mut session, &yaml, Some((0x2000_0000, 0x2_0000))).unwrap();
+    flash(&mut session, 0x0800_0000, &image);
+    assert_eq!(read(&mut session, 0x0800_0000, image.len()), image);
+    // A write in the next 16 KB sector (the larger ones take 1.2 and 2 s of the
+    // simulated chip's time to erase).
+    let data = vec![0xA5u8; 3000];
+    flash(&mut session, 0x0800_4010, &data);
+    assert_eq!(read(&mut session, 0x0800_4010, data.len()), data);
+    assert_eq!(read(&mut session, 0x0800_0000, image.len()), image);
+}
+
+#[test]
+fn bad_algorithms_give_clear_errors_and_leave_the_target_usable() {
+    let yaml = f1_algorithm();
+    let mut session = attached(Variant::Stm32f103cb);
+
+    // Too large for the RAM given.
+    let error = use_algorithm(&mut session, &yaml, Some((0x2000_0000, 0x200))).unwrap_err();
+    assert!(
+        matches!(error, Error::Algorithm(algo::Error::NoRoom { .. })),
+        "{error}"
+    );
+    assert!(session.flash_algorithm().is_none());
+
+    // Entry point outside the code.
+    let mut wrong = f1_algorithm();
+    wrong.fields.insert("pc_program_page".into(), 0x10_0001);
+    let error = use_algorithm(&mut session, &wrong, None).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "not a usable flash algorithm: an entry point is outside the code"
+    );
+
+    // An algorithm that never returns: ProgramPage pointed at a branch to itself
+    // (0xE7FE) placed in the image.
+    let mut hang = f1_algorithm();
+    let at = hang.instructions.len() as u32;
+    hang.instructions
+        .extend_from_slice(&[0xFE, 0xE7, 0x00, 0x00]);
+    hang.fields.insert("pc_program_page".into(), at | 1);
+    use_algorithm(&mut session, &hang, None).unwrap();
+    let started = std::time::Instant::now();
+    session.flash_erase(0x0800_0000, 0x400).unwrap();
+    session.flash_write(0x0800_0000, &[1, 2, 3, 4]).unwrap();
+    let error = session.flash_done().unwrap_err();
+    // The loop's address: the image is loaded 8 bytes into the SRAM.
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "flash algorithm ProgramPage did not return within 100 ms; the core was halted \
+             at 0x{:08x}",
+            0x2000_0008 + at
+        )
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    // Halted, the program's registers back, the probe serving.
+    assert!(matches!(
+        session.halt_poll().unwrap(),
+        HaltStatus::Halted(_)
+    ));
+    let mut word = [0u8; 4];
+    session.read_memory(0x2000_0000, &mut word).unwrap();
+
+    // An algorithm whose ProgramPage returns an error code: r0 = 1 (movs r0, #1; bx lr).
+    let mut failing = f1_algorithm();
+    let at = failing.instructions.len() as u32;
+    failing
+        .instructions
+        .extend_from_slice(&[0x01, 0x20, 0x70, 0x47]);
+    failing.fields.insert("pc_program_page".into(), at | 1);
+    use_algorithm(&mut session, &failing, None).unwrap();
+    session.flash_erase(0x0800_0400, 0x400).unwrap();
+    session.flash_write(0x0800_0400, &[9; 16]).unwrap();
+    let error = session.flash_done().unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "flash algorithm ProgramPage failed at 0x08000400 (returned 1)"
+    );
+
+    // The good algorithm works on the same target afterwards.
+    use_algorithm(&mut session, &yaml, None).unwrap();
+    let data = [0x42u8; 64];
+    flash(&mut session, 0x0800_0800, &data);
+    assert_eq!(read(&mut session, 0x0800_0800, 64), data);
+    // And without an algorithm, the built-in driver again.
+    session.clear_flash_algorithm().unwrap();
+    flash(&mut session, 0x0800_0C00, &data);
+    assert_eq!(read(&mut session, 0x0800_0C00, 64), data);
+}
