@@ -60,4 +60,26 @@ pub trait Bus {
     fn set_reset(&mut self, asserted: bool);
     /// What the debug port must report for this chip.
     fn identity(&self) -> Identity;
+    /// AP0's IDR and BASE (ADIv5.2 C2.6.5, C2.6.1): the Cortex-M3's AHB-AP and its ROM
+    /// table at 0xE00F_F000 unless the chip says otherwise.
+    fn access_port(&self) -> AccessPortIdentity {
+        AccessPortIdentity::CORTEX_M3
+    }
+}
+
+/// What AP0 (the AHB-AP in front of the core) reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AccessPortIdentity {
+    pub idr: u32,
+    /// BASE: the ROM table's address with the format (bit 1) and present (bit 0) bits.
+    pub base: u32,
+}
+
+impl AccessPortIdentity {
+    /// The Cortex-M3 r1p1's AHB-AP (Cortex-M3 TRM, AHB-AP) and the ROM table at
+    /// 0xE00F_F000.
+    pub const CORTEX_M3: AccessPortIdentity = AccessPortIdentity {
+        idr: 0x1477_0011,
+        base: 0xE00F_F003,
+    };
 }

@@ -14,6 +14,12 @@
 //!   the operation in progress (the store would have waited for it).
 //! - The core's halt on a DWT match comes after the accessing instruction, before the
 //!   next one (ARMv7-M C1.8.1 allows the halt to be imprecise; here it is exact).
+//! - unicorn-engine is created without its MCLASS mode flag, which would make it run a
+//!   Cortex-M33 whatever model is asked for (unicorn 2.1.5 `cpu.c`); the model is the
+//!   SoC's (M3, M4, M7). The FPU is always enabled (unicorn ignores CPACR), so FP code
+//!   runs without the CPACR write silicon needs; CPACR itself is plain storage.
+//! - The Cortex-M7 has no caches here (unicorn has none): every access reaches memory,
+//!   the cache maintenance registers are accepted and do nothing (`cache`).
 
 use super::debug::{
     DCRSR_REGSEL, DCRSR_REGWNR, DFSR_BKPT, DFSR_DWTTRAP, DFSR_HALTED, DFSR_VCATCH, ResetRequest,
@@ -22,7 +28,7 @@ use super::debug::{
 use super::memory_map::{
     self, Emulator, FLASH_ALIAS_BASE, Origin, PRIVATE_PERIPHERAL_BASE, PRIVATE_PERIPHERAL_SIZE,
 };
-use super::system::{PERIPHERAL_BASE, RunState, Stop, System};
+use super::system::{RunState, Stop, System};
 use crate::bus::Width;
 use crate::soc::{CoreModel, FLASH_BASE, FlashEffect, Variant};
 use unicorn_engine::unicorn_const::{Arch, HookType, MemType, Mode, Prot, uc_error};
@@ -98,28 +104,34 @@ const GENERAL_REGISTERS: [RegisterARM; 13] = [
 
 /// A core with the chip's memories mapped and the debug hooks in place.
 pub fn create(variant: Variant) -> Result<Emulator<'static>, uc_error> {
-    let mut uc =
-        Unicorn::new_with_data(Arch::ARM, Mode::MCLASS | Mode::THUMB, System::new(variant))?;
+    // Not Mode::MCLASS: see the approximations above.
+    let mut uc = Unicorn::new_with_data(Arch::ARM, Mode::THUMB, System::new(variant))?;
     let soc = &uc.get_data().soc;
     let model = match soc.core() {
         CoreModel::CortexM3 => ArmCpuModel::CORTEX_M3,
         CoreModel::CortexM4F => ArmCpuModel::CORTEX_M4,
+        CoreModel::CortexM7 => ArmCpuModel::CORTEX_M7,
     };
+    let flash_alias = soc.flash_alias_at_zero();
     let flash_size = soc.flash_size();
     let rams = soc.rams();
     let system_memory = soc.system_memory();
-    let peripheral_size = soc.peripheral_size();
+    let peripherals = soc.peripherals();
     uc.ctl_set_cpu_model(model as i32)?;
     uc.mem_map(u64::from(FLASH_BASE), u64::from(flash_size), Prot::ALL)?;
     uc.mem_write(u64::from(FLASH_BASE), &vec![0xFF; flash_size as usize])?;
     for ram in rams {
         uc.mem_map(u64::from(ram.base), u64::from(ram.size), Prot::ALL)?;
     }
-    map_registers(&mut uc, FLASH_ALIAS_BASE, flash_size)?;
+    if flash_alias {
+        map_registers(&mut uc, FLASH_ALIAS_BASE, flash_size)?;
+    }
     // unicorn maps whole 4 KB pages.
     let system_memory_size = system_memory.size.next_multiple_of(0x1000);
     map_registers(&mut uc, system_memory.base, system_memory_size)?;
-    map_registers(&mut uc, PERIPHERAL_BASE, peripheral_size)?;
+    for window in peripherals {
+        map_registers(&mut uc, window.base, window.size.next_multiple_of(0x1000))?;
+    }
     map_registers(&mut uc, PRIVATE_PERIPHERAL_BASE, PRIVATE_PERIPHERAL_SIZE)?;
     uc.add_code_hook(1, 0, on_instruction)?;
     uc.add_intr_hook(on_interrupt)?;
@@ -243,7 +255,7 @@ fn on_flash_write(
     size: usize,
     value: i64,
 ) -> bool {
-    if let Some(effect) = uc.get_data_mut().soc.complete_flash_now() {
+    while let Some(effect) = uc.get_data_mut().soc.complete_flash_now() {
         apply_flash_effect(uc, &effect);
     }
     let address = address as u32;
@@ -290,7 +302,7 @@ pub fn apply_flash_effect(uc: &mut Unicorn<'_, System>, effect: &FlashEffect) {
 /// Finish the flash operation whose time has come.
 pub fn complete_flash(uc: &mut Emulator) {
     let now = uc.get_data().now_ns;
-    if let Some(effect) = uc.get_data_mut().soc.complete_flash(now) {
+    while let Some(effect) = uc.get_data_mut().soc.complete_flash(now) {
         apply_flash_effect(uc, &effect);
     }
 }
@@ -302,7 +314,8 @@ pub fn can_run(uc: &Emulator) -> bool {
     if run.halted || run.sleeping || run.locked_up || run.reset_held {
         return false;
     }
-    !(system.soc.flash_busy() && memory_map::in_flash(system, program_counter(uc)))
+    let pc = program_counter(uc);
+    !(memory_map::in_flash(system, pc) && system.soc.flash_busy_at(pc))
 }
 
 pub fn program_counter(uc: &Emulator) -> u32 {
@@ -430,7 +443,7 @@ pub fn reset(uc: &mut Emulator, request: ResetRequest) {
 
 /// Peripherals and the flash controller to reset values (nRST, SYSRESETREQ).
 pub fn reset_peripherals(uc: &mut Emulator) {
-    if let Some(effect) = uc.get_data_mut().soc.reset() {
+    for effect in uc.get_data_mut().soc.reset() {
         apply_flash_effect(uc, &effect);
     }
     uc.get_data_mut().reset_peripherals();

@@ -1,10 +1,17 @@
-//! Flash Patch and Breakpoint unit, version 1 (ARMv7-M C1.11, Cortex-M3 TRM 8.4).
+//! Flash Patch and Breakpoint unit (ARMv7-M C1.11).
 //!
-//! Six instruction comparators and two literal comparators. An enabled instruction
-//! comparator whose REPLACE field is not 0b00 is a breakpoint on the lower (0b01), upper
-//! (0b10) or both (0b11) half-words of the word COMP names. Remapping (REPLACE 0b00 and
-//! the literal comparators) is stored but not applied. With C_DEBUGEN clear a match is
-//! ignored (a real core would escalate it to HardFault, which is not modelled).
+//! Version 1 (Cortex-M3/M4, Cortex-M3 TRM 8.4): six instruction comparators and two
+//! literal comparators. An enabled instruction comparator whose REPLACE field is not 0b00
+//! is a breakpoint on the lower (0b01), upper (0b10) or both (0b11) half-words of the word
+//! COMP names, in the code region below 0x2000_0000. Remapping (REPLACE 0b00 and the
+//! literal comparators) is stored but not applied.
+//!
+//! Version 2 (Cortex-M7, FP_CTRL.REV 1; ARMv7-M C1.11.5 "FPB version 2"): eight
+//! instruction comparators, no literal ones, no remapping; FP_COMPn holds BE (bit 0) and
+//! BPADDR [31:1], a breakpoint on the half-word at BPADDR anywhere in the address space.
+//!
+//! With C_DEBUGEN clear a match is ignored (a real core would escalate it to HardFault,
+//! which is not modelled).
 
 /// Register offsets in the FPB block (ARMv7-M C1.11.3 .. C1.11.5).
 pub const FP_CTRL: u32 = 0x000;
@@ -13,15 +20,22 @@ pub const FP_COMP0: u32 = 0x008;
 
 pub const CODE_COMPARATORS: usize = 6;
 pub const LITERAL_COMPARATORS: usize = 2;
-const COMPARATORS: usize = CODE_COMPARATORS + LITERAL_COMPARATORS;
+/// The Cortex-M7's FPB (Cortex-M7 TRM 3.x "FPB"): eight breakpoints.
+pub const VERSION_2_CODE_COMPARATORS: usize = 8;
+const COMPARATORS: usize = 8;
 
 /// FP_CTRL (ARMv7-M C1.11.3): ENABLE, KEY (a write without it is ignored), NUM_CODE
-/// [7:4] and [14:12], NUM_LIT [11:8], REV [31:28] = 0 for version 1.
+/// [7:4] and [14:12], NUM_LIT [11:8], REV [31:28] = 0 for version 1, 1 for version 2.
 const CTRL_ENABLE: u32 = 1 << 0;
 const CTRL_KEY: u32 = 1 << 1;
-const CTRL_LAYOUT: u32 = ((CODE_COMPARATORS as u32 & 0xF) << 4)
-    | ((CODE_COMPARATORS as u32 >> 4) << 12)
-    | ((LITERAL_COMPARATORS as u32) << 8);
+const CTRL_REV_SHIFT: u32 = 28;
+
+const fn control_layout(code: usize, literal: usize, version: u32) -> u32 {
+    ((code as u32 & 0xF) << 4)
+        | ((code as u32 >> 4) << 12)
+        | ((literal as u32) << 8)
+        | ((version - 1) << CTRL_REV_SHIFT)
+}
 
 /// FP_COMPn (ARMv7-M C1.11.5): ENABLE, COMP [28:2], REPLACE [31:30].
 const COMP_ENABLE: u32 = 1 << 0;
@@ -29,19 +43,56 @@ const COMP_ADDRESS: u32 = 0x1FFF_FFFC;
 const COMP_STORED: u32 = 0xDFFF_FFFD;
 /// FP_REMAP REMAP field [28:5].
 const REMAP_STORED: u32 = 0x1FFF_FFE0;
+/// Version 2 FP_COMPn: BPADDR [31:1] and BE [0].
+const VERSION_2_ADDRESS: u32 = 0xFFFF_FFFE;
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Fpb {
+    version: u32,
+    code_comparators: usize,
+    literal_comparators: usize,
     enabled: bool,
     remap: u32,
     comparators: [u32; COMPARATORS],
 }
 
+impl Default for Fpb {
+    fn default() -> Self {
+        Fpb {
+            version: 1,
+            code_comparators: CODE_COMPARATORS,
+            literal_comparators: LITERAL_COMPARATORS,
+            enabled: false,
+            remap: 0,
+            comparators: [0; COMPARATORS],
+        }
+    }
+}
+
 impl Fpb {
+    /// The FPB of `core`: version 2 on the Cortex-M7, version 1 otherwise.
+    pub fn for_core(core: crate::soc::CoreModel) -> Self {
+        match core {
+            crate::soc::CoreModel::CortexM7 => Fpb {
+                version: 2,
+                code_comparators: VERSION_2_CODE_COMPARATORS,
+                literal_comparators: 0,
+                ..Fpb::default()
+            },
+            _ => Fpb::default(),
+        }
+    }
+
     pub fn read(&self, offset: u32) -> Option<u32> {
         match offset {
-            FP_CTRL => Some(CTRL_LAYOUT | u32::from(self.enabled)),
-            FP_REMAP => Some(self.remap),
+            FP_CTRL => Some(
+                control_layout(
+                    self.code_comparators,
+                    self.literal_comparators,
+                    self.version,
+                ) | u32::from(self.enabled),
+            ),
+            FP_REMAP if self.version == 1 => Some(self.remap),
             _ => self
                 .comparator_index(offset)
                 .map(|index| self.comparators[index]),
@@ -56,8 +107,9 @@ impl Fpb {
                     self.enabled = value & CTRL_ENABLE != 0;
                 }
             }
-            FP_REMAP => self.remap = value & REMAP_STORED,
+            FP_REMAP if self.version == 1 => self.remap = value & REMAP_STORED,
             _ => match self.comparator_index(offset) {
+                Some(index) if self.version == 2 => self.comparators[index] = value,
                 Some(index) => self.comparators[index] = value & COMP_STORED,
                 None => return false,
             },
@@ -67,15 +119,23 @@ impl Fpb {
 
     fn comparator_index(&self, offset: u32) -> Option<usize> {
         let index = (offset.checked_sub(FP_COMP0)? / 4) as usize;
-        (offset.is_multiple_of(4) && index < COMPARATORS).then_some(index)
+        let count = self.code_comparators + self.literal_comparators;
+        (offset.is_multiple_of(4) && index < count).then_some(index)
     }
 
     /// Does an instruction fetch at `address` hit an enabled breakpoint?
     pub fn breaks_at(&self, address: u32) -> bool {
+        let comparators = &self.comparators[..self.code_comparators];
         self.enabled
-            && self.comparators[..CODE_COMPARATORS]
-                .iter()
-                .any(|&comparator| breaks(comparator, address))
+            && match self.version {
+                2 => comparators.iter().any(|&comparator| {
+                    comparator & COMP_ENABLE != 0
+                        && comparator & VERSION_2_ADDRESS == address & VERSION_2_ADDRESS
+                }),
+                _ => comparators
+                    .iter()
+                    .any(|&comparator| breaks(comparator, address)),
+            }
     }
 }
 

@@ -14,12 +14,11 @@
 //!
 //! Anything else answers a bus error. Accesses must be aligned to their width.
 
+use super::cache;
 use super::core;
 use super::debug;
-use super::rom_table::{
-    self, DWT_BASE, ETM_BASE, FPB_BASE, ITM_BASE, ROM_TABLE_BASE, SCS_BASE, TPIU_BASE,
-};
-use super::system::{PERIPHERAL_BASE, Stop, System};
+use super::rom_table::{self, DWT_BASE, ETM_BASE, FPB_BASE, ITM_BASE, SCS_BASE, TPIU_BASE};
+use super::system::{Stop, System};
 use super::trace;
 use crate::bus::{BusError, Width};
 use crate::soc::{FLASH_BASE, FlashError};
@@ -63,7 +62,7 @@ fn decode(system: &System, address: u32) -> Region {
     let flash_size = soc.flash_size();
     let system_memory = soc.system_memory();
     let inside = |base: u32, size: u32| address.checked_sub(base).is_some_and(|o| o < size);
-    if address < FLASH_ALIAS_BASE + flash_size {
+    if soc.flash_alias_at_zero() && address < FLASH_ALIAS_BASE + flash_size {
         Region::Flash(FLASH_BASE + address)
     } else if inside(FLASH_BASE, flash_size) {
         Region::Flash(address)
@@ -71,7 +70,11 @@ fn decode(system: &System, address: u32) -> Region {
         Region::SystemMemory
     } else if soc.rams().iter().any(|ram| inside(ram.base, ram.size)) {
         Region::Ram
-    } else if inside(PERIPHERAL_BASE, soc.peripheral_size()) {
+    } else if soc
+        .peripherals()
+        .iter()
+        .any(|window| inside(window.base, window.size))
+    {
         Region::Peripheral
     } else if (PRIVATE_PERIPHERAL_BASE..=PRIVATE_PERIPHERAL_BASE + (PRIVATE_PERIPHERAL_SIZE - 1))
         .contains(&address)
@@ -210,7 +213,7 @@ pub fn store(
 /// read protection the debugger's reads are bus errors (RM0090 3.6.3).
 fn read_flash(uc: &Emulator, address: u32, width: Width, origin: Origin) -> Result<u32, BusError> {
     let soc = &uc.get_data().soc;
-    if origin == Origin::Debugger && soc.flash_busy() {
+    if origin == Origin::Debugger && soc.flash_busy_at(address) {
         return Err(BusError::Stall);
     }
     if origin == Origin::Debugger && soc.flash_read_protected() {
@@ -249,11 +252,12 @@ fn read_peripheral(system: &System, address: u32, width: Width) -> u32 {
     if let Some(word) = system.soc.read_register(address & !3) {
         return extract(word, address, width);
     }
-    let start = (address - PERIPHERAL_BASE) as usize;
-    let mut bytes = [0u8; 4];
-    let length = width.bytes() as usize;
-    bytes[..length].copy_from_slice(&system.peripherals[start..start + length]);
-    u32::from_le_bytes(bytes)
+    let word = system
+        .peripherals
+        .get(&(address & !3))
+        .copied()
+        .unwrap_or(0);
+    extract(word, address, width)
 }
 
 fn write_peripheral(
@@ -269,9 +273,8 @@ fn write_peripheral(
             return result.map_err(bus_error);
         }
     }
-    let start = (address - PERIPHERAL_BASE) as usize;
-    let length = width.bytes() as usize;
-    system.peripherals[start..start + length].copy_from_slice(&value.to_le_bytes()[..length]);
+    let word = system.peripherals.entry(address & !3).or_insert(0);
+    *word = merge(*word, address, width, value);
     Ok(())
 }
 
@@ -283,11 +286,11 @@ fn read_private_word(uc: &mut Emulator, address: u32, origin: Origin) -> Result<
         return Ok(value);
     }
     let clear = origin != Origin::Inspect;
+    if let Some(table) = rom_table::rom_table_at(uc.get_data().soc.as_ref(), address) {
+        return Ok(rom_table::read_rom_table(&table, offset));
+    }
+    let dbgmcu = uc.get_data().soc.dbgmcu_in_private_peripheral_bus();
     match address & !0xFFF {
-        ROM_TABLE_BASE => Ok(rom_table::read_rom_table(
-            uc.get_data().soc.as_ref(),
-            offset,
-        )),
         DWT_BASE => {
             let sample = core::program_counter_sample(uc);
             Ok(uc
@@ -301,7 +304,7 @@ fn read_private_word(uc: &mut Emulator, address: u32, origin: Origin) -> Result<
         ITM_BASE if address < trace::ITM_STIMULUS_END => Ok(uc.get_data().trace.read_stimulus()),
         ITM_BASE | TPIU_BASE => Ok(uc.get_data().trace.read(address)),
         ETM_BASE => Ok(0),
-        DBGMCU_BASE => read_debug_mcu(uc.get_data(), address),
+        DBGMCU_BASE if dbgmcu => read_debug_mcu(uc.get_data(), address),
         _ => Err(BusError::Fault),
     }
 }
@@ -329,7 +332,11 @@ fn read_system_control(system: &mut System, address: u32, clear: bool) -> u32 {
         debug::DCRSR => 0,
         debug::DCRDR => system.debug.data,
         debug::DEMCR => system.debug.monitor_control,
-        _ => system.system_control.get(&address).copied().unwrap_or(0),
+        _ => {
+            let selection = system.system_control.get(&cache::CSSELR).copied();
+            cache::read(system.soc.core(), address, selection.unwrap_or(0))
+                .unwrap_or_else(|| system.system_control.get(&address).copied().unwrap_or(0))
+        }
     }
 }
 
@@ -339,9 +346,13 @@ fn write_private_word(
     value: u32,
     origin: Origin,
 ) -> Result<(), BusError> {
+    if rom_table::rom_table_at(uc.get_data().soc.as_ref(), address).is_some() {
+        return Ok(());
+    }
     let system = uc.get_data_mut();
+    let dbgmcu = system.soc.dbgmcu_in_private_peripheral_bus();
     match address & !0xFFF {
-        ROM_TABLE_BASE | ETM_BASE => Ok(()),
+        ETM_BASE => Ok(()),
         ITM_BASE | TPIU_BASE => {
             system.trace.write(address, value);
             Ok(())
@@ -359,7 +370,7 @@ fn write_private_word(
             write_system_control(uc, address, value, origin);
             Ok(())
         }
-        DBGMCU_BASE => match address {
+        DBGMCU_BASE if dbgmcu => match address {
             DBGMCU_IDCODE => Ok(()),
             DBGMCU_CR => {
                 system.debug_mcu_control = value & system.soc.dbgmcu_cr_mask();
@@ -405,6 +416,7 @@ fn write_system_control(uc: &mut Emulator, address: u32, value: u32, origin: Ori
         debug::DHCSR | debug::DCRSR => {}
         debug::DCRDR => system.debug.data = value,
         debug::DEMCR => system.debug.write_monitor_control(value),
+        _ if cache::ignores_write(system.soc.core(), address) => {}
         _ => {
             system.system_control.insert(address, value);
         }

@@ -10,6 +10,7 @@
 //! approximates, `trace` for SWO's timing and what it leaves out, and `flash` for the flash
 //! controller.
 
+mod cache;
 mod core;
 mod debug;
 mod dwt;
@@ -23,7 +24,7 @@ mod trace;
 #[cfg(test)]
 mod tests;
 
-use crate::bus::{Bus, BusError, Identity, Width};
+use crate::bus::{AccessPortIdentity, Bus, BusError, Identity, Width};
 use crate::soc::FLASH_BASE;
 use memory_map::{Emulator, Origin};
 use std::path::Path;
@@ -32,6 +33,7 @@ pub use crate::soc::Variant;
 pub use debug::CoreStatus;
 pub use loader::Segment;
 pub use rom_table::designer_id;
+pub use system::PERIPHERAL_BASE;
 
 /// Core clock in virtual time: 72 MHz, one instruction per cycle (an approximation: the
 /// Cortex-M3 takes one to a dozen cycles per instruction, and flash wait states add more).
@@ -115,10 +117,10 @@ impl Chip {
     fn storage_address(&self, address: u32, length: u32) -> Option<u32> {
         let soc = &self.emulator.get_data().soc;
         let flash_size = soc.flash_size();
-        let mut regions = vec![
-            (memory_map::FLASH_ALIAS_BASE, FLASH_BASE, flash_size),
-            (FLASH_BASE, FLASH_BASE, flash_size),
-        ];
+        let mut regions = vec![(FLASH_BASE, FLASH_BASE, flash_size)];
+        if soc.flash_alias_at_zero() {
+            regions.push((memory_map::FLASH_ALIAS_BASE, FLASH_BASE, flash_size));
+        }
         regions.extend(soc.rams().iter().map(|ram| (ram.base, ram.base, ram.size)));
         regions.into_iter().find_map(|(base, target, size)| {
             let offset = address.checked_sub(base)?;
@@ -235,5 +237,9 @@ impl Bus for Chip {
 
     fn identity(&self) -> Identity {
         self.emulator.get_data().soc.identity()
+    }
+
+    fn access_port(&self) -> AccessPortIdentity {
+        self.emulator.get_data().soc.access_port()
     }
 }

@@ -7,6 +7,9 @@
 use crate::soc::{CoreModel, Soc};
 
 pub const ROM_TABLE_BASE: u32 = 0xE00F_F000;
+/// The Cortex-M7's processor ROM table, which AP0's BASE names (Cortex-M7 TRM, "ROM
+/// table"); it points at the PPB ROM table at ROM_TABLE_BASE.
+pub const PROCESSOR_ROM_TABLE_BASE: u32 = 0xE00F_E000;
 pub const ITM_BASE: u32 = 0xE000_0000;
 pub const DWT_BASE: u32 = 0xE000_1000;
 pub const FPB_BASE: u32 = 0xE000_2000;
@@ -45,6 +48,12 @@ const ETM_ID: ComponentId = arm_component(0x924, 0x2, CIDR_CORESIGHT);
 const M4_SCS_ID: ComponentId = arm_component(0x00C, 0x0, CIDR_GENERIC_IP);
 const M4_TPIU_ID: ComponentId = arm_component(0x9A1, 0x0, CIDR_CORESIGHT);
 const M4_ETM_ID: ComponentId = arm_component(0x925, 0x0, CIDR_CORESIGHT);
+/// Cortex-M7 (Cortex-M7 TRM, "Peripheral identification"; OpenOCD arm_adi_v5.c part
+/// names): PPB ROM table 0x4C7, FPB-M7 0x00E, ETM-M7 0x975; SCS 0x00C, DWT and ITM as on
+/// the M4.
+const M7_PPB_ROM_TABLE_ID: ComponentId = arm_component(0x4C7, 0x0, CIDR_ROM_TABLE);
+const M7_FPB_ID: ComponentId = arm_component(0x00E, 0x0, CIDR_GENERIC_IP);
+const M7_ETM_ID: ComponentId = arm_component(0x975, 0x0, CIDR_CORESIGHT);
 
 /// PIDR for an ARM part: designer 0x43B is continuation code 4 (PIDR4[3:0]) and identity
 /// 0x3B split over PIDR1[7:4] and PIDR2[2:0], with PIDR2[3] set for "JEP106 used".
@@ -72,19 +81,71 @@ pub fn rom_table_id(soc: &dyn Soc) -> ComponentId {
     }
 }
 
-/// The ARM components of a core: SCS, ITM, DWT, FPB, TPIU, ETM.
+/// The ARM components of a core: SCS, ITM, DWT, FPB, TPIU, ETM. The M7 has no TPIU of its
+/// own (trace leaves through the SoC's); the simulator keeps the M4's at 0xE004_0000 for
+/// SWO, unlisted in the M7's ROM tables.
 fn core_components(core: CoreModel) -> [ComponentId; 6] {
     match core {
         CoreModel::CortexM3 => [SCS_ID, ITM_ID, DWT_ID, FPB_ID, TPIU_ID, ETM_ID],
         CoreModel::CortexM4F => [M4_SCS_ID, ITM_ID, DWT_ID, FPB_ID, M4_TPIU_ID, M4_ETM_ID],
+        CoreModel::CortexM7 => [M4_SCS_ID, ITM_ID, DWT_ID, M7_FPB_ID, M4_TPIU_ID, M7_ETM_ID],
     }
+}
+
+/// A ROM table: where it is, its identification and the components it lists.
+pub struct RomTable {
+    pub base: u32,
+    pub id: ComponentId,
+    pub entries: &'static [u32],
+}
+
+/// ROM table entries (ADIv5.2 D3.4.3): the offset of each component from the table,
+/// bit 0 "present", bit 1 "32-bit format"; a zero entry ends the table. The Cortex-M3
+/// order (Cortex-M3 TRM 11.2 "ROM table"): SCS, DWT, FPB, ITM, TPIU, ETM.
+const ENTRIES: [u32; 6] = [SCS_BASE, DWT_BASE, FPB_BASE, ITM_BASE, TPIU_BASE, ETM_BASE];
+/// The Cortex-M7 processor ROM table lists the PPB ROM table and the ETM; the PPB ROM
+/// table lists SCS, DWT, FPB and ITM (Cortex-M7 TRM, "ROM table").
+const M7_PROCESSOR_ENTRIES: [u32; 2] = [ROM_TABLE_BASE, ETM_BASE];
+const M7_PPB_ENTRIES: [u32; 4] = [SCS_BASE, DWT_BASE, FPB_BASE, ITM_BASE];
+
+/// The ROM tables of a chip; the first is the one AP0's BASE names, whose
+/// identification is the SoC's.
+pub fn rom_tables(soc: &dyn Soc) -> Vec<RomTable> {
+    match soc.core() {
+        CoreModel::CortexM7 => vec![
+            RomTable {
+                base: PROCESSOR_ROM_TABLE_BASE,
+                id: rom_table_id(soc),
+                entries: &M7_PROCESSOR_ENTRIES,
+            },
+            RomTable {
+                base: ROM_TABLE_BASE,
+                id: M7_PPB_ROM_TABLE_ID,
+                entries: &M7_PPB_ENTRIES,
+            },
+        ],
+        _ => vec![RomTable {
+            base: ROM_TABLE_BASE,
+            id: rom_table_id(soc),
+            entries: &ENTRIES,
+        }],
+    }
+}
+
+/// The ROM table whose block holds `address`.
+pub fn rom_table_at(soc: &dyn Soc, address: u32) -> Option<RomTable> {
+    rom_tables(soc)
+        .into_iter()
+        .find(|table| table.base == address & !0xFFF)
 }
 
 /// The identification registers of the debug component whose block holds `address`.
 pub fn component_id(soc: &dyn Soc, address: u32) -> Option<ComponentId> {
+    if let Some(table) = rom_table_at(soc, address) {
+        return Some(table.id);
+    }
     let [scs, itm, dwt, fpb, tpiu, etm] = core_components(soc.core());
     match address & !0xFFF {
-        ROM_TABLE_BASE => Some(rom_table_id(soc)),
         SCS_BASE => Some(scs),
         ITM_BASE => Some(itm),
         DWT_BASE => Some(dwt),
@@ -112,22 +173,17 @@ pub fn read_id_register(id: ComponentId, offset: u32) -> Option<u32> {
     Some(byte & 0xFF)
 }
 
-/// ROM table entries (ADIv5.2 D3.4.3): the offset of each component from the table,
-/// bit 0 "present", bit 1 "32-bit format"; a zero entry ends the table. The Cortex-M3
-/// order (Cortex-M3 TRM 11.2 "ROM table"): SCS, DWT, FPB, ITM, TPIU, ETM.
-const ENTRIES: [u32; 6] = [SCS_BASE, DWT_BASE, FPB_BASE, ITM_BASE, TPIU_BASE, ETM_BASE];
-
-/// A word of the ROM table's block (offset 0..0x1000).
-pub fn read_rom_table(soc: &dyn Soc, offset: u32) -> u32 {
-    if let Some(value) = read_id_register(rom_table_id(soc), offset) {
+/// A word of a ROM table's block (offset 0..0x1000).
+pub fn read_rom_table(table: &RomTable, offset: u32) -> u32 {
+    if let Some(value) = read_id_register(table.id, offset) {
         return value;
     }
     if offset == MEMTYPE {
         return 1;
     }
     let index = (offset / 4) as usize;
-    match ENTRIES.get(index) {
-        Some(base) if offset.is_multiple_of(4) => base.wrapping_sub(ROM_TABLE_BASE) | 0b11,
+    match table.entries.get(index) {
+        Some(base) if offset.is_multiple_of(4) => base.wrapping_sub(table.base) | 0b11,
         _ => 0,
     }
 }

@@ -51,8 +51,9 @@ pub struct System {
     pub run: RunState,
     pub fpb: Fpb,
     pub dwt: Dwt,
-    /// Plain peripheral registers, bytes from PERIPHERAL_BASE.
-    pub peripherals: Vec<u8>,
+    /// Plain peripheral registers by word address (only the words written; the others
+    /// read as zero).
+    pub peripherals: HashMap<u32, u32>,
     /// System Control Space registers that are only stored (NVIC, SysTick, SCB others).
     pub system_control: HashMap<u32, u32>,
     /// DBGMCU_CR (RM0008 31.16.3, RM0090 38.16.3: reset by power-on reset only).
@@ -72,15 +73,15 @@ pub struct System {
 impl System {
     pub fn new(variant: Variant) -> Self {
         let soc = variant.soc();
-        let peripheral_size = soc.peripheral_size();
+        let fpb = Fpb::for_core(soc.core());
         System {
             soc,
             now_ns: 0,
             debug: CoreDebug::default(),
             run: RunState::default(),
-            fpb: Fpb::default(),
+            fpb,
             dwt: Dwt::default(),
-            peripherals: vec![0; peripheral_size as usize],
+            peripherals: HashMap::new(),
             system_control: HashMap::new(),
             debug_mcu_control: 0,
             debug_mcu_freeze: [0; 2],
@@ -113,7 +114,7 @@ impl System {
     /// A peripheral reset (nRST or SYSRESETREQ): the plain registers to zero. The SoC is
     /// reset by the caller (its flash controller may change memory).
     pub fn reset_peripherals(&mut self) {
-        self.peripherals.fill(0);
+        self.peripherals.clear();
         self.system_control.clear();
     }
 

@@ -1,7 +1,7 @@
 //! The AHB-AP of the Cortex-M3 (APSEL 0): a MEM-AP onto the system bus (ADIv5.2 chapter
 //! C2). APs that do not exist read as zero and ignore writes.
 
-use crate::bus::{Bus, BusError, Width};
+use crate::bus::{AccessPortIdentity, Bus, BusError, Width};
 
 /// MEM-AP register offsets (ADIv5.2 C2.6).
 pub const CSW: u8 = 0x00;
@@ -13,10 +13,11 @@ pub const CFG: u8 = 0xF4;
 pub const BASE: u8 = 0xF8;
 pub const IDR: u8 = 0xFC;
 
-/// AHB-AP of the Cortex-M3 r1p1 (Cortex-M3 TRM, AHB-AP; ADIv5.2 C2.6.5).
-pub const AHB_AP_IDR: u32 = 0x1477_0011;
+/// AHB-AP of the Cortex-M3 r1p1 (Cortex-M3 TRM, AHB-AP; ADIv5.2 C2.6.5); other chips
+/// report theirs through `Bus::access_port`.
+pub const AHB_AP_IDR: u32 = AccessPortIdentity::CORTEX_M3.idr;
 /// The ROM table at 0xE00FF000, format bit 1 and entry present bit 0 (ADIv5.2 C2.6.1).
-pub const AHB_AP_BASE: u32 = 0xE00F_F003;
+pub const AHB_AP_BASE: u32 = AccessPortIdentity::CORTEX_M3.base;
 
 /// CSW fields (ADIv5.2 C2.6.4).
 const CSW_SIZE: u32 = 0x7;
@@ -90,8 +91,8 @@ impl AhbAp {
             DRW => self.read_data(bus),
             BD0..=BD3 => bus.read(self.banked_address(register), Width::Word),
             CFG => Ok(0),
-            BASE => Ok(AHB_AP_BASE),
-            IDR => Ok(AHB_AP_IDR),
+            BASE => Ok(bus.access_port().base),
+            IDR => Ok(bus.access_port().idr),
             _ => Ok(0),
         }
     }

@@ -18,7 +18,7 @@ mod adi_tests;
 #[cfg(test)]
 mod tests;
 
-use crate::bus::{Bus, BusError, Identity, Width};
+use crate::bus::{AccessPortIdentity, Bus, BusError, Identity, Width};
 use clock::VirtualClock;
 use debug_port::DebugPort;
 use faults::FaultInjector;
@@ -51,6 +51,9 @@ impl<T: Bus + ?Sized> Bus for Box<T> {
     }
     fn identity(&self) -> Identity {
         (**self).identity()
+    }
+    fn access_port(&self) -> AccessPortIdentity {
+        (**self).access_port()
     }
 }
 
@@ -93,6 +96,9 @@ impl<B: Bus + ?Sized> Bus for TimedBus<'_, B> {
     }
     fn identity(&self) -> Identity {
         self.bus.identity()
+    }
+    fn access_port(&self) -> AccessPortIdentity {
+        self.bus.access_port()
     }
 }
 

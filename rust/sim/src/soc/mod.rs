@@ -6,10 +6,12 @@
 //! flash controller and the peripherals it models. Adding a family is a module here that
 //! implements [`Soc`], its variants in [`Variant`] and one arm in [`Variant::soc`].
 
+pub mod flash;
 pub mod stm32f1;
 pub mod stm32f4;
+pub mod stm32h7;
 
-use crate::bus::Identity;
+use crate::bus::{AccessPortIdentity, Identity};
 
 /// Every chip the simulator can be (`bmp-sim --chip NAME`, `BMP_WIRE=sim:NAME`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -28,10 +30,15 @@ pub enum Variant {
     Stm32f411ce,
     /// STM32F401CC: 256 KB flash in 6 sectors, 64 KB SRAM (DS10086 table 2).
     Stm32f401cc,
+    /// STM32H743ZI: Cortex-M7, 2 MB flash in two banks of 8 x 128 KB sectors, 1 MB RAM
+    /// (DS12110 table 2).
+    Stm32h743zi,
+    /// STM32H750VB: Cortex-M7, 128 KB flash (one sector), 1 MB RAM (DS12556 table 2).
+    Stm32h750vb,
 }
 
 impl Variant {
-    pub const ALL: [Variant; 7] = [
+    pub const ALL: [Variant; 9] = [
         Variant::Stm32f103c8,
         Variant::Stm32f103cb,
         Variant::Stm32f103rc,
@@ -39,6 +46,8 @@ impl Variant {
         Variant::Stm32f407vg,
         Variant::Stm32f411ce,
         Variant::Stm32f401cc,
+        Variant::Stm32h743zi,
+        Variant::Stm32h750vb,
     ];
 
     /// The name on the command line (`bmp-sim --chip`, `BMP_WIRE=sim:NAME`).
@@ -51,6 +60,8 @@ impl Variant {
             Variant::Stm32f407vg => "stm32f407vg",
             Variant::Stm32f411ce => "stm32f411ce",
             Variant::Stm32f401cc => "stm32f401cc",
+            Variant::Stm32h743zi => "stm32h743zi",
+            Variant::Stm32h750vb => "stm32h750vb",
         }
     }
 
@@ -71,6 +82,7 @@ impl Variant {
             Variant::Stm32f407vg | Variant::Stm32f411ce | Variant::Stm32f401cc => {
                 Box::new(stm32f4::Stm32f4::new(self))
             }
+            Variant::Stm32h743zi | Variant::Stm32h750vb => Box::new(stm32h7::Stm32h7::new(self)),
         }
     }
 }
@@ -83,11 +95,24 @@ pub enum CoreModel {
     CortexM3,
     /// ARMv7E-M with the single-precision FPv4-SP: S0-S31 and FPSCR through DCRSR.
     CortexM4F,
+    /// ARMv7E-M with the double-precision FPv5 (D0-D15 are S0-S31 in pairs), L1 caches
+    /// and the version 2 FPB (Cortex-M7 TRM).
+    CortexM7,
 }
 
 impl CoreModel {
     pub fn has_fpu(self) -> bool {
-        self == CoreModel::CortexM4F
+        self != CoreModel::CortexM3
+    }
+
+    /// MVFR0, MVFR1, MVFR2 (ARMv7-M B4.6; Cortex-M4 TRM 7.2, Cortex-M7 TRM 3.3): what the
+    /// FPU implements; zero without one.
+    pub fn media_and_fp_features(self) -> [u32; 3] {
+        match self {
+            CoreModel::CortexM3 => [0; 3],
+            CoreModel::CortexM4F => [0x1011_0021, 0x1100_0011, 0],
+            CoreModel::CortexM7 => [0x1011_0221, 0x1200_0011, 0x0000_0040],
+        }
     }
 }
 
@@ -156,9 +181,23 @@ pub trait Soc: Send {
         value: u32,
         now_ns: u64,
     ) -> Result<(), FlashError>;
-    /// Peripheral space from 0x4000_0000: its size; words the SoC does not model hold
+    /// Peripheral windows (the first from 0x4000_0000); words the SoC does not model hold
     /// what was written.
-    fn peripheral_size(&self) -> u32;
+    fn peripherals(&self) -> Vec<Memory>;
+    /// AP0's IDR and BASE (where the ROM table is).
+    fn access_port(&self) -> AccessPortIdentity {
+        AccessPortIdentity::CORTEX_M3
+    }
+    /// The flash is aliased at 0 (STM32F1/F4 booting from flash); the H7 has its ITCM
+    /// RAM there instead.
+    fn flash_alias_at_zero(&self) -> bool {
+        true
+    }
+    /// DBGMCU sits at 0xE004_2000 on the private peripheral bus (F1/F4); the H7's is a
+    /// peripheral the SoC models itself.
+    fn dbgmcu_in_private_peripheral_bus(&self) -> bool {
+        true
+    }
     /// A modelled peripheral register word, None for plain storage.
     fn read_register(&self, address: u32) -> Option<u32>;
     /// Write a modelled peripheral register word; None for plain storage.
@@ -169,17 +208,23 @@ pub trait Soc: Send {
         now_ns: u64,
     ) -> Option<Result<(), FlashError>>;
     /// nRST or SYSRESETREQ: peripherals and the flash controller to reset values. An
-    /// operation in progress is finished at once (its effect is returned).
-    fn reset(&mut self) -> Option<FlashEffect>;
+    /// operation in progress is finished at once (its effects are returned).
+    fn reset(&mut self) -> Vec<FlashEffect>;
 
     /// When the flash controller's operation ends, if it is busy.
     fn flash_busy_until(&self) -> Option<u64>;
     fn flash_busy(&self) -> bool {
         self.flash_busy_until().is_some()
     }
-    /// Finish the operation whose time has come.
+    /// Reading or fetching at `address` in the flash must wait for an operation (a dual
+    /// bank flash reads one bank while the other works).
+    fn flash_busy_at(&self, _address: u32) -> bool {
+        self.flash_busy()
+    }
+    /// Finish an operation whose time has come; called until it answers None.
     fn complete_flash(&mut self, now_ns: u64) -> Option<FlashEffect>;
-    /// Finish the operation now, whatever the time (a core access that must wait).
+    /// Finish an operation now, whatever the time (a core access that must wait); called
+    /// until it answers None.
     fn complete_flash_now(&mut self) -> Option<FlashEffect>;
     /// A write of `bytes` (1, 2, 4) to the flash array at `address` (in FLASH_BASE..);
     /// `current` holds the four bytes there now, little-endian.

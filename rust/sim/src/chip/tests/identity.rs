@@ -102,3 +102,20 @@ fn cidr(chip: &mut Chip, base: u32) -> u32 {
         value | read(chip, base + 0xFF0 + 4 * index) << (8 * index)
     })
 }
+
+/// unicorn-engine runs the part's own core model (with Mode::MCLASS it would run a
+/// Cortex-M33 whatever the model asked for): the F103's Cortex-M3 has no FPU, so a VFP
+/// instruction is undefined and the core locks up; the F407's M4F runs it.
+#[test]
+fn the_core_model_is_the_parts() {
+    // vmov s0, r0; bkpt.
+    let code = [0xEE00, 0x0A10, 0xBE00];
+    for (variant, executes) in [(Variant::Stm32f103c8, false), (Variant::Stm32f407vg, true)] {
+        let mut chip = chip_running_at(variant, CODE, CODE, &code);
+        write(&mut chip, DHCSR, DHCSR_KEY | C_DEBUGEN);
+        chip.advance_to(chip.now_ns() + 100_000);
+        let status = chip.core_status();
+        assert_eq!(status.halted, executes, "{variant:?}: {status:?}");
+        assert_eq!(status.locked_up, !executes, "{variant:?}: {status:?}");
+    }
+}

@@ -28,6 +28,7 @@
 //!   prefetch (ACR is a plain register), interrupts (EOPIE/ERRIE are stored).
 
 use super::FlashTiming;
+use crate::soc::flash::{Busy, KEYS, KeyLock, KeyWhileUnlocked};
 pub use crate::soc::{FLASH_BASE, FlashEffect, FlashError};
 
 pub const FPEC_BASE: u32 = 0x4002_2000;
@@ -45,8 +46,8 @@ pub const OBR: u32 = 0x1C;
 pub const WRPR: u32 = 0x20;
 
 /// FLASH_KEYR / FLASH_OPTKEYR keys (RM0008 3.3.1, PM0075 2.3.1).
-pub const KEY1: u32 = 0x4567_0123;
-pub const KEY2: u32 = 0xCDEF_89AB;
+pub const KEY1: u32 = KEYS[0];
+pub const KEY2: u32 = KEYS[1];
 
 /// FLASH_SR bits (RM0008 3.4.3 / PM0075 3.4).
 pub const SR_BSY: u32 = 1 << 0;
@@ -95,21 +96,6 @@ enum Work {
     },
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Operation {
-    work: Work,
-    ends_at_ns: u64,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum KeyState {
-    Locked,
-    FirstKeyWritten,
-    Unlocked,
-    /// A wrong key: nothing unlocks it until reset.
-    LockedUntilReset,
-}
-
 #[derive(Clone, Debug)]
 pub struct FlashController {
     timing: FlashTiming,
@@ -119,9 +105,9 @@ pub struct FlashController {
     status: u32,
     control: u32,
     address: u32,
-    key_state: KeyState,
+    key: KeyLock,
     option_key_first_written: bool,
-    operation: Option<Operation>,
+    operation: Busy<Work>,
     option_bytes: [u16; OPTION_BYTE_COUNT],
     loaded_option_register: u32,
     loaded_write_protection: u32,
@@ -137,9 +123,9 @@ impl FlashController {
             status: 0,
             control: CR_LOCK,
             address: 0,
-            key_state: KeyState::Locked,
+            key: KeyLock::new(KEYS, KeyWhileUnlocked::Ignored),
             option_key_first_written: false,
-            operation: None,
+            operation: Busy::default(),
             option_bytes: OPTION_BYTES_AS_SHIPPED,
             loaded_option_register: 0,
             loaded_write_protection: 0,
@@ -152,15 +138,12 @@ impl FlashController {
     /// operation in progress is finished at once (its effect is returned) rather than
     /// left half-done.
     pub fn reset(&mut self) -> Option<FlashEffect> {
-        let effect = self
-            .operation
-            .take()
-            .and_then(|operation| self.finish(operation));
+        let effect = self.complete_now();
         self.access_control = ACR_RESET;
         self.status = 0;
         self.control = CR_LOCK;
         self.address = 0;
-        self.key_state = KeyState::Locked;
+        self.key.reset();
         self.option_key_first_written = false;
         self.load_option_bytes();
         effect
@@ -191,39 +174,32 @@ impl FlashController {
     }
 
     pub fn busy(&self) -> bool {
-        self.operation.is_some()
+        self.operation.is_busy()
     }
 
     pub fn busy_until_ns(&self) -> Option<u64> {
-        self.operation
-            .as_ref()
-            .map(|operation| operation.ends_at_ns)
+        self.operation.until_ns()
     }
 
     pub fn is_unlocked(&self) -> bool {
-        self.key_state == KeyState::Unlocked
+        self.key.is_unlocked()
     }
 
     /// Finish the operation whose time has come; its effect on the array, if any.
     pub fn complete(&mut self, now_ns: u64) -> Option<FlashEffect> {
-        match &self.operation {
-            Some(operation) if operation.ends_at_ns <= now_ns => {
-                let operation = self.operation.take()?;
-                self.finish(operation)
-            }
-            _ => None,
-        }
+        let work = self.operation.take_due(now_ns)?;
+        self.finish(work)
     }
 
     /// Finish an operation now, whatever the time (a core access that must wait).
     pub fn complete_now(&mut self) -> Option<FlashEffect> {
-        let operation = self.operation.take()?;
-        self.finish(operation)
+        let work = self.operation.take()?;
+        self.finish(work)
     }
 
-    fn finish(&mut self, operation: Operation) -> Option<FlashEffect> {
+    fn finish(&mut self, work: Work) -> Option<FlashEffect> {
         self.status |= SR_EOP;
-        match operation.work {
+        match work {
             Work::Array(effect) => Some(effect),
             Work::EraseOptions => {
                 self.option_bytes = [0xFFFF; OPTION_BYTE_COUNT];
@@ -244,10 +220,7 @@ impl FlashController {
     }
 
     fn start(&mut self, work: Work, duration_ns: u64, now_ns: u64) {
-        self.operation = Some(Operation {
-            work,
-            ends_at_ns: now_ns + duration_ns,
-        });
+        self.operation.start(work, duration_ns, now_ns);
     }
 
     /// A register as software reads it (no read side effects in the FPEC).
@@ -280,7 +253,7 @@ impl FlashController {
     ) -> Result<(), FlashError> {
         match offset {
             ACR => self.access_control = value & 0x3F,
-            KEYR => return self.write_key(value),
+            KEYR => return self.key.write(value),
             OPTKEYR => return self.write_option_key(value),
             SR => self.status &= !(value & SR_CLEARABLE),
             CR => self.write_control(value, now_ns),
@@ -292,19 +265,6 @@ impl FlashController {
             OBR | WRPR | 0x18 => {}
             _ => return Err(FlashError::Fault),
         }
-        Ok(())
-    }
-
-    fn write_key(&mut self, value: u32) -> Result<(), FlashError> {
-        self.key_state = match (self.key_state, value) {
-            (KeyState::Unlocked, _) => KeyState::Unlocked,
-            (KeyState::Locked, KEY1) => KeyState::FirstKeyWritten,
-            (KeyState::FirstKeyWritten, KEY2) => KeyState::Unlocked,
-            _ => {
-                self.key_state = KeyState::LockedUntilReset;
-                return Err(FlashError::Fault);
-            }
-        };
         Ok(())
     }
 
@@ -323,7 +283,7 @@ impl FlashController {
             _ => {
                 self.option_key_first_written = false;
                 self.control &= !CR_OPTWRE;
-                self.key_state = KeyState::LockedUntilReset;
+                self.key.lock_until_reset();
                 return Err(FlashError::Fault);
             }
         }
@@ -335,7 +295,7 @@ impl FlashController {
             return;
         }
         if value & CR_LOCK != 0 {
-            self.key_state = KeyState::Locked;
+            self.key.lock();
             self.control &= !(CR_OPTWRE | CR_STORED);
             return;
         }

@@ -265,8 +265,11 @@ impl Soc for Stm32f1 {
         self.flash.write_option_byte(index, bytes, value, now_ns)
     }
 
-    fn peripheral_size(&self) -> u32 {
-        PERIPHERAL_SIZE
+    fn peripherals(&self) -> Vec<Memory> {
+        vec![Memory {
+            base: crate::chip::PERIPHERAL_BASE,
+            size: PERIPHERAL_SIZE,
+        }]
     }
 
     fn read_register(&self, address: u32) -> Option<u32> {
@@ -291,9 +294,9 @@ impl Soc for Stm32f1 {
         Some(self.flash.write_register(offset, value, now_ns))
     }
 
-    fn reset(&mut self) -> Option<FlashEffect> {
+    fn reset(&mut self) -> Vec<FlashEffect> {
         self.rcc.reset();
-        self.flash.reset()
+        self.flash.reset().into_iter().collect()
     }
 
     fn flash_busy_until(&self) -> Option<u64> {

@@ -28,6 +28,7 @@
 //! - Not modelled: OPERR and RDERR, interrupts (EOPIE/ERRIE are stored), the OTP area
 //!   (reads as erased, writes fault), ACR's caches (a plain register).
 
+use crate::soc::flash::{Busy, KEYS, KeyLock, KeyWhileUnlocked, OPTION_KEYS};
 pub use crate::soc::{FLASH_BASE, FlashEffect, FlashError};
 
 pub const FLASH_INTERFACE_BASE: u32 = 0x4002_3C00;
@@ -42,10 +43,10 @@ pub const CR: u32 = 0x10;
 pub const OPTCR: u32 = 0x14;
 
 /// FLASH_KEYR keys (RM0090 3.5.1) and FLASH_OPTKEYR keys (RM0090 3.6.2).
-pub const KEY1: u32 = 0x4567_0123;
-pub const KEY2: u32 = 0xCDEF_89AB;
-pub const OPTKEY1: u32 = 0x0819_2A3B;
-pub const OPTKEY2: u32 = 0x4C5D_6E7F;
+pub const KEY1: u32 = KEYS[0];
+pub const KEY2: u32 = KEYS[1];
+pub const OPTKEY1: u32 = OPTION_KEYS[0];
+pub const OPTKEY2: u32 = OPTION_KEYS[1];
 
 /// FLASH_SR bits (RM0090 3.9.4).
 pub const SR_EOP: u32 = 1 << 0;
@@ -105,21 +106,6 @@ enum Work {
     },
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Operation {
-    work: Work,
-    ends_at_ns: u64,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum KeyState {
-    Locked,
-    FirstKeyWritten,
-    Unlocked,
-    /// A wrong key: nothing unlocks it until reset.
-    LockedUntilReset,
-}
-
 #[derive(Clone, Debug)]
 pub struct FlashController {
     timing: FlashTiming,
@@ -128,14 +114,14 @@ pub struct FlashController {
     access_control: u32,
     status: u32,
     control: u32,
-    key_state: KeyState,
-    option_key: KeyState,
+    key: KeyLock,
+    option_key: KeyLock,
     /// FLASH_OPTCR as written (without OPTLOCK/OPTSTRT).
     option_control: u32,
     /// The option bytes in the array, and as loaded at the last reset.
     options: u32,
     loaded_options: u32,
-    operation: Option<Operation>,
+    operation: Busy<Work>,
 }
 
 impl FlashController {
@@ -146,12 +132,12 @@ impl FlashController {
             access_control: 0,
             status: 0,
             control: 0,
-            key_state: KeyState::Locked,
-            option_key: KeyState::Locked,
+            key: KeyLock::new(KEYS, KeyWhileUnlocked::Fault),
+            option_key: KeyLock::new(OPTION_KEYS, KeyWhileUnlocked::Fault),
             option_control: OPTIONS_AS_SHIPPED,
             options: OPTIONS_AS_SHIPPED,
             loaded_options: OPTIONS_AS_SHIPPED,
-            operation: None,
+            operation: Busy::default(),
         };
         controller.reset();
         controller
@@ -168,8 +154,8 @@ impl FlashController {
         self.access_control = 0;
         self.status = 0;
         self.control = 0;
-        self.key_state = KeyState::Locked;
-        self.option_key = KeyState::Locked;
+        self.key.reset();
+        self.option_key.reset();
         self.loaded_options = self.options;
         self.option_control = self.options;
         effect
@@ -194,30 +180,30 @@ impl FlashController {
     }
 
     pub fn busy_until_ns(&self) -> Option<u64> {
-        self.operation
-            .as_ref()
-            .map(|operation| operation.ends_at_ns)
+        self.operation.until_ns()
     }
 
     fn busy(&self) -> bool {
-        self.operation.is_some()
+        self.operation.is_busy()
     }
 
     fn unlocked(&self) -> bool {
-        self.key_state == KeyState::Unlocked
+        self.key.is_unlocked()
     }
 
     pub fn complete(&mut self, now_ns: u64) -> Option<FlashEffect> {
-        match &self.operation {
-            Some(operation) if operation.ends_at_ns <= now_ns => self.complete_now(),
-            _ => None,
-        }
+        let work = self.operation.take_due(now_ns)?;
+        self.finish(work)
     }
 
     pub fn complete_now(&mut self) -> Option<FlashEffect> {
-        let operation = self.operation.take()?;
+        let work = self.operation.take()?;
+        self.finish(work)
+    }
+
+    fn finish(&mut self, work: Work) -> Option<FlashEffect> {
         self.status |= SR_EOP;
-        match operation.work {
+        match work {
             Work::Array(effect) => Some(effect),
             Work::Options { value, mass_erase } => {
                 self.options = value;
@@ -230,10 +216,7 @@ impl FlashController {
     }
 
     fn start(&mut self, work: Work, duration_ns: u64, now_ns: u64) {
-        self.operation = Some(Operation {
-            work,
-            ends_at_ns: now_ns + duration_ns,
-        });
+        self.operation.start(work, duration_ns, now_ns);
     }
 
     fn psize(&self) -> usize {
@@ -251,7 +234,7 @@ impl FlashController {
                 self.control | locked | started
             }
             OPTCR => {
-                let locked = if self.option_key == KeyState::Unlocked {
+                let locked = if self.option_key.is_unlocked() {
                     0
                 } else {
                     OPTCR_OPTLOCK
@@ -272,8 +255,8 @@ impl FlashController {
     ) -> Result<(), FlashError> {
         match offset {
             ACR => self.access_control = value & 0x1F0F,
-            KEYR => return self.write_key(value),
-            OPTKEYR => return self.write_option_key(value),
+            KEYR => return self.key.write(value),
+            OPTKEYR => return self.option_key.write(value),
             SR => self.status &= !(value & SR_CLEARABLE),
             CR => self.write_control(value, now_ns),
             OPTCR => self.write_option_control(value, now_ns),
@@ -282,36 +265,12 @@ impl FlashController {
         Ok(())
     }
 
-    fn write_key(&mut self, value: u32) -> Result<(), FlashError> {
-        self.key_state = match (self.key_state, value) {
-            (KeyState::Locked, KEY1) => KeyState::FirstKeyWritten,
-            (KeyState::FirstKeyWritten, KEY2) => KeyState::Unlocked,
-            _ => {
-                self.key_state = KeyState::LockedUntilReset;
-                return Err(FlashError::Fault);
-            }
-        };
-        Ok(())
-    }
-
-    fn write_option_key(&mut self, value: u32) -> Result<(), FlashError> {
-        self.option_key = match (self.option_key, value) {
-            (KeyState::Locked, OPTKEY1) => KeyState::FirstKeyWritten,
-            (KeyState::FirstKeyWritten, OPTKEY2) => KeyState::Unlocked,
-            _ => {
-                self.option_key = KeyState::LockedUntilReset;
-                return Err(FlashError::Fault);
-            }
-        };
-        Ok(())
-    }
-
     fn write_control(&mut self, value: u32, now_ns: u64) {
         if !self.unlocked() || self.busy() {
             return;
         }
         if value & CR_LOCK != 0 {
-            self.key_state = KeyState::Locked;
+            self.key.lock();
             self.control = value & CR_STORED;
             return;
         }
@@ -417,12 +376,12 @@ impl FlashController {
     }
 
     fn write_option_control(&mut self, value: u32, now_ns: u64) {
-        if self.option_key != KeyState::Unlocked || self.busy() {
+        if !self.option_key.is_unlocked() || self.busy() {
             return;
         }
         self.option_control = value & !(OPTCR_OPTLOCK | OPTCR_OPTSTRT);
         if value & OPTCR_OPTLOCK != 0 {
-            self.option_key = KeyState::Locked;
+            self.option_key.lock();
             return;
         }
         if value & OPTCR_OPTSTRT == 0 || self.read_protection() == RDP_LEVEL_2 {

@@ -224,8 +224,11 @@ impl Soc for Stm32f4 {
         Err(FlashError::Fault)
     }
 
-    fn peripheral_size(&self) -> u32 {
-        PERIPHERAL_SIZE
+    fn peripherals(&self) -> Vec<Memory> {
+        vec![Memory {
+            base: crate::chip::PERIPHERAL_BASE,
+            size: PERIPHERAL_SIZE,
+        }]
     }
 
     fn read_register(&self, address: u32) -> Option<u32> {
@@ -243,8 +246,8 @@ impl Soc for Stm32f4 {
         Some(self.flash.write_register(offset, value, now_ns))
     }
 
-    fn reset(&mut self) -> Option<FlashEffect> {
-        self.flash.reset()
+    fn reset(&mut self) -> Vec<FlashEffect> {
+        self.flash.reset().into_iter().collect()
     }
 
     fn flash_busy_until(&self) -> Option<u64> {
