@@ -36,6 +36,9 @@ flash memory access:
  flash_erase(addr: int, len: int)
  flash_write(dst: int, src: bytes) -- any address and length
  flash_done() -- programs what is buffered
+RTT (the target keeps running):
+ rtt_read(dst: bytearray, chan=0) -- bytes up channel chan holds now; returns the count
+ rtt_write(src: bytes, chan=0) -- into down channel chan, what has room; returns the count
 register access:
  tdesc_xml()
  regs_size()
@@ -296,6 +299,65 @@ pub fn target_mem_write(arguments: Arguments) -> Obj {
         })
     }));
     object::small_int(0)
+}
+
+/// The optional RTT channel argument: 0 by default, 0..15.
+fn rtt_channel(arguments: &Arguments, index: usize) -> u8 {
+    let channel = arguments
+        .get(index)
+        .map_or(0, |object| argument::count(object, c"chan"));
+    if channel >= debug::rtt::MAX_CHANNELS {
+        raise(Kind::Value, c"chan must be 0..15");
+    }
+    channel as u8
+}
+
+/// target.rtt_read(dst, chan=0): what up channel `chan` of the RTT control block holds now,
+/// into `dst`; returns the count. The target keeps running.
+pub fn target_rtt_read(arguments: Arguments) -> Obj {
+    let destination = BytesMut::new(arguments.at(0), c"dst");
+    let channel = rtt_channel(&arguments, 1);
+    let length = destination.len();
+    let count = unwrap(probe::session(|session| {
+        let mut chunk = [0u8; CHUNK];
+        let mut count = 0;
+        while count < length {
+            let want = (length - count).min(CHUNK);
+            let got = session.rtt_read(channel, &mut chunk[..want])?;
+            destination.copy_in(count, &chunk[..got]);
+            count += got;
+            if got < want {
+                break;
+            }
+        }
+        if length == 0 {
+            // Still find the block and check the channel: an empty read reports errors too.
+            session.rtt_read(channel, &mut [])?;
+        }
+        Ok(count)
+    }));
+    object::small_int(count as isize)
+}
+
+/// target.rtt_write(src, chan=0): `src` into down channel `chan`, as much as has room now;
+/// returns the count written.
+pub fn target_rtt_write(arguments: Arguments) -> Obj {
+    let source = Bytes::new(arguments.at(0), c"src");
+    let channel = rtt_channel(&arguments, 1);
+    let length = source.len();
+    let count = unwrap(probe::session(|session| {
+        let mut chunk = [0u8; CHUNK];
+        let mut count = 0;
+        loop {
+            let piece = source.copy_out(count, &mut chunk[..(length - count).min(CHUNK)]);
+            let written = session.rtt_write(channel, &chunk[..piece])?;
+            count += written;
+            if written < piece || count == length {
+                return Ok(count);
+            }
+        }
+    }));
+    object::small_int(count as isize)
 }
 
 pub fn target_flash_erase(arguments: Arguments) -> Obj {

@@ -1,7 +1,8 @@
 """RTT end to end on the host probe with the test firmware running in the simulated blue
 pill: gdb-multiarch debugs through bmp's GDB server while RTT text flows from the target
 to a TCP client and back (bmp.rtt(tcp=...)), `monitor rtt` output checked; bmp.rtt() with a
-callback and its argument errors (tests/sim/bmp_rtt.py); bmp.traceswo() showing the
+callback and its argument errors (tests/sim/bmp_rtt.py); target.rtt_read/rtt_write
+(tests/sim/target_rtt.py); bmp.traceswo() showing the
 firmware's ITM text from the simulated target's SWO (tests/sim/bmp_traceswo_sim.py). The
 engine's own tests (corrupt blocks, resets, channel modes) are in rust/debug."""
 
@@ -152,6 +153,19 @@ def test_bmp_rtt_callback_and_argument_errors(unix_micropython, firmware):
     lines = [line for line in result.stdout.splitlines() if line.strip()]
     assert lines and all(line.endswith(" ok") for line in lines), result.stdout
     assert len(lines) == 15, result.stdout
+
+
+def test_target_rtt_read_and_write_while_the_target_runs(unix_micropython, firmware):
+    """target.rtt_read/rtt_write (tests/sim/target_rtt.py): up text, a line echoed back,
+    a full down buffer, channel and argument errors."""
+    environment = dict(os.environ, BMP_WIRE="sim",
+                       BMP_SIM_FIRMWARE=str(firmware / "firmware.elf"))
+    result = subprocess.run([str(unix_micropython), str(SIM_SCRIPTS / "target_rtt.py")],
+                            capture_output=True, text=True, timeout=120, env=environment)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    assert lines and all(line.endswith(" ok") for line in lines), result.stdout
+    assert len(lines) == 16, result.stdout
 
 
 def test_traceswo_shows_the_firmwares_itm_text_from_the_simulated_swo(unix_micropython, firmware):

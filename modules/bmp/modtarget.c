@@ -17,6 +17,8 @@ BMP_FUN_VAR(target_mem_map, 0, 0);
 BMP_FUN_VAR(target_mem_map_xml, 0, 0);
 BMP_FUN_VAR(target_mem_read, 2, 2);
 BMP_FUN_VAR(target_mem_write, 2, 2);
+BMP_FUN_VAR(target_rtt_read, 1, 2);
+BMP_FUN_VAR(target_rtt_write, 1, 2);
 BMP_FUN_VAR(target_flash_erase, 2, 2);
 BMP_FUN_VAR(target_flash_write, 2, 2);
 BMP_FUN_VAR(target_flash_done, 0, 0);
@@ -52,6 +54,8 @@ static const mp_rom_map_elem_t target_module_globals_table[] = {
     BMP_ENTRY(MP_QSTR_mem_map_xml, target_mem_map_xml),
     BMP_ENTRY(MP_QSTR_mem_read, target_mem_read),
     BMP_ENTRY(MP_QSTR_mem_write, target_mem_write),
+    BMP_ENTRY(MP_QSTR_rtt_read, target_rtt_read),
+    BMP_ENTRY(MP_QSTR_rtt_write, target_rtt_write),
     BMP_ENTRY(MP_QSTR_flash_erase, target_flash_erase),
     BMP_ENTRY(MP_QSTR_flash_write, target_flash_write),
     BMP_ENTRY(MP_QSTR_flash_done, target_flash_done),

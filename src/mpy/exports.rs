@@ -46,6 +46,8 @@ positional! {
     module_target::target_mem_map_xml,
     module_target::target_mem_read,
     module_target::target_mem_write,
+    module_target::target_rtt_read,
+    module_target::target_rtt_write,
     module_target::target_flash_erase,
     module_target::target_flash_write,
     module_target::target_flash_done,

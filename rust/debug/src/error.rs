@@ -24,6 +24,8 @@ pub enum Error {
     AlgorithmPage(u32),
     /// No RAM region known to run a flash algorithm in: give one.
     NoAlgorithmRam,
+    /// An RTT read or write asked for could not be served.
+    Rtt(crate::rtt::Unserved),
 }
 
 impl From<algo::Error> for Error {
@@ -89,6 +91,7 @@ impl fmt::Display for Error {
                 f,
                 "no RAM known for the flash algorithm on this chip: give its RAM start and size"
             ),
+            Error::Rtt(error) => error.fmt(f),
         }
     }
 }

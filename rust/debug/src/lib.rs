@@ -586,6 +586,47 @@ impl<T: Transport, C: Clock> Session<T, C> {
         self.rtt.poll(&mut memory, &map, now_us, io)
     }
 
+    /// Up to `buffer.len()` bytes that up channel `channel` of the attached target's RTT
+    /// block holds now (found first, with RTT's settings: address, ident, RAM range); the
+    /// rest stays in the target. The target keeps running; polling need not be on.
+    pub fn rtt_read(&mut self, channel: u8, buffer: &mut [u8]) -> Result<usize, Error> {
+        let Session {
+            attached,
+            port,
+            rtt,
+            ..
+        } = self;
+        let attached = attached.as_mut().ok_or(Error::NotAttached)?;
+        let port = port.as_mut().ok_or(Error::NotScanned)?;
+        let map = attached.state.chip.memory_map();
+        let mut memory = MemoryPort {
+            port,
+            ap: &mut attached.ap,
+        };
+        rtt.read_channel(&mut memory, &map, channel, buffer)
+            .map_err(rtt_error)
+    }
+
+    /// Write `data` to down channel `channel` of the attached target's RTT block, as much as
+    /// fits now; the count written.
+    pub fn rtt_write(&mut self, channel: u8, data: &[u8]) -> Result<usize, Error> {
+        let Session {
+            attached,
+            port,
+            rtt,
+            ..
+        } = self;
+        let attached = attached.as_mut().ok_or(Error::NotAttached)?;
+        let port = port.as_mut().ok_or(Error::NotScanned)?;
+        let map = attached.state.chip.memory_map();
+        let mut memory = MemoryPort {
+            port,
+            ap: &mut attached.ap,
+        };
+        rtt.write_channel(&mut memory, &map, channel, data)
+            .map_err(rtt_error)
+    }
+
     pub fn set_breakwatch(
         &mut self,
         kind: BreakWatch,
@@ -690,4 +731,12 @@ fn remove_software_breakpoints<M: Memory>(
         }
     }
     Ok(())
+}
+
+/// A wire error stays a wire error (its own advice); the rest are RTT's.
+fn rtt_error(error: rtt::Unserved) -> Error {
+    match error {
+        rtt::Unserved::Wire(error) => Error::Adi(error),
+        other => Error::Rtt(other),
+    }
 }

@@ -421,6 +421,43 @@ impl fmt::Display for RttError {
     }
 }
 
+/// Why a caller's RTT read or write (target.rtt_read/rtt_write) was not served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unserved {
+    /// No control block in the RAM searched (or at the address given).
+    NotFound,
+    /// The block lists no such channel, or its descriptor is unused.
+    NoChannel(Direction, u8),
+    /// The block or the channel's descriptor failed the checks.
+    Corrupt(Corruption),
+    Wire(adi::Error),
+}
+
+impl From<adi::Error> for Unserved {
+    fn from(error: adi::Error) -> Self {
+        Unserved::Wire(error)
+    }
+}
+
+impl fmt::Display for Unserved {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unserved::NotFound => write!(
+                f,
+                "no RTT control block found in the target's RAM (has the program set it up?)"
+            ),
+            Unserved::NoChannel(direction, channel) => {
+                write!(
+                    f,
+                    "the RTT control block has no {direction} channel {channel}"
+                )
+            }
+            Unserved::Corrupt(corruption) => write!(f, "corrupt RTT control block: {corruption}"),
+            Unserved::Wire(error) => error.fmt(f),
+        }
+    }
+}
+
 /// What the last poll saw, for `monitor rtt status`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Found {
@@ -736,6 +773,129 @@ impl Rtt {
         Ok(true)
     }
 
+    /// Find the block now, scanning all of the RAM in this call if need be (a caller that
+    /// waits for the answer: target.rtt_*), and re-read its descriptors. `None`: no block.
+    pub fn locate<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        map: &MemoryMap,
+    ) -> Result<Option<u32>, adi::Error> {
+        let ram = RamRanges::new(map, self.config.scan_range);
+        if self.found == Found::NotFound {
+            // Not there at the last search: the program may have set it up since.
+            self.found = Found::Searching;
+            self.scan = ScanCursor::default();
+        }
+        loop {
+            match self.found {
+                Found::At(address) => {
+                    if self.refresh(memory, &ram, address)? {
+                        return Ok(Some(address));
+                    }
+                }
+                Found::NotFound => return Ok(None),
+                Found::Searching => self.search(memory, &ram)?,
+            }
+        }
+    }
+
+    /// Locate the block and the checked descriptor of one of its channels. A corruption
+    /// seen in this look is the error; `monitor rtt status` keeps showing the last one.
+    fn locate_channel<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        map: &MemoryMap,
+        direction: Direction,
+        channel: u8,
+    ) -> Result<(u32, Descriptor), Unserved> {
+        let earlier = self.corruption.take();
+        let located = self.locate(memory, map);
+        let seen = self.corruption;
+        if seen.is_none() {
+            self.corruption = earlier;
+        }
+        let address = located?.ok_or(Unserved::NotFound)?;
+        let descriptors = match direction {
+            Direction::Up => &self.up,
+            Direction::Down => &self.down,
+        };
+        if let Some(descriptor) = descriptors.get(usize::from(channel)).copied().flatten() {
+            return Ok((address, descriptor));
+        }
+        let about_this_channel = |corruption: Corruption| match corruption {
+            Corruption::Counts { .. } | Corruption::BlockPastRam => true,
+            Corruption::BufferOutsideRam {
+                direction: d,
+                channel: c,
+                ..
+            }
+            | Corruption::IndexOutOfRange {
+                direction: d,
+                channel: c,
+                ..
+            }
+            | Corruption::Flags {
+                direction: d,
+                channel: c,
+                ..
+            } => d == direction && c == channel,
+        };
+        match seen {
+            Some(corruption) if about_this_channel(corruption) => {
+                Err(Unserved::Corrupt(corruption))
+            }
+            _ => Err(Unserved::NoChannel(direction, channel)),
+        }
+    }
+
+    /// What up channel `channel` holds now, at most `buffer.len()` bytes, into `buffer`;
+    /// the rest stays in the target's buffer whatever the channel's mode. Works whether
+    /// polling is on or off; the target keeps running.
+    pub fn read_channel<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        map: &MemoryMap,
+        channel: u8,
+        buffer: &mut [u8],
+    ) -> Result<usize, Unserved> {
+        let (address, descriptor) = self.locate_channel(memory, map, Direction::Up, channel)?;
+        let mut sink = Sink {
+            buffer,
+            length: 0,
+            channel,
+        };
+        self.drain_up(memory, address, channel, descriptor, &mut sink, true)?;
+        Ok(sink.length)
+    }
+
+    /// Write `data` to down channel `channel`, as much as its buffer has room for now; the
+    /// count written.
+    pub fn write_channel<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        map: &MemoryMap,
+        channel: u8,
+        data: &[u8],
+    ) -> Result<usize, Unserved> {
+        let (address, mut descriptor) =
+            self.locate_channel(memory, map, Direction::Down, channel)?;
+        let mut written = 0;
+        while written < data.len() {
+            let mut source = Source {
+                data: &data[written..],
+                channel,
+            };
+            let count = self.fill_down(memory, address, channel, descriptor, &mut source)?;
+            if count == 0 {
+                break;
+            }
+            written += count;
+            // fill_down stored the advanced WrOff; RdOff may have moved meanwhile.
+            descriptor = self.down[usize::from(channel)].unwrap_or(descriptor);
+        }
+        Ok(written)
+    }
+
     fn report(&mut self, corruption: Corruption) {
         self.corruption = Some(corruption);
     }
@@ -757,7 +917,7 @@ impl Rtt {
                 continue;
             }
             if let Some(descriptor) = self.up[channel] {
-                moved += self.drain_up(memory, address, channel as u8, descriptor, io)?;
+                moved += self.drain_up(memory, address, channel as u8, descriptor, io, false)?;
             }
         }
         if let Some(channel) = self.config.down_channel
@@ -769,6 +929,7 @@ impl Rtt {
     }
 
     /// Copy [RdOff, WrOff) out, then write RdOff (RTT: the target may be writing behind).
+    /// With `keep`, bytes `io` does not take stay in the buffer whatever the channel's mode.
     fn drain_up<M: Memory>(
         &mut self,
         memory: &mut M,
@@ -776,11 +937,12 @@ impl Rtt {
         channel: u8,
         mut descriptor: Descriptor,
         io: &mut dyn RttIo,
+        keep: bool,
     ) -> Result<usize, adi::Error> {
         let read_field =
             address + HEADER_LENGTH + DESCRIPTOR_LENGTH * u32::from(channel) + DESCRIPTOR_READ;
         let write_field = read_field - DESCRIPTOR_READ + DESCRIPTOR_WRITE;
-        let blocking = descriptor.mode() == Mode::Block;
+        let blocking = keep || descriptor.mode() == Mode::Block;
         let mut moved = 0;
         for _ in 0..PIECES_PER_POLL {
             if descriptor.filled() == 0 {
@@ -859,6 +1021,50 @@ impl Rtt {
         self.counters.down_bytes += u64::from(count);
         self.down[usize::from(channel)] = Some(descriptor);
         Ok(count as usize)
+    }
+}
+
+/// The up bytes of one channel into a caller's buffer.
+struct Sink<'a> {
+    buffer: &'a mut [u8],
+    length: usize,
+    channel: u8,
+}
+
+impl RttIo for Sink<'_> {
+    fn up(&mut self, channel: u8, data: &[u8]) -> usize {
+        if channel != self.channel {
+            return 0;
+        }
+        let count = data.len().min(self.buffer.len() - self.length);
+        self.buffer[self.length..self.length + count].copy_from_slice(&data[..count]);
+        self.length += count;
+        count
+    }
+
+    fn down(&mut self, _channel: u8, _buffer: &mut [u8]) -> usize {
+        0
+    }
+}
+
+/// A caller's bytes for one down channel.
+struct Source<'a> {
+    data: &'a [u8],
+    channel: u8,
+}
+
+impl RttIo for Source<'_> {
+    fn up(&mut self, _channel: u8, _data: &[u8]) -> usize {
+        0
+    }
+
+    fn down(&mut self, channel: u8, buffer: &mut [u8]) -> usize {
+        if channel != self.channel {
+            return 0;
+        }
+        let count = buffer.len().min(self.data.len());
+        buffer[..count].copy_from_slice(&self.data[..count]);
+        count
     }
 }
 

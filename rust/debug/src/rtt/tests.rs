@@ -528,3 +528,94 @@ fn settings_are_checked() {
     );
     assert_eq!(config.ident(), b"SEGGER RTT");
 }
+
+#[test]
+fn read_channel_finds_the_block_at_once_and_keeps_what_does_not_fit() {
+    // The block is found in one call (no polling), with RTT off.
+    let mut target = Target::with_block(3, 3);
+    target.target_write(b"hello, world");
+    let mut rtt = Rtt::new();
+    let mut buffer = [0u8; 5];
+    assert_eq!(rtt.read_channel(&mut target, &map(), 0, &mut buffer), Ok(5));
+    assert_eq!(&buffer, b"hello");
+    assert_eq!(rtt.found, Found::At(BLOCK));
+    // A skip channel still keeps the bytes that did not fit in this buffer.
+    let mut rest = [0u8; 64];
+    assert_eq!(rtt.read_channel(&mut target, &map(), 0, &mut rest), Ok(7));
+    assert_eq!(&rest[..7], b", world");
+    assert_eq!(rtt.read_channel(&mut target, &map(), 0, &mut rest), Ok(0));
+    // RdOff caught up with WrOff.
+    let at = descriptor_address(Direction::Up, 0);
+    assert_eq!(target.word(at + 16), target.word(at + 12));
+    assert!(!rtt.config.enabled);
+}
+
+#[test]
+fn write_channel_fills_what_has_room_and_says_how_much() {
+    let mut target = Target::with_block(3, 3);
+    let mut rtt = Rtt::new();
+    // 16-byte ring: 15 bytes fit.
+    assert_eq!(
+        rtt.write_channel(&mut target, &map(), 0, b"0123456789abcdefXYZ"),
+        Ok(15)
+    );
+    let at = descriptor_address(Direction::Down, 0);
+    assert_eq!(target.word(at + 12), 15);
+    assert_eq!(&target.ram[0x800..0x80F], b"0123456789abcde");
+    assert_eq!(rtt.write_channel(&mut target, &map(), 0, b"more"), Ok(0));
+    // The target reads 10: the next write goes in across the wrap.
+    target.put_word(at + 16, 10);
+    assert_eq!(rtt.write_channel(&mut target, &map(), 0, b"fXYZ"), Ok(4));
+    assert_eq!(&target.ram[0x80F..0x810], b"f");
+    assert_eq!(&target.ram[0x800..0x803], b"XYZ");
+}
+
+#[test]
+fn read_and_write_channel_refuse_what_is_not_there() {
+    // No block in RAM.
+    let mut empty = Target::new();
+    let mut rtt = Rtt::new();
+    let mut buffer = [0u8; 8];
+    assert_eq!(
+        rtt.read_channel(&mut empty, &map(), 0, &mut buffer),
+        Err(Unserved::NotFound)
+    );
+    // A channel the block does not list, or lists unused.
+    let mut target = Target::with_block(3, 3);
+    assert_eq!(
+        rtt.read_channel(&mut target, &map(), 5, &mut buffer),
+        Err(Unserved::NoChannel(Direction::Up, 5))
+    );
+    assert_eq!(
+        rtt.write_channel(&mut target, &map(), 1, b"x"),
+        Err(Unserved::NoChannel(Direction::Down, 1))
+    );
+    // A corrupt descriptor is reported and not followed.
+    target.set_descriptor(Direction::Up, 0, UP_BUFFER, 64, 64, 0, 0);
+    target.log.clear();
+    let error = rtt.read_channel(&mut target, &map(), 0, &mut buffer);
+    assert!(
+        matches!(
+            error,
+            Err(Unserved::Corrupt(Corruption::IndexOutOfRange {
+                write: 64,
+                ..
+            }))
+        ),
+        "{error:?}"
+    );
+    assert!(!target.log.iter().any(|&(write, _, _)| write));
+    // A block that appears later is found by the next call.
+    empty.put(BLOCK, b"SEGGER RTT\0\0\0\0\0\0");
+    empty.put_word(BLOCK + 16, 3);
+    empty.put_word(BLOCK + 20, 3);
+    empty.set_descriptor(Direction::Up, 0, UP_BUFFER, 64, 2, 0, 0);
+    empty.put(UP_BUFFER, b"ok");
+    let mut rtt = Rtt::new();
+    assert_eq!(
+        rtt.read_channel(&mut Target::new(), &map(), 0, &mut buffer),
+        Err(Unserved::NotFound)
+    );
+    assert_eq!(rtt.read_channel(&mut empty, &map(), 0, &mut buffer), Ok(2));
+    assert_eq!(&buffer[..2], b"ok");
+}
