@@ -82,7 +82,11 @@ def test_openocd_captures_the_firmwares_itm_text_through_dap(dap_probe, tmp_path
         f"-pin-freq {pin_hz} -formatter 0",
         "stm32f1x.tpiu enable",
         "itm port 0 on",
-        "sleep 3000",
+        # Until 160 bytes (four lines or so) have arrived, at most 30 s: the simulated core
+        # runs in wall time, slower on a loaded machine. The capture is polled meanwhile.
+        f"set deadline [expr {{[clock milliseconds] + 30000}}]; "
+        f"while {{[clock milliseconds] < $deadline && (![file exists {capture}] || "
+        f"[file size {capture}] < 160)}} {{ sleep 100 }}",
         "stm32f1x.tpiu disable",
     ])
     assert "SWO-UART supported" in log and "SWO-MANCHESTER supported" in log, log
