@@ -65,6 +65,35 @@ pub trait Bus {
     fn access_port(&self) -> AccessPortIdentity {
         AccessPortIdentity::CORTEX_M3
     }
+    /// SWD multi-drop (DPv2, ADIv5.2 B4.3.4): the DPs sharing the wire, one entry each;
+    /// empty for a chip with a single SWJ-DP.
+    fn multidrop_targets(&self) -> Vec<MultidropTarget> {
+        Vec::new()
+    }
+    /// The AP accesses that follow come through DP `index` of `multidrop_targets`.
+    fn select_debug_port(&mut self, _index: usize) {}
+}
+
+/// A DP on a multi-drop wire (ADIv5.2 B2.2.11 TARGETID, B2.2.5 DLPIDR).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MultidropTarget {
+    /// TARGETID: TREVISION [31:28], TPARTNO [27:12], TDESIGNER [11:1], bit 0 set.
+    pub target_id: u32,
+    /// TINSTANCE, DLPIDR [31:28] and TARGETSEL [31:28].
+    pub instance: u8,
+}
+
+impl MultidropTarget {
+    /// The TARGETSEL value that selects this DP: TINSTANCE and TARGETID [27:0]
+    /// (ADIv5.2 B2.2.12).
+    pub fn target_select(self) -> u32 {
+        u32::from(self.instance) << 28 | (self.target_id & 0x0FFF_FFFF)
+    }
+
+    /// DLPIDR: TINSTANCE and PROTVSN 1, SWD protocol version 2 (ADIv5.2 B2.2.5).
+    pub fn dlpidr(self) -> u32 {
+        u32::from(self.instance) << 28 | 1
+    }
 }
 
 /// What AP0 (the AHB-AP in front of the core) reports.

@@ -2,13 +2,17 @@
 //! in progress, and the posted read result.
 
 use super::access_port::{AhbAp, ApAccess, BD0, BD3, DRW};
-use crate::bus::{Bus, BusError};
+use crate::bus::{Bus, BusError, MultidropTarget};
 
 /// DP register addresses, A[3:2] (ADIv5.2 B2.2).
 pub const DPIDR: u8 = 0x0; // read; ABORT on write
 pub const CTRL_STAT: u8 = 0x4;
 pub const SELECT: u8 = 0x8; // write; RESEND on read (SW-DP)
-pub const RDBUFF: u8 = 0xC;
+pub const RDBUFF: u8 = 0xC; // read; TARGETSEL on write (SW-DP version 2)
+pub const TARGETSEL: u8 = 0xC;
+/// DPBANKSEL values of the DPv2 registers at 0x4 (ADIv5.2 B2.2): TARGETID 2, DLPIDR 3.
+const BANK_TARGETID: u32 = 2;
+const BANK_DLPIDR: u32 = 3;
 
 /// ABORT (ADIv5.2 B2.2.1).
 pub const DAPABORT: u32 = 1 << 0;
@@ -77,6 +81,8 @@ pub struct DebugPort {
     /// (CSW.TrInProg reads 1 until it completes).
     abandoned: Option<ApAccess>,
     access_port: AhbAp,
+    /// A DP on a multi-drop wire: its TARGETID and DLPIDR.
+    multidrop: Option<MultidropTarget>,
 }
 
 impl Default for DebugPort {
@@ -91,11 +97,20 @@ impl Default for DebugPort {
             pending: None,
             abandoned: None,
             access_port: AhbAp::default(),
+            multidrop: None,
         }
     }
 }
 
 impl DebugPort {
+    /// A DP version 2 on a multi-drop wire.
+    pub fn multidrop(target: MultidropTarget) -> Self {
+        DebugPort {
+            multidrop: Some(target),
+            ..DebugPort::default()
+        }
+    }
+
     /// SW-DP turnaround period in cycles (WCR.TURNROUND + 1).
     pub fn turnaround(&self) -> u32 {
         (self.wire_control >> 8 & 3) + 1
@@ -164,6 +179,12 @@ impl DebugPort {
             (Wire::Swd, DPIDR) => bus.identity().dpidr,
             (_, CTRL_STAT) if self.bank() == 0 => self.ctrl_stat(),
             (Wire::Swd, CTRL_STAT) if self.bank() == 1 => self.wire_control,
+            (Wire::Swd, CTRL_STAT) if self.bank() == BANK_TARGETID => {
+                self.multidrop.map_or(0, |target| target.target_id)
+            }
+            (Wire::Swd, CTRL_STAT) if self.bank() == BANK_DLPIDR => {
+                self.multidrop.map_or(0, MultidropTarget::dlpidr)
+            }
             (Wire::Swd, SELECT) => self.resend,
             (Wire::Swd, RDBUFF) => {
                 if !self.settle(bus) {

@@ -1,6 +1,12 @@
 //! The debug-port half of the simulator: the SWJ-DP at the pins (SW-DP, JTAG chain),
 //! the AHB-AP, the virtual clock, fault injection, and the remote_bitbang server.
 //!
+//! A chip whose bus reports multi-drop targets (`Bus::multidrop_targets`) gets SW-DPs
+//! version 2 on one wire instead (ADIv5.2 B4.3.4): dormant at power-on (`swj`), woken by
+//! the selection alert, each with its own DP registers (TARGETID, DLPIDR), selected by a
+//! TARGETSEL write after a line reset; only the selected DP drives SWDIO, and its AP
+//! accesses go to the bus after `Bus::select_debug_port`.
+//!
 //! [`Sim`] puts a [`Bus`] (the chip half) behind the pins and implements [`wire::Pins`],
 //! so a probe can use it in-process as its wire.
 
@@ -18,14 +24,14 @@ mod adi_tests;
 #[cfg(test)]
 mod tests;
 
-use crate::bus::{AccessPortIdentity, Bus, BusError, Identity, Width};
+use crate::bus::{AccessPortIdentity, Bus, BusError, Identity, MultidropTarget, Width};
 use clock::VirtualClock;
 use debug_port::DebugPort;
 use faults::FaultInjector;
 use jtag::JtagChain;
 use std::time::Instant;
 use swd::SwDp;
-use swj::SelectWatcher;
+use swj::{DormantWatcher, PortKind, SelectWatcher};
 
 pub use clock::Statistics;
 pub use faults::FaultConfig;
@@ -54,6 +60,12 @@ impl<T: Bus + ?Sized> Bus for Box<T> {
     }
     fn access_port(&self) -> AccessPortIdentity {
         (**self).access_port()
+    }
+    fn multidrop_targets(&self) -> Vec<MultidropTarget> {
+        (**self).multidrop_targets()
+    }
+    fn select_debug_port(&mut self, index: usize) {
+        (**self).select_debug_port(index)
     }
 }
 
@@ -100,12 +112,20 @@ impl<B: Bus + ?Sized> Bus for TimedBus<'_, B> {
     fn access_port(&self) -> AccessPortIdentity {
         self.bus.access_port()
     }
+    fn multidrop_targets(&self) -> Vec<MultidropTarget> {
+        self.bus.multidrop_targets()
+    }
+    fn select_debug_port(&mut self, index: usize) {
+        self.bus.select_debug_port(index)
+    }
 }
 
 /// What the protocol machines work with during one clock edge.
 pub struct Context<'a> {
     pub bus: &'a mut dyn Bus,
     pub debug: &'a mut DebugPort,
+    /// The DPs of a multi-drop wire (empty: one SWJ-DP).
+    pub targets: &'a [MultidropTarget],
     pub faults: &'a mut FaultInjector,
     pub statistics: &'a mut Statistics,
     /// Set by an injected power failure; the port acts on it after the edge.
@@ -115,11 +135,42 @@ pub struct Context<'a> {
 /// Everything on the target side of the connector that a power cycle resets.
 #[derive(Clone, Debug, Default)]
 struct Powered {
+    kind: PortKind,
     mode: WireMode,
     watcher: SelectWatcher,
+    dormant: DormantWatcher,
     swd: SwDp,
     jtag: JtagChain,
-    debug: DebugPort,
+    /// One DP, or one per multi-drop target (`targets`).
+    debug: Vec<DebugPort>,
+    targets: Vec<MultidropTarget>,
+}
+
+impl Powered {
+    /// Power-on state for the DPs `bus` reports.
+    fn for_bus(bus: &dyn Bus) -> Self {
+        let targets = bus.multidrop_targets();
+        let kind = if targets.is_empty() {
+            PortKind::SerialWireJtag
+        } else {
+            PortKind::MultidropSerialWire
+        };
+        let debug = if targets.is_empty() {
+            vec![DebugPort::default()]
+        } else {
+            targets
+                .iter()
+                .map(|&target| DebugPort::multidrop(target))
+                .collect()
+        };
+        Powered {
+            kind,
+            mode: kind.power_on_mode(),
+            debug,
+            targets,
+            ..Powered::default()
+        }
+    }
 }
 
 /// The levels the probe drives.
@@ -164,9 +215,10 @@ pub struct Sim<B: Bus> {
 
 impl<B: Bus> Sim<B> {
     pub fn new(bus: B) -> Self {
+        let state = Powered::for_bus(&bus);
         Self {
             bus,
-            state: Powered::default(),
+            state,
             probe: Probe::default(),
             clock: VirtualClock::default(),
             statistics: Statistics::default(),
@@ -231,7 +283,7 @@ impl<B: Bus> Sim<B> {
             return;
         }
         self.powered = on;
-        self.state = Powered::default();
+        self.state = Powered::for_bus(&self.bus);
         self.state.jtag.set_test_reset(self.probe.test_reset);
         self.bus.set_reset(!on || self.probe.reset);
     }
@@ -330,10 +382,18 @@ impl<B: Bus> Sim<B> {
         }
         let line = self.line();
         let driven = self.target_swdio().is_some() && !self.probe.swdio_output;
-        if let Some(mode) = self.state.watcher.clock(line && !driven) {
-            self.select(mode);
-        }
-        let power_off = self.clock_protocol(line);
+        let power_off = if self.state.mode == WireMode::Dormant {
+            if self.state.dormant.clock(line) {
+                self.select(WireMode::Swd);
+            }
+            false
+        } else {
+            let (kind, mode) = (self.state.kind, self.state.mode);
+            if let Some(mode) = self.state.watcher.clock_for(line && !driven, kind, mode) {
+                self.select(mode);
+            }
+            self.clock_protocol(line)
+        };
         if power_off {
             self.power_fail();
         }
@@ -345,6 +405,7 @@ impl<B: Bus> Sim<B> {
     fn select(&mut self, mode: WireMode) {
         self.state.mode = mode;
         self.state.swd = SwDp::selected();
+        self.state.dormant = DormantWatcher::default();
         if mode == WireMode::Jtag {
             self.state.jtag = JtagChain::default();
         }
@@ -358,9 +419,12 @@ impl<B: Bus> Sim<B> {
             advanced_ns: &mut self.advanced_ns,
             wall_clock: &mut self.wall_clock,
         };
+        let selected = self.state.swd.selected_port();
+        bus.select_debug_port(selected);
         let mut context = Context {
             bus: &mut bus,
-            debug: &mut self.state.debug,
+            debug: &mut self.state.debug[selected],
+            targets: &self.state.targets,
             faults: &mut self.faults,
             statistics: &mut self.statistics,
             power_off: false,
@@ -371,6 +435,7 @@ impl<B: Bus> Sim<B> {
                 .state
                 .jtag
                 .rising_edge(line, self.probe.tdi, &mut context),
+            WireMode::Dormant => {}
         }
         context.power_off
     }

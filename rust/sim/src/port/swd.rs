@@ -7,7 +7,7 @@
 //! `adi` registers: the simulator is an independent oracle for them.
 
 use super::Context;
-use super::debug_port::{DPIDR, RDBUFF, Refusal, Wire};
+use super::debug_port::{DPIDR, RDBUFF, Refusal, TARGETSEL, Wire};
 use super::faults::Injected;
 
 /// SWD ACK values, sent LSB first (ADIv5.2 B4.2.1).
@@ -32,6 +32,17 @@ enum Answer {
     Fault,
     /// The target does not drive the line at all.
     Silent,
+    /// A TARGETSEL write: no DP drives the ACK, the data phase follows (ADIv5.2 B4.3.4).
+    Unacknowledged,
+}
+
+/// Which DPs of a multi-drop wire listen (ADIv5.2 B4.3.4): all after a line reset, then
+/// the one TARGETSEL names, or none (each DP ignores the line until the next line reset).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Selection {
+    All,
+    One(usize),
+    Nobody,
 }
 
 /// A packet after its request: `cycle` counts cycles since the park bit. With turnaround
@@ -62,7 +73,7 @@ impl Packet {
     }
 
     fn has_data(&self) -> bool {
-        self.answer == Answer::Ok || self.data_phase
+        matches!(self.answer, Answer::Ok | Answer::Unacknowledged) || self.data_phase
     }
 
     fn last_cycle(&self) -> u32 {
@@ -81,7 +92,7 @@ impl Packet {
                 Answer::Ok => ACK_OK,
                 Answer::Wait => ACK_WAIT,
                 Answer::Fault => ACK_FAULT,
-                Answer::Silent => return None,
+                Answer::Silent | Answer::Unacknowledged => return None,
             };
             return Some(bits >> (cycle - acknowledge) & 1 != 0);
         }
@@ -95,7 +106,8 @@ impl Packet {
     /// Is `cycle` a write data bit the target takes?
     fn samples(&self, cycle: u32) -> Option<u32> {
         let start = self.data_start();
-        let taken = !self.request.read && self.answer == Answer::Ok;
+        let taken =
+            !self.request.read && matches!(self.answer, Answer::Ok | Answer::Unacknowledged);
         (taken && (start..start + 33).contains(&cycle)).then(|| cycle - start)
     }
 }
@@ -123,6 +135,8 @@ pub struct SwDp {
     reset_state: bool,
     /// After a protocol error the target ignores the line until a line reset.
     lockout: bool,
+    /// Multi-drop: which DP listens.
+    selection: Selection,
 }
 
 impl Default for SwDp {
@@ -134,6 +148,7 @@ impl Default for SwDp {
             awaiting_low: true,
             reset_state: true,
             lockout: true,
+            selection: Selection::All,
         }
     }
 }
@@ -147,6 +162,14 @@ impl SwDp {
     /// Entered by the JTAG-to-SWD sequence (ADIv5.2 B5.2.2): a line reset must follow.
     pub fn selected() -> Self {
         Self::default()
+    }
+
+    /// The multi-drop DP whose registers the wire reaches (0 on a single-DP wire).
+    pub fn selected_port(&self) -> usize {
+        match self.selection {
+            Selection::One(index) => index,
+            _ => 0,
+        }
     }
 
     /// One rising edge of SWCLK; `level` is SWDIO as the target sees it.
@@ -174,6 +197,7 @@ impl SwDp {
         self.awaiting_low = true;
         self.reset_state = true;
         self.lockout = false;
+        self.selection = Selection::All;
     }
 
     fn idle(&mut self, level: bool) -> Phase {
@@ -210,7 +234,7 @@ impl SwDp {
         context.statistics.transactions += 1;
         let (answer, data) = self.decide(request, context);
         match answer {
-            Answer::Ok => context.statistics.ok += 1,
+            Answer::Ok | Answer::Unacknowledged => context.statistics.ok += 1,
             Answer::Wait => context.statistics.wait += 1,
             Answer::Fault => context.statistics.fault += 1,
             Answer::Silent => context.statistics.no_response += 1,
@@ -235,6 +259,19 @@ impl SwDp {
 
     /// The ACK, and the data of a read.
     fn decide(&mut self, request: Request, context: &mut Context) -> (Answer, u32) {
+        if !context.targets.is_empty() {
+            let target_select =
+                !request.access_port && !request.read && request.address == TARGETSEL;
+            if target_select {
+                return (Answer::Unacknowledged, 0);
+            }
+            // Several DPs answering at once would fight over the line: none is modelled
+            // as answering (a host must write TARGETSEL after each line reset).
+            let several = context.targets.len() > 1 && self.selection == Selection::All;
+            if several || self.selection == Selection::Nobody {
+                return (Answer::Silent, 0);
+            }
+        }
         let reads_identity = !request.access_port && request.read && request.address == DPIDR;
         if self.reset_state && !reads_identity {
             return (Answer::Fault, 0);
@@ -283,12 +320,40 @@ impl SwDp {
         }
         if packet.cycle == packet.last_cycle() {
             if packet.samples(packet.cycle).is_some() {
-                finish_write(packet, context);
+                if packet.answer == Answer::Unacknowledged {
+                    self.target_select(packet, context);
+                } else {
+                    finish_write(packet, context);
+                }
             }
             return Phase::Idle;
         }
         self.drive = packet.drive(packet.cycle + 1);
         Phase::Packet(packet)
+    }
+}
+
+impl SwDp {
+    /// A TARGETSEL write's data (ADIv5.2 B2.2.12, B4.3.4): right after a line reset it
+    /// selects the DP whose TINSTANCE and TARGETID match; the others (all of them on a
+    /// mismatch or a parity error) stop listening until the next line reset.
+    fn target_select(&mut self, packet: Packet, context: &mut Context) {
+        if !self.reset_state {
+            return;
+        }
+        let value = packet.data as u32;
+        let parity_ok = (packet.data >> 32 & 1) as u32 == value.count_ones() & 1;
+        let found = context
+            .targets
+            .iter()
+            .position(|target| target.target_select() == value);
+        self.selection = match found {
+            Some(index) if parity_ok => Selection::One(index),
+            _ => {
+                self.lockout = true;
+                Selection::Nobody
+            }
+        };
     }
 }
 

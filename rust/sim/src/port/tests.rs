@@ -4,7 +4,7 @@
 use super::access_port::{AHB_AP_BASE, AHB_AP_IDR, BASE, BD0, CFG, CSW, DRW, IDR, TAR};
 use super::debug_port::*;
 use super::{FaultConfig, Sim, WireMode};
-use crate::bus::{Bus, BusError, Identity, Width};
+use crate::bus::{Bus, BusError, Identity, MultidropTarget, Width};
 use wire::{Pins, Port};
 
 pub const RAM_BASE: u32 = 0x2000_0000;
@@ -1066,4 +1066,153 @@ mod remote_bitbang_server {
         let sleeps = 1_000_000 + 1_000;
         assert_eq!(statistics.virtual_time_ns, 42 * 1_000 + sleeps);
     }
+}
+
+/// Two RAM "cores" behind three multi-drop DPs (the RP2040's TARGETSELs: core 0, core 1,
+/// rescue with no RAM); AP accesses reach the RAM of the DP selected.
+struct MultidropBus {
+    cores: [RamBus; 2],
+    selected: usize,
+}
+
+const MULTIDROP_DPIDR: u32 = 0x0BC1_2477;
+const RP2040_TARGETS: [MultidropTarget; 3] = [
+    MultidropTarget {
+        target_id: 0x0100_2927,
+        instance: 0,
+    },
+    MultidropTarget {
+        target_id: 0x0100_2927,
+        instance: 1,
+    },
+    MultidropTarget {
+        target_id: 0x0100_2927,
+        instance: 0xF,
+    },
+];
+
+impl Bus for MultidropBus {
+    fn read(&mut self, address: u32, width: Width) -> Result<u32, BusError> {
+        let core = self.cores.get_mut(self.selected).ok_or(BusError::Fault)?;
+        core.read(address, width)
+    }
+    fn write(&mut self, address: u32, width: Width, value: u32) -> Result<(), BusError> {
+        let core = self.cores.get_mut(self.selected).ok_or(BusError::Fault)?;
+        core.write(address, width, value)
+    }
+    fn advance_to(&mut self, now_ns: u64) {
+        for core in &mut self.cores {
+            core.advance_to(now_ns);
+        }
+    }
+    fn set_reset(&mut self, _asserted: bool) {}
+    fn identity(&self) -> Identity {
+        Identity {
+            dpidr: MULTIDROP_DPIDR,
+            ..GENUINE
+        }
+    }
+    fn multidrop_targets(&self) -> Vec<MultidropTarget> {
+        RP2040_TARGETS.to_vec()
+    }
+    fn select_debug_port(&mut self, index: usize) {
+        self.selected = index;
+    }
+}
+
+impl<B: Bus> Swd<'_, B> {
+    /// Dormant to SWD (ADIv5.2 B5.3.4): eight ones, the selection alert, four low cycles
+    /// and the activation code 0x1A, then a line reset.
+    fn wake_from_dormant(&mut self) {
+        self.clock_out(0xFF, 8);
+        self.clock_out(crate::port::swj::SELECTION_ALERT as u64, 64);
+        self.clock_out((crate::port::swj::SELECTION_ALERT >> 64) as u64, 64);
+        self.clock_out(0x1A << 4, 12);
+        self.line_reset();
+    }
+
+    /// TARGETSEL after a line reset (ADIv5.2 B4.3.4): request, five undriven cycles
+    /// (turnaround, ACK, turnaround), 32 data bits and parity; true if anything drove the
+    /// line in the ACK phase.
+    fn target_select(&mut self, value: u32) -> bool {
+        self.line_reset();
+        self.clock_out(u64::from(request_byte(false, false, TARGETSEL)), 8);
+        let acknowledge = self.clock_in(5);
+        let parity = u64::from(value.count_ones() & 1);
+        self.clock_out(u64::from(value) | parity << 32, 33);
+        self.clock_out(0, 2);
+        acknowledge != 0b11111
+    }
+}
+
+fn multidrop_sim() -> Sim<MultidropBus> {
+    Sim::new(MultidropBus {
+        cores: [RamBus::new(), RamBus::new()],
+        selected: 0,
+    })
+}
+
+#[test]
+fn a_multidrop_port_is_dormant_until_woken() {
+    let mut sim = multidrop_sim();
+    assert_eq!(sim.mode(), WireMode::Dormant);
+    let mut swd = Swd::new(&mut sim);
+    // JTAG-to-SWD does nothing to a dormant DP; nothing answers.
+    swd.select_swd();
+    swd.target_select(RP2040_TARGETS[0].target_select());
+    assert!(matches!(swd.read(false, DPIDR), Err(Failure::NoAnswer(_))));
+    swd.wake_from_dormant();
+    assert_eq!(swd.sim.mode(), WireMode::Swd);
+    // SWD-to-dormant sends it back.
+    swd.clock_out(u64::MAX, 60);
+    swd.clock_out(0xE3BC, 16);
+    assert_eq!(swd.sim.mode(), WireMode::Dormant);
+}
+
+#[test]
+fn targetsel_selects_one_dp_and_dlpidr_names_it() {
+    let mut sim = multidrop_sim();
+    let mut swd = Swd::new(&mut sim);
+    swd.wake_from_dormant();
+    // Without TARGETSEL all three would answer at once: none is modelled as answering.
+    assert!(matches!(swd.read(false, DPIDR), Err(Failure::NoAnswer(_))));
+    for (index, target) in RP2040_TARGETS.iter().enumerate() {
+        assert!(
+            !swd.target_select(target.target_select()),
+            "TARGETSEL is not acknowledged"
+        );
+        assert_eq!(swd.read(false, DPIDR), Ok(MULTIDROP_DPIDR), "DP {index}");
+        swd.write(false, SELECT, 3).unwrap();
+        assert_eq!(swd.read(false, CTRL_STAT), Ok(target.dlpidr()));
+        swd.write(false, SELECT, 2).unwrap();
+        assert_eq!(swd.read(false, CTRL_STAT), Ok(0x0100_2927), "TARGETID");
+        swd.write(false, SELECT, 0).unwrap();
+    }
+    assert_eq!(RP2040_TARGETS[1].dlpidr(), 0x1000_0001);
+    // A TARGETSEL no DP has: nobody answers until the next line reset.
+    swd.target_select(0x2100_2927);
+    assert!(matches!(swd.read(false, DPIDR), Err(Failure::NoAnswer(_))));
+}
+
+#[test]
+fn each_dp_reaches_its_own_core() {
+    let mut sim = multidrop_sim();
+    let mut swd = Swd::new(&mut sim);
+    swd.wake_from_dormant();
+    for (index, value) in [(0, 0x1111_1111), (1, 0x2222_2222)] {
+        swd.target_select(RP2040_TARGETS[index].target_select());
+        swd.read(false, DPIDR).unwrap();
+        swd.power_up();
+        swd.write_ap(CSW, 0x2);
+        swd.write_ap(TAR, RAM_BASE);
+        swd.write_ap(DRW, value);
+    }
+    // Each DP kept its own CTRL/STAT and SELECT: back to core 0 without setting them up.
+    swd.target_select(RP2040_TARGETS[0].target_select());
+    swd.read(false, DPIDR).unwrap();
+    assert_ne!(swd.read(false, CTRL_STAT).unwrap() & CDBGPWRUPACK, 0);
+    swd.write_ap(TAR, RAM_BASE);
+    assert_eq!(swd.read_ap(DRW), 0x1111_1111);
+    assert_eq!(sim.bus().cores[0].word(RAM_BASE), 0x1111_1111);
+    assert_eq!(sim.bus().cores[1].word(RAM_BASE), 0x2222_2222);
 }
