@@ -24,6 +24,15 @@ pub enum Error {
 }
 
 impl Error {
+    /// A transient wire error: a FAULT answer (a sticky flag, cleared since), no answer, or
+    /// a parity error (the line resynchronised since). The access may succeed if run again.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Error::Fault { .. } | Error::NoResponse | Error::Protocol
+        )
+    }
+
     pub(crate) fn from_transport(error: TransferError, port: Port, address: u8) -> Self {
         match error {
             TransferError::Wait => Error::WaitTimeout { port, address },

@@ -18,7 +18,7 @@ mod wire_transport;
 /// The bitfield crate, for [`register!`].
 pub use bitfield;
 pub use deadline::{Deadline, poll_memory};
-pub use debug_port::{DebugPort, Timeouts};
+pub use debug_port::{DebugPort, RunError, TRANSIENT_RETRIES, Timeouts};
 pub use error::Error;
 pub use memory_ap::{Memory, MemoryAp, MemoryPort};
 pub use rom_table::{Component, ComponentKind, RomTable};

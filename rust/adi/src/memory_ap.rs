@@ -1,11 +1,12 @@
 //! The MEM-AP (ADIv5.2 C2): target memory through CSW, TAR and DRW, with auto-increment
 //! inside 1 KB blocks, and the [`Memory`] trait the layers above use.
 
-use crate::debug_port::DebugPort;
+use crate::debug_port::{DebugPort, RunError};
 use crate::error::Error;
 use crate::registers::ap::{self, Csw, Idr};
 use crate::registers::{ApRegister, MemoryMapped};
 use crate::transport::{Clock, Transport};
+use core::ops::Range;
 
 /// Target memory as the core and flash drivers see it, plus the clock for their timeouts.
 pub trait Memory {
@@ -45,6 +46,13 @@ pub trait Memory {
     }
 }
 
+/// Which way a run moves data: reads may always be repeated, writes only to plain memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Direction {
+    Read,
+    Write,
+}
+
 /// Access size of one MEM-AP transfer (CSW.Size).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Size {
@@ -71,7 +79,31 @@ impl Size {
     }
 }
 
-/// One MEM-AP: its number, its CSW, and what is known of TAR.
+/// The SRAM region of the ARMv6-M/ARMv7-M/ARMv8-M memory map (ARMv7-M B3.1, Table B3-1):
+/// Normal memory, where storing a value twice has the effect of storing it once.
+pub const SRAM_REGION: Range<u32> = 0x2000_0000..0x4000_0000;
+/// How many address ranges a MEM-AP knows as plain memory.
+pub const PLAIN_MEMORY_RANGES: usize = 4;
+
+/// One MEM-AP: its number, its CSW, what is known of TAR, and where a write is a plain
+/// store.
+///
+/// # Retries after transient errors
+///
+/// A run of transfers inside one auto-increment block (CSW, TAR, the data, the RDBUFF and
+/// CTRL/STAT checks) that fails with a transient error (FAULT, no answer, parity:
+/// [`Error::is_transient`]) goes on from the last value surely done, TAR rewritten, at
+/// most [`crate::TRANSIENT_RETRIES`] times in a row without progress
+/// ([`DebugPort::may_retry`] says when):
+/// - reads, always: TAR moved on, so the run goes on from the first value whose data did
+///   not arrive (each posted read carries the one before), TAR rewritten;
+/// - writes only where every store of the run is a plain store to memory, so that storing
+///   a value again (the one before the failure may be stored twice) has the effect of
+///   storing it once: an address range of [`MemoryAp::add_plain_memory`] (by default the architecture's SRAM region,
+///   [`SRAM_REGION`]). Elsewhere a write is never repeated: a flash array half-word
+///   programmed twice, or a flash controller register written twice (a second STRT starts
+///   a second erase), is not the same as once. Those fail with the error, for the flash
+///   driver to decide (e.g. read back and go on).
 #[derive(Clone, Copy, Debug)]
 pub struct MemoryAp {
     ap: u8,
@@ -79,6 +111,7 @@ pub struct MemoryAp {
     csw_base: Csw,
     csw: Option<u32>,
     tar: Option<u32>,
+    plain_memory: [Option<(u32, u32)>; PLAIN_MEMORY_RANGES],
 }
 
 impl MemoryAp {
@@ -90,12 +123,39 @@ impl MemoryAp {
             return Err(Error::NotMemoryAp { ap, idr });
         }
         let csw_base = Csw::from(port.read_ap(ap, Csw::ADDRESS)?).kept();
+        let mut plain_memory = [None; PLAIN_MEMORY_RANGES];
+        plain_memory[0] = Some((SRAM_REGION.start, SRAM_REGION.end));
         Ok(Self {
             ap,
             csw_base,
             csw: None,
             tar: None,
+            plain_memory,
         })
+    }
+
+    /// Also count `range` as plain memory, where a failed write run is written again
+    /// (RAM outside the SRAM region, e.g. an STM32F4's CCM at 0x1000_0000 or a Cortex-M7's
+    /// ITCM). False if the list is full.
+    pub fn add_plain_memory(&mut self, range: Range<u32>) -> bool {
+        match self.plain_memory.iter_mut().find(|slot| slot.is_none()) {
+            Some(slot) => {
+                *slot = Some((range.start, range.end));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Is every byte of `length` bytes from `address` plain memory?
+    pub fn is_plain_memory(&self, address: u32, length: u32) -> bool {
+        let Some(end) = address.checked_add(length) else {
+            return false;
+        };
+        self.plain_memory
+            .iter()
+            .flatten()
+            .any(|&(start, limit)| start <= address && end <= limit)
     }
 
     pub fn number(&self) -> u8 {
@@ -150,29 +210,60 @@ impl MemoryAp {
     }
 
     /// Transfers of one size from `address` on, in runs that stay inside a 1 KB
-    /// auto-increment block (ADIv5.2 C2.2.2), rewriting TAR at each block.
+    /// auto-increment block (ADIv5.2 C2.2.2), rewriting TAR at each block. A run that
+    /// fails with a transient error goes on from its last value surely done, if
+    /// `direction` allows it (see the type's rule).
     fn transfer<T: Transport, C: Clock>(
         &mut self,
         port: &mut DebugPort<T, C>,
         size: Size,
+        direction: Direction,
         address: u32,
         count: usize,
-        mut run: impl FnMut(&mut DebugPort<T, C>, usize, usize) -> Result<(), Error>,
+        mut run: impl FnMut(&mut DebugPort<T, C>, usize, usize) -> Result<(), RunError>,
     ) -> Result<(), Error> {
-        self.set_csw(port, size)?;
         let mut done = 0;
         while done < count {
             let here = address.wrapping_add(done as u32 * size.bytes());
             let room =
                 (ap::AUTO_INCREMENT_BLOCK - (here % ap::AUTO_INCREMENT_BLOCK)) / size.bytes();
             let length = (count - done).min(room as usize);
-            self.set_tar(port, here)?;
-            // TAR is unknown after a partial run; known after a complete one.
-            self.tar = None;
-            let result = run(port, done, length).and_then(|()| port.check_sticky_errors());
-            if let Err(error) = result {
+            let repeatable = match direction {
+                Direction::Read => true,
+                Direction::Write => self.is_plain_memory(here, length as u32 * size.bytes()),
+            };
+            // Repeats in a row without progress, bounded by `DebugPort::may_retry`.
+            let mut attempts = 0;
+            let mut offset = 0;
+            while offset < length {
+                let at = here.wrapping_add(offset as u32 * size.bytes());
+                let remaining = length - offset;
+                let result = self
+                    .set_csw(port, size)
+                    .and_then(|()| self.set_tar(port, at))
+                    .map_err(RunError::at(0))
+                    .and_then(|()| {
+                        // TAR is unknown after a partial run; known after a complete one.
+                        self.tar = None;
+                        run(port, done + offset, remaining)
+                    })
+                    // A sticky flag found after the run: its last store or read failed
+                    // (an earlier one would have drawn a FAULT, ADIv5.2 B4.2.4).
+                    .and_then(|()| {
+                        port.check_sticky_errors()
+                            .map_err(RunError::at(remaining.saturating_sub(2)))
+                    });
+                let Err(RunError { error, completed }) = result else {
+                    break;
+                };
                 self.invalidate();
-                return Err(bus_error(error, here));
+                if completed > 0 {
+                    attempts = 0;
+                }
+                if !(repeatable && port.may_retry(&error, &mut attempts)) {
+                    return Err(bus_error(error, at));
+                }
+                offset += completed;
             }
             let next = here.wrapping_add(length as u32 * size.bytes());
             self.tar = if next.is_multiple_of(ap::AUTO_INCREMENT_BLOCK) {
@@ -196,6 +287,7 @@ impl MemoryAp {
         self.transfer(
             port,
             Size::Word,
+            Direction::Read,
             address,
             words.len(),
             |port, start, length| {
@@ -215,6 +307,7 @@ impl MemoryAp {
         self.transfer(
             port,
             Size::Word,
+            Direction::Write,
             address,
             words.len(),
             |port, start, length| {
@@ -234,14 +327,18 @@ impl MemoryAp {
         self.transfer(
             port,
             Size::Half,
+            Direction::Write,
             address,
             halves.len(),
             |port, start, length| {
                 for (index, &half) in halves[start..start + length].iter().enumerate() {
                     let lane = (address.wrapping_add(2 * (start + index) as u32) & 2) * 8;
-                    port.write_ap(ap, ap::DRW, u32::from(half) << lane)?;
+                    port.write_ap(ap, ap::DRW, u32::from(half) << lane)
+                        .map_err(RunError::at(index.saturating_sub(1)))?;
                 }
-                port.read_dp(crate::registers::dp::RDBUFF).map(|_| ())
+                port.read_dp(crate::registers::dp::RDBUFF)
+                    .map(|_| ())
+                    .map_err(RunError::at(length.saturating_sub(1)))
             },
         )
     }
@@ -259,9 +356,16 @@ impl MemoryAp {
         while done < bytes.len() {
             let length = (bytes.len() - done).min(lanes.len());
             let start = address.wrapping_add(done as u32);
-            self.transfer(port, Size::Byte, start, length, |port, offset, run| {
-                port.read_ap_repeated(ap, ap::DRW, &mut lanes[offset..offset + run])
-            })?;
+            self.transfer(
+                port,
+                Size::Byte,
+                Direction::Read,
+                start,
+                length,
+                |port, offset, run| {
+                    port.read_ap_repeated(ap, ap::DRW, &mut lanes[offset..offset + run])
+                },
+            )?;
             for index in 0..length {
                 let lane = (start.wrapping_add(index as u32) & 3) * 8;
                 bytes[done + index] = (lanes[index] >> lane) as u8;
@@ -281,14 +385,18 @@ impl MemoryAp {
         self.transfer(
             port,
             Size::Byte,
+            Direction::Write,
             address,
             bytes.len(),
             |port, start, length| {
                 for (index, &byte) in bytes[start..start + length].iter().enumerate() {
                     let lane = (address.wrapping_add((start + index) as u32) & 3) * 8;
-                    port.write_ap(ap, ap::DRW, u32::from(byte) << lane)?;
+                    port.write_ap(ap, ap::DRW, u32::from(byte) << lane)
+                        .map_err(RunError::at(index.saturating_sub(1)))?;
                 }
-                port.read_dp(crate::registers::dp::RDBUFF).map(|_| ())
+                port.read_dp(crate::registers::dp::RDBUFF)
+                    .map(|_| ())
+                    .map_err(RunError::at(length.saturating_sub(1)))
             },
         )
     }
