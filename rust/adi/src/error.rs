@@ -24,12 +24,14 @@ pub enum Error {
 }
 
 impl Error {
-    /// A transient wire error: a FAULT answer (a sticky flag, cleared since), no answer, or
-    /// a parity error (the line resynchronised since). The access may succeed if run again.
+    /// An error that may be transient: a FAULT answer (a sticky flag, cleared since; in a
+    /// memory access an [`Error::Bus`]), no answer, or a parity error (the line
+    /// resynchronised since). The access may succeed if run again, where running it again
+    /// is safe.
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            Error::Fault { .. } | Error::NoResponse | Error::Protocol
+            Error::Fault { .. } | Error::Bus { .. } | Error::NoResponse | Error::Protocol
         )
     }
 

@@ -5,6 +5,9 @@ use crate::memory_map::{MemoryMap, Region, RegionKind};
 use crate::{Error, FlashTraits, Identity};
 use adi::{Memory, poll_memory};
 
+/// An erased flash half-word (RM0008 3.3.3).
+const ERASED_HALF_WORD: u16 = 0xFFFF;
+
 /// DBGMCU_IDCODE: DEV_ID in [11:0], REV_ID in [31:16] (RM0008 31.6.1).
 const DBGMCU_IDCODE: u32 = 0xE004_2000;
 /// Flash size in KB (RM0008 30.1, "Flash size register").
@@ -386,7 +389,7 @@ impl Stm32F1 {
                 let low = data[end];
                 let high = data.get(end + 1).copied().unwrap_or(0xFF);
                 let half = u16::from_le_bytes([low, high]);
-                if half == 0xFFFF {
+                if half == ERASED_HALF_WORD {
                     break;
                 }
                 halves[count] = half;
@@ -395,7 +398,7 @@ impl Stm32F1 {
             }
             if count > 0 {
                 let at = address + offset as u32;
-                memory.write_halves(at, &halves[..count])?;
+                write_halves_resuming(memory, at, &halves[..count])?;
                 self.finish(memory, at, PROGRAM_TIMEOUT_MICROS)?;
                 offset = end;
             } else {
@@ -497,4 +500,64 @@ impl Stm32F1 {
             other => other,
         })
     }
+}
+
+/// Program `halves` from `address` (PG set). After a wire error that may be transient
+/// ([`adi::Error::is_transient`]) the flash is read back and programming goes on from the
+/// first half-word that still reads erased: a half-word is never programmed twice (over
+/// one not erased it would fail with PGERR, RM0008 3.3.3), so going on is safe whichever
+/// store the error hid. A half-word that reads neither as wanted nor erased ends it with
+/// the error; so do [`adi::TRANSIENT_RETRIES`] failures in a row without progress.
+fn write_halves_resuming<M: Memory>(
+    memory: &mut M,
+    address: u32,
+    halves: &[u16],
+) -> Result<(), Error> {
+    let mut done = 0;
+    let mut attempts = 0;
+    while done < halves.len() {
+        let at = address + 2 * done as u32;
+        let error = match memory.write_halves(at, &halves[done..]) {
+            Ok(()) => return Ok(()),
+            Err(error) => error,
+        };
+        if !error.is_transient() || attempts >= adi::TRANSIENT_RETRIES {
+            return Err(Error::Adi(error));
+        }
+        attempts += 1;
+        let programmed =
+            programmed_prefix(memory, at, &halves[done..])?.ok_or(Error::Adi(error))?;
+        if programmed > 0 {
+            attempts = 0;
+        }
+        done += programmed;
+    }
+    Ok(())
+}
+
+/// How many of `halves` from `address` the flash already holds, up to the first that still
+/// reads erased; None if one reads as something else.
+fn programmed_prefix<M: Memory>(
+    memory: &mut M,
+    address: u32,
+    halves: &[u16],
+) -> Result<Option<usize>, Error> {
+    let mut bytes = [0u8; 64];
+    let mut index = 0;
+    while index < halves.len() {
+        let count = (halves.len() - index).min(bytes.len() / 2);
+        let read = &mut bytes[..2 * count];
+        memory.read_bytes(address + 2 * index as u32, read)?;
+        for (offset, pair) in read.chunks_exact(2).enumerate() {
+            let value = u16::from_le_bytes([pair[0], pair[1]]);
+            if value == ERASED_HALF_WORD {
+                return Ok(Some(index + offset));
+            }
+            if value != halves[index + offset] {
+                return Ok(None);
+            }
+        }
+        index += count;
+    }
+    Ok(Some(halves.len()))
 }
