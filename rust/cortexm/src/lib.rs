@@ -53,6 +53,33 @@ pub enum Error {
     NotSet,
 }
 
+impl Error {
+    /// A wire error that may pass ([`adi::Error::is_transient`]).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::Adi(error) if error.is_transient())
+    }
+}
+
+/// Run a core-debug access again after a transient wire error (the wire is recovered by
+/// then: sticky flags cleared, line reset), at most [`adi::TRANSIENT_RETRIES`] times. Only
+/// for accesses whose repetition has the effect of one: a core register transfer through
+/// DCRSR/DCRDR (ARMv7-M C1.6.3), a DHCSR write that sets a halted or running state (not a
+/// step: a second step write would step again), a read.
+pub fn repeat_idempotent<M, R, E: Into<Error> + Copy>(
+    memory: &mut M,
+    mut access: impl FnMut(&mut M) -> Result<R, E>,
+) -> Result<R, E> {
+    let mut attempts = 0;
+    loop {
+        match access(memory) {
+            Err(error) if error.into().is_transient() && attempts < adi::TRANSIENT_RETRIES => {
+                attempts += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
 impl From<adi::Error> for Error {
     fn from(error: adi::Error) -> Self {
         Error::Adi(error)
@@ -194,7 +221,7 @@ impl Core {
     pub fn halt_request<M: Memory>(&mut self, memory: &mut M) -> Result<(), Error> {
         let mut dhcsr = Dhcsr::debug();
         dhcsr.set_c_halt(true);
-        memory.store(dhcsr)?;
+        repeat_idempotent(memory, |memory| memory.store(dhcsr))?;
         Ok(())
     }
 
@@ -299,22 +326,29 @@ impl Core {
         )
     }
 
-    /// Transfer REGSEL `regsel` to DCRDR and read it (C1.6.3).
+    /// Transfer REGSEL `regsel` to DCRDR and read it (C1.6.3); the whole transfer again
+    /// after a transient wire error.
     fn read_core_register<M: Memory>(memory: &mut M, regsel: u8) -> Result<u32, Error> {
         let mut dcrsr = Dcrsr::default();
         dcrsr.set_regsel(regsel);
-        memory.store(dcrsr)?;
-        Self::wait_register_ready(memory)?;
-        Ok(memory.read_word(DCRDR)?)
+        repeat_idempotent(memory, |memory| {
+            memory.store(dcrsr)?;
+            Self::wait_register_ready(memory)?;
+            Ok(memory.read_word(DCRDR)?)
+        })
     }
 
+    /// DCRDR, then DCRSR with REGWnR (C1.6.3); again after a transient wire error: the
+    /// register gets the same value.
     fn write_core_register<M: Memory>(memory: &mut M, regsel: u8, value: u32) -> Result<(), Error> {
-        memory.write_word(DCRDR, value)?;
         let mut dcrsr = Dcrsr::default();
         dcrsr.set_regsel(regsel);
         dcrsr.set_regwnr(true);
-        memory.store(dcrsr)?;
-        Self::wait_register_ready(memory)
+        repeat_idempotent(memory, |memory| {
+            memory.write_word(DCRDR, value)?;
+            memory.store(dcrsr)?;
+            Self::wait_register_ready(memory)
+        })
     }
 
     pub fn read_register<M: Memory>(

@@ -12,7 +12,7 @@
 use adi::Memory;
 use chips::{Chip, RegionKind};
 use cortexm::registers::{Dfsr, Dhcsr};
-use cortexm::{Core, PC, XPSR};
+use cortexm::{Core, PC, XPSR, repeat_idempotent};
 
 /// GDB's CRC-32 (libiberty's xcrc32): polynomial 0x04C11DB7, MSB first, initial value all
 /// ones, no final XOR; the catalogue's CRC-32/MPEG-2.
@@ -233,7 +233,7 @@ fn restore<M: Memory>(
     let mut halting = Dhcsr::debug();
     halting.set_c_halt(true);
     halting.set_c_maskints(true);
-    memory.store(halting)?;
+    repeat_idempotent(memory, |memory| memory.store(halting))?;
     core.halt(memory)?;
     for (offset, piece) in saved_ram.chunks(SAVE_PIECE).enumerate() {
         memory.write_bytes(area + (offset * SAVE_PIECE) as u32, piece)?;
@@ -241,7 +241,7 @@ fn restore<M: Memory>(
     for (&value, &number) in saved_registers.iter().zip(&SAVED_REGISTERS) {
         core.write_register(memory, number, value)?;
     }
-    memory.store(Dfsr::all())?;
+    repeat_idempotent(memory, |memory| memory.store(Dfsr::all()))?;
     Ok(())
 }
 
@@ -267,7 +267,7 @@ fn run<M: Memory>(
     }
     core.write_register(memory, PC, area)?;
     core.write_register(memory, XPSR, XPSR_THUMB)?;
-    memory.store(Dfsr::all())?;
+    repeat_idempotent(memory, |memory| memory.store(Dfsr::all()))?;
     // Interrupts stay masked: C_MASKINTS is changed only while halted (ARMv7-M C1.6.2).
     let control = |halt: bool, maskints: bool| {
         let mut dhcsr = Dhcsr::debug();
@@ -275,8 +275,8 @@ fn run<M: Memory>(
         dhcsr.set_c_maskints(maskints);
         dhcsr
     };
-    memory.store(control(true, true))?;
-    memory.store(control(false, true))?;
+    repeat_idempotent(memory, |memory| memory.store(control(true, true)))?;
+    repeat_idempotent(memory, |memory| memory.store(control(false, true)))?;
     let bytes = u64::from(block) * crcs.len() as u64;
     let timeout = options
         .timeout_micros
@@ -290,13 +290,13 @@ fn run<M: Memory>(
         Err(Some(error)) => return Err(error.into()),
     };
     // Halted either way, interrupts unmasked again (while halted).
-    memory.store(control(true, true))?;
+    repeat_idempotent(memory, |memory| memory.store(control(true, true)))?;
     if !finished {
         core.halt(memory)?;
-        memory.store(control(true, false))?;
+        repeat_idempotent(memory, |memory| memory.store(control(true, false)))?;
         return Ok(Err(Fallback::Timeout));
     }
-    memory.store(control(true, false))?;
+    repeat_idempotent(memory, |memory| memory.store(control(true, false)))?;
     if core.read_register(memory, PC)? != area + ROUTINE_DONE {
         return Ok(Err(Fallback::Stopped));
     }
