@@ -118,6 +118,28 @@ impl<T: Transport, C: Clock> DebugPort<T, C> {
         Ok(dpidr)
     }
 
+    /// SWD multi-drop (ADIv5.2 B4.3.4): select the DP whose TARGETSEL is `target_select`
+    /// (TINSTANCE [31:28], TARGETID [27:0]) on the line from now on, check that it is a
+    /// DP version 2 whose DLPIDR names that instance, then connect as `connect` does.
+    /// The wire must already speak SWD (e.g. `wire::swd::Swd::switch_through_dormant`).
+    pub fn connect_target(&mut self, target_select: u32) -> Result<u32, Error> {
+        if !self.transport.select_target(target_select) {
+            return Err(Error::MultidropUnsupported);
+        }
+        self.select = None;
+        let dpidr = self.read_dp(dp::DPIDR)?;
+        self.write_dp_register(Abort::clear_sticky())?;
+        // DLPIDR is DP register 0x4 in bank 3 (ADIv5.2 B2.2.5).
+        self.write_dp(Select::ADDRESS, dp::BANK_DLPIDR)?;
+        let dlpidr = self.read_dp(dp::CTRL_STAT)?;
+        self.write_dp(Select::ADDRESS, 0)?;
+        let version = dpidr >> 12 & 0xF;
+        if version < 2 || dlpidr >> 28 != target_select >> 28 {
+            return Err(Error::MultidropMismatch { dpidr, dlpidr });
+        }
+        self.connect()
+    }
+
     pub fn read_dp_register<R: DpRegister>(&mut self) -> Result<R, Error> {
         self.read_dp(R::ADDRESS).map(R::from)
     }

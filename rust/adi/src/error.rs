@@ -21,6 +21,11 @@ pub enum Error {
     Unaligned { address: u32 },
     /// A bus access through the MEM-AP failed (a sticky error after the access).
     Bus { address: u32 },
+    /// Multi-drop selection needs SWD (the wire is JTAG).
+    MultidropUnsupported,
+    /// The DP TARGETSEL selected is not a multi-drop DP (version below 2) or another
+    /// instance answered (DLPIDR's TINSTANCE).
+    MultidropMismatch { dpidr: u32, dlpidr: u32 },
 }
 
 impl Error {
@@ -67,6 +72,14 @@ impl fmt::Display for Error {
             }
             Error::Protocol => write!(f, "SWD/JTAG protocol error (parity); line resynchronised"),
             Error::PowerUpTimeout => write!(f, "debug power-up not acknowledged"),
+            Error::MultidropUnsupported => {
+                write!(f, "SWD multi-drop target selection needs an SWD wire")
+            }
+            Error::MultidropMismatch { dpidr, dlpidr } => write!(
+                f,
+                "the selected multi-drop DP does not match (DPIDR 0x{dpidr:08x}, DLPIDR \
+                 0x{dlpidr:08x})"
+            ),
             Error::NotMemoryAp { ap, idr } => {
                 write!(f, "AP {ap} is not a MEM-AP (IDR 0x{idr:08x})")
             }

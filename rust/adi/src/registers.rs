@@ -78,7 +78,10 @@ macro_rules! register {
 /// Debug port registers (ADIv5.2 B2.2), address A[3:2] with DPBANKSEL 0.
 pub mod dp {
     pub const DPIDR: u8 = 0x0; // read
+    pub const CTRL_STAT: u8 = 0x4;
     pub const RDBUFF: u8 = 0xC;
+    /// SELECT.DPBANKSEL for DLPIDR at 0x4 (SW-DP version 2, ADIv5.2 B2.2.5).
+    pub const BANK_DLPIDR: u32 = 3;
 
     crate::register! {
         /// ABORT, write only, at DPIDR's address (B2.2.1).

@@ -18,6 +18,12 @@ pub trait Transport {
     /// where the wire allows it (SWD, ADIv5.2 B4.1). The caller ends the burst before its
     /// last transaction. Does nothing by default.
     fn set_burst(&mut self, _on: bool) {}
+    /// SWD multi-drop (ADIv5.2 B4.3.4): reset the line and select the DP whose TARGETSEL
+    /// is `target_select`, now and after every line reset; a DPIDR read must follow.
+    /// False for a wire without multi-drop (JTAG).
+    fn select_target(&mut self, _target_select: u32) -> bool {
+        false
+    }
 }
 
 /// A monotonic clock in microseconds, for timeouts.
@@ -37,6 +43,9 @@ impl<T: Transport + ?Sized> Transport for &mut T {
     }
     fn set_burst(&mut self, on: bool) {
         (**self).set_burst(on)
+    }
+    fn select_target(&mut self, target_select: u32) -> bool {
+        (**self).select_target(target_select)
     }
 }
 

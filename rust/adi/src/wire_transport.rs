@@ -16,12 +16,20 @@ impl<P: Pins> Transport for Swd<P> {
         Swd::write(self, port, address, value)
     }
 
-    /// Line reset, then DPIDR: the read that must follow a line reset (ADIv5.2 B4.3.3).
+    /// Line reset (and TARGETSEL on a multi-drop wire), then DPIDR: the read that must
+    /// follow a line reset (ADIv5.2 B4.3.3, B4.3.4).
     fn resynchronise(&mut self) -> Result<(), TransferError> {
         self.set_burst(false);
-        self.line_reset();
+        self.reset_and_select();
         Swd::read(self, Port::Dp, dp::DPIDR)?;
         Ok(())
+    }
+
+    fn select_target(&mut self, target_select: u32) -> bool {
+        self.set_burst(false);
+        self.set_target_select(Some(target_select));
+        self.reset_and_select();
+        true
     }
 
     fn set_burst(&mut self, on: bool) {

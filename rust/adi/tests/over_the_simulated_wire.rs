@@ -2,7 +2,7 @@
 //! bit, with a RAM behind the AHB-AP. (The full STM32F103 model is tested in `debug`.)
 
 use adi::{Clock, DebugPort, Error, Memory, MemoryAp, MemoryPort, Timeouts};
-use sim::bus::{Bus, BusError, Identity, Width};
+use sim::bus::{Bus, BusError, Identity, MultidropTarget, Width};
 use sim::port::Sim;
 use wire::jtag::{Jtag, JtagDp};
 use wire::swd::Swd;
@@ -346,4 +346,103 @@ fn writes_outside_plain_memory_are_never_repeated() {
         failures > 0,
         "no write met a fault: the test proves nothing"
     );
+}
+
+/// Two RAMs behind the RP2040's three multi-drop DPs (TARGETSEL 0x01002927 core 0,
+/// 0x11002927 core 1, 0xF1002927 rescue; DPIDR 0x0BC12477): a fixture for the DP layer,
+/// not an RP2040.
+struct TwoCores {
+    cores: [Ram; 2],
+    selected: usize,
+}
+
+const MULTIDROP_DPIDR: u32 = 0x0BC1_2477;
+const CORE_0: u32 = 0x0100_2927;
+const CORE_1: u32 = 0x1100_2927;
+
+impl Bus for TwoCores {
+    fn read(&mut self, address: u32, width: Width) -> Result<u32, BusError> {
+        self.cores
+            .get_mut(self.selected)
+            .ok_or(BusError::Fault)?
+            .read(address, width)
+    }
+    fn write(&mut self, address: u32, width: Width, value: u32) -> Result<(), BusError> {
+        self.cores
+            .get_mut(self.selected)
+            .ok_or(BusError::Fault)?
+            .write(address, width, value)
+    }
+    fn advance_to(&mut self, _now_ns: u64) {}
+    fn set_reset(&mut self, _asserted: bool) {}
+    fn identity(&self) -> Identity {
+        Identity {
+            dpidr: MULTIDROP_DPIDR,
+            ..self.cores[0].identity()
+        }
+    }
+    fn multidrop_targets(&self) -> Vec<MultidropTarget> {
+        [0, 1, 0xF]
+            .into_iter()
+            .map(|instance| MultidropTarget {
+                target_id: 0x0100_2927,
+                instance,
+            })
+            .collect()
+    }
+    fn select_debug_port(&mut self, index: usize) {
+        self.selected = index;
+    }
+}
+
+#[test]
+fn swd_multidrop_selects_each_core_through_targetsel() {
+    let mut sim = Sim::new(TwoCores {
+        cores: [Ram::new(), Ram::new()],
+        selected: 0,
+    });
+    let mut swd = Swd::new(&mut sim);
+    swd.switch_through_dormant();
+    let mut port = DebugPort::new(swd, HostClock(std::time::Instant::now()));
+    for (target_select, value) in [(CORE_0, 0x1111_1111), (CORE_1, 0x2222_2222)] {
+        assert_eq!(port.connect_target(target_select), Ok(MULTIDROP_DPIDR));
+        let mut ap = MemoryAp::open(&mut port, 0).unwrap();
+        let mut memory = MemoryPort {
+            port: &mut port,
+            ap: &mut ap,
+        };
+        memory.write_word(RAM_BASE, value).unwrap();
+        assert_eq!(memory.read_word(RAM_BASE), Ok(value));
+    }
+    // A line reset keeps the selection: resynchronise writes TARGETSEL again.
+    port.transport().reset_and_select();
+    assert_eq!(port.read_dp(0x0), Ok(MULTIDROP_DPIDR));
+    assert_eq!(sim.bus().cores[0].bytes[..4], 0x1111_1111u32.to_le_bytes());
+    assert_eq!(sim.bus().cores[1].bytes[..4], 0x2222_2222u32.to_le_bytes());
+}
+
+#[test]
+fn swd_multidrop_refuses_an_absent_instance_and_a_single_dp_wire() {
+    let mut sim = Sim::new(TwoCores {
+        cores: [Ram::new(), Ram::new()],
+        selected: 0,
+    });
+    let mut swd = Swd::new(&mut sim);
+    swd.switch_through_dormant();
+    let mut port = DebugPort::new(swd, HostClock(std::time::Instant::now()));
+    assert_eq!(port.connect_target(0x2100_2927), Err(Error::NoResponse));
+    assert_eq!(port.connect_target(CORE_1), Ok(MULTIDROP_DPIDR));
+
+    // A DPv1 SW-DP (the blue pill's) has no TARGETSEL: it answers the write after a line
+    // reset with FAULT into the cycles the host leaves undriven, then takes the data bits
+    // for requests and stops answering until the next line reset.
+    let mut single = Sim::new(Ram::new());
+    let mut swd = Swd::new(&mut single);
+    swd.switch_from_jtag();
+    let mut port = DebugPort::new(swd, HostClock(std::time::Instant::now()));
+    assert_eq!(port.connect_target(CORE_0), Err(Error::NoResponse));
+    // Without TARGETSEL it connects as before.
+    port.transport().set_target_select(None);
+    port.transport().reset_and_select();
+    assert_eq!(port.connect(), Ok(0x1BA0_1477));
 }

@@ -10,6 +10,14 @@ use crate::{Ack, Pins, Port, TransferError};
 
 /// JTAG-to-SWD select sequence, sent LSB first (ADIv5.2 B5.2.2).
 const JTAG_TO_SWD: u16 = 0xE79E;
+/// JTAG-to-dormant select sequence, 31 bits LSB first (ADIv5.2 B5.3.2).
+const JTAG_TO_DORMANT: u32 = 0x33BB_BBBA;
+/// The selection alert that wakes a dormant DP, LSB first (ADIv5.2 B5.3.4).
+const SELECTION_ALERT: u128 = 0x19BC_0EA2_E3DD_AFE9_8685_2D95_6209_F392;
+/// The SWD activation code after the alert and four low cycles (ADIv5.2 B5.3.4).
+const SWD_ACTIVATION_CODE: u32 = 0x1A;
+/// DP register address of TARGETSEL, a write-only SW-DP version 2 register (B2.2.12).
+const TARGETSEL: u8 = 0xC;
 
 /// The SWD engine. Owns the pins while the wire speaks SWD.
 pub struct Swd<P: Pins> {
@@ -24,6 +32,8 @@ pub struct Swd<P: Pins> {
     /// cycles (ADIv5.2 B4.1: after a packet the host may start the next one immediately;
     /// idle cycles are needed only before the clock stops).
     burst: bool,
+    /// Multi-drop: the TARGETSEL value written after every line reset (B4.3.4).
+    target_select: Option<u32>,
 }
 
 impl<P: Pins> Swd<P> {
@@ -36,6 +46,7 @@ impl<P: Pins> Swd<P> {
             idle_cycles: 2,
             data_phase: false,
             burst: false,
+            target_select: None,
         }
     }
 
@@ -113,6 +124,52 @@ impl<P: Pins> Swd<P> {
         self.line_reset();
         self.write_bits(u32::from(JTAG_TO_SWD), 16);
         self.line_reset();
+    }
+
+    /// Bring every DP on the wire to SWD through the dormant state (ADIv5.2 B5.3): a
+    /// SWJ-DP in JTAG goes dormant on the JTAG-to-dormant sequence; then eight ones, the
+    /// selection alert, four low cycles and the SWD activation code wake the dormant ones
+    /// (a DP already speaking SWD sees line resets and garbage it ignores until the
+    /// final line reset).
+    pub fn switch_through_dormant(&mut self) {
+        self.pins.swdio_output(true);
+        self.write_bits(0xFF, 8);
+        self.write_bits(JTAG_TO_DORMANT, 31);
+        self.write_bits(0xFF, 8);
+        for word in 0..4 {
+            self.write_bits((SELECTION_ALERT >> (32 * word)) as u32, 32);
+        }
+        self.write_bits(SWD_ACTIVATION_CODE << 4, 12);
+        self.line_reset();
+    }
+
+    /// Multi-drop: write `target_select` to TARGETSEL after every line reset from now on
+    /// (None: a single DP, no TARGETSEL).
+    pub fn set_target_select(&mut self, target_select: Option<u32>) {
+        self.target_select = target_select;
+    }
+
+    /// Line reset, then TARGETSEL if a target is chosen (ADIv5.2 B4.3.4); a DPIDR read
+    /// must follow.
+    pub fn reset_and_select(&mut self) {
+        self.line_reset();
+        if let Some(value) = self.target_select {
+            self.write_target_select(value);
+        }
+    }
+
+    /// A TARGETSEL write: no DP drives the ACK (all are listening, only the one named
+    /// takes the data), so the ACK phase is clocked with the line released and not read.
+    fn write_target_select(&mut self, value: u32) {
+        let request = self.request(Port::Dp, false, TARGETSEL);
+        self.pins.swdio_output(true);
+        self.write_bits(request, 8);
+        self.pins.swdio_output(false);
+        self.read_bits(self.turnaround + 3 + self.turnaround);
+        self.pins.swdio_output(true);
+        self.write_bits(value, 32);
+        self.write_bits(value.count_ones() & 1, 1);
+        self.finish();
     }
 
     fn turnaround_to_target(&mut self) {
