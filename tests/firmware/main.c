@@ -16,7 +16,9 @@
 volatile uint32_t counter;        /* +1 per main loop iteration, in blink_step() */
 volatile uint32_t watched_value;  /* written every iteration: compute(counter) */
 volatile uint32_t clock_error;    /* 0, or which wait of clock_setup() timed out */
-#ifdef STM32F4
+#if defined(SYSTEM_CLOCK_HZ)
+volatile uint32_t system_clock_hz = SYSTEM_CLOCK_HZ; /* the part's clock after reset */
+#elif defined(STM32F4)
 volatile uint32_t system_clock_hz = 16000000u; /* HSI after reset (RM0090 6.2.2) */
 #else
 volatile uint32_t system_clock_hz = 8000000u; /* HSI after reset (RM0008 7.2) */
@@ -269,6 +271,11 @@ static void rtt_flood_step(void) {
 /* The same text on ITM stimulus port 0 (SWO), if a debugger has enabled it; a byte at a
  * time, each after the port's FIFO is ready (ARMv7-M C1.7.1). */
 static void itm_print(const char *text, uint32_t length) {
+#ifdef NO_ITM
+    /* ARMv6-M has no ITM (ARMv6-M C1.1). */
+    (void)text;
+    (void)length;
+#else
     if ((ITM_TCR & ITM_TCR_ITMENA) == 0u || (ITM_TER & 1u) == 0u) {
         return;
     }
@@ -277,6 +284,7 @@ static void itm_print(const char *text, uint32_t length) {
         }
         ITM_STIM0 = (uint8_t)text[index];
     }
+#endif
 }
 
 /* One RTT step of the main loop. */
@@ -312,8 +320,8 @@ static void bench_sum(void) {
 #endif
 
 int main(void) {
-#ifndef STM32F4
-    clock_setup(); /* the STM32F4 build stays on HSI: its RCC differs (RM0090 6.3) */
+#if !defined(STM32F4) && !defined(SYSTEM_CLOCK_HZ)
+    clock_setup(); /* the other builds stay on the reset clock: their clock trees differ */
 #endif
     rtt_init();
 #ifdef BENCH_IMAGE

@@ -6,7 +6,6 @@
  * the boot pins' default (BOOT0 = 0) aliases it at address 0 (RM0008 3.4). */
 
     .syntax unified
-    .cpu cortex-m3
     .thumb
 
     .section .vectors, "a", %progbits
@@ -39,8 +38,8 @@ reset_handler:
     ldr r2, =_data_end
 1:  cmp r1, r2
     bhs 2f
-    ldr r3, [r0], #4
-    str r3, [r1], #4
+    ldm r0!, {r3}
+    stm r1!, {r3}
     b 1b
     /* Zero .bss. */
 2:  ldr r1, =_bss_start
@@ -48,7 +47,7 @@ reset_handler:
     movs r3, #0
 3:  cmp r1, r2
     bhs 4f
-    str r3, [r1], #4
+    stm r1!, {r3}
     b 3b
 4:  bl main
     /* main does not return; if it did, stay here. */

@@ -60,10 +60,25 @@ pub trait Bus {
     fn set_reset(&mut self, asserted: bool);
     /// What the debug port must report for this chip.
     fn identity(&self) -> Identity;
-    /// AP0's IDR and BASE (ADIv5.2 C2.6.5, C2.6.1): the Cortex-M3's AHB-AP and its ROM
-    /// table at 0xE00F_F000 unless the chip says otherwise.
-    fn access_port(&self) -> AccessPortIdentity {
-        AccessPortIdentity::CORTEX_M3
+    /// The access port at APSEL `index`, None where there is none (reads as zero): by
+    /// default AP0 only, the Cortex-M3's AHB-AP with its ROM table at 0xE00F_F000.
+    fn access_port(&self, index: u8) -> Option<AccessPortKind> {
+        (index == 0).then_some(AccessPortKind::Memory {
+            identity: AccessPortIdentity::CORTEX_M3,
+            enabled: true,
+        })
+    }
+    /// A register of an [`AccessPortKind::Own`] access port.
+    fn read_access_port(&mut self, _index: u8, _register: u8) -> Result<u32, BusError> {
+        Ok(0)
+    }
+    fn write_access_port(
+        &mut self,
+        _index: u8,
+        _register: u8,
+        _value: u32,
+    ) -> Result<(), BusError> {
+        Ok(())
     }
     /// SWD multi-drop (DPv2, ADIv5.2 B4.3.4): the DPs sharing the wire, one entry each;
     /// empty for a chip with a single SWJ-DP.
@@ -96,7 +111,21 @@ impl MultidropTarget {
     }
 }
 
-/// What AP0 (the AHB-AP in front of the core) reports.
+/// An access port on the DP (ADIv5.2 C1.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccessPortKind {
+    /// A MEM-AP onto the system bus (ADIv5.2 C2) with its IDR and BASE. `enabled` false
+    /// makes CSW.DeviceEn read 0 and every transfer a bus error (nRF52 APPROTECT, PS v1.7
+    /// 4.4.1).
+    Memory {
+        identity: AccessPortIdentity,
+        enabled: bool,
+    },
+    /// An access port the chip answers register by register (the nRF52's CTRL-AP).
+    Own,
+}
+
+/// What a MEM-AP (AP0: the AHB-AP in front of the core) reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AccessPortIdentity {
     pub idr: u32,

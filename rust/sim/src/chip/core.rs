@@ -30,7 +30,7 @@ use super::memory_map::{
 };
 use super::system::{RunState, Stop, System};
 use crate::bus::Width;
-use crate::soc::{CoreModel, FLASH_BASE, FlashEffect, Variant};
+use crate::soc::{CoreModel, FlashEffect, Variant};
 use unicorn_engine::unicorn_const::{Arch, HookType, MemType, Mode, Prot, uc_error};
 use unicorn_engine::{ArmCpuModel, RegisterARM, Unicorn};
 
@@ -111,15 +111,18 @@ pub fn create(variant: Variant) -> Result<Emulator<'static>, uc_error> {
         CoreModel::CortexM3 => ArmCpuModel::CORTEX_M3,
         CoreModel::CortexM4F => ArmCpuModel::CORTEX_M4,
         CoreModel::CortexM7 => ArmCpuModel::CORTEX_M7,
+        // unicorn has no M0+ model; its M0 runs the same ARMv6-M instruction set.
+        CoreModel::CortexM0Plus => ArmCpuModel::CORTEX_M0,
     };
     let flash_alias = soc.flash_alias_at_zero();
     let flash_size = soc.flash_size();
+    let flash_base = soc.flash_base();
     let rams = soc.rams();
     let system_memory = soc.system_memory();
     let peripherals = soc.peripherals();
     uc.ctl_set_cpu_model(model as i32)?;
-    uc.mem_map(u64::from(FLASH_BASE), u64::from(flash_size), Prot::ALL)?;
-    uc.mem_write(u64::from(FLASH_BASE), &vec![0xFF; flash_size as usize])?;
+    uc.mem_map(u64::from(flash_base), u64::from(flash_size), Prot::ALL)?;
+    uc.mem_write(u64::from(flash_base), &vec![0xFF; flash_size as usize])?;
     for ram in rams {
         uc.mem_map(u64::from(ram.base), u64::from(ram.size), Prot::ALL)?;
     }
@@ -135,10 +138,10 @@ pub fn create(variant: Variant) -> Result<Emulator<'static>, uc_error> {
     map_registers(&mut uc, PRIVATE_PERIPHERAL_BASE, PRIVATE_PERIPHERAL_SIZE)?;
     uc.add_code_hook(1, 0, on_instruction)?;
     uc.add_intr_hook(on_interrupt)?;
-    let flash_end = u64::from(FLASH_BASE + flash_size - 1);
+    let flash_end = u64::from(flash_base + flash_size - 1);
     uc.add_mem_hook(
         HookType::MEM_WRITE,
-        u64::from(FLASH_BASE),
+        u64::from(flash_base),
         flash_end,
         on_flash_write,
     )?;
@@ -293,8 +296,25 @@ fn restore_flash(uc: &mut Unicorn<'_, System>) {
 pub fn apply_flash_effect(uc: &mut Unicorn<'_, System>, effect: &FlashEffect) {
     let _ = match effect {
         FlashEffect::Program { address, bytes } => memory_map::store(uc, *address, bytes),
+        FlashEffect::Clear { address, bytes } => {
+            let mut current = vec![0xFF; bytes.len()];
+            let _ = uc.mem_read(u64::from(*address), &mut current);
+            for (old, new) in current.iter_mut().zip(bytes) {
+                *old &= new;
+            }
+            memory_map::store(uc, *address, &current)
+        }
         FlashEffect::Erase { address, length } => {
             memory_map::store(uc, *address, &vec![0xFF; *length as usize])
+        }
+        FlashEffect::Zero { address, length } => {
+            memory_map::store(uc, *address, &vec![0; *length as usize])
+        }
+        FlashEffect::Several(effects) => {
+            for effect in effects {
+                apply_flash_effect(uc, effect);
+            }
+            Ok(())
         }
     };
 }
@@ -515,15 +535,25 @@ fn register_of(uc: &Emulator, selector: u32) -> Option<RegisterARM> {
 
 const SPECIAL_REGISTERS: [(RegisterARM, u32, u32); 4] = [
     (RegisterARM::PRIMASK, 0, 0x1),
+    (RegisterARM::CONTROL, 24, 0x3),
     (RegisterARM::BASEPRI, 8, 0xFF),
     (RegisterARM::FAULTMASK, 16, 0x1),
-    (RegisterARM::CONTROL, 24, 0x3),
 ];
+
+/// The packed special registers the core has: ARMv6-M has only PRIMASK and CONTROL
+/// (ARMv6-M C1.6.3).
+fn special_registers(uc: &Emulator) -> &'static [(RegisterARM, u32, u32)] {
+    if uc.get_data().soc.core().is_armv6m() {
+        &SPECIAL_REGISTERS[..2]
+    } else {
+        &SPECIAL_REGISTERS
+    }
+}
 
 /// A core register by DCRSR REGSEL number, or None for a number the core does not have.
 pub fn read_core_register(uc: &Emulator, selector: u32) -> Option<u32> {
     if selector == SELECT_SPECIAL {
-        let packed = SPECIAL_REGISTERS
+        let packed = special_registers(uc)
             .iter()
             .fold(0, |packed, &(register, shift, mask)| {
                 let value = uc.reg_read(register).unwrap_or(0) as u32;
@@ -545,7 +575,7 @@ pub fn read_core_register(uc: &Emulator, selector: u32) -> Option<u32> {
 /// leave Thumb state, and a real core would fault on the next instruction.
 pub fn write_core_register(uc: &mut Emulator, selector: u32, value: u32) -> bool {
     if selector == SELECT_SPECIAL {
-        for (register, shift, mask) in SPECIAL_REGISTERS {
+        for &(register, shift, mask) in special_registers(uc) {
             let _ = uc.reg_write(register, u64::from((value >> shift) & mask));
         }
         return true;

@@ -39,6 +39,8 @@ pub const DCRSR_REGSEL: u32 = 0x7F;
 /// MON_STEP 18, MON_REQ 19, TRCENA 24. All are stored; only VC_CORERESET acts here.
 pub const VC_CORERESET: u32 = 1 << 0;
 const DEMCR_STORED: u32 = 0x010F_07F1;
+/// ARMv6-M DEMCR (ARMv6-M C1.6.5): VC_CORERESET 0, VC_HARDERR 10, DWTENA 24 only.
+pub const ARMV6M_DEMCR_STORED: u32 = 0x0100_0401;
 
 /// DFSR (ARMv7-M C1.6.1): write 1 to clear.
 pub const DFSR_HALTED: u32 = 1 << 0;
@@ -53,6 +55,7 @@ const DFSR_BITS: u32 = 0x1F;
 pub const AIRCR_KEY: u32 = 0x05FA << 16;
 const AIRCR_KEY_STATUS: u32 = 0xFA05 << 16;
 pub const SYSRESETREQ: u32 = 1 << 2;
+/// VECTRESET does not exist on ARMv6-M (ARMv6-M B3.2.6: reserved).
 pub const VECTRESET: u32 = 1 << 0;
 const PRIGROUP: u32 = 0x700;
 

@@ -5,6 +5,12 @@
 //! reads, 0b0110 writes, 0b0111 both (ARMv7-M table C1-14, "watchpoint on ... generate a
 //! Debug event"). A hit sets FUNCTION.MATCHED, which a read of FUNCTION clears. The
 //! other functions (PC sample, data value match, cycle match, trace) are stored only.
+//!
+//! ARMv6-M (ARMv6-M C1.8, Cortex-M0+ TRM 4.1): two comparators, no cycle counter, no
+//! profiling counters (CYCCNT and the counters read zero and ignore writes; DWT_CTRL
+//! holds only NUMCOMP), PCSR as on ARMv7-M.
+
+use crate::soc::CoreModel;
 
 /// Register offsets in the DWT block (ARMv7-M C1.8.7 ..).
 pub const DWT_CTRL: u32 = 0x000;
@@ -15,9 +21,10 @@ pub const DWT_COMP0: u32 = 0x020;
 const COMPARATOR_STRIDE: u32 = 0x10;
 
 pub const COMPARATORS: usize = 4;
+pub const ARMV6M_COMPARATORS: usize = 2;
 
 /// DWT_CTRL (ARMv7-M C1.8.7): NUMCOMP [31:28], CYCCNTENA bit 0; the rest is stored.
-const CTRL_NUMCOMP: u32 = (COMPARATORS as u32) << 28;
+const CTRL_NUMCOMP_SHIFT: u32 = 28;
 const CTRL_CYCCNTENA: u32 = 1 << 0;
 const CTRL_STORED: u32 = 0x0FFF_FFFF;
 
@@ -67,6 +74,10 @@ pub struct Dwt {
     control: u32,
     cycle_count: u32,
     comparators: [Comparator; COMPARATORS],
+    /// How many comparators exist (4 on ARMv7-M, 2 on the Cortex-M0+).
+    count: usize,
+    /// ARMv6-M: no cycle counter, DWT_CTRL read-only.
+    armv6m: bool,
 }
 
 /// Which DWT register an offset names.
@@ -107,11 +118,37 @@ fn decode(offset: u32) -> Option<Register> {
 }
 
 impl Dwt {
+    pub fn new(core: CoreModel) -> Self {
+        let armv6m = core.is_armv6m();
+        Dwt {
+            count: if armv6m {
+                ARMV6M_COMPARATORS
+            } else {
+                COMPARATORS
+            },
+            armv6m,
+            ..Dwt::default()
+        }
+    }
+
+    /// `offset`'s register, None past this core's comparators.
+    fn register(&self, offset: u32) -> Option<Register> {
+        match decode(offset)? {
+            Register::Comparator(index) | Register::Mask(index) | Register::Function(index)
+                if index >= self.count =>
+            {
+                None
+            }
+            Register::CycleCount | Register::Counter if self.armv6m => Some(Register::Counter),
+            register => Some(register),
+        }
+    }
+
     /// Read a register; `clear` applies read side effects (MATCHED clears). `program_counter`
     /// is what PCSR samples (0xFFFF_FFFF when halted, ARMv7-M C1.8.11).
     pub fn read(&mut self, offset: u32, clear: bool, program_counter: u32) -> Option<u32> {
-        let value = match decode(offset)? {
-            Register::Control => CTRL_NUMCOMP | self.control,
+        let value = match self.register(offset)? {
+            Register::Control => (self.count as u32) << CTRL_NUMCOMP_SHIFT | self.control,
             Register::CycleCount => self.cycle_count,
             Register::ProgramCounterSample => program_counter,
             Register::Counter => 0,
@@ -135,7 +172,8 @@ impl Dwt {
 
     /// A register write; false if `offset` is no DWT register.
     pub fn write(&mut self, offset: u32, value: u32) -> bool {
-        match decode(offset) {
+        match self.register(offset) {
+            Some(Register::Control) if self.armv6m => {}
             Some(Register::Control) => self.control = value & CTRL_STORED,
             Some(Register::CycleCount) => self.cycle_count = value,
             Some(Register::ProgramCounterSample | Register::Counter) => {}

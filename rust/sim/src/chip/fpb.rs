@@ -10,6 +10,9 @@
 //! instruction comparators, no literal ones, no remapping; FP_COMPn holds BE (bit 0) and
 //! BPADDR [31:1], a breakpoint on the half-word at BPADDR anywhere in the address space.
 //!
+//! The Cortex-M0+'s Breakpoint Unit (ARMv6-M C1.8, Cortex-M0+ TRM 4.1) is version 1's
+//! registers with four instruction comparators, no literal ones and no FP_REMAP.
+//!
 //! With C_DEBUGEN clear a match is ignored (a real core would escalate it to HardFault,
 //! which is not modelled).
 
@@ -22,6 +25,8 @@ pub const CODE_COMPARATORS: usize = 6;
 pub const LITERAL_COMPARATORS: usize = 2;
 /// The Cortex-M7's FPB (Cortex-M7 TRM 3.x "FPB"): eight breakpoints.
 pub const VERSION_2_CODE_COMPARATORS: usize = 8;
+/// The Cortex-M0+'s BPU: four breakpoints.
+pub const BPU_CODE_COMPARATORS: usize = 4;
 const COMPARATORS: usize = 8;
 
 /// FP_CTRL (ARMv7-M C1.11.3): ENABLE, KEY (a write without it is ignored), NUM_CODE
@@ -79,6 +84,11 @@ impl Fpb {
                 literal_comparators: 0,
                 ..Fpb::default()
             },
+            crate::soc::CoreModel::CortexM0Plus => Fpb {
+                code_comparators: BPU_CODE_COMPARATORS,
+                literal_comparators: 0,
+                ..Fpb::default()
+            },
             _ => Fpb::default(),
         }
     }
@@ -92,7 +102,7 @@ impl Fpb {
                     self.version,
                 ) | u32::from(self.enabled),
             ),
-            FP_REMAP if self.version == 1 => Some(self.remap),
+            FP_REMAP if self.has_remap() => Some(self.remap),
             _ => self
                 .comparator_index(offset)
                 .map(|index| self.comparators[index]),
@@ -107,7 +117,7 @@ impl Fpb {
                     self.enabled = value & CTRL_ENABLE != 0;
                 }
             }
-            FP_REMAP if self.version == 1 => self.remap = value & REMAP_STORED,
+            FP_REMAP if self.has_remap() => self.remap = value & REMAP_STORED,
             _ => match self.comparator_index(offset) {
                 Some(index) if self.version == 2 => self.comparators[index] = value,
                 Some(index) => self.comparators[index] = value & COMP_STORED,
@@ -115,6 +125,11 @@ impl Fpb {
             },
         }
         true
+    }
+
+    /// FP_REMAP: version 1 with literal comparators (not the BPU).
+    fn has_remap(&self) -> bool {
+        self.version == 1 && self.literal_comparators > 0
     }
 
     fn comparator_index(&self, offset: u32) -> Option<usize> {

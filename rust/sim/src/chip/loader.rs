@@ -1,12 +1,10 @@
 //! Firmware images: an ELF file's PT_LOAD segments at their physical addresses (the load
 //! addresses, so initialised data goes to flash where the startup code copies it from),
-//! or a raw binary at the start of flash.
+//! or a raw binary at the start of flash (the SoC's flash base).
 
 use object::Endianness;
 use object::elf::PT_LOAD;
 use object::read::elf::{ElfFile32, ProgramHeader};
-
-use crate::soc::FLASH_BASE;
 
 /// A block of bytes to place at an address.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,12 +16,12 @@ pub struct Segment {
 const ELF_MAGIC: &[u8] = b"\x7FELF";
 
 /// The segments of an image: ELF if it starts with the ELF magic, raw binary otherwise.
-pub fn segments(image: &[u8]) -> Result<Vec<Segment>, String> {
+pub fn segments(image: &[u8], flash_base: u32) -> Result<Vec<Segment>, String> {
     if image.starts_with(ELF_MAGIC) {
         elf_segments(image)
     } else {
         Ok(vec![Segment {
-            address: FLASH_BASE,
+            address: flash_base,
             bytes: image.to_vec(),
         }])
     }

@@ -5,14 +5,15 @@
 //!
 //! | addresses | what |
 //! |---|---|
-//! | 0x0000_0000 .. flash size | flash, aliased (BOOT0 = 0): data accesses only, the core cannot execute from the alias here |
-//! | 0x0800_0000 .. flash size | main flash |
+//! | 0x0000_0000 .. flash size | flash, aliased (STM32 with BOOT0 = 0): data accesses only, the core cannot execute from the alias here |
+//! | the SoC's flash base .. flash size | main flash (0x0800_0000 on STM32, 0 on nRF52 and SAMD21) |
 //! | the SoC's system memory | bootloader (reads as the SoC says), IDs, option bytes |
 //! | the SoC's RAMs | SRAM (and CCM RAM on the F407) |
 //! | 0x4000_0000 .. the SoC's peripheral size | peripherals: RCC and flash controller modelled by the SoC, the rest plain storage |
-//! | 0xE000_0000 .. 0xE00F_FFFF | private peripheral bus: ITM, DWT, FPB, SCS, TPIU, ETM, DBGMCU, ROM table |
+//! | 0xE000_0000 .. 0xE00F_FFFF | private peripheral bus: ITM, DWT, FPB, SCS, TPIU, ETM, DBGMCU, ROM table (ARMv6-M: DWT, BPU, SCS, ROM table) |
 //!
-//! Anything else answers a bus error. Accesses must be aligned to their width.
+//! Anything else answers a bus error. Accesses must be aligned to their width. The SoC may
+//! refuse the debugger any address (nRF52 APPROTECT, the SAMD21 security bit): a bus error.
 
 use super::cache;
 use super::core;
@@ -21,7 +22,7 @@ use super::rom_table::{self, DWT_BASE, ETM_BASE, FPB_BASE, ITM_BASE, SCS_BASE, T
 use super::system::{Stop, System};
 use super::trace;
 use crate::bus::{BusError, Width};
-use crate::soc::{FLASH_BASE, FlashError};
+use crate::soc::FlashError;
 use unicorn_engine::Unicorn;
 
 pub type Emulator<'a> = Unicorn<'a, System>;
@@ -60,11 +61,12 @@ enum Region {
 fn decode(system: &System, address: u32) -> Region {
     let soc = &system.soc;
     let flash_size = soc.flash_size();
+    let flash_base = soc.flash_base();
     let system_memory = soc.system_memory();
     let inside = |base: u32, size: u32| address.checked_sub(base).is_some_and(|o| o < size);
     if soc.flash_alias_at_zero() && address < FLASH_ALIAS_BASE + flash_size {
-        Region::Flash(FLASH_BASE + address)
-    } else if inside(FLASH_BASE, flash_size) {
+        Region::Flash(flash_base + address)
+    } else if inside(flash_base, flash_size) {
         Region::Flash(address)
     } else if inside(system_memory.base, system_memory.size) {
         Region::SystemMemory
@@ -83,6 +85,17 @@ fn decode(system: &System, address: u32) -> Region {
     } else {
         Region::Unmapped
     }
+}
+
+/// The SoC keeps the debugger out of `address` (APPROTECT, security bit).
+fn refused(system: &System, address: u32, origin: Origin) -> bool {
+    origin == Origin::Debugger && !system.soc.debugger_may_access(address)
+}
+
+/// ITM, TPIU and ETM exist: not on ARMv6-M (ARMv6-M C1.1), where their blocks are bus
+/// errors.
+fn has_trace(uc: &Emulator) -> bool {
+    !uc.get_data().soc.core().is_armv6m()
 }
 
 /// The bits of `word` that an access of `width` at `address` sees, right-aligned.
@@ -112,7 +125,7 @@ pub fn read(
     width: Width,
     origin: Origin,
 ) -> Result<u32, BusError> {
-    if !address.is_multiple_of(width.bytes()) {
+    if !address.is_multiple_of(width.bytes()) || refused(uc.get_data(), address, origin) {
         return Err(BusError::Fault);
     }
     match decode(uc.get_data(), address) {
@@ -138,7 +151,7 @@ pub fn write(
     value: u32,
     origin: Origin,
 ) -> Result<(), BusError> {
-    if !address.is_multiple_of(width.bytes()) {
+    if !address.is_multiple_of(width.bytes()) || refused(uc.get_data(), address, origin) {
         return Err(BusError::Fault);
     }
     match decode(uc.get_data(), address) {
@@ -153,7 +166,7 @@ pub fn write(
         }
         Region::Ram => write_memory(uc, address, width, value),
         Region::Peripheral => write_peripheral(uc.get_data_mut(), address, width, value),
-        Region::PrivatePeripheral if address < trace::ITM_STIMULUS_END => {
+        Region::PrivatePeripheral if address < trace::ITM_STIMULUS_END && has_trace(uc) => {
             // A stimulus write keeps its size: it is the ITM packet's size.
             let system = uc.get_data_mut();
             system.trace.stimulus(
@@ -269,7 +282,14 @@ fn write_peripheral(
     if let Some(old) = system.soc.read_register(address & !3) {
         let word = merge(old, address, width, value);
         let now = system.now_ns;
-        if let Some(result) = system.soc.write_register(address & !3, word, now) {
+        let lanes = (0..4).fold(0, |mask, byte| {
+            let written = merge(0, address, width, u32::MAX) >> (8 * byte) & 0xFF != 0;
+            mask | u32::from(written) << byte
+        });
+        if let Some(result) = system
+            .soc
+            .write_register_lanes(address & !3, word, lanes, now)
+        {
             return result.map_err(bus_error);
         }
     }
@@ -291,6 +311,7 @@ fn read_private_word(uc: &mut Emulator, address: u32, origin: Origin) -> Result<
     }
     let dbgmcu = uc.get_data().soc.dbgmcu_in_private_peripheral_bus();
     match address & !0xFFF {
+        ITM_BASE | TPIU_BASE | ETM_BASE if !has_trace(uc) => Err(BusError::Fault),
         DWT_BASE => {
             let sample = core::program_counter_sample(uc);
             Ok(uc
@@ -349,9 +370,11 @@ fn write_private_word(
     if rom_table::rom_table_at(uc.get_data().soc.as_ref(), address).is_some() {
         return Ok(());
     }
+    let trace = has_trace(uc);
     let system = uc.get_data_mut();
     let dbgmcu = system.soc.dbgmcu_in_private_peripheral_bus();
     match address & !0xFFF {
+        ITM_BASE | TPIU_BASE | ETM_BASE if !trace => Err(BusError::Fault),
         ETM_BASE => Ok(()),
         ITM_BASE | TPIU_BASE => {
             system.trace.write(address, value);
@@ -387,10 +410,16 @@ fn write_private_word(
 }
 
 fn write_system_control(uc: &mut Emulator, address: u32, value: u32, origin: Origin) {
+    let armv6m = uc.get_data().soc.core().is_armv6m();
     let system = uc.get_data_mut();
     match address {
         debug::CPUID => {}
         debug::AIRCR => {
+            let value = if armv6m {
+                value & !debug::VECTRESET
+            } else {
+                value
+            };
             if let Some(request) = system.debug.write_interrupt_control(value) {
                 if origin == Origin::Core {
                     system.run.stop = Some(Stop::Reset(request));
@@ -415,6 +444,9 @@ fn write_system_control(uc: &mut Emulator, address: u32, value: u32, origin: Ori
         }
         debug::DHCSR | debug::DCRSR => {}
         debug::DCRDR => system.debug.data = value,
+        debug::DEMCR if armv6m => system
+            .debug
+            .write_monitor_control(value & debug::ARMV6M_DEMCR_STORED),
         debug::DEMCR => system.debug.write_monitor_control(value),
         _ if cache::ignores_write(system.soc.core(), address) => {}
         _ => {
@@ -426,8 +458,9 @@ fn write_system_control(uc: &mut Emulator, address: u32, value: u32, origin: Ori
 /// The stack pointer and entry point the core takes at reset: words 0 and 1 of the flash
 /// through the alias at 0 (PM0056 2.3.2 "vector table").
 pub fn reset_vector(uc: &Emulator) -> (u32, u32) {
-    let stack = read_memory(uc, FLASH_BASE, Width::Word).unwrap_or(u32::MAX);
-    let entry = read_memory(uc, FLASH_BASE + 4, Width::Word).unwrap_or(u32::MAX);
+    let base = uc.get_data().soc.flash_base();
+    let stack = read_memory(uc, base, Width::Word).unwrap_or(u32::MAX);
+    let entry = read_memory(uc, base + 4, Width::Word).unwrap_or(u32::MAX);
     (stack, entry)
 }
 

@@ -24,15 +24,15 @@ mod trace;
 #[cfg(test)]
 mod tests;
 
-use crate::bus::{AccessPortIdentity, Bus, BusError, Identity, Width};
-use crate::soc::FLASH_BASE;
+use crate::bus::{AccessPortKind, Bus, BusError, Identity, Width};
+use crate::soc::AccessPortAction;
 use memory_map::{Emulator, Origin};
 use std::path::Path;
 
 pub use crate::soc::Variant;
 pub use debug::CoreStatus;
 pub use loader::Segment;
-pub use rom_table::designer_id;
+pub use rom_table::{M0PLUS_ROM_TABLE_ID, designer_id};
 pub use system::PERIPHERAL_BASE;
 
 /// Core clock in virtual time: 72 MHz, one instruction per cycle (an approximation: the
@@ -83,7 +83,8 @@ impl Chip {
 
     /// `load_firmware` from bytes in memory.
     pub fn load_image(&mut self, image: &[u8]) -> Result<(), String> {
-        for segment in loader::segments(image)? {
+        let flash_base = self.emulator.get_data().soc.flash_base();
+        for segment in loader::segments(image, flash_base)? {
             self.write_memory(segment.address, &segment.bytes)?;
         }
         core::reset_core(&mut self.emulator);
@@ -103,7 +104,8 @@ impl Chip {
                 .map(|ram| format!("0x{:08X}, {} KB", ram.base, ram.size / 1024))
                 .collect();
             format!(
-                "{length} bytes at 0x{address:08X} do not fit in flash (0x0800_0000, {} KB) or RAM ({})",
+                "{length} bytes at 0x{address:08X} do not fit in flash (0x{:08X}, {} KB) or RAM ({})",
+                soc.flash_base(),
                 soc.flash_size() / 1024,
                 rams.join("; ")
             )
@@ -117,9 +119,10 @@ impl Chip {
     fn storage_address(&self, address: u32, length: u32) -> Option<u32> {
         let soc = &self.emulator.get_data().soc;
         let flash_size = soc.flash_size();
-        let mut regions = vec![(FLASH_BASE, FLASH_BASE, flash_size)];
+        let flash_base = soc.flash_base();
+        let mut regions = vec![(flash_base, flash_base, flash_size)];
         if soc.flash_alias_at_zero() {
-            regions.push((memory_map::FLASH_ALIAS_BASE, FLASH_BASE, flash_size));
+            regions.push((memory_map::FLASH_ALIAS_BASE, flash_base, flash_size));
         }
         regions.extend(soc.rams().iter().map(|ram| (ram.base, ram.base, ram.size)));
         regions.into_iter().find_map(|(base, target, size)| {
@@ -239,7 +242,25 @@ impl Bus for Chip {
         self.emulator.get_data().soc.identity()
     }
 
-    fn access_port(&self) -> AccessPortIdentity {
-        self.emulator.get_data().soc.access_port()
+    fn access_port(&self, index: u8) -> Option<AccessPortKind> {
+        self.emulator.get_data().soc.access_port_at(index)
+    }
+
+    fn read_access_port(&mut self, index: u8, register: u8) -> Result<u32, BusError> {
+        let system = self.emulator.get_data_mut();
+        let now = system.now_ns;
+        Ok(system.soc.read_access_port(index, register, now))
+    }
+
+    /// The SoC's own AP may start an operation (CTRL-AP ERASEALL, finished by
+    /// `advance_to` like any flash operation) or hold the chip in reset.
+    fn write_access_port(&mut self, index: u8, register: u8, value: u32) -> Result<(), BusError> {
+        let system = self.emulator.get_data_mut();
+        let now = system.now_ns;
+        match system.soc.write_access_port(index, register, value, now) {
+            AccessPortAction::Nothing => {}
+            AccessPortAction::HoldReset(asserted) => self.set_reset(asserted),
+        }
+        Ok(())
     }
 }

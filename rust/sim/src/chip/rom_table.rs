@@ -55,6 +55,16 @@ const M7_PPB_ROM_TABLE_ID: ComponentId = arm_component(0x4C7, 0x0, CIDR_ROM_TABL
 const M7_FPB_ID: ComponentId = arm_component(0x00E, 0x0, CIDR_GENERIC_IP);
 const M7_ETM_ID: ComponentId = arm_component(0x975, 0x0, CIDR_CORESIGHT);
 
+/// Cortex-M0+ r0p1 (Cortex-M0+ TRM table 4-1 "Cortex-M0+ ROM table"): ROM table 0x4C0,
+/// SCS 0x008, DWT 0x00A, BPU 0x00B. The M0+ has no ITM, TPIU or ETM.
+pub const M0PLUS_ROM_TABLE_ID: ComponentId = ComponentId {
+    peripheral_id: designer_id(0x4, 0x3B, 0x4C0, 0x0),
+    component_id: CIDR_ROM_TABLE,
+};
+const M0PLUS_SCS_ID: ComponentId = arm_component(0x008, 0x0, CIDR_GENERIC_IP);
+const M0PLUS_DWT_ID: ComponentId = arm_component(0x00A, 0x0, CIDR_GENERIC_IP);
+const M0PLUS_BPU_ID: ComponentId = arm_component(0x00B, 0x0, CIDR_GENERIC_IP);
+
 /// PIDR for an ARM part: designer 0x43B is continuation code 4 (PIDR4[3:0]) and identity
 /// 0x3B split over PIDR1[7:4] and PIDR2[2:0], with PIDR2[3] set for "JEP106 used".
 const fn arm_component(part: u64, revision: u64, component_id: u32) -> ComponentId {
@@ -81,15 +91,27 @@ pub fn rom_table_id(soc: &dyn Soc) -> ComponentId {
     }
 }
 
-/// The ARM components of a core: SCS, ITM, DWT, FPB, TPIU, ETM. The M7 has no TPIU of its
-/// own (trace leaves through the SoC's); the simulator keeps the M4's at 0xE004_0000 for
-/// SWO, unlisted in the M7's ROM tables.
-fn core_components(core: CoreModel) -> [ComponentId; 6] {
-    match core {
+/// The ARM components of a core: SCS, ITM, DWT, FPB, TPIU, ETM (None where the core has
+/// none: the M0+'s ITM, TPIU and ETM; its BPU takes the FPB's place). The M7 has no TPIU
+/// of its own (trace leaves through the SoC's); the simulator keeps the M4's at
+/// 0xE004_0000 for SWO, unlisted in the M7's ROM tables.
+fn core_components(core: CoreModel) -> [Option<ComponentId>; 6] {
+    let [scs, itm, dwt, fpb, tpiu, etm] = match core {
         CoreModel::CortexM3 => [SCS_ID, ITM_ID, DWT_ID, FPB_ID, TPIU_ID, ETM_ID],
         CoreModel::CortexM4F => [M4_SCS_ID, ITM_ID, DWT_ID, FPB_ID, M4_TPIU_ID, M4_ETM_ID],
         CoreModel::CortexM7 => [M4_SCS_ID, ITM_ID, DWT_ID, M7_FPB_ID, M4_TPIU_ID, M7_ETM_ID],
-    }
+        CoreModel::CortexM0Plus => {
+            return [
+                Some(M0PLUS_SCS_ID),
+                None,
+                Some(M0PLUS_DWT_ID),
+                Some(M0PLUS_BPU_ID),
+                None,
+                None,
+            ];
+        }
+    };
+    [scs, itm, dwt, fpb, tpiu, etm].map(Some)
 }
 
 /// A ROM table: where it is, its identification and the components it lists.
@@ -107,6 +129,8 @@ const ENTRIES: [u32; 6] = [SCS_BASE, DWT_BASE, FPB_BASE, ITM_BASE, TPIU_BASE, ET
 /// table lists SCS, DWT, FPB and ITM (Cortex-M7 TRM, "ROM table").
 const M7_PROCESSOR_ENTRIES: [u32; 2] = [ROM_TABLE_BASE, ETM_BASE];
 const M7_PPB_ENTRIES: [u32; 4] = [SCS_BASE, DWT_BASE, FPB_BASE, ITM_BASE];
+/// The Cortex-M0+ ROM table lists SCS, DWT and BPU (Cortex-M0+ TRM table 4-1).
+const M0PLUS_ENTRIES: [u32; 3] = [SCS_BASE, DWT_BASE, FPB_BASE];
 
 /// The ROM tables of a chip; the first is the one AP0's BASE names, whose
 /// identification is the SoC's.
@@ -124,6 +148,11 @@ pub fn rom_tables(soc: &dyn Soc) -> Vec<RomTable> {
                 entries: &M7_PPB_ENTRIES,
             },
         ],
+        CoreModel::CortexM0Plus => vec![RomTable {
+            base: ROM_TABLE_BASE,
+            id: rom_table_id(soc),
+            entries: &M0PLUS_ENTRIES,
+        }],
         _ => vec![RomTable {
             base: ROM_TABLE_BASE,
             id: rom_table_id(soc),
@@ -146,12 +175,12 @@ pub fn component_id(soc: &dyn Soc, address: u32) -> Option<ComponentId> {
     }
     let [scs, itm, dwt, fpb, tpiu, etm] = core_components(soc.core());
     match address & !0xFFF {
-        SCS_BASE => Some(scs),
-        ITM_BASE => Some(itm),
-        DWT_BASE => Some(dwt),
-        FPB_BASE => Some(fpb),
-        TPIU_BASE => Some(tpiu),
-        ETM_BASE => Some(etm),
+        SCS_BASE => scs,
+        ITM_BASE => itm,
+        DWT_BASE => dwt,
+        FPB_BASE => fpb,
+        TPIU_BASE => tpiu,
+        ETM_BASE => etm,
         _ => None,
     }
 }

@@ -74,13 +74,14 @@ impl System {
     pub fn new(variant: Variant) -> Self {
         let soc = variant.soc();
         let fpb = Fpb::for_core(soc.core());
+        let dwt = Dwt::new(soc.core());
         System {
             soc,
             now_ns: 0,
             debug: CoreDebug::default(),
             run: RunState::default(),
             fpb,
-            dwt: Dwt::default(),
+            dwt,
             peripherals: HashMap::new(),
             system_control: HashMap::new(),
             debug_mcu_control: 0,

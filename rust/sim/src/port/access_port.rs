@@ -1,5 +1,7 @@
-//! The AHB-AP of the Cortex-M3 (APSEL 0): a MEM-AP onto the system bus (ADIv5.2 chapter
-//! C2). APs that do not exist read as zero and ignore writes.
+//! A MEM-AP onto the system bus (ADIv5.2 chapter C2), the AHB-AP of a Cortex-M: the chip
+//! says which APSELs have one, with which IDR and BASE, and whether it is enabled
+//! (`Bus::access_port`). APSELs with nothing read as zero and ignore writes (the debug
+//! port's job).
 
 use crate::bus::{AccessPortIdentity, Bus, BusError, Width};
 
@@ -63,17 +65,28 @@ impl Default for AhbAp {
 impl AhbAp {
     /// Do one access. On `Err(BusError::Stall)` nothing changed and the access can be
     /// tried again; `transfer_in_progress` is what CSW.TrInProg shows.
+    /// `identity` and `enabled` are what the chip says of this AP: a disabled AP's
+    /// CSW.DeviceEn reads 0 and its transfers are bus errors.
     pub fn access(
         &mut self,
         bus: &mut dyn Bus,
         access: ApAccess,
         transfer_in_progress: bool,
+        identity: AccessPortIdentity,
+        enabled: bool,
     ) -> Result<u32, BusError> {
-        if access.access_port != 0 {
-            return Ok(0);
+        let touches_bus = access.register == DRW || (BD0..=BD3).contains(&access.register);
+        if touches_bus && !enabled {
+            return Err(BusError::Fault);
         }
         if access.read {
-            self.read(bus, access.register, transfer_in_progress)
+            self.read(
+                bus,
+                access.register,
+                transfer_in_progress,
+                identity,
+                enabled,
+            )
         } else {
             self.write(bus, access.register, access.value).map(|()| 0)
         }
@@ -84,15 +97,17 @@ impl AhbAp {
         bus: &mut dyn Bus,
         register: u8,
         transfer_in_progress: bool,
+        identity: AccessPortIdentity,
+        enabled: bool,
     ) -> Result<u32, BusError> {
         match register {
-            CSW => Ok(self.csw_value(transfer_in_progress)),
+            CSW => Ok(self.csw_value(transfer_in_progress, enabled)),
             TAR => Ok(self.tar),
             DRW => self.read_data(bus),
             BD0..=BD3 => bus.read(self.banked_address(register), Width::Word),
             CFG => Ok(0),
-            BASE => Ok(bus.access_port().base),
-            IDR => Ok(bus.access_port().idr),
+            BASE => Ok(identity.base),
+            IDR => Ok(identity.idr),
             _ => Ok(0),
         }
     }
@@ -108,13 +123,14 @@ impl AhbAp {
         Ok(())
     }
 
-    fn csw_value(&self, transfer_in_progress: bool) -> u32 {
+    fn csw_value(&self, transfer_in_progress: bool, enabled: bool) -> u32 {
         let progress = if transfer_in_progress {
             CSW_TRANSFER_IN_PROGRESS
         } else {
             0
         };
-        self.csw | CSW_DEVICE_ENABLED | progress
+        let device = if enabled { CSW_DEVICE_ENABLED } else { 0 };
+        self.csw | device | progress
     }
 
     /// Size 8, 16 or 32 bits; other sizes are not implemented and leave Size as it was.

@@ -2,7 +2,7 @@
 //! in progress, and the posted read result.
 
 use super::access_port::{AhbAp, ApAccess, BD0, BD3, DRW};
-use crate::bus::{Bus, BusError, MultidropTarget};
+use crate::bus::{AccessPortKind, Bus, BusError, MultidropTarget};
 
 /// DP register addresses, A[3:2] (ADIv5.2 B2.2).
 pub const DPIDR: u8 = 0x0; // read; ABORT on write
@@ -80,7 +80,8 @@ pub struct DebugPort {
     /// A stalled transaction that DAPABORT gave up on; it is still on the bus
     /// (CSW.TrInProg reads 1 until it completes).
     abandoned: Option<ApAccess>,
-    access_port: AhbAp,
+    /// The MEM-APs' own state (CSW, TAR) by APSEL, made when first used.
+    memory_access_ports: Vec<(u8, AhbAp)>,
     /// A DP on a multi-drop wire: its TARGETID and DLPIDR.
     multidrop: Option<MultidropTarget>,
 }
@@ -96,7 +97,7 @@ impl Default for DebugPort {
             resend: 0,
             pending: None,
             abandoned: None,
-            access_port: AhbAp::default(),
+            memory_access_ports: Vec::new(),
             multidrop: None,
         }
     }
@@ -292,10 +293,8 @@ impl DebugPort {
             self.set_sticky_error();
             return true;
         }
-        match self
-            .access_port
-            .access(bus, access, self.abandoned.is_some())
-        {
+        let in_progress = self.abandoned.is_some();
+        match self.access_port_access(bus, access, in_progress) {
             Ok(value) => {
                 if access.read {
                     self.posted = value;
@@ -314,9 +313,47 @@ impl DebugPort {
     /// The abandoned transfer finishing on the bus; its result goes nowhere.
     fn run_abandoned(&mut self, bus: &mut dyn Bus, access: ApAccess) -> bool {
         !matches!(
-            self.access_port.access(bus, access, true),
+            self.access_port_access(bus, access, true),
             Err(BusError::Stall)
         )
+    }
+
+    /// One access to the AP that APSEL names: a MEM-AP, the chip's own AP, or nothing
+    /// (reads zero, writes ignored).
+    fn access_port_access(
+        &mut self,
+        bus: &mut dyn Bus,
+        access: ApAccess,
+        transfer_in_progress: bool,
+    ) -> Result<u32, BusError> {
+        let index = access.access_port;
+        match bus.access_port(index) {
+            None => Ok(0),
+            Some(AccessPortKind::Own) if access.read => {
+                bus.read_access_port(index, access.register)
+            }
+            Some(AccessPortKind::Own) => bus
+                .write_access_port(index, access.register, access.value)
+                .map(|()| 0),
+            Some(AccessPortKind::Memory { identity, enabled }) => self
+                .memory_access_port(index)
+                .access(bus, access, transfer_in_progress, identity, enabled),
+        }
+    }
+
+    fn memory_access_port(&mut self, index: u8) -> &mut AhbAp {
+        let position = match self
+            .memory_access_ports
+            .iter()
+            .position(|(apsel, _)| *apsel == index)
+        {
+            Some(position) => position,
+            None => {
+                self.memory_access_ports.push((index, AhbAp::default()));
+                self.memory_access_ports.len() - 1
+            }
+        };
+        &mut self.memory_access_ports[position].1
     }
 
     /// CSW.TrInProg as the AP would show it.

@@ -24,7 +24,7 @@ mod adi_tests;
 #[cfg(test)]
 mod tests;
 
-use crate::bus::{AccessPortIdentity, Bus, BusError, Identity, MultidropTarget, Width};
+use crate::bus::{AccessPortKind, Bus, BusError, Identity, MultidropTarget, Width};
 use clock::VirtualClock;
 use debug_port::DebugPort;
 use faults::FaultInjector;
@@ -58,8 +58,14 @@ impl<T: Bus + ?Sized> Bus for Box<T> {
     fn identity(&self) -> Identity {
         (**self).identity()
     }
-    fn access_port(&self) -> AccessPortIdentity {
-        (**self).access_port()
+    fn access_port(&self, index: u8) -> Option<AccessPortKind> {
+        (**self).access_port(index)
+    }
+    fn read_access_port(&mut self, index: u8, register: u8) -> Result<u32, BusError> {
+        (**self).read_access_port(index, register)
+    }
+    fn write_access_port(&mut self, index: u8, register: u8, value: u32) -> Result<(), BusError> {
+        (**self).write_access_port(index, register, value)
     }
     fn multidrop_targets(&self) -> Vec<MultidropTarget> {
         (**self).multidrop_targets()
@@ -109,8 +115,16 @@ impl<B: Bus + ?Sized> Bus for TimedBus<'_, B> {
     fn identity(&self) -> Identity {
         self.bus.identity()
     }
-    fn access_port(&self) -> AccessPortIdentity {
-        self.bus.access_port()
+    fn access_port(&self, index: u8) -> Option<AccessPortKind> {
+        self.bus.access_port(index)
+    }
+    fn read_access_port(&mut self, index: u8, register: u8) -> Result<u32, BusError> {
+        self.catch_up();
+        self.bus.read_access_port(index, register)
+    }
+    fn write_access_port(&mut self, index: u8, register: u8, value: u32) -> Result<(), BusError> {
+        self.catch_up();
+        self.bus.write_access_port(index, register, value)
     }
     fn multidrop_targets(&self) -> Vec<MultidropTarget> {
         self.bus.multidrop_targets()

@@ -7,11 +7,13 @@
 //! implements [`Soc`], its variants in [`Variant`] and one arm in [`Variant::soc`].
 
 pub mod flash;
+pub mod nrf52;
+pub mod samd21;
 pub mod stm32f1;
 pub mod stm32f4;
 pub mod stm32h7;
 
-use crate::bus::{AccessPortIdentity, Identity};
+use crate::bus::{AccessPortIdentity, AccessPortKind, Identity};
 
 /// Every chip the simulator can be (`bmp-sim --chip NAME`, `BMP_WIRE=sim:NAME`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -35,10 +37,16 @@ pub enum Variant {
     Stm32h743zi,
     /// STM32H750VB: Cortex-M7, 128 KB flash (one sector), 1 MB RAM (DS12556 table 2).
     Stm32h750vb,
+    /// nRF52840 (QIAA, build code C0): Cortex-M4F, 1 MB flash in 4 KB pages, 256 KB RAM,
+    /// NVMC, UICR, APPROTECT and the CTRL-AP (nRF52840 PS v1.7).
+    Nrf52840,
+    /// ATSAMD21G18A: Cortex-M0+, 256 KB flash in 64-byte pages and 256-byte rows, 32 KB
+    /// SRAM, DSU and NVMCTRL (SAM D21 datasheet DS40001882).
+    Atsamd21g18a,
 }
 
 impl Variant {
-    pub const ALL: [Variant; 9] = [
+    pub const ALL: [Variant; 11] = [
         Variant::Stm32f103c8,
         Variant::Stm32f103cb,
         Variant::Stm32f103rc,
@@ -48,6 +56,8 @@ impl Variant {
         Variant::Stm32f401cc,
         Variant::Stm32h743zi,
         Variant::Stm32h750vb,
+        Variant::Nrf52840,
+        Variant::Atsamd21g18a,
     ];
 
     /// The name on the command line (`bmp-sim --chip`, `BMP_WIRE=sim:NAME`).
@@ -62,6 +72,8 @@ impl Variant {
             Variant::Stm32f401cc => "stm32f401cc",
             Variant::Stm32h743zi => "stm32h743zi",
             Variant::Stm32h750vb => "stm32h750vb",
+            Variant::Nrf52840 => "nrf52840",
+            Variant::Atsamd21g18a => "atsamd21g18a",
         }
     }
 
@@ -83,6 +95,8 @@ impl Variant {
                 Box::new(stm32f4::Stm32f4::new(self))
             }
             Variant::Stm32h743zi | Variant::Stm32h750vb => Box::new(stm32h7::Stm32h7::new(self)),
+            Variant::Nrf52840 => Box::new(nrf52::Nrf52::new(self)),
+            Variant::Atsamd21g18a => Box::new(samd21::Samd21::new(self)),
         }
     }
 }
@@ -98,18 +112,26 @@ pub enum CoreModel {
     /// ARMv7E-M with the double-precision FPv5 (D0-D15 are S0-S31 in pairs), L1 caches
     /// and the version 2 FPB (Cortex-M7 TRM).
     CortexM7,
+    /// ARMv6-M (unicorn's Cortex-M0 model): no FPU, BASEPRI or FAULTMASK; the debug
+    /// unit of ARMv6-M (BPU, a DWT without cycle counter, no ITM/TPIU/ETM).
+    CortexM0Plus,
 }
 
 impl CoreModel {
     pub fn has_fpu(self) -> bool {
-        self != CoreModel::CortexM3
+        matches!(self, CoreModel::CortexM4F | CoreModel::CortexM7)
+    }
+
+    /// ARMv6-M rather than ARMv7-M.
+    pub fn is_armv6m(self) -> bool {
+        self == CoreModel::CortexM0Plus
     }
 
     /// MVFR0, MVFR1, MVFR2 (ARMv7-M B4.6; Cortex-M4 TRM 7.2, Cortex-M7 TRM 3.3): what the
     /// FPU implements; zero without one.
     pub fn media_and_fp_features(self) -> [u32; 3] {
         match self {
-            CoreModel::CortexM3 => [0; 3],
+            CoreModel::CortexM3 | CoreModel::CortexM0Plus => [0; 3],
             CoreModel::CortexM4F => [0x1011_0021, 0x1100_0011, 0],
             CoreModel::CortexM7 => [0x1011_0221, 0x1200_0011, 0x0000_0040],
         }
@@ -125,11 +147,29 @@ pub enum FlashError {
     Fault,
 }
 
+/// What a write to a SoC's own access port asks of the chip.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccessPortAction {
+    Nothing,
+    /// Hold the chip in reset (true) or let it go (false), as nRST does (the nRF52
+    /// CTRL-AP's RESET register).
+    HoldReset(bool),
+}
+
 /// A change to the flash array to apply when an operation ends.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FlashEffect {
+    /// The bytes replace what is there.
     Program { address: u32, bytes: Vec<u8> },
+    /// The bytes are ANDed into what is there: NOR programming only clears bits (a
+    /// second write to a word without erase, nRF52 PS 4.3 and SAM D21 22.6.4).
+    Clear { address: u32, bytes: Vec<u8> },
+    /// Bytes to 0 (RAM cleared by a SAMD21 chip erase, DS40001882 13.7).
+    Zero { address: u32, length: u32 },
+    /// Bytes to 0xFF.
     Erase { address: u32, length: u32 },
+    /// Several of these, in order.
+    Several(Vec<FlashEffect>),
 }
 
 /// A memory the core and the debugger use directly (unicorn RAM).
@@ -166,8 +206,13 @@ pub trait Soc: Send {
         false
     }
 
-    /// Main flash size in bytes, at [`FLASH_BASE`] and aliased at 0.
+    /// Main flash size in bytes, at [`Soc::flash_base`] (and aliased at 0 where
+    /// [`Soc::flash_alias_at_zero`]).
     fn flash_size(&self) -> u32;
+    /// Where main flash is: [`FLASH_BASE`] on STM32, 0 on the nRF52 and SAMD21.
+    fn flash_base(&self) -> u32 {
+        FLASH_BASE
+    }
     /// The RAMs (first: the one at 0x2000_0000).
     fn rams(&self) -> Vec<Memory>;
     /// The system memory block (bootloader, IDs, option bytes): base and size; every
@@ -188,6 +233,32 @@ pub trait Soc: Send {
     fn access_port(&self) -> AccessPortIdentity {
         AccessPortIdentity::CORTEX_M3
     }
+    /// The access port at APSEL `index`: by default AP0 only, the MEM-AP `access_port`
+    /// describes.
+    fn access_port_at(&self, index: u8) -> Option<AccessPortKind> {
+        (index == 0).then_some(AccessPortKind::Memory {
+            identity: self.access_port(),
+            enabled: true,
+        })
+    }
+    /// A register of an [`AccessPortKind::Own`] access port.
+    fn read_access_port(&mut self, _index: u8, _register: u8, _now_ns: u64) -> u32 {
+        0
+    }
+    fn write_access_port(
+        &mut self,
+        _index: u8,
+        _register: u8,
+        _value: u32,
+        _now_ns: u64,
+    ) -> AccessPortAction {
+        AccessPortAction::Nothing
+    }
+    /// May the debugger's MEM-AP reach `address` now? False under nRF52 APPROTECT
+    /// (everything) or the SAMD21 security bit (all but the DSU's external range).
+    fn debugger_may_access(&self, _address: u32) -> bool {
+        true
+    }
     /// The flash is aliased at 0 (STM32F1/F4 booting from flash); the H7 has its ITCM
     /// RAM there instead.
     fn flash_alias_at_zero(&self) -> bool {
@@ -207,6 +278,18 @@ pub trait Soc: Send {
         value: u32,
         now_ns: u64,
     ) -> Option<Result<(), FlashError>>;
+    /// A write of the byte lanes `lanes` (bit n: byte n) of a modelled register word;
+    /// `value` is the whole word with the other bytes as read. Registers with
+    /// write-one-to-clear bytes next to others (SAMD21 DSU STATUSA) need the lanes.
+    fn write_register_lanes(
+        &mut self,
+        address: u32,
+        value: u32,
+        _lanes: u32,
+        now_ns: u64,
+    ) -> Option<Result<(), FlashError>> {
+        self.write_register(address, value, now_ns)
+    }
     /// nRST or SYSRESETREQ: peripherals and the flash controller to reset values. An
     /// operation in progress is finished at once (its effects are returned).
     fn reset(&mut self) -> Vec<FlashEffect>;

@@ -1,7 +1,7 @@
 //! The STM32H743/H750 through the `Bus` trait, as the debug port drives it.
 
 use super::flash::*;
-use crate::bus::{AccessPortIdentity, Bus, BusError, Width};
+use crate::bus::{AccessPortIdentity, AccessPortKind, Bus, BusError, Width};
 use crate::chip::{Chip, Variant};
 use crate::soc::flash::{KEYS, OPTION_KEYS};
 
@@ -64,11 +64,14 @@ fn identity_of_the_h743() {
     assert_eq!(chip.read(0x1FF1_E880, Width::Half), Ok(2048));
     assert_eq!(chip.identity().dpidr, 0x6BA0_2477);
     assert_eq!(
-        chip.access_port(),
-        AccessPortIdentity {
-            idr: 0x8477_0001,
-            base: 0xE00F_E003
-        }
+        chip.access_port(0),
+        Some(AccessPortKind::Memory {
+            identity: AccessPortIdentity {
+                idr: 0x8477_0001,
+                base: 0xE00F_E003
+            },
+            enabled: true
+        })
     );
     // The processor ROM table: ST's DEV_ID 0x450, first entry the PPB ROM table.
     assert_eq!(read(&mut chip, 0xE00F_EFE0), 0x50);
