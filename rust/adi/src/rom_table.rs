@@ -117,13 +117,36 @@ fn kind_of(class: u8, designer: u16, part: u16) -> ComponentKind {
     if designer != ARM {
         return ComponentKind::Other;
     }
+    // ARM part numbers: SCS 0x000 (M3), 0x008 (M0/M0+), 0x00C (M4/M7); ITM 0x001; DWT
+    // 0x002, 0x00A (M0/M0+); FPB 0x003, BPU 0x00B (M0/M0+), FPB-M7 0x00E (Cortex-M0+ TRM
+    // table 4-1, Cortex-M7 TRM "FPB"; OpenOCD arm_adi_v5.c part names).
     match part {
-        0x000 | 0x00C => ComponentKind::SystemControlSpace,
-        0x001 | 0x00E => ComponentKind::InstrumentationTrace,
+        0x000 | 0x008 | 0x00C => ComponentKind::SystemControlSpace,
+        0x001 => ComponentKind::InstrumentationTrace,
         0x002 | 0x00A => ComponentKind::DataWatchpointTrace,
-        0x003 | 0x00B => ComponentKind::FlashPatchBreakpoint,
+        0x003 | 0x00B | 0x00E => ComponentKind::FlashPatchBreakpoint,
         0x923 | 0x9A1 => ComponentKind::TracePortInterface,
         0x924 | 0x925 => ComponentKind::EmbeddedTrace,
         _ => ComponentKind::Other,
+    }
+}
+
+#[cfg(test)]
+mod part_tests {
+    use super::*;
+
+    #[test]
+    fn cortex_m0_plus_and_m7_parts_are_known() {
+        let kind = |part| kind_of(0xE, ARM, part);
+        assert_eq!(kind(0x008), ComponentKind::SystemControlSpace, "M0+ SCS");
+        assert_eq!(kind(0x00A), ComponentKind::DataWatchpointTrace, "M0+ DWT");
+        assert_eq!(kind(0x00B), ComponentKind::FlashPatchBreakpoint, "M0+ BPU");
+        assert_eq!(kind(0x00E), ComponentKind::FlashPatchBreakpoint, "FPB-M7");
+        assert_eq!(kind(0x001), ComponentKind::InstrumentationTrace);
+        assert_eq!(
+            kind_of(0xE, 0x244, 0x008),
+            ComponentKind::Other,
+            "not ARM's"
+        );
     }
 }
