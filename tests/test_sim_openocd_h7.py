@@ -94,6 +94,12 @@ def test_h743_flash_break_step(start, firmware):
         openocd.fail("DBGMCU_IDCODE at 0x5C001000 does not name the H74x/75x (0x450)")
     if openocd.read_word(0xE000ED00) != CPUID_M7_R1P1:
         openocd.fail("CPUID is not 0x411FC271")
+    # stm32h7x.cfg's examine-end set DBGMCU_CR through AP2 (the APB-AP, 0xE00E1000): the
+    # debug clocks, trace clock and D1 low-power debug bits (the D2 bits 3-5 do not exist
+    # on the H743, RM0433 60.5.8).
+    control = openocd.read_word(0x5C001004)
+    if control != 0x00700007:
+        openocd.fail(f"DBGMCU_CR is 0x{control:08x} after examine-end, not 0x00700007")
     openocd.command("reset halt")
     if openocd.state() != "halted":
         openocd.fail("not halted after `reset halt`")

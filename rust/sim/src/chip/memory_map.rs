@@ -326,7 +326,12 @@ fn read_private_word(uc: &mut Emulator, address: u32, origin: Origin) -> Result<
         ITM_BASE | TPIU_BASE => Ok(uc.get_data().trace.read(address)),
         ETM_BASE => Ok(0),
         DBGMCU_BASE if dbgmcu => read_debug_mcu(uc.get_data(), address),
-        _ => Err(BusError::Fault),
+        // The SoC's own debug components (the H7's debug APB behind AP2).
+        _ => uc
+            .get_data()
+            .soc
+            .read_register(address)
+            .ok_or(BusError::Fault),
     }
 }
 
@@ -405,7 +410,13 @@ fn write_private_word(
             }
             _ => Err(BusError::Fault),
         },
-        _ => Err(BusError::Fault),
+        _ => {
+            let now = system.now_ns;
+            match system.soc.write_register(address, value, now) {
+                Some(result) => result.map_err(bus_error),
+                None => Err(BusError::Fault),
+            }
+        }
     }
 }
 

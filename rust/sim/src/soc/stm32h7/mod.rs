@@ -11,11 +11,14 @@
 //! AHB3, APB4/AHB4, DBGMCU): the flash interface and DBGMCU modelled, every other
 //! register plain storage (RCC included: its ready flags do not follow).
 //!
-//! Approximations: the DBGMCU_CR low-power bits (DBGSLEEP_D1 ...) and clock enables
-//! (D1DBGCKEN, D3DBGCKEN) are stored, and the debug port works whatever they say (the
-//! simulated core never enters Stop or Standby; WFI sleeps and stays debuggable). AP0 is
-//! the only access port modelled: the APB-AP at AP2 (DBGMCU at 0xE00E_1000, SWO, TPIU)
-//! reads as absent.
+//! Access ports (RM0433 60.4.8): AP0 the M7's AHB-AP, AP2 the APB-AP onto the debug APB
+//! (IDR 0x54770002) where DBGMCU answers at 0xE00E_1000 too. Approximations: AP2 reaches
+//! the same bus as AP0 (so the core and AP0 see 0xE00E_1000 as well; on silicon only the
+//! debug APB does), and of the debug APB only DBGMCU is modelled (its ROM table, SWO,
+//! TPIU and trace funnel are not); AP1 (the D2 AHB-AP of the dual-core parts) is absent.
+//! DBGMCU_CR's low-power bits (DBGSLEEP_D1 ...) and clock enables (D1DBGCKEN, D3DBGCKEN)
+//! are stored, and the debug port works whatever they say (the simulated core never
+//! enters Stop or Standby; WFI sleeps and stays debuggable).
 
 pub mod flash;
 
@@ -24,7 +27,7 @@ mod tests;
 
 use super::stm32f1::offset_in;
 use super::{CoreModel, FlashEffect, FlashError, Memory, Soc, Variant};
-use crate::bus::{AccessPortIdentity, Identity};
+use crate::bus::{AccessPortIdentity, AccessPortKind, Identity};
 use flash::{FLASH_INTERFACE_BASE, FLASH_INTERFACE_SIZE, FlashController, FlashTiming};
 use std::collections::HashMap;
 
@@ -92,8 +95,16 @@ const PERIPHERAL_WINDOWS: [Memory; 6] = [
     },
 ];
 
-/// DBGMCU (RM0433 60.5.8): IDCODE, CR, then the freeze registers.
+/// DBGMCU (RM0433 60.5.8): IDCODE, CR, then the freeze registers; the same registers on
+/// the debug APB at 0xE00E_1000 (RM0433 60.4.8 table "Debug APB memory map").
 const DBGMCU_BASE: u32 = 0x5C00_1000;
+const DBGMCU_DEBUG_APB: u32 = 0xE00E_1000;
+/// AP2, the APB-AP onto the debug APB (RM0433 60.4.8; OpenOCD stm32h7x.cfg uses it).
+const APB_AP: u8 = 2;
+const APB_AP_IDENTITY: AccessPortIdentity = AccessPortIdentity {
+    idr: 0x5477_0002,
+    base: 0xE00E_0003,
+};
 const DBGMCU_IDCODE: u32 = 0x000;
 const DBGMCU_CR: u32 = 0x004;
 /// DBGMCU_CR: DBGSLEEP_D1 0, DBGSTOP_D1 1, DBGSTBY_D1 2, DBGSTOP_D3 7, DBGSTBY_D3 8,
@@ -197,6 +208,18 @@ impl Soc for Stm32h7 {
         }
     }
 
+    fn access_port_at(&self, index: u8) -> Option<AccessPortKind> {
+        let identity = match index {
+            0 => self.access_port(),
+            APB_AP => APB_AP_IDENTITY,
+            _ => return None,
+        };
+        Some(AccessPortKind::Memory {
+            identity,
+            enabled: true,
+        })
+    }
+
     /// The processor ROM table carries ST's code and the DEV_ID, as on the F1/F4 (Black
     /// Magic Probe identifies the H7 by part 0x450 there).
     fn rom_table_peripheral_id(&self) -> u64 {
@@ -255,7 +278,9 @@ impl Soc for Stm32h7 {
     }
 
     fn read_register(&self, address: u32) -> Option<u32> {
-        if let Some(offset) = offset_in(address, DBGMCU_BASE, 0x1000) {
+        let dbgmcu = offset_in(address, DBGMCU_BASE, 0x1000)
+            .or_else(|| offset_in(address, DBGMCU_DEBUG_APB, 0x1000));
+        if let Some(offset) = dbgmcu {
             return self.read_debug_mcu(offset);
         }
         let offset = offset_in(address, FLASH_INTERFACE_BASE, FLASH_INTERFACE_SIZE)?;
@@ -268,7 +293,9 @@ impl Soc for Stm32h7 {
         value: u32,
         now_ns: u64,
     ) -> Option<Result<(), FlashError>> {
-        if let Some(offset) = offset_in(address, DBGMCU_BASE, 0x1000) {
+        let dbgmcu = offset_in(address, DBGMCU_BASE, 0x1000)
+            .or_else(|| offset_in(address, DBGMCU_DEBUG_APB, 0x1000));
+        if let Some(offset) = dbgmcu {
             self.write_debug_mcu(offset, value);
             return Some(Ok(()));
         }

@@ -116,6 +116,27 @@ fn h750_has_one_small_bank() {
     );
 }
 
+/// AP2 is the APB-AP; DBGMCU answers on the debug APB at 0xE00E_1000 as at 0x5C00_1000.
+#[test]
+fn apb_ap_reaches_dbgmcu_on_the_debug_apb() {
+    use crate::bus::AccessPortKind;
+    let mut chip = Chip::new(Variant::Stm32h743zi);
+    assert_eq!(
+        chip.access_port(2),
+        Some(AccessPortKind::Memory {
+            identity: AccessPortIdentity {
+                idr: 0x5477_0002,
+                base: 0xE00E_0003
+            },
+            enabled: true
+        })
+    );
+    assert_eq!(chip.access_port(1), None);
+    assert_eq!(read(&mut chip, 0xE00E_1000), 0x2003_6450);
+    write(&mut chip, 0xE00E_1004, 0x0060_0000);
+    assert_eq!(read(&mut chip, 0x5C00_1004), 0x0060_0000);
+}
+
 #[test]
 fn dbgmcu_control_keeps_its_bits_over_a_reset() {
     let mut chip = Chip::new(Variant::Stm32h743zi);
