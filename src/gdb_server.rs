@@ -177,15 +177,6 @@ impl ProbeTarget<'_> {
     }
 }
 
-/// Names of the STM32F1 option bytes in their order at 0x1FFF_F800 (PM0075 2.5).
-const OPTION_BYTE_NAMES: [&str; 8] = [
-    "RDP", "USER", "Data0", "Data1", "WRP0", "WRP1", "WRP2", "WRP3",
-];
-const STM32F1_COMMANDS: &[(&str, &str)] = &[(
-    "option",
-    "Show the option bytes; 'option erase' erases them (RDP stays 0xA5: unprotected)",
-)];
-
 impl gdb::Target for ProbeTarget<'_> {
     type Error = Failure;
 
@@ -332,10 +323,9 @@ impl gdb::Target for ProbeTarget<'_> {
         Ok(())
     }
 
-    fn chip_commands(&self) -> &'static [(&'static str, &'static str)] {
-        match self.probe.session.attached().map(|target| target.chip) {
-            Some(chips::Chip::Stm32F1(_)) => STM32F1_COMMANDS,
-            _ => &[],
+    fn chip_commands(&self, each: &mut dyn FnMut(&str, &str)) {
+        for command in self.probe.session.chip_commands() {
+            each(command.name, command.help);
         }
     }
 
@@ -345,25 +335,7 @@ impl gdb::Target for ProbeTarget<'_> {
         arguments: &str,
         out: &mut dyn Write,
     ) -> Result<(), Failure> {
-        match (name, arguments) {
-            ("option", "") => {}
-            ("option", "erase") => self.session(|session| session.erase_option_bytes())?,
-            _ => return Err(Failure::Invalid("usage: option [erase]")),
-        }
-        let options = self.session(|session| session.option_bytes())?;
-        for (index, (name, raw)) in OPTION_BYTE_NAMES.iter().zip(options.raw).enumerate() {
-            let _ = writeln!(
-                out,
-                "0x{:08X}: {name:5} 0x{raw:04X}",
-                0x1FFF_F800 + 2 * index
-            );
-        }
-        let _ = writeln!(
-            out,
-            "FLASH_OBR 0x{:08X}, FLASH_WRPR 0x{:08X}",
-            options.obr, options.wrpr
-        );
-        Ok(())
+        self.session(|session| session.chip_command(name, arguments, out))
     }
 
     fn command_line(&self, out: &mut [u8]) -> usize {

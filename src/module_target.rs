@@ -220,9 +220,9 @@ pub fn target_mem_map(_: Arguments) -> Obj {
         let entry = Dict::new();
         match region.kind {
             chips::RegionKind::Ram => entry.store("memory_type", object::str("ram")),
-            chips::RegionKind::Flash { block_size } => {
+            chips::RegionKind::Flash(flash) => {
                 entry.store("memory_type", object::str("flash"));
-                entry.store("blocksize", object::unsigned(block_size));
+                entry.store("blocksize", object::unsigned(flash.block_size));
             }
         }
         entry.store("start", object::unsigned(region.start));

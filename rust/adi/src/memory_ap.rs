@@ -46,6 +46,35 @@ pub trait Memory {
     }
 }
 
+/// A `&mut dyn Memory` is a memory too, so code generic over `M: Memory` (with the typed
+/// `load`/`store`) runs on the trait object the chip drivers receive.
+impl<M: Memory + ?Sized> Memory for &mut M {
+    fn read_words(&mut self, address: u32, words: &mut [u32]) -> Result<(), Error> {
+        (**self).read_words(address, words)
+    }
+    fn write_words(&mut self, address: u32, words: &[u32]) -> Result<(), Error> {
+        (**self).write_words(address, words)
+    }
+    fn write_halves(&mut self, address: u32, halves: &[u16]) -> Result<(), Error> {
+        (**self).write_halves(address, halves)
+    }
+    fn read_bytes(&mut self, address: u32, bytes: &mut [u8]) -> Result<(), Error> {
+        (**self).read_bytes(address, bytes)
+    }
+    fn write_bytes(&mut self, address: u32, bytes: &[u8]) -> Result<(), Error> {
+        (**self).write_bytes(address, bytes)
+    }
+    fn now_micros(&mut self) -> u64 {
+        (**self).now_micros()
+    }
+    fn read_word(&mut self, address: u32) -> Result<u32, Error> {
+        (**self).read_word(address)
+    }
+    fn write_word(&mut self, address: u32, value: u32) -> Result<(), Error> {
+        (**self).write_word(address, value)
+    }
+}
+
 /// Which way a run moves data: reads may always be repeated, writes only to plain memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Direction {

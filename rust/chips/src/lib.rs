@@ -1,31 +1,44 @@
-//! What chip is behind a Cortex-M core: its name, memory map and flash driver.
-//! STM32F1 first (RM0008); anything else is a generic Cortex-M with no flash driver.
+//! What chip is behind a Cortex-M core: a registry of family drivers.
+//!
+//! A family is one module implementing [`Family`]: it identifies its parts (from the
+//! DPIDR, CPUID, the ROM table's part number and its own ID registers), describes each
+//! part as a [`Part`] (name, memory map with flash regions, mass erase range), erases and
+//! programs its flash regions, reports protection and recovers from it, and brings its own
+//! monitor commands as {name, handler, help} rows. [`FAMILIES`] lists them; anything no
+//! family claims is a generic Cortex-M without flash ([`generic`]).
+//!
+//! Adding a family: its file, and one line in [`FAMILIES`] (docs/chips.md).
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
+pub mod generic;
 pub mod memory_map;
 pub mod stm32f1;
 #[cfg(test)]
 mod tests;
 
 use adi::Memory;
+use core::fmt::{self, Write};
 pub use memory_map::{MemoryMap, Region, RegionKind};
-pub use stm32f1::OptionBytes;
 
+/// The families, asked in this order; the first that knows the chip drives it.
+pub static FAMILIES: &[&dyn Family] = &[&stm32f1::STM32F1];
+
+/// Errors of the flash drivers, in a shape every family shares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
     Adi(adi::Error),
-    /// The flash controller stayed locked after the key sequence.
+    /// The flash controller stayed locked after the unlock sequence.
     Locked,
-    /// PGERR: a location was not erased before programming (RM0008 3.3.3).
+    /// A location was not erased before programming (e.g. STM32F1 PGERR).
     NotErased {
         address: u32,
     },
-    /// WRPRTERR: the page is write protected by the option bytes.
+    /// The page or sector is write protected (e.g. STM32 WRPRTERR/WRPERR).
     WriteProtected {
         address: u32,
     },
-    /// BSY did not clear in time.
+    /// The operation did not finish in time.
     Timeout {
         address: u32,
     },
@@ -35,15 +48,20 @@ pub enum Error {
     },
     /// This chip has no flash driver.
     NoFlashDriver,
-    /// OPTWRE stayed clear after the OPTKEYR key sequence (PM0075 2.5).
-    OptionBytesLocked,
-    /// WRPRTERR on option byte programming: the byte was not erased (PM0075 2.5).
-    OptionByteNotErased {
-        address: u32,
+    /// The chip's flash is read protected: `what` (e.g. "RDP level 1"); the monitor
+    /// command `command` lifts it, erasing the flash. Nothing was erased.
+    Protected {
+        what: &'static str,
+        command: &'static str,
     },
-    /// Option bytes are numbered 0 (RDP) to 7 (WRP3).
-    NoSuchOptionByte {
-        index: usize,
+    /// Protection that no debugger can lift (e.g. STM32 RDP level 2).
+    PermanentlyProtected {
+        what: &'static str,
+    },
+    /// Any other failure of a family, in the family's words, at an address if known.
+    Family {
+        message: &'static str,
+        address: Option<u32>,
     },
 }
 
@@ -53,164 +71,287 @@ impl From<adi::Error> for Error {
     }
 }
 
-impl core::fmt::Display for Error {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Adi(error) => error.fmt(f),
             Error::Locked => write!(f, "flash controller still locked after the unlock sequence"),
-            Error::NotErased { address } => write!(
-                f,
-                "flash at 0x{address:08x} not erased before programming (PGERR)"
-            ),
+            Error::NotErased { address } => {
+                write!(f, "flash at 0x{address:08x} not erased before programming")
+            }
             Error::WriteProtected { address } => {
-                write!(f, "flash at 0x{address:08x} is write protected (WRPRTERR)")
+                write!(f, "flash at 0x{address:08x} is write protected")
             }
             Error::Timeout { address } => write!(f, "flash operation at 0x{address:08x} timed out"),
             Error::OutsideFlash { address } => write!(f, "0x{address:08x} is not in flash"),
-            Error::NoFlashDriver => write!(f, "no flash driver for this chip"),
-            Error::OptionBytesLocked => write!(
+            Error::NoFlashDriver => write!(
                 f,
-                "option bytes still locked after the unlock sequence (OPTWRE clear)"
+                "no flash driver for this chip (attached as a generic Cortex-M): \
+                 flash cannot be written"
             ),
-            Error::OptionByteNotErased { address } => write!(
+            Error::Protected { what, command } => write!(
                 f,
-                "option byte at 0x{address:08x} not erased: erase the option bytes first"
+                "the chip is read protected ({what}): 'monitor {command}' (target.chip_command(\
+                 \"{command}\")) lifts it and erases the whole flash"
             ),
-            Error::NoSuchOptionByte { index } => {
-                write!(f, "no option byte {index}: they are numbered 0 to 7")
-            }
+            Error::PermanentlyProtected { what } => write!(
+                f,
+                "the chip is protected for good ({what}): no debugger can read or write it"
+            ),
+            Error::Family { message, address } => match address {
+                Some(address) => write!(f, "{message} (at 0x{address:08x})"),
+                None => f.write_str(message),
+            },
         }
     }
-}
-
-/// How a family's flash behaves: what the session needs to skip work safely. Each family
-/// states its own, so every driver gets mass erase and the skips (issue 13).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FlashTraits {
-    /// The value of every byte of an erased page.
-    pub erased: u8,
-    /// The smallest unit the controller programs, in bytes; a unit that holds only the
-    /// erased value need not be programmed.
-    pub write_unit: u32,
-    /// What `flash_mass_erase` erases (start, length), if the family has a mass erase
-    /// that is at least as fast as erasing two pages.
-    pub mass_erase: Option<(u32, u32)>,
-}
-
-/// The identified chip.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Chip {
-    Stm32F1(stm32f1::Stm32F1),
-    /// A Cortex-M of unknown make: memory access and run control only.
-    Generic,
 }
 
 /// What the debug port and core told us, for identification.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Identity {
     pub dpidr: u32,
     pub cpuid: u32,
+    /// JEP106 designer and part number of the top ROM table (ADIv5.2 D3.3; e.g. ST 0x020
+    /// with DEV_ID on STM32s); 0 when unknown.
+    pub rom_designer: u16,
+    pub rom_part: u16,
 }
 
-impl Chip {
-    pub fn identify<M: Memory>(memory: &mut M, identity: Identity) -> Result<Self, Error> {
-        if let Some(chip) = stm32f1::Stm32F1::identify(memory, identity)? {
-            return Ok(Chip::Stm32F1(chip));
+impl Identity {
+    /// CPUID.PARTNO (ARMv7-M B3.2.3): 0xC23 Cortex-M3, 0xC24 M4, 0xC27 M7, 0xC60 M0+.
+    pub fn core_part(&self) -> u32 {
+        (self.cpuid >> 4) & 0xFFF
+    }
+}
+
+/// The chip's protection as its family reads it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protection {
+    /// Flash readable and writable by the debugger.
+    None,
+    /// As [`Error::Protected`]: the command that lifts it (erasing the flash).
+    ReadProtected {
+        what: &'static str,
+        command: &'static str,
+    },
+    /// As [`Error::PermanentlyProtected`].
+    Permanent { what: &'static str },
+}
+
+impl Protection {
+    /// Ok if the flash may be read and written, else the error that says how to unlock.
+    pub fn check(self) -> Result<(), Error> {
+        match self {
+            Protection::None => Ok(()),
+            Protection::ReadProtected { what, command } => Err(Error::Protected { what, command }),
+            Protection::Permanent { what } => Err(Error::PermanentlyProtected { what }),
         }
-        Ok(Chip::Generic)
+    }
+}
+
+/// Runs a family command: the part, its memory, the arguments (trimmed), the output.
+pub type CommandHandler = fn(&Part, &mut dyn Memory, &str, &mut dyn Write) -> Result<(), Error>;
+
+/// A family's monitor command: name, handler and help, as one row (Black Magic Probe's
+/// command tables). The handler gets the part, its memory, the arguments (trimmed) and
+/// the output for the user.
+#[derive(Clone, Copy)]
+pub struct Command {
+    pub name: &'static str,
+    pub run: CommandHandler,
+    pub help: &'static str,
+}
+
+/// A chip family's driver. Stateless: whatever a part needs is in its [`Part`].
+pub trait Family: Sync {
+    /// The part behind this core if it is one of this family's; Ok(None) if not. Reads
+    /// only registers that are harmless on other chips (the family checks the identity
+    /// first).
+    fn identify(
+        &'static self,
+        memory: &mut dyn Memory,
+        identity: &Identity,
+    ) -> Result<Option<Part>, Error>;
+
+    /// Erase the pages or sectors of `region` that `[address, address + length)` touches.
+    fn erase(
+        &self,
+        part: &Part,
+        memory: &mut dyn Memory,
+        region: &Region,
+        address: u32,
+        length: u32,
+    ) -> Result<(), Error>;
+
+    /// Program erased flash of `region`: `address` and `data.len()` are multiples of the
+    /// region's write unit. Units holding only the erased value may be skipped.
+    fn program(
+        &self,
+        part: &Part,
+        memory: &mut dyn Memory,
+        region: &Region,
+        address: u32,
+        data: &[u8],
+    ) -> Result<(), Error>;
+
+    /// Erase `part.mass_erase`'s range at once.
+    fn mass_erase(&self, part: &Part, memory: &mut dyn Memory) -> Result<(), Error>;
+
+    /// Flash work is over: lock the controller again.
+    fn done(&self, _part: &Part, _memory: &mut dyn Memory) -> Result<(), Error> {
+        Ok(())
     }
 
-    /// The name the scan list shows, e.g. "STM32F1 medium density".
-    pub fn name(&self) -> &'static str {
-        match self {
-            Chip::Stm32F1(chip) => chip.name(),
-            Chip::Generic => "ARM Cortex-M",
+    /// Read protection in force now.
+    fn protection(&self, _part: &Part, _memory: &mut dyn Memory) -> Result<Protection, Error> {
+        Ok(Protection::None)
+    }
+
+    /// Lift read protection, erasing what the chip erases then (the family's unlock
+    /// command runs this). Takes effect as the family says (often at the next reset).
+    fn recover(&self, _part: &Part, _memory: &mut dyn Memory) -> Result<(), Error> {
+        Err(Error::NoFlashDriver)
+    }
+
+    /// The family's monitor commands.
+    fn commands(&self) -> &'static [Command] {
+        &[]
+    }
+}
+
+/// An identified chip: its family's driver and what the family found out.
+#[derive(Clone, Copy)]
+pub struct Part {
+    pub family: &'static dyn Family,
+    /// "STM32F1 medium density", as the scan list shows it.
+    pub name: &'static str,
+    /// RAM and flash; each flash region has one erase unit size (a family with sectors
+    /// of several sizes lists one region per run of equal sectors).
+    pub memory_map: MemoryMap,
+    /// What `Family::mass_erase` erases (start, length), when the family has a mass erase
+    /// at least as fast as erasing two pages: the flash buffer then uses it.
+    pub mass_erase: Option<(u32, u32)>,
+    /// The family's own identification (e.g. DBGMCU DEV_ID), for its driver.
+    pub device: u32,
+    /// The family's own variant bits (e.g. "a clone"), for its driver.
+    pub variant: u32,
+}
+
+impl fmt::Debug for Part {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Part")
+            .field("name", &self.name)
+            .field("memory_map", &self.memory_map)
+            .field("device", &self.device)
+            .field("variant", &self.variant)
+            .finish()
+    }
+}
+
+impl PartialEq for Part {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+            && self.memory_map == other.memory_map
+            && self.device == other.device
+            && self.variant == other.variant
+    }
+}
+
+impl Part {
+    /// Ask every family in [`FAMILIES`]; a generic Cortex-M if none knows the chip.
+    pub fn identify(memory: &mut dyn Memory, identity: Identity) -> Result<Self, Error> {
+        for family in FAMILIES {
+            if let Some(part) = family.identify(memory, &identity)? {
+                return Ok(part);
+            }
         }
+        Ok(generic::part())
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.name
     }
 
     pub fn memory_map(&self) -> MemoryMap {
-        match self {
-            Chip::Stm32F1(chip) => chip.memory_map(),
-            Chip::Generic => MemoryMap::new(),
+        self.memory_map
+    }
+
+    /// A family driver writes flash (not the generic Cortex-M).
+    pub fn has_flash_driver(&self) -> bool {
+        self.memory_map
+            .regions()
+            .any(|region| region.as_flash().is_some())
+    }
+
+    /// The flash region holding `address`.
+    pub fn flash_at(&self, address: u32) -> Result<Region, Error> {
+        match self.memory_map.flash_at(address) {
+            Some(region) => Ok(*region),
+            None if self.has_flash_driver() => Err(Error::OutsideFlash { address }),
+            None => Err(Error::NoFlashDriver),
         }
     }
 
-    /// Erased value, write unit and mass erase of the flash; None without a flash driver.
-    pub fn flash_traits(&self) -> Option<FlashTraits> {
-        match self {
-            Chip::Stm32F1(chip) => Some(chip.flash_traits()),
-            Chip::Generic => None,
+    /// Erase what `[address, address + length)` touches, region by region.
+    pub fn erase(&self, memory: &mut dyn Memory, address: u32, length: u32) -> Result<(), Error> {
+        let end = u64::from(address) + u64::from(length);
+        let mut at = address;
+        while u64::from(at) < end {
+            let region = self.flash_at(at)?;
+            let region_end = u64::from(region.start) + u64::from(region.length);
+            let piece = (end.min(region_end) - u64::from(at)) as u32;
+            self.family.erase(self, memory, &region, at, piece)?;
+            at = at.wrapping_add(piece);
+            if at == 0 {
+                break;
+            }
         }
+        Ok(())
     }
 
-    pub fn flash_erase<M: Memory>(
-        &mut self,
-        memory: &mut M,
-        address: u32,
-        length: u32,
-    ) -> Result<(), Error> {
-        match self {
-            Chip::Stm32F1(chip) => chip.erase(memory, address, length),
-            Chip::Generic => Err(Error::NoFlashDriver),
+    /// Program `data` at `address` (erased flash, inside one region, whole write units).
+    pub fn program(&self, memory: &mut dyn Memory, address: u32, data: &[u8]) -> Result<(), Error> {
+        let region = self.flash_at(address)?;
+        let end = u64::from(address) + data.len() as u64;
+        if end > u64::from(region.start) + u64::from(region.length) {
+            return Err(Error::OutsideFlash {
+                address: region.start.wrapping_add(region.length),
+            });
         }
+        self.family.program(self, memory, &region, address, data)
     }
 
-    /// Program `data` at `address`; the range must be erased. Even address, any length
-    /// (an odd last byte is padded with 0xFF).
-    pub fn flash_program<M: Memory>(
-        &mut self,
-        memory: &mut M,
-        address: u32,
-        data: &[u8],
-    ) -> Result<(), Error> {
-        match self {
-            Chip::Stm32F1(chip) => chip.program(memory, address, data),
-            Chip::Generic => Err(Error::NoFlashDriver),
+    pub fn mass_erase(&self, memory: &mut dyn Memory) -> Result<(), Error> {
+        if !self.has_flash_driver() {
+            return Err(Error::NoFlashDriver);
         }
+        self.family.mass_erase(self, memory)
     }
 
-    pub fn flash_mass_erase<M: Memory>(&mut self, memory: &mut M) -> Result<(), Error> {
-        match self {
-            Chip::Stm32F1(chip) => chip.mass_erase(memory),
-            Chip::Generic => Err(Error::NoFlashDriver),
-        }
+    pub fn done(&self, memory: &mut dyn Memory) -> Result<(), Error> {
+        self.family.done(self, memory)
     }
 
-    /// The option bytes and the option registers loaded from them at the last reset.
-    pub fn option_bytes<M: Memory>(&self, memory: &mut M) -> Result<OptionBytes, Error> {
-        match self {
-            Chip::Stm32F1(chip) => chip.read_option_bytes(memory),
-            Chip::Generic => Err(Error::NoFlashDriver),
-        }
+    pub fn protection(&self, memory: &mut dyn Memory) -> Result<Protection, Error> {
+        self.family.protection(self, memory)
     }
 
-    /// Erase the option bytes and leave the flash unprotected (RDP 0xA5 programmed); takes
-    /// effect at the next reset.
-    pub fn erase_option_bytes<M: Memory>(&mut self, memory: &mut M) -> Result<(), Error> {
-        match self {
-            Chip::Stm32F1(chip) => chip.erase_option_bytes(memory),
-            Chip::Generic => Err(Error::NoFlashDriver),
-        }
+    pub fn commands(&self) -> &'static [Command] {
+        self.family.commands()
     }
 
-    /// Program erased option byte `index` (0 RDP ... 7 WRP3) with `value`.
-    pub fn write_option_byte<M: Memory>(
-        &mut self,
-        memory: &mut M,
-        index: usize,
-        value: u8,
-    ) -> Result<(), Error> {
-        match self {
-            Chip::Stm32F1(chip) => chip.write_option_byte(memory, index, value),
-            Chip::Generic => Err(Error::NoFlashDriver),
-        }
-    }
-
-    /// Lock the flash controller again.
-    pub fn flash_done<M: Memory>(&mut self, memory: &mut M) -> Result<(), Error> {
-        match self {
-            Chip::Stm32F1(chip) => chip.lock(memory),
-            Chip::Generic => Ok(()),
-        }
+    /// Run the family's command `name`; None if it has none of that name.
+    pub fn command(
+        &self,
+        memory: &mut dyn Memory,
+        name: &str,
+        arguments: &str,
+        out: &mut dyn Write,
+    ) -> Option<Result<(), Error>> {
+        let command = self
+            .commands()
+            .iter()
+            .find(|command| command.name == name)?;
+        Some((command.run)(self, memory, arguments.trim(), out))
     }
 }

@@ -5,10 +5,33 @@ use core::fmt::Write;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RegionKind {
     Ram,
-    /// Flash erased in blocks of `block_size` bytes.
-    Flash {
-        block_size: u32,
-    },
+    Flash(Flash),
+}
+
+/// How a flash region is erased and written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Flash {
+    /// The erase unit (page or sector), the same all through the region.
+    pub block_size: u32,
+    /// The smallest unit the controller programs, in bytes (a power of two); a unit that
+    /// holds only the erased value need not be programmed.
+    pub write_unit: u32,
+    /// The value of every byte after an erase.
+    pub erased: u8,
+    /// The family's number for the controller or bank that drives this region.
+    pub bank: u8,
+}
+
+impl Flash {
+    /// Erased bytes read 0xFF: the common case.
+    pub const fn new(block_size: u32, write_unit: u32) -> Self {
+        Self {
+            block_size,
+            write_unit,
+            erased: 0xFF,
+            bank: 0,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,6 +42,35 @@ pub struct Region {
 }
 
 impl Region {
+    pub const fn ram(start: u32, length: u32) -> Self {
+        Self {
+            kind: RegionKind::Ram,
+            start,
+            length,
+        }
+    }
+
+    pub const fn flash(start: u32, length: u32, flash: Flash) -> Self {
+        Self {
+            kind: RegionKind::Flash(flash),
+            start,
+            length,
+        }
+    }
+
+    /// How it is erased and written, if it is flash.
+    pub fn as_flash(&self) -> Option<Flash> {
+        match self.kind {
+            RegionKind::Flash(flash) => Some(flash),
+            RegionKind::Ram => None,
+        }
+    }
+
+    /// One past the last byte, as a u64 (a region may end at 4 GiB).
+    pub fn end(&self) -> u64 {
+        u64::from(self.start) + u64::from(self.length)
+    }
+
     pub fn contains(&self, address: u32) -> bool {
         address >= self.start && address - self.start < self.length
     }
@@ -67,9 +119,8 @@ impl MemoryMap {
     }
 
     pub fn flash_at(&self, address: u32) -> Option<&Region> {
-        self.regions().find(|region| {
-            matches!(region.kind, RegionKind::Flash { .. }) && region.contains(address)
-        })
+        self.regions()
+            .find(|region| region.as_flash().is_some() && region.contains(address))
     }
 
     /// The memory map as GDB reads it with qXfer:memory-map:read.
@@ -85,10 +136,10 @@ impl MemoryMap {
                     "  <memory type=\"ram\" start=\"0x{:08x}\" length=\"0x{:x}\"/>",
                     region.start, region.length
                 )?,
-                RegionKind::Flash { block_size } => writeln!(
+                RegionKind::Flash(flash) => writeln!(
                     out,
                     "  <memory type=\"flash\" start=\"0x{:08x}\" length=\"0x{:x}\">\n    <property name=\"blocksize\">0x{:x}</property>\n  </memory>",
-                    region.start, region.length, block_size
+                    region.start, region.length, flash.block_size
                 )?,
             }
         }

@@ -1,9 +1,10 @@
 //! STM32F1 (RM0008; flash programming manual PM0075): identification, memory map, and the
 //! flash program/erase controller (FPEC).
 
-use crate::memory_map::{MemoryMap, Region, RegionKind};
-use crate::{Error, FlashTraits, Identity};
+use crate::memory_map::{Flash, MemoryMap, Region};
+use crate::{Command, Error, Family, Identity, Part};
 use adi::{Memory, poll_memory};
+use core::fmt::Write;
 
 /// An erased flash half-word (RM0008 3.3.3).
 const ERASED_HALF_WORD: u16 = 0xFFFF;
@@ -151,6 +152,42 @@ pub enum Density {
     ValueLine,
 }
 
+impl Density {
+    /// The density line of DBGMCU_IDCODE.DEV_ID (RM0008 31.6.1), with its largest flash
+    /// in KB, page size and SRAM in KB.
+    fn from_device(device: u32) -> Option<(Self, u32, u32, u32)> {
+        Some(match device {
+            0x412 => (Density::Low, 32, 1024, 10),
+            0x410 => (Density::Medium, 128, 1024, 20),
+            0x414 => (Density::High, 512, 2048, 64),
+            0x430 => (Density::ExtraLarge, 1024, 2048, 96),
+            0x418 => (Density::Connectivity, 256, 2048, 64),
+            0x420 | 0x428 => (Density::ValueLine, 128, 1024, 8),
+            _ => return None,
+        })
+    }
+
+    fn name(self, clone: bool) -> &'static str {
+        match (clone, self) {
+            (false, Density::Low) => "STM32F1 low density",
+            (false, Density::Medium) => "STM32F1 medium density",
+            (false, Density::High) => "STM32F1 high density",
+            (false, Density::ExtraLarge) => "STM32F1 XL density",
+            (false, Density::Connectivity) => "STM32F1 connectivity line",
+            (false, Density::ValueLine) => "STM32F1 value line",
+            (true, Density::Medium) => "STM32F1 (clone) medium density",
+            (true, Density::High) => "STM32F1 (clone) high density",
+            (true, _) => "STM32F1 (clone)",
+        }
+    }
+}
+
+/// `Part::variant` bit: a CKS32/CS32 clone.
+pub const VARIANT_CLONE: u32 = 1 << 0;
+/// MER erases bank 1: the whole flash but on XL density, whose second bank has its own
+/// registers (RM0008 3.3.3).
+const BANK_SIZE: u32 = 512 * 1024;
+
 /// The option bytes as stored, and as the option byte loader took them at the last reset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OptionBytes {
@@ -181,30 +218,30 @@ impl OptionBytes {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Stm32F1 {
-    pub density: Density,
-    pub clone: bool,
-    pub flash_size: u32,
-    pub page_size: u32,
-    pub ram_size: u32,
+/// The STM32F1 family driver.
+pub struct Stm32F1;
+
+pub static STM32F1: Stm32F1 = Stm32F1;
+
+/// Erased bytes read 0xFF; the FPEC programs half-words (RM0008 3.3.3).
+const fn flash(page_size: u32) -> Flash {
+    Flash::new(page_size, 2)
 }
 
-impl Stm32F1 {
+impl Family for Stm32F1 {
     /// An STM32F1 if the core is a Cortex-M3 and DBGMCU_IDCODE names an F1 device.
-    pub fn identify<M: Memory>(memory: &mut M, identity: Identity) -> Result<Option<Self>, Error> {
-        if (identity.cpuid >> 4) & 0xFFF != 0xC23 {
+    fn identify(
+        &'static self,
+        memory: &mut dyn Memory,
+        identity: &Identity,
+    ) -> Result<Option<Part>, Error> {
+        if identity.core_part() != 0xC23 {
             return Ok(None);
         }
         let device = memory.read_word(DBGMCU_IDCODE)? & 0xFFF;
-        let (density, default_flash_kb, page_size, ram_kb) = match device {
-            0x412 => (Density::Low, 32, 1024, 10),
-            0x410 => (Density::Medium, 128, 1024, 20),
-            0x414 => (Density::High, 512, 2048, 64),
-            0x430 => (Density::ExtraLarge, 1024, 2048, 96),
-            0x418 => (Density::Connectivity, 256, 2048, 64),
-            0x420 | 0x428 => (Density::ValueLine, 128, 1024, 8),
-            _ => return Ok(None),
+        let Some((density, default_flash_kb, page_size, ram_kb)) = Density::from_device(device)
+        else {
+            return Ok(None);
         };
         let flash_kb = match memory.read_word(FLASH_SIZE_REGISTER & !3) {
             Ok(word) if word & 0xFFFF != 0 && word & 0xFFFF != 0xFFFF => word & 0xFFFF,
@@ -218,288 +255,320 @@ impl Stm32F1 {
             ram_kb
         };
         let clone = identity.dpidr == CLONE_DPIDR || identity.cpuid != GENUINE_CPUID;
-        Ok(Some(Self {
-            density,
-            clone,
-            flash_size: flash_kb * 1024,
-            page_size,
-            ram_size: ram_kb * 1024,
+        let flash_size = flash_kb * 1024;
+        Ok(Some(Part {
+            family: self,
+            name: density.name(clone),
+            memory_map: MemoryMap::new()
+                .with(Region::flash(FLASH_BASE, flash_size, flash(page_size)))
+                .with(Region::ram(SRAM_BASE, ram_kb * 1024)),
+            // MER takes 20 ms like one page (DS5319 "Flash memory characteristics":
+            // tERASE 20 ms, tME 20 ms).
+            mass_erase: Some((FLASH_BASE, flash_size.min(BANK_SIZE))),
+            device,
+            variant: if clone { VARIANT_CLONE } else { 0 },
         }))
     }
 
-    pub fn name(&self) -> &'static str {
-        match (self.clone, self.density) {
-            (false, Density::Low) => "STM32F1 low density",
-            (false, Density::Medium) => "STM32F1 medium density",
-            (false, Density::High) => "STM32F1 high density",
-            (false, Density::ExtraLarge) => "STM32F1 XL density",
-            (false, Density::Connectivity) => "STM32F1 connectivity line",
-            (false, Density::ValueLine) => "STM32F1 value line",
-            (true, Density::Medium) => "STM32F1 (clone) medium density",
-            (true, Density::High) => "STM32F1 (clone) high density",
-            (true, _) => "STM32F1 (clone)",
-        }
-    }
-
-    pub fn memory_map(&self) -> MemoryMap {
-        MemoryMap::new()
-            .with(Region {
-                kind: RegionKind::Flash {
-                    block_size: self.page_size,
-                },
-                start: FLASH_BASE,
-                length: self.flash_size,
-            })
-            .with(Region {
-                kind: RegionKind::Ram,
-                start: SRAM_BASE,
-                length: self.ram_size,
-            })
-    }
-
-    /// Erased bytes read 0xFF; the FPEC programs half-words (RM0008 3.3.3); MER erases
-    /// bank 1 (the whole flash but on XL density, whose second bank has its own
-    /// registers: RM0008 3.3.3) in 20 ms like one page (DS5319 "Flash memory
-    /// characteristics": tERASE 20 ms, tME 20 ms).
-    pub fn flash_traits(&self) -> FlashTraits {
-        const BANK_SIZE: u32 = 512 * 1024;
-        FlashTraits {
-            erased: 0xFF,
-            write_unit: 2,
-            mass_erase: Some((FLASH_BASE, self.flash_size.min(BANK_SIZE))),
-        }
-    }
-
-    fn check_range(&self, address: u32, length: u32) -> Result<(), Error> {
-        let end = FLASH_BASE + self.flash_size;
-        if address < FLASH_BASE || address > end || length > end - address {
-            return Err(Error::OutsideFlash { address });
-        }
-        Ok(())
-    }
-
-    /// The key sequence (RM0008 3.3.1); a wrong one locks the FPEC until reset.
-    fn unlock<M: Memory>(&self, memory: &mut M) -> Result<(), Error> {
-        if !memory.load::<FlashCr>()?.lock() {
-            return Ok(());
-        }
-        memory.write_word(FLASH_KEYR, KEY1)?;
-        memory.write_word(FLASH_KEYR, KEY2)?;
-        if memory.load::<FlashCr>()?.lock() {
-            return Err(Error::Locked);
-        }
-        Ok(())
-    }
-
-    pub fn lock<M: Memory>(&self, memory: &mut M) -> Result<(), Error> {
-        memory.store(FlashCr::locked())?;
-        Ok(())
-    }
-
-    /// Wait for BSY to clear, then report and clear the error flags (RM0008 3.4.2).
-    fn finish<M: Memory>(&self, memory: &mut M, address: u32, timeout: u64) -> Result<(), Error> {
-        let status = poll_memory(memory, timeout, Error::Timeout { address }, |memory| {
-            let status: FlashSr = memory.load()?;
-            Ok((!status.bsy()).then_some(status))
-        })?;
-        memory.store(FlashSr::flags())?;
-        if status.wrprterr() {
-            return Err(Error::WriteProtected { address });
-        }
-        if status.pgerr() {
-            return Err(Error::NotErased { address });
-        }
-        Ok(())
-    }
-
-    fn start<M: Memory>(&self, memory: &mut M, address: u32) -> Result<(), Error> {
-        self.unlock(memory)?;
-        self.finish(memory, address, ERASE_TIMEOUT_MICROS)
-    }
-
-    /// Erase every page that `[address, address + length)` touches (RM0008 3.3.3 "Page
-    /// Erase": PER, AR, STRT, wait for BSY).
-    pub fn erase<M: Memory>(
-        &mut self,
-        memory: &mut M,
+    fn erase(
+        &self,
+        _: &Part,
+        mut memory: &mut dyn Memory,
+        region: &Region,
         address: u32,
         length: u32,
     ) -> Result<(), Error> {
-        self.check_range(address, length)?;
-        self.start(memory, address)?;
-        let first = address - (address - FLASH_BASE) % self.page_size;
-        let end = address + length;
-        let mut page = first;
-        while page < end {
-            memory.store(FlashCr::page_erase(false))?;
-            memory.write_word(FLASH_AR, page)?;
-            memory.store(FlashCr::page_erase(true))?;
-            let result = self.finish(memory, page, ERASE_TIMEOUT_MICROS);
-            memory.store(FlashCr::idle())?;
-            result?;
-            page += self.page_size;
-        }
-        Ok(())
+        erase(&mut memory, region, address, length)
     }
 
-    /// Mass erase (RM0008 3.3.3 "Mass Erase": MER, STRT).
-    pub fn mass_erase<M: Memory>(&mut self, memory: &mut M) -> Result<(), Error> {
-        self.start(memory, FLASH_BASE)?;
-        memory.store(FlashCr::mass_erase(false))?;
-        memory.store(FlashCr::mass_erase(true))?;
-        let result = self.finish(memory, FLASH_BASE, ERASE_TIMEOUT_MICROS);
-        memory.store(FlashCr::idle())?;
-        result
-    }
-
-    /// Half-word programming (RM0008 3.3.3 "Main Flash memory programming"). The half-words
-    /// go back to back through the MEM-AP; while one programs, the bus stalls and the probe
-    /// retries on WAIT, so transfer and programming overlap. Erased half-words (0xFFFF)
-    /// are skipped: programming them would change nothing.
-    pub fn program<M: Memory>(
-        &mut self,
-        memory: &mut M,
-        address: u32,
-        data: &[u8],
-    ) -> Result<(), Error> {
-        if !address.is_multiple_of(2) {
-            return Err(Error::Adi(adi::Error::Unaligned { address }));
-        }
-        self.check_range(address, data.len() as u32)?;
-        self.start(memory, address)?;
-        memory.store(FlashCr::program())?;
-        let result = self.program_halves(memory, address, data);
-        memory.store(FlashCr::idle())?;
-        result
-    }
-
-    fn program_halves<M: Memory>(
-        &mut self,
-        memory: &mut M,
-        address: u32,
-        data: &[u8],
-    ) -> Result<(), Error> {
-        let mut halves = [0u16; 256];
-        let mut offset = 0;
-        while offset < data.len() {
-            // A run of half-words to program, up to the next erased one.
-            let mut count = 0;
-            let mut end = offset;
-            while end < data.len() && count < halves.len() {
-                let low = data[end];
-                let high = data.get(end + 1).copied().unwrap_or(0xFF);
-                let half = u16::from_le_bytes([low, high]);
-                if half == ERASED_HALF_WORD {
-                    break;
-                }
-                halves[count] = half;
-                count += 1;
-                end += 2;
-            }
-            if count > 0 {
-                let at = address + offset as u32;
-                write_halves_resuming(memory, at, &halves[..count])?;
-                self.finish(memory, at, PROGRAM_TIMEOUT_MICROS)?;
-                offset = end;
-            } else {
-                offset += 2;
-            }
-        }
-        Ok(())
-    }
-
-    /// The option bytes and the FLASH_OBR / FLASH_WRPR registers.
-    pub fn read_option_bytes<M: Memory>(&self, memory: &mut M) -> Result<OptionBytes, Error> {
-        let mut words = [0u32; OPTION_BYTE_COUNT / 2];
-        memory.read_words(OPTION_BYTES_BASE, &mut words)?;
-        let mut raw = [0u16; OPTION_BYTE_COUNT];
-        for (index, word) in words.iter().enumerate() {
-            raw[2 * index] = *word as u16;
-            raw[2 * index + 1] = (*word >> 16) as u16;
-        }
-        Ok(OptionBytes {
-            raw,
-            obr: memory.read_word(FLASH_OBR)?,
-            wrpr: memory.read_word(FLASH_WRPR)?,
-        })
-    }
-
-    /// Erase the option bytes (PM0075 2.5, erase procedure: OPTER, STRT, wait for BSY), then program RDP
-    /// to 0xA5: an erased RDP would turn read protection on at the next reset (PM0075
-    /// 2.4.1). The other bytes stay erased (0xFFFF), free for `write_option_byte`. On a
-    /// read-protected chip programming RDP mass-erases the main flash first (PM0075 2.5).
-    /// The FPEC is locked again afterwards, whatever happened.
-    pub fn erase_option_bytes<M: Memory>(&mut self, memory: &mut M) -> Result<(), Error> {
-        let result = self.erase_then_unprotect(memory);
-        let locked = self.lock(memory);
-        result.and(locked)
-    }
-
-    fn erase_then_unprotect<M: Memory>(&mut self, memory: &mut M) -> Result<(), Error> {
-        self.unlock_option_bytes(memory)?;
-        memory.store(FlashCr::option_erase(false))?;
-        memory.store(FlashCr::option_erase(true))?;
-        let result = self.finish(memory, OPTION_BYTES_BASE, ERASE_TIMEOUT_MICROS);
-        memory.store(FlashCr::options())?;
-        result?;
-        self.program_option_byte(memory, 0, RDP_UNPROTECTED)
-    }
-
-    /// Program option byte `index` (0 RDP, 1 USER, 2 Data0, 3 Data1, 4..=7 WRP0..WRP3) with
-    /// `value`; the FPEC writes the complement (PM0075 2.5). The byte must be erased
-    /// (`erase_option_bytes` first). The FPEC is locked again afterwards.
-    pub fn write_option_byte<M: Memory>(
-        &mut self,
-        memory: &mut M,
-        index: usize,
-        value: u8,
-    ) -> Result<(), Error> {
-        if index >= OPTION_BYTE_COUNT {
-            return Err(Error::NoSuchOptionByte { index });
-        }
-        let result = self
-            .unlock_option_bytes(memory)
-            .and_then(|()| self.program_option_byte(memory, index, value));
-        let locked = self.lock(memory);
-        result.and(locked)
-    }
-
-    /// Unlock the FPEC, then the option bytes: the same keys in OPTKEYR set OPTWRE
-    /// (PM0075 2.5).
-    fn unlock_option_bytes<M: Memory>(&self, memory: &mut M) -> Result<(), Error> {
-        self.start(memory, OPTION_BYTES_BASE)?;
-        if memory.load::<FlashCr>()?.optwre() {
-            return Ok(());
-        }
-        memory.write_word(FLASH_OPTKEYR, KEY1)?;
-        memory.write_word(FLASH_OPTKEYR, KEY2)?;
-        if !memory.load::<FlashCr>()?.optwre() {
-            return Err(Error::OptionBytesLocked);
-        }
-        Ok(())
-    }
-
-    /// OPTPG and a half-word write; the FPEC checks the byte is erased and answers
-    /// WRPRTERR if not (PM0075 2.5). Lifting read protection includes a mass erase, hence
-    /// the erase timeout.
-    fn program_option_byte<M: Memory>(
+    fn program(
         &self,
-        memory: &mut M,
-        index: usize,
-        value: u8,
+        _: &Part,
+        mut memory: &mut dyn Memory,
+        region: &Region,
+        address: u32,
+        data: &[u8],
     ) -> Result<(), Error> {
-        let address = OPTION_BYTES_BASE + 2 * index as u32;
-        memory.store(FlashCr::option_program())?;
-        let result = memory
-            .write_halves(address, &[u16::from(value)])
-            .map_err(Error::from)
-            .and_then(|()| self.finish(memory, address, ERASE_TIMEOUT_MICROS));
-        memory.store(FlashCr::options())?;
-        result.map_err(|error| match error {
-            Error::WriteProtected { address } => Error::OptionByteNotErased { address },
-            other => other,
-        })
+        program(&mut memory, region, address, data)
     }
+
+    fn mass_erase(&self, _: &Part, mut memory: &mut dyn Memory) -> Result<(), Error> {
+        mass_erase(&mut memory)
+    }
+
+    fn done(&self, _: &Part, mut memory: &mut dyn Memory) -> Result<(), Error> {
+        lock(&mut memory)
+    }
+
+    fn commands(&self) -> &'static [Command] {
+        &[Command {
+            name: "option",
+            run: option_command,
+            help: "Show the option bytes; 'option erase' erases them (RDP stays 0xA5: unprotected)",
+        }]
+    }
+}
+
+fn check_range(region: &Region, address: u32, length: u32) -> Result<(), Error> {
+    if !region.contains(address) || u64::from(address) + u64::from(length) > region.end() {
+        return Err(Error::OutsideFlash { address });
+    }
+    Ok(())
+}
+
+/// The key sequence (RM0008 3.3.1); a wrong one locks the FPEC until reset.
+fn unlock<M: Memory>(memory: &mut M) -> Result<(), Error> {
+    if !memory.load::<FlashCr>()?.lock() {
+        return Ok(());
+    }
+    memory.write_word(FLASH_KEYR, KEY1)?;
+    memory.write_word(FLASH_KEYR, KEY2)?;
+    if memory.load::<FlashCr>()?.lock() {
+        return Err(Error::Locked);
+    }
+    Ok(())
+}
+
+pub fn lock<M: Memory>(memory: &mut M) -> Result<(), Error> {
+    memory.store(FlashCr::locked())?;
+    Ok(())
+}
+
+/// Wait for BSY to clear, then report and clear the error flags (RM0008 3.4.2).
+fn finish<M: Memory>(memory: &mut M, address: u32, timeout: u64) -> Result<(), Error> {
+    let status = poll_memory(memory, timeout, Error::Timeout { address }, |memory| {
+        let status: FlashSr = memory.load()?;
+        Ok((!status.bsy()).then_some(status))
+    })?;
+    memory.store(FlashSr::flags())?;
+    if status.wrprterr() {
+        return Err(Error::WriteProtected { address });
+    }
+    if status.pgerr() {
+        return Err(Error::NotErased { address });
+    }
+    Ok(())
+}
+
+fn start<M: Memory>(memory: &mut M, address: u32) -> Result<(), Error> {
+    unlock(memory)?;
+    finish(memory, address, ERASE_TIMEOUT_MICROS)
+}
+
+/// Erase every page of `region` that `[address, address + length)` touches (RM0008 3.3.3
+/// "Page Erase": PER, AR, STRT, wait for BSY).
+pub fn erase<M: Memory>(
+    memory: &mut M,
+    region: &Region,
+    address: u32,
+    length: u32,
+) -> Result<(), Error> {
+    check_range(region, address, length)?;
+    let page_size = region.as_flash().ok_or(Error::NoFlashDriver)?.block_size;
+    start(memory, address)?;
+    let first = address - (address - region.start) % page_size;
+    let end = u64::from(address) + u64::from(length);
+    let mut page = first;
+    while u64::from(page) < end {
+        memory.store(FlashCr::page_erase(false))?;
+        memory.write_word(FLASH_AR, page)?;
+        memory.store(FlashCr::page_erase(true))?;
+        let result = finish(memory, page, ERASE_TIMEOUT_MICROS);
+        memory.store(FlashCr::idle())?;
+        result?;
+        page += page_size;
+    }
+    Ok(())
+}
+
+/// Mass erase (RM0008 3.3.3 "Mass Erase": MER, STRT).
+pub fn mass_erase<M: Memory>(memory: &mut M) -> Result<(), Error> {
+    start(memory, FLASH_BASE)?;
+    memory.store(FlashCr::mass_erase(false))?;
+    memory.store(FlashCr::mass_erase(true))?;
+    let result = finish(memory, FLASH_BASE, ERASE_TIMEOUT_MICROS);
+    memory.store(FlashCr::idle())?;
+    result
+}
+
+/// Half-word programming (RM0008 3.3.3 "Main Flash memory programming"). The half-words
+/// go back to back through the MEM-AP; while one programs, the bus stalls and the probe
+/// retries on WAIT, so transfer and programming overlap. Erased half-words (0xFFFF) are
+/// skipped: programming them would change nothing. An odd last byte is padded with 0xFF.
+pub fn program<M: Memory>(
+    memory: &mut M,
+    region: &Region,
+    address: u32,
+    data: &[u8],
+) -> Result<(), Error> {
+    if !address.is_multiple_of(2) {
+        return Err(Error::Adi(adi::Error::Unaligned { address }));
+    }
+    check_range(region, address, data.len() as u32)?;
+    start(memory, address)?;
+    memory.store(FlashCr::program())?;
+    let result = program_halves(memory, address, data);
+    memory.store(FlashCr::idle())?;
+    result
+}
+
+fn program_halves<M: Memory>(memory: &mut M, address: u32, data: &[u8]) -> Result<(), Error> {
+    let mut halves = [0u16; 256];
+    let mut offset = 0;
+    while offset < data.len() {
+        // A run of half-words to program, up to the next erased one.
+        let mut count = 0;
+        let mut end = offset;
+        while end < data.len() && count < halves.len() {
+            let low = data[end];
+            let high = data.get(end + 1).copied().unwrap_or(0xFF);
+            let half = u16::from_le_bytes([low, high]);
+            if half == ERASED_HALF_WORD {
+                break;
+            }
+            halves[count] = half;
+            count += 1;
+            end += 2;
+        }
+        if count > 0 {
+            let at = address + offset as u32;
+            write_halves_resuming(memory, at, &halves[..count])?;
+            finish(memory, at, PROGRAM_TIMEOUT_MICROS)?;
+            offset = end;
+        } else {
+            offset += 2;
+        }
+    }
+    Ok(())
+}
+
+/// Names of the option bytes in their order at 0x1FFF_F800 (PM0075 2.5).
+const OPTION_BYTE_NAMES: [&str; OPTION_BYTE_COUNT] = [
+    "RDP", "USER", "Data0", "Data1", "WRP0", "WRP1", "WRP2", "WRP3",
+];
+
+/// `monitor option [erase]`: show the option bytes, after erasing them if asked.
+fn option_command(
+    _: &Part,
+    mut memory: &mut dyn Memory,
+    arguments: &str,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    match arguments {
+        "" => {}
+        "erase" => erase_option_bytes(&mut memory)?,
+        _ => return Err(family_error("usage: option [erase]")),
+    }
+    let options = read_option_bytes(&mut memory)?;
+    for (index, (name, raw)) in OPTION_BYTE_NAMES.iter().zip(options.raw).enumerate() {
+        let _ = writeln!(
+            out,
+            "0x{:08X}: {name:5} 0x{raw:04X}",
+            OPTION_BYTES_BASE as usize + 2 * index
+        );
+    }
+    let _ = writeln!(
+        out,
+        "FLASH_OBR 0x{:08X}, FLASH_WRPR 0x{:08X}",
+        options.obr, options.wrpr
+    );
+    Ok(())
+}
+
+const fn family_error(message: &'static str) -> Error {
+    Error::Family {
+        message,
+        address: None,
+    }
+}
+
+/// The option bytes and the FLASH_OBR / FLASH_WRPR registers.
+pub fn read_option_bytes<M: Memory>(memory: &mut M) -> Result<OptionBytes, Error> {
+    let mut words = [0u32; OPTION_BYTE_COUNT / 2];
+    memory.read_words(OPTION_BYTES_BASE, &mut words)?;
+    let mut raw = [0u16; OPTION_BYTE_COUNT];
+    for (index, word) in words.iter().enumerate() {
+        raw[2 * index] = *word as u16;
+        raw[2 * index + 1] = (*word >> 16) as u16;
+    }
+    Ok(OptionBytes {
+        raw,
+        obr: memory.read_word(FLASH_OBR)?,
+        wrpr: memory.read_word(FLASH_WRPR)?,
+    })
+}
+
+/// Erase the option bytes (PM0075 2.5, erase procedure: OPTER, STRT, wait for BSY), then program RDP
+/// to 0xA5: an erased RDP would turn read protection on at the next reset (PM0075
+/// 2.4.1). The other bytes stay erased (0xFFFF), free for `write_option_byte`. On a
+/// read-protected chip programming RDP mass-erases the main flash first (PM0075 2.5).
+/// The FPEC is locked again afterwards, whatever happened.
+pub fn erase_option_bytes<M: Memory>(memory: &mut M) -> Result<(), Error> {
+    let result = erase_then_unprotect(memory);
+    let locked = lock(memory);
+    result.and(locked)
+}
+
+fn erase_then_unprotect<M: Memory>(memory: &mut M) -> Result<(), Error> {
+    unlock_option_bytes(memory)?;
+    memory.store(FlashCr::option_erase(false))?;
+    memory.store(FlashCr::option_erase(true))?;
+    let result = finish(memory, OPTION_BYTES_BASE, ERASE_TIMEOUT_MICROS);
+    memory.store(FlashCr::options())?;
+    result?;
+    program_option_byte(memory, 0, RDP_UNPROTECTED)
+}
+
+/// Program option byte `index` (0 RDP, 1 USER, 2 Data0, 3 Data1, 4..=7 WRP0..WRP3) with
+/// `value`; the FPEC writes the complement (PM0075 2.5). The byte must be erased
+/// (`erase_option_bytes` first). The FPEC is locked again afterwards.
+pub fn write_option_byte<M: Memory>(memory: &mut M, index: usize, value: u8) -> Result<(), Error> {
+    if index >= OPTION_BYTE_COUNT {
+        return Err(family_error(
+            "no such option byte: they are numbered 0 (RDP) to 7 (WRP3)",
+        ));
+    }
+    let result =
+        unlock_option_bytes(memory).and_then(|()| program_option_byte(memory, index, value));
+    let locked = lock(memory);
+    result.and(locked)
+}
+
+/// Unlock the FPEC, then the option bytes: the same keys in OPTKEYR set OPTWRE
+/// (PM0075 2.5).
+fn unlock_option_bytes<M: Memory>(memory: &mut M) -> Result<(), Error> {
+    start(memory, OPTION_BYTES_BASE)?;
+    if memory.load::<FlashCr>()?.optwre() {
+        return Ok(());
+    }
+    memory.write_word(FLASH_OPTKEYR, KEY1)?;
+    memory.write_word(FLASH_OPTKEYR, KEY2)?;
+    if !memory.load::<FlashCr>()?.optwre() {
+        return Err(family_error(
+            "option bytes still locked after the unlock sequence (OPTWRE clear)",
+        ));
+    }
+    Ok(())
+}
+
+/// OPTPG and a half-word write; the FPEC checks the byte is erased and answers
+/// WRPRTERR if not (PM0075 2.5). Lifting read protection includes a mass erase, hence
+/// the erase timeout.
+fn program_option_byte<M: Memory>(memory: &mut M, index: usize, value: u8) -> Result<(), Error> {
+    let address = OPTION_BYTES_BASE + 2 * index as u32;
+    memory.store(FlashCr::option_program())?;
+    let result = memory
+        .write_halves(address, &[u16::from(value)])
+        .map_err(Error::from)
+        .and_then(|()| finish(memory, address, ERASE_TIMEOUT_MICROS));
+    memory.store(FlashCr::options())?;
+    result.map_err(|error| match error {
+        Error::WriteProtected { address } => Error::Family {
+            message: "option byte not erased: erase the option bytes first",
+            address: Some(address),
+        },
+        other => other,
+    })
 }
 
 /// Program `halves` from `address` (PG set). After a wire error that may be transient

@@ -3,8 +3,9 @@
 //! mass erase, half-word programming with PGERR on a programmed location, option byte
 //! erase and programming, and BSY for a number of status reads.
 
-use crate::stm32f1::{Density, Stm32F1};
-use crate::{Chip, Error, Identity, RegionKind};
+use crate::memory_map::Flash;
+use crate::stm32f1::{self, VARIANT_CLONE};
+use crate::{Error, Identity, Part, RegionKind};
 use adi::{Error as AdiError, Memory};
 
 const FLASH_BASE: u32 = 0x0800_0000;
@@ -35,6 +36,8 @@ const CR_OPTWRE: u32 = 1 << 9;
 const GENUINE: Identity = Identity {
     dpidr: 0x1BA0_1477,
     cpuid: 0x411F_C231,
+    rom_designer: 0x020,
+    rom_part: 0x410,
 };
 
 struct Model {
@@ -228,49 +231,64 @@ impl Memory for Model {
     }
 }
 
-fn stm32f1(model: &mut Model) -> Stm32F1 {
-    match Chip::identify(model, GENUINE).unwrap() {
-        Chip::Stm32F1(chip) => chip,
-        Chip::Generic => panic!("not identified as an STM32F1"),
-    }
+fn stm32f1(model: &mut Model) -> Part {
+    let part = Part::identify(model, GENUINE).unwrap();
+    assert!(part.has_flash_driver(), "not identified as an STM32F1");
+    part
 }
 
 #[test]
 fn identifies_density_sizes_and_clones() {
     let mut model = Model::new();
     let chip = stm32f1(&mut model);
-    assert_eq!(chip.density, Density::Medium);
+    assert_eq!(chip.name(), "STM32F1 medium density");
+    assert_eq!((chip.device, chip.variant), (0x410, 0));
+    let regions: Vec<_> = chip.memory_map().regions().copied().collect();
     assert_eq!(
-        (chip.flash_size, chip.page_size, chip.ram_size),
-        (65536, 1024, 20480)
+        regions,
+        [
+            crate::Region::flash(FLASH_BASE, 65536, Flash::new(1024, 2)),
+            crate::Region::ram(0x2000_0000, 20480),
+        ]
     );
-    assert_eq!(Chip::Stm32F1(chip).name(), "STM32F1 medium density");
+    assert_eq!(chip.mass_erase, Some((FLASH_BASE, 65536)));
     let flash = chip
         .memory_map()
         .flash_at(FLASH_BASE + 100)
         .copied()
         .unwrap();
-    assert_eq!(flash.kind, RegionKind::Flash { block_size: 1024 });
+    assert_eq!(flash.kind, RegionKind::Flash(Flash::new(1024, 2)));
+    assert_eq!(chip.commands()[0].name, "option");
     let clone = Identity {
         dpidr: 0x2BA0_1477,
         ..GENUINE
     };
-    let chip = Chip::identify(&mut model, clone).unwrap();
+    let chip = Part::identify(&mut model, clone).unwrap();
     assert_eq!(chip.name(), "STM32F1 (clone) medium density");
-    // Not a Cortex-M3, or an unknown device: a generic Cortex-M.
+    assert_eq!(chip.variant, VARIANT_CLONE);
+    // Not a Cortex-M3, or an unknown device: a generic Cortex-M without flash.
     let m4 = Identity {
         cpuid: 0x410F_C241,
         ..GENUINE
     };
-    assert_eq!(Chip::identify(&mut model, m4).unwrap(), Chip::Generic);
+    let generic = Part::identify(&mut model, m4).unwrap();
+    assert_eq!(generic, crate::generic::part());
+    assert_eq!(generic.name(), "ARM Cortex-M");
+    assert_eq!(
+        generic.program(&mut model, FLASH_BASE, &[0, 0]),
+        Err(Error::NoFlashDriver)
+    );
     model.idcode = 0x2000_6999;
-    assert_eq!(Chip::identify(&mut model, GENUINE).unwrap(), Chip::Generic);
+    assert_eq!(
+        Part::identify(&mut model, GENUINE).unwrap(),
+        crate::generic::part()
+    );
 }
 
 #[test]
 fn program_skips_erased_half_words_and_pads_an_odd_end() {
     let mut model = Model::new();
-    let mut chip = stm32f1(&mut model);
+    let chip = stm32f1(&mut model);
     let data = [0x11, 0x22, 0xFF, 0xFF, 0x33, 0x44, 0x55];
     chip.program(&mut model, FLASH_BASE + 0x100, &data).unwrap();
     assert_eq!(
@@ -289,7 +307,7 @@ fn program_skips_erased_half_words_and_pads_an_odd_end() {
 #[test]
 fn programming_a_programmed_location_is_pgerr() {
     let mut model = Model::new();
-    let mut chip = stm32f1(&mut model);
+    let chip = stm32f1(&mut model);
     model.flash[0x200] = 0x00;
     assert_eq!(
         chip.program(&mut model, FLASH_BASE + 0x200, &[0x12, 0x34]),
@@ -315,7 +333,7 @@ fn programming_a_programmed_location_is_pgerr() {
 #[test]
 fn erase_takes_every_page_the_range_touches() {
     let mut model = Model::new();
-    let mut chip = stm32f1(&mut model);
+    let chip = stm32f1(&mut model);
     model.flash.fill(0);
     chip.erase(&mut model, FLASH_BASE + 0x3FE, 4).unwrap();
     assert!(model.flash[..2 * PAGE].iter().all(|&byte| byte == 0xFF));
@@ -327,7 +345,7 @@ fn erase_takes_every_page_the_range_touches() {
 #[test]
 fn a_flash_that_stays_busy_times_out() {
     let mut model = Model::new();
-    let mut chip = stm32f1(&mut model);
+    let chip = stm32f1(&mut model);
     model.busy_for = u32::MAX;
     assert_eq!(
         chip.erase(&mut model, FLASH_BASE, 4),
@@ -341,7 +359,7 @@ fn a_flash_that_stays_busy_times_out() {
 #[test]
 fn a_locked_out_controller_is_reported() {
     let mut model = Model::new();
-    let mut chip = stm32f1(&mut model);
+    let chip = stm32f1(&mut model);
     model.locked_out = true;
     assert_eq!(chip.mass_erase(&mut model), Err(Error::Locked));
 }
@@ -349,17 +367,27 @@ fn a_locked_out_controller_is_reported() {
 #[test]
 fn option_bytes_erase_unprotects_and_program_with_complements() {
     let mut model = Model::new();
-    let mut chip = stm32f1(&mut model);
+    let chip = stm32f1(&mut model);
     model.option_bytes = [0x5AA5, 0x00FF, 0, 0, 0, 0, 0, 0];
-    chip.erase_option_bytes(&mut model).unwrap();
-    let bytes = chip.read_option_bytes(&mut model).unwrap();
+    stm32f1::erase_option_bytes(&mut model).unwrap();
+    let bytes = stm32f1::read_option_bytes(&mut model).unwrap();
     assert_eq!(bytes.byte(0), Some(0xA5), "RDP programmed to unprotected");
     assert_eq!(bytes.raw[1..], [0xFFFF; 7]);
-    chip.write_option_byte(&mut model, 2, 0x42).unwrap();
+    stm32f1::write_option_byte(&mut model, 2, 0x42).unwrap();
     assert_eq!(model.option_bytes[2], 0xBD42);
     assert!(!model.unlocked(), "locked again afterwards");
-    assert_eq!(
-        chip.write_option_byte(&mut model, 8, 0),
-        Err(Error::NoSuchOptionByte { index: 8 })
+    assert!(matches!(
+        stm32f1::write_option_byte(&mut model, 8, 0),
+        Err(Error::Family { address: None, .. })
+    ));
+    // The `option` command row shows them.
+    let mut text = String::new();
+    chip.command(&mut model, "option", "", &mut text)
+        .unwrap()
+        .unwrap();
+    assert!(text.starts_with("0x1FFFF800: RDP   0x5AA5\n"), "{text}");
+    assert!(
+        chip.command(&mut model, "nonesuch", "", &mut text)
+            .is_none()
     );
 }

@@ -9,16 +9,16 @@ use crate::flash::FlashDriver;
 use adi::Memory;
 use algo::Algorithm;
 use algo::runner::Runner;
-use chips::{Chip, FlashTraits, MemoryMap, Region, RegionKind};
+use chips::memory_map::Flash;
+use chips::{MemoryMap, Part, Region, RegionKind};
 use cortexm::Core;
 
-/// The largest ProgramPage block the session takes: one page must fit the flash buffer's
-/// page (flash.rs MAX_PAGE).
+/// The largest ProgramPage block the session takes (it must fit the flash buffer).
 pub const MAX_ALGORITHM_PAGE: u32 = 2048;
 
 /// The chip's memory map with the algorithm's regions: one flash region per run of equal
 /// sectors; chip flash regions that overlap the device are dropped.
-pub fn memory_map(chip: &Chip, algorithm: &Algorithm) -> MemoryMap {
+pub fn memory_map(chip: &Part, algorithm: &Algorithm) -> MemoryMap {
     let map = chip.memory_map();
     if !algorithm.is_loaded() {
         return map;
@@ -30,19 +30,22 @@ pub fn memory_map(chip: &Chip, algorithm: &Algorithm) -> MemoryMap {
     };
     let kept = map
         .regions()
-        .filter(|region| !(matches!(region.kind, RegionKind::Flash { .. }) && overlaps(region)))
+        .filter(|region| !(region.as_flash().is_some() && overlaps(region)))
         .fold(MemoryMap::new(), |map, region| map.with(*region));
+    // ProgramPage takes whole pages: the page is the write unit.
+    let flash = |sector| Flash {
+        block_size: sector,
+        write_unit: device.page_size,
+        erased: device.erased,
+        bank: 0,
+    };
     device.runs().fold(kept, |map, (start, length, sector)| {
-        map.with(Region {
-            kind: RegionKind::Flash { block_size: sector },
-            start,
-            length,
-        })
+        map.with(Region::flash(start, length, flash(sector)))
     })
 }
 
 /// The first RAM region of the chip's map: where an algorithm runs by default.
-pub fn default_ram(chip: &Chip) -> Option<(u32, u32)> {
+pub fn default_ram(chip: &Part) -> Option<(u32, u32)> {
     chip.memory_map()
         .regions()
         .find(|region| region.kind == RegionKind::Ram)
@@ -53,10 +56,11 @@ pub fn default_ram(chip: &Chip) -> Option<(u32, u32)> {
 pub fn check(algorithm: &Algorithm) -> Result<(), Error> {
     let page = algorithm.device.page_size;
     let fits = page <= MAX_ALGORITHM_PAGE
-        && algorithm
-            .device
-            .runs()
-            .all(|(_, _, sector)| sector.min(MAX_ALGORITHM_PAGE).is_multiple_of(page));
+        && algorithm.device.runs().all(|(_, _, sector)| {
+            sector
+                .min(crate::flash::BUFFER_BYTES as u32)
+                .is_multiple_of(page)
+        });
     if fits {
         Ok(())
     } else {
@@ -66,7 +70,7 @@ pub fn check(algorithm: &Algorithm) -> Result<(), Error> {
 
 /// The flash of one attached target: the algorithm on its device, the chip elsewhere.
 pub struct Flashes<'a> {
-    pub chip: &'a mut Chip,
+    pub chip: &'a Part,
     pub core: &'a mut Core,
     pub algorithm: &'a Algorithm,
     pub runner: &'a mut Runner,
@@ -91,25 +95,20 @@ impl<M: Memory> FlashDriver<M> for Flashes<'_> {
         memory_map(self.chip, self.algorithm)
     }
 
-    fn traits(&self, address: u32) -> Option<FlashTraits> {
+    fn mass_erase_range(&self, address: u32) -> Option<(u32, u32)> {
         if !self.covers(address) {
-            return self.chip.flash_traits();
+            return self.chip.mass_erase;
         }
         let device = &self.algorithm.device;
-        Some(FlashTraits {
-            erased: device.erased,
-            write_unit: device.page_size,
-            mass_erase: self
-                .algorithm
-                .entries
-                .erase_chip
-                .map(|_| (device.start, device.size)),
-        })
+        self.algorithm
+            .entries
+            .erase_chip
+            .map(|_| (device.start, device.size))
     }
 
     fn erase(&mut self, memory: &mut M, address: u32, length: u32) -> Result<(), Error> {
         if !self.covers(address) {
-            return Ok(self.chip.flash_erase(memory, address, length)?);
+            return Ok(self.chip.erase(memory, address, length)?);
         }
         let ram = self.ram()?;
         Ok(self
@@ -119,7 +118,7 @@ impl<M: Memory> FlashDriver<M> for Flashes<'_> {
 
     fn program(&mut self, memory: &mut M, address: u32, data: &[u8]) -> Result<(), Error> {
         if !self.covers(address) {
-            return Ok(self.chip.flash_program(memory, address, data)?);
+            return Ok(self.chip.program(memory, address, data)?);
         }
         let ram = self.ram()?;
         Ok(self
@@ -129,7 +128,7 @@ impl<M: Memory> FlashDriver<M> for Flashes<'_> {
 
     fn mass_erase(&mut self, memory: &mut M, address: u32) -> Result<(), Error> {
         if !self.covers(address) {
-            return Ok(self.chip.flash_mass_erase(memory)?);
+            return Ok(self.chip.mass_erase(memory)?);
         }
         let ram = self.ram()?;
         Ok(self
@@ -142,7 +141,7 @@ impl<M: Memory> FlashDriver<M> for Flashes<'_> {
             .runner
             .finish(memory, self.core, self.algorithm)
             .map_err(Error::from);
-        let locked = self.chip.flash_done(memory).map_err(Error::from);
+        let locked = self.chip.done(memory).map_err(Error::from);
         finished.and(locked)
     }
 
@@ -156,6 +155,14 @@ impl<M: Memory> FlashDriver<M> for Flashes<'_> {
     ) -> Result<Method, Error> {
         // The CRC routine needs the core: the algorithm's last page must be done.
         self.runner.finish(memory, self.core, self.algorithm)?;
-        crc::block_crcs(memory, self.core, self.chip, options, address, block, crcs)
+        crc::block_crcs(
+            memory,
+            self.core,
+            &self.chip.memory_map(),
+            options,
+            address,
+            block,
+            crcs,
+        )
     }
 }

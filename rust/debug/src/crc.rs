@@ -10,7 +10,7 @@
 //! `Method::ReadBack` says why.
 
 use adi::Memory;
-use chips::{Chip, RegionKind};
+use chips::{MemoryMap, RegionKind};
 use cortexm::registers::{Dfsr, Dhcsr};
 use cortexm::{Core, PC, XPSR, repeat_idempotent};
 
@@ -121,14 +121,14 @@ impl Options {
 pub fn block_crcs<M: Memory>(
     memory: &mut M,
     core: &mut Core,
-    chip: &Chip,
+    map: &MemoryMap,
     options: Options,
     address: u32,
     block: u32,
     crcs: &mut [u32],
 ) -> Result<Method, crate::Error> {
     let method = if options.on_target {
-        match on_target(memory, core, chip, options, address, block, crcs)? {
+        match on_target(memory, core, map, options, address, block, crcs)? {
             Ok(()) => return Ok(Method::Target),
             Err(fallback) => Method::ReadBack(fallback),
         }
@@ -164,9 +164,8 @@ fn read_back<M: Memory>(
 
 /// Where the work area for `blocks` results goes: the start of the first RAM region, or
 /// its end if the memory to CRC is at the start; None if it does not fit beside it.
-fn work_area(chip: &Chip, blocks: usize, address: u32, length: u64) -> Option<u32> {
+fn work_area(map: &MemoryMap, blocks: usize, address: u32, length: u64) -> Option<u32> {
     let needed = RESULTS_OFFSET + 4 * blocks as u32;
-    let map = chip.memory_map();
     let ram = map
         .regions()
         .find(|region| region.kind == RegionKind::Ram)
@@ -185,7 +184,7 @@ fn work_area(chip: &Chip, blocks: usize, address: u32, length: u64) -> Option<u3
 fn on_target<M: Memory>(
     memory: &mut M,
     core: &mut Core,
-    chip: &Chip,
+    map: &MemoryMap,
     options: Options,
     address: u32,
     block: u32,
@@ -195,7 +194,7 @@ fn on_target<M: Memory>(
         return Ok(Err(Fallback::NoFreeRam));
     }
     let length = u64::from(block) * crcs.len() as u64;
-    let Some(area) = work_area(chip, crcs.len(), address, length) else {
+    let Some(area) = work_area(map, crcs.len(), address, length) else {
         return Ok(Err(Fallback::NoFreeRam));
     };
     let dhcsr: Dhcsr = memory.load()?;

@@ -1,32 +1,42 @@
-//! Flash buffering: writes at any address and length are gathered a page at a time, and
-//! each page is programmed once, aligned, when the writes move on or finish.
+//! Flash buffering: writes at any address and length are gathered one block at a time,
+//! and each block is programmed once, in whole write units of its region, when the writes
+//! move on or finish. A block is the region's erase unit (page or sector) when it fits in
+//! the buffer ([`BUFFER_BYTES`]), else a buffer-sized piece of it.
 //!
-//! An erase request (GDB's vFlashErase) is not carried out at once. The CRC of every page
-//! it covers is taken first, on the target (crate::crc), and the erase waits for the data:
-//! - a page whose new content (the writes, erased value elsewhere) has the CRC of what is
-//!   there already is neither erased nor programmed;
-//! - a page that reads back erased is programmed without erasing;
-//! - if the request covers the family's whole mass erase range and the first page to
-//!   change is the first of the range, one mass erase replaces the page erases (DS5319:
+//! An erase request (GDB's vFlashErase) is not carried out at once. The CRC of every
+//! sector it covers is taken first, on the target (crate::crc), and the erase waits for
+//! the data:
+//! - a sector that fits the buffer and whose new content (the writes, erased value
+//!   elsewhere) has the CRC of what is there already is neither erased nor programmed;
+//! - a sector that reads back erased is programmed without erasing;
+//! - if the request covers the family's whole mass erase range and the first sector to
+//!   change is the first of the range, one mass erase replaces the sector erases (DS5319:
 //!   20 ms for either on the STM32F1);
-//! - pages of the request that get no data are erased at the end, unless already erased.
+//! - sectors of the request that get no data are erased at the end, unless already erased.
+//!
+//! A sector larger than the buffer (STM32F4: 64 and 128 KiB) is erased when its first
+//! block arrives, unless it reads back erased: whether it is unchanged could only be known
+//! with all of it in hand.
 //!
 //! Units holding only the erased value are never programmed (the chip drivers skip them).
 
 use crate::crc::{self, GDB_CRC, Method};
 use crate::error::Error;
 use adi::Memory;
-use chips::{FlashTraits, MemoryMap, RegionKind};
+use chips::{MemoryMap, Region};
 
 /// What the buffer needs of a flash: the chip's driver, or a flash algorithm on the
 /// regions it covers (`crate::algorithm::Flashes` routes by address).
 pub trait FlashDriver<M: Memory> {
+    /// RAM and flash regions; each flash region says its sector size, write unit and
+    /// erased value.
     fn memory_map(&self) -> MemoryMap;
-    /// Erased value, write unit and mass erase of the flash at `address`.
-    fn traits(&self, address: u32) -> Option<FlashTraits>;
+    /// What the mass erase of the flash at `address` erases (start, length), if it has
+    /// one at least as fast as erasing two sectors.
+    fn mass_erase_range(&self, address: u32) -> Option<(u32, u32)>;
     fn erase(&mut self, memory: &mut M, address: u32, length: u32) -> Result<(), Error>;
     fn program(&mut self, memory: &mut M, address: u32, data: &[u8]) -> Result<(), Error>;
-    /// The mass erase of the flash at `address` (its `traits().mass_erase` range).
+    /// The mass erase of the flash at `address` (its `mass_erase_range`).
     fn mass_erase(&mut self, memory: &mut M, address: u32) -> Result<(), Error>;
     /// End of the work: lock the controller, finish the algorithm.
     fn done(&mut self, memory: &mut M) -> Result<(), Error>;
@@ -41,10 +51,13 @@ pub trait FlashDriver<M: Memory> {
     ) -> Result<Method, Error>;
 }
 
-/// Largest flash page buffered (STM32F1 high density: 2 KB).
-const MAX_PAGE: usize = 2048;
-/// Largest erase request that is deferred; larger ones are carried out at once.
-const MAX_PENDING_PAGES: usize = crc::MAX_BLOCKS;
+/// The flash buffer: the largest block programmed at once. STM32F1 pages (1 and 2 KiB)
+/// and STM32F4's 16 KiB sectors fit whole, so unchanged ones are skipped.
+pub const BUFFER_BYTES: usize = 16 * 1024;
+/// Largest erase request that is deferred, in sectors; larger ones are carried out at once.
+const MAX_PENDING_SECTORS: usize = crc::MAX_BLOCKS;
+/// Runs of equal sectors in one deferred request (STM32F4: 16, 64, 128 KiB).
+const MAX_RUNS: usize = 4;
 
 /// What the flash work since the last `reset_report` did, for `monitor flash_report`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -76,23 +89,52 @@ impl core::fmt::Display for Report {
     }
 }
 
-/// An erase request waiting for the data: its pages and their CRCs as they were.
-struct Pending {
+/// Equal sectors back to back: `count` of `size` bytes from `start`.
+#[derive(Clone, Copy, Debug, Default)]
+struct Run {
     start: u32,
-    page_size: u32,
+    size: u32,
     count: usize,
-    crcs: [u32; MAX_PENDING_PAGES],
-    /// Pages already dealt with (skipped, erased or programmed), one bit each.
-    done: [u32; MAX_PENDING_PAGES / 32],
+}
+
+/// An erase request waiting for the data: its sectors and their CRCs as they were.
+struct Pending {
+    runs: [Run; MAX_RUNS],
+    run_count: usize,
+    count: usize,
+    crcs: [u32; MAX_PENDING_SECTORS],
+    /// Sectors already dealt with (skipped, erased or programmed), one bit each.
+    done: [u32; MAX_PENDING_SECTORS / 32],
     /// The request covers the family's mass erase range.
     covers_mass_erase: bool,
-    erased_crc: u32,
+    /// The CRC of an erased sector, per run.
+    erased_crcs: [u32; MAX_RUNS],
 }
 
 impl Pending {
-    fn index(&self, page: u32) -> Option<usize> {
-        let index = (page.checked_sub(self.start)? / self.page_size) as usize;
-        (index < self.count).then_some(index)
+    /// The sector holding `address`: (index, run index).
+    fn index(&self, address: u32) -> Option<(usize, usize)> {
+        let mut first = 0;
+        for (number, run) in self.runs[..self.run_count].iter().enumerate() {
+            let offset = address.wrapping_sub(run.start) / run.size;
+            if address >= run.start && (offset as usize) < run.count {
+                return Some((first + offset as usize, number));
+            }
+            first += run.count;
+        }
+        None
+    }
+
+    /// Each sector: (index, start, size, run index).
+    fn sectors(&self) -> impl Iterator<Item = (usize, u32, u32, usize)> + '_ {
+        self.runs[..self.run_count]
+            .iter()
+            .enumerate()
+            .flat_map(|(number, run)| {
+                (0..run.count).map(move |n| (run.start + n as u32 * run.size, run.size, number))
+            })
+            .enumerate()
+            .map(|(index, (start, size, number))| (index, start, size, number))
     }
 
     fn is_done(&self, index: usize) -> bool {
@@ -107,60 +149,113 @@ impl Pending {
         self.done.iter().all(|&word| word == 0)
     }
 
-    fn page(&self, index: usize) -> u32 {
-        self.start + index as u32 * self.page_size
+    fn is_erased(&self, index: usize, run: usize) -> bool {
+        self.crcs[index] == self.erased_crcs[run]
     }
 
-    /// What to do with `page`, whose new content is `data` (erased value where nothing
-    /// was written); marks it done.
-    fn plan(&mut self, page: u32, data: &[u8]) -> Plan {
-        let Some(index) = self.index(page).filter(|&index| !self.is_done(index)) else {
+    /// Sectors of the request that hold something.
+    fn to_erase(&self) -> usize {
+        self.sectors()
+            .filter(|&(index, _, _, run)| !self.is_erased(index, run))
+            .count()
+    }
+
+    fn mark_all_erased(&mut self) {
+        let mut index = 0;
+        for (run, erased_crc) in self.runs[..self.run_count].iter().zip(self.erased_crcs) {
+            self.crcs[index..index + run.count].fill(erased_crc);
+            index += run.count;
+        }
+    }
+
+    /// What to do with the block at `block` whose new content is `data` (erased value
+    /// where nothing was written); marks its sector done.
+    fn plan(&mut self, block: u32, data: &[u8]) -> Plan {
+        let Some((index, run)) = self.index(block) else {
             return Plan::Program;
         };
-        if self.page_size as usize != data.len() {
+        if self.is_done(index) {
             return Plan::Program;
         }
         let first_change = self.none_done();
         self.set_done(index);
-        let there = self.crcs[index];
-        if there == GDB_CRC.checksum(data) {
+        let whole = self.runs[run].size as usize == data.len();
+        if whole && self.crcs[index] == GDB_CRC.checksum(data) {
             return Plan::Unchanged;
         }
-        if there == self.erased_crc {
+        if self.is_erased(index, run) {
             return Plan::AlreadyErased;
         }
-        let to_erase = self.crcs[..self.count]
-            .iter()
-            .filter(|&&crc| crc != self.erased_crc)
-            .count();
-        if first_change && self.covers_mass_erase && to_erase > 1 {
-            let erased_crc = self.erased_crc;
-            self.crcs[..self.count].fill(erased_crc);
+        if first_change && self.covers_mass_erase && self.to_erase() > 1 {
+            self.mark_all_erased();
             return Plan::MassErase;
         }
         Plan::Erase
     }
 }
 
-/// What a buffered page needs.
+/// What a buffered block needs.
 enum Plan {
-    /// Not part of a pending erase: program the bytes written.
+    /// Not the first block of a pending sector: program the bytes written.
     Program,
-    /// It holds the data already.
+    /// Its sector holds the data already.
     Unchanged,
-    /// It reads back erased: program it.
+    /// Its sector reads back erased: program it.
     AlreadyErased,
-    /// Erase it, then program it.
+    /// Erase its sector, then program it.
     Erase,
     /// Mass erase (the first change of a request covering the whole range), then program.
     MassErase,
 }
 
+/// The buffered block: where, how long, and the region it is in.
+#[derive(Clone, Copy)]
+struct Block {
+    start: u32,
+    length: u32,
+    region: Region,
+}
+
+impl Block {
+    /// The block holding `address`: its sector if that fits the buffer, else the
+    /// buffer-sized piece of the sector.
+    fn of(map: &MemoryMap, address: u32) -> Result<Self, Error> {
+        let region = match map.flash_at(address) {
+            Some(region) => *region,
+            None if map.regions().any(|region| region.as_flash().is_some()) => {
+                return Err(Error::Chip(chips::Error::OutsideFlash { address }));
+            }
+            // A generic Cortex-M: no driver knows its flash.
+            None => return Err(Error::Chip(chips::Error::NoFlashDriver)),
+        };
+        let flash = region.as_flash().ok_or(chips::Error::NoFlashDriver)?;
+        let size = flash.block_size.min(BUFFER_BYTES as u32);
+        Ok(Self {
+            start: address - (address - region.start) % size,
+            length: size,
+            region,
+        })
+    }
+
+    fn sector(&self) -> (u32, u32) {
+        let size = self
+            .region
+            .as_flash()
+            .map_or(self.length, |flash| flash.block_size);
+        (self.start - (self.start - self.region.start) % size, size)
+    }
+
+    fn write_unit(&self) -> usize {
+        self.region
+            .as_flash()
+            .map_or(1, |flash| flash.write_unit.max(1)) as usize
+    }
+}
+
 pub struct FlashBuffer {
-    page: Option<u32>,
-    page_size: u32,
-    data: [u8; MAX_PAGE],
-    /// Bytes of the page written since it was started: [first, end).
+    block: Option<Block>,
+    data: [u8; BUFFER_BYTES],
+    /// Bytes of the block written since it was started: [first, end).
     dirty: Option<(usize, usize)>,
     pending: Option<Pending>,
     pub report: Report,
@@ -170,9 +265,8 @@ pub struct FlashBuffer {
 impl FlashBuffer {
     pub const fn new() -> Self {
         Self {
-            page: None,
-            page_size: 0,
-            data: [0xFF; MAX_PAGE],
+            block: None,
+            data: [0xFF; BUFFER_BYTES],
             dirty: None,
             pending: None,
             report: Report {
@@ -186,9 +280,9 @@ impl FlashBuffer {
         }
     }
 
-    /// Ask for the pages `[address, address + length)` touches to be erased. Pending
+    /// Ask for the sectors `[address, address + length)` touches to be erased. Pending
     /// work is finished first. The erase itself waits for the data (see the module's
-    /// comment), unless the range is not one run of equal pages the buffer can track.
+    /// comment), unless the range is too long or too varied to track.
     pub fn erase<M: Memory>(
         &mut self,
         memory: &mut M,
@@ -200,58 +294,22 @@ impl FlashBuffer {
         if length == 0 {
             return Ok(());
         }
-        let deferred = self.defer(chip, address, length);
-        let Some(mut pending) = deferred else {
+        let Some(mut pending) = defer(chip, address, length) else {
             return chip.erase(memory, address, length);
         };
-        let crcs = &mut pending.crcs[..pending.count];
-        let method = chip.block_crcs(
-            memory,
-            self.crc_options,
-            pending.start,
-            pending.page_size,
-            crcs,
-        )?;
+        let mut first = 0;
+        let mut method = Method::Target;
+        for run in pending.runs[..pending.run_count].iter() {
+            let crcs = &mut pending.crcs[first..first + run.count];
+            let taken = chip.block_crcs(memory, self.crc_options, run.start, run.size, crcs)?;
+            if taken != Method::Target {
+                method = taken;
+            }
+            first += run.count;
+        }
         self.report.method = Some(method);
         self.pending = Some(pending);
         Ok(())
-    }
-
-    /// The pending request for this range, if it is one run of equal pages in one region
-    /// of a chip with a flash driver, and not too long.
-    fn defer<M: Memory>(
-        &self,
-        chip: &impl FlashDriver<M>,
-        address: u32,
-        length: u32,
-    ) -> Option<Pending> {
-        let traits = chip.traits(address)?;
-        let map = chip.memory_map();
-        let region = map.flash_at(address)?;
-        let RegionKind::Flash { block_size } = region.kind else {
-            return None;
-        };
-        let end = address.checked_add(length)?;
-        if block_size as usize > MAX_PAGE || end > region.start + region.length {
-            return None;
-        }
-        let start = address - (address - region.start) % block_size;
-        let count = (end - start).div_ceil(block_size) as usize;
-        if count > MAX_PENDING_PAGES {
-            return None;
-        }
-        let erased_page = [traits.erased; MAX_PAGE];
-        Some(Pending {
-            start,
-            page_size: block_size,
-            count,
-            crcs: [0; MAX_PENDING_PAGES],
-            done: [0; MAX_PENDING_PAGES / 32],
-            covers_mass_erase: traits.mass_erase.is_some_and(|(first, size)| {
-                start == first && start + count as u32 * block_size == first + size
-            }),
-            erased_crc: GDB_CRC.checksum(&erased_page[..block_size as usize]),
-        })
     }
 
     pub fn write<M: Memory>(
@@ -264,16 +322,15 @@ impl FlashBuffer {
         let mut offset = 0;
         while offset < data.len() {
             let at = address.wrapping_add(offset as u32);
-            let (page, page_size) = page_of(chip, at)?;
-            if self.page != Some(page) {
+            let block = Block::of(&chip.memory_map(), at)?;
+            if self.block.map(|buffered| buffered.start) != Some(block.start) {
                 self.flush(memory, chip)?;
-                self.page = Some(page);
-                self.page_size = page_size;
-                let erased = chip.traits(page).map_or(0xFF, |traits| traits.erased);
-                self.data[..page_size as usize].fill(erased);
+                self.block = Some(block);
+                let erased = block.region.as_flash().map_or(0xFF, |flash| flash.erased);
+                self.data[..block.length as usize].fill(erased);
             }
-            let start = (at - page) as usize;
-            let length = (data.len() - offset).min(page_size as usize - start);
+            let start = (at - block.start) as usize;
+            let length = (data.len() - offset).min(block.length as usize - start);
             self.data[start..start + length].copy_from_slice(&data[offset..offset + length]);
             self.dirty = Some(match self.dirty {
                 Some((first, end)) => (first.min(start), end.max(start + length)),
@@ -284,76 +341,78 @@ impl FlashBuffer {
         Ok(())
     }
 
-    /// Program the buffered page, if any, erasing it first if it is part of a pending
-    /// erase request and does not hold the data already. On an error the pending
+    /// Program the buffered block, if any, erasing its sector first if it is part of a
+    /// pending erase request and does not hold the data already. On an error the pending
     /// request is dropped: the next erase request starts afresh.
     pub fn flush<M: Memory>(
         &mut self,
         memory: &mut M,
         chip: &mut impl FlashDriver<M>,
     ) -> Result<(), Error> {
-        let result = self.flush_page(memory, chip);
+        let result = self.flush_block(memory, chip);
         if result.is_err() {
             self.pending = None;
         }
         result
     }
 
-    fn flush_page<M: Memory>(
+    fn flush_block<M: Memory>(
         &mut self,
         memory: &mut M,
         chip: &mut impl FlashDriver<M>,
     ) -> Result<(), Error> {
-        let (Some(page), Some((first, end))) = (self.page, self.dirty.take()) else {
-            self.page = None;
+        let (Some(block), Some((first, end))) = (self.block.take(), self.dirty.take()) else {
+            self.block = None;
             return Ok(());
         };
-        self.page = None;
-        let size = self.page_size as usize;
+        let size = block.length as usize;
         let plan = match self.pending.as_mut() {
-            Some(pending) => pending.plan(page, &self.data[..size]),
+            Some(pending) => pending.plan(block.start, &self.data[..size]),
             None => Plan::Program,
         };
+        let (sector, sector_size) = block.sector();
         match plan {
-            Plan::Program => self.program(memory, chip, page, first, end, false),
+            Plan::Program => self.program(memory, chip, &block, first, end, false),
             Plan::Unchanged => {
                 self.report.unchanged += 1;
                 Ok(())
             }
-            Plan::AlreadyErased => self.program(memory, chip, page, 0, size, true),
+            Plan::AlreadyErased => self.program(memory, chip, &block, 0, size, true),
             Plan::Erase => {
-                chip.erase(memory, page, self.page_size)?;
+                chip.erase(memory, sector, sector_size)?;
                 self.report.erased += 1;
-                self.program(memory, chip, page, 0, size, false)
+                self.program(memory, chip, &block, 0, size, false)
             }
             Plan::MassErase => {
-                chip.mass_erase(memory, page)?;
+                chip.mass_erase(memory, block.start)?;
                 self.report.mass_erases += 1;
-                self.program(memory, chip, page, 0, size, false)
+                self.program(memory, chip, &block, 0, size, false)
             }
         }
     }
 
-    /// Program `data[first..end]` at `page`; whole units, an odd edge padded with the
-    /// erased value. `retry_erase`: the page was only believed erased from its CRC, so
-    /// on a not-erased error erase it and program again.
+    /// Program `data[first..end]` of `block`; whole write units, the edges padded with
+    /// the erased value. `retry_erase`: the sector was only believed erased from its CRC,
+    /// so on a not-erased error erase it and program again (only when nothing else of
+    /// the sector was programmed: the block is the first of its sector to arrive).
     fn program<M: Memory>(
         &mut self,
         memory: &mut M,
         chip: &mut impl FlashDriver<M>,
-        page: u32,
+        block: &Block,
         first: usize,
         end: usize,
         retry_erase: bool,
     ) -> Result<(), Error> {
-        let unit = chip.traits(page).map_or(2, |traits| traits.write_unit) as usize;
+        let unit = block.write_unit();
         let first = first - first % unit;
-        let end = end.div_ceil(unit) * unit;
+        let end = (end.div_ceil(unit) * unit).min(block.length as usize);
         let data = &self.data[first..end];
-        let at = page + first as u32;
+        let at = block.start + first as u32;
         match chip.program(memory, at, data) {
             Err(Error::Chip(chips::Error::NotErased { .. })) if retry_erase => {
-                chip.erase(memory, page, self.page_size)?;
+                let (sector, sector_size) = block.sector();
+                chip.erase(memory, sector, sector_size)?;
                 self.report.erased += 1;
                 chip.program(memory, at, data)?;
             }
@@ -388,14 +447,14 @@ impl FlashBuffer {
         chip: &mut impl FlashDriver<M>,
         range: Option<(u32, u32)>,
     ) -> Result<(), Error> {
-        if self.page.is_none() && self.pending.is_none() {
+        if self.block.is_none() && self.pending.is_none() {
             return Ok(());
         }
         let touches_flash = range.is_none_or(|(address, length)| {
             let end = u64::from(address) + u64::from(length);
             chip.memory_map().regions().any(|region| {
-                matches!(region.kind, RegionKind::Flash { .. })
-                    && u64::from(address) < u64::from(region.start) + u64::from(region.length)
+                region.as_flash().is_some()
+                    && u64::from(address) < region.end()
                     && u64::from(region.start) < end
             })
         });
@@ -405,7 +464,7 @@ impl FlashBuffer {
         Ok(())
     }
 
-    /// Erase the pages of the pending request that no data came for.
+    /// Erase the sectors of the pending request that no data came for.
     fn settle<M: Memory>(
         &mut self,
         memory: &mut M,
@@ -414,18 +473,15 @@ impl FlashBuffer {
         let Some(pending) = self.pending.take() else {
             return Ok(());
         };
-        let to_erase = (0..pending.count)
-            .filter(|&index| !pending.is_done(index) && pending.crcs[index] != pending.erased_crc)
-            .count();
-        // One mass erase if the request got no data at all and it saves page erases.
-        if pending.none_done() && pending.covers_mass_erase && to_erase > 1 {
-            chip.mass_erase(memory, pending.start)?;
+        // One mass erase if the request got no data at all and it saves sector erases.
+        if pending.none_done() && pending.covers_mass_erase && pending.to_erase() > 1 {
+            chip.mass_erase(memory, pending.runs[0].start)?;
             self.report.mass_erases += 1;
             return Ok(());
         }
-        for index in 0..pending.count {
-            if !pending.is_done(index) && pending.crcs[index] != pending.erased_crc {
-                chip.erase(memory, pending.page(index), pending.page_size)?;
+        for (index, start, size, run) in pending.sectors() {
+            if !pending.is_done(index) && !pending.is_erased(index, run) {
+                chip.erase(memory, start, size)?;
                 self.report.erased += 1;
             }
         }
@@ -433,20 +489,65 @@ impl FlashBuffer {
     }
 }
 
-fn page_of<M: Memory>(chip: &impl FlashDriver<M>, address: u32) -> Result<(u32, u32), Error> {
+/// The pending request for this range: its sectors in at most [`MAX_RUNS`] runs of equal
+/// size, in flash regions of a chip with a flash driver, and not too many of them.
+fn defer<M: Memory>(chip: &impl FlashDriver<M>, address: u32, length: u32) -> Option<Pending> {
     let map = chip.memory_map();
-    let has_flash = map
-        .regions()
-        .any(|region| matches!(region.kind, RegionKind::Flash { .. }));
-    let region = map.flash_at(address).ok_or(Error::Chip(if has_flash {
-        chips::Error::OutsideFlash { address }
-    } else {
-        // A generic Cortex-M: no driver knows its flash.
-        chips::Error::NoFlashDriver
-    }))?;
-    let RegionKind::Flash { block_size } = region.kind else {
-        unreachable!("flash_at returns flash")
+    let end = u64::from(address) + u64::from(length);
+    let mut pending = Pending {
+        runs: [Run::default(); MAX_RUNS],
+        run_count: 0,
+        count: 0,
+        crcs: [0; MAX_PENDING_SECTORS],
+        done: [0; MAX_PENDING_SECTORS / 32],
+        covers_mass_erase: false,
+        erased_crcs: [0; MAX_RUNS],
     };
-    let block_size = block_size.min(MAX_PAGE as u32);
-    Ok((address - (address - region.start) % block_size, block_size))
+    let mut at = address;
+    let first = Block::of(&map, address).ok()?.sector().0;
+    let mut last_end = u64::from(first);
+    while u64::from(at) < end {
+        let block = Block::of(&map, at).ok()?;
+        let (sector, size) = block.sector();
+        let erased = block.region.as_flash()?.erased;
+        // Sectors of this region the range touches.
+        let stop = block.region.end().min(end);
+        let count = (stop - u64::from(sector)).div_ceil(u64::from(size)) as usize;
+        if pending.run_count == MAX_RUNS
+            || pending.count + count > MAX_PENDING_SECTORS
+            || u64::from(sector) != last_end
+        {
+            return None;
+        }
+        pending.runs[pending.run_count] = Run {
+            start: sector,
+            size,
+            count,
+        };
+        pending.erased_crcs[pending.run_count] = erased_crc(erased, size);
+        pending.run_count += 1;
+        pending.count += count;
+        last_end = u64::from(sector) + count as u64 * u64::from(size);
+        if last_end >= 1 << 32 {
+            break;
+        }
+        at = last_end as u32;
+    }
+    pending.covers_mass_erase = chip.mass_erase_range(first).is_some_and(|(start, size)| {
+        first == start && last_end == u64::from(start) + u64::from(size)
+    });
+    Some(pending)
+}
+
+/// GDB's CRC of `size` bytes of `erased`.
+fn erased_crc(erased: u8, size: u32) -> u32 {
+    let piece = [erased; 256];
+    let mut digest = GDB_CRC.digest();
+    let mut left = size as usize;
+    while left > 0 {
+        let length = left.min(piece.len());
+        digest.update(&piece[..length]);
+        left -= length;
+    }
+    digest.finalize()
 }

@@ -13,12 +13,13 @@ pub mod rtt;
 
 use adi::registers::{ApRegister, ap::Idr};
 use adi::{Clock, ComponentKind, DebugPort, Memory, MemoryAp, MemoryPort, RomTable, Transport};
-use chips::{Chip, MemoryMap};
+use chips::{MemoryMap, Part};
 use cortexm::{Core, CoreKind, REGISTER_COUNT};
 
 pub use algo;
 use algo::Algorithm;
 use algorithm::Flashes;
+pub use chips;
 pub use cortexm::{HaltReason, TARGET_XML, WatchKind};
 pub use error::Error;
 pub use flash::Report as FlashReport;
@@ -37,7 +38,7 @@ pub struct TargetInfo {
     pub dpidr: u32,
     pub cpuid: u32,
     pub core: CoreKind,
-    pub chip: Chip,
+    pub chip: Part,
     ap: MemoryAp,
 }
 
@@ -92,7 +93,7 @@ struct Attached {
 
 struct TargetState {
     core: Core,
-    chip: Chip,
+    chip: Part,
     software_breakpoints: [Option<(u32, [u8; 2])>; MAX_SOFTWARE_BREAKPOINTS],
     flash: FlashBuffer,
     /// The flash algorithm's calls on this target (loaded, initialised, a page running).
@@ -196,7 +197,14 @@ impl<T: Transport, C: Clock> Session<T, C> {
             return Ok(None);
         }
         let cpuid = u32::from(memory.load::<cortexm::registers::Cpuid>()?);
-        let chip = Chip::identify(&mut memory, chips::Identity { dpidr, cpuid })?;
+        let top = table.components().next();
+        let identity = chips::Identity {
+            dpidr,
+            cpuid,
+            rom_designer: top.map_or(0, |component| component.designer),
+            rom_part: top.map_or(0, |component| component.part),
+        };
+        let chip = Part::identify(&mut memory, identity)?;
         Ok(Some(TargetInfo {
             dpidr,
             cpuid,
@@ -309,7 +317,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
         };
         let state = &mut attached.state;
         let mut flashes = Flashes {
-            chip: &mut state.chip,
+            chip: &state.chip,
             core: &mut state.core,
             algorithm: &self.algorithm,
             runner: &mut state.runner,
@@ -381,7 +389,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
         };
         let state = &mut attached.state;
         let mut flashes = Flashes {
-            chip: &mut state.chip,
+            chip: &state.chip,
             core: &mut state.core,
             algorithm: &self.algorithm,
             runner: &mut state.runner,
@@ -499,26 +507,41 @@ impl<T: Transport, C: Clock> Session<T, C> {
     pub fn flash_mass_erase(&mut self) -> Result<(), Error> {
         self.with_flash(|memory, flash, flashes| {
             flash.finish(memory, flashes)?;
-            Ok(flashes.chip.flash_mass_erase(memory)?)
+            Ok(flashes.chip.mass_erase(memory)?)
         })
     }
 
-    /// The option bytes (raw half-words with complements) and FLASH_OBR / FLASH_WRPR.
-    pub fn option_bytes(&mut self) -> Result<chips::OptionBytes, Error> {
-        self.with_target(|memory, state| Ok(state.chip.option_bytes(memory)?))
+    /// The attached chip's own monitor commands (name, handler, help).
+    pub fn chip_commands(&self) -> &'static [chips::Command] {
+        self.attached
+            .as_ref()
+            .map_or(&[], |attached| attached.state.chip.commands())
     }
 
-    /// Erase the option bytes, leaving RDP 0xA5 (unprotected) programmed; they take
-    /// effect at the next reset.
-    pub fn erase_option_bytes(&mut self) -> Result<(), Error> {
-        self.flash_done()?;
-        self.with_target(|memory, state| Ok(state.chip.erase_option_bytes(memory)?))
+    /// Run the attached chip's command `name` (flash work is finished first); its output
+    /// goes to `out`.
+    pub fn chip_command(
+        &mut self,
+        name: &str,
+        arguments: &str,
+        out: &mut dyn core::fmt::Write,
+    ) -> Result<(), Error> {
+        self.with_chip(|part, memory| {
+            part.command(memory, name, arguments, out)
+                .unwrap_or(Err(chips::Error::Family {
+                    message: "no such command for this chip (monitor help lists them)",
+                    address: None,
+                }))
+        })
     }
 
-    /// Program erased option byte `index` (0 RDP, 1 USER, 2 Data0, 3 Data1, 4..=7 WRP0..3).
-    pub fn write_option_byte(&mut self, index: usize, value: u8) -> Result<(), Error> {
+    /// Work on the attached chip through its family driver, flash work finished first.
+    pub fn with_chip<R>(
+        &mut self,
+        work: impl FnOnce(&Part, &mut dyn Memory) -> Result<R, chips::Error>,
+    ) -> Result<R, Error> {
         self.flash_done()?;
-        self.with_target(|memory, state| Ok(state.chip.write_option_byte(memory, index, value)?))
+        self.with_target(|memory, state| Ok(work(&state.chip, memory)?))
     }
 
     pub fn read_registers(&mut self, values: &mut [u32; REGISTER_COUNT]) -> Result<(), Error> {
@@ -667,7 +690,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
     }
 }
 
-fn is_ram(chip: &Chip, address: u32) -> bool {
+fn is_ram(chip: &Part, address: u32) -> bool {
     let map = chip.memory_map();
     let in_flash = map.flash_at(address).is_some();
     // Without a memory map, only the SRAM region of the ARMv7-M map (B3.1) is RAM.

@@ -2,6 +2,7 @@
 //! erase (leaving RDP unprotected), program one byte, and the FPEC locked again after.
 
 use adi::Clock;
+use chips::stm32f1::{self, OptionBytes};
 use debug::{Error, Session};
 use sim::Sim;
 use sim::chip::{Chip, Variant};
@@ -46,6 +47,22 @@ fn attached() -> Session<Wire, HostClock> {
     session
 }
 
+fn option_bytes(session: &mut Session<Wire, HostClock>) -> Result<OptionBytes, Error> {
+    session.with_chip(|_, mut memory| stm32f1::read_option_bytes(&mut memory))
+}
+
+fn erase_option_bytes(session: &mut Session<Wire, HostClock>) -> Result<(), Error> {
+    session.with_chip(|_, mut memory| stm32f1::erase_option_bytes(&mut memory))
+}
+
+fn write_option_byte(
+    session: &mut Session<Wire, HostClock>,
+    index: usize,
+    value: u8,
+) -> Result<(), Error> {
+    session.with_chip(|_, mut memory| stm32f1::write_option_byte(&mut memory, index, value))
+}
+
 fn read_word(session: &mut Session<Wire, HostClock>, address: u32) -> u32 {
     let mut word = [0u8; 4];
     session.read_memory(address, &mut word).unwrap();
@@ -64,7 +81,7 @@ fn assert_locked(session: &mut Session<Wire, HostClock>) {
 #[test]
 fn reads_the_option_bytes_as_shipped() {
     let mut session = attached();
-    let options = session.option_bytes().unwrap();
+    let options = option_bytes(&mut session).unwrap();
     assert_eq!(options.raw, AS_SHIPPED);
     assert_eq!(options.obr, 0x03FF_FFFC);
     assert_eq!(options.wrpr, 0xFFFF_FFFF);
@@ -72,6 +89,28 @@ fn reads_the_option_bytes_as_shipped() {
     assert_eq!(options.byte(1), Some(0xFF));
     assert!(!options.read_protected());
     assert!(!options.load_error());
+}
+
+/// The family's `option` command, as `monitor option` and `target` run it.
+#[test]
+fn the_option_command_shows_and_erases_them() {
+    let mut session = attached();
+    assert_eq!(session.chip_commands()[0].name, "option");
+    let mut text = String::new();
+    session.chip_command("option", "", &mut text).unwrap();
+    assert!(text.starts_with("0x1FFFF800: RDP   0x5AA5\n0x1FFFF802: USER  0x00FF\n"));
+    assert!(
+        text.ends_with("FLASH_OBR 0x03FFFFFC, FLASH_WRPR 0xFFFFFFFF\n"),
+        "{text}"
+    );
+    text.clear();
+    session.chip_command("option", "erase", &mut text).unwrap();
+    assert!(text.contains("0x1FFFF802: USER  0xFFFF\n"), "{text}");
+    assert_eq!(option_bytes(&mut session).unwrap().raw, ERASED);
+    let usage = session.chip_command("option", "bogus", &mut text);
+    assert_eq!(usage.unwrap_err().to_string(), "usage: option [erase]");
+    assert!(session.chip_command("nonesuch", "", &mut text).is_err());
+    assert_locked(&mut session);
 }
 
 #[test]
@@ -82,8 +121,8 @@ fn erase_leaves_rdp_unprotected_the_rest_erased_and_the_fpec_locked() {
     session.flash_done().unwrap();
     assert_locked(&mut session);
 
-    session.erase_option_bytes().unwrap();
-    let options = session.option_bytes().unwrap();
+    erase_option_bytes(&mut session).unwrap();
+    let options = option_bytes(&mut session).unwrap();
     assert_eq!(options.raw, ERASED);
     assert_eq!(options.byte(0), Some(0xA5));
     assert_eq!(options.byte(1), None, "erased");
@@ -95,33 +134,37 @@ fn erase_leaves_rdp_unprotected_the_rest_erased_and_the_fpec_locked() {
     assert_eq!(&data, b"kept", "an unprotected chip keeps its flash");
 
     session.reset(true).unwrap();
-    let options = session.option_bytes().unwrap();
+    let options = option_bytes(&mut session).unwrap();
     assert_eq!(options.obr & OBR_RDPRT, 0, "not read protected after reset");
 }
 
 #[test]
 fn writes_an_erased_option_byte_once() {
     let mut session = attached();
-    session.erase_option_bytes().unwrap();
-    session.write_option_byte(2, 0x12).unwrap(); // Data0
-    let options = session.option_bytes().unwrap();
+    erase_option_bytes(&mut session).unwrap();
+    write_option_byte(&mut session, 2, 0x12).unwrap(); // Data0
+    let options = option_bytes(&mut session).unwrap();
     assert_eq!(options.raw[2], 0xED12, "the FPEC adds the complement");
     assert_eq!(options.byte(2), Some(0x12));
     assert_locked(&mut session);
 
-    let error = session.write_option_byte(2, 0x34).unwrap_err();
+    let error = write_option_byte(&mut session, 2, 0x34).unwrap_err();
     assert_eq!(
         error,
-        Error::Chip(chips::Error::OptionByteNotErased {
-            address: 0x1FFF_F804
+        Error::Chip(chips::Error::Family {
+            message: "option byte not erased: erase the option bytes first",
+            address: Some(0x1FFF_F804)
         })
     );
     assert_locked(&mut session);
-    assert_eq!(session.option_bytes().unwrap().raw[2], 0xED12);
+    assert_eq!(option_bytes(&mut session).unwrap().raw[2], 0xED12);
 
     assert_eq!(
-        session.write_option_byte(8, 0).unwrap_err(),
-        Error::Chip(chips::Error::NoSuchOptionByte { index: 8 })
+        write_option_byte(&mut session, 8, 0).unwrap_err(),
+        Error::Chip(chips::Error::Family {
+            message: "no such option byte: they are numbered 0 (RDP) to 7 (WRP3)",
+            address: None
+        })
     );
 }
 
@@ -133,11 +176,11 @@ fn erasing_the_options_of_a_read_protected_chip_unprotects_it_and_erases_flash()
     session.flash_done().unwrap();
     // Protect: erase the option bytes by hand and leave RDP erased (0xFF protects).
     erase_options_by_hand(&mut session);
-    assert_eq!(session.option_bytes().unwrap().raw, [0xFFFF; 8]);
+    assert_eq!(option_bytes(&mut session).unwrap().raw, [0xFFFF; 8]);
     session.reset(true).unwrap();
-    assert!(session.option_bytes().unwrap().read_protected());
+    assert!(option_bytes(&mut session).unwrap().read_protected());
 
-    session.erase_option_bytes().unwrap();
+    erase_option_bytes(&mut session).unwrap();
     assert_locked(&mut session);
     let mut data = [0u8; 4];
     session.read_memory(0x0800_0000, &mut data).unwrap();
@@ -146,7 +189,7 @@ fn erasing_the_options_of_a_read_protected_chip_unprotects_it_and_erases_flash()
         "lifting read protection mass-erases the flash"
     );
     session.reset(true).unwrap();
-    let options = session.option_bytes().unwrap();
+    let options = option_bytes(&mut session).unwrap();
     assert_eq!(options.raw, ERASED);
     assert!(!options.read_protected());
 }

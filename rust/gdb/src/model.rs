@@ -216,8 +216,8 @@ impl Target for Model {
     fn set_crc_routine(&mut self, on_target: bool, timeout_micros: Option<u64>) {
         self.crc_routine = (on_target, timeout_micros);
     }
-    fn chip_commands(&self) -> &'static [(&'static str, &'static str)] {
-        &[("option", "Show the option bytes")]
+    fn chip_commands(&self, each: &mut dyn FnMut(&str, &str)) {
+        each("option", "Show the option bytes");
     }
     fn chip_command(
         &mut self,

@@ -168,11 +168,9 @@ pub fn run<T: Target, H: Host>(
     if name.is_empty() {
         return help::<T, H>(target, out);
     }
-    let chip = target
-        .chip_commands()
-        .iter()
-        .find(|(command, _)| *command == name);
-    if chip.is_some() {
+    let mut chip = false;
+    target.chip_commands(&mut |command, _| chip |= command == name);
+    if chip {
         return report(target.chip_command(name, arguments, out), out);
     }
     // An exact name, or else a unique prefix, as in GDB itself ("mon swd" for swdp_scan).
@@ -362,13 +360,14 @@ fn help<T: Target, H: Host>(target: &T, out: &mut dyn Write) -> Result<(), Faile
     for command in commands::<T, H>() {
         let _ = writeln!(out, "\t{} -- {}", command.name, command.help);
     }
-    let chip = target.chip_commands();
-    if !chip.is_empty() {
-        let _ = writeln!(out, "Target commands:");
-        for (name, text) in chip {
-            let _ = writeln!(out, "\t{name} -- {text}");
+    let mut first = true;
+    target.chip_commands(&mut |name, text| {
+        if first {
+            let _ = writeln!(out, "Target commands:");
+            first = false;
         }
-    }
+        let _ = writeln!(out, "\t{name} -- {text}");
+    });
     Ok(())
 }
 

@@ -71,8 +71,8 @@ pub trait Target {
     fn crc_routine(&self) -> (bool, Option<u64>);
     fn set_crc_routine(&mut self, on_target: bool, timeout_micros: Option<u64>);
 
-    /// The attached chip's own monitor commands: (name, help).
-    fn chip_commands(&self) -> &'static [(&'static str, &'static str)];
+    /// The attached chip's own monitor commands: `each(name, help)` for every one.
+    fn chip_commands(&self, each: &mut dyn FnMut(&str, &str));
     /// Run one of `chip_commands()`.
     fn chip_command(
         &mut self,
