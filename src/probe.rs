@@ -19,8 +19,6 @@ pub enum Failure {
     /// The other server drives the wire (the text says which and what to do).
     WireInUse(&'static str),
     Session(debug::Error),
-    /// A bad argument to a probe command (the text says which).
-    Invalid(&'static str),
 }
 
 impl core::fmt::Display for Failure {
@@ -30,7 +28,7 @@ impl core::fmt::Display for Failure {
                 f.write_str("the probe is busy (called from inside a probe operation)")
             }
             Failure::NoWire(reason) => write!(f, "{reason}"),
-            Failure::WireInUse(message) | Failure::Invalid(message) => f.write_str(message),
+            Failure::WireInUse(message) => f.write_str(message),
             Failure::Session(error) => write!(f, "{error}"),
         }
     }

@@ -91,8 +91,8 @@ impl fmt::Display for Error {
             ),
             Error::Protected { what, command } => write!(
                 f,
-                "the chip is read protected ({what}): 'monitor {command}' (target.chip_command(\
-                 \"{command}\")) lifts it and erases the whole flash"
+                "the chip is read protected ({what}): 'monitor {command}' lifts it and erases \
+                 the whole flash"
             ),
             Error::PermanentlyProtected { what } => write!(
                 f,
