@@ -145,7 +145,12 @@ fn probe_rs_stm32f1_algorithm_flashes_like_the_built_in_driver() {
         [(
             0x0800_0000,
             0x2_0000,
-            chips::RegionKind::Flash { block_size: 0x400 }
+            chips::RegionKind::Flash(chips::memory_map::Flash {
+                block_size: 0x400,
+                write_unit: 0x400, // the algorithm's page
+                erased: 0xFF,
+                bank: 0,
+            })
         )]
     );
     // The registers of the halted program survive the algorithm's calls.
