@@ -343,6 +343,7 @@ pub fn report_statistics(pins: &mut HostPins) {
         _ => return,
     };
     let now = simulator.statistics();
+    let flash = simulator.bus_mut().take_flash_activity();
     let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let before = last.unwrap_or_default();
     let cycles = now.clock_cycles - before.clock_cycles;
@@ -354,6 +355,17 @@ pub fn report_statistics(pins: &mut HostPins) {
         now.wait - before.wait,
         now.fault - before.fault,
         now.virtual_time_ns - before.virtual_time_ns,
+    );
+    // The flash's own time against the span of its operations (virtual time).
+    eprintln!(
+        "bmp flash: operations={} busy_ns={} idle_ns={} longest_idle_ns={} span_ns={}",
+        flash.operations,
+        flash.busy_ns,
+        flash.idle_ns,
+        flash.longest_idle_ns,
+        flash
+            .first_start_ns
+            .map_or(0, |first| flash.last_end_ns - first),
     );
     *last = Some(now);
 }

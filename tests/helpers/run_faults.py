@@ -1,6 +1,7 @@
 """tools/faults: the full fault campaign (see tests/helpers/faults.py)."""
 
 import datetime
+import os
 import pathlib
 import sys
 import tempfile
@@ -22,7 +23,8 @@ def main(arguments):
     kinds = arguments[2:] or KINDS
     firmware = build_firmware()
 
-    micropython = TOP / "build" / "unix" / "micropython"
+    # BMP_UNIX_BUILD as in tests/conftest.py: another build of the host probe.
+    micropython = TOP / "build" / os.environ.get("BMP_UNIX_BUILD", "unix") / "micropython"
     summaries, failed = [], False
     with tempfile.TemporaryDirectory() as cwd:
         for kind in kinds:

@@ -169,6 +169,12 @@ impl Chip {
     }
 
     /// Virtual time the chip has reached.
+    /// What the flash did since the last call: its own time, and the pauses between its
+    /// operations (benchmarks, `BMP_SIM_STATISTICS`).
+    pub fn take_flash_activity(&mut self) -> crate::soc::flash::FlashActivity {
+        self.emulator.get_data_mut().soc.take_flash_activity()
+    }
+
     pub fn now_ns(&self) -> u64 {
         self.emulator.get_data().now_ns
     }

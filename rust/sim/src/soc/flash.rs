@@ -83,16 +83,69 @@ impl KeyLock {
     }
 }
 
+/// What a flash controller did, for benchmarks: its own (datasheet) time against the
+/// time around it. Operations do not overlap within one controller (or H7 bank); merged
+/// banks may, then busy + idle exceeds the span.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FlashActivity {
+    /// Operations started: erases (page, sector, mass) and program units.
+    pub operations: u64,
+    /// Their durations, summed: the flash's own time.
+    pub busy_ns: u64,
+    /// Virtual time from the end of one operation to the start of the next, summed, and the
+    /// longest such pause: where the flash waited for its client.
+    pub idle_ns: u64,
+    pub longest_idle_ns: u64,
+    /// When the first operation started and the last one ends (virtual time).
+    pub first_start_ns: Option<u64>,
+    pub last_end_ns: u64,
+}
+
+impl FlashActivity {
+    fn record(&mut self, now_ns: u64, duration_ns: u64) {
+        if self.first_start_ns.is_some() {
+            let idle = now_ns.saturating_sub(self.last_end_ns);
+            self.idle_ns += idle;
+            self.longest_idle_ns = self.longest_idle_ns.max(idle);
+        } else {
+            self.first_start_ns = Some(now_ns);
+        }
+        self.operations += 1;
+        self.busy_ns += duration_ns;
+        self.last_end_ns = now_ns + duration_ns;
+    }
+
+    /// Two controllers' (or banks') activity together.
+    pub fn merge(self, other: FlashActivity) -> FlashActivity {
+        let first_start_ns = match (self.first_start_ns, other.first_start_ns) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        FlashActivity {
+            operations: self.operations + other.operations,
+            busy_ns: self.busy_ns + other.busy_ns,
+            idle_ns: self.idle_ns + other.idle_ns,
+            longest_idle_ns: self.longest_idle_ns.max(other.longest_idle_ns),
+            first_start_ns,
+            last_end_ns: self.last_end_ns.max(other.last_end_ns),
+        }
+    }
+}
+
 /// The operation a flash controller is busy with, if any: its work (what to do when it
-/// ends) and the virtual time it ends.
+/// ends) and the virtual time it ends; and what it did so far ([`FlashActivity`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Busy<W> {
     operation: Option<(W, u64)>,
+    activity: FlashActivity,
 }
 
 impl<W> Default for Busy<W> {
     fn default() -> Self {
-        Busy { operation: None }
+        Busy {
+            operation: None,
+            activity: FlashActivity::default(),
+        }
     }
 }
 
@@ -108,6 +161,12 @@ impl<W> Busy<W> {
     /// Start `work` now; it ends `duration_ns` later.
     pub fn start(&mut self, work: W, duration_ns: u64, now_ns: u64) {
         self.operation = Some((work, now_ns + duration_ns));
+        self.activity.record(now_ns, duration_ns);
+    }
+
+    /// What was done since the last call (an operation cut short by a reset counts whole).
+    pub fn take_activity(&mut self) -> FlashActivity {
+        core::mem::take(&mut self.activity)
     }
 
     /// The work whose time has come, taken.
@@ -150,6 +209,24 @@ mod tests {
         lock.write(KEYS[1]).unwrap();
         lock.write(0x1234).unwrap();
         assert!(lock.is_unlocked());
+    }
+
+    #[test]
+    fn activity_counts_the_flash_time_and_the_pauses_between() {
+        let mut busy = Busy::default();
+        busy.start("erase", 100, 50);
+        busy.take_due(150);
+        busy.start("program", 10, 170);
+        let activity = busy.take_activity();
+        assert_eq!(
+            (activity.operations, activity.busy_ns, activity.idle_ns),
+            (2, 110, 20)
+        );
+        assert_eq!(
+            (activity.first_start_ns, activity.last_end_ns),
+            (Some(50), 180)
+        );
+        assert_eq!(busy.take_activity(), FlashActivity::default());
     }
 
     #[test]

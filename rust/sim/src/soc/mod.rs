@@ -295,6 +295,10 @@ pub trait Soc: Send {
     fn reset(&mut self) -> Vec<FlashEffect>;
 
     /// When the flash controller's operation ends, if it is busy.
+    /// What the flash did since the last call (benchmarks); none by default.
+    fn take_flash_activity(&mut self) -> flash::FlashActivity {
+        flash::FlashActivity::default()
+    }
     fn flash_busy_until(&self) -> Option<u64>;
     fn flash_busy(&self) -> bool {
         self.flash_busy_until().is_some()

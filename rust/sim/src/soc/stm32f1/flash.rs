@@ -177,6 +177,11 @@ impl FlashController {
         self.operation.is_busy()
     }
 
+    /// What the controller did since the last call (benchmarks).
+    pub fn take_activity(&mut self) -> crate::soc::flash::FlashActivity {
+        self.operation.take_activity()
+    }
+
     pub fn busy_until_ns(&self) -> Option<u64> {
         self.operation.until_ns()
     }

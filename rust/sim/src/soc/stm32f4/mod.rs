@@ -254,6 +254,10 @@ impl Soc for Stm32f4 {
         self.flash.busy_until_ns()
     }
 
+    fn take_flash_activity(&mut self) -> crate::soc::flash::FlashActivity {
+        self.flash.take_activity()
+    }
+
     fn complete_flash(&mut self, now_ns: u64) -> Option<FlashEffect> {
         self.flash.complete(now_ns)
     }

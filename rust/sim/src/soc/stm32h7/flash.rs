@@ -291,6 +291,14 @@ impl FlashController {
         effects
     }
 
+    /// What both banks did since the last call (benchmarks); they may work at once.
+    pub fn take_activity(&mut self) -> crate::soc::flash::FlashActivity {
+        self.banks
+            .iter_mut()
+            .map(|bank| bank.operation.take_activity())
+            .fold(Default::default(), crate::soc::flash::FlashActivity::merge)
+    }
+
     pub fn busy_until_ns(&self) -> Option<u64> {
         let banks = self
             .banks

@@ -311,6 +311,10 @@ impl Soc for Stm32h7 {
         self.flash.busy_until_ns()
     }
 
+    fn take_flash_activity(&mut self) -> crate::soc::flash::FlashActivity {
+        self.flash.take_activity()
+    }
+
     fn flash_busy_at(&self, address: u32) -> bool {
         self.flash.busy_at(address)
     }
