@@ -276,12 +276,10 @@ impl MemoryAp {
                         self.tar = None;
                         run(port, done + offset, remaining)
                     })
-                    // A sticky flag found after the run: its last store or read failed
-                    // (an earlier one would have drawn a FAULT, ADIv5.2 B4.2.4).
-                    .and_then(|()| {
-                        port.check_sticky_errors()
-                            .map_err(RunError::at(remaining.saturating_sub(2)))
-                    });
+                    // A sticky flag found after the run: which access failed is unknown
+                    // (a JTAG-DP answers no FAULT; the AP accesses after a failure are not
+                    // made, ADIv5.2 B2.2.2), so the whole run again.
+                    .and_then(|()| port.check_sticky_errors().map_err(RunError::at(0)));
                 let Err(RunError { error, completed }) = result else {
                     break;
                 };
