@@ -59,13 +59,13 @@ impl Timer for ProbeTimer {
 /// The SWO receiver (and UART bridge) beside the pins: on the host, the simulated target's;
 /// boards have none yet.
 #[cfg(feature = "host")]
-pub type ProbeSerial = crate::host::SimulatedSwo;
+pub type ProbeSerial = crate::host::SimulatedSerial;
 #[cfg(not(feature = "host"))]
 pub type ProbeSerial = dap::pins::NoSerial;
 
 #[cfg(feature = "host")]
 fn probe_serial(pins: &mut Backend) -> ProbeSerial {
-    crate::host::SimulatedSwo::new(pins)
+    crate::host::SimulatedSerial::new(pins)
 }
 
 #[cfg(not(feature = "host"))]

@@ -254,30 +254,43 @@ fn take_swo_at_rate(pins: &mut HostPins) -> Option<(Vec<u8>, u64, bool)> {
     Some((bytes, rate, nrz))
 }
 
-/// The host probe's SWO receiver for `dap` (DAP_SWO_*): the simulated target's SWO pin, read
-/// as a UART (NRZ) or Manchester receiver at the rate DAP_SWO_Baudrate set. The bytes get
-/// through only when the receiver's mode is the TPIU's protocol (TPIU_SPPR) and its rate is
-/// within 3% of the TPIU's (TRACECLKIN / (TPIU_ACPR + 1)): the tolerance OpenOCD asks of a
-/// probe's UART (`cmsis_dap.c`, `calculate_swo_prescaler`). Otherwise they are lost and
-/// reported as framing errors, as a receiver at the wrong rate would see them.
+/// The host probe's serial lines for `dap`, both to the simulated target.
+///
+/// SWO receiver (DAP_SWO_*): the target's SWO pin, read as a UART (NRZ) or Manchester
+/// receiver at the rate DAP_SWO_Baudrate set. The bytes get through only when the
+/// receiver's mode is the TPIU's protocol (TPIU_SPPR) and its rate is within 3% of the
+/// TPIU's (TRACECLKIN / (TPIU_ACPR + 1)): the tolerance OpenOCD asks of a probe's UART
+/// (`cmsis_dap.c`, `calculate_swo_prescaler`). Otherwise they are lost and reported as
+/// framing errors, as a receiver at the wrong rate would see them.
+///
+/// UART bridge (DAP_UART_*): wired to the target's USART1 (PA9/PA10 on the blue pill;
+/// `sim::soc::usart`). Any format CMSIS-DAP names and any rate up to 4.5 Mbit/s (the
+/// USART's fastest at 72 MHz). A byte gets through when both ends use the same format and
+/// rates within 3%; else it is lost with a framing error.
 #[derive(Default)]
-pub struct SimulatedSwo {
-    /// The wire is the simulator (else no receiver).
+pub struct SimulatedSerial {
+    /// The wire is the simulator (else neither line).
     simulated: bool,
-    /// Received, not yet handed to the processor.
-    pending: VecDeque<u8>,
+    /// SWO received, not yet handed to the processor.
+    swo_pending: VecDeque<u8>,
+    /// The UART's format, once configured.
+    uart_format: Option<sim::soc::usart::LineFormat>,
+    /// UART bytes received, not yet handed to the processor.
+    uart_pending: VecDeque<u8>,
 }
 
-/// Received SWO bytes kept for the processor before new ones are dropped.
-const SWO_PENDING_LIMIT: usize = 64 * 1024;
+/// Received bytes kept for the processor before new ones are dropped.
+const PENDING_LIMIT: usize = 64 * 1024;
 /// Fastest SWO the receiver takes: the simulated TPIU's fastest, TPIU_ACPR = 0.
 const SWO_MAX_BAUDRATE: u32 = sim::chip::CORE_HZ as u32;
+/// Fastest UART: 72 MHz / 16 (RM0008 27.3.4, 16x oversampling).
+const UART_MAX_BAUDRATE: u32 = (sim::chip::CORE_HZ / 16) as u32;
 
-impl SimulatedSwo {
+impl SimulatedSerial {
     pub fn new(pins: &mut HostPins) -> Self {
         Self {
             simulated: simulator(pins).is_some(),
-            pending: VecDeque::new(),
+            ..Self::default()
         }
     }
 }
@@ -288,7 +301,22 @@ fn rates_match(rate: u64, baudrate: u32) -> bool {
     rate.abs_diff(baudrate) * 100 <= 3 * rate
 }
 
-impl dap::pins::Serial<HostPins> for SimulatedSwo {
+/// Hand out up to `buffer.len()` bytes of `pending`.
+fn hand_out(pending: &mut VecDeque<u8>, buffer: &mut [u8]) -> usize {
+    let count = buffer.len().min(pending.len());
+    for (slot, byte) in buffer.iter_mut().zip(pending.drain(..count)) {
+        *slot = byte;
+    }
+    count
+}
+
+/// Keep `bytes`, as many as there is room for.
+fn keep(pending: &mut VecDeque<u8>, bytes: Vec<u8>) {
+    let room = PENDING_LIMIT.saturating_sub(pending.len());
+    pending.extend(bytes.into_iter().take(room));
+}
+
+impl dap::pins::Serial<HostPins> for SimulatedSerial {
     fn swo_modes(&self) -> [Option<SwoMode>; 2] {
         if self.simulated {
             [Some(SwoMode::Uart), Some(SwoMode::Manchester)]
@@ -317,15 +345,64 @@ impl dap::pins::Serial<HostPins> for SimulatedSwo {
             let receivable = nrz == (mode == SwoMode::Uart) && rates_match(rate, baudrate);
             framing_error = !receivable && !bytes.is_empty();
             if receivable {
-                let room = SWO_PENDING_LIMIT.saturating_sub(self.pending.len());
-                self.pending.extend(bytes.into_iter().take(room));
+                keep(&mut self.swo_pending, bytes);
             }
         }
-        let count = buffer.len().min(self.pending.len());
-        for (slot, byte) in buffer.iter_mut().zip(self.pending.drain(..count)) {
-            *slot = byte;
+        (hand_out(&mut self.swo_pending, buffer), framing_error)
+    }
+
+    fn has_uart(&self) -> bool {
+        self.simulated
+    }
+
+    fn uart_configure(
+        &mut self,
+        _pins: &mut HostPins,
+        format: dap::UartFormat,
+        baudrate: u32,
+    ) -> Result<u32, dap::UartFault> {
+        use sim::soc::usart::{LineFormat, Parity};
+        if !self.simulated {
+            return Err(dap::UartFault::all());
         }
-        (count, framing_error)
+        if !(1..=UART_MAX_BAUDRATE).contains(&baudrate) {
+            return Ok(0);
+        }
+        self.uart_format = Some(LineFormat {
+            baudrate,
+            data_bits: format.data_bits,
+            parity: match format.parity {
+                dap::Parity::None => Parity::None,
+                dap::Parity::Even => Parity::Even,
+                dap::Parity::Odd => Parity::Odd,
+            },
+            stop_half_bits: 2 * format.stop_bits,
+        });
+        self.uart_pending.clear();
+        Ok(baudrate)
+    }
+
+    fn uart_read(&mut self, pins: &mut HostPins, buffer: &mut [u8]) -> (usize, dap::UartErrors) {
+        let mut errors = dap::UartErrors::empty();
+        if let (Some(ours), Some(simulator)) = (self.uart_format, simulator(pins)) {
+            simulator.idle(0);
+            let mut bytes = Vec::new();
+            let sent_as = simulator.bus_mut().take_uart(&mut bytes);
+            if sent_as.is_some_and(|theirs| ours.reads(&theirs)) {
+                keep(&mut self.uart_pending, bytes);
+            } else if !bytes.is_empty() {
+                errors |= dap::UartErrors::FRAMING;
+            }
+        }
+        (hand_out(&mut self.uart_pending, buffer), errors)
+    }
+
+    fn uart_write(&mut self, pins: &mut HostPins, data: &[u8]) -> usize {
+        let (Some(ours), Some(simulator)) = (self.uart_format, simulator(pins)) else {
+            return 0;
+        };
+        simulator.idle(0);
+        simulator.bus_mut().send_uart(data, ours)
     }
 }
 

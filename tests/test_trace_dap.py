@@ -1,6 +1,8 @@
-"""Trace through `dap` with real clients: OpenOCD (`cmsis-dap backend tcp`) captures the
+"""Trace and the UART through `dap`: OpenOCD (`cmsis-dap backend tcp`) captures the
 test firmware's ITM text over DAP_SWO_* with its own `tpiu`/`itm` configuration, the
-host probe's SWO receiver reading the simulated blue pill's SWO pin (NRZ and Manchester)."""
+host probe's SWO receiver reading the simulated blue pill's SWO pin (NRZ and Manchester);
+a client written from the CMSIS-DAP specification uses DAP_UART_* to talk to the firmware's
+USART1 through the host probe's UART bridge."""
 
 import os
 import subprocess
@@ -100,3 +102,111 @@ def test_openocd_captures_the_firmwares_itm_text_through_dap(dap_probe, tmp_path
     for line in lines[1:]:
         assert line.startswith("itm: counter "), (text, log)
         assert line[len("itm: counter "):].isdigit(), (text, log)
+
+
+class DapClient:
+    """A CMSIS-DAP client over the probe's TCP transport, written from the specifications:
+    OpenOCD's `cmsis-dap backend tcp` framing (an 8-byte header: signature 0x00504144 "DAP",
+    payload length, type 1 request / 2 response, reserved) around CMSIS-DAP v2.1 packets.
+    Neither OpenOCD nor pyOCD sends the DAP_UART_* commands, so this is the client."""
+
+    SIGNATURE = 0x00504144
+
+    def __init__(self, port):
+        import socket
+        self.socket = socket.create_connection(("127.0.0.1", port), timeout=10)
+
+    def ask(self, request):
+        import struct
+        self.socket.sendall(struct.pack("<IHBB", self.SIGNATURE, len(request), 1, 0) + request)
+        header = self._read(8)
+        signature, length, kind, _ = struct.unpack("<IHBB", header)
+        assert (signature, kind) == (self.SIGNATURE, 2), header
+        return self._read(length)
+
+    def _read(self, count):
+        data = b""
+        while len(data) < count:
+            piece = self.socket.recv(count - len(data))
+            assert piece, "the probe closed the connection"
+            data += piece
+        return data
+
+    def close(self):
+        self.socket.close()
+
+
+def uart_configure(client, control, baudrate):
+    import struct
+    return client.ask(bytes([0x20, control]) + struct.pack("<I", baudrate))
+
+
+def uart_transfer(client, send=b"", receive=1000):
+    """DAP_UART_Transfer: (status, bytes accepted, bytes received)."""
+    import struct
+    answer = client.ask(bytes([0x21]) + struct.pack("<HH", receive, len(send)) + send)
+    assert answer[0] == 0x21, answer
+    status, accepted, count = struct.unpack("<BHH", answer[1:6])
+    assert len(answer) == 6 + count, answer
+    return status, accepted, answer[6:]
+
+
+def uart_collect(client, until, seconds=30):
+    import time
+    text = b""
+    statuses = 0
+    deadline = time.monotonic() + seconds
+    while until not in text and time.monotonic() < deadline:
+        status, _, data = uart_transfer(client)
+        statuses |= status
+        text += data
+        if not data:
+            time.sleep(0.02)
+    return text, statuses
+
+
+def test_dap_uart_bridges_to_the_simulated_usart(dap_probe):
+    """DAP_UART_* through the dap TCP server: the firmware's USART1 lines arrive, a line
+    sent comes back echoed, a wrong rate gives framing errors, bad requests are refused."""
+    import struct
+    client = DapClient(dap_probe)
+    try:
+        capabilities = client.ask(bytes([0x00, 0xF0]))
+        assert capabilities[:2] == bytes([0x00, 0x01]) and capabilities[2] & 0x80, capabilities
+        assert client.ask(bytes([0x00, 0xFB])) == bytes([0x00, 4]) + struct.pack("<I", 512)
+        assert client.ask(bytes([0x00, 0xFC])) == bytes([0x00, 4]) + struct.pack("<I", 512)
+        # Before transport 2 nothing is configured; transport 1 (USB COM port) is refused.
+        assert uart_configure(client, 0x00, 115200) == bytes([0x20, 0x07, 0, 0, 0, 0])
+        assert client.ask(bytes([0x1F, 1])) == bytes([0x1F, 0xFF])
+        assert client.ask(bytes([0x1F, 2])) == bytes([0x1F, 0x00])
+        # Enabling before configuring is refused; reserved parity 3 names the field.
+        assert client.ask(bytes([0x22, 0x11])) == bytes([0x22, 0xFF])
+        assert uart_configure(client, 0x30, 115200) == bytes([0x20, 0x02, 0, 0, 0, 0])
+        # 8N1 at 115200, as the firmware's USART1; receive and transmit on.
+        assert uart_configure(client, 0x00, 115200) == bytes([0x20, 0x00]) + \
+            struct.pack("<I", 115200)
+        assert client.ask(bytes([0x22, 0x11])) == bytes([0x22, 0x00])
+        text, statuses = uart_collect(client, b"\n")
+        more, more_statuses = uart_collect(client, b"\n")
+        text += more
+        # The first piece may start mid-line; the line after it is whole.
+        line = text.split(b"\n")[1]
+        assert line.startswith(b"uart: counter ") and line[14:].isdigit(), text
+        assert (statuses | more_statuses) & 0x0E == 0, (statuses, more_statuses, text)
+        # A line to the target comes back.
+        status, accepted, _ = uart_transfer(client, b"hello uart\n", receive=0)
+        assert accepted == 11 and status & 0x11 == 0x11, status
+        text, _ = uart_collect(client, b"uart echo: hello uart\n")
+        assert b"uart echo: hello uart\n" in text, text
+        status = client.ask(bytes([0x23]))
+        assert status[0] == 0x23 and status[1] & 0x11 == 0x11 and status[6:10] == bytes(4), status
+        # At 9600 the probe cannot read the target's 115200: framing errors, no text.
+        assert uart_configure(client, 0x00, 9600)[1] == 0x00
+        assert client.ask(bytes([0x22, 0x01])) == bytes([0x22, 0x00])
+        text, statuses = uart_collect(client, b"never", seconds=3)
+        assert statuses & 0x04 and text == b"", (statuses, text)
+        # A short transfer request changes nothing; it answers 0xFF.
+        assert client.ask(bytes([0x21, 4, 0, 3, 0, 0x41])) == bytes([0xFF])
+        assert client.ask(bytes([0x22, 0x08])) == bytes([0x22, 0xFF])  # reserved bit
+    finally:
+        client.close()

@@ -8,6 +8,11 @@
 #include "semihosting.h"
 #include "stm32f103.h"
 
+/* The STM32F1 build (not the F4, nRF52 or SAMD21 ones) sets its clock up and has USART1. */
+#if !defined(STM32F4) && !defined(SYSTEM_CLOCK_HZ)
+#define STM32F1_BUILD 1
+#endif
+
 /* Functions a debugger breaks on keep their names and stay real calls: noipa forbids
  * inlining, cloning (compute.constprop.0) and changes of their calling convention. */
 #define DEBUG_VISIBLE __attribute__((noipa))
@@ -287,6 +292,51 @@ static void itm_print(const char *text, uint32_t length) {
 #endif
 }
 
+#ifdef STM32F1_BUILD
+/* USART1 at 115200 8N1 on PA9/PA10 (the probe's UART bridge): the counter lines as
+ * "uart: counter N", and a line received comes back as "uart echo: LINE". PCLK2 = 72 MHz
+ * after clock_setup() (APB2 undivided), so BRR = 72 MHz / 115200 = 625 (RM0008 27.3.4). */
+#define UART_BRR_115200_AT_72MHZ 625u
+#define UART_ECHO_LINE 80u
+static char uart_line[UART_ECHO_LINE];
+static uint32_t uart_length;
+
+DEBUG_VISIBLE void uart_setup(void) {
+    RCC_APB2ENR |= RCC_APB2ENR_IOPAEN | RCC_APB2ENR_USART1EN;
+    GPIOA_CRH = (GPIOA_CRH & ~(GPIO_CRH_PIN_MASK(9u) | GPIO_CRH_PIN_MASK(10u))) |
+                GPIO_CRH_AF_PUSH_PULL_50MHZ(9u) | GPIO_CRH_INPUT_FLOATING(10u);
+    USART1_BRR = UART_BRR_115200_AT_72MHZ;
+    USART1_CR1 = USART_CR1_UE | USART_CR1_TE | USART_CR1_RE;
+}
+
+static void uart_write(const char *text, uint32_t length) {
+    for (uint32_t index = 0; index < length; index++) {
+        while ((USART1_SR & USART_SR_TXE) == 0u) {
+        }
+        USART1_DR = (uint8_t)text[index];
+    }
+}
+
+/* Take what has arrived; a complete line is echoed. */
+static void uart_echo(void) {
+    while ((USART1_SR & USART_SR_RXNE) != 0u) {
+        char byte = (char)USART1_DR;
+        if (byte == '\r') {
+            continue;
+        }
+        if (byte != '\n' && uart_length < UART_ECHO_LINE - 1u) {
+            uart_line[uart_length++] = byte;
+            continue;
+        }
+        static const char prefix[] = "uart echo: ";
+        uart_write(prefix, sizeof prefix - 1u);
+        uart_write(uart_line, uart_length);
+        uart_write("\n", 1u);
+        uart_length = 0;
+    }
+}
+#endif
+
 /* One RTT step of the main loop. */
 DEBUG_VISIBLE void rtt_step(void) {
     if (rtt_flood != 0) {
@@ -305,8 +355,16 @@ DEBUG_VISIBLE void rtt_step(void) {
         line[1] = 't';
         line[2] = 'm';
         itm_print(line, length);
+#ifdef STM32F1_BUILD
+        static const char uart_prefix[] = "uart: counter ";
+        uart_write(uart_prefix, sizeof uart_prefix - 1u);
+        uart_write(line + 13, length - 13u);
+#endif
     }
     rtt_echo();
+#ifdef STM32F1_BUILD
+    uart_echo();
+#endif
 }
 
 #ifdef BENCH_IMAGE
@@ -320,8 +378,9 @@ static void bench_sum(void) {
 #endif
 
 int main(void) {
-#if !defined(STM32F4) && !defined(SYSTEM_CLOCK_HZ)
+#ifdef STM32F1_BUILD
     clock_setup(); /* the other builds stay on the reset clock: their clock trees differ */
+    uart_setup();
 #endif
     rtt_init();
 #ifdef BENCH_IMAGE

@@ -13,6 +13,9 @@
 #define RCC_BASE 0x40021000u
 #define RCC_CR REGISTER32(RCC_BASE + 0x00u)   /* RM0008 7.3.1 */
 #define RCC_CFGR REGISTER32(RCC_BASE + 0x04u) /* RM0008 7.3.2 */
+#define RCC_APB2ENR REGISTER32(RCC_BASE + 0x18u) /* RM0008 7.3.7 */
+#define RCC_APB2ENR_IOPAEN (1u << 2)
+#define RCC_APB2ENR_USART1EN (1u << 14)
 
 /* RCC_CR bits (RM0008 7.3.1). */
 #define RCC_CR_HSION (1u << 0)
@@ -41,6 +44,24 @@
 #define FLASH_ACR_LATENCY_MASK (7u << 0)
 #define FLASH_ACR_LATENCY_2 (2u << 0)    /* two wait states, 48 MHz < SYSCLK <= 72 MHz */
 #define FLASH_ACR_PRFTBE (1u << 4)       /* prefetch buffer enable */
+
+/* GPIO port A, base 0x4001_0800 (RM0008 3.3): PA9 = USART1_TX, PA10 = USART1_RX. */
+#define GPIOA_CRH REGISTER32(0x40010800u + 0x04u) /* RM0008 9.2.2, pins 8..15, 4 bits each */
+#define GPIO_CRH_PIN_MASK(pin) (0xfu << (4u * ((pin) - 8u)))
+#define GPIO_CRH_AF_PUSH_PULL_50MHZ(pin) (0xbu << (4u * ((pin) - 8u))) /* CNF 10, MODE 11 */
+#define GPIO_CRH_INPUT_FLOATING(pin) (0x4u << (4u * ((pin) - 8u)))    /* CNF 01, MODE 00 */
+
+/* USART1, base 0x4001_3800 (RM0008 3.3, registers 27.6). */
+#define USART1_BASE 0x40013800u
+#define USART1_SR REGISTER32(USART1_BASE + 0x00u)
+#define USART1_DR REGISTER32(USART1_BASE + 0x04u)
+#define USART1_BRR REGISTER32(USART1_BASE + 0x08u)
+#define USART1_CR1 REGISTER32(USART1_BASE + 0x0cu)
+#define USART_SR_RXNE (1u << 5)
+#define USART_SR_TXE (1u << 7)
+#define USART_CR1_RE (1u << 2)
+#define USART_CR1_TE (1u << 3)
+#define USART_CR1_UE (1u << 13)
 
 /* MCU device ID code, DBGMCU_IDCODE at 0xE004_2000 (RM0008 31.6.1). */
 #define DBGMCU_IDCODE REGISTER32(0xE0042000u)

@@ -15,9 +15,10 @@ print("product", info(0x02))
 print("version", info(0x04))
 print("packet count", info(0xFE))
 print("packet size", info(0xFF))
-# SWO bits 2 and 3 masked: set on the host probe (the simulator's SWO), clear on qemu.
+# SWO bits 2, 3 and UART bit 7 masked: set on the host probe (the simulator's SWO pin
+# and USART1), clear on qemu.
 produced, answer = info(0xF0)
-print("capabilities", produced, answer[:2], hex(answer[2] & ~0x0C))
+print("capabilities", produced, answer[:2], hex(answer[2] & ~0x8C))
 print("unknown info id", info(0x42))
 print("unknown command", dap.process(b"\xe0", response), response[0])
 print("transfer abort", dap.process(b"\x07", response), response[0])

@@ -57,6 +57,7 @@ pub struct Dap<'a, W> {
     settings: Settings,
     chain: Chain,
     pub(crate) swo: crate::swo::SwoState,
+    pub(crate) uart: crate::uart::UartState,
 }
 
 /// SWD register transactions straight to the engine.
@@ -106,6 +107,8 @@ fn has_status(command: Command) -> bool {
             | JtagSequence
             | JtagConfigure
             | JtagIdcode
+            | UartTransport
+            | UartControl
     )
 }
 
@@ -122,6 +125,7 @@ impl<'a, W: Wire> Dap<'a, W> {
             settings: Settings::new(config.timestamp_hz.is_some()),
             chain: Chain::default(),
             swo: crate::swo::SwoState::new(),
+            uart: crate::uart::UartState::new(),
         })
     }
 
@@ -226,9 +230,14 @@ impl<'a, W: Wire> Dap<'a, W> {
             SwoStatus if self.has_swo() => self.swo_status(out),
             SwoExtendedStatus if self.has_swo() => self.swo_extended_status(body, out),
             SwoData if self.has_swo() => self.swo_data(body, out),
-            // SWO only with a board's SWO input, no UART (capability bits 2, 3 as the board
-            // says; 6, 7 clear): CMSIS-DAP "SWO Commands" are "only available when" those
-            // bits are set, so otherwise they are unimplemented.
+            UartTransport if self.has_uart() => self.uart_transport(body, out),
+            UartConfigure if self.has_uart() => self.uart_configure(body, out),
+            UartControl if self.has_uart() => self.uart_control(body, out),
+            UartStatus if self.has_uart() => self.uart_status(out),
+            UartTransfer if self.has_uart() => self.uart_transfer(body, out),
+            // SWO and UART only with the board's SWO input or UART (capability bits 2, 3
+            // and 7 as the board says; 6, streaming, clear): CMSIS-DAP's SWO commands are
+            // "only available when" those bits are set, so otherwise they are unimplemented.
             // TransferAbort and atomic commands inside DAP_ExecuteCommands are not
             // commands there (ARM's reference firmware answers them 0xFF too).
             _ => Err(Fail::Unsupported),
@@ -255,10 +264,16 @@ impl<'a, W: Wire> Dap<'a, W> {
                 out.u8(2)?;
                 return out.u16(self.config.packet_size);
             }
+            0xFB if self.has_uart() => {
+                return self.info_word(out, Some(crate::uart::UART_RECEIVE_BUFFER_SIZE as u32));
+            }
+            0xFC if self.has_uart() => {
+                return self.info_word(out, Some(crate::uart::UART_TRANSMIT_BUFFER_SIZE as u32));
+            }
             0xFD if self.has_swo() => {
                 return self.info_word(out, Some(crate::swo::SWO_BUFFER_SIZE as u32));
             }
-            // 0xFB, 0xFC UART buffer sizes: not supported, Len 0; unknown IDs too.
+            // 0xFB, 0xFC, 0xFD without a UART or SWO input: Len 0, as unknown IDs.
             _ => None,
         };
         match text {
@@ -282,6 +297,7 @@ impl<'a, W: Wire> Dap<'a, W> {
             Capability::SWO_MANCHESTER,
             modes.contains(&Some(crate::wire::SwoMode::Manchester)),
         );
+        capabilities.set(Capability::UART, self.wire.has_uart());
         capabilities.bits()
     }
 

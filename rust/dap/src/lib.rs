@@ -13,8 +13,9 @@
 //! TransferBlock, TransferAbort, WriteABORT, Delay, ResetTarget, SWJ_Pins, SWJ_Clock,
 //! SWJ_Sequence, SWD_Configure, SWD_Sequence, JTAG_Sequence, JTAG_Configure, JTAG_IDCODE,
 //! ExecuteCommands, QueueCommands; the SWO commands on a board with an SWO receiver
-//! ([`Board::swo_modes`]; [`pins::Serial`] for a [`pins::PinWire`]). UART and vendor
-//! commands answer 0xFF (unimplemented; their capability bits are clear).
+//! ([`Board::swo_modes`]; [`pins::Serial`] for a [`pins::PinWire`]); the UART commands
+//! on a board with a UART to the target ([`Board::has_uart`]). Vendor commands, and SWO
+//! and UART commands elsewhere, answer 0xFF (unimplemented; their capability bits clear).
 //!
 //! # Behaviour worth knowing
 //!
@@ -56,6 +57,7 @@ mod queue;
 pub mod swo;
 pub mod tcp;
 mod transfer;
+pub mod uart;
 pub mod wire;
 
 pub use command::{Command, ID_INVALID, UnknownCommand, request_length};
@@ -64,7 +66,8 @@ pub use dap::{Dap, Error};
 pub use jtag::MAX_DEVICES;
 pub use queue::{Queue, QueueError};
 pub use wire::{
-    Board, HostStatus, Jtag, Mode, Pin, Port, Swd, SwdConfig, Swj, SwoMode, TransferError, Wire,
+    Board, HostStatus, Jtag, Mode, Parity, Pin, Port, Swd, SwdConfig, Swj, SwoMode, TransferError,
+    UartErrors, UartFault, UartFormat, Wire,
 };
 
 /// DAP_QueueCommands: the transport holds this packet and every following one until a

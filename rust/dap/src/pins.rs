@@ -2,7 +2,10 @@
 //! speaks SWD (through [`wire::swd::Swd`]) or raw JTAG cycles ([`wire::jtag::tck_cycle`]),
 //! with the probe's serial inputs beside the pins ([`Serial`]: SWO receiver, UART bridge).
 
-use crate::wire::{Board, Jtag, Mode, Pin, Port, Swd, SwdConfig, Swj, SwoMode, TransferError};
+use crate::wire::{
+    Board, Jtag, Mode, Pin, Port, Swd, SwdConfig, Swj, SwoMode, TransferError, UartErrors,
+    UartFault, UartFormat,
+};
 use ::wire::Pins;
 use ::wire::jtag::tck_cycle;
 use ::wire::swd::Swd as SwdEngine;
@@ -38,6 +41,27 @@ pub trait Serial<P> {
         _buffer: &mut [u8],
     ) -> (usize, bool) {
         (0, false)
+    }
+    /// See [`Board::has_uart`].
+    fn has_uart(&self) -> bool {
+        false
+    }
+    /// See [`Board::uart_configure`].
+    fn uart_configure(
+        &mut self,
+        _pins: &mut P,
+        _format: UartFormat,
+        _baudrate: u32,
+    ) -> Result<u32, UartFault> {
+        Err(UartFault::all())
+    }
+    /// See [`Board::uart_read`].
+    fn uart_read(&mut self, _pins: &mut P, _buffer: &mut [u8]) -> (usize, UartErrors) {
+        (0, UartErrors::empty())
+    }
+    /// See [`Board::uart_write`].
+    fn uart_write(&mut self, _pins: &mut P, _data: &[u8]) -> usize {
+        0
     }
 }
 
@@ -210,5 +234,22 @@ impl<P: Pins, T: Timer, S: Serial<P>> Board for PinWire<P, T, S> {
     fn swo_read(&mut self, mode: SwoMode, baudrate: u32, buffer: &mut [u8]) -> (usize, bool) {
         self.serial
             .swo_read(self.swd.pins(), mode, baudrate, buffer)
+    }
+
+    fn has_uart(&self) -> bool {
+        self.serial.has_uart()
+    }
+
+    fn uart_configure(&mut self, format: UartFormat, baudrate: u32) -> Result<u32, UartFault> {
+        self.serial
+            .uart_configure(self.swd.pins(), format, baudrate)
+    }
+
+    fn uart_read(&mut self, buffer: &mut [u8]) -> (usize, UartErrors) {
+        self.serial.uart_read(self.swd.pins(), buffer)
+    }
+
+    fn uart_write(&mut self, data: &[u8]) -> usize {
+        self.serial.uart_write(self.swd.pins(), data)
     }
 }

@@ -129,6 +129,64 @@ pub trait Board {
     fn swo_read(&mut self, _mode: SwoMode, _baudrate: u32, _buffer: &mut [u8]) -> (usize, bool) {
         (0, false)
     }
+    /// The board has a UART to the target that the host may use through DAP commands
+    /// (CMSIS-DAP UART commands, capability bit 7).
+    fn has_uart(&self) -> bool {
+        false
+    }
+    /// Set the UART up: the actual baud rate (0: `baudrate` cannot be used), or the
+    /// format fields the UART cannot do.
+    fn uart_configure(&mut self, _format: UartFormat, _baudrate: u32) -> Result<u32, UartFault> {
+        Err(UartFault::all())
+    }
+    /// Bytes the UART received from the target since the last call, at most `buffer.len()`
+    /// (the rest stay in the board), and the receive errors it saw meanwhile.
+    fn uart_read(&mut self, _buffer: &mut [u8]) -> (usize, UartErrors) {
+        (0, UartErrors::empty())
+    }
+    /// Send bytes to the target: the count the UART took now.
+    fn uart_write(&mut self, _data: &[u8]) -> usize {
+        0
+    }
+}
+
+/// Parity of a UART frame (CMSIS-DAP DAP_UART_Configure, control bits 5..4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Parity {
+    None,
+    Even,
+    Odd,
+}
+
+/// A UART frame format (CMSIS-DAP DAP_UART_Configure; asynchronous, no flow control).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UartFormat {
+    /// 5..=8.
+    pub data_bits: u8,
+    pub parity: Parity,
+    /// 1 or 2.
+    pub stop_bits: u8,
+}
+
+bitflags::bitflags! {
+    /// What a UART cannot do (DAP_UART_Configure response status bits).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct UartFault: u8 {
+        const DATA_BITS = 1 << 0;
+        const PARITY = 1 << 1;
+        const STOP_BITS = 1 << 2;
+    }
+}
+
+bitflags::bitflags! {
+    /// Receive errors (DAP_UART_Status and DAP_UART_Transfer status bits 1..3).
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct UartErrors: u8 {
+        /// A byte was lost: the receive buffer was full.
+        const DATA_LOST = 1 << 1;
+        const FRAMING = 1 << 2;
+        const PARITY = 1 << 3;
+    }
 }
 
 /// How SWO is encoded on the pin (DAP_SWO_Mode 1 and 2).

@@ -3,7 +3,9 @@
 //! `port` is the debug-port half (SW-DP, JTAG-DP, AHB-AP, virtual clock, fault injection,
 //! remote_bitbang server); `chip` is the target half's Cortex-M part (core on
 //! unicorn-engine, debug registers, FPB, DWT, ROM table); `soc` holds one SoC per family
-//! (identity, memory map, flash controller, RCC). `bus` is the seam between port and chip.
+//! (identity, memory map, flash controller, RCC; the F1's USART1 for the probe's UART
+//! bridge, `soc::usart`, approximations listed there). `bus` is the seam between port and
+//! chip.
 
 pub mod bus;
 pub mod chip;

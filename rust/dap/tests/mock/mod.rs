@@ -203,6 +203,20 @@ pub struct Mock {
     pub delay_overrun: u64,
     /// An SWO receiver (UART only): the bytes it has received, read by `swo_read`.
     pub swo: Option<VecDeque<u8>>,
+    /// A UART to the target.
+    pub uart: Option<MockUart>,
+}
+
+/// A UART to the target: 8N1 or 7E2 up to 1 Mbaud (rates rounded down to a divider of
+/// 72 MHz); what the target sent, what it received, how much it takes per write.
+#[derive(Debug, Default)]
+pub struct MockUart {
+    pub format: Option<(dap::UartFormat, u32)>,
+    pub from_target: VecDeque<u8>,
+    pub errors: dap::UartErrors,
+    pub to_target: Vec<u8>,
+    /// Bytes taken per `uart_write` (None: all).
+    pub takes: Option<usize>,
 }
 
 impl Default for Mock {
@@ -222,6 +236,7 @@ impl Default for Mock {
             abort_after: None,
             delay_overrun: 1,
             swo: None,
+            uart: None,
         }
     }
 }
@@ -415,6 +430,59 @@ impl Board for Mock {
             *slot = byte;
         }
         (count, false)
+    }
+
+    fn has_uart(&self) -> bool {
+        self.uart.is_some()
+    }
+
+    fn uart_configure(
+        &mut self,
+        format: dap::UartFormat,
+        baudrate: u32,
+    ) -> Result<u32, dap::UartFault> {
+        let uart = self.uart.as_mut().ok_or(dap::UartFault::all())?;
+        let mut fault = dap::UartFault::empty();
+        fault.set(
+            dap::UartFault::DATA_BITS,
+            !matches!(format.data_bits, 7 | 8),
+        );
+        fault.set(
+            dap::UartFault::STOP_BITS,
+            format.stop_bits != 1 && format.data_bits == 8,
+        );
+        if !fault.is_empty() {
+            return Err(fault);
+        }
+        if baudrate > 1_000_000 {
+            return Ok(0);
+        }
+        let actual = 72_000_000 / (72_000_000 / baudrate).max(1);
+        uart.format = Some((format, actual));
+        Ok(actual)
+    }
+
+    fn uart_read(&mut self, buffer: &mut [u8]) -> (usize, dap::UartErrors) {
+        let Some(uart) = self.uart.as_mut() else {
+            return (0, dap::UartErrors::empty());
+        };
+        let count = buffer.len().min(uart.from_target.len());
+        for (slot, byte) in buffer.iter_mut().zip(uart.from_target.drain(..count)) {
+            *slot = byte;
+        }
+        (
+            count,
+            std::mem::replace(&mut uart.errors, dap::UartErrors::empty()),
+        )
+    }
+
+    fn uart_write(&mut self, data: &[u8]) -> usize {
+        let Some(uart) = self.uart.as_mut() else {
+            return 0;
+        };
+        let count = data.len().min(uart.takes.unwrap_or(usize::MAX));
+        uart.to_target.extend_from_slice(&data[..count]);
+        count
     }
 
     fn delay_us(&mut self, us: u32) {

@@ -135,6 +135,14 @@ pub fn read(
             Ok(extract(word, address, width))
         }
         Region::Ram => read_memory(uc, address, width),
+        Region::Peripheral if origin != Origin::Inspect => {
+            let system = uc.get_data_mut();
+            let now = system.now_ns;
+            match system.soc.read_register_at(address & !3, now) {
+                Some(word) => Ok(extract(word, address, width)),
+                None => Ok(read_peripheral(system, address, width)),
+            }
+        }
         Region::Peripheral => Ok(read_peripheral(uc.get_data(), address, width)),
         Region::PrivatePeripheral => {
             let word = read_private_word(uc, address & !3, origin)?;

@@ -145,6 +145,21 @@ impl Chip {
         self.emulator.get_data().trace.swo_rate()
     }
 
+    /// Bytes the SoC's UART (USART1 on STM32F1) has sent whose last bit has left by now,
+    /// appended to `out`, and the UART's line format (None when it is off or absent).
+    pub fn take_uart(&mut self, out: &mut Vec<u8>) -> Option<crate::soc::usart::LineFormat> {
+        let system = self.emulator.get_data_mut();
+        let now = system.now_ns;
+        system.soc.take_uart(now, out)
+    }
+
+    /// Bytes to the SoC's UART, sent in `format` from now: the count the line took.
+    pub fn send_uart(&mut self, data: &[u8], format: crate::soc::usart::LineFormat) -> usize {
+        let system = self.emulator.get_data_mut();
+        let now = system.now_ns;
+        system.soc.send_uart(data, format, now)
+    }
+
     /// Read a word as the debugger would, but without side effects (no sticky bits
     /// cleared, no stall); None where the debugger would get a bus error.
     pub fn peek(&mut self, address: u32) -> Option<u32> {

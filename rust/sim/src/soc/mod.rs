@@ -12,6 +12,7 @@ pub mod samd21;
 pub mod stm32f1;
 pub mod stm32f4;
 pub mod stm32h7;
+pub mod usart;
 
 use crate::bus::{AccessPortIdentity, AccessPortKind, Identity};
 
@@ -289,6 +290,23 @@ pub trait Soc: Send {
         now_ns: u64,
     ) -> Option<Result<(), FlashError>> {
         self.write_register(address, value, now_ns)
+    }
+    /// A read by the core or the debugger of a register whose value depends on the time or
+    /// changes when read (a USART's SR and DR); None for the others, which
+    /// `read_register` answers. Inspection without side effects uses `read_register`.
+    fn read_register_at(&mut self, _address: u32, _now_ns: u64) -> Option<u32> {
+        None
+    }
+    /// The UART wired to the probe's UART bridge (USART1 on STM32F1): the bytes it has sent
+    /// whose last bit has left by `now_ns`, appended to `out`, and its line format (None
+    /// when off or when the SoC has none).
+    fn take_uart(&mut self, _now_ns: u64, _out: &mut Vec<u8>) -> Option<usart::LineFormat> {
+        None
+    }
+    /// Bytes from the probe to that UART, sent in `format` from `now_ns`: the count the line
+    /// took.
+    fn send_uart(&mut self, _data: &[u8], _format: usart::LineFormat, _now_ns: u64) -> usize {
+        0
     }
     /// nRST or SYSRESETREQ: peripherals and the flash controller to reset values. An
     /// operation in progress is finished at once (its effects are returned).

@@ -1,13 +1,16 @@
 //! The STM32F103 "blue pill" (medium and high density) and its CKS32F103 clone: a
-//! Cortex-M3 with the F1 flash controller (FPEC, `flash`) and enough RCC (`rcc`).
+//! Cortex-M3 with the F1 flash controller (FPEC, `flash`), enough RCC (`rcc`) and USART1
+//! (`super::usart`, the target end of the probe's UART bridge).
 //!
 //! Memory map (RM0008 3.3 table 3): flash at 0x0800_0000 (aliased at 0), system memory
 //! 0x1FFF_F000 with the flash size register, unique ID and option bytes, SRAM at
-//! 0x2000_0000, peripherals 0x4000_0000..0x4002_FFFF (RCC and FPEC modelled).
+//! 0x2000_0000, peripherals 0x4000_0000..0x4002_FFFF (RCC, FPEC and USART1 at 0x4001_3800
+//! modelled).
 
 pub mod flash;
 pub mod rcc;
 
+use super::usart::{LineFormat, USART_SIZE, Usart};
 use super::{CoreModel, FlashEffect, FlashError, Memory, Soc, Variant};
 use crate::bus::Identity;
 use flash::{FPEC_BASE, FlashController, OPTION_BYTE_COUNT, OPTION_BYTES_BASE};
@@ -52,11 +55,14 @@ const PERIPHERAL_SIZE: u32 = 0x0003_0000;
 /// DBGMCU_CR bits that exist on the F103 (RM0008 31.16.3).
 const DBGMCU_CR_STORED: u32 = 0x7E3F_FF27;
 const SRAM_BASE: u32 = 0x2000_0000;
+/// USART1 on APB2 (RM0008 table 3).
+const USART1_BASE: u32 = 0x4001_3800;
 
 pub struct Stm32f1 {
     variant: Variant,
     flash: FlashController,
     rcc: Rcc,
+    usart1: Usart,
 }
 
 impl Stm32f1 {
@@ -65,6 +71,7 @@ impl Stm32f1 {
             variant,
             flash: FlashController::new(GENUINE_FLASH_TIMING, 0, 0),
             rcc: Rcc::new(),
+            usart1: Usart::new(crate::chip::CORE_HZ),
         };
         soc.flash =
             FlashController::new(soc.flash_timing(), soc.flash_size(), soc.flash_page_size());
@@ -276,6 +283,9 @@ impl Soc for Stm32f1 {
         if let Some(offset) = offset_in(address, RCC_BASE, RCC_SIZE) {
             return Some(self.rcc.read(offset));
         }
+        if let Some(offset) = offset_in(address, USART1_BASE, USART_SIZE) {
+            return Some(self.usart1.read(offset));
+        }
         let offset = offset_in(address, FPEC_BASE, 0x400)?;
         Some(self.flash.read_register(offset).unwrap_or(0))
     }
@@ -290,12 +300,30 @@ impl Soc for Stm32f1 {
             self.rcc.write(offset, value);
             return Some(Ok(()));
         }
+        if let Some(offset) = offset_in(address, USART1_BASE, USART_SIZE) {
+            self.usart1.write(offset, value, now_ns);
+            return Some(Ok(()));
+        }
         let offset = offset_in(address, FPEC_BASE, 0x400)?;
         Some(self.flash.write_register(offset, value, now_ns))
     }
 
+    fn read_register_at(&mut self, address: u32, now_ns: u64) -> Option<u32> {
+        let offset = offset_in(address, USART1_BASE, USART_SIZE)?;
+        Some(self.usart1.read_at(offset, now_ns))
+    }
+
+    fn take_uart(&mut self, now_ns: u64, out: &mut Vec<u8>) -> Option<LineFormat> {
+        self.usart1.take_sent(now_ns, out)
+    }
+
+    fn send_uart(&mut self, data: &[u8], format: LineFormat, now_ns: u64) -> usize {
+        self.usart1.send_in(data, format, now_ns)
+    }
+
     fn reset(&mut self) -> Vec<FlashEffect> {
         self.rcc.reset();
+        self.usart1.reset();
         self.flash.reset().into_iter().collect()
     }
 
