@@ -13,6 +13,8 @@
 
 pub mod generic;
 pub mod memory_map;
+pub mod nrf52;
+pub mod samd21;
 pub mod stm32f1;
 #[cfg(test)]
 mod tests;
@@ -22,7 +24,7 @@ use core::fmt::{self, Write};
 pub use memory_map::{MemoryMap, Region, RegionKind};
 
 /// The families, asked in this order; the first that knows the chip drives it.
-pub static FAMILIES: &[&dyn Family] = &[&stm32f1::STM32F1];
+pub static FAMILIES: &[&dyn Family] = &[&stm32f1::STM32F1, &nrf52::NRF52, &samd21::SAMD21];
 
 /// Errors of the flash drivers, in a shape every family shares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,13 +1,14 @@
 //! The engine against the simulated nRF52840 (Cortex-M4F) and ATSAMD21G18A (Cortex-M0+),
-//! bit by bit over SWD. No family driver knows them yet (issue 11): they attach as generic
-//! Cortex-M cores, whose run control, breakpoints (the M0+'s BPU), watchpoints (its
-//! two-comparator DWT) and memory must work, and whose flash writes are refused clearly.
+//! bit by bit over SWD: their family drivers (chips::nrf52, chips::samd21) identify them
+//! and write their flash through the NVMC and the NVMCTRL; run control, breakpoints (the
+//! M0+'s BPU), watchpoints (its two-comparator DWT) and the families' monitor commands.
 
 use adi::Clock;
 use debug::{BreakWatch, HaltReason, HaltStatus, Session, WatchKind};
 use sim::Sim;
 use sim::chip::{Chip, Variant};
 use std::path::{Path, PathBuf};
+use wire::Pins;
 use wire::swd::Swd;
 
 type Wire = Swd<Sim<Chip>>;
@@ -50,27 +51,42 @@ fn symbol(image: &str, name: &str) -> u32 {
         .unwrap_or_else(|| panic!("no symbol {name}"))
 }
 
-/// A session attached to `variant` with `image` already in its flash (put there by the
-/// simulator, as a programmer would: no family driver can write it yet).
-fn attached(variant: Variant, image: &str) -> Session<Wire, HostClock> {
-    let mut chip = Chip::new(variant);
-    chip.load_firmware(&firmware_build().join(format!("{image}.elf")))
-        .unwrap();
-    let mut swd = Swd::new(Sim::new(chip));
+/// A session attached to `variant` (blank flash), its driver named `name`.
+fn attached(variant: Variant, name: &str) -> Session<Wire, HostClock> {
+    let mut swd = Swd::new(Sim::new(Chip::new(variant)));
     swd.switch_from_jtag();
     let mut session = Session::new();
     let targets: Vec<_> = session
         .scan(swd, HostClock(std::time::Instant::now()))
         .unwrap()
-        .map(|target| target.core_name())
+        .map(|target| (target.driver_name(), target.core_name()))
         .collect();
     let core = match variant {
         Variant::Atsamd21g18a => "M0+",
         _ => "M4",
     };
-    assert_eq!(targets, [core], "one target, the {core}");
+    assert_eq!(targets, [(name, core)]);
     session.attach(1).unwrap();
     session
+}
+
+/// Load `image`.bin at 0 through the family driver and read it back.
+fn flash(session: &mut Session<Wire, HostClock>, image: &str) -> Vec<u8> {
+    let bytes = std::fs::read(firmware_build().join(format!("{image}.bin"))).unwrap();
+    session.flash_erase(0, bytes.len() as u32).unwrap();
+    session.flash_write(0, &bytes).unwrap();
+    session.flash_done().unwrap();
+    let mut back = vec![0; bytes.len()];
+    session.read_memory(0, &mut back).unwrap();
+    assert_eq!(back, bytes, "flash holds the image");
+    bytes
+}
+
+fn command(session: &mut Session<Wire, HostClock>, line: &str) -> Result<String, debug::Error> {
+    let (name, arguments) = line.split_once(' ').unwrap_or((line, ""));
+    let mut out = String::new();
+    session.chip_command(name, arguments, &mut out)?;
+    Ok(out)
 }
 
 fn wait_halt(session: &mut Session<Wire, HostClock>) -> HaltReason {
@@ -82,10 +98,11 @@ fn wait_halt(session: &mut Session<Wire, HostClock>) -> HaltReason {
     panic!("the core did not halt");
 }
 
-/// Reset halt at the reset vector, a breakpoint on blink_step hit twice with a step in
-/// between, a write watchpoint on the counter, and a refused flash write.
-fn run_control(variant: Variant, image: &str) {
-    let mut session = attached(variant, image);
+/// Flash the image, reset halt at the reset vector, a breakpoint on blink_step, a step,
+/// a write watchpoint on the counter.
+fn run_control(variant: Variant, name: &str, image: &str) -> Session<Wire, HostClock> {
+    let mut session = attached(variant, name);
+    flash(&mut session, image);
     session.reset(true).unwrap();
     assert_eq!(wait_halt(&mut session), HaltReason::Reset);
     assert_eq!(
@@ -129,29 +146,112 @@ fn run_control(variant: Variant, image: &str) {
             address: counter
         }
     );
-    let mut word = [0u8; 4];
-    session.read_memory(counter, &mut word).unwrap();
-    assert!(u32::from_le_bytes(word) >= 1, "the counter moved");
+    session
+        .clear_breakwatch(BreakWatch::Watch(WatchKind::Write), counter, 4)
+        .unwrap();
+    session
+}
 
-    // No family driver: the flash is not written, and the error says why.
-    let error = session
-        .flash_erase(0, 4096)
-        .and_then(|()| session.flash_write(0, &[0; 4]))
-        .and_then(|()| session.flash_done())
-        .unwrap_err();
+#[test]
+fn nrf52840_flashes_runs_breaks_and_watches() {
+    let mut session = run_control(Variant::Nrf52840, "nRF52840", "firmware-nrf52");
+    let info = command(&mut session, "read deviceinfo").unwrap();
     assert!(
-        error.to_string().contains("no flash driver"),
-        "unexpected error: {error}"
+        info.contains("nRF52840") && info.contains("1024 KB"),
+        "{info}"
     );
+    assert!(command(&mut session, "read nothing").is_err());
+    // The UICR is a flash region of its own: a word there, then erase_mass clears both.
+    session.flash_erase(0x1000_1080, 4).unwrap();
+    session
+        .flash_write(0x1000_1080, &0x1234_5678u32.to_le_bytes())
+        .unwrap();
+    session.flash_done().unwrap();
+    let mut word = [0u8; 4];
+    session.read_memory(0x1000_1080, &mut word).unwrap();
+    assert_eq!(u32::from_le_bytes(word), 0x1234_5678);
+    command(&mut session, "erase_mass").unwrap();
+    for address in [0, 0x1000_1080] {
+        session.read_memory(address, &mut word).unwrap();
+        assert_eq!(word, [0xFF; 4], "0x{address:08x} erased");
+    }
     session.detach().unwrap();
 }
 
 #[test]
-fn nrf52840_runs_breaks_and_watches_as_a_generic_m4() {
-    run_control(Variant::Nrf52840, "firmware-nrf52");
+fn samd21_flashes_runs_breaks_and_watches() {
+    let mut session = run_control(Variant::Atsamd21g18a, "ATSAMD21G18A", "firmware-samd21");
+    let serial = command(&mut session, "serial").unwrap();
+    assert!(serial.starts_with("Serial number: 0x"), "{serial}");
+    assert_eq!(serial.trim().len(), "Serial number: 0x".len() + 32);
+    session.detach().unwrap();
 }
 
 #[test]
-fn samd21_runs_breaks_and_watches_as_a_generic_m0_plus() {
-    run_control(Variant::Atsamd21g18a, "firmware-samd21");
+fn samd21_bootprot_locks_and_security_bit() {
+    let mut session = attached(Variant::Atsamd21g18a, "ATSAMD21G18A");
+    let image = flash(&mut session, "firmware-samd21");
+    // BOOTPROT 6: the first two rows (512 bytes), from the next reset.
+    command(&mut session, "lock_bootprot 6").unwrap();
+    assert!(
+        command(&mut session, "user_row")
+            .unwrap()
+            .contains("BOOTPROT 6")
+    );
+    session.reset(true).unwrap();
+    wait_halt(&mut session);
+    let error = session
+        .flash_erase(0, 256)
+        .and_then(|()| session.flash_done())
+        .unwrap_err();
+    assert_eq!(
+        error,
+        debug::Error::Chip(chips::Error::WriteProtected { address: 0 })
+    );
+    let mut back = vec![0; 256];
+    session.read_memory(0, &mut back).unwrap();
+    assert_eq!(back, image[..256], "nothing erased under BOOTPROT");
+    command(&mut session, "unlock_bootprot").unwrap();
+    command(&mut session, "lock_flash").unwrap();
+    assert!(
+        command(&mut session, "user_row")
+            .unwrap()
+            .contains("LOCK 0x0000")
+    );
+    session.reset(true).unwrap();
+    wait_halt(&mut session);
+    // Row 0x200 holds firmware (an erase of blank flash may be skipped by the session).
+    assert!(
+        session
+            .flash_erase(0x200, 256)
+            .and_then(|()| session.flash_done())
+            .is_err(),
+        "region 0 locked"
+    );
+    command(&mut session, "unlock_flash").unwrap();
+
+    // The security bit: from the next reset only the DSU answers; erase_mass opens it.
+    command(&mut session, "set_security_bit").unwrap();
+    session.reset(false).unwrap_or(());
+    let mut word = [0u8; 4];
+    assert!(
+        session.read_memory(0, &mut word).is_err(),
+        "flash unreadable"
+    );
+    let protection = session
+        .with_chip(|part, memory| part.protection(memory))
+        .unwrap();
+    let error = protection.check().unwrap_err().to_string();
+    assert!(
+        error.contains("security bit") && error.contains("'monitor erase_mass'"),
+        "{error}"
+    );
+    command(&mut session, "erase_mass").unwrap();
+    // The secured core's AIRCR is out of reach: nRST applies the erase (DS40001882 13.7).
+    session.with_transport(|swd| {
+        swd.pins().set_reset(true);
+        swd.pins().set_reset(false);
+    });
+    session.read_memory(0, &mut word).unwrap();
+    assert_eq!(word, [0xFF; 4], "flash erased, readable again");
 }
