@@ -9,6 +9,7 @@
 pub mod flash;
 pub mod nrf52;
 pub mod samd21;
+pub mod spi_flash;
 pub mod stm32f1;
 pub mod stm32f4;
 pub mod stm32h7;
