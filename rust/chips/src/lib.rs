@@ -16,6 +16,7 @@ pub mod memory_map;
 pub mod nrf52;
 pub mod samd21;
 pub mod stm32f1;
+pub mod stm32h7;
 #[cfg(test)]
 mod tests;
 
@@ -24,7 +25,12 @@ use core::fmt::{self, Write};
 pub use memory_map::{MemoryMap, Region, RegionKind};
 
 /// The families, asked in this order; the first that knows the chip drives it.
-pub static FAMILIES: &[&dyn Family] = &[&stm32f1::STM32F1, &nrf52::NRF52, &samd21::SAMD21];
+pub static FAMILIES: &[&dyn Family] = &[
+    &stm32f1::STM32F1,
+    &stm32h7::STM32H7,
+    &nrf52::NRF52,
+    &samd21::SAMD21,
+];
 
 /// Errors of the flash drivers, in a shape every family shares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,0 +1,205 @@
+//! The engine's STM32H7 driver against the simulated STM32H743 and H750, bit by bit over
+//! SWD: identification, memory map, flash in both banks, run control on the Cortex-M7,
+//! read protection and its monitor command.
+
+use adi::Clock;
+use debug::{BreakWatch, HaltReason, HaltStatus, Session};
+use sim::Sim;
+use sim::chip::{Chip, Variant};
+use std::path::Path;
+use wire::swd::Swd;
+
+type Wire = Swd<Sim<Chip>>;
+
+struct HostClock(std::time::Instant);
+
+impl Clock for HostClock {
+    fn now_micros(&mut self) -> u64 {
+        self.0.elapsed().as_micros() as u64
+    }
+}
+
+const FLASH: u32 = 0x0800_0000;
+const BANK_2: u32 = 0x0810_0000;
+
+/// The F4 build of the test firmware (Cortex-M4 code, flash at 0x0800_0000, RAM at
+/// 0x2000_0000: the H7's bank 1 and DTCM), built once for all the tests of this file.
+fn firmware() -> (Vec<u8>, String) {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    let top = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    BUILT.get_or_init(|| {
+        let status = std::process::Command::new("make")
+            .args(["-s", "-C"])
+            .arg(top.join("tests/firmware"))
+            .arg(format!("BUILD={}", top.join("build/firmware").display()))
+            .status()
+            .expect("make runs");
+        assert!(status.success(), "building the test firmware failed");
+    });
+    let build = top.join("build/firmware");
+    (
+        std::fs::read(build.join("firmware-f4.bin")).expect("firmware-f4.bin"),
+        std::fs::read_to_string(build.join("firmware-f4.nm")).expect("firmware-f4.nm"),
+    )
+}
+
+fn symbol(listing: &str, name: &str) -> u32 {
+    listing
+        .lines()
+        .find_map(|line| {
+            let mut fields = line.split_whitespace();
+            let address = fields.next()?;
+            let _kind = fields.next()?;
+            (fields.next()? == name).then(|| u32::from_str_radix(address, 16).unwrap())
+        })
+        .unwrap_or_else(|| panic!("no symbol {name}"))
+}
+
+fn attached(variant: Variant) -> Session<Wire, HostClock> {
+    let mut swd = Swd::new(Sim::new(Chip::new(variant)));
+    swd.switch_from_jtag();
+    let mut session = Session::new();
+    let targets: Vec<_> = session
+        .scan(swd, HostClock(std::time::Instant::now()))
+        .unwrap()
+        .map(|target| (target.driver_name(), target.core_name()))
+        .collect();
+    let name = match variant {
+        Variant::Stm32h750vb => "STM32H750",
+        _ => "STM32H74x/H75x",
+    };
+    assert_eq!(targets, [(name, "M7")]);
+    session.attach(1).unwrap();
+    session
+}
+
+fn wait_halt(session: &mut Session<Wire, HostClock>) -> HaltReason {
+    for _ in 0..100_000 {
+        if let HaltStatus::Halted(reason) = session.halt_poll().unwrap() {
+            return reason;
+        }
+    }
+    panic!("the core did not halt");
+}
+
+#[test]
+fn h743_memory_map_has_both_banks_and_the_rams() {
+    let session = attached(Variant::Stm32h743zi);
+    let map = session.memory_map().unwrap();
+    let flash: Vec<(u32, u32, u32, u32)> = map
+        .regions()
+        .filter_map(|region| {
+            let flash = region.as_flash()?;
+            Some((
+                region.start,
+                region.length,
+                flash.block_size,
+                flash.write_unit,
+            ))
+        })
+        .collect();
+    assert_eq!(
+        flash,
+        [
+            (FLASH, 0x10_0000, 0x2_0000, 32),
+            (BANK_2, 0x10_0000, 0x2_0000, 32)
+        ]
+    );
+    assert!(map.regions().any(|region| region.start == 0x2400_0000));
+}
+
+#[test]
+fn h743_flashes_runs_and_breaks() {
+    let (image, symbols) = firmware();
+    let mut session = attached(Variant::Stm32h743zi);
+    // DBGMCU_CR: debugging survives Sleep, Stop and Standby; the debug clocks are on.
+    let mut control = [0u8; 4];
+    session.read_memory(0x5C00_1004, &mut control).unwrap();
+    assert_eq!(u32::from_le_bytes(control) & 0x0060_0007, 0x0060_0007);
+
+    session.flash_erase(FLASH, image.len() as u32).unwrap();
+    session.flash_write(FLASH, &image).unwrap();
+    // Bank 2 through its own registers.
+    session.flash_erase(BANK_2, 64).unwrap();
+    session.flash_write(BANK_2, &[0x5A; 64]).unwrap();
+    session.flash_done().unwrap();
+    let mut back = vec![0; image.len()];
+    session.read_memory(FLASH, &mut back).unwrap();
+    assert_eq!(back, image);
+    let mut back = [0; 64];
+    session.read_memory(BANK_2, &mut back).unwrap();
+    assert_eq!(back, [0x5A; 64]);
+
+    session.reset(true).unwrap();
+    assert_eq!(wait_halt(&mut session), HaltReason::Reset);
+    let reset_vector = u32::from_le_bytes(image[4..8].try_into().unwrap()) & !1;
+    assert_eq!(session.read_register(15).unwrap(), reset_vector);
+    let blink_step = symbol(&symbols, "blink_step");
+    session
+        .set_breakwatch(BreakWatch::Software, blink_step, 2)
+        .unwrap();
+    session.resume(false).unwrap();
+    assert_eq!(
+        wait_halt(&mut session),
+        HaltReason::Breakpoint {
+            address: blink_step
+        }
+    );
+    session.detach().unwrap();
+}
+
+/// RDP level 1: flash work is refused with the command that lifts it, nothing erased;
+/// the command erases both banks and leaves the flash readable.
+#[test]
+fn h750_read_protection_names_the_unlock_command() {
+    let mut session = attached(Variant::Stm32h750vb);
+    session.flash_erase(FLASH, 32).unwrap();
+    session.flash_write(FLASH, &[0x11; 32]).unwrap();
+    session.flash_done().unwrap();
+    // RDP to 0xBB (level 1) through the option bytes, as firmware would.
+    let options_word = |session: &mut Session<Wire, HostClock>, address: u32| {
+        let mut word = [0u8; 4];
+        session.read_memory(address, &mut word).unwrap();
+        u32::from_le_bytes(word)
+    };
+    session
+        .write_memory(0x5200_2008, &0x0819_2A3Bu32.to_le_bytes())
+        .unwrap();
+    session
+        .write_memory(0x5200_2008, &0x4C5D_6E7Fu32.to_le_bytes())
+        .unwrap();
+    let options = options_word(&mut session, 0x5200_201C);
+    let level_1 = options & !0xFF00 | 0xBB00;
+    session
+        .write_memory(0x5200_2020, &level_1.to_le_bytes())
+        .unwrap();
+    session
+        .write_memory(0x5200_2018, &2u32.to_le_bytes())
+        .unwrap();
+    while options_word(&mut session, 0x5200_201C) & 1 != 0 {}
+
+    // The session buffers flash work: the refusal comes when it reaches the chip.
+    let error = session
+        .flash_erase(FLASH, 32)
+        .and_then(|()| session.flash_write(FLASH, &[0x22; 32]))
+        .and_then(|()| session.flash_done())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("RDP level 1") && error.contains("monitor unlock"),
+        "{error}"
+    );
+    let mut kept = None;
+    session.with_transport(|swd| kept = swd.pins().bus_mut().peek(FLASH));
+    assert_eq!(
+        kept,
+        Some(0x1111_1111),
+        "nothing erased without the command"
+    );
+    let mut output = String::new();
+    session.chip_command("unlock", "", &mut output).unwrap();
+    assert!(output.contains("RDP level 0"), "{output}");
+    let mut back = [0u8; 32];
+    session.read_memory(FLASH, &mut back).unwrap();
+    assert_eq!(back, [0xFF; 32], "the regression erased the flash");
+}
