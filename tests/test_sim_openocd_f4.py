@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from helpers.openocd import (OpenOcd, SimServer, build_firmware, build_sim, find_openocd,
-                             read_symbols, remote_bitbang_config)
+from helpers.openocd import (OpenOcd, SimServer, break_and_step, build_firmware, build_sim,
+                             find_openocd, read_symbols, remote_bitbang_config, write_and_verify)
 
 FLASH_BASE = 0x08000000
 WAIT_HALT_MS = 10000
@@ -95,37 +95,9 @@ def test_f407_flash_break_step(start, firmware):
     if openocd.state() != "halted":
         openocd.fail("not halted after `reset halt`")
 
-    ok, output = openocd.try_command(f"verify_image {{{elf}}}", timeout=FLASH_TIMEOUT)
-    if ok:
-        openocd.fail(f"verify_image passed on blank flash: {output}")
-    output = openocd.command(f"flash write_image erase {{{elf}}}", timeout=FLASH_TIMEOUT)
-    if re.search(r"wrote \d+ bytes from file", output) is None:
-        openocd.fail(f"unexpected answer to flash write_image: {output!r}")
+    write_and_verify(openocd, elf, FLASH_TIMEOUT)
     log_has(openocd, r"flash size = 1024 ?k", "the F407's 1 MiB (F_SIZE)")
-    output = openocd.command(f"verify_image {{{elf}}}", timeout=FLASH_TIMEOUT)
-    if re.search(r"verified \d+ bytes", output) is None:
-        openocd.fail(f"unexpected answer to verify_image: {output!r}")
-
-    openocd.command("reset halt")
-    pc = openocd.pc()
-    if pc != symbols["reset_handler"]:
-        openocd.fail(f"after flashing and `reset halt` the PC is 0x{pc:08x}, not "
-                     f"reset_handler 0x{symbols['reset_handler']:08x}")
-    blink_step = symbols["blink_step"]
-    openocd.command(f"bp 0x{blink_step:08x} 2 hw")
-    for hit in range(2):
-        openocd.command("resume")
-        openocd.command(f"wait_halt {WAIT_HALT_MS}", timeout=WAIT_HALT_MS / 1000 + 20)
-        if openocd.pc() != blink_step:
-            openocd.fail(f"halted at 0x{openocd.pc():08x}, not at blink_step (hit {hit})")
-        counter = openocd.read_word(symbols["counter"])
-        if counter != hit:
-            openocd.fail(f"counter is {counter} at blink_step hit {hit}")
-        if hit == 0:
-            openocd.command("step")
-            pc = openocd.pc()
-            if not blink_step < pc <= blink_step + 4:
-                openocd.fail(f"after `step` the PC is 0x{pc:08x}, not one instruction on")
+    break_and_step(openocd, symbols, WAIT_HALT_MS)
 
 
 def test_f407_erase_error_paths(start, firmware):

@@ -367,3 +367,43 @@ def remote_bitbang_config(port, transport, speed_khz=1000, extra=(),
         f"adapter speed {speed_khz}",
         *extra,
     ]
+
+
+def write_and_verify(openocd, elf, timeout):
+    """verify_image fails on blank flash; `flash write_image erase` then verify_image pass
+    (OpenOCD's own flash driver for the chip)."""
+    ok, output = openocd.try_command(f"verify_image {{{elf}}}", timeout=timeout)
+    if ok:
+        openocd.fail(f"verify_image passed on blank flash: {output}")
+    output = openocd.command(f"flash write_image erase {{{elf}}}", timeout=timeout)
+    if re.search(r"wrote \d+ bytes from file", output) is None:
+        openocd.fail(f"unexpected answer to flash write_image: {output!r}")
+    output = openocd.command(f"verify_image {{{elf}}}", timeout=timeout)
+    if re.search(r"verified \d+ bytes", output) is None:
+        openocd.fail(f"unexpected answer to verify_image: {output!r}")
+
+
+def break_and_step(openocd, symbols, wait_halt_ms):
+    """After flashing the test firmware: `reset halt` stops at reset_handler; a hardware
+    breakpoint on blink_step is hit twice with the counter between the hits, and a `step`
+    moves one instruction on."""
+    openocd.command("reset halt")
+    pc = openocd.pc()
+    if pc != symbols["reset_handler"]:
+        openocd.fail(f"after flashing and `reset halt` the PC is 0x{pc:08x}, not "
+                     f"reset_handler 0x{symbols['reset_handler']:08x}")
+    blink_step = symbols["blink_step"]
+    openocd.command(f"bp 0x{blink_step:08x} 2 hw")
+    for hit in range(2):
+        openocd.command("resume")
+        openocd.command(f"wait_halt {wait_halt_ms}", timeout=wait_halt_ms / 1000 + 20)
+        if openocd.pc() != blink_step:
+            openocd.fail(f"halted at 0x{openocd.pc():08x}, not at blink_step (hit {hit})")
+        counter = openocd.read_word(symbols["counter"])
+        if counter != hit:
+            openocd.fail(f"counter is {counter} at blink_step hit {hit}")
+        if hit == 0:
+            openocd.command("step")
+            pc = openocd.pc()
+            if not blink_step < pc <= blink_step + 4:
+                openocd.fail(f"after `step` the PC is 0x{pc:08x}, not one instruction on")
