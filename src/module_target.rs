@@ -36,6 +36,8 @@ flash memory access:
  flash_erase(addr: int, len: int)
  flash_write(dst: int, src: bytes) -- any address and length
  flash_done() -- programs what is buffered
+ flash_algorithm(algorithm, ram_start=None, ram_size=None) -- use a flash algorithm
+   (an FLM's bytes or path, a probe-rs algorithm dict, None to stop) for its flash
 RTT (the target keeps running):
  rtt_read(dst: bytearray, chan=0) -- bytes up channel chan holds now; returns the count
  rtt_write(src: bytes, chan=0) -- into down channel chan, what has room; returns the count
@@ -579,4 +581,321 @@ pub fn target_breakwatch_clear(arguments: Arguments) -> Obj {
         session.clear_breakwatch(kind, address, length)
     }));
     object::small_int(0)
+}
+
+/// A bytes-like argument as an `algo::Source` (an FLM's contents, probe-rs instructions).
+struct BytesSource(Bytes);
+
+impl debug::algo::Source for BytesSource {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn read_at(&mut self, offset: usize, out: &mut [u8]) -> bool {
+        self.0.copy_out(offset, out) == out.len()
+    }
+}
+
+/// probe-rs `instructions` as they are in the YAML (base64 text), decoded piece by piece.
+struct Base64Source {
+    text: argument::Str,
+    decoded: usize,
+}
+
+impl Base64Source {
+    /// None unless the text is whole groups of 4 characters.
+    fn new(text: argument::Str) -> Option<Self> {
+        let length = text.len();
+        if length == 0 || !length.is_multiple_of(4) {
+            return None;
+        }
+        let mut tail = [0u8; 2];
+        text.copy_out(length - 2, &mut tail);
+        let padding = tail.iter().filter(|&&byte| byte == b'=').count();
+        Some(Self {
+            text,
+            decoded: length / 4 * 3 - padding,
+        })
+    }
+}
+
+impl debug::algo::Source for Base64Source {
+    fn len(&self) -> usize {
+        self.decoded
+    }
+
+    fn read_at(&mut self, offset: usize, out: &mut [u8]) -> bool {
+        use base64::Engine;
+        let mut at = offset;
+        let mut written = 0;
+        while written < out.len() {
+            let mut group = [0u8; 4];
+            if self.text.copy_out(at / 3 * 4, &mut group) != 4 {
+                return false;
+            }
+            let mut bytes = [0u8; 3];
+            let Ok(count) =
+                base64::engine::general_purpose::STANDARD.decode_slice(group, &mut bytes)
+            else {
+                return false;
+            };
+            let skip = at % 3;
+            if skip >= count {
+                return false;
+            }
+            let take = (count - skip).min(out.len() - written);
+            out[written..written + take].copy_from_slice(&bytes[skip..skip + take]);
+            written += take;
+            at += take;
+        }
+        true
+    }
+}
+
+/// At most this many entries in a probe-rs `sectors` list.
+const MAX_PROBE_RS_SECTORS: usize = 16;
+
+/// A probe-rs `flash_algorithms` entry given as a dict (keys as in the YAML), converted
+/// before the session runs (conversions raise).
+struct ProbeRsFields {
+    name: FixedText<48>,
+    instructions: Obj,
+    numbers: [Option<u32>; PROBE_RS_KEYS.len()],
+    sectors: [(u32, u32); MAX_PROBE_RS_SECTORS],
+    sector_count: usize,
+}
+
+/// The number fields: (key, required); `flash_properties` ones are looked up there.
+const PROBE_RS_KEYS: [(&str, bool); 14] = [
+    ("pc_init", false),
+    ("pc_uninit", false),
+    ("pc_program_page", true),
+    ("pc_erase_sector", true),
+    ("pc_erase_all", false),
+    ("pc_verify", false),
+    ("pc_blank_check", false),
+    ("data_section_offset", true),
+    ("start", true),
+    ("end", true),
+    ("page_size", true),
+    ("erased_byte_value", true),
+    ("program_page_timeout", true),
+    ("erase_sector_timeout", true),
+];
+
+fn missing(key: &str) -> ! {
+    raise_with_text(
+        Kind::Value,
+        c"flash algorithm dict: '%s' is missing (keys as in a probe-rs target description)",
+        key.as_bytes(),
+    )
+}
+
+impl ProbeRsFields {
+    fn from_dict(dict: Obj) -> Self {
+        let properties = argument::dict_item(dict, "flash_properties")
+            .filter(|&item| argument::is_dict(item))
+            .unwrap_or_else(|| missing("flash_properties"));
+        let range = argument::dict_item(properties, "address_range")
+            .filter(|&item| argument::is_dict(item))
+            .unwrap_or_else(|| missing("address_range"));
+        let mut fields = Self {
+            name: FixedText::new(),
+            instructions: argument::dict_item(dict, "instructions")
+                .unwrap_or_else(|| missing("instructions")),
+            numbers: [None; PROBE_RS_KEYS.len()],
+            sectors: [(0, 0); MAX_PROBE_RS_SECTORS],
+            sector_count: 0,
+        };
+        if let Some(name) = argument::dict_item(dict, "name") {
+            fields.name = argument::text::<48>(name, c"name", c"name is too long");
+        }
+        for ((key, required), slot) in PROBE_RS_KEYS.iter().zip(fields.numbers.iter_mut()) {
+            let found = [dict, properties, range]
+                .into_iter()
+                .find_map(|place| argument::dict_item(place, key))
+                .filter(|item| item.is_set());
+            *slot = match found {
+                Some(item) => Some(argument::unsigned32(item, c"a flash algorithm field")),
+                None if *required => missing(key),
+                None => None,
+            };
+        }
+        let sectors =
+            argument::dict_item(properties, "sectors").unwrap_or_else(|| missing("sectors"));
+        let items = argument::sequence::<MAX_PROBE_RS_SECTORS>(
+            sectors,
+            c"sectors",
+            c"sectors: at most 16 entries",
+        );
+        for (slot, &item) in fields.sectors.iter_mut().zip(items.as_slice()) {
+            let size = argument::dict_item(item, "size").unwrap_or_else(|| missing("size"));
+            let address =
+                argument::dict_item(item, "address").unwrap_or_else(|| missing("address"));
+            *slot = (
+                argument::unsigned32(size, c"sector size"),
+                argument::unsigned32(address, c"sector address"),
+            );
+        }
+        fields.sector_count = items.as_slice().len();
+        fields
+    }
+
+    fn number(&self, key: &str) -> Option<u32> {
+        PROBE_RS_KEYS
+            .iter()
+            .position(|(name, _)| *name == key)
+            .and_then(|index| self.numbers[index])
+    }
+
+    fn description(&self) -> debug::algo::probe_rs::Description<'_> {
+        let required = |key| self.number(key).unwrap_or(0);
+        debug::algo::probe_rs::Description {
+            name: core::str::from_utf8(self.name.as_bytes()).unwrap_or(""),
+            pc_init: self.number("pc_init"),
+            pc_uninit: self.number("pc_uninit"),
+            pc_program_page: required("pc_program_page"),
+            pc_erase_sector: required("pc_erase_sector"),
+            pc_erase_all: self.number("pc_erase_all"),
+            pc_verify: self.number("pc_verify"),
+            pc_blank_check: self.number("pc_blank_check"),
+            data_section_offset: required("data_section_offset"),
+            address_start: required("start"),
+            address_end: required("end"),
+            page_size: required("page_size"),
+            erased_byte_value: required("erased_byte_value") as u8,
+            program_page_timeout: required("program_page_timeout"),
+            erase_sector_timeout: required("erase_sector_timeout"),
+            sectors: &self.sectors[..self.sector_count],
+        }
+    }
+}
+
+/// What the algorithm given is, converted before the session runs. Lives on the stack
+/// for one call (no heap to box the larger variant in).
+#[allow(clippy::large_enum_variant)]
+enum AlgorithmArgument {
+    None,
+    Flm(BytesSource),
+    ProbeRs(ProbeRsFields, Result<BytesSource, Base64Source>),
+}
+
+/// The algorithm's description, copied out of the session for the result.
+struct AlgorithmSummary {
+    name: FixedText<48>,
+    start: u32,
+    size: u32,
+    page_size: u32,
+    erased: u8,
+    runs: [(u32, u32, u32); debug::algo::MAX_SECTOR_RUNS],
+    run_count: usize,
+}
+
+/// flash_algorithm(algorithm, ram_start=None, ram_size=None): use a flash algorithm for
+/// the flash its device describes. `algorithm`: an FLM's bytes, the path of an FLM (the
+/// C glue reads the file), a dict holding a probe-rs target description's algorithm
+/// (keys as in the YAML; `instructions` as base64 text or bytes), or None to stop using
+/// one. Returns a dict describing the algorithm's flash (None when cleared).
+pub fn target_flash_algorithm(arguments: Arguments) -> Obj {
+    let given = arguments.get(0).unwrap_or(object::NONE);
+    let ram = match (arguments.get(1), arguments.get(2)) {
+        (None, _) => None,
+        (Some(start), _) if !start.is_set() => None,
+        (Some(start), Some(size)) => Some((
+            argument::unsigned32(start, c"ram_start"),
+            argument::unsigned32(size, c"ram_size"),
+        )),
+        (Some(_), None) => raise(Kind::Value, c"give ram_size with ram_start"),
+    };
+    let argument = if !given.is_set() {
+        AlgorithmArgument::None
+    } else if argument::is_dict(given) {
+        let fields = ProbeRsFields::from_dict(given);
+        let instructions = match argument::Str::new(fields.instructions) {
+            Some(text) => Err(Base64Source::new(text).unwrap_or_else(|| {
+                raise(
+                    Kind::Value,
+                    c"flash algorithm dict: 'instructions' is not base64 text",
+                )
+            })),
+            None => Ok(BytesSource(Bytes::new(
+                fields.instructions,
+                c"instructions",
+            ))),
+        };
+        AlgorithmArgument::ProbeRs(fields, instructions)
+    } else {
+        AlgorithmArgument::Flm(BytesSource(Bytes::new(
+            given,
+            c"algorithm (an FLM's bytes, its path, a probe-rs algorithm dict or None)",
+        )))
+    };
+    let summary = unwrap(probe::session(|session| {
+        match argument {
+            AlgorithmArgument::None => {
+                session.clear_flash_algorithm()?;
+                return Ok(None);
+            }
+            AlgorithmArgument::Flm(mut source) => session.set_flash_algorithm(
+                |algorithm| debug::algo::flm::load(algorithm, &mut source),
+                ram,
+            )?,
+            AlgorithmArgument::ProbeRs(fields, instructions) => {
+                let description = fields.description();
+                session.set_flash_algorithm(
+                    |algorithm| match instructions {
+                        Ok(mut bytes) => {
+                            debug::algo::probe_rs::load(algorithm, &description, &mut bytes)
+                        }
+                        Err(mut text) => {
+                            debug::algo::probe_rs::load(algorithm, &description, &mut text)
+                        }
+                    },
+                    ram,
+                )?
+            }
+        }
+        let Some(algorithm) = session.flash_algorithm() else {
+            return Ok(None);
+        };
+        let device = &algorithm.device;
+        let mut summary = AlgorithmSummary {
+            name: FixedText::new(),
+            start: device.start,
+            size: device.size,
+            page_size: device.page_size,
+            erased: device.erased,
+            runs: [(0, 0, 0); debug::algo::MAX_SECTOR_RUNS],
+            run_count: 0,
+        };
+        summary.name.push_bytes(device.name.as_bytes());
+        for (slot, run) in summary.runs.iter_mut().zip(device.runs()) {
+            *slot = run;
+            summary.run_count += 1;
+        }
+        Ok(Some(summary))
+    }));
+    let Some(summary) = summary else {
+        return object::NONE;
+    };
+    let result = Dict::new();
+    result.store(
+        "name",
+        object::str(core::str::from_utf8(summary.name.as_bytes()).unwrap_or("")),
+    );
+    result.store("start", object::unsigned(summary.start));
+    result.store("length", object::unsigned(summary.size));
+    result.store("page_size", object::unsigned(summary.page_size));
+    result.store("erased", object::small_int(summary.erased as isize));
+    let sectors = List::new();
+    for &(start, length, size) in &summary.runs[..summary.run_count] {
+        let entry = [
+            object::unsigned(start),
+            object::unsigned(length),
+            object::unsigned(size),
+        ];
+        sectors.append(object::tuple(&entry));
+    }
+    result.store("sectors", sectors.object());
+    result.object()
 }

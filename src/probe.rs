@@ -50,7 +50,15 @@ impl From<NoWire> for Failure {
 pub fn exception_kind(error: &debug::Error) -> Kind {
     use debug::Error;
     match error {
-        Error::NoSuchTarget(_) | Error::Adi(adi::Error::Unaligned { .. }) => Kind::Value,
+        Error::NoSuchTarget(_)
+        | Error::Adi(adi::Error::Unaligned { .. })
+        | Error::AlgorithmPage(_)
+        | Error::NoAlgorithmRam
+        | Error::Algorithm(
+            debug::algo::Error::Malformed(_)
+            | debug::algo::Error::TooLarge { .. }
+            | debug::algo::Error::NoRoom { .. },
+        ) => Kind::Value,
         Error::Adi(
             adi::Error::NoResponse | adi::Error::WaitTimeout { .. } | adi::Error::Protocol,
         ) => Kind::OS,

@@ -1,6 +1,9 @@
 // The target module: the debug engine as a Python API.
 // Functions are Rust (src/module_target.rs); names and constants follow the original probe.
 #include "py/obj.h"
+#include "py/builtin.h"
+#include "py/runtime.h"
+#include "py/stream.h"
 #include "bmp_fun.h"
 
 BMP_FUN_VAR(target_jtag_scan, 0, 2);
@@ -38,6 +41,27 @@ BMP_FUN_VAR(target_breakwatch_set, 3, 3);
 BMP_FUN_VAR(target_breakwatch_clear, 3, 3);
 BMP_FUN_VAR(target_help, 0, 0);
 
+// flash_algorithm(path, ...): the C side reads the FLM file on the probe's filesystem and
+// hands its bytes to the Rust function (which takes bytes, a dict or None).
+mp_obj_t target_flash_algorithm(size_t n_args, const mp_obj_t *args);
+static mp_obj_t target_flash_algorithm_file(size_t n_args, const mp_obj_t *args) {
+    mp_obj_t arguments[3];
+    for (size_t i = 0; i < n_args; i++) {
+        arguments[i] = args[i];
+    }
+    if (n_args > 0 && mp_obj_is_str(args[0])) {
+        mp_obj_t open_args[2] = { args[0], MP_OBJ_NEW_QSTR(MP_QSTR_rb) };
+        mp_obj_t file = mp_builtin_open(2, open_args, (mp_map_t *)&mp_const_empty_map);
+        mp_obj_t read[2];
+        mp_load_method(file, MP_QSTR_read, read);
+        arguments[0] = mp_call_method_n_kw(0, 0, read);
+        mp_stream_close(file);
+    }
+    return target_flash_algorithm(n_args, arguments);
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(target_flash_algorithm_obj, 0, 3,
+    target_flash_algorithm_file);
+
 static const mp_rom_map_elem_t target_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_target) },
     BMP_ENTRY(MP_QSTR_jtag_scan, target_jtag_scan),
@@ -74,6 +98,7 @@ static const mp_rom_map_elem_t target_module_globals_table[] = {
     BMP_ENTRY(MP_QSTR_breakwatch_set, target_breakwatch_set),
     BMP_ENTRY(MP_QSTR_breakwatch_clear, target_breakwatch_clear),
     BMP_ENTRY(MP_QSTR_help, target_help),
+    BMP_ENTRY(MP_QSTR_flash_algorithm, target_flash_algorithm),
 
     // halt_poll() reasons
     { MP_ROM_QSTR(MP_QSTR_HALT_RUNNING), MP_ROM_INT(0) },

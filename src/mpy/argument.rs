@@ -274,6 +274,75 @@ pub fn text<const N: usize>(object: Obj, name: &CStr, too_long: &CStr) -> FixedT
     copy
 }
 
+/// The object is a dict.
+pub fn is_dict(object: Obj) -> bool {
+    // SAFETY: reading the type of a live object.
+    unsafe { sys::mp_obj_get_type(object.raw()) == &raw const sys::mp_type_dict }
+}
+
+/// `dict[key]`, or None if the key is missing; `dict` must be a dict (`is_dict`).
+pub fn dict_item(dict: Obj, key: &str) -> Option<Obj> {
+    if !is_dict(dict) {
+        return None;
+    }
+    let key = object::str(key);
+    // SAFETY: `dict` is a dict (checked), so it is an mp_obj_dict_t and its map is valid
+    // (mp_obj_dict_get_map, py/obj.h, with MICROPY_OBJ_REPR_A's identity MP_OBJ_TO_PTR);
+    // a lookup does not change it. The element is read before anything else runs.
+    unsafe {
+        let dict = dict.raw() as *mut sys::mp_obj_dict_t;
+        let element = sys::mp_map_lookup(
+            &raw mut (*dict).map,
+            key.raw(),
+            sys::_mp_map_lookup_kind_t_MP_MAP_LOOKUP,
+        );
+        if element.is_null() {
+            None
+        } else {
+            Some(Obj::from_raw((*element).value))
+        }
+    }
+}
+
+/// A str argument read a piece at a time (e.g. base64 text too long to copy at once).
+#[derive(Clone, Copy)]
+pub struct Str {
+    object: Obj,
+}
+
+impl Str {
+    /// Some if `object` is a str.
+    pub fn new(object: Obj) -> Option<Self> {
+        is_str(object).then_some(Self { object })
+    }
+
+    fn data(&self) -> (*const u8, usize) {
+        let mut length = 0;
+        // SAFETY: a str (checked in `new`); its data stays valid while the object lives.
+        let data = unsafe { sys::mp_obj_str_get_data(self.object.raw(), &mut length) };
+        (data as *const u8, length)
+    }
+
+    pub fn len(&self) -> usize {
+        self.data().1
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Copy bytes from `offset` on into `out`; the count copied (fewer at the end).
+    pub fn copy_out(&self, offset: usize, out: &mut [u8]) -> usize {
+        let (data, length) = self.data();
+        let count = length.saturating_sub(offset).min(out.len());
+        if count > 0 {
+            // SAFETY: `data` holds `length` bytes and offset + count <= length.
+            unsafe { core::ptr::copy(data.add(offset), out.as_mut_ptr(), count) };
+        }
+        count
+    }
+}
+
 /// Reject a call with a clear message.
 pub fn refuse(kind: Kind, message: &CStr) -> ! {
     raise(kind, message)

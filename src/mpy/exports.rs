@@ -65,6 +65,7 @@ positional! {
     module_target::target_heapsize,
     module_target::target_breakwatch_set,
     module_target::target_breakwatch_clear,
+    module_target::target_flash_algorithm,
 }
 
 // Functions with keyword arguments: the C glue parses them and passes objects and ints.

@@ -228,13 +228,15 @@ class BmpProbe(GdbServer):
     kind = "bmp"
 
     def __init__(self, micropython, cwd, chip="stm32f103c8", repl_fun=False, startup_timeout=30,
-                 stdin=None, wire=None, debug=False, computing=False, environment=None):
+                 stdin=None, wire=None, debug=False, computing=False, environment=None,
+                 setup=()):
         """`wire`: BMP_WIRE (default the in-process sim of `chip`); `debug`: bmp.debug() on,
         so the probe's output shows the packets; `computing`: after bmp.init() the script
         counts in a busy loop (no sleep, no input) instead of sleeping, printing the count
-        every 2**20 turns; `environment`: more variables (e.g. BMP_SIM_FAULTS)."""
+        every 2**20 turns; `environment`: more variables (e.g. BMP_SIM_FAULTS); `setup`:
+        script lines run before bmp.init() (e.g. target.flash_algorithm(...))."""
         self.port = free_port()
-        lines = ["import bmp, time"]
+        lines = ["import bmp, time", *setup]
         if repl_fun:
             lines.append("bmp.repl_fun(lambda s: str(eval(s)))")
         if debug:

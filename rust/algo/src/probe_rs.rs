@@ -3,13 +3,11 @@
 //! YAML: the host or the Python layer decodes the entry (base64 `instructions` to bytes)
 //! and hands the fields over as they are named there.
 
-use crate::{Algorithm, Error, SectorRun};
+use crate::{Algorithm, Error, MAX_IMAGE, SectorRun, Source};
 
-/// One `flash_algorithms` entry, decoded.
+/// One `flash_algorithms` entry, decoded, but for `instructions` (see `load`).
 pub struct Description<'a> {
     pub name: &'a str,
-    /// `instructions`, decoded from base64: code, then data from `data_section_offset`.
-    pub instructions: &'a [u8],
     pub pc_init: Option<u32>,
     pub pc_uninit: Option<u32>,
     pub pc_program_page: u32,
@@ -29,26 +27,40 @@ pub struct Description<'a> {
     pub sectors: &'a [(u32, u32)],
 }
 
-/// Replace `algorithm` with the description; on an error it is left empty.
-pub fn load(algorithm: &mut Algorithm, description: &Description) -> Result<(), Error> {
+/// Replace `algorithm` with the description and its `instructions` (decoded from base64:
+/// code, then data from `data_section_offset`); on an error it is left empty.
+pub fn load(
+    algorithm: &mut Algorithm,
+    description: &Description,
+    instructions: &mut impl Source,
+) -> Result<(), Error> {
     algorithm.clear();
-    let result = fill(algorithm, description).and_then(|()| algorithm.check());
+    let result = fill(algorithm, description, instructions).and_then(|()| algorithm.check());
     if result.is_err() {
         algorithm.clear();
     }
     result
 }
 
-fn fill(algorithm: &mut Algorithm, description: &Description) -> Result<(), Error> {
-    if description.instructions.is_empty() {
+fn fill(
+    algorithm: &mut Algorithm,
+    description: &Description,
+    instructions: &mut impl Source,
+) -> Result<(), Error> {
+    let length = instructions.len();
+    if length == 0 {
         return Err(Error::Malformed("no instructions"));
+    }
+    if length > MAX_IMAGE {
+        return Err(Error::TooLarge { bytes: length });
     }
     algorithm
         .image
-        .extend_from_slice(description.instructions)
-        .map_err(|_| Error::TooLarge {
-            bytes: description.instructions.len(),
-        })?;
+        .resize(length, 0)
+        .map_err(|_| Error::TooLarge { bytes: length })?;
+    if !instructions.read_at(0, &mut algorithm.image) {
+        return Err(Error::Malformed("the instructions could not be read"));
+    }
     algorithm.entries = crate::Entries {
         init: description.pc_init,
         uninit: description.pc_uninit,

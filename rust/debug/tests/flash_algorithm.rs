@@ -103,7 +103,9 @@ fn use_algorithm(
     ram: Option<(u32, u32)>,
 ) -> Result<(), Error> {
     session.set_flash_algorithm(
-        |algorithm| algo::probe_rs::load(algorithm, &yaml.description()),
+        |algorithm| {
+            algo::probe_rs::load(algorithm, &yaml.description(), &mut &yaml.instructions[..])
+        },
         ram,
     )
 }
@@ -301,4 +303,115 @@ fn bad_algorithms_give_clear_errors_and_leave_the_target_usable() {
     session.clear_flash_algorithm().unwrap();
     flash(&mut session, 0x0800_0C00, &data);
     assert_eq!(read(&mut session, 0x0800_0C00, 64), data);
+}
+
+fn flm(name: &str) -> Vec<u8> {
+    firmware();
+    let top = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    std::fs::read(top.join("build/firmware").join(name)).expect("FLM built by the firmware's make")
+}
+
+fn use_flm(session: &mut Session<Wire, HostClock>, file: &[u8]) -> Result<(), Error> {
+    session.set_flash_algorithm(|algorithm| algo::flm::load(algorithm, &mut &file[..]), None)
+}
+
+#[test]
+fn an_flm_built_here_loads_and_flashes() {
+    let file = flm("stm32f1.flm");
+    let mut algorithm = algo::Algorithm::new();
+    algo::flm::load(&mut algorithm, &mut &file[..]).unwrap();
+    let device = &algorithm.device;
+    assert_eq!(device.name.as_str(), "STM32F1 128 KB flash (bmp test FLM)");
+    assert_eq!(
+        (device.start, device.size, device.page_size),
+        (0x0800_0000, 0x2_0000, 1024)
+    );
+    assert_eq!(
+        (
+            device.program_timeout_ms,
+            device.erase_timeout_ms,
+            device.erased
+        ),
+        (100, 500, 0xFF)
+    );
+    assert_eq!(
+        device.sectors.as_slice(),
+        [algo::SectorRun {
+            size: 0x400,
+            offset: 0
+        }]
+    );
+    assert!(algorithm.entries.erase_chip.is_some() && algorithm.entries.init.is_some());
+    assert!(algorithm.entries.verify.is_none());
+    // PrgData follows PrgCode: the static base is where its magic word is.
+    let base = algorithm.static_base as usize;
+    assert_eq!(
+        algorithm.image[base..base + 4],
+        0x600D_F00Du32.to_le_bytes()
+    );
+
+    let image = firmware();
+    let mut session = attached(Variant::Stm32f103cb);
+    use_flm(&mut session, &file).unwrap();
+    flash(&mut session, 0x0800_0000, &image);
+    assert_eq!(read(&mut session, 0x0800_0000, image.len()), image);
+}
+
+#[test]
+fn broken_flms_give_clear_errors() {
+    let mut session = attached(Variant::Stm32f103cb);
+    use_flm(&mut session, &flm("stm32f1-hang.flm")).unwrap();
+    // ProgramPage works: the erased page takes data. Other data needs an erase.
+    flash(&mut session, 0x0800_0000, &[0; 4]);
+    session.flash_erase(0x0800_0000, 0x400).unwrap();
+    session.flash_write(0x0800_0000, &[1; 4]).unwrap();
+    let error = session.flash_done().unwrap_err().to_string();
+    assert!(
+        error.starts_with("flash algorithm EraseSector did not return within 500 ms"),
+        "{error}"
+    );
+    use_flm(&mut session, &flm("stm32f1-fail.flm")).unwrap();
+    session.flash_write(0x0800_0400, &[1; 4]).unwrap();
+    let error = session.flash_done().unwrap_err().to_string();
+    assert_eq!(
+        error,
+        "flash algorithm ProgramPage failed at 0x08000400 (returned 1)"
+    );
+    // The good one afterwards, on the same target.
+    use_flm(&mut session, &flm("stm32f1.flm")).unwrap();
+    flash(&mut session, 0x0800_0000, &[7; 100]);
+    assert_eq!(read(&mut session, 0x0800_0000, 100), [7; 100]);
+}
+
+/// Every truncation of a real FLM, and bytes changed all over it, give an error or an
+/// algorithm whose fields were checked, never a panic (fuzz/fuzz_targets/flm.rs goes on).
+#[test]
+fn truncated_and_garbled_flms_are_refused_cleanly() {
+    let file = flm("stm32f1.flm");
+    let mut algorithm = algo::Algorithm::new();
+    for length in 0..file.len() {
+        let result = algo::flm::load(&mut algorithm, &mut &file[..length]);
+        let error = result.expect_err("a truncated FLM loads");
+        assert!(matches!(error, algo::Error::Malformed(_)), "{error}");
+        assert!(!algorithm.is_loaded());
+    }
+    assert_eq!(
+        algo::flm::load(
+            &mut algorithm,
+            &mut &b"not an elf at all, just text......................................"[..]
+        ),
+        Err(algo::Error::Malformed(
+            "not an ELF file (no 0x7F 'ELF' at the start)"
+        ))
+    );
+    let mut state = 0x1234_5678u32;
+    for _ in 0..3000 {
+        let mut garbled = file.clone();
+        for _ in 0..4 {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let at = (state >> 8) as usize % garbled.len();
+            garbled[at] = (state >> 24) as u8;
+        }
+        let _ = algo::flm::load(&mut algorithm, &mut &garbled[..]);
+    }
 }

@@ -22,7 +22,6 @@ impl YamlAlgorithm {
         let field = |key: &str| self.get(key).unwrap_or_else(|| panic!("{key} missing"));
         algo::probe_rs::Description {
             name: &self.name,
-            instructions: &self.instructions,
             pc_init: self.get("pc_init"),
             pc_uninit: self.get("pc_uninit"),
             pc_program_page: field("pc_program_page"),

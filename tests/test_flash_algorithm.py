@@ -1,0 +1,90 @@
+"""Flash algorithms run by the probe (issue 12): probe-rs's stm32f10x_128 (from the probe-rs
+crate's STM32F1_Series.yaml, tools/probe-rs-targets) and the FLM built here
+(tests/firmware/flm) on the simulated STM32F103CB, through target.flash_algorithm from a
+script and through gdb `load` + `compare-sections`; bad algorithms give clear errors."""
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from helpers.gdb import BmpProbe, build_firmware
+
+pytestmark = pytest.mark.timeout(300)
+
+TOP = pathlib.Path(__file__).resolve().parent.parent
+SCRIPT = TOP / "tests" / "sim" / "flash_algorithm.py"
+
+
+@pytest.fixture(scope="module")
+def firmware():
+    return build_firmware()
+
+
+def probe_rs_algorithm(directory, file, name):
+    """One algorithm of the probe-rs crate's targets/FILE as JSON (tools/algorithm)."""
+    targets = subprocess.run([str(TOP / "tools" / "probe-rs-targets")], capture_output=True,
+                             text=True, check=True).stdout.strip()
+    out = directory / f"{name}.json"
+    subprocess.run([sys.executable, str(TOP / "tools" / "algorithm"), f"{targets}/{file}", name,
+                    str(out)], check=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def probe_rs_json(tmp_path_factory):
+    return probe_rs_algorithm(tmp_path_factory.mktemp("algorithms"), "STM32F1_Series.yaml",
+                              "stm32f10x_128")
+
+
+def test_target_flash_algorithm_from_a_script(unix_micropython, firmware, probe_rs_json):
+    environment = dict(os.environ, BMP_WIRE="sim:stm32f103cb")
+    result = subprocess.run(
+        [str(unix_micropython), str(SCRIPT), str(probe_rs_json), str(firmware / "stm32f1.flm"),
+         str(firmware / "stm32f1-hang.flm"), str(firmware / "firmware.bin")],
+        capture_output=True, text=True, timeout=240, env=environment)
+    output = result.stdout + result.stderr
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert all(" ok" in line for line in lines) and len(lines) == 15, output
+
+
+def gdb_load(micropython, cwd, chip, setup, elf, flash_map):
+    """gdb `load`, `compare-sections` and a run to blink_step through bmp with the
+    algorithm that `setup` gives; `info mem` must show `flash_map`."""
+    probe = BmpProbe(micropython, cwd, chip=chip, setup=["import target", "import json"] + setup)
+    try:
+        run = probe.gdb(probe.connect() + [
+            "info mem", "load", "compare-sections", "break blink_step", "continue"], elf=elf,
+            timeout=250)
+    finally:
+        probe.close()
+    memory = run.output("info mem")
+    assert flash_map in memory, f"{run}"
+    compare = run.output("compare-sections")
+    assert "matched" in compare and "MIS-MATCHED" not in compare, f"{run}"
+    assert "blink_step" in run.output("continue"), f"{run}"
+
+
+@pytest.mark.parametrize("algorithm", ["flm", "probe_rs"])
+def test_gdb_loads_through_an_algorithm(unix_micropython, tmp_path, firmware, probe_rs_json,
+                                        algorithm):
+    """On the 64 KB STM32F103C8 the 128 KB algorithms' region replaces the driver's: the
+    memory map gdb reads shows it, and every vFlash packet goes to the algorithm."""
+    if algorithm == "flm":
+        setup = [f"target.flash_algorithm({str(firmware / 'stm32f1.flm')!r})"]
+    else:
+        setup = [f"target.flash_algorithm(json.load(open({str(probe_rs_json)!r})))"]
+    gdb_load(unix_micropython, tmp_path, "stm32f103c8", setup, firmware / "firmware.elf",
+             "0x08000000 0x08020000 flash blocksize 0x400")
+
+
+def test_gdb_loads_an_stm32f4_through_its_probe_rs_algorithm(unix_micropython, tmp_path,
+                                                             firmware):
+    """The STM32F407 has no engine driver here: probe-rs's stm32f4xx_1024 (from ST's pack)
+    is its flash driver, three runs of sectors in the memory map, the SRAM given."""
+    algorithm = probe_rs_algorithm(tmp_path, "STM32F4_Series.yaml", "stm32f4xx_1024")
+    setup = [f"target.flash_algorithm(json.load(open({str(algorithm)!r})), 0x20000000, 0x20000)"]
+    gdb_load(unix_micropython, tmp_path, "stm32f407vg", setup, firmware / "firmware-f4.elf",
+             "0x08000000 0x08010000 flash blocksize 0x4000")
