@@ -36,8 +36,8 @@ flash memory access:
  flash_erase(addr: int, len: int)
  flash_write(dst: int, src: bytes) -- any address and length
  flash_done() -- programs what is buffered
- flash_algorithm(algorithm, ram_start=None, ram_size=None) -- use a flash algorithm
-   (an FLM's bytes or path, a probe-rs algorithm dict, None to stop) for its flash
+ flash_algorithm(algorithm, ram_start=None, ram_size=None, slack_ms=None) -- use a
+   flash algorithm (an FLM's bytes or path, a probe-rs algorithm dict, None to stop)
 RTT (the target keeps running):
  rtt_read(dst: bytearray, chan=0) -- bytes up channel chan holds now; returns the count
  rtt_write(src: bytes, chan=0) -- into down channel chan, what has room; returns the count
@@ -791,11 +791,13 @@ struct AlgorithmSummary {
     run_count: usize,
 }
 
-/// flash_algorithm(algorithm, ram_start=None, ram_size=None): use a flash algorithm for
-/// the flash its device describes. `algorithm`: an FLM's bytes, the path of an FLM (the
-/// C glue reads the file), a dict holding a probe-rs target description's algorithm
-/// (keys as in the YAML; `instructions` as base64 text or bytes), or None to stop using
-/// one. Returns a dict describing the algorithm's flash (None when cleared).
+/// flash_algorithm(algorithm, ram_start=None, ram_size=None, slack_ms=None): use a flash
+/// algorithm for the flash its device describes. `algorithm`: an FLM's bytes, the path of
+/// an FLM (the C glue reads the file), a dict holding a probe-rs target description's
+/// algorithm (keys as in the YAML; `instructions` as base64 text or bytes), or None to
+/// stop using one. `slack_ms`: time added to each call's timeout (default 2000; a slow
+/// target such as the simulator needs more). Returns a dict describing the algorithm's
+/// flash (None when cleared).
 pub fn target_flash_algorithm(arguments: Arguments) -> Obj {
     let given = arguments.get(0).unwrap_or(object::NONE);
     let ram = match (arguments.get(1), arguments.get(2)) {
@@ -807,6 +809,10 @@ pub fn target_flash_algorithm(arguments: Arguments) -> Obj {
         )),
         (Some(_), None) => raise(Kind::Value, c"give ram_size with ram_start"),
     };
+    let slack_ms = arguments
+        .get(3)
+        .filter(|slack| slack.is_set())
+        .map(|slack| argument::unsigned32(slack, c"slack_ms"));
     let argument = if !given.is_set() {
         AlgorithmArgument::None
     } else if argument::is_dict(given) {
@@ -831,6 +837,9 @@ pub fn target_flash_algorithm(arguments: Arguments) -> Obj {
         )))
     };
     let summary = unwrap(probe::session(|session| {
+        if let Some(slack_ms) = slack_ms {
+            session.set_algorithm_slack(slack_ms);
+        }
         match argument {
             AlgorithmArgument::None => {
                 session.clear_flash_algorithm()?;

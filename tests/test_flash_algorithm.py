@@ -83,8 +83,11 @@ def test_gdb_loads_through_an_algorithm(unix_micropython, tmp_path, firmware, pr
 def test_gdb_loads_an_stm32f4_through_its_probe_rs_algorithm(unix_micropython, tmp_path,
                                                              firmware):
     """The STM32F407 has no engine driver here: probe-rs's stm32f4xx_1024 (from ST's pack)
-    is its flash driver, three runs of sectors in the memory map, the SRAM given."""
+    is its flash driver, three runs of sectors in the memory map, the SRAM given. Its
+    EraseSector spins for the 400 ms a 16 KB sector takes, which the emulated core needs
+    many times longer for on the host: 120 s of slack."""
     algorithm = probe_rs_algorithm(tmp_path, "STM32F4_Series.yaml", "stm32f4xx_1024")
-    setup = [f"target.flash_algorithm(json.load(open({str(algorithm)!r})), 0x20000000, 0x20000)"]
+    setup = [f"target.flash_algorithm(json.load(open({str(algorithm)!r})), 0x20000000, 0x20000, "
+             "120000)"]
     gdb_load(unix_micropython, tmp_path, "stm32f407vg", setup, firmware / "firmware-f4.elf",
              "0x08000000 0x08010000 flash blocksize 0x4000")

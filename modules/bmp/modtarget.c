@@ -45,7 +45,7 @@ BMP_FUN_VAR(target_help, 0, 0);
 // hands its bytes to the Rust function (which takes bytes, a dict or None).
 mp_obj_t target_flash_algorithm(size_t n_args, const mp_obj_t *args);
 static mp_obj_t target_flash_algorithm_file(size_t n_args, const mp_obj_t *args) {
-    mp_obj_t arguments[3];
+    mp_obj_t arguments[4];
     for (size_t i = 0; i < n_args; i++) {
         arguments[i] = args[i];
     }
@@ -59,7 +59,7 @@ static mp_obj_t target_flash_algorithm_file(size_t n_args, const mp_obj_t *args)
     }
     return target_flash_algorithm(n_args, arguments);
 }
-static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(target_flash_algorithm_obj, 0, 3,
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(target_flash_algorithm_obj, 0, 4,
     target_flash_algorithm_file);
 
 static const mp_rom_map_elem_t target_module_globals_table[] = {
