@@ -403,3 +403,83 @@ impl Source for &[u8] {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The STM32F4's 1 MB: 4 x 16 KB, 64 KB, 7 x 128 KB (RM0090 table 5).
+    fn f4() -> FlashDevice {
+        let mut device = FlashDevice::new();
+        device.start = 0x0800_0000;
+        device.size = 0x10_0000;
+        device.page_size = 1024;
+        for (size, offset) in [(0x4000, 0), (0x1_0000, 0x1_0000), (0x2_0000, 0x2_0000)] {
+            device.sectors.push(SectorRun { size, offset }).unwrap();
+        }
+        device
+    }
+
+    #[test]
+    fn sectors_are_found_in_their_runs() {
+        let device = f4();
+        device.check().unwrap();
+        assert_eq!(device.sector_at(0x0800_0000), Some((0x0800_0000, 0x4000)));
+        assert_eq!(device.sector_at(0x0800_7FFF), Some((0x0800_4000, 0x4000)));
+        assert_eq!(device.sector_at(0x0801_0000), Some((0x0801_0000, 0x1_0000)));
+        assert_eq!(device.sector_at(0x080F_FFFF), Some((0x080E_0000, 0x2_0000)));
+        assert_eq!(device.sector_at(0x0810_0000), None);
+        assert_eq!(device.sector_at(0x07FF_FFFF), None);
+        let runs: Vec<_> = device.runs().collect();
+        assert_eq!(
+            runs,
+            [
+                (0x0800_0000, 0x1_0000, 0x4000),
+                (0x0801_0000, 0x1_0000, 0x1_0000),
+                (0x0802_0000, 0xE_0000, 0x2_0000)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_device_that_does_not_tile_is_refused() {
+        let mut device = f4();
+        device.size = 0x10_0001;
+        assert!(device.check().is_err());
+        let mut device = f4();
+        device.sectors[1].offset = 0x8000; // 16 KB sectors stop halfway
+        device.sectors[2].offset = 0x1_8000;
+        assert!(device.check().is_err());
+        let mut device = f4();
+        device.page_size = 0;
+        assert!(device.check().is_err());
+        let mut device = f4();
+        device.sectors.clear();
+        assert!(device.check().is_err());
+        let mut device = f4();
+        device.start = 0xFFFF_0000;
+        assert!(device.check().is_err());
+    }
+
+    #[test]
+    fn the_layout_puts_two_buffers_where_they_fit() {
+        let mut algorithm = Algorithm::new();
+        algorithm.image.resize(0x130, 0).unwrap();
+        algorithm.device = f4();
+        let layout = runner::Layout::new(&algorithm, 0x2000_0000, 0x5000).unwrap();
+        assert_eq!(layout.stub, 0x2000_0000);
+        assert_eq!(layout.image, 0x2000_0008);
+        assert_eq!(layout.buffers, [0x2000_0138, 0x2000_0538]);
+        assert_eq!((layout.buffer_count, layout.stack_top), (2, 0x2000_5000));
+        // Room for one buffer and the stack only.
+        let layout = runner::Layout::new(&algorithm, 0x2000_0000, 0x700).unwrap();
+        assert_eq!(layout.buffer_count, 1);
+        assert_eq!(
+            runner::Layout::new(&algorithm, 0x2000_0000, 0x400),
+            Err(Error::NoRoom {
+                needed: 0x538 + 256,
+                available: 0x400
+            })
+        );
+    }
+}

@@ -9,10 +9,11 @@
 //!       ...                    stack, down from the end of the RAM
 //! ```
 //!
-//! A call writes R0-R3 (arguments), R9, SP, LR, PC and xPSR through DCRSR/DCRDR, clears
-//! DFSR and resumes with interrupts masked (DHCSR C_MASKINTS, changed only while halted,
-//! ARMv7-M C1.6.2). It ends when DHCSR.S_HALT is set with PC at the breakpoint; R0 is the
-//! result. A call that does not end within its FlashDevice timeout (plus `slack_ms`) is
+//! The first call after loading writes R9, SP and xPSR, clears DFSR and masks interrupts
+//! (DHCSR C_MASKINTS, changed only while halted, ARMv7-M C1.6.2); every call writes R0-R3
+//! (arguments), LR and PC through DCRSR/DCRDR and resumes (as probe-rs: the functions keep
+//! R9 and return with SP as it was). A call ends when DHCSR.S_HALT is set with PC at the
+//! breakpoint; R0 is the result. A call that does not end within its FlashDevice timeout (plus `slack_ms`) is
 //! halted and reported with its name; one that halts elsewhere (a fault caught by a
 //! vector catch, a breakpoint) is reported with its PC.
 //!
@@ -118,6 +119,9 @@ pub struct Runner {
     saved: [u32; SAVED_REGISTERS],
     /// A call timed out or stopped: UnInit is not called on such an algorithm.
     broken: bool,
+    /// R9, SP and xPSR are set and C_MASKINTS is on: the next calls write only R0-R3, LR
+    /// and PC (as probe-rs does: the functions keep R9 and return with SP as it was).
+    prepared: bool,
     /// Added to every timeout (see DEFAULT_SLACK_MS).
     pub slack_ms: u32,
 }
@@ -137,6 +141,7 @@ impl Runner {
             next_buffer: 0,
             saved: [0; SAVED_REGISTERS],
             broken: false,
+            prepared: false,
             slack_ms: DEFAULT_SLACK_MS,
         }
     }
@@ -191,6 +196,7 @@ impl Runner {
                 memory.write_bytes(layout.image + (index * 1024) as u32, piece)?;
             }
             self.layout = Some(layout);
+            self.prepared = false;
         }
         // Marked active before Init: if Init fails, finish() still restores the registers.
         self.operation = Some(operation);
@@ -373,13 +379,18 @@ impl Runner {
         self.in_flight = None;
         self.layout = None;
         self.broken = false;
+        self.prepared = false;
         uninit.and(restored)
     }
 
     fn restore<M: Memory>(&mut self, memory: &mut M, core: &mut Core) -> Result<(), Error> {
         if !core.is_halted(memory)? {
+            memory.store(control(true, true))?;
             core.halt(memory)?;
         }
+        // Interrupts unmasked again, while halted (C1.6.2).
+        memory.store(control(true, false))?;
+        self.prepared = false;
         for (number, &value) in self.saved.iter().enumerate() {
             core.write_register(memory, number, value)?;
         }
@@ -431,17 +442,20 @@ impl Runner {
         let entry = layout
             .entry(algorithm, function)
             .ok_or(Error::Malformed("the algorithm lacks a function it needs"))?;
+        if !self.prepared {
+            core.write_register(memory, R9, layout.image + algorithm.static_base)?;
+            core.write_register(memory, SP, layout.stack_top)?;
+            core.write_register(memory, XPSR, XPSR_THUMB)?;
+            memory.store(Dfsr::all())?;
+            memory.store(control(true, true))?;
+            self.prepared = true;
+        }
         for (number, &value) in arguments.iter().enumerate() {
             core.write_register(memory, number, value)?;
         }
-        core.write_register(memory, R9, layout.image + algorithm.static_base)?;
-        core.write_register(memory, SP, layout.stack_top)?;
         core.write_register(memory, LR, layout.stub | 1)?;
         // PC without the Thumb bit, xPSR.T set instead (the reference's safer reading).
         core.write_register(memory, PC, entry & !1)?;
-        core.write_register(memory, XPSR, XPSR_THUMB)?;
-        memory.store(Dfsr::all())?;
-        memory.store(control(true, true))?;
         memory.store(control(false, true))?;
         let millis = if millis == 0 {
             DEFAULT_TIMEOUT_MS
@@ -472,11 +486,12 @@ impl Runner {
                 break false;
             }
         };
-        // Halted either way, interrupts unmasked again (while halted).
-        memory.store(control(true, true))?;
         if !halted {
+            // Halt with interrupts still masked, then unmask while halted (C1.6.2).
+            memory.store(control(true, true))?;
             core.halt(memory)?;
             memory.store(control(true, false))?;
+            self.prepared = false;
             self.broken = true;
             return Err(Error::Timeout {
                 function: call.function,
@@ -484,7 +499,6 @@ impl Runner {
                 pc: core.read_register(memory, PC)?,
             });
         }
-        memory.store(control(true, false))?;
         let pc = core.read_register(memory, PC)?;
         let stub = self.layout.map_or(0, |layout| layout.stub);
         if pc != stub && pc != stub + 2 {

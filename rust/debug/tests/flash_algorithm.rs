@@ -5,56 +5,11 @@
 
 mod common;
 
-use adi::{Clock, Port, TransferError, Transport};
 use common::probe_rs_yaml::{self, YamlAlgorithm};
+use common::virtual_wire::{self, VirtualClock as HostClock, Wire};
 use debug::{Error, HaltReason, HaltStatus, Session, algo};
-use sim::Sim;
-use sim::chip::{Chip, Variant};
-use std::cell::Cell;
+use sim::chip::Variant;
 use std::path::Path;
-use std::rc::Rc;
-use wire::swd::Swd;
-
-/// The simulated wire, publishing the simulator's virtual time after each transaction:
-/// the probe's clock here is the simulated chip's, so the algorithms' timeouts (the
-/// chip's) hold however slowly the simulator runs.
-struct Wire {
-    swd: Swd<Sim<Chip>>,
-    now_ns: Rc<Cell<u64>>,
-}
-
-impl Wire {
-    fn tick<R>(&mut self, result: R) -> R {
-        self.now_ns.set(self.swd.pins().now_ns());
-        result
-    }
-}
-
-impl Transport for Wire {
-    fn read(&mut self, port: Port, address: u8) -> Result<u32, TransferError> {
-        let result = self.swd.read(port, address);
-        self.tick(result)
-    }
-    fn write(&mut self, port: Port, address: u8, value: u32) -> Result<(), TransferError> {
-        let result = self.swd.write(port, address, value);
-        self.tick(result)
-    }
-    fn resynchronise(&mut self) -> Result<(), TransferError> {
-        let result = self.swd.resynchronise();
-        self.tick(result)
-    }
-    fn set_burst(&mut self, on: bool) {
-        self.swd.set_burst(on)
-    }
-}
-
-struct HostClock(Rc<Cell<u64>>);
-
-impl Clock for HostClock {
-    fn now_micros(&mut self) -> u64 {
-        self.0.get() / 1000
-    }
-}
 
 fn firmware() -> Vec<u8> {
     static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
@@ -72,15 +27,9 @@ fn firmware() -> Vec<u8> {
 }
 
 fn attached(variant: Variant) -> Session<Wire, HostClock> {
-    let mut swd = Swd::new(Sim::new(Chip::new(variant)));
-    swd.switch_from_jtag();
-    let now_ns = Rc::new(Cell::new(0));
-    let wire = Wire {
-        swd,
-        now_ns: now_ns.clone(),
-    };
+    let (wire, clock) = virtual_wire::wire(variant, None);
     let mut session = Session::new();
-    assert_eq!(session.scan(wire, HostClock(now_ns)).unwrap().count(), 1);
+    assert_eq!(session.scan(wire, clock).unwrap().count(), 1);
     session.attach(1).unwrap();
     // Virtual time: no slack needed for a slow simulator.
     session.set_algorithm_slack(10);
@@ -89,7 +38,7 @@ fn attached(variant: Variant) -> Session<Wire, HostClock> {
 
 fn virtual_ns(session: &mut Session<Wire, HostClock>) -> u64 {
     let mut now = 0;
-    session.with_transport(|wire| now = wire.swd.pins().now_ns());
+    session.with_transport(|wire| now = virtual_wire::now_ns(wire));
     now
 }
 

@@ -1,1 +1,2 @@
 pub mod probe_rs_yaml;
+pub mod virtual_wire;
