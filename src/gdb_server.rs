@@ -301,6 +301,10 @@ impl gdb::Target for ProbeTarget<'_> {
         self.session(|session| session.flash_mass_erase())
     }
 
+    fn recover(&mut self) -> Result<(), Failure> {
+        self.session(|session| session.recover())
+    }
+
     fn crc32(&mut self, address: u32, length: u32) -> Result<u32, Failure> {
         self.session(|session| session.crc32(address, length).map(|(crc, _)| crc))
     }

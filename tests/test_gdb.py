@@ -37,7 +37,7 @@ SEMIHOSTING_FILE = b"bmp semihosting file test: hello, world!\n"
 FIRST_WATCHED_VALUE = 0x42024
 
 MONITOR_COMMANDS = ["version", "help", "swdp_scan", "jtag_scan", "targets", "frequency", "reset",
-                    "halt_timeout", "connect_rst", "hard_srst", "erase_mass", "flash_report", "crc_routine",
+                    "halt_timeout", "connect_rst", "hard_srst", "erase_mass", "recover", "flash_report", "crc_routine",
                     "python", "traceswo", "rtt"]
 
 pytestmark = pytest.mark.timeout(120)

@@ -1,13 +1,14 @@
 //! nRF52840 (nRF52840 Product Specification v1.7, "PS"): identification from the FICR,
 //! memory map, and flash and UICR through the NVMC.
 //!
-//! Not here yet: APPROTECT. A protected nRF52 closes its AHB-AP, so the scan cannot read
-//! its ROM table and the chip is not listed; lifting it takes the CTRL-AP's ERASEALL on AP1,
-//! which needs access ports beyond the MEM-AP in the engine (issue 11).
+//! APPROTECT (PS 4.4.1) closes the AHB-AP: the chip cannot be identified, only its CTRL-AP
+//! answers. [`protected`] asks the CTRL-AP (the scan reports [`PROTECTED`], naming the
+//! `recover` command) and [`recover`] erases flash and UICR through it (ERASEALL), which
+//! lifts the protection; both work on the debug port's access ports ([`AccessPorts`]).
 
 use crate::memory_map::{Flash, MemoryMap, Region};
 use crate::{Command, Error, Family, Identity, Part};
-use adi::{Memory, poll_memory};
+use adi::{Clock, DebugPort, Memory, Transport, poll_memory};
 use core::fmt::Write;
 
 /// JEP106 Nordic Semiconductor (bank 3, 0x44), the designer of the nRF52's ROM table.
@@ -46,6 +47,89 @@ const WEN_ERASE: u32 = 2;
 /// nrf5 allows 340 ms): leave room.
 const ERASE_TIMEOUT_MICROS: u64 = 1_000_000;
 const WRITE_TIMEOUT_MICROS: u64 = 100_000;
+
+/// The CTRL-AP (PS 4.5 "CTRL-AP"): its IDR, and RESET, ERASEALL, ERASEALLSTATUS,
+/// APPROTECTSTATUS (0: protected).
+pub const CTRL_AP_IDR_VALUE: u32 = 0x0288_0000;
+const CTRL_AP_IDR: u8 = 0xFC;
+const CTRL_AP_RESET: u8 = 0x00;
+const CTRL_AP_ERASEALL: u8 = 0x04;
+const CTRL_AP_ERASEALLSTATUS: u8 = 0x08;
+const CTRL_AP_APPROTECTSTATUS: u8 = 0x0C;
+/// The CTRL-AP is AP1; look that far (APs are numbered from 0 up, ADIv5.2 C1.2.1).
+const LAST_ACCESS_PORT: u8 = 3;
+/// OpenOCD's nrf52_recover waits 15 s, pyOCD too.
+const RECOVER_TIMEOUT_MICROS: u64 = 15_000_000;
+
+/// What the scan reports for an nRF52 under APPROTECT.
+pub const PROTECTED: Error = Error::Protected {
+    what: "nRF52 APPROTECT",
+    command: "recover",
+};
+
+/// The debug port's access-port registers (the CTRL-AP is not memory).
+pub trait AccessPorts {
+    fn read_ap(&mut self, ap: u8, register: u8) -> Result<u32, adi::Error>;
+    fn write_ap(&mut self, ap: u8, register: u8, value: u32) -> Result<(), adi::Error>;
+    fn now_micros(&mut self) -> u64;
+}
+
+impl<T: Transport, C: Clock> AccessPorts for DebugPort<T, C> {
+    fn read_ap(&mut self, ap: u8, register: u8) -> Result<u32, adi::Error> {
+        DebugPort::read_ap(self, ap, register)
+    }
+    fn write_ap(&mut self, ap: u8, register: u8, value: u32) -> Result<(), adi::Error> {
+        DebugPort::write_ap(self, ap, register, value)
+    }
+    fn now_micros(&mut self) -> u64 {
+        DebugPort::now_micros(self)
+    }
+}
+
+/// The CTRL-AP's number, if this debug port has one.
+pub fn ctrl_ap(ports: &mut dyn AccessPorts) -> Result<Option<u8>, Error> {
+    for ap in 0..=LAST_ACCESS_PORT {
+        match ports.read_ap(ap, CTRL_AP_IDR)? {
+            0 => break,
+            CTRL_AP_IDR_VALUE => return Ok(Some(ap)),
+            _ => {}
+        }
+    }
+    Ok(None)
+}
+
+/// Is an nRF52 behind this debug port under APPROTECT (its CTRL-AP says so)?
+pub fn protected(ports: &mut dyn AccessPorts) -> Result<bool, Error> {
+    Ok(match ctrl_ap(ports)? {
+        Some(ap) => ports.read_ap(ap, CTRL_AP_APPROTECTSTATUS)? & 1 == 0,
+        None => false,
+    })
+}
+
+/// Erase flash and UICR through the CTRL-AP and reset the chip: APPROTECT is lifted (PS
+/// 4.4.1, OpenOCD's nrf52_recover). Every flash contents is lost.
+pub fn recover(ports: &mut dyn AccessPorts) -> Result<(), Error> {
+    let Some(ap) = ctrl_ap(ports)? else {
+        return Err(Error::Family {
+            message: "no nRF52 CTRL-AP on this debug port: nothing to recover",
+            address: None,
+        });
+    };
+    ports.write_ap(ap, CTRL_AP_ERASEALL, 0)?;
+    ports.write_ap(ap, CTRL_AP_ERASEALL, 1)?;
+    let start = ports.now_micros();
+    while ports.read_ap(ap, CTRL_AP_ERASEALLSTATUS)? != 0 {
+        if ports.now_micros().saturating_sub(start) > RECOVER_TIMEOUT_MICROS {
+            return Err(Error::Timeout {
+                address: FLASH_BASE,
+            });
+        }
+    }
+    ports.write_ap(ap, CTRL_AP_RESET, 1)?;
+    ports.write_ap(ap, CTRL_AP_RESET, 0)?;
+    ports.write_ap(ap, CTRL_AP_ERASEALL, 0)?;
+    Ok(())
+}
 
 pub struct Nrf52;
 

@@ -169,8 +169,16 @@ impl<T: Transport, C: Clock> Session<T, C> {
             if idr == 0 {
                 break; // no AP here (ADIv5.2 C1.2.1): APs are numbered from 0 up
             }
+            let probed = match Self::probe_access_port(port, ap_number, dpidr) {
+                // An AP that refuses its memory may be an nRF52 under APPROTECT: say so,
+                // with the command that lifts it.
+                Err(_) if chips::nrf52::protected(port).unwrap_or(false) => {
+                    return Err(chips::nrf52::PROTECTED.into());
+                }
+                probed => probed?,
+            };
             if count < MAX_TARGETS
-                && let Some(target) = Self::probe_access_port(port, ap_number, dpidr)?
+                && let Some(target) = probed
             {
                 self.targets[count] = Some(target);
                 count += 1;
@@ -212,6 +220,18 @@ impl<T: Transport, C: Clock> Session<T, C> {
             chip,
             ap,
         }))
+    }
+
+    /// Lift a protection that only a vendor access port can (the nRF52's CTRL-AP
+    /// ERASEALL: flash and UICR erased), on the wire of the last scan, even one that
+    /// failed; scan again afterwards.
+    pub fn recover(&mut self) -> Result<(), Error> {
+        let _ = self.detach();
+        let port = self.port.as_mut().ok_or(Error::NotScanned)?;
+        chips::nrf52::recover(port)?;
+        self.targets = [None; MAX_TARGETS];
+        self.last_attached = None;
+        Ok(())
     }
 
     /// Drop the scan results (the wire is going to another use); detach first.

@@ -255,3 +255,46 @@ fn samd21_bootprot_locks_and_security_bit() {
     session.read_memory(0, &mut word).unwrap();
     assert_eq!(word, [0xFF; 4], "flash erased, readable again");
 }
+
+#[test]
+fn nrf52840_approtect_is_named_and_recover_lifts_it() {
+    let mut session = attached(Variant::Nrf52840, "nRF52840");
+    flash(&mut session, "firmware-nrf52");
+    // UICR.APPROTECT = 0x00 (PS 4.5.2.11), in force from the next reset.
+    session.flash_erase(0x1000_1208, 4).unwrap();
+    session
+        .flash_write(0x1000_1208, &0xFFFF_FF00u32.to_le_bytes())
+        .unwrap();
+    session.flash_done().unwrap();
+    // nRST (the engine's own reset would wait for a core it can no longer reach).
+    session.with_transport(|swd| {
+        swd.pins().set_reset(true);
+        swd.pins().set_reset(false);
+    });
+    let wire = session.release().unwrap().0;
+    let error = session
+        .scan(wire, HostClock(std::time::Instant::now()))
+        .err()
+        .expect("a protected nRF52 is not listed");
+    assert_eq!(error, debug::Error::Chip(chips::nrf52::PROTECTED));
+    let message = error.to_string();
+    assert!(
+        message.contains("APPROTECT") && message.contains("'monitor recover'"),
+        "{message}"
+    );
+
+    session.recover().unwrap();
+    let wire = session.release().unwrap().0;
+    let names: Vec<_> = session
+        .scan(wire, HostClock(std::time::Instant::now()))
+        .unwrap()
+        .map(|target| target.driver_name())
+        .collect();
+    assert_eq!(names, ["nRF52840"]);
+    session.attach(1).unwrap();
+    let mut word = [0u8; 4];
+    for address in [0, 0x1000_1208] {
+        session.read_memory(address, &mut word).unwrap();
+        assert_eq!(word, [0xFF; 4], "0x{address:08x} erased by the recovery");
+    }
+}

@@ -202,6 +202,9 @@ impl Target for Model {
     fn flash_mass_erase(&mut self) -> Result<(), ModelError> {
         Ok(())
     }
+    fn recover(&mut self) -> Result<(), ModelError> {
+        Ok(())
+    }
     fn crc32(&mut self, address: u32, length: u32) -> Result<u32, ModelError> {
         let range = self.range(address, length as usize)?;
         Ok(crate::crc32(u32::MAX, &self.ram[range]))

@@ -60,7 +60,7 @@ struct Call<'a, T, H> {
 }
 
 /// The probe's commands, in the order `monitor help` lists them.
-fn commands<T: Target, H: Host>() -> [Command<T, H>; 16] {
+fn commands<T: Target, H: Host>() -> [Command<T, H>; 17] {
     [
         Command {
             name: "version",
@@ -119,6 +119,11 @@ fn commands<T: Target, H: Host>() -> [Command<T, H>; 16] {
             name: "erase_mass",
             run: erase_mass,
             help: "Erase all of the target's flash",
+        },
+        Command {
+            name: "recover",
+            run: recover,
+            help: "Erase and unlock a protected chip through its vendor access port (nRF52 APPROTECT: CTRL-AP ERASEALL); scan again after",
         },
         Command {
             name: "flash_report",
@@ -284,6 +289,12 @@ fn crc_routine<T: Target, H: Host>(call: &mut Call<'_, T, H>) -> Result<(), Fail
 fn erase_mass<T: Target, H: Host>(call: &mut Call<'_, T, H>) -> Result<(), Failed> {
     report(call.target.flash_mass_erase(), call.out)?;
     let _ = writeln!(call.out, "Flash erased");
+    Ok(())
+}
+
+fn recover<T: Target, H: Host>(call: &mut Call<'_, T, H>) -> Result<(), Failed> {
+    report(call.target.recover(), call.out)?;
+    let _ = writeln!(call.out, "Chip erased and unlocked: scan again");
     Ok(())
 }
 

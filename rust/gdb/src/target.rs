@@ -61,6 +61,9 @@ pub trait Target {
     fn flash_write(&mut self, address: u32, data: &[u8]) -> Result<(), Self::Error>;
     fn flash_done(&mut self) -> Result<(), Self::Error>;
     fn flash_mass_erase(&mut self) -> Result<(), Self::Error>;
+    /// Lift a protection through a vendor access port (the nRF52's CTRL-AP), erasing the
+    /// chip; the targets are to be scanned again.
+    fn recover(&mut self) -> Result<(), Self::Error>;
     /// GDB's CRC-32 of target memory (qCRC: polynomial 0x04C11DB7, MSB first, initial all
     /// ones, no final XOR), computed however the target can (on its core, or read back).
     fn crc32(&mut self, address: u32, length: u32) -> Result<u32, Self::Error>;

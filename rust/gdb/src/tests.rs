@@ -405,6 +405,7 @@ fn monitor_commands() {
         "connect_rst",
         "hard_srst",
         "erase_mass",
+        "recover",
         "python",
         "option",
     ] {
