@@ -3,6 +3,7 @@
 
 use crate::memory_map::{Flash, MemoryMap, Region};
 use crate::{Command, Error, Family, Identity, Part};
+use adi::registers::MemoryMapped;
 use adi::{Memory, poll_memory};
 use core::fmt::Write;
 
@@ -20,7 +21,6 @@ const SRAM_BASE: u32 = 0x2000_0000;
 // FPEC registers (RM0008 3.4)
 const FLASH_KEYR: u32 = 0x4002_2004;
 const FLASH_OPTKEYR: u32 = 0x4002_2008;
-const FLASH_AR: u32 = 0x4002_2014;
 const FLASH_OBR: u32 = 0x4002_201C;
 const FLASH_WRPR: u32 = 0x4002_2020;
 
@@ -34,6 +34,13 @@ const RDP_UNPROTECTED: u8 = 0xA5;
 
 const KEY1: u32 = 0x4567_0123;
 const KEY2: u32 = 0xCDEF_89AB;
+
+adi::register! {
+    /// FLASH_AR (PM0075 3.4): the page a page erase works on.
+    memory FlashAr @ 0x4002_2014 {
+        pub u32, page, set_page: 31, 0;
+    }
+}
 
 adi::register! {
     /// FLASH_SR (PM0075 3.4): BSY, and the flags of the last operation (write one to
@@ -340,7 +347,7 @@ fn finish<M: Memory>(memory: &mut M, address: u32, timeout: u64) -> Result<(), E
         let status: FlashSr = memory.load()?;
         Ok((!status.bsy()).then_some(status))
     })?;
-    memory.store(FlashSr::flags())?;
+    store_state(memory, FlashSr::flags())?;
     if status.wrprterr() {
         return Err(Error::WriteProtected { address });
     }
@@ -370,11 +377,11 @@ pub fn erase<M: Memory>(
     let end = u64::from(address) + u64::from(length);
     let mut page = first;
     while u64::from(page) < end {
-        memory.store(FlashCr::page_erase(false))?;
-        memory.write_word(FLASH_AR, page)?;
-        memory.store(FlashCr::page_erase(true))?;
+        store_state(memory, FlashCr::page_erase(false))?;
+        store_state(memory, FlashAr::from(page))?;
+        start_operation(memory, FlashCr::page_erase(true))?;
         let result = finish(memory, page, ERASE_TIMEOUT_MICROS);
-        memory.store(FlashCr::idle())?;
+        store_state(memory, FlashCr::idle())?;
         result?;
         page += page_size;
     }
@@ -384,10 +391,10 @@ pub fn erase<M: Memory>(
 /// Mass erase (RM0008 3.3.3 "Mass Erase": MER, STRT).
 pub fn mass_erase<M: Memory>(memory: &mut M) -> Result<(), Error> {
     start(memory, FLASH_BASE)?;
-    memory.store(FlashCr::mass_erase(false))?;
-    memory.store(FlashCr::mass_erase(true))?;
+    store_state(memory, FlashCr::mass_erase(false))?;
+    start_operation(memory, FlashCr::mass_erase(true))?;
     let result = finish(memory, FLASH_BASE, ERASE_TIMEOUT_MICROS);
-    memory.store(FlashCr::idle())?;
+    store_state(memory, FlashCr::idle())?;
     result
 }
 
@@ -406,9 +413,9 @@ pub fn program<M: Memory>(
     }
     check_range(region, address, data.len() as u32)?;
     start(memory, address)?;
-    memory.store(FlashCr::program())?;
+    store_state(memory, FlashCr::program())?;
     let result = program_halves(memory, address, data);
-    memory.store(FlashCr::idle())?;
+    store_state(memory, FlashCr::idle())?;
     result
 }
 
@@ -569,6 +576,43 @@ fn program_option_byte<M: Memory>(memory: &mut M, index: usize, value: u8) -> Re
         },
         other => other,
     })
+}
+
+/// Write a register whose write sets a state or clears flags (FLASH_CR without STRT: PG,
+/// PER, MER, none; FLASH_AR; FLASH_SR's write-one-to-clear flags, RM0008 3.4): written
+/// again after a transient wire error, as a second write has the effect of one. Never for
+/// the keys (a second sequence would be a wrong one) or STRT ([`start_operation`]).
+fn store_state<M: Memory, R: MemoryMapped>(memory: &mut M, value: R) -> Result<(), Error> {
+    let mut attempts = 0;
+    loop {
+        match memory.store(value) {
+            Err(error) if error.is_transient() && attempts < adi::TRANSIENT_RETRIES => {
+                attempts += 1;
+            }
+            result => return Ok(result?),
+        }
+    }
+}
+
+/// Set STRT (an erase). After a transient wire error, FLASH_SR tells whether the operation
+/// started (BSY, or EOP once done: the flags were cleared before); only if neither is set
+/// is STRT written again, so an erase never starts twice (RM0008 3.3.3).
+fn start_operation<M: Memory>(memory: &mut M, control: FlashCr) -> Result<(), Error> {
+    let mut attempts = 0;
+    loop {
+        let error = match memory.store(control) {
+            Ok(()) => return Ok(()),
+            Err(error) => error,
+        };
+        if !error.is_transient() || attempts >= adi::TRANSIENT_RETRIES {
+            return Err(Error::Adi(error));
+        }
+        attempts += 1;
+        let status: FlashSr = memory.load()?;
+        if status.bsy() || status.eop() {
+            return Ok(());
+        }
+    }
 }
 
 /// Program `halves` from `address` (PG set). After a wire error that may be transient
