@@ -1,7 +1,8 @@
 //! bmp-sim: the simulated blue pill as a remote_bitbang server (OpenOCD's protocol with its
 //! SWD extension), one client at a time.
 
-use sim::chip::{Chip, Variant};
+use sim::bus::Bus;
+use sim::chip::{Chip, MultiCore, Variant};
 use sim::port::remote_bitbang::{Ending, serve_client};
 use sim::{FaultConfig, Sim};
 use std::fmt;
@@ -215,16 +216,27 @@ fn main() -> ExitCode {
 }
 
 fn run(options: Options) -> ExitCode {
-    let mut chip = Chip::new(options.variant);
-    if let Some(path) = &options.firmware {
-        let loaded = std::fs::metadata(path)
-            .map_err(|error| error.to_string())
-            .and_then(|_| chip.load_firmware(path));
-        if let Err(error) = loaded {
-            eprintln!("bmp-sim: {}: {error}", path.display());
+    let bus: Box<dyn Bus> = if options.variant == Variant::Rp2040 {
+        if options.firmware.is_some() {
+            eprintln!(
+                "bmp-sim: --firmware is not supported for the rp2040 yet (its flash is behind XIP)"
+            );
             return ExitCode::FAILURE;
         }
-    }
+        Box::new(MultiCore::rp2040())
+    } else {
+        let mut chip = Chip::new(options.variant);
+        if let Some(path) = &options.firmware {
+            let loaded = std::fs::metadata(path)
+                .map_err(|error| error.to_string())
+                .and_then(|_| chip.load_firmware(path));
+            if let Err(error) = loaded {
+                eprintln!("bmp-sim: {}: {error}", path.display());
+                return ExitCode::FAILURE;
+            }
+        }
+        Box::new(chip)
+    };
     let listener = match TcpListener::bind(&options.listen) {
         Ok(listener) => listener,
         Err(error) => {
@@ -235,7 +247,7 @@ fn run(options: Options) -> ExitCode {
     let address = listener
         .local_addr()
         .map_or(options.listen.clone(), |address| address.to_string());
-    let mut sim = Sim::new(chip);
+    let mut sim = Sim::new(bus);
     sim.set_faults(options.faults);
     sim.set_real_time(options.real_time);
     println!("bmp-sim: {} listening on {address}", options.chip);

@@ -30,7 +30,7 @@ use super::memory_map::{
 };
 use super::system::{RunState, Stop, System};
 use crate::bus::Width;
-use crate::soc::{CoreModel, FlashEffect, Variant};
+use crate::soc::{CoreModel, FlashEffect, Soc};
 use unicorn_engine::unicorn_const::{Arch, HookType, MemType, Mode, Prot, uc_error};
 use unicorn_engine::{ArmCpuModel, RegisterARM, Unicorn};
 
@@ -103,9 +103,9 @@ const GENERAL_REGISTERS: [RegisterARM; 13] = [
 ];
 
 /// A core with the chip's memories mapped and the debug hooks in place.
-pub fn create(variant: Variant) -> Result<Emulator<'static>, uc_error> {
+pub fn create(soc: Box<dyn Soc>) -> Result<Emulator<'static>, uc_error> {
     // Not Mode::MCLASS: see the approximations above.
-    let mut uc = Unicorn::new_with_data(Arch::ARM, Mode::THUMB, System::new(variant))?;
+    let mut uc = Unicorn::new_with_data(Arch::ARM, Mode::THUMB, System::new(soc))?;
     let soc = &uc.get_data().soc;
     let model = match soc.core() {
         CoreModel::CortexM3 => ArmCpuModel::CORTEX_M3,
@@ -120,11 +120,27 @@ pub fn create(variant: Variant) -> Result<Emulator<'static>, uc_error> {
     let rams = soc.rams();
     let system_memory = soc.system_memory();
     let peripherals = soc.peripherals();
+    let initial = soc
+        .initial_flash()
+        .unwrap_or_else(|| vec![0xFF; flash_size as usize]);
+    let shared_ram = soc.shared_ram();
     uc.ctl_set_cpu_model(model as i32)?;
     uc.mem_map(u64::from(flash_base), u64::from(flash_size), Prot::ALL)?;
-    uc.mem_write(u64::from(flash_base), &vec![0xFF; flash_size as usize])?;
-    for ram in rams {
-        uc.mem_map(u64::from(ram.base), u64::from(ram.size), Prot::ALL)?;
+    uc.mem_write(u64::from(flash_base), &initial)?;
+    for (index, ram) in rams.into_iter().enumerate() {
+        match shared_ram.filter(|_| index == 0) {
+            // SAFETY: the SoC keeps the block (ram.size bytes) alive as long as this
+            // instance, which owns the SoC (`rp2040::Shared`).
+            Some(pointer) => unsafe {
+                uc.mem_map_ptr(
+                    u64::from(ram.base),
+                    u64::from(ram.size),
+                    Prot::ALL,
+                    pointer.cast(),
+                )?
+            },
+            None => uc.mem_map(u64::from(ram.base), u64::from(ram.size), Prot::ALL)?,
+        }
     }
     if flash_alias {
         map_registers(&mut uc, FLASH_ALIAS_BASE, flash_size)?;

@@ -17,6 +17,7 @@ mod dwt;
 mod fpb;
 mod loader;
 mod memory_map;
+mod multicore;
 mod rom_table;
 mod system;
 mod trace;
@@ -32,6 +33,7 @@ use std::path::Path;
 pub use crate::soc::Variant;
 pub use debug::CoreStatus;
 pub use loader::Segment;
+pub use multicore::MultiCore;
 pub use rom_table::{M0PLUS_ROM_TABLE_ID, designer_id};
 pub use system::PERIPHERAL_BASE;
 
@@ -63,8 +65,13 @@ impl Chip {
     /// A chip just powered on, its flash erased; the core is reset (blank flash: it locks
     /// up on its first fetch, as a blank part does, until firmware is loaded).
     pub fn new(variant: Variant) -> Chip {
+        Chip::with_soc(variant.soc())
+    }
+
+    /// A chip around this SoC (one core of a multi-core part: `MultiCore`).
+    pub fn with_soc(soc: Box<dyn crate::soc::Soc>) -> Chip {
         // unicorn fails only on bad arguments or when out of memory: a bug, not an input.
-        let emulator = core::create(variant).expect("unicorn-engine could not set up the core");
+        let emulator = core::create(soc).expect("unicorn-engine could not set up the core");
         let mut chip = Chip { emulator };
         core::reset_core(&mut chip.emulator);
         chip

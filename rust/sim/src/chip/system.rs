@@ -71,8 +71,7 @@ pub struct System {
 }
 
 impl System {
-    pub fn new(variant: Variant) -> Self {
-        let soc = variant.soc();
+    pub fn new(soc: Box<dyn Soc>) -> Self {
         let fpb = Fpb::for_core(soc.core());
         let dwt = Dwt::new(soc.core());
         System {

@@ -8,6 +8,7 @@
 
 pub mod flash;
 pub mod nrf52;
+pub mod rp2040;
 pub mod samd21;
 pub mod spi_flash;
 pub mod stm32f1;
@@ -45,10 +46,13 @@ pub enum Variant {
     /// ATSAMD21G18A: Cortex-M0+, 256 KB flash in 64-byte pages and 256-byte rows, 32 KB
     /// SRAM, DSU and NVMCTRL (SAM D21 datasheet DS40001882).
     Atsamd21g18a,
+    /// Raspberry Pi RP2040: two Cortex-M0+ behind SWD multi-drop, boot ROM, 264 KB SRAM,
+    /// a 2 MB W25Q16JV QSPI flash behind XIP (RP2040 datasheet).
+    Rp2040,
 }
 
 impl Variant {
-    pub const ALL: [Variant; 11] = [
+    pub const ALL: [Variant; 12] = [
         Variant::Stm32f103c8,
         Variant::Stm32f103cb,
         Variant::Stm32f103rc,
@@ -60,6 +64,7 @@ impl Variant {
         Variant::Stm32h750vb,
         Variant::Nrf52840,
         Variant::Atsamd21g18a,
+        Variant::Rp2040,
     ];
 
     /// The name on the command line (`bmp-sim --chip`, `BMP_WIRE=sim:NAME`).
@@ -76,6 +81,7 @@ impl Variant {
             Variant::Stm32h750vb => "stm32h750vb",
             Variant::Nrf52840 => "nrf52840",
             Variant::Atsamd21g18a => "atsamd21g18a",
+            Variant::Rp2040 => "rp2040",
         }
     }
 
@@ -99,6 +105,8 @@ impl Variant {
             Variant::Stm32h743zi | Variant::Stm32h750vb => Box::new(stm32h7::Stm32h7::new(self)),
             Variant::Nrf52840 => Box::new(nrf52::Nrf52::new(self)),
             Variant::Atsamd21g18a => Box::new(samd21::Samd21::new(self)),
+            // Core 0 alone; `chip::MultiCore` builds both cores around one shared state.
+            Variant::Rp2040 => Box::new(rp2040::Rp2040::new(0, Default::default())),
         }
     }
 }
@@ -214,6 +222,16 @@ pub trait Soc: Send {
     /// Where main flash is: [`FLASH_BASE`] on STM32, 0 on the nRF52 and SAMD21.
     fn flash_base(&self) -> u32 {
         FLASH_BASE
+    }
+    /// What the flash array holds at power-on: erased (None) or this image (the RP2040's
+    /// boot ROM, which stands where the simulator keeps a flash array).
+    fn initial_flash(&self) -> Option<Vec<u8>> {
+        None
+    }
+    /// Host memory backing the first RAM, shared with another core's SoC (the RP2040's
+    /// two cores); None: the core's own.
+    fn shared_ram(&self) -> Option<*mut u8> {
+        None
     }
     /// The RAMs (first: the one at 0x2000_0000).
     fn rams(&self) -> Vec<Memory>;

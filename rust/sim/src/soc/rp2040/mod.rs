@@ -1,0 +1,295 @@
+//! The Raspberry Pi RP2040 (RP2040 datasheet): two Cortex-M0+ cores, each behind its own
+//! SW-DP on one multi-drop wire (TARGETSEL 0x01002927 core 0, 0x11002927 core 1; a rescue
+//! DP 0xF1002927 with no AP), sharing the 16 KB boot ROM at 0, 264 KB of SRAM at
+//! 0x2000_0000 and the QSPI flash (a W25Q16JV, `soc::spi_flash`) read through XIP at
+//! 0x1000_0000.
+//!
+//! One [`Rp2040`] is one core's view of the chip: `chip::MultiCore` builds two of them
+//! around one [`Shared`] and puts them behind the multi-drop wire.
+//!
+//! Approximations:
+//! - The boot ROM is written here (`rom`), not Raspberry Pi's: its header (magic, version,
+//!   the function and data table pointers, `rom_table_lookup` as Thumb code, datasheet
+//!   2.8.2/2.8.3) and a reset handler that sleeps (WFI in a loop) on both cores: it does
+//!   not load boot2 from flash nor start core 1 by the SIO FIFO. The flash functions are
+//!   not there yet (their codes are absent from the function table).
+//! - XIP reads the flash array directly (no cache, no SSI, no continuous-read mode); the
+//!   cores cannot execute from XIP (it is not unicorn memory), and XIP writes are bus
+//!   errors (silicon writes them into the cache).
+//! - SRAM is one flat 264 KB block (no striping, no bank aliases at 0x2100_0000).
+//! - Peripherals: SYSINFO CHIP_ID and PLATFORM, SIO CPUID; other APB/AHB words hold what
+//!   is written. AIRCR.SYSRESETREQ resets only the core that writes it (datasheet
+//!   2.4.2.9: it is the core's own reset on the RP2040), and resets that core's view.
+
+mod rom;
+#[cfg(test)]
+mod tests;
+
+use super::spi_flash::{self, SpiFlash};
+use super::{CoreModel, FlashEffect, FlashError, Memory, Soc, Variant};
+use crate::bus::{AccessPortIdentity, Identity, MultidropTarget};
+use std::sync::{Arc, Mutex};
+
+/// SW-DP DPIDR: DPv2, MINDP, multi-drop (datasheet 2.3.4; chips.md 5.1).
+pub const DPIDR: u32 = 0x0BC1_2477;
+/// TARGETID: TPARTNO 0x1002, TDESIGNER 0x493 (Raspberry Pi).
+pub const TARGET_ID: u32 = 0x0100_2927;
+/// The DPs on the wire: core 0, core 1, rescue (TINSTANCE 0, 1, 0xF).
+pub const TARGETS: [MultidropTarget; 3] = [
+    MultidropTarget {
+        target_id: TARGET_ID,
+        instance: 0,
+    },
+    MultidropTarget {
+        target_id: TARGET_ID,
+        instance: 1,
+    },
+    MultidropTarget {
+        target_id: TARGET_ID,
+        instance: 0xF,
+    },
+];
+/// The rescue DP's index in [`TARGETS`]: it has no access port.
+pub const RESCUE: usize = 2;
+
+pub const ROM: Memory = Memory {
+    base: 0,
+    size: 16 * 1024,
+};
+/// SRAM0-3 striped (256 KB) and SRAM4/5 (4 KB each) in one block.
+pub const SRAM: Memory = Memory {
+    base: 0x2000_0000,
+    size: 264 * 1024,
+};
+/// XIP, cached and allocating; the W25Q16JV's 2 MB.
+pub const XIP: Memory = Memory {
+    base: 0x1000_0000,
+    size: spi_flash::SIZE,
+};
+const APB: Memory = Memory {
+    base: 0x4000_0000,
+    size: 0x0007_0000,
+};
+const SIO: Memory = Memory {
+    base: 0xD000_0000,
+    size: 0x1000,
+};
+/// SYSINFO CHIP_ID: REVISION 2 (B2), PART 2, MANUFACTURER 0x927 (datasheet 2.20.2).
+pub const SYSINFO_CHIP_ID: u32 = 0x4000_0000;
+pub const CHIP_ID: u32 = 0x2000_2927;
+/// SYSINFO PLATFORM: ASIC (bit 1), not FPGA.
+const SYSINFO_PLATFORM: u32 = 0x4000_0004;
+const PLATFORM_ASIC: u32 = 1 << 1;
+/// SIO CPUID: 0 on core 0, 1 on core 1 (datasheet 2.3.1.7).
+pub const SIO_CPUID: u32 = 0xD000_0000;
+const CPUID: u32 = 0x410C_C601;
+/// Each core's AHB-AP and its ROM table at 0xE00F_F000.
+const AHB_AP: AccessPortIdentity = AccessPortIdentity {
+    idr: 0x0477_0031,
+    base: 0xE00F_F003,
+};
+
+/// What the two cores share: the flash part, and SRAM's host memory, which both cores'
+/// unicorn instances map (`Soc::shared_ram`).
+pub struct Shared {
+    pub flash: Mutex<SpiFlash>,
+    sram: SharedMemory,
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Shared {
+            flash: Mutex::default(),
+            sram: SharedMemory::new(SRAM.size as usize),
+        }
+    }
+}
+
+/// Host memory mapped into more than one unicorn instance (`mem_map_ptr`); the cores run
+/// one after the other on one thread, never at once.
+struct SharedMemory {
+    pointer: *mut u8,
+    size: usize,
+}
+
+// SAFETY: the block is only reached through unicorn, by one core at a time (`MultiCore`
+// runs them in turn on the thread that owns it); the pointer itself is just an address.
+unsafe impl Send for SharedMemory {}
+unsafe impl Sync for SharedMemory {}
+
+impl SharedMemory {
+    fn new(size: usize) -> Self {
+        let pointer = Box::into_raw(vec![0u8; size].into_boxed_slice()).cast::<u8>();
+        SharedMemory { pointer, size }
+    }
+}
+
+impl Drop for SharedMemory {
+    fn drop(&mut self) {
+        // SAFETY: made by `new` from a boxed slice of `size` bytes, freed once here. The
+        // unicorn instances that map it hold the `Arc<Shared>` in their SoC and unmap it
+        // without reading when they close.
+        unsafe {
+            drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(
+                self.pointer,
+                self.size,
+            )));
+        }
+    }
+}
+
+/// One core's view of the RP2040.
+pub struct Rp2040 {
+    core_index: u32,
+    shared: Arc<Shared>,
+}
+
+impl Rp2040 {
+    pub fn new(core_index: u32, shared: Arc<Shared>) -> Self {
+        Rp2040 { core_index, shared }
+    }
+
+    fn flash_word(&self, offset: u32) -> u32 {
+        let flash = self.shared.flash.lock().unwrap_or_else(|e| e.into_inner());
+        let at = offset as usize;
+        let bytes = flash.contents().get(at..at + 4).unwrap_or(&[0xFF; 4]);
+        u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
+    }
+}
+
+impl Soc for Rp2040 {
+    fn variant(&self) -> Variant {
+        Variant::Rp2040
+    }
+
+    fn core(&self) -> CoreModel {
+        CoreModel::CortexM0Plus
+    }
+
+    fn cpuid(&self) -> u32 {
+        CPUID
+    }
+
+    fn identity(&self) -> Identity {
+        Identity {
+            dpidr: DPIDR,
+            jtag_idcode: 0,
+            boundary_scan_idcode: 0,
+        }
+    }
+
+    fn rom_table_peripheral_id(&self) -> u64 {
+        crate::chip::M0PLUS_ROM_TABLE_ID.peripheral_id
+    }
+
+    fn dbgmcu_idcode(&self) -> u32 {
+        0
+    }
+
+    fn dbgmcu_cr_mask(&self) -> u32 {
+        0
+    }
+
+    fn dbgmcu_in_private_peripheral_bus(&self) -> bool {
+        false
+    }
+
+    /// The boot ROM stands where the simulator keeps a flash array: unicorn memory the
+    /// cores execute, holding the vector table; every write to it is a bus error.
+    fn flash_size(&self) -> u32 {
+        ROM.size
+    }
+
+    fn flash_base(&self) -> u32 {
+        ROM.base
+    }
+
+    fn flash_alias_at_zero(&self) -> bool {
+        false
+    }
+
+    fn initial_flash(&self) -> Option<Vec<u8>> {
+        Some(rom::image())
+    }
+
+    fn shared_ram(&self) -> Option<*mut u8> {
+        Some(self.shared.sram.pointer)
+    }
+
+    fn access_port(&self) -> AccessPortIdentity {
+        AHB_AP
+    }
+
+    fn rams(&self) -> Vec<Memory> {
+        vec![SRAM]
+    }
+
+    fn system_memory(&self) -> Memory {
+        XIP
+    }
+
+    fn read_system_memory(&self, address: u32) -> u32 {
+        self.flash_word(address - XIP.base)
+    }
+
+    fn write_system_memory(
+        &mut self,
+        _address: u32,
+        _bytes: u32,
+        _value: u32,
+        _now_ns: u64,
+    ) -> Result<(), FlashError> {
+        Err(FlashError::Fault)
+    }
+
+    fn peripherals(&self) -> Vec<Memory> {
+        vec![APB, SIO]
+    }
+
+    fn read_register(&self, address: u32) -> Option<u32> {
+        match address {
+            SYSINFO_CHIP_ID => Some(CHIP_ID),
+            SYSINFO_PLATFORM => Some(PLATFORM_ASIC),
+            SIO_CPUID => Some(self.core_index),
+            _ => None,
+        }
+    }
+
+    fn write_register(
+        &mut self,
+        address: u32,
+        _value: u32,
+        _now_ns: u64,
+    ) -> Option<Result<(), FlashError>> {
+        // SYSINFO and SIO CPUID are read-only.
+        self.read_register(address).map(|_| Ok(()))
+    }
+
+    fn reset(&mut self) -> Vec<FlashEffect> {
+        Vec::new()
+    }
+
+    fn flash_busy_until(&self) -> Option<u64> {
+        None
+    }
+
+    fn complete_flash(&mut self, _now_ns: u64) -> Option<FlashEffect> {
+        None
+    }
+
+    fn complete_flash_now(&mut self) -> Option<FlashEffect> {
+        None
+    }
+
+    /// The boot ROM is read-only.
+    fn write_flash(
+        &mut self,
+        _address: u32,
+        _bytes: u32,
+        _value: u32,
+        _current: u32,
+        _now_ns: u64,
+    ) -> Result<(), FlashError> {
+        Err(FlashError::Fault)
+    }
+}

@@ -1,0 +1,84 @@
+"""OpenOCD against the simulated RP2040: bmp-sim serves it over remote_bitbang (SWD
+multi-drop: a DP per core and the rescue DP on one wire), and OpenOCD (openocd-esp32 from
+the project venv, its stock target/rp2040.cfg) must find both cores' DPs by TARGETSEL,
+examine both Cortex-M0+ cores and reset-halt them, as it would silicon."""
+
+import re
+
+import pytest
+
+from helpers.openocd import OpenOcd, SimServer, build_sim, find_openocd
+
+# SW-DP DPIDR (DPv2, multi-drop), DLPIDR per core (TINSTANCE 0 and 1), SYSINFO CHIP_ID of
+# a B2 part, SIO CPUID (RP2040 datasheet 2.3.4, 2.20.2, 2.3.1.7).
+SWD_DPIDR = 0x0BC12477
+CHIP_ID = 0x20002927
+SYSINFO_CHIP_ID = 0x40000000
+SIO_CPUID = 0xD0000000
+CPUID_M0PLUS = 0x410CC601
+# The boot ROM's reset handler (datasheet 2.8.1) where a reset-halted core stops.
+ROM_RESET_PC = 0xEE
+
+
+@pytest.fixture(scope="session")
+def bmp_sim():
+    return build_sim(release=True)
+
+
+@pytest.fixture
+def rp2040(bmp_sim, tmp_path):
+    binary, scripts = find_openocd()
+    sim = SimServer(bmp_sim, "rp2040", extra=["--real-time"])
+    config = [
+        "adapter driver remote_bitbang",
+        "remote_bitbang host 127.0.0.1",
+        f"remote_bitbang port {sim.port}",
+        "transport select swd",
+        "source [find target/rp2040.cfg]",
+        "adapter speed 2000",
+    ]
+    openocd = OpenOcd(binary, scripts, config, cwd=tmp_path)
+    yield sim, openocd
+    openocd.close()
+    sim.close()
+
+
+def log_has(openocd, pattern, what):
+    if re.search(pattern, openocd.log(), re.IGNORECASE | re.MULTILINE) is None:
+        openocd.fail(f"OpenOCD's log does not show {what} (pattern {pattern!r})")
+
+
+def test_rp2040_both_cores_identify_and_reset_halt(rp2040):
+    """Both DPs answer their TARGETSEL with the DPIDR and their own DLPIDR; OpenOCD
+    examines two Cortex-M0+ cores; each reads its own SIO CPUID and the chip's CHIP_ID;
+    `reset halt` stops core 0 at the boot ROM's reset handler; a word written through
+    core 0 reads back through core 1 (one SRAM)."""
+    sim, openocd = rp2040
+    if sim.chip != "rp2040":
+        openocd.fail(f"bmp-sim says it runs {sim.chip}, not rp2040")
+    log_has(openocd, rf"SWD DPIDR 0x{SWD_DPIDR:08x}, DLPIDR 0x00000001", "core 0's DP")
+    log_has(openocd, rf"SWD DPIDR 0x{SWD_DPIDR:08x}, DLPIDR 0x10000001", "core 1's DP")
+    log_has(openocd, r"\[rp2040.core0\] Cortex-M0\+ r0p1 processor detected", "core 0")
+    log_has(openocd, r"\[rp2040.core1\] Cortex-M0\+ r0p1 processor detected", "core 1")
+    log_has(openocd, r"\[rp2040.core1\] target has 4 breakpoints, 2 watchpoints",
+            "the M0+'s BPU and DWT sizes")
+    for core in (0, 1):
+        openocd.command(f"targets rp2040.core{core}")
+        openocd.command("halt")
+        if openocd.read_word(SIO_CPUID) != core:
+            openocd.fail(f"SIO CPUID does not read {core} through core {core}'s DP")
+        if openocd.read_word(SYSINFO_CHIP_ID) != CHIP_ID:
+            openocd.fail("SYSINFO CHIP_ID is not 0x20002927")
+        if openocd.read_word(0xE000ED00) != CPUID_M0PLUS:
+            openocd.fail("CPUID is not the Cortex-M0+ r0p1's")
+
+    openocd.command("targets rp2040.core0")
+    openocd.command("reset halt")
+    if openocd.state() != "halted":
+        openocd.fail("core 0 is not halted after `reset halt`")
+    if openocd.pc() != ROM_RESET_PC:
+        openocd.fail(f"core 0 halted at 0x{openocd.pc():08x}, not the ROM's reset handler")
+    openocd.command("mww 0x20001000 0xc0ffee01")
+    openocd.command("targets rp2040.core1")
+    if openocd.read_word(0x20001000) != 0xC0FFEE01:
+        openocd.fail("core 1 does not see the SRAM word written through core 0")
