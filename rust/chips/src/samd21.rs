@@ -83,6 +83,36 @@ const DEVICES: [(u32, &str, u32); 12] = [
     (0x0D, "ATSAMD21E15A", 4),
 ];
 
+/// What the scan reports for a SAMD21 whose security bit is set: only the DSU answers,
+/// and its chip erase (`monitor recover` before an attach, `erase_mass` after) lifts it.
+pub const PROTECTED: Error = Error::Protected {
+    what: "SAMD21 security bit",
+    command: "recover",
+};
+
+/// Is this a SAMD21 (DSU DID in the external range) with its security bit set
+/// (STATUSB.PROT)? Both read in the range a secured device still answers.
+pub fn secured(memory: &mut dyn Memory) -> Result<bool, Error> {
+    if memory.read_word(DSU_DID)? & DID_FAMILY_MASK != DID_SAMD21 {
+        return Ok(false);
+    }
+    let mut status = [0];
+    memory.read_bytes(DSU_STATUSB, &mut status)?;
+    Ok(status[0] & STATUSB_PROT != 0)
+}
+
+/// The DSU chip erase on a SAMD21 that may not be attached (a secured one): flash and RAM
+/// erased, the security bit cleared from the next reset (nRST: the core is out of reach).
+pub fn recover(mut memory: &mut dyn Memory) -> Result<(), Error> {
+    if memory.read_word(DSU_DID)? & DID_FAMILY_MASK != DID_SAMD21 {
+        return Err(Error::Family {
+            message: "no SAMD21 DSU here: nothing to recover",
+            address: None,
+        });
+    }
+    chip_erase(&mut memory)
+}
+
 pub struct Samd21;
 
 pub static SAMD21: Samd21 = Samd21;

@@ -175,6 +175,14 @@ impl<T: Transport, C: Clock> Session<T, C> {
                 Err(_) if chips::nrf52::protected(port).unwrap_or(false) => {
                     return Err(chips::nrf52::PROTECTED.into());
                 }
+                Err(_)
+                    if Self::on_memory_ap(port, ap_number, |memory| {
+                        chips::samd21::secured(memory)
+                    })
+                    .unwrap_or(false) =>
+                {
+                    return Err(chips::samd21::PROTECTED.into());
+                }
                 probed => probed?,
             };
             if count < MAX_TARGETS
@@ -185,6 +193,17 @@ impl<T: Transport, C: Clock> Session<T, C> {
             }
         }
         Ok(count)
+    }
+
+    /// Run `work` on the memory behind MEM-AP `ap_number`.
+    fn on_memory_ap<R>(
+        port: &mut DebugPort<T, C>,
+        ap_number: u8,
+        work: impl FnOnce(&mut dyn Memory) -> Result<R, chips::Error>,
+    ) -> Result<R, Error> {
+        let mut ap = MemoryAp::open(port, ap_number)?;
+        let mut memory = MemoryPort { port, ap: &mut ap };
+        Ok(work(&mut memory)?)
     }
 
     /// A Cortex-M target behind this AP: a MEM-AP whose ROM table lists an SCS.
@@ -228,7 +247,12 @@ impl<T: Transport, C: Clock> Session<T, C> {
     pub fn recover(&mut self) -> Result<(), Error> {
         let _ = self.detach();
         let port = self.port.as_mut().ok_or(Error::NotScanned)?;
-        chips::nrf52::recover(port)?;
+        if chips::nrf52::ctrl_ap(port)?.is_some() {
+            chips::nrf52::recover(port)?;
+        } else {
+            // A SAMD21's DSU chip erase, through AP0's external DSU range.
+            Self::on_memory_ap(port, 0, |memory| chips::samd21::recover(memory))?;
+        }
         self.targets = [None; MAX_TARGETS];
         self.last_attached = None;
         Ok(())

@@ -298,3 +298,38 @@ fn nrf52840_approtect_is_named_and_recover_lifts_it() {
         assert_eq!(word, [0xFF; 4], "0x{address:08x} erased by the recovery");
     }
 }
+
+#[test]
+fn secured_samd21_is_named_by_the_scan_and_recover_lifts_it() {
+    let mut session = attached(Variant::Atsamd21g18a, "ATSAMD21G18A");
+    flash(&mut session, "firmware-samd21");
+    command(&mut session, "set_security_bit").unwrap();
+    let pulse_reset = |session: &mut Session<Wire, HostClock>| {
+        session.with_transport(|swd| {
+            swd.pins().set_reset(true);
+            swd.pins().set_reset(false);
+        })
+    };
+    pulse_reset(&mut session);
+    let wire = session.release().unwrap().0;
+    let error = session
+        .scan(wire, HostClock(std::time::Instant::now()))
+        .err()
+        .expect("a secured SAMD21 is not listed");
+    assert_eq!(error, debug::Error::Chip(chips::samd21::PROTECTED));
+    assert!(error.to_string().contains("'monitor recover'"), "{error}");
+
+    session.recover().unwrap();
+    pulse_reset(&mut session);
+    let wire = session.release().unwrap().0;
+    let names: Vec<_> = session
+        .scan(wire, HostClock(std::time::Instant::now()))
+        .unwrap()
+        .map(|target| target.driver_name())
+        .collect();
+    assert_eq!(names, ["ATSAMD21G18A"]);
+    session.attach(1).unwrap();
+    let mut word = [0u8; 4];
+    session.read_memory(0, &mut word).unwrap();
+    assert_eq!(word, [0xFF; 4], "flash erased by the recovery");
+}

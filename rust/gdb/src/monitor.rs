@@ -123,7 +123,7 @@ fn commands<T: Target, H: Host>() -> [Command<T, H>; 17] {
         Command {
             name: "recover",
             run: recover,
-            help: "Erase and unlock a protected chip through its vendor access port (nRF52 APPROTECT: CTRL-AP ERASEALL); scan again after",
+            help: "Erase and unlock a protected chip the scan named (nRF52 APPROTECT: CTRL-AP ERASEALL; SAMD21 security bit: DSU chip erase, then hard_srst); scan again after",
         },
         Command {
             name: "flash_report",
