@@ -5,6 +5,11 @@
 
 use crate::{Algorithm, Error, MAX_IMAGE, SectorRun, Source};
 
+/// Zeroed bytes kept after a description's instructions (or its data section) for the
+/// algorithm's zero-initialised data, whose size the description does not give. Nordic's
+/// nRF52 algorithm, for one, has its data section past its instructions.
+pub const ZERO_RESERVE: usize = 1024;
+
 /// One `flash_algorithms` entry, decoded, but for `instructions` (see `load`).
 pub struct Description<'a> {
     pub name: &'a str,
@@ -61,6 +66,13 @@ fn fill(
     if !instructions.read_at(0, &mut algorithm.image) {
         return Err(Error::Malformed("the instructions could not be read"));
     }
+    // Zero-initialised data follows the instructions (or data_section_offset, when that
+    // lies past them), of a size the description does not give: reserve some, zeroed.
+    let zeroed = (description.data_section_offset as usize).max(length) + ZERO_RESERVE;
+    algorithm
+        .image
+        .resize(zeroed.min(MAX_IMAGE), 0)
+        .map_err(|_| Error::TooLarge { bytes: zeroed })?;
     algorithm.entries = crate::Entries {
         init: description.pc_init,
         uninit: description.pc_uninit,

@@ -14,7 +14,7 @@ use chips::{MemoryMap, Part, Region, RegionKind};
 use cortexm::Core;
 
 /// The largest ProgramPage block the session takes (it must fit the flash buffer).
-pub const MAX_ALGORITHM_PAGE: u32 = 2048;
+pub const MAX_ALGORITHM_PAGE: u32 = crate::flash::BUFFER_BYTES as u32;
 
 /// The chip's memory map with the algorithm's regions: one flash region per run of equal
 /// sectors; chip flash regions that overlap the device are dropped.

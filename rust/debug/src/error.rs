@@ -20,7 +20,8 @@ pub enum Error {
     NoSuchTarget(usize),
     TooManyBreakpoints,
     Algorithm(algo::Error),
-    /// The algorithm's ProgramPage block is larger than the flash buffer's page (2048).
+    /// The algorithm's ProgramPage block is larger than the flash buffer (16 KiB) or does
+    /// not divide its sectors.
     AlgorithmPage(u32),
     /// No RAM region known to run a flash algorithm in: give one.
     NoAlgorithmRam,
@@ -84,8 +85,8 @@ impl fmt::Display for Error {
             Error::Algorithm(error) => error.fmt(f),
             Error::AlgorithmPage(page) => write!(
                 f,
-                "flash algorithm page size {page} is not supported: pages of at most 2048 \
-                 bytes that divide each sector"
+                "flash algorithm page size {page} is not supported: pages of at most 16 KiB \
+                 that divide each sector"
             ),
             Error::NoAlgorithmRam => write!(
                 f,

@@ -364,3 +364,45 @@ fn truncated_and_garbled_flms_are_refused_cleanly() {
         let _ = algo::flm::load(&mut algorithm, &mut &garbled[..]);
     }
 }
+
+/// Flash `firmware` (a build of the test program) with probe-rs's `algorithm` from `file`
+/// on the simulated `variant`; the flash reads back as the image.
+fn flash_with_probe_rs(variant: Variant, file: &str, algorithm: &str, firmware: &str) {
+    firmware_build();
+    let top = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let image = std::fs::read(top.join("build/firmware").join(firmware)).expect("image");
+    let yaml = probe_rs_yaml::algorithm(file, algorithm);
+    let mut session = attached(variant);
+    use_algorithm(&mut session, &yaml, None).unwrap();
+    let start = yaml.get("start").unwrap();
+    flash(&mut session, start, &image);
+    assert_eq!(read(&mut session, start, image.len()), image);
+    let (crc, _) = session.crc32(start, image.len() as u32).unwrap();
+    assert_eq!(crc, debug::crc::GDB_CRC.checksum(&image));
+}
+
+fn firmware_build() {
+    firmware();
+}
+
+#[test]
+fn probe_rs_nrf52_algorithm_flashes_the_nrf52840() {
+    // Nordic's algorithm: 4 KB pages, one region from 0 over the UICR.
+    flash_with_probe_rs(
+        Variant::Nrf52840,
+        "nRF52_Series.yaml",
+        "nrf52",
+        "firmware-nrf52.bin",
+    );
+}
+
+#[test]
+fn probe_rs_samd21_algorithm_flashes_the_samd21() {
+    // Microchip's algorithm: 64-byte pages, 16 KB sectors.
+    flash_with_probe_rs(
+        Variant::Atsamd21g18a,
+        "SAMD21.yaml",
+        "atsamd21_256",
+        "firmware-samd21.bin",
+    );
+}
