@@ -66,11 +66,11 @@ def full_image(name, other=False):
 class Probe:
     """The host probe running bmp.init(tcp=port) with the simulated chip in virtual time."""
 
-    def __init__(self):
+    def __init__(self, chip=CHIP):
         self.port = free_port()
         script = (f"import bmp, time\nbmp.init(tcp={self.port})\nprint('serving')\n"
                   "while True:\n    time.sleep(1)\n")
-        environment = dict(os.environ, BMP_WIRE=f"sim:{CHIP}", BMP_SIM_REALTIME="0",
+        environment = dict(os.environ, BMP_WIRE=f"sim:{chip}", BMP_SIM_REALTIME="0",
                            BMP_SIM_STATISTICS="1")
         self.process = subprocess.Popen([str(TOP / "build/unix/micropython"), "-c", script],
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -89,6 +89,15 @@ class Probe:
             found = STATISTICS.match(line.strip())
             if found:
                 return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", found.group(1))}
+
+    def flash(self):
+        """The flash controller's activity in the session that just ended (the line after
+        the statistics: operations, busy_ns, idle_ns, longest_idle_ns, span_ns)."""
+        while True:
+            line = self.process.stderr.readline()
+            assert line, "the probe exited"
+            if line.startswith("bmp flash:"):
+                return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", line)}
 
     def close(self):
         self.process.kill()
@@ -156,11 +165,58 @@ def summary(label, command, log, connect, session):
     }
 
 
+# The simulated families with an engine driver, and the test firmware built for each (the
+# H7 runs the F4 build: flash at 0x0800_0000, RAM at 0x2000_0000).
+FAMILIES = [
+    ("stm32f103c8", "firmware.elf"),
+    ("stm32h743zi", "firmware-f4.elf"),
+    ("nrf52840", "firmware-nrf52.elf"),
+    ("atsamd21g18a", "firmware-samd21.elf"),
+]
+
+
+def families():
+    """gdb `load` of each family's test firmware into erased flash: the flash's own time
+    (its operations' datasheet durations in the simulator) against the virtual time from
+    the start of its first operation to the end of its last, and the whole load's."""
+    print("gdb load through bmp, each simulated family, SWCLK 4 MHz, virtual time:")
+    for chip, image in FAMILIES:
+        elf = FIRMWARE / image
+        probe = Probe(chip)
+        try:
+            gdb(probe.port, elf, [])
+            connect = probe.statistics()
+            probe.flash()
+            log = gdb(probe.port, elf, [LOAD, "compare-sections"])
+            session = probe.statistics()
+            flash = probe.flash()
+        finally:
+            probe.close()
+        matched = "matched." in log and "MIS-MATCHED" not in log
+        load = (session["virtual_ns"] - connect["virtual_ns"]) / 1e6
+        if flash["operations"]:
+            figures = (f"flash busy {flash['busy_ns'] / 1e6:.1f} ms in {flash['operations']} "
+                       f"operations, first to last {flash['span_ns'] / 1e6:.1f} ms: the flash's "
+                       f"own time is {100 * flash['busy_ns'] / flash['span_ns']:.1f} % of it "
+                       f"(idle {flash['idle_ns'] / 1e6:.1f} ms, longest "
+                       f"{flash['longest_idle_ns'] / 1e6:.2f} ms)")
+        else:
+            figures = "no flash activity recorded (the simulator models no busy time here)"
+        print(f"  {chip} {image}: load and compare-sections {load:.1f} ms (a connect-only "
+              f"session subtracted); {figures}; compare-sections "
+              f"{'matched' if matched else 'FAILED'}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--ram-only", action="store_true", help="only the SRAM dump and restore")
+    parser.add_argument("--families", action="store_true",
+                        help="only gdb load on each simulated family with an engine driver")
     arguments = parser.parse_args()
+    if arguments.families:
+        families()
+        return 0
     runs = arguments.runs
     bench = FIRMWARE / "bench.elf"
     new, old = full_image("bench64k"), full_image("bench64k-other", other=True)
