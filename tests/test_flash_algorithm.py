@@ -91,3 +91,61 @@ def test_gdb_loads_an_stm32f4_through_its_probe_rs_algorithm(unix_micropython, t
              "120000)"]
     gdb_load(unix_micropython, tmp_path, "stm32f407vg", setup, firmware / "firmware-f4.elf",
              "0x08000000 0x08010000 flash blocksize 0x4000")
+
+
+def pyocd_algorithm(module, target_class, directory):
+    """pyOCD's built-in FLASH_ALGO of `module` (pyocd/target/builtin, in build/venv) as the
+    dict target.flash_algorithm takes: the blob (its 32-byte header included) with the
+    entry points and static base as offsets from its load address, the flash region of
+    the target's pyOCD memory map, and the FlashDevice timeouts of ST's F1 algorithm."""
+    import importlib
+    import json
+    builtin = importlib.import_module(f"pyocd.target.builtin.{module}")
+    blob = builtin.FLASH_ALGO
+    flash = next(region for region in getattr(builtin, target_class).MEMORY_MAP.regions
+                 if region.type.name == "FLASH")
+    load = blob["load_address"]
+    algorithm = {
+        "name": f"pyOCD {module}",
+        "instructions": b"".join(word.to_bytes(4, "little")
+                                 for word in blob["instructions"]).hex(),
+        "pc_init": blob["pc_init"] - load,
+        "pc_program_page": blob["pc_program_page"] - load,
+        "pc_erase_sector": blob["pc_erase_sector"] - load,
+        "pc_erase_all": blob["pc_eraseAll"] - load,
+        "data_section_offset": blob["static_base"] - load,
+        "flash_properties": {
+            "address_range": {"start": flash.start, "end": flash.end + 1},
+            "page_size": flash.blocksize, "erased_byte_value": 0xFF,
+            "program_page_timeout": 100, "erase_sector_timeout": 500,
+            "sectors": [{"size": flash.blocksize, "address": 0}],
+        },
+    }
+    out = directory / f"{module}.json"
+    out.write_text(json.dumps(algorithm))
+    return out
+
+
+def test_pyocd_built_in_algorithm_flashes_the_high_density_f103(unix_micropython, tmp_path,
+                                                                firmware):
+    """pyOCD's STM32F103RC algorithm (ST's, as pyOCD ships it) through target.flash_algorithm
+    on the simulated STM32F103RC: its 2 KB pages, and its data past its code (static base
+    at 0x200, the blob 276 bytes)."""
+    algorithm = pyocd_algorithm("target_STM32F103RC", "STM32F103RC", tmp_path)
+    script = "\n".join([
+        "import json, target, binascii",
+        "target.swdp_scan(); target.attach(1)",
+        f"a = json.load(open({str(algorithm)!r}))",
+        "a['instructions'] = binascii.unhexlify(a['instructions'])",
+        "print(target.flash_algorithm(a)['page_size'])",
+        f"image = open({str(firmware / 'firmware.bin')!r}, 'rb').read()",
+        "target.flash_erase(0x08000000, len(image)); target.flash_write(0x08000000, image)",
+        "target.flash_done()",
+        "back = bytearray(len(image)); target.mem_read(back, 0x08000000)",
+        "print('matched' if back == image else 'DIFFERENT')",
+    ])
+    environment = dict(os.environ, BMP_WIRE="sim:stm32f103rc")
+    result = subprocess.run([str(unix_micropython), "-c", script], capture_output=True, text=True,
+                            timeout=240, env=environment)
+    output = result.stdout + result.stderr
+    assert output.split() == ["2048", "matched"], output
