@@ -49,12 +49,20 @@ def test_jtag_scan_finds_both_taps(unix_micropython):
     assert "chain [('0x3ba00477', 4), ('0x16410041', 5)]" in output, output
 
 
-def test_scan_finds_the_f407_as_a_generic_m4(unix_micropython):
-    """BMP_WIRE=sim:CHIP takes any bmp-sim chip. The engine has no STM32F4 driver yet: the
-    F407 is a generic Cortex-M4 (its JTAG-DP 0x4BA00477, boundary-scan TAP 0x06413041)."""
+def test_scan_finds_the_f407(unix_micropython):
+    """BMP_WIRE=sim:CHIP takes any bmp-sim chip: the F407 is found by the engine's STM32F4
+    driver (its JTAG-DP 0x4BA00477, boundary-scan TAP 0x06413041)."""
     output = run_script(unix_micropython, "scan.py", wire="sim:stm32f407vg")
-    assert "swdp ['ARM Cortex-M M4']" in output, output
+    assert "swdp ['STM32F405/407 M4']" in output, output
     assert "chain [('0x4ba00477', 4), ('0x6413041', 5)]" in output, output
+
+
+@pytest.mark.parametrize("chip, name", [("stm32f407vg", "STM32F405/407"),
+                                        ("stm32f411ce", "STM32F411xC/E")])
+def test_target_flashes_and_debugs_the_f4(unix_micropython, firmware, chip, name):
+    output = run_script(unix_micropython, "target_f4.py", name, firmware / "firmware-f4.bin",
+                        firmware / "firmware-f4.nm", wire=f"sim:{chip}")
+    assert_checks(output, 6)
 
 
 def test_an_unknown_sim_chip_is_a_clear_error(unix_micropython):

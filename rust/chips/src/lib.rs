@@ -16,6 +16,7 @@ pub mod memory_map;
 pub mod nrf52;
 pub mod samd21;
 pub mod stm32f1;
+pub mod stm32f4;
 pub mod stm32h7;
 #[cfg(test)]
 mod tests;
@@ -27,6 +28,7 @@ pub use memory_map::{MemoryMap, Region, RegionKind};
 /// The families, asked in this order; the first that knows the chip drives it.
 pub static FAMILIES: &[&dyn Family] = &[
     &stm32f1::STM32F1,
+    &stm32f4::STM32F4,
     &stm32h7::STM32H7,
     &nrf52::NRF52,
     &samd21::SAMD21,

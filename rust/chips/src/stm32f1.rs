@@ -2,7 +2,7 @@
 //! flash program/erase controller (FPEC).
 
 use crate::memory_map::{Flash, MemoryMap, Region};
-use crate::{Command, Error, Family, Identity, Part};
+use crate::{Command, Error, Family, Identity, Part, Protection};
 use adi::registers::MemoryMapped;
 use adi::{Memory, poll_memory};
 use core::fmt::Write;
@@ -279,28 +279,49 @@ impl Family for Stm32F1 {
 
     fn erase(
         &self,
-        _: &Part,
+        part: &Part,
         mut memory: &mut dyn Memory,
         region: &Region,
         address: u32,
         length: u32,
     ) -> Result<(), Error> {
+        self.protection(part, memory)?.check()?;
         erase(&mut memory, region, address, length)
     }
 
     fn program(
         &self,
-        _: &Part,
+        part: &Part,
         mut memory: &mut dyn Memory,
         region: &Region,
         address: u32,
         data: &[u8],
     ) -> Result<(), Error> {
+        self.protection(part, memory)?.check()?;
         program(&mut memory, region, address, data)
     }
 
-    fn mass_erase(&self, _: &Part, mut memory: &mut dyn Memory) -> Result<(), Error> {
+    fn mass_erase(&self, part: &Part, mut memory: &mut dyn Memory) -> Result<(), Error> {
+        self.protection(part, memory)?.check()?;
         mass_erase(&mut memory)
+    }
+
+    /// Read protection as loaded at the last reset (FLASH_OBR.RDPRT, PM0075 3.7).
+    fn protection(&self, _: &Part, mut memory: &mut dyn Memory) -> Result<Protection, Error> {
+        Ok(if read_protected(&mut memory)? {
+            Protection::ReadProtected {
+                what: "RDP: read protection",
+                command: "option erase",
+            }
+        } else {
+            Protection::None
+        })
+    }
+
+    /// Erase the option bytes leaving RDP unprotected: mass-erases the flash of a
+    /// protected chip (PM0075 2.5); applies at the next reset.
+    fn recover(&self, _: &Part, mut memory: &mut dyn Memory) -> Result<(), Error> {
+        erase_option_bytes(&mut memory)
     }
 
     fn done(&self, _: &Part, mut memory: &mut dyn Memory) -> Result<(), Error> {
@@ -487,6 +508,10 @@ const fn family_error(message: &'static str) -> Error {
         message,
         address: None,
     }
+}
+
+fn read_protected<M: Memory>(memory: &mut M) -> Result<bool, Error> {
+    Ok(memory.read_word(FLASH_OBR)? & OBR_RDPRT != 0)
 }
 
 /// The option bytes and the FLASH_OBR / FLASH_WRPR registers.

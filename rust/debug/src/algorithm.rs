@@ -106,6 +106,13 @@ impl<M: Memory> FlashDriver<M> for Flashes<'_> {
             .map(|_| (device.start, device.size))
     }
 
+    fn check_protection(&mut self, memory: &mut M, address: u32) -> Result<(), Error> {
+        if self.covers(address) {
+            return Ok(());
+        }
+        Ok(self.chip.protection(memory)?.check()?)
+    }
+
     fn erase(&mut self, memory: &mut M, address: u32, length: u32) -> Result<(), Error> {
         if !self.covers(address) {
             return Ok(self.chip.erase(memory, address, length)?);

@@ -34,6 +34,8 @@ pub trait FlashDriver<M: Memory> {
     /// What the mass erase of the flash at `address` erases (start, length), if it has
     /// one at least as fast as erasing two sectors.
     fn mass_erase_range(&self, address: u32) -> Option<(u32, u32)>;
+    /// Err if the flash at `address` is protected (the error says how to lift it).
+    fn check_protection(&mut self, memory: &mut M, address: u32) -> Result<(), Error>;
     fn erase(&mut self, memory: &mut M, address: u32, length: u32) -> Result<(), Error>;
     fn program(&mut self, memory: &mut M, address: u32, data: &[u8]) -> Result<(), Error>;
     /// The mass erase of the flash at `address` (its `mass_erase_range`).
@@ -294,6 +296,8 @@ impl FlashBuffer {
         if length == 0 {
             return Ok(());
         }
+        // Before the CRCs: a protected flash answers their reads with bus errors.
+        chip.check_protection(memory, address)?;
         let Some(mut pending) = defer(chip, address, length) else {
             return chip.erase(memory, address, length);
         };

@@ -179,6 +179,13 @@ fn erasing_the_options_of_a_read_protected_chip_unprotects_it_and_erases_flash()
     assert_eq!(option_bytes(&mut session).unwrap().raw, [0xFFFF; 8]);
     session.reset(true).unwrap();
     assert!(option_bytes(&mut session).unwrap().read_protected());
+    // Flash work is refused, naming the command that lifts the protection.
+    let protected = Error::Chip(chips::Error::Protected {
+        what: "RDP: read protection",
+        command: "option erase",
+    });
+    assert_eq!(session.flash_erase(0x0800_0000, 1024), Err(protected));
+    assert_eq!(session.flash_mass_erase(), Err(protected));
 
     erase_option_bytes(&mut session).unwrap();
     assert_locked(&mut session);
