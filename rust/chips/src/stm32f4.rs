@@ -220,6 +220,9 @@ const LINES: [Line; 4] = [
 /// Revision A of the F40x reports the F2's DEV_ID 0x411 (ES0182 2.1.1); with a
 /// Cortex-M4 it is an F405/407.
 const F2_DEVICE: u32 = 0x411;
+/// STMicroelectronics' JEP106 code (bank 0, 0x20), the designer in the top ROM table's
+/// PIDR of every STM32F4 (RM0090 38.3.3 "ROM table").
+const JEP106_ST: u16 = 0x020;
 /// CPUID.PARTNO of the Cortex-M4 (ARMv7-M B3.2.3).
 const CORTEX_M4: u32 = 0xC24;
 
@@ -276,10 +279,14 @@ impl Family for Stm32F4 {
         memory: &mut dyn Memory,
         identity: &Identity,
     ) -> Result<Option<Part>, Error> {
-        if identity.core_part() != CORTEX_M4 {
+        if identity.core_part() != CORTEX_M4 || identity.rom_designer != JEP106_ST {
             return Ok(None);
         }
-        let mut device = memory.read_word(DBGMCU_IDCODE)? & 0xFFF;
+        let mut device = match memory.read_word(DBGMCU_IDCODE) {
+            Ok(idcode) => idcode & 0xFFF,
+            Err(adi::Error::Bus { .. }) => return Ok(None),
+            Err(error) => return Err(error.into()),
+        };
         if device == F2_DEVICE {
             device = 0x413;
         }
@@ -335,8 +342,7 @@ impl Family for Stm32F4 {
         data: &[u8],
     ) -> Result<(), Error> {
         self.protection(part, memory)?.check()?;
-        if !address.is_multiple_of(WRITE_UNIT) || !data.len().is_multiple_of(WRITE_UNIT as usize)
-        {
+        if !address.is_multiple_of(WRITE_UNIT) || !data.len().is_multiple_of(WRITE_UNIT as usize) {
             return Err(Error::Adi(adi::Error::Unaligned { address }));
         }
         if !region.contains(address) || u64::from(address) + data.len() as u64 > region.end() {
@@ -560,6 +566,9 @@ mod tests {
             .regions()
             .filter_map(|region| Some((region.start, region.as_flash()?.block_size)))
             .collect();
-        assert_eq!(flash, [(FLASH_BASE, SMALL_SECTOR), (0x0801_0000, MEDIUM_SECTOR)]);
+        assert_eq!(
+            flash,
+            [(FLASH_BASE, SMALL_SECTOR), (0x0801_0000, MEDIUM_SECTOR)]
+        );
     }
 }

@@ -4,8 +4,8 @@
 
 use adi::Clock;
 use debug::{Error, FlashReport, Session};
-use sim::chip::{Chip, Variant};
 use sim::Sim;
+use sim::chip::{Chip, Variant};
 use wire::Pins;
 use wire::swd::Swd;
 
@@ -82,7 +82,10 @@ fn identifies_each_line_with_its_sectors_and_rams() {
     let mut xml = String::new();
     session.memory_map().unwrap().write_xml(&mut xml).unwrap();
     for blocksize in ["0x4000", "0x10000", "0x20000"] {
-        assert!(xml.contains(&format!("\"blocksize\">{blocksize}<")), "{xml}");
+        assert!(
+            xml.contains(&format!("\"blocksize\">{blocksize}<")),
+            "{xml}"
+        );
     }
     assert_eq!(session.chip_commands()[0].name, "option");
 }
@@ -182,7 +185,10 @@ fn a_whole_flash_request_becomes_one_mass_erase() {
     assert_eq!(counts(report), (0, 0, 1, 2), "{report:?}");
     assert_eq!(read(&mut session, FLASH, image.len()), image);
     let rest = read(&mut session, FLASH + 20 * K, 236 * K as usize);
-    assert!(rest.iter().all(|&byte| byte == 0xFF), "mass erase left data");
+    assert!(
+        rest.iter().all(|&byte| byte == 0xFF),
+        "mass erase left data"
+    );
 }
 
 const FLASH_OPTKEYR: u32 = 0x4002_3C08;
@@ -229,7 +235,10 @@ fn read_protection_is_reported_and_lifted_only_by_option_erase() {
             }),
             "{attempt}"
         );
-        assert!(error.to_string().contains("'monitor option erase'"), "{error}");
+        assert!(
+            error.to_string().contains("'monitor option erase'"),
+            "{error}"
+        );
     }
     let mut text = String::new();
     session.chip_command("option", "", &mut text).unwrap();
