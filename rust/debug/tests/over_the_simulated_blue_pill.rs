@@ -231,35 +231,3 @@ fn symbol(name: &str) -> u32 {
         .next()
         .unwrap_or_else(|| panic!("no symbol {name}"))
 }
-
-/// A Cortex-M the engine has no driver for (today the simulated STM32H743) is attached as a
-/// generic core: memory and run control work, a flash write is refused and says why.
-#[test]
-fn an_unknown_cortex_m_is_generic_without_flash() {
-    let mut session: Session<Wire, HostClock> = Session::new();
-    let targets: Vec<_> = session
-        .scan(
-            wire(Variant::Stm32h743zi),
-            HostClock(std::time::Instant::now()),
-        )
-        .unwrap()
-        .map(|target| (target.driver_name(), target.core_name()))
-        .collect();
-    assert_eq!(targets, [("ARM Cortex-M", "M7")]);
-    session.attach(1).unwrap();
-    session.write_memory(0x2000_0000, b"bmp").unwrap();
-    let mut back = [0u8; 3];
-    session.read_memory(0x2000_0000, &mut back).unwrap();
-    assert_eq!(&back, b"bmp");
-    let error = session.flash_erase(0x0800_0000, 4).unwrap_err();
-    assert!(
-        error.to_string().contains("no flash driver"),
-        "unexpected error: {error}"
-    );
-    let error = session.flash_write(0x0800_0000, &[0; 4]);
-    let error = error.and_then(|()| session.flash_done()).unwrap_err();
-    assert!(
-        error.to_string().contains("no flash driver"),
-        "unexpected error: {error}"
-    );
-}
