@@ -82,6 +82,9 @@ pub enum Transport {
     Tcp { packet_size: u16 },
     /// `dap.process()` with 64-byte reports, as the original's HID.
     Calls,
+    /// A probe board's USB device (CMSIS-DAP v2 bulk or v1 HID) with this packet size.
+    #[cfg_attr(not(feature = "board-gpio"), allow(dead_code))]
+    Usb(u16),
 }
 
 impl Transport {
@@ -90,6 +93,7 @@ impl Transport {
         match self {
             Transport::Tcp { packet_size } => packet_size,
             Transport::Calls => REPORT_PACKET_SIZE,
+            Transport::Usb(packet_size) => packet_size,
         }
     }
 
@@ -152,6 +156,9 @@ pub struct DapServer {
     processor: Processor,
     transport: Transport,
     traffic: Traffic,
+    /// Length of a USB response (in `Buffers::response`) the IN endpoint has not taken yet.
+    #[cfg_attr(not(feature = "board-gpio"), allow(dead_code))]
+    unsent: usize,
 }
 
 fn config(transport: Transport) -> Config<'static> {
@@ -180,6 +187,7 @@ impl DapServer {
             processor,
             transport,
             traffic: Traffic::default(),
+            unsent: 0,
         }
     }
 
@@ -194,6 +202,38 @@ impl DapServer {
     /// Give the pins back (dap.deinit()).
     pub fn into_pins(self) -> Backend {
         self.processor.into_wire().into_parts().0
+    }
+
+    /// One request that came on USB: answer it, holding the answer until the IN endpoint
+    /// takes it (`flush_usb`). A request the processor cannot answer gets nothing.
+    #[cfg(feature = "board-gpio")]
+    pub fn answer_usb(&mut self, request: &[u8]) {
+        let room = usize::from(self.transport.packet_size()).min(MAX_PACKET_SIZE);
+        let processor = &mut self.processor;
+        self.unsent = BUFFERS
+            .with(|buffers| {
+                processor
+                    .process(request, &mut buffers.response[..room])
+                    .unwrap_or(0)
+            })
+            .unwrap_or(0);
+        self.flush_usb();
+    }
+
+    /// Send a held USB answer; true once none is held.
+    #[cfg(feature = "board-gpio")]
+    pub fn flush_usb(&mut self) -> bool {
+        let unsent = self.unsent;
+        if unsent > 0
+            && BUFFERS
+                .with(|buffers| {
+                    crate::mpy::hal::board_usb_dap::transmit(&buffers.response[..unsent])
+                })
+                .unwrap_or(false)
+        {
+            self.unsent = 0;
+        }
+        self.unsent == 0
     }
 
     /// One request from `dap.process()`: the response length (0: none).

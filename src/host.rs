@@ -160,6 +160,33 @@ fn open_simulator(setting: &str) -> Result<HostPins, NoWire> {
     Ok(HostPins::Simulated(Box::new(simulator)))
 }
 
+/// `bmp.pinout()` on the host: what BMP_WIRE names (a modelled board's pins in full).
+pub fn write_pinout(out: &mut dyn core::fmt::Write) -> core::fmt::Result {
+    let setting = std::env::var("BMP_WIRE").unwrap_or_default();
+    if let Some(name) = setting.strip_prefix("gpio-model") {
+        let name = name.trim_start_matches(':');
+        let board = if name.is_empty() {
+            Some(pins::boards::STLINK3MINI)
+        } else {
+            pins::boards::by_name(name)
+        };
+        if let Some(board) = board {
+            writeln!(
+                out,
+                "BMP_WIRE={setting}: the board's GPIO code on a model of its registers"
+            )?;
+            return board.write_pinout(out);
+        }
+    }
+    if setting.is_empty() || setting.starts_with("sim") {
+        return writeln!(
+            out,
+            "BMP_WIRE=sim: the in-process simulated target, no pins"
+        );
+    }
+    writeln!(out, "BMP_WIRE={setting}")
+}
+
 /// Open the backend BMP_WIRE names.
 pub fn open() -> Result<HostPins, NoWire> {
     let setting = std::env::var("BMP_WIRE").unwrap_or_default();

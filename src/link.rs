@@ -92,6 +92,27 @@ pub fn open_backend() -> Result<Backend, NoWire> {
     Err(NoWire::NotOnThisBoard)
 }
 
+/// `bmp.pinout()`: where this build's wire goes (a board's debug-connector pins).
+pub fn write_pinout(out: &mut dyn fmt::Write) -> fmt::Result {
+    #[cfg(feature = "host")]
+    return crate::host::write_pinout(out);
+    #[cfg(all(not(feature = "host"), feature = "board-link"))]
+    return writeln!(
+        out,
+        "remote_bitbang over the board's UART to a server (qemu: UART1)"
+    );
+    #[cfg(all(
+        not(any(feature = "host", feature = "board-link")),
+        feature = "board-gpio"
+    ))]
+    return match hal::board_gpio::open() {
+        Some((board, _)) => board.write_pinout(out),
+        None => writeln!(out, "this board's pin map is not in rust/pins boards.rs"),
+    };
+    #[cfg(not(any(feature = "host", feature = "board-link", feature = "board-gpio")))]
+    writeln!(out, "no wire on this board")
+}
+
 /// Until `dap.calibrate()` runs: a loop iteration taken as 4 ns and edges as free, so the
 /// clock stays below what is asked (a 216 MHz Cortex-M7 runs the loop in 3-4 cycles).
 #[cfg(feature = "board-gpio")]

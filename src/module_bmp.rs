@@ -30,7 +30,16 @@ bmp functions:
  disp_fun() -- register callback function to display text
  repl_fun() -- register callback function to execute python
  debug()    -- toggle debugging of the probe itself
+ pinout()   -- the debug connector's pins on this board
 ";
+
+/// bmp.pinout(): the debug connector's pins on this board (platform.pinout() of the issue).
+pub fn bmp_pinout(_: Arguments) -> Obj {
+    let mut text = FixedText::<512>::new();
+    let _ = crate::link::write_pinout(&mut text);
+    print::console(core::str::from_utf8(text.as_bytes()).unwrap_or(""));
+    object::NONE
+}
 
 pub fn bmp_help(_: Arguments) -> Obj {
     print::console(HELP);

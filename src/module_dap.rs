@@ -31,10 +31,7 @@ pub fn dap_help(_: Arguments) -> Obj {
 /// dap.init(tcp=, host=, packet_size=), keyword arguments parsed by the C glue.
 pub fn dap_start(tcp: sys::mp_int_t, host: Obj, packet_size: sys::mp_int_t) -> Obj {
     if tcp == 0 {
-        raise(
-            Kind::Runtime,
-            c"this port has no USB device for CMSIS-DAP: use dap.init(tcp=4441)",
-        );
+        return usb::start();
     }
     if !(1..=65535).contains(&tcp) {
         raise(Kind::Value, c"tcp must be a port number 1..65535");
@@ -61,6 +58,7 @@ pub fn dap_start(tcp: sys::mp_int_t, host: Obj, packet_size: sys::mp_int_t) -> O
 }
 
 pub fn dap_deinit(_: Arguments) -> Obj {
+    usb::stop();
     connection::close(dap_server::SLOTS);
     unwrap(probe::with(|probe| {
         probe.stop_dap();
@@ -107,6 +105,7 @@ pub fn dap_process(arguments: Arguments) -> Obj {
 /// connects (unless the GDB server has it: then the client is closed at once) and gives it
 /// back when the client disconnects.
 pub fn poll() {
+    usb::poll();
     if !connection::is_open(dap_server::SLOTS) {
         return;
     }
@@ -135,6 +134,85 @@ pub fn poll() {
         }
         Ok(())
     });
+}
+
+/// CMSIS-DAP on a probe board's USB device (`dap.init()` with no `tcp`).
+#[cfg(feature = "board-gpio")]
+mod usb {
+    use super::*;
+    use crate::mpy::hal::board_usb_dap;
+    use core::sync::atomic::{AtomicBool, Ordering};
+
+    static SERVING: AtomicBool = AtomicBool::new(false);
+
+    /// Serve the USB mode's CMSIS-DAP function (v2 bulk or v1 HID) from dap_loop. The wire
+    /// is taken with the first request, as a TCP client takes it by connecting.
+    pub fn start() -> Obj {
+        if board_usb_dap::packet_size().is_none() {
+            raise(
+                Kind::Runtime,
+                c"the USB mode has no CMSIS-DAP function: call pyb.usb_mode('2xVCP+DAP') (v2) or pyb.usb_mode('VCP+HID', hid=dap.hid_info) (v1) in boot.py",
+            );
+        }
+        SERVING.store(true, Ordering::Relaxed);
+        object::NONE
+    }
+
+    pub fn stop() {
+        SERVING.store(false, Ordering::Relaxed);
+    }
+
+    /// One step: a held answer first, then at most one request.
+    pub fn poll() {
+        if !SERVING.load(Ordering::Relaxed) {
+            return;
+        }
+        let Some(size) = board_usb_dap::packet_size() else {
+            return;
+        };
+        let _ = probe::with(|probe| {
+            let transport = probe.dap.as_ref().map(|server| server.transport());
+            if transport == Some(Transport::Usb(size))
+                && let Some(server) = probe.dap.as_mut()
+                && !server.flush_usb()
+            {
+                return Ok(());
+            }
+            let mut request = [0u8; dap_server::MAX_PACKET_SIZE];
+            let room = usize::from(size).min(request.len());
+            let Some(length @ 1..) = board_usb_dap::receive(&mut request[..room]) else {
+                return Ok(());
+            };
+            if transport.is_some_and(Transport::is_tcp) {
+                print::console("dap: USB CMSIS-DAP request refused: a TCP client has the wire\n");
+                return Ok(());
+            }
+            match probe.start_dap(Transport::Usb(size)) {
+                Ok(server) => server.answer_usb(&request[..length]),
+                Err(_) => print::console(
+                    "dap: USB CMSIS-DAP request refused: the GDB server (bmp) has the wire\n",
+                ),
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Ports without a USB device: `dap.init()` needs `tcp=`.
+#[cfg(not(feature = "board-gpio"))]
+mod usb {
+    use super::*;
+
+    pub fn start() -> Obj {
+        raise(
+            Kind::Runtime,
+            c"this port has no USB device for CMSIS-DAP: use dap.init(tcp=4441)",
+        );
+    }
+
+    pub fn stop() {}
+
+    pub fn poll() {}
 }
 
 /// The probe's delay between clock edges (the loop `wire::clock::Clocked` runs).

@@ -19,6 +19,8 @@ pub enum Failure {
     /// The other server drives the wire (the text says which and what to do).
     WireInUse(&'static str),
     Session(debug::Error),
+    /// nRST stayed low after the probe released it.
+    ResetStuck,
 }
 
 impl core::fmt::Display for Failure {
@@ -30,6 +32,9 @@ impl core::fmt::Display for Failure {
             Failure::NoWire(reason) => write!(f, "{reason}"),
             Failure::WireInUse(message) => f.write_str(message),
             Failure::Session(error) => write!(f, "{error}"),
+            Failure::ResetStuck => f.write_str(
+                "nRST stays low after the probe released it: the target or its wiring holds reset",
+            ),
         }
     }
 }
@@ -72,6 +77,10 @@ pub type ScanList = [Option<(&'static str, &'static str)>; MAX_TARGETS];
 const COMMAND_LINE_CAPACITY: usize = 256;
 /// nRST held this long by `hard_srst` (an STM32F1 needs 20 µs, DS5319 NRST pin).
 const RESET_PULSE_MICROS: u32 = 10_000;
+/// How long nRST may take to rise after the probe releases it (its pull-up against the
+/// line's capacitance, a supervisor's delay) before it counts as held low.
+const RESET_RELEASE_MICROS: u32 = 100_000;
+const RESET_RELEASE_POLL_MICROS: u32 = 1_000;
 
 pub struct Probe {
     pub session: Session<Wire, ProbeClock>,
@@ -192,22 +201,40 @@ impl Probe {
         if self.dap.is_some() {
             return Err(Failure::WireInUse(DAP_HAS_THE_WIRE));
         }
-        let mut done = false;
-        self.session.with_transport(|wire| {
-            pulse(wire.pins());
-            done = true;
-        });
-        if !done {
-            let mut pins = self.pins()?;
-            pulse(&mut pins);
-            self.spare = Some(pins);
-        }
-        fn pulse(pins: &mut link::Backend) {
+        let mut released = None;
+        self.session
+            .with_transport(|wire| released = Some(pulse(wire.pins())));
+        let released = match released {
+            Some(released) => released,
+            None => {
+                let mut pins = self.pins()?;
+                let released = pulse(&mut pins);
+                self.spare = Some(pins);
+                released
+            }
+        };
+        return if released {
+            Ok(())
+        } else {
+            Err(Failure::ResetStuck)
+        };
+
+        /// Pulse nRST; false if the line is still low RESET_RELEASE_MICROS after release
+        /// (a backend that cannot sense the pin reports it released).
+        fn pulse(pins: &mut link::Backend) -> bool {
             pins.set_reset(true);
             link::delay_micros(RESET_PULSE_MICROS);
             pins.set_reset(false);
+            let mut waited = 0;
+            while pins.read_reset() {
+                if waited >= RESET_RELEASE_MICROS {
+                    return false;
+                }
+                link::delay_micros(RESET_RELEASE_POLL_MICROS);
+                waited += RESET_RELEASE_POLL_MICROS;
+            }
+            true
         }
-        Ok(())
     }
 
     pub fn swdp_scan(&mut self, assert_reset: bool) -> Result<ScanList, Failure> {

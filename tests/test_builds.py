@@ -38,12 +38,13 @@ import pytest
 
 TOP = pathlib.Path(__file__).resolve().parent.parent
 PROBE_BOARDS = sorted(path.parent.name for path in (TOP / "boards").glob("*/pins.csv"))
-# Flash and RAM each board's firmware may use (the MCU's, less what the layout reserves).
+# What each board's firmware may use: its internal-flash region after mboot (the linker
+# scripts' FLASH_APP), the QSPI region where it has one, static RAM, and mboot's own region.
 BUDGETS = {
-    "STLINK3MINI": {"flash": 512 * 1024, "ram": 256 * 1024},
-    "PYBD_SF2": {"flash": 512 * 1024, "ram": 256 * 1024},
-    "DEVEBOX_STM32H743": {"flash": 2048 * 1024, "ram": 512 * 1024},
-    "DEVEBOX_STM32H750": {"flash": 2048 * 1024, "ram": 512 * 1024},
+    "STLINK3MINI": {"flash": 448 * 1024, "ram": 256 * 1024, "mboot": 32 * 1024},
+    "PYBD_SF2": {"flash": 480 * 1024, "external": 1024 * 1024, "ram": 256 * 1024, "mboot": 32 * 1024},
+    "DEVEBOX_STM32H743": {"flash": 1408 * 1024, "ram": 512 * 1024, "mboot": 128 * 1024},
+    "DEVEBOX_STM32H750": {"flash": 896 * 1024, "ram": 512 * 1024, "mboot": 128 * 1024},
 }
 
 
@@ -105,7 +106,32 @@ def test_board_builds_and_fits(board):
     flash = sum(sections.get(name, 0) for name in (".isr_vector", ".text", ".data"))
     ram = sum(sections.get(name, 0) for name in (".data", ".bss"))
     assert flash <= BUDGETS[board]["flash"], (board, flash)
+    assert sections.get(".text_ext", 0) <= BUDGETS[board].get("external", 0), (board, sections.get(".text_ext"))
     assert ram <= BUDGETS[board]["ram"], (board, ram)
+    # mboot, built with it, fits the sectors the firmware leaves it.
+    mboot = tool_output("arm-none-eabi-size", "-A", str(out / "mboot" / "firmware.elf"))
+    mboot_sections = {fields[0]: int(fields[1]) for fields in (line.split() for line in mboot.splitlines())
+                      if len(fields) == 3 and fields[1].isdigit()}
+    mboot_flash = sum(mboot_sections.get(name, 0) for name in (".isr_vector", ".text", ".data"))
+    assert 0 < mboot_flash <= BUDGETS[board]["mboot"], (board, mboot_flash)
+    assert (out / "mboot" / "firmware.dfu").stat().st_size > 0
     # The Rust library went in, built for the Cortex-M7 with the GPIO pin backend.
     symbols = tool_output("arm-none-eabi-nm", str(out / "firmware.elf"))
     assert " T bmp_loop" in symbols and " T bmp_board_gpio_init" in symbols
+    # USB: the CMSIS-DAP v2 interface and the event hook are in.
+    assert " T pyb_usb_dap_receive" in symbols and " T bmp_board_usb_dap_receive" in symbols
+    assert " T bmp_vm_hook" in symbols
+
+
+def test_factory_boot_and_main_templates_are_python():
+    """The boot.py and main.py a probe board's fresh filesystem gets
+    (modules/bmp/bmp_board_factory.c) are valid Python, and main.py starts the GDB server."""
+    source = (TOP / "modules" / "bmp" / "bmp_board_factory.c").read_text()
+    texts = {}
+    for name in ("bmp_boot_py", "bmp_main_py"):
+        body = re.search(rf"static const char {name}\[\] =\n(.*?)\n;", source, re.S).group(1)
+        literals = re.findall(r'^\s*"((?:[^"\\]|\\.)*)"', body, re.M)
+        texts[name] = "".join(literals).encode().decode("unicode_escape")
+        compile(texts[name], name, "exec")
+    assert "pyb.usb_mode('2xVCP'" in texts["bmp_boot_py"]
+    assert "bmp.init(stream=pyb.USB_VCP(1))" in texts["bmp_main_py"]

@@ -61,3 +61,84 @@ SCAN = "import target\ntry:\n    target.swdp_scan()\nexcept OSError as error:\n 
 def test_bad_wire_settings_are_clear_errors(unix_micropython, wire, message):
     output = run(unix_micropython, wire, "-c", SCAN)
     assert output.startswith("wire backend: ") and message in output, output
+
+
+# nRST held low by the target ----------------------------------------------------------
+
+def rsp_packet(body):
+    return b"$" + body + b"#%02x" % (sum(body) & 0xFF)
+
+
+def rsp_replies(client, until):
+    """Packets (their bodies) up to and including the first that `until` accepts."""
+    data, replies = b"", []
+    while True:
+        start = data.find(b"$")
+        end = data.find(b"#", start)
+        if start >= 0 and end >= 0 and len(data) >= end + 3:
+            body = data[start + 1:end]
+            data = data[end + 3:]
+            replies.append(body)
+            client.sendall(b"+")
+            if until(body):
+                return replies
+            continue
+        chunk = client.recv(4096)
+        assert chunk, f"connection closed; received {replies!r}"
+        data += chunk
+
+
+def monitor(client, command):
+    """`monitor COMMAND`: (its console text, its final reply)."""
+    client.sendall(rsp_packet(b"qRcmd," + command.encode().hex().encode()))
+    replies = rsp_replies(client, lambda body: not body.startswith(b"O") or body == b"OK")
+    text = "".join(bytes.fromhex(body[1:].decode()).decode() for body in replies[:-1])
+    return text, replies[-1]
+
+
+def test_nrst_held_low_is_a_clear_error_and_the_probe_keeps_serving(unix_micropython):
+    """A target (or wiring) holding nRST low, through a board's own GPIO pin code: the pulse
+    of `monitor hard_srst` cannot release it, the probe says so within its 100 ms wait, and
+    the GDB server goes on answering (the scan still finds the debug port, which answers
+    under reset as an STM32's does)."""
+    import socket
+    import time
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    script = f"import bmp, time\nbmp.init(tcp={port})\nprint('serving')\nwhile True:\n    time.sleep(1)\n"
+    environment = dict(os.environ, BMP_WIRE="gpio-model:devebox_stm32h7", BMP_SIM_FAULTS="reset-stuck=1")
+    process = subprocess.Popen([str(unix_micropython), "-c", script], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, env=environment)
+    try:
+        assert b"serving" in process.stdout.readline()
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+            started = time.monotonic()
+            text, reply = monitor(client, "hard_srst")
+            assert time.monotonic() - started < 5
+            assert "nRST stays low" in text and "holds reset" in text, text
+            assert reply != b"OK"
+            text, reply = monitor(client, "version")
+            assert reply == b"OK" and "bmp" in text.lower(), text
+            text, reply = monitor(client, "swdp_scan")
+            assert reply == b"OK" and "stm32" in text.lower(), text
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+
+
+@pytest.mark.parametrize("board,directory", [("devebox_stm32h7", "DEVEBOX_STM32H743"),
+                                             ("stlink3mini", "STLINK3MINI"), ("pybd_sf2", "PYBD_SF2")])
+def test_pinout_prints_the_boards_debug_connector(unix_micropython, top, board, directory):
+    """bmp.pinout() (the issue's platform.pinout()) prints the pins the board's pin code
+    drives, the same ones its pins.csv names BMP_*."""
+    output = run(unix_micropython, f"gpio-model:{board}", "-c", "import bmp; bmp.pinout()")
+    csv = dict(line.split(",", 1) for line in (top / "boards" / directory / "pins.csv").read_text().splitlines()
+               if line.startswith("BMP_"))
+    lines = {line.split()[0]: line.split()[1] for line in output.splitlines()[1:] if line.startswith(" ")}
+    assert lines["SWCLK/TCK"] == csv["BMP_SWCLK"], output
+    assert lines["SWDIO/TMS"] == csv["BMP_SWDIO"], output
+    assert lines["SWO"] == csv["BMP_SWO"], output
+    assert lines["nRST"] == csv["BMP_SRST"], output
+    assert lines["TDI"] == csv["BMP_TDI"], output
+    assert directory.split("_")[0] in output.splitlines()[1], output

@@ -1,3 +1,3 @@
-# Frozen into the probe board firmware: asyncio, and the file side of semihosting.
-include("$(MPY_DIR)/extmod/asyncio")
+# Frozen into the probe firmware: the file side of semihosting (no asyncio: the V3MINI's
+# 448 KB firmware region has no room for it).
 module("semihosting.py", base_path="$(BOARD_DIR)/../../modules/frozen")

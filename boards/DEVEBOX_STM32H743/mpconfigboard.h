@@ -9,6 +9,8 @@
 #endif
 #define MICROPY_HW_FLASH_FS_LABEL   "bmp"
 
+#include "../bmp_stm32.h"
+
 #define MICROPY_HW_ENABLE_RTC       (1)
 #define MICROPY_HW_ENABLE_RNG       (1)
 #define MICROPY_HW_ENABLE_ADC       (1)
@@ -61,11 +63,15 @@
 #define MICROPY_HW_LED_ON(pin)      (mp_hal_pin_low(pin))
 #define MICROPY_HW_LED_OFF(pin)     (mp_hal_pin_high(pin))
 
-// USB: FS core; two CDC interfaces (REPL and GDB), named for the host.
+// USB: the FS core (bmp_stm32.h: the interfaces).
 #define MICROPY_HW_USB_FS           (1)
-#define MICROPY_HW_USB_CDC_NUM      (2)
-#define MICROPY_HW_USB_INTERFACE_CDC0_STRING "bmp REPL"
-#define MICROPY_HW_USB_INTERFACE_CDC1_STRING "bmp GDB server"
 
 // bmp: the debug connector's pin map in rust/pins boards.rs.
 #define MICROPY_HW_BMP_PIN_MAP      "DEVEBOX_STM32H7"
+
+// mboot (the DFU bootloader in the first 128 KB sector): entered by machine.bootloader(),
+// with K2 (PC5) held at reset, or when no firmware is present. DFU on the FS USB port.
+#define MBOOT_BOOTPIN_PIN           (pin_C5)
+#define MBOOT_BOOTPIN_PULL          (MP_HAL_PIN_PULL_UP)
+#define MBOOT_BOOTPIN_ACTIVE        (0)
+#define MBOOT_USBD_PRODUCT_STRING   "bmp DFU (mboot)"

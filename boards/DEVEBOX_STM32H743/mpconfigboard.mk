@@ -1,5 +1,7 @@
 # bmp on the DEVEBOX STM32H743VI core board (STM32H743VIT6, 2 MB flash, 1 MB RAM).
-USE_MBOOT ?= 0
+# mboot (tools/mkfw builds it into build/NAME/mboot) sits in the first sector; USE_MBOOT=0
+# links the firmware at 0x08000000 for a board without it.
+USE_MBOOT ?= 1
 
 MCU_SERIES = h7
 CMSIS_MCU ?= STM32H743xx

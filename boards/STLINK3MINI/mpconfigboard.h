@@ -7,6 +7,8 @@
 #define MICROPY_HW_MCU_NAME         "STM32F723IE"
 #define MICROPY_HW_FLASH_FS_LABEL   "bmp"
 
+#include "../bmp_stm32.h"
+
 #define MICROPY_HW_ENABLE_RTC       (1)
 #define MICROPY_HW_ENABLE_RNG       (1)
 #define MICROPY_HW_ENABLE_USB       (1)
@@ -15,6 +17,18 @@
 #define MICROPY_HW_ENABLE_ADC       (0)
 #define MICROPY_HW_ENABLE_DAC       (0)
 #define MICROPY_HW_ENABLE_SERVO     (0)
+
+// 448 KB for the firmware (bmp_f723.ld): MicroPython modules a probe does without are out
+// (about 30 KB; docs/performance.md). FAT only (no littlefs), no asyncio.
+#define MICROPY_PY_FRAMEBUF         (0)
+#define MICROPY_PY_UCTYPES          (0)
+#define MICROPY_PY_RE               (0)
+#define MICROPY_PY_DEFLATE          (0)
+#define MICROPY_PY_CMATH            (0)
+#define MICROPY_PY_ONEWIRE          (0)
+#define MICROPY_PY_ASYNCIO          (0)
+#define MICROPY_PY_HEAPQ            (0)
+#define MICROPY_PY_NETWORK          (0)
 
 // 25 MHz HSE / 25 * 432 / 2: 216 MHz core; / 9: 48 MHz USB (RM0431 5.3.2).
 #define MICROPY_HW_CLK_PLLM         (25)
@@ -35,11 +49,12 @@
 #define MICROPY_HW_LED_ON(pin)      (mp_hal_pin_low(pin))
 #define MICROPY_HW_LED_OFF(pin)     (mp_hal_pin_high(pin))
 
-// USB: the HS core with its embedded HS PHY (F723/F733 only); two CDC interfaces.
+// USB: the HS core with its embedded HS PHY (F723/F733 only; bmp_stm32.h: the interfaces).
 #define MICROPY_HW_USB_HS           (1)
 #define MICROPY_HW_USB_HS_IN_FS     (1)
-#define MICROPY_HW_USB_CDC_NUM      (2)
-#define MICROPY_HW_USB_INTERFACE_CDC0_STRING "bmp REPL"
-#define MICROPY_HW_USB_INTERFACE_CDC1_STRING "bmp GDB server"
 
 #define MICROPY_HW_BMP_PIN_MAP      "STLINK3MINI"
+
+// mboot (sectors 0-1): entered by machine.bootloader() or when no firmware is present (the
+// probe has no button). DFU at full speed on the USB connector (the HS core's PHY).
+#define MBOOT_USBD_PRODUCT_STRING   "bmp DFU (mboot)"

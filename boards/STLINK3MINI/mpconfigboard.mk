@@ -2,11 +2,12 @@
 MCU_SERIES = f7
 CMSIS_MCU = STM32F723xx
 AF_FILE = boards/stm32f722_af.csv
-LD_FILES = $(BOARD_DIR)/bmp_f723.ld boards/common_ifs.ld
-TEXT0_ADDR = 0x08000000
-TEXT1_ADDR = 0x08010000
+# mboot (tools/mkfw builds it into build/NAME/mboot) in sectors 0-1, the firmware from
+# sector 4 (bmp_f723.ld).
+USE_MBOOT ?= 1
+LD_FILES = $(BOARD_DIR)/bmp_f723.ld boards/common_bl.ld
+TEXT0_ADDR = 0x08010000
 
-MICROPY_VFS_LFS2 = 1
 FROZEN_MANIFEST ?= $(BOARD_DIR)/manifest.py
 
 BMP_RUST_TARGET = thumbv7em-none-eabihf

@@ -45,4 +45,12 @@ int bmp_board_link_read(uint32_t timeout_us);
 // BMP_* pins of pins.csv are on; returns the board's pin map name (rust/pins boards.rs).
 const char *bmp_board_gpio_init(void);
 
+// Probe boards: CMSIS-DAP packets on the USB device (bmp_board_usb_dap.c), v2 on the vendor
+// bulk interface or v1 on the HID interface, whichever the USB mode has. The packet size
+// (0: the mode has neither); one command packet (its length, 0 if none waits, -1 if USB is
+// not configured); one response packet (0 if queued, -1 if the last is still in flight).
+size_t bmp_board_usb_dap_packet_size(void);
+int bmp_board_usb_dap_receive(uint8_t *buffer, size_t size);
+int bmp_board_usb_dap_transmit(const uint8_t *data, size_t length);
+
 #endif // BMP_GLUE_H

@@ -24,6 +24,8 @@ SRC_USERMOD_C += $(BMP_MOD_DIR)/bmp_call.c
 CFLAGS_USERMOD += -I$(BMP_MOD_DIR)
 ifneq ($(filter board-gpio,$(BMP_CARGO_FEATURES)),)
 SRC_USERMOD_C += $(BMP_MOD_DIR)/bmp_board_gpio.c
+SRC_USERMOD_C += $(BMP_MOD_DIR)/bmp_board_usb_dap.c
+SRC_USERMOD_C += $(BMP_MOD_DIR)/bmp_board_factory.c
 endif
 
 BMP_RUST_DIR := $(abspath $(BUILD))/rust

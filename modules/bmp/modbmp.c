@@ -71,6 +71,7 @@ BMP_FUN_VAR(bmp_disp_fun, 1, 1);
 BMP_FUN_VAR(bmp_repl_fun, 1, 1);
 BMP_FUN_VAR(bmp_debug, 0, 0);
 BMP_FUN_VAR(bmp_help, 0, 0);
+BMP_FUN_VAR(bmp_pinout, 0, 0);
 
 static const mp_rom_map_elem_t bmp_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_bmp) },
@@ -84,6 +85,7 @@ static const mp_rom_map_elem_t bmp_module_globals_table[] = {
     BMP_ENTRY(MP_QSTR_repl_fun, bmp_repl_fun),
     BMP_ENTRY(MP_QSTR_debug, bmp_debug),
     BMP_ENTRY(MP_QSTR_help, bmp_help),
+    BMP_ENTRY(MP_QSTR_pinout, bmp_pinout),
 };
 static MP_DEFINE_CONST_DICT(bmp_module_globals, bmp_module_globals_table);
 

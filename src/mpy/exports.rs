@@ -23,6 +23,7 @@ macro_rules! positional {
 
 positional! {
     module_bmp::bmp_help,
+    module_bmp::bmp_pinout,
     module_bmp::bmp_poll,
     module_bmp::bmp_deinit,
     module_bmp::bmp_repl_fun,

@@ -47,6 +47,34 @@ pub mod board_link {
     }
 }
 
+/// CMSIS-DAP packets on a probe board's USB device (bmp_board_usb_dap.c): v2 bulk or v1 HID,
+/// whichever `pyb.usb_mode()` chose.
+#[cfg(feature = "board-gpio")]
+pub mod board_usb_dap {
+    use super::sys;
+
+    /// The USB mode's CMSIS-DAP packet size; None if the mode has no CMSIS-DAP function.
+    pub fn packet_size() -> Option<u16> {
+        // SAFETY: reads the USB device's state.
+        let size = unsafe { sys::bmp_board_usb_dap_packet_size() };
+        u16::try_from(size).ok().filter(|&size| size > 0)
+    }
+
+    /// A command packet into `buffer`: its length, Some(0) if none waits, None if the host
+    /// has not configured the device.
+    pub fn receive(buffer: &mut [u8]) -> Option<usize> {
+        // SAFETY: the C side writes at most `buffer.len()` bytes during the call.
+        let length = unsafe { sys::bmp_board_usb_dap_receive(buffer.as_mut_ptr(), buffer.len()) };
+        usize::try_from(length).ok()
+    }
+
+    /// Queue a response packet; false while the last one is still in flight.
+    pub fn transmit(data: &[u8]) -> bool {
+        // SAFETY: the C side copies `data` during the call.
+        unsafe { sys::bmp_board_usb_dap_transmit(data.as_ptr(), data.len()) == 0 }
+    }
+}
+
 /// A probe board's GPIO (stm32 port, bmp_board_gpio.c): the debug connector's registers.
 #[cfg(feature = "board-gpio")]
 pub mod board_gpio {

@@ -75,7 +75,62 @@ pub const DEVEBOX_STM32H7: Board = Board {
 pub const ALL: [Board; 3] = [STLINK3MINI, PYBD_SF2, DEVEBOX_STM32H7];
 
 /// A board by name (case-insensitive), for BMP_WIRE=gpio-model:NAME.
+impl Board {
+    /// The debug connector's pins, one `SIGNAL PIN` line each, as pins.csv names them
+    /// (BMP_SWCLK ...); what `bmp.pinout()` prints.
+    pub fn write_pinout(&self, out: &mut dyn core::fmt::Write) -> core::fmt::Result {
+        let pins = &self.pins;
+        writeln!(out, "{} debug connector:", self.name)?;
+        writeln!(out, " SWCLK/TCK  {}", pins.swclk)?;
+        writeln!(out, " SWDIO/TMS  {}", pins.swdio)?;
+        let optional = [
+            ("SWDIO in  ", pins.swdio_in),
+            ("SWDIO dir ", pins.swdio_direction),
+            ("TDI       ", pins.tdi),
+            ("TDO       ", pins.tdo),
+            ("nRST      ", pins.reset),
+        ];
+        for (signal, pin) in optional {
+            if let Some(pin) = pin {
+                writeln!(out, " {signal} {pin}")?;
+            }
+        }
+        writeln!(
+            out,
+            " SWO        {} (a UART's RX: bmp.traceswo(uart=...))",
+            self.swo
+        )
+    }
+}
+
 pub fn by_name(name: &str) -> Option<Board> {
     ALL.into_iter()
         .find(|board| board.name.eq_ignore_ascii_case(name))
+}
+
+#[cfg(test)]
+mod pinout_tests {
+    use super::*;
+
+    #[test]
+    fn the_pinout_names_every_wired_signal() {
+        let mut text = String::new();
+        STLINK3MINI.write_pinout(&mut text).unwrap();
+        assert!(text.starts_with("STLINK3MINI debug connector:\n"), "{text}");
+        for line in [
+            " SWCLK/TCK  PH6",
+            " SWDIO/TMS  PF9",
+            " SWDIO in   PH7",
+            " SWDIO dir  PA7",
+            " nRST       PA6",
+        ] {
+            assert!(text.contains(line), "{line:?} missing from {text}");
+        }
+        let mut text = String::new();
+        PYBD_SF2.write_pinout(&mut text).unwrap();
+        assert!(
+            !text.contains("SWDIO in"),
+            "PYBD_SF2 has no SWDIO buffer: {text}"
+        );
+    }
 }

@@ -16,6 +16,9 @@ pub struct FaultConfig {
     /// The target loses power for `power_off_ns` of virtual time.
     pub power_off: f64,
     pub power_off_ns: u64,
+    /// The target (or its wiring) holds nRST low: the chip stays in reset and the line
+    /// reads low whatever the probe drives.
+    pub reset_stuck: bool,
 }
 
 impl Default for FaultConfig {
@@ -28,6 +31,7 @@ impl Default for FaultConfig {
             read_parity: 0.0,
             power_off: 0.0,
             power_off_ns: 1_000_000,
+            reset_stuck: false,
         }
     }
 }
@@ -35,7 +39,8 @@ impl Default for FaultConfig {
 impl FaultConfig {
     /// Parse `KIND=VALUE,...` with bmp-sim's option names: `wait`, `fault`, `no-answer`,
     /// `read-parity`, `power-off` (probabilities per transaction, 0 to 1), `power-off-time`
-    /// (microseconds), `seed`; e.g. `wait=1e-3,seed=7`. The host probe reads it from
+    /// (microseconds), `reset-stuck` (1: nRST held low), `seed`; e.g. `wait=1e-3,seed=7`.
+    /// The host probe reads it from
     /// BMP_SIM_FAULTS.
     pub fn parse(text: &str) -> Result<Self, &'static str> {
         let mut config = Self::default();
@@ -53,10 +58,11 @@ impl FaultConfig {
                 "read-parity" => config.read_parity = probability()?,
                 "power-off" => config.power_off = probability()?,
                 "power-off-time" => config.power_off_ns = number()?.saturating_mul(1000),
+                "reset-stuck" => config.reset_stuck = number()? != 0,
                 "seed" => config.seed = number()?,
                 _ => {
                     return Err(
-                        "unknown fault kind (wait, fault, no-answer, read-parity, power-off, power-off-time, seed)",
+                        "unknown fault kind (wait, fault, no-answer, read-parity, power-off, power-off-time, reset-stuck, seed)",
                     );
                 }
             }
@@ -152,7 +158,7 @@ mod tests {
     #[test]
     fn parse_names_every_kind() {
         let config =
-            FaultConfig::parse("wait=0.1,fault=0.2,no-answer=0.3,read-parity=0.4,power-off=0.5,power-off-time=20,seed=7")
+            FaultConfig::parse("wait=0.1,fault=0.2,no-answer=0.3,read-parity=0.4,power-off=0.5,power-off-time=20,reset-stuck=1,seed=7")
                 .unwrap();
         assert_eq!(
             (config.wait, config.fault, config.no_answer),
@@ -160,6 +166,7 @@ mod tests {
         );
         assert_eq!((config.read_parity, config.power_off), (0.4, 0.5));
         assert_eq!((config.power_off_ns, config.seed), (20_000, 7));
+        assert!(config.reset_stuck);
         assert_eq!(FaultConfig::parse(""), Ok(FaultConfig::default()));
         assert!(FaultConfig::parse("wait=2").is_err());
         assert!(FaultConfig::parse("bogus=0.1").is_err());

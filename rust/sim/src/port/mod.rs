@@ -279,6 +279,16 @@ impl<B: Bus> Sim<B> {
 
     pub fn set_faults(&mut self, config: FaultConfig) {
         self.faults = FaultInjector::new(config);
+        let held = self.reset_held();
+        if self.powered {
+            self.bus.set_reset(held);
+        }
+    }
+
+    /// The chip's nRST: low while the probe drives it low, or while the target holds it
+    /// (fault `reset_stuck`).
+    fn reset_held(&self) -> bool {
+        self.probe.reset || self.faults.config().reset_stuck
     }
 
     pub fn faults(&self) -> FaultConfig {
@@ -299,7 +309,7 @@ impl<B: Bus> Sim<B> {
         self.powered = on;
         self.state = Powered::for_bus(&self.bus);
         self.state.jtag.set_test_reset(self.probe.test_reset);
-        self.bus.set_reset(!on || self.probe.reset);
+        self.bus.set_reset(!on || self.reset_held());
     }
 
     /// Let virtual time pass with the clock stopped (a probe's sleep).
@@ -503,12 +513,12 @@ impl<B: Bus> wire::Pins for Sim<B> {
         self.probe.reset = asserted;
         if self.powered {
             self.catch_up();
-            self.bus.set_reset(asserted);
+            self.bus.set_reset(self.reset_held());
         }
     }
 
     fn read_reset(&mut self) -> bool {
-        self.probe.reset
+        self.reset_held()
     }
 
     fn set_frequency(&mut self, hz: u32) -> u32 {

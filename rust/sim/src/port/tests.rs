@@ -556,6 +556,21 @@ fn reset_pin_reaches_the_chip() {
 }
 
 #[test]
+fn a_stuck_reset_line_stays_low_when_released() {
+    let mut sim = Sim::new(RamBus::new());
+    sim.set_faults(FaultConfig {
+        reset_stuck: true,
+        ..FaultConfig::default()
+    });
+    assert!(sim.bus().reset && sim.read_reset());
+    sim.set_reset(false);
+    assert!(
+        sim.bus().reset && sim.read_reset(),
+        "the target holds nRST low"
+    );
+}
+
+#[test]
 fn virtual_time_follows_the_declared_frequency() {
     let mut sim = Sim::new(RamBus::new());
     assert_eq!(sim.set_frequency(2_000_000), 2_000_000);
