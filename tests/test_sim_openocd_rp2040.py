@@ -1,8 +1,11 @@
 """OpenOCD against the simulated RP2040: bmp-sim serves it over remote_bitbang (SWD
 multi-drop: a DP per core and the rescue DP on one wire), and OpenOCD (openocd-esp32 from
 the project venv, its stock target/rp2040.cfg) must find both cores' DPs by TARGETSEL,
-examine both Cortex-M0+ cores and reset-halt them, as it would silicon."""
+examine both Cortex-M0+ cores and reset-halt them, and flash the QSPI flash through XIP
+with its rp2xxx driver, which calls the boot ROM's flash functions on core 0, as it would
+silicon."""
 
+import os
 import re
 
 import pytest
@@ -18,6 +21,8 @@ SIO_CPUID = 0xD0000000
 CPUID_M0PLUS = 0x410CC601
 # The boot ROM's reset handler (datasheet 2.8.1) where a reset-halted core stops.
 ROM_RESET_PC = 0xEE
+XIP = 0x10000000
+FLASH_TIMEOUT = 120
 
 
 @pytest.fixture(scope="session")
@@ -82,3 +87,36 @@ def test_rp2040_both_cores_identify_and_reset_halt(rp2040):
     openocd.command("targets rp2040.core1")
     if openocd.read_word(0x20001000) != 0xC0FFEE01:
         openocd.fail("core 1 does not see the SRAM word written through core 0")
+
+
+def write_image(openocd, path):
+    output = openocd.command(f"flash write_image erase {{{path}}} 0x{XIP:08x} bin",
+                             timeout=FLASH_TIMEOUT)
+    if re.search(r"wrote \d+ bytes", output) is None:
+        openocd.fail(f"unexpected answer to flash write_image: {output!r}")
+    size = path.stat().st_size
+    output = openocd.command(f"verify_image {{{path}}} 0x{XIP:08x} bin", timeout=FLASH_TIMEOUT)
+    if re.search(rf"verified {size} bytes", output) is None:
+        openocd.fail(f"verify_image does not verify {size} bytes: {output!r}")
+    first = int.from_bytes(path.read_bytes()[:4], "little")
+    if openocd.read_word(XIP) != first:
+        openocd.fail("XIP does not read the image's first word after the write")
+
+
+def test_rp2040_flash_write_and_verify(rp2040, tmp_path):
+    """OpenOCD's rp2xxx driver probes the W25Q16JV by its JEDEC ID through the SSI with
+    chip select forced by IO_QSPI, then erases and programs through the boot ROM's
+    connect_internal_flash, flash_exit_xip, flash_range_erase, flash_range_program,
+    flash_flush_cache and flash_enter_cmd_xip, run on core 0; verify_image reads the
+    result back through XIP. A second, different image over the first verifies too, which
+    needs the erase (NOR programming only clears bits)."""
+    sim, openocd = rp2040
+    openocd.command("reset halt")
+    openocd.command("flash probe 0", timeout=FLASH_TIMEOUT)
+    log_has(openocd, r"RP2040 rev 2, QSPI Flash \S+ w25q16jv id = 0x1540ef size = 2048 KiB "
+            r"in 512 sectors", "the W25Q16JV found by its JEDEC ID")
+    # Not a whole number of pages: the driver pads the last one.
+    for number in (1, 2):
+        image = tmp_path / f"image{number}.bin"
+        image.write_bytes(os.urandom(6000))
+        write_image(openocd, image)

@@ -209,8 +209,28 @@ fn on_instruction(uc: &mut Unicorn<'_, System>, address: u64, _size: u32) {
             system.run.stop = Some(stop);
             let _ = uc.emu_stop();
         }
-        None => system.run.executed += 1,
+        None => {
+            system.run.executed += 1;
+            if system.soc.is_host_function(address as u32) {
+                call_host_function(uc, address as u32);
+            }
+        }
     }
+}
+
+/// A boot ROM function the SoC performs on the host (`Soc::is_host_function`), with the
+/// AAPCS arguments r0-r3.
+fn call_host_function(uc: &mut Unicorn<'_, System>, address: u32) {
+    let registers = [
+        RegisterARM::R0,
+        RegisterARM::R1,
+        RegisterARM::R2,
+        RegisterARM::R3,
+    ];
+    let arguments = registers.map(|register| uc.reg_read(register).unwrap_or(0) as u32);
+    let system = uc.get_data_mut();
+    let now = system.now_ns;
+    system.soc.call_host_function(address, arguments, now);
 }
 
 fn stop_before(system: &mut System, address: u32) -> Option<Stop> {

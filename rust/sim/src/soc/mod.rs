@@ -233,6 +233,13 @@ pub trait Soc: Send {
     fn shared_ram(&self) -> Option<*mut u8> {
         None
     }
+    /// A boot ROM function the simulator performs itself when the core reaches its entry
+    /// (the RP2040's flash functions); the instruction there then runs (`bx lr`).
+    fn is_host_function(&self, _address: u32) -> bool {
+        false
+    }
+    /// Perform the host function at `address` with the core's r0-r3.
+    fn call_host_function(&mut self, _address: u32, _arguments: [u32; 4], _now_ns: u64) {}
     /// The RAMs (first: the one at 0x2000_0000).
     fn rams(&self) -> Vec<Memory>;
     /// The system memory block (bootloader, IDs, option bytes): base and size; every

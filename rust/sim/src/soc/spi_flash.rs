@@ -1,7 +1,6 @@
 //! A serial NOR flash on a (Q)SPI bus, as the RP2040 boards carry it: a Winbond W25Q16JV,
-//! 2 MB in 4 KB sectors and 256-byte pages (W25Q16JV datasheet, "Instructions"). The
-//! RP2040 SoC that will put it behind its SSI and XIP window is not written yet
-//! (docs/chips.md): today it is a part with its own tests.
+//! 2 MB in 4 KB sectors and 256-byte pages (W25Q16JV datasheet, "Instructions"), behind
+//! the RP2040's SSI and XIP window (`soc::rp2040::qspi`).
 //!
 //! The bus is byte by byte: `select`, `transfer` each byte (the byte the flash sends back
 //! comes with it), `deselect`. A program or erase starts when chip select goes high and

@@ -10,24 +10,32 @@
 //! Approximations:
 //! - The boot ROM is written here (`rom`), not Raspberry Pi's: its header (magic, version,
 //!   the function and data table pointers, `rom_table_lookup` as Thumb code, datasheet
-//!   2.8.2/2.8.3) and a reset handler that sleeps (WFI in a loop) on both cores: it does
-//!   not load boot2 from flash nor start core 1 by the SIO FIFO. The flash functions are
-//!   not there yet (their codes are absent from the function table).
-//! - XIP reads the flash array directly (no cache, no SSI, no continuous-read mode); the
-//!   cores cannot execute from XIP (it is not unicorn memory), and XIP writes are bus
+//!   2.8.2/2.8.3), a reset handler that sleeps (WFI in a loop) on both cores (it does not
+//!   load boot2 from flash nor start core 1 by the SIO FIFO), and the six flash functions
+//!   in the function table by their codes ('IF', 'EX', 'RE', 'RP', 'FC', 'CX'). Those are
+//!   host hooks, not Thumb code: each entry is `bx lr`, and the simulator performs the
+//!   function (byte by byte on the W25Q16JV's SPI bus: write enable, sector/block erase,
+//!   page program, BUSY to its end) when a core reaches it, in no core time (`qspi`).
+//!   flash_range_program's data must be in SRAM (else nothing is written). The data
+//!   table is empty.
+//! - XIP reads the flash array directly (no cache, no SSI XIP engine); after
+//!   flash_exit_xip the debugger's XIP reads are bus errors until flash_enter_cmd_xip.
+//!   The cores cannot execute from XIP (it is not unicorn memory), and XIP writes are bus
 //!   errors (silicon writes them into the cache).
 //! - SRAM is one flat 264 KB block (no striping, no bank aliases at 0x2100_0000).
-//! - Peripherals: SYSINFO CHIP_ID and PLATFORM, SIO CPUID; other APB/AHB words hold what
-//!   is written. AIRCR.SYSRESETREQ resets only the core that writes it (datasheet
+//! - Peripherals: SYSINFO CHIP_ID and PLATFORM, SIO CPUID, the SSI's SR and DR0 and
+//!   IO_QSPI GPIO_QSPI_SS_CTRL (`qspi`); other APB and SSI words hold what is written. AIRCR.SYSRESETREQ resets only the core that writes it (datasheet
 //!   2.4.2.9: it is the core's own reset on the RP2040), and resets that core's view.
 
+mod qspi;
 mod rom;
 #[cfg(test)]
 mod tests;
 
-use super::spi_flash::{self, SpiFlash};
+use super::spi_flash;
 use super::{CoreModel, FlashEffect, FlashError, Memory, Soc, Variant};
 use crate::bus::{AccessPortIdentity, Identity, MultidropTarget};
+use qspi::{Qspi, SSI_BASE, SSI_SIZE};
 use std::sync::{Arc, Mutex};
 
 /// SW-DP DPIDR: DPv2, MINDP, multi-drop (datasheet 2.3.4; chips.md 5.1).
@@ -92,14 +100,14 @@ const AHB_AP: AccessPortIdentity = AccessPortIdentity {
 /// What the two cores share: the flash part, and SRAM's host memory, which both cores'
 /// unicorn instances map (`Soc::shared_ram`).
 pub struct Shared {
-    pub flash: Mutex<SpiFlash>,
+    qspi: Mutex<Qspi>,
     sram: SharedMemory,
 }
 
 impl Default for Shared {
     fn default() -> Self {
         Shared {
-            flash: Mutex::default(),
+            qspi: Mutex::default(),
             sram: SharedMemory::new(SRAM.size as usize),
         }
     }
@@ -149,11 +157,24 @@ impl Rp2040 {
         Rp2040 { core_index, shared }
     }
 
-    fn flash_word(&self, offset: u32) -> u32 {
-        let flash = self.shared.flash.lock().unwrap_or_else(|e| e.into_inner());
-        let at = offset as usize;
-        let bytes = flash.contents().get(at..at + 4).unwrap_or(&[0xFF; 4]);
-        u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
+    fn qspi(&self) -> std::sync::MutexGuard<'_, Qspi> {
+        self.shared
+            .qspi
+            .lock()
+            .unwrap_or_else(|error| error.into_inner())
+    }
+
+    /// `length` bytes of SRAM at `address`, None outside it.
+    fn read_sram(&self, address: u32, length: usize) -> Option<Vec<u8>> {
+        let offset = address.checked_sub(SRAM.base)? as usize;
+        if offset.checked_add(length)? > self.shared.sram.size {
+            return None;
+        }
+        // SAFETY: inside the block (checked above); no core runs during a host call
+        // (it is made from the running core's own instruction hook, on this thread).
+        let bytes =
+            unsafe { std::slice::from_raw_parts(self.shared.sram.pointer.add(offset), length) };
+        Some(bytes.to_vec())
     }
 }
 
@@ -229,7 +250,24 @@ impl Soc for Rp2040 {
     }
 
     fn read_system_memory(&self, address: u32) -> u32 {
-        self.flash_word(address - XIP.base)
+        self.qspi().read_xip(address - XIP.base)
+    }
+
+    fn debugger_may_access(&self, address: u32) -> bool {
+        !(XIP.base..XIP.base + XIP.size).contains(&address) || self.qspi().xip_on()
+    }
+
+    fn is_host_function(&self, address: u32) -> bool {
+        rom::function_at(address).is_some()
+    }
+
+    fn call_host_function(&mut self, address: u32, arguments: [u32; 4], now_ns: u64) {
+        let Some(function) = rom::function_at(address) else {
+            return;
+        };
+        let sram = |at, length| self.read_sram(at, length);
+        let mut qspi = self.shared.qspi.lock().unwrap_or_else(|e| e.into_inner());
+        qspi.call(function, arguments, sram, now_ns);
     }
 
     fn write_system_memory(
@@ -243,7 +281,14 @@ impl Soc for Rp2040 {
     }
 
     fn peripherals(&self) -> Vec<Memory> {
-        vec![APB, SIO]
+        vec![
+            APB,
+            SIO,
+            Memory {
+                base: SSI_BASE,
+                size: SSI_SIZE,
+            },
+        ]
     }
 
     fn read_register(&self, address: u32) -> Option<u32> {
@@ -251,16 +296,23 @@ impl Soc for Rp2040 {
             SYSINFO_CHIP_ID => Some(CHIP_ID),
             SYSINFO_PLATFORM => Some(PLATFORM_ASIC),
             SIO_CPUID => Some(self.core_index),
-            _ => None,
+            _ => self.qspi().read_register(address),
         }
+    }
+
+    fn read_register_at(&mut self, address: u32, _now_ns: u64) -> Option<u32> {
+        self.qspi().read_register_at(address)
     }
 
     fn write_register(
         &mut self,
         address: u32,
-        _value: u32,
-        _now_ns: u64,
+        value: u32,
+        now_ns: u64,
     ) -> Option<Result<(), FlashError>> {
+        if let Some(done) = self.qspi().write_register(address, value, now_ns) {
+            return Some(Ok(done));
+        }
         // SYSINFO and SIO CPUID are read-only.
         self.read_register(address).map(|_| Ok(()))
     }

@@ -4,6 +4,8 @@
 //! function table (0x14), the data table (0x16) and `rom_table_lookup` (0x18), and tables
 //! of (16-bit code, 16-bit address) pairs ending with code 0 (2.8.3).
 
+use super::qspi::{ROM_FUNCTIONS, RomFunction};
+
 /// Initial SP and reset PC (datasheet 2.8.1; chips.md 5.2: SP 0x20041F00, PC 0xEF).
 const STACK_TOP: u32 = 0x2004_1F00;
 pub const RESET_HANDLER: u32 = 0xEE;
@@ -12,6 +14,22 @@ const MAGIC: [u8; 4] = [b'M', b'u', 0x01, 0x03];
 pub const FUNCTION_TABLE: u16 = 0x100;
 pub const DATA_TABLE: u16 = 0x140;
 pub const TABLE_LOOKUP: u16 = 0x180;
+
+/// The flash functions' entries (`bx lr; nop` each): the simulator performs a function
+/// when a core reaches its entry (`Soc::call_host_function`), then the `bx lr` returns.
+const FUNCTIONS: u32 = 0x200;
+const FUNCTION_CODE: [u16; 2] = [0x4770, 0xBF00];
+
+/// The flash function whose entry is at `address`.
+pub fn function_at(address: u32) -> Option<RomFunction> {
+    let index = address.checked_sub(FUNCTIONS)?;
+    if !index.is_multiple_of(4) {
+        return None;
+    }
+    ROM_FUNCTIONS
+        .get((index / 4) as usize)
+        .map(|&(_, function)| function)
+}
 
 /// `wfi; b reset`: a core out of reset sleeps (boot2 and core 1's launch protocol are
 /// not simulated).
@@ -55,8 +73,15 @@ pub fn image() -> Vec<u8> {
         &[FUNCTION_TABLE, DATA_TABLE, TABLE_LOOKUP | 1],
     );
     put_halfwords(&mut image, RESET_HANDLER as usize, &RESET_CODE);
-    // Both tables are empty (code 0) until the flash functions are written.
-    put_halfwords(&mut image, FUNCTION_TABLE.into(), &[0, 0]);
+    let mut table = Vec::new();
+    for (index, (code, _)) in ROM_FUNCTIONS.iter().enumerate() {
+        let entry = FUNCTIONS as usize + 4 * index;
+        put_halfwords(&mut image, entry, &FUNCTION_CODE);
+        table.extend([*code, entry as u16 | 1]);
+    }
+    table.extend([0, 0]);
+    put_halfwords(&mut image, FUNCTION_TABLE.into(), &table);
+    // The data table is empty.
     put_halfwords(&mut image, DATA_TABLE.into(), &[0, 0]);
     put_halfwords(&mut image, TABLE_LOOKUP.into(), &LOOKUP_CODE);
     image
