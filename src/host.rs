@@ -268,17 +268,16 @@ fn simulator(pins: &mut HostPins) -> Option<&mut sim::port::Sim<sim::chip::Chip>
 /// timed in virtual time; virtual time first catches up with the wall clock). None when the
 /// wire is not the simulator.
 pub fn take_swo(pins: &mut HostPins) -> Option<Vec<u8>> {
-    take_swo_at_rate(pins).map(|(bytes, _, _)| bytes)
+    take_swo_sent(pins).map(|sent| sent.into_iter().map(|(byte, _)| byte).collect())
 }
 
-/// [`take_swo`], with the SWO bit rate and whether it is NRZ (else Manchester).
-fn take_swo_at_rate(pins: &mut HostPins) -> Option<(Vec<u8>, u64, bool)> {
+/// [`take_swo`], each byte with the rate and protocol it was sent in.
+fn take_swo_sent(pins: &mut HostPins) -> Option<Vec<(u8, sim::chip::SwoFormat)>> {
     let simulator = simulator(pins)?;
     simulator.idle(0);
-    let mut bytes = Vec::new();
-    simulator.bus_mut().take_swo(&mut bytes);
-    let (rate, nrz) = simulator.bus().swo_rate();
-    Some((bytes, rate, nrz))
+    let mut sent = Vec::new();
+    simulator.bus_mut().take_swo_sent(&mut sent);
+    Some(sent)
 }
 
 /// The host probe's serial lines for `dap`, both to the simulated target.
@@ -368,13 +367,15 @@ impl dap::pins::Serial<HostPins> for SimulatedSerial {
         buffer: &mut [u8],
     ) -> (usize, bool) {
         let mut framing_error = false;
-        if let Some((bytes, rate, nrz)) = take_swo_at_rate(pins) {
-            let receivable = nrz == (mode == SwoMode::Uart) && rates_match(rate, baudrate);
-            framing_error = !receivable && !bytes.is_empty();
-            if receivable {
-                keep(&mut self.swo_pending, bytes);
+        let mut received = Vec::new();
+        for (byte, sent) in take_swo_sent(pins).unwrap_or_default() {
+            if sent.nrz == (mode == SwoMode::Uart) && rates_match(sent.rate, baudrate) {
+                received.push(byte);
+            } else {
+                framing_error = true;
             }
         }
+        keep(&mut self.swo_pending, received);
         (hand_out(&mut self.swo_pending, buffer), framing_error)
     }
 

@@ -6,15 +6,16 @@
 //! buffer's size, and of the head and tail indexes (32-bit words). The program writes at
 //! head and advances it; the probe shows [tail, head) and sets tail = head.
 //!
-//! traceswo: ITM software packets from an SWO byte stream (a UART at the SWO baud rate);
-//! the data of the chosen stimulus ports is shown.
+//! traceswo: ITM software packets from an SWO byte stream (a UART at the SWO baud rate),
+//! plain or in TPIU formatter frames (debug::itm::SwoDecoder finds out); the data of the
+//! chosen stimulus ports is shown, and a lost-data mark where the ITM reports an overflow.
 #![forbid(unsafe_code)]
 
 use crate::gdb_server::display;
 use crate::mpy::stream::{self, Root};
 use crate::mpy::{Obj, hal};
 use crate::probe::Probe;
-use debug::itm::ItmDecoder;
+use debug::itm::{Item, SwoDecoder};
 
 /// tracebuf reads the target at most this often.
 const TRACEBUF_PERIOD_MS: u32 = 20;
@@ -35,7 +36,22 @@ pub struct Trace {
     last_read_ms: u32,
     /// Stimulus ports shown (bit n: port n); 0 when traceswo is off.
     pub swo_channels: u32,
-    decoder: ItmDecoder,
+    decoder: SwoDecoder,
+}
+
+/// Shown where the ITM reports an overflow (ARMv7-M D4.2.3): packets were lost there.
+const OVERFLOW_MARK: &[u8] = b"[itm overflow: data lost]";
+
+/// Decoded text on its way to the console.
+type ShownText = heapless::Vec<u8, 256>;
+
+/// Add `bytes` to `text`, showing what it holds first when they do not fit.
+fn append(text: &mut ShownText, bytes: &[u8]) {
+    if text.extend_from_slice(bytes).is_err() {
+        display(text);
+        text.clear();
+        let _ = text.extend_from_slice(bytes);
+    }
 }
 
 impl Trace {
@@ -45,7 +61,7 @@ impl Trace {
             buffer_enabled: false,
             last_read_ms: 0,
             swo_channels: 0,
-            decoder: ItmDecoder::new(),
+            decoder: SwoDecoder::new(),
         }
     }
 
@@ -60,7 +76,7 @@ impl Trace {
 
     pub fn start_swo(&mut self, channels: u32) {
         self.swo_channels = channels;
-        self.decoder = ItmDecoder::new();
+        self.decoder = SwoDecoder::new();
     }
 
     fn poll_buffer(&mut self, probe: &mut Probe) {
@@ -113,18 +129,19 @@ impl Trace {
 
     /// Decode SWO bytes (at most 256) and show the chosen ports' data.
     fn show_swo(&mut self, input: &[u8]) {
-        let mut text = [0u8; 256];
-        let mut length = 0;
+        let mut text = ShownText::new();
+        let channels = self.swo_channels;
         for &byte in input {
-            if let Some((port, data)) = self.decoder.feed(byte)
-                && self.swo_channels & (1 << port) != 0
-            {
-                text[length] = data;
-                length += 1;
-            }
+            self.decoder.feed(byte, &mut |item| match item {
+                Item::Data { port, byte } if channels & (1 << port) != 0 => {
+                    append(&mut text, &[byte]);
+                }
+                Item::Overflow => append(&mut text, OVERFLOW_MARK),
+                _ => {}
+            });
         }
-        if length > 0 {
-            display(&text[..length]);
+        if !text.is_empty() {
+            display(&text);
         }
     }
 }

@@ -168,16 +168,19 @@ def test_target_rtt_read_and_write_while_the_target_runs(unix_micropython, firmw
     assert len(lines) == 16, result.stdout
 
 
-def test_traceswo_shows_the_firmwares_itm_text_from_the_simulated_swo(unix_micropython, firmware):
-    """bmp.traceswo(chan=[0]) without uart= on the host probe: the simulated target's SWO."""
+@pytest.mark.parametrize("mode", ["plain", "formatted"])
+def test_traceswo_shows_the_firmwares_itm_text_from_the_simulated_swo(unix_micropython, firmware,
+                                                                     mode):
+    """bmp.traceswo(chan=[0]) without uart= on the host probe: the simulated target's SWO,
+    plain or in TPIU formatter frames with ITM timestamps and synchronization packets."""
     environment = dict(os.environ, BMP_WIRE="sim",
                        BMP_SIM_FIRMWARE=str(firmware / "firmware.elf"))
-    result = subprocess.run([str(unix_micropython), str(SIM_SCRIPTS / "bmp_traceswo_sim.py")],
-                            capture_output=True, text=True, timeout=120, env=environment)
+    result = subprocess.run([str(unix_micropython), str(SIM_SCRIPTS / "bmp_traceswo_sim.py"),
+                             mode], capture_output=True, text=True, timeout=120, env=environment)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = [line for line in result.stdout.splitlines() if line.strip()]
-    assert lines == ["traceswo on ok", "itm text from the simulated swo ok", "traceswo off ok"], \
-        result.stdout
+    assert lines == ["traceswo on ok", "itm text from the simulated swo ok",
+                     "only whole counter lines ok", "traceswo off ok"], result.stdout
 
 
 def test_monitor_traceswo_shows_the_itm_text_on_the_probes_console(unix_micropython, tmp_path,

@@ -75,13 +75,46 @@ def itm_text(data, port=0):
     return text.decode(errors="replace")
 
 
-@pytest.mark.parametrize("protocol,pin_hz", [("uart", 2_000_000), ("manchester", 1_000_000)])
+def tpiu_deframe(data):
+    """The trace data in TPIU formatter frames (CoreSight Architecture Specification,
+    "Formatter"): after a full synchronization (FF FF FF 7F), 16-byte frames whose even
+    bytes are data (bit 0 in byte 15's matching bit) or ID changes (bit 0 set; aux bit set:
+    after the next byte), odd bytes data. The data of every ID but the null ID 0."""
+    start = data.find(b"\xff\xff\xff\x7f")
+    assert start >= 0, data[:64]
+    at, stream_id, out = start + 4, 0, bytearray()
+    while at + 16 <= len(data):
+        if data[at:at + 4] == b"\xff\xff\xff\x7f":
+            at += 4
+            continue
+        frame, at = data[at:at + 16], at + 16
+        delayed = None
+        for index in range(15):
+            byte, aux = frame[index], frame[15] >> (index // 2) & 1
+            if index % 2 == 0 and byte & 1:
+                if aux:
+                    delayed = byte >> 1
+                else:
+                    stream_id = byte >> 1
+                continue
+            if stream_id != 0:
+                out.append(byte | aux if index % 2 == 0 else byte)
+            if delayed is not None:
+                stream_id, delayed = delayed, None
+    return bytes(out)
+
+
+@pytest.mark.parametrize("protocol,pin_hz,formatter", [("uart", 2_000_000, 0),
+                                                       ("manchester", 1_000_000, 0),
+                                                       ("uart", 2_000_000, 1)])
 def test_openocd_captures_the_firmwares_itm_text_through_dap(dap_probe, tmp_path, protocol,
-                                                            pin_hz):
+                                                            pin_hz, formatter):
+    """OpenOCD's tpiu/itm configuration through dap; with `-formatter 1` the simulated TPIU
+    frames the stream (OpenOCD writes the frames as they come; the test unwraps them)."""
     capture = tmp_path / "swo.bin"
     log = openocd(dap_probe, [
         f"stm32f1x.tpiu configure -protocol {protocol} -output {capture} -traceclk 72000000 "
-        f"-pin-freq {pin_hz} -formatter 0",
+        f"-pin-freq {pin_hz} -formatter {formatter}",
         "stm32f1x.tpiu enable",
         "itm port 0 on",
         # Until 160 bytes (four lines or so) have arrived, at most 30 s: the simulated core
@@ -95,7 +128,11 @@ def test_openocd_captures_the_firmwares_itm_text_through_dap(dap_probe, tmp_path
     assert "CMSIS-DAP: SWO Trace Buffer Size = 1024 bytes" in log, log
     assert f"SWO frequency: {pin_hz} Hz." in log, log
     assert capture.exists(), log
-    text = itm_text(capture.read_bytes())
+    data = capture.read_bytes()
+    if formatter:
+        assert data.startswith(b"\xff\xff\xff\x7f"), data[:32]
+        data = tpiu_deframe(data)
+    text = itm_text(data)
     lines = [line for line in text.split("\n") if line]
     # A line every 16384 main-loop iterations; the first may be cut by the start.
     assert len(lines) >= 2, (text, log)

@@ -5,7 +5,7 @@
 
 use adi::Clock;
 use debug::Session;
-use debug::itm::ItmDecoder;
+use debug::itm::{Item, ItmDecoder, SwoDecoder};
 use sim::Sim;
 use sim::chip::{Chip, Variant};
 use std::path::Path;
@@ -54,6 +54,17 @@ fn write_word(session: &mut Session<Wire, NoClock>, address: u32, value: u32) {
 
 /// The firmware running with SWO set up: `protocol` 1 Manchester, 2 NRZ.
 fn running_with_swo(protocol: u32, prescaler: u32) -> Session<Wire, NoClock> {
+    // Formatter off, as for SWO; TraceBusID 1, ITMENA.
+    running_with(protocol, prescaler, 0x100, 1 << 16 | 1)
+}
+
+/// The firmware running with SWO set up: TPIU_FFCR `formatter`, ITM_TCR `control`.
+fn running_with(
+    protocol: u32,
+    prescaler: u32,
+    formatter: u32,
+    control: u32,
+) -> Session<Wire, NoClock> {
     let mut chip = Chip::new(Variant::Stm32f103c8);
     chip.load_image(&firmware()).expect("loads");
     let mut sim = Sim::new(chip);
@@ -72,9 +83,9 @@ fn running_with_swo(protocol: u32, prescaler: u32) -> Session<Wire, NoClock> {
     );
     write_word(&mut session, TPIU_SPPR, protocol);
     write_word(&mut session, TPIU_ACPR, prescaler);
-    write_word(&mut session, TPIU_FFCR, 0x100); // formatter off, as for SWO
+    write_word(&mut session, TPIU_FFCR, formatter);
     write_word(&mut session, ITM_LAR, 0xC5AC_CE55);
-    write_word(&mut session, ITM_TCR, 1 << 16 | 1); // TraceBusID 1, ITMENA
+    write_word(&mut session, ITM_TCR, control);
     write_word(&mut session, ITM_TER, 1);
     session.resume(false).unwrap();
     session
@@ -105,6 +116,14 @@ fn decode(bytes: &[u8]) -> String {
     String::from_utf8_lossy(&text).into_owned()
 }
 
+/// The numbers of the whole `itm: counter N` lines of `text`.
+fn counters(text: &str) -> Vec<u32> {
+    text.lines()
+        .filter_map(|line| line.strip_prefix("itm: counter "))
+        .filter_map(|number| number.parse().ok())
+        .collect()
+}
+
 #[test]
 fn the_firmwares_itm_text_leaves_on_swo_as_nrz() {
     // 72 MHz / (35 + 1) = 2 Mbit/s.
@@ -112,16 +131,44 @@ fn the_firmwares_itm_text_leaves_on_swo_as_nrz() {
     let bytes = capture(&mut session, 60);
     let text = decode(&bytes);
     assert!(text.contains("itm: counter "), "{text:?} from {bytes:02X?}");
-    let counters: Vec<u32> = text
-        .lines()
-        .filter_map(|line| line.strip_prefix("itm: counter "))
-        .filter_map(|number| number.parse().ok())
-        .collect();
+    let counters = counters(&text);
     assert!(counters.len() >= 2, "{text:?}");
     assert!(counters.windows(2).all(|pair| pair[1] > pair[0]));
     let mut rate = (0, false);
     session.with_transport(|swd| rate = swd.pins().bus().swo_rate());
     assert_eq!(rate, (2_000_000, true));
+}
+
+#[test]
+fn formatted_frames_with_timestamps_and_synchronization_decode_to_the_same_text() {
+    // Formatter on (EnFCont, as OpenOCD's `-formatter 1`); ITM_TCR: TraceBusID 1,
+    // SYNCENA, TSENA, ITMENA.
+    let mut session = running_with(2, 35, 0x102, 1 << 16 | 0b111);
+    let bytes = capture(&mut session, 60);
+    assert_eq!(&bytes[..4], [0xFF, 0xFF, 0xFF, 0x7F], "{bytes:02X?}");
+    let mut decoder = SwoDecoder::new();
+    let (mut text, mut timestamps, mut synchronizations) = (Vec::new(), 0, 0);
+    for &byte in &bytes {
+        decoder.feed(byte, &mut |item| match item {
+            Item::Data { port: 0, byte } => text.push(byte),
+            Item::Timestamp(_) => timestamps += 1,
+            Item::Synchronization => synchronizations += 1,
+            other => panic!("{other:?}"),
+        });
+    }
+    assert!(decoder.framed());
+    let text = String::from_utf8_lossy(&text);
+    let counters = counters(&text);
+    assert!(counters.len() >= 2, "{text:?}");
+    assert!(timestamps > 0 && synchronizations > 0);
+    // Plain ITM decoding of the framed stream does not give the text.
+    let mut plain = ItmDecoder::new();
+    let garbled: Vec<u8> = bytes
+        .iter()
+        .filter_map(|&b| plain.feed(b))
+        .map(|(_, b)| b)
+        .collect();
+    assert!(!String::from_utf8_lossy(&garbled).contains("itm: counter "));
 }
 
 #[test]

@@ -330,7 +330,10 @@ fn read_private_word(uc: &mut Emulator, address: u32, origin: Origin) -> Result<
         }
         FPB_BASE => Ok(uc.get_data().fpb.read(offset).unwrap_or(0)),
         SCS_BASE => Ok(read_system_control(uc.get_data_mut(), address, clear)),
-        ITM_BASE if address < trace::ITM_STIMULUS_END => Ok(uc.get_data().trace.read_stimulus()),
+        ITM_BASE if address < trace::ITM_STIMULUS_END => {
+            let system = uc.get_data();
+            Ok(system.trace.read_stimulus(system.now_ns))
+        }
         ITM_BASE | TPIU_BASE => Ok(uc.get_data().trace.read(address)),
         ETM_BASE => Ok(0),
         DBGMCU_BASE if dbgmcu => read_debug_mcu(uc.get_data(), address),

@@ -36,6 +36,7 @@ pub use loader::Segment;
 pub use multicore::MultiCore;
 pub use rom_table::{M0PLUS_ROM_TABLE_ID, designer_id};
 pub use system::PERIPHERAL_BASE;
+pub use trace::SwoFormat;
 
 /// Core clock in virtual time: 72 MHz, one instruction per cycle (an approximation: the
 /// Cortex-M3 takes one to a dozen cycles per instruction, and flash wait states add more).
@@ -144,6 +145,13 @@ impl Chip {
         let system = self.emulator.get_data_mut();
         let now = system.now_ns;
         system.trace.take_swo(now, out);
+    }
+
+    /// [`Chip::take_swo`], each byte with the bit rate and protocol it was sent in.
+    pub fn take_swo_sent(&mut self, out: &mut Vec<(u8, SwoFormat)>) {
+        let system = self.emulator.get_data_mut();
+        let now = system.now_ns;
+        system.trace.take_swo_sent(now, out);
     }
 
     /// The SWO bit rate (TRACECLKIN / (TPIU_ACPR + 1)) and whether the TPIU sends NRZ
