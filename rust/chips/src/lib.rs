@@ -223,6 +223,12 @@ pub trait Family: Sync {
         Err(Error::NoFlashDriver)
     }
 
+    /// Whether this driver writes its flash regions (false: the generic Cortex-M, whose
+    /// map only says where flash usually is).
+    fn drives_flash(&self) -> bool {
+        true
+    }
+
     /// The family's monitor commands.
     fn commands(&self) -> &'static [Command] {
         &[]
@@ -295,6 +301,9 @@ impl Part {
 
     /// The flash region holding `address`.
     pub fn flash_at(&self, address: u32) -> Result<Region, Error> {
+        if !self.has_flash_driver() {
+            return Err(Error::NoFlashDriver);
+        }
         match self.memory_map.flash_at(address) {
             Some(region) => Ok(*region),
             None if self.has_flash_driver() => Err(Error::OutsideFlash { address }),

@@ -278,6 +278,14 @@ fn identifies_density_sizes_and_clones() {
         generic.program(&mut model, FLASH_BASE, &[0, 0]),
         Err(Error::NoFlashDriver)
     );
+    assert_eq!(generic.erase(&mut model, 0, 4), Err(Error::NoFlashDriver));
+    assert_eq!(generic.protection(&mut model), Err(Error::NoFlashDriver));
+    // GDB sees the Code region as flash (so `load` asks vFlashErase, which is refused),
+    // the rest as RAM.
+    let mut xml = String::new();
+    generic.memory_map().write_xml(&mut xml).unwrap();
+    assert!(xml.contains("<memory type=\"flash\" start=\"0x00000000\" length=\"0x20000000\">"));
+    assert!(xml.contains("<memory type=\"ram\" start=\"0x40000000\" length=\"0xc0000000\"/>"));
     model.idcode = 0x2000_6999;
     assert_eq!(
         Part::identify(&mut model, GENUINE).unwrap(),
