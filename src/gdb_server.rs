@@ -251,6 +251,22 @@ impl gdb::Target for ProbeTarget<'_> {
         self.session(|session| session.write_register(number, value))
     }
 
+    fn target_description(&self) -> &'static str {
+        self.probe.session.target_description()
+    }
+
+    fn register_size(&self, number: usize) -> Option<usize> {
+        self.probe.session.register_size(number)
+    }
+
+    fn read_register_wide(&mut self, number: usize) -> Result<u64, Failure> {
+        self.session(|session| session.read_register_wide(number))
+    }
+
+    fn write_register_wide(&mut self, number: usize, value: u64) -> Result<(), Failure> {
+        self.session(|session| session.write_register_wide(number, value))
+    }
+
     fn halt_request(&mut self) -> Result<(), Failure> {
         self.session(|session| session.halt_request())
     }

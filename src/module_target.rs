@@ -392,8 +392,12 @@ pub fn target_flash_done(_: Arguments) -> Obj {
 }
 
 pub fn target_tdesc_xml(_: Arguments) -> Obj {
-    unwrap(probe::session(|session| session.memory_map().map(|_| ())));
-    object::str(debug::TARGET_XML)
+    // Attached or not, as the memory map says; the description is the attached core's.
+    let xml = unwrap(probe::session(|session| {
+        session.memory_map()?;
+        Ok(session.target_description())
+    }));
+    object::str(xml)
 }
 
 pub fn target_regs_size(_: Arguments) -> Obj {

@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from helpers import fpu
 from helpers.gdb import BmpProbe, build_firmware
 
 pytestmark = pytest.mark.timeout(180)
@@ -54,3 +55,20 @@ def test_load_compare_break_step(unix_micropython, tmp_path, firmware, chip, nam
     assert "RDP 0xAA (level 0)" in run.output("monitor option"), run
     assert re.search(r"^Target commands:\n\toption -- ", run.output("monitor help"), re.MULTILINE), \
         f"monitor help lists no family command\n{run}"
+
+
+def test_fpu_registers_and_watch_on_the_f407(unix_micropython, tmp_path, firmware):
+    """The Cortex-M4F's FPU registers through gdb, a float program's values, a watchpoint."""
+    with BmpProbe(unix_micropython, tmp_path, chip="stm32f407vg") as probe:
+        run = probe.gdb(probe.connect() + fpu.COMMANDS, elf=firmware / "firmware-fpu.elf")
+    fpu.check(run)
+
+
+def test_the_f103_offers_no_fpu_registers(unix_micropython, tmp_path, firmware):
+    """The Cortex-M3 has no FPU: bmp's target description has no vfp feature."""
+    with BmpProbe(unix_micropython, tmp_path) as probe:
+        run = probe.gdb(probe.connect() + ["info all-registers", "p $d0"])
+    every = run.output("info all-registers")
+    assert re.search(r"^control\s", every, re.MULTILINE), f"{run}"
+    assert not re.search(r"^(d0|s0|fpscr)\s", every, re.MULTILINE), f"{run}"
+    assert "void" in run.output("p $d0"), f"{run}"

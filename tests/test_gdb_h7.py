@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from helpers import fpu
 from helpers.gdb import BmpProbe, build_firmware
 
 pytestmark = pytest.mark.timeout(180)
@@ -36,3 +37,11 @@ def test_h743_load_compare_break_step(unix_micropython, tmp_path, firmware):
     # One instruction on from the breakpoint, still in blink_step.
     assert re.search(r"<blink_step\+[1-9]\d*>", run.output("info registers pc")), f"{run}"
     assert "unlock" in run.output("monitor help"), f"{run}"
+
+
+def test_h743_fpu_registers_and_watch(unix_micropython, tmp_path, firmware):
+    """The Cortex-M7's FPU registers through gdb, a float program's values, a watchpoint."""
+    with BmpProbe(unix_micropython, tmp_path, chip="stm32h743zi") as probe:
+        run = probe.gdb(probe.connect() + fpu.COMMANDS, elf=firmware / "firmware-fpu.elf",
+                        timeout=150)
+    fpu.check(run)

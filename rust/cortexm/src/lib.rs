@@ -15,12 +15,17 @@ use adi::{Memory, poll_memory};
 use registers::*;
 
 pub use breakwatch::{Breakpoints, WatchKind, Watchpoints};
-pub use target_description::TARGET_XML;
+pub use target_description::{TARGET_XML, TARGET_XML_FPU};
 
 /// Registers in GDB's order for M-profile: r0-r12, sp, lr, pc, xpsr, msp, psp, primask,
 /// basepri, faultmask, control (all 32 bits wide in the `g` packet, see TARGET_XML).
 pub const REGISTER_COUNT: usize = 23;
 pub const REGISTER_BYTES: usize = REGISTER_COUNT * 4;
+/// With an FPU (TARGET_XML_FPU): d0-d15, 64 bits each, from GDB's number 23, then fpscr.
+/// Only `p`/`P` move them; the `g` packet stops at REGISTER_COUNT.
+pub const D0: usize = REGISTER_COUNT;
+pub const DOUBLE_REGISTERS: usize = 16;
+pub const FPSCR: usize = D0 + DOUBLE_REGISTERS;
 pub const PC: usize = 15;
 pub const XPSR: usize = 16;
 /// xPSR.T: an ARMv7-M core executes Thumb only; T = 0 faults on the next instruction
@@ -132,6 +137,11 @@ impl CoreKind {
         }
     }
 
+    /// Cores that may have an FPU (then MVFR0 says whether this one has).
+    fn may_have_fpu(self) -> bool {
+        matches!(self, CoreKind::M4 | CoreKind::M7 | CoreKind::M33)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             CoreKind::M0 => "M0",
@@ -172,6 +182,8 @@ pub struct Core {
     stepping: bool,
     /// reset(halt) set a reset vector catch: the next VCATCH halt is that reset.
     catching_reset: bool,
+    /// An FPU of 16 double-word registers (MVFR0, B4.6.2): d0-d15 and fpscr for GDB.
+    fpu: bool,
     pub breakpoints: Breakpoints,
     pub watchpoints: Watchpoints,
 }
@@ -180,16 +192,24 @@ impl Core {
     /// Identify the core, enable debug, and halt it (C1.6.2).
     pub fn attach<M: Memory>(memory: &mut M) -> Result<Self, Error> {
         let cpuid = memory.read_word(Cpuid::ADDRESS)?;
+        let kind = CoreKind::from_cpuid(cpuid);
+        // MVFR0 is only read where the architecture has it (ARMv7-M with the FP extension,
+        // ARMv8-M mainline): an M0+ or M3 may answer a bus error there.
+        let fpu = kind.may_have_fpu() && {
+            let features: Mvfr0 = memory.load()?;
+            features.simd_registers() == 1 && features.single_precision() != 0
+        };
         let breakpoints = Breakpoints::probe(memory)?;
         let watchpoints = Watchpoints::probe(memory)?;
         let mut demcr: Demcr = memory.load()?;
         demcr.set_trcena(true);
         memory.store(demcr)?;
         let mut core = Self {
-            kind: CoreKind::from_cpuid(cpuid),
+            kind,
             cpuid,
             stepping: false,
             catching_reset: false,
+            fpu,
             breakpoints,
             watchpoints,
         };
@@ -216,6 +236,26 @@ impl Core {
 
     pub fn cpuid(&self) -> u32 {
         self.cpuid
+    }
+
+    /// Whether the core has an FPU with 16 double-word registers (MVFR0).
+    pub fn has_fpu(&self) -> bool {
+        self.fpu
+    }
+
+    /// GDB's target description of this core (with the vfp feature if it has an FPU).
+    pub fn target_description(&self) -> &'static str {
+        if self.fpu { TARGET_XML_FPU } else { TARGET_XML }
+    }
+
+    /// The size in bytes of GDB's register `number` on this core, None if it has none.
+    pub fn register_size(&self, number: usize) -> Option<usize> {
+        match number {
+            0..REGISTER_COUNT => Some(4),
+            D0..FPSCR if self.fpu => Some(8),
+            FPSCR if self.fpu => Some(4),
+            _ => None,
+        }
     }
 
     pub fn halt_request<M: Memory>(&mut self, memory: &mut M) -> Result<(), Error> {
@@ -307,8 +347,22 @@ impl Core {
         Ok(HaltReason::Request)
     }
 
-    fn core_register(number: usize) -> Result<CoreRegister, Error> {
-        CoreRegister::from_gdb(number).ok_or(Error::NoSuchRegister(number))
+    /// A 32-bit register: the integer and special registers, and FPSCR with an FPU.
+    fn core_register(&self, number: usize) -> Result<CoreRegister, Error> {
+        match number {
+            FPSCR if self.fpu => Ok(CoreRegister::Word(REGSEL_FPSCR)),
+            _ => CoreRegister::from_gdb(number).ok_or(Error::NoSuchRegister(number)),
+        }
+    }
+
+    /// The REGSELs of d`number - D0`'s halves: S(2n) is its low word, S(2n+1) its high
+    /// word (ARMv7-M A2.5.2 "FP register file"); None if `number` is not a d register.
+    fn double_halves(&self, number: usize) -> Option<(u8, u8)> {
+        let index = number
+            .checked_sub(D0)
+            .filter(|&index| self.fpu && index < DOUBLE_REGISTERS)?;
+        let low = REGSEL_S0 + 2 * index as u8;
+        Some((low, low + 1))
     }
 
     fn wait_register_ready<M: Memory>(memory: &mut M) -> Result<(), Error> {
@@ -356,7 +410,7 @@ impl Core {
         memory: &mut M,
         number: usize,
     ) -> Result<u32, Error> {
-        let register = Self::core_register(number)?;
+        let register = self.core_register(number)?;
         let value = Self::read_core_register(memory, register.regsel())?;
         Ok(match register {
             CoreRegister::Special(special) => (value >> special.shift()) & 0xFF,
@@ -370,7 +424,7 @@ impl Core {
         number: usize,
         value: u32,
     ) -> Result<(), Error> {
-        let register = Self::core_register(number)?;
+        let register = self.core_register(number)?;
         let value = match register {
             CoreRegister::Special(special) => {
                 let shift = special.shift();
@@ -380,6 +434,34 @@ impl Core {
             CoreRegister::Word(_) => value,
         };
         Self::write_core_register(memory, register.regsel(), value)
+    }
+
+    /// Any register of the target description (64 bits for d0-d15), for `p`/`P`.
+    pub fn read_register_wide<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        number: usize,
+    ) -> Result<u64, Error> {
+        let Some((low, high)) = self.double_halves(number) else {
+            return Ok(self.read_register(memory, number)?.into());
+        };
+        let low = Self::read_core_register(memory, low)?;
+        let high = Self::read_core_register(memory, high)?;
+        Ok(u64::from(high) << 32 | u64::from(low))
+    }
+
+    pub fn write_register_wide<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        number: usize,
+        value: u64,
+    ) -> Result<(), Error> {
+        let Some((low, high)) = self.double_halves(number) else {
+            let word = u32::try_from(value).map_err(|_| Error::Unsupported)?;
+            return self.write_register(memory, number, word);
+        };
+        Self::write_core_register(memory, low, value as u32)?;
+        Self::write_core_register(memory, high, (value >> 32) as u32)
     }
 
     /// All registers in GDB's order.

@@ -12,6 +12,17 @@ register! {
 }
 
 register! {
+    /// MVFR0 (B4.6.2): the FPU's features; reads as zero without an FPU. SIMD_registers 1
+    /// means 16 double-word registers, Single_precision and Double_precision 2 their
+    /// instructions.
+    memory Mvfr0 @ 0xE000_EF40 {
+        pub u8, simd_registers, _: 3, 0;
+        pub u8, single_precision, _: 7, 4;
+        pub u8, double_precision, _: 11, 8;
+    }
+}
+
+register! {
     /// AIRCR (B3.2.6): writes need VECTKEY in [31:16].
     memory Aircr @ 0xE000_ED0C {
         pub vectreset, set_vectreset: 0;
@@ -138,6 +149,10 @@ impl Special {
         8 * self as u32
     }
 }
+
+/// FPSCR's REGSEL, and S0's (S0-S31 at 0x40-0x5F), with an FPU (C1.6.3).
+pub const REGSEL_FPSCR: u8 = 0x21;
+pub const REGSEL_S0: u8 = 0x40;
 
 impl CoreRegister {
     /// Registers REGSEL 0 to 18 are GDB's 0 to 18.

@@ -20,7 +20,7 @@ pub use algo;
 use algo::Algorithm;
 use algorithm::Flashes;
 pub use chips;
-pub use cortexm::{HaltReason, TARGET_XML, WatchKind};
+pub use cortexm::{HaltReason, TARGET_XML, TARGET_XML_FPU, WatchKind};
 pub use error::Error;
 pub use flash::Report as FlashReport;
 use flash::{FlashBuffer, FlashDriver};
@@ -602,6 +602,31 @@ impl<T: Transport, C: Clock> Session<T, C> {
 
     pub fn write_register(&mut self, number: usize, value: u32) -> Result<(), Error> {
         self.with_target(|memory, state| Ok(state.core.write_register(memory, number, value)?))
+    }
+
+    /// Any register of the attached core's target description, 64 bits wide for the FPU's
+    /// d0-d15 (`p`/`P`).
+    pub fn read_register_wide(&mut self, number: usize) -> Result<u64, Error> {
+        self.with_target(|memory, state| Ok(state.core.read_register_wide(memory, number)?))
+    }
+
+    pub fn write_register_wide(&mut self, number: usize, value: u64) -> Result<(), Error> {
+        self.with_target(|memory, state| {
+            Ok(state.core.write_register_wide(memory, number, value)?)
+        })
+    }
+
+    /// The size in bytes of register `number` on the attached core (None: no such register,
+    /// or not attached).
+    pub fn register_size(&self, number: usize) -> Option<usize> {
+        self.attached.as_ref()?.state.core.register_size(number)
+    }
+
+    /// GDB's target description of the attached core (TARGET_XML when not attached).
+    pub fn target_description(&self) -> &'static str {
+        self.attached.as_ref().map_or(TARGET_XML, |attached| {
+            attached.state.core.target_description()
+        })
     }
 
     pub fn halt_request(&mut self) -> Result<(), Error> {

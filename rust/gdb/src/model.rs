@@ -27,6 +27,8 @@ impl core::fmt::Display for ModelError {
 pub struct Model {
     pub ram: Vec<u8>,
     pub registers: [u32; REGISTER_COUNT],
+    /// An FPU's d0-d15 and fpscr (None: a core without FPU).
+    pub fpu: Option<([u64; cortexm::DOUBLE_REGISTERS], u32)>,
     pub attached: Option<usize>,
     pub running: bool,
     pub halts: VecDeque<HaltReason>,
@@ -47,6 +49,7 @@ impl Model {
         Self {
             ram: vec![0; RAM_SIZE],
             registers: [0; REGISTER_COUNT],
+            fpu: None,
             attached: Some(1),
             running: false,
             halts: VecDeque::new(),
@@ -131,6 +134,45 @@ impl Target for Model {
             .get(number)
             .copied()
             .ok_or(ModelError("no such register"))
+    }
+    fn target_description(&self) -> &'static str {
+        match self.fpu {
+            Some(_) => cortexm::TARGET_XML_FPU,
+            None => cortexm::TARGET_XML,
+        }
+    }
+    fn register_size(&self, number: usize) -> Option<usize> {
+        match number {
+            0..REGISTER_COUNT => Some(4),
+            cortexm::D0..cortexm::FPSCR if self.fpu.is_some() => Some(8),
+            cortexm::FPSCR if self.fpu.is_some() => Some(4),
+            _ => None,
+        }
+    }
+    fn read_register_wide(&mut self, number: usize) -> Result<u64, ModelError> {
+        match (number, &self.fpu) {
+            (cortexm::FPSCR, Some((_, fpscr))) => Ok((*fpscr).into()),
+            (cortexm::D0.., Some((doubles, _))) => doubles
+                .get(number - cortexm::D0)
+                .copied()
+                .ok_or(ModelError("no such register")),
+            _ => self.read_register(number).map(u64::from),
+        }
+    }
+    fn write_register_wide(&mut self, number: usize, value: u64) -> Result<(), ModelError> {
+        match (number, &mut self.fpu) {
+            (cortexm::FPSCR, Some((_, fpscr))) => *fpscr = value as u32,
+            (cortexm::D0.., Some((doubles, _))) => {
+                *doubles
+                    .get_mut(number - cortexm::D0)
+                    .ok_or(ModelError("no such register"))? = value
+            }
+            _ => {
+                let value = u32::try_from(value).map_err(|_| ModelError("too wide"))?;
+                self.write_register(number, value)?
+            }
+        }
+        Ok(())
     }
     fn write_register(&mut self, number: usize, value: u32) -> Result<(), ModelError> {
         *self

@@ -355,30 +355,42 @@ impl Session {
         self.ok_or_error(result)
     }
 
+    /// p: one register, as many bytes as the target description gives it.
     fn read_register<T: Target>(&mut self, target: &mut T, text: &[u8]) -> bool {
         let Some(number) = hex::number(text) else {
             return self.error(0x16);
         };
-        match target.read_register(number as usize) {
+        let number = number as usize;
+        let Some(size) = target.register_size(number) else {
+            return self.error(0x01);
+        };
+        match target.read_register_wide(number) {
             Ok(value) => {
                 self.reply.start();
-                self.reply.hex_bytes(&value.to_le_bytes());
+                self.reply.hex_bytes(&value.to_le_bytes()[..size]);
                 true
             }
             Err(_) => self.error(0x01),
         }
     }
 
+    /// P: one register; the value must have the register's size.
     fn write_register<T: Target>(&mut self, target: &mut T, text: &[u8]) -> bool {
-        let mut bytes = [0u8; 4];
-        let parsed = hex::split(text, b'=').and_then(|(number, value)| {
-            hex::decode(value, &mut bytes)?;
-            hex::number(number)
-        });
-        let Some(number) = parsed else {
+        let Some((number, value)) = hex::split(text, b'=') else {
             return self.error(0x16);
         };
-        let result = target.write_register(number as usize, u32::from_le_bytes(bytes));
+        let Some(number) = hex::number(number) else {
+            return self.error(0x16);
+        };
+        let number = number as usize;
+        let Some(size) = target.register_size(number) else {
+            return self.error(0x01);
+        };
+        let mut bytes = [0u8; 8];
+        if hex::decode(value, &mut bytes[..size]).is_none() {
+            return self.error(0x16);
+        }
+        let result = target.write_register_wide(number, u64::from_le_bytes(bytes));
         self.ok_or_error(result)
     }
 
@@ -784,7 +796,7 @@ impl Session {
         };
         match (object, annex) {
             (Some(b"features"), Some(b"target.xml")) => {
-                let _ = window.write_str(cortexm::TARGET_XML);
+                let _ = window.write_str(target.target_description());
             }
             (Some(b"memory-map"), Some(b"")) => {
                 let _ = target.memory_map_xml(&mut window);

@@ -41,6 +41,15 @@ pub trait Target {
     fn write_registers(&mut self, values: &[u32; REGISTER_COUNT]) -> Result<(), Self::Error>;
     fn read_register(&mut self, number: usize) -> Result<u32, Self::Error>;
     fn write_register(&mut self, number: usize, value: u32) -> Result<(), Self::Error>;
+    /// GDB's target description of the attached core (qXfer:features:read:target.xml):
+    /// `cortexm::TARGET_XML`, or `TARGET_XML_FPU` for a core with an FPU.
+    fn target_description(&self) -> &'static str;
+    /// The size in bytes (4, or 8 for the FPU's d0-d15) of register `number` of that
+    /// description; None if it has no such register.
+    fn register_size(&self, number: usize) -> Option<usize>;
+    /// `p`/`P`: any register of the description, up to 64 bits.
+    fn read_register_wide(&mut self, number: usize) -> Result<u64, Self::Error>;
+    fn write_register_wide(&mut self, number: usize, value: u64) -> Result<(), Self::Error>;
     fn halt_request(&mut self) -> Result<(), Self::Error>;
     fn halt_poll(&mut self) -> Result<HaltStatus, Self::Error>;
     fn resume(&mut self, step: bool) -> Result<(), Self::Error>;

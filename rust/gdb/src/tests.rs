@@ -232,6 +232,39 @@ fn target_xml_is_read_in_pieces() {
 }
 
 #[test]
+fn fpu_registers_are_described_and_moved_by_p_and_capital_p() {
+    let mut harness = Harness::new();
+    assert_eq!(harness.ask(&format!("p{:x}", cortexm::D0)), "E01"); // no FPU yet
+    let mut doubles = [0u64; cortexm::DOUBLE_REGISTERS];
+    doubles[1] = 1.5f64.to_bits();
+    harness.target.fpu = Some((doubles, 0x0300_0000));
+    let first = harness.ask("qXfer:features:read:target.xml:0,7ff");
+    let rest = harness.ask(&format!(
+        "qXfer:features:read:target.xml:{:x},7ff",
+        first.len() - 1
+    ));
+    let xml = format!("{}{}", &first[1..], &rest[1..]);
+    assert_eq!(xml, cortexm::TARGET_XML_FPU);
+    assert!(xml.contains(r#"<feature name="org.gnu.gdb.arm.vfp">"#));
+    // d1 is GDB's register 24 (0x18), eight bytes little-endian; fpscr 39 (0x27) four.
+    assert_eq!(harness.ask("p18"), hex(&1.5f64.to_le_bytes()));
+    assert_eq!(harness.ask("p27"), "00000003");
+    let value = -2.25f64;
+    assert_eq!(
+        harness.ask(&format!("P17={}", hex(&value.to_le_bytes()))),
+        "OK"
+    );
+    assert_eq!(harness.target.fpu.unwrap().0[0], value.to_bits());
+    assert_eq!(harness.ask("P27=00000001"), "OK");
+    assert_eq!(harness.target.fpu.unwrap().1, 0x0100_0000);
+    // A value of the wrong size, a register past fpscr; the `g` packet stays 23 words.
+    assert_eq!(harness.ask("P17=00000000"), "E16");
+    assert_eq!(harness.ask("P27=0000000000000000"), "E16");
+    assert_eq!(harness.ask("p28"), "E01");
+    assert_eq!(harness.ask("g").len(), REGISTER_COUNT * 8);
+}
+
+#[test]
 fn registers() {
     let mut harness = Harness::new();
     harness.target.registers[15] = 0x0800_0123;
