@@ -15,6 +15,7 @@ pub mod generic;
 pub mod memory_map;
 pub mod nrf52;
 pub mod samd21;
+mod stm32;
 pub mod stm32f1;
 pub mod stm32f4;
 pub mod stm32h7;

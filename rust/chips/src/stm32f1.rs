@@ -2,6 +2,7 @@
 //! flash program/erase controller (FPEC).
 
 use crate::memory_map::{Flash, MemoryMap, Region};
+use crate::stm32::{KEYS, KeyLock};
 use crate::{Command, Error, Family, Identity, Part, Protection};
 use adi::registers::MemoryMapped;
 use adi::{Memory, poll_memory};
@@ -32,8 +33,26 @@ pub const OPTION_BYTE_COUNT: usize = 8;
 /// it (PM0075 2.4.1).
 const RDP_UNPROTECTED: u8 = 0xA5;
 
-const KEY1: u32 = 0x4567_0123;
-const KEY2: u32 = 0xCDEF_89AB;
+/// FLASH_CR's LOCK, cleared by the keys in FLASH_KEYR (RM0008 3.3.1).
+const FPEC_LOCK: KeyLock = KeyLock {
+    keyr: FLASH_KEYR,
+    keys: KEYS,
+    control: FlashCr::ADDRESS,
+    bit: 1 << 7,
+    set_when_unlocked: false,
+    still_locked: Error::Locked,
+};
+/// FLASH_CR's OPTWRE, set by the same keys in FLASH_OPTKEYR (PM0075 2.5).
+const OPTION_BYTES_LOCK: KeyLock = KeyLock {
+    keyr: FLASH_OPTKEYR,
+    keys: KEYS,
+    control: FlashCr::ADDRESS,
+    bit: 1 << 9,
+    set_when_unlocked: true,
+    still_locked: family_error(
+        "option bytes still locked after the unlock sequence (OPTWRE clear)",
+    ),
+};
 
 adi::register! {
     /// FLASH_AR (PM0075 3.4): the page a page erase works on.
@@ -346,15 +365,7 @@ fn check_range(region: &Region, address: u32, length: u32) -> Result<(), Error> 
 
 /// The key sequence (RM0008 3.3.1); a wrong one locks the FPEC until reset.
 fn unlock<M: Memory>(memory: &mut M) -> Result<(), Error> {
-    if !memory.load::<FlashCr>()?.lock() {
-        return Ok(());
-    }
-    memory.write_word(FLASH_KEYR, KEY1)?;
-    memory.write_word(FLASH_KEYR, KEY2)?;
-    if memory.load::<FlashCr>()?.lock() {
-        return Err(Error::Locked);
-    }
-    Ok(())
+    FPEC_LOCK.unlock(memory)
 }
 
 pub fn lock<M: Memory>(memory: &mut M) -> Result<(), Error> {
@@ -570,17 +581,7 @@ pub fn write_option_byte<M: Memory>(memory: &mut M, index: usize, value: u8) -> 
 /// (PM0075 2.5).
 fn unlock_option_bytes<M: Memory>(memory: &mut M) -> Result<(), Error> {
     start(memory, OPTION_BYTES_BASE)?;
-    if memory.load::<FlashCr>()?.optwre() {
-        return Ok(());
-    }
-    memory.write_word(FLASH_OPTKEYR, KEY1)?;
-    memory.write_word(FLASH_OPTKEYR, KEY2)?;
-    if !memory.load::<FlashCr>()?.optwre() {
-        return Err(family_error(
-            "option bytes still locked after the unlock sequence (OPTWRE clear)",
-        ));
-    }
-    Ok(())
+    OPTION_BYTES_LOCK.unlock(memory)
 }
 
 /// OPTPG and a half-word write; the FPEC checks the byte is erased and answers

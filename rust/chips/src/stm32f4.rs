@@ -7,7 +7,9 @@
 //! PGPERR, reported as such.
 
 use crate::memory_map::{Flash, MemoryMap, Region};
+use crate::stm32::{KEYS, KeyLock, OPTION_KEYS};
 use crate::{Command, Error, Family, Identity, Part, Protection};
+use adi::registers::MemoryMapped;
 use adi::{Memory, poll_memory};
 use core::fmt::Write;
 
@@ -35,11 +37,27 @@ const LARGE_SECTOR: u32 = 128 * K;
 
 const FLASH_KEYR: u32 = 0x4002_3C04;
 const FLASH_OPTKEYR: u32 = 0x4002_3C08;
-/// FLASH_KEYR keys (RM0090 3.5.1) and FLASH_OPTKEYR keys (RM0090 3.6.2).
-const KEY1: u32 = 0x4567_0123;
-const KEY2: u32 = 0xCDEF_89AB;
-const OPTION_KEY1: u32 = 0x0819_2A3B;
-const OPTION_KEY2: u32 = 0x4C5D_6E7F;
+/// FLASH_CR's LOCK (bit 31), cleared by the keys in FLASH_KEYR (RM0090 3.5.1).
+const CONTROL_LOCK: KeyLock = KeyLock {
+    keyr: FLASH_KEYR,
+    keys: KEYS,
+    control: FlashCr::ADDRESS,
+    bit: 1 << 31,
+    set_when_unlocked: false,
+    still_locked: Error::Locked,
+};
+/// FLASH_OPTCR's OPTLOCK (bit 0), cleared by the keys in FLASH_OPTKEYR (RM0090 3.6.2).
+const OPTIONS_LOCK: KeyLock = KeyLock {
+    keyr: FLASH_OPTKEYR,
+    keys: OPTION_KEYS,
+    control: FlashOptcr::ADDRESS,
+    bit: 1 << 0,
+    set_when_unlocked: false,
+    still_locked: Error::Family {
+        message: "option bytes still locked after the unlock sequence (OPTLOCK set)",
+        address: None,
+    },
+};
 
 /// PSIZE x32 (RM0090 3.9.5): words program as one unit.
 const PSIZE_X32: u8 = 0b10;
@@ -406,15 +424,7 @@ impl Family for Stm32F4 {
 /// The key sequence (RM0090 3.5.1), only while locked: a key written while unlocked, or a
 /// wrong one, locks FLASH_CR until reset.
 fn unlock<M: Memory>(memory: &mut M) -> Result<(), Error> {
-    if !memory.load::<FlashCr>()?.lock() {
-        return Ok(());
-    }
-    memory.write_word(FLASH_KEYR, KEY1)?;
-    memory.write_word(FLASH_KEYR, KEY2)?;
-    if memory.load::<FlashCr>()?.lock() {
-        return Err(Error::Locked);
-    }
-    Ok(())
+    CONTROL_LOCK.unlock(memory)
 }
 
 /// Wait for BSY to clear, then report and clear the error flags (RM0090 3.9.4).
@@ -465,7 +475,7 @@ fn program_words<M: Memory>(memory: &mut M, address: u32, data: &[u8]) -> Result
 /// Program FLASH_OPTCR with `value` (RM0090 3.6.2: OPTKEYR keys, the new value, OPTSTRT,
 /// wait for BSY); OPTLOCK set again afterwards, whatever happened.
 fn write_options<M: Memory>(memory: &mut M, value: u32) -> Result<(), Error> {
-    let result = unlock_options(memory).and_then(|()| {
+    let result = OPTIONS_LOCK.unlock(memory).and_then(|()| {
         finish(memory, OPTION_BYTES, MASS_ERASE_TIMEOUT_MICROS)?;
         let mut options = FlashOptcr::from(value);
         memory.store(options)?;
@@ -478,21 +488,6 @@ fn write_options<M: Memory>(memory: &mut M, value: u32) -> Result<(), Error> {
     locked.set_optstrt(false);
     memory.store(locked)?;
     result
-}
-
-fn unlock_options<M: Memory>(memory: &mut M) -> Result<(), Error> {
-    if !memory.load::<FlashOptcr>()?.optlock() {
-        return Ok(());
-    }
-    memory.write_word(FLASH_OPTKEYR, OPTION_KEY1)?;
-    memory.write_word(FLASH_OPTKEYR, OPTION_KEY2)?;
-    if memory.load::<FlashOptcr>()?.optlock() {
-        return Err(Error::Family {
-            message: "option bytes still locked after the unlock sequence (OPTLOCK set)",
-            address: None,
-        });
-    }
-    Ok(())
 }
 
 /// `monitor option [erase]`: show FLASH_OPTCR and the stored option bytes, after

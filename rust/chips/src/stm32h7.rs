@@ -3,6 +3,7 @@
 //! debugging survives the low-power modes.
 
 use crate::memory_map::{Flash, MemoryMap, Region};
+use crate::stm32::{KEYS, KeyLock, OPTION_KEYS};
 use crate::{Command, Error, Family, Identity, Part, Protection};
 use adi::{Memory, poll_memory};
 use core::fmt::Write;
@@ -36,11 +37,6 @@ const CCR: u32 = 0x14;
 const OPTCR: u32 = 0x18;
 const OPTSR_CUR: u32 = 0x1C;
 const OPTSR_PRG: u32 = 0x20;
-
-const KEY1: u32 = 0x4567_0123;
-const KEY2: u32 = 0xCDEF_89AB;
-const OPTKEY1: u32 = 0x0819_2A3B;
-const OPTKEY2: u32 = 0x4C5D_6E7F;
 
 /// FLASH_CR (RM0433 4.9.4): LOCK 0, PG 1, SER 2, BER 3, PSIZE [5:4], START 7, SNB [10:8].
 const CR_LOCK: u32 = 1 << 0;
@@ -281,13 +277,15 @@ impl Family for Stm32H7 {
         if let Protection::Permanent { what } = self.protection(part, memory)? {
             return Err(Error::PermanentlyProtected { what });
         }
-        if memory.read_word(FLASH_INTERFACE + OPTCR)? & OPTCR_OPTLOCK != 0 {
-            memory.write_word(FLASH_INTERFACE + OPTKEYR, OPTKEY1)?;
-            memory.write_word(FLASH_INTERFACE + OPTKEYR, OPTKEY2)?;
-            if memory.read_word(FLASH_INTERFACE + OPTCR)? & OPTCR_OPTLOCK != 0 {
-                return Err(Error::Locked);
-            }
+        KeyLock {
+            keyr: FLASH_INTERFACE + OPTKEYR,
+            keys: OPTION_KEYS,
+            control: FLASH_INTERFACE + OPTCR,
+            bit: OPTCR_OPTLOCK,
+            set_when_unlocked: false,
+            still_locked: Error::Locked,
         }
+        .unlock(&mut *memory)?;
         let options = memory.read_word(FLASH_INTERFACE + OPTSR_PRG)?;
         let level_0 = options & !OPTSR_RDP_MASK | RDP_LEVEL_0 << OPTSR_RDP_SHIFT;
         memory.write_word(FLASH_INTERFACE + OPTSR_PRG, level_0)?;
@@ -334,15 +332,15 @@ fn check_protection(part: &Part, memory: &mut dyn Memory) -> Result<(), Error> {
 /// The bank's key sequence, only while it is locked (a key while unlocked locks it until
 /// reset, RM0433 4.5.1).
 fn unlock<M: Memory>(memory: &mut M, bank: u8) -> Result<(), Error> {
-    if memory.read_word(register(bank, CR))? & CR_LOCK == 0 {
-        return Ok(());
+    KeyLock {
+        keyr: register(bank, KEYR),
+        keys: KEYS,
+        control: register(bank, CR),
+        bit: CR_LOCK,
+        set_when_unlocked: false,
+        still_locked: Error::Locked,
     }
-    memory.write_word(register(bank, KEYR), KEY1)?;
-    memory.write_word(register(bank, KEYR), KEY2)?;
-    if memory.read_word(register(bank, CR))? & CR_LOCK != 0 {
-        return Err(Error::Locked);
-    }
-    Ok(())
+    .unlock(memory)
 }
 
 /// Wait for QW to clear, then report and clear the error flags (RM0433 4.7).
