@@ -1,8 +1,47 @@
-//! What the STM32 flash interfaces (F1 FPEC, F4, H7) share: the key sequence that unlocks
-//! a control register, and the one operation a controller (or an H7 bank) carries out at a
-//! time, with the virtual time it ends.
+//! What the flash controllers share: the [`Controller`] face the SoC's flash methods use;
+//! the key sequence that unlocks an STM32 (F1 FPEC, F4, H7) control register; and the one
+//! operation a controller (or an H7 bank) carries out at a time, with the virtual time it
+//! ends.
 
-use super::FlashError;
+use super::{FlashEffect, FlashError};
+
+/// A flash controller as its SoC's [`super::Soc`] flash methods see it: they default to
+/// the controller [`super::Soc::flash`] hands out.
+pub trait Controller {
+    /// When the operation in progress ends, if one is.
+    fn busy_until_ns(&self) -> Option<u64>;
+    /// Reading or fetching at `address` must wait (a dual-bank flash reads one bank while
+    /// the other works).
+    fn busy_at(&self, _address: u32) -> bool {
+        self.busy_until_ns().is_some()
+    }
+    /// What the controller did since the last call (benchmarks).
+    fn take_activity(&mut self) -> FlashActivity {
+        FlashActivity::default()
+    }
+    /// Finish an operation whose time has come (`u64::MAX`: whatever the time): its
+    /// change to the array.
+    fn complete(&mut self, now_ns: u64) -> Option<FlashEffect>;
+    /// An erase of the whole chip ended since the last call (nRF52 ERASEALL, SAMD21 chip
+    /// erase), taken: the SoC's [`super::Soc::chip_erased`] follows.
+    fn take_chip_erased(&mut self) -> bool {
+        false
+    }
+    /// A write of `bytes` (1, 2, 4) to the array at `address`; `current` holds the four
+    /// bytes there now, little-endian.
+    fn write_array(
+        &mut self,
+        address: u32,
+        bytes: u32,
+        value: u32,
+        current: u32,
+        now_ns: u64,
+    ) -> Result<(), FlashError>;
+    /// Debugger reads of the array answer a bus error (read protection).
+    fn read_protected(&self) -> bool {
+        false
+    }
+}
 
 /// FLASH_KEYR keys of every STM32 flash interface (RM0008 3.3.1, RM0090 3.5.1, RM0433
 /// 4.5.1).

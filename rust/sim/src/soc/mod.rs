@@ -338,25 +338,49 @@ pub trait Soc: Send {
     /// operation in progress is finished at once (its effects are returned).
     fn reset(&mut self) -> Vec<FlashEffect>;
 
-    /// When the flash controller's operation ends, if it is busy.
-    /// What the flash did since the last call (benchmarks); none by default.
-    fn take_flash_activity(&mut self) -> flash::FlashActivity {
-        flash::FlashActivity::default()
+    /// The flash controller, which the flash methods below use by default; None: no flash
+    /// the debugger writes through the SoC (they then answer idle, and a write a fault).
+    fn flash(&self) -> Option<&dyn flash::Controller> {
+        None
     }
-    fn flash_busy_until(&self) -> Option<u64>;
+    fn flash_mut(&mut self) -> Option<&mut dyn flash::Controller> {
+        None
+    }
+    /// An erase of the whole chip ended: what it does beyond the array (protection ends).
+    fn chip_erased(&mut self) {}
+
+    /// What the flash did since the last call (benchmarks).
+    fn take_flash_activity(&mut self) -> flash::FlashActivity {
+        self.flash_mut()
+            .map(|flash| flash.take_activity())
+            .unwrap_or_default()
+    }
+    /// When the flash controller's operation ends, if it is busy.
+    fn flash_busy_until(&self) -> Option<u64> {
+        self.flash()?.busy_until_ns()
+    }
     fn flash_busy(&self) -> bool {
         self.flash_busy_until().is_some()
     }
     /// Reading or fetching at `address` in the flash must wait for an operation (a dual
     /// bank flash reads one bank while the other works).
-    fn flash_busy_at(&self, _address: u32) -> bool {
-        self.flash_busy()
+    fn flash_busy_at(&self, address: u32) -> bool {
+        self.flash().is_some_and(|flash| flash.busy_at(address))
     }
     /// Finish an operation whose time has come; called until it answers None.
-    fn complete_flash(&mut self, now_ns: u64) -> Option<FlashEffect>;
+    fn complete_flash(&mut self, now_ns: u64) -> Option<FlashEffect> {
+        let flash = self.flash_mut()?;
+        let effect = flash.complete(now_ns);
+        if flash.take_chip_erased() {
+            self.chip_erased();
+        }
+        effect
+    }
     /// Finish an operation now, whatever the time (a core access that must wait); called
     /// until it answers None.
-    fn complete_flash_now(&mut self) -> Option<FlashEffect>;
+    fn complete_flash_now(&mut self) -> Option<FlashEffect> {
+        self.complete_flash(u64::MAX)
+    }
     /// A write of `bytes` (1, 2, 4) to the flash array at `address` (in FLASH_BASE..);
     /// `current` holds the four bytes there now, little-endian.
     fn write_flash(
@@ -366,9 +390,14 @@ pub trait Soc: Send {
         value: u32,
         current: u32,
         now_ns: u64,
-    ) -> Result<(), FlashError>;
+    ) -> Result<(), FlashError> {
+        match self.flash_mut() {
+            Some(flash) => flash.write_array(address, bytes, value, current, now_ns),
+            None => Err(FlashError::Fault),
+        }
+    }
     /// Debugger reads of the flash array answer a bus error (read protection).
     fn flash_read_protected(&self) -> bool {
-        false
+        self.flash().is_some_and(|flash| flash.read_protected())
     }
 }

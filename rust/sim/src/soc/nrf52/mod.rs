@@ -17,6 +17,7 @@
 
 pub mod nvmc;
 
+use super::flash::Controller;
 use super::stm32f1::offset_in;
 use super::{AccessPortAction, CoreModel, FlashEffect, FlashError, Memory, Soc, Variant};
 use crate::bus::{AccessPortIdentity, AccessPortKind, Identity};
@@ -278,36 +279,17 @@ impl Soc for Nrf52 {
         effect.into_iter().collect()
     }
 
-    fn flash_busy_until(&self) -> Option<u64> {
-        self.nvmc.busy_until_ns()
+    fn flash(&self) -> Option<&dyn Controller> {
+        Some(&self.nvmc)
     }
 
-    /// An ERASEALL that ends also ends the protection: the UICR is erased (PS 4.4.1).
-    fn complete_flash(&mut self, now_ns: u64) -> Option<FlashEffect> {
-        let (effect, erased_all) = self.nvmc.complete(now_ns);
-        if erased_all {
-            self.load_protection();
-        }
-        effect
+    fn flash_mut(&mut self) -> Option<&mut dyn Controller> {
+        Some(&mut self.nvmc)
     }
 
-    fn complete_flash_now(&mut self) -> Option<FlashEffect> {
-        let (effect, erased_all) = self.nvmc.complete(u64::MAX);
-        if erased_all {
-            self.load_protection();
-        }
-        effect
-    }
-
-    fn write_flash(
-        &mut self,
-        address: u32,
-        bytes: u32,
-        value: u32,
-        _current: u32,
-        now_ns: u64,
-    ) -> Result<(), FlashError> {
-        self.nvmc.write_flash(address, bytes, value, now_ns)
+    /// An ERASEALL ends the protection: the UICR is erased (PS 4.4.1).
+    fn chip_erased(&mut self) {
+        self.load_protection();
     }
 }
 

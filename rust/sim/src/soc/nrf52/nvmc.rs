@@ -21,7 +21,7 @@
 
 use super::super::FlashEffect;
 use super::super::FlashError;
-use crate::soc::flash::Busy;
+use crate::soc::flash::{Busy, Controller};
 
 pub const NVMC_BASE: u32 = 0x4001_E000;
 pub const NVMC_SIZE: u32 = 0x1000;
@@ -65,6 +65,8 @@ pub struct Nvmc {
     config: u32,
     uicr: Vec<u32>,
     busy: Busy<Work>,
+    /// An ERASEALL ended since [`Controller::take_chip_erased`] last asked.
+    erased_all: bool,
 }
 
 impl Default for Nvmc {
@@ -73,6 +75,7 @@ impl Default for Nvmc {
             config: WEN_READ_ONLY,
             uicr: vec![u32::MAX; UICR_WORDS],
             busy: Busy::default(),
+            erased_all: false,
         }
     }
 }
@@ -155,22 +158,6 @@ impl Nvmc {
         Ok(())
     }
 
-    pub fn write_flash(
-        &mut self,
-        address: u32,
-        bytes: u32,
-        value: u32,
-        now_ns: u64,
-    ) -> Result<(), FlashError> {
-        self.check_write(address, bytes)?;
-        let effect = FlashEffect::Clear {
-            address,
-            bytes: value.to_le_bytes().to_vec(),
-        };
-        self.busy.start(Work::Flash(effect), WRITE_WORD_NS, now_ns);
-        Ok(())
-    }
-
     pub fn write_uicr(
         &mut self,
         offset: u32,
@@ -183,22 +170,6 @@ impl Nvmc {
         self.busy
             .start(Work::UicrWord { index, value }, WRITE_WORD_NS, now_ns);
         Ok(())
-    }
-
-    pub fn busy_until_ns(&self) -> Option<u64> {
-        self.busy.until_ns()
-    }
-
-    /// Finish what is due at `now_ns`: the effect on the flash array, and whether it was
-    /// an ERASEALL (the UICR, APPROTECT with it, is erased).
-    pub fn complete(&mut self, now_ns: u64) -> (Option<FlashEffect>, bool) {
-        match self.busy.take_due(now_ns) {
-            Some(work) => {
-                let erased_all = work == Work::EraseAll;
-                (self.finish(work), erased_all)
-            }
-            None => (None, false),
-        }
     }
 
     fn finish(&mut self, work: Work) -> Option<FlashEffect> {
@@ -224,10 +195,47 @@ impl Nvmc {
         }
     }
 
-    /// A reset: CONFIG to read-only; an operation in progress is finished at once.
+    /// A reset: CONFIG to read-only; an operation in progress is finished at once (the
+    /// SoC reloads APPROTECT itself).
     pub fn reset(&mut self) -> Option<FlashEffect> {
         self.config = WEN_READ_ONLY;
+        self.erased_all = false;
         let work = self.busy.take()?;
         self.finish(work)
+    }
+}
+
+impl Controller for Nvmc {
+    fn busy_until_ns(&self) -> Option<u64> {
+        self.busy.until_ns()
+    }
+
+    fn complete(&mut self, now_ns: u64) -> Option<FlashEffect> {
+        let work = self.busy.take_due(now_ns)?;
+        self.erased_all |= work == Work::EraseAll;
+        self.finish(work)
+    }
+
+    /// An ERASEALL erases the UICR, APPROTECT with it (PS 4.4.1).
+    fn take_chip_erased(&mut self) -> bool {
+        core::mem::take(&mut self.erased_all)
+    }
+
+    /// A word write ANDs into the array (PS 4.3).
+    fn write_array(
+        &mut self,
+        address: u32,
+        bytes: u32,
+        value: u32,
+        _current: u32,
+        now_ns: u64,
+    ) -> Result<(), FlashError> {
+        self.check_write(address, bytes)?;
+        let effect = FlashEffect::Clear {
+            address,
+            bytes: value.to_le_bytes().to_vec(),
+        };
+        self.busy.start(Work::Flash(effect), WRITE_WORD_NS, now_ns);
+        Ok(())
     }
 }

@@ -17,6 +17,7 @@
 pub mod dsu;
 pub mod nvmctrl;
 
+use super::flash::Controller;
 use super::stm32f1::offset_in;
 use super::{CoreModel, FlashEffect, FlashError, Memory, Soc, Variant};
 use crate::bus::{AccessPortIdentity, Identity};
@@ -214,32 +215,16 @@ impl Soc for Samd21 {
         effect.into_iter().collect()
     }
 
-    fn flash_busy_until(&self) -> Option<u64> {
-        self.nvmctrl.busy_until_ns()
+    fn flash(&self) -> Option<&dyn Controller> {
+        Some(&self.nvmctrl)
     }
 
-    fn complete_flash(&mut self, now_ns: u64) -> Option<FlashEffect> {
-        let (effect, chip_erase) = self.nvmctrl.complete(now_ns);
-        if chip_erase {
-            self.dsu.chip_erase_done();
-        }
-        effect
+    fn flash_mut(&mut self) -> Option<&mut dyn Controller> {
+        Some(&mut self.nvmctrl)
     }
 
-    fn complete_flash_now(&mut self) -> Option<FlashEffect> {
-        self.complete_flash(u64::MAX)
-    }
-
-    fn write_flash(
-        &mut self,
-        address: u32,
-        bytes: u32,
-        value: u32,
-        _current: u32,
-        now_ns: u64,
-    ) -> Result<(), FlashError> {
-        self.nvmctrl
-            .write_page_buffer(address, bytes, value, now_ns)
+    fn chip_erased(&mut self) {
+        self.dsu.chip_erase_done();
     }
 }
 

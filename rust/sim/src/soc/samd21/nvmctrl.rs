@@ -26,7 +26,7 @@
 
 use super::super::{FlashEffect, FlashError};
 use super::{AUXILIARY_BASE, SRAM, USER_ROW};
-use crate::soc::flash::Busy;
+use crate::soc::flash::{Busy, Controller};
 
 pub const NVMCTRL_BASE: u32 = 0x4100_4000;
 pub const NVMCTRL_SIZE: u32 = 0x400;
@@ -116,6 +116,8 @@ pub struct Nvmctrl {
     /// BOOTPROT as loaded at the last reset, in bytes from 0.
     boot_protected: u32,
     busy: Busy<Work>,
+    /// A chip erase ended since [`Controller::take_chip_erased`] last asked.
+    chip_erased: bool,
 }
 
 impl Default for Nvmctrl {
@@ -135,6 +137,7 @@ impl Default for Nvmctrl {
             security_bit: false,
             boot_protected: 0,
             busy: Busy::default(),
+            chip_erased: false,
         };
         nvmctrl.load_fuses();
         nvmctrl
@@ -355,21 +358,6 @@ impl Nvmctrl {
         self.busy.start(Work::ChipErase, CHIP_ERASE_NS, now_ns);
     }
 
-    pub fn busy_until_ns(&self) -> Option<u64> {
-        self.busy.until_ns()
-    }
-
-    /// Finish what is due: its effect on memory, and whether it was the chip erase.
-    pub fn complete(&mut self, now_ns: u64) -> (Option<FlashEffect>, bool) {
-        match self.busy.take_due(now_ns) {
-            Some(work) => {
-                let chip_erase = work == Work::ChipErase;
-                (self.finish(work), chip_erase)
-            }
-            None => (None, false),
-        }
-    }
-
     fn finish(&mut self, work: Work) -> Option<FlashEffect> {
         match work {
             Work::Array(effect) => Some(effect),
@@ -410,7 +398,37 @@ impl Nvmctrl {
         self.status = 0;
         self.address = 0;
         self.page_buffer = [0xFF; PAGE_SIZE as usize];
+        self.chip_erased = false;
         self.load_fuses();
         effect
+    }
+}
+
+impl Controller for Nvmctrl {
+    fn busy_until_ns(&self) -> Option<u64> {
+        self.busy.until_ns()
+    }
+
+    /// Finish what is due: its effect on memory.
+    fn complete(&mut self, now_ns: u64) -> Option<FlashEffect> {
+        let work = self.busy.take_due(now_ns)?;
+        self.chip_erased |= work == Work::ChipErase;
+        self.finish(work)
+    }
+
+    fn take_chip_erased(&mut self) -> bool {
+        core::mem::take(&mut self.chip_erased)
+    }
+
+    /// Writes go to the page buffer (DS 22.6.4).
+    fn write_array(
+        &mut self,
+        address: u32,
+        bytes: u32,
+        value: u32,
+        _current: u32,
+        now_ns: u64,
+    ) -> Result<(), FlashError> {
+        self.write_page_buffer(address, bytes, value, now_ns)
     }
 }

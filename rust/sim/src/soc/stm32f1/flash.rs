@@ -28,7 +28,7 @@
 //!   prefetch (ACR is a plain register), interrupts (EOPIE/ERRIE are stored).
 
 use super::FlashTiming;
-use crate::soc::flash::{Busy, KEYS, KeyLock, KeyWhileUnlocked};
+use crate::soc::flash::{Busy, Controller, KEYS, KeyLock, KeyWhileUnlocked};
 pub use crate::soc::{FLASH_BASE, FlashEffect, FlashError};
 
 pub const FPEC_BASE: u32 = 0x4002_2000;
@@ -177,23 +177,8 @@ impl FlashController {
         self.operation.is_busy()
     }
 
-    /// What the controller did since the last call (benchmarks).
-    pub fn take_activity(&mut self) -> crate::soc::flash::FlashActivity {
-        self.operation.take_activity()
-    }
-
-    pub fn busy_until_ns(&self) -> Option<u64> {
-        self.operation.until_ns()
-    }
-
     pub fn is_unlocked(&self) -> bool {
         self.key.is_unlocked()
-    }
-
-    /// Finish the operation whose time has come; its effect on the array, if any.
-    pub fn complete(&mut self, now_ns: u64) -> Option<FlashEffect> {
-        let work = self.operation.take_due(now_ns)?;
-        self.finish(work)
     }
 
     /// Finish an operation now, whatever the time (a core access that must wait).
@@ -359,49 +344,6 @@ impl FlashController {
         self.loaded_write_protection & (1 << bit) == 0
     }
 
-    /// A write to the flash array at `address` (in 0x0800_0000..). `current` holds the
-    /// half-words there now, low first (the second is used by word writes).
-    pub fn write_array(
-        &mut self,
-        address: u32,
-        bytes: u32,
-        value: u32,
-        current: [u16; 2],
-        now_ns: u64,
-    ) -> Result<(), FlashError> {
-        if self.busy() {
-            return Err(FlashError::Busy);
-        }
-        if self.control & CR_PG == 0 || !self.is_unlocked() {
-            return Err(FlashError::Fault);
-        }
-        if bytes == 1 || !address.is_multiple_of(2) {
-            self.status |= SR_PGERR;
-            return Err(FlashError::Fault);
-        }
-        let offset = self.array_offset(address).ok_or(FlashError::Fault)?;
-        if self.is_write_protected(offset) {
-            self.status |= SR_WRPRTERR;
-            return Ok(());
-        }
-        let halves = (bytes / 2) as usize;
-        let programmable = |index: usize| {
-            let wanted = (value >> (16 * index)) as u16;
-            current[index] == 0xFFFF || wanted == 0
-        };
-        if !(0..halves).all(programmable) {
-            self.status |= SR_PGERR;
-            return Ok(());
-        }
-        let effect = FlashEffect::Program {
-            address: FLASH_BASE + offset,
-            bytes: value.to_le_bytes()[..bytes as usize].to_vec(),
-        };
-        let duration = self.timing.program_half_word_ns * halves as u64;
-        self.start(Work::Array(effect), duration, now_ns);
-        Ok(())
-    }
-
     /// An option byte as read at 0x1FFF_F800 + 2 * index.
     pub fn option_byte(&self, index: usize) -> Option<u16> {
         self.option_bytes.get(index).copied()
@@ -448,6 +390,67 @@ impl FlashController {
             mass_erase,
         };
         self.start(work, duration, now_ns);
+        Ok(())
+    }
+}
+
+impl Controller for FlashController {
+    fn busy_until_ns(&self) -> Option<u64> {
+        self.operation.until_ns()
+    }
+
+    /// What the controller did since the last call (benchmarks).
+    fn take_activity(&mut self) -> crate::soc::flash::FlashActivity {
+        self.operation.take_activity()
+    }
+
+    /// Finish the operation whose time has come; its effect on the array, if any.
+    fn complete(&mut self, now_ns: u64) -> Option<FlashEffect> {
+        let work = self.operation.take_due(now_ns)?;
+        self.finish(work)
+    }
+
+    /// A write to the flash array at `address` (in 0x0800_0000..). `current` holds the
+    /// half-words there now, low first (the second is used by word writes).
+    fn write_array(
+        &mut self,
+        address: u32,
+        bytes: u32,
+        value: u32,
+        current: u32,
+        now_ns: u64,
+    ) -> Result<(), FlashError> {
+        let current = [current as u16, (current >> 16) as u16];
+        if self.busy() {
+            return Err(FlashError::Busy);
+        }
+        if self.control & CR_PG == 0 || !self.is_unlocked() {
+            return Err(FlashError::Fault);
+        }
+        if bytes == 1 || !address.is_multiple_of(2) {
+            self.status |= SR_PGERR;
+            return Err(FlashError::Fault);
+        }
+        let offset = self.array_offset(address).ok_or(FlashError::Fault)?;
+        if self.is_write_protected(offset) {
+            self.status |= SR_WRPRTERR;
+            return Ok(());
+        }
+        let halves = (bytes / 2) as usize;
+        let programmable = |index: usize| {
+            let wanted = (value >> (16 * index)) as u16;
+            current[index] == 0xFFFF || wanted == 0
+        };
+        if !(0..halves).all(programmable) {
+            self.status |= SR_PGERR;
+            return Ok(());
+        }
+        let effect = FlashEffect::Program {
+            address: FLASH_BASE + offset,
+            bytes: value.to_le_bytes()[..bytes as usize].to_vec(),
+        };
+        let duration = self.timing.program_half_word_ns * halves as u64;
+        self.start(Work::Array(effect), duration, now_ns);
         Ok(())
     }
 }

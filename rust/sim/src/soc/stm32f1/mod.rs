@@ -10,6 +10,7 @@
 pub mod flash;
 pub mod rcc;
 
+use super::flash::Controller;
 use super::usart::{LineFormat, USART_SIZE, Usart};
 use super::{CoreModel, FlashEffect, FlashError, Memory, Soc, Variant};
 use crate::bus::Identity;
@@ -327,33 +328,12 @@ impl Soc for Stm32f1 {
         self.flash.reset().into_iter().collect()
     }
 
-    fn flash_busy_until(&self) -> Option<u64> {
-        self.flash.busy_until_ns()
+    fn flash(&self) -> Option<&dyn Controller> {
+        Some(&self.flash)
     }
 
-    fn take_flash_activity(&mut self) -> crate::soc::flash::FlashActivity {
-        self.flash.take_activity()
-    }
-
-    fn complete_flash(&mut self, now_ns: u64) -> Option<FlashEffect> {
-        self.flash.complete(now_ns)
-    }
-
-    fn complete_flash_now(&mut self) -> Option<FlashEffect> {
-        self.flash.complete_now()
-    }
-
-    fn write_flash(
-        &mut self,
-        address: u32,
-        bytes: u32,
-        value: u32,
-        current: u32,
-        now_ns: u64,
-    ) -> Result<(), FlashError> {
-        let halves = [current as u16, (current >> 16) as u16];
-        self.flash
-            .write_array(address, bytes, value, halves, now_ns)
+    fn flash_mut(&mut self) -> Option<&mut dyn Controller> {
+        Some(&mut self.flash)
     }
 }
 

@@ -28,7 +28,7 @@
 //! - Not modelled: OPERR and RDERR, interrupts (EOPIE/ERRIE are stored), the OTP area
 //!   (reads as erased, writes fault), ACR's caches (a plain register).
 
-use crate::soc::flash::{Busy, KEYS, KeyLock, KeyWhileUnlocked, OPTION_KEYS};
+use crate::soc::flash::{Busy, Controller, KEYS, KeyLock, KeyWhileUnlocked, OPTION_KEYS};
 pub use crate::soc::{FLASH_BASE, FlashEffect, FlashError};
 
 pub const FLASH_INTERFACE_BASE: u32 = 0x4002_3C00;
@@ -166,10 +166,6 @@ impl FlashController {
         (self.loaded_options >> OPTCR_RDP_SHIFT) as u8
     }
 
-    pub fn read_protected(&self) -> bool {
-        self.read_protection() != RDP_LEVEL_0
-    }
-
     /// The option bytes' first and second words as read at 0x1FFF_C000 and 0x1FFF_C008:
     /// USER and RDP in [15:0], nWRP in [11:0] (RM0090 3.6 table 16).
     pub fn option_words(&self) -> [u32; 2] {
@@ -179,26 +175,12 @@ impl FlashController {
         ]
     }
 
-    /// What the controller did since the last call (benchmarks).
-    pub fn take_activity(&mut self) -> crate::soc::flash::FlashActivity {
-        self.operation.take_activity()
-    }
-
-    pub fn busy_until_ns(&self) -> Option<u64> {
-        self.operation.until_ns()
-    }
-
     fn busy(&self) -> bool {
         self.operation.is_busy()
     }
 
     fn unlocked(&self) -> bool {
         self.key.is_unlocked()
-    }
-
-    pub fn complete(&mut self, now_ns: u64) -> Option<FlashEffect> {
-        let work = self.operation.take_due(now_ns)?;
-        self.finish(work)
     }
 
     pub fn complete_now(&mut self) -> Option<FlashEffect> {
@@ -337,8 +319,50 @@ impl FlashController {
         None
     }
 
+    fn write_option_control(&mut self, value: u32, now_ns: u64) {
+        if !self.option_key.is_unlocked() || self.busy() {
+            return;
+        }
+        self.option_control = value & !(OPTCR_OPTLOCK | OPTCR_OPTSTRT);
+        if value & OPTCR_OPTLOCK != 0 {
+            self.option_key.lock();
+            return;
+        }
+        if value & OPTCR_OPTSTRT == 0 || self.read_protection() == RDP_LEVEL_2 {
+            return;
+        }
+        let new_rdp = (self.option_control >> OPTCR_RDP_SHIFT) as u8;
+        let mass_erase = self.read_protected() && new_rdp == RDP_LEVEL_0;
+        let psize = self.psize();
+        let mut duration = self.timing.erase_16k_ns[psize];
+        if mass_erase {
+            duration += self.timing.mass_erase_ns[psize];
+        }
+        let work = Work::Options {
+            value: self.option_control,
+            mass_erase,
+        };
+        self.start(work, duration, now_ns);
+    }
+}
+
+impl Controller for FlashController {
+    fn busy_until_ns(&self) -> Option<u64> {
+        self.operation.until_ns()
+    }
+
+    /// What the controller did since the last call (benchmarks).
+    fn take_activity(&mut self) -> crate::soc::flash::FlashActivity {
+        self.operation.take_activity()
+    }
+
+    fn complete(&mut self, now_ns: u64) -> Option<FlashEffect> {
+        let work = self.operation.take_due(now_ns)?;
+        self.finish(work)
+    }
+
     /// A write of `bytes` at `address` in the array; `current` holds the bytes there now.
-    pub fn write_array(
+    fn write_array(
         &mut self,
         address: u32,
         bytes: u32,
@@ -380,29 +404,7 @@ impl FlashController {
         Ok(())
     }
 
-    fn write_option_control(&mut self, value: u32, now_ns: u64) {
-        if !self.option_key.is_unlocked() || self.busy() {
-            return;
-        }
-        self.option_control = value & !(OPTCR_OPTLOCK | OPTCR_OPTSTRT);
-        if value & OPTCR_OPTLOCK != 0 {
-            self.option_key.lock();
-            return;
-        }
-        if value & OPTCR_OPTSTRT == 0 || self.read_protection() == RDP_LEVEL_2 {
-            return;
-        }
-        let new_rdp = (self.option_control >> OPTCR_RDP_SHIFT) as u8;
-        let mass_erase = self.read_protected() && new_rdp == RDP_LEVEL_0;
-        let psize = self.psize();
-        let mut duration = self.timing.erase_16k_ns[psize];
-        if mass_erase {
-            duration += self.timing.mass_erase_ns[psize];
-        }
-        let work = Work::Options {
-            value: self.option_control,
-            mass_erase,
-        };
-        self.start(work, duration, now_ns);
+    fn read_protected(&self) -> bool {
+        self.read_protection() != RDP_LEVEL_0
     }
 }

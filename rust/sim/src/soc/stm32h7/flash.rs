@@ -33,7 +33,7 @@
 //!   DBECCERR never set), the CRC unit, PCROP/secure areas (PRAR/SCAR stored only),
 //!   OPERR/RDPERR/RDSERR, interrupts, bank swapping, BOOT_PRG.
 
-use crate::soc::flash::{Busy, KEYS, KeyLock, KeyWhileUnlocked, OPTION_KEYS};
+use crate::soc::flash::{Busy, Controller, KEYS, KeyLock, KeyWhileUnlocked, OPTION_KEYS};
 pub use crate::soc::{FLASH_BASE, FlashEffect, FlashError};
 
 pub const FLASH_INTERFACE_BASE: u32 = 0x5200_2000;
@@ -273,10 +273,6 @@ impl FlashController {
         (self.options >> OPTSR_RDP_SHIFT) as u8
     }
 
-    pub fn read_protected(&self) -> bool {
-        self.read_protection() != RDP_LEVEL_0
-    }
-
     /// A system reset: registers to reset values; operations in progress finish at once.
     pub fn reset(&mut self) -> Vec<FlashEffect> {
         let mut effects = std::mem::take(&mut self.pending_effects);
@@ -289,35 +285,6 @@ impl FlashController {
         self.option_control = 0;
         self.options_program = self.options;
         effects
-    }
-
-    /// What both banks did since the last call (benchmarks); they may work at once.
-    pub fn take_activity(&mut self) -> crate::soc::flash::FlashActivity {
-        self.banks
-            .iter_mut()
-            .map(|bank| bank.operation.take_activity())
-            .fold(Default::default(), crate::soc::flash::FlashActivity::merge)
-    }
-
-    pub fn busy_until_ns(&self) -> Option<u64> {
-        let banks = self
-            .banks
-            .iter()
-            .filter_map(|bank| bank.operation.until_ns());
-        banks.chain(self.option_change.until_ns()).min()
-    }
-
-    /// Must a read or fetch at `address` wait?
-    pub fn busy_at(&self, address: u32) -> bool {
-        self.option_change.is_busy()
-            || self
-                .banks
-                .iter()
-                .any(|bank| bank.contains(address) && bank.operation.is_busy())
-    }
-
-    pub fn complete(&mut self, now_ns: u64) -> Option<FlashEffect> {
-        self.complete_when(|busy_until| busy_until <= now_ns)
     }
 
     pub fn complete_now(&mut self) -> Option<FlashEffect> {
@@ -538,10 +505,41 @@ impl FlashController {
         };
         self.option_change.start(change, duration, now_ns);
     }
+}
+
+impl Controller for FlashController {
+    fn busy_until_ns(&self) -> Option<u64> {
+        let banks = self
+            .banks
+            .iter()
+            .filter_map(|bank| bank.operation.until_ns());
+        banks.chain(self.option_change.until_ns()).min()
+    }
+
+    /// Must a read or fetch at `address` wait?
+    fn busy_at(&self, address: u32) -> bool {
+        self.option_change.is_busy()
+            || self
+                .banks
+                .iter()
+                .any(|bank| bank.contains(address) && bank.operation.is_busy())
+    }
+
+    /// What both banks did since the last call (benchmarks); they may work at once.
+    fn take_activity(&mut self) -> crate::soc::flash::FlashActivity {
+        self.banks
+            .iter_mut()
+            .map(|bank| bank.operation.take_activity())
+            .fold(Default::default(), crate::soc::flash::FlashActivity::merge)
+    }
+
+    fn complete(&mut self, now_ns: u64) -> Option<FlashEffect> {
+        self.complete_when(|busy_until| busy_until <= now_ns)
+    }
 
     /// A write of `bytes` at `address` in the array; `current` holds the bytes from
     /// `address` on now, little-endian.
-    pub fn write_array(
+    fn write_array(
         &mut self,
         address: u32,
         bytes: u32,
@@ -594,6 +592,10 @@ impl FlashController {
             bank.buffer = Some(buffer);
         }
         Ok(())
+    }
+
+    fn read_protected(&self) -> bool {
+        self.read_protection() != RDP_LEVEL_0
     }
 }
 

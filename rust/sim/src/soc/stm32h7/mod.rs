@@ -25,6 +25,7 @@ pub mod flash;
 #[cfg(test)]
 mod tests;
 
+use super::flash::Controller;
 use super::stm32f1::offset_in;
 use super::{CoreModel, FlashEffect, FlashError, Memory, Soc, Variant};
 use crate::bus::{AccessPortIdentity, AccessPortKind, Identity};
@@ -307,40 +308,11 @@ impl Soc for Stm32h7 {
         self.flash.reset()
     }
 
-    fn flash_busy_until(&self) -> Option<u64> {
-        self.flash.busy_until_ns()
+    fn flash(&self) -> Option<&dyn Controller> {
+        Some(&self.flash)
     }
 
-    fn take_flash_activity(&mut self) -> crate::soc::flash::FlashActivity {
-        self.flash.take_activity()
-    }
-
-    fn flash_busy_at(&self, address: u32) -> bool {
-        self.flash.busy_at(address)
-    }
-
-    fn complete_flash(&mut self, now_ns: u64) -> Option<FlashEffect> {
-        self.flash.complete(now_ns)
-    }
-
-    fn complete_flash_now(&mut self) -> Option<FlashEffect> {
-        self.flash.complete_now()
-    }
-
-    fn write_flash(
-        &mut self,
-        address: u32,
-        bytes: u32,
-        value: u32,
-        current: u32,
-        now_ns: u64,
-    ) -> Result<(), FlashError> {
-        self.flash
-            .write_array(address, bytes, value, current, now_ns)
-    }
-
-    /// RDP level 1 or 2: the debugger's flash reads are bus errors (RM0433 4.5.3).
-    fn flash_read_protected(&self) -> bool {
-        self.flash.read_protected()
+    fn flash_mut(&mut self) -> Option<&mut dyn Controller> {
+        Some(&mut self.flash)
     }
 }
