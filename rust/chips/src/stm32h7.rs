@@ -187,8 +187,10 @@ impl Family for Stm32H7 {
     }
 
     /// Flash words go to the bank's write buffer eight 32-bit words at a time; the eighth
-    /// starts programming and the next words stall the bus (SWD WAIT) until it is done, so
-    /// transfer and programming overlap. Erased flash words are skipped.
+    /// starts programming, and a write to the bank while it programs stalls the bus (SWD
+    /// WAIT) until it is done. So a run of flash words goes back to back, the next one's
+    /// transfer waiting on the bus instead of a status poll, and SR is read once a run.
+    /// Erased flash words are skipped.
     fn program(
         &self,
         part: &Part,
@@ -207,24 +209,7 @@ impl Family for Stm32H7 {
         }
         unlock(&mut memory, bank)?;
         memory.write_word(register(bank, CR), CR_PG | CR_PSIZE_X64)?;
-        let mut result = Ok(());
-        for (index, word) in data.chunks(FLASH_WORD).enumerate() {
-            if word.iter().all(|&byte| byte == 0xFF) {
-                continue;
-            }
-            let mut words = [0u32; FLASH_WORD / 4];
-            for (slot, bytes) in words.iter_mut().zip(word.chunks(4)) {
-                *slot = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
-            }
-            let at = address + (index * FLASH_WORD) as u32;
-            result = memory.write_words(at, &words).map_err(Error::from);
-            if result.is_ok() {
-                result = finish(&mut memory, bank, at, PROGRAM_TIMEOUT_MICROS);
-            }
-            if result.is_err() {
-                break;
-            }
-        }
+        let result = program_runs(&mut memory, bank, address, data);
         memory.write_word(register(bank, CR), CR_PSIZE_X64)?;
         result
     }
@@ -341,6 +326,42 @@ fn unlock<M: Memory>(memory: &mut M, bank: u8) -> Result<(), Error> {
         still_locked: Error::Locked,
     }
     .unlock(memory)
+}
+
+/// Runs of flash words that are not erased, up to 1 KiB each (a MEM-AP auto-increment
+/// block), each written back to back and then checked (`finish`).
+fn program_runs<M: Memory>(
+    memory: &mut M,
+    bank: u8,
+    address: u32,
+    data: &[u8],
+) -> Result<(), Error> {
+    const WORDS_PER_FLASH_WORD: usize = FLASH_WORD / 4;
+    let mut words = [0u32; 256];
+    let mut units = data.chunks(FLASH_WORD).enumerate().peekable();
+    while let Some(&(first, _)) = units.peek() {
+        let mut count = 0;
+        while count < words.len() {
+            match units.peek() {
+                Some((_, unit)) if !unit.iter().all(|&byte| byte == 0xFF) => {
+                    for (slot, bytes) in words[count..].iter_mut().zip(unit.chunks(4)) {
+                        *slot = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+                    }
+                    count += WORDS_PER_FLASH_WORD;
+                    units.next();
+                }
+                _ => break,
+            }
+        }
+        if count == 0 {
+            units.next();
+            continue;
+        }
+        let at = address + (first * FLASH_WORD) as u32;
+        memory.write_words(at, &words[..count])?;
+        finish(memory, bank, at, PROGRAM_TIMEOUT_MICROS)?;
+    }
+    Ok(())
 }
 
 /// Wait for QW to clear, then report and clear the error flags (RM0433 4.7).

@@ -203,3 +203,53 @@ fn h750_read_protection_names_the_unlock_command() {
     session.read_memory(FLASH, &mut back).unwrap();
     assert_eq!(back, [0xFF; 32], "the regression erased the flash");
 }
+
+/// Runs of flash words go back to back (the bus stalls while one programs) and erased
+/// flash words in between are skipped: the result reads back whole. A flash word the
+/// bank refuses (a write-protected sector) fails the run with the sector's address.
+#[test]
+fn h743_programs_runs_with_gaps_and_reports_a_protected_sector() {
+    let mut session = attached(Variant::Stm32h743zi);
+    let mut image: Vec<u8> = (0..3 * 1024u32)
+        .map(|index| (index * 7 + 3) as u8)
+        .collect();
+    for hole in [5usize, 40, 41, 42, 95] {
+        image[hole * 32..(hole + 1) * 32].fill(0xFF);
+    }
+    session.flash_erase(FLASH, image.len() as u32).unwrap();
+    session.flash_write(FLASH, &image).unwrap();
+    session.flash_done().unwrap();
+    let mut back = vec![0; image.len()];
+    session.read_memory(FLASH, &mut back).unwrap();
+    assert_eq!(back, image);
+
+    // Sector 1 of bank 1 write protected (WPSN_PRG bit 1 = 0, RM0433 4.9.13).
+    let write = |session: &mut Session<Wire, HostClock>, address: u32, value: u32| {
+        session.write_memory(address, &value.to_le_bytes()).unwrap();
+    };
+    write(&mut session, 0x5200_2008, 0x0819_2A3B);
+    write(&mut session, 0x5200_2008, 0x4C5D_6E7F);
+    write(&mut session, 0x5200_203C, 0xFD);
+    write(&mut session, 0x5200_2018, 2);
+    loop {
+        let mut word = [0u8; 4];
+        session.read_memory(0x5200_201C, &mut word).unwrap();
+        if u32::from_le_bytes(word) & 1 == 0 {
+            break;
+        }
+    }
+    let sector_1 = FLASH + 0x2_0000;
+    let error = session
+        .flash_erase(sector_1, 256)
+        .and_then(|()| session.flash_write(sector_1, &[0x42; 256]))
+        .and_then(|()| session.flash_done())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("write protected") && error.contains(&format!("{sector_1:08x}")),
+        "{error}"
+    );
+    let mut back = [0u8; 256];
+    session.read_memory(sector_1, &mut back).unwrap();
+    assert_eq!(back, [0xFF; 256]);
+}
