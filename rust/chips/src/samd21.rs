@@ -33,7 +33,6 @@ const NVMCTRL_STATUS: u32 = 0x4100_4018;
 const NVMCTRL_ADDR: u32 = 0x4100_401C;
 const CMDEX: u32 = 0xA5 << 8;
 const CMD_ER: u32 = 0x02;
-const CMD_WP: u32 = 0x04;
 const CMD_EAR: u32 = 0x05;
 const CMD_WAP: u32 = 0x06;
 const CMD_PBC: u32 = 0x44;
@@ -178,8 +177,11 @@ impl Family for Samd21 {
         Ok(())
     }
 
-    /// Page by page: clear the page buffer, fill it with 32-bit writes, WP (DS 22.6.4.4;
-    /// manual writes, CTRLB.MANW = 1, so a partial page is written too).
+    /// The page buffer in automatic mode (CTRLB.MANW = 0, DS 22.6.4.2): the write that
+    /// fills a page starts its WP, and the next page's writes stall while it runs, so the
+    /// pages go back to back without a READY poll between them, from one call to the next
+    /// too (`done` waits for the last). Every page is written whole (16 words), so whatever
+    /// the page buffer held is overwritten. Erased pages are skipped.
     fn program(
         &self,
         _: &Part,
@@ -192,17 +194,21 @@ impl Family for Samd21 {
             return Err(Error::Adi(adi::Error::Unaligned { address }));
         }
         let control = memory.read_word(NVMCTRL_CTRLB)?;
-        memory.write_word(NVMCTRL_CTRLB, control | CTRLB_MANW)?;
-        command(&mut memory, CMD_PBC, address)?;
-        for (index, page) in data.chunks(PAGE_SIZE as usize).enumerate() {
-            if page.iter().all(|&byte| byte == 0xFF) {
-                continue;
-            }
-            let at = address + index as u32 * PAGE_SIZE;
-            write_page(&mut memory, at, page)?;
-            command(&mut memory, CMD_WP, at)?;
+        if control & CTRLB_MANW != 0 {
+            wait_ready(&mut memory, address)?;
+            memory.write_word(NVMCTRL_CTRLB, control & !CTRLB_MANW)?;
         }
-        Ok(())
+        program_pages(&mut memory, address, data)
+    }
+
+    /// The last page written: READY, and its errors (NVME). A secured device (after
+    /// `set_security_bit` or `erase_mass`) wrote nothing and answers only in the DSU.
+    fn done(&self, part: &Part, mut memory: &mut dyn Memory) -> Result<(), Error> {
+        if self.protection(part, memory)? != Protection::None {
+            return Ok(());
+        }
+        wait_ready(&mut memory, FLASH_BASE)?;
+        check_status(&mut memory, FLASH_BASE)
     }
 
     fn mass_erase(&self, _: &Part, mut memory: &mut dyn Memory) -> Result<(), Error> {
@@ -280,6 +286,11 @@ fn command<M: Memory>(memory: &mut M, command: u32, address: u32) -> Result<(), 
     memory.write_word(NVMCTRL_ADDR, address >> 1)?;
     memory.write_word(NVMCTRL_CTRLA, CMDEX | command)?;
     wait_ready(memory, address)?;
+    check_status(memory, address)
+}
+
+/// STATUS's error flags: cleared (write one) and reported.
+fn check_status<M: Memory>(memory: &mut M, address: u32) -> Result<(), Error> {
     let status = memory.read_word(NVMCTRL_STATUS)? & STATUS_ERRORS;
     if status == 0 {
         return Ok(());
@@ -304,17 +315,46 @@ fn wait_ready<M: Memory>(memory: &mut M, address: u32) -> Result<(), Error> {
     )
 }
 
-/// The page buffer takes 16 or 32-bit writes only (DS 22.6.4.2); a short page is padded
-/// with the erased value.
-fn write_page<M: Memory>(memory: &mut M, address: u32, page: &[u8]) -> Result<(), Error> {
-    let mut words = [u32::MAX; (PAGE_SIZE / 4) as usize];
-    for (word, bytes) in words.iter_mut().zip(page.chunks(4)) {
-        let mut padded = [0xFF; 4];
-        padded[..bytes.len()].copy_from_slice(bytes);
-        *word = u32::from_le_bytes(padded);
+/// Pages that are not erased, in runs inside one 1 KiB block (so never across a 16 KB
+/// lock region), each run written whole: 32-bit writes only (the page buffer takes 16 or
+/// 32 bits, DS 22.6.4.2), a short last page padded with the erased value. A refused page
+/// (LOCKE, PROGE) shows in STATUS at once: checked after each run.
+fn program_pages<M: Memory>(memory: &mut M, address: u32, data: &[u8]) -> Result<(), Error> {
+    const BLOCK: u32 = 1024;
+    const WORDS_PER_PAGE: usize = (PAGE_SIZE / 4) as usize;
+    let mut words = [u32::MAX; (BLOCK / 4) as usize];
+    let mut run: Option<(u32, usize)> = None;
+    for (index, page) in data.chunks(PAGE_SIZE as usize).enumerate() {
+        let at = address + index as u32 * PAGE_SIZE;
+        let erased = page.iter().all(|&byte| byte == 0xFF);
+        if let Some((start, count)) = run
+            && (erased || at.is_multiple_of(BLOCK))
+        {
+            write_run(memory, start, &words[..count])?;
+            run = None;
+        }
+        if erased {
+            continue;
+        }
+        let (start, count) = run.unwrap_or((at, 0));
+        let slots = &mut words[count..count + WORDS_PER_PAGE];
+        slots.fill(u32::MAX);
+        for (word, bytes) in slots.iter_mut().zip(page.chunks(4)) {
+            let mut padded = [0xFF; 4];
+            padded[..bytes.len()].copy_from_slice(bytes);
+            *word = u32::from_le_bytes(padded);
+        }
+        run = Some((start, count + WORDS_PER_PAGE));
     }
-    memory.write_words(address, &words)?;
-    Ok(())
+    match run {
+        Some((start, count)) => write_run(memory, start, &words[..count]),
+        None => Ok(()),
+    }
+}
+
+fn write_run<M: Memory>(memory: &mut M, address: u32, words: &[u32]) -> Result<(), Error> {
+    memory.write_words(address, words)?;
+    check_status(memory, address)
 }
 
 /// The DSU chip erase (DS 13.7): CTRL.CE, then STATUSA.DONE (or FAIL).

@@ -333,3 +333,37 @@ fn secured_samd21_is_named_by_the_scan_and_recover_lifts_it() {
     session.read_memory(0, &mut word).unwrap();
     assert_eq!(word, [0xFF; 4], "flash erased by the recovery");
 }
+
+/// Pages go back to back (the page buffer's writes stall while the last page is written,
+/// no READY poll between them); an erased page in between is skipped; a page in a locked
+/// region is refused at its WP command (LOCKE) with its address.
+#[test]
+fn samd21_programs_pages_back_to_back_and_reports_a_locked_region() {
+    let mut session = attached(Variant::Atsamd21g18a, "ATSAMD21G18A");
+    let at = 0x1_0000;
+    let mut image: Vec<u8> = (0..1024u32).map(|index| (index * 13 + 1) as u8).collect();
+    image[3 * 64..4 * 64].fill(0xFF);
+    session.flash_erase(at, image.len() as u32).unwrap();
+    session.flash_write(at, &image).unwrap();
+    session.flash_done().unwrap();
+    let mut back = vec![0; image.len()];
+    session.read_memory(at, &mut back).unwrap();
+    assert_eq!(back, image);
+
+    command(&mut session, "lock_flash").unwrap();
+    session.reset(true).unwrap();
+    wait_halt(&mut session);
+    let blank = 0x3_0000;
+    let error = session
+        .flash_erase(blank, 128)
+        .and_then(|()| session.flash_write(blank, &[0x42; 128]))
+        .and_then(|()| session.flash_done())
+        .unwrap_err();
+    assert_eq!(
+        error,
+        debug::Error::Chip(chips::Error::WriteProtected { address: blank })
+    );
+    let mut back = [0u8; 128];
+    session.read_memory(blank, &mut back).unwrap();
+    assert_eq!(back, [0xFF; 128]);
+}
