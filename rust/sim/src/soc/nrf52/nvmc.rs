@@ -210,6 +210,10 @@ impl Controller for Nvmc {
         self.busy.until_ns()
     }
 
+    fn take_activity(&mut self) -> crate::soc::flash::FlashActivity {
+        self.busy.take_activity()
+    }
+
     fn complete(&mut self, now_ns: u64) -> Option<FlashEffect> {
         let work = self.busy.take_due(now_ns)?;
         self.erased_all |= work == Work::EraseAll;

@@ -92,6 +92,12 @@ fn program_needs_wen_and_whole_words_and_only_clears_bits() {
         0x1234_0078,
         "bits only go from 1 to 0"
     );
+    let activity = chip.take_flash_activity();
+    assert_eq!(
+        (activity.operations, activity.busy_ns),
+        (2, 2 * WRITE_WORD_NS),
+        "benchmarks see the datasheet's word write time"
+    );
 }
 
 #[test]

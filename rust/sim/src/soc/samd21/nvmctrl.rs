@@ -409,6 +409,10 @@ impl Controller for Nvmctrl {
         self.busy.until_ns()
     }
 
+    fn take_activity(&mut self) -> crate::soc::flash::FlashActivity {
+        self.busy.take_activity()
+    }
+
     /// Finish what is due: its effect on memory.
     fn complete(&mut self, now_ns: u64) -> Option<FlashEffect> {
         let work = self.busy.take_due(now_ns)?;

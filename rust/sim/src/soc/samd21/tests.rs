@@ -97,6 +97,12 @@ fn page_buffer_erase_and_write() {
     assert_eq!(read(&mut chip, NVM + STATUS) & STATUS_LOAD, 0);
     command(&mut chip, 0x100, CMD_ER);
     assert_eq!(read(&mut chip, 0x104), u32::MAX);
+    let activity = chip.take_flash_activity();
+    assert_eq!(
+        (activity.operations, activity.busy_ns),
+        (2, PAGE_WRITE_NS + ROW_ERASE_NS),
+        "benchmarks see the datasheet's page write and row erase times"
+    );
     // MANW = 0: the last word of the page writes it.
     write(&mut chip, NVM + CTRLB, 0);
     for offset in (0..64).step_by(4) {
