@@ -226,9 +226,7 @@ impl DapServer {
         let unsent = self.unsent;
         if unsent > 0
             && BUFFERS
-                .with(|buffers| {
-                    crate::mpy::hal::board_usb_dap::transmit(&buffers.response[..unsent])
-                })
+                .with(|buffers| hal::board_usb_dap::transmit(&buffers.response[..unsent]))
                 .unwrap_or(false)
         {
             self.unsent = 0;

@@ -6,7 +6,7 @@
 use crate::dap_server::{DapServer, Transport};
 use crate::link::{self, NoWire, ProbeClock, Wire};
 use crate::mpy::exception::Kind;
-use crate::mpy::exclusive::Exclusive;
+use crate::mpy::exclusive::{Deferred, Exclusive};
 use debug::{MAX_TARGETS, Session};
 
 /// Why a probe operation did not run or did not succeed.
@@ -113,6 +113,8 @@ const DAP_HAS_THE_WIRE: &str =
 const GDB_HAS_THE_WIRE: &str = "the GDB server (bmp) is using the wire: call bmp.deinit() first";
 
 impl Probe {
+    /// Inlined into `Deferred::get_or_init`, so the probe is built in its static.
+    #[inline(always)]
     const fn new() -> Self {
         Self {
             session: Session::new(),
@@ -344,12 +346,22 @@ fn pins_release_reset(pins: &mut link::Backend) {
     pins.set_reset(false);
 }
 
-static PROBE: Exclusive<Probe> = Exclusive::new(Probe::new());
+/// Made on first use, so the static is zeros in .bss: built here by `Probe::new()` it would
+/// be 40 KB of .data, an initial image in flash (Deferred).
+static PROBE: Exclusive<Deferred<Probe>> = Exclusive::new(Deferred::new());
+
+/// The probe, made on first use; one function, so the generic `with` callers do not each
+/// carry a copy of `Probe::new()`.
+#[inline(never)]
+fn made(probe: &mut Deferred<Probe>) -> &mut Probe {
+    probe.get_or_init(Probe::new)
+}
 
 /// Run `work` on the probe, unless a probe operation is already running.
 pub fn with<R>(work: impl FnOnce(&mut Probe) -> Result<R, Failure>) -> Result<R, Failure> {
     PROBE
         .with(|probe| {
+            let probe = made(probe);
             let result = work(probe);
             if result.is_err() {
                 probe.error_flag = true;

@@ -118,6 +118,9 @@ def test_board_builds_and_fits(board):
     # The Rust library went in, built for the Cortex-M7 with the GPIO pin backend.
     symbols = tool_output("arm-none-eabi-nm", str(out / "firmware.elf"))
     assert " T bmp_loop" in symbols and " T bmp_board_gpio_init" in symbols
+    # The probe's static starts as zeros in .bss, not as a 40 KB image in flash (.data).
+    probe = [line.split() for line in symbols.splitlines() if line.endswith("5probe5PROBE")]
+    assert len(probe) == 1 and probe[0][1] in "bB", probe
     # USB: the CMSIS-DAP v2 interface and the event hook are in.
     assert " T pyb_usb_dap_receive" in symbols and " T bmp_board_usb_dap_receive" in symbols
     assert " T bmp_vm_hook" in symbols

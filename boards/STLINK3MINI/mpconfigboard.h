@@ -29,6 +29,10 @@
 #define MICROPY_PY_ASYNCIO          (0)
 #define MICROPY_PY_HEAPQ            (0)
 #define MICROPY_PY_NETWORK          (0)
+// No native code emitters (@micropython.native, @micropython.viper, @micropython.asm_thumb):
+// about 17 KB (docs/performance.md).
+#define MICROPY_EMIT_THUMB          (0)
+#define MICROPY_EMIT_INLINE_THUMB   (0)
 
 // 25 MHz HSE / 25 * 432 / 2: 216 MHz core; / 9: 48 MHz USB (RM0431 5.3.2).
 #define MICROPY_HW_CLK_PLLM         (25)
@@ -58,3 +62,5 @@
 // mboot (sectors 0-1): entered by machine.bootloader() or when no firmware is present (the
 // probe has no button). DFU at full speed on the USB connector (the HS core's PHY).
 #define MBOOT_USBD_PRODUCT_STRING   "bmp DFU (mboot)"
+// No user button to pick a reset mode: start the firmware (mboot's default UI reads a button).
+#define MBOOT_BOARD_GET_RESET_MODE(initial_r0) (BOARDCTRL_RESET_MODE_NORMAL)
