@@ -147,7 +147,19 @@ pub fn create(soc: Box<dyn Soc>) -> Result<Emulator<'static>, uc_error> {
     }
     // unicorn maps whole 4 KB pages.
     let system_memory_size = system_memory.size.next_multiple_of(0x1000);
-    map_registers(&mut uc, system_memory.base, system_memory_size)?;
+    match uc.get_data().soc.executable_system_memory() {
+        // SAFETY: the SoC keeps the block (system_memory.size bytes, a multiple of 4 KB)
+        // alive as long as this instance, which owns the SoC (`rp2040::Shared`).
+        Some(pointer) => unsafe {
+            uc.mem_map_ptr(
+                u64::from(system_memory.base),
+                u64::from(system_memory_size),
+                Prot::READ | Prot::EXEC,
+                pointer.cast(),
+            )?
+        },
+        None => map_registers(&mut uc, system_memory.base, system_memory_size)?,
+    }
     for window in peripherals {
         map_registers(&mut uc, window.base, window.size.next_multiple_of(0x1000))?;
     }
@@ -213,9 +225,24 @@ fn on_instruction(uc: &mut Unicorn<'_, System>, address: u64, _size: u32) {
             system.run.executed += 1;
             if system.soc.is_host_function(address as u32) {
                 call_host_function(uc, address as u32);
+                forget_changed_code(uc);
             }
         }
     }
+}
+
+/// The SoC changed the code the core executes from system memory (the RP2040's flash
+/// behind XIP): drop unicorn's translations of it.
+pub fn forget_changed_code(uc: &mut Emulator) {
+    let system = uc.get_data_mut();
+    let generation = system.soc.code_generation();
+    if generation == system.code_generation_seen {
+        return;
+    }
+    system.code_generation_seen = generation;
+    let memory = system.soc.system_memory();
+    let start = u64::from(memory.base);
+    let _ = uc.ctl_remove_cache(start, start + u64::from(memory.size));
 }
 
 /// A boot ROM function the SoC performs on the host (`Soc::is_host_function`), with the
@@ -391,6 +418,7 @@ pub fn program_counter_sample(uc: &Emulator) -> u32 {
 /// Let the core start up to `budget` instructions; how many it started.
 pub fn run(uc: &mut Emulator, budget: u64) -> u64 {
     refresh_watch_hooks(uc);
+    forget_changed_code(uc);
     let run = &mut uc.get_data_mut().run;
     run.budget = budget;
     run.executed = 0;

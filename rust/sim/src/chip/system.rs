@@ -68,6 +68,8 @@ pub struct System {
     pub watch_hooks: Vec<UcHookId>,
     /// ITM and TPIU: the SWO output.
     pub trace: super::trace::Trace,
+    /// `Soc::code_generation` when unicorn's translations were last dropped.
+    pub code_generation_seen: u64,
 }
 
 impl System {
@@ -89,6 +91,7 @@ impl System {
             watchpoints_changed: true,
             watch_hooks: Vec::new(),
             trace: super::trace::Trace::default(),
+            code_generation_seen: 0,
         }
     }
 

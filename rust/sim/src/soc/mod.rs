@@ -233,6 +233,17 @@ pub trait Soc: Send {
     fn shared_ram(&self) -> Option<*mut u8> {
         None
     }
+    /// Host memory holding what the core sees in `system_memory`, mapped into the core
+    /// for reading and executing (the RP2040's XIP window, a copy of the QSPI flash kept
+    /// by the SoC); None: system memory answers through `read_system_memory`.
+    fn executable_system_memory(&self) -> Option<*mut u8> {
+        None
+    }
+    /// Changes so far to that memory: the core drops its translations of code there
+    /// when this moves on.
+    fn code_generation(&self) -> u64 {
+        0
+    }
     /// A boot ROM function the simulator performs itself when the core reaches its entry
     /// (the RP2040's flash functions); the instruction there then runs (`bx lr`).
     fn is_host_function(&self, _address: u32) -> bool {

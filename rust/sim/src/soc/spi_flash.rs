@@ -77,6 +77,8 @@ pub struct SpiFlash {
     write_enabled: bool,
     operation: Option<(Work, u64)>,
     transaction: Option<Transaction>,
+    /// Counts the changes to the array (programs and erases ended, loads).
+    generation: u64,
 }
 
 impl Default for SpiFlash {
@@ -86,6 +88,7 @@ impl Default for SpiFlash {
             write_enabled: false,
             operation: None,
             transaction: None,
+            generation: 0,
         }
     }
 }
@@ -100,6 +103,12 @@ impl SpiFlash {
     pub fn load(&mut self, offset: u32, bytes: &[u8]) {
         let start = offset as usize;
         self.array[start..start + bytes.len()].copy_from_slice(bytes);
+        self.generation += 1;
+    }
+
+    /// Changes so far to the array: a copy of it is stale when this has moved on.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     pub fn busy_until_ns(&self) -> Option<u64> {
@@ -126,6 +135,7 @@ impl SpiFlash {
                 self.array[address as usize..(address + length) as usize].fill(0xFF);
             }
         }
+        self.generation += 1;
         true
     }
 

@@ -18,10 +18,16 @@
 //!   page program, BUSY to its end) when a core reaches it, in no core time (`qspi`).
 //!   flash_range_program's data must be in SRAM (else nothing is written). The data
 //!   table is empty.
-//! - XIP reads the flash array directly (no cache, no SSI XIP engine); after
-//!   flash_exit_xip the debugger's XIP reads are bus errors until flash_enter_cmd_xip.
-//!   The cores cannot execute from XIP (it is not unicorn memory), and XIP writes are bus
-//!   errors (silicon writes them into the cache).
+//! - XIP has no cache and no SSI XIP engine. The cores read and execute XIP from a copy
+//!   of the flash array in unicorn memory (mapped read and execute into both cores),
+//!   brought up to date whenever the array changes (a ROM function, an SSI instruction
+//!   ending) and unicorn's translations of it dropped then: what a flash_flush_cache does
+//!   on silicon happens after every change, so a core never sees stale XIP contents.
+//!   The debugger reads the array itself. After flash_exit_xip the debugger's XIP reads
+//!   are bus errors until flash_enter_cmd_xip; the cores go on reading the copy (on
+//!   silicon their XIP fetches would fail). XIP writes are bus errors for the debugger
+//!   and lock a core up (silicon writes them into the cache). Only the cached,
+//!   allocating window 0x1000_0000 (the flash's 2 MB) is mapped, not its aliases.
 //! - SRAM is one flat 264 KB block (no striping, no bank aliases at 0x2100_0000).
 //! - Peripherals: SYSINFO CHIP_ID and PLATFORM, SIO CPUID, the SSI's SR and DR0 and
 //!   IO_QSPI GPIO_QSPI_SS_CTRL (`qspi`); other APB and SSI words hold what is written. AIRCR.SYSRESETREQ resets only the core that writes it (datasheet
@@ -36,6 +42,7 @@ use super::spi_flash;
 use super::{CoreModel, FlashEffect, FlashError, Memory, Soc, Variant};
 use crate::bus::{AccessPortIdentity, Identity, MultidropTarget};
 use qspi::{Qspi, SSI_BASE, SSI_SIZE};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// SW-DP DPIDR: DPv2, MINDP, multi-drop (datasheet 2.3.4; chips.md 5.1).
@@ -102,13 +109,42 @@ const AHB_AP: AccessPortIdentity = AccessPortIdentity {
 pub struct Shared {
     qspi: Mutex<Qspi>,
     sram: SharedMemory,
+    /// What the cores execute at XIP: a copy of the flash array.
+    xip: SharedMemory,
+    /// The flash array's generation (`SpiFlash::generation`) the XIP copy holds.
+    xip_generation: AtomicU64,
 }
 
 impl Default for Shared {
     fn default() -> Self {
-        Shared {
+        let shared = Shared {
             qspi: Mutex::default(),
             sram: SharedMemory::new(SRAM.size as usize),
+            xip: SharedMemory::new(XIP.size as usize),
+            xip_generation: AtomicU64::new(u64::MAX),
+        };
+        shared.refresh_xip(&shared.lock_qspi());
+        shared
+    }
+}
+
+impl Shared {
+    fn lock_qspi(&self) -> std::sync::MutexGuard<'_, Qspi> {
+        self.qspi.lock().unwrap_or_else(|error| error.into_inner())
+    }
+
+    /// Copy the flash array to the cores' XIP memory if it changed since the last copy.
+    fn refresh_xip(&self, qspi: &Qspi) {
+        let generation = qspi.flash.generation();
+        if self.xip_generation.swap(generation, Ordering::Relaxed) == generation {
+            return;
+        }
+        let contents = qspi.flash.contents();
+        // SAFETY: the block has XIP.size bytes, the array as many (`spi_flash::SIZE`); no
+        // core runs while the simulator's own code does (cores run in turn on this thread,
+        // and a ROM function is performed from the running core's hook).
+        unsafe {
+            std::ptr::copy_nonoverlapping(contents.as_ptr(), self.xip.pointer, self.xip.size);
         }
     }
 }
@@ -158,10 +194,15 @@ impl Rp2040 {
     }
 
     fn qspi(&self) -> std::sync::MutexGuard<'_, Qspi> {
-        self.shared
-            .qspi
-            .lock()
-            .unwrap_or_else(|error| error.into_inner())
+        self.shared.lock_qspi()
+    }
+
+    /// Work on the QSPI side, then bring the cores' XIP copy up to date.
+    fn with_qspi<R>(&self, work: impl FnOnce(&mut Qspi) -> R) -> R {
+        let mut qspi = self.qspi();
+        let result = work(&mut qspi);
+        self.shared.refresh_xip(&qspi);
+        result
     }
 
     /// `length` bytes of SRAM at `address`, None outside it.
@@ -266,8 +307,15 @@ impl Soc for Rp2040 {
             return;
         };
         let sram = |at, length| self.read_sram(at, length);
-        let mut qspi = self.shared.qspi.lock().unwrap_or_else(|e| e.into_inner());
-        qspi.call(function, arguments, sram, now_ns);
+        self.with_qspi(|qspi| qspi.call(function, arguments, sram, now_ns));
+    }
+
+    fn executable_system_memory(&self) -> Option<*mut u8> {
+        Some(self.shared.xip.pointer)
+    }
+
+    fn code_generation(&self) -> u64 {
+        self.shared.xip_generation.load(Ordering::Relaxed)
     }
 
     fn write_system_memory(
@@ -301,7 +349,7 @@ impl Soc for Rp2040 {
     }
 
     fn read_register_at(&mut self, address: u32, _now_ns: u64) -> Option<u32> {
-        self.qspi().read_register_at(address)
+        self.with_qspi(|qspi| qspi.read_register_at(address))
     }
 
     fn write_register(
@@ -310,7 +358,7 @@ impl Soc for Rp2040 {
         value: u32,
         now_ns: u64,
     ) -> Option<Result<(), FlashError>> {
-        if let Some(done) = self.qspi().write_register(address, value, now_ns) {
+        if let Some(done) = self.with_qspi(|qspi| qspi.write_register(address, value, now_ns)) {
             return Some(Ok(done));
         }
         // SYSINFO and SIO CPUID are read-only.

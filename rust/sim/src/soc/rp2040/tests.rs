@@ -104,3 +104,69 @@ fn rp2040_rom_function_table_by_code() {
         assert!(rom::function_at(entry & !1).is_some());
     }
 }
+
+/// Core 0 programs the flash through the boot ROM's flash_range_program (r0-r2 set by
+/// the debugger, LR at a BKPT in SRAM), then executes the flash through XIP and halts on
+/// an FPB (BPU) comparator there; after an erase and a new program it runs the new code,
+/// not unicorn's translation of the old.
+#[test]
+fn rp2040_cores_execute_flash_through_xip() {
+    const DHCSR: u32 = 0xE000_EDF0;
+    const HALT: u32 = 0xA05F_0003;
+    const RUN: u32 = 0xA05F_0001;
+    const BKPT_AT: u32 = 0x2000_0000;
+    const DATA: u32 = 0x2000_0100;
+    let mut chip = MultiCore::rp2040();
+    let core = chip.core(0).unwrap();
+    core.write(DHCSR, Width::Word, HALT).unwrap();
+    core.write(BKPT_AT, Width::Half, 0xBE00).unwrap();
+    let entry = |core: &mut crate::chip::Chip, name: &[u8; 2]| {
+        let table = core.read(0x14, Width::Half).unwrap();
+        (0..6)
+            .map(|index| table + 4 * index)
+            .find(|&at| core.read(at, Width::Half).unwrap() == u32::from(qspi::code(name)))
+            .map(|at| core.read(at + 2, Width::Half).unwrap())
+            .unwrap()
+    };
+    let call = |core: &mut crate::chip::Chip, name: &[u8; 2], arguments: [u32; 4]| {
+        let function = entry(core, name);
+        for (register, value) in arguments.into_iter().enumerate() {
+            core.set_core_register(register as u32, value);
+        }
+        core.set_core_register(14, BKPT_AT | 1);
+        core.set_core_register(15, function & !1);
+        core.write(DHCSR, Width::Word, RUN).unwrap();
+        let now = core.now_ns();
+        core.advance_to(now + 1_000_000_000);
+        assert!(core.core_status().halted, "{name:?} returned to the BKPT");
+        assert_eq!(core.core_register(15), Some(BKPT_AT));
+    };
+    // movs r0, #value; nop; b . (Thumb: 0x20xx, 0xBF00, 0xE7FE)
+    let program = |value: u8| [value, 0x20, 0x00, 0xBF, 0xFE, 0xE7, 0x00, 0xBF];
+    let run_flash = |core: &mut crate::chip::Chip| {
+        core.write(0xE000_2000, Width::Word, 3).unwrap(); // BP_CTRL: KEY, ENABLE
+        core.write(0xE000_2008, Width::Word, 0x9000_0001).unwrap(); // upper half of 0x1000_0000
+        core.set_core_register(15, XIP.base);
+        core.write(DHCSR, Width::Word, RUN).unwrap();
+        let now = core.now_ns();
+        core.advance_to(now + 1_000_000);
+        assert!(core.core_status().halted);
+        assert_eq!(core.core_register(15), Some(XIP.base + 2));
+        core.core_register(0)
+    };
+    for (index, value) in [42u8, 7].into_iter().enumerate() {
+        for (offset, byte) in program(value).into_iter().enumerate() {
+            core.write(DATA + offset as u32, Width::Byte, byte.into())
+                .unwrap();
+        }
+        call(core, b"IF", [0; 4]);
+        call(core, b"EX", [0; 4]);
+        if index > 0 {
+            call(core, b"RE", [0, 4096, 65536, 0xD8]);
+        }
+        call(core, b"RP", [0, DATA, 256, 0]);
+        call(core, b"FC", [0; 4]);
+        call(core, b"CX", [0; 4]);
+        assert_eq!(run_flash(core), Some(u32::from(value)));
+    }
+}
