@@ -37,6 +37,8 @@ pub type ModelledBoard = Clocked<
 pub enum HostPins {
     /// The simulated blue pill, in-process.
     Simulated(Box<sim::port::Sim<sim::chip::Chip>>),
+    /// `sim:rp2040`: the simulated RP2040, both cores behind the SWD multi-drop wire.
+    SimulatedMultiCore(Box<sim::port::Sim<sim::chip::MultiCore>>),
     Remote(Box<RemoteBitbang<TcpLink>>),
     /// `gpio-model[:BOARD]`: the board's pin code on the host (see [`ModelledBoard`]).
     ModelledBoard(Box<ModelledBoard>),
@@ -99,7 +101,7 @@ impl HostPins {
         match self {
             HostPins::ModelledBoard(pins) => pins.set_calibration(calibration),
             HostPins::GpioChip(pins) => pins.set_calibration(calibration),
-            HostPins::Simulated(_) | HostPins::Remote(_) => {}
+            HostPins::Simulated(_) | HostPins::SimulatedMultiCore(_) | HostPins::Remote(_) => {}
         }
     }
 
@@ -107,6 +109,7 @@ impl HostPins {
     pub fn raw(&mut self) -> &mut dyn Pins {
         match self {
             HostPins::Simulated(pins) => &mut **pins,
+            HostPins::SimulatedMultiCore(pins) => &mut **pins,
             HostPins::Remote(pins) => &mut **pins,
             HostPins::ModelledBoard(pins) => pins.pins_mut(),
             HostPins::GpioChip(pins) => pins.pins_mut(),
@@ -116,6 +119,7 @@ impl HostPins {
     fn pins(&mut self) -> &mut dyn Pins {
         match self {
             HostPins::Simulated(pins) => &mut **pins,
+            HostPins::SimulatedMultiCore(pins) => &mut **pins,
             HostPins::Remote(pins) => &mut **pins,
             HostPins::ModelledBoard(pins) => &mut **pins,
             HostPins::GpioChip(pins) => &mut **pins,
@@ -136,6 +140,16 @@ fn open_simulator(setting: &str) -> Result<HostPins, NoWire> {
             "BMP_WIRE=sim:CHIP: CHIP is one of the chips `bmp-sim --help` lists",
         ))?,
     };
+    if variant == Variant::Rp2040 {
+        if std::env::var_os("BMP_SIM_FIRMWARE").is_some() {
+            return Err(NoWire::Backend(
+                "BMP_SIM_FIRMWARE is not supported for the rp2040 (its flash is behind XIP): load it through the probe",
+            ));
+        }
+        let mut simulator = sim::port::Sim::new(sim::chip::MultiCore::rp2040());
+        configure_simulator(&mut simulator)?;
+        return Ok(HostPins::SimulatedMultiCore(Box::new(simulator)));
+    }
     let mut chip = Chip::new(variant);
     if let Ok(path) = std::env::var("BMP_SIM_FIRMWARE") {
         chip.load_firmware(std::path::Path::new(&path))
@@ -144,6 +158,12 @@ fn open_simulator(setting: &str) -> Result<HostPins, NoWire> {
             })?;
     }
     let mut simulator = sim::port::Sim::new(chip);
+    configure_simulator(&mut simulator)?;
+    Ok(HostPins::Simulated(Box::new(simulator)))
+}
+
+/// The simulator's clock and faults as the environment says.
+fn configure_simulator<B: sim::bus::Bus>(simulator: &mut sim::port::Sim<B>) -> Result<(), NoWire> {
     // The target keeps running in wall-clock time between probe accesses, as a real one
     // does (clients' timeouts are in wall time); BMP_SIM_REALTIME=0 leaves only the
     // virtual clock of the wire (deterministic benchmarks).
@@ -157,7 +177,7 @@ fn open_simulator(setting: &str) -> Result<HostPins, NoWire> {
         })?;
         simulator.set_faults(config);
     }
-    Ok(HostPins::Simulated(Box::new(simulator)))
+    Ok(())
 }
 
 /// `bmp.pinout()` on the host: what BMP_WIRE names (a modelled board's pins in full).

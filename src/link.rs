@@ -306,6 +306,20 @@ impl Transport for Wire {
             Wire::Jtag(jtag) => jtag.resynchronise(),
         }
     }
+
+    fn select_target(&mut self, target_select: u32) -> bool {
+        match self {
+            Wire::Swd(swd) => Transport::select_target(swd, target_select),
+            Wire::Jtag(_) => false,
+        }
+    }
+
+    fn wake_from_dormant(&mut self) -> bool {
+        match self {
+            Wire::Swd(swd) => Transport::wake_from_dormant(swd),
+            Wire::Jtag(_) => false,
+        }
+    }
 }
 
 /// MicroPython's microsecond ticks (mp_hal_ticks_us), extended to 64 bits.

@@ -222,6 +222,7 @@ pub fn target_mem_map(_: Arguments) -> Obj {
         let entry = Dict::new();
         match region.kind {
             chips::RegionKind::Ram => entry.store("memory_type", object::str("ram")),
+            chips::RegionKind::Rom => entry.store("memory_type", object::str("rom")),
             chips::RegionKind::Flash(flash) => {
                 entry.store("memory_type", object::str("flash"));
                 entry.store("blocksize", object::unsigned(flash.block_size));

@@ -24,6 +24,12 @@ pub trait Transport {
     fn select_target(&mut self, _target_select: u32) -> bool {
         false
     }
+    /// Bring dormant DPs to SWD (ADIv5.2 B5.3: JTAG-to-dormant, selection alert, SWD
+    /// activation code, line reset), as multi-drop DPs are at power-on; TARGETSEL must
+    /// follow. False for a wire that cannot (JTAG).
+    fn wake_from_dormant(&mut self) -> bool {
+        false
+    }
 }
 
 /// A monotonic clock in microseconds, for timeouts.
@@ -46,6 +52,9 @@ impl<T: Transport + ?Sized> Transport for &mut T {
     }
     fn select_target(&mut self, target_select: u32) -> bool {
         (**self).select_target(target_select)
+    }
+    fn wake_from_dormant(&mut self) -> bool {
+        (**self).wake_from_dormant()
     }
 }
 

@@ -32,6 +32,13 @@ impl<P: Pins> Transport for Swd<P> {
         true
     }
 
+    fn wake_from_dormant(&mut self) -> bool {
+        self.set_burst(false);
+        self.set_target_select(None);
+        self.switch_through_dormant();
+        true
+    }
+
     fn set_burst(&mut self, on: bool) {
         Swd::set_burst(self, on);
     }

@@ -14,6 +14,7 @@
 pub mod generic;
 pub mod memory_map;
 pub mod nrf52;
+pub mod rp2040;
 pub mod samd21;
 mod stm32;
 pub mod stm32f1;
@@ -33,6 +34,7 @@ pub static FAMILIES: &[&dyn Family] = &[
     &stm32h7::STM32H7,
     &nrf52::NRF52,
     &samd21::SAMD21,
+    &rp2040::RP2040,
 ];
 
 /// Errors of the flash drivers, in a shape every family shares.
@@ -234,6 +236,19 @@ pub trait Family: Sync {
     fn commands(&self) -> &'static [Command] {
         &[]
     }
+
+    /// TARGETSEL values of the family's SWD multi-drop DPs (ADIv5.2 B4.3.4), which a scan
+    /// tries when no DP answers a plain connect (e.g. the RP2040's two cores).
+    fn multidrop_targets(&self) -> &'static [u32] {
+        &[]
+    }
+}
+
+/// Every family's multi-drop TARGETSEL values, in the order of [`FAMILIES`].
+pub fn multidrop_targets() -> impl Iterator<Item = u32> {
+    FAMILIES
+        .iter()
+        .flat_map(|family| family.multidrop_targets().iter().copied())
 }
 
 /// An identified chip: its family's driver and what the family found out.

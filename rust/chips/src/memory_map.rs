@@ -5,6 +5,8 @@ use core::fmt::Write;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RegionKind {
     Ram,
+    /// Read-only memory (a boot ROM): readable, breakpoints through the FPB only.
+    Rom,
     Flash(Flash),
 }
 
@@ -50,6 +52,14 @@ impl Region {
         }
     }
 
+    pub const fn rom(start: u32, length: u32) -> Self {
+        Self {
+            kind: RegionKind::Rom,
+            start,
+            length,
+        }
+    }
+
     pub const fn flash(start: u32, length: u32, flash: Flash) -> Self {
         Self {
             kind: RegionKind::Flash(flash),
@@ -62,7 +72,7 @@ impl Region {
     pub fn as_flash(&self) -> Option<Flash> {
         match self.kind {
             RegionKind::Flash(flash) => Some(flash),
-            RegionKind::Ram => None,
+            RegionKind::Ram | RegionKind::Rom => None,
         }
     }
 
@@ -134,6 +144,11 @@ impl MemoryMap {
                 RegionKind::Ram => writeln!(
                     out,
                     "  <memory type=\"ram\" start=\"0x{:08x}\" length=\"0x{:x}\"/>",
+                    region.start, region.length
+                )?,
+                RegionKind::Rom => writeln!(
+                    out,
+                    "  <memory type=\"rom\" start=\"0x{:08x}\" length=\"0x{:x}\"/>",
                     region.start, region.length
                 )?,
                 RegionKind::Flash(flash) => writeln!(

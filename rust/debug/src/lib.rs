@@ -39,6 +39,9 @@ pub struct TargetInfo {
     pub cpuid: u32,
     pub core: CoreKind,
     pub chip: Part,
+    /// The TARGETSEL of its DP on an SWD multi-drop wire (ADIv5.2 B4.3.4); None on a
+    /// wire with one DP.
+    pub target_select: Option<u32>,
     ap: MemoryAp,
 }
 
@@ -105,6 +108,8 @@ pub struct Session<T: Transport, C: Clock> {
     targets: [Option<TargetInfo>; MAX_TARGETS],
     attached: Option<Attached>,
     last_attached: Option<usize>,
+    /// The multi-drop DP selected on the wire now (its TARGETSEL), if any.
+    selected: Option<u32>,
     crc_options: crc::Options,
     /// The flash algorithm for the regions its FlashDevice covers (empty: none), and the
     /// RAM it runs in (None: the chip's first RAM region). Kept across attaches.
@@ -128,6 +133,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
             targets: [None; MAX_TARGETS],
             attached: None,
             last_attached: None,
+            selected: None,
             crc_options: crc::Options::new(),
             algorithm: Algorithm::new(),
             algorithm_ram: None,
@@ -160,10 +166,42 @@ impl<T: Transport, C: Clock> Session<T, C> {
         }
     }
 
-    /// Connect `port` and fill the target list from its MEM-APs; the number found.
+    /// Connect `port` and fill the target list from its MEM-APs; the number found. When
+    /// no DP answers, the wire may be SWD multi-drop with its DPs dormant (the RP2040):
+    /// wake them and select each TARGETSEL the families know in turn.
     fn find_targets(&mut self, port: &mut DebugPort<T, C>) -> Result<usize, Error> {
-        let dpidr = port.connect()?;
+        self.selected = None;
+        let error = match port.connect() {
+            Ok(dpidr) => return self.add_targets(port, dpidr, None, 0),
+            Err(error) => error,
+        };
+        if !port.transport().wake_from_dormant() {
+            return Err(error.into());
+        }
         let mut count = 0;
+        for target_select in chips::multidrop_targets() {
+            self.selected = None;
+            let Ok(dpidr) = port.connect_target(target_select) else {
+                continue; // no DP of that TARGETSEL on this wire
+            };
+            self.selected = Some(target_select);
+            count = self.add_targets(port, dpidr, Some(target_select), count)?;
+        }
+        if count == 0 {
+            return Err(error.into());
+        }
+        Ok(count)
+    }
+
+    /// Add the Cortex-M targets behind the connected DP's MEM-APs to the list, which holds
+    /// `count` already; the new count.
+    fn add_targets(
+        &mut self,
+        port: &mut DebugPort<T, C>,
+        dpidr: u32,
+        target_select: Option<u32>,
+        mut count: usize,
+    ) -> Result<usize, Error> {
         for ap_number in 0..MAX_ACCESS_PORTS {
             let idr = port.read_ap(ap_number, Idr::ADDRESS)?;
             if idr == 0 {
@@ -186,8 +224,9 @@ impl<T: Transport, C: Clock> Session<T, C> {
                 probed => probed?,
             };
             if count < MAX_TARGETS
-                && let Some(target) = probed
+                && let Some(mut target) = probed
             {
+                target.target_select = target_select;
                 self.targets[count] = Some(target);
                 count += 1;
             }
@@ -237,6 +276,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
             cpuid,
             core: CoreKind::from_cpuid(cpuid),
             chip,
+            target_select: None,
             ap,
         }))
     }
@@ -263,6 +303,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
         let _ = self.detach();
         self.targets = [None; MAX_TARGETS];
         self.last_attached = None;
+        self.selected = None;
         self.port = None;
     }
 
@@ -322,6 +363,13 @@ impl<T: Transport, C: Clock> Session<T, C> {
             .ok_or(Error::NoSuchTarget(number))?;
         self.detach()?;
         let port = self.port.as_mut().ok_or(Error::NotScanned)?;
+        if let Some(target_select) = target.target_select
+            && self.selected != Some(target_select)
+        {
+            self.selected = None;
+            port.connect_target(target_select)?;
+            self.selected = Some(target_select);
+        }
         let mut ap = target.ap;
         ap.invalidate();
         let mut memory = MemoryPort { port, ap: &mut ap };

@@ -1,0 +1,372 @@
+//! RP2040 (RP2040 datasheet, "DS"): two Cortex-M0+ cores, each behind its own SW-DP on
+//! one SWD multi-drop wire (DS 2.3.4.2: TARGETSEL 0x0100_2927 core 0, 0x1100_2927 core 1;
+//! the rescue DP 0xF100_2927 has no access port and is not listed), identified by SYSINFO
+//! CHIP_ID (DS 2.20.2). The flash is an external QSPI part behind XIP at 0x1000_0000 (a
+//! W25Q16JV, 2 MB, on the Raspberry Pi Pico), erased and programmed by the boot ROM's
+//! flash functions (DS 2.8.3.1.3) run on the attached core: their addresses from the ROM's
+//! function table (DS 2.8.3, the table `rom_table_lookup` walks, read here directly),
+//! arguments in r0-r3, LR at a BKPT in SRAM where the core halts when the function
+//! returns. No flash controller, no read protection (DS 2.3.4).
+//!
+//! Every operation saves the core's registers, runs connect_internal_flash and
+//! flash_exit_xip, the erase or program, then flash_flush_cache and flash_enter_cmd_xip
+//! (slow 0x03-read XIP: boot2 sets up fast XIP again at the next boot), and puts the
+//! registers back. It uses SRAM4 and SRAM5 (0x2004_0000-0x2004_1FFF, what pico-sdk
+//! programs use as the cores' stacks) for its data, BKPT and stack.
+
+use crate::memory_map::{Flash, MemoryMap, Region};
+use crate::{Command, Error, Family, Identity, Part};
+use adi::{Memory, poll_memory};
+use core::fmt::Write;
+use cortexm::registers::{Dhcsr, THUMB_BKPT};
+use cortexm::{Core, PC, REGISTER_COUNT, XPSR};
+
+/// TARGETID (DS 2.3.4.2): TPARTNO 0x1002, TDESIGNER 0x493 (Raspberry Pi); TINSTANCE
+/// [31:28] is the core.
+const TARGET_ID: u32 = 0x0100_2927;
+const CORE_1: u32 = 1 << 28;
+/// The DPs worth selecting: core 0 and core 1.
+pub const TARGET_SELECTS: [u32; 2] = [TARGET_ID, CORE_1 | TARGET_ID];
+/// Each core's DPIDR: DPv2, MINDP, Arm designer (DS 2.3.4).
+const DPIDR: u32 = 0x0BC1_2477;
+const CORTEX_M0_PLUS: u32 = 0xC60;
+/// SYSINFO CHIP_ID (DS 2.20.2): REVISION [31:28], PART [27:12] = 2, MANUFACTURER [11:0]
+/// = 0x927.
+const SYSINFO_CHIP_ID: u32 = 0x4000_0000;
+const CHIP_ID_MASK: u32 = 0x0FFF_FFFF;
+const CHIP_ID_RP2040: u32 = 0x0000_2927;
+/// SIO CPUID (DS 2.3.1.7): 0 on core 0, 1 on core 1.
+const SIO_CPUID: u32 = 0xD000_0000;
+
+/// Memory map (DS 2.2): boot ROM, XIP (cached, allocating), SRAM0-5 (striped 256 KB,
+/// SRAM4, SRAM5).
+const ROM_BASE: u32 = 0x0000_0000;
+const ROM_SIZE: u32 = 16 * 1024;
+pub const XIP_BASE: u32 = 0x1000_0000;
+/// The W25Q16JV's 2 MB (the Pico's flash; not read from the part).
+pub const FLASH_SIZE: u32 = 2 * 1024 * 1024;
+const SRAM_BASE: u32 = 0x2000_0000;
+const SRAM_SIZE: u32 = 264 * 1024;
+/// flash_range_erase works on 4 KB sectors, flash_range_program on 256-byte pages (DS
+/// 2.8.3.1.3).
+const SECTOR_SIZE: u32 = 4096;
+const PAGE_SIZE: u32 = 256;
+/// The 64 KB block erase (W25Q16JV 0xD8) flash_range_erase uses where a whole aligned
+/// block is to be erased.
+const BLOCK_SIZE: u32 = 64 * 1024;
+const BLOCK_ERASE: u32 = 0xD8;
+
+/// SRAM the driver uses: data for flash_range_program (SRAM4), the BKPT the functions
+/// return to and the stack (SRAM5).
+const DATA: u32 = 0x2004_0000;
+const DATA_SIZE: u32 = 4096;
+const RETURN_BKPT: u32 = 0x2004_1000;
+const STACK_TOP: u32 = 0x2004_2000;
+
+/// The ROM header (DS 2.8.2, 2.8.3): the 16-bit pointer to the function table at 0x14;
+/// entries are (16-bit code, 16-bit address), code = c1 | c2 << 8, ending with code 0.
+const FUNCTION_TABLE_POINTER: u32 = 0x14;
+const TABLE_ENTRIES: usize = 64;
+
+/// W25Q16JV maxima (datasheet 9.6: page program 3 ms, sector erase 400 ms, 64 KB block
+/// 2 s; a 4 KB sector's share of a block is less than a sector's), and the rest.
+const PAGE_TIMEOUT_MICROS: u64 = 3_000;
+const SECTOR_TIMEOUT_MICROS: u64 = 400_000;
+const CALL_TIMEOUT_MICROS: u64 = 100_000;
+
+const SP: usize = 13;
+const LR: usize = 14;
+const XPSR_THUMB: u32 = 1 << 24;
+
+/// The flash functions by their codes (DS 2.8.3.1.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Function {
+    ConnectInternalFlash,
+    FlashExitXip,
+    FlashRangeErase,
+    FlashRangeProgram,
+    FlashFlushCache,
+    FlashEnterCmdXip,
+}
+
+impl Function {
+    const ALL: [Function; 6] = [
+        Function::ConnectInternalFlash,
+        Function::FlashExitXip,
+        Function::FlashRangeErase,
+        Function::FlashRangeProgram,
+        Function::FlashFlushCache,
+        Function::FlashEnterCmdXip,
+    ];
+
+    fn code(self) -> u16 {
+        let name = match self {
+            Function::ConnectInternalFlash => b"IF",
+            Function::FlashExitXip => b"EX",
+            Function::FlashRangeErase => b"RE",
+            Function::FlashRangeProgram => b"RP",
+            Function::FlashFlushCache => b"FC",
+            Function::FlashEnterCmdXip => b"CX",
+        };
+        u16::from(name[0]) | u16::from(name[1]) << 8
+    }
+}
+
+pub struct Rp2040;
+
+pub static RP2040: Rp2040 = Rp2040;
+
+impl Family for Rp2040 {
+    /// A Cortex-M0+ behind the RP2040's DPIDR whose SYSINFO CHIP_ID names the RP2040.
+    fn identify(
+        &'static self,
+        memory: &mut dyn Memory,
+        identity: &Identity,
+    ) -> Result<Option<Part>, Error> {
+        if identity.core_part() != CORTEX_M0_PLUS || identity.dpidr != DPIDR {
+            return Ok(None);
+        }
+        let chip_id = memory.read_word(SYSINFO_CHIP_ID)?;
+        if chip_id & CHIP_ID_MASK != CHIP_ID_RP2040 {
+            return Ok(None);
+        }
+        let name = match memory.read_word(SIO_CPUID)? {
+            0 => "RP2040 core 0",
+            _ => "RP2040 core 1",
+        };
+        Ok(Some(Part {
+            family: self,
+            name,
+            memory_map: MemoryMap::new()
+                .with(Region::rom(ROM_BASE, ROM_SIZE))
+                .with(Region::flash(
+                    XIP_BASE,
+                    FLASH_SIZE,
+                    Flash::new(SECTOR_SIZE, PAGE_SIZE),
+                ))
+                .with(Region::ram(SRAM_BASE, SRAM_SIZE)),
+            mass_erase: Some((XIP_BASE, FLASH_SIZE)),
+            device: chip_id,
+            variant: 0,
+        }))
+    }
+
+    /// flash_range_erase over the sectors touched, 64 KB block erases where whole.
+    fn erase(
+        &self,
+        _: &Part,
+        mut memory: &mut dyn Memory,
+        region: &Region,
+        address: u32,
+        length: u32,
+    ) -> Result<(), Error> {
+        let start = address - (address - region.start) % SECTOR_SIZE;
+        let end = (u64::from(address) + u64::from(length)).next_multiple_of(SECTOR_SIZE.into());
+        let count = (end - u64::from(start)) as u32;
+        with_flash(&mut memory, |memory, rom| {
+            erase_range(memory, rom, start - XIP_BASE, count)
+        })
+    }
+
+    /// flash_range_program from SRAM4, 4 KB at a time.
+    fn program(
+        &self,
+        _: &Part,
+        mut memory: &mut dyn Memory,
+        _: &Region,
+        address: u32,
+        data: &[u8],
+    ) -> Result<(), Error> {
+        if !address.is_multiple_of(PAGE_SIZE) || !data.len().is_multiple_of(PAGE_SIZE as usize) {
+            return Err(Error::Adi(adi::Error::Unaligned { address }));
+        }
+        with_flash(&mut memory, |memory, rom| {
+            for (index, chunk) in data.chunks(DATA_SIZE as usize).enumerate() {
+                let at = address + index as u32 * DATA_SIZE;
+                memory.write_bytes(DATA, chunk)?;
+                let pages = chunk.len() as u64 / u64::from(PAGE_SIZE);
+                let arguments = [at - XIP_BASE, DATA, chunk.len() as u32, 0];
+                let timeout = CALL_TIMEOUT_MICROS + pages * PAGE_TIMEOUT_MICROS;
+                rom.call(memory, Function::FlashRangeProgram, arguments, timeout)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn mass_erase(&self, _: &Part, mut memory: &mut dyn Memory) -> Result<(), Error> {
+        with_flash(&mut memory, |memory, rom| {
+            erase_range(memory, rom, 0, FLASH_SIZE)
+        })
+    }
+
+    fn multidrop_targets(&self) -> &'static [u32] {
+        &TARGET_SELECTS
+    }
+
+    fn commands(&self) -> &'static [Command] {
+        &[Command {
+            name: "erase_mass",
+            run: erase_mass_command,
+            help: "Erase the whole QSPI flash (2 MB) through the boot ROM's flash_range_erase",
+        }]
+    }
+}
+
+fn erase_mass_command(
+    part: &Part,
+    memory: &mut dyn Memory,
+    _: &str,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    part.mass_erase(memory)?;
+    let _ = writeln!(out, "flash erased");
+    Ok(())
+}
+
+/// flash_range_erase(offset, count, 64 KB, 0xD8).
+fn erase_range<M: Memory>(
+    memory: &mut M,
+    rom: &mut BootRom,
+    offset: u32,
+    count: u32,
+) -> Result<(), Error> {
+    let sectors = u64::from(count.div_ceil(SECTOR_SIZE));
+    let timeout = CALL_TIMEOUT_MICROS + sectors * SECTOR_TIMEOUT_MICROS;
+    let arguments = [offset, count, BLOCK_SIZE, BLOCK_ERASE];
+    rom.call(memory, Function::FlashRangeErase, arguments, timeout)?;
+    Ok(())
+}
+
+/// The boot ROM's flash functions on the attached core.
+struct BootRom {
+    core: Core,
+    entries: [u32; Function::ALL.len()],
+}
+
+/// Halt the core, save its registers, leave XIP, do `work`, enter XIP again and put the
+/// registers back (also after a failure).
+fn with_flash<M: Memory>(
+    memory: &mut M,
+    work: impl FnOnce(&mut M, &mut BootRom) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let core = Core::attach(memory).map_err(core_error)?;
+    let mut rom = BootRom {
+        core,
+        entries: read_function_table(memory)?,
+    };
+    let mut saved = [0; REGISTER_COUNT];
+    rom.core
+        .read_registers(memory, &mut saved)
+        .map_err(core_error)?;
+    memory.write_bytes(RETURN_BKPT, &THUMB_BKPT.to_le_bytes())?;
+    let mut worked = rom
+        .call(
+            memory,
+            Function::ConnectInternalFlash,
+            [0; 4],
+            CALL_TIMEOUT_MICROS,
+        )
+        .and_then(|_| rom.call(memory, Function::FlashExitXip, [0; 4], CALL_TIMEOUT_MICROS))
+        .and_then(|_| work(memory, &mut rom));
+    // XIP back even after a failed erase or program: the program runs from it.
+    for function in [Function::FlashFlushCache, Function::FlashEnterCmdXip] {
+        let done = rom.call(memory, function, [0; 4], CALL_TIMEOUT_MICROS);
+        worked = worked.and(done.map(|_| ()));
+    }
+    // Interrupts unmasked again, while halted (ARMv6-M C1.6.3).
+    let unmasked = memory.store(control(true, false)).map_err(Error::Adi);
+    let restored = rom.core.write_registers(memory, &saved).map_err(core_error);
+    worked.and(unmasked).and(restored)
+}
+
+/// The six functions' addresses, from the ROM's function table.
+fn read_function_table<M: Memory>(memory: &mut M) -> Result<[u32; Function::ALL.len()], Error> {
+    let mut pointer = [0u8; 2];
+    memory.read_bytes(FUNCTION_TABLE_POINTER, &mut pointer)?;
+    let table = u32::from(u16::from_le_bytes(pointer));
+    let mut bytes = [0u8; 4 * TABLE_ENTRIES];
+    memory.read_bytes(table, &mut bytes)?;
+    let mut entries = [0; Function::ALL.len()];
+    for (entry, function) in entries.iter_mut().zip(Function::ALL) {
+        *entry = bytes
+            .chunks_exact(4)
+            .map(|pair| {
+                let code = u16::from_le_bytes([pair[0], pair[1]]);
+                (code, u16::from_le_bytes([pair[2], pair[3]]))
+            })
+            .take_while(|&(code, _)| code != 0)
+            .find(|&(code, _)| code == function.code())
+            .map(|(_, address)| u32::from(address))
+            .ok_or(Error::Family {
+                message: "the RP2040 boot ROM lacks a flash function (not a B0-B2 ROM?)",
+                address: Some(table),
+            })?;
+    }
+    Ok(entries)
+}
+
+impl BootRom {
+    /// Run `function` with AAPCS arguments r0-r3 until it returns to the BKPT in SRAM
+    /// (ARMv6-M C1.4: BKPT halts a core with debug enabled); its r0.
+    fn call<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        function: Function,
+        arguments: [u32; 4],
+        timeout_micros: u64,
+    ) -> Result<u32, Error> {
+        let index = Function::ALL
+            .iter()
+            .position(|&f| f == function)
+            .unwrap_or(0);
+        let entry = self.entries[index];
+        let core = &mut self.core;
+        let mut set = |number: usize, value: u32| {
+            core.write_register(memory, number, value)
+                .map_err(core_error)
+        };
+        for (number, &value) in arguments.iter().enumerate() {
+            set(number, value)?;
+        }
+        set(SP, STACK_TOP)?;
+        set(LR, RETURN_BKPT | 1)?;
+        set(PC, entry & !1)?;
+        set(XPSR, XPSR_THUMB)?;
+        // Interrupts masked while halted, then run (ARMv6-M C1.6.3).
+        memory.store(control(true, true))?;
+        memory.store(control(false, true))?;
+        let timeout = Error::Timeout { address: entry };
+        let returned = poll_memory(memory, timeout_micros, timeout, |memory| {
+            Ok(memory.load::<Dhcsr>()?.s_halt().then_some(()))
+        });
+        if returned == Err(timeout) {
+            self.core.halt(memory).map_err(core_error)?;
+        }
+        returned?;
+        let pc = self.core.read_register(memory, PC).map_err(core_error)?;
+        if pc != RETURN_BKPT {
+            return Err(Error::Family {
+                message: "the boot ROM's flash function stopped before returning (core at this pc)",
+                address: Some(pc),
+            });
+        }
+        self.core.read_register(memory, 0).map_err(core_error)
+    }
+}
+
+fn control(halt: bool, mask_interrupts: bool) -> Dhcsr {
+    let mut dhcsr = Dhcsr::debug();
+    dhcsr.set_c_halt(halt);
+    dhcsr.set_c_maskints(mask_interrupts);
+    dhcsr
+}
+
+fn core_error(error: cortexm::Error) -> Error {
+    match error {
+        cortexm::Error::Adi(error) => Error::Adi(error),
+        _ => Error::Family {
+            message: "the RP2040 core did not halt or answer for a boot ROM flash call",
+            address: None,
+        },
+    }
+}

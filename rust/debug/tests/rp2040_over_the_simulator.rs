@@ -1,0 +1,123 @@
+//! The engine against the simulated RP2040, bit by bit over SWD multi-drop: the scan wakes
+//! the dormant DPs and lists both Cortex-M0+ cores by TARGETSEL, either can be attached,
+//! the RP2040 driver (chips::rp2040) erases and programs the QSPI flash through the boot
+//! ROM's functions run on the attached core, and the core runs that flash through XIP,
+//! breaks there on a BPU comparator and steps.
+
+use adi::Clock;
+use debug::{BreakWatch, HaltReason, HaltStatus, Session};
+use sim::Sim;
+use sim::chip::MultiCore;
+use wire::swd::Swd;
+
+type Wire = Swd<Sim<MultiCore>>;
+
+struct HostClock(std::time::Instant);
+
+impl Clock for HostClock {
+    fn now_micros(&mut self) -> u64 {
+        self.0.elapsed().as_micros() as u64
+    }
+}
+
+const XIP: u32 = 0x1000_0000;
+/// movs r0, #42; adds r0, #1; b . (Thumb)
+const PROGRAM: [u8; 6] = [42, 0x20, 0x01, 0x30, 0xFE, 0xE7];
+
+fn scanned() -> Session<Wire, HostClock> {
+    let mut swd = Swd::new(Sim::new(MultiCore::rp2040()));
+    swd.switch_from_jtag();
+    let mut session = Session::new();
+    let targets: Vec<_> = session
+        .scan(swd, HostClock(std::time::Instant::now()))
+        .unwrap()
+        .map(|target| {
+            (
+                target.driver_name(),
+                target.core_name(),
+                target.target_select,
+            )
+        })
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            ("RP2040 core 0", "M0+", Some(0x0100_2927)),
+            ("RP2040 core 1", "M0+", Some(0x1100_2927)),
+        ]
+    );
+    session
+}
+
+fn wait_halt(session: &mut Session<Wire, HostClock>) -> HaltReason {
+    for _ in 0..100_000 {
+        if let HaltStatus::Halted(reason) = session.halt_poll().unwrap() {
+            return reason;
+        }
+    }
+    panic!("the core did not halt");
+}
+
+/// 70 KB: the program, then a pattern across sectors (the last one partly written).
+fn image() -> Vec<u8> {
+    let mut image: Vec<u8> = (0..70 * 1024u32).map(|n| (n * 7 + n / 256) as u8).collect();
+    image[..PROGRAM.len()].copy_from_slice(&PROGRAM);
+    image
+}
+
+#[test]
+fn rp2040_scan_attach_either_core_flash_through_the_boot_rom_break_and_step() {
+    let mut session = scanned();
+    // Core 1 writes the flash through the boot ROM, reads it back through XIP.
+    session.attach(2).unwrap();
+    let mut id = [0u8; 4];
+    session.read_memory(0xD000_0000, &mut id).unwrap();
+    assert_eq!(u32::from_le_bytes(id), 1, "SIO CPUID of core 1");
+    let registers_before = session.read_register(7).unwrap();
+    let image = image();
+    session.flash_erase(XIP, image.len() as u32).unwrap();
+    session.flash_write(XIP, &image).unwrap();
+    session.flash_done().unwrap();
+    let mut back = vec![0; image.len()];
+    session.read_memory(XIP, &mut back).unwrap();
+    assert!(back == image, "the flash holds the image");
+    assert_eq!(
+        session.read_register(7).unwrap(),
+        registers_before,
+        "registers restored"
+    );
+    let (crc, _) = session.crc32(XIP, image.len() as u32).unwrap();
+    assert_eq!(crc, debug::crc::GDB_CRC.checksum(&image));
+
+    // Core 0 runs it from XIP, breaks on the BPU at the second instruction, steps.
+    session.attach(1).unwrap();
+    session.read_memory(0xD000_0000, &mut id).unwrap();
+    assert_eq!(u32::from_le_bytes(id), 0, "SIO CPUID of core 0");
+    session.write_register(15, XIP).unwrap();
+    session
+        .set_breakwatch(BreakWatch::Software, XIP + 2, 2)
+        .unwrap();
+    session.resume(false).unwrap();
+    assert_eq!(
+        wait_halt(&mut session),
+        HaltReason::Breakpoint { address: XIP + 2 }
+    );
+    assert_eq!(session.read_register(0).unwrap(), 42);
+    // gdb takes its breakpoints out to step: one on the PC would halt the step at once.
+    session
+        .clear_breakwatch(BreakWatch::Software, XIP + 2, 2)
+        .unwrap();
+    session.resume(true).unwrap();
+    assert_eq!(wait_halt(&mut session), HaltReason::Step);
+    assert_eq!(session.read_register(15).unwrap(), XIP + 4);
+    assert_eq!(session.read_register(0).unwrap(), 43);
+
+    // erase_mass: the whole flash through flash_range_erase's 64 KB blocks.
+    let mut out = String::new();
+    session.chip_command("erase_mass", "", &mut out).unwrap();
+    let mut word = [0u8; 4];
+    session.read_memory(XIP, &mut word).unwrap();
+    assert_eq!(word, [0xFF; 4]);
+    session.read_memory(XIP + 0x1_1000, &mut word).unwrap();
+    assert_eq!(word, [0xFF; 4]);
+}
