@@ -3,14 +3,16 @@ multi-drop: a DP per core and the rescue DP on one wire), and OpenOCD (openocd-e
 the project venv, its stock target/rp2040.cfg) must find both cores' DPs by TARGETSEL,
 examine both Cortex-M0+ cores and reset-halt them, and flash the QSPI flash through XIP
 with its rp2xxx driver, which calls the boot ROM's flash functions on core 0, as it would
-silicon."""
+silicon; the test program linked for XIP flash (tests/firmware: firmware-rp2040.elf) then
+runs from it to a hardware breakpoint and steps."""
 
 import os
 import re
 
 import pytest
 
-from helpers.openocd import OpenOcd, SimServer, build_sim, find_openocd
+from helpers.openocd import (OpenOcd, SimServer, build_firmware, build_sim, find_openocd,
+                             read_symbols)
 
 # SW-DP DPIDR (DPv2, multi-drop), DLPIDR per core (TINSTANCE 0 and 1), SYSINFO CHIP_ID of
 # a B2 part, SIO CPUID (RP2040 datasheet 2.3.4, 2.20.2, 2.3.1.7).
@@ -23,6 +25,12 @@ CPUID_M0PLUS = 0x410CC601
 ROM_RESET_PC = 0xEE
 XIP = 0x10000000
 FLASH_TIMEOUT = 120
+WAIT_HALT_MS = 10000
+
+
+@pytest.fixture(scope="session")
+def firmware():
+    return build_firmware()
 
 
 @pytest.fixture(scope="session")
@@ -120,3 +128,35 @@ def test_rp2040_flash_write_and_verify(rp2040, tmp_path):
         image = tmp_path / f"image{number}.bin"
         image.write_bytes(os.urandom(6000))
         write_image(openocd, image)
+
+
+def test_rp2040_flash_run_break_step(rp2040, firmware):
+    """The ELF linked for XIP flash: write_image erase and verify_image through the rp2xxx
+    driver; core 0 then runs it from XIP (the simulated ROM runs no boot2: the PC is set
+    to reset_handler) to a hardware breakpoint (the BPU covers 0x0-0x1FFF_FFFF) on
+    blink_step twice, with a step between."""
+    sim, openocd = rp2040
+    elf = firmware / "firmware-rp2040.elf"
+    symbols = read_symbols(firmware / "firmware-rp2040.nm")
+    openocd.command("reset halt")
+    output = openocd.command(f"flash write_image erase {{{elf}}}", timeout=FLASH_TIMEOUT)
+    if re.search(r"wrote \d+ bytes from file", output) is None:
+        openocd.fail(f"unexpected answer to flash write_image: {output!r}")
+    output = openocd.command(f"verify_image {{{elf}}}", timeout=FLASH_TIMEOUT)
+    if re.search(r"verified \d+ bytes", output) is None:
+        openocd.fail(f"unexpected answer to verify_image: {output!r}")
+    openocd.command(f"reg pc 0x{symbols['reset_handler']:08x}")
+    blink_step = symbols["blink_step"]
+    openocd.command(f"bp 0x{blink_step:08x} 2 hw")
+    for hit in range(2):
+        openocd.command("resume")
+        openocd.command(f"wait_halt {WAIT_HALT_MS}", timeout=WAIT_HALT_MS / 1000 + 20)
+        if openocd.pc() != blink_step:
+            openocd.fail(f"halted at 0x{openocd.pc():08x}, not at blink_step (hit {hit})")
+        if openocd.read_word(symbols["counter"]) != hit:
+            openocd.fail(f"counter is not {hit} at blink_step hit {hit}")
+        if hit == 0:
+            openocd.command("step")
+            if not blink_step < openocd.pc() <= blink_step + 4:
+                openocd.fail(f"after `step` the PC is 0x{openocd.pc():08x}")
+    openocd.command(f"rbp 0x{blink_step:08x}")

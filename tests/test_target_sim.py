@@ -68,3 +68,11 @@ def test_target_flashes_and_debugs_the_f4(unix_micropython, firmware, chip, name
 def test_an_unknown_sim_chip_is_a_clear_error(unix_micropython):
     output = run_script(unix_micropython, "scan.py", wire="sim:stm32f999")
     assert "bmp-sim --help" in output, output
+
+
+def test_target_flashes_and_debugs_the_rp2040(unix_micropython, firmware):
+    """BMP_WIRE=sim:rp2040: both cores behind the multi-drop wire; flash through the boot
+    ROM on core 1, break and step from XIP on core 0 (tests/sim/target_rp2040.py)."""
+    output = run_script(unix_micropython, "target_rp2040.py", firmware / "firmware-rp2040.bin",
+                        firmware / "firmware-rp2040.nm", wire="sim:rp2040")
+    assert_checks(output, 6)

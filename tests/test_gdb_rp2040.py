@@ -1,0 +1,51 @@
+"""gdb-multiarch against bmp's GDB server on the simulated RP2040 (BMP_WIRE=sim:rp2040):
+`monitor swdp_scan` wakes the multi-drop wire and lists both Cortex-M0+ cores, gdb attaches
+to core 0, `load`s the test firmware linked for XIP flash (firmware-rp2040) through the
+chips::rp2040 driver (the boot ROM's flash functions run on the core), compare-sections
+matches, core 0 runs from XIP to a breakpoint at blink_step and steps; then gdb detaches
+and attaches to core 1, which sees the same flash and its own SIO CPUID."""
+
+import re
+
+import pytest
+
+from helpers.gdb import BmpProbe, build_firmware
+
+pytestmark = pytest.mark.timeout(180)
+
+
+@pytest.fixture(scope="session")
+def firmware():
+    return build_firmware()
+
+
+def test_rp2040_scan_load_compare_break_step_both_cores(firmware, tmp_path, unix_micropython):
+    elf = firmware / "firmware-rp2040.elf"
+    probe = BmpProbe(unix_micropython, tmp_path, chip="rp2040")
+    try:
+        run = probe.gdb(probe.connect() + [
+            "info mem", "load", "compare-sections", "break blink_step", "continue", "stepi",
+            "info registers pc", "print counter", "monitor help", "detach", "attach 2",
+            "print/x *(unsigned int *)0xd0000000", "compare-sections"], elf=elf, timeout=150)
+    finally:
+        probe.close()
+    scan = run.output("monitor swdp_scan")
+    assert re.search(r"1\s+RP2040 core 0 M0\+", scan), f"core 0 not listed\n{run}"
+    assert re.search(r"2\s+RP2040 core 1 M0\+", scan), f"core 1 not listed\n{run}"
+    memory = run.output("info mem")
+    assert re.search(r"0x10000000\s+0x10200000\s+flash blocksize 0x1000", memory), f"{run}"
+    assert re.search(r"0x00000000\s+0x00004000\s+ro", memory), f"the boot ROM\n{run}"
+    load = run.output("load")
+    assert "Loading section .text" in load, f"load\n{run}"
+    for occurrence in (0, 1):
+        compare = run.output("compare-sections", occurrence)
+        assert "MIS-MATCHED" not in compare, f"flash differs from the ELF\n{run}"
+        assert re.search(r"^Section \.text, range .*: matched\.$", compare, re.MULTILINE), \
+            f".text not matched\n{run}"
+    assert re.search(r"^Breakpoint \d+, (0x[0-9a-f]+ in )?blink_step \(",
+                     run.output("continue"), re.MULTILINE), f"{run}"
+    assert re.search(r"<blink_step\+[1-9]\d*>", run.output("info registers pc")), f"{run}"
+    assert run.output("print counter").endswith("= 0"), f"{run}"
+    assert "erase_mass" in run.output("monitor help"), f"{run}"
+    assert run.output("print/x *(unsigned int *)0xd0000000").endswith("= 0x1"), \
+        f"core 1's SIO CPUID\n{run}"
