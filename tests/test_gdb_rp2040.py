@@ -26,7 +26,8 @@ def test_rp2040_scan_load_compare_break_step_both_cores(firmware, tmp_path, unix
         run = probe.gdb(probe.connect() + [
             "info mem", "load", "compare-sections", "break blink_step", "continue", "stepi",
             "info registers pc", "print counter", "monitor help", "detach", "attach 2",
-            "print/x *(unsigned int *)0xd0000000", "compare-sections"], elf=elf, timeout=150)
+            # SIO is outside the memory map, which gdb keeps to by default.
+            "set mem inaccessible-by-default off", "print/x *(unsigned int *)0xd0000000", "compare-sections"], elf=elf, timeout=150)
     finally:
         probe.close()
     scan = run.output("monitor swdp_scan")

@@ -75,4 +75,4 @@ def test_target_flashes_and_debugs_the_rp2040(unix_micropython, firmware):
     ROM on core 1, break and step from XIP on core 0 (tests/sim/target_rp2040.py)."""
     output = run_script(unix_micropython, "target_rp2040.py", firmware / "firmware-rp2040.bin",
                         firmware / "firmware-rp2040.nm", wire="sim:rp2040")
-    assert_checks(output, 6)
+    assert_checks(output, 5)
