@@ -289,6 +289,20 @@ impl PartialEq for Part {
     }
 }
 
+/// A word the chip may refuse to give (a size register a secured part hides): None when
+/// the bus refuses it. A wire failure is an error, so a part is never identified from a
+/// guess after a fault on the wire (it would get a short memory map).
+pub(crate) fn read_word_if_readable(
+    memory: &mut dyn Memory,
+    address: u32,
+) -> Result<Option<u32>, Error> {
+    match memory.read_word(address) {
+        Ok(word) => Ok(Some(word)),
+        Err(adi::Error::Bus { .. }) => Ok(None),
+        Err(error) => Err(error.into()),
+    }
+}
+
 impl Part {
     /// Ask every family in [`FAMILIES`]; a generic Cortex-M if none knows the chip.
     pub fn identify(memory: &mut dyn Memory, identity: Identity) -> Result<Self, Error> {

@@ -137,9 +137,9 @@ impl Family for Samd21 {
         };
         // PARAM (DS 22.8.4): NVMP pages of 8 << PSZ bytes. A secured part refuses it:
         // the size its name says then.
-        let flash_size = match memory.read_word(NVMCTRL_PARAM) {
-            Ok(param) => (param & 0xFFFF) * (8 << ((param >> 16) & 0x7)),
-            Err(_) => ram_kb * 8 * 1024,
+        let flash_size = match crate::read_word_if_readable(memory, NVMCTRL_PARAM)? {
+            Some(param) => (param & 0xFFFF) * (8 << ((param >> 16) & 0x7)),
+            None => ram_kb * 8 * 1024,
         };
         Ok(Some(Part {
             family: self,

@@ -269,8 +269,8 @@ impl Family for Stm32F1 {
         else {
             return Ok(None);
         };
-        let flash_kb = match memory.read_word(FLASH_SIZE_REGISTER & !3) {
-            Ok(word) if word & 0xFFFF != 0 && word & 0xFFFF != 0xFFFF => word & 0xFFFF,
+        let flash_kb = match crate::read_word_if_readable(memory, FLASH_SIZE_REGISTER & !3)? {
+            Some(word) if word & 0xFFFF != 0 && word & 0xFFFF != 0xFFFF => word & 0xFFFF,
             _ => default_flash_kb,
         };
         // SRAM size is not readable: high density parts with 256 KB flash (RC) have 48 KB

@@ -311,8 +311,9 @@ impl Family for Stm32F4 {
         let Some(line) = LINES.iter().find(|line| line.device == device) else {
             return Ok(None);
         };
-        let flash_kb = match memory.read_word(FLASH_SIZE_WORD).map(|word| word >> 16) {
-            Ok(kb) if kb != 0 && kb != 0xFFFF && kb <= line.max_flash_kb => kb,
+        let size_word = crate::read_word_if_readable(memory, FLASH_SIZE_WORD)?;
+        let flash_kb = match size_word.map(|word| word >> 16) {
+            Some(kb) if kb != 0 && kb != 0xFFFF && kb <= line.max_flash_kb => kb,
             _ => line.max_flash_kb,
         };
         let flash_size = flash_kb * K;

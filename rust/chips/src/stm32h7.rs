@@ -123,8 +123,8 @@ impl Family for Stm32H7 {
         }
         let control = memory.read_word(DBGMCU_CR)?;
         memory.write_word(DBGMCU_CR, control | DBGMCU_LOW_POWER_DEBUG)?;
-        let flash_kb = match memory.read_word(FLASH_SIZE_REGISTER) {
-            Ok(word) if word & 0xFFFF != 0 && word & 0xFFFF != 0xFFFF => word & 0xFFFF,
+        let flash_kb = match crate::read_word_if_readable(memory, FLASH_SIZE_REGISTER)? {
+            Some(word) if word & 0xFFFF != 0 && word & 0xFFFF != 0xFFFF => word & 0xFFFF,
             _ => 2048,
         };
         let flash_size = flash_kb * 1024;

@@ -57,6 +57,8 @@ struct Model {
     busy_for: u32,
     now: u64,
     halves_written: Vec<(u32, u16)>,
+    /// A read of this address fails with this error.
+    failing_read: Option<(u32, AdiError)>,
 }
 
 impl Model {
@@ -77,6 +79,7 @@ impl Model {
             busy_for: 3,
             now: 0,
             halves_written: Vec::new(),
+            failing_read: None,
         }
     }
 
@@ -96,6 +99,9 @@ impl Model {
 
     fn read(&mut self, address: u32) -> Result<u32, AdiError> {
         self.now += 10;
+        if let Some((_, error)) = self.failing_read.filter(|&(at, _)| at == address) {
+            return Err(error);
+        }
         if let Some(offset) = self.flash_offset(address) {
             let bytes = &self.flash[offset..offset + 4];
             return Ok(u32::from_le_bytes(bytes.try_into().unwrap()));
@@ -290,6 +296,34 @@ fn identifies_density_sizes_and_clones() {
     assert_eq!(
         Part::identify(&mut model, GENUINE).unwrap(),
         crate::generic::part()
+    );
+}
+
+#[test]
+fn a_refused_size_register_means_the_default_size_a_wire_fault_no_identification() {
+    // The bus refusing the flash size word: the density's largest size (128 KB).
+    let mut model = Model::new();
+    model.failing_read = Some((
+        FLASH_SIZE_WORD,
+        AdiError::Bus {
+            address: FLASH_SIZE_WORD,
+        },
+    ));
+    let chip = stm32f1(&mut model);
+    assert_eq!(
+        chip.memory_map().flash_at(FLASH_BASE).unwrap().length,
+        128 * 1024
+    );
+    // The wire failing there: an error, never a part with a guessed (short) memory map.
+    for error in [AdiError::Protocol, AdiError::NoResponse] {
+        model.failing_read = Some((FLASH_SIZE_WORD, error));
+        assert_eq!(Part::identify(&mut model, GENUINE), Err(Error::Adi(error)));
+    }
+    model.failing_read = None;
+    let chip = stm32f1(&mut model);
+    assert_eq!(
+        chip.memory_map().flash_at(FLASH_BASE).unwrap().length,
+        65536
     );
 }
 
