@@ -45,3 +45,24 @@ def test_h743_fpu_registers_and_watch(unix_micropython, tmp_path, firmware):
         run = probe.gdb(probe.connect() + fpu.COMMANDS, elf=firmware / "firmware-fpu.elf",
                         timeout=150)
     fpu.check(run)
+
+
+def test_h743_memory_writes_and_breakpoints_with_the_caches_on(unix_micropython, tmp_path, firmware):
+    """With CCR.DC and IC set, the simulated M7 hides a debugger's write to cacheable RAM
+    (AXI SRAM) from the core until it is cleaned/invalidated (rust/sim/src/chip/cache.rs):
+    gdb's writes of code and data and its software breakpoint there reach the core."""
+    commands = [
+        "set {int}0xE000ED14 = 0x30000",
+        # ldr r0, [r1]; adds r0, #1; bkpt
+        "set {short}0x24000000 = 0x6808", "set {short}0x24000002 = 0x3001",
+        "set {short}0x24000004 = 0xbe00", "set {int}0x24000100 = 41",
+        "set $r1 = 0x24000100", "set $pc = 0x24000000", "continue", "p $r0",
+        "break *0x24000002", "set $pc = 0x24000000", "continue", "p $r0", "p/x $pc",
+    ]
+    with BmpProbe(unix_micropython, tmp_path, chip="stm32h743zi") as probe:
+        run = probe.gdb(probe.connect() + commands, elf=firmware / "firmware-f4.elf")
+    assert "SIGTRAP" in run.output("continue", 0), f"{run}"
+    assert run.output("p $r0", 0).strip() == "$1 = 42", f"{run}"
+    assert re.search(r"^Breakpoint 1, 0x24000002 in", run.output("continue", 1), re.MULTILINE), \
+        f"{run}"
+    assert run.output("p $r0", 1).strip() == "$2 = 41", f"{run}"

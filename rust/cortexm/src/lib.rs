@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod breakwatch;
+pub mod cache;
 pub mod registers;
 mod target_description;
 #[cfg(test)]
@@ -184,6 +185,8 @@ pub struct Core {
     catching_reset: bool,
     /// An FPU of 16 double-word registers (MVFR0, B4.6.2): d0-d15 and fpscr for GDB.
     fpu: bool,
+    /// The M7's L1 caches, maintained around the debugger's accesses (`cache`).
+    caches: Option<cache::Caches>,
     pub breakpoints: Breakpoints,
     pub watchpoints: Watchpoints,
 }
@@ -199,6 +202,10 @@ impl Core {
             let features: Mvfr0 = memory.load()?;
             features.simd_registers() == 1 && features.single_precision() != 0
         };
+        let caches = match kind {
+            CoreKind::M7 => cache::Caches::probe(memory)?,
+            _ => None,
+        };
         let breakpoints = Breakpoints::probe(memory)?;
         let watchpoints = Watchpoints::probe(memory)?;
         let mut demcr: Demcr = memory.load()?;
@@ -210,6 +217,7 @@ impl Core {
             stepping: false,
             catching_reset: false,
             fpu,
+            caches,
             breakpoints,
             watchpoints,
         };
@@ -236,6 +244,11 @@ impl Core {
 
     pub fn cpuid(&self) -> u32 {
         self.cpuid
+    }
+
+    /// The core's L1 caches (a Cortex-M7's), for `cache::read`/`cache::write`.
+    pub fn caches(&self) -> Option<cache::Caches> {
+        self.caches
     }
 
     /// Whether the core has an FPU with 16 double-word registers (MVFR0).

@@ -550,16 +550,22 @@ impl<T: Transport, C: Clock> Session<T, C> {
         }
     }
 
+    /// Read memory; a Cortex-M7's data cache is cleaned over it first (`cortexm::cache`).
     pub fn read_memory(&mut self, address: u32, data: &mut [u8]) -> Result<(), Error> {
         self.with_flash(|memory, flash, flashes| {
             let range = Some((address, data.len() as u32));
             flash.finish_before(memory, flashes, range)?;
-            Ok(memory.read_bytes(address, data)?)
+            let caches = flashes.core.caches();
+            Ok(cortexm::cache::read(caches, memory, address, data)?)
         })
     }
 
+    /// Write memory; a Cortex-M7's caches are cleaned and invalidated around it.
     pub fn write_memory(&mut self, address: u32, data: &[u8]) -> Result<(), Error> {
-        self.with_target(|memory, _| Ok(memory.write_bytes(address, data)?))
+        self.with_target(|memory, state| {
+            let caches = state.core.caches();
+            Ok(cortexm::cache::write(caches, memory, address, data)?)
+        })
     }
 
     /// Erase the flash pages that `[address, address + length)` touches. The erase waits
@@ -591,15 +597,20 @@ impl<T: Transport, C: Clock> Session<T, C> {
         self.with_flash(|memory, flash, flashes| flash.write(memory, flashes, address, data))
     }
 
-    /// Program what is still buffered and lock the flash.
+    /// Program what is still buffered and lock the flash; a Cortex-M7's caches are
+    /// invalidated (the flash changed under them).
     pub fn flash_done(&mut self) -> Result<(), Error> {
-        self.with_flash(|memory, flash, flashes| flash.finish(memory, flashes))
+        self.with_flash(|memory, flash, flashes| {
+            flash.finish(memory, flashes)?;
+            after_flash(flashes.core, memory)
+        })
     }
 
     pub fn flash_mass_erase(&mut self) -> Result<(), Error> {
         self.with_flash(|memory, flash, flashes| {
             flash.finish(memory, flashes)?;
-            Ok(flashes.chip.mass_erase(memory)?)
+            flashes.chip.mass_erase(memory)?;
+            after_flash(flashes.core, memory)
         })
     }
 
@@ -818,7 +829,16 @@ fn is_ram(chip: &Part, address: u32) -> bool {
     in_ram && !in_flash
 }
 
-/// A BKPT instruction written over the code (ARMv7-M A7.7.17), the original kept.
+/// The caches after the flash changed (`cortexm::cache::Caches::after_flash`).
+fn after_flash<M: Memory>(core: &Core, memory: &mut M) -> Result<(), Error> {
+    match core.caches() {
+        Some(caches) => Ok(caches.after_flash(memory)?),
+        None => Ok(()),
+    }
+}
+
+/// A BKPT instruction written over the code (ARMv7-M A7.7.17), the original kept; a
+/// Cortex-M7's caches cleaned and invalidated around it.
 fn set_software_breakpoint<M: Memory>(
     memory: &mut M,
     state: &mut TargetState,
@@ -838,8 +858,10 @@ fn set_software_breakpoint<M: Memory>(
         .position(Option::is_none)
         .ok_or(Error::TooManyBreakpoints)?;
     let mut original = [0u8; 2];
-    memory.read_bytes(address & !1, &mut original)?;
-    memory.write_bytes(address & !1, &cortexm::registers::THUMB_BKPT.to_le_bytes())?;
+    let caches = state.core.caches();
+    cortexm::cache::read(caches, memory, address & !1, &mut original)?;
+    let bkpt = cortexm::registers::THUMB_BKPT.to_le_bytes();
+    cortexm::cache::write(caches, memory, address & !1, &bkpt)?;
     state.software_breakpoints[slot] = Some((address, original));
     Ok(())
 }
@@ -857,7 +879,7 @@ fn clear_software_breakpoint<M: Memory>(
     let (at, original) = state.software_breakpoints[slot]
         .take()
         .expect("found above");
-    memory.write_bytes(at & !1, &original)?;
+    cortexm::cache::write(state.core.caches(), memory, at & !1, &original)?;
     Ok(())
 }
 
@@ -865,9 +887,10 @@ fn remove_software_breakpoints<M: Memory>(
     memory: &mut M,
     state: &mut TargetState,
 ) -> Result<(), Error> {
+    let caches = state.core.caches();
     for entry in state.software_breakpoints.iter_mut() {
         if let Some((at, original)) = entry.take() {
-            memory.write_bytes(at & !1, &original)?;
+            cortexm::cache::write(caches, memory, at & !1, &original)?;
         }
     }
     Ok(())

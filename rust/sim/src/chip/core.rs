@@ -18,9 +18,12 @@
 //!   Cortex-M33 whatever model is asked for (unicorn 2.1.5 `cpu.c`); the model is the
 //!   SoC's (M3, M4, M7). The FPU is always enabled (unicorn ignores CPACR), so FP code
 //!   runs without the CPACR write silicon needs; CPACR itself is plain storage.
-//! - The Cortex-M7 has no caches here (unicorn has none): every access reaches memory,
-//!   the cache maintenance registers are accepted and do nothing (`cache`).
+//! - The Cortex-M7's caches are not in the core's path (unicorn has none): its loads,
+//!   stores and fetches reach memory. The debugger's writes to cacheable RAM with CCR.DC
+//!   or IC set stay hidden from the core until the maintenance operations a debugger owes
+//!   (clean and invalidate, invalidate the instruction cache); `cache` says how.
 
+use super::cache;
 use super::debug::{
     DCRSR_REGSEL, DCRSR_REGWNR, DFSR_BKPT, DFSR_DWTTRAP, DFSR_HALTED, DFSR_VCATCH, ResetRequest,
     RunRequest,
@@ -502,9 +505,13 @@ pub fn apply_run_request(uc: &mut Emulator, request: RunRequest) {
     match request {
         RunRequest::Nothing => {}
         RunRequest::Halt => system.halt(DFSR_HALTED),
-        RunRequest::Resume => system.run.halted = false,
+        RunRequest::Resume => {
+            system.run.halted = false;
+            system.caches.core_runs();
+        }
         RunRequest::Step => {
             system.run.halted = false;
+            system.caches.core_runs();
             if !system.run.reset_held {
                 run(uc, 1);
             }
@@ -557,6 +564,7 @@ pub fn reset_core(uc: &mut Emulator) {
     for (register, value) in values {
         let _ = uc.reg_write(register, value);
     }
+    cache::reset(uc);
     let system = uc.get_data_mut();
     let reset_held = system.run.reset_held;
     system.run = RunState {

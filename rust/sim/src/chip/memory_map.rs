@@ -134,6 +134,12 @@ pub fn read(
             let word = uc.get_data().soc.read_system_memory(address & !3);
             Ok(extract(word, address, width))
         }
+        Region::Ram if origin == Origin::Debugger => {
+            match cache::debugger_read(uc.get_data(), address, width.bytes() as usize) {
+                Some(bytes) => Ok(u32::from_le_bytes(bytes)),
+                None => read_memory(uc, address, width),
+            }
+        }
         Region::Ram => read_memory(uc, address, width),
         Region::Peripheral if origin != Origin::Inspect => {
             let system = uc.get_data_mut();
@@ -171,6 +177,16 @@ pub fn write(
                 .soc
                 .write_system_memory(address, width.bytes(), value, now)
                 .map_err(bus_error)
+        }
+        Region::Ram
+            if origin == Origin::Debugger
+                && cache::debugger_write(
+                    uc,
+                    address,
+                    &value.to_le_bytes()[..width.bytes() as usize],
+                ) =>
+        {
+            Ok(())
         }
         Region::Ram => write_memory(uc, address, width, value),
         Region::Peripheral => write_peripheral(uc.get_data_mut(), address, width, value),
@@ -470,6 +486,13 @@ fn write_system_control(uc: &mut Emulator, address: u32, value: u32, origin: Ori
             .debug
             .write_monitor_control(value & debug::ARMV6M_DEMCR_STORED),
         debug::DEMCR => system.debug.write_monitor_control(value),
+        cache::CCR => {
+            system.system_control.insert(address, value);
+            cache::settle(uc);
+        }
+        _ if cache::is_maintenance(system.soc.core(), address) => {
+            cache::maintain(uc, address, value)
+        }
         _ if cache::ignores_write(system.soc.core(), address) => {}
         _ => {
             system.system_control.insert(address, value);

@@ -78,6 +78,12 @@ impl Chip {
         chip
     }
 
+    /// The cache maintenance operations written so far (register address, value), by the
+    /// debugger or the core; empty but on the Cortex-M7 (`cache`).
+    pub fn cache_maintenance(&self) -> &[(u32, u32)] {
+        &self.emulator.get_data().caches.log
+    }
+
     pub fn variant(&self) -> Variant {
         self.emulator.get_data().variant()
     }

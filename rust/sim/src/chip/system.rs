@@ -70,6 +70,8 @@ pub struct System {
     pub trace: super::trace::Trace,
     /// `Soc::code_generation` when unicorn's translations were last dropped.
     pub code_generation_seen: u64,
+    /// The Cortex-M7's caches as the debugger's writes meet them (`cache`).
+    pub caches: super::cache::Caches,
 }
 
 impl System {
@@ -92,6 +94,7 @@ impl System {
             watch_hooks: Vec::new(),
             trace: super::trace::Trace::default(),
             code_generation_seen: 0,
+            caches: super::cache::Caches::default(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! Tests of the chip through the `Bus` trait, as the debug port drives it.
 
 mod breakwatch;
+mod cache;
 mod flash;
 mod identity;
 mod loader;
