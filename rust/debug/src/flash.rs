@@ -14,9 +14,12 @@
 //!   20 ms for either on the STM32F1);
 //! - sectors of the request that get no data are erased at the end, unless already erased.
 //!
-//! A sector larger than the buffer (STM32F4: 64 and 128 KiB) is erased when its first
-//! block arrives, unless it reads back erased: whether it is unchanged could only be known
-//! with all of it in hand.
+//! A sector larger than the buffer (STM32F4: 64 and 128 KiB, STM32H7: 128 KiB) comes in
+//! buffer-sized blocks. When its first block arrives, the sector is unchanged if its CRC is
+//! that of this block with the rest of the sector erased (the same small image again, or
+//! one that grows into the sector's erased part): the block is skipped and the later ones
+//! are programmed without an erase. Otherwise it is erased, unless it reads back erased:
+//! whether a sector with more in it is unchanged could only be known with all of it in hand.
 //!
 //! Units holding only the erased value are never programmed (the chip drivers skip them).
 
@@ -170,9 +173,14 @@ impl Pending {
         }
     }
 
-    /// What to do with the block at `block` whose new content is `data` (erased value
-    /// where nothing was written); marks its sector done.
-    fn plan(&mut self, block: u32, data: &[u8]) -> Plan {
+    /// What to do with the block at `block` whose new content is `data` (`erased` where
+    /// nothing was written); marks its sector done.
+    ///
+    /// A block smaller than its sector (the first of the sector to arrive) is unchanged
+    /// if the sector's CRC is that of this block with the rest of the sector erased: the
+    /// rest then reads back erased, so the sector's later blocks are programmed without
+    /// an erase (`Plan::Program`) and nothing needs erasing when no more data comes.
+    fn plan(&mut self, block: u32, data: &[u8], erased: u8) -> Plan {
         let Some((index, run)) = self.index(block) else {
             return Plan::Program;
         };
@@ -181,8 +189,9 @@ impl Pending {
         }
         let first_change = self.none_done();
         self.set_done(index);
-        let whole = self.runs[run].size as usize == data.len();
-        if whole && self.crcs[index] == GDB_CRC.checksum(data) {
+        let size = self.runs[run].size;
+        let offset = (block - self.runs[run].start) % size;
+        if self.crcs[index] == sector_crc(size, offset, data, erased) {
             return Plan::Unchanged;
         }
         if self.is_erased(index, run) {
@@ -371,7 +380,10 @@ impl FlashBuffer {
         };
         let size = block.length as usize;
         let plan = match self.pending.as_mut() {
-            Some(pending) => pending.plan(block.start, &self.data[..size]),
+            Some(pending) => {
+                let erased = block.region.as_flash().map_or(0xFF, |flash| flash.erased);
+                pending.plan(block.start, &self.data[..size], erased)
+            }
             None => Plan::Program,
         };
         let (sector, sector_size) = block.sector();
@@ -495,6 +507,27 @@ impl FlashBuffer {
 
 /// The pending request for this range: its sectors in at most [`MAX_RUNS`] runs of equal
 /// size, in flash regions of a chip with a flash driver, and not too many of them.
+/// The CRC of a sector of `size` bytes holding `data` at `offset` and `erased` elsewhere.
+fn sector_crc(size: u32, offset: u32, data: &[u8], erased: u8) -> u32 {
+    let fill = [erased; 256];
+    let after = (size as usize).saturating_sub(offset as usize + data.len());
+    let mut digest = GDB_CRC.digest();
+    for (count, piece) in [(offset as usize, None), (0, Some(data)), (after, None)] {
+        match piece {
+            Some(bytes) => digest.update(bytes),
+            None => {
+                let mut left = count;
+                while left > 0 {
+                    let length = left.min(fill.len());
+                    digest.update(&fill[..length]);
+                    left -= length;
+                }
+            }
+        }
+    }
+    digest.finalize()
+}
+
 fn defer<M: Memory>(chip: &impl FlashDriver<M>, address: u32, length: u32) -> Option<Pending> {
     let map = chip.memory_map();
     let end = u64::from(address) + u64::from(length);

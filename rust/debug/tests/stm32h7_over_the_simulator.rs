@@ -253,3 +253,70 @@ fn h743_programs_runs_with_gaps_and_reports_a_protected_sector() {
     session.read_memory(sector_1, &mut back).unwrap();
     assert_eq!(back, [0xFF; 256]);
 }
+
+/// A load as GDB does it (erase what the image touches, write, done): what the flash
+/// buffer did.
+fn load(session: &mut Session<Wire, HostClock>, image: &[u8]) -> debug::FlashReport {
+    let before = session.flash_report().unwrap();
+    session.flash_erase(FLASH, image.len() as u32).unwrap();
+    for (index, piece) in image.chunks(4096).enumerate() {
+        session
+            .flash_write(FLASH + (index * 4096) as u32, piece)
+            .unwrap();
+    }
+    session.flash_done().unwrap();
+    let after = session.flash_report().unwrap();
+    let mut back = vec![0; 0x2_0000];
+    session.read_memory(FLASH, &mut back).unwrap();
+    let mut expected = vec![0xFF; 0x2_0000];
+    expected[..image.len()].copy_from_slice(image);
+    let first_difference = back.iter().zip(&expected).position(|(a, b)| a != b);
+    assert_eq!(first_difference, None, "sector 0 is not the image");
+    debug::FlashReport {
+        unchanged: after.unchanged - before.unchanged,
+        erased: after.erased - before.erased,
+        mass_erases: after.mass_erases - before.mass_erases,
+        programmed: after.programmed - before.programmed,
+        method: after.method,
+    }
+}
+
+/// A 128 KiB sector is larger than the flash buffer: its blocks come one at a time. The
+/// same image again is not rewritten (the sector's CRC is that of its first block with
+/// the rest erased); an image that grows into the sector's erased part is only
+/// programmed there; any other change erases the sector first.
+#[test]
+fn h743_sector_larger_than_the_buffer_is_not_rewritten_when_unchanged() {
+    let mut session = attached(Variant::Stm32h743zi);
+    let pattern = |seed: u32, length: usize| -> Vec<u8> {
+        (0..length as u32)
+            .map(|index| (index.wrapping_mul(31).wrapping_add(seed) % 251) as u8)
+            .collect()
+    };
+    let small = pattern(1, 3000);
+    let new = load(&mut session, &small);
+    assert_eq!((new.unchanged, new.erased, new.programmed), (0, 0, 1));
+    let again = load(&mut session, &small);
+    assert_eq!((again.unchanged, again.erased, again.programmed), (1, 0, 0));
+
+    // Grows into the next 16 KiB block: the first is unchanged, the second programmed
+    // into erased flash.
+    let mut grown = small.clone();
+    grown.resize(20 * 1024, 0xFF);
+    grown[17 * 1024..].copy_from_slice(&pattern(2, 3 * 1024));
+    let grew = load(&mut session, &grown);
+    assert_eq!((grew.unchanged, grew.erased, grew.programmed), (1, 0, 1));
+
+    // Smaller again: the second block must go, so the sector is erased.
+    let shrunk = load(&mut session, &small);
+    assert_eq!(
+        (shrunk.unchanged, shrunk.erased, shrunk.programmed),
+        (0, 1, 1)
+    );
+
+    // One function changed.
+    let mut changed = small.clone();
+    changed[1000..1008].copy_from_slice(&[0x11; 8]);
+    let one = load(&mut session, &changed);
+    assert_eq!((one.unchanged, one.erased, one.programmed), (0, 1, 1));
+}
