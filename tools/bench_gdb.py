@@ -11,11 +11,18 @@ each session's figures are its counters minus those of a connect-only session. P
 bench.elf into erased flash and again; a 64 KiB image (bench.bin and a fill) into erased
 flash, a different 64 KiB image over it, the same again, each followed by compare-sections;
 the SRAM dump and restore. Run by tools/bench; `--runs N` repeats (default 1), `--ram-only`
-runs only the SRAM plan."""
+runs only the SRAM plan.
+
+`--families [--chip NAME]`: on each simulated family with an engine driver, the test
+firmware into erased flash, again, with one function changed, then 64 KiB images (new over
+the firmware, new over another, the same again), each load followed by compare-sections;
+each load against the least time its flash operations allow (`limit_ns`)."""
 
 import argparse
+import collections
 import os
 import pathlib
+import random
 import re
 import select
 import socket
@@ -165,46 +172,176 @@ def summary(label, command, log, connect, session):
     }
 
 
-# The simulated families with an engine driver, and the test firmware built for each (the
-# H7 runs the F4 build: flash at 0x0800_0000, RAM at 0x2000_0000).
+# The simulated families with an engine driver: the test firmware built for each (the H7
+# runs the F4 build: flash at 0x0800_0000, RAM at 0x2000_0000), the flash base, and the
+# flash's program unit as the simulator times it (the datasheet's figure, cited in
+# rust/sim/src/soc/<family>): bytes, time, and how many 32-bit (F1: 16-bit) AP writes
+# move one unit; and the duration of the one kind of erase a plan here makes.
+Family = collections.namedtuple(
+    "Family", "chip elf base unit unit_ns writes erase_ns source")
 FAMILIES = [
-    ("stm32f103c8", "firmware.elf"),
-    ("stm32h743zi", "firmware-f4.elf"),
-    ("nrf52840", "firmware-nrf52.elf"),
-    ("atsamd21g18a", "firmware-samd21.elf"),
+    Family("stm32f103c8", "firmware.elf", 0x0800_0000, 2, 52_500, 1, 20_000_000,
+           "DS5319: 52.5 us a half-word, 20 ms a page or mass erase"),
+    Family("stm32f407vg", "firmware-f4.elf", 0x0800_0000, 4, 16_000, 1, 250_000_000,
+           "DS8626: 16 us a word (x32), 250 ms a 16 KB sector"),
+    Family("stm32h743zi", "firmware-f4.elf", 0x0800_0000, 32, 100_000, 8, 1_000_000_000,
+           "DS12110 table 53: 100 us a 256-bit flash word (x64), 1 s a sector"),
+    Family("nrf52840", "firmware-nrf52.elf", 0x0000_0000, 4, 41_000, 1, 85_000_000,
+           "nRF52840 PS 4.3: 41 us a word, 85 ms a page"),
+    Family("atsamd21g18a", "firmware-samd21.elf", 0x0000_0000, 64, 2_500_000, 16, 6_000_000,
+           "DS40001882 NVM characteristics: 2.5 ms a 64-byte page, 6 ms a row"),
 ]
+SWCLK_HZ = 4_000_000
+# One AP write: 8 request, 1 turnaround, 3 ACK, 1 turnaround, 32 data, 1 parity clocks
+# (ADIv5.2 B4.2).
+CLOCKS_PER_WRITE = 46
 
 
-def families():
-    """gdb `load` of each family's test firmware into erased flash: the flash's own time
-    (its operations' datasheet durations in the simulator) against the virtual time from
-    the start of its first operation to the end of its last, and the whole load's."""
-    print("gdb load through bmp, each simulated family, SWCLK 4 MHz, virtual time:")
-    for chip, image in FAMILIES:
-        elf = FIRMWARE / image
-        probe = Probe(chip)
-        try:
-            gdb(probe.port, elf, [])
-            connect = probe.statistics()
-            probe.flash()
-            log = gdb(probe.port, elf, [LOAD, "compare-sections"])
-            session = probe.statistics()
-            flash = probe.flash()
-        finally:
-            probe.close()
-        matched = "matched." in log and "MIS-MATCHED" not in log
-        load = (session["virtual_ns"] - connect["virtual_ns"]) / 1e6
-        if flash["operations"]:
-            figures = (f"flash busy {flash['busy_ns'] / 1e6:.1f} ms in {flash['operations']} "
-                       f"operations, first to last {flash['span_ns'] / 1e6:.1f} ms: the flash's "
-                       f"own time is {100 * flash['busy_ns'] / flash['span_ns']:.1f} % of it "
-                       f"(idle {flash['idle_ns'] / 1e6:.1f} ms, longest "
-                       f"{flash['longest_idle_ns'] / 1e6:.2f} ms)")
-        else:
-            figures = "no flash activity recorded (the simulator models no busy time here)"
-        print(f"  {chip} {image}: load and compare-sections {load:.1f} ms (a connect-only "
-              f"session subtracted); {figures}; compare-sections "
-              f"{'matched' if matched else 'FAILED'}")
+# Where the 64 KiB images park the core: a `b .` (0xE7FE) after the vector table's first
+# words, their entry point and reset vector, so that the core runs no random bytes after
+# a load (a random program may lock the flash controller until reset, as a wrong key does).
+PARK = 0x40
+
+
+def family_image(family, name, seed):
+    """64 KiB of pseudo-random bytes (no erased program unit) at the family's flash base,
+    as an ELF with one loadable section: an initial SP in RAM, a reset vector and an entry
+    point at a `b .`."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    generator = random.Random(seed)
+    data = bytearray(generator.randbytes(FULL))
+    data[0:8] = (0x2000_1000).to_bytes(4, "little") + (family.base + PARK | 1).to_bytes(
+        4, "little")
+    data[PARK:PARK + 2] = (0xE7FE).to_bytes(2, "little")
+    for offset in range(0, FULL, family.unit):
+        if all(byte == 0xFF for byte in data[offset:offset + family.unit]):
+            data[offset] = 0
+    raw = WORK / f"{name}.bin"
+    raw.write_bytes(data)
+    subprocess.run(["arm-none-eabi-objcopy", "-I", "binary", "-O", "elf32-littlearm", "-B", "arm",
+                    "--rename-section", ".data=.text,alloc,load,readonly,code,contents",
+                    raw.name, f"{name}.o"], cwd=WORK, check=True)
+    subprocess.run(["arm-none-eabi-ld", "-o", f"{name}.elf", f"-Ttext=0x{family.base:08x}",
+                    "-e", f"0x{family.base + PARK:08x}", f"{name}.o"], cwd=WORK, check=True)
+    return WORK / f"{name}.elf"
+
+
+def changed_function(family):
+    """The family's test firmware with blink_step returning at once (its first half-word
+    `bx lr`, 0x4770): one function changed, the program still runs."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    elf = FIRMWARE / family.elf
+    symbols = (FIRMWARE / family.elf.replace(".elf", ".nm")).read_text()
+    address = int(re.search(r"^([0-9a-f]+) T blink_step$", symbols, re.MULTILINE).group(1), 16)
+    sections = subprocess.run(["arm-none-eabi-readelf", "-S", "-W", str(elf)],
+                              capture_output=True, text=True, check=True).stdout
+    data = bytearray(elf.read_bytes())
+    for found in re.finditer(r"\]\s+\.text\s+PROGBITS\s+([0-9a-f]+) ([0-9a-f]+) ([0-9a-f]+)",
+                             sections):
+        start, offset, size = (int(field, 16) for field in found.groups())
+        if start <= address < start + size:
+            at = offset + address - start
+            data[at:at + 2] = (0x4770).to_bytes(2, "little")
+            changed = WORK / f"{elf.stem}-changed.elf"
+            changed.write_bytes(data)
+            return changed
+    raise AssertionError(f"blink_step not in .text of {elf}")
+
+
+def program_units(family, flash):
+    """How many program units and erases the flash's operations were: both kinds have
+    one duration each per plan here, so the busy time and the count say it."""
+    operations, busy = flash["operations"], flash["busy_ns"]
+    if family.unit_ns == family.erase_ns:
+        return None
+    units = (busy - operations * family.erase_ns) / (family.unit_ns - family.erase_ns)
+    erases = operations - units
+    if units < 0 or erases < 0 or units != int(units):
+        return None
+    return int(units), int(erases)
+
+
+def limit_ns(family, flash):
+    """The least time the flash's operations of a load can take: their datasheet time, plus
+    for each program unit the wire time its interface cannot overlap with programming. The
+    AP takes one write while the flash is busy (posted; ADIv5.2 B2.2.1 "WAIT"), any further
+    write waits until the flash is done: so a unit of w AP writes adds (w - 1) x 46 SWCLK
+    after the previous unit, and a unit is never shorter than its w writes on the wire."""
+    counted = program_units(family, flash)
+    if counted is None:
+        return None, None
+    units, erases = counted
+    wire = CLOCKS_PER_WRITE * 1e9 / SWCLK_HZ
+    per_unit = max(family.unit_ns + (family.writes - 1) * wire, family.writes * wire)
+    return erases * family.erase_ns + units * per_unit, counted
+
+
+def family_plan(family):
+    """Sessions on one fresh probe: the test firmware into erased flash, again, with one
+    function changed; then a 64 KiB image into the erased flash after it, a different
+    64 KiB image over it, the same again. compare-sections after each load."""
+    firmware = FIRMWARE / family.elf
+    first, second = family_image(family, f"{family.chip}-64k-a", 1), family_image(
+        family, f"{family.chip}-64k-b", 2)
+    return [
+        ("firmware into erased flash", firmware), ("firmware again", firmware),
+        ("firmware, one function changed", changed_function(family)),
+        ("64 KiB over the firmware", first), ("64 KiB over another 64 KiB", second),
+        ("64 KiB again", second),
+    ]
+
+
+def families(runs):
+    """gdb `load` of each plan's image on each family: its virtual time (a connect-only
+    session subtracted), the flash's own time, and the limit (limit_ns)."""
+    print(f"gdb load through bmp, each simulated family, SWCLK {SWCLK_HZ // 1_000_000} MHz, "
+          "virtual time (connect subtracted; compare-sections is a session of its own):")
+    failed = False
+    for family in FAMILIES:
+        print(f"  {family.chip} ({family.source}):")
+        for run in range(runs):
+            probe = Probe(family.chip)
+            try:
+                plan = family_plan(family)
+                gdb(probe.port, plan[0][1], [])
+                connect = probe.statistics()
+                probe.flash()
+                for label, elf in plan:
+                    log = gdb(probe.port, elf, [LOAD, "monitor flash_report"])
+                    session, flash = probe.statistics(), probe.flash()
+                    check = gdb(probe.port, elf, ["compare-sections"])
+                    probe.statistics()
+                    probe.flash()
+                    matched = ("Transfer rate" in log and "matched." in check
+                               and "MIS-MATCHED" not in check)
+                    failed |= not matched
+                    if not matched:
+                        print(log[-2000:], check[-2000:])
+                    load = (session["virtual_ns"] - connect["virtual_ns"]) / 1e6
+                    pages = re.search(r"Flash pages since attach: (.*)", log)
+                    waits = session["wait"] - connect["wait"]
+                    print(f"    {label}: load {load:.1f} ms ({waits} WAIT answers); "
+                          f"{describe(family, flash, load)}; "
+                          f"load and compare-sections {'passed' if matched else 'FAILED'}; "
+                          f"flash_report: {pages.group(1) if pages else '-'}")
+            finally:
+                probe.close()
+    return failed
+
+
+def describe(family, flash, load_ms):
+    if not flash["operations"]:
+        return "no flash operation"
+    busy, span = flash["busy_ns"] / 1e6, flash["span_ns"] / 1e6
+    limit, counted = limit_ns(family, flash)
+    text = (f"flash busy {busy:.1f} ms ({flash['operations']} operations), first to last "
+            f"{span:.1f} ms (flash's share {100 * busy / span:.1f} %)")
+    if limit is None:
+        return text + "; limit n/a (operations not all of the plan's two kinds)"
+    units, erases = counted
+    return (text + f"; {units} units, {erases} erases: limit {limit / 1e6:.1f} ms = "
+            f"{100 * limit / 1e6 / span:.1f} % of first to last, "
+            f"{100 * limit / 1e6 / load_ms:.1f} % of the load")
 
 
 def main():
@@ -213,10 +350,12 @@ def main():
     parser.add_argument("--ram-only", action="store_true", help="only the SRAM dump and restore")
     parser.add_argument("--families", action="store_true",
                         help="only gdb load on each simulated family with an engine driver")
+    parser.add_argument("--chip", help="with --families: only this chip")
     arguments = parser.parse_args()
     if arguments.families:
-        families()
-        return 0
+        if arguments.chip:
+            FAMILIES[:] = [family for family in FAMILIES if family.chip == arguments.chip]
+        return 1 if families(arguments.runs) else 0
     runs = arguments.runs
     bench = FIRMWARE / "bench.elf"
     new, old = full_image("bench64k"), full_image("bench64k-other", other=True)
