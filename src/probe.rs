@@ -59,6 +59,7 @@ pub fn exception_kind(error: &debug::Error) -> Kind {
         | Error::Adi(adi::Error::Unaligned { .. })
         | Error::AlgorithmPage(_)
         | Error::NoAlgorithmRam
+        | Error::PartialSector { .. }
         | Error::Algorithm(
             debug::algo::Error::Malformed(_)
             | debug::algo::Error::TooLarge { .. }

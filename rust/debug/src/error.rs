@@ -27,6 +27,13 @@ pub enum Error {
     NoAlgorithmRam,
     /// An RTT read or write asked for could not be served.
     Rtt(crate::rtt::Unserved),
+    /// An erase request that covers only part of a flash sector larger than the flash
+    /// buffer (STM32F4 64/128 KiB, STM32H7 128 KiB) whose rest holds data: the chip erases
+    /// it whole and the rest could not be kept, so nothing was erased.
+    PartialSector {
+        start: u32,
+        size: u32,
+    },
 }
 
 impl From<algo::Error> for Error {
@@ -93,6 +100,14 @@ impl fmt::Display for Error {
                 "no RAM known for the flash algorithm on this chip: give its RAM start and size"
             ),
             Error::Rtt(error) => error.fmt(f),
+            Error::PartialSector { start, size } => write!(
+                f,
+                "the erase covers only part of the {} KiB flash sector at {start:#010x} and \
+                 the rest of it holds data: the chip erases whole sectors and the rest cannot \
+                 be kept, so nothing was erased; erase the whole sector ({start:#010x}, length \
+                 {size:#x})",
+                size / 1024
+            ),
         }
     }
 }

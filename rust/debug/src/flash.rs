@@ -20,6 +20,12 @@
 //! one that grows into the sector's erased part): the block is skipped and the later ones
 //! are programmed without an erase. Otherwise it is erased, unless it reads back erased:
 //! whether a sector with more in it is unchanged could only be known with all of it in hand.
+//! The part of such a sector that a request leaves out could not be kept through the
+//! buffer: if it holds data (it does not read back erased), the request is refused
+//! ([`Error::PartialSector`]) before anything is erased. GDB always asks for whole sectors
+//! (its memory map's blocks; gdb-multiarch 15 sends `vFlashErase:08010000,00010000` for a
+//! 4 KiB section at 0x0801_1000), so a `load` erases the rest of the sectors it touches,
+//! as it does with any GDB server.
 //!
 //! Units holding only the erased value are never programmed (the chip drivers skip them).
 
@@ -307,6 +313,7 @@ impl FlashBuffer {
         }
         // Before the CRCs: a protected flash answers their reads with bus errors.
         chip.check_protection(memory, address)?;
+        self.keep_large_sectors(memory, chip, address, length)?;
         let Some(mut pending) = defer(chip, address, length) else {
             return chip.erase(memory, address, length);
         };
@@ -322,6 +329,32 @@ impl FlashBuffer {
         }
         self.report.method = Some(method);
         self.pending = Some(pending);
+        Ok(())
+    }
+
+    /// Err if the request leaves out part of a sector larger than the buffer and that
+    /// part holds data: erasing the sector would lose it, and it cannot be kept.
+    fn keep_large_sectors<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        chip: &mut impl FlashDriver<M>,
+        address: u32,
+        length: u32,
+    ) -> Result<(), Error> {
+        let map = chip.memory_map();
+        for ((start, length), sector) in left_out_of_large_sectors(&map, address, length)
+            .into_iter()
+            .flatten()
+        {
+            let erased = map.flash_at(start).and_then(|region| region.as_flash());
+            let erased = erased.map_or(0xFF, |flash| flash.erased);
+            let mut crc = [0];
+            chip.block_crcs(memory, self.crc_options, start, length, &mut crc)?;
+            if crc[0] != erased_crc(erased, length) {
+                let (start, size) = sector;
+                return Err(Error::PartialSector { start, size });
+            }
+        }
         Ok(())
     }
 
@@ -505,8 +538,32 @@ impl FlashBuffer {
     }
 }
 
-/// The pending request for this range: its sectors in at most [`MAX_RUNS`] runs of equal
-/// size, in flash regions of a chip with a flash driver, and not too many of them.
+/// A range of flash: start and length.
+type Span = (u32, u32);
+
+/// The parts of sectors larger than the buffer that `[address, address + length)` leaves
+/// out at its start and end, each with its sector.
+fn left_out_of_large_sectors(
+    map: &MemoryMap,
+    address: u32,
+    length: u32,
+) -> [Option<(Span, Span)>; 2] {
+    let end = u64::from(address) + u64::from(length);
+    let last = (end - 1).min(u64::from(u32::MAX)) as u32;
+    let large_sector = |at| {
+        let (start, size) = Block::of(map, at).ok()?.sector();
+        (size as usize > BUFFER_BYTES).then_some((start, size))
+    };
+    let before = large_sector(address)
+        .filter(|&(start, _)| address != start)
+        .map(|(start, size)| ((start, address - start), (start, size)));
+    let after = large_sector(last).and_then(|(start, size)| {
+        let sector_end = u64::from(start) + u64::from(size);
+        (end < sector_end).then(|| ((end as u32, (sector_end - end) as u32), (start, size)))
+    });
+    [before, after]
+}
+
 /// The CRC of a sector of `size` bytes holding `data` at `offset` and `erased` elsewhere.
 fn sector_crc(size: u32, offset: u32, data: &[u8], erased: u8) -> u32 {
     let fill = [erased; 256];
@@ -528,6 +585,8 @@ fn sector_crc(size: u32, offset: u32, data: &[u8], erased: u8) -> u32 {
     digest.finalize()
 }
 
+/// The pending request for this range: its sectors in at most [`MAX_RUNS`] runs of equal
+/// size, in flash regions of a chip with a flash driver, and not too many of them.
 fn defer<M: Memory>(chip: &impl FlashDriver<M>, address: u32, length: u32) -> Option<Pending> {
     let map = chip.memory_map();
     let end = u64::from(address) + u64::from(length);

@@ -573,6 +573,8 @@ impl<T: Transport, C: Clock> Session<T, C> {
     /// hold it are left alone, pages that read back erased are not erased again, and a
     /// request covering the whole flash may become one mass erase (see flash.rs). The
     /// target must be halted for the CRC routine to run; otherwise the pages are read back.
+    /// A request starting or ending inside a sector larger than the 16 KiB flash buffer
+    /// (STM32F4 64/128 KiB) whose rest holds data is refused: [`Error::PartialSector`].
     pub fn flash_erase(&mut self, address: u32, length: u32) -> Result<(), Error> {
         self.with_flash(|memory, flash, flashes| flash.erase(memory, flashes, address, length))
     }

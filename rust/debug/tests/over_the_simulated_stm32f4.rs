@@ -191,6 +191,63 @@ fn a_whole_flash_request_becomes_one_mass_erase() {
     );
 }
 
+/// A request that starts or ends inside a 64 or 128 KB sector whose rest holds data is
+/// refused before anything is erased: that rest could not be kept through the 16 KiB
+/// buffer. Where the rest is erased the request goes ahead. A request for the whole sector
+/// with data for part of it (GDB's `load`: it erases its memory map's blocks) leaves the
+/// rest erased.
+#[test]
+fn a_request_for_part_of_a_large_sector_keeps_its_data() {
+    let mut session = attached(Variant::Stm32f411ce);
+    let sector_4 = FLASH + 64 * K; // 64 KB
+    let sector_5 = FLASH + 128 * K; // 128 KB
+    let sector_6 = FLASH + 256 * K; // 128 KB
+    let old = random(5, 64 * K as usize);
+    load(&mut session, sector_4, 64 * K, &old);
+    load(&mut session, sector_5, 128 * K, &old[..8 * K as usize]);
+    let partial = |start, size| Err(Error::PartialSector { start, size });
+    for (address, length, refused) in [
+        (sector_4 + 4 * K, 4 * K, partial(sector_4, 64 * K)),
+        (sector_4, 60 * K, partial(sector_4, 64 * K)),
+        (FLASH + 48 * K, 20 * K, partial(sector_4, 64 * K)),
+        (sector_4, 65 * K, partial(sector_5, 128 * K)),
+        (sector_5 + 2 * K, 1, partial(sector_5, 128 * K)),
+        (sector_5 + 8 * K, 120 * K, partial(sector_5, 128 * K)),
+    ] {
+        let answer = session.flash_erase(address, length);
+        assert_eq!(answer, refused, "{address:#x} +{length:#x}");
+    }
+    let message = session.flash_erase(sector_4, 4).unwrap_err().to_string();
+    assert!(
+        message.contains("part of the 64 KiB flash sector at 0x08010000 and the rest of it")
+            && message.contains("(0x08010000, length 0x10000)"),
+        "{message}"
+    );
+    session.flash_done().unwrap();
+    assert_eq!(read(&mut session, sector_4, old.len()), old);
+    assert_eq!(
+        read(&mut session, sector_5, 8 * K as usize),
+        old[..8 * K as usize]
+    );
+
+    // The rest of sector 6 is erased: part of it may be asked for, and then no more.
+    let image = random(6, 4 * K as usize);
+    load(&mut session, sector_6 + 4 * K, 4 * K, &image);
+    assert_eq!(read(&mut session, sector_6 + 4 * K, image.len()), image);
+    assert_eq!(
+        session.flash_erase(sector_6 + 16 * K, 4 * K),
+        partial(sector_6, 128 * K)
+    );
+
+    // GDB's request: the whole sector, data for part of it.
+    session.flash_erase(sector_4, 64 * K).unwrap();
+    session.flash_write(sector_4 + 4 * K, &image).unwrap();
+    session.flash_done().unwrap();
+    let mut expected = vec![0xFF; 64 * K as usize];
+    expected[4 * K as usize..8 * K as usize].copy_from_slice(&image);
+    assert_eq!(read(&mut session, sector_4, expected.len()), expected);
+}
+
 const FLASH_OPTKEYR: u32 = 0x4002_3C08;
 const FLASH_OPTCR: u32 = 0x4002_3C14;
 

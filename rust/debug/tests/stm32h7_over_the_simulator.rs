@@ -254,11 +254,12 @@ fn h743_programs_runs_with_gaps_and_reports_a_protected_sector() {
     assert_eq!(back, [0xFF; 256]);
 }
 
-/// A load as GDB does it (erase what the image touches, write, done): what the flash
-/// buffer did.
+/// A load as GDB does it (erase the sectors the image touches, whole: GDB's vFlashErase
+/// covers its memory map's blocks; write; done): what the flash buffer did.
 fn load(session: &mut Session<Wire, HostClock>, image: &[u8]) -> debug::FlashReport {
     let before = session.flash_report().unwrap();
-    session.flash_erase(FLASH, image.len() as u32).unwrap();
+    let sectors = (image.len() as u32).next_multiple_of(0x2_0000);
+    session.flash_erase(FLASH, sectors).unwrap();
     for (index, piece) in image.chunks(4096).enumerate() {
         session
             .flash_write(FLASH + (index * 4096) as u32, piece)
