@@ -52,10 +52,10 @@ pub fn raise_with_text(kind: Kind, format: &CStr, text: &[u8]) -> ! {
     }
 }
 
-/// Raise `kind` with the Display text of `error` (cut at 150 bytes).
+/// Raise `kind` with the Display text of `error` (cut at 256 bytes).
 pub fn raise_display(kind: Kind, error: &dyn core::fmt::Display) -> ! {
     use core::fmt::Write;
-    let mut text = super::text::FixedText::<150>::new();
+    let mut text = super::text::FixedText::<256>::new();
     let _ = write!(text, "{error}");
     raise_with_text(kind, c"%s", text.as_bytes())
 }

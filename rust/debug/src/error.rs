@@ -102,10 +102,9 @@ impl fmt::Display for Error {
             Error::Rtt(error) => error.fmt(f),
             Error::PartialSector { start, size } => write!(
                 f,
-                "the erase covers only part of the {} KiB flash sector at {start:#010x} and \
-                 the rest of it holds data: the chip erases whole sectors and the rest cannot \
-                 be kept, so nothing was erased; erase the whole sector ({start:#010x}, length \
-                 {size:#x})",
+                "the erase covers part of the {} KiB flash sector at {start:#010x} whose rest \
+                 holds data: erasing would lose it, so nothing was erased; erase the whole \
+                 sector ({start:#010x}, length {size:#x})",
                 size / 1024
             ),
         }

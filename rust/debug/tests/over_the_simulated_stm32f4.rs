@@ -219,7 +219,7 @@ fn a_request_for_part_of_a_large_sector_keeps_its_data() {
     }
     let message = session.flash_erase(sector_4, 4).unwrap_err().to_string();
     assert!(
-        message.contains("part of the 64 KiB flash sector at 0x08010000 and the rest of it")
+        message.contains("part of the 64 KiB flash sector at 0x08010000 whose rest holds data")
             && message.contains("(0x08010000, length 0x10000)"),
         "{message}"
     );
