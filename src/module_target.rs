@@ -38,6 +38,9 @@ flash memory access:
  flash_done() -- programs what is buffered
  flash_algorithm(algorithm, ram_start=None, ram_size=None, slack_ms=None) -- use a
    flash algorithm (an FLM's bytes or path, a probe-rs algorithm dict, None to stop)
+chip commands (gdb's 'monitor' for the attached chip's family):
+ monitor(command: str) -- e.g. monitor('option erase'); returns the text it printed
+ monitor_commands() -- list of (name, arguments, help)
 RTT (the target keeps running):
  rtt_read(dst: bytearray, chan=0) -- bytes up channel chan holds now; returns the count
  rtt_write(src: bytes, chan=0) -- into down channel chan, what has room; returns the count
@@ -390,6 +393,55 @@ pub fn target_flash_write(arguments: Arguments) -> Obj {
 pub fn target_flash_done(_: Arguments) -> Obj {
     unwrap(probe::session(|session| session.flash_done()));
     object::small_int(0)
+}
+
+/// What a family command may print for `monitor()`; more is cut.
+const MONITOR_OUTPUT: usize = 2048;
+
+/// The attached chip's command, as gdb's `monitor` runs it: "name arguments".
+pub fn target_monitor(arguments: Arguments) -> Obj {
+    let line = argument::text::<256>(
+        arguments.at(0),
+        c"command",
+        c"command is too long (at most 256 bytes)",
+    );
+    let line = core::str::from_utf8(line.as_bytes()).unwrap_or("").trim();
+    let (name, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+    let mut output = FixedText::<MONITOR_OUTPUT>::new();
+    let known = unwrap(probe::session(|session| {
+        session.attached().ok_or(debug::Error::NotAttached)?;
+        let known = session
+            .chip_commands()
+            .iter()
+            .any(|command| command.name == name);
+        if known {
+            session.chip_command(name, rest, &mut output)?;
+        }
+        Ok(known)
+    }));
+    if !known {
+        let message =
+            format_args!("no command '{name}' for this chip: target.monitor_commands() lists them");
+        raise_display(Kind::Value, &message);
+    }
+    object::str(core::str::from_utf8(output.as_bytes()).unwrap_or(""))
+}
+
+/// The attached chip's commands: (name, arguments, help) each, as `monitor help` lists them.
+pub fn target_monitor_commands(_: Arguments) -> Obj {
+    let commands = unwrap(probe::session(|session| {
+        session.attached().ok_or(debug::Error::NotAttached)?;
+        Ok(session.chip_commands())
+    }));
+    let list = List::new();
+    for command in commands {
+        list.append(object::tuple(&[
+            object::str(command.name),
+            object::str(command.arguments),
+            object::str(command.help),
+        ]));
+    }
+    list.object()
 }
 
 pub fn target_tdesc_xml(_: Arguments) -> Obj {

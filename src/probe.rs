@@ -60,6 +60,7 @@ pub fn exception_kind(error: &debug::Error) -> Kind {
         | Error::AlgorithmPage(_)
         | Error::NoAlgorithmRam
         | Error::PartialSector { .. }
+        | Error::Chip(chips::Error::Usage { .. })
         | Error::Algorithm(
             debug::algo::Error::Malformed(_)
             | debug::algo::Error::TooLarge { .. }

@@ -25,6 +25,8 @@ BMP_FUN_VAR(target_rtt_write, 1, 2);
 BMP_FUN_VAR(target_flash_erase, 2, 2);
 BMP_FUN_VAR(target_flash_write, 2, 2);
 BMP_FUN_VAR(target_flash_done, 0, 0);
+BMP_FUN_VAR(target_monitor, 1, 1);
+BMP_FUN_VAR(target_monitor_commands, 0, 0);
 BMP_FUN_VAR(target_tdesc_xml, 0, 0);
 BMP_FUN_VAR(target_regs_size, 0, 0);
 BMP_FUN_VAR(target_regs_read, 1, 1);
@@ -83,6 +85,8 @@ static const mp_rom_map_elem_t target_module_globals_table[] = {
     BMP_ENTRY(MP_QSTR_flash_erase, target_flash_erase),
     BMP_ENTRY(MP_QSTR_flash_write, target_flash_write),
     BMP_ENTRY(MP_QSTR_flash_done, target_flash_done),
+    BMP_ENTRY(MP_QSTR_monitor, target_monitor),
+    BMP_ENTRY(MP_QSTR_monitor_commands, target_monitor_commands),
     BMP_ENTRY(MP_QSTR_tdesc_xml, target_tdesc_xml),
     BMP_ENTRY(MP_QSTR_regs_size, target_regs_size),
     BMP_ENTRY(MP_QSTR_regs_read, target_regs_read),

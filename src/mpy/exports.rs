@@ -52,6 +52,8 @@ positional! {
     module_target::target_flash_erase,
     module_target::target_flash_write,
     module_target::target_flash_done,
+    module_target::target_monitor,
+    module_target::target_monitor_commands,
     module_target::target_tdesc_xml,
     module_target::target_regs_size,
     module_target::target_regs_read,

@@ -71,6 +71,12 @@ pub enum Error {
     PermanentlyProtected {
         what: &'static str,
     },
+    /// A family command given arguments it does not take: its name and what it takes
+    /// ("" for nothing).
+    Usage {
+        command: &'static str,
+        arguments: &'static str,
+    },
     /// Any other failure of a family, in the family's words, at an address if known.
     Family {
         message: &'static str,
@@ -111,6 +117,11 @@ impl fmt::Display for Error {
                 f,
                 "the chip is protected for good ({what}): no debugger can read or write it"
             ),
+            Error::Usage {
+                command,
+                arguments: "",
+            } => write!(f, "{command} takes no arguments"),
+            Error::Usage { command, arguments } => write!(f, "usage: {command} {arguments}"),
             Error::Family { message, address } => match address {
                 Some(address) => write!(f, "{message} (at 0x{address:08x})"),
                 None => f.write_str(message),
@@ -165,12 +176,15 @@ impl Protection {
 /// Runs a family command: the part, its memory, the arguments (trimmed), the output.
 pub type CommandHandler = fn(&Part, &mut dyn Memory, &str, &mut dyn Write) -> Result<(), Error>;
 
-/// A family's monitor command: name, handler and help, as one row (Black Magic Probe's
-/// command tables). The handler gets the part, its memory, the arguments (trimmed) and
-/// the output for the user.
+/// A family's monitor command: name, arguments, handler and help, as one row (Black Magic
+/// Probe's command tables). The handler gets the part, its memory, the arguments (trimmed)
+/// and the output for the user.
 #[derive(Clone, Copy)]
 pub struct Command {
     pub name: &'static str,
+    /// What may follow the name, as a usage line shows it ("[erase]"); "": nothing, and
+    /// arguments are refused before the handler runs.
+    pub arguments: &'static str,
     pub run: CommandHandler,
     pub help: &'static str,
 }
@@ -401,6 +415,13 @@ impl Part {
             .commands()
             .iter()
             .find(|command| command.name == name)?;
-        Some((command.run)(self, memory, arguments.trim(), out))
+        let arguments = arguments.trim();
+        if command.arguments.is_empty() && !arguments.is_empty() {
+            return Some(Err(Error::Usage {
+                command: command.name,
+                arguments: "",
+            }));
+        }
+        Some((command.run)(self, memory, arguments, out))
     }
 }

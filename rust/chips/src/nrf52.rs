@@ -11,6 +11,9 @@ use crate::{Command, Error, Family, Identity, Part};
 use adi::{Clock, DebugPort, Memory, Transport, poll_memory};
 use core::fmt::Write;
 
+/// What `read` takes.
+const READ_ARGUMENTS: &str = "deviceid|deviceaddr|deviceinfo";
+
 /// JEP106 Nordic Semiconductor (bank 3, 0x44), the designer of the nRF52's ROM table.
 const NORDIC: u16 = 0x244;
 /// CPUID.PARTNO of the Cortex-M4.
@@ -220,11 +223,15 @@ impl Family for Nrf52 {
         &[
             Command {
                 name: "erase_mass",
+
+                arguments: "",
                 run: erase_mass_command,
                 help: "Erase the whole flash and the UICR (NVMC ERASEALL)",
             },
             Command {
                 name: "read",
+
+                arguments: READ_ARGUMENTS,
                 run: read_command,
                 help: "Read FICR values: 'read deviceid', 'read deviceaddr', 'read deviceinfo'",
             },
@@ -344,9 +351,9 @@ fn read_command(
             );
         }
         _ => {
-            return Err(Error::Family {
-                message: "usage: read deviceid|deviceaddr|deviceinfo",
-                address: None,
+            return Err(Error::Usage {
+                command: "read",
+                arguments: READ_ARGUMENTS,
             });
         }
     }

@@ -206,6 +206,7 @@ impl Family for Rp2040 {
     fn commands(&self) -> &'static [Command] {
         &[Command {
             name: "erase_mass",
+            arguments: "",
             run: erase_mass_command,
             help: "Erase the whole QSPI flash (2 MB) through the boot ROM's flash_range_erase",
         }]

@@ -7,6 +7,9 @@ use crate::{Command, Error, Family, Identity, Part, Protection};
 use adi::{Memory, poll_memory};
 use core::fmt::Write;
 
+/// What `lock_bootprot` takes.
+const LOCK_BOOTPROT_ARGUMENTS: &str = "[0-6] (0: 32 KB .. 6: 512 bytes)";
+
 /// JEP106 Atmel (bank 1, 0x1F): the designer of the DSU's ROM table, the top one.
 const ATMEL: u16 = 0x01F;
 /// CPUID.PARTNO of the Cortex-M0+.
@@ -237,41 +240,57 @@ impl Family for Samd21 {
         &[
             Command {
                 name: "erase_mass",
+
+                arguments: "",
                 run: erase_mass_command,
                 help: "Erase the flash and RAM and clear the security bit (DSU chip erase); reset afterwards",
             },
             Command {
                 name: "lock_flash",
+
+                arguments: "",
                 run: lock_flash_command,
                 help: "Lock every flash region (user row LOCK bits; from the next reset)",
             },
             Command {
                 name: "unlock_flash",
+
+                arguments: "",
                 run: unlock_flash_command,
                 help: "Unlock every flash region (user row LOCK bits; from the next reset)",
             },
             Command {
                 name: "lock_bootprot",
+
+                arguments: LOCK_BOOTPROT_ARGUMENTS,
                 run: lock_bootprot_command,
                 help: "Protect the boot loader area: 'lock_bootprot [0-6]' (user row BOOTPROT; 0 is 32 KB)",
             },
             Command {
                 name: "unlock_bootprot",
+
+                arguments: "",
                 run: unlock_bootprot_command,
                 help: "Remove the boot loader protection (user row BOOTPROT 7)",
             },
             Command {
                 name: "user_row",
+
+                arguments: "",
                 run: user_row_command,
                 help: "Show the user row's first two words",
             },
             Command {
                 name: "serial",
+
+                arguments: "",
                 run: serial_command,
                 help: "Show the 128-bit serial number",
             },
             Command {
                 name: "set_security_bit",
+
+                arguments: "",
                 run: set_security_bit_command,
                 help: "Set the security bit (from the next reset only erase_mass reaches the chip)",
             },
@@ -443,9 +462,9 @@ fn lock_bootprot_command(
         text => match text.parse::<u32>() {
             Ok(code) if code < BOOTPROT_NONE => code,
             _ => {
-                return Err(Error::Family {
-                    message: "usage: lock_bootprot [0-6] (0: 32 KB .. 6: 512 bytes)",
-                    address: None,
+                return Err(Error::Usage {
+                    command: "lock_bootprot",
+                    arguments: LOCK_BOOTPROT_ARGUMENTS,
                 });
             }
         },

@@ -8,6 +8,9 @@ use adi::registers::MemoryMapped;
 use adi::{Memory, poll_memory};
 use core::fmt::Write;
 
+/// What `option` takes.
+const OPTION_ARGUMENTS: &str = "[erase]";
+
 /// An erased flash half-word (RM0008 3.3.3).
 const ERASED_HALF_WORD: u16 = 0xFFFF;
 
@@ -350,6 +353,8 @@ impl Family for Stm32F1 {
     fn commands(&self) -> &'static [Command] {
         &[Command {
             name: "option",
+
+            arguments: OPTION_ARGUMENTS,
             run: option_command,
             help: "Show the option bytes; 'option erase' erases them (RDP stays 0xA5: unprotected)",
         }]
@@ -496,7 +501,12 @@ fn option_command(
     match arguments {
         "" => {}
         "erase" => erase_option_bytes(&mut memory)?,
-        _ => return Err(family_error("usage: option [erase]")),
+        _ => {
+            return Err(Error::Usage {
+                command: "option",
+                arguments: OPTION_ARGUMENTS,
+            });
+        }
     }
     let options = read_option_bytes(&mut memory)?;
     for (index, (name, raw)) in OPTION_BYTE_NAMES.iter().zip(options.raw).enumerate() {

@@ -13,6 +13,9 @@ use adi::registers::MemoryMapped;
 use adi::{Memory, poll_memory};
 use core::fmt::Write;
 
+/// What `option` takes.
+const OPTION_ARGUMENTS: &str = "[erase]";
+
 /// DBGMCU_IDCODE: DEV_ID in [11:0], REV_ID in [31:16] (RM0090 38.6.1).
 const DBGMCU_IDCODE: u32 = 0xE004_2000;
 /// The flash size in KB, the half-word at 0x1FFF_7A22 (RM0090 39.2): read as the upper
@@ -415,6 +418,8 @@ impl Family for Stm32F4 {
     fn commands(&self) -> &'static [Command] {
         &[Command {
             name: "option",
+
+            arguments: OPTION_ARGUMENTS,
             run: option_command,
             help: "Show the option bytes; 'option erase' restores the factory's (RDP level 0, \
                    no write protection; from level 1 this erases the flash), applied at reset",
@@ -510,9 +515,9 @@ fn option_command(
             );
         }
         _ => {
-            return Err(Error::Family {
-                message: "usage: option [erase]",
-                address: None,
+            return Err(Error::Usage {
+                command: "option",
+                arguments: OPTION_ARGUMENTS,
             });
         }
     }

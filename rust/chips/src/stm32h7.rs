@@ -293,6 +293,8 @@ impl Family for Stm32H7 {
     fn commands(&self) -> &'static [Command] {
         &[Command {
             name: UNLOCK_COMMAND,
+
+            arguments: "",
             run: unlock_command,
             help: "Lift read protection (RDP level 1 to 0): erases both flash banks",
         }]
