@@ -98,7 +98,10 @@ fn identify<M: Memory>(memory: &mut M, address: u32) -> Result<Component, Error>
     let identity = ((byte(5) >> 4) & 0xF) | ((byte(6) & 0x7) << 4);
     let continuation = byte(0) & 0xF;
     let designer = (continuation << 8) | identity;
-    let kind = kind_of(class, designer, part);
+    let kind = match class {
+        CORESIGHT_CLASS => architecture_kind(memory.read_word(address + DEVARCH)?),
+        _ => kind_of(class, designer, part),
+    };
     Ok(Component {
         address,
         class,
@@ -109,6 +112,29 @@ fn identify<M: Memory>(memory: &mut M, address: u32) -> Result<Component, Error>
 }
 
 const ARM: u16 = 0x43B;
+/// A CoreSight component (CIDR1.CLASS 0x9) says what it is in DEVARCH (CoreSight
+/// architecture B2.3.4: ARCHITECT [31:21], PRESENT [20], ARCHID [15:0]); ARMv8-M's debug
+/// components (e.g. every Cortex-M33 one is part 0xD21) are told apart only so.
+const CORESIGHT_CLASS: u8 = 0x9;
+const DEVARCH: u32 = 0xFBC;
+const DEVARCH_ARM_PRESENT: u32 = 0x23B << 21 | 1 << 20;
+const DEVARCH_ARCHITECT_PRESENT: u32 = 0xFFF0_0000;
+
+/// ARM's architecture IDs (ARMv8-M D1.2 and the CoreSight architecture): SCS 0x2A04 (ARMv8-M
+/// system control), ITM 0x1A01, DWT 0x1A02, FPB/BPU 0x1A03, ETM 0x4A13.
+fn architecture_kind(devarch: u32) -> ComponentKind {
+    if devarch & DEVARCH_ARCHITECT_PRESENT != DEVARCH_ARM_PRESENT {
+        return ComponentKind::Other;
+    }
+    match devarch & 0xFFFF {
+        0x2A04 => ComponentKind::SystemControlSpace,
+        0x1A01 => ComponentKind::InstrumentationTrace,
+        0x1A02 => ComponentKind::DataWatchpointTrace,
+        0x1A03 => ComponentKind::FlashPatchBreakpoint,
+        0x4A13 => ComponentKind::EmbeddedTrace,
+        _ => ComponentKind::Other,
+    }
+}
 
 fn kind_of(class: u8, designer: u16, part: u16) -> ComponentKind {
     if class == 0x1 {
@@ -148,5 +174,16 @@ mod part_tests {
             ComponentKind::Other,
             "not ARM's"
         );
+    }
+
+    #[test]
+    fn armv8m_components_are_known_by_devarch() {
+        let kind = architecture_kind;
+        assert_eq!(kind(0x4770_2A04), ComponentKind::SystemControlSpace);
+        assert_eq!(kind(0x4770_1A02), ComponentKind::DataWatchpointTrace);
+        assert_eq!(kind(0x4770_1A03), ComponentKind::FlashPatchBreakpoint);
+        assert_eq!(kind(0x4770_1A01), ComponentKind::InstrumentationTrace);
+        assert_eq!(kind(0x4760_2A04), ComponentKind::Other, "PRESENT clear");
+        assert_eq!(kind(0x0010_2A04), ComponentKind::Other, "not ARM's");
     }
 }

@@ -9,8 +9,19 @@
 //! linked to run from RAM in the Code region (an M7's ITCM) cannot be loaded with `load`.
 
 use crate::memory_map::Flash;
-use crate::{Error, Family, Identity, MemoryMap, Part, Protection, Region};
+use crate::{Command, Error, Family, Identity, MemoryMap, Part, Protection, Region};
 use adi::Memory;
+use core::fmt::Write;
+
+/// CPUID (ARMv7-M B3.2.3), and the part numbers of the ARMv8-M mainline cores with the
+/// Security Extension option: Cortex-M23 0xD20, M33 0xD21, M35P 0xD31, M55 0xD22, M85 0xD23.
+const CPUID: u32 = 0xE000_ED00;
+const ARMV8M_PARTS: [u32; 5] = [0xD20, 0xD21, 0xD31, 0xD22, 0xD23];
+/// DSCSR (ARMv8-M D1.2, present with the Security Extension): SBRSELEN 0, SBRSEL 1, CDS 16.
+const DSCSR: u32 = 0xE000_EE08;
+/// DHCSR.S_SDE (ARMv8-M C1.2): Secure debug is enabled.
+const DHCSR: u32 = 0xE000_EDF0;
+const DHCSR_S_SDE: u32 = 1 << 20;
 
 pub struct Generic;
 
@@ -66,8 +77,58 @@ impl Family for Generic {
         false
     }
 
+    fn commands(&self) -> &'static [Command] {
+        &[Command {
+            name: "security",
+            arguments: "",
+            run: security_command,
+            help: "ARMv8-M: the core's security state and banked-register selection (DSCSR)",
+        }]
+    }
+
     /// Nothing is known of its flash: every flash operation stops here, before any work.
     fn protection(&self, _: &Part, _: &mut dyn Memory) -> Result<Protection, Error> {
         Err(Error::NoFlashDriver)
     }
+}
+
+/// `monitor security`: DSCSR and DHCSR.S_SDE, read only.
+fn security_command(
+    _: &Part,
+    memory: &mut dyn Memory,
+    _arguments: &str,
+    output: &mut dyn Write,
+) -> Result<(), Error> {
+    let part = (memory.read_word(CPUID)? >> 4) & 0xFFF;
+    if !ARMV8M_PARTS.contains(&part) {
+        let _ = writeln!(
+            output,
+            "no Security Extension: the core (CPUID part 0x{part:03X}) is not ARMv8-M mainline"
+        );
+        return Ok(());
+    }
+    let dscsr = memory.read_word(DSCSR)?;
+    let dhcsr = memory.read_word(DHCSR)?;
+    let state = if dscsr & 1 << 16 != 0 {
+        "Secure"
+    } else {
+        "Non-secure"
+    };
+    let banks = match dscsr & 0b11 {
+        0b11 => "the Secure ones (SBRSELEN 1, SBRSEL 1)",
+        0b01 => "the Non-secure ones (SBRSELEN 1, SBRSEL 0)",
+        _ => "the current state's (SBRSELEN 0)",
+    };
+    let debug = if dhcsr & DHCSR_S_SDE != 0 {
+        "enabled"
+    } else {
+        "disabled"
+    };
+    let _ = writeln!(
+        output,
+        "DSCSR 0x{dscsr:08X}: the core is in {state} state (CDS)"
+    );
+    let _ = writeln!(output, "Banked registers through DCRSR: {banks}");
+    let _ = writeln!(output, "Secure debug {debug} (DHCSR.S_SDE)");
+    Ok(())
 }

@@ -16,8 +16,11 @@
 //!   next one (ARMv7-M C1.8.1 allows the halt to be imprecise; here it is exact).
 //! - unicorn-engine is created without its MCLASS mode flag, which would make it run a
 //!   Cortex-M33 whatever model is asked for (unicorn 2.1.5 `cpu.c`); the model is the
-//!   SoC's (M3, M4, M7). The FPU is always enabled (unicorn ignores CPACR), so FP code
+//!   SoC's (M3, M4, M7, M33; the M0+ runs on unicorn's M0). The FPU is always enabled (unicorn ignores CPACR), so FP code
 //!   runs without the CPACR write silicon needs; CPACR itself is plain storage.
+//! - The Cortex-M33 has the Security Extension and stays in Secure state (it resets there;
+//!   no SAU or Non-secure code is modelled): DCRSR moves the Secure registers whatever
+//!   DSCSR.SBRSEL says, and DSCSR.CDS reads 1. Its DWT is the ARMv7-M one.
 //! - The Cortex-M7's caches are not in the core's path (unicorn has none): its loads,
 //!   stores and fetches reach memory. The debugger's writes to cacheable RAM with CCR.DC
 //!   or IC set stay hidden from the core until the maintenance operations a debugger owes
@@ -114,6 +117,7 @@ pub fn create(soc: Box<dyn Soc>) -> Result<Emulator<'static>, uc_error> {
         CoreModel::CortexM3 => ArmCpuModel::CORTEX_M3,
         CoreModel::CortexM4F => ArmCpuModel::CORTEX_M4,
         CoreModel::CortexM7 => ArmCpuModel::CORTEX_M7,
+        CoreModel::CortexM33 => ArmCpuModel::CORTEX_M33,
         // unicorn has no M0+ model; its M0 runs the same ARMv6-M instruction set.
         CoreModel::CortexM0Plus => ArmCpuModel::CORTEX_M0,
     };

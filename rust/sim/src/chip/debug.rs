@@ -14,6 +14,14 @@ pub const DHCSR: u32 = 0xE000_EDF0;
 pub const DCRSR: u32 = 0xE000_EDF4;
 pub const DCRDR: u32 = 0xE000_EDF8;
 pub const DEMCR: u32 = 0xE000_EDFC;
+/// DSCSR (ARMv8-M D1.2, Security Extension): SBRSELEN 0 and SBRSEL 1 stored, CDS 16 the
+/// core's security state (the simulated Cortex-M33 stays Secure: 1).
+pub const DSCSR: u32 = 0xE000_EE08;
+pub const DSCSR_STORED: u32 = 0b11;
+pub const DSCSR_CDS: u32 = 1 << 16;
+/// DHCSR.S_SDE (ARMv8-M C1.2): Secure debug enabled, as on a part whose secure debug is
+/// open (the simulated Cortex-M33).
+pub const DHCSR_S_SDE: u32 = 1 << 20;
 
 /// DHCSR (ARMv7-M C1.6.3): DBGKEY [31:16] on writes; control bits; status bits on reads.
 pub const DHCSR_KEY: u32 = 0xA05F << 16;

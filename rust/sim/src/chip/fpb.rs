@@ -75,10 +75,10 @@ impl Default for Fpb {
 }
 
 impl Fpb {
-    /// The FPB of `core`: version 2 on the Cortex-M7, version 1 otherwise.
+    /// The FPB of `core`: version 2 on the Cortex-M7 and the M33's BPU, version 1 otherwise.
     pub fn for_core(core: crate::soc::CoreModel) -> Self {
         match core {
-            crate::soc::CoreModel::CortexM7 => Fpb {
+            crate::soc::CoreModel::CortexM7 | crate::soc::CoreModel::CortexM33 => Fpb {
                 version: 2,
                 code_comparators: VERSION_2_CODE_COMPARATORS,
                 literal_comparators: 0,

@@ -22,7 +22,7 @@ use super::rom_table::{self, DWT_BASE, ETM_BASE, FPB_BASE, ITM_BASE, SCS_BASE, T
 use super::system::{Stop, System};
 use super::trace;
 use crate::bus::{BusError, Width};
-use crate::soc::FlashError;
+use crate::soc::{CoreModel, FlashError};
 use unicorn_engine::Unicorn;
 
 pub type Emulator<'a> = Unicorn<'a, System>;
@@ -329,6 +329,9 @@ fn read_private_word(uc: &mut Emulator, address: u32, origin: Origin) -> Result<
     {
         return Ok(value);
     }
+    if let Some(value) = rom_table::device_architecture(uc.get_data().soc.core(), address, offset) {
+        return Ok(value);
+    }
     let clear = origin != Origin::Inspect;
     if let Some(table) = rom_table::rom_table_at(uc.get_data().soc.as_ref(), address) {
         return Ok(rom_table::read_rom_table(&table, offset));
@@ -380,9 +383,17 @@ fn read_system_control(system: &mut System, address: u32, clear: bool) -> u32 {
         debug::DFSR => system.debug.fault_status,
         debug::DHCSR => {
             let status = system.core_status();
-            system.debug.read_halting_status(status, clear)
+            let secure_debug = match system.soc.core() {
+                CoreModel::CortexM33 => debug::DHCSR_S_SDE,
+                _ => 0,
+            };
+            system.debug.read_halting_status(status, clear) | secure_debug
         }
         debug::DCRSR => 0,
+        debug::DSCSR if system.soc.core() == CoreModel::CortexM33 => {
+            let stored = system.system_control.get(&address).copied().unwrap_or(0);
+            stored & debug::DSCSR_STORED | debug::DSCSR_CDS
+        }
         debug::DCRDR => system.debug.data,
         debug::DEMCR => system.debug.monitor_control,
         _ => {
@@ -482,6 +493,11 @@ fn write_system_control(uc: &mut Emulator, address: u32, value: u32, origin: Ori
         }
         debug::DHCSR | debug::DCRSR => {}
         debug::DCRDR => system.debug.data = value,
+        debug::DSCSR if system.soc.core() == CoreModel::CortexM33 => {
+            system
+                .system_control
+                .insert(address, value & debug::DSCSR_STORED);
+        }
         debug::DEMCR if armv6m => system
             .debug
             .write_monitor_control(value & debug::ARMV6M_DEMCR_STORED),

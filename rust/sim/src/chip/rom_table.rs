@@ -65,6 +65,15 @@ const M0PLUS_SCS_ID: ComponentId = arm_component(0x008, 0x0, CIDR_GENERIC_IP);
 const M0PLUS_DWT_ID: ComponentId = arm_component(0x00A, 0x0, CIDR_GENERIC_IP);
 const M0PLUS_BPU_ID: ComponentId = arm_component(0x00B, 0x0, CIDR_GENERIC_IP);
 
+/// Cortex-M33 (Cortex-M33 TRM, "Debug" identification registers; OpenOCD, pyOCD and
+/// probe-rs name its parts so): every debug component is a CoreSight class 0x9 component
+/// of part 0xD21, told apart by DEVARCH.ARCHID (CoreSight architecture B2.3.4): SCS 0x2A04,
+/// ITM 0x1A01, DWT 0x1A02, BPU 0x1A03, ETM 0x4A13; the TPIU has no DEVARCH.
+const M33_ID: ComponentId = arm_component(0xD21, 0x4, CIDR_CORESIGHT);
+/// DEVARCH (0xFBC): ARCHITECT ARM (0x23B) in [31:21], PRESENT [20], ARCHID [15:0].
+const DEVARCH: u32 = 0xFBC;
+const DEVARCH_ARM_PRESENT: u32 = 0x23B << 21 | 1 << 20;
+
 /// PIDR for an ARM part: designer 0x43B is continuation code 4 (PIDR4[3:0]) and identity
 /// 0x3B split over PIDR1[7:4] and PIDR2[2:0], with PIDR2[3] set for "JEP106 used".
 const fn arm_component(part: u64, revision: u64, component_id: u32) -> ComponentId {
@@ -100,6 +109,7 @@ fn core_components(core: CoreModel) -> [Option<ComponentId>; 6] {
         CoreModel::CortexM3 => [SCS_ID, ITM_ID, DWT_ID, FPB_ID, TPIU_ID, ETM_ID],
         CoreModel::CortexM4F => [M4_SCS_ID, ITM_ID, DWT_ID, FPB_ID, M4_TPIU_ID, M4_ETM_ID],
         CoreModel::CortexM7 => [M4_SCS_ID, ITM_ID, DWT_ID, M7_FPB_ID, M4_TPIU_ID, M7_ETM_ID],
+        CoreModel::CortexM33 => [M33_ID; 6],
         CoreModel::CortexM0Plus => {
             return [
                 Some(M0PLUS_SCS_ID),
@@ -183,6 +193,23 @@ pub fn component_id(soc: &dyn Soc, address: u32) -> Option<ComponentId> {
         ETM_BASE => etm,
         _ => None,
     }
+}
+
+/// DEVARCH of the component whose block holds `address` (ARMv8-M's CoreSight components),
+/// if `offset` is DEVARCH's.
+pub fn device_architecture(core: CoreModel, address: u32, offset: u32) -> Option<u32> {
+    if core != CoreModel::CortexM33 || offset != DEVARCH {
+        return None;
+    }
+    let architecture = match address & !0xFFF {
+        SCS_BASE => 0x2A04,
+        ITM_BASE => 0x1A01,
+        DWT_BASE => 0x1A02,
+        FPB_BASE => 0x1A03,
+        ETM_BASE => 0x4A13,
+        _ => return Some(0),
+    };
+    Some(DEVARCH_ARM_PRESENT | architecture)
 }
 
 /// Read an identification register (offset 0xFD0..=0xFFC in the block), or None.

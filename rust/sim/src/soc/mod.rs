@@ -6,6 +6,7 @@
 //! flash controller and the peripherals it models. Adding a family is a module here that
 //! implements [`Soc`], its variants in [`Variant`] and one arm in [`Variant::soc`].
 
+pub mod cortex_m33;
 pub mod flash;
 pub mod nrf52;
 pub mod rp2040;
@@ -49,10 +50,13 @@ pub enum Variant {
     /// Raspberry Pi RP2040: two Cortex-M0+ behind SWD multi-drop, boot ROM, 264 KB SRAM,
     /// a 2 MB W25Q16JV QSPI flash behind XIP (RP2040 datasheet).
     Rp2040,
+    /// A generic Cortex-M33 (ARMv8-M mainline, Security Extension, FPU): no vendor's part,
+    /// see `cortex_m33`.
+    CortexM33,
 }
 
 impl Variant {
-    pub const ALL: [Variant; 12] = [
+    pub const ALL: [Variant; 13] = [
         Variant::Stm32f103c8,
         Variant::Stm32f103cb,
         Variant::Stm32f103rc,
@@ -65,6 +69,7 @@ impl Variant {
         Variant::Nrf52840,
         Variant::Atsamd21g18a,
         Variant::Rp2040,
+        Variant::CortexM33,
     ];
 
     /// The name on the command line (`bmp-sim --chip`, `BMP_WIRE=sim:NAME`).
@@ -82,6 +87,7 @@ impl Variant {
             Variant::Nrf52840 => "nrf52840",
             Variant::Atsamd21g18a => "atsamd21g18a",
             Variant::Rp2040 => "rp2040",
+            Variant::CortexM33 => "cortex-m33",
         }
     }
 
@@ -107,6 +113,7 @@ impl Variant {
             Variant::Atsamd21g18a => Box::new(samd21::Samd21::new(self)),
             // Core 0 alone; `chip::MultiCore` builds both cores around one shared state.
             Variant::Rp2040 => Box::new(rp2040::Rp2040::new(0, Default::default())),
+            Variant::CortexM33 => Box::new(cortex_m33::CortexM33),
         }
     }
 }
@@ -125,11 +132,18 @@ pub enum CoreModel {
     /// ARMv6-M (unicorn's Cortex-M0 model): no FPU, BASEPRI or FAULTMASK; the debug
     /// unit of ARMv6-M (BPU, a DWT without cycle counter, no ITM/TPIU/ETM).
     CortexM0Plus,
+    /// ARMv8-M mainline with the Security Extension and the FPv5 single-precision FPU
+    /// (unicorn's Cortex-M33): the ARMv8-M debug components (CoreSight class 0x9, part
+    /// 0xD21), a version 2 FPB (BPU) with 8 comparators, DSCSR.
+    CortexM33,
 }
 
 impl CoreModel {
     pub fn has_fpu(self) -> bool {
-        matches!(self, CoreModel::CortexM4F | CoreModel::CortexM7)
+        matches!(
+            self,
+            CoreModel::CortexM4F | CoreModel::CortexM7 | CoreModel::CortexM33
+        )
     }
 
     /// ARMv6-M rather than ARMv7-M.
@@ -144,6 +158,8 @@ impl CoreModel {
             CoreModel::CortexM3 | CoreModel::CortexM0Plus => [0; 3],
             CoreModel::CortexM4F => [0x1011_0021, 0x1100_0011, 0],
             CoreModel::CortexM7 => [0x1011_0221, 0x1200_0011, 0x0000_0040],
+            // Cortex-M33 TRM "Floating-point unit": single precision, 16 double words.
+            CoreModel::CortexM33 => [0x1011_0021, 0x1100_0011, 0x0000_0040],
         }
     }
 }

@@ -1,0 +1,124 @@
+//! A generic Cortex-M33 part (ARMv8-M mainline with the Security Extension and the FPU),
+//! no vendor's: unicorn-engine's Cortex-M33 model behind the ARMv8-M debug components
+//! (`chip::rom_table`: CoreSight class 0x9 SCS, DWT, BPU and ITM of part 0xD21 named by
+//! DEVARCH) and DSCSR (ARMv8-M D1.2.? "Debug Security Control and Status Register",
+//! 0xE000_EE08). It is laid out like the STM32 parts here so the F4 test program runs on
+//! it: 512 KB of code memory at 0x0800_0000 aliased at 0, 128 KB of SRAM at 0x2000_0000,
+//! peripherals 0x4000_0000..0x5FFF_FFFF as plain storage. No family driver knows it: the
+//! engine attaches it as a generic Cortex-M, so its code memory is written by the
+//! simulator's loader (`BMP_SIM_FIRMWARE`, `bmp-sim --firmware`), not by the debugger.
+//!
+//! Approximations: the core stays in Secure state (it resets there; the SAU is off, so
+//! all memory is Secure, and nothing models a change of state: DSCSR.CDS reads 1); DSCSR
+//! SBRSELEN/SBRSEL are stored but DCRSR always moves the current state's registers
+//! (unicorn exposes one bank); the DWT is the ARMv7-M one (DWT_FUNCTION's v8-M layout is
+//! not modelled); DPIDR, AP0 and the top ROM table's PIDR are the Cortex-M3 parts' (a
+//! made-up part has no vendor identity of its own).
+
+use super::{CoreModel, FlashEffect, FlashError, Memory, Soc, Variant};
+use crate::bus::Identity;
+
+/// Cortex-M33 r0p4 (CPUID: implementer 0x41, variant 0, architecture 0xF, part 0xD21).
+const CPUID: u32 = 0x410F_D214;
+const CODE_SIZE: u32 = 512 * 1024;
+const SRAM: Memory = Memory {
+    base: 0x2000_0000,
+    size: 128 * 1024,
+};
+const PERIPHERALS: Memory = Memory {
+    base: 0x4000_0000,
+    size: 0x2000_0000,
+};
+
+pub struct CortexM33;
+
+impl Soc for CortexM33 {
+    fn variant(&self) -> Variant {
+        Variant::CortexM33
+    }
+
+    fn core(&self) -> CoreModel {
+        CoreModel::CortexM33
+    }
+
+    fn cpuid(&self) -> u32 {
+        CPUID
+    }
+
+    /// An ARM SW-DP (DPv1, as the F103's) and JTAG-DP.
+    fn identity(&self) -> Identity {
+        Identity {
+            dpidr: 0x1BA0_1477,
+            jtag_idcode: 0x4BA0_0477,
+            boundary_scan_idcode: 0,
+        }
+    }
+
+    /// An ARM ROM table (designer ARM, part 0x4C4 as the Cortex-M4's): no vendor.
+    fn rom_table_peripheral_id(&self) -> u64 {
+        crate::chip::designer_id(0x4, 0x3B, 0x4C4, 0)
+    }
+
+    fn dbgmcu_idcode(&self) -> u32 {
+        0
+    }
+
+    fn dbgmcu_cr_mask(&self) -> u32 {
+        0
+    }
+
+    fn dbgmcu_in_private_peripheral_bus(&self) -> bool {
+        false
+    }
+
+    fn flash_size(&self) -> u32 {
+        CODE_SIZE
+    }
+
+    fn rams(&self) -> Vec<Memory> {
+        vec![SRAM]
+    }
+
+    /// A 4 KB block that reads as zero (the part has no boot ROM of interest).
+    fn system_memory(&self) -> Memory {
+        Memory {
+            base: 0x1FFF_0000,
+            size: 0x1000,
+        }
+    }
+
+    fn read_system_memory(&self, _address: u32) -> u32 {
+        0
+    }
+
+    fn write_system_memory(
+        &mut self,
+        _address: u32,
+        _bytes: u32,
+        _value: u32,
+        _now_ns: u64,
+    ) -> Result<(), FlashError> {
+        Err(FlashError::Fault)
+    }
+
+    fn peripherals(&self) -> Vec<Memory> {
+        vec![PERIPHERALS]
+    }
+
+    fn read_register(&self, _address: u32) -> Option<u32> {
+        None
+    }
+
+    fn write_register(
+        &mut self,
+        _address: u32,
+        _value: u32,
+        _now_ns: u64,
+    ) -> Option<Result<(), FlashError>> {
+        None
+    }
+
+    fn reset(&mut self) -> Vec<FlashEffect> {
+        Vec::new()
+    }
+}
