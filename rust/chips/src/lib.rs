@@ -251,6 +251,13 @@ pub trait Family: Sync {
         &[]
     }
 
+    /// The part again once a debugger has attached and halted its core, for what a family
+    /// can only learn then (the RP2040's flash size, from the QSPI part's JEDEC ID read
+    /// through boot ROM calls); the part as identified by default.
+    fn attached(&self, part: &Part, _memory: &mut dyn Memory) -> Result<Part, Error> {
+        Ok(*part)
+    }
+
     /// TARGETSEL values of the family's SWD multi-drop DPs (ADIv5.2 B4.3.4), which a scan
     /// tries when no DP answers a plain connect (e.g. the RP2040's two cores).
     fn multidrop_targets(&self) -> &'static [u32] {
@@ -389,6 +396,11 @@ impl Part {
             return Err(Error::NoFlashDriver);
         }
         self.family.mass_erase(self, memory)
+    }
+
+    /// The part as its family sees it with the core halted (`Family::attached`).
+    pub fn attached(&self, memory: &mut dyn Memory) -> Result<Part, Error> {
+        self.family.attached(self, memory)
     }
 
     pub fn done(&self, memory: &mut dyn Memory) -> Result<(), Error> {

@@ -43,8 +43,20 @@ const SIO_CPUID: u32 = 0xD000_0000;
 const ROM_BASE: u32 = 0x0000_0000;
 const ROM_SIZE: u32 = 16 * 1024;
 pub const XIP_BASE: u32 = 0x1000_0000;
-/// The W25Q16JV's 2 MB (the Pico's flash; not read from the part).
+/// The W25Q16JV's 2 MB (the Pico's flash): the size until the part's JEDEC ID says
+/// otherwise at attach.
 pub const FLASH_SIZE: u32 = 2 * 1024 * 1024;
+/// JEDEC ID capacity bytes (size = 1 << capacity) that fit the 16 MB XIP window (DS 2.6.3)
+/// from 64 KB up; anything else (no part: 0x00 or 0xFF) leaves the default size.
+const CAPACITIES: core::ops::RangeInclusive<u8> = 0x10..=0x18;
+/// IO_QSPI GPIO_QSPI_SS_CTRL (DS 2.19.6.3) OUTOVER [9:8]: 2 drives chip select low, 3
+/// high; the SSI's data register DR0 (DS 4.10.13) exchanges a byte per write.
+const QSPI_SS_CTRL: u32 = 0x4001_800C;
+const OUTOVER_LOW: u32 = 2 << 8;
+const OUTOVER_HIGH: u32 = 3 << 8;
+const SSI_DR0: u32 = 0x1800_0060;
+/// Read JEDEC ID: manufacturer, memory type, capacity (W25Q16JV datasheet 8.2.29).
+const READ_JEDEC_ID: u32 = 0x9F;
 const SRAM_BASE: u32 = 0x2000_0000;
 const SRAM_SIZE: u32 = 264 * 1024;
 /// flash_range_erase works on 4 KB sectors, flash_range_program on 256-byte pages (DS
@@ -134,21 +146,20 @@ impl Family for Rp2040 {
             0 => "RP2040 core 0",
             _ => "RP2040 core 1",
         };
-        Ok(Some(Part {
-            family: self,
-            name,
-            memory_map: MemoryMap::new()
-                .with(Region::rom(ROM_BASE, ROM_SIZE))
-                .with(Region::flash(
-                    XIP_BASE,
-                    FLASH_SIZE,
-                    Flash::new(SECTOR_SIZE, PAGE_SIZE),
-                ))
-                .with(Region::ram(SRAM_BASE, SRAM_SIZE)),
-            mass_erase: Some((XIP_BASE, FLASH_SIZE)),
-            device: chip_id,
-            variant: 0,
-        }))
+        Ok(Some(part(self, name, chip_id, FLASH_SIZE)))
+    }
+
+    /// The flash's size from its JEDEC ID, read through the SSI with chip select forced
+    /// (as after flash_exit_xip, between the ROM calls that leave and enter XIP).
+    fn attached(&self, identified: &Part, mut memory: &mut dyn Memory) -> Result<Part, Error> {
+        let mut id = [0u8; 3];
+        with_flash(&mut memory, |memory, _| read_jedec_id(memory, &mut id))?;
+        let size = if CAPACITIES.contains(&id[2]) {
+            1 << id[2]
+        } else {
+            FLASH_SIZE
+        };
+        Ok(part(&RP2040, identified.name, identified.device, size))
     }
 
     /// flash_range_erase over the sectors touched, 64 KB block erases where whole.
@@ -193,10 +204,9 @@ impl Family for Rp2040 {
         })
     }
 
-    fn mass_erase(&self, _: &Part, mut memory: &mut dyn Memory) -> Result<(), Error> {
-        with_flash(&mut memory, |memory, rom| {
-            erase_range(memory, rom, 0, FLASH_SIZE)
-        })
+    fn mass_erase(&self, part: &Part, mut memory: &mut dyn Memory) -> Result<(), Error> {
+        let size = part.mass_erase.map_or(FLASH_SIZE, |(_, length)| length);
+        with_flash(&mut memory, |memory, rom| erase_range(memory, rom, 0, size))
     }
 
     fn multidrop_targets(&self) -> &'static [u32] {
@@ -208,9 +218,45 @@ impl Family for Rp2040 {
             name: "erase_mass",
             arguments: "",
             run: erase_mass_command,
-            help: "Erase the whole QSPI flash (2 MB) through the boot ROM's flash_range_erase",
+            help: "Erase the whole QSPI flash through the boot ROM's flash_range_erase",
         }]
     }
+}
+
+/// The RP2040 with `flash_size` bytes of QSPI flash.
+fn part(family: &'static Rp2040, name: &'static str, chip_id: u32, flash_size: u32) -> Part {
+    Part {
+        family,
+        name,
+        memory_map: MemoryMap::new()
+            .with(Region::rom(ROM_BASE, ROM_SIZE))
+            .with(Region::flash(
+                XIP_BASE,
+                flash_size,
+                Flash::new(SECTOR_SIZE, PAGE_SIZE),
+            ))
+            .with(Region::ram(SRAM_BASE, SRAM_SIZE)),
+        mass_erase: Some((XIP_BASE, flash_size)),
+        device: chip_id,
+        variant: 0,
+    }
+}
+
+/// 0x9F and three bytes with chip select low; the answers to those three.
+fn read_jedec_id<M: Memory>(memory: &mut M, id: &mut [u8; 3]) -> Result<(), Error> {
+    memory.write_word(QSPI_SS_CTRL, OUTOVER_LOW)?;
+    for byte in [READ_JEDEC_ID, 0, 0, 0] {
+        memory.write_word(SSI_DR0, byte)?;
+    }
+    let mut answers = [0u32; 4];
+    for answer in &mut answers {
+        *answer = memory.read_word(SSI_DR0)?;
+    }
+    memory.write_word(QSPI_SS_CTRL, OUTOVER_HIGH)?;
+    for (byte, answer) in id.iter_mut().zip(&answers[1..]) {
+        *byte = *answer as u8;
+    }
+    Ok(())
 }
 
 fn erase_mass_command(
@@ -371,3 +417,7 @@ fn core_error(error: cortexm::Error) -> Error {
         },
     }
 }
+
+#[cfg(test)]
+#[path = "rp2040_tests.rs"]
+mod tests;

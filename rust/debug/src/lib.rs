@@ -374,13 +374,15 @@ impl<T: Transport, C: Clock> Session<T, C> {
         ap.invalidate();
         let mut memory = MemoryPort { port, ap: &mut ap };
         let core = Core::attach(&mut memory)?;
+        // What the family learns with the core halted (the RP2040's flash size).
+        let chip = target.chip.attached(&mut memory)?;
         let mut flash = FlashBuffer::new();
         flash.crc_options = self.crc_options;
         let mut runner = algo::runner::Runner::new();
         runner.slack_ms = self.algorithm_slack_ms;
         let state = TargetState {
             core,
-            chip: target.chip,
+            chip,
             software_breakpoints: [None; MAX_SOFTWARE_BREAKPOINTS],
             flash,
             runner,

@@ -1,0 +1,229 @@
+//! The RP2040 driver against a small model: the boot ROM's function table, a core whose
+//! "run" returns at once to LR (every flash function returns), its registers through
+//! DCRSR/DCRDR, and the SSI's data register answering a JEDEC ID.
+
+use super::*;
+use crate::RegionKind;
+use std::collections::{HashMap, VecDeque};
+
+const DHCSR: u32 = 0xE000_EDF0;
+const DCRSR: u32 = 0xE000_EDF4;
+const DCRDR: u32 = 0xE000_EDF8;
+const S_HALT_REGRDY: u32 = 3 << 16;
+const TABLE: u32 = 0x100;
+const ENTRIES: [(&[u8; 2], u32); 6] = [
+    (b"IF", 0x201),
+    (b"EX", 0x205),
+    (b"RE", 0x209),
+    (b"RP", 0x20D),
+    (b"FC", 0x211),
+    (b"CX", 0x215),
+];
+
+#[derive(Default)]
+struct Model {
+    bytes: HashMap<u32, u8>,
+    registers: [u32; 32],
+    dcrdr: u32,
+    /// What the flash sends back for the bytes after the command.
+    jedec: VecDeque<u8>,
+    received: VecDeque<u32>,
+    /// The function entries run, with r0-r2.
+    calls: Vec<(u32, [u32; 3])>,
+    now: u64,
+}
+
+impl Model {
+    fn new(jedec: [u8; 3]) -> Self {
+        let mut model = Model::default();
+        model.put(SYSINFO_CHIP_ID, 0x2000_2927);
+        model.put(SIO_CPUID, 0);
+        model.bytes.insert(0x14, TABLE as u8);
+        model.bytes.insert(0x15, (TABLE >> 8) as u8);
+        for (index, (code, address)) in ENTRIES.iter().enumerate() {
+            let at = TABLE + 4 * index as u32;
+            let entry = u32::from(u16::from_le_bytes(**code)) | address << 16;
+            model.put(at, entry);
+        }
+        model.jedec = VecDeque::from([0xFF].into_iter().chain(jedec).collect::<Vec<_>>());
+        model
+    }
+
+    fn put(&mut self, address: u32, value: u32) {
+        for (offset, byte) in value.to_le_bytes().into_iter().enumerate() {
+            self.bytes.insert(address + offset as u32, byte);
+        }
+    }
+
+    fn word(&self, address: u32) -> u32 {
+        u32::from_le_bytes(core::array::from_fn(|offset| {
+            self.bytes
+                .get(&(address + offset as u32))
+                .copied()
+                .unwrap_or(0)
+        }))
+    }
+
+    fn entry_name(&self, address: u32) -> &'static [u8; 2] {
+        ENTRIES
+            .iter()
+            .find(|(_, entry)| entry & !1 == address)
+            .map_or(b"??", |(code, _)| code)
+    }
+}
+
+impl Memory for Model {
+    fn read_words(&mut self, address: u32, words: &mut [u32]) -> Result<(), adi::Error> {
+        for (index, word) in words.iter_mut().enumerate() {
+            let at = address + 4 * index as u32;
+            *word = match at {
+                DHCSR => S_HALT_REGRDY,
+                DCRDR => self.dcrdr,
+                SSI_DR0 => self.received.pop_front().unwrap_or(0),
+                _ => self.word(at),
+            };
+        }
+        Ok(())
+    }
+
+    fn write_words(&mut self, address: u32, words: &[u32]) -> Result<(), adi::Error> {
+        for (index, &value) in words.iter().enumerate() {
+            let at = address + 4 * index as u32;
+            match at {
+                DCRSR if value & 1 << 16 != 0 => {
+                    self.registers[(value & 0x1F) as usize] = self.dcrdr
+                }
+                DCRSR => self.dcrdr = self.registers[(value & 0x1F) as usize],
+                DCRDR => self.dcrdr = value,
+                // Run: the function returns to LR at once.
+                DHCSR if value & 0b10 == 0 => {
+                    let r = self.registers;
+                    self.calls.push((r[15], [r[0], r[1], r[2]]));
+                    self.registers[15] = r[14] & !1;
+                }
+                SSI_DR0 => {
+                    let answer = self.jedec.pop_front().unwrap_or(0xFF);
+                    self.received.push_back(answer.into());
+                }
+                _ => self.put(at, value),
+            }
+        }
+        Ok(())
+    }
+
+    fn write_halves(&mut self, address: u32, halves: &[u16]) -> Result<(), adi::Error> {
+        for (index, half) in halves.iter().enumerate() {
+            for (offset, byte) in half.to_le_bytes().into_iter().enumerate() {
+                self.bytes
+                    .insert(address + 2 * index as u32 + offset as u32, byte);
+            }
+        }
+        Ok(())
+    }
+
+    fn read_bytes(&mut self, address: u32, bytes: &mut [u8]) -> Result<(), adi::Error> {
+        for (index, byte) in bytes.iter_mut().enumerate() {
+            *byte = self
+                .bytes
+                .get(&(address + index as u32))
+                .copied()
+                .unwrap_or(0);
+        }
+        Ok(())
+    }
+
+    fn write_bytes(&mut self, address: u32, bytes: &[u8]) -> Result<(), adi::Error> {
+        for (index, &byte) in bytes.iter().enumerate() {
+            self.bytes.insert(address + index as u32, byte);
+        }
+        Ok(())
+    }
+
+    fn now_micros(&mut self) -> u64 {
+        self.now += 1;
+        self.now
+    }
+}
+
+const RP2040_IDENTITY: Identity = Identity {
+    dpidr: 0x0BC1_2477,
+    cpuid: 0x410C_C601,
+    rom_designer: 0x23B,
+    rom_part: 0x4C0,
+};
+
+fn flash_length(part: &Part) -> u32 {
+    part.memory_map()
+        .regions()
+        .find(|region| matches!(region.kind, RegionKind::Flash(_)))
+        .map(|region| region.length)
+        .unwrap()
+}
+
+#[test]
+fn identified_by_chip_id_then_sized_by_the_jedec_id_at_attach() {
+    let mut model = Model::new([0xEF, 0x40, 0x17]);
+    let part = Part::identify(&mut model, RP2040_IDENTITY).unwrap();
+    assert_eq!(part.name(), "RP2040 core 0");
+    assert_eq!(flash_length(&part), FLASH_SIZE);
+    let attached = part.attached(&mut model).unwrap();
+    assert_eq!(
+        flash_length(&attached),
+        8 * 1024 * 1024,
+        "capacity 0x17: 8 MB"
+    );
+    assert_eq!(attached.mass_erase, Some((XIP_BASE, 8 * 1024 * 1024)));
+    let names: Vec<_> = model
+        .calls
+        .iter()
+        .map(|&(entry, _)| model.entry_name(entry))
+        .collect();
+    assert_eq!(names, [b"IF", b"EX", b"FC", b"CX"]);
+    // No flash answering: the default size.
+    let mut model = Model::new([0xFF; 3]);
+    assert_eq!(
+        flash_length(&part.attached(&mut model).unwrap()),
+        FLASH_SIZE
+    );
+    // Not an RP2040: another DPIDR, or another CHIP_ID.
+    let other = Identity {
+        dpidr: 0x0BC1_1477,
+        ..RP2040_IDENTITY
+    };
+    assert_eq!(
+        Part::identify(&mut model, other).unwrap().name(),
+        "ARM Cortex-M"
+    );
+    model.put(SYSINFO_CHIP_ID, 0x1000_1927);
+    assert_eq!(
+        Part::identify(&mut model, RP2040_IDENTITY).unwrap().name(),
+        "ARM Cortex-M"
+    );
+}
+
+#[test]
+fn erase_and_program_call_the_rom_with_flash_offsets() {
+    let mut model = Model::new([0xEF, 0x40, 0x15]);
+    let part = Part::identify(&mut model, RP2040_IDENTITY).unwrap();
+    model.registers[7] = 0x1234;
+    part.erase(&mut model, XIP_BASE + 0x1_0000, 0x1_0000)
+        .unwrap();
+    let data: Vec<u8> = (0..512u32).map(|n| n as u8).collect();
+    part.program(&mut model, XIP_BASE + 0x1_0100, &data)
+        .unwrap();
+    let calls: Vec<_> = model
+        .calls
+        .iter()
+        .map(|&(entry, arguments)| (model.entry_name(entry), arguments))
+        .collect();
+    assert_eq!(calls[2], (b"RE", [0x1_0000, 0x1_0000, BLOCK_SIZE]));
+    assert_eq!(calls[7], (b"RP", [0x1_0100, DATA, 512]));
+    assert_eq!(calls.len(), 10);
+    let mut staged = vec![0; 512];
+    model.read_bytes(DATA, &mut staged).unwrap();
+    assert_eq!(staged, data);
+    assert_eq!(model.registers[7], 0x1234, "registers put back");
+    // Not whole pages: refused before any call.
+    assert!(part.program(&mut model, XIP_BASE + 0x80, &data).is_err());
+    assert_eq!(model.calls.len(), 10);
+}
