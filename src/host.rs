@@ -462,19 +462,33 @@ pub fn report_statistics(pins: &mut HostPins) {
     if std::env::var("BMP_SIM_STATISTICS").map_or(true, |value| value != "1") {
         return;
     }
-    let simulator = match pins {
-        HostPins::Simulated(simulator) => &mut **simulator,
-        HostPins::ModelledBoard(board) => board.pins_mut().bus().far(),
+    let (now, frequency, flash) = match pins {
+        HostPins::Simulated(simulator) => {
+            let flash = simulator.bus_mut().take_flash_activity();
+            (simulator.statistics(), simulator.frequency(), flash)
+        }
+        HostPins::ModelledBoard(board) => {
+            let simulator = board.pins_mut().bus().far();
+            let flash = simulator.bus_mut().take_flash_activity();
+            (simulator.statistics(), simulator.frequency(), flash)
+        }
+        // The RP2040's cores share one QSPI flash: core 0's SoC reports it.
+        HostPins::SimulatedMultiCore(simulator) => {
+            let flash = simulator
+                .bus_mut()
+                .core(0)
+                .map(|core| core.take_flash_activity())
+                .unwrap_or_default();
+            (simulator.statistics(), simulator.frequency(), flash)
+        }
         _ => return,
     };
-    let now = simulator.statistics();
-    let flash = simulator.bus_mut().take_flash_activity();
     let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let before = last.unwrap_or_default();
     let cycles = now.clock_cycles - before.clock_cycles;
     eprintln!(
         "bmp statistics: swclk_hz={} clock_cycles={} transactions={} wait={} fault={} virtual_ns={}",
-        simulator.frequency(),
+        frequency,
         cycles,
         now.transactions - before.transactions,
         now.wait - before.wait,

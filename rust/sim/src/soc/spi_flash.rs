@@ -1,4 +1,3 @@
-//! A serial NOR flash on a (Q)SPI bus, as the RP2040 boards carry it: a Winbond W25Q16JV,
 //! 2 MB in 4 KB sectors and 256-byte pages (W25Q16JV datasheet, "Instructions"), behind
 //! the RP2040's SSI and XIP window (`soc::rp2040::qspi`).
 //!
@@ -18,6 +17,8 @@
 //! Not modelled: the quad and dual I/O modes and the continuous read mode bits (the bus
 //! is one byte stream whatever the width), status registers 2 and 3, the block and
 //! sector protection bits, power-down, suspend/resume, SFDP.
+
+use crate::soc::flash::{Busy, FlashActivity};
 
 /// W25Q16JV: 2 MB.
 pub const SIZE: u32 = 2 * 1024 * 1024;
@@ -75,7 +76,7 @@ struct Transaction {
 pub struct SpiFlash {
     array: Vec<u8>,
     write_enabled: bool,
-    operation: Option<(Work, u64)>,
+    operation: Busy<Work>,
     transaction: Option<Transaction>,
     /// Counts the changes to the array (programs and erases ended, loads).
     generation: u64,
@@ -86,7 +87,7 @@ impl Default for SpiFlash {
         SpiFlash {
             array: vec![0xFF; SIZE as usize],
             write_enabled: false,
-            operation: None,
+            operation: Busy::default(),
             transaction: None,
             generation: 0,
         }
@@ -112,16 +113,17 @@ impl SpiFlash {
     }
 
     pub fn busy_until_ns(&self) -> Option<u64> {
-        self.operation.as_ref().map(|(_, ends_at)| *ends_at)
+        self.operation.until_ns()
+    }
+
+    /// What the flash did since the last call (benchmarks): its operations' datasheet time.
+    pub fn take_activity(&mut self) -> FlashActivity {
+        self.operation.take_activity()
     }
 
     /// Finish the operation whose time has come; true if the array changed.
     pub fn complete(&mut self, now_ns: u64) -> bool {
-        match self.operation {
-            Some((_, ends_at)) if ends_at <= now_ns => {}
-            _ => return false,
-        }
-        let Some((work, _)) = self.operation.take() else {
+        let Some(work) = self.operation.take_due(now_ns) else {
             return false;
         };
         match work {
@@ -149,7 +151,7 @@ impl SpiFlash {
     /// the line floats high).
     pub fn transfer(&mut self, byte: u8, now_ns: u64) -> u8 {
         self.complete(now_ns);
-        let busy = self.operation.is_some();
+        let busy = self.operation.is_busy();
         let status = self.status(busy);
         let Some(transaction) = self.transaction.as_mut() else {
             return 0xFF;
@@ -201,7 +203,7 @@ impl SpiFlash {
         let Some(transaction) = self.transaction.take() else {
             return;
         };
-        if self.operation.is_some() {
+        if self.operation.is_busy() {
             return;
         }
         let received = &transaction.received;
@@ -252,7 +254,7 @@ impl SpiFlash {
             return;
         }
         self.write_enabled = false;
-        self.operation = Some((work, now_ns + duration));
+        self.operation.start(work, duration, now_ns);
     }
 }
 
@@ -324,6 +326,12 @@ mod tests {
                 PAGE_PROGRAM_NS
             )[4..],
             [0x12, 0x34, 0xFF]
+        );
+        let activity = flash.take_activity();
+        assert_eq!(
+            (activity.operations, activity.busy_ns),
+            (1, PAGE_PROGRAM_NS),
+            "benchmarks see the page program's time"
         );
     }
 

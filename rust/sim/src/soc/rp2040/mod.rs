@@ -373,6 +373,11 @@ impl Soc for Rp2040 {
         None
     }
 
+    /// The QSPI flash's operations, at the W25Q16JV's typical times (`spi_flash`).
+    fn take_flash_activity(&mut self) -> crate::soc::flash::FlashActivity {
+        self.qspi().flash.take_activity()
+    }
+
     fn complete_flash(&mut self, _now_ns: u64) -> Option<FlashEffect> {
         None
     }
