@@ -270,7 +270,7 @@ pub fn text<const N: usize>(object: Obj, name: &CStr, too_long: &CStr) -> FixedT
     }
     let mut copy = FixedText::new();
     // SAFETY: `data` holds `length` bytes.
-    copy.push_bytes(unsafe { core::slice::from_raw_parts(data as *const u8, length) });
+    copy.push_bytes(unsafe { core::slice::from_raw_parts(data.cast::<u8>(), length) });
     copy
 }
 
@@ -320,7 +320,7 @@ impl Str {
         let mut length = 0;
         // SAFETY: a str (checked in `new`); its data stays valid while the object lives.
         let data = unsafe { sys::mp_obj_str_get_data(self.object.raw(), &mut length) };
-        (data as *const u8, length)
+        (data.cast::<u8>(), length)
     }
 
     pub fn len(&self) -> usize {
