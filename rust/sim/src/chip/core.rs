@@ -25,6 +25,11 @@
 //!   stores and fetches reach memory. The debugger's writes to cacheable RAM with CCR.DC
 //!   or IC set stay hidden from the core until the maintenance operations a debugger owes
 //!   (clean and invalidate, invalidate the instruction cache); `cache` says how.
+//! - System memory a SoC backs with host memory (`Soc::executable_system_memory`: the
+//!   RP2040's XIP window) is plain unicorn memory, read and executed without the SoC's
+//!   register dispatch; the SoC keeps it in step with its flash, and the core drops its
+//!   translations of it whenever `Soc::code_generation` moves on (before each slice and
+//!   after a boot ROM host function).
 
 use super::cache;
 use super::debug::{
