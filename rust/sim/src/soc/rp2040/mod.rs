@@ -365,36 +365,14 @@ impl Soc for Rp2040 {
         self.read_register(address).map(|_| Ok(()))
     }
 
+    /// The boot ROM stands where the simulator keeps a flash array: no flash controller
+    /// (`Soc::flash` None), so the array reads as idle and writes to it are faults.
     fn reset(&mut self) -> Vec<FlashEffect> {
         Vec::new()
-    }
-
-    fn flash_busy_until(&self) -> Option<u64> {
-        None
     }
 
     /// The QSPI flash's operations, at the W25Q16JV's typical times (`spi_flash`).
     fn take_flash_activity(&mut self) -> crate::soc::flash::FlashActivity {
         self.qspi().flash.take_activity()
-    }
-
-    fn complete_flash(&mut self, _now_ns: u64) -> Option<FlashEffect> {
-        None
-    }
-
-    fn complete_flash_now(&mut self) -> Option<FlashEffect> {
-        None
-    }
-
-    /// The boot ROM is read-only.
-    fn write_flash(
-        &mut self,
-        _address: u32,
-        _bytes: u32,
-        _value: u32,
-        _current: u32,
-        _now_ns: u64,
-    ) -> Result<(), FlashError> {
-        Err(FlashError::Fault)
     }
 }
