@@ -3,7 +3,8 @@
 to core 0, `load`s the test firmware linked for XIP flash (firmware-rp2040) through the
 chips::rp2040 driver (the boot ROM's flash functions run on the core), compare-sections
 matches, core 0 runs from XIP to a breakpoint at blink_step and steps; then gdb detaches
-and attaches to core 1, which sees the same flash and its own SIO CPUID."""
+and attaches to core 1, which sees the same flash and its own SIO CPUID, and whose
+`monitor erase_sector` erases the first sector."""
 
 import re
 
@@ -27,7 +28,9 @@ def test_rp2040_scan_load_compare_break_step_both_cores(firmware, tmp_path, unix
             "info mem", "load", "compare-sections", "break blink_step", "continue", "stepi",
             "info registers pc", "print counter", "monitor help", "detach", "attach 2",
             # SIO is outside the memory map, which gdb keeps to by default.
-            "set mem inaccessible-by-default off", "print/x *(unsigned int *)0xd0000000", "compare-sections"], elf=elf, timeout=150)
+            "set mem inaccessible-by-default off", "print/x *(unsigned int *)0xd0000000",
+            "compare-sections", "monitor erase_sector 0x10000000 4096", "compare-sections"],
+            elf=elf, timeout=150)
     finally:
         probe.close()
     scan = run.output("monitor swdp_scan")
@@ -48,5 +51,10 @@ def test_rp2040_scan_load_compare_break_step_both_cores(firmware, tmp_path, unix
     assert re.search(r"<blink_step\+[1-9]\d*>", run.output("info registers pc")), f"{run}"
     assert run.output("print counter").endswith("= 0"), f"{run}"
     assert "erase_mass" in run.output("monitor help"), f"{run}"
+    assert "erase_sector" in run.output("monitor help"), f"{run}"
     assert run.output("print/x *(unsigned int *)0xd0000000").endswith("= 0x1"), \
         f"core 1's SIO CPUID\n{run}"
+    # Black Magic Probe's erase_sector, through core 1: the first sector is gone.
+    assert "erased 0x10000000" in run.output("monitor erase_sector 0x10000000 4096"), f"{run}"
+    assert re.search(r"^Section \.text, range .*: MIS-MATCHED!$", run.output("compare-sections", 2),
+                     re.MULTILINE), f"{run}"

@@ -214,13 +214,74 @@ impl Family for Rp2040 {
     }
 
     fn commands(&self) -> &'static [Command] {
-        &[Command {
-            name: "erase_mass",
-            arguments: "",
-            run: erase_mass_command,
-            help: "Erase the whole QSPI flash through the boot ROM's flash_range_erase",
-        }]
+        &[
+            Command {
+                name: "erase_mass",
+                arguments: "",
+                run: erase_mass_command,
+                help: "Erase the whole QSPI flash through the boot ROM's flash_range_erase",
+            },
+            Command {
+                name: "erase_sector",
+                arguments: ERASE_SECTOR_USAGE,
+                run: erase_sector_command,
+                help: "Erase the 4 KB sectors (64 KB blocks where whole) of a range: [start address] length",
+            },
+        ]
     }
+}
+
+const ERASE_SECTOR_USAGE: &str = "[ADDRESS] LENGTH (ADDRESS in XIP, default its start)";
+
+/// A number as C reads it: decimal, or hex after 0x.
+fn number(text: &str) -> Option<u32> {
+    match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+        None => text.parse().ok(),
+    }
+}
+
+fn erase_sector_command(
+    part: &Part,
+    memory: &mut dyn Memory,
+    arguments: &str,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let usage = Error::Usage {
+        command: "erase_sector",
+        arguments: ERASE_SECTOR_USAGE,
+    };
+    let Some((address, length)) = address_and_length(arguments).filter(|&(_, length)| length > 0)
+    else {
+        return Err(usage);
+    };
+    part.erase(memory, address, length)?;
+    let _ = writeln!(
+        out,
+        "erased 0x{address:08x}, {length} bytes (whole sectors)"
+    );
+    Ok(())
+}
+
+/// "LENGTH" (from the flash's start) or "ADDRESS LENGTH".
+fn address_and_length(text: &str) -> Option<(u32, u32)> {
+    let mut words = text.split_whitespace().map(number);
+    match (words.next(), words.next(), words.next()) {
+        (Some(length), None, None) => Some((XIP_BASE, length?)),
+        (Some(address), Some(length), None) => Some((address?, length?)),
+        _ => None,
+    }
+}
+
+fn erase_mass_command(
+    part: &Part,
+    memory: &mut dyn Memory,
+    _: &str,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    part.mass_erase(memory)?;
+    let _ = writeln!(out, "flash erased");
+    Ok(())
 }
 
 /// The RP2040 with `flash_size` bytes of QSPI flash.
@@ -256,17 +317,6 @@ fn read_jedec_id<M: Memory>(memory: &mut M, id: &mut [u8; 3]) -> Result<(), Erro
     for (byte, answer) in id.iter_mut().zip(&answers[1..]) {
         *byte = *answer as u8;
     }
-    Ok(())
-}
-
-fn erase_mass_command(
-    part: &Part,
-    memory: &mut dyn Memory,
-    _: &str,
-    out: &mut dyn Write,
-) -> Result<(), Error> {
-    part.mass_erase(memory)?;
-    let _ = writeln!(out, "flash erased");
     Ok(())
 }
 

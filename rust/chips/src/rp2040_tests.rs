@@ -227,3 +227,41 @@ fn erase_and_program_call_the_rom_with_flash_offsets() {
     assert!(part.program(&mut model, XIP_BASE + 0x80, &data).is_err());
     assert_eq!(model.calls.len(), 10);
 }
+
+#[test]
+fn erase_sector_takes_a_length_or_an_address_and_a_length() {
+    let mut model = Model::new([0xEF, 0x40, 0x15]);
+    let part = Part::identify(&mut model, RP2040_IDENTITY).unwrap();
+    let mut out = String::new();
+    let mut run = |model: &mut Model, arguments: &str| {
+        part.command(model, "erase_sector", arguments, &mut out)
+            .unwrap()
+    };
+    run(&mut model, "0x10010000 0x10000").unwrap();
+    run(&mut model, "100").unwrap();
+    let erases: Vec<_> = model
+        .calls
+        .iter()
+        .filter(|&&(entry, _)| model.entry_name(entry) == b"RE")
+        .map(|&(_, arguments)| arguments)
+        .collect();
+    assert_eq!(
+        erases,
+        [
+            [0x1_0000, 0x1_0000, BLOCK_SIZE],
+            [0, SECTOR_SIZE, BLOCK_SIZE]
+        ]
+    );
+    for bad in ["", "0x10000000 0", "ten", "1 2 3"] {
+        assert!(
+            matches!(run(&mut model, bad), Err(Error::Usage { .. })),
+            "{bad:?}"
+        );
+    }
+    assert_eq!(
+        run(&mut model, "0x20000000 4096"),
+        Err(Error::OutsideFlash {
+            address: 0x2000_0000
+        })
+    );
+}
