@@ -320,6 +320,17 @@ impl Transport for Wire {
             Wire::Jtag(_) => false,
         }
     }
+
+    fn is_jtag(&self) -> bool {
+        matches!(self, Wire::Jtag(_))
+    }
+
+    fn swj(&mut self) -> Option<&mut dyn adi::Swj> {
+        match self {
+            Wire::Swd(swd) => Transport::swj(swd),
+            Wire::Jtag(jtag) => Transport::swj(jtag),
+        }
+    }
 }
 
 /// MicroPython's microsecond ticks (mp_hal_ticks_us), extended to 64 bits.

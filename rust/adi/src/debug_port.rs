@@ -118,6 +118,25 @@ impl<T: Transport, C: Clock> DebugPort<T, C> {
         Ok(dpidr)
     }
 
+    /// Connect with `start` (a CMSIS-Pack DebugPortStart sequence) in place of `connect`'s
+    /// sticky-error clearing and power-up: DPIDR is read, `start` runs, and the debug and
+    /// system domains must then be powered (CTRL/STAT CDBGPWRUPACK and CSYSPWRUPACK).
+    pub fn connect_with<E: From<Error>>(
+        &mut self,
+        start: impl FnOnce(&mut Self) -> Result<(), E>,
+    ) -> Result<u32, E> {
+        self.select = None;
+        self.connected = false;
+        let dpidr = self.read_dp(dp::DPIDR)?;
+        start(self)?;
+        let ctrl_stat: CtrlStat = self.read_dp_register()?;
+        if !ctrl_stat.powered_up() {
+            return Err(Error::PowerUpTimeout.into());
+        }
+        self.connected = true;
+        Ok(dpidr)
+    }
+
     /// SWD multi-drop (ADIv5.2 B4.3.4): select the DP whose TARGETSEL is `target_select`
     /// (TINSTANCE [31:28], TARGETID [27:0]) on the line from now on, check that it is a
     /// DP version 2 whose DLPIDR names that instance, then connect as `connect` does.

@@ -22,7 +22,7 @@ pub use debug_port::{DebugPort, RunError, TRANSIENT_RETRIES, Timeouts};
 pub use error::Error;
 pub use memory_ap::{Memory, MemoryAp, MemoryPort};
 pub use rom_table::{Component, ComponentKind, RomTable};
-pub use transport::{Clock, Port, TransferError, Transport};
+pub use transport::{Clock, Port, Swj, TransferError, Transport};
 
 #[cfg(test)]
 mod tests;

@@ -30,6 +30,30 @@ pub trait Transport {
     fn wake_from_dormant(&mut self) -> bool {
         false
     }
+    /// The wire speaks JTAG (a debug sequence's `__protocol`).
+    fn is_jtag(&self) -> bool {
+        false
+    }
+    /// The wire-level operations of CMSIS-Pack debug sequences (DAP_SWJ_Sequence,
+    /// DAP_SWJ_Pins, DAP_SWJ_Clock, DAP_JTAG_Sequence); None where the wire cannot.
+    fn swj(&mut self) -> Option<&mut dyn Swj> {
+        None
+    }
+}
+
+/// Direct control of the SWJ pins, as CMSIS-DAP's DAP_SWJ_* commands give a host.
+pub trait Swj {
+    /// `count` bits of `bits` on SWDIO/TMS, LSB first, one SWCLK/TCK cycle each.
+    fn sequence(&mut self, count: u32, bits: u64);
+    /// Drive the `select`ed pins to `output` (bit 0 SWCLK/TCK, 1 SWDIO/TMS, 2 TDI,
+    /// 7 nRESET; others ignored); the pins read back: bit 7 the nRESET line as sensed, the
+    /// other bits as driven.
+    fn pins(&mut self, output: u8, select: u8) -> u8;
+    /// SWCLK/TCK frequency asked for; the one in effect.
+    fn clock(&mut self, hz: u32) -> u32;
+    /// JTAG: `count` TCK cycles with TMS held at `tms` and TDI from `tdi`, LSB first; the
+    /// TDO bits. None on an SWD wire.
+    fn jtag_sequence(&mut self, count: u32, tms: bool, tdi: u64) -> Option<u64>;
 }
 
 /// A monotonic clock in microseconds, for timeouts.
@@ -55,6 +79,12 @@ impl<T: Transport + ?Sized> Transport for &mut T {
     }
     fn wake_from_dormant(&mut self) -> bool {
         (**self).wake_from_dormant()
+    }
+    fn is_jtag(&self) -> bool {
+        (**self).is_jtag()
+    }
+    fn swj(&mut self) -> Option<&mut dyn Swj> {
+        (**self).swj()
     }
 }
 

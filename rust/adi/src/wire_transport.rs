@@ -2,7 +2,7 @@
 //! results turned into the same read semantics.
 
 use crate::registers::{DpRegister, dp};
-use crate::transport::Transport;
+use crate::transport::{Swj, Transport};
 use wire::jtag::JtagDp;
 use wire::swd::Swd;
 use wire::{Pins, Port, TransferError};
@@ -42,6 +42,85 @@ impl<P: Pins> Transport for Swd<P> {
     fn set_burst(&mut self, on: bool) {
         Swd::set_burst(self, on);
     }
+
+    fn swj(&mut self) -> Option<&mut dyn Swj> {
+        Some(self)
+    }
+}
+
+impl<P: Pins> Swj for Swd<P> {
+    fn sequence(&mut self, count: u32, bits: u64) {
+        self.set_burst(false);
+        Swd::sequence(self, &bits.to_le_bytes(), count.min(64) as usize);
+    }
+
+    fn pins(&mut self, output: u8, select: u8) -> u8 {
+        drive_pins(self.pins(), output, select)
+    }
+
+    fn clock(&mut self, hz: u32) -> u32 {
+        self.pins().set_frequency(hz)
+    }
+
+    fn jtag_sequence(&mut self, _: u32, _: bool, _: u64) -> Option<u64> {
+        None
+    }
+}
+
+impl<P: Pins> Swj for JtagDp<P> {
+    fn sequence(&mut self, count: u32, bits: u64) {
+        for index in 0..count.min(64) {
+            wire::jtag::tck_cycle(self.pins(), bits >> index & 1 != 0, true);
+        }
+        self.pins().set_swclk(false);
+    }
+
+    fn pins(&mut self, output: u8, select: u8) -> u8 {
+        drive_pins(self.pins(), output, select)
+    }
+
+    fn clock(&mut self, hz: u32) -> u32 {
+        self.pins().set_frequency(hz)
+    }
+
+    fn jtag_sequence(&mut self, count: u32, tms: bool, tdi: u64) -> Option<u64> {
+        let mut tdo = 0;
+        for index in 0..count.min(64) {
+            if wire::jtag::tck_cycle(self.pins(), tms, tdi >> index & 1 != 0) {
+                tdo |= 1 << index;
+            }
+        }
+        self.pins().set_swclk(false);
+        Some(tdo)
+    }
+}
+
+/// DAP_SWJ_Pins bits (CMSIS-DAP DAP_SWJ_Pins): 0 SWCLK/TCK, 1 SWDIO/TMS, 2 TDI, 7 nRESET.
+const PIN_SWCLK: u8 = 1 << 0;
+const PIN_SWDIO: u8 = 1 << 1;
+const PIN_TDI: u8 = 1 << 2;
+const PIN_NRESET: u8 = 1 << 7;
+
+fn drive_pins<P: Pins>(pins: &mut P, output: u8, select: u8) -> u8 {
+    if select & PIN_SWCLK != 0 {
+        pins.set_swclk(output & PIN_SWCLK != 0);
+    }
+    if select & PIN_SWDIO != 0 {
+        pins.swdio_output(true);
+        pins.set_swdio(output & PIN_SWDIO != 0);
+    }
+    if select & PIN_TDI != 0 {
+        pins.set_tdi(output & PIN_TDI != 0);
+    }
+    if select & PIN_NRESET != 0 {
+        pins.set_reset(output & PIN_NRESET == 0);
+    }
+    let driven = output & (PIN_SWCLK | PIN_SWDIO | PIN_TDI);
+    if pins.read_reset() {
+        driven
+    } else {
+        driven | PIN_NRESET
+    }
 }
 
 impl<P: Pins> Transport for JtagDp<P> {
@@ -72,5 +151,13 @@ impl<P: Pins> Transport for JtagDp<P> {
     fn resynchronise(&mut self) -> Result<(), TransferError> {
         self.reset();
         Ok(())
+    }
+
+    fn is_jtag(&self) -> bool {
+        true
+    }
+
+    fn swj(&mut self) -> Option<&mut dyn Swj> {
+        Some(self)
     }
 }

@@ -512,6 +512,13 @@ impl Core {
         Self::write_core_register(memory, Special::REGSEL, packed)
     }
 
+    /// A reset made outside this driver (a CMSIS-Pack ResetSystem sequence): a step under
+    /// way is forgotten; with `halt` (the reset vector caught) the next halt is the reset's.
+    pub fn note_reset(&mut self, halt: bool) {
+        self.stepping = false;
+        self.catching_reset = halt;
+    }
+
     /// Reset the system through AIRCR.SYSRESETREQ (B3.2.6); with `halt`, catch the reset
     /// vector (DEMCR.VC_CORERESET) so the core stops before its first instruction.
     pub fn reset<M: Memory>(&mut self, memory: &mut M, halt: bool) -> Result<(), Error> {

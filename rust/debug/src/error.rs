@@ -34,6 +34,8 @@ pub enum Error {
         start: u32,
         size: u32,
     },
+    /// A CMSIS-Pack debug sequence failed (its full text is in the sequence log).
+    Sequence(crate::SequenceFailure),
 }
 
 impl From<algo::Error> for Error {
@@ -107,6 +109,7 @@ impl fmt::Display for Error {
                  sector ({start:#010x}, length {size:#x})",
                 size / 1024
             ),
+            Error::Sequence(failure) => failure.fmt(f),
         }
     }
 }

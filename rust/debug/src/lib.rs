@@ -10,6 +10,7 @@ mod error;
 mod flash;
 pub mod itm;
 pub mod rtt;
+pub mod sequences;
 
 use adi::registers::{ApRegister, ap::Idr};
 use adi::{Clock, ComponentKind, DebugPort, Memory, MemoryAp, MemoryPort, RomTable, Transport};
@@ -24,11 +25,15 @@ pub use cortexm::{HaltReason, TARGET_XML, TARGET_XML_FPU, WatchKind};
 pub use error::Error;
 pub use flash::Report as FlashReport;
 use flash::{FlashBuffer, FlashDriver};
+pub use sequence;
+pub use sequences::Failure as SequenceFailure;
 
 /// At most this many targets (MEM-APs with a Cortex-M behind them) are listed.
 pub const MAX_TARGETS: usize = 4;
 /// APs probed on a scan (ADIv5.2 allows 256; probe boards meet one or two).
 const MAX_ACCESS_PORTS: u8 = 8;
+/// How long a reset by debug sequences may take to halt at the reset vector.
+const RESET_HALT_MICROS: u64 = 1_000_000;
 /// Software breakpoints (BKPT written into RAM) at the same time.
 const MAX_SOFTWARE_BREAKPOINTS: usize = 16;
 
@@ -118,6 +123,11 @@ pub struct Session<T: Transport, C: Clock> {
     algorithm_slack_ms: u32,
     /// RTT of the attached target (settings survive detach and attach).
     pub rtt: rtt::Rtt,
+    /// A device's CMSIS-Pack debug sequences and debugvars (empty: the built-in steps),
+    /// the processor (`Pname`) they run for, and what they said. Kept across scans.
+    sequences: sequence::Sequences,
+    processor: heapless::String<{ sequence::MAX_NAME }>,
+    sequence_log: sequences::Log,
 }
 
 impl<T: Transport, C: Clock> Default for Session<T, C> {
@@ -139,6 +149,9 @@ impl<T: Transport, C: Clock> Session<T, C> {
             algorithm_ram: None,
             algorithm_slack_ms: algo::runner::DEFAULT_SLACK_MS,
             rtt: rtt::Rtt::new(),
+            sequences: sequence::Sequences::new(),
+            processor: heapless::String::new(),
+            sequence_log: heapless::String::new(),
         }
     }
 
@@ -171,12 +184,24 @@ impl<T: Transport, C: Clock> Session<T, C> {
     /// wake them and select each TARGETSEL the families know in turn.
     fn find_targets(&mut self, port: &mut DebugPort<T, C>) -> Result<usize, Error> {
         self.selected = None;
-        let error = match port.connect() {
-            Ok(dpidr) => return self.add_targets(port, dpidr, None, 0),
+        let connected = if self.has_sequence("DebugPortStart") {
+            port.connect_with(|port| self.run_sequence(port, "DebugPortStart", 0))
+        } else {
+            port.connect().map_err(Error::from)
+        };
+        let error = match connected {
+            Ok(dpidr) => {
+                if self.has_sequence("DebugDeviceUnlock") {
+                    self.run_sequence(port, "DebugDeviceUnlock", 0)?;
+                }
+                return self.add_targets(port, dpidr, None, 0);
+            }
+            // A debug sequence's failure is the answer, not a reason to try multi-drop.
+            Err(error @ Error::Sequence(_)) => return Err(error),
             Err(error) => error,
         };
         if !port.transport().wake_from_dormant() {
-            return Err(error.into());
+            return Err(error);
         }
         let mut count = 0;
         for target_select in chips::multidrop_targets() {
@@ -188,7 +213,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
             count = self.add_targets(port, dpidr, Some(target_select), count)?;
         }
         if count == 0 {
-            return Err(error.into());
+            return Err(error);
         }
         Ok(count)
     }
@@ -362,14 +387,10 @@ impl<T: Transport, C: Clock> Session<T, C> {
             .and_then(|index| self.targets.get(index).copied().flatten())
             .ok_or(Error::NoSuchTarget(number))?;
         self.detach()?;
-        let port = self.port.as_mut().ok_or(Error::NotScanned)?;
-        if let Some(target_select) = target.target_select
-            && self.selected != Some(target_select)
-        {
-            self.selected = None;
-            port.connect_target(target_select)?;
-            self.selected = Some(target_select);
-        }
+        let mut port = self.port.take().ok_or(Error::NotScanned)?;
+        let started = self.start_target(&mut port, &target);
+        let port = self.port.insert(port);
+        started?;
         let mut ap = target.ap;
         ap.invalidate();
         let mut memory = MemoryPort { port, ap: &mut ap };
@@ -393,6 +414,26 @@ impl<T: Transport, C: Clock> Session<T, C> {
             state,
         });
         self.rtt.search_again();
+        Ok(())
+    }
+
+    /// Select `target`'s DP on a multi-drop wire, then run the description's
+    /// DebugCoreStart for it (before the built-in attach).
+    fn start_target(
+        &mut self,
+        port: &mut DebugPort<T, C>,
+        target: &TargetInfo,
+    ) -> Result<(), Error> {
+        if let Some(target_select) = target.target_select
+            && self.selected != Some(target_select)
+        {
+            self.selected = None;
+            port.connect_target(target_select)?;
+            self.selected = Some(target_select);
+        }
+        if self.has_sequence("DebugCoreStart") {
+            self.run_sequence(port, "DebugCoreStart", target.ap.number())?;
+        }
         Ok(())
     }
 
@@ -420,6 +461,12 @@ impl<T: Transport, C: Clock> Session<T, C> {
         let flash = state.flash.finish(&mut memory, &mut flashes);
         let breakpoints = remove_software_breakpoints(&mut memory, state);
         state.core.detach(&mut memory)?;
+        if self.has_sequence("DebugCoreStop") {
+            let mut port = self.port.take().ok_or(Error::NotScanned)?;
+            let stopped = self.run_sequence(&mut port, "DebugCoreStop", attached.ap.number());
+            self.port = Some(port);
+            stopped?;
+        }
         flash.and(breakpoints)
     }
 
@@ -710,17 +757,178 @@ impl<T: Transport, C: Clock> Session<T, C> {
         self.with_target(|memory, state| Ok(state.core.resume(memory, step)?))
     }
 
-    /// Reset the target through the core (SYSRESETREQ); `halt` stops it at the reset vector.
+    /// Reset the target through the core (SYSRESETREQ), or by the description's debug
+    /// sequences if it has ResetSystem, ResetCatchSet or ResetCatchClear; `halt` stops it
+    /// at the reset vector.
     pub fn reset(&mut self, halt: bool) -> Result<(), Error> {
         self.with_flash(|memory, flash, flashes| flash.finish_before(memory, flashes, None))?;
+        let by_sequences = ["ResetSystem", "ResetCatchSet", "ResetCatchClear"]
+            .iter()
+            .any(|name| self.has_sequence(name));
         self.with_target(|memory, state| {
             // A reset wipes RAM breakpoints' meaning; forget them, keep hardware ones.
             state.software_breakpoints = [None; MAX_SOFTWARE_BREAKPOINTS];
-            Ok(state.core.reset(memory, halt)?)
+            if by_sequences {
+                state.core.note_reset(halt);
+                Ok(())
+            } else {
+                Ok(state.core.reset(memory, halt)?)
+            }
         })?;
+        if by_sequences {
+            self.reset_by_sequences(halt)?;
+        }
         // The program sets its control block up again, maybe elsewhere.
         self.rtt.search_again();
         Ok(())
+    }
+
+    /// ResetCatchSet (with `halt`), ResetSystem, the wait for the halt, ResetCatchClear:
+    /// the description's, or the standard ones where it has none.
+    fn reset_by_sequences(&mut self, halt: bool) -> Result<(), Error> {
+        let attached = self.attached.as_mut().ok_or(Error::NotAttached)?;
+        let ap = attached.ap.number();
+        let mut port = self.port.take().ok_or(Error::NotScanned)?;
+        let mut steps = || -> Result<(), Error> {
+            if halt {
+                self.run_standard(&mut port, "ResetCatchSet", ap)?;
+            }
+            self.run_standard(&mut port, "ResetSystem", ap)?;
+            if halt {
+                let attached = self.attached.as_mut().ok_or(Error::NotAttached)?;
+                attached.ap.invalidate();
+                let mut memory = MemoryPort {
+                    port: &mut port,
+                    ap: &mut attached.ap,
+                };
+                adi::poll_memory(
+                    &mut memory,
+                    RESET_HALT_MICROS,
+                    Error::Core(cortexm::Error::ResetTimeout),
+                    |memory| {
+                        let halted = memory
+                            .load::<cortexm::registers::Dhcsr>()
+                            .is_ok_and(|dhcsr| dhcsr.s_halt());
+                        Ok(halted.then_some(()))
+                    },
+                )?;
+                self.run_standard(&mut port, "ResetCatchClear", ap)?;
+            }
+            Ok(())
+        };
+        let outcome = steps();
+        self.port = Some(port);
+        if let Some(attached) = self.attached.as_mut() {
+            attached.ap.invalidate();
+        }
+        outcome
+    }
+
+    /// Use a CMSIS-Pack device's debug sequences and debugvars (`tools/pack`'s text, put in
+    /// place by `fill`; see crate `sequence`) for processor `processor` ("" when the device
+    /// has one); they replace built-in steps (see sequences.rs). On an error none are kept.
+    pub fn load_sequences(
+        &mut self,
+        processor: &str,
+        fill: impl FnOnce(&mut heapless::Vec<u8, { sequence::TEXT_BYTES }>) -> bool,
+    ) -> Result<(), sequence::Error<core::convert::Infallible>> {
+        self.processor.clear();
+        let _ = self
+            .processor
+            .push_str(&processor[..processor.len().min(sequence::MAX_NAME)]);
+        self.sequences.load_with(fill)
+    }
+
+    /// Back to the built-in steps.
+    pub fn clear_sequences(&mut self) {
+        self.sequences.clear();
+    }
+
+    /// The loaded debug sequences and debugvars.
+    pub fn sequences(&self) -> &sequence::Sequences {
+        &self.sequences
+    }
+
+    /// Override debugvars (`name = value;` statements; all or none applied).
+    pub fn set_debugvars(
+        &mut self,
+        overrides: &str,
+    ) -> Result<(), sequence::Error<core::convert::Infallible>> {
+        self.sequences.set_debugvars(overrides)
+    }
+
+    /// What the sequences said since the last call (messages, timeouts, errors), emptied.
+    pub fn take_sequence_log(&mut self) -> sequences::Log {
+        core::mem::take(&mut self.sequence_log)
+    }
+
+    /// Run the description's sequence `name` (or the standard one) now, on the attached
+    /// target's AP (AP 0 if none is attached): e.g. TraceStart. The attached target's
+    /// state (flash work, a running algorithm call) is settled first.
+    pub fn run_named_sequence(&mut self, name: &'static str) -> Result<(), Error> {
+        let ap = match self.attached.as_ref() {
+            Some(attached) => attached.ap.number(),
+            None => 0,
+        };
+        if self.attached.is_some() {
+            self.flash_done()?;
+            self.with_target(|_, _| Ok(()))?;
+        }
+        let mut port = self.port.take().ok_or(Error::NotScanned)?;
+        let outcome = self.run_standard(&mut port, name, ap);
+        self.port = Some(port);
+        if let Some(attached) = self.attached.as_mut() {
+            attached.ap.invalidate();
+        }
+        outcome
+    }
+
+    fn has_sequence(&self, name: &str) -> bool {
+        self.sequences.has(name, &self.processor)
+    }
+
+    /// Run the description's sequence `name` on `port` with `__ap` = `ap`.
+    fn run_sequence(
+        &mut self,
+        port: &mut DebugPort<T, C>,
+        name: &'static str,
+        ap: u8,
+    ) -> Result<(), Error> {
+        self.run_on(port, name, ap, false)
+    }
+
+    /// As `run_sequence`, the standard sequence where the description has none.
+    fn run_standard(
+        &mut self,
+        port: &mut DebugPort<T, C>,
+        name: &'static str,
+        ap: u8,
+    ) -> Result<(), Error> {
+        self.run_on(port, name, ap, true)
+    }
+
+    fn run_on(
+        &mut self,
+        port: &mut DebugPort<T, C>,
+        name: &'static str,
+        ap: u8,
+        or_standard: bool,
+    ) -> Result<(), Error> {
+        let mut engine = sequences::Engine::new(port, &mut self.sequence_log);
+        let context = engine.context(ap);
+        let processor = self.processor.as_str();
+        let outcome = if or_standard {
+            self.sequences
+                .run_or_standard(name, processor, &mut engine, &context)
+        } else {
+            self.sequences.run(name, processor, &mut engine, &context)
+        };
+        outcome.map_err(|error| {
+            let mut text = heapless::String::<192>::new();
+            let _ = core::fmt::Write::write_fmt(&mut text, format_args!("{error}"));
+            sequences::log(&mut self.sequence_log, &text);
+            Error::Sequence(SequenceFailure::new(name, &error))
+        })
     }
 
     /// One RTT poll of the attached target, if RTT is on and the interval has passed

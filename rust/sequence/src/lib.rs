@@ -72,7 +72,7 @@ pub const MAX_EXPRESSION_DEPTH: usize = 16;
 pub const MAX_UNTIMED_WHILE_MICROS: u64 = 10_000_000;
 
 /// Bytes of an error message kept in [`Fault::Message`].
-pub const MAX_MESSAGE: usize = 64;
+pub const MAX_MESSAGE: usize = 48;
 /// A name as kept in errors (longer ones cut).
 pub type Name = heapless::String<MAX_NAME>;
 
@@ -207,7 +207,7 @@ pub enum Fault<E> {
     WhileNeverEnds {
         micros: u64,
     },
-    /// `Message(2, ...)`: the sequence reported an error (the text, cut to 64 bytes).
+    /// `Message(2, ...)`: the sequence reported an error (the text, cut to 48 bytes).
     Message(heapless::String<MAX_MESSAGE>),
     /// An argument out of its range (DAP_SWJ_Sequence with 0 or over 64 bits...).
     BadArgument(&'static str),
@@ -349,7 +349,8 @@ struct Debugvar {
 /// A device's sequences and debug variables, as loaded from `tools/pack`'s text.
 #[derive(Default)]
 pub struct Sequences {
-    text: heapless::String<TEXT_BYTES>,
+    /// UTF-8 (checked when loaded).
+    text: heapless::Vec<u8, TEXT_BYTES>,
     entries: heapless::Vec<Entry, MAX_SEQUENCES>,
     debugvars: heapless::Vec<Debugvar, MAX_DEBUGVARS>,
 }
@@ -362,7 +363,7 @@ fn slice<'a>(text: &'a str, range: &Range<u32>) -> &'a str {
 impl Sequences {
     pub const fn new() -> Self {
         Self {
-            text: heapless::String::new(),
+            text: heapless::Vec::new(),
             entries: heapless::Vec::new(),
             debugvars: heapless::Vec::new(),
         }
@@ -371,22 +372,48 @@ impl Sequences {
     /// Check `text` whole and keep it: its sequences and its debugvars (their statements
     /// run now). On an error nothing is kept.
     pub fn load(&mut self, text: &str) -> Result<(), Error<core::convert::Infallible>> {
+        self.load_with(|buffer| buffer.extend_from_slice(text.as_bytes()).is_ok())
+    }
+
+    /// As [`Sequences::load`], the text's bytes put in place by `fill` (false: they do not
+    /// fit), e.g. copied in pieces from a Python string.
+    pub fn load_with(
+        &mut self,
+        fill: impl FnOnce(&mut heapless::Vec<u8, TEXT_BYTES>) -> bool,
+    ) -> Result<(), Error<core::convert::Infallible>> {
         self.clear();
-        let loaded = self.try_load(text);
+        let loaded = if fill(&mut self.text) {
+            self.index()
+        } else {
+            Err(Error::TooLarge("over 12 KiB of text"))
+        };
         if loaded.is_err() {
             self.clear();
         }
         loaded
     }
 
-    fn try_load(&mut self, text: &str) -> Result<(), Error<core::convert::Infallible>> {
-        self.text
-            .push_str(text)
-            .map_err(|()| Error::TooLarge("over 12 KiB of text"))?;
-        let (entries, debugvars) = machine::index(&self.text)?;
+    fn index(&mut self) -> Result<(), Error<core::convert::Infallible>> {
+        let text = core::str::from_utf8(&self.text).map_err(|error| {
+            let (line, column) = lexer::line_column(
+                core::str::from_utf8(&self.text[..error.valid_up_to()]).unwrap_or_default(),
+                error.valid_up_to(),
+            );
+            Error::Syntax {
+                at: Location { line, column },
+                message: "not UTF-8 text",
+                name: None,
+            }
+        })?;
+        let (entries, debugvars) = machine::index(text)?;
         self.entries = entries;
         self.debugvars = debugvars;
         Ok(())
+    }
+
+    /// The text (checked UTF-8 when loaded).
+    fn text(&self) -> &str {
+        core::str::from_utf8(&self.text).unwrap_or_default()
     }
 
     /// Forget the sequences and debugvars.
@@ -404,7 +431,7 @@ impl Sequences {
     /// description declares, as a user's `.dbgconf` does. All or none are applied.
     pub fn set_debugvars(&mut self, text: &str) -> Result<(), Error<core::convert::Infallible>> {
         let mut values = self.debugvars.clone();
-        machine::assign_debugvars(&self.text, text, &mut values)?;
+        machine::assign_debugvars(self.text(), text, &mut values)?;
         self.debugvars = values;
         Ok(())
     }
@@ -413,15 +440,15 @@ impl Sequences {
     pub fn debugvars(&self) -> impl Iterator<Item = (&str, u64)> {
         self.debugvars
             .iter()
-            .map(|var| (slice(&self.text, &var.name), var.value))
+            .map(|var| (slice(self.text(), &var.name), var.value))
     }
 
     /// The names (and processors, empty for any) of the sequences the description has.
     pub fn names(&self) -> impl Iterator<Item = (&str, &str)> {
         self.entries.iter().map(|entry| {
             (
-                slice(&self.text, &entry.name),
-                slice(&self.text, &entry.processor),
+                slice(self.text(), &entry.name),
+                slice(self.text(), &entry.processor),
             )
         })
     }
@@ -434,10 +461,10 @@ impl Sequences {
     fn find(&self, name: &str, processor: &str) -> Option<usize> {
         let mut any = None;
         for entry in &self.entries {
-            if slice(&self.text, &entry.name) != name {
+            if slice(self.text(), &entry.name) != name {
                 continue;
             }
-            let entry_processor = slice(&self.text, &entry.processor);
+            let entry_processor = slice(self.text(), &entry.processor);
             if entry_processor.is_empty() {
                 any = Some(entry.body as usize);
             } else if entry_processor == processor {
@@ -461,6 +488,18 @@ impl Sequences {
         if self.find(name, processor).is_none() {
             return Err(Error::NoSuchSequence(crate::name(name)));
         }
+        machine::run(self, name, processor, target, context)
+    }
+
+    /// Run sequence `name` of the description, or else the standard one ([`STANDARD`]);
+    /// [`Error::NoSuchSequence`] if neither has it.
+    pub fn run_or_standard<T: Target>(
+        &self,
+        name: &str,
+        processor: &str,
+        target: &mut T,
+        context: &Context,
+    ) -> Result<(), Error<T::Error>> {
         machine::run(self, name, processor, target, context)
     }
 }

@@ -886,7 +886,7 @@ impl<'s, 'x, X: Target> Machine<'s, 'x, X> {
             .and_then(|sequences| {
                 sequences
                     .find(name, self.processor)
-                    .map(|body| (sequences.text.as_str(), body))
+                    .map(|body| (sequences.text(), body))
             })
             .or_else(|| find_standard(name).map(|body| (crate::STANDARD, body)));
         let Some((text, body)) = found else {
@@ -1153,7 +1153,7 @@ pub fn assign_debugvars(
     Ok(())
 }
 
-/// Run sequence `name` of `sequences` (found already) on `target`.
+/// Run sequence `name` of `sequences`, or the standard one of that name, on `target`.
 pub fn run<X: Target>(
     sequences: &Sequences,
     name: &str,
@@ -1161,21 +1161,21 @@ pub fn run<X: Target>(
     target: &mut X,
     context: &Context,
 ) -> Result<(), Error<X::Error>> {
-    let mut machine = Machine::new(&sequences.text, target, true, Section::Sequence);
+    let (text, body) = match sequences.find(name, processor) {
+        Some(body) => (sequences.text(), body),
+        None => (
+            crate::STANDARD,
+            find_standard(name).ok_or_else(|| Error::NoSuchSequence(crate::name(name)))?,
+        ),
+    };
+    let mut machine = Machine::new(text, target, true, Section::Sequence);
     machine.sequences = Some(sequences);
     machine.processor = processor;
     machine.context = *context;
     for (name, value) in sequences.debugvars() {
         let _ = machine.debugvars.push((name, value));
     }
-    let body = sequences
-        .find(name, processor)
-        .ok_or_else(|| Error::NoSuchSequence(crate::name(name)))?;
     machine.offset = body;
-    machine.sequence = sequences
-        .names()
-        .map(|(known, _)| known)
-        .find(|&known| known == name)
-        .unwrap_or_default();
+    machine.sequence = name;
     machine.body()
 }

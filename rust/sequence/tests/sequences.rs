@@ -639,3 +639,26 @@ fn garbage_is_refused_without_a_panic() {
         }
     }
 }
+
+#[test]
+fn standard_sequences_run_where_the_description_has_none() {
+    let sequences = loaded("sequence ResetSystem { block { Write32(0x0, 1); } }");
+    let mut model = Model::default();
+    let context = Context::default();
+    sequences
+        .run_or_standard("ResetSystem", "", &mut model, &context)
+        .unwrap();
+    assert_eq!(word(&model, 0), 1);
+    sequences
+        .run_or_standard("ResetCatchSet", "", &mut model, &context)
+        .unwrap();
+    assert_eq!(word(&model, 0xE000EDFC), 1);
+    assert!(matches!(
+        sequences.run_or_standard("Nonesuch", "", &mut model, &context),
+        Err(Error::NoSuchSequence(_))
+    ));
+    assert!(matches!(
+        Sequences::new().load("sequence S { block { Message(0, \"\u{e9}\"); } }"),
+        Ok(())
+    ));
+}
