@@ -41,6 +41,12 @@ flash memory access:
 chip commands (gdb's 'monitor' for the attached chip's family):
  monitor(command: str) -- e.g. monitor('option erase'); returns the text it printed
  monitor_commands() -- list of (name, arguments, help)
+CMSIS-Pack debug sequences (tools/pack writes them; pack.load(dir) loads a whole device):
+ sequences(text, processor='') -- use a device's sequences and debugvars (None: built-in
+   steps again); returns the names of its sequences
+ debugvars(overrides=None) -- override debugvars ('name = value;'); returns them all
+ run_sequence(name) -- run a sequence now (the description's or the standard one)
+ sequence_log() -- what the sequences said since the last call
 RTT (the target keeps running):
  rtt_read(dst: bytearray, chan=0) -- bytes up channel chan holds now; returns the count
  rtt_write(src: bytes, chan=0) -- into down channel chan, what has room; returns the count
@@ -965,4 +971,151 @@ pub fn target_flash_algorithm(arguments: Arguments) -> Obj {
     }
     result.store("sectors", sectors.object());
     result.object()
+}
+
+/// sequences(text, processor=''): use a CMSIS-Pack device's debug sequences and debugvars
+/// (the text `tools/pack` writes, as str or bytes) for processor `processor`; they replace
+/// the built-in steps at scan, attach, reset and detach (docs/packs.md). None: back to the
+/// built-in steps. Returns the names of the description's sequences. A text that is not
+/// the sequence language raises ValueError with its line and column.
+pub fn target_sequences(arguments: Arguments) -> Obj {
+    let given = arguments.get(0).unwrap_or(object::NONE);
+    let processor = match arguments.get(1).filter(|value| value.is_set()) {
+        Some(value) => argument::text::<{ debug::sequence::MAX_NAME }>(
+            value,
+            c"processor",
+            c"processor name too long",
+        ),
+        None => FixedText::new(),
+    };
+    if !given.is_set() {
+        unwrap(probe::session(|session| {
+            session.clear_sequences();
+            Ok(())
+        }));
+        return object::NONE;
+    }
+    // The text is copied in pieces straight into the session's buffer.
+    enum Text {
+        Str(argument::Str),
+        Bytes(Bytes),
+    }
+    let text = match argument::Str::new(given) {
+        Some(text) => Text::Str(text),
+        None => Text::Bytes(Bytes::new(given, c"sequences (str, bytes or None)")),
+    };
+    let copy_out = |offset: usize, out: &mut [u8]| match &text {
+        Text::Str(text) => text.copy_out(offset, out),
+        Text::Bytes(bytes) => bytes.copy_out(offset, out),
+    };
+    let processor = core::str::from_utf8(processor.as_bytes()).unwrap_or("");
+    let loaded = unwrap(probe::session(|session| {
+        let loaded = session.load_sequences(processor, |buffer| {
+            let mut piece = [0u8; 256];
+            loop {
+                let count = copy_out(buffer.len(), &mut piece);
+                if count == 0 {
+                    return true;
+                }
+                if buffer.extend_from_slice(&piece[..count]).is_err() {
+                    return false;
+                }
+            }
+        });
+        Ok(loaded)
+    }));
+    if let Err(error) = loaded {
+        raise_display(Kind::Value, &error);
+    }
+    let names = List::new();
+    let mut name = FixedText::<{ debug::sequence::MAX_NAME }>::new();
+    let mut index = 0;
+    // One name at a time: nothing is allocated while the session is borrowed.
+    loop {
+        let found = unwrap(probe::session(|session| {
+            name = FixedText::new();
+            Ok(session
+                .sequences()
+                .names()
+                .nth(index)
+                .map(|(known, _)| name.push_bytes(known.as_bytes()))
+                .is_some())
+        }));
+        if !found {
+            return names.object();
+        }
+        names.append(object::str(
+            core::str::from_utf8(name.as_bytes()).unwrap_or(""),
+        ));
+        index += 1;
+    }
+}
+
+/// debugvars(overrides=None): assign debugvars the loaded description declares (`name =
+/// value;` statements, all or none); returns {name: value} of all of them (values over 32
+/// bits as hex text).
+pub fn target_debugvars(arguments: Arguments) -> Obj {
+    if let Some(overrides) = arguments.get(0).filter(|value| value.is_set()) {
+        let overrides = argument::text::<512>(
+            overrides,
+            c"overrides",
+            c"debugvar overrides longer than 512 bytes",
+        );
+        let text = core::str::from_utf8(overrides.as_bytes()).unwrap_or("");
+        let applied = unwrap(probe::session(|session| Ok(session.set_debugvars(text))));
+        if let Err(error) = applied {
+            raise_display(Kind::Value, &error);
+        }
+    }
+    let result = Dict::new();
+    let mut index = 0;
+    loop {
+        let mut name = FixedText::<{ debug::sequence::MAX_NAME }>::new();
+        let found = unwrap(probe::session(|session| {
+            Ok(session
+                .sequences()
+                .debugvars()
+                .nth(index)
+                .map(|(known, value)| {
+                    name.push_bytes(known.as_bytes());
+                    value
+                }))
+        }));
+        let Some(value) = found else {
+            return result.object();
+        };
+        let key = core::str::from_utf8(name.as_bytes()).unwrap_or("");
+        match u32::try_from(value) {
+            Ok(value) => result.store(key, object::unsigned(value)),
+            Err(_) => {
+                let mut hex = FixedText::<24>::new();
+                let _ = write!(hex, "{value:#x}");
+                result.store(
+                    key,
+                    object::str(core::str::from_utf8(hex.as_bytes()).unwrap_or("")),
+                )
+            }
+        }
+        index += 1;
+    }
+}
+
+/// run_sequence(name): run the description's sequence `name`, or the standard one, now (on
+/// the attached target's AP, or AP 0).
+pub fn target_run_sequence(arguments: Arguments) -> Obj {
+    let name = argument::text::<{ debug::sequence::MAX_NAME }>(
+        arguments.at(0),
+        c"name",
+        c"sequence name too long",
+    );
+    let name = core::str::from_utf8(name.as_bytes()).unwrap_or("");
+    unwrap(probe::session(|session| session.run_named_sequence(name)));
+    object::NONE
+}
+
+/// sequence_log(): what the sequences said since the last call (Message(), a while that
+/// timed out, a Query answered with its default, the full text of a failure).
+pub fn target_sequence_log(_: Arguments) -> Obj {
+    let log = unwrap(probe::session(|session| Ok(session.take_sequence_log())));
+    object::str(&log)
 }

@@ -42,6 +42,10 @@ BMP_FUN_VAR(target_heapsize, 1, 1);
 BMP_FUN_VAR(target_breakwatch_set, 3, 3);
 BMP_FUN_VAR(target_breakwatch_clear, 3, 3);
 BMP_FUN_VAR(target_help, 0, 0);
+BMP_FUN_VAR(target_sequences, 1, 2);
+BMP_FUN_VAR(target_debugvars, 0, 1);
+BMP_FUN_VAR(target_run_sequence, 1, 1);
+BMP_FUN_VAR(target_sequence_log, 0, 0);
 
 // flash_algorithm(path, ...): the C side reads the FLM file on the probe's filesystem and
 // hands its bytes to the Rust function (which takes bytes, a dict or None).
@@ -103,6 +107,10 @@ static const mp_rom_map_elem_t target_module_globals_table[] = {
     BMP_ENTRY(MP_QSTR_breakwatch_clear, target_breakwatch_clear),
     BMP_ENTRY(MP_QSTR_help, target_help),
     BMP_ENTRY(MP_QSTR_flash_algorithm, target_flash_algorithm),
+    BMP_ENTRY(MP_QSTR_sequences, target_sequences),
+    BMP_ENTRY(MP_QSTR_debugvars, target_debugvars),
+    BMP_ENTRY(MP_QSTR_run_sequence, target_run_sequence),
+    BMP_ENTRY(MP_QSTR_sequence_log, target_sequence_log),
 
     // halt_poll() reasons
     { MP_ROM_QSTR(MP_QSTR_HALT_RUNNING), MP_ROM_INT(0) },

@@ -69,6 +69,10 @@ positional! {
     module_target::target_breakwatch_set,
     module_target::target_breakwatch_clear,
     module_target::target_flash_algorithm,
+    module_target::target_sequences,
+    module_target::target_debugvars,
+    module_target::target_run_sequence,
+    module_target::target_sequence_log,
 }
 
 // Functions with keyword arguments: the C glue parses them and passes objects and ints.

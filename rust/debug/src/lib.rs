@@ -865,7 +865,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
     /// Run the description's sequence `name` (or the standard one) now, on the attached
     /// target's AP (AP 0 if none is attached): e.g. TraceStart. The attached target's
     /// state (flash work, a running algorithm call) is settled first.
-    pub fn run_named_sequence(&mut self, name: &'static str) -> Result<(), Error> {
+    pub fn run_named_sequence(&mut self, name: &str) -> Result<(), Error> {
         let ap = match self.attached.as_ref() {
             Some(attached) => attached.ap.number(),
             None => 0,
@@ -901,7 +901,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
     fn run_standard(
         &mut self,
         port: &mut DebugPort<T, C>,
-        name: &'static str,
+        name: &str,
         ap: u8,
     ) -> Result<(), Error> {
         self.run_on(port, name, ap, true)
@@ -910,7 +910,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
     fn run_on(
         &mut self,
         port: &mut DebugPort<T, C>,
-        name: &'static str,
+        name: &str,
         ap: u8,
         or_standard: bool,
     ) -> Result<(), Error> {
@@ -927,7 +927,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
             let mut text = heapless::String::<192>::new();
             let _ = core::fmt::Write::write_fmt(&mut text, format_args!("{error}"));
             sequences::log(&mut self.sequence_log, &text);
-            Error::Sequence(SequenceFailure::new(name, &error))
+            Error::Sequence(SequenceFailure::new(sequences::label(name), &error))
         })
     }
 

@@ -122,6 +122,41 @@ impl Failure {
     }
 }
 
+/// The standard sequences' names (Open-CMSIS-Pack spec, "Predefined Debug Access
+/// Sequences"): a failure names one of them, or "requested" for another run by name.
+const STANDARD_NAMES: &[&str] = &[
+    "DebugPortSetup",
+    "DebugPortStart",
+    "DebugPortStop",
+    "DebugDeviceUnlock",
+    "DebugCoreStart",
+    "DebugCoreStop",
+    "DebugCodeMemRemap",
+    "ResetSystem",
+    "ResetProcessor",
+    "ResetHardware",
+    "ResetHardwareAssert",
+    "ResetHardwareDeassert",
+    "ResetCatchSet",
+    "ResetCatchClear",
+    "TraceStart",
+    "TraceStop",
+    "TraceCapture",
+    "TraceFlush",
+    "RecoverySupportStart",
+    "RecoverySupportStop",
+    "RecoveryAcknowledge",
+];
+
+/// `name` as a static label for a [`Failure`].
+pub fn label(name: &str) -> &'static str {
+    STANDARD_NAMES
+        .iter()
+        .find(|&&known| known == name)
+        .copied()
+        .unwrap_or("requested")
+}
+
 /// Append `text` and a newline to the log, dropping the oldest lines when it is full.
 pub fn log(log: &mut Log, text: &str) {
     let mut end = text.len().min(LOG_BYTES - 1);
