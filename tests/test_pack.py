@@ -13,7 +13,7 @@ import zipfile
 
 import pytest
 
-from helpers.gdb import build_firmware
+from helpers.gdb import BmpProbe, build_firmware
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -151,3 +151,27 @@ def test_the_probe_runs_the_packs_device(unix_micropython, pack_file, firmware, 
     output = result.stdout + result.stderr
     lines = [line for line in output.splitlines() if line.strip()]
     assert all(" ok" in line for line in lines) and len(lines) == 15, output
+
+
+def test_gdb_through_the_packs_device(unix_micropython, pack_file, firmware, tmp_path):
+    """gdb against bmp with the device loaded before bmp.init(): the scan and attach run the
+    pack's sequences, `load` goes through the pack's FLM, `monitor reset` through its
+    ResetSystem."""
+    device = tmp_path / "device"
+    assert run_tool(pack_file, "STM32F103CB", device).returncode == 0
+    probe = BmpProbe(unix_micropython, tmp_path, chip="stm32f103cb", setup=[
+        "import pack", f"pack.load({str(device)!r}, debugvars='DbgMCU_CR = 0x5;')"])
+    try:
+        run = probe.gdb(probe.connect() + [
+            "x/wx 0x20004F00", "set mem inaccessible-by-default off", "x/wx 0xE0042004",
+            "load", "compare-sections",
+            "set *(int *) 0x20004F04 = 0", "monitor reset", "x/wx 0x20004F04"],
+            elf=firmware / "firmware.elf", timeout=200)
+    finally:
+        probe.close()
+    assert "0x600df00d" in run.output("x/wx 0x20004F00"), f"{run}"
+    assert "0x00000005" in run.output("x/wx 0xE0042004"), f"{run}"
+    compare = run.output("compare-sections")
+    assert "matched" in compare and "MIS-MATCHED" not in compare, f"{run}"
+    assert "halted at the reset vector" in run.output("monitor reset"), f"{run}"
+    assert "0x00000001" in run.output("x/wx 0x20004F04"), f"{run}"
