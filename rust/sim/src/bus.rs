@@ -56,6 +56,14 @@ pub trait Bus {
     /// Let the chip catch up with virtual time: run the core (72 MHz when not halted),
     /// finish flash operations whose time has come. `now_ns` never decreases.
     fn advance_to(&mut self, now_ns: u64);
+    /// When the operation that may stall an access now (a flash program or erase) ends.
+    fn stall_ends_ns(&self) -> Option<u64> {
+        None
+    }
+    /// Carry out the next accesses at `now_ns` (not before the chip's time) instead of the
+    /// port's time, until called with None: an AP access that stalled completes when the
+    /// bus frees, not when the next SWD transaction comes (`port::debug_port`).
+    fn access_at(&mut self, _now_ns: Option<u64>) {}
     /// Drive the nRST pin (true = asserted, held in reset).
     fn set_reset(&mut self, asserted: bool);
     /// What the debug port must report for this chip.

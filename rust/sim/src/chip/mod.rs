@@ -227,6 +227,10 @@ fn cycles_at(time_ns: u64) -> u64 {
 }
 
 impl Bus for Chip {
+    fn stall_ends_ns(&self) -> Option<u64> {
+        self.emulator.get_data().soc.flash_busy_until()
+    }
+
     fn read(&mut self, address: u32, width: Width) -> Result<u32, BusError> {
         memory_map::read(&mut self.emulator, address, width, Origin::Debugger)
     }

@@ -49,6 +49,10 @@ impl Bus for MultiCore {
         self.selected_core()?.write(address, width, value)
     }
 
+    fn stall_ends_ns(&self) -> Option<u64> {
+        self.cores.get(self.selected)?.stall_ends_ns()
+    }
+
     fn advance_to(&mut self, now_ns: u64) {
         for core in &mut self.cores {
             core.advance_to(now_ns);

@@ -262,7 +262,11 @@ impl DebugPort {
         }
         match self.pending {
             Some(access) => {
+                // The AP completes a stalled transfer as soon as the bus frees (AMBA AHB:
+                // the slave's HREADY), not when the next SWD transaction arrives.
+                bus.access_at(bus.stall_ends_ns());
                 let done = self.run(bus, access);
+                bus.access_at(None);
                 if done {
                     self.pending = None;
                 }

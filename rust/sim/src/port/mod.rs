@@ -52,6 +52,12 @@ impl<T: Bus + ?Sized> Bus for Box<T> {
     fn advance_to(&mut self, now_ns: u64) {
         (**self).advance_to(now_ns)
     }
+    fn stall_ends_ns(&self) -> Option<u64> {
+        (**self).stall_ends_ns()
+    }
+    fn access_at(&mut self, now_ns: Option<u64>) {
+        (**self).access_at(now_ns)
+    }
     fn set_reset(&mut self, asserted: bool) {
         (**self).set_reset(asserted)
     }
@@ -79,6 +85,8 @@ impl<T: Bus + ?Sized> Bus for Box<T> {
 struct TimedBus<'a, B: Bus + ?Sized> {
     bus: &'a mut B,
     now_ns: u64,
+    /// `Bus::access_at`: the port's time, for the accesses in between.
+    port_now_ns: Option<u64>,
     advanced_ns: &'a mut u64,
     /// Re-anchored after emulating (see `Sim::exclude_emulation_time`).
     wall_clock: &'a mut Option<(Instant, u64)>,
@@ -108,6 +116,21 @@ impl<B: Bus + ?Sized> Bus for TimedBus<'_, B> {
     }
     fn advance_to(&mut self, now_ns: u64) {
         self.bus.advance_to(now_ns)
+    }
+    fn stall_ends_ns(&self) -> Option<u64> {
+        self.bus.stall_ends_ns()
+    }
+    fn access_at(&mut self, now_ns: Option<u64>) {
+        if let Some(port_now) = self.port_now_ns.take() {
+            self.now_ns = port_now;
+        }
+        if let Some(at) = now_ns
+            && *self.advanced_ns <= at
+            && at < self.now_ns
+        {
+            self.port_now_ns = Some(self.now_ns);
+            self.now_ns = at;
+        }
     }
     fn set_reset(&mut self, asserted: bool) {
         self.bus.set_reset(asserted)
@@ -440,6 +463,7 @@ impl<B: Bus> Sim<B> {
         let mut bus = TimedBus {
             bus: &mut self.bus,
             now_ns: self.clock.now_ns(),
+            port_now_ns: None,
             advanced_ns: &mut self.advanced_ns,
             wall_clock: &mut self.wall_clock,
         };
