@@ -1,5 +1,10 @@
 //! The DP registers that SW-DP and JTAG-DP share (ADIv5.2 chapter B2), the AP transaction
 //! in progress, and the posted read result.
+//!
+//! An AP access that stalls on the bus (a busy flash) is held, and the next transactions
+//! are answered WAIT; it is carried out at the virtual time the stall ends (the bus's
+//! `stall_ends_ns`), as an AHB-AP completes it when the slave is ready, but only checked
+//! when the next transaction comes.
 
 use super::access_port::{AhbAp, ApAccess, BD0, BD3, DRW};
 use crate::bus::{AccessPortKind, Bus, BusError, MultidropTarget};
