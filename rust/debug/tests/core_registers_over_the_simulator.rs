@@ -3,22 +3,12 @@
 //! on the Cortex-M4F and Cortex-M7, absent on the Cortex-M3 and M0+; the values the
 //! debugger writes are the ones the core's FP instructions see, and the other way round.
 
-use adi::Clock;
+mod common;
+
+use common::simulated::{self, HostClock, Wire};
 use cortexm::{D0, FPSCR, REGISTER_COUNT};
 use debug::{HaltReason, HaltStatus, Session, TARGET_XML, TARGET_XML_FPU};
-use sim::Sim;
 use sim::chip::{Chip, Variant};
-use wire::swd::Swd;
-
-type Wire = Swd<Sim<Chip>>;
-
-struct HostClock(std::time::Instant);
-
-impl Clock for HostClock {
-    fn now_micros(&mut self) -> u64 {
-        self.0.elapsed().as_micros() as u64 / 10
-    }
-}
 
 /// CPACR (ARMv7-M B3.2.20): CP10 and CP11 full access, as software enables the FPU.
 const CPACR: u32 = 0xE000_ED88;
@@ -27,15 +17,10 @@ const CPACR_FPU_FULL: u32 = 0xF << 20;
 const SRAM: u32 = 0x2000_0000;
 
 fn attached(variant: Variant) -> Session<Wire, HostClock> {
-    let mut sim = Sim::new(Chip::new(variant));
-    sim.set_real_time(false);
-    let mut swd = Swd::new(sim);
-    swd.switch_from_jtag();
-    let mut session = Session::new();
-    let clock = HostClock(std::time::Instant::now());
-    assert_eq!(session.scan(swd, clock).unwrap().count(), 1);
-    session.attach(1).unwrap();
-    session
+    simulated::attached(
+        simulated::wire(Chip::new(variant), true),
+        HostClock::slowed(10),
+    )
 }
 
 fn run_to_breakpoint(session: &mut Session<Wire, HostClock>) {

@@ -3,58 +3,14 @@
 //! Cortex-M, offers its FPU registers, breaks with the BPU, steps, and `security` reads
 //! DSCSR. The F4 test program runs on it, put in its code memory by the simulator's loader.
 
-use adi::Clock;
-use debug::{BreakWatch, HaltReason, HaltStatus, Session, TARGET_XML_FPU};
-use sim::Sim;
+mod common;
+
+use common::simulated::{self, HostClock, firmware_build, wait_halt};
+use debug::{BreakWatch, HaltReason, TARGET_XML_FPU};
 use sim::chip::{Chip, Variant};
-use std::path::{Path, PathBuf};
-use wire::swd::Swd;
 
-type Wire = Swd<Sim<Chip>>;
-
-struct HostClock(std::time::Instant);
-
-impl Clock for HostClock {
-    fn now_micros(&mut self) -> u64 {
-        self.0.elapsed().as_micros() as u64 / 10
-    }
-}
-
-/// The test firmware's build directory, built first (make -C tests/firmware).
-fn firmware_build() -> PathBuf {
-    let top = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let status = std::process::Command::new("make")
-        .args(["-s", "-C"])
-        .arg(top.join("tests/firmware"))
-        .arg(format!("BUILD={}", top.join("build/firmware").display()))
-        .status()
-        .expect("make runs");
-    assert!(status.success(), "building the test firmware failed");
-    top.join("build/firmware")
-}
-
-/// `name`'s address from the firmware's `nm -n` listing.
 fn symbol(name: &str) -> u32 {
-    let listing = std::fs::read_to_string(firmware_build().join("firmware-f4.nm"))
-        .expect("the firmware's symbol listing");
-    listing
-        .lines()
-        .filter_map(|line| {
-            let fields: Vec<_> = line.split_whitespace().collect();
-            (fields.len() == 3 && fields[2] == name)
-                .then(|| u32::from_str_radix(fields[0], 16).unwrap())
-        })
-        .next()
-        .unwrap_or_else(|| panic!("no symbol {name}"))
-}
-
-fn wait_halt(session: &mut Session<Wire, HostClock>) -> HaltReason {
-    for _ in 0..100_000 {
-        if let HaltStatus::Halted(reason) = session.halt_poll().unwrap() {
-            return reason;
-        }
-    }
-    panic!("the core did not halt");
+    simulated::symbol("firmware-f4", name)
 }
 
 #[test]
@@ -62,14 +18,7 @@ fn attached_as_a_generic_cortex_m33_that_breaks_and_steps() {
     let mut chip = Chip::new(Variant::CortexM33);
     chip.load_firmware(&firmware_build().join("firmware-f4.elf"))
         .unwrap();
-    let mut sim = Sim::new(chip);
-    sim.set_real_time(false);
-    let mut swd = Swd::new(sim);
-    swd.switch_from_jtag();
-    let mut session = Session::new();
-    let clock = HostClock(std::time::Instant::now());
-    assert_eq!(session.scan(swd, clock).unwrap().count(), 1);
-    session.attach(1).unwrap();
+    let mut session = simulated::attached(simulated::wire(chip, true), HostClock::slowed(10));
     let target = session.attached().unwrap();
     assert_eq!(
         (target.driver_name(), target.core_name()),

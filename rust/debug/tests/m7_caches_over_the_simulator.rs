@@ -3,21 +3,11 @@
 //! debugger's write to cacheable RAM from the core until the maintenance operations a
 //! debugger owes (sim/src/chip/cache.rs). With the maintenance left out, these fail.
 
-use adi::Clock;
+mod common;
+
+use common::simulated::{self, HostClock, Wire};
 use debug::{BreakWatch, HaltReason, HaltStatus, Session};
-use sim::Sim;
 use sim::chip::{Chip, Variant};
-use wire::swd::Swd;
-
-type Wire = Swd<Sim<Chip>>;
-
-struct HostClock(std::time::Instant);
-
-impl Clock for HostClock {
-    fn now_micros(&mut self) -> u64 {
-        self.0.elapsed().as_micros() as u64 / 10
-    }
-}
 
 /// CCR with DC and IC (ARMv7-M B3.2.8).
 const CCR: u32 = 0xE000_ED14;
@@ -29,15 +19,10 @@ const DATA: u32 = AXI_SRAM + 0x100;
 const PROGRAM: [u16; 3] = [0x6808, 0x3001, 0xBE00];
 
 fn attached_h743() -> Session<Wire, HostClock> {
-    let mut sim = Sim::new(Chip::new(Variant::Stm32h743zi));
-    sim.set_real_time(false);
-    let mut swd = Swd::new(sim);
-    swd.switch_from_jtag();
-    let mut session = Session::new();
-    let clock = HostClock(std::time::Instant::now());
-    assert_eq!(session.scan(swd, clock).unwrap().count(), 1);
-    session.attach(1).unwrap();
-    session
+    simulated::attached(
+        simulated::wire(Chip::new(Variant::Stm32h743zi), true),
+        HostClock::slowed(10),
+    )
 }
 
 fn bytes(halves: &[u16]) -> Vec<u8> {

@@ -1,57 +1,24 @@
 //! The whole engine (wire, adi, cortexm, chips, session) against the simulated STM32F103,
 //! bit by bit over SWD: scan, attach, flash, run control, and what goes wrong.
 
-use adi::Clock;
-use debug::{BreakWatch, Error, HaltReason, HaltStatus, Session, WatchKind};
+mod common;
+
+use common::simulated::{self, HostClock, Wire, firmware_build, wait_halt};
+use debug::{BreakWatch, Error, HaltReason, Session, WatchKind};
 use sim::chip::{Chip, Variant};
 use sim::{FaultConfig, Sim};
-use std::path::Path;
 use wire::swd::Swd;
 
-type Wire = Swd<Sim<Chip>>;
-
-struct HostClock(std::time::Instant);
-
-impl Clock for HostClock {
-    fn now_micros(&mut self) -> u64 {
-        self.0.elapsed().as_micros() as u64
-    }
-}
-
-/// The test firmware, built once for all the tests of this file (they run in parallel,
-/// and two makes in one directory would race).
 fn firmware() -> Vec<u8> {
-    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    let top = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    BUILT.get_or_init(|| {
-        let status = std::process::Command::new("make")
-            .args(["-s", "-C"])
-            .arg(top.join("tests/firmware"))
-            .arg(format!("BUILD={}", top.join("build/firmware").display()))
-            .status()
-            .expect("make runs");
-        assert!(status.success(), "building the test firmware failed");
-    });
-    std::fs::read(top.join("build/firmware/firmware.bin")).expect("firmware.bin")
+    std::fs::read(firmware_build().join("firmware.bin")).expect("firmware.bin")
 }
 
 fn wire(variant: Variant) -> Wire {
-    let mut swd = Swd::new(Sim::new(Chip::new(variant)));
-    swd.switch_from_jtag();
-    swd
+    simulated::wire(Chip::new(variant), false)
 }
 
 fn attached(variant: Variant) -> Session<Wire, HostClock> {
-    let mut session = Session::new();
-    assert_eq!(
-        session
-            .scan(wire(variant), HostClock(std::time::Instant::now()))
-            .unwrap()
-            .count(),
-        1
-    );
-    session.attach(1).unwrap();
-    session
+    simulated::attached(wire(variant), HostClock::real_time())
 }
 
 fn with_sim(session: &mut Session<Wire, HostClock>, work: impl FnOnce(&mut Sim<Chip>)) {
@@ -67,15 +34,6 @@ fn flash(session: &mut Session<Wire, HostClock>, image: &[u8]) {
     session.flash_done().unwrap();
 }
 
-fn wait_halt(session: &mut Session<Wire, HostClock>) -> HaltReason {
-    for _ in 0..100_000 {
-        if let HaltStatus::Halted(reason) = session.halt_poll().unwrap() {
-            return reason;
-        }
-    }
-    panic!("the core did not halt");
-}
-
 #[test]
 fn identifies_each_variant() {
     for (variant, name) in [
@@ -83,12 +41,7 @@ fn identifies_each_variant() {
         (Variant::Stm32f103rc, "STM32F1 high density"),
         (Variant::Cks32f103c8, "STM32F1 (clone) medium density"),
     ] {
-        let mut session: Session<Wire, HostClock> = Session::new();
-        let targets: Vec<_> = session
-            .scan(wire(variant), HostClock(std::time::Instant::now()))
-            .unwrap()
-            .map(|target| (target.driver_name(), target.core_name()))
-            .collect();
+        let (_, targets) = simulated::scanned(wire(variant), HostClock::real_time());
         assert_eq!(targets, [(name, "M3")]);
     }
 }
@@ -207,10 +160,7 @@ fn a_target_that_stops_answering_fails_clearly_then_recovers() {
     let mut swd = Swd::new(wire.into_pins());
     swd.switch_from_jtag();
     assert_eq!(
-        session
-            .scan(swd, HostClock(std::time::Instant::now()))
-            .unwrap()
-            .count(),
+        session.scan(swd, HostClock::real_time()).unwrap().count(),
         1
     );
     session.attach(1).unwrap();
@@ -218,16 +168,5 @@ fn a_target_that_stops_answering_fails_clearly_then_recovers() {
 }
 
 fn symbol(name: &str) -> u32 {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../build/firmware/firmware.nm");
-    firmware();
-    let listing = std::fs::read_to_string(path).expect("firmware.nm");
-    listing
-        .lines()
-        .filter_map(|line| {
-            let fields: Vec<_> = line.split_whitespace().collect();
-            (fields.len() == 3 && fields[2] == name)
-                .then(|| u32::from_str_radix(fields[0], 16).unwrap())
-        })
-        .next()
-        .unwrap_or_else(|| panic!("no symbol {name}"))
+    simulated::symbol("firmware", name)
 }

@@ -3,71 +3,25 @@
 //! and write their flash through the NVMC and the NVMCTRL; run control, breakpoints (the
 //! M0+'s BPU), watchpoints (its two-comparator DWT) and the families' monitor commands.
 
-use adi::Clock;
-use debug::{BreakWatch, HaltReason, HaltStatus, Session, WatchKind};
-use sim::Sim;
+mod common;
+
+use common::simulated::{self, HostClock, Wire, firmware_build, symbol, wait_halt};
+use debug::{BreakWatch, HaltReason, Session, WatchKind};
 use sim::chip::{Chip, Variant};
-use std::path::{Path, PathBuf};
 use wire::Pins;
-use wire::swd::Swd;
-
-type Wire = Swd<Sim<Chip>>;
-
-struct HostClock(std::time::Instant);
-
-impl Clock for HostClock {
-    fn now_micros(&mut self) -> u64 {
-        self.0.elapsed().as_micros() as u64
-    }
-}
-
-/// The test firmware's build directory, built once for all the tests of this file.
-fn firmware_build() -> PathBuf {
-    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    let top = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    BUILT.get_or_init(|| {
-        let status = std::process::Command::new("make")
-            .args(["-s", "-C"])
-            .arg(top.join("tests/firmware"))
-            .arg(format!("BUILD={}", top.join("build/firmware").display()))
-            .status()
-            .expect("make runs");
-        assert!(status.success(), "building the test firmware failed");
-    });
-    top.join("build/firmware")
-}
-
-fn symbol(image: &str, name: &str) -> u32 {
-    let listing = std::fs::read_to_string(firmware_build().join(format!("{image}.nm")))
-        .expect("the firmware's symbol listing");
-    listing
-        .lines()
-        .filter_map(|line| {
-            let fields: Vec<_> = line.split_whitespace().collect();
-            (fields.len() == 3 && fields[2] == name)
-                .then(|| u32::from_str_radix(fields[0], 16).unwrap())
-        })
-        .next()
-        .unwrap_or_else(|| panic!("no symbol {name}"))
-}
 
 /// A session attached to `variant` (blank flash), its driver named `name`.
 fn attached(variant: Variant, name: &str) -> Session<Wire, HostClock> {
-    let mut swd = Swd::new(Sim::new(Chip::new(variant)));
-    swd.switch_from_jtag();
-    let mut session = Session::new();
-    let targets: Vec<_> = session
-        .scan(swd, HostClock(std::time::Instant::now()))
-        .unwrap()
-        .map(|target| (target.driver_name(), target.core_name()))
-        .collect();
     let core = match variant {
         Variant::Atsamd21g18a => "M0+",
         _ => "M4",
     };
-    assert_eq!(targets, [(name, core)]);
-    session.attach(1).unwrap();
-    session
+    simulated::attached_as(
+        simulated::wire(Chip::new(variant), false),
+        HostClock::real_time(),
+        name,
+        core,
+    )
 }
 
 /// Load `image`.bin at 0 through the family driver and read it back.
@@ -87,15 +41,6 @@ fn command(session: &mut Session<Wire, HostClock>, line: &str) -> Result<String,
     let mut out = String::new();
     session.chip_command(name, arguments, &mut out)?;
     Ok(out)
-}
-
-fn wait_halt(session: &mut Session<Wire, HostClock>) -> HaltReason {
-    for _ in 0..100_000 {
-        if let HaltStatus::Halted(reason) = session.halt_poll().unwrap() {
-            return reason;
-        }
-    }
-    panic!("the core did not halt");
 }
 
 /// Flash the image, reset halt at the reset vector, a breakpoint on blink_step, a step,
@@ -273,7 +218,7 @@ fn nrf52840_approtect_is_named_and_recover_lifts_it() {
     });
     let wire = session.release().unwrap().0;
     let error = session
-        .scan(wire, HostClock(std::time::Instant::now()))
+        .scan(wire, HostClock::real_time())
         .err()
         .expect("a protected nRF52 is not listed");
     assert_eq!(error, debug::Error::Chip(chips::nrf52::PROTECTED));
@@ -286,7 +231,7 @@ fn nrf52840_approtect_is_named_and_recover_lifts_it() {
     session.recover().unwrap();
     let wire = session.release().unwrap().0;
     let names: Vec<_> = session
-        .scan(wire, HostClock(std::time::Instant::now()))
+        .scan(wire, HostClock::real_time())
         .unwrap()
         .map(|target| target.driver_name())
         .collect();
@@ -313,7 +258,7 @@ fn secured_samd21_is_named_by_the_scan_and_recover_lifts_it() {
     pulse_reset(&mut session);
     let wire = session.release().unwrap().0;
     let error = session
-        .scan(wire, HostClock(std::time::Instant::now()))
+        .scan(wire, HostClock::real_time())
         .err()
         .expect("a secured SAMD21 is not listed");
     assert_eq!(error, debug::Error::Chip(chips::samd21::PROTECTED));
@@ -323,7 +268,7 @@ fn secured_samd21_is_named_by_the_scan_and_recover_lifts_it() {
     pulse_reset(&mut session);
     let wire = session.release().unwrap().0;
     let names: Vec<_> = session
-        .scan(wire, HostClock(std::time::Instant::now()))
+        .scan(wire, HostClock::real_time())
         .unwrap()
         .map(|target| target.driver_name())
         .collect();

@@ -3,7 +3,6 @@
 //! DebugCoreStart (with debugvars) at attach, ResetSystem and the reset catch at reset,
 //! and sequences that fail, leaving the probe serving.
 
-#[allow(dead_code, reason = "the flash algorithm tests use the rest of common")]
 mod common;
 
 use common::virtual_wire::{self, VirtualClock, Wire};

@@ -2,84 +2,32 @@
 //! SWD: identification, memory map, flash in both banks, run control on the Cortex-M7,
 //! read protection and its monitor command.
 
-use adi::Clock;
-use debug::{BreakWatch, HaltReason, HaltStatus, Session};
-use sim::Sim;
+mod common;
+
+use common::simulated::{self, HostClock, Wire, firmware_build, wait_halt};
+use debug::{BreakWatch, HaltReason, Session};
 use sim::chip::{Chip, Variant};
-use std::path::Path;
-use wire::swd::Swd;
-
-type Wire = Swd<Sim<Chip>>;
-
-struct HostClock(std::time::Instant);
-
-impl Clock for HostClock {
-    fn now_micros(&mut self) -> u64 {
-        self.0.elapsed().as_micros() as u64
-    }
-}
 
 const FLASH: u32 = 0x0800_0000;
 const BANK_2: u32 = 0x0810_0000;
 
 /// The F4 build of the test firmware (Cortex-M4 code, flash at 0x0800_0000, RAM at
-/// 0x2000_0000: the H7's bank 1 and DTCM), built once for all the tests of this file.
-fn firmware() -> (Vec<u8>, String) {
-    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    let top = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    BUILT.get_or_init(|| {
-        let status = std::process::Command::new("make")
-            .args(["-s", "-C"])
-            .arg(top.join("tests/firmware"))
-            .arg(format!("BUILD={}", top.join("build/firmware").display()))
-            .status()
-            .expect("make runs");
-        assert!(status.success(), "building the test firmware failed");
-    });
-    let build = top.join("build/firmware");
-    (
-        std::fs::read(build.join("firmware-f4.bin")).expect("firmware-f4.bin"),
-        std::fs::read_to_string(build.join("firmware-f4.nm")).expect("firmware-f4.nm"),
-    )
-}
-
-fn symbol(listing: &str, name: &str) -> u32 {
-    listing
-        .lines()
-        .find_map(|line| {
-            let mut fields = line.split_whitespace();
-            let address = fields.next()?;
-            let _kind = fields.next()?;
-            (fields.next()? == name).then(|| u32::from_str_radix(address, 16).unwrap())
-        })
-        .unwrap_or_else(|| panic!("no symbol {name}"))
+/// 0x2000_0000: the H7's bank 1 and DTCM).
+fn firmware() -> Vec<u8> {
+    std::fs::read(firmware_build().join("firmware-f4.bin")).expect("firmware-f4.bin")
 }
 
 fn attached(variant: Variant) -> Session<Wire, HostClock> {
-    let mut swd = Swd::new(Sim::new(Chip::new(variant)));
-    swd.switch_from_jtag();
-    let mut session = Session::new();
-    let targets: Vec<_> = session
-        .scan(swd, HostClock(std::time::Instant::now()))
-        .unwrap()
-        .map(|target| (target.driver_name(), target.core_name()))
-        .collect();
     let name = match variant {
         Variant::Stm32h750vb => "STM32H750",
         _ => "STM32H74x/H75x",
     };
-    assert_eq!(targets, [(name, "M7")]);
-    session.attach(1).unwrap();
-    session
-}
-
-fn wait_halt(session: &mut Session<Wire, HostClock>) -> HaltReason {
-    for _ in 0..100_000 {
-        if let HaltStatus::Halted(reason) = session.halt_poll().unwrap() {
-            return reason;
-        }
-    }
-    panic!("the core did not halt");
+    simulated::attached_as(
+        simulated::wire(Chip::new(variant), false),
+        HostClock::real_time(),
+        name,
+        "M7",
+    )
 }
 
 #[test]
@@ -110,7 +58,7 @@ fn h743_memory_map_has_both_banks_and_the_rams() {
 
 #[test]
 fn h743_flashes_runs_and_breaks() {
-    let (image, symbols) = firmware();
+    let image = firmware();
     let mut session = attached(Variant::Stm32h743zi);
     // DBGMCU_CR: debugging survives Sleep, Stop and Standby; the debug clocks are on.
     let mut control = [0u8; 4];
@@ -134,7 +82,7 @@ fn h743_flashes_runs_and_breaks() {
     assert_eq!(wait_halt(&mut session), HaltReason::Reset);
     let reset_vector = u32::from_le_bytes(image[4..8].try_into().unwrap()) & !1;
     assert_eq!(session.read_register(15).unwrap(), reset_vector);
-    let blink_step = symbol(&symbols, "blink_step");
+    let blink_step = simulated::symbol("firmware-f4", "blink_step");
     session
         .set_breakwatch(BreakWatch::Software, blink_step, 2)
         .unwrap();
