@@ -4,38 +4,17 @@
 import sys
 import target
 import time
+from target_checks import check, register, wait_halt
+import target_checks
 
 image_path, symbols_path = sys.argv[1], sys.argv[2]
-symbols = {}
-for line in open(symbols_path):
-    fields = line.split()
-    if len(fields) == 3:
-        symbols[fields[2]] = int(fields[0], 16)
-
-
-def check(name, condition, details=""):
-    print(name, "ok" if condition else "FAILED " + str(details))
+symbols = target_checks.symbols(symbols_path)
 
 
 def word(address):
     data = bytearray(4)
     target.mem_read(data, address)
     return int.from_bytes(data, "little")
-
-
-def register(number):
-    data = bytearray(4)
-    target.reg_read(number, data)
-    return int.from_bytes(data, "little")
-
-
-def wait_halt(seconds=2.0):
-    end = time.ticks_add(time.ticks_ms(), int(seconds * 1000))
-    while time.ticks_diff(end, time.ticks_ms()) > 0:
-        status = target.halt_poll()
-        if status[0] != target.HALT_RUNNING:
-            return status
-    return target.halt_poll()
 
 
 found = target.swdp_scan()

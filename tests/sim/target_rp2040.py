@@ -6,34 +6,16 @@
 # Prints one "<check> ok" or "<check> FAILED <details>" line per check.
 import sys
 import target
-import time
+from target_checks import check, register
+import target_checks
 
 XIP = 0x10000000
 image_path, symbols_path = sys.argv[1], sys.argv[2]
-symbols = {}
-for line in open(symbols_path):
-    fields = line.split()
-    if len(fields) == 3:
-        symbols[fields[2]] = int(fields[0], 16)
+symbols = target_checks.symbols(symbols_path)
 
 
-def check(what, condition, details=""):
-    print(what, "ok" if condition else "FAILED " + str(details))
-
-
-def register(number):
-    data = bytearray(4)
-    target.reg_read(number, data)
-    return int.from_bytes(data, "little")
-
-
-def wait_halt(seconds=5.0):
-    end = time.ticks_add(time.ticks_ms(), int(seconds * 1000))
-    while time.ticks_diff(end, time.ticks_ms()) > 0:
-        status = target.halt_poll()
-        if status[0] != target.HALT_RUNNING:
-            return status
-    return target.halt_poll()
+def wait_halt():
+    return target_checks.wait_halt(5.0)
 
 
 found = target.swdp_scan()
