@@ -55,7 +55,7 @@ register access:
  regs_size()
  regs_read(data: bytearray)
  regs_write(data: bytes)
- reg_read(reg: int, data: bytearray)
+ reg_read(reg: int, data: bytearray) -- 4 bytes; d0-d15 (23..38, FPU) 8
  reg_write(reg: int, data: bytes)
 halt/resume:
  reset(halt: bool) -- reset the target (SYSRESETREQ); with halt, stop at the reset vector
@@ -503,38 +503,62 @@ pub fn target_regs_write(arguments: Arguments) -> Obj {
     object::NONE
 }
 
-fn register_number(object: Obj) -> usize {
+/// GDB's register number and its size in bytes: 4 for 0..22; for 23..39 (the FPU's
+/// d0-d15, 8 bytes, and fpscr) the attached core must have an FPU.
+fn register_number(object: Obj) -> (usize, usize) {
     let number = argument::count(object, c"reg");
-    if number >= cortexm::REGISTER_COUNT {
-        raise(Kind::Value, c"reg must be a GDB register number 0..22 (r0-r12, sp, lr, pc, xpsr, msp, psp, primask, basepri, faultmask, control)");
+    if number > cortexm::FPSCR {
+        raise(Kind::Value, c"reg must be a GDB register number 0..22 (r0-r12, sp, lr, pc, xpsr, msp, psp, primask, basepri, faultmask, control) or 23..39 (d0-d15, fpscr) with an FPU");
     }
-    number
+    if number < cortexm::REGISTER_COUNT {
+        return (number, 4);
+    }
+    let size = unwrap(probe::session(|session| {
+        session.attached().ok_or(debug::Error::NotAttached)?;
+        Ok(session.register_size(number))
+    }));
+    match size {
+        Some(size) => (number, size),
+        None => raise(
+            Kind::Value,
+            c"registers 23..39 (d0-d15, fpscr) need a core with an FPU",
+        ),
+    }
+}
+
+fn register_data_size_error(size: usize, exact: bool) -> ! {
+    match (size, exact) {
+        (8, false) => raise(Kind::Value, c"data must hold 8 bytes"),
+        (8, true) => raise(Kind::Value, c"data must be 8 bytes"),
+        (_, false) => raise(Kind::Value, c"data must hold 4 bytes"),
+        (_, true) => raise(Kind::Value, c"data must be 4 bytes"),
+    }
 }
 
 pub fn target_reg_read(arguments: Arguments) -> Obj {
-    let number = register_number(arguments.at(0));
+    let (number, size) = register_number(arguments.at(0));
     let data = BytesMut::new(arguments.at(1), c"data");
-    if data.len() < 4 {
-        raise(Kind::Value, c"data must hold 4 bytes");
+    if data.len() < size {
+        register_data_size_error(size, false);
     }
-    let value = unwrap(probe::session(|session| session.read_register(number)));
-    data.copy_in(0, &value.to_le_bytes());
-    object::small_int(4)
+    let value = unwrap(probe::session(|session| session.read_register_wide(number)));
+    data.copy_in(0, &value.to_le_bytes()[..size]);
+    object::small_int(size as isize)
 }
 
 pub fn target_reg_write(arguments: Arguments) -> Obj {
-    let number = register_number(arguments.at(0));
+    let (number, size) = register_number(arguments.at(0));
     let data = Bytes::new(arguments.at(1), c"data");
-    if data.len() != 4 {
-        raise(Kind::Value, c"data must be 4 bytes");
+    if data.len() != size {
+        register_data_size_error(size, true);
     }
-    let mut bytes = [0u8; 4];
-    data.copy_out(0, &mut bytes);
-    let value = u32::from_le_bytes(bytes);
+    let mut bytes = [0u8; 8];
+    data.copy_out(0, &mut bytes[..size]);
+    let value = u64::from_le_bytes(bytes);
     unwrap(probe::session(|session| {
-        session.write_register(number, value)
+        session.write_register_wide(number, value)
     }));
-    object::small_int(4)
+    object::small_int(size as isize)
 }
 
 /// reset(halt=False): with `halt`, the core stops at the reset vector (vector catch).
