@@ -1,14 +1,12 @@
 //! STM32F1 option bytes through the whole engine against the simulated STM32F103: read,
 //! erase (leaving RDP unprotected), program one byte, and the FPEC locked again after.
 
-use adi::Clock;
-use chips::stm32f1::{self, OptionBytes};
-use debug::{Error, Session};
-use sim::Sim;
-use sim::chip::{Chip, Variant};
-use wire::swd::Swd;
+mod common;
 
-type Wire = Swd<Sim<Chip>>;
+use chips::stm32f1::{self, OptionBytes};
+use common::simulated::{self, HostClock, Wire};
+use debug::{Error, Session};
+use sim::chip::{Chip, Variant};
 
 const FLASH_CR: u32 = 0x4002_2010;
 const CR_LOCK: u32 = 1 << 7;
@@ -24,27 +22,11 @@ const ERASED: [u16; 8] = [
     0x5AA5, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF,
 ];
 
-struct HostClock(std::time::Instant);
-
-impl Clock for HostClock {
-    fn now_micros(&mut self) -> u64 {
-        self.0.elapsed().as_micros() as u64
-    }
-}
-
 fn attached() -> Session<Wire, HostClock> {
-    let mut swd = Swd::new(Sim::new(Chip::new(Variant::Stm32f103c8)));
-    swd.switch_from_jtag();
-    let mut session = Session::new();
-    assert_eq!(
-        session
-            .scan(swd, HostClock(std::time::Instant::now()))
-            .unwrap()
-            .count(),
-        1
-    );
-    session.attach(1).unwrap();
-    session
+    simulated::attached(
+        simulated::wire(Chip::new(Variant::Stm32f103c8), false),
+        HostClock::real_time(),
+    )
 }
 
 fn option_bytes(session: &mut Session<Wire, HostClock>) -> Result<OptionBytes, Error> {
