@@ -21,6 +21,9 @@
 //! - The Cortex-M33 has the Security Extension and stays in Secure state (it resets there;
 //!   no SAU or Non-secure code is modelled): DCRSR moves the Secure registers whatever
 //!   DSCSR.SBRSEL says, and DSCSR.CDS reads 1. Its DWT is the ARMv7-M one.
+//! - A SoC's external memory (the H750's QUADSPI window) is unicorn memory, read-only
+//!   and executable, that the SoC's part updates through flash effects; while the SoC
+//!   disables it, the core's fetches and reads there lock it up (bus error).
 //! - The Cortex-M7's caches are not in the core's path (unicorn has none): its loads,
 //!   stores and fetches reach memory. The debugger's writes to cacheable RAM with CCR.DC
 //!   or IC set stay hidden from the core until the maintenance operations a debugger owes
@@ -136,6 +139,7 @@ pub fn create(soc: Box<dyn Soc>) -> Result<Emulator<'static>, uc_error> {
         .initial_flash()
         .unwrap_or_else(|| vec![0xFF; flash_size as usize]);
     let shared_ram = soc.shared_ram();
+    let external = soc.external_memory();
     uc.ctl_set_cpu_model(model as i32)?;
     uc.mem_map(u64::from(flash_base), u64::from(flash_size), Prot::ALL)?;
     uc.mem_write(u64::from(flash_base), &initial)?;
@@ -153,6 +157,12 @@ pub fn create(soc: Box<dyn Soc>) -> Result<Emulator<'static>, uc_error> {
             },
             None => uc.mem_map(u64::from(ram.base), u64::from(ram.size), Prot::ALL)?,
         }
+    }
+    if let Some(memory) = external {
+        let (base, size) = (u64::from(memory.base), u64::from(memory.size));
+        uc.mem_map(base, size, Prot::READ | Prot::EXEC)?;
+        uc.mem_write(base, &vec![0xFF; memory.size as usize])?;
+        uc.add_mem_hook(HookType::MEM_READ, base, base + size - 1, on_external_read)?;
     }
     if flash_alias {
         map_registers(&mut uc, FLASH_ALIAS_BASE, flash_size)?;
@@ -233,6 +243,11 @@ fn on_instruction(uc: &mut Unicorn<'_, System>, address: u64, _size: u32) {
             system.run.stop = Some(stop);
             let _ = uc.emu_stop();
         }
+        None if memory_map::in_external(system, address as u32)
+            && !memory_map::external_enabled(system) =>
+        {
+            core_bus_fault(uc);
+        }
         None => {
             system.run.executed += 1;
             if system.soc.is_host_function(address as u32) {
@@ -289,6 +304,20 @@ fn stop_before(system: &mut System, address: u32) -> Option<Stop> {
         return Some(Stop::Halt);
     }
     None
+}
+
+/// A core read of the external memory while the SoC disables it: a bus error.
+fn on_external_read(
+    uc: &mut Unicorn<'_, System>,
+    _kind: MemType,
+    _address: u64,
+    _size: usize,
+    _value: i64,
+) -> bool {
+    if !memory_map::external_enabled(uc.get_data()) {
+        core_bus_fault(uc);
+    }
+    true
 }
 
 /// BKPT halts with the PC at the BKPT instruction (ARMv7-M C1.5.1 "breakpoint debug

@@ -9,6 +9,7 @@
 //! | the SoC's flash base .. flash size | main flash (0x0800_0000 on STM32, 0 on nRF52 and SAMD21) |
 //! | the SoC's system memory | bootloader (reads as the SoC says), IDs, option bytes |
 //! | the SoC's RAMs | SRAM (and CCM RAM on the F407) |
+//! | the SoC's external memory | the H750's QUADSPI window: read-only, and only while the SoC enables it |
 //! | 0x4000_0000 .. the SoC's peripheral size | peripherals: RCC and flash controller modelled by the SoC, the rest plain storage |
 //! | 0xE000_0000 .. 0xE00F_FFFF | private peripheral bus: ITM, DWT, FPB, SCS, TPIU, ETM, DBGMCU, ROM table (ARMv6-M: DWT, BPU, SCS, ROM table) |
 //!
@@ -53,6 +54,7 @@ enum Region {
     Flash(u32),
     SystemMemory,
     Ram,
+    External,
     Peripheral,
     PrivatePeripheral,
     Unmapped,
@@ -72,6 +74,11 @@ fn decode(system: &System, address: u32) -> Region {
         Region::SystemMemory
     } else if soc.rams().iter().any(|ram| inside(ram.base, ram.size)) {
         Region::Ram
+    } else if soc
+        .external_memory()
+        .is_some_and(|memory| inside(memory.base, memory.size))
+    {
+        Region::External
     } else if soc
         .peripherals()
         .iter()
@@ -141,6 +148,10 @@ pub fn read(
             }
         }
         Region::Ram => read_memory(uc, address, width),
+        Region::External if origin == Origin::Inspect || external_enabled(uc.get_data()) => {
+            read_memory(uc, address, width)
+        }
+        Region::External => Err(BusError::Fault),
         Region::Peripheral if origin != Origin::Inspect => {
             let system = uc.get_data_mut();
             let now = system.now_ns;
@@ -189,6 +200,8 @@ pub fn write(
             Ok(())
         }
         Region::Ram => write_memory(uc, address, width, value),
+        // Written only by the SoC's part (FlashEffects), as the flash programs.
+        Region::External => Err(BusError::Fault),
         Region::Peripheral => write_peripheral(uc.get_data_mut(), address, width, value),
         Region::PrivatePeripheral if address < trace::ITM_STIMULUS_END && has_trace(uc) => {
             // A stimulus write keeps its size: it is the ITM packet's size.
@@ -523,6 +536,18 @@ pub fn reset_vector(uc: &Emulator) -> (u32, u32) {
     let stack = read_memory(uc, base, Width::Word).unwrap_or(u32::MAX);
     let entry = read_memory(uc, base + 4, Width::Word).unwrap_or(u32::MAX);
     (stack, entry)
+}
+
+/// The SoC's external memory answers now.
+pub fn external_enabled(system: &System) -> bool {
+    system.soc.external_memory_enabled()
+}
+
+/// Is `address` in the SoC's external memory?
+pub fn in_external(system: &System, address: u32) -> bool {
+    system
+        .external
+        .is_some_and(|memory| address.wrapping_sub(memory.base) < memory.size)
 }
 
 /// Is `address` in the flash array or its alias?

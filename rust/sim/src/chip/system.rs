@@ -5,7 +5,7 @@
 use super::debug::{CoreDebug, CoreStatus, ResetRequest};
 use super::dwt::Dwt;
 use super::fpb::Fpb;
-use crate::soc::{Soc, Variant};
+use crate::soc::{Memory, Soc, Variant};
 use std::collections::HashMap;
 use unicorn_engine::UcHookId;
 
@@ -72,12 +72,16 @@ pub struct System {
     pub code_generation_seen: u64,
     /// The Cortex-M7's caches as the debugger's writes meet them (`cache`).
     pub caches: super::cache::Caches,
+    /// The SoC's external memory (`Soc::external_memory`), kept here: the core checks
+    /// every fetch against it.
+    pub external: Option<Memory>,
 }
 
 impl System {
     pub fn new(soc: Box<dyn Soc>) -> Self {
         let fpb = Fpb::for_core(soc.core());
         let dwt = Dwt::new(soc.core());
+        let external = soc.external_memory();
         System {
             soc,
             now_ns: 0,
@@ -95,6 +99,7 @@ impl System {
             trace: super::trace::Trace::default(),
             code_generation_seen: 0,
             caches: super::cache::Caches::default(),
+            external,
         }
     }
 

@@ -267,6 +267,17 @@ pub trait Soc: Send {
     }
     /// Perform the host function at `address` with the core's r0-r3.
     fn call_host_function(&mut self, _address: u32, _arguments: [u32; 4], _now_ns: u64) {}
+    /// Memory outside the chip that the core executes from, mapped in the core (unicorn
+    /// memory): the H750's QUADSPI window at 0x9000_0000. The SoC keeps it in step with
+    /// its part through [`FlashEffect`]s from `complete_flash`.
+    fn external_memory(&self) -> Option<Memory> {
+        None
+    }
+    /// That memory answers now (the QUADSPI is in memory-mapped mode); else an access
+    /// there, by the core or the debugger, is a bus error.
+    fn external_memory_enabled(&self) -> bool {
+        false
+    }
     /// The RAMs (first: the one at 0x2000_0000).
     fn rams(&self) -> Vec<Memory>;
     /// The system memory block (bootloader, IDs, option bytes): base and size; every

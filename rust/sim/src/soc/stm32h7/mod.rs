@@ -19,8 +19,18 @@
 //! DBGMCU_CR's low-power bits (DBGSLEEP_D1 ...) and clock enables (D1DBGCKEN, D3DBGCKEN)
 //! are stored, and the debug port works whatever they say (the simulated core never
 //! enters Stop or Standby; WFI sleeps and stays debuggable).
+//!
+//! The STM32H750 has its QUADSPI (`quadspi`, RM0433 23) with a W25Q64JV on bank 1 and the
+//! flash memory-mapped at 0x9000_0000 (its 8 MB; the rest of the 256 MB window is a bus
+//! error), as the boards that carry an H750 have it. The core executes from that window
+//! while the QUADSPI is in memory-mapped mode; outside it, a core or debugger access
+//! there is a bus error (the core locks up). After reset memory-mapped mode is off: a
+//! program's start-up in internal flash enables it, as on the boards. The RCC and GPIO
+//! set-up for the QUADSPI (clock enables, pins' alternate functions) is plain storage:
+//! the QUADSPI works whether its clock is enabled or not.
 
 pub mod flash;
+pub mod quadspi;
 
 #[cfg(test)]
 mod tests;
@@ -30,6 +40,7 @@ use super::stm32f1::offset_in;
 use super::{CoreModel, FlashEffect, FlashError, Memory, Soc, Variant};
 use crate::bus::{AccessPortIdentity, AccessPortKind, Identity};
 use flash::{FLASH_INTERFACE_BASE, FLASH_INTERFACE_SIZE, FlashController, FlashTiming};
+use quadspi::{MEMORY_MAPPED, QUADSPI_BASE, QUADSPI_SIZE, Quadspi};
 use std::collections::HashMap;
 
 const K: u32 = 1024;
@@ -135,6 +146,8 @@ pub struct Stm32h7 {
     flash: FlashController,
     /// DBGMCU_CR and the freeze registers: reset by power-on only (RM0433 60.5.8).
     debug_mcu: HashMap<u32, u32>,
+    /// The H750's QUADSPI and its W25Q64JV.
+    quadspi: Option<Quadspi>,
 }
 
 impl Stm32h7 {
@@ -145,10 +158,12 @@ impl Stm32h7 {
             // Two banks of eight sectors.
             _ => FlashController::new(TIMING, 2, 8),
         };
+        let quadspi = (variant == Variant::Stm32h750vb).then(Quadspi::default);
         Stm32h7 {
             variant,
             flash,
             debug_mcu: HashMap::new(),
+            quadspi,
         }
     }
 
@@ -162,6 +177,12 @@ impl Stm32h7 {
             DBGMCU_IDCODE => Some(DBGMCU_IDCODE_VALUE),
             _ => Some(self.debug_mcu.get(&offset).copied().unwrap_or(0)),
         }
+    }
+
+    /// The QUADSPI register at `address`, if the chip has one there.
+    fn quadspi_at(&self, address: u32) -> Option<u32> {
+        self.quadspi.as_ref()?;
+        offset_in(address, QUADSPI_BASE, QUADSPI_SIZE)
     }
 
     fn write_debug_mcu(&mut self, offset: u32, value: u32) {
@@ -284,8 +305,39 @@ impl Soc for Stm32h7 {
         if let Some(offset) = dbgmcu {
             return self.read_debug_mcu(offset);
         }
+        if let (Some(offset), Some(quadspi)) = (self.quadspi_at(address), &self.quadspi) {
+            return quadspi.read_register(offset);
+        }
         let offset = offset_in(address, FLASH_INTERFACE_BASE, FLASH_INTERFACE_SIZE)?;
         self.flash.read_register(offset)
+    }
+
+    fn read_register_at(&mut self, address: u32, now_ns: u64) -> Option<u32> {
+        let offset = self.quadspi_at(address)?;
+        self.quadspi.as_mut()?.read_register_at(offset, now_ns)
+    }
+
+    fn write_register_lanes(
+        &mut self,
+        address: u32,
+        value: u32,
+        lanes: u32,
+        now_ns: u64,
+    ) -> Option<Result<(), FlashError>> {
+        if let Some(offset) = self.quadspi_at(address) {
+            let quadspi = self.quadspi.as_mut()?;
+            quadspi.write_register(offset, value, lanes, now_ns);
+            return Some(Ok(()));
+        }
+        self.write_register(address, value, now_ns)
+    }
+
+    fn external_memory(&self) -> Option<Memory> {
+        self.quadspi.as_ref().map(|_| MEMORY_MAPPED)
+    }
+
+    fn external_memory_enabled(&self) -> bool {
+        self.quadspi.as_ref().is_some_and(Quadspi::memory_mapped)
     }
 
     fn write_register(
@@ -300,11 +352,17 @@ impl Soc for Stm32h7 {
             self.write_debug_mcu(offset, value);
             return Some(Ok(()));
         }
+        if self.quadspi_at(address).is_some() {
+            return self.write_register_lanes(address, value, 0xF, now_ns);
+        }
         let offset = offset_in(address, FLASH_INTERFACE_BASE, FLASH_INTERFACE_SIZE)?;
         self.flash.write_register(offset, value, now_ns)
     }
 
     fn reset(&mut self) -> Vec<FlashEffect> {
+        if let Some(quadspi) = &mut self.quadspi {
+            quadspi.reset();
+        }
         self.flash.reset()
     }
 
@@ -314,5 +372,37 @@ impl Soc for Stm32h7 {
 
     fn flash_mut(&mut self) -> Option<&mut dyn Controller> {
         Some(&mut self.flash)
+    }
+
+    /// The internal flash's operation or the QSPI flash's, whichever ends first.
+    fn flash_busy_until(&self) -> Option<u64> {
+        let external = self.quadspi.as_ref().and_then(|q| q.flash.busy_until_ns());
+        match (self.flash.busy_until_ns(), external) {
+            (Some(internal), Some(external)) => Some(internal.min(external)),
+            (internal, external) => internal.or(external),
+        }
+    }
+
+    /// The internal flash's and the QSPI flash's together.
+    fn take_flash_activity(&mut self) -> crate::soc::flash::FlashActivity {
+        let internal = self.flash.take_activity();
+        match &mut self.quadspi {
+            Some(quadspi) => internal.merge(quadspi.flash.take_activity()),
+            None => internal,
+        }
+    }
+
+    /// The internal flash's operation, then the QSPI flash's (its changes reach the
+    /// memory-mapped window).
+    fn complete_flash(&mut self, now_ns: u64) -> Option<FlashEffect> {
+        self.flash
+            .complete(now_ns)
+            .or_else(|| self.quadspi.as_mut()?.complete(now_ns))
+    }
+
+    /// A core store to the internal flash waits for its operation only: the QSPI flash
+    /// keeps its own time.
+    fn complete_flash_now(&mut self) -> Option<FlashEffect> {
+        self.flash.complete(u64::MAX)
     }
 }

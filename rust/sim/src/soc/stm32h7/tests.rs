@@ -447,3 +447,105 @@ fn version_2_breakpoint_in_ram() {
     assert_eq!(chip.core_register(15), Some(0x2000_0104));
     assert_ne!(read(&mut chip, 0xE000_ED30) & 0x2, 0, "DFSR.BKPT");
 }
+
+mod qspi {
+    use super::*;
+    use crate::soc::spi_flash::{PAGE_PROGRAM_NS, SECTOR_ERASE_NS};
+
+    const QUADSPI: u32 = 0x5200_5000;
+    const CR: u32 = QUADSPI;
+    const SR: u32 = QUADSPI + 0x08;
+    const DLR: u32 = QUADSPI + 0x10;
+    const CCR: u32 = QUADSPI + 0x14;
+    const AR: u32 = QUADSPI + 0x18;
+    const DR: u32 = QUADSPI + 0x20;
+    /// IMODE 1 line; ADMODE 1 line with ADSIZE 24 bits; DMODE 1 line; FMODE 11.
+    const INSTRUCTION: u32 = 1 << 8;
+    const ADDRESS: u32 = 1 << 10 | 2 << 12;
+    const DATA: u32 = 1 << 24;
+    const MAPPED: u32 = 3 << 26;
+    const BUSY: u32 = 1 << 5;
+
+    /// Program `bytes` (at most a page) at `offset` of the W25Q64 through the debugger, and
+    /// wait for the flash.
+    fn program(chip: &mut Chip, offset: u32, bytes: &[u8]) {
+        write(chip, CR, 1);
+        write(chip, CCR, INSTRUCTION | 0x06);
+        write(chip, DLR, bytes.len() as u32 - 1);
+        write(chip, CCR, INSTRUCTION | ADDRESS | DATA | 0x02);
+        write(chip, AR, offset);
+        for byte in bytes {
+            chip.write(DR, Width::Byte, u32::from(*byte)).unwrap();
+        }
+        assert_eq!(read(chip, SR) & BUSY, 0);
+        chip.advance_to(chip.now_ns() + PAGE_PROGRAM_NS);
+    }
+
+    fn memory_mapped(chip: &mut Chip) {
+        write(
+            chip,
+            CCR,
+            INSTRUCTION | ADDRESS | DATA | MAPPED | 8 << 18 | 0x0B,
+        );
+    }
+
+    #[test]
+    fn the_window_answers_in_memory_mapped_mode_only() {
+        let mut chip = Chip::new(Variant::Stm32h750vb);
+        assert_eq!(chip.read(0x9000_0000, Width::Word), Err(BusError::Fault));
+        program(&mut chip, 0x100, &[1, 2, 3, 4]);
+        assert_eq!(chip.read(0x9000_0100, Width::Word), Err(BusError::Fault));
+        memory_mapped(&mut chip);
+        assert_eq!(read(&mut chip, 0x9000_0100), 0x0403_0201);
+        assert_eq!(read(&mut chip, 0x907F_FFFC), u32::MAX);
+        assert_eq!(
+            chip.write(0x9000_0100, Width::Word, 0),
+            Err(BusError::Fault)
+        );
+        // Past the W25Q64's 8 MB: nothing there.
+        assert_eq!(chip.read(0x9080_0000, Width::Word), Err(BusError::Fault));
+        // The window follows an erase when it ends.
+        write(&mut chip, CR, 1 | 2); // ABORT
+        write(&mut chip, CCR, INSTRUCTION | 0x06);
+        write(&mut chip, CCR, INSTRUCTION | ADDRESS | 0x20);
+        write(&mut chip, AR, 0);
+        chip.advance_to(chip.now_ns() + SECTOR_ERASE_NS);
+        memory_mapped(&mut chip);
+        assert_eq!(read(&mut chip, 0x9000_0100), u32::MAX);
+        // The H743 has no QSPI flash here.
+        let mut h743 = Chip::new(Variant::Stm32h743zi);
+        assert_eq!(h743.read(0x9000_0000, Width::Word), Err(BusError::Fault));
+    }
+
+    #[test]
+    fn the_core_executes_from_the_window() {
+        use crate::chip::CoreStatus;
+        let mut chip = Chip::new(Variant::Stm32h750vb);
+        // movs r0, #42; bkpt.
+        program(&mut chip, 0, &[0x2A, 0x20, 0x00, 0xBE]);
+        write(&mut chip, 0xE000_EDF0, 0xA05F_0003);
+        assert!(chip.set_core_register(15, 0x9000_0000));
+        write(&mut chip, 0xE000_EDF0, 0xA05F_0001);
+        chip.advance_to(chip.now_ns() + 100_000);
+        assert!(
+            chip.core_status().locked_up,
+            "not memory-mapped: a bus error"
+        );
+        memory_mapped(&mut chip);
+        write(&mut chip, 0xE000_EDF0, 0xA05F_0003);
+        assert!(chip.set_core_register(15, 0x9000_0000));
+        write(&mut chip, 0xE000_EDF0, 0xA05F_0001);
+        chip.advance_to(chip.now_ns() + 100_000);
+        assert_eq!(
+            chip.core_status(),
+            CoreStatus {
+                halted: true,
+                sleeping: false,
+                locked_up: false,
+                in_reset: false
+            }
+        );
+        assert_eq!(chip.core_register(0), Some(42));
+        assert_eq!(chip.core_register(15), Some(0x9000_0002));
+    }
+}
