@@ -332,6 +332,21 @@ impl Runner {
         Ok(())
     }
 
+    /// Init and UnInit for Verify (`fnc` 3), the registers restored: an external flash's
+    /// algorithm leaves it readable at its addresses (a QUADSPI in memory-mapped mode),
+    /// which the flash is not after a reset, before its CRCs can be taken.
+    pub fn set_up_for_reading<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        core: &mut Core,
+        algorithm: &Algorithm,
+        ram: (u32, u32),
+    ) -> Result<(), Error> {
+        let began = self.begin(memory, core, algorithm, ram, Operation::Verify);
+        let finished = self.finish(memory, core, algorithm);
+        began.and(finished)
+    }
+
     /// Wait for the ProgramPage still running, if any, and check its result.
     pub fn settle<M: Memory>(&mut self, memory: &mut M, core: &mut Core) -> Result<(), Error> {
         let Some(call) = self.in_flight else {

@@ -162,14 +162,17 @@ impl<M: Memory> FlashDriver<M> for Flashes<'_> {
     ) -> Result<Method, Error> {
         // The CRC routine needs the core: the algorithm's last page must be done.
         self.runner.finish(memory, self.core, self.algorithm)?;
-        crc::block_crcs(
-            memory,
-            self.core,
-            &self.chip.memory_map(),
-            options,
-            address,
-            block,
-            crcs,
-        )
+        let map = self.chip.memory_map();
+        match crc::block_crcs(memory, self.core, &map, options, address, block, crcs) {
+            // An external flash answers only once its algorithm has set it up (the H750's
+            // QSPI flash after reset): Init and UnInit, then the CRCs again.
+            Err(Error::Adi(adi::Error::Bus { .. })) if self.covers(address) => {
+                let ram = self.ram()?;
+                self.runner
+                    .set_up_for_reading(memory, self.core, self.algorithm, ram)?;
+                crc::block_crcs(memory, self.core, &map, options, address, block, crcs)
+            }
+            taken => taken,
+        }
     }
 }

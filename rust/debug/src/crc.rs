@@ -281,8 +281,9 @@ fn run<M: Memory>(
         .timeout_micros
         .unwrap_or(BASE_TIMEOUT_MICROS + bytes * MICROS_PER_KIB / 1024);
     let finished = match adi::poll_memory(memory, timeout, None::<adi::Error>, |memory| {
+        // A lockup (a bus error reading the memory) ends it too: it will not halt.
         let dhcsr: Dhcsr = memory.load().map_err(Some)?;
-        Ok(dhcsr.s_halt().then_some(()))
+        Ok((dhcsr.s_halt() || dhcsr.s_lockup()).then_some(()))
     }) {
         Ok(()) => true,
         Err(None) => false,

@@ -406,3 +406,79 @@ fn probe_rs_samd21_algorithm_flashes_the_samd21() {
         "firmware-samd21.bin",
     );
 }
+
+/// The external-flash FLM built here (tests/firmware/flm/w25q64_h750.c) writes the
+/// simulated STM32H750's W25Q64JV through QUADSPI: the window at 0x9000_0000 is a bus
+/// error until the algorithm's UnInit leaves memory-mapped mode on, then reads back the
+/// image (and the CRC routine, run by the core, reads it there too). Also the virtual time
+/// against the flash's own (W25Q64JV typical: 45 ms a 4 KB sector, 0.4 ms a page).
+#[test]
+fn an_external_flash_flm_writes_the_h750_qspi_flash() {
+    let file = flm("w25q64_h750.flm");
+    let mut algorithm = algo::Algorithm::new();
+    algo::flm::load(&mut algorithm, &mut &file[..]).unwrap();
+    let device = &algorithm.device;
+    assert_eq!(
+        (device.start, device.size, device.page_size, device.erased),
+        (0x9000_0000, 0x80_0000, 256, 0xFF)
+    );
+    assert_eq!(
+        device.sectors.as_slice(),
+        [algo::SectorRun {
+            size: 0x1000,
+            offset: 0
+        }]
+    );
+    let top = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let image = std::fs::read(top.join("build/firmware/h750-qspi-external.bin")).unwrap();
+
+    // At SWCLK 4 MHz, as the other benchmarks.
+    let (wire, clock) = virtual_wire::wire(Variant::Stm32h750vb, Some(4_000_000));
+    let mut session = Session::new();
+    assert_eq!(session.scan(wire, clock).unwrap().count(), 1);
+    session.attach(1).unwrap();
+    session.set_algorithm_slack(10);
+    // After reset the QUADSPI is off: nothing answers at 0x9000_0000.
+    assert!(session.read_memory(0x9000_0000, &mut [0; 4]).is_err());
+    use_flm(&mut session, &file).unwrap();
+    let map = session.memory_map().unwrap();
+    assert!(map.regions().any(|region| region.start == 0x9000_0000
+        && region.length == 0x80_0000
+        && region.as_flash().is_some()));
+    // First into the erased flash (nothing to erase), then the image over it.
+    let inverted: Vec<u8> = image.iter().map(|byte| !byte).collect();
+    let pc_before = session.read_register(15).unwrap();
+    let into_erased = flash(&mut session, 0x9000_0000, &inverted);
+    assert_eq!(read(&mut session, 0x9000_0000, image.len()), inverted);
+    let over = flash(&mut session, 0x9000_0000, &image);
+    assert_eq!(session.read_register(15).unwrap(), pc_before);
+    assert_eq!(read(&mut session, 0x9000_0000, image.len()), image);
+    let (crc, _) = session.crc32(0x9000_0000, image.len() as u32).unwrap();
+    assert_eq!(crc, debug::crc::GDB_CRC.checksum(&image));
+
+    let sectors = image.len().div_ceil(0x1000) as u64;
+    let pages = |image: &[u8]| {
+        image
+            .chunks(256)
+            .filter(|page| page.iter().any(|&byte| byte != 0xFF))
+            .count() as u64
+    };
+    let programs = pages(&inverted) * 400_000;
+    let erases_and_programs = sectors * 45_000_000 + pages(&image) * 400_000;
+    let ms = |ns: u64| ns as f64 / 1e6;
+    eprintln!(
+        "H750 QSPI at SWCLK 4 MHz, {} bytes, virtual time (the flash's own time): into the \
+         erased flash {:.1} ms ({:.1} ms of page programs); over other data {:.1} ms ({:.1} \
+         ms: {sectors} sector erases and the page programs)",
+        image.len(),
+        ms(into_erased),
+        ms(programs),
+        ms(over),
+        ms(erases_and_programs),
+    );
+    assert!(into_erased >= programs && over >= erases_and_programs);
+
+    // Writing it again: every page already holds its data, nothing is erased.
+    let again = flash(&mut session, 0x9000_0000, &image);
+    assert!(again < programs, "{again} ns");
+}

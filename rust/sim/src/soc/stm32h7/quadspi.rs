@@ -30,7 +30,8 @@
 //! (register reads here carry no width); polling is evaluated when SR or DR is read,
 //! not every PIR cycles, and neither the timeout (LPTR, TOF) nor the interrupts (TEIE
 //! ... TOIE) nor DMA act; FTHRES and FLEVEL follow no FIFO (FLEVEL reads the bytes
-//! waiting, FTF is set while there are any to read); the memory-mapped window shows the
+//! waiting to be read; FTF is set while there are any, and throughout an indirect write,
+//! whose FIFO always has room); the memory-mapped window shows the
 //! array as the flash last finished it (an operation in progress is not seen until it
 //! ends, and reads past DCR.FSIZE are not refused below 8 MB); dual-flash mode (DFM) and
 //! bank 2 (FSEL) are not modelled: every command goes to the one flash.
@@ -241,7 +242,8 @@ impl Quadspi {
             _ => 0,
         };
         let mut status = self.flags | waiting.min(32) << SR_FLEVEL_SHIFT;
-        if waiting > 0 {
+        // Bytes to read, or room to write (the FIFO empties at once here).
+        if waiting > 0 || matches!(self.transfer, Some(Transfer::Write(_))) {
             status |= SR_FTF;
         }
         if self.transfer.is_some() {
