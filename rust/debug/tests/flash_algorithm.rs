@@ -482,3 +482,14 @@ fn an_external_flash_flm_writes_the_h750_qspi_flash() {
     let again = flash(&mut session, 0x9000_0000, &image);
     assert!(again < programs, "{again} ns");
 }
+
+#[test]
+fn probe_rs_stm32h7_algorithm_flashes_the_h743() {
+    // ST's stm32h7x_2048 (from the STM32H7 pack): 128 KB sectors, both banks.
+    flash_with_probe_rs(
+        Variant::Stm32h743zi,
+        "STM32H7_Series.yaml",
+        "stm32h7x_2048",
+        "firmware-f4.bin",
+    );
+}
