@@ -488,6 +488,7 @@ mod tests {
     fn sector_erase_takes_its_time() {
         let mut q = Quadspi::default();
         q.flash.load(0x2000, &[0; 0x2000]);
+        assert_eq!(q.flash.take_changed(), Some((0x2000, 0x4000)));
         word(&mut q, CR, ENABLE, 0);
         write_enable(&mut q, 0);
         word(&mut q, CCR, INSTRUCTION_1 | ADDRESS_24 | 0x20, 0);
