@@ -149,3 +149,16 @@ def test_pyocd_built_in_algorithm_flashes_the_high_density_f103(unix_micropython
                             timeout=240, env=environment)
     output = result.stdout + result.stderr
     assert output.split() == ["2048", "matched"], output
+
+
+def test_gdb_loads_the_rp2040_through_its_probe_rs_algorithm(unix_micropython, tmp_path,
+                                                             firmware):
+    """Raspberry Pi's RP2040 algorithm from the probe-rs crate (its `algo`: Init, EraseSector,
+    ProgramPage and UnInit call the boot ROM's flash functions through rom_table_lookup)
+    on the simulated RP2040's core 0: its 128 MB region (4 KB pages and sectors) replaces
+    the driver's 2 MB one, gdb's load goes through it, compare-sections matches and the
+    program runs from XIP to a breakpoint."""
+    algorithm = probe_rs_algorithm(tmp_path, "RP2040.yaml", "algo")
+    setup = [f"target.flash_algorithm(json.load(open({str(algorithm)!r})))"]
+    gdb_load(unix_micropython, tmp_path, "rp2040", setup, firmware / "firmware-rp2040.elf",
+             "0x10000000 0x18000000 flash blocksize 0x1000")
