@@ -8,6 +8,8 @@
 // -DHANG (EraseSector never returns), -DFAIL (ProgramPage returns 1).
 #include <stdint.h>
 
+#include "flash_device.h"
+
 #define FLASH_KEYR (*(volatile uint32_t *)0x40022004)
 #define FLASH_SR (*(volatile uint32_t *)0x4002200C)
 #define FLASH_CR (*(volatile uint32_t *)0x40022010)
@@ -26,26 +28,6 @@
 #define KEY1 0x45670123u
 #define KEY2 0xCDEF89ABu
 
-// FlashOS.h's FlashDevice (Open-CMSIS-Pack), 160 bytes then the sector list.
-struct FlashSector {
-    uint32_t size;
-    uint32_t address;
-};
-
-struct FlashDevice {
-    uint16_t version;
-    char name[128];
-    uint16_t type;
-    uint32_t address;
-    uint32_t size;
-    uint32_t page_size;
-    uint32_t reserved;
-    uint8_t erased;
-    uint8_t padding[3];
-    uint32_t program_timeout_ms;
-    uint32_t erase_timeout_ms;
-    struct FlashSector sectors[2];
-};
 
 __attribute__((section("DevDscr"), used)) const struct FlashDevice FlashDevice = {
     .version = 0x0101,

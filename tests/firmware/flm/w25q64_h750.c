@@ -14,6 +14,8 @@
 // Built by ../Makefile into build/firmware/w25q64_h750.flm (flm.ld).
 #include <stdint.h>
 
+#include "flash_device.h"
+
 #define REG(address) (*(volatile uint32_t *)(address))
 
 // RCC (RM0433 8.7): AHB3ENR.QSPIEN 14; AHB4ENR.GPIOxEN (B 1, D 3, E 4).
@@ -83,26 +85,6 @@
 #define FLASH_SIZE 0x800000u
 #define PAGE_SIZE 256u
 
-// FlashOS.h's FlashDevice (Open-CMSIS-Pack), 160 bytes then the sector list.
-struct FlashSector {
-    uint32_t size;
-    uint32_t address;
-};
-
-struct FlashDevice {
-    uint16_t version;
-    char name[128];
-    uint16_t type;
-    uint32_t address;
-    uint32_t size;
-    uint32_t page_size;
-    uint32_t reserved;
-    uint8_t erased;
-    uint8_t padding[3];
-    uint32_t program_timeout_ms;
-    uint32_t erase_timeout_ms;
-    struct FlashSector sectors[2];
-};
 
 // Timeouts: the datasheet's maxima (tPP 3 ms, tSE 400 ms) with room.
 __attribute__((section("DevDscr"), used)) const struct FlashDevice FlashDevice = {
