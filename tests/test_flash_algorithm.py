@@ -67,30 +67,71 @@ def gdb_load(micropython, cwd, chip, setup, elf, flash_map):
     assert "blink_step" in run.output("continue"), f"{run}"
 
 
-@pytest.mark.parametrize("algorithm", ["flm", "probe_rs"])
-def test_gdb_loads_through_an_algorithm(unix_micropython, tmp_path, firmware, probe_rs_json,
-                                        algorithm):
-    """On the 64 KB STM32F103C8 the 128 KB algorithms' region replaces the driver's: the
-    memory map gdb reads shows it, and every vFlash packet goes to the algorithm."""
-    if algorithm == "flm":
-        setup = [f"target.flash_algorithm({str(firmware / 'stm32f1.flm')!r})"]
-    else:
-        setup = [f"target.flash_algorithm(json.load(open({str(probe_rs_json)!r})))"]
+def test_gdb_loads_through_the_flm_built_here(unix_micropython, tmp_path, firmware):
+    """On the 64 KB STM32F103C8 the 128 KB FLM's region replaces the driver's: the memory
+    map gdb reads shows it, and every vFlash packet goes to the algorithm."""
+    setup = [f"target.flash_algorithm({str(firmware / 'stm32f1.flm')!r})"]
     gdb_load(unix_micropython, tmp_path, "stm32f103c8", setup, firmware / "firmware.elf",
              "0x08000000 0x08020000 flash blocksize 0x400")
 
 
-def test_gdb_loads_an_stm32f4_through_its_probe_rs_algorithm(unix_micropython, tmp_path,
-                                                             firmware):
-    """The STM32F407 has no engine driver here: probe-rs's stm32f4xx_1024 (from ST's pack)
-    is its flash driver, three runs of sectors in the memory map, the SRAM given. Its
-    EraseSector spins for the 400 ms a 16 KB sector takes, which the emulated core needs
-    many times longer for on the host: 120 s of slack."""
-    algorithm = probe_rs_algorithm(tmp_path, "STM32F4_Series.yaml", "stm32f4xx_1024")
-    setup = [f"target.flash_algorithm(json.load(open({str(algorithm)!r})), 0x20000000, 0x20000, "
-             "120000)"]
-    gdb_load(unix_micropython, tmp_path, "stm32f407vg", setup, firmware / "firmware-f4.elf",
-             "0x08000000 0x08010000 flash blocksize 0x4000")
+# The vendors' algorithms of the probe-rs crate (targets/*.yaml, extracted by probe-rs's
+# target-gen from the vendors' CMSIS-Packs): chip: (file, algorithm, firmware build, the
+# first flash run of `info mem` with the algorithm's region, whether `target` also writes
+# over other data). Nobody here wrote them; the simulated flash controllers are modelled
+# from the reference manuals alone.
+VENDOR_ALGORITHMS = {
+    # ST's STM32F1 128 KB algorithm: on the 64 KB C8 its 128 KB region replaces the driver's.
+    "stm32f103c8": ("STM32F1_Series.yaml", "stm32f10x_128", "firmware",
+                    "0x08000000 0x08020000 flash blocksize 0x400", True),
+    # ST's STM32F4 1 MB algorithm: no engine driver for the F407; three runs of sectors.
+    "stm32f407vg": ("STM32F4_Series.yaml", "stm32f4xx_1024", "firmware-f4",
+                    "0x08000000 0x08010000 flash blocksize 0x4000", True),
+    # Nordic's nRF52 algorithm (NVMC): 4 KB pages, one region from 0 over the UICR.
+    "nrf52840": ("nRF52_Series.yaml", "nrf52", "firmware-nrf52",
+                 "0x00000000 0x10002000 flash blocksize 0x1000", True),
+    # Microchip's SAMD21 256 KB algorithm (NVMCTRL): 64-byte pages, 16 KB sectors.
+    "atsamd21g18a": ("SAMD21.yaml", "atsamd21_256", "firmware-samd21",
+                     "0x00000000 0x00040000 flash blocksize 0x4000", True),
+    # Raspberry Pi's RP2040 algorithm (through the boot ROM's flash functions): its 128 MB
+    # region (4 KB sectors) replaces the driver's 2 MB one.
+    "rp2040": ("RP2040.yaml", "algo", "firmware-rp2040",
+               "0x10000000 0x18000000 flash blocksize 0x1000", True),
+    # ST's STM32H7 2 MB algorithm: 128 KB sectors over both banks. Not over other data
+    # through `target`: one 128 KB EraseSector polls ~2 s of the simulator's flash time,
+    # about 18 s of emulation on this host.
+    "stm32h743zi": ("STM32H7_Series.yaml", "stm32h7x_2048", "firmware-f4",
+                    "0x08000000 0x08200000 flash blocksize 0x20000", False),
+}
+# Time added to each call's timeout: the probe's clock is the host's, and the emulated core
+# polls the simulated flash's busy flag far slower than the chip would.
+SLACK_MS = 120000
+
+
+@pytest.mark.parametrize("chip", list(VENDOR_ALGORITHMS))
+def test_vendor_algorithm_through_target(unix_micropython, tmp_path, firmware, chip):
+    file, name, image, _, over = VENDOR_ALGORITHMS[chip]
+    algorithm = probe_rs_algorithm(tmp_path, file, name)
+    environment = dict(os.environ, BMP_WIRE=f"sim:{chip}")
+    result = subprocess.run(
+        [str(unix_micropython), str(TOP / "tests" / "sim" / "vendor_algorithm.py"),
+         str(algorithm), str(firmware / f"{image}.bin"), str(SLACK_MS), str(int(over))],
+        capture_output=True, text=True, timeout=240, env=environment)
+    output = result.stdout + result.stderr
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert all(line.endswith(" ok") for line in lines) and len(lines) == 4 + over, output
+
+
+@pytest.mark.parametrize("chip", list(VENDOR_ALGORITHMS))
+def test_vendor_algorithm_through_gdb_load(unix_micropython, tmp_path, firmware, chip):
+    """gdb `load` through bmp with the vendor's algorithm set before bmp.init(): the memory
+    map gdb reads shows its region, every vFlash packet goes to it, compare-sections
+    matches and the program runs to a breakpoint."""
+    file, name, image, flash_map, _ = VENDOR_ALGORITHMS[chip]
+    algorithm = probe_rs_algorithm(tmp_path, file, name)
+    setup = [f"target.flash_algorithm(json.load(open({str(algorithm)!r})), None, None, "
+             f"{SLACK_MS})"]
+    gdb_load(unix_micropython, tmp_path, chip, setup, firmware / f"{image}.elf", flash_map)
 
 
 def pyocd_algorithm(module, target_class, directory):
@@ -149,16 +190,3 @@ def test_pyocd_built_in_algorithm_flashes_the_high_density_f103(unix_micropython
                             timeout=240, env=environment)
     output = result.stdout + result.stderr
     assert output.split() == ["2048", "matched"], output
-
-
-def test_gdb_loads_the_rp2040_through_its_probe_rs_algorithm(unix_micropython, tmp_path,
-                                                             firmware):
-    """Raspberry Pi's RP2040 algorithm from the probe-rs crate (its `algo`: Init, EraseSector,
-    ProgramPage and UnInit call the boot ROM's flash functions through rom_table_lookup)
-    on the simulated RP2040's core 0: its 128 MB region (4 KB pages and sectors) replaces
-    the driver's 2 MB one, gdb's load goes through it, compare-sections matches and the
-    program runs from XIP to a breakpoint."""
-    algorithm = probe_rs_algorithm(tmp_path, "RP2040.yaml", "algo")
-    setup = [f"target.flash_algorithm(json.load(open({str(algorithm)!r})))"]
-    gdb_load(unix_micropython, tmp_path, "rp2040", setup, firmware / "firmware-rp2040.elf",
-             "0x10000000 0x18000000 flash blocksize 0x1000")
