@@ -1,8 +1,12 @@
-"""Flash algorithms run by the probe (issue 12): probe-rs's stm32f10x_128 (from the probe-rs
-crate's STM32F1_Series.yaml, tools/probe-rs-targets) and the FLM built here
-(tests/firmware/flm) on the simulated STM32F103CB, through target.flash_algorithm from a
-script and through gdb `load` + `compare-sections`; bad algorithms give clear errors."""
+"""Flash algorithms run by the probe (issue 12), each through target.flash_algorithm from a
+script and through gdb `load` + `compare-sections`: the vendors' algorithms of the probe-rs
+crate (targets/*.yaml, tools/probe-rs-targets) and pyOCD's built-in ones (build/venv's
+pyocd) on the simulated chips they are for, the FLM built here (tests/firmware/flm); bad
+algorithms give clear errors."""
 
+import base64
+import importlib
+import json
 import os
 import pathlib
 import subprocess
@@ -108,18 +112,23 @@ VENDOR_ALGORITHMS = {
 SLACK_MS = 120000
 
 
-@pytest.mark.parametrize("chip", list(VENDOR_ALGORITHMS))
-def test_vendor_algorithm_through_target(unix_micropython, tmp_path, firmware, chip):
-    file, name, image, _, over = VENDOR_ALGORITHMS[chip]
-    algorithm = probe_rs_algorithm(tmp_path, file, name)
+def run_vendor_algorithm(micropython, chip, algorithm, image, over):
+    """tests/sim/vendor_algorithm.py on the simulated `chip`: every check passes."""
     environment = dict(os.environ, BMP_WIRE=f"sim:{chip}")
     result = subprocess.run(
-        [str(unix_micropython), str(TOP / "tests" / "sim" / "vendor_algorithm.py"),
-         str(algorithm), str(firmware / f"{image}.bin"), str(SLACK_MS), str(int(over))],
+        [str(micropython), str(TOP / "tests" / "sim" / "vendor_algorithm.py"), str(algorithm),
+         str(image), str(SLACK_MS), str(int(over))],
         capture_output=True, text=True, timeout=240, env=environment)
     output = result.stdout + result.stderr
     lines = [line for line in output.splitlines() if line.strip()]
     assert all(line.endswith(" ok") for line in lines) and len(lines) == 4 + over, output
+
+
+@pytest.mark.parametrize("chip", list(VENDOR_ALGORITHMS))
+def test_vendor_algorithm_through_target(unix_micropython, tmp_path, firmware, chip):
+    file, name, image, _, over = VENDOR_ALGORITHMS[chip]
+    run_vendor_algorithm(unix_micropython, chip, probe_rs_algorithm(tmp_path, file, name),
+                         firmware / f"{image}.bin", over)
 
 
 @pytest.mark.parametrize("chip", list(VENDOR_ALGORITHMS))
@@ -135,58 +144,74 @@ def test_vendor_algorithm_through_gdb_load(unix_micropython, tmp_path, firmware,
 
 
 def pyocd_algorithm(module, target_class, directory):
-    """pyOCD's built-in FLASH_ALGO of `module` (pyocd/target/builtin, in build/venv) as the
-    dict target.flash_algorithm takes: the blob (its 32-byte header included) with the
-    entry points and static base as offsets from its load address, the flash region of
-    the target's pyOCD memory map, and the FlashDevice timeouts of ST's F1 algorithm."""
-    import importlib
-    import json
-    builtin = importlib.import_module(f"pyocd.target.builtin.{module}")
+    """pyOCD's built-in FLASH_ALGO of `module` (pyocd.target.builtin or .family, in
+    build/venv) as the dict target.flash_algorithm takes: the blob (its header included)
+    with the entry points and static base as offsets from its load address; the flash
+    the blob gives (flash_start, flash_size, sector_sizes), else the first flash region of
+    the target's pyOCD memory map that uses it; its page size, else the region's. pyOCD's
+    blobs carry no timeouts: 1 s a page, 6 s a sector (the slack comes on top)."""
+    builtin = importlib.import_module(f"pyocd.target.{module}")
     blob = builtin.FLASH_ALGO
-    flash = next(region for region in getattr(builtin, target_class).MEMORY_MAP.regions
-                 if region.type.name == "FLASH")
+    region = next(region for region in getattr(builtin, target_class).MEMORY_MAP.regions
+                  if region.type.name == "FLASH" and region.algo is blob)
+    start = blob.get("flash_start", region.start)
+    sectors = blob.get("sector_sizes", [(0, region.sector_size)])
     load = blob["load_address"]
+    entries = {"pc_init": "pc_init", "pc_uninit": "pc_unInit", "pc_program_page":
+               "pc_program_page", "pc_erase_sector": "pc_erase_sector", "pc_erase_all":
+               "pc_eraseAll"}
     algorithm = {
-        "name": f"pyOCD {module}",
-        "instructions": b"".join(word.to_bytes(4, "little")
-                                 for word in blob["instructions"]).hex(),
-        "pc_init": blob["pc_init"] - load,
-        "pc_program_page": blob["pc_program_page"] - load,
-        "pc_erase_sector": blob["pc_erase_sector"] - load,
-        "pc_erase_all": blob["pc_eraseAll"] - load,
+        "name": f"pyOCD {target_class}",
+        "instructions": base64.b64encode(b"".join(
+            word.to_bytes(4, "little") for word in blob["instructions"])).decode(),
+        # The RP2040's pc_eraseAll is 0x120000003: none.
+        **{ours: blob[theirs] - load for ours, theirs in entries.items()
+           if theirs in blob and blob[theirs] < 1 << 32},
         "data_section_offset": blob["static_base"] - load,
         "flash_properties": {
-            "address_range": {"start": flash.start, "end": flash.end + 1},
-            "page_size": flash.blocksize, "erased_byte_value": 0xFF,
-            "program_page_timeout": 100, "erase_sector_timeout": 500,
-            "sectors": [{"size": flash.blocksize, "address": 0}],
+            "address_range": {"start": start,
+                              "end": start + blob.get("flash_size", region.length)},
+            "page_size": blob.get("page_size") or region.page_size,
+            "erased_byte_value": region.erased_byte_value,
+            "program_page_timeout": 1000, "erase_sector_timeout": 6000,
+            "sectors": [{"size": size, "address": offset} for offset, size in sectors],
         },
     }
-    out = directory / f"{module}.json"
+    out = directory / f"{target_class}.json"
     out.write_text(json.dumps(algorithm))
     return out
 
 
-def test_pyocd_built_in_algorithm_flashes_the_high_density_f103(unix_micropython, tmp_path,
-                                                                firmware):
-    """pyOCD's STM32F103RC algorithm (ST's, as pyOCD ships it) through target.flash_algorithm
-    on the simulated STM32F103RC: its 2 KB pages, and its data past its code (static base
-    at 0x200, the blob 276 bytes)."""
-    algorithm = pyocd_algorithm("target_STM32F103RC", "STM32F103RC", tmp_path)
-    script = "\n".join([
-        "import json, target, binascii",
-        "target.swdp_scan(); target.attach(1)",
-        f"a = json.load(open({str(algorithm)!r}))",
-        "a['instructions'] = binascii.unhexlify(a['instructions'])",
-        "print(target.flash_algorithm(a)['page_size'])",
-        f"image = open({str(firmware / 'firmware.bin')!r}, 'rb').read()",
-        "target.flash_erase(0x08000000, len(image)); target.flash_write(0x08000000, image)",
-        "target.flash_done()",
-        "back = bytearray(len(image)); target.mem_read(back, 0x08000000)",
-        "print('matched' if back == image else 'DIFFERENT')",
-    ])
-    environment = dict(os.environ, BMP_WIRE="sim:stm32f103rc")
-    result = subprocess.run([str(unix_micropython), "-c", script], capture_output=True, text=True,
-                            timeout=240, env=environment)
-    output = result.stdout + result.stderr
-    assert output.split() == ["2048", "matched"], output
+# pyOCD's built-in algorithms for the simulated chips: chip: (module, target class,
+# firmware build, over other data through `target`). pyOCD has none for the F407 (its
+# builtins are the F412, F429, F439) nor the SAMD21 (a pack).
+PYOCD_ALGORITHMS = {
+    # ST's STM32F103RC algorithm: 2 KB pages, its data past its code (static base 0x200).
+    "stm32f103rc": ("builtin.target_STM32F103RC", "STM32F103RC", "firmware", True),
+    # Nordic's algorithm as pyOCD ships it for the nRF52840.
+    "nrf52840": ("builtin.target_nRF52840_xxAA", "NRF52840", "firmware-nrf52", True),
+    # ST's STM32H7 algorithm for both banks (2 MB); not over other data, as above.
+    "stm32h743zi": ("builtin.target_STM32H743xx", "STM32H743xx", "firmware-f4", False),
+    # pyOCD's own RP2040 algorithm (boot ROM functions), 256-byte pages.
+    "rp2040": ("family.target_rp2", "RP2040Core0", "firmware-rp2040", True),
+}
+
+
+@pytest.mark.parametrize("chip", list(PYOCD_ALGORITHMS))
+def test_pyocd_built_in_algorithm_through_target(unix_micropython, tmp_path, firmware, chip):
+    module, target_class, image, over = PYOCD_ALGORITHMS[chip]
+    run_vendor_algorithm(unix_micropython, chip, pyocd_algorithm(module, target_class, tmp_path),
+                         firmware / f"{image}.bin", over)
+
+
+@pytest.mark.parametrize("chip", list(PYOCD_ALGORITHMS))
+def test_pyocd_built_in_algorithm_through_gdb_load(unix_micropython, tmp_path, firmware, chip):
+    module, target_class, image, _ = PYOCD_ALGORITHMS[chip]
+    algorithm = pyocd_algorithm(module, target_class, tmp_path)
+    properties = json.loads(algorithm.read_text())["flash_properties"]
+    flash = properties["address_range"]
+    flash_map = (f"0x{flash['start']:08x} 0x{flash['end']:08x} flash blocksize "
+                 f"0x{properties['sectors'][0]['size']:x}")
+    setup = [f"target.flash_algorithm(json.load(open({str(algorithm)!r})), None, None, "
+             f"{SLACK_MS})"]
+    gdb_load(unix_micropython, tmp_path, chip, setup, firmware / f"{image}.elf", flash_map)
