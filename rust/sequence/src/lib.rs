@@ -21,8 +21,18 @@
 //! ```
 //!
 //! `control` takes `if`, `while` and `timeout` (µs) in that order, each optional; its body
-//! holds `block`s and `control`s, a `block` holds statements, as in the pdsc schema
-//! (`atomic` after `block` is accepted and runs as a plain block).
+//! holds `block`s and `control`s, a `block` holds statements, as in the pdsc schema.
+//!
+//! `block atomic` (pdsc schema, "block": `atomic`) runs its accesses as one batch
+//! ([`Target::batch`]) with nothing in between: the statements are read once to collect
+//! the accesses (none is made), the batch goes to the target, and the statements are read
+//! again with the batch's results to set the variables and say the messages. What the
+//! spec forbids in an atomic block is refused when the text is loaded: `Sequence()`,
+//! `Query()`, `QueryValue()`, a value read in the block used in it (an access's argument,
+//! a condition of `&&`, `||`, `?:`, or a variable it was assigned to), more than
+//! [`MAX_ATOMIC_OPERATIONS`] accesses. The batch stops at its first failing access; the
+//! error names that access's statement, or with `__errorcontrol` bit 0 set, it and the
+//! accesses after it give 0 and `__Result` becomes -1.
 //!
 //! The text is checked whole when it is loaded ([`Sequences::load`]): syntax, function
 //! names and their arguments. It is then interpreted as it is, with no tree built (no heap
@@ -68,6 +78,8 @@ pub const MAX_CALL_DEPTH: usize = 8;
 /// Parentheses and unary operators nested in one expression (each level is a few stack
 /// frames on the probe; DFP expressions nest 3 or 4 deep).
 pub const MAX_EXPRESSION_DEPTH: usize = 16;
+/// Accesses of one atomic block (each a DAP command a probe would queue).
+pub const MAX_ATOMIC_OPERATIONS: usize = 32;
 /// A `while` with no timeout (timeout 0: none, per the spec) is stopped after this long.
 pub const MAX_UNTIMED_WHILE_MICROS: u64 = 10_000_000;
 
@@ -114,6 +126,70 @@ pub enum MessageKind {
     Error,
 }
 
+/// One debug access of a sequence: what [`Target::perform`] and [`Target::batch`] do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operation {
+    ReadMemory {
+        ap: u8,
+        address: u64,
+        width: Width,
+    },
+    WriteMemory {
+        ap: u8,
+        address: u64,
+        width: Width,
+        value: u64,
+    },
+    ReadAp {
+        ap: u8,
+        register: u8,
+    },
+    WriteAp {
+        ap: u8,
+        register: u8,
+        value: u32,
+    },
+    ReadDp {
+        register: u8,
+    },
+    WriteDp {
+        register: u8,
+        value: u32,
+    },
+    ReadAccessAp {
+        dp: u8,
+        address: u64,
+    },
+    WriteAccessAp {
+        dp: u8,
+        address: u64,
+        value: u32,
+    },
+    Delay {
+        micros: u32,
+    },
+    WriteAbort {
+        value: u32,
+    },
+    SwjPins {
+        output: u8,
+        select: u8,
+        wait_micros: u32,
+    },
+    SwjClock {
+        hz: u32,
+    },
+    SwjSequence {
+        count: u8,
+        bits: u64,
+    },
+    JtagSequence {
+        count: u8,
+        tms: bool,
+        tdi: u64,
+    },
+}
+
 /// What the sequences act on: the debug port, its access ports and the target's memory
 /// behind them, the probe's pins and its clock. The engine implements it over its debug
 /// port (rust/debug); the tests over a model.
@@ -158,6 +234,59 @@ pub trait Target {
     fn now_micros(&mut self) -> u64;
     /// `Message()`, a `while` timeout's warning, `Query()` answered with its default.
     fn message(&mut self, kind: MessageKind, text: &str);
+
+    /// One access by the methods above; its value (0 for a write).
+    fn perform(&mut self, operation: &Operation) -> Result<u64, Self::Error> {
+        use Operation as O;
+        Ok(match *operation {
+            O::ReadMemory { ap, address, width } => self.read_memory(ap, address, width)?,
+            O::WriteMemory {
+                ap,
+                address,
+                width,
+                value,
+            } => self.write_memory(ap, address, width, value).map(|()| 0)?,
+            O::ReadAp { ap, register } => u64::from(self.read_ap(ap, register)?),
+            O::WriteAp {
+                ap,
+                register,
+                value,
+            } => self.write_ap(ap, register, value).map(|()| 0)?,
+            O::ReadDp { register } => u64::from(self.read_dp(register)?),
+            O::WriteDp { register, value } => self.write_dp(register, value).map(|()| 0)?,
+            O::ReadAccessAp { dp, address } => u64::from(self.read_access_ap(dp, address)?),
+            O::WriteAccessAp { dp, address, value } => {
+                self.write_access_ap(dp, address, value).map(|()| 0)?
+            }
+            O::Delay { micros } => {
+                self.delay_micros(micros);
+                0
+            }
+            O::WriteAbort { value } => self.write_abort(value).map(|()| 0)?,
+            O::SwjPins {
+                output,
+                select,
+                wait_micros,
+            } => u64::from(self.swj_pins(output, select, wait_micros)?),
+            O::SwjClock { hz } => self.swj_clock(hz).map(|()| 0)?,
+            O::SwjSequence { count, bits } => self.swj_sequence(count, bits).map(|()| 0)?,
+            O::JtagSequence { count, tms, tdi } => self.jtag_sequence(count, tms, tdi)?,
+        })
+    }
+
+    /// An atomic block's accesses, in order, with nothing else between them; each one's
+    /// value into `results` (as long as `operations`). Stops at the first that fails:
+    /// its index and why. A probe that queues DAP commands sends them as one.
+    fn batch(
+        &mut self,
+        operations: &[Operation],
+        results: &mut [u64],
+    ) -> Result<(), (usize, Self::Error)> {
+        for (index, (operation, result)) in operations.iter().zip(results.iter_mut()).enumerate() {
+            *result = self.perform(operation).map_err(|error| (index, error))?;
+        }
+        Ok(())
+    }
 }
 
 /// The predefined variables a connection starts with (spec, "Pre-defined Debug Access

@@ -5,9 +5,9 @@
 
 use crate::lexer::{self, Binary, LexError, Symbol, Token};
 use crate::{
-    Context, Debugvar, Entry, Error, Fault, Location, MAX_CALL_DEPTH, MAX_CONTROL_DEPTH,
-    MAX_DEBUGVARS, MAX_EXPRESSION_DEPTH, MAX_SEQUENCES, MAX_UNTIMED_WHILE_MICROS, MAX_VARIABLES,
-    MessageKind, Sequences, Target, Width,
+    Context, Debugvar, Entry, Error, Fault, Location, MAX_ATOMIC_OPERATIONS, MAX_CALL_DEPTH,
+    MAX_CONTROL_DEPTH, MAX_DEBUGVARS, MAX_EXPRESSION_DEPTH, MAX_SEQUENCES,
+    MAX_UNTIMED_WHILE_MICROS, MAX_VARIABLES, MessageKind, Operation, Sequences, Target, Width,
 };
 use core::convert::Infallible;
 use core::fmt::Write;
@@ -65,6 +65,72 @@ const FUNCTIONS: &[(&str, &[Parameter])] = &[
     ("Message", &[N, T]),
     ("LoadDebugInfo", &[T]),
 ];
+
+/// The functions whose value comes from the target (what an atomic block may not use
+/// before it ends).
+const READING: &[&str] = &[
+    "Read8",
+    "Read16",
+    "Read32",
+    "Read64",
+    "ReadAP",
+    "ReadDP",
+    "ReadAccessAP",
+    "DAP_SWJ_Pins",
+    "DAP_JTAG_Sequence",
+];
+
+/// The functions that are not target accesses (the rest go into an atomic block's batch).
+const NOT_ACCESSES: &[&str] = &[
+    "Sequence",
+    "Query",
+    "QueryValue",
+    "Message",
+    "LoadDebugInfo",
+];
+
+/// Variables one atomic block may assign a read value to.
+const MAX_ATOMIC_RESULTS: usize = 16;
+
+/// How accesses are made.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// One at a time, as the statements are read.
+    Direct,
+    /// An atomic block's first reading: accesses are collected, none made; values 0.
+    Collect,
+    /// Its second reading, after the batch: accesses give the batch's results.
+    Replay,
+}
+
+/// Where an access of an atomic block's batch was written, for its errors.
+#[derive(Clone, Copy)]
+struct Site {
+    at: usize,
+    function: &'static str,
+    /// `__errorcontrol` bit 0 when it was collected.
+    go_on: bool,
+}
+
+/// An atomic block being run: its accesses, their results, the first that failed.
+struct Batch {
+    phase: Phase,
+    operations: heapless::Vec<Operation, MAX_ATOMIC_OPERATIONS>,
+    sites: heapless::Vec<Site, MAX_ATOMIC_OPERATIONS>,
+    results: [u64; MAX_ATOMIC_OPERATIONS],
+    failed: Option<usize>,
+    replayed: usize,
+}
+
+/// What the text check tracks inside an atomic block: reading functions met so far, the
+/// variables a read value went to, accesses counted.
+#[derive(Default)]
+struct AtomicCheck<'s> {
+    inside: bool,
+    reads: u32,
+    pending: heapless::Vec<&'s str, MAX_ATOMIC_RESULTS>,
+    operations: usize,
+}
 
 /// Arguments of one call: the values and the string, if any.
 #[derive(Default)]
@@ -149,6 +215,8 @@ struct Machine<'s, 'x, X: Target> {
     control_depth: usize,
     call_depth: usize,
     expression_depth: usize,
+    batch: Batch,
+    atomic: AtomicCheck<'s>,
 }
 
 type Outcome<T, E> = Result<T, Error<E>>;
@@ -174,6 +242,15 @@ impl<'s, 'x, X: Target> Machine<'s, 'x, X> {
             control_depth: 0,
             call_depth: 0,
             expression_depth: 0,
+            batch: Batch {
+                phase: Phase::Direct,
+                operations: heapless::Vec::new(),
+                sites: heapless::Vec::new(),
+                results: [0; MAX_ATOMIC_OPERATIONS],
+                failed: None,
+                replayed: 0,
+            },
+            atomic: AtomicCheck::default(),
         }
     }
 
@@ -278,12 +355,103 @@ impl<'s, 'x, X: Target> Machine<'s, 'x, X> {
 
     /// `block [atomic] { statement* }`, after `block`. A block opens no scope.
     fn block(&mut self) -> Outcome<(), X::Error> {
-        self.keyword("atomic")?;
+        let atomic = self.keyword("atomic")?;
         self.expect(Symbol::OpenBrace, "expected { after block")?;
+        if !atomic {
+            return self.statements();
+        }
+        let body_at = self.offset;
+        self.atomic = AtomicCheck {
+            inside: true,
+            ..AtomicCheck::default()
+        };
+        let outcome = if self.run {
+            self.atomic_block(body_at)
+        } else {
+            self.statements()
+        };
+        self.atomic = AtomicCheck::default();
+        outcome
+    }
+
+    /// Statements up to and including the block's `}`.
+    fn statements(&mut self) -> Outcome<(), X::Error> {
         while !self.is_next(Symbol::CloseBrace)? {
             self.statement()?;
         }
         self.next()?;
+        Ok(())
+    }
+
+    /// An atomic block's body (at `body_at`): its accesses collected, made as one batch,
+    /// then the statements read again with their results (pdsc schema, "block").
+    fn atomic_block(&mut self, body_at: usize) -> Outcome<(), X::Error> {
+        // The state the second reading starts from (names do not change, only values).
+        let live = self.variables.len();
+        let mut values = [0; MAX_VARIABLES];
+        for (value, (_, kept)) in values.iter_mut().zip(self.variables.iter()) {
+            *value = *kept;
+        }
+        let saved = (self.context, self.error_control, self.result);
+        self.batch.operations.clear();
+        self.batch.sites.clear();
+        self.batch.failed = None;
+        self.batch.phase = Phase::Collect;
+        let collected = self.statements();
+        self.batch.phase = Phase::Direct;
+        collected?;
+        let count = self.batch.operations.len();
+        let Batch {
+            operations,
+            results,
+            ..
+        } = &mut self.batch;
+        if let Err((index, cause)) = self.target.batch(operations, &mut results[..count]) {
+            let site = self.batch.sites[index];
+            if !site.go_on {
+                let function = site.function;
+                return self.fault(site.at, Fault::Access { function, cause });
+            }
+            self.batch.failed = Some(index);
+        }
+        self.variables.truncate(live);
+        for ((_, value), kept) in self.variables.iter_mut().zip(values) {
+            *value = kept;
+        }
+        (self.context, self.error_control, self.result) = saved;
+        self.atomic.reads = 0;
+        self.atomic.pending.clear();
+        self.atomic.operations = 0;
+        self.offset = body_at;
+        self.batch.replayed = 0;
+        self.batch.phase = Phase::Replay;
+        let replayed = self.statements();
+        self.batch.phase = Phase::Direct;
+        replayed
+    }
+
+    /// In an atomic block, no reading function may have run since `reads` (its value
+    /// would decide something before the batch is made).
+    fn not_read_since(&self, reads: u32, at: usize) -> Outcome<(), X::Error> {
+        if self.atomic.inside && self.atomic.reads != reads {
+            return self.syntax(at, "a value read in an atomic block is used in it");
+        }
+        Ok(())
+    }
+
+    /// In an atomic block, `name` gets a value read in it when a reading function ran
+    /// since `reads`.
+    fn note_assignment(&mut self, at: usize, name: &'s str, reads: u32) -> Outcome<(), X::Error> {
+        if !self.atomic.inside || self.atomic.reads == reads || self.atomic.pending.contains(&name)
+        {
+            return Ok(());
+        }
+        if self.atomic.pending.push(name).is_err() {
+            return self.syntax(
+                at,
+                "an atomic block assigns read values to over 16 variables",
+            );
+        }
         Ok(())
     }
 
@@ -403,17 +571,24 @@ impl<'s, 'x, X: Target> Machine<'s, 'x, X> {
                 return self.syntax(start, "debugvar names may not start with __");
             }
             self.expect(Symbol::Assign(None), "expected = after __var name")?;
+            let reads = self.atomic.reads;
             let value = self.expression()?;
             self.expect(Symbol::Semicolon, "expected ; after the statement")?;
+            self.note_assignment(start, name, reads)?;
             return self.declare(start, name, value);
         }
         if let Token::Name(name) = token {
             let after = lexer::skip_space(self.text, end).map_err(|e| self.lex_error(e))?;
             let (next, past) = lexer::token(self.text, after).map_err(|e| self.lex_error(e))?;
             if let Token::Symbol(Symbol::Assign(operator)) = next {
+                if operator.is_some() && self.atomic.pending.contains(&name) {
+                    return self.syntax(start, "a value read in an atomic block is used in it");
+                }
                 self.offset = past;
+                let reads = self.atomic.reads;
                 let value = self.expression()?;
                 self.expect(Symbol::Semicolon, "expected ; after the statement")?;
+                self.note_assignment(start, name, reads)?;
                 return self.assign(start, name, operator, value);
             }
         }
@@ -537,11 +712,13 @@ impl<'s, 'x, X: Target> Machine<'s, 'x, X> {
     }
 
     fn conditional(&mut self) -> Outcome<u64, X::Error> {
+        let reads = self.atomic.reads;
         let condition = self.logical_or()?;
         if !self.is_next(Symbol::Question)? {
             return Ok(condition);
         }
-        self.next()?;
+        let (_, at) = self.next()?;
+        self.not_read_since(reads, at)?;
         let chosen = condition != 0;
         let yes = self.with_run(chosen, |machine| machine.expression())?;
         self.expect(Symbol::Colon, "expected : in ?:")?;
@@ -550,9 +727,11 @@ impl<'s, 'x, X: Target> Machine<'s, 'x, X> {
     }
 
     fn logical_or(&mut self) -> Outcome<u64, X::Error> {
+        let reads = self.atomic.reads;
         let mut value = self.logical_and()?;
         while self.is_next(Symbol::OrOr)? {
-            self.next()?;
+            let (_, at) = self.next()?;
+            self.not_read_since(reads, at)?;
             let right = self.with_run(value == 0, |machine| machine.logical_and())?;
             value = u64::from(value != 0 || right != 0);
         }
@@ -560,9 +739,11 @@ impl<'s, 'x, X: Target> Machine<'s, 'x, X> {
     }
 
     fn logical_and(&mut self) -> Outcome<u64, X::Error> {
+        let reads = self.atomic.reads;
         let mut value = self.binary(0)?;
         while self.is_next(Symbol::AndAnd)? {
-            self.next()?;
+            let (_, at) = self.next()?;
+            self.not_read_since(reads, at)?;
             let right = self.with_run(value != 0, |machine| machine.binary(0))?;
             value = u64::from(value != 0 && right != 0);
         }
@@ -663,6 +844,9 @@ impl<'s, 'x, X: Target> Machine<'s, 'x, X> {
                 Ok(value)
             }
             Token::Name(name) if self.is_next(Symbol::OpenParen)? => self.call(start, name),
+            Token::Name(name) if self.atomic.pending.contains(&name) => {
+                self.syntax(start, "a value read in an atomic block is used in it")
+            }
             Token::Name(name) if self.run => self.variable(start, name),
             Token::Name(_) => Ok(0),
             Token::Text(_) => self.syntax(start, "a string only as a function's argument"),
@@ -685,6 +869,20 @@ impl<'s, 'x, X: Target> Machine<'s, 'x, X> {
         if self.section != Section::Sequence {
             return self.syntax(start, "debugvars take constants, not functions");
         }
+        if self.atomic.inside {
+            if matches!(function, "Sequence" | "Query" | "QueryValue") {
+                return self.syntax(
+                    start,
+                    "Sequence() and Query() may not be in an atomic block",
+                );
+            }
+            if !NOT_ACCESSES.contains(&function) {
+                self.atomic.operations += 1;
+                if self.atomic.operations > MAX_ATOMIC_OPERATIONS {
+                    return self.syntax(start, "an atomic block holds at most 32 accesses");
+                }
+            }
+        }
         self.next()?; // (
         let mut arguments = Arguments::default();
         let mut index = 0;
@@ -704,7 +902,9 @@ impl<'s, 'x, X: Target> Machine<'s, 'x, X> {
                 }
                 _ => {
                     let (_, at, _) = self.peek()?;
+                    let reads = self.atomic.reads;
                     let value = self.expression()?;
+                    self.not_read_since(reads, at)?;
                     if arguments.values.push(value).is_err() {
                         return self.syntax(at, "too many arguments");
                     }
@@ -715,6 +915,9 @@ impl<'s, 'x, X: Target> Machine<'s, 'x, X> {
         self.next()?; // )
         if index < parameters.len() {
             return self.syntax(start, "too few arguments");
+        }
+        if READING.contains(&function) {
+            self.atomic.reads += 1;
         }
         if !self.run {
             return Ok(0);
@@ -732,57 +935,76 @@ impl<'s, 'x, X: Target> Machine<'s, 'x, X> {
         let value = |index: usize| arguments.values.get(index).copied().unwrap_or(0);
         let ap = self.context.ap as u8;
         let register = |index: usize| value(index) as u8;
-        let outcome = match name {
+        let word = |index: usize| value(index) as u32;
+        let memory = |width| Operation::ReadMemory {
+            ap,
+            address: value(0),
+            width,
+        };
+        let store = |width| Operation::WriteMemory {
+            ap,
+            address: value(0),
+            width,
+            value: value(1),
+        };
+        // Messages are said once: not while an atomic block's accesses are collected.
+        let quiet = self.batch.phase == Phase::Collect;
+        let operation = match name {
             "Sequence" => return self.call_sequence(at, arguments.text).map(|()| 0),
-            "Read8" => self.target.read_memory(ap, value(0), Width::Byte),
-            "Read16" => self.target.read_memory(ap, value(0), Width::Half),
-            "Read32" => self.target.read_memory(ap, value(0), Width::Word),
-            "Read64" => self.target.read_memory(ap, value(0), Width::Double),
-            "Write8" => self.write_memory(ap, value(0), Width::Byte, value(1)),
-            "Write16" => self.write_memory(ap, value(0), Width::Half, value(1)),
-            "Write32" => self.write_memory(ap, value(0), Width::Word, value(1)),
-            "Write64" => self.write_memory(ap, value(0), Width::Double, value(1)),
-            "ReadAP" => self.target.read_ap(ap, register(0)).map(u64::from),
-            "WriteAP" => self
-                .target
-                .write_ap(ap, register(0), value(1) as u32)
-                .map(|()| 0),
-            "ReadDP" => self.target.read_dp(register(0)).map(u64::from),
-            "WriteDP" => self
-                .target
-                .write_dp(register(0), value(1) as u32)
-                .map(|()| 0),
-            "ReadAccessAP" => self
-                .target
-                .read_access_ap(self.context.dp as u8, value(0))
-                .map(u64::from),
-            "WriteAccessAP" => self
-                .target
-                .write_access_ap(self.context.dp as u8, value(0), value(1) as u32)
-                .map(|()| 0),
-            "DAP_Delay" => {
-                self.target
-                    .delay_micros(value(0).min(u64::from(u32::MAX)) as u32);
-                Ok(0)
-            }
-            "DAP_WriteABORT" => self.target.write_abort(value(0) as u32).map(|()| 0),
-            "DAP_SWJ_Pins" => self
-                .target
-                .swj_pins(register(0), register(1), value(2).min(3_000_000) as u32)
-                .map(u64::from),
-            "DAP_SWJ_Clock" => self
-                .target
-                .swj_clock(value(0).min(u64::from(u32::MAX)) as u32)
-                .map(|()| 0),
-            "DAP_SWJ_Sequence" => {
-                let count = self.bit_count(at, value(0))?;
-                self.target.swj_sequence(count, value(1)).map(|()| 0)
-            }
-            "DAP_JTAG_Sequence" => {
-                let count = self.bit_count(at, value(0))?;
-                self.target
-                    .jtag_sequence(count, value(1) & 1 != 0, value(2))
-            }
+            "Read8" => memory(Width::Byte),
+            "Read16" => memory(Width::Half),
+            "Read32" => memory(Width::Word),
+            "Read64" => memory(Width::Double),
+            "Write8" => store(Width::Byte),
+            "Write16" => store(Width::Half),
+            "Write32" => store(Width::Word),
+            "Write64" => store(Width::Double),
+            "ReadAP" => Operation::ReadAp {
+                ap,
+                register: register(0),
+            },
+            "WriteAP" => Operation::WriteAp {
+                ap,
+                register: register(0),
+                value: word(1),
+            },
+            "ReadDP" => Operation::ReadDp {
+                register: register(0),
+            },
+            "WriteDP" => Operation::WriteDp {
+                register: register(0),
+                value: word(1),
+            },
+            "ReadAccessAP" => Operation::ReadAccessAp {
+                dp: self.context.dp as u8,
+                address: value(0),
+            },
+            "WriteAccessAP" => Operation::WriteAccessAp {
+                dp: self.context.dp as u8,
+                address: value(0),
+                value: word(1),
+            },
+            "DAP_Delay" => Operation::Delay {
+                micros: value(0).min(u64::from(u32::MAX)) as u32,
+            },
+            "DAP_WriteABORT" => Operation::WriteAbort { value: word(0) },
+            "DAP_SWJ_Pins" => Operation::SwjPins {
+                output: register(0),
+                select: register(1),
+                wait_micros: value(2).min(3_000_000) as u32,
+            },
+            "DAP_SWJ_Clock" => Operation::SwjClock {
+                hz: value(0).min(u64::from(u32::MAX)) as u32,
+            },
+            "DAP_SWJ_Sequence" => Operation::SwjSequence {
+                count: self.bit_count(at, value(0))?,
+                bits: value(1),
+            },
+            "DAP_JTAG_Sequence" => Operation::JtagSequence {
+                count: self.bit_count(at, value(0))?,
+                tms: value(1) & 1 != 0,
+                tdi: value(2),
+            },
             "Query" => {
                 self.say(MessageKind::Info, arguments, "(answered with the default)");
                 return Ok(value(1));
@@ -791,44 +1013,69 @@ impl<'s, 'x, X: Target> Machine<'s, 'x, X> {
                 self.say(MessageKind::Info, arguments, "(answered with the default)");
                 return Ok(value(0));
             }
+            "Message" if quiet => return Ok(0),
             "Message" => return self.message(at, arguments).map(|()| 0),
             "LoadDebugInfo" => {
-                self.say(
-                    MessageKind::Info,
-                    arguments,
-                    ": LoadDebugInfo skipped (debug information is the debugger's)",
-                );
+                if !quiet {
+                    self.say(
+                        MessageKind::Info,
+                        arguments,
+                        ": LoadDebugInfo skipped (debug information is the debugger's)",
+                    );
+                }
                 return Ok(0);
             }
             _ => unreachable!("FUNCTIONS and execute() list the same names"),
         };
-        match outcome {
-            Ok(value) => Ok(value),
-            // __errorcontrol bit 0: go on; the access gives 0 and __Result says -1.
-            Err(_) if self.error_control & 1 != 0 => {
-                self.result = u64::MAX;
-                Ok(0)
-            }
-            Err(cause) => self.fault(
-                at,
-                Fault::Access {
-                    function: name,
-                    cause,
-                },
-            ),
-        }
+        self.access(at, name, operation)
     }
 
-    fn write_memory(
+    /// Make one access, or collect it for an atomic block's batch, or give its result
+    /// from the batch.
+    fn access(
         &mut self,
-        ap: u8,
-        address: u64,
-        width: Width,
-        value: u64,
-    ) -> Result<u64, X::Error> {
-        self.target
-            .write_memory(ap, address, width, value)
-            .map(|()| 0)
+        at: usize,
+        function: &'static str,
+        operation: Operation,
+    ) -> Outcome<u64, X::Error> {
+        let go_on = self.error_control & 1 != 0;
+        match self.batch.phase {
+            Phase::Collect => {
+                // The text check limits a block's accesses to the batch's room.
+                let site = Site {
+                    at,
+                    function,
+                    go_on,
+                };
+                if self.batch.operations.push(operation).is_err()
+                    || self.batch.sites.push(site).is_err()
+                {
+                    return self.syntax(at, "an atomic block holds at most 32 accesses");
+                }
+                Ok(0)
+            }
+            Phase::Replay => {
+                let index = self.batch.replayed;
+                self.batch.replayed += 1;
+                match self.batch.failed {
+                    // The failed access and those after it (never made) give 0.
+                    Some(failed) if index >= failed => {
+                        self.result = u64::MAX;
+                        Ok(0)
+                    }
+                    _ => Ok(self.batch.results.get(index).copied().unwrap_or(0)),
+                }
+            }
+            Phase::Direct => match self.target.perform(&operation) {
+                Ok(value) => Ok(value),
+                // __errorcontrol bit 0: go on; the access gives 0 and __Result says -1.
+                Err(_) if go_on => {
+                    self.result = u64::MAX;
+                    Ok(0)
+                }
+                Err(cause) => self.fault(at, Fault::Access { function, cause }),
+            },
+        }
     }
 
     fn bit_count(&self, at: usize, count: u64) -> Outcome<u8, X::Error> {

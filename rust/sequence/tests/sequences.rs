@@ -1,7 +1,7 @@
 //! The interpreter against a model target: memory, DP and AP registers, pins and a clock
 //! that moves 10 µs per access.
 
-use sequence::{Context, Error, Fault, MessageKind, STANDARD, Sequences, Target, Width};
+use sequence::{Context, Error, Fault, MessageKind, Operation, STANDARD, Sequences, Target, Width};
 use std::collections::HashMap;
 
 /// Accesses to this address fail (a bus fault behind the MEM-AP).
@@ -21,6 +21,8 @@ struct Model {
     status_reads: u32,
     reset_pin_low: bool,
     swj_bits: Vec<(u8, u64)>,
+    /// The size of each atomic block's batch, in order.
+    batches: Vec<usize>,
 }
 
 impl Target for Model {
@@ -129,7 +131,21 @@ impl Target for Model {
     }
 
     fn message(&mut self, kind: MessageKind, text: &str) {
+        self.accesses.push(format!("message {text}"));
         self.messages.push((kind, text.to_string()));
+    }
+
+    fn batch(
+        &mut self,
+        operations: &[Operation],
+        results: &mut [u64],
+    ) -> Result<(), (usize, &'static str)> {
+        self.batches.push(operations.len());
+        self.accesses.push(format!("batch of {}", operations.len()));
+        for (index, operation) in operations.iter().enumerate() {
+            results[index] = self.perform(operation).map_err(|error| (index, error))?;
+        }
+        Ok(())
     }
 }
 
@@ -661,4 +677,162 @@ fn standard_sequences_run_where_the_description_has_none() {
         Sequences::new().load("sequence S { block { Message(0, \"\u{e9}\"); } }"),
         Ok(())
     ));
+}
+
+#[test]
+fn an_atomic_block_is_one_batch_and_its_reads_arrive_after_it() {
+    let text = "sequence S {
+      block {
+        Write32(0x100, 0x1234);
+      }
+      block atomic {
+        Write32(0x104, 7);
+        __var a = Read32(0x100) & 0xFF;
+        __var b = 5;
+        Write32(0x108, b + 1);
+        Message(0, \"in the block %d\", b);
+        b = ReadDP(0x4) + 1;
+        DAP_Delay(100);
+      }
+      block {
+        Write32(0x200, a);
+        Write32(0x204, b);
+      }
+    }";
+    let (model, result) = run(text, "S");
+    result.unwrap();
+    assert_eq!(model.batches, [5]);
+    assert_eq!(word(&model, 0x200), 0x34);
+    assert_eq!(word(&model, 0x204), 1);
+    assert_eq!(word(&model, 0x108), 6);
+    // Nothing between the batch's accesses; the message once, after them.
+    assert_eq!(
+        model.accesses,
+        [
+            "W32 0 0x100 0x1234",
+            "batch of 5",
+            "W32 0 0x104 0x7",
+            "R32 0 0x100",
+            "W32 0 0x108 0x6",
+            "message in the block 5",
+            "W32 0 0x200 0x34",
+            "W32 0 0x204 0x1",
+        ]
+    );
+    // DAP_Delay is in the batch: the model's clock moved by it.
+    assert!(model.now >= 100);
+}
+
+#[test]
+fn an_atomic_block_stops_at_its_failing_access() {
+    // The error names the failing statement; the accesses after it are not made.
+    let text = format!(
+        "sequence S {{
+          block atomic {{
+            Write32(0x0, 1);
+            Write32({FAULTING}, 2);
+            Write32(0x8, 3);
+          }}
+        }}"
+    );
+    let (model, result) = run(&text, "S");
+    assert_eq!(model.batches, [3]);
+    assert_eq!(word(&model, 0), 1);
+    assert_eq!(word(&model, 8), 0);
+    let Err(error) = result else { panic!() };
+    assert_eq!(
+        error.to_string(),
+        "sequence S (line 4 column 13): Write32 failed: bus fault"
+    );
+
+    // With __errorcontrol bit 0 the failing and later accesses give 0, __Result is -1.
+    let text = format!(
+        "sequence S {{
+          block {{
+            __errorcontrol = 1;
+            Write32(0x20, 0x55);
+          }}
+          block atomic {{
+            __var a = Read32(0x20);
+            __var b = Read32({FAULTING});
+            __var c = Read32(0x20);
+          }}
+          block {{
+            Write32(0x30, a);
+            Write32(0x34, b + 1);
+            Write32(0x38, c + 2);
+            Write64(0x40, __Result);
+          }}
+        }}"
+    );
+    let (model, result) = run(&text, "S");
+    result.unwrap();
+    assert_eq!(word(&model, 0x30), 0x55);
+    assert_eq!(word(&model, 0x34), 1);
+    assert_eq!(word(&model, 0x38), 2);
+    assert_eq!(word(&model, 0x40), u64::MAX);
+
+    // An error while the accesses are collected: none is made.
+    let text = "sequence S {
+      block atomic {
+        Write32(0x0, 1);
+        __var x = 1 / 0;
+      }
+    }";
+    let (model, result) = run(text, "S");
+    assert!(model.accesses.is_empty());
+    assert_eq!(fault(result), Fault::DivideByZero);
+}
+
+#[test]
+fn what_an_atomic_block_may_not_do_is_refused_at_load() {
+    let thirty_three = "Write32(0x0, 1);\n".repeat(33);
+    let cases: &[(&str, &str)] = &[
+        (
+            "Sequence(\"DebugPortStart\");",
+            "Sequence() and Query() may not be in an atomic block",
+        ),
+        (
+            "__var q = Query(1, \"go?\", 3);",
+            "Sequence() and Query() may not be in an atomic block",
+        ),
+        (
+            "Write32(0x0, Read32(0x4));",
+            "a value read in an atomic block is used in it",
+        ),
+        (
+            "__var a = Read32(0x4);\n Write32(0x0, a);",
+            "a value read in an atomic block is used in it",
+        ),
+        (
+            "__var a = ReadDP(0);\n a += 1;",
+            "a value read in an atomic block is used in it",
+        ),
+        (
+            "Read32(0x4) && Write32(0x0, 1);",
+            "a value read in an atomic block is used in it",
+        ),
+        (
+            "__var a = DAP_SWJ_Pins(0, 0, 0) ? 1 : 2;",
+            "a value read in an atomic block is used in it",
+        ),
+        (&thirty_three, "an atomic block holds at most 32 accesses"),
+    ];
+    for &(body, message) in cases {
+        let text = format!("sequence S {{\n  block atomic {{\n {body}\n  }}\n}}");
+        let mut sequences = Sequences::new();
+        match sequences.load(&text) {
+            Err(Error::Syntax { message: got, .. }) => assert_eq!(got, message, "{body}"),
+            other => panic!("{body}: {other:?}"),
+        }
+        // The same statements in a plain block are fine (all but the 33 writes, which are
+        // fine too).
+        let plain = format!("sequence S {{\n  block {{\n {body}\n  }}\n}}");
+        Sequences::new().load(&plain).unwrap();
+    }
+    // A read value may be used after the block, and a variable that was used may then
+    // take a read value.
+    loaded(
+        "sequence S { block atomic { __var a = 1; Write32(0, a); a = Read32(0); } block { Write32(4, a); } }",
+    );
 }
