@@ -2,12 +2,13 @@
 //! Sequences"), in the same language, written here from the spec's description of each.
 //! A `Sequence()` call reaches them when the description does not define the sequence;
 //! the engine does not run them on its own (it has its built-in steps for that).
+//! DebugPortSetup's switch sequences are atomic blocks, as in the spec's default.
 
 /// The standard sequences with a default body, and the empty ones ("none" in the spec).
 pub const STANDARD: &str = r#"
 sequence DebugPortSetup {
   control if ((__protocol & 0xFFFF) == 2) {
-    block {
+    block atomic {
       DAP_SWJ_Sequence(51, 0x0007FFFFFFFFFFFF);
       DAP_SWJ_Sequence(16, 0xE79E);
       DAP_SWJ_Sequence(51, 0x0007FFFFFFFFFFFF);
@@ -16,7 +17,7 @@ sequence DebugPortSetup {
     }
   }
   control if ((__protocol & 0xFFFF) == 1) {
-    block {
+    block atomic {
       DAP_SWJ_Sequence(51, 0x0007FFFFFFFFFFFF);
       DAP_SWJ_Sequence(16, 0xE73C);
       DAP_SWJ_Sequence(6, 0x3F);
