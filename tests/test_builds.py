@@ -129,15 +129,15 @@ def test_board_builds_and_fits(board):
     assert " T bmp_vm_hook" in symbols
 
 
-def test_factory_boot_and_main_templates_are_python():
-    """The boot.py and main.py a probe board's fresh filesystem gets
-    (modules/bmp/bmp_board_factory.c) are valid Python, and main.py starts the GDB server."""
+def test_boards_freeze_the_factory_files_factory_reset_and_pye():
+    """Every probe board freezes bmp_factory (the boot.py/main.py templates, tested on the
+    host probe: tests/test_factory_reset.py), the machine.py that adds factory_reset() and
+    the pye editor (tests/test_pye.py); a fresh filesystem gets bmp_factory.FILES from the
+    C side."""
     source = (TOP / "modules" / "bmp" / "bmp_board_factory.c").read_text()
-    texts = {}
-    for name in ("bmp_boot_py", "bmp_main_py"):
-        body = re.search(rf"static const char {name}\[\] =\n(.*?)\n;", source, re.S).group(1)
-        literals = re.findall(r'^\s*"((?:[^"\\]|\\.)*)"', body, re.M)
-        texts[name] = "".join(literals).encode().decode("unicode_escape")
-        compile(texts[name], name, "exec")
-    assert "pyb.usb_mode('2xVCP'" in texts["bmp_boot_py"]
-    assert "bmp.init(stream=pyb.USB_VCP(1))" in texts["bmp_main_py"]
+    assert "MP_QSTR_bmp_factory" in source and "MP_QSTR_FILES" in source
+    for board in PROBE_BOARDS:
+        manifest = (TOP / "boards" / board / "manifest.py").read_text()
+        assert 'module("bmp_factory.py"' in manifest, board
+        assert 'module("machine.py", base_path="$(BOARD_DIR)/../../modules/frozen/stm32")' in manifest, board
+        assert 'module("pye.py"' in manifest, board

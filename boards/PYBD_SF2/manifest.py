@@ -2,3 +2,9 @@
 # and the file side of semihosting.
 include("$(PORT_DIR)/boards/PYBD_SF2/manifest.py")
 module("semihosting.py", base_path="$(BOARD_DIR)/../../modules/frozen")
+# Out of the box (docs/boards.md): machine.factory_reset() (machine.py over the built-in)
+# and its boot.py/main.py templates.
+module("bmp_factory.py", base_path="$(BOARD_DIR)/../../modules/frozen")
+module("machine.py", base_path="$(BOARD_DIR)/../../modules/frozen/stm32")
+# The editor: pye('/flash/main.py').
+module("pye.py", base_path="$(BOARD_DIR)/../../modules/frozen")
