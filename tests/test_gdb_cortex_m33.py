@@ -43,3 +43,21 @@ def test_cortex_m33_registers_break_step_security(unix_micropython, tmp_path, fi
     assert "DSCSR 0x00010000: the core is in Secure state (CDS)" in security, f"{run}"
     assert "Secure debug enabled (DHCSR.S_SDE)" in security, f"{run}"
     assert re.search(r"^\tsecurity -- ARMv8-M", run.output("monitor help"), re.MULTILINE), f"{run}"
+
+
+def test_cortex_m33_watch_rwatch_awatch(unix_micropython, tmp_path, firmware):
+    """gdb's three watchpoint kinds on the M33's ARMv8-M DWT (DWT_FUNCTION's MATCH, ACTION
+    and DATAVSIZE), each stopping with its own kind on `counter`."""
+    elf = firmware / "firmware-f4.elf"
+    commands = ["watch counter", "continue", "delete",
+                "rwatch counter", "continue", "delete",
+                "awatch counter", "continue", "delete"]
+    with BmpProbe(unix_micropython, tmp_path, chip="cortex-m33",
+                  environment={"BMP_SIM_FIRMWARE": str(elf)}) as probe:
+        run = probe.gdb(probe.connect() + commands, elf=elf)
+    assert re.search(r"Hardware watchpoint \d+: counter\s+Old value = \d+\s+New value = \d+",
+                     run.output("continue", 0)), f"watch\n{run}"
+    assert re.search(r"Hardware read watchpoint \d+: counter\s+Value = \d+",
+                     run.output("continue", 1)), f"rwatch\n{run}"
+    assert re.search(r"Hardware access \(read/write\) watchpoint \d+: counter\s+Value = \d+",
+                     run.output("continue", 2)), f"awatch\n{run}"

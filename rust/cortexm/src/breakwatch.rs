@@ -1,4 +1,5 @@
-//! Hardware breakpoints (FPB, ARMv7-M C1.11) and watchpoints (DWT, ARMv7-M C1.8).
+//! Hardware breakpoints (FPB, ARMv7-M C1.11) and watchpoints (DWT: ARMv7-M C1.8, and the
+//! ARMv8-M DWT, ARMv8-M ARM B13/D1.2, whose DWT_FUNCTION encodes the match differently).
 
 use crate::Error;
 use crate::registers::*;
@@ -87,13 +88,26 @@ pub enum WatchKind {
 }
 
 impl WatchKind {
-    /// DWT_FUNCTION values for ARMv7-M data address comparison (C1.8.17).
+    /// DWT_FUNCTION values for ARMv7-M data address comparison (C1.8.17): FUNCTION [3:0],
+    /// the size in DWT_MASK.
     fn function(self) -> u32 {
         match self {
             WatchKind::Read => 5,
             WatchKind::Write => 6,
             WatchKind::Access => 7,
         }
+    }
+
+    /// ARMv8-M DWT_FUNCTION (ARMv8-M ARM D1.2 DWT_FUNCTIONn): MATCH [3:0] data address
+    /// 0b0100 read or write, 0b0101 write, 0b0110 read; ACTION [5:4] 0b01 a debug event;
+    /// DATAVSIZE [11:10] log2 of the watched size (1, 2 or 4 bytes at an aligned COMP).
+    fn armv8m_function(self, length: u32) -> u32 {
+        let match_kind = match self {
+            WatchKind::Access => DWT_V8_MATCH_ACCESS,
+            WatchKind::Write => DWT_V8_MATCH_WRITE,
+            WatchKind::Read => DWT_V8_MATCH_READ,
+        };
+        match_kind | DWT_V8_ACTION_DEBUG_EVENT | length.trailing_zeros() << DWT_V8_DATAVSIZE_SHIFT
     }
 }
 
@@ -107,15 +121,23 @@ struct Watch {
 /// The DWT's comparators, used as data watchpoints.
 pub struct Watchpoints {
     count: usize,
+    /// The ARMv8-M DWT (DEVARCH ARCHID 0x1A02): MATCH/ACTION/DATAVSIZE, no DWT_MASK.
+    armv8m: bool,
     watches: [Option<Watch>; MAX_WATCHPOINTS],
 }
 
 impl Watchpoints {
-    /// DWT_CTRL.NUMCOMP in [31:28] (C1.8.7).
-    pub(crate) fn probe<M: Memory>(memory: &mut M) -> Result<Self, Error> {
+    /// DWT_CTRL.NUMCOMP in [31:28] (C1.8.7); on an ARMv8-M core (`armv8m`: CPUID says so),
+    /// DWT_DEVARCH tells the ARMv8-M DWT (ARCHID 0x1A02, ARCHVER 1) from an older one.
+    pub(crate) fn probe<M: Memory>(memory: &mut M, armv8m: bool) -> Result<Self, Error> {
         let count = usize::from(memory.load::<DwtCtrl>()?.numcomp());
+        let armv8m = armv8m && {
+            let architecture: DwtDevarch = memory.load()?;
+            architecture.present() && architecture.archid() == DwtDevarch::ARMV8M_DWT
+        };
         Ok(Self {
             count: count.min(MAX_WATCHPOINTS),
+            armv8m,
             watches: [None; MAX_WATCHPOINTS],
         })
     }
@@ -124,8 +146,15 @@ impl Watchpoints {
         self.count
     }
 
+    /// The DWT is the ARMv8-M one.
+    pub fn is_armv8m(&self) -> bool {
+        self.armv8m
+    }
+
     /// Watch `length` bytes at `address`: a power of two, the address aligned to it
-    /// (DWT_MASK ignores the low MASK bits of the address, C1.8.16).
+    /// (DWT_MASK ignores the low MASK bits of the address, C1.8.16); on the ARMv8-M DWT
+    /// 1, 2 or 4 bytes (DATAVSIZE; larger ranges need a pair of linked comparators,
+    /// which is not done here).
     pub fn set<M: Memory>(
         &mut self,
         memory: &mut M,
@@ -133,7 +162,12 @@ impl Watchpoints {
         address: u32,
         length: u32,
     ) -> Result<(), Error> {
-        if !length.is_power_of_two() || !address.is_multiple_of(length) || length > 1 << 15 {
+        let largest = if self.armv8m {
+            DWT_V8_LARGEST
+        } else {
+            1 << 15
+        };
+        if !length.is_power_of_two() || !address.is_multiple_of(length) || length > largest {
             return Err(Error::Unsupported);
         }
         let watch = Watch {
@@ -150,8 +184,12 @@ impl Watchpoints {
             .ok_or(Error::NoFreeComparator)?;
         let base = DWT_COMP0 + DWT_STRIDE * slot as u32;
         memory.write_word(base, address)?;
-        memory.write_word(base + DWT_MASK_OFFSET, length.trailing_zeros())?;
-        memory.write_word(base + DWT_FUNCTION_OFFSET, kind.function())?;
+        if self.armv8m {
+            memory.write_word(base + DWT_FUNCTION_OFFSET, kind.armv8m_function(length))?;
+        } else {
+            memory.write_word(base + DWT_MASK_OFFSET, length.trailing_zeros())?;
+            memory.write_word(base + DWT_FUNCTION_OFFSET, kind.function())?;
+        }
         self.watches[slot] = Some(watch);
         Ok(())
     }

@@ -138,6 +138,14 @@ impl CoreKind {
         }
     }
 
+    /// ARMv8-M cores (baseline M23, mainline M33, M35P 0xD31, M55 0xD22, M85 0xD23).
+    pub fn is_armv8m(self) -> bool {
+        matches!(
+            self,
+            CoreKind::M23 | CoreKind::M33 | CoreKind::Unknown(0xD22 | 0xD23 | 0xD31)
+        )
+    }
+
     /// Cores that may have an FPU (then MVFR0 says whether this one has).
     fn may_have_fpu(self) -> bool {
         matches!(self, CoreKind::M4 | CoreKind::M7 | CoreKind::M33)
@@ -207,7 +215,7 @@ impl Core {
             _ => None,
         };
         let breakpoints = Breakpoints::probe(memory)?;
-        let watchpoints = Watchpoints::probe(memory)?;
+        let watchpoints = Watchpoints::probe(memory, kind.is_armv8m())?;
         let mut demcr: Demcr = memory.load()?;
         demcr.set_trcena(true);
         memory.store(demcr)?;

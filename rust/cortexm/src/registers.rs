@@ -217,8 +217,30 @@ pub const DWT_COMP0: u32 = 0xE000_1020;
 pub const DWT_STRIDE: u32 = 0x10;
 pub const DWT_MASK_OFFSET: u32 = 0x4;
 pub const DWT_FUNCTION_OFFSET: u32 = 0x8;
-/// DWT_FUNCTIONn.MATCHED (C1.8.17), cleared by the read.
+/// DWT_FUNCTIONn.MATCHED (C1.8.17; the same bit on ARMv8-M), cleared by the read.
 pub const DWT_FUNCTION_MATCHED: u32 = 1 << 24;
+/// ARMv8-M DWT_FUNCTIONn (ARMv8-M ARM D1.2): MATCH [3:0] for data addresses, ACTION [5:4]
+/// 0b01 a debug event, DATAVSIZE [11:10]; the largest single-comparator watch, 4 bytes.
+pub const DWT_V8_MATCH_ACCESS: u32 = 0b0100;
+pub const DWT_V8_MATCH_WRITE: u32 = 0b0101;
+pub const DWT_V8_MATCH_READ: u32 = 0b0110;
+pub const DWT_V8_ACTION_DEBUG_EVENT: u32 = 0b01 << 4;
+pub const DWT_V8_DATAVSIZE_SHIFT: u32 = 10;
+pub const DWT_V8_LARGEST: u32 = 4;
+
+register! {
+    /// DWT_DEVARCH (ARMv8-M ARM D1.2, CoreSight DEVARCH at 0xFBC): ARCHITECT [31:21],
+    /// PRESENT 20, REVISION [19:16], ARCHID [15:0]; RAZ on an ARMv7-M DWT.
+    memory DwtDevarch @ 0xE000_1FBC {
+        pub present, _: 20;
+        pub u16, archid, _: 15, 0;
+    }
+}
+
+impl DwtDevarch {
+    /// ARCHID of the ARMv8-M DWT.
+    pub const ARMV8M_DWT: u16 = 0x1A02;
+}
 
 /// The BKPT instruction (Thumb, A7.7.17) and the semihosting call BKPT 0xAB.
 pub const THUMB_BKPT: u16 = 0xBE00;

@@ -321,3 +321,59 @@ fn breakpoints_fill_the_fpb_comparators() {
         Err(Error::NotSet)
     );
 }
+
+/// Cortex-M33 r0p4 (ARMv8-M mainline), and its DWT's DEVARCH (ARCHITECT ARM, PRESENT,
+/// ARCHVER 1, ARCHID 0x1A02: ARMv8-M ARM D1.2).
+const CORTEX_M33: u32 = 0x410F_D214;
+const DWT_DEVARCH: u32 = 0xE000_1FBC;
+const DWT_DEVARCH_ARMV8M: u32 = 0x4771_1A02;
+const DWT_FUNCTION0: u32 = 0xE000_1028;
+const DWT_MASK0: u32 = 0xE000_1024;
+
+#[test]
+fn armv8m_watchpoints_use_match_action_and_datavsize() {
+    let mut model = Model::new();
+    model.memory.insert(CPUID, CORTEX_M33);
+    model.memory.insert(DWT_DEVARCH, DWT_DEVARCH_ARMV8M);
+    let mut core = Core::attach(&mut model).unwrap();
+    assert!(core.watchpoints.is_armv8m());
+    let watches = [
+        (WatchKind::Write, 4, 0b0101 | 1 << 4 | 2 << 10),
+        (WatchKind::Read, 2, 0b0110 | 1 << 4 | 1 << 10),
+        (WatchKind::Access, 1, 0b0100 | 1 << 4),
+    ];
+    for (slot, &(kind, length, function)) in watches.iter().enumerate() {
+        core.watchpoints
+            .set(&mut model, kind, 0x2000_0100, length)
+            .unwrap();
+        let offset = 0x10 * slot as u32;
+        assert_eq!(model.word(DWT_FUNCTION0 + offset), function, "{kind:?}");
+        assert!(
+            !model
+                .writes
+                .iter()
+                .any(|&(address, _)| address == DWT_MASK0 + offset),
+            "no DWT_MASK on ARMv8-M"
+        );
+    }
+    // One comparator watches at most 4 bytes (DATAVSIZE).
+    assert_eq!(
+        core.watchpoints
+            .set(&mut model, WatchKind::Write, 0x2000_0200, 8),
+        Err(Error::Unsupported)
+    );
+}
+
+#[test]
+fn an_armv7m_core_keeps_the_armv7m_dwt_encoding() {
+    let mut model = Model::new();
+    // DEVARCH is not even read on an ARMv7-M core.
+    model.memory.insert(DWT_DEVARCH, DWT_DEVARCH_ARMV8M);
+    let mut core = Core::attach(&mut model).unwrap();
+    assert!(!core.watchpoints.is_armv8m());
+    core.watchpoints
+        .set(&mut model, WatchKind::Write, 0x2000_0100, 8)
+        .unwrap();
+    assert_eq!(model.word(DWT_MASK0), 3);
+    assert_eq!(model.word(DWT_FUNCTION0), 6);
+}

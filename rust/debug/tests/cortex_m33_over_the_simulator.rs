@@ -6,7 +6,7 @@
 mod common;
 
 use common::simulated::{self, HostClock, firmware_build, wait_halt};
-use debug::{BreakWatch, HaltReason, TARGET_XML_FPU};
+use debug::{BreakWatch, HaltReason, TARGET_XML_FPU, WatchKind};
 use sim::chip::{Chip, Variant};
 
 fn symbol(name: &str) -> u32 {
@@ -71,5 +71,38 @@ fn attached_as_a_generic_cortex_m33_that_breaks_and_steps() {
     assert!(
         out.contains("the Non-secure ones (SBRSELEN 1, SBRSEL 0)"),
         "{out}"
+    );
+}
+
+/// gdb's watch, rwatch and awatch on the M33: the ARMv8-M DWT's encoding (MATCH, ACTION,
+/// DATAVSIZE), each stopping with its kind and the watched address.
+#[test]
+fn armv8m_watchpoints_stop_with_their_kind() {
+    let mut chip = Chip::new(Variant::CortexM33);
+    chip.load_firmware(&firmware_build().join("firmware-f4.elf"))
+        .unwrap();
+    let mut session = simulated::attached(simulated::wire(chip, true), HostClock::slowed(10));
+    let counter = symbol("counter");
+    for kind in [WatchKind::Write, WatchKind::Read, WatchKind::Access] {
+        session
+            .set_breakwatch(BreakWatch::Watch(kind), counter, 4)
+            .unwrap();
+        session.resume(false).unwrap();
+        assert_eq!(
+            wait_halt(&mut session),
+            HaltReason::Watchpoint {
+                kind,
+                address: counter
+            }
+        );
+        session
+            .clear_breakwatch(BreakWatch::Watch(kind), counter, 4)
+            .unwrap();
+    }
+    // One comparator holds at most 4 bytes on ARMv8-M: a larger watch is refused.
+    assert!(
+        session
+            .set_breakwatch(BreakWatch::Watch(WatchKind::Write), counter, 8)
+            .is_err()
     );
 }

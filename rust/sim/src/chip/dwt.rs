@@ -9,6 +9,16 @@
 //! ARMv6-M (ARMv6-M C1.8, Cortex-M0+ TRM 4.1): two comparators, no cycle counter, no
 //! profiling counters (CYCCNT and the counters read zero and ignore writes; DWT_CTRL
 //! holds only NUMCOMP), PCSR as on ARMv7-M.
+//!
+//! ARMv8-M (ARMv8-M ARM B13 and D1.2 DWT_FUNCTIONn; the Cortex-M33): no DWT_MASK (its
+//! word is reserved: RAZ/WI). FUNCTION holds MATCH [3:0], ACTION [5:4] and DATAVSIZE
+//! [11:10]: MATCH 0b0100 watches reads and writes, 0b0101 writes, 0b0110 reads, of the
+//! 2^DATAVSIZE bytes at COMP (aligned down to that size); a comparator whose next one has
+//! MATCH 0b0111 (data address limit) watches COMP up to the next one's COMP instead. A
+//! match sets MATCHED; only ACTION 0b01 makes it a debug event (halt). Approximations:
+//! FUNCTION.ID [31:27] reads zero (silicon says there what each comparator can match),
+//! the other MATCH values (instruction address, data value, cycle counter) are stored
+//! only, and the limit pairing is not checked against the comparators' capabilities.
 
 use crate::soc::CoreModel;
 
@@ -38,6 +48,16 @@ pub const FUNCTION_WATCH_WRITE: u32 = 0b0110;
 pub const FUNCTION_WATCH_ACCESS: u32 = 0b0111;
 /// DWT_MASKn: up to 2^31 bytes on this core (the field is [4:0]).
 const MASK_STORED: u32 = 0x1F;
+/// ARMv8-M DWT_FUNCTIONn: MATCH [3:0], ACTION [5:4], DATAVSIZE [11:10] (D1.2).
+const V8_FUNCTION_STORED: u32 = 0x0000_0C3F;
+const V8_MATCH: u32 = 0xF;
+pub const V8_MATCH_ACCESS: u32 = 0b0100;
+pub const V8_MATCH_WRITE: u32 = 0b0101;
+pub const V8_MATCH_READ: u32 = 0b0110;
+pub const V8_MATCH_LIMIT: u32 = 0b0111;
+pub const V8_ACTION_DEBUG_EVENT: u32 = 0b01 << 4;
+const V8_ACTION: u32 = 0b11 << 4;
+pub const V8_DATAVSIZE_SHIFT: u32 = 10;
 
 #[derive(Clone, Copy, Debug, Default)]
 struct Comparator {
@@ -48,21 +68,31 @@ struct Comparator {
 }
 
 impl Comparator {
-    fn watches(&self, write: bool) -> bool {
-        match self.function & 0xF {
-            FUNCTION_WATCH_READ => !write,
-            FUNCTION_WATCH_WRITE => write,
-            FUNCTION_WATCH_ACCESS => true,
+    fn watches(&self, write: bool, armv8m: bool) -> bool {
+        match (armv8m, self.function & 0xF) {
+            (false, FUNCTION_WATCH_READ) | (true, V8_MATCH_READ) => !write,
+            (false, FUNCTION_WATCH_WRITE) | (true, V8_MATCH_WRITE) => write,
+            (false, FUNCTION_WATCH_ACCESS) | (true, V8_MATCH_ACCESS) => true,
             _ => false,
         }
     }
 
-    /// The watched block, inclusive.
-    fn range(&self) -> (u32, u32) {
-        let size_mask = if self.mask >= 32 {
+    /// A match is a debug event: every ARMv7-M watchpoint function, ARMv8-M ACTION 0b01.
+    fn halts(&self, armv8m: bool) -> bool {
+        !armv8m || self.function & V8_ACTION == V8_ACTION_DEBUG_EVENT
+    }
+
+    /// The watched block, inclusive: 2^MASK bytes (ARMv7-M), 2^DATAVSIZE (ARMv8-M).
+    fn range(&self, armv8m: bool) -> (u32, u32) {
+        let bits = if armv8m {
+            self.function >> V8_DATAVSIZE_SHIFT & 0b11
+        } else {
+            self.mask
+        };
+        let size_mask = if bits >= 32 {
             u32::MAX
         } else {
-            (1u32 << self.mask) - 1
+            (1u32 << bits) - 1
         };
         let start = self.address & !size_mask;
         (start, start | size_mask)
@@ -78,6 +108,8 @@ pub struct Dwt {
     count: usize,
     /// ARMv6-M: no cycle counter, DWT_CTRL read-only.
     armv6m: bool,
+    /// ARMv8-M: FUNCTION's MATCH/ACTION/DATAVSIZE layout, no DWT_MASK.
+    armv8m: bool,
 }
 
 /// Which DWT register an offset names.
@@ -127,6 +159,7 @@ impl Dwt {
                 COMPARATORS
             },
             armv6m,
+            armv8m: core.is_armv8m(),
             ..Dwt::default()
         }
     }
@@ -153,6 +186,7 @@ impl Dwt {
             Register::ProgramCounterSample => program_counter,
             Register::Counter => 0,
             Register::Comparator(index) => self.comparators[index].address,
+            Register::Mask(_) if self.armv8m => 0,
             Register::Mask(index) => self.comparators[index].mask,
             Register::Function(index) => {
                 let comparator = &mut self.comparators[index];
@@ -178,36 +212,61 @@ impl Dwt {
             Some(Register::CycleCount) => self.cycle_count = value,
             Some(Register::ProgramCounterSample | Register::Counter) => {}
             Some(Register::Comparator(index)) => self.comparators[index].address = value,
+            Some(Register::Mask(_)) if self.armv8m => {}
             Some(Register::Mask(index)) => self.comparators[index].mask = value & MASK_STORED,
             Some(Register::Function(index)) => {
-                self.comparators[index].function = value & FUNCTION_STORED
+                let stored = if self.armv8m {
+                    V8_FUNCTION_STORED
+                } else {
+                    FUNCTION_STORED
+                };
+                self.comparators[index].function = value & stored
             }
             None => return false,
         }
         true
     }
 
+    /// Comparator `index`'s watched range, inclusive: its block, or on ARMv8-M up to the
+    /// next comparator's COMP when that one is a data address limit (MATCH 0b0111).
+    fn range(&self, index: usize) -> (u32, u32) {
+        let comparator = &self.comparators[index];
+        let limit = self.comparators[..self.count]
+            .get(index + 1)
+            .filter(|next| self.armv8m && next.function & V8_MATCH == V8_MATCH_LIMIT);
+        match limit {
+            Some(limit) => (comparator.address, limit.address),
+            None => comparator.range(self.armv8m),
+        }
+    }
+
+    fn watching(&self, index: usize) -> bool {
+        let comparator = &self.comparators[index];
+        comparator.watches(false, self.armv8m) || comparator.watches(true, self.armv8m)
+    }
+
     /// The address blocks watched now (inclusive ranges), for the core's access hooks.
     pub fn watched_ranges(&self) -> Vec<(u32, u32)> {
-        self.comparators
-            .iter()
-            .filter(|comparator| comparator.watches(false) || comparator.watches(true))
-            .map(Comparator::range)
+        (0..self.count)
+            .filter(|&index| self.watching(index))
+            .map(|index| self.range(index))
             .collect()
     }
 
-    /// A data access by the core; true if a watchpoint matched (MATCHED is set).
+    /// A data access by the core: MATCHED is set on every comparator it matches; true if
+    /// one of them makes it a debug event.
     pub fn access(&mut self, address: u32, size: u32, write: bool) -> bool {
         let last = address.wrapping_add(size.max(1) - 1);
-        let mut hit = false;
-        for comparator in self.comparators.iter_mut() {
-            let (start, end) = comparator.range();
-            if comparator.watches(write) && address <= end && last >= start {
+        let mut halt = false;
+        for index in 0..self.count {
+            let (start, end) = self.range(index);
+            let comparator = &mut self.comparators[index];
+            if comparator.watches(write, self.armv8m) && address <= end && last >= start {
                 comparator.matched = true;
-                hit = true;
+                halt |= comparator.halts(self.armv8m);
             }
         }
-        hit
+        halt
     }
 
     /// Count cycles when CYCCNTENA is set.

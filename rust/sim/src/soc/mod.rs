@@ -151,6 +151,11 @@ impl CoreModel {
         self == CoreModel::CortexM0Plus
     }
 
+    /// ARMv8-M mainline (its DWT, DSCSR, banked and stack-limit registers).
+    pub fn is_armv8m(self) -> bool {
+        self == CoreModel::CortexM33
+    }
+
     /// MVFR0, MVFR1, MVFR2 (ARMv7-M B4.6; Cortex-M4 TRM 7.2, Cortex-M7 TRM 3.3): what the
     /// FPU implements; zero without one.
     pub fn media_and_fp_features(self) -> [u32; 3] {

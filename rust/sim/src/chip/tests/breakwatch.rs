@@ -140,3 +140,72 @@ fn debugger_accesses_do_not_trigger_watchpoints() {
     assert_eq!(read(&mut chip, COUNTER), 5);
     assert_eq!(read(&mut chip, DWT_FUNCTION0) & MATCHED, 0);
 }
+
+/// The Cortex-M33's ARMv8-M DWT (ARMv8-M ARM D1.2 DWT_FUNCTIONn): MATCH, ACTION and
+/// DATAVSIZE in FUNCTION; no DWT_MASK.
+fn m33_with(code: &[u16]) -> Chip {
+    chip_running_at(Variant::CortexM33, CODE, CODE, code)
+}
+
+fn v8_watch(kind: u32, size_bits: u32) -> u32 {
+    use crate::chip::dwt::{V8_ACTION_DEBUG_EVENT, V8_DATAVSIZE_SHIFT};
+    kind | V8_ACTION_DEBUG_EVENT | size_bits << V8_DATAVSIZE_SHIFT
+}
+
+#[test]
+fn armv8m_write_watchpoint_halts_after_the_store() {
+    use crate::chip::dwt::V8_MATCH_WRITE;
+    let mut chip = m33_with(&COUNTING_LOOP);
+    enable_debug(&mut chip);
+    write(&mut chip, DWT_COMP0, COUNTER);
+    write(&mut chip, DWT_MASK0, 2);
+    assert_eq!(read(&mut chip, DWT_MASK0), 0, "no DWT_MASK on ARMv8-M");
+    let function = v8_watch(V8_MATCH_WRITE, 2);
+    write(&mut chip, DWT_FUNCTION0, function);
+    wait(&mut chip, 10_000);
+    assert!(chip.core_status().halted);
+    assert_eq!(take_fault_status(&mut chip), DFSR_DWTTRAP);
+    assert_eq!(read_register(&mut chip, 15), CODE + 8, "after the str");
+    assert_eq!(read(&mut chip, DWT_FUNCTION0), MATCHED | function);
+    assert_eq!(read(&mut chip, DWT_FUNCTION0), function);
+}
+
+#[test]
+fn armv8m_read_watchpoint_and_the_armv7m_encoding_that_means_write_there() {
+    use crate::chip::dwt::{V8_MATCH_READ, V8_MATCH_WRITE};
+    let mut chip = m33_with(&COUNTING_LOOP);
+    enable_debug(&mut chip);
+    write(&mut chip, DWT_COMP0, COUNTER);
+    // 0b0110 is ARMv7-M's "write" but ARMv8-M's "read" (with ACTION 0b01).
+    write(&mut chip, DWT_FUNCTION0, v8_watch(V8_MATCH_READ, 2));
+    wait(&mut chip, 10_000);
+    assert_eq!(read_register(&mut chip, 15), CODE + 4, "after the ldr");
+    assert_eq!(chip.peek(COUNTER), Some(0));
+    // ARMv7-M's FUNCTION 5 (read) is ARMv8-M's write match without a debug event: the
+    // store sets MATCHED, the core runs on.
+    write(&mut chip, DWT_FUNCTION0, V8_MATCH_WRITE);
+    take_fault_status(&mut chip);
+    resume(&mut chip);
+    wait(&mut chip, 10_000);
+    assert!(!chip.core_status().halted, "ACTION 0b00: no debug event");
+    assert_ne!(read(&mut chip, DWT_FUNCTION0) & MATCHED, 0);
+}
+
+#[test]
+fn armv8m_datavsize_and_the_limit_comparator() {
+    use crate::chip::dwt::{V8_MATCH_ACCESS, V8_MATCH_LIMIT};
+    let mut chip = m33_with(&COUNTING_LOOP);
+    enable_debug(&mut chip);
+    // One byte at COUNTER + 4 (DATAVSIZE 0) leaves the loop's word alone...
+    write(&mut chip, DWT_COMP0, COUNTER + 4);
+    write(&mut chip, DWT_FUNCTION0, v8_watch(V8_MATCH_ACCESS, 0));
+    wait(&mut chip, 10_000);
+    assert!(!chip.core_status().halted);
+    // ...but COUNTER - 4 up to the limit COUNTER + 4 holds it.
+    write(&mut chip, DWT_COMP0, COUNTER - 4);
+    write(&mut chip, DWT_COMP0 + 0x10, COUNTER + 4);
+    write(&mut chip, DWT_FUNCTION0 + 0x10, V8_MATCH_LIMIT);
+    wait(&mut chip, 10_000);
+    assert!(chip.core_status().halted);
+    assert_eq!(take_fault_status(&mut chip), DFSR_DWTTRAP);
+}
