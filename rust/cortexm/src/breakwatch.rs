@@ -162,11 +162,7 @@ impl Watchpoints {
         address: u32,
         length: u32,
     ) -> Result<(), Error> {
-        let largest = if self.armv8m {
-            DWT_V8_LARGEST
-        } else {
-            1 << 15
-        };
+        let largest = if self.armv8m { DWT_V8_LARGEST } else { 1 << 15 };
         if !length.is_power_of_two() || !address.is_multiple_of(length) || length > largest {
             return Err(Error::Unsupported);
         }

@@ -19,8 +19,16 @@
 //!   SoC's (M3, M4, M7, M33; the M0+ runs on unicorn's M0). The FPU is always enabled (unicorn ignores CPACR), so FP code
 //!   runs without the CPACR write silicon needs; CPACR itself is plain storage.
 //! - The Cortex-M33 has the Security Extension and stays in Secure state (it resets there;
-//!   no SAU or Non-secure code is modelled): DCRSR moves the Secure registers whatever
-//!   DSCSR.SBRSEL says, and DSCSR.CDS reads 1. Its DWT is the ARMv7-M one.
+//!   unicorn 2.1.5 has no NVIC device, so its SAU stays off and all memory is Secure):
+//!   DSCSR.CDS reads 1. DCRSR's ARMv8-M selectors (ARMv8-M ARM D1.2 DCRSR: MSP_NS 0x18,
+//!   PSP_NS 0x19, MSP_S 0x1A, PSP_S 0x1B, MSPLIM_S 0x1C, PSPLIM_S 0x1D, MSPLIM_NS 0x1E,
+//!   PSPLIM_NS 0x1F) reach the core's own banked registers: unicorn exposes only the
+//!   current bank's MSP and PSP, so the others move through an MRS or MSR (SYSm 0x88,
+//!   0x89, 0x0A, 0x0B, 0x8A, 0x8B) that the halted core executes once in place of the
+//!   instruction at its PC (r0 and the instruction put back after, the IT bits cleared
+//!   meanwhile). So, as on silicon for software, they read as zero and ignore writes
+//!   while the core is unprivileged (CONTROL.nPRIV in Thread mode), which a debugger's
+//!   DCRSR transfer on silicon is not subject to; the PC must be in executable memory.
 //! - A SoC's external memory (the H750's QUADSPI window) is unicorn memory, read-only
 //!   and executable, that the SoC's part updates through flash effects; while the SoC
 //!   disables it, the core's fetches and reads there lock it up (bus error).
@@ -61,6 +69,18 @@ const SELECT_MAIN_STACK_POINTER: u32 = 17;
 const SELECT_PROCESS_STACK_POINTER: u32 = 18;
 /// CONTROL [31:24], FAULTMASK [23:16], BASEPRI [15:8], PRIMASK [7:0].
 const SELECT_SPECIAL: u32 = 20;
+/// ARMv8-M with the Security Extension (ARMv8-M ARM D1.2 DCRSR): the banked stack
+/// pointers and the stack limits, MSP_NS 0x18 to PSPLIM_NS 0x1F.
+const SELECT_MSP_NS: u32 = 0x18;
+const SELECT_PSPLIM_NS: u32 = 0x1F;
+const SELECT_MSP_S: u32 = 0x1A;
+const SELECT_PSP_S: u32 = 0x1B;
+/// The SYSm of MRS/MSR (ARMv8-M ARM B5.1.? "special register encodings") for 0x18-0x1F
+/// from Secure state: MSP_NS 0x88, PSP_NS 0x89, (MSP_S, PSP_S: the current MSP, PSP),
+/// MSPLIM 0x0A, PSPLIM 0x0B, MSPLIM_NS 0x8A, PSPLIM_NS 0x8B.
+const BANKED_SYSM: [u32; 8] = [0x88, 0x89, 0x08, 0x09, 0x0A, 0x0B, 0x8A, 0x8B];
+/// xPSR's IT/ICI bits [26:25] and [15:10] (ARMv7-M B1.4.2).
+const XPSR_IT: u32 = 0x0600_FC00;
 /// With an FPU (ARMv7-M C1.6.4): FPSCR 0x21, S0-S31 0x40-0x5F.
 const SELECT_FPSCR: u32 = 0x21;
 const SELECT_S0: u32 = 0x40;
@@ -236,6 +256,9 @@ fn core_bus_fault(uc: &mut Unicorn<'_, System>) {
 /// Before every instruction: put back flash the core stored to, and stop for a halt,
 /// a breakpoint or the end of the slice.
 fn on_instruction(uc: &mut Unicorn<'_, System>, address: u64, _size: u32) {
+    if uc.get_data().run.internal {
+        return;
+    }
     restore_flash(uc);
     let system = uc.get_data_mut();
     match stop_before(system, address as u32) {
@@ -325,6 +348,11 @@ fn on_external_read(
 /// exception is not modelled and locks the core up.
 fn on_interrupt(uc: &mut Unicorn<'_, System>, number: u32) {
     let system = uc.get_data_mut();
+    if system.run.internal {
+        system.run.stop = Some(Stop::Lockup);
+        let _ = uc.emu_stop();
+        return;
+    }
     if number == EXCEPTION_BREAKPOINT && system.debug.enabled() {
         system.halt(DFSR_BKPT);
         system.run.stop = Some(Stop::Halt);
@@ -619,12 +647,74 @@ pub fn reset_core(uc: &mut Emulator) {
 /// DCRSR written while halted: move one register to or from DCRDR (ARMv7-M C1.6.4).
 pub fn transfer_register(uc: &mut Emulator, request: u32) {
     let selector = request & DCRSR_REGSEL;
-    if request & DCRSR_REGWNR != 0 {
+    let write = request & DCRSR_REGWNR != 0;
+    if is_banked(uc, selector) {
+        let value = write.then(|| uc.get_data().debug.data);
+        if let Some(read) = move_banked(uc, selector, value) {
+            uc.get_data_mut().debug.data = read;
+        }
+    } else if write {
         let value = uc.get_data().debug.data;
         write_core_register(uc, selector, value);
     } else if let Some(value) = read_core_register(uc, selector) {
         uc.get_data_mut().debug.data = value;
     }
+}
+
+/// An ARMv8-M banked stack pointer or stack limit (DCRSR 0x18-0x1F) on a core with them.
+fn is_banked(uc: &Emulator, selector: u32) -> bool {
+    uc.get_data().soc.core().is_armv8m() && (SELECT_MSP_NS..=SELECT_PSPLIM_NS).contains(&selector)
+}
+
+/// Read (`value` None) or write a banked register: MSP_S and PSP_S are unicorn's current
+/// MSP and PSP (the core is Secure), the others move through one MRS r0 or MSR executed
+/// at the PC (see the module's approximations). The value read, if any.
+fn move_banked(uc: &mut Emulator, selector: u32, value: Option<u32>) -> Option<u32> {
+    let current = match selector {
+        SELECT_MSP_S => Some(RegisterARM::MSP),
+        SELECT_PSP_S => Some(RegisterARM::PSP),
+        _ => None,
+    };
+    if let Some(register) = current {
+        if let Some(value) = value {
+            uc.reg_write(register, u64::from(value)).ok()?;
+        }
+        return uc.reg_read(register).ok().map(|read| read as u32);
+    }
+    let sysm = BANKED_SYSM[(selector - SELECT_MSP_NS) as usize];
+    execute_special_move(uc, sysm, value)
+}
+
+/// MRS r0, SYSm (0xF3EF 0x8000 | SYSm) or MSR SYSm, r0 (0xF380 0x8800 | SYSm: mask 0b10),
+/// ARMv8-M ARM C2.4, executed once at the halted core's PC with every hook standing aside.
+fn execute_special_move(uc: &mut Emulator, sysm: u32, value: Option<u32>) -> Option<u32> {
+    let pc = program_counter(uc);
+    let mut original = [0u8; 4];
+    uc.mem_read(u64::from(pc), &mut original).ok()?;
+    let r0 = uc.reg_read(RegisterARM::R0).ok()?;
+    let xpsr = uc.reg_read(RegisterARM::XPSR).ok()?;
+    let (first, second): (u16, u16) = match value {
+        None => (0xF3EF, 0x8000 | sysm as u16),
+        Some(value) => {
+            uc.reg_write(RegisterARM::R0, u64::from(value)).ok()?;
+            (0xF380, 0x8800 | sysm as u16)
+        }
+    };
+    let mut instruction = first.to_le_bytes().to_vec();
+    instruction.extend(second.to_le_bytes());
+    memory_map::store(uc, pc, &instruction).ok()?;
+    let _ = uc.reg_write(RegisterARM::XPSR, xpsr & !u64::from(XPSR_IT));
+    let saved = uc.get_data().run.clone();
+    uc.get_data_mut().run.internal = true;
+    let result = uc.emu_start(u64::from(pc | 1), 0, 0, 1);
+    let failed = result.is_err() || uc.get_data().run.stop.is_some();
+    uc.get_data_mut().run = saved;
+    let read = uc.reg_read(RegisterARM::R0).ok().map(|read| read as u32);
+    let _ = memory_map::store(uc, pc, &original);
+    let _ = uc.reg_write(RegisterARM::PC, u64::from(pc));
+    let _ = uc.reg_write(RegisterARM::R0, r0);
+    let _ = uc.reg_write(RegisterARM::XPSR, xpsr);
+    if failed { None } else { read }
 }
 
 fn register_of(uc: &Emulator, selector: u32) -> Option<RegisterARM> {

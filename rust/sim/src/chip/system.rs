@@ -41,6 +41,9 @@ pub struct RunState {
     pub stop: Option<Stop>,
     /// A watchpoint hit: halt before the next instruction.
     pub halt_pending: bool,
+    /// The simulator itself makes the halted core execute one instruction (a banked
+    /// register move, `core`): the debug hooks stand aside.
+    pub internal: bool,
 }
 
 pub struct System {

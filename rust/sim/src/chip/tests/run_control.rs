@@ -294,3 +294,73 @@ fn wfi_as_the_last_instruction_of_a_slice_still_sleeps() {
     assert!(chip.core_status().sleeping);
     assert_eq!(chip.core_register(15), Some(CODE + 4));
 }
+
+/// 0x100 push {r0}; 0x102 b 0x100: a stack that grows until its limit stops it.
+const PUSHING_LOOP: [u16; 2] = [0xB401, 0xE7FD];
+
+/// The Cortex-M33's banked stack pointers and stack limits through DCRSR (ARMv8-M ARM
+/// D1.2: MSP_NS 0x18 .. PSPLIM_NS 0x1F), the core's own registers: a Secure MSP limit set
+/// by the debugger stops the core's next push (a STKOF fault, which locks this model up).
+#[test]
+fn armv8m_banked_and_stack_limit_registers() {
+    let mut chip = chip_running_at(Variant::CortexM33, CODE, CODE, &PUSHING_LOOP);
+    enable_debug(&mut chip);
+    halt(&mut chip);
+    write_register(&mut chip, 0, 0x1234_5678);
+    assert_eq!(
+        read_register(&mut chip, 0x1A),
+        STACK_TOP,
+        "MSP_S is the MSP"
+    );
+    assert_eq!(read_register(&mut chip, 17), STACK_TOP);
+    for (selector, value) in [
+        (0x18, 0x2000_1000),
+        (0x19, 0x2000_2000),
+        (0x1B, 0x2000_3000),
+        (0x1D, 0x2000_0400),
+        (0x1E, 0x2000_0800),
+        (0x1F, 0x2000_0C00),
+    ] {
+        write_register(&mut chip, selector, value);
+        assert_eq!(read_register(&mut chip, selector), value, "{selector:#x}");
+    }
+    assert_eq!(
+        read_register(&mut chip, 18),
+        0x2000_3000,
+        "PSP_S is the PSP"
+    );
+    assert_eq!(read_register(&mut chip, 0x1C), 0, "MSPLIM_S from reset");
+    // The moves left r0, the PC and the code where they were.
+    assert_eq!(read_register(&mut chip, 0), 0x1234_5678);
+    assert_eq!(read_register(&mut chip, 15), CODE);
+    assert_eq!(chip.peek(CODE), Some(0xE7FD_B401));
+    resume(&mut chip);
+    wait(&mut chip, 1_000);
+    assert!(!chip.core_status().locked_up, "pushing below no limit");
+    halt(&mut chip);
+    let sp = read_register(&mut chip, 13);
+    assert!(sp < STACK_TOP, "{sp:#x}");
+    write_register(&mut chip, 0x1C, sp);
+    resume(&mut chip);
+    wait(&mut chip, 1_000);
+    assert!(
+        chip.core_status().locked_up,
+        "the push under MSPLIM_S faulted"
+    );
+    assert_eq!(read_register(&mut chip, 0x1C), sp);
+}
+
+/// The ARMv7-M cores have no such registers: DCRSR 0x18-0x1F move nothing.
+#[test]
+fn armv7m_has_no_banked_registers() {
+    let mut chip = chip_with(&COUNTING_LOOP);
+    enable_debug(&mut chip);
+    halt(&mut chip);
+    write_register(&mut chip, 0x1C, 0x2000_0400);
+    write(&mut chip, DCRDR, 0xAAAA_AAAA);
+    assert_eq!(
+        read_register(&mut chip, 0x1C),
+        0xAAAA_AAAA,
+        "DCRDR unchanged"
+    );
+}
