@@ -283,6 +283,10 @@ impl gdb::Target for ProbeTarget<'_> {
         self.session(|session| session.reset(halt))
     }
 
+    fn reset_kind(&mut self, kind: debug::ResetKind, halt: bool) -> Result<(), Failure> {
+        self.session(|session| session.reset_kind(kind, halt))
+    }
+
     fn set_breakwatch(
         &mut self,
         kind: BreakWatch,
@@ -378,7 +382,21 @@ impl gdb::Target for ProbeTarget<'_> {
         if channels != 0 && !has_stream && !cfg!(feature = "host") {
             return Err("traceswo: no SWO input on this board: bmp.traceswo(uart=...) gives one");
         }
+        // A device's TraceStart before the stream is taken, TraceStop after it stops.
+        let was_on = self.trace.swo_channels != 0;
+        if channels != 0 && !was_on {
+            self.probe
+                .session
+                .trace(true)
+                .map_err(|_| "traceswo: the device's TraceStart failed (target.sequence_log())")?;
+        }
         self.trace.start_swo(channels);
+        if channels == 0 && was_on {
+            self.probe
+                .session
+                .trace(false)
+                .map_err(|_| "traceswo: the device's TraceStop failed (target.sequence_log())")?;
+        }
         Ok(())
     }
 }

@@ -225,13 +225,20 @@ pub fn bmp_traceswo_with(uart: Obj, channels: Obj) -> Obj {
             }
         }
     }
-    trace::set_swo_stream(if mask != 0 { uart } else { object::NONE });
-    let done = STATE.with(|state| state.trace.start_swo(mask));
-    if done.is_none() {
+    let Some(was_on) = STATE.with(|state| state.trace.swo_channels != 0) else {
         raise(
             Kind::Runtime,
             c"bmp.traceswo() called from inside a poll step",
         );
+    };
+    // A device's TraceStart before the stream is taken, TraceStop after it stops.
+    if mask != 0 && !was_on {
+        unwrap(probe::session(|session| session.trace(true)));
+    }
+    trace::set_swo_stream(if mask != 0 { uart } else { object::NONE });
+    let _ = STATE.with(|state| state.trace.start_swo(mask));
+    if mask == 0 && was_on {
+        unwrap(probe::session(|session| session.trace(false)));
     }
     object::bool(mask != 0)
 }

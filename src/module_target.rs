@@ -58,7 +58,7 @@ register access:
  reg_read(reg: int, data: bytearray) -- 4 bytes; d0-d15 (23..38, FPU) 8
  reg_write(reg: int, data: bytes)
 halt/resume:
- reset(halt: bool) -- reset the target (SYSRESETREQ); with halt, stop at the reset vector
+ reset(halt: bool, kind='system') -- reset the target ('system' SYSRESETREQ, 'processor' VECTRESET, 'hardware' nRST; a device's sequences if loaded); with halt, stop at the reset vector
  halt_request()
  halt_poll() -- returns tuple (halt_code: int, halt_reason: str, watchpoint_address: int)
  halt_resume(step: bool)
@@ -561,10 +561,19 @@ pub fn target_reg_write(arguments: Arguments) -> Obj {
     object::small_int(size as isize)
 }
 
-/// reset(halt=False): with `halt`, the core stops at the reset vector (vector catch).
+/// reset(halt=False, kind='system'): with `halt`, the core stops at the reset vector
+/// (vector catch); `kind` 'system', 'processor' or 'hardware' (debug::ResetKind).
 pub fn target_reset(arguments: Arguments) -> Obj {
     let halt = arguments.get(0).is_some_and(argument::truth);
-    unwrap(probe::session(|session| session.reset(halt)));
+    let kind = match arguments.get(1) {
+        None => debug::ResetKind::System,
+        Some(kind) => {
+            let name = argument::text::<16>(kind, c"kind", c"kind: system, processor or hardware");
+            debug::ResetKind::from_name(core::str::from_utf8(name.as_bytes()).unwrap_or(""))
+                .unwrap_or_else(|| raise(Kind::Value, c"kind: system, processor or hardware"))
+        }
+    };
+    unwrap(probe::session(|session| session.reset_kind(kind, halt)));
     object::NONE
 }
 

@@ -33,7 +33,7 @@ BMP_FUN_VAR(target_regs_read, 1, 1);
 BMP_FUN_VAR(target_regs_write, 1, 1);
 BMP_FUN_VAR(target_reg_read, 2, 2);
 BMP_FUN_VAR(target_reg_write, 2, 2);
-BMP_FUN_VAR(target_reset, 0, 1);
+BMP_FUN_VAR(target_reset, 0, 2);
 BMP_FUN_VAR(target_halt_request, 0, 0);
 BMP_FUN_VAR(target_halt_poll, 0, 0);
 BMP_FUN_VAR(target_halt_resume, 0, 1);

@@ -86,6 +86,43 @@ impl BreakWatch {
     }
 }
 
+/// What a reset resets (Open-CMSIS-Pack spec, "Predefined Debug Access Sequences"):
+/// gdb's `monitor reset [system|processor|hardware]`, `target.reset(halt, kind)`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ResetKind {
+    /// The system but its debug logic, by software: AIRCR.SYSRESETREQ (ResetSystem).
+    #[default]
+    System,
+    /// The core only: AIRCR.VECTRESET on ARMv7-M (ResetProcessor).
+    Processor,
+    /// The system through the nRESET line (ResetHardware, or ResetHardwareAssert and
+    /// ResetHardwareDeassert).
+    Hardware,
+}
+
+impl ResetKind {
+    pub const NAMES: &'static [(&'static str, ResetKind)] = &[
+        ("system", ResetKind::System),
+        ("processor", ResetKind::Processor),
+        ("hardware", ResetKind::Hardware),
+    ];
+
+    /// "system", "processor" or "hardware".
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::NAMES
+            .iter()
+            .find(|(known, _)| *known == name)
+            .map(|&(_, kind)| kind)
+    }
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES
+            .iter()
+            .find(|(_, kind)| *kind == self)
+            .map_or("system", |(name, _)| name)
+    }
+}
+
 /// Running, or halted and why.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HaltStatus {
@@ -128,6 +165,11 @@ pub struct Session<T: Transport, C: Clock> {
     sequences: sequence::Sequences,
     processor: heapless::String<{ sequence::MAX_NAME }>,
     sequence_log: sequences::Log,
+    /// Flash work began (FlashInit ran, if the description has it) and flash_done has not
+    /// yet ended it: the flash report when it began.
+    flashing: Option<FlashReport>,
+    /// RecoverySupportStart ran before a resume; RecoverySupportStop runs at the halt.
+    recovery_support: bool,
 }
 
 impl<T: Transport, C: Clock> Default for Session<T, C> {
@@ -152,6 +194,8 @@ impl<T: Transport, C: Clock> Session<T, C> {
             sequences: sequence::Sequences::new(),
             processor: heapless::String::new(),
             sequence_log: heapless::String::new(),
+            flashing: None,
+            recovery_support: false,
         }
     }
 
@@ -184,6 +228,10 @@ impl<T: Transport, C: Clock> Session<T, C> {
     /// wake them and select each TARGETSEL the families know in turn.
     fn find_targets(&mut self, port: &mut DebugPort<T, C>) -> Result<usize, Error> {
         self.selected = None;
+        // The wire comes switched to SWD or JTAG; a description may do it its own way.
+        if self.has_sequence("DebugPortSetup") {
+            self.run_sequence(port, "DebugPortSetup", 0)?;
+        }
         let connected = if self.has_sequence("DebugPortStart") {
             port.connect_with(|port| self.run_sequence(port, "DebugPortStart", 0))
         } else {
@@ -323,9 +371,11 @@ impl<T: Transport, C: Clock> Session<T, C> {
         Ok(())
     }
 
-    /// Drop the scan results (the wire is going to another use); detach first.
+    /// Drop the scan results (the wire is going to another use); detach first, then the
+    /// description's DebugPortStop, if it has one, powers the debug port down.
     pub fn forget(&mut self) {
         let _ = self.detach();
+        self.stop_port();
         self.targets = [None; MAX_TARGETS];
         self.last_attached = None;
         self.selected = None;
@@ -335,12 +385,24 @@ impl<T: Transport, C: Clock> Session<T, C> {
     /// Give back the wire of the last scan, for another use (e.g. the CMSIS-DAP server).
     pub fn release(&mut self) -> Option<(T, C)> {
         let _ = self.detach();
+        self.stop_port();
         let port = self.port.take();
         self.forget();
         port.map(DebugPort::into_parts)
     }
 
-    /// Work on the wire of the last scan directly (e.g. to release nRST).
+    /// The description's DebugPortStop on the wire of the last scan (its failure is in
+    /// the sequence log: the wire goes on to its next use anyway).
+    fn stop_port(&mut self) {
+        if !self.has_sequence("DebugPortStop") {
+            return;
+        }
+        if let Some(mut port) = self.port.take() {
+            let _ = self.run_sequence(&mut port, "DebugPortStop", 0);
+            self.port = Some(port);
+        }
+    }
+
     /// Run the CRC routine on the target (true, the default) or always read back; and the
     /// extra time it is allowed (None: the default). Kept across attaches.
     pub fn set_crc_options(&mut self, on_target: bool, timeout_micros: Option<u64>) {
@@ -413,6 +475,8 @@ impl<T: Transport, C: Clock> Session<T, C> {
             ap,
             state,
         });
+        self.flashing = None;
+        self.recovery_support = false;
         self.rtt.search_again();
         Ok(())
     }
@@ -625,6 +689,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
     /// A request starting or ending inside a sector larger than the 16 KiB flash buffer
     /// (STM32F4 64/128 KiB) whose rest holds data is refused: [`Error::PartialSector`].
     pub fn flash_erase(&mut self, address: u32, length: u32) -> Result<(), Error> {
+        self.begin_flash()?;
         self.with_flash(|memory, flash, flashes| flash.erase(memory, flashes, address, length))
     }
 
@@ -645,16 +710,70 @@ impl<T: Transport, C: Clock> Session<T, C> {
     /// Write flash at any address and length; programmed a page at a time, the last page
     /// by `flash_done()`.
     pub fn flash_write(&mut self, address: u32, data: &[u8]) -> Result<(), Error> {
+        self.begin_flash()?;
         self.with_flash(|memory, flash, flashes| flash.write(memory, flashes, address, data))
     }
 
     /// Program what is still buffered and lock the flash; a Cortex-M7's caches are
-    /// invalidated (the flash changed under them).
+    /// invalidated (the flash changed under them). Flash work begun since the last call
+    /// ends with the description's FlashEraseDone (pages were erased), FlashProgramDone
+    /// (pages were programmed), FlashUninit and DebugCodeMemRemap (before the flash is
+    /// read to verify it), those it has.
     pub fn flash_done(&mut self) -> Result<(), Error> {
         self.with_flash(|memory, flash, flashes| {
             flash.finish(memory, flashes)?;
             after_flash(flashes.core, memory)
-        })
+        })?;
+        let Some(before) = self.flashing.take() else {
+            return Ok(());
+        };
+        let now = self.flash_report().unwrap_or_default();
+        let erased = now.erased + now.mass_erases > before.erased + before.mass_erases;
+        let steps = [
+            ("FlashEraseDone", erased),
+            ("FlashProgramDone", now.programmed > before.programmed),
+            ("FlashUninit", true),
+            ("DebugCodeMemRemap", true),
+        ];
+        for (name, due) in steps {
+            if due && self.has_sequence(name) {
+                self.run_on_attached(name)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Flash work begins (an erase or write after flash_done or attach): the description's
+    /// FlashInit, if it has one. Any other use of the target in between is fine.
+    fn begin_flash(&mut self) -> Result<(), Error> {
+        if self.flashing.is_some() {
+            return Ok(());
+        }
+        let report = self.flash_report().ok_or(Error::NotAttached)?;
+        if self.has_sequence("FlashInit") {
+            self.run_on_attached("FlashInit")?;
+        }
+        self.flashing = Some(report);
+        Ok(())
+    }
+
+    /// Run the description's sequence `name` on the attached target's AP, a flash
+    /// algorithm call still running finished first.
+    fn run_on_attached(&mut self, name: &'static str) -> Result<(), Error> {
+        self.with_target(|_, _| Ok(()))?;
+        let ap = self
+            .attached
+            .as_ref()
+            .ok_or(Error::NotAttached)?
+            .ap
+            .number();
+        let mut port = self.port.take().ok_or(Error::NotScanned)?;
+        let outcome = self.run_sequence(&mut port, name, ap);
+        self.port = Some(port);
+        if let Some(attached) = self.attached.as_mut() {
+            attached.ap.invalidate();
+        }
+        outcome
     }
 
     pub fn flash_mass_erase(&mut self) -> Result<(), Error> {
@@ -743,28 +862,67 @@ impl<T: Transport, C: Clock> Session<T, C> {
         self.with_target(|memory, state| Ok(state.core.halt_request(memory)?))
     }
 
+    /// Running or halted; at the halt after a resume, the description's
+    /// RecoverySupportStop if RecoverySupportStart ran before it.
     pub fn halt_poll(&mut self) -> Result<HaltStatus, Error> {
-        self.with_target(|memory, state| {
+        let status = self.with_target(|memory, state| {
             Ok(match state.core.poll(memory)? {
                 None => HaltStatus::Running,
                 Some(reason) => HaltStatus::Halted(reason),
             })
-        })
+        })?;
+        if status != HaltStatus::Running && core::mem::take(&mut self.recovery_support) {
+            self.run_on_attached("RecoverySupportStop")?;
+        }
+        Ok(status)
     }
 
+    /// Run or step; the description's RecoverySupportStart first, if it has one (spec:
+    /// "executed before step or run command").
     pub fn resume(&mut self, step: bool) -> Result<(), Error> {
         self.with_flash(|memory, flash, flashes| flash.finish_before(memory, flashes, None))?;
+        if self.has_sequence("RecoverySupportStart") {
+            self.run_on_attached("RecoverySupportStart")?;
+            self.recovery_support = self.has_sequence("RecoverySupportStop");
+        }
         self.with_target(|memory, state| Ok(state.core.resume(memory, step)?))
+    }
+
+    /// SWO trace starts (`on`) or stops: the description's TraceStart, before the probe
+    /// takes the SWO stream, or TraceStop, after it stops; nothing without one or before
+    /// a scan.
+    pub fn trace(&mut self, on: bool) -> Result<(), Error> {
+        let name = if on { "TraceStart" } else { "TraceStop" };
+        if !self.has_sequence(name) || self.port.is_none() {
+            return Ok(());
+        }
+        if self.attached.is_some() {
+            return self.run_on_attached(name);
+        }
+        let mut port = self.port.take().ok_or(Error::NotScanned)?;
+        let outcome = self.run_sequence(&mut port, name, 0);
+        self.port = Some(port);
+        outcome
     }
 
     /// Reset the target through the core (SYSRESETREQ), or by the description's debug
     /// sequences if it has ResetSystem, ResetCatchSet or ResetCatchClear; `halt` stops it
     /// at the reset vector.
     pub fn reset(&mut self, halt: bool) -> Result<(), Error> {
+        self.reset_kind(ResetKind::System, halt)
+    }
+
+    /// Reset as `kind` says. A system reset is the built-in one unless the description
+    /// has ResetSystem, ResetCatchSet or ResetCatchClear; a processor or hardware reset
+    /// always goes through the sequences (ResetCatchSet with `halt`, ResetProcessor or
+    /// ResetHardware, the wait for the halt, ResetCatchClear): the description's, or the
+    /// spec's defaults (VECTRESET; nRESET low 50 ms, then high).
+    pub fn reset_kind(&mut self, kind: ResetKind, halt: bool) -> Result<(), Error> {
         self.with_flash(|memory, flash, flashes| flash.finish_before(memory, flashes, None))?;
-        let by_sequences = ["ResetSystem", "ResetCatchSet", "ResetCatchClear"]
-            .iter()
-            .any(|name| self.has_sequence(name));
+        let by_sequences = kind != ResetKind::System
+            || ["ResetSystem", "ResetCatchSet", "ResetCatchClear"]
+                .iter()
+                .any(|name| self.has_sequence(name));
         self.with_target(|memory, state| {
             // A reset wipes RAM breakpoints' meaning; forget them, keep hardware ones.
             state.software_breakpoints = [None; MAX_SOFTWARE_BREAKPOINTS];
@@ -776,16 +934,30 @@ impl<T: Transport, C: Clock> Session<T, C> {
             }
         })?;
         if by_sequences {
-            self.reset_by_sequences(halt)?;
+            self.reset_by_sequences(kind, halt)?;
         }
         // The program sets its control block up again, maybe elsewhere.
         self.rtt.search_again();
         Ok(())
     }
 
-    /// ResetCatchSet (with `halt`), ResetSystem, the wait for the halt, ResetCatchClear:
-    /// the description's, or the standard ones where it has none.
-    fn reset_by_sequences(&mut self, halt: bool) -> Result<(), Error> {
+    /// ResetCatchSet (with `halt`), the reset of `kind`, the wait for the halt,
+    /// ResetCatchClear: the description's, or the standard ones where it has none. A
+    /// hardware reset is ResetHardware, or ResetHardwareAssert and ResetHardwareDeassert
+    /// when the description has either but no ResetHardware.
+    fn reset_by_sequences(&mut self, kind: ResetKind, halt: bool) -> Result<(), Error> {
+        let resets: &[&str] = match kind {
+            ResetKind::System => &["ResetSystem"],
+            ResetKind::Processor => &["ResetProcessor"],
+            ResetKind::Hardware
+                if !self.has_sequence("ResetHardware")
+                    && (self.has_sequence("ResetHardwareAssert")
+                        || self.has_sequence("ResetHardwareDeassert")) =>
+            {
+                &["ResetHardwareAssert", "ResetHardwareDeassert"]
+            }
+            ResetKind::Hardware => &["ResetHardware"],
+        };
         let attached = self.attached.as_mut().ok_or(Error::NotAttached)?;
         let ap = attached.ap.number();
         let mut port = self.port.take().ok_or(Error::NotScanned)?;
@@ -793,7 +965,9 @@ impl<T: Transport, C: Clock> Session<T, C> {
             if halt {
                 self.run_standard(&mut port, "ResetCatchSet", ap)?;
             }
-            self.run_standard(&mut port, "ResetSystem", ap)?;
+            for reset in resets {
+                self.run_standard(&mut port, reset, ap)?;
+            }
             if halt {
                 let attached = self.attached.as_mut().ok_or(Error::NotAttached)?;
                 attached.ap.invalidate();

@@ -6,7 +6,7 @@
 mod common;
 
 use common::virtual_wire::{self, VirtualClock, Wire};
-use debug::{Error, HaltReason, HaltStatus, Session};
+use debug::{Error, HaltReason, HaltStatus, ResetKind, Session};
 use sim::chip::Variant;
 
 const RAM: u32 = 0x2000_0000;
@@ -188,4 +188,217 @@ fn syntax_errors_are_refused_at_load() {
         "sequence syntax error at line 3 column 5: unknown function Wrte32"
     );
     assert!(!session.sequences().is_loaded());
+}
+
+/// Every other standard sequence the session runs, each leaving a message (and some a
+/// count in RAM the program does not touch).
+const EVERY_STEP: &str = r#"
+sequence DebugPortSetup {
+  block atomic {
+    DAP_SWJ_Sequence(51, 0x0007FFFFFFFFFFFF);
+    DAP_SWJ_Sequence(16, 0xE79E);
+    DAP_SWJ_Sequence(51, 0x0007FFFFFFFFFFFF);
+    DAP_SWJ_Sequence(3, 0x00);
+    __var id = ReadDP(0x0);
+  }
+  block {
+    Message(0, "DebugPortSetup: DPIDR %08x", id);
+  }
+}
+sequence DebugPortStop {
+  block {
+    WriteDP(0x4, 0);
+    Message(0, "DebugPortStop");
+  }
+}
+sequence ResetProcessor {
+  block {
+    Write32(0x20004F10, Read32(0x20004F10) + 1);
+    Write32(0xE000ED0C, 0x05FA0001);
+    Message(0, "ResetProcessor");
+  }
+}
+sequence ResetHardware {
+  block {
+    Write32(0x20004F14, Read32(0x20004F14) + 1);
+    DAP_SWJ_Pins(0x00, 0x80, 0);
+    DAP_Delay(100);
+    Message(0, "ResetHardware");
+  }
+  control while ((DAP_SWJ_Pins(0x80, 0x80, 0) & 0x80) == 0) timeout (100000) {
+  }
+}
+sequence FlashInit {
+  block {
+    Write32(0x20004F18, Read32(0x20004F18) + 1);
+    Message(0, "FlashInit");
+  }
+}
+sequence FlashEraseDone { block { Message(0, "FlashEraseDone"); } }
+sequence FlashProgramDone { block { Message(0, "FlashProgramDone"); } }
+sequence FlashUninit { block { Message(0, "FlashUninit"); } }
+sequence DebugCodeMemRemap { block { Message(0, "DebugCodeMemRemap"); } }
+sequence TraceStart { block { Message(0, "TraceStart"); } }
+sequence TraceStop { block { Message(0, "TraceStop"); } }
+sequence RecoverySupportStart { block { Message(0, "RecoverySupportStart"); } }
+sequence RecoverySupportStop { block { Message(0, "RecoverySupportStop"); } }
+"#;
+
+/// The log's lines since the last call.
+fn log_lines(session: &mut Session<Wire, VirtualClock>) -> Vec<String> {
+    session
+        .take_sequence_log()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// A program whose reset handler loops, `tag` in its fourth word.
+fn looping_program(tag: u32) -> Vec<u8> {
+    [RAM + 0x5000, VECTORS + 9, 0xE7FE_E7FE, tag]
+        .iter()
+        .flat_map(|word| word.to_le_bytes())
+        .collect()
+}
+
+#[test]
+fn every_standard_sequence_runs_where_the_session_does_that_step() {
+    let (mut session, scanned) = scanned(EVERY_STEP);
+    scanned.unwrap();
+    assert_eq!(log_lines(&mut session), ["DebugPortSetup: DPIDR 1ba01477"]);
+    session.attach(1).unwrap();
+    session.write_memory(0x2000_4F10, &[0; 12]).unwrap();
+
+    // Flash work into the erased flash: nothing erased, so no FlashEraseDone.
+    session.flash_write(VECTORS, &looping_program(1)).unwrap();
+    session.flash_done().unwrap();
+    assert_eq!(
+        log_lines(&mut session),
+        [
+            "FlashInit",
+            "FlashProgramDone",
+            "FlashUninit",
+            "DebugCodeMemRemap"
+        ]
+    );
+    // Over it: erased, then programmed; FlashInit once per piece of flash work.
+    session.flash_erase(VECTORS, 1024).unwrap();
+    session.flash_write(VECTORS, &looping_program(2)).unwrap();
+    session.flash_done().unwrap();
+    assert_eq!(
+        log_lines(&mut session),
+        [
+            "FlashInit",
+            "FlashEraseDone",
+            "FlashProgramDone",
+            "FlashUninit",
+            "DebugCodeMemRemap"
+        ]
+    );
+    assert_eq!(word(&mut session, 0x2000_4F18), 2);
+    assert_eq!(word(&mut session, VECTORS + 12), 2);
+    session.flash_done().unwrap();
+    assert!(
+        log_lines(&mut session).is_empty(),
+        "no flash work, no sequences"
+    );
+
+    // The reset kinds, each halting at the reset handler through the standard catch.
+    for (kind, count_at) in [
+        (ResetKind::Processor, 0x2000_4F10),
+        (ResetKind::Hardware, 0x2000_4F14),
+    ] {
+        session.reset_kind(kind, true).unwrap();
+        assert_eq!(
+            session.halt_poll().unwrap(),
+            HaltStatus::Halted(HaltReason::Reset),
+            "{kind:?}"
+        );
+        assert_eq!(session.read_register(15).unwrap(), VECTORS + 8, "{kind:?}");
+        assert_eq!(word(&mut session, count_at), 1, "{kind:?}");
+        assert_eq!(
+            word(&mut session, 0xE000_EDFC) & 1,
+            0,
+            "ResetCatchClear ran"
+        );
+    }
+    assert_eq!(log_lines(&mut session), ["ResetProcessor", "ResetHardware"]);
+
+    // Trace on and off; a run and the halt after it.
+    session.trace(true).unwrap();
+    session.trace(false).unwrap();
+    session.resume(false).unwrap();
+    assert_eq!(session.halt_poll().unwrap(), HaltStatus::Running);
+    session.halt_request().unwrap();
+    assert!(matches!(
+        session.halt_poll().unwrap(),
+        HaltStatus::Halted(_)
+    ));
+    assert_eq!(
+        log_lines(&mut session),
+        [
+            "TraceStart",
+            "TraceStop",
+            "RecoverySupportStart",
+            "RecoverySupportStop"
+        ]
+    );
+
+    // The wire goes elsewhere: DebugPortStop, once.
+    let (wire, clock) = session.release().unwrap();
+    assert_eq!(log_lines(&mut session), ["DebugPortStop"]);
+    // A new scan on it: DebugPortSetup again, and DebugPortStop when it is dropped.
+    assert_eq!(session.scan(wire, clock).unwrap().count(), 1);
+    assert_eq!(log_lines(&mut session), ["DebugPortSetup: DPIDR 1ba01477"]);
+    session.forget();
+    assert_eq!(log_lines(&mut session), ["DebugPortStop"]);
+}
+
+#[test]
+fn hardware_reset_by_assert_and_deassert_and_the_defaults_without_a_description() {
+    let halves = r#"
+sequence ResetHardwareAssert {
+  block {
+    DAP_SWJ_Pins(0x00, 0x80, 0);
+    Message(0, "assert: nRESET %x", DAP_SWJ_Pins(0x00, 0x00, 0) & 0x80);
+  }
+}
+sequence ResetHardwareDeassert {
+  block {
+    DAP_SWJ_Pins(0x80, 0x80, 10000);
+    Message(0, "deassert: nRESET %x", DAP_SWJ_Pins(0x80, 0x00, 0) & 0x80);
+  }
+}
+"#;
+    let (mut session, scanned) = scanned(halves);
+    scanned.unwrap();
+    session.attach(1).unwrap();
+    session.flash_write(VECTORS, &looping_program(3)).unwrap();
+    session.flash_done().unwrap();
+    session.reset_kind(ResetKind::Hardware, true).unwrap();
+    assert_eq!(
+        session.halt_poll().unwrap(),
+        HaltStatus::Halted(HaltReason::Reset)
+    );
+    assert_eq!(
+        log_lines(&mut session),
+        ["assert: nRESET 0", "deassert: nRESET 80"]
+    );
+
+    // No description: the spec's default ResetProcessor (VECTRESET) and ResetHardware.
+    session.clear_sequences();
+    for kind in [ResetKind::Processor, ResetKind::Hardware, ResetKind::System] {
+        session.write_register(15, VECTORS + 0x100).unwrap();
+        session.reset_kind(kind, true).unwrap();
+        assert_eq!(
+            session.halt_poll().unwrap(),
+            HaltStatus::Halted(HaltReason::Reset),
+            "{kind:?}"
+        );
+        assert_eq!(session.read_register(15).unwrap(), VECTORS + 8, "{kind:?}");
+    }
+    // Without halt the program runs on.
+    session.reset_kind(ResetKind::Hardware, false).unwrap();
+    assert_eq!(session.halt_poll().unwrap(), HaltStatus::Running);
+    assert!(log_lines(&mut session).is_empty());
 }

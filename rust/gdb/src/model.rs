@@ -35,6 +35,8 @@ pub struct Model {
     pub breakpoints: Vec<(BreakWatch, u32, u32)>,
     pub flash: Vec<(u32, Vec<u8>)>,
     pub resets: usize,
+    /// The kinds of `monitor reset KIND`, in order.
+    pub reset_kinds: Vec<ResetKind>,
     pub crc_routine: (bool, Option<u64>),
 }
 
@@ -56,6 +58,7 @@ impl Model {
             breakpoints: Vec::new(),
             flash: Vec::new(),
             resets: 0,
+            reset_kinds: Vec::new(),
             crc_routine: (true, None),
         }
     }
@@ -207,6 +210,10 @@ impl Target for Model {
     fn reset(&mut self, _: bool) -> Result<(), ModelError> {
         self.resets += 1;
         Ok(())
+    }
+    fn reset_kind(&mut self, kind: ResetKind, halt: bool) -> Result<(), ModelError> {
+        self.reset_kinds.push(kind);
+        self.reset(halt)
     }
     fn set_breakwatch(
         &mut self,

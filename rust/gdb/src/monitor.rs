@@ -1,6 +1,6 @@
 //! `monitor` commands (GDB's qRcmd): the probe's own commands and the attached chip's.
 
-use crate::target::{Host, Target};
+use crate::target::{Host, ResetKind, Target};
 use core::fmt::Write;
 
 /// How long a halt may take before the target counts as lost, unless set.
@@ -98,7 +98,7 @@ fn commands<T: Target, H: Host>() -> [Command<T, H>; 17] {
         Command {
             name: "reset",
             run: reset,
-            help: "Reset the attached target and halt it at the reset vector",
+            help: "Reset the attached target and halt it at the reset vector: [system|processor|hardware] (SYSRESETREQ, VECTRESET, nRST; a device's debug sequences if loaded)",
         },
         Command {
             name: "halt_timeout",
@@ -211,8 +211,30 @@ fn version<T: Target, H: Host>(call: &mut Call<'_, T, H>) -> Result<(), Failed> 
 }
 
 fn reset<T: Target, H: Host>(call: &mut Call<'_, T, H>) -> Result<(), Failed> {
-    report(call.target.reset(true), call.out)?;
-    let _ = writeln!(call.out, "Target reset, halted at the reset vector");
+    let kind = match call.arguments {
+        "" => None,
+        name => match ResetKind::from_name(name) {
+            Some(kind) => Some(kind),
+            None => {
+                return fail(
+                    call.out,
+                    format_args!("reset: system, processor or hardware, not {name}\n"),
+                );
+            }
+        },
+    };
+    match kind {
+        None => report(call.target.reset(true), call.out)?,
+        Some(kind) => report(call.target.reset_kind(kind, true), call.out)?,
+    }
+    let _ = match kind {
+        None => writeln!(call.out, "Target reset, halted at the reset vector"),
+        Some(kind) => writeln!(
+            call.out,
+            "Target reset ({}), halted at the reset vector",
+            kind.name()
+        ),
+    };
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 use core::fmt::{Display, Write};
 
 pub use cortexm::REGISTER_COUNT;
-pub use debug::{BreakWatch, HaltReason, HaltStatus, WatchKind};
+pub use debug::{BreakWatch, HaltReason, HaltStatus, ResetKind, WatchKind};
 
 /// A target found by a scan, as `monitor targets` lists it.
 #[derive(Clone, Copy, Debug)]
@@ -54,6 +54,8 @@ pub trait Target {
     fn halt_poll(&mut self) -> Result<HaltStatus, Self::Error>;
     fn resume(&mut self, step: bool) -> Result<(), Self::Error>;
     fn reset(&mut self, halt: bool) -> Result<(), Self::Error>;
+    /// `monitor reset processor|hardware|system`: a reset of that kind.
+    fn reset_kind(&mut self, kind: ResetKind, halt: bool) -> Result<(), Self::Error>;
     fn set_breakwatch(
         &mut self,
         kind: BreakWatch,

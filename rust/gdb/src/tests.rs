@@ -457,6 +457,29 @@ fn monitor_commands() {
         ("JTAG scan failed: no JTAG here\n", "E01")
     );
     assert_eq!(monitor(&mut harness, "python 6*7").0, "42\n");
+    // reset with a kind goes to reset_kind; a wrong kind is refused and nothing is reset.
+    harness.ask("vAttach;1");
+    assert_eq!(
+        monitor(&mut harness, "reset processor"),
+        (
+            "Target reset (processor), halted at the reset vector\n".into(),
+            "OK".into()
+        )
+    );
+    assert_eq!(monitor(&mut harness, "reset hardware").1, "OK");
+    assert_eq!(
+        harness.target.reset_kinds,
+        [ResetKind::Processor, ResetKind::Hardware]
+    );
+    let resets = harness.target.resets;
+    assert_eq!(
+        monitor(&mut harness, "reset warm"),
+        (
+            "reset: system, processor or hardware, not warm\n".into(),
+            "E01".into()
+        )
+    );
+    assert_eq!(harness.target.resets, resets);
     assert_eq!(
         monitor(&mut harness, "python x").0,
         "repl_fun() not registered\n"

@@ -2,7 +2,7 @@
 //! transaction publishes the time, so timeouts (the chips', the algorithms') hold however
 //! slowly the simulator runs on a busy host.
 
-use adi::{Clock, Port, TransferError, Transport};
+use adi::{Clock, Port, Swj, TransferError, Transport};
 use sim::Sim;
 use sim::chip::{Chip, Variant};
 use std::cell::Cell;
@@ -37,6 +37,10 @@ impl Transport for Wire {
     }
     fn set_burst(&mut self, on: bool) {
         self.swd.set_burst(on)
+    }
+    /// The pins for DAP_SWJ_* of debug sequences (the clock moves with the next transfer).
+    fn swj(&mut self) -> Option<&mut dyn Swj> {
+        Some(&mut self.swd)
     }
 }
 
