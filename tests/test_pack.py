@@ -57,11 +57,66 @@ PDSC = """<?xml version="1.0" encoding="UTF-8"?>
           <control while="(Read32(0xE000EDF0) &amp; 0x02000000) != 0 &amp;&amp; 1 &lt; 2" timeout="500000"/>
         </sequence>
         <sequence name="TraceStart" disable="1"/>
+        <sequence name="TraceStop">
+          <block>Message(0, "TraceStop");</block>
+        </sequence>
         <sequence name="FlashEraseSector">
           <block>FlashWriteBuffer(0, 0, 4, 32);</block>
         </sequence>
-        <sequence name="RecoverySupportStart">
+        <sequence name="RecoveryAcknowledge">
           <block>RunApplication("x");</block>
+        </sequence>
+        <sequence name="DebugPortSetup">
+          <block atomic="1">
+            DAP_SWJ_Sequence(51, 0x0007FFFFFFFFFFFF);  // line reset
+            DAP_SWJ_Sequence(16, 0xE79E);              // JTAG to SWD
+            DAP_SWJ_Sequence(51, 0x0007FFFFFFFFFFFF);
+            DAP_SWJ_Sequence(3, 0x00);
+            __var dpidr = ReadDP(0x0);
+          </block>
+          <block>Message(0, "DebugPortSetup: DPIDR %08x", dpidr);</block>
+        </sequence>
+        <sequence name="DebugPortStop">
+          <block>Message(0, "DebugPortStop");</block>
+        </sequence>
+        <sequence name="ResetProcessor">
+          <block>
+            Write32(0x20004F08, Read32(0x20004F08) + 1);
+            Write32(0xE000ED0C, 0x05FA0001);  // AIRCR: VECTRESET
+          </block>
+        </sequence>
+        <sequence name="ResetHardwareAssert">
+          <block>
+            Write32(0x20004F0C, Read32(0x20004F0C) + 1);
+            DAP_SWJ_Pins(0x00, 0x80, 0);      // nRESET low
+          </block>
+        </sequence>
+        <sequence name="ResetHardwareDeassert">
+          <block>DAP_SWJ_Pins(0x80, 0x80, 100000);</block>
+        </sequence>
+        <sequence name="FlashInit">
+          <block>Write32(0x20004F10, Read32(0x20004F10) + 1);</block>
+        </sequence>
+        <sequence name="FlashProgramDone">
+          <block>
+            Write32(0x20004F14, Read32(0x20004F14) + 1);
+            Message(0, "FlashProgramDone");
+          </block>
+        </sequence>
+        <sequence name="FlashUninit">
+          <block>Message(0, "FlashUninit");</block>
+        </sequence>
+        <sequence name="RecoverySupportStart">
+          <block>
+            Write32(0x20004F18, Read32(0x20004F18) + 1);
+            Message(0, "RecoverySupportStart");
+          </block>
+        </sequence>
+        <sequence name="RecoverySupportStop">
+          <block>
+            Write32(0x20004F1C, Read32(0x20004F1C) + 1);
+            Message(0, "RecoverySupportStop");
+          </block>
         </sequence>
       </sequences>
       <subFamily DsubFamily="STM32F103">
@@ -106,7 +161,7 @@ def test_tool_writes_the_device(pack_file, firmware, tmp_path):
     assert result.returncode == 0, result
     # Sequences the probe cannot run are left out, and said so.
     assert "sequence FlashEraseSector left out" in result.stderr, result
-    assert "sequence RecoverySupportStart left out: it calls RunApplication" in result.stderr
+    assert "sequence RecoveryAcknowledge left out: it calls RunApplication" in result.stderr
     device = json.loads((tmp_path / "device.json").read_text())
     assert device["format"] == 1 and device["device"] == "STM32F103CB"
     assert device["memory"] == [
@@ -123,7 +178,10 @@ def test_tool_writes_the_device(pack_file, firmware, tmp_path):
     assert ("  control while ((Read32(0xE000EDF0) & 0x02000000) != 0 && 1 < 2) "
             "timeout (500000) {\n  }\n") in text, text
     assert "sequence TraceStart {\n}\n" in text, text
-    assert "//" not in text and "/*" not in text and "Flash" not in text, text
+    assert "//" not in text and "/*" not in text and "FlashEraseSector" not in text, text
+    # The Flash* sequences the probe runs around its flash work are kept; atomic blocks too.
+    assert "sequence FlashInit {\n  block {\n    Write32(0x20004F10" in text, text
+    assert "  block atomic {\n    DAP_SWJ_Sequence(51, 0x0007FFFFFFFFFFFF);" in text, text
 
 
 def test_tool_refuses_bad_input(pack_file, tmp_path):
@@ -150,22 +208,30 @@ def test_the_probe_runs_the_packs_device(unix_micropython, pack_file, firmware, 
         capture_output=True, text=True, timeout=240, env=environment)
     output = result.stdout + result.stderr
     lines = [line for line in output.splitlines() if line.strip()]
-    assert all(" ok" in line for line in lines) and len(lines) == 15, output
+    assert all(" ok" in line for line in lines) and len(lines) == 24, output
 
 
 def test_gdb_through_the_packs_device(unix_micropython, pack_file, firmware, tmp_path):
     """gdb against bmp with the device loaded before bmp.init(): the scan and attach run the
-    pack's sequences, `load` goes through the pack's FLM, `monitor reset` through its
-    ResetSystem."""
+    pack's sequences (DebugPortSetup's atomic block among them), `load` goes through the
+    pack's FLM with FlashInit, FlashProgramDone and FlashUninit around it, `monitor reset`
+    through its ResetSystem, `monitor reset processor` its ResetProcessor, `monitor reset
+    hardware` its ResetHardwareAssert/Deassert, `stepi` RecoverySupportStart/Stop."""
     device = tmp_path / "device"
     assert run_tool(pack_file, "STM32F103CB", device).returncode == 0
-    probe = BmpProbe(unix_micropython, tmp_path, chip="stm32f103cb", setup=[
+    probe = BmpProbe(unix_micropython, tmp_path, chip="stm32f103cb", repl_fun=True, setup=[
         "import pack", f"pack.load({str(device)!r}, debugvars='DbgMCU_CR = 0x5;')"])
     try:
         run = probe.gdb(probe.connect() + [
             "x/wx 0x20004F00", "set mem inaccessible-by-default off", "x/wx 0xE0042004",
-            "load", "compare-sections",
-            "set *(int *) 0x20004F04 = 0", "monitor reset", "x/wx 0x20004F04"],
+            "set *(int *) 0x20004F10 = 0", "set *(int *) 0x20004F14 = 0",
+            "set *(int *) 0x20004F18 = 0", "set *(int *) 0x20004F1C = 0",
+            "load", "compare-sections", "x/2wx 0x20004F10",
+            "set *(int *) 0x20004F04 = 0", "monitor reset", "x/wx 0x20004F04",
+            "set *(int *) 0x20004F08 = 0", "set *(int *) 0x20004F0C = 0",
+            "monitor reset processor", "x/wx 0x20004F08",
+            "monitor reset hardware", "x/wx 0x20004F0C", "monitor reset warm",
+            "stepi", "x/2wx 0x20004F18"],
             elf=firmware / "firmware.elf", timeout=200)
     finally:
         probe.close()
@@ -175,3 +241,12 @@ def test_gdb_through_the_packs_device(unix_micropython, pack_file, firmware, tmp
     assert "matched" in compare and "MIS-MATCHED" not in compare, f"{run}"
     assert "halted at the reset vector" in run.output("monitor reset"), f"{run}"
     assert "0x00000001" in run.output("x/wx 0x20004F04"), f"{run}"
+    # FlashInit and FlashProgramDone once each for the load.
+    assert "0x00000001\t0x00000001" in run.output("x/2wx 0x20004F10"), f"{run}"
+    assert "Target reset (processor), halted" in run.output("monitor reset processor"), f"{run}"
+    assert "0x00000001" in run.output("x/wx 0x20004F08"), f"{run}"
+    assert "Target reset (hardware), halted" in run.output("monitor reset hardware"), f"{run}"
+    assert "0x00000001" in run.output("x/wx 0x20004F0C"), f"{run}"
+    assert "system, processor or hardware, not warm" in run.output("monitor reset warm")
+    # RecoverySupportStart before the step, RecoverySupportStop at its halt.
+    assert "0x00000001\t0x00000001" in run.output("x/2wx 0x20004F18"), f"{run}"
