@@ -5,7 +5,9 @@ family driver knows the part, so the probe has no flash driver for it). The engi
 the ARMv8-M debug components by DEVARCH and attaches a generic Cortex-M33: registers
 (with the FPU's), break, step, and `monitor security` reading DSCSR."""
 
+import os
 import re
+import subprocess
 
 import pytest
 
@@ -61,3 +63,63 @@ def test_cortex_m33_watch_rwatch_awatch(unix_micropython, tmp_path, firmware):
                      run.output("continue", 1)), f"rwatch\n{run}"
     assert re.search(r"Hardware access \(read/write\) watchpoint \d+: counter\s+Value = \d+",
                      run.output("continue", 2)), f"awatch\n{run}"
+
+
+def test_cortex_m33_banked_and_stack_limit_registers(unix_micropython, tmp_path, firmware):
+    """The M33's banked stack pointers and stack limits in gdb: org.gnu.gdb.arm.secext
+    (msp_ns, psp_ns, msp_s, psp_s, then msplim_s, psplim_s, msplim_ns, psplim_ns), read
+    and written through DCRSR 0x18-0x1F; gdb 12+ matches msp and sp to msp_s without a
+    warning."""
+    elf = firmware / "firmware-f4.elf"
+    commands = ["break blink_step", "continue", "info registers msp msp_s msp_ns psp_s",
+                "set $psplim_ns = 0x20000400", "set $msplim_s = 0x20000100",
+                "set $psp_s = 0x20003000", "maint flush register-cache",
+                "p/x $psplim_ns", "p/x $msplim_s", "p/x $psp", "p $msp == $msp_s",
+                "p $sp == $msp", "bt", "info registers psplim_s msplim_ns"]
+    with BmpProbe(unix_micropython, tmp_path, chip="cortex-m33",
+                  environment={"BMP_SIM_FIRMWARE": str(elf)}) as probe:
+        run = probe.gdb(probe.connect() + commands, elf=elf)
+    assert "Invalid state" not in str(run), f"{run}"
+    shown = run.output("info registers msp msp_s msp_ns psp_s")
+    for name in ("msp", "msp_s", "msp_ns", "psp_s"):
+        assert re.search(rf"^{name}\s+0x", shown, re.MULTILINE), f"no {name}\n{run}"
+    assert run.output("p/x $psplim_ns").strip() == "$1 = 0x20000400", f"{run}"
+    assert run.output("p/x $msplim_s").strip() == "$2 = 0x20000100", f"{run}"
+    assert run.output("p/x $psp").strip() == "$3 = 0x20003000", f"psp is psp_s\n{run}"
+    assert run.output("p $msp == $msp_s").strip() == "$4 = 1", f"{run}"
+    assert run.output("p $sp == $msp").strip() == "$5 = 1", f"{run}"
+    assert re.search(r"^#0\s.*blink_step", run.output("bt"), re.MULTILINE), f"{run}"
+    assert re.search(r"^msplim_ns\s+0x", run.output("info registers psplim_s msplim_ns"),
+                     re.MULTILINE), f"{run}"
+
+
+def test_cortex_m33_registers_through_target(unix_micropython, firmware):
+    """The same registers through `target.reg_read/reg_write` (GDB's numbers 40-47 after
+    the FPU's), and the clear error past them."""
+    script = """
+import target
+target.swdp_scan()
+target.attach(1)
+print("secext", 'org.gnu.gdb.arm.secext' in target.tdesc_xml())
+target.reg_write(46, (0x20000500).to_bytes(4, "little"))
+msp = bytearray(4)
+target.reg_read(17, msp)
+data = bytearray(4)
+target.reg_read(42, data)
+print("msp_s is msp", data == msp)
+target.reg_read(46, data)
+print("msplim_ns", hex(int.from_bytes(data, "little")))
+try:
+    target.reg_read(48, data)
+except ValueError as error:
+    print("48:", error)
+"""
+    environment = dict(os.environ, BMP_WIRE="sim:cortex-m33",
+                       BMP_SIM_FIRMWARE=str(firmware / "firmware-f4.elf"))
+    result = subprocess.run([str(unix_micropython), "-c", script], capture_output=True,
+                            text=True, timeout=100, env=environment)
+    output = result.stdout + result.stderr
+    assert "secext True" in output, output
+    assert "msplim_ns 0x20000500" in output, output
+    assert "msp_s is msp True" in output, output
+    assert "48: reg must be a GDB register number" in output, output

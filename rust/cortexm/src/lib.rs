@@ -16,7 +16,10 @@ use adi::{Memory, poll_memory};
 use registers::*;
 
 pub use breakwatch::{Breakpoints, WatchKind, Watchpoints};
-pub use target_description::{TARGET_XML, TARGET_XML_FPU};
+pub use target_description::{
+    TARGET_XML, TARGET_XML_FPU, TARGET_XML_NONSECURE, TARGET_XML_NONSECURE_FPU, TARGET_XML_SECURE,
+    TARGET_XML_SECURE_FPU,
+};
 
 /// Registers in GDB's order for M-profile: r0-r12, sp, lr, pc, xpsr, msp, psp, primask,
 /// basepri, faultmask, control (all 32 bits wide in the `g` packet, see TARGET_XML).
@@ -27,6 +30,11 @@ pub const REGISTER_BYTES: usize = REGISTER_COUNT * 4;
 pub const D0: usize = REGISTER_COUNT;
 pub const DOUBLE_REGISTERS: usize = 16;
 pub const FPSCR: usize = D0 + DOUBLE_REGISTERS;
+/// An ARMv8-M mainline core's banked stack pointers and stack limits follow (`Banked`):
+/// from here with an FPU, from REGISTER_COUNT without.
+pub const BANKED_AFTER_FPU: usize = FPSCR + 1;
+/// The highest register number any core has (psplim_ns after an FPU).
+pub const LAST_REGISTER: usize = BANKED_AFTER_FPU + 7;
 pub const PC: usize = 15;
 pub const XPSR: usize = 16;
 /// xPSR.T: an ARMv7-M core executes Thumb only; T = 0 faults on the next instruction
@@ -146,6 +154,12 @@ impl CoreKind {
         )
     }
 
+    /// ARMv8-M mainline cores: stack limit registers, and the Security Extension as an
+    /// option (M33, M35P, M55, M85; not the baseline M23).
+    pub fn is_armv8m_mainline(self) -> bool {
+        self.is_armv8m() && self != CoreKind::M23
+    }
+
     /// Cores that may have an FPU (then MVFR0 says whether this one has).
     fn may_have_fpu(self) -> bool {
         matches!(self, CoreKind::M4 | CoreKind::M7 | CoreKind::M33)
@@ -184,6 +198,35 @@ pub enum HaltReason {
     Reset,
 }
 
+/// An ARMv8-M mainline core's banked stack pointers and stack limits (ARMv8-M ARM D1.2
+/// DCRSR: MSP_NS 0x18, PSP_NS 0x19, MSP_S 0x1A, PSP_S 0x1B, MSPLIM_S 0x1C, PSPLIM_S 0x1D,
+/// MSPLIM_NS 0x1E, PSPLIM_NS 0x1F) as GDB's registers after the others.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Banked {
+    /// Not ARMv8-M mainline: none.
+    None,
+    /// The Security Extension with Secure debug allowed (DHCSR.S_SDE): all eight, as
+    /// org.gnu.gdb.arm.secext.
+    Secure,
+    /// No Security Extension, or only Non-secure debug: MSPLIM_NS and PSPLIM_NS; the
+    /// Secure registers are not touched.
+    NonSecure,
+}
+
+impl Banked {
+    const SECURE: [u8; 8] = [0x18, 0x19, 0x1A, 0x1B, 0x1C, 0x1D, 0x1E, 0x1F];
+    const NONSECURE: [u8; 2] = [0x1E, 0x1F];
+
+    /// The DCRSR selectors, in GDB's order.
+    pub fn selectors(self) -> &'static [u8] {
+        match self {
+            Banked::None => &[],
+            Banked::Secure => &Self::SECURE,
+            Banked::NonSecure => &Self::NONSECURE,
+        }
+    }
+}
+
 /// State of one attached core. Holds no wire: each call gets the memory it works through.
 pub struct Core {
     kind: CoreKind,
@@ -195,6 +238,8 @@ pub struct Core {
     fpu: bool,
     /// The M7's L1 caches, maintained around the debugger's accesses (`cache`).
     caches: Option<cache::Caches>,
+    /// ARMv8-M mainline: which banked and stack-limit registers GDB gets.
+    banked: Banked,
     pub breakpoints: Breakpoints,
     pub watchpoints: Watchpoints,
 }
@@ -214,6 +259,7 @@ impl Core {
             CoreKind::M7 => cache::Caches::probe(memory)?,
             _ => None,
         };
+        let banked = Self::probe_banked(memory, kind)?;
         let breakpoints = Breakpoints::probe(memory)?;
         let watchpoints = Watchpoints::probe(memory, kind.is_armv8m())?;
         let mut demcr: Demcr = memory.load()?;
@@ -226,11 +272,46 @@ impl Core {
             catching_reset: false,
             fpu,
             caches,
+            banked,
             breakpoints,
             watchpoints,
         };
         core.halt(memory)?;
         Ok(core)
+    }
+
+    /// ARMv8-M mainline: the Security Extension from ID_PFR1.Security (ARMv8-M ARM D1.2
+    /// ID_PFR1 [7:4]) and, with it, whether Secure debug is allowed (DHCSR.S_SDE, C1.2).
+    fn probe_banked<M: Memory>(memory: &mut M, kind: CoreKind) -> Result<Banked, Error> {
+        if !kind.is_armv8m_mainline() {
+            return Ok(Banked::None);
+        }
+        let security = memory.load::<IdPfr1>()?.security() != 0;
+        Ok(if security && memory.load::<Dhcsr>()?.s_sde() {
+            Banked::Secure
+        } else {
+            Banked::NonSecure
+        })
+    }
+
+    /// Which banked and stack-limit registers the core offers GDB.
+    pub fn banked(&self) -> Banked {
+        self.banked
+    }
+
+    /// GDB's number of the first banked register (`Banked`).
+    fn banked_base(&self) -> usize {
+        if self.fpu {
+            BANKED_AFTER_FPU
+        } else {
+            REGISTER_COUNT
+        }
+    }
+
+    /// The DCRSR selector of GDB's banked register `number`, if it is one.
+    fn banked_selector(&self, number: usize) -> Option<u8> {
+        let index = number.checked_sub(self.banked_base())?;
+        self.banked.selectors().get(index).copied()
     }
 
     /// Remove break and watch points, stop catching vectors, let the core run free.
@@ -266,7 +347,14 @@ impl Core {
 
     /// GDB's target description of this core (with the vfp feature if it has an FPU).
     pub fn target_description(&self) -> &'static str {
-        if self.fpu { TARGET_XML_FPU } else { TARGET_XML }
+        match (self.banked, self.fpu) {
+            (Banked::None, false) => TARGET_XML,
+            (Banked::None, true) => TARGET_XML_FPU,
+            (Banked::Secure, false) => TARGET_XML_SECURE,
+            (Banked::Secure, true) => TARGET_XML_SECURE_FPU,
+            (Banked::NonSecure, false) => TARGET_XML_NONSECURE,
+            (Banked::NonSecure, true) => TARGET_XML_NONSECURE_FPU,
+        }
     }
 
     /// The size in bytes of GDB's register `number` on this core, None if it has none.
@@ -275,7 +363,7 @@ impl Core {
             0..REGISTER_COUNT => Some(4),
             D0..FPSCR if self.fpu => Some(8),
             FPSCR if self.fpu => Some(4),
-            _ => None,
+            _ => self.banked_selector(number).map(|_| 4),
         }
     }
 
@@ -372,7 +460,9 @@ impl Core {
     fn core_register(&self, number: usize) -> Result<CoreRegister, Error> {
         match number {
             FPSCR if self.fpu => Ok(CoreRegister::Word(REGSEL_FPSCR)),
-            _ => CoreRegister::from_gdb(number).ok_or(Error::NoSuchRegister(number)),
+            _ => CoreRegister::from_gdb(number)
+                .or_else(|| self.banked_selector(number).map(CoreRegister::Word))
+                .ok_or(Error::NoSuchRegister(number)),
         }
     }
 

@@ -23,6 +23,14 @@ register! {
 }
 
 register! {
+    /// ID_PFR1 (ARMv8-M ARM D1.2): Security [7:4], non-zero with the Security Extension
+    /// (the Cortex-M33's reads 0x210; an ARMv7-M core's 0x200).
+    memory IdPfr1 @ 0xE000_ED44 {
+        pub u8, security, _: 7, 4;
+    }
+}
+
+register! {
     /// AIRCR (B3.2.6): writes need VECTKEY in [31:16].
     memory Aircr @ 0xE000_ED0C {
         pub vectreset, set_vectreset: 0;
@@ -72,6 +80,9 @@ register! {
         pub s_halt, _: 17;
         pub s_sleep, _: 18;
         pub s_lockup, _: 19;
+        /// ARMv8-M with the Security Extension (ARMv8-M ARM C1.2 DHCSR): Secure debug
+        /// is allowed.
+        pub s_sde, _: 20;
         pub s_reset_st, _: 25;
         pub u16, _, set_dbgkey: 31, 16;
     }

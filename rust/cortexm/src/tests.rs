@@ -40,13 +40,15 @@ struct Model {
     memory: HashMap<u32, u32>,
     /// R0..R12, SP, LR, DebugReturnAddress, xPSR, MSP, PSP, and at 0x14 the packed
     /// CONTROL/FAULTMASK/BASEPRI/PRIMASK (C1.6.3).
-    core: [u32; 0x15],
+    core: [u32; 0x20],
     dcrdr: u32,
     halted: bool,
     /// The core halts when asked (false: stuck, e.g. without a debug clock).
     halts: bool,
     stepping: bool,
     reset_seen: bool,
+    /// Further DHCSR status bits (ARMv8-M's S_SDE).
+    status: u32,
     /// Microseconds, 10 a register access.
     now: u64,
     writes: Vec<(u32, u32)>,
@@ -60,12 +62,13 @@ impl Model {
         memory.insert(DWT_CTRL, DWT_CTRL_4_COMPARATORS);
         Self {
             memory,
-            core: [0; 0x15],
+            core: [0; 0x20],
             dcrdr: 0,
             halted: false,
             halts: true,
             stepping: false,
             reset_seen: false,
+            status: 0,
             now: 0,
             writes: Vec::new(),
         }
@@ -79,7 +82,7 @@ impl Model {
         self.now += 10;
         match address {
             DHCSR => {
-                let mut value = self.word(DHCSR) & 0xF;
+                let mut value = self.word(DHCSR) & 0xF | self.status;
                 if self.halted {
                     value |= DHCSR_S_HALT | DHCSR_S_REGRDY;
                 }
@@ -376,4 +379,67 @@ fn an_armv7m_core_keeps_the_armv7m_dwt_encoding() {
         .unwrap();
     assert_eq!(model.word(DWT_MASK0), 3);
     assert_eq!(model.word(DWT_FUNCTION0), 6);
+}
+
+const ID_PFR1: u32 = 0xE000_ED44;
+/// ID_PFR1 of a Cortex-M33 with the Security Extension (Security [7:4] 1).
+const ID_PFR1_SECURITY: u32 = 0x210;
+const DHCSR_S_SDE: u32 = 1 << 20;
+
+fn cortex_m33(security: bool, secure_debug: bool) -> Model {
+    let mut model = Model::new();
+    model.memory.insert(CPUID, CORTEX_M33);
+    if security {
+        model.memory.insert(ID_PFR1, ID_PFR1_SECURITY);
+    }
+    if secure_debug {
+        model.status = DHCSR_S_SDE;
+    }
+    model
+}
+
+#[test]
+fn armv8m_banked_registers_follow_security_and_secure_debug() {
+    let mut model = cortex_m33(true, true);
+    let mut core = Core::attach(&mut model).unwrap();
+    assert_eq!(core.banked(), Banked::Secure);
+    assert_eq!(core.target_description(), TARGET_XML_SECURE);
+    // No FPU (MVFR0 reads zero): the eight follow control, GDB's 23-30, DCRSR 0x18-0x1F.
+    for number in 23..31 {
+        model.core[number - 23 + 0x18] = 0x100 * number as u32;
+        assert_eq!(core.register_size(number), Some(4));
+        assert_eq!(
+            core.read_register(&mut model, number),
+            Ok(0x100 * number as u32)
+        );
+    }
+    core.write_register(&mut model, 27, 0x2000_0400).unwrap(); // msplim_s
+    assert_eq!(model.core[0x1C], 0x2000_0400);
+    assert_eq!(core.register_size(31), None);
+
+    // Only Non-secure debug: the Non-secure limits, nothing Secure is read.
+    let mut model = cortex_m33(true, false);
+    let mut core = Core::attach(&mut model).unwrap();
+    assert_eq!(core.banked(), Banked::NonSecure);
+    assert_eq!(core.target_description(), TARGET_XML_NONSECURE);
+    model.core[0x1E] = 0x2000_0800;
+    assert_eq!(core.read_register(&mut model, 23), Ok(0x2000_0800));
+    assert_eq!(core.register_size(25), None);
+    assert!(
+        !model
+            .writes
+            .iter()
+            .any(|&(address, value)| address == DCRSR && (0x18..=0x1D).contains(&(value & 0x7F)))
+    );
+
+    // No Security Extension: the limits are the Non-secure ones.
+    let mut model = cortex_m33(false, false);
+    let core = Core::attach(&mut model).unwrap();
+    assert_eq!(core.banked(), Banked::NonSecure);
+
+    // An ARMv7-M core has none of them.
+    let mut model = Model::new();
+    let core = Core::attach(&mut model).unwrap();
+    assert_eq!(core.banked(), Banked::None);
+    assert_eq!(core.register_size(23), None);
 }

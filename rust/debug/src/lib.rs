@@ -21,7 +21,10 @@ pub use algo;
 use algo::Algorithm;
 use algorithm::Flashes;
 pub use chips;
-pub use cortexm::{HaltReason, TARGET_XML, TARGET_XML_FPU, WatchKind};
+pub use cortexm::{
+    Banked, HaltReason, TARGET_XML, TARGET_XML_FPU, TARGET_XML_NONSECURE, TARGET_XML_NONSECURE_FPU,
+    TARGET_XML_SECURE, TARGET_XML_SECURE_FPU, WatchKind,
+};
 pub use error::Error;
 pub use flash::Report as FlashReport;
 use flash::{FlashBuffer, FlashDriver};
@@ -849,6 +852,11 @@ impl<T: Transport, C: Clock> Session<T, C> {
     /// or not attached).
     pub fn register_size(&self, number: usize) -> Option<usize> {
         self.attached.as_ref()?.state.core.register_size(number)
+    }
+
+    /// The attached ARMv8-M mainline core's banked and stack-limit registers (`Banked`).
+    pub fn banked_registers(&self) -> Option<Banked> {
+        Some(self.attached.as_ref()?.state.core.banked())
     }
 
     /// GDB's target description of the attached core (TARGET_XML when not attached).

@@ -6,7 +6,7 @@
 mod common;
 
 use common::simulated::{self, HostClock, firmware_build, wait_halt};
-use debug::{BreakWatch, HaltReason, TARGET_XML_FPU, WatchKind};
+use debug::{Banked, BreakWatch, HaltReason, TARGET_XML_SECURE_FPU, WatchKind};
 use sim::chip::{Chip, Variant};
 
 fn symbol(name: &str) -> u32 {
@@ -24,7 +24,7 @@ fn attached_as_a_generic_cortex_m33_that_breaks_and_steps() {
         (target.driver_name(), target.core_name()),
         ("ARM Cortex-M", "M33")
     );
-    assert_eq!(session.target_description(), TARGET_XML_FPU);
+    assert_eq!(session.target_description(), TARGET_XML_SECURE_FPU);
 
     session.reset(true).unwrap();
     assert_eq!(wait_halt(&mut session), HaltReason::Reset);
@@ -105,4 +105,50 @@ fn armv8m_watchpoints_stop_with_their_kind() {
             .set_breakwatch(BreakWatch::Watch(WatchKind::Write), counter, 8)
             .is_err()
     );
+}
+
+/// The banked stack pointers and the stack limits (GDB's 40-47 after the FPU's: msp_ns,
+/// psp_ns, msp_s, psp_s, msplim_s, psplim_s, msplim_ns, psplim_ns) read and written through
+/// DCRSR; msp_s is the msp of this Secure core.
+#[test]
+fn banked_and_stack_limit_registers() {
+    let mut chip = Chip::new(Variant::CortexM33);
+    chip.load_firmware(&firmware_build().join("firmware-f4.elf"))
+        .unwrap();
+    let mut session = simulated::attached(simulated::wire(chip, true), HostClock::slowed(10));
+    assert_eq!(session.banked_registers(), Some(Banked::Secure));
+    // Halted at a breakpoint, as gdb leaves it.
+    let blink_step = symbol("blink_step") & !1;
+    session
+        .set_breakwatch(BreakWatch::Hardware, blink_step, 2)
+        .unwrap();
+    session.resume(false).unwrap();
+    wait_halt(&mut session);
+    let msp = session.read_register(17).unwrap();
+    assert_eq!(session.read_register(42).unwrap(), msp, "msp_s");
+    let values = [
+        (40, 0x2000_1000),
+        (41, 0x2000_2000),
+        (44, 0x2000_0100),
+        (45, 0x2000_0200),
+        (46, 0x2000_0300),
+        (47, 0x2000_0400),
+    ];
+    for (number, value) in values {
+        assert_eq!(session.register_size(number), Some(4));
+        session.write_register(number, value).unwrap();
+    }
+    // Read back after all the writes (a transfer that did nothing would leave DCRDR
+    // holding the last value written).
+    for (number, value) in values {
+        assert_eq!(session.read_register(number).unwrap(), value, "{number}");
+    }
+    session.write_register(43, 0x2000_3000).unwrap();
+    assert_eq!(
+        session.read_register(18).unwrap(),
+        0x2000_3000,
+        "psp is psp_s"
+    );
+    assert_eq!(session.register_size(48), None);
+    assert!(session.read_register(48).is_err());
 }

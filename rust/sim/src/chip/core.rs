@@ -705,6 +705,8 @@ fn execute_special_move(uc: &mut Emulator, sysm: u32, value: Option<u32>) -> Opt
     memory_map::store(uc, pc, &instruction).ok()?;
     let _ = uc.reg_write(RegisterARM::XPSR, xpsr & !u64::from(XPSR_IT));
     let saved = uc.get_data().run.clone();
+    // The stop that halted the core is still recorded: this one instruction has none yet.
+    uc.get_data_mut().run.stop = None;
     uc.get_data_mut().run.internal = true;
     let result = uc.emu_start(u64::from(pc | 1), 0, 0, 1);
     let failed = result.is_err() || uc.get_data().run.stop.is_some();

@@ -19,6 +19,10 @@ pub const DEMCR: u32 = 0xE000_EDFC;
 pub const DSCSR: u32 = 0xE000_EE08;
 pub const DSCSR_STORED: u32 = 0b11;
 pub const DSCSR_CDS: u32 = 1 << 16;
+/// ID_PFR1 (ARMv8-M D1.2): the Cortex-M33's with the Security Extension (Security [7:4]
+/// 1, M-profile programmers' model [11:8] 2; Cortex-M33 TRM).
+pub const ID_PFR1: u32 = 0xE000_ED44;
+pub const ID_PFR1_M33: u32 = 0x0000_0210;
 /// DHCSR.S_SDE (ARMv8-M C1.2): Secure debug enabled, as on a part whose secure debug is
 /// open (the simulated Cortex-M33).
 pub const DHCSR_S_SDE: u32 = 1 << 20;

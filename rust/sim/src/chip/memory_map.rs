@@ -392,6 +392,7 @@ fn read_debug_mcu(system: &System, address: u32) -> Result<u32, BusError> {
 fn read_system_control(system: &mut System, address: u32, clear: bool) -> u32 {
     match address {
         debug::CPUID => system.soc.cpuid(),
+        debug::ID_PFR1 if system.soc.core().is_armv8m() => debug::ID_PFR1_M33,
         debug::AIRCR => system.debug.read_interrupt_control(),
         debug::DFSR => system.debug.fault_status,
         debug::DHCSR => {
@@ -475,7 +476,7 @@ fn write_system_control(uc: &mut Emulator, address: u32, value: u32, origin: Ori
     let armv6m = uc.get_data().soc.core().is_armv6m();
     let system = uc.get_data_mut();
     match address {
-        debug::CPUID => {}
+        debug::CPUID | debug::ID_PFR1 => {}
         debug::AIRCR => {
             let value = if armv6m {
                 value & !debug::VECTRESET

@@ -1,19 +1,22 @@
 //! A generic Cortex-M33 part (ARMv8-M mainline with the Security Extension and the FPU),
 //! no vendor's: unicorn-engine's Cortex-M33 model behind the ARMv8-M debug components
 //! (`chip::rom_table`: CoreSight class 0x9 SCS, DWT, BPU and ITM of part 0xD21 named by
-//! DEVARCH) and DSCSR (ARMv8-M D1.2.? "Debug Security Control and Status Register",
+//! DEVARCH) and DSCSR (ARMv8-M D1.2 "Debug Security Control and Status Register",
 //! 0xE000_EE08). It is laid out like the STM32 parts here so the F4 test program runs on
 //! it: 512 KB of code memory at 0x0800_0000 aliased at 0, 128 KB of SRAM at 0x2000_0000,
 //! peripherals 0x4000_0000..0x5FFF_FFFF as plain storage. No family driver knows it: the
 //! engine attaches it as a generic Cortex-M, so its code memory is written by the
 //! simulator's loader (`BMP_SIM_FIRMWARE`, `bmp-sim --firmware`), not by the debugger.
 //!
-//! Approximations: the core stays in Secure state (it resets there; the SAU is off, so
-//! all memory is Secure, and nothing models a change of state: DSCSR.CDS reads 1); DSCSR
-//! SBRSELEN/SBRSEL are stored but DCRSR always moves the current state's registers
-//! (unicorn exposes one bank); the DWT is the ARMv7-M one (DWT_FUNCTION's v8-M layout is
-//! not modelled); DPIDR, AP0 and the top ROM table's PIDR are the Cortex-M3 parts' (a
-//! made-up part has no vendor identity of its own).
+//! Approximations: the core stays in Secure state (it resets there; unicorn 2.1.5 has no
+//! NVIC device, so the SAU is never configurable and all memory is Secure, and nothing
+//! models a change of state: DSCSR.CDS reads 1); DSCSR SBRSELEN/SBRSEL are stored only
+//! (they choose the banked memory-mapped SCS registers a debugger sees, ARMv8-M D1.2
+//! DSCSR, and the SCS here has no banked copies); DCRSR reaches both banks of the stack
+//! pointers and the stack limits through MRS/MSR run by the core (`chip::core` says how
+//! and what that leaves out); the DWT is the ARMv8-M one (`chip::dwt`); ID_PFR1 reads
+//! 0x210 (Security Extension); DPIDR, AP0 and the top ROM table's PIDR are the Cortex-M3
+//! parts' (a made-up part has no vendor identity of its own).
 
 use super::{CoreModel, FlashEffect, FlashError, Memory, Soc, Variant};
 use crate::bus::Identity;
