@@ -66,6 +66,10 @@ fn main() {
         println!("cargo:rerun-if-changed={}", genhdr.join(header).display());
     }
     println!("cargo:rerun-if-changed=src/mpy/micropython.h");
+    // ... and the glue's headers it includes (a new bmp_glue_* function needs new bindings).
+    for header in ["bmp_glue.h", "bmp_stream.h", "bmp_call.h"] {
+        println!("cargo:rerun-if-changed=modules/bmp/{header}");
+    }
 
     let mut clang_args = port_flags(&flags_file, &port_dir);
     clang_args.push(format!("-I{}", build_dir.display()));

@@ -2,6 +2,8 @@
 //! outputs (src/trace.rs). Keyword arguments are parsed by the C glue (modbmp.c).
 #![forbid(unsafe_code)]
 
+use core::fmt::Write;
+
 use crate::connection;
 use crate::gdb_server::{self, STATE};
 use crate::module_target::unwrap;
@@ -9,7 +11,7 @@ use crate::mpy::argument::{self, Arguments};
 use crate::mpy::exception::{Kind, raise};
 use crate::mpy::stream::{self, Root};
 use crate::mpy::text::FixedText;
-use crate::mpy::{Obj, object, print, sys};
+use crate::mpy::{Obj, hal, object, print, sys};
 use crate::poll;
 use crate::probe;
 use crate::rtt;
@@ -30,19 +32,28 @@ bmp functions:
  disp_fun() -- register callback function to display text
  repl_fun() -- register callback function to execute python
  debug()    -- toggle debugging of the probe itself
- pinout()   -- the debug connector's pins on this board
+ pinout()   -- the debug connector's pins on this board (below)
 ";
 
 /// bmp.pinout(): the debug connector's pins on this board (platform.pinout() of the issue).
 pub fn bmp_pinout(_: Arguments) -> Obj {
-    let mut text = FixedText::<512>::new();
-    let _ = crate::link::write_pinout(&mut text);
-    print::console(core::str::from_utf8(text.as_bytes()).unwrap_or(""));
+    print_pinout();
     object::NONE
 }
 
+fn print_pinout() {
+    let mut text = FixedText::<512>::new();
+    let _ = crate::link::write_pinout(&mut text);
+    print::console(core::str::from_utf8(text.as_bytes()).unwrap_or(""));
+}
+
+/// bmp.help(): the build, the functions and this board's debug connector.
 pub fn bmp_help(_: Arguments) -> Obj {
+    let mut text = FixedText::<128>::new();
+    let _ = writeln!(text, "bmp built {}", hal::build());
+    print::console(core::str::from_utf8(text.as_bytes()).unwrap_or(""));
     print::console(HELP);
+    print_pinout();
     object::NONE
 }
 

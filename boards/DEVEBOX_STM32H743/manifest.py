@@ -7,3 +7,5 @@ module("bmp_factory.py", base_path="$(BOARD_DIR)/../../modules/frozen")
 module("machine.py", base_path="$(BOARD_DIR)/../../modules/frozen/stm32")
 # The editor: pye('/flash/main.py').
 module("pye.py", base_path="$(BOARD_DIR)/../../modules/frozen")
+# platform.pinout(): bmp.pinout() under the name (platform.py over the built-in).
+module("platform.py", base_path="$(BOARD_DIR)/../../modules/frozen")

@@ -8,3 +8,5 @@ module("pack.py", base_path="../../modules/frozen")
 module("bmp_factory.py", base_path="../../modules/frozen")
 # The editor: pye(path) (tests/test_pye.py).
 module("pye.py", base_path="../../modules/frozen")
+# platform.pinout(): bmp.pinout() under the name (platform.py over the built-in).
+module("platform.py", base_path="../../modules/frozen")

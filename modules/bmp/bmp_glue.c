@@ -2,6 +2,7 @@
 #include "py/runtime.h"
 #include "py/mphal.h"
 #include "bmp_glue.h"
+#include "genhdr/mpversion.h"
 
 // src/mpy/object.rs encodes objects for representation A with immediate objects.
 _Static_assert(MICROPY_OBJ_REPR == MICROPY_OBJ_REPR_A, "bmp's Rust side expects MICROPY_OBJ_REPR_A");
@@ -53,4 +54,10 @@ void bmp_vm_hook(void) {
 // A KeyboardInterrupt (or another scheduled exception) is waiting to be raised.
 bool bmp_glue_interrupt_pending(void) {
     return MP_STATE_THREAD(mp_pending_exception) != MP_OBJ_NULL;
+}
+
+// bmp.help()'s first line: when and from what this firmware was built (the banner's date;
+// the source is MicroPython's git tag, or bmp's commit when MicroPython is not a checkout).
+const char *bmp_glue_build(void) {
+    return MICROPY_BUILD_DATE " (MicroPython " MICROPY_VERSION_STRING ", source " MICROPY_GIT_TAG ")";
 }

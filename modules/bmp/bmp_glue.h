@@ -36,6 +36,9 @@ mp_obj_t bmp_glue_call_protected(void (*fn)(void *context), void *context);
 // True when Ctrl-C (or another pending exception) waits to be raised.
 bool bmp_glue_interrupt_pending(void);
 
+// The build date, MicroPython's version and the source's git tag, as one line.
+const char *bmp_glue_build(void);
+
 // Boards whose wire is a remote_bitbang link on a UART (qemu) provide these.
 void bmp_board_link_write(const uint8_t *data, size_t length);
 // A byte, or -1 after timeout_us without one.

@@ -27,6 +27,13 @@ pub fn interrupt_pending() -> bool {
     unsafe { sys::bmp_glue_interrupt_pending() }
 }
 
+/// The build date, MicroPython's version and the source's git tag (bmp_glue.c).
+pub fn build() -> &'static str {
+    // SAFETY: bmp_glue_build returns a pointer to a static NUL-terminated literal.
+    let text = unsafe { core::ffi::CStr::from_ptr(sys::bmp_glue_build()) };
+    text.to_str().unwrap_or("?")
+}
+
 /// The board's UART to a remote_bitbang server (qemu: UART1, board_link.c).
 #[cfg(feature = "board-link")]
 pub mod board_link {
