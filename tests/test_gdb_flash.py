@@ -1,5 +1,6 @@
 """gdb `load` shortcuts end to end (issue 13): bmp's GDB server on the host probe with the
-simulated STM32F103C8 (1 KiB pages). Each kind of load (new image, unchanged, one function
+simulated STM32F103C8 (1 KiB pages), and the STM32H743 (128 KiB sectors taken in 16 KiB
+blocks, each compared by its own CRC). Each kind of load (new image, unchanged, one function
 changed, an image smaller than the last, an image in a different place) must leave flash
 that `compare-sections` (qCRC, computed by the CRC routine on the target) finds matched,
 and the program must run to a breakpoint. `monitor flash_report` says what was skipped,
@@ -126,3 +127,58 @@ def test_the_crc_falls_back_to_reading_back_and_says_so(unix_micropython, tmp_pa
     assert "Last CRC: on the target's core" in reports[2], f"{run}"
     assert re.search(r"^Breakpoint \d+, (0x[0-9a-f]+ in )?blink_step \(", run.output("continue"),
                      re.MULTILINE), f"{run}"
+
+
+H7_BLOCK = 16 * 1024
+
+
+def test_every_kind_of_load_in_an_h743_sector(unix_micropython, tmp_path, firmware):
+    """The same kinds of load in the H743's first 128 KiB sector, block by block: an image of
+    six blocks (the firmware, then fill), the same again (nothing rewritten), one block in the
+    middle changed (the sector erased, the three blocks before it kept through target RAM),
+    the firmware alone (smaller: its block kept, the rest erased), and a fill in sector 1."""
+    header = subprocess.run(["arm-none-eabi-readelf", "-h", str(firmware / "firmware-f4.elf")],
+                            capture_output=True, text=True, check=True).stdout
+    entry = re.search(r"Entry point address:\s+(0x[0-9a-fA-F]+)", header).group(1)
+    image = (firmware / "firmware-f4.bin").read_bytes()
+    assert len(image) < H7_BLOCK
+    fill = bytes(((index * 13) ^ (index >> 9)) & 0xFF | 0x01 for index in range(5 * H7_BLOCK))
+    big_bytes = image.ljust(H7_BLOCK, b"\xff") + fill
+    big = elf_of(big_bytes, FLASH, tmp_path / "big.elf", entry)
+    middle_bytes = bytearray(big_bytes)
+    middle_bytes[3 * H7_BLOCK + 5000:3 * H7_BLOCK + 5064] = bytes(64)
+    middle = elf_of(bytes(middle_bytes), FLASH, tmp_path / "middle.elf", entry)
+    elsewhere = elf_of(fill[:H7_BLOCK + 4096], FLASH + 0x2_0000, tmp_path / "elsewhere.elf",
+                       entry)
+    original = firmware / "firmware-f4.elf"
+    steps = [  # (ELF, blocks: unchanged, erased, mass, programmed)
+        (big, (0, 0, 0, 6)),        # new, into erased flash
+        (big, (6, 0, 0, 0)),        # unchanged: no block rewritten
+        (middle, (0, 1, 0, 6)),     # block 3 changed: 0-2 kept (programmed again), 3-5
+        (middle, (6, 0, 0, 0)),     # and unchanged again
+        (original, (0, 1, 0, 1)),   # smaller: block 0 kept, blocks 1-5 erased
+        (original, (1, 0, 0, 0)),
+        (elsewhere, (0, 0, 0, 2)),  # in a different place (sector 1), over erased flash
+        (elsewhere, (2, 0, 0, 0)),
+    ]
+    probe = BmpProbe(unix_micropython, tmp_path, chip="stm32h743zi")
+    try:
+        commands = probe.connect()
+        for elf, _ in steps:
+            commands += [f"file {elf}", "load", "compare-sections", "monitor flash_report"]
+            commands += [f"file {original}", "break blink_step", "continue", "delete"]
+        run = probe.gdb(commands, elf=original, timeout=170)
+    finally:
+        probe.close()
+    previous = (0, 0, 0, 0)
+    for index, (elf, expected) in enumerate(steps):
+        compare = run.output("compare-sections", index)
+        assert "MIS-MATCHED" not in compare and "matched" in compare, \
+            f"step {index} ({elf.name}): compare-sections\n{run}"
+        now = counts(run, index)
+        added = tuple(after - before for after, before in zip(now, previous))
+        assert added == expected, f"step {index} ({elf.name}): report {added}\n{run}"
+        previous = now
+        stopped = run.output("continue", index)
+        assert re.search(r"^Breakpoint \d+, (0x[0-9a-f]+ in )?blink_step \(", stopped,
+                         re.MULTILINE), f"step {index} ({elf.name}): did not run\n{run}"

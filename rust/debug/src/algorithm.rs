@@ -175,4 +175,12 @@ impl<M: Memory> FlashDriver<M> for Flashes<'_> {
             taken => taken,
         }
     }
+
+    fn busy_ram(&self) -> Option<(u32, u32)> {
+        if self.algorithm.is_loaded() {
+            self.ram().ok()
+        } else {
+            None
+        }
+    }
 }

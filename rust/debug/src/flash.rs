@@ -4,35 +4,37 @@
 //! the buffer ([`BUFFER_BYTES`]), else a buffer-sized piece of it.
 //!
 //! An erase request (GDB's vFlashErase) is not carried out at once. The CRC of every
-//! sector it covers is taken first, on the target (crate::crc), and the erase waits for
-//! the data:
-//! - a sector that fits the buffer and whose new content (the writes, erased value
-//!   elsewhere) has the CRC of what is there already is neither erased nor programmed;
-//! - a sector that reads back erased is programmed without erasing;
-//! - if the request covers the family's whole mass erase range and the first sector to
-//!   change is the first of the range, one mass erase replaces the sector erases (DS5319:
-//!   20 ms for either on the STM32F1);
-//! - sectors of the request that get no data are erased at the end, unless already erased.
+//! block of the sectors it covers is taken first, on the target (crate::crc: one run of
+//! the routine, the results in target RAM), and the erase waits for the data:
+//! - a block whose new content (the writes, erased value elsewhere) has the CRC of what
+//!   is there already is neither erased nor programmed;
+//! - a block that reads back erased is programmed without erasing its sector;
+//! - if the request covers the family's whole mass erase range and the first block to
+//!   change is the first the request gets, one mass erase replaces the sector erases
+//!   (DS5319: 20 ms for either on the STM32F1);
+//! - sectors of the request that got no data, or whose blocks without data hold some,
+//!   are erased at the end, unless already erased.
 //!
-//! A sector larger than the buffer (STM32F4: 64 and 128 KiB, STM32H7: 128 KiB) comes in
-//! buffer-sized blocks. When its first block arrives, the sector is unchanged if its CRC is
-//! that of this block with the rest of the sector erased (the same small image again, or
-//! one that grows into the sector's erased part): the block is skipped and the later ones
-//! are programmed without an erase. Otherwise it is erased, unless it reads back erased:
-//! whether a sector with more in it is unchanged could only be known with all of it in hand.
-//! The part of such a sector that a request leaves out could not be kept through the
-//! buffer: if it holds data (it does not read back erased), the request is refused
-//! ([`Error::PartialSector`]) before anything is erased. GDB always asks for whole sectors
-//! (its memory map's blocks; gdb-multiarch 15 sends `vFlashErase:08010000,00010000` for a
-//! 4 KiB section at 0x0801_1000), so a `load` erases the rest of the sectors it touches,
-//! as it does with any GDB server.
+//! A sector larger than the buffer (STM32F4: 64 and 128 KiB, STM32H7: 128 KiB) is taken
+//! block by block the same way. When one of its blocks differs after others were left
+//! alone (or programmed into erased flash), the sector must be erased and those blocks
+//! kept: they are copied from the flash into a save area in target RAM ([`save_area`]),
+//! the sector erased, and they are programmed back from there before the new block. With
+//! no such RAM free, a block of a large sector is left alone only if the blocks still to
+//! come read back erased (nothing of it can need an erase later).
+//! The part of such a sector that a request leaves out is not kept this way: if it holds
+//! data (it does not read back erased), the request is refused ([`Error::PartialSector`])
+//! before anything is erased. GDB always asks for whole sectors (its memory map's blocks;
+//! gdb-multiarch 15 sends `vFlashErase:08010000,00010000` for a 4 KiB section at
+//! 0x0801_1000), so a `load` erases the rest of the sectors it touches, as it does with
+//! any GDB server.
 //!
 //! Units holding only the erased value are never programmed (the chip drivers skip them).
 
 use crate::crc::{self, GDB_CRC, Method};
 use crate::error::Error;
 use adi::Memory;
-use chips::{MemoryMap, Region};
+use chips::{MemoryMap, Region, RegionKind};
 
 /// What the buffer needs of a flash: the chip's driver, or a flash algorithm on the
 /// regions it covers (`crate::algorithm::Flashes` routes by address).
@@ -60,17 +62,28 @@ pub trait FlashDriver<M: Memory> {
         block: u32,
         crcs: &mut [u32],
     ) -> Result<Method, Error>;
+    /// Target RAM the driver itself uses while it erases and programs (a flash
+    /// algorithm's), kept out of the save area.
+    fn busy_ram(&self) -> Option<(u32, u32)>;
 }
 
 /// The flash buffer: the largest block programmed at once. STM32F1 pages (1 and 2 KiB)
-/// and STM32F4's 16 KiB sectors fit whole, so unchanged ones are skipped.
+/// and STM32F4's 16 KiB sectors fit whole.
 pub const BUFFER_BYTES: usize = 16 * 1024;
-/// Largest erase request that is deferred, in sectors; larger ones are carried out at once.
-const MAX_PENDING_SECTORS: usize = crc::MAX_BLOCKS;
+/// Largest erase request that is deferred, in blocks; larger ones are carried out at once.
+const MAX_PENDING_BLOCKS: usize = crc::MAX_BLOCKS;
+/// Blocks of one sector that are tracked (a sector of up to 512 KiB).
+const MAX_SECTOR_BLOCKS: u32 = 32;
 /// Runs of equal sectors in one deferred request (STM32F4: 16, 64, 128 KiB).
 const MAX_RUNS: usize = 4;
+/// Piece of a kept block copied through the probe at a time.
+const COPY_PIECE: usize = 1024;
+/// RAM regions the debugger wrote since the core last ran that are remembered; more
+/// writes elsewhere keep every RAM region out of the save area.
+const MAX_WRITTEN_RAMS: usize = 4;
 
 /// What the flash work since the last `reset_report` did, for `monitor flash_report`.
+/// Large sectors count in blocks of [`BUFFER_BYTES`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Report {
     /// Pages left alone: they already held the data.
@@ -79,7 +92,7 @@ pub struct Report {
     pub erased: u32,
     /// Mass erases.
     pub mass_erases: u32,
-    /// Pages programmed.
+    /// Pages programmed (blocks kept through their sector's erase count again).
     pub programmed: u32,
     /// How the pages' CRCs were taken at the last erase request.
     pub method: Option<Method>,
@@ -100,64 +113,121 @@ impl core::fmt::Display for Report {
     }
 }
 
-/// Equal sectors back to back: `count` of `size` bytes from `start`.
+/// Equal sectors back to back: `count` of `size` bytes from `start`, each taken in
+/// blocks of `block` bytes (the sector, if it fits the buffer); its first block is block
+/// number `first` of the request.
 #[derive(Clone, Copy, Debug, Default)]
 struct Run {
     start: u32,
     size: u32,
     count: usize,
+    block: u32,
+    first: usize,
 }
 
-/// An erase request waiting for the data: its sectors and their CRCs as they were.
+impl Run {
+    fn blocks_per_sector(&self) -> usize {
+        (self.size / self.block) as usize
+    }
+}
+
+/// A set of blocks of the request, one bit each.
+#[derive(Clone, Copy, Default)]
+struct Blocks([u32; MAX_PENDING_BLOCKS / 32]);
+
+impl Blocks {
+    fn has(&self, index: usize) -> bool {
+        self.0[index / 32] & (1 << (index % 32)) != 0
+    }
+
+    fn add(&mut self, index: usize) {
+        self.0[index / 32] |= 1 << (index % 32);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.iter().all(|&word| word == 0)
+    }
+}
+
+/// One sector of the request: its run, start, size and blocks.
+#[derive(Clone, Copy)]
+struct Sector {
+    run: usize,
+    start: u32,
+    size: u32,
+    block: u32,
+    /// Its first block's index, and how many.
+    first: usize,
+    per: usize,
+}
+
+impl Sector {
+    fn blocks(&self) -> core::ops::Range<usize> {
+        self.first..self.first + self.per
+    }
+}
+
+/// An erase request waiting for the data: its sectors and their blocks' CRCs as they were.
 struct Pending {
     runs: [Run; MAX_RUNS],
     run_count: usize,
+    /// Blocks of the request.
     count: usize,
-    crcs: [u32; MAX_PENDING_SECTORS],
-    /// Sectors already dealt with (skipped, erased or programmed), one bit each.
-    done: [u32; MAX_PENDING_SECTORS / 32],
+    crcs: [u32; MAX_PENDING_BLOCKS],
+    /// Blocks dealt with (left alone, or programmed).
+    done: Blocks,
+    /// Blocks left alone because they held the data.
+    skipped: Blocks,
+    /// Sectors erased (by their first block): what comes for them is only programmed.
+    rewritten: Blocks,
     /// The request covers the family's mass erase range.
     covers_mass_erase: bool,
-    /// The CRC of an erased sector, per run.
+    /// The CRC of an erased block, per run.
     erased_crcs: [u32; MAX_RUNS],
+    /// Where blocks kept through their sector's erase go (see `save_area`).
+    save: Option<u32>,
 }
 
 impl Pending {
-    /// The sector holding `address`: (index, run index).
-    fn index(&self, address: u32) -> Option<(usize, usize)> {
-        let mut first = 0;
+    /// The block holding `address` (its index) and its sector.
+    fn locate(&self, address: u32) -> Option<(usize, Sector)> {
         for (number, run) in self.runs[..self.run_count].iter().enumerate() {
-            let offset = address.wrapping_sub(run.start) / run.size;
-            if address >= run.start && (offset as usize) < run.count {
-                return Some((first + offset as usize, number));
+            let offset = address.wrapping_sub(run.start);
+            let sector = (offset / run.size) as usize;
+            if address >= run.start && sector < run.count {
+                let per = run.blocks_per_sector();
+                let first = run.first + sector * per;
+                let index = run.first + (offset / run.block) as usize;
+                return Some((index, self.sector(number, first, per)));
             }
-            first += run.count;
         }
         None
     }
 
-    /// Each sector: (index, start, size, run index).
-    fn sectors(&self) -> impl Iterator<Item = (usize, u32, u32, usize)> + '_ {
+    fn sector(&self, run: usize, first: usize, per: usize) -> Sector {
+        let Run {
+            start, size, block, ..
+        } = self.runs[run];
+        let number = ((first - self.runs[run].first) / per) as u32;
+        Sector {
+            run,
+            start: start + number * size,
+            size,
+            block,
+            first,
+            per,
+        }
+    }
+
+    /// Every sector of the request.
+    fn sectors(&self) -> impl Iterator<Item = Sector> + '_ {
         self.runs[..self.run_count]
             .iter()
             .enumerate()
-            .flat_map(|(number, run)| {
-                (0..run.count).map(move |n| (run.start + n as u32 * run.size, run.size, number))
+            .flat_map(move |(number, run)| {
+                let per = run.blocks_per_sector();
+                (0..run.count).map(move |n| self.sector(number, run.first + n * per, per))
             })
-            .enumerate()
-            .map(|(index, (start, size, number))| (index, start, size, number))
-    }
-
-    fn is_done(&self, index: usize) -> bool {
-        self.done[index / 32] & (1 << (index % 32)) != 0
-    }
-
-    fn set_done(&mut self, index: usize) {
-        self.done[index / 32] |= 1 << (index % 32);
-    }
-
-    fn none_done(&self) -> bool {
-        self.done.iter().all(|&word| word == 0)
     }
 
     fn is_erased(&self, index: usize, run: usize) -> bool {
@@ -167,41 +237,71 @@ impl Pending {
     /// Sectors of the request that hold something.
     fn to_erase(&self) -> usize {
         self.sectors()
-            .filter(|&(index, _, _, run)| !self.is_erased(index, run))
+            .filter(|sector| {
+                sector
+                    .blocks()
+                    .any(|index| !self.is_erased(index, sector.run))
+            })
             .count()
     }
 
     fn mark_all_erased(&mut self) {
-        let mut index = 0;
         for (run, erased_crc) in self.runs[..self.run_count].iter().zip(self.erased_crcs) {
-            self.crcs[index..index + run.count].fill(erased_crc);
-            index += run.count;
+            let blocks = run.count * run.blocks_per_sector();
+            self.crcs[run.first..run.first + blocks].fill(erased_crc);
         }
     }
 
-    /// What to do with the block at `block` whose new content is `data` (`erased` where
-    /// nothing was written); marks its sector done.
-    ///
-    /// A block smaller than its sector (the first of the sector to arrive) is unchanged
-    /// if the sector's CRC is that of this block with the rest of the sector erased: the
-    /// rest then reads back erased, so the sector's later blocks are programmed without
-    /// an erase (`Plan::Program`) and nothing needs erasing when no more data comes.
-    fn plan(&mut self, block: u32, data: &[u8], erased: u8) -> Plan {
-        let Some((index, run)) = self.index(block) else {
+    /// Blocks of `sector` dealt with and still in the flash: (all of them, those left
+    /// alone), as bit masks over the sector's blocks.
+    fn kept(&self, sector: &Sector) -> (u32, u32) {
+        let mut kept = (0, 0);
+        for (bit, index) in sector.blocks().enumerate() {
+            if self.done.has(index) {
+                kept.0 |= 1 << bit;
+            }
+            if self.skipped.has(index) {
+                kept.1 |= 1 << bit;
+            }
+        }
+        kept
+    }
+
+    /// What to do with the block at `address` whose new content is `data` (`erased` where
+    /// nothing was written); marks it done.
+    fn plan(&mut self, address: u32, data: &[u8]) -> Plan {
+        let Some((index, sector)) = self.locate(address) else {
             return Plan::Program;
         };
-        if self.is_done(index) {
+        if self.done.has(index) || self.rewritten.has(sector.first) {
+            self.done.add(index);
             return Plan::Program;
         }
-        let first_change = self.none_done();
-        self.set_done(index);
-        let size = self.runs[run].size;
-        let offset = (block - self.runs[run].start) % size;
-        if self.crcs[index] == sector_crc(size, offset, data, erased) {
+        let first_change = self.done.is_empty();
+        let run = sector.run;
+        // Without a save area a block is kept only if nothing of its sector can need an
+        // erase later: the blocks still to come read back erased.
+        let keepable = self.save.is_some()
+            || sector
+                .blocks()
+                .filter(|&other| other != index && !self.done.has(other))
+                .all(|other| self.is_erased(other, run));
+        let (kept, skipped) = self.kept(&sector);
+        self.done.add(index);
+        if keepable && self.crcs[index] == GDB_CRC.checksum(data) {
+            self.skipped.add(index);
             return Plan::Unchanged;
         }
-        if self.is_erased(index, run) {
-            return Plan::AlreadyErased;
+        if keepable && self.is_erased(index, run) {
+            return Plan::AlreadyErased { alone: kept == 0 };
+        }
+        self.rewritten.add(sector.first);
+        if kept != 0 {
+            return Plan::Rewrite {
+                sector,
+                kept,
+                skipped,
+            };
         }
         if first_change && self.covers_mass_erase && self.to_erase() > 1 {
             self.mark_all_erased();
@@ -213,14 +313,23 @@ impl Pending {
 
 /// What a buffered block needs.
 enum Plan {
-    /// Not the first block of a pending sector: program the bytes written.
+    /// Its sector was erased in this request, or it was dealt with: program the bytes
+    /// written.
     Program,
-    /// Its sector holds the data already.
+    /// It holds the data already.
     Unchanged,
-    /// Its sector reads back erased: program it.
-    AlreadyErased,
+    /// It reads back erased: program it. `alone`: nothing else of its sector was dealt
+    /// with, so if it turns out not to be erased, erasing the sector loses nothing.
+    AlreadyErased { alone: bool },
     /// Erase its sector, then program it.
     Erase,
+    /// Erase its sector keeping the blocks in `kept` (bits over the sector's blocks;
+    /// `skipped` of them were left alone), then program it.
+    Rewrite {
+        sector: Sector,
+        kept: u32,
+        skipped: u32,
+    },
     /// Mass erase (the first change of a request covering the whole range), then program.
     MassErase,
 }
@@ -275,6 +384,11 @@ pub struct FlashBuffer {
     /// Bytes of the block written since it was started: [first, end).
     dirty: Option<(usize, usize)>,
     pending: Option<Pending>,
+    /// RAM regions (by start) the debugger wrote since the core last ran: they hold what
+    /// a load put there, so no save area goes into them.
+    written_rams: [Option<u32>; MAX_WRITTEN_RAMS],
+    /// More RAM regions were written than are remembered: no save area at all.
+    written_elsewhere: bool,
     pub report: Report,
     pub crc_options: crc::Options,
 }
@@ -286,6 +400,8 @@ impl FlashBuffer {
             data: [0xFF; BUFFER_BYTES],
             dirty: None,
             pending: None,
+            written_rams: [None; MAX_WRITTEN_RAMS],
+            written_elsewhere: false,
             report: Report {
                 unchanged: 0,
                 erased: 0,
@@ -294,6 +410,27 @@ impl FlashBuffer {
                 method: None,
             },
             crc_options: crc::Options::new(),
+        }
+    }
+
+    /// The debugger wrote `[address, address + length)`: the RAM regions it touches are
+    /// kept out of the save area until the core runs again.
+    pub fn note_write(&mut self, map: &MemoryMap, address: u32, length: u32) {
+        let end = u64::from(address) + u64::from(length);
+        for ram in map
+            .regions()
+            .filter(|region| region.kind == RegionKind::Ram)
+        {
+            if u64::from(address) >= ram.end() || end <= u64::from(ram.start) {
+                continue;
+            }
+            if self.written_rams.contains(&Some(ram.start)) {
+                continue;
+            }
+            match self.written_rams.iter_mut().find(|slot| slot.is_none()) {
+                Some(slot) => *slot = Some(ram.start),
+                None => self.written_elsewhere = true,
+            }
         }
     }
 
@@ -317,15 +454,25 @@ impl FlashBuffer {
         let Some(mut pending) = defer(chip, address, length) else {
             return chip.erase(memory, address, length);
         };
-        let mut first = 0;
         let mut method = Method::Target;
         for run in pending.runs[..pending.run_count].iter() {
-            let crcs = &mut pending.crcs[first..first + run.count];
-            let taken = chip.block_crcs(memory, self.crc_options, run.start, run.size, crcs)?;
+            let blocks = run.count * run.blocks_per_sector();
+            let crcs = &mut pending.crcs[run.first..run.first + blocks];
+            let taken = chip.block_crcs(memory, self.crc_options, run.start, run.block, crcs)?;
             if taken != Method::Target {
                 method = taken;
             }
-            first += run.count;
+        }
+        // Room for all blocks of a large sector but the one that needs the erase.
+        let needed = pending.runs[..pending.run_count]
+            .iter()
+            .map(|run| run.size - run.block)
+            .max()
+            .unwrap_or(0);
+        if needed > 0 && !self.written_elsewhere {
+            let map = chip.memory_map();
+            let written = self.written_rams;
+            pending.save = save_area(&map, chip.busy_ram(), &written, needed);
         }
         self.report.method = Some(method);
         self.pending = Some(pending);
@@ -412,12 +559,9 @@ impl FlashBuffer {
             return Ok(());
         };
         let size = block.length as usize;
-        let plan = match self.pending.as_mut() {
-            Some(pending) => {
-                let erased = block.region.as_flash().map_or(0xFF, |flash| flash.erased);
-                pending.plan(block.start, &self.data[..size], erased)
-            }
-            None => Plan::Program,
+        let (plan, save) = match self.pending.as_mut() {
+            Some(pending) => (pending.plan(block.start, &self.data[..size]), pending.save),
+            None => (Plan::Program, None),
         };
         let (sector, sector_size) = block.sector();
         match plan {
@@ -426,10 +570,18 @@ impl FlashBuffer {
                 self.report.unchanged += 1;
                 Ok(())
             }
-            Plan::AlreadyErased => self.program(memory, chip, &block, 0, size, true),
+            Plan::AlreadyErased { alone } => self.program(memory, chip, &block, 0, size, alone),
             Plan::Erase => {
                 chip.erase(memory, sector, sector_size)?;
                 self.report.erased += 1;
+                self.program(memory, chip, &block, 0, size, false)
+            }
+            Plan::Rewrite {
+                sector,
+                kept,
+                skipped,
+            } => {
+                self.keep_through_erase(memory, chip, &sector, kept, skipped, save)?;
                 self.program(memory, chip, &block, 0, size, false)
             }
             Plan::MassErase => {
@@ -440,10 +592,56 @@ impl FlashBuffer {
         }
     }
 
+    /// Erase `sector` keeping its blocks in `kept` (bits over its blocks; `skipped` of
+    /// them were counted unchanged): copied to the save area first, programmed back after.
+    fn keep_through_erase<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        chip: &mut impl FlashDriver<M>,
+        sector: &Sector,
+        kept: u32,
+        skipped: u32,
+        save: Option<u32>,
+    ) -> Result<(), Error> {
+        let Some(save) = save else {
+            // Not reached: without a save area `plan` keeps nothing that may need this.
+            return Err(Error::PartialSector {
+                start: sector.start,
+                size: sector.size,
+            });
+        };
+        let blocks = || {
+            (0..sector.size / sector.block)
+                .filter(move |bit| kept & (1 << bit) != 0)
+                .enumerate()
+                .map(move |(n, bit)| (bit, sector.start + bit * sector.block, n as u32))
+        };
+        let mut piece = [0u8; COPY_PIECE];
+        for (_, at, n) in blocks() {
+            for offset in (0..sector.block).step_by(COPY_PIECE) {
+                memory.read_bytes(at + offset, &mut piece)?;
+                memory.write_bytes(save + n * sector.block + offset, &piece)?;
+            }
+        }
+        chip.erase(memory, sector.start, sector.size)?;
+        self.report.erased += 1;
+        for (bit, at, n) in blocks() {
+            for offset in (0..sector.block).step_by(COPY_PIECE) {
+                memory.read_bytes(save + n * sector.block + offset, &mut piece)?;
+                chip.program(memory, at + offset, &piece)?;
+            }
+            self.report.programmed += 1;
+            if skipped & (1 << bit) != 0 {
+                self.report.unchanged -= 1;
+            }
+        }
+        Ok(())
+    }
+
     /// Program `data[first..end]` of `block`; whole write units, the edges padded with
     /// the erased value. `retry_erase`: the sector was only believed erased from its CRC,
     /// so on a not-erased error erase it and program again (only when nothing else of
-    /// the sector was programmed: the block is the first of its sector to arrive).
+    /// the sector was programmed or left alone).
     fn program<M: Memory>(
         &mut self,
         memory: &mut M,
@@ -463,6 +661,11 @@ impl FlashBuffer {
                 let (sector, sector_size) = block.sector();
                 chip.erase(memory, sector, sector_size)?;
                 self.report.erased += 1;
+                if let Some(pending) = self.pending.as_mut()
+                    && let Some((_, sector)) = pending.locate(block.start)
+                {
+                    pending.rewritten.add(sector.first);
+                }
                 chip.program(memory, at, data)?;
             }
             result => result?,
@@ -496,6 +699,11 @@ impl FlashBuffer {
         chip: &mut impl FlashDriver<M>,
         range: Option<(u32, u32)>,
     ) -> Result<(), Error> {
+        if range.is_none() {
+            // The core runs: what the debugger wrote to RAM is the program's now.
+            self.written_rams = [None; MAX_WRITTEN_RAMS];
+            self.written_elsewhere = false;
+        }
         if self.block.is_none() && self.pending.is_none() {
             return Ok(());
         }
@@ -513,7 +721,9 @@ impl FlashBuffer {
         Ok(())
     }
 
-    /// Erase the sectors of the pending request that no data came for.
+    /// Erase the sectors of the pending request that need it: those no data came for
+    /// and that hold something, and those whose blocks without data hold something
+    /// (keeping the blocks that did get theirs).
     fn settle<M: Memory>(
         &mut self,
         memory: &mut M,
@@ -523,19 +733,57 @@ impl FlashBuffer {
             return Ok(());
         };
         // One mass erase if the request got no data at all and it saves sector erases.
-        if pending.none_done() && pending.covers_mass_erase && pending.to_erase() > 1 {
+        if pending.done.is_empty() && pending.covers_mass_erase && pending.to_erase() > 1 {
             chip.mass_erase(memory, pending.runs[0].start)?;
             self.report.mass_erases += 1;
             return Ok(());
         }
-        for (index, start, size, run) in pending.sectors() {
-            if !pending.is_done(index) && !pending.is_erased(index, run) {
-                chip.erase(memory, start, size)?;
+        for sector in pending.sectors() {
+            if pending.rewritten.has(sector.first) {
+                continue;
+            }
+            let holds_data = sector
+                .blocks()
+                .any(|index| !pending.done.has(index) && !pending.is_erased(index, sector.run));
+            if !holds_data {
+                continue;
+            }
+            let (kept, skipped) = pending.kept(&sector);
+            if kept == 0 {
+                chip.erase(memory, sector.start, sector.size)?;
                 self.report.erased += 1;
+            } else {
+                self.keep_through_erase(memory, chip, &sector, kept, skipped, pending.save)?;
             }
         }
         Ok(())
     }
+}
+
+/// Where a save area of `needed` bytes goes: the end of the largest RAM region that has
+/// room, away from the driver's own RAM (`busy`) and from RAM regions the debugger wrote
+/// since the core last ran (`written`, by start). The CRC routine's work area (the start
+/// of the first RAM region) is not in use while blocks are saved.
+fn save_area(
+    map: &MemoryMap,
+    busy: Option<(u32, u32)>,
+    written: &[Option<u32>],
+    needed: u32,
+) -> Option<u32> {
+    let overlaps = |area: u32, (start, length): (u32, u32)| {
+        let (area, start) = (u64::from(area), u64::from(start));
+        area < start + u64::from(length) && start < area + u64::from(needed)
+    };
+    map.regions()
+        .filter(|region| region.kind == RegionKind::Ram && region.length >= needed)
+        .filter(|region| !written.contains(&Some(region.start)))
+        .filter_map(|region| {
+            let area = (region.start + (region.length - needed)) & !3;
+            let free = area >= region.start && !busy.is_some_and(|busy| overlaps(area, busy));
+            free.then_some((region.length, area))
+        })
+        .max_by_key(|&(length, _)| length)
+        .map(|(_, area)| area)
 }
 
 /// A range of flash: start and length.
@@ -564,29 +812,8 @@ fn left_out_of_large_sectors(
     [before, after]
 }
 
-/// The CRC of a sector of `size` bytes holding `data` at `offset` and `erased` elsewhere.
-fn sector_crc(size: u32, offset: u32, data: &[u8], erased: u8) -> u32 {
-    let fill = [erased; 256];
-    let after = (size as usize).saturating_sub(offset as usize + data.len());
-    let mut digest = GDB_CRC.digest();
-    for (count, piece) in [(offset as usize, None), (0, Some(data)), (after, None)] {
-        match piece {
-            Some(bytes) => digest.update(bytes),
-            None => {
-                let mut left = count;
-                while left > 0 {
-                    let length = left.min(fill.len());
-                    digest.update(&fill[..length]);
-                    left -= length;
-                }
-            }
-        }
-    }
-    digest.finalize()
-}
-
 /// The pending request for this range: its sectors in at most [`MAX_RUNS`] runs of equal
-/// size, in flash regions of a chip with a flash driver, and not too many of them.
+/// size, in flash regions of a chip with a flash driver, and not too many blocks.
 fn defer<M: Memory>(chip: &impl FlashDriver<M>, address: u32, length: u32) -> Option<Pending> {
     let map = chip.memory_map();
     let end = u64::from(address) + u64::from(length);
@@ -594,10 +821,13 @@ fn defer<M: Memory>(chip: &impl FlashDriver<M>, address: u32, length: u32) -> Op
         runs: [Run::default(); MAX_RUNS],
         run_count: 0,
         count: 0,
-        crcs: [0; MAX_PENDING_SECTORS],
-        done: [0; MAX_PENDING_SECTORS / 32],
+        crcs: [0; MAX_PENDING_BLOCKS],
+        done: Blocks::default(),
+        skipped: Blocks::default(),
+        rewritten: Blocks::default(),
         covers_mass_erase: false,
         erased_crcs: [0; MAX_RUNS],
+        save: None,
     };
     let mut at = address;
     let first = Block::of(&map, address).ok()?.sector().0;
@@ -609,8 +839,12 @@ fn defer<M: Memory>(chip: &impl FlashDriver<M>, address: u32, length: u32) -> Op
         // Sectors of this region the range touches.
         let stop = block.region.end().min(end);
         let count = (stop - u64::from(sector)).div_ceil(u64::from(size)) as usize;
+        let per = size / block.length;
+        let blocks = count * per as usize;
         if pending.run_count == MAX_RUNS
-            || pending.count + count > MAX_PENDING_SECTORS
+            || pending.count + blocks > MAX_PENDING_BLOCKS
+            || per > MAX_SECTOR_BLOCKS
+            || size % block.length != 0
             || u64::from(sector) != last_end
         {
             return None;
@@ -619,10 +853,12 @@ fn defer<M: Memory>(chip: &impl FlashDriver<M>, address: u32, length: u32) -> Op
             start: sector,
             size,
             count,
+            block: block.length,
+            first: pending.count,
         };
-        pending.erased_crcs[pending.run_count] = erased_crc(erased, size);
+        pending.erased_crcs[pending.run_count] = erased_crc(erased, block.length);
         pending.run_count += 1;
-        pending.count += count;
+        pending.count += blocks;
         last_end = u64::from(sector) + count as u64 * u64::from(size);
         if last_end >= 1 << 32 {
             break;

@@ -679,6 +679,8 @@ impl<T: Transport, C: Clock> Session<T, C> {
     /// Write memory; a Cortex-M7's caches are cleaned and invalidated around it.
     pub fn write_memory(&mut self, address: u32, data: &[u8]) -> Result<(), Error> {
         self.with_target(|memory, state| {
+            let map = state.chip.memory_map();
+            state.flash.note_write(&map, address, data.len() as u32);
             let caches = state.core.caches();
             Ok(cortexm::cache::write(caches, memory, address, data)?)
         })

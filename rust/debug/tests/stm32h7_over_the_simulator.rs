@@ -230,10 +230,11 @@ fn load(session: &mut Session<Wire, HostClock>, image: &[u8]) -> debug::FlashRep
     }
 }
 
-/// A 128 KiB sector is larger than the flash buffer: its blocks come one at a time. The
-/// same image again is not rewritten (the sector's CRC is that of its first block with
-/// the rest erased); an image that grows into the sector's erased part is only
-/// programmed there; any other change erases the sector first.
+/// A 128 KiB sector is larger than the flash buffer: its blocks come one at a time, each
+/// compared by its own CRC. The same image again is not rewritten; an image that grows
+/// into the sector's erased part is only programmed there; a smaller one erases the
+/// sector keeping its first block (through target RAM); a change in the first block
+/// erases the sector.
 #[test]
 fn h743_sector_larger_than_the_buffer_is_not_rewritten_when_unchanged() {
     let mut session = attached(Variant::Stm32h743zi);
@@ -268,4 +269,80 @@ fn h743_sector_larger_than_the_buffer_is_not_rewritten_when_unchanged() {
     changed[1000..1008].copy_from_slice(&[0x11; 8]);
     let one = load(&mut session, &changed);
     assert_eq!((one.unchanged, one.erased, one.programmed), (0, 1, 1));
+}
+
+fn pattern(seed: u32, length: usize) -> Vec<u8> {
+    (0..length as u32)
+        .map(|index| (index.wrapping_mul(seed * 2 + 29) ^ (index >> 7)).wrapping_add(seed) as u8)
+        .collect()
+}
+
+fn counts(report: debug::FlashReport) -> (u32, u32, u32) {
+    (report.unchanged, report.erased, report.programmed)
+}
+
+/// An image of seven 16 KiB blocks in one 128 KiB sector: loaded again, no block is
+/// rewritten; a change in the middle block erases the sector, and the three blocks before
+/// it (left alone when they came) are kept: copied into target RAM, programmed back. A
+/// smaller image keeps the blocks it still has and erases the rest. RAM the debugger
+/// wrote before the load holds no save area.
+#[test]
+fn h743_large_sector_blocks_are_kept_through_a_change_in_the_middle() {
+    let mut session = attached(Variant::Stm32h743zi);
+    let image = pattern(3, 7 * 16 * 1024 - 100);
+    assert_eq!(counts(load(&mut session, &image)), (0, 0, 7));
+    assert_eq!(counts(load(&mut session, &image)), (7, 0, 0));
+
+    // A RAM section written by the debugger in each of the two largest RAMs.
+    let axi_end = 0x2400_0000 + 512 * 1024 - 256;
+    let sram_end = 0x3000_0000 + 288 * 1024 - 256;
+    for address in [axi_end, sram_end] {
+        session.write_memory(address, &[0x5A; 256]).unwrap();
+    }
+    let mut changed = image.clone();
+    changed[3 * 16 * 1024 + 5000..3 * 16 * 1024 + 5064].fill(0x11);
+    // Blocks 0-2 kept (counted programmed instead of unchanged), 3 changed, 4-6 programmed.
+    assert_eq!(counts(load(&mut session, &changed)), (0, 1, 7));
+    for address in [axi_end, sram_end] {
+        let mut back = [0; 256];
+        session.read_memory(address, &mut back).unwrap();
+        assert_eq!(back, [0x5A; 256], "RAM at {address:#x} was used");
+    }
+    assert_eq!(counts(load(&mut session, &changed)), (7, 0, 0));
+
+    // Smaller: blocks 0-2 unchanged and kept, block 3 shorter (changed), 4-6 erased.
+    let smaller = &changed[..3 * 16 * 1024 + 9000];
+    assert_eq!(counts(load(&mut session, smaller)), (0, 1, 4));
+    let (crc, method) = session.crc32(FLASH, smaller.len() as u32).unwrap();
+    assert_eq!(crc, debug::crc::GDB_CRC.checksum(smaller));
+    assert_eq!(method, debug::crc::Method::Target);
+}
+
+/// Without RAM to keep blocks in (the debugger wrote to every RAM region), a large sector's
+/// block is left alone only if the rest of the sector reads back erased: the same 7-block
+/// image again is erased and rewritten, and the RAM is untouched.
+#[test]
+fn h743_without_free_ram_a_large_sector_is_rewritten_whole() {
+    let mut session = attached(Variant::Stm32h743zi);
+    let image = pattern(4, 7 * 16 * 1024);
+    assert_eq!(counts(load(&mut session, &image)), (0, 0, 7));
+    let rams = [
+        0x2000_0000,
+        0x0000_0000,
+        0x2400_0000,
+        0x3000_0000,
+        0x3800_0000,
+    ];
+    for start in rams {
+        session.write_memory(start + 0x8000, &[0xA5; 64]).unwrap();
+    }
+    assert_eq!(counts(load(&mut session, &image)), (0, 1, 7));
+    for start in rams {
+        let mut back = [0; 64];
+        session.read_memory(start + 0x8000, &mut back).unwrap();
+        assert_eq!(back, [0xA5; 64], "RAM at {start:#x} was used");
+    }
+    // Once the core has run, RAM is the program's again and the blocks are skipped.
+    session.reset(true).unwrap();
+    assert_eq!(counts(load(&mut session, &image)), (7, 0, 0));
 }
