@@ -118,12 +118,28 @@ struct Watch {
     length: u32,
 }
 
-/// The DWT's comparators, used as data watchpoints.
+/// The DWT's comparators, used as data watchpoints. ARMv7-M (C1.8) and ARMv6-M (C1.7,
+/// DDI 0419C) share one layout: COMPn, MASKn, FUNCTIONn 5/6/7 for read/write/access.
 pub struct Watchpoints {
     count: usize,
     /// The ARMv8-M DWT (DEVARCH ARCHID 0x1A02): MATCH/ACTION/DATAVSIZE, no DWT_MASK.
     armv8m: bool,
+    /// The largest block one comparator watches, in bytes (0 without comparators).
+    largest: u32,
     watches: [Option<Watch>; MAX_WATCHPOINTS],
+}
+
+/// DWT_MASKn.MASK is [4:0]; how much of it the core implements is IMPLEMENTATION DEFINED:
+/// write all ones and read back the largest (ARMv7-M C1.8.16).
+const DWT_MASK_ALL: u32 = 0x1F;
+
+/// The largest mask comparator 0 takes, as a length in bytes; MASK0 is left clear.
+fn largest_mask<M: Memory>(memory: &mut M) -> Result<u32, Error> {
+    let mask = DWT_COMP0 + DWT_MASK_OFFSET;
+    memory.write_word(mask, DWT_MASK_ALL)?;
+    let bits = memory.read_word(mask)? & DWT_MASK_ALL;
+    memory.write_word(mask, 0)?;
+    Ok(1 << bits.min(31))
 }
 
 impl Watchpoints {
@@ -135,15 +151,27 @@ impl Watchpoints {
             let architecture: DwtDevarch = memory.load()?;
             architecture.present() && architecture.archid() == DwtDevarch::ARMV8M_DWT
         };
+        let count = count.min(MAX_WATCHPOINTS);
+        let largest = match (count, armv8m) {
+            (0, _) => 0,
+            (_, true) => DWT_V8_LARGEST,
+            (_, false) => largest_mask(memory)?,
+        };
         Ok(Self {
-            count: count.min(MAX_WATCHPOINTS),
+            count,
             armv8m,
+            largest,
             watches: [None; MAX_WATCHPOINTS],
         })
     }
 
     pub fn count(&self) -> usize {
         self.count
+    }
+
+    /// The largest length one watchpoint covers, in bytes.
+    pub fn largest(&self) -> u32 {
+        self.largest
     }
 
     /// The DWT is the ARMv8-M one.
@@ -162,9 +190,12 @@ impl Watchpoints {
         address: u32,
         length: u32,
     ) -> Result<(), Error> {
-        let largest = if self.armv8m { DWT_V8_LARGEST } else { 1 << 15 };
-        if !length.is_power_of_two() || !address.is_multiple_of(length) || length > largest {
-            return Err(Error::Unsupported);
+        if !length.is_power_of_two() || !address.is_multiple_of(length) || length > self.largest {
+            return Err(Error::WatchRange {
+                address,
+                length,
+                largest: self.largest,
+            });
         }
         let watch = Watch {
             kind,
@@ -177,7 +208,7 @@ impl Watchpoints {
         let slot = self.watches[..self.count]
             .iter()
             .position(Option::is_none)
-            .ok_or(Error::NoFreeComparator)?;
+            .ok_or(Error::NoFreeWatchpoint { count: self.count })?;
         let base = DWT_COMP0 + DWT_STRIDE * slot as u32;
         memory.write_word(base, address)?;
         if self.armv8m {

@@ -61,6 +61,17 @@ pub enum Error {
     NoSuchRegister(usize),
     /// All comparators of the unit are in use.
     NoFreeComparator,
+    /// All of the DWT's `count` comparators watch something already.
+    NoFreeWatchpoint {
+        count: usize,
+    },
+    /// A DWT comparator watches a power-of-two block aligned to its size, at most
+    /// `largest` bytes (DWT_MASK, ARMv7-M C1.8.16, ARMv6-M C1.8.4).
+    WatchRange {
+        address: u32,
+        length: u32,
+        largest: u32,
+    },
     /// The unit cannot do this (address out of the FPB's range, length not a power of two).
     Unsupported,
     /// Nothing set at that address.
@@ -113,6 +124,19 @@ impl core::fmt::Display for Error {
             Error::NotHalted => write!(f, "the core is running: halt it first"),
             Error::NoSuchRegister(number) => write!(f, "no register number {number}"),
             Error::NoFreeComparator => write!(f, "no free hardware comparator"),
+            Error::NoFreeWatchpoint { count } => write!(
+                f,
+                "no free watchpoint: all {count} DWT comparators of this core are in use"
+            ),
+            Error::WatchRange {
+                address,
+                length,
+                largest,
+            } => write!(
+                f,
+                "cannot watch {length} bytes at {address:#010x}: a DWT comparator watches a \
+                 power-of-two length up to {largest} bytes at an address aligned to it"
+            ),
             Error::Unsupported => write!(f, "not supported by this core"),
             Error::NotSet => write!(f, "nothing set there"),
         }

@@ -16,6 +16,8 @@ const DCRSR: u32 = 0xE000_EDF4;
 const DEMCR: u32 = 0xE000_EDFC;
 const FP_CTRL: u32 = 0xE000_2000;
 const DWT_CTRL: u32 = 0xE000_1000;
+/// DWT_MASK0..3 (C1.8.16); the Cortex-M3 implements MASK [3:0] (Cortex-M3 TRM 11-25).
+const DWT_MASKS: [u32; 4] = [0xE000_1024, 0xE000_1034, 0xE000_1044, 0xE000_1054];
 const DHCSR_KEY: u32 = 0xA05F << 16;
 const DHCSR_C_DEBUGEN: u32 = 1 << 0;
 const DHCSR_C_HALT: u32 = 1 << 1;
@@ -124,6 +126,9 @@ impl Model {
             }
             DCRDR => self.dcrdr = value,
             DFSR => *self.memory.entry(DFSR).or_default() &= !value, // write one to clear
+            _ if DWT_MASKS.contains(&address) => {
+                self.memory.insert(address, value & 0xF);
+            }
             AIRCR if value == AIRCR_SYSRESETREQ => {
                 self.reset_seen = true;
                 self.halted = self.word(DEMCR) & DEMCR_VC_CORERESET != 0;
@@ -363,7 +368,11 @@ fn armv8m_watchpoints_use_match_action_and_datavsize() {
     assert_eq!(
         core.watchpoints
             .set(&mut model, WatchKind::Write, 0x2000_0200, 8),
-        Err(Error::Unsupported)
+        Err(Error::WatchRange {
+            address: 0x2000_0200,
+            length: 8,
+            largest: 4
+        })
     );
 }
 
@@ -442,4 +451,47 @@ fn armv8m_banked_registers_follow_security_and_secure_debug() {
     let core = Core::attach(&mut model).unwrap();
     assert_eq!(core.banked(), Banked::None);
     assert_eq!(core.register_size(23), None);
+}
+
+#[test]
+fn watchpoints_check_range_and_comparators() {
+    let mut model = Model::new();
+    let mut core = Core::attach(&mut model).unwrap();
+    assert_eq!(core.watchpoints.largest(), 1 << 15, "MASK read back as 0xF");
+    assert_eq!(model.word(DWT_MASKS[0]), 0, "the probe leaves MASK0 clear");
+    let range = |address, length| Error::WatchRange {
+        address,
+        length,
+        largest: 1 << 15,
+    };
+    for (address, length) in [(0x2000_0001, 4), (0x2000_0000, 3), (0x2000_0000, 1 << 16)] {
+        assert_eq!(
+            core.watchpoints
+                .set(&mut model, WatchKind::Write, address, length),
+            Err(range(address, length))
+        );
+    }
+    core.watchpoints
+        .set(&mut model, WatchKind::Read, 0x2000_0000, 1 << 15)
+        .unwrap();
+    assert_eq!(model.word(DWT_MASKS[0]), 15);
+    assert_eq!(model.word(DWT_FUNCTION0), 5);
+    for slot in 1..4 {
+        core.watchpoints
+            .set(&mut model, WatchKind::Access, 0x2000_0000 + 4 * slot, 4)
+            .unwrap();
+    }
+    let refused = core
+        .watchpoints
+        .set(&mut model, WatchKind::Write, 0x2000_0100, 4);
+    assert_eq!(refused, Err(Error::NoFreeWatchpoint { count: 4 }));
+    assert_eq!(
+        refused.unwrap_err().to_string(),
+        "no free watchpoint: all 4 DWT comparators of this core are in use"
+    );
+    assert_eq!(
+        range(0x2000_0001, 4).to_string(),
+        "cannot watch 4 bytes at 0x20000001: a DWT comparator watches a power-of-two length \
+         up to 32768 bytes at an address aligned to it"
+    );
 }

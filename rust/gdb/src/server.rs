@@ -211,6 +211,14 @@ impl Session {
         }
     }
 
+    /// `E.errtext` (E.1 "Standard Replies"): an error with the target's message. gdb takes
+    /// it as an error like `E NN` and shows the text with `set debug remote 1`.
+    fn error_text(&mut self, message: impl core::fmt::Display) -> bool {
+        self.reply.start();
+        let _ = write!(self.reply, "E.{message}"); // an overflow is reported by finish()
+        true
+    }
+
     fn text(&mut self, text: &str) -> bool {
         self.reply.start();
         self.reply.text(text);
@@ -611,7 +619,10 @@ impl Session {
             true => target.set_breakwatch(kind, address, length),
             false => target.clear_breakwatch(kind, address, length),
         };
-        self.ok_or_error(result)
+        match result {
+            Ok(()) => self.ok(),
+            Err(error) => self.error_text(error),
+        }
     }
 
     fn v_packet<T: Target, H: Host>(&mut self, target: &mut T, host: &mut H, text: &[u8]) -> bool {

@@ -298,7 +298,8 @@ fn breakpoints_and_watchpoints() {
         ]
     );
     assert_eq!(harness.ask("z0,8000100,2"), "OK");
-    assert_eq!(harness.ask("z0,8000100,2"), "E01");
+    // A refusal carries the target's reason as E.errtext (E.1 "Standard Replies").
+    assert_eq!(harness.ask("z0,8000100,2"), "E.not set");
     assert_eq!(harness.ask("Z7,8000100,2"), "");
 }
 

@@ -364,8 +364,8 @@ fn on_interrupt(uc: &mut Unicorn<'_, System>, number: u32) {
     let _ = uc.emu_stop();
 }
 
-/// A watched data access: MATCHED is set, and with debug enabled the core halts after
-/// the instruction (DFSR.DWTTRAP).
+/// A watched data access: with DEMCR.TRCENA set MATCHED is set, and with debug enabled
+/// the core halts after the instruction (DFSR.DWTTRAP).
 fn on_data_access(
     uc: &mut Unicorn<'_, System>,
     kind: MemType,
@@ -375,7 +375,10 @@ fn on_data_access(
 ) -> bool {
     let system = uc.get_data_mut();
     let write = kind == MemType::WRITE;
-    if system.dwt.access(address as u32, size as u32, write) && system.debug.enabled() {
+    if system.debug.dwt_enabled()
+        && system.dwt.access(address as u32, size as u32, write)
+        && system.debug.enabled()
+    {
         system.run.halt_pending = true;
     }
     true

@@ -120,6 +120,11 @@ impl CoreDebug {
         self.control & C_DEBUGEN != 0
     }
 
+    /// DEMCR.TRCENA (ARMv6-M: DWTENA): the DWT works only while it is set (C1.6.5).
+    pub fn dwt_enabled(&self) -> bool {
+        self.monitor_control & super::trace::DEMCR_TRCENA != 0
+    }
+
     pub fn catches_reset(&self) -> bool {
         self.enabled() && self.monitor_control & VC_CORERESET != 0
     }

@@ -6,9 +6,18 @@
 //! Debug event"). A hit sets FUNCTION.MATCHED, which a read of FUNCTION clears. The
 //! other functions (PC sample, data value match, cycle match, trace) are stored only.
 //!
-//! ARMv6-M (ARMv6-M C1.8, Cortex-M0+ TRM 4.1): two comparators, no cycle counter, no
-//! profiling counters (CYCCNT and the counters read zero and ignore writes; DWT_CTRL
-//! holds only NUMCOMP), PCSR as on ARMv7-M.
+//! ARMv6-M (ARMv6-M C1.7, DDI 0419C; Cortex-M0+ TRM 4.1, 7.1.3): two comparators, no
+//! cycle counter, no profiling counters (CYCCNT and the counters read zero and ignore
+//! writes; DWT_CTRL holds only NUMCOMP), PCSR as on ARMv7-M; DWT_FUNCTION holds only
+//! FUNCTION [3:0] and MATCHED (no data value, cycle or trace fields); FUNCTION 0b0100
+//! (PC match) and the reserved encodings are stored and never match.
+//!
+//! DWT_MASK: the Cortex-M3 implements MASK [3:0] (Cortex-M3 TRM r2p0 table 11-16: up to
+//! 32 KB); the M0+, M4 and M7 all five bits of the field (their implemented largest mask
+//! is not modelled).
+//!
+//! The comparators match only while DEMCR.TRCENA (ARMv6-M: DWTENA, the same bit 24) is
+//! set (ARMv7-M C1.6.5, ARMv6-M C1.6.5); the core checks it.
 //!
 //! ARMv8-M (ARMv8-M ARM B13 and D1.2 DWT_FUNCTIONn; the Cortex-M33): no DWT_MASK (its
 //! word is reserved: RAZ/WI). FUNCTION holds MATCH [3:0], ACTION [5:4] and DATAVSIZE
@@ -46,8 +55,11 @@ const FUNCTION_STORED: u32 = 0x000F_FDAF;
 pub const FUNCTION_WATCH_READ: u32 = 0b0101;
 pub const FUNCTION_WATCH_WRITE: u32 = 0b0110;
 pub const FUNCTION_WATCH_ACCESS: u32 = 0b0111;
-/// DWT_MASKn: up to 2^31 bytes on this core (the field is [4:0]).
+/// DWT_MASKn.MASK [4:0] (ARMv7-M C1.8.16); the Cortex-M3 implements [3:0].
 const MASK_STORED: u32 = 0x1F;
+const CORTEX_M3_MASK_STORED: u32 = 0xF;
+/// ARMv6-M DWT_FUNCTIONn: FUNCTION [3:0] only (and MATCHED).
+const ARMV6M_FUNCTION_STORED: u32 = 0xF;
 /// ARMv8-M DWT_FUNCTIONn: MATCH [3:0], ACTION [5:4], DATAVSIZE [11:10] (D1.2).
 const V8_FUNCTION_STORED: u32 = 0x0000_0C3F;
 const V8_MATCH: u32 = 0xF;
@@ -110,6 +122,9 @@ pub struct Dwt {
     armv6m: bool,
     /// ARMv8-M: FUNCTION's MATCH/ACTION/DATAVSIZE layout, no DWT_MASK.
     armv8m: bool,
+    /// The FUNCTION and MASK bits this core implements.
+    function_stored: u32,
+    mask_stored: u32,
 }
 
 /// Which DWT register an offset names.
@@ -160,6 +175,16 @@ impl Dwt {
             },
             armv6m,
             armv8m: core.is_armv8m(),
+            function_stored: match (armv6m, core.is_armv8m()) {
+                (true, _) => ARMV6M_FUNCTION_STORED,
+                (_, true) => V8_FUNCTION_STORED,
+                _ => FUNCTION_STORED,
+            },
+            mask_stored: if core == CoreModel::CortexM3 {
+                CORTEX_M3_MASK_STORED
+            } else {
+                MASK_STORED
+            },
             ..Dwt::default()
         }
     }
@@ -213,14 +238,9 @@ impl Dwt {
             Some(Register::ProgramCounterSample | Register::Counter) => {}
             Some(Register::Comparator(index)) => self.comparators[index].address = value,
             Some(Register::Mask(_)) if self.armv8m => {}
-            Some(Register::Mask(index)) => self.comparators[index].mask = value & MASK_STORED,
+            Some(Register::Mask(index)) => self.comparators[index].mask = value & self.mask_stored,
             Some(Register::Function(index)) => {
-                let stored = if self.armv8m {
-                    V8_FUNCTION_STORED
-                } else {
-                    FUNCTION_STORED
-                };
-                self.comparators[index].function = value & stored
+                self.comparators[index].function = value & self.function_stored
             }
             None => return false,
         }

@@ -7,6 +7,9 @@ const DWT_COMP0: u32 = 0xE000_1020;
 const DWT_MASK0: u32 = 0xE000_1024;
 const DWT_FUNCTION0: u32 = 0xE000_1028;
 const MATCHED: u32 = 1 << 24;
+const DWT_CTRL: u32 = 0xE000_1000;
+/// DEMCR.TRCENA (ARMv6-M: DWTENA): the DWT works only with it set.
+const TRCENA: u32 = 1 << 24;
 
 #[test]
 fn fpb_layout() {
@@ -70,6 +73,7 @@ fn fpb_breakpoints_need_the_unit_enabled() {
 }
 
 fn watch(chip: &mut Chip, function: u32) {
+    write(chip, DEMCR, TRCENA);
     write(chip, DWT_COMP0, COUNTER);
     write(chip, DWT_MASK0, 2);
     write(chip, DWT_FUNCTION0, function);
@@ -107,6 +111,7 @@ fn read_watchpoint_halts_after_the_load() {
 fn access_watchpoint_and_the_mask() {
     let mut chip = chip_with(&COUNTING_LOOP);
     enable_debug(&mut chip);
+    write(&mut chip, DEMCR, TRCENA);
     write(&mut chip, DWT_COMP0, COUNTER + 8);
     write(&mut chip, DWT_MASK0, 4); // 16 bytes from 0x2000_0000
     write(&mut chip, DWT_FUNCTION0, 7);
@@ -122,6 +127,7 @@ fn access_watchpoint_and_the_mask() {
 fn watchpoints_elsewhere_do_not_halt() {
     let mut chip = chip_with(&COUNTING_LOOP);
     enable_debug(&mut chip);
+    write(&mut chip, DEMCR, TRCENA);
     write(&mut chip, DWT_COMP0, COUNTER + 4);
     write(&mut chip, DWT_MASK0, 2);
     write(&mut chip, DWT_FUNCTION0, 7);
@@ -143,8 +149,11 @@ fn debugger_accesses_do_not_trigger_watchpoints() {
 
 /// The Cortex-M33's ARMv8-M DWT (ARMv8-M ARM D1.2 DWT_FUNCTIONn): MATCH, ACTION and
 /// DATAVSIZE in FUNCTION; no DWT_MASK.
+/// DEMCR.TRCENA set, as a debugger does before using the DWT.
 fn m33_with(code: &[u16]) -> Chip {
-    chip_running_at(Variant::CortexM33, CODE, CODE, code)
+    let mut chip = chip_running_at(Variant::CortexM33, CODE, CODE, code);
+    write(&mut chip, DEMCR, TRCENA);
+    chip
 }
 
 fn v8_watch(kind: u32, size_bits: u32) -> u32 {
@@ -208,4 +217,77 @@ fn armv8m_datavsize_and_the_limit_comparator() {
     wait(&mut chip, 10_000);
     assert!(chip.core_status().halted);
     assert_eq!(take_fault_status(&mut chip), DFSR_DWTTRAP);
+}
+
+#[test]
+fn watchpoints_need_trcena() {
+    let mut chip = chip_with(&COUNTING_LOOP);
+    enable_debug(&mut chip);
+    watch(&mut chip, 7);
+    write(&mut chip, DEMCR, 0);
+    wait(&mut chip, 10_000);
+    assert!(!chip.core_status().halted);
+    assert_eq!(
+        read(&mut chip, DWT_FUNCTION0) & MATCHED,
+        0,
+        "nothing matched"
+    );
+}
+
+#[test]
+fn the_cortex_m3_mask_is_four_bits() {
+    let mut chip = Chip::new(Variant::Stm32f103c8);
+    write(&mut chip, DWT_MASK0, 0x1F);
+    assert_eq!(read(&mut chip, DWT_MASK0), 0xF, "Cortex-M3 TRM table 11-16");
+    let mut chip = Chip::new(Variant::Stm32f407vg);
+    write(&mut chip, DWT_MASK0, 0xFFFF_FFFF);
+    assert_eq!(read(&mut chip, DWT_MASK0), 0x1F);
+}
+
+/// The counting loop in the SAMD21's flash at 0x100, its vectors at 0.
+fn cortex_m0plus_counting() -> Chip {
+    let mut chip = Chip::new(Variant::Atsamd21g18a);
+    let mut image = STACK_TOP.to_le_bytes().to_vec();
+    image.extend(0x101u32.to_le_bytes());
+    image.resize(0x100, 0xFF);
+    image.extend(halves_to_bytes(&COUNTING_LOOP));
+    chip.write_memory(0, &image).unwrap();
+    crate::chip::core::reset_core(&mut chip.emulator);
+    chip
+}
+
+#[test]
+fn armv6m_dwt_layout() {
+    let mut chip = Chip::new(Variant::Atsamd21g18a);
+    assert_eq!(
+        read(&mut chip, DWT_CTRL),
+        2 << 28,
+        "NUMCOMP 2, nothing else"
+    );
+    write(&mut chip, DWT_FUNCTION0, 0xFFFF_FFFF);
+    assert_eq!(
+        read(&mut chip, DWT_FUNCTION0),
+        0xF,
+        "FUNCTION [3:0] only (ARMv6-M C1.7)"
+    );
+    write(&mut chip, DWT_MASK0, 0xFFFF_FFFF);
+    assert_eq!(read(&mut chip, DWT_MASK0), 0x1F);
+    write(&mut chip, DWT_COMP0 + 0x20, COUNTER);
+    assert_eq!(read(&mut chip, DWT_COMP0 + 0x20), 0, "no third comparator");
+}
+
+#[test]
+fn armv6m_write_watchpoint_halts_after_the_store() {
+    let mut chip = cortex_m0plus_counting();
+    enable_debug(&mut chip);
+    write(&mut chip, DEMCR, TRCENA);
+    write(&mut chip, DWT_COMP0 + 0x10, COUNTER);
+    write(&mut chip, DWT_MASK0 + 0x10, 2);
+    write(&mut chip, DWT_FUNCTION0 + 0x10, 6);
+    wait(&mut chip, 10_000);
+    assert!(chip.core_status().halted);
+    assert_eq!(take_fault_status(&mut chip), DFSR_DWTTRAP);
+    assert_eq!(read_register(&mut chip, 15), 0x108, "after the str");
+    assert_eq!(chip.peek(COUNTER), Some(1));
+    assert_eq!(read(&mut chip, DWT_FUNCTION0 + 0x10), MATCHED | 6);
 }
