@@ -12,7 +12,7 @@ use crate::mpy::text::FixedText;
 use crate::mpy::{Obj, object, print};
 use crate::probe::{self, Failure};
 use core::fmt::Write;
-use debug::{BreakWatch, HaltReason, HaltStatus, MAX_TARGETS};
+use debug::{BreakWatch, Feature, HaltReason, HaltStatus, MAX_TARGETS};
 
 const HELP: &str = "\
 scan target:
@@ -113,6 +113,21 @@ fn python_advice(error: &debug::Error) -> Option<&'static str> {
         }
         _ => None,
     }
+}
+
+/// RuntimeError naming the Cargo feature when this build left a subsystem out (a board
+/// that must fit its flash). Inlined, so the check is a constant at each call and nothing
+/// after it is linked into such a build.
+#[inline(always)]
+fn require(feature: Feature) {
+    if !feature.built() {
+        not_built(feature);
+    }
+}
+
+#[cold]
+fn not_built(feature: Feature) -> ! {
+    fail(Failure::Session(debug::Error::NotBuilt(feature)))
 }
 
 pub fn unwrap<R>(result: Result<R, Failure>) -> R {
@@ -896,6 +911,7 @@ struct AlgorithmSummary {
 /// target such as the simulator needs more). Returns a dict describing the algorithm's
 /// flash (None when cleared).
 pub fn target_flash_algorithm(arguments: Arguments) -> Obj {
+    require(Feature::FlashAlgorithm);
     let given = arguments.get(0).unwrap_or(object::NONE);
     let ram = match (arguments.get(1), arguments.get(2)) {
         (None, _) => None,
@@ -1012,6 +1028,7 @@ pub fn target_flash_algorithm(arguments: Arguments) -> Obj {
 /// built-in steps. Returns the names of the description's sequences. A text that is not
 /// the sequence language raises ValueError with its line and column.
 pub fn target_sequences(arguments: Arguments) -> Obj {
+    require(Feature::Sequences);
     let given = arguments.get(0).unwrap_or(object::NONE);
     let processor = match arguments.get(1).filter(|value| value.is_set()) {
         Some(value) => argument::text::<{ debug::sequence::MAX_NAME }>(
@@ -1088,6 +1105,7 @@ pub fn target_sequences(arguments: Arguments) -> Obj {
 /// value;` statements, all or none); returns {name: value} of all of them (values over 32
 /// bits as hex text).
 pub fn target_debugvars(arguments: Arguments) -> Obj {
+    require(Feature::Sequences);
     if let Some(overrides) = arguments.get(0).filter(|value| value.is_set()) {
         let overrides = argument::text::<512>(
             overrides,
@@ -1136,6 +1154,7 @@ pub fn target_debugvars(arguments: Arguments) -> Obj {
 /// run_sequence(name): run the description's sequence `name`, or the standard one, now (on
 /// the attached target's AP, or AP 0).
 pub fn target_run_sequence(arguments: Arguments) -> Obj {
+    require(Feature::Sequences);
     let name = argument::text::<{ debug::sequence::MAX_NAME }>(
         arguments.at(0),
         c"name",
@@ -1149,6 +1168,7 @@ pub fn target_run_sequence(arguments: Arguments) -> Obj {
 /// sequence_log(): what the sequences said since the last call (Message(), a while that
 /// timed out, a Query answered with its default, the full text of a failure).
 pub fn target_sequence_log(_: Arguments) -> Obj {
+    require(Feature::Sequences);
     let log = unwrap(probe::session(|session| Ok(session.take_sequence_log())));
     object::str(&log)
 }

@@ -9,6 +9,9 @@
 #   BMP_CARGO_FEATURES   features of the root package (board-link: the board provides a
 #                        remote_bitbang link, bmp_board_link_* in bmp_glue.h; board-gpio:
 #                        the debug connector on the stm32 board's GPIO, bmp_board_gpio.c)
+#   BMP_CARGO_NO_DEFAULT=1  only BMP_CARGO_FEATURES, without the root package's default
+#                        features (every subsystem and chip family): a board that must
+#                        leave some out to fit lists what it keeps (docs/boards.md)
 #   BMP_WHOLE_ARCHIVE=1  link the Rust archive with --whole-archive (ports whose link line
 #                        puts LDFLAGS before the objects: qemu, stm32)
 
@@ -50,7 +53,8 @@ $(BMP_RUST_LIB): $(HEADER_BUILD)/qstrdefs.generated.h $(HEADER_BUILD)/root_point
 	$(Q)printf '%s\n' $(filter -I% -D% -std=%,$(CFLAGS)) > $(BMP_CFLAGS_FILE).new
 	$(Q)cmp -s $(BMP_CFLAGS_FILE).new $(BMP_CFLAGS_FILE) || mv $(BMP_CFLAGS_FILE).new $(BMP_CFLAGS_FILE)
 	+$(Q)BMP_MPY_CFLAGS=$(BMP_CFLAGS_FILE) BMP_MPY_PORT_DIR=$(CURDIR) BMP_MPY_BUILD_DIR=$(abspath $(BUILD)) \
-		$(BMP_TOP)/tools/cargo-staticlib $(BMP_RUST_DIR) $@ "$(BMP_RUST_TARGET)" "$(BMP_CARGO_FEATURES)"
+		$(BMP_TOP)/tools/cargo-staticlib $(BMP_RUST_DIR) $@ "$(BMP_RUST_TARGET)" "$(BMP_CARGO_FEATURES)" \
+		$(if $(filter 1,$(BMP_CARGO_NO_DEFAULT)),no-default)
 
 # bindgen reads py/misc.h, which includes the compressed error texts when the port
 # compresses them; without this a parallel make may run cargo before the header exists.

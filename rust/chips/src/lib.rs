@@ -12,15 +12,33 @@
 #![forbid(unsafe_code)]
 
 pub mod generic;
-pub mod memory_map;
-pub mod nrf52;
-pub mod rp2040;
-pub mod samd21;
-mod stm32;
-pub mod stm32f1;
-pub mod stm32f4;
-pub mod stm32h7;
 #[cfg(test)]
+mod left_out;
+pub mod memory_map;
+#[cfg(feature = "nrf52")]
+pub mod nrf52;
+#[cfg(feature = "rp2040")]
+pub mod rp2040;
+#[cfg(feature = "samd21")]
+pub mod samd21;
+#[cfg(any(feature = "stm32f1", feature = "stm32f4", feature = "stm32h7"))]
+mod stm32;
+#[cfg(feature = "stm32f1")]
+pub mod stm32f1;
+#[cfg(feature = "stm32f4")]
+pub mod stm32f4;
+#[cfg(feature = "stm32h7")]
+pub mod stm32h7;
+// These tests cover every family.
+#[cfg(all(
+    test,
+    feature = "stm32f1",
+    feature = "stm32f4",
+    feature = "stm32h7",
+    feature = "nrf52",
+    feature = "samd21",
+    feature = "rp2040"
+))]
 mod tests;
 
 use adi::Memory;
@@ -28,13 +46,36 @@ use core::fmt::{self, Write};
 pub use memory_map::{MemoryMap, Region, RegionKind};
 
 /// The families, asked in this order; the first that knows the chip drives it.
+/// Each is a Cargo feature of this crate (all on by default).
 pub static FAMILIES: &[&dyn Family] = &[
+    #[cfg(feature = "stm32f1")]
     &stm32f1::STM32F1,
+    #[cfg(feature = "stm32f4")]
     &stm32f4::STM32F4,
+    #[cfg(feature = "stm32h7")]
     &stm32h7::STM32H7,
+    #[cfg(feature = "nrf52")]
     &nrf52::NRF52,
+    #[cfg(feature = "samd21")]
     &samd21::SAMD21,
+    #[cfg(feature = "rp2040")]
     &rp2040::RP2040,
+];
+
+/// The families this build has, by feature name (for messages and `bmp.help()`).
+pub const FAMILY_FEATURES: &[&str] = &[
+    #[cfg(feature = "stm32f1")]
+    "stm32f1",
+    #[cfg(feature = "stm32f4")]
+    "stm32f4",
+    #[cfg(feature = "stm32h7")]
+    "stm32h7",
+    #[cfg(feature = "nrf52")]
+    "nrf52",
+    #[cfg(feature = "samd21")]
+    "samd21",
+    #[cfg(feature = "rp2040")]
+    "rp2040",
 ];
 
 /// Errors of the flash drivers, in a shape every family shares.
@@ -313,6 +354,12 @@ impl PartialEq for Part {
 /// A word the chip may refuse to give (a size register a secured part hides): None when
 /// the bus refuses it. A wire failure is an error, so a part is never identified from a
 /// guess after a fault on the wire (it would get a short memory map).
+#[cfg(any(
+    feature = "stm32f1",
+    feature = "stm32f4",
+    feature = "stm32h7",
+    feature = "samd21"
+))]
 pub(crate) fn read_word_if_readable(
     memory: &mut dyn Memory,
     address: u32,

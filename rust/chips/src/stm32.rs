@@ -8,6 +8,7 @@ use adi::Memory;
 /// 4.5.1); the F1 takes them in FLASH_OPTKEYR too (PM0075 2.5).
 pub(crate) const KEYS: [u32; 2] = [0x4567_0123, 0xCDEF_89AB];
 /// FLASH_OPTKEYR keys of the F2/F4/H7 (RM0090 3.6.2, RM0433 4.5.1).
+#[cfg(any(feature = "stm32f4", feature = "stm32h7"))]
 pub(crate) const OPTION_KEYS: [u32; 2] = [0x0819_2A3B, 0x4C5D_6E7F];
 
 /// A control register bit that a key sequence clears (LOCK, OPTLOCK) or sets (the F1's

@@ -13,6 +13,11 @@ use chips::memory_map::Flash;
 use chips::{MemoryMap, Part, Region, RegionKind};
 use cortexm::Core;
 
+/// An algorithm is in use (never in a build without the feature: its runner is dropped).
+fn in_use(algorithm: &Algorithm) -> bool {
+    crate::Feature::FlashAlgorithm.built() && algorithm.is_loaded()
+}
+
 /// The largest ProgramPage block the session takes (it must fit the flash buffer).
 pub const MAX_ALGORITHM_PAGE: u32 = crate::flash::BUFFER_BYTES as u32;
 
@@ -20,7 +25,7 @@ pub const MAX_ALGORITHM_PAGE: u32 = crate::flash::BUFFER_BYTES as u32;
 /// sectors; chip flash regions that overlap the device are dropped.
 pub fn memory_map(chip: &Part, algorithm: &Algorithm) -> MemoryMap {
     let map = chip.memory_map();
-    if !algorithm.is_loaded() {
+    if !in_use(algorithm) {
         return map;
     }
     let device = &algorithm.device;
@@ -80,7 +85,15 @@ pub struct Flashes<'a> {
 
 impl Flashes<'_> {
     fn covers(&self, address: u32) -> bool {
-        self.algorithm.is_loaded() && self.algorithm.device.contains(address, 1)
+        in_use(self.algorithm) && self.algorithm.device.contains(address, 1)
+    }
+
+    /// The algorithm's call under way, if any, finished.
+    fn finish_algorithm<M: Memory>(&mut self, memory: &mut M) -> Result<(), Error> {
+        if !crate::Feature::FlashAlgorithm.built() {
+            return Ok(());
+        }
+        Ok(self.runner.finish(memory, self.core, self.algorithm)?)
     }
 
     fn ram(&self) -> Result<(u32, u32), Error> {
@@ -144,10 +157,7 @@ impl<M: Memory> FlashDriver<M> for Flashes<'_> {
     }
 
     fn done(&mut self, memory: &mut M) -> Result<(), Error> {
-        let finished = self
-            .runner
-            .finish(memory, self.core, self.algorithm)
-            .map_err(Error::from);
+        let finished = self.finish_algorithm(memory);
         let locked = self.chip.done(memory).map_err(Error::from);
         finished.and(locked)
     }
@@ -161,7 +171,7 @@ impl<M: Memory> FlashDriver<M> for Flashes<'_> {
         crcs: &mut [u32],
     ) -> Result<Method, Error> {
         // The CRC routine needs the core: the algorithm's last page must be done.
-        self.runner.finish(memory, self.core, self.algorithm)?;
+        self.finish_algorithm(memory)?;
         let map = self.chip.memory_map();
         match crc::block_crcs(memory, self.core, &map, options, address, block, crcs) {
             // An external flash answers only once its algorithm has set it up (the H750's

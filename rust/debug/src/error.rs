@@ -36,6 +36,52 @@ pub enum Error {
     },
     /// A CMSIS-Pack debug sequence failed (its full text is in the sequence log).
     Sequence(crate::SequenceFailure),
+    /// The firmware was built without this subsystem (a board that leaves it out to fit).
+    NotBuilt(Feature),
+}
+
+/// A subsystem a build may leave out: a Cargo feature of this crate and of the root
+/// package (docs/boards.md lists which board leaves out what).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Feature {
+    /// CMSIS-Pack debug sequences (the interpreter in crate `sequence`).
+    Sequences,
+    /// Flash algorithms (CMSIS-Pack FLM, probe-rs; the runner in crate `algo`).
+    FlashAlgorithm,
+}
+
+impl Feature {
+    /// The Cargo feature's name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Feature::Sequences => "sequences",
+            Feature::FlashAlgorithm => "flash-algorithm",
+        }
+    }
+
+    /// Whether this build has it: a constant, so code behind a `false` is dropped.
+    pub const fn built(self) -> bool {
+        match self {
+            Feature::Sequences => cfg!(feature = "sequences"),
+            Feature::FlashAlgorithm => cfg!(feature = "flash-algorithm"),
+        }
+    }
+
+    /// `Err(NotBuilt)` when this build lacks it.
+    pub const fn require(self) -> Result<(), Error> {
+        if self.built() {
+            Ok(())
+        } else {
+            Err(Error::NotBuilt(self))
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Feature::Sequences => "CMSIS-Pack debug sequences",
+            Feature::FlashAlgorithm => "flash algorithms (FLM, probe-rs)",
+        }
+    }
 }
 
 impl From<algo::Error> for Error {
@@ -110,6 +156,13 @@ impl fmt::Display for Error {
                 size / 1024
             ),
             Error::Sequence(failure) => failure.fmt(f),
+            Error::NotBuilt(feature) => write!(
+                f,
+                "this firmware was built without {} (Cargo feature '{}'): use a build \
+                 that has it (docs/boards.md)",
+                feature.what(),
+                feature.name()
+            ),
         }
     }
 }

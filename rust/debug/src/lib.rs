@@ -25,7 +25,7 @@ pub use cortexm::{
     Banked, HaltReason, TARGET_XML, TARGET_XML_FPU, TARGET_XML_NONSECURE, TARGET_XML_NONSECURE_FPU,
     TARGET_XML_SECURE, TARGET_XML_SECURE_FPU, WatchKind,
 };
-pub use error::Error;
+pub use error::{Error, Feature};
 pub use flash::Report as FlashReport;
 use flash::{FlashBuffer, FlashDriver};
 pub use sequence;
@@ -286,9 +286,11 @@ impl<T: Transport, C: Clock> Session<T, C> {
             let probed = match Self::probe_access_port(port, ap_number, dpidr) {
                 // An AP that refuses its memory may be an nRF52 under APPROTECT: say so,
                 // with the command that lifts it.
+                #[cfg(feature = "nrf52")]
                 Err(_) if chips::nrf52::protected(port).unwrap_or(false) => {
                     return Err(chips::nrf52::PROTECTED.into());
                 }
+                #[cfg(feature = "samd21")]
                 Err(_)
                     if Self::on_memory_ap(port, ap_number, |memory| {
                         chips::samd21::secured(memory)
@@ -311,6 +313,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
     }
 
     /// Run `work` on the memory behind MEM-AP `ap_number`.
+    #[cfg(feature = "samd21")]
     fn on_memory_ap<R>(
         port: &mut DebugPort<T, C>,
         ap_number: u8,
@@ -363,15 +366,28 @@ impl<T: Transport, C: Clock> Session<T, C> {
     pub fn recover(&mut self) -> Result<(), Error> {
         let _ = self.detach();
         let port = self.port.as_mut().ok_or(Error::NotScanned)?;
-        if chips::nrf52::ctrl_ap(port)?.is_some() {
-            chips::nrf52::recover(port)?;
-        } else {
-            // A SAMD21's DSU chip erase, through AP0's external DSU range.
-            Self::on_memory_ap(port, 0, |memory| chips::samd21::recover(memory))?;
-        }
+        Self::recover_vendor(port)?;
         self.targets = [None; MAX_TARGETS];
         self.last_attached = None;
         Ok(())
+    }
+
+    /// The nRF52's CTRL-AP ERASEALL, else a SAMD21's DSU chip erase (through AP0's
+    /// external DSU range), as far as this build has those families.
+    fn recover_vendor(port: &mut DebugPort<T, C>) -> Result<(), Error> {
+        #[cfg(not(any(feature = "nrf52", feature = "samd21")))]
+        let _ = port;
+        #[cfg(feature = "nrf52")]
+        if chips::nrf52::ctrl_ap(port)?.is_some() {
+            return Ok(chips::nrf52::recover(port)?);
+        }
+        #[cfg(feature = "samd21")]
+        return Self::on_memory_ap(port, 0, |memory| chips::samd21::recover(memory));
+        #[cfg(not(feature = "samd21"))]
+        Err(Error::Chip(chips::Error::Family {
+            message: "recover: this build has no family that recovers this chip",
+            address: None,
+        }))
     }
 
     /// Drop the scan results (the wire is going to another use); detach first, then the
@@ -571,7 +587,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
             ap: &mut attached.ap,
         };
         let state = &mut attached.state;
-        if state.runner.is_active() {
+        if Feature::FlashAlgorithm.built() && state.runner.is_active() {
             state
                 .runner
                 .finish(&mut memory, &mut state.core, &self.algorithm)?;
@@ -620,6 +636,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
         load: impl FnOnce(&mut Algorithm) -> Result<(), algo::Error>,
         ram: Option<(u32, u32)>,
     ) -> Result<(), Error> {
+        Feature::FlashAlgorithm.require()?;
         if self.attached.is_some() {
             self.with_flash(|memory, flash, flashes| flash.finish(memory, flashes))?;
         }
@@ -928,6 +945,10 @@ impl<T: Transport, C: Clock> Session<T, C> {
     /// ResetHardware, the wait for the halt, ResetCatchClear): the description's, or the
     /// spec's defaults (VECTRESET; nRESET low 50 ms, then high).
     pub fn reset_kind(&mut self, kind: ResetKind, halt: bool) -> Result<(), Error> {
+        if kind != ResetKind::System {
+            // Processor and hardware resets are sequences only.
+            Feature::Sequences.require()?;
+        }
         self.with_flash(|memory, flash, flashes| flash.finish_before(memory, flashes, None))?;
         let by_sequences = kind != ResetKind::System
             || ["ResetSystem", "ResetCatchSet", "ResetCatchClear"]
@@ -1050,6 +1071,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
     /// target's AP (AP 0 if none is attached): e.g. TraceStart. The attached target's
     /// state (flash work, a running algorithm call) is settled first.
     pub fn run_named_sequence(&mut self, name: &str) -> Result<(), Error> {
+        Feature::Sequences.require()?;
         let ap = match self.attached.as_ref() {
             Some(attached) => attached.ap.number(),
             None => 0,
@@ -1068,7 +1090,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
     }
 
     fn has_sequence(&self, name: &str) -> bool {
-        self.sequences.has(name, &self.processor)
+        Feature::Sequences.built() && self.sequences.has(name, &self.processor)
     }
 
     /// Run the description's sequence `name` on `port` with `__ap` = `ap`.
