@@ -127,6 +127,19 @@ def test_board_builds_and_fits(board):
     # USB: the CMSIS-DAP v2 interface and the event hook are in.
     assert " T pyb_usb_dap_receive" in symbols and " T bmp_board_usb_dap_receive" in symbols
     assert " T bmp_vm_hook" in symbols
+    # The board's Cargo features (docs/boards.md): a subsystem left out is not linked at
+    # all (the STLINK3MINI: the debug-sequence interpreter and the flash-algorithm runner).
+    kept = board_cargo_features(board)
+    for feature, crate_module in (("sequences", "8sequence7machine"), ("flash-algorithm", "4algo6runner")):
+        assert (crate_module in symbols) == (kept is None or feature in kept), (board, feature)
+
+
+def board_cargo_features(board):
+    """The root package's features a board builds with; None: the defaults (everything)."""
+    make = (TOP / "boards" / board / "mpconfigboard.mk").read_text()
+    if not re.search(r"^BMP_CARGO_NO_DEFAULT\s*=\s*1", make, re.M):
+        return None
+    return re.search(r"^BMP_CARGO_FEATURES\s*=(.*)$", make, re.M).group(1).split()
 
 
 def test_boards_freeze_the_factory_files_factory_reset_and_pye():
