@@ -187,7 +187,7 @@ impl<M: Memory> FlashDriver<M> for Flashes<'_> {
     }
 
     fn busy_ram(&self) -> Option<(u32, u32)> {
-        if self.algorithm.is_loaded() {
+        if in_use(self.algorithm) {
             self.ram().ok()
         } else {
             None
