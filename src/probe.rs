@@ -61,6 +61,7 @@ pub fn exception_kind(error: &debug::Error) -> Kind {
         | Error::NoAlgorithmRam
         | Error::PartialSector { .. }
         | Error::Chip(chips::Error::Usage { .. })
+        | Error::Core(cortexm::Error::WatchRange { .. })
         | Error::Algorithm(
             debug::algo::Error::Malformed(_)
             | debug::algo::Error::TooLarge { .. }

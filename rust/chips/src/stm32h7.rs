@@ -307,6 +307,14 @@ fn unlock_command(
     _arguments: &str,
     output: &mut dyn Write,
 ) -> Result<(), Error> {
+    // Level 0 to level 0 erases nothing (RM0433 4.5.3): say so rather than claim it did.
+    if part.family.protection(part, memory)? == Protection::None {
+        let _ = writeln!(
+            output,
+            "RDP is level 0 already: nothing to unlock, nothing erased"
+        );
+        return Ok(());
+    }
     part.family.recover(part, memory)?;
     let _ = writeln!(output, "RDP level 0: the flash is erased and readable");
     Ok(())
