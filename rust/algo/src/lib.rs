@@ -471,9 +471,24 @@ mod tests {
         assert_eq!(layout.image, 0x2000_0008);
         assert_eq!(layout.buffers, [0x2000_0138, 0x2000_0538]);
         assert_eq!((layout.buffer_count, layout.stack_top), (2, 0x2000_5000));
+        // The page loop after the buffers (44 bytes, two status words), then its slots of
+        // a page and two words, as many as fit above the stack, at most 8.
+        let page_loop = layout.page_loop.unwrap();
+        assert_eq!(
+            (page_loop.code, page_loop.status, page_loop.slots),
+            (0x2000_0938, 0x2000_0964, 0x2000_0970)
+        );
+        assert_eq!((page_loop.slot_size, page_loop.slot_count), (0x408, 8));
+        let layout = runner::Layout::new(&algorithm, 0x2000_0000, 0x1800).unwrap();
+        let page_loop = layout.page_loop.unwrap();
+        // (0x1800 - 256 of stack - 0x970) / 0x408 slots.
+        assert_eq!(page_loop.slot_count, 3);
+        // No room for two slots: ProgramPage by calls.
+        let layout = runner::Layout::new(&algorithm, 0x2000_0000, 0x1000).unwrap();
+        assert_eq!((layout.buffer_count, layout.page_loop), (2, None));
         // Room for one buffer and the stack only.
         let layout = runner::Layout::new(&algorithm, 0x2000_0000, 0x700).unwrap();
-        assert_eq!(layout.buffer_count, 1);
+        assert_eq!((layout.buffer_count, layout.page_loop), (1, None));
         assert_eq!(
             runner::Layout::new(&algorithm, 0x2000_0000, 0x400),
             Err(Error::NoRoom {

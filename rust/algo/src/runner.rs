@@ -25,7 +25,7 @@
 //! counts the pages done in its status word (a result other than 0 goes into the second
 //! word, and the loop stops at a BKPT). The probe only reads the status when all slots are
 //! taken, so a page costs its data and two words on the wire instead of a call's
-//! register transfers and polls (about 70 SWD transactions for a 256-byte page instead of
+//! register transfers and polls (74 SWD transactions for a 256-byte page instead of
 //! 173). Otherwise ProgramPage is double-buffered by calls: page N+1 is written into the
 //! free buffer while page N is programmed. Either way the last pages are left running
 //! until the next operation or `finish`. The algorithm is loaded and Init called on the first operation after a
