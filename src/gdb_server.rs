@@ -13,7 +13,7 @@ use crate::mpy::stream::{self, Root};
 use crate::probe::{self, Failure, Probe};
 use adi::Clock;
 use core::fmt::Write;
-use gdb::{BreakWatch, HaltStatus, Listed, REGISTER_COUNT};
+use gdb::{BreakWatch, FlashRegion, FlashWriter, HaltStatus, Listed, REGISTER_COUNT};
 
 pub const SLOTS: Slots = Slots {
     listener: Root::BMP_ROOT_GDB_LISTENER,
@@ -347,6 +347,47 @@ impl gdb::Target for ProbeTarget<'_> {
         Ok(())
     }
 
+    fn flash_regions(&self, each: &mut dyn FnMut(FlashRegion<'_>)) -> Result<(), Failure> {
+        let session = &self.probe.session;
+        let map = session.memory_map().map_err(Failure::Session)?;
+        let driver = session.attached().map_or("", |target| target.driver_name());
+        let algorithm = session.flash_algorithm().map(|algorithm| &algorithm.device);
+        for region in map.regions() {
+            let Some(flash) = region.as_flash() else {
+                continue;
+            };
+            let writer = match algorithm {
+                Some(device) if device.start <= region.start && region.end() <= device.end() => {
+                    FlashWriter::Algorithm(device.name.as_str())
+                }
+                _ => FlashWriter::Driver(driver),
+            };
+            each(FlashRegion {
+                start: region.start,
+                length: region.length,
+                sector: flash.block_size,
+                writer,
+            });
+        }
+        Ok(())
+    }
+
+    fn load_flash_algorithm(&mut self, path: &str) -> Result<(u32, u32), Failure> {
+        let mut file = FileSource(call::File::open(path.as_bytes()).map_err(Failure::File)?);
+        self.session(|session| {
+            session.set_flash_algorithm(
+                |algorithm| debug::algo::flm::load(algorithm, &mut file),
+                None,
+            )?;
+            let device = session.flash_algorithm().map(|algorithm| &algorithm.device);
+            Ok(device.map_or((0, 0), |device| (device.start, device.size)))
+        })
+    }
+
+    fn clear_flash_algorithm(&mut self) -> Result<(), Failure> {
+        self.session(|session| session.clear_flash_algorithm())
+    }
+
     fn chip_commands(&self, each: &mut dyn FnMut(&str, &str)) {
         for command in self.probe.session.chip_commands() {
             each(command.name, command.help);
@@ -398,6 +439,19 @@ impl gdb::Target for ProbeTarget<'_> {
                 .map_err(|_| "traceswo: the device's TraceStop failed (target.sequence_log())")?;
         }
         Ok(())
+    }
+}
+
+/// An FLM on the probe's filesystem, read in pieces by the loader.
+struct FileSource(call::File);
+
+impl debug::algo::Source for FileSource {
+    fn len(&self) -> usize {
+        self.0.size()
+    }
+
+    fn read_at(&mut self, offset: usize, out: &mut [u8]) -> bool {
+        self.0.read_at(offset, out)
     }
 }
 

@@ -95,6 +95,7 @@ pub fn fail(failure: Failure) -> ! {
         Failure::NoWire(reason) => raise_display(Kind::OS, &reason),
         Failure::WireInUse(message) => raise_display(Kind::Runtime, &message),
         Failure::ResetStuck => raise_display(Kind::OS, &Failure::ResetStuck),
+        Failure::File(errno) => raise_display(Kind::OS, &Failure::File(errno)),
         Failure::Session(error) => match python_advice(&error) {
             Some(text) => raise_display(probe::exception_kind(&error), &text),
             None => raise_display(probe::exception_kind(&error), &error),

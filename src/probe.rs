@@ -21,6 +21,8 @@ pub enum Failure {
     Session(debug::Error),
     /// nRST stayed low after the probe released it.
     ResetStuck,
+    /// A file on the probe's filesystem could not be read (its errno).
+    File(i32),
 }
 
 impl core::fmt::Display for Failure {
@@ -35,6 +37,16 @@ impl core::fmt::Display for Failure {
             Failure::ResetStuck => f.write_str(
                 "nRST stays low after the probe released it: the target or its wiring holds reset",
             ),
+            Failure::File(errno) => {
+                let what = match *errno {
+                    2 => " (no such file)",
+                    12 => " (not enough memory)",
+                    13 => " (permission denied)",
+                    21 => " (a directory)",
+                    _ => "",
+                };
+                write!(f, "cannot read the file: errno {errno}{what}")
+            }
         }
     }
 }

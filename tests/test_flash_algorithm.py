@@ -215,3 +215,44 @@ def test_pyocd_built_in_algorithm_through_gdb_load(unix_micropython, tmp_path, f
     setup = [f"target.flash_algorithm(json.load(open({str(algorithm)!r})), None, None, "
              f"{SLACK_MS})"]
     gdb_load(unix_micropython, tmp_path, chip, setup, firmware / f"{image}.elf", flash_map)
+
+
+def test_gdb_monitor_algorithm_chooses_the_algorithm(unix_micropython, tmp_path, firmware):
+    """`monitor algorithm` from gdb on the STM32F103C8: lists what writes each flash region,
+    loads FLMs from the probe's filesystem (here the host's), refuses a missing file and
+    an FLM that does not write the address given; an FLM whose ProgramPage fails makes
+    gdb's load fail and the probe serves on; after `attach` again gdb's memory map has
+    the algorithm's 128 KB, and load, compare-sections and a breakpoint work through it;
+    `off` gives the flash back to the driver."""
+    flm, fail = firmware / "stm32f1.flm", firmware / "stm32f1-fail.flm"
+    probe = BmpProbe(unix_micropython, tmp_path, chip="stm32f103c8")
+    try:
+        run = probe.gdb(probe.connect() + [
+            "monitor algorithm", f"monitor algorithm load {tmp_path}/missing.flm",
+            f"monitor algorithm load {fail}", "detach", "attach 1", "load",
+            "monitor algorithm", f"monitor algorithm load {flm} 0x08020000", "monitor algorithm",
+            f"monitor algorithm load {flm} 0x08000000", "detach", "attach 1", "info mem", "load",
+            "compare-sections", "break blink_step", "continue", "monitor algorithm off",
+            "monitor algorithm"], elf=firmware / "firmware.elf", timeout=120)
+    finally:
+        probe.close()
+    driver = ("Flash regions:\n  0x08000000-0x08010000 sectors 0x400: driver STM32F1 medium "
+              "density")
+    algorithm = ('Flash regions:\n  0x08000000-0x08020000 sectors 0x400: algorithm "STM32F1 '
+                 '128 KB flash (bmp test FLM)"')
+    assert run.outputs("monitor algorithm")[0].startswith(driver), f"{run}"
+    assert "cannot read the file: errno 2 (no such file)" in run.output(
+        f"monitor algorithm load {tmp_path}/missing.flm"), f"{run}"
+    assert algorithm in run.output(f"monitor algorithm load {fail}"), f"{run}"
+    assert "Error writing data to flash" in run.output("load", 0), f"{run}"
+    assert run.outputs("monitor algorithm")[1].startswith(algorithm), f"{run}"
+    assert ("it writes 0x08000000-0x08020000, not 0x08020000; no algorithm in use" in
+            run.output(f"monitor algorithm load {flm} 0x08020000")), f"{run}"
+    assert run.outputs("monitor algorithm")[2].startswith(driver), f"{run}"
+    assert algorithm in run.output(f"monitor algorithm load {flm} 0x08000000"), f"{run}"
+    assert "0x08000000 0x08020000 flash blocksize 0x400" in run.output("info mem"), f"{run}"
+    compare = run.output("compare-sections")
+    assert "matched" in compare and "MIS-MATCHED" not in compare, f"{run}"
+    assert "blink_step" in run.output("continue"), f"{run}"
+    assert "the chip's driver writes its flash" in run.output("monitor algorithm off"), f"{run}"
+    assert run.outputs("monitor algorithm")[3].startswith(driver), f"{run}"

@@ -2,6 +2,9 @@
 #include <string.h>
 #include "py/runtime.h"
 #include "py/mphal.h"
+#include "py/builtin.h"
+#include "py/stream.h"
+#include "py/mperrno.h"
 #include "bmp_call.h"
 
 static const qstr semihosting_names[] = {
@@ -93,6 +96,70 @@ bool bmp_call_display(mp_obj_t function, const uint8_t *data, size_t length) {
     }
     report("disp_fun", MP_OBJ_FROM_PTR(nlr.ret_val));
     return false;
+}
+
+// The errno of an OSError, ENOMEM for a MemoryError, else EIO.
+static mp_int_t errno_of(mp_obj_t exception) {
+    if (mp_obj_is_subclass_fast(MP_OBJ_FROM_PTR(mp_obj_get_type(exception)),
+        MP_OBJ_FROM_PTR(&mp_type_OSError))) {
+        mp_obj_t value = mp_obj_exception_get_value(exception);
+        if (mp_obj_is_small_int(value)) {
+            return MP_OBJ_SMALL_INT_VALUE(value);
+        }
+    }
+    if (mp_obj_is_subclass_fast(MP_OBJ_FROM_PTR(mp_obj_get_type(exception)),
+        MP_OBJ_FROM_PTR(&mp_type_MemoryError))) {
+        return MP_ENOMEM;
+    }
+    return MP_EIO;
+}
+
+mp_obj_t bmp_call_file_open(const uint8_t *name, size_t length, mp_int_t *size) {
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        mp_obj_t open_args[2] = {
+            mp_obj_new_str((const char *)name, length), MP_OBJ_NEW_QSTR(MP_QSTR_rb)
+        };
+        mp_obj_t file = mp_builtin_open(2, open_args, (mp_map_t *)&mp_const_empty_map);
+        mp_get_stream_raise(file, MP_STREAM_OP_READ | MP_STREAM_OP_IOCTL);
+        // A first byte read, so a directory (EISDIR) fails here rather than as a short file.
+        int error = 0;
+        uint8_t first;
+        mp_stream_rw(file, &first, 1, &error, MP_STREAM_RW_READ);
+        *size = error != 0 ? -1 : mp_stream_seek(file, 0, MP_SEEK_END, &error);
+        nlr_pop();
+        if (*size < 0) {
+            bmp_call_file_close(file);
+            *size = error != 0 ? error : MP_EIO;
+            return MP_OBJ_NULL;
+        }
+        return file;
+    }
+    *size = errno_of(MP_OBJ_FROM_PTR(nlr.ret_val));
+    return MP_OBJ_NULL;
+}
+
+mp_int_t bmp_call_file_read_at(mp_obj_t file, size_t offset, uint8_t *out, size_t count) {
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        mp_int_t result = -1;
+        int error = 0;
+        if (mp_stream_seek(file, offset, MP_SEEK_SET, &error) == (mp_off_t)offset) {
+            mp_uint_t read = mp_stream_rw(file, out, count, &error, MP_STREAM_RW_READ);
+            result = error != 0 ? -1 : (mp_int_t)read;
+        }
+        nlr_pop();
+        return result;
+    }
+    return -1;
+}
+
+void bmp_call_file_close(mp_obj_t file) {
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        mp_stream_close(file);
+        nlr_pop();
+    }
 }
 
 void bmp_call_console_write(const uint8_t *data, size_t length) {

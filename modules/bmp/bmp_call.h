@@ -45,6 +45,15 @@ mp_int_t bmp_call_text(mp_obj_t function, const uint8_t *text, size_t length,
 // function(bytearray(data)); false if it raised (printed).
 bool bmp_call_display(mp_obj_t function, const uint8_t *data, size_t length);
 
+// A file on the probe's filesystem read in pieces (the GDB server's `monitor algorithm
+// load`): open(name, 'rb') -> the file object, its size in *size; MP_OBJ_NULL if it cannot
+// be opened, the errno in *size (ENOMEM for a MemoryError, EIO for other exceptions).
+mp_obj_t bmp_call_file_open(const uint8_t *name, size_t length, mp_int_t *size);
+// Read `count` bytes at `offset` into `out`; the count read (short at the end), or -1.
+mp_int_t bmp_call_file_read_at(mp_obj_t file, size_t offset, uint8_t *out, size_t count);
+// Close it (errors ignored).
+void bmp_call_file_close(mp_obj_t file);
+
 // Write bytes to the console as they are.
 void bmp_call_console_write(const uint8_t *data, size_t length);
 

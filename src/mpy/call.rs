@@ -102,3 +102,51 @@ pub fn console_write(data: &[u8]) {
     // SAFETY: `data` is read during the call only.
     unsafe { sys::bmp_call_console_write(data.as_ptr(), data.len()) }
 }
+
+/// A file on the probe's filesystem, open for reading in pieces (`monitor algorithm
+/// load`); closed when dropped. The object is kept alive by the conservative scan of the
+/// stack this value lives on.
+pub struct File {
+    object: Obj,
+    size: usize,
+}
+
+impl File {
+    /// open(name, 'rb'); Err(errno) if that failed (ENOMEM: MemoryError, EIO: another
+    /// exception).
+    pub fn open(name: &[u8]) -> Result<Self, i32> {
+        let mut size: sys::mp_int_t = 0;
+        // SAFETY: `name` is read during the call; the C side catches exceptions and gives
+        // a file object or MP_OBJ_NULL.
+        let raw = unsafe { sys::bmp_call_file_open(name.as_ptr(), name.len(), &mut size) };
+        if raw.is_null() {
+            return Err(size as i32);
+        }
+        // SAFETY: not NULL, so the file object C made.
+        let object = unsafe { Obj::from_raw(raw) };
+        Ok(Self {
+            object,
+            size: size as usize,
+        })
+    }
+
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Read `out.len()` bytes at `offset`; false if the file ends first or reading failed.
+    pub fn read_at(&mut self, offset: usize, out: &mut [u8]) -> bool {
+        // SAFETY: at most out.len() bytes are written to `out`; exceptions are caught.
+        let count = unsafe {
+            sys::bmp_call_file_read_at(self.object.raw(), offset, out.as_mut_ptr(), out.len())
+        };
+        count == out.len() as sys::mp_int_t
+    }
+}
+
+impl Drop for File {
+    fn drop(&mut self) {
+        // SAFETY: the file object from `open`; errors are caught.
+        unsafe { sys::bmp_call_file_close(self.object.raw()) }
+    }
+}

@@ -17,7 +17,8 @@ mod target;
 pub use monitor::Settings;
 pub use server::{GDB_CRC, MAX_MEMORY, PACKET_SIZE, Server, crc32};
 pub use target::{
-    BreakWatch, HaltReason, HaltStatus, Host, Listed, REGISTER_COUNT, Target, WatchKind,
+    BreakWatch, FlashRegion, FlashWriter, HaltReason, HaltStatus, Host, Listed, REGISTER_COUNT,
+    Target, WatchKind,
 };
 
 #[cfg(test)]

@@ -13,6 +13,8 @@ use std::vec::Vec;
 
 pub const RAM: u32 = 0x2000_0000;
 pub const RAM_SIZE: usize = 0x1000;
+/// Where the model's flash regions start (`monitor algorithm`; it stores no flash data).
+pub const MODEL_FLASH: u32 = 0x0800_0000;
 
 #[derive(Debug)]
 pub struct ModelError(pub &'static str);
@@ -38,6 +40,8 @@ pub struct Model {
     /// The kinds of `monitor reset KIND`, in order.
     pub reset_kinds: Vec<ResetKind>,
     pub crc_routine: (bool, Option<u64>),
+    /// The flash algorithm's file and flash (start, length), if one is in use.
+    pub algorithm: Option<(std::string::String, u32, u32)>,
 }
 
 impl Default for Model {
@@ -60,6 +64,7 @@ impl Model {
             resets: 0,
             reset_kinds: Vec::new(),
             crc_routine: (true, None),
+            algorithm: None,
         }
     }
 
@@ -267,6 +272,38 @@ impl Target for Model {
     }
     fn set_crc_routine(&mut self, on_target: bool, timeout_micros: Option<u64>) {
         self.crc_routine = (on_target, timeout_micros);
+    }
+    /// Flash at 0x0800_0000 (64 KB, 1 KB sectors) written by "Model driver", or by the
+    /// algorithm over what it covers.
+    fn flash_regions(&self, each: &mut dyn FnMut(FlashRegion<'_>)) -> Result<(), ModelError> {
+        match &self.algorithm {
+            Some((name, start, length)) => each(FlashRegion {
+                start: *start,
+                length: *length,
+                sector: 0x400,
+                writer: FlashWriter::Algorithm(name),
+            }),
+            None => each(FlashRegion {
+                start: MODEL_FLASH,
+                length: 0x1_0000,
+                sector: 0x400,
+                writer: FlashWriter::Driver("Model driver"),
+            }),
+        }
+        Ok(())
+    }
+    /// A file named *.flm is an algorithm for 128 KB at 0x0800_0000; others are refused.
+    fn load_flash_algorithm(&mut self, path: &str) -> Result<(u32, u32), ModelError> {
+        self.algorithm = None;
+        if !path.ends_with(".flm") {
+            return Err(ModelError("not a usable flash algorithm"));
+        }
+        self.algorithm = Some((path.into(), MODEL_FLASH, 0x2_0000));
+        Ok((MODEL_FLASH, 0x2_0000))
+    }
+    fn clear_flash_algorithm(&mut self) -> Result<(), ModelError> {
+        self.algorithm = None;
+        Ok(())
     }
     fn chip_commands(&self, each: &mut dyn FnMut(&str, &str)) {
         each("option", "Show the option bytes");

@@ -1,6 +1,6 @@
 //! `monitor` commands (GDB's qRcmd): the probe's own commands and the attached chip's.
 
-use crate::target::{Host, ResetKind, Target};
+use crate::target::{FlashRegion, FlashWriter, Host, ResetKind, Target};
 use core::fmt::Write;
 
 /// How long a halt may take before the target counts as lost, unless set.
@@ -60,7 +60,7 @@ struct Call<'a, T, H> {
 }
 
 /// The probe's commands, in the order `monitor help` lists them.
-fn commands<T: Target, H: Host>() -> [Command<T, H>; 17] {
+fn commands<T: Target, H: Host>() -> [Command<T, H>; 18] {
     [
         Command {
             name: "version",
@@ -129,6 +129,11 @@ fn commands<T: Target, H: Host>() -> [Command<T, H>; 17] {
             name: "flash_report",
             run: |call| report(call.target.flash_report(call.out), call.out),
             help: "Show what loads did (pages skipped, erased, programmed) and how CRCs were taken",
+        },
+        Command {
+            name: "algorithm",
+            run: algorithm,
+            help: "Flash algorithms: [load <FLM file on the probe> [address it must write] | off]; alone: the flash regions and what writes each",
         },
         Command {
             name: "crc_routine",
@@ -317,6 +322,98 @@ fn erase_mass<T: Target, H: Host>(call: &mut Call<'_, T, H>) -> Result<(), Faile
 fn recover<T: Target, H: Host>(call: &mut Call<'_, T, H>) -> Result<(), Failed> {
     report(call.target.recover(), call.out)?;
     let _ = writeln!(call.out, "Chip erased and unlocked: scan again");
+    Ok(())
+}
+
+/// `algorithm`: list the flash regions and their writers; `algorithm load FILE
+/// [ADDRESS]`: use an FLM from the probe's filesystem (ADDRESS: refuse one that does not
+/// write it); `algorithm off`: back to the chip's driver.
+fn algorithm<T: Target, H: Host>(call: &mut Call<'_, T, H>) -> Result<(), Failed> {
+    let mut words = call.arguments.split_whitespace();
+    match (words.next(), words.next(), words.next(), words.next()) {
+        (None, ..) => return flash_regions(call.target, call.out),
+        (Some("off"), None, ..) => {
+            report(call.target.clear_flash_algorithm(), call.out)?;
+            let _ = writeln!(
+                call.out,
+                "No flash algorithm: the chip's driver writes its flash"
+            );
+        }
+        (Some("load"), Some(path), address, None) => {
+            let address = match address.map(parse_number) {
+                None => None,
+                Some(Some(address)) => Some(address),
+                Some(None) => {
+                    return fail(
+                        call.out,
+                        format_args!("algorithm: not an address: {}\n", address.unwrap_or("")),
+                    );
+                }
+            };
+            let (start, length) = match call.target.load_flash_algorithm(path) {
+                Ok(flash) => flash,
+                Err(error) => {
+                    return fail(call.out, format_args!("algorithm load {path}: {error}\n"));
+                }
+            };
+            let end = u64::from(start) + u64::from(length);
+            if let Some(address) = address.filter(|&a| a < start || u64::from(a) >= end) {
+                let _ = call.target.clear_flash_algorithm();
+                return fail(
+                    call.out,
+                    format_args!(
+                        "algorithm load {path}: it writes 0x{start:08x}-0x{end:08x}, not 0x{address:08x}; no algorithm in use\n"
+                    ),
+                );
+            }
+            let _ = writeln!(
+                call.out,
+                "Flash algorithm {path} writes 0x{start:08x}-0x{end:08x}"
+            );
+            if call.target.attached().is_some() {
+                flash_regions(call.target, call.out)?;
+                let _ = writeln!(
+                    call.out,
+                    "gdb reads the memory map when it attaches: attach again for it to see this"
+                );
+            }
+        }
+        _ => {
+            return fail(
+                call.out,
+                format_args!("algorithm: [load <FLM file> [address] | off]\n"),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The attached target's flash regions, each with what writes it.
+fn flash_regions<T: Target>(target: &T, out: &mut dyn Write) -> Result<(), Failed> {
+    let mut count = 0;
+    let listed = target.flash_regions(&mut |region: FlashRegion<'_>| {
+        if count == 0 {
+            let _ = writeln!(out, "Flash regions:");
+        }
+        count += 1;
+        let end = u64::from(region.start) + u64::from(region.length);
+        let _ = write!(
+            out,
+            "  0x{:08x}-0x{end:08x} sectors 0x{:x}: ",
+            region.start, region.sector
+        );
+        let _ = match region.writer {
+            FlashWriter::Driver(name) => writeln!(out, "driver {name}"),
+            FlashWriter::Algorithm(name) => writeln!(out, "algorithm \"{name}\""),
+        };
+    });
+    report(listed, out)?;
+    if count == 0 {
+        let _ = writeln!(
+            out,
+            "No flash regions: no driver for this chip (monitor algorithm load <FLM file>)"
+        );
+    }
     Ok(())
 }
 

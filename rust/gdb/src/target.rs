@@ -14,6 +14,25 @@ pub struct Listed<'a> {
     pub core: &'a str,
 }
 
+/// What writes a flash region (`monitor algorithm`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlashWriter<'a> {
+    /// The chip family's driver (the part's name).
+    Driver(&'a str),
+    /// The flash algorithm in use (its device's name).
+    Algorithm(&'a str),
+}
+
+/// One flash region of the attached target's memory map, as gdb sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct FlashRegion<'a> {
+    pub start: u32,
+    pub length: u32,
+    /// The erase unit.
+    pub sector: u32,
+    pub writer: FlashWriter<'a>,
+}
+
 /// The debug session behind the server. Errors carry a message for the user.
 pub trait Target {
     type Error: Display;
@@ -84,6 +103,14 @@ pub trait Target {
     /// time limit in microseconds (None: the default, from the length).
     fn crc_routine(&self) -> (bool, Option<u64>);
     fn set_crc_routine(&mut self, on_target: bool, timeout_micros: Option<u64>);
+
+    /// `monitor algorithm`: the attached target's flash regions and what writes each.
+    fn flash_regions(&self, each: &mut dyn FnMut(FlashRegion<'_>)) -> Result<(), Self::Error>;
+    /// `monitor algorithm load`: use the FLM file at `path` on the probe's filesystem as
+    /// the flash algorithm; its flash (start, length). On an error none is in use.
+    fn load_flash_algorithm(&mut self, path: &str) -> Result<(u32, u32), Self::Error>;
+    /// `monitor algorithm off`: the chip's driver writes its flash again.
+    fn clear_flash_algorithm(&mut self) -> Result<(), Self::Error>;
 
     /// The attached chip's own monitor commands: `each(name, help)` for every one.
     fn chip_commands(&self, each: &mut dyn FnMut(&str, &str));

@@ -659,3 +659,64 @@ fn semihosting_console_files_and_exit() {
     harness.ask("c");
     assert_eq!(semihost(&mut harness, SYS_EXIT, 0x2_0023), ["X06"]);
 }
+
+#[test]
+fn monitor_algorithm_lists_loads_checks_and_clears() {
+    let mut harness = Harness::new();
+    let (help, _) = monitor(&mut harness, "help");
+    assert!(
+        help.contains("\talgorithm -- Flash algorithms: [load <FLM file"),
+        "{help}"
+    );
+    assert_eq!(
+        monitor(&mut harness, "algorithm"),
+        (
+            "Flash regions:\n  0x08000000-0x08010000 sectors 0x400: driver Model driver\n".into(),
+            "OK".into()
+        )
+    );
+    assert_eq!(
+        monitor(&mut harness, "algorithm load /flash/f1.flm 0x0801fffc"),
+        (
+            "Flash algorithm /flash/f1.flm writes 0x08000000-0x08020000\nFlash regions:\n  \
+             0x08000000-0x08020000 sectors 0x400: algorithm \"/flash/f1.flm\"\n\
+             gdb reads the memory map when it attaches: attach again for it to see this\n"
+                .into(),
+            "OK".into()
+        )
+    );
+    // An address it does not write: refused, and none left in use.
+    let (text, status) = monitor(&mut harness, "algorithm load /flash/f1.flm 0x08020000");
+    assert_eq!(
+        (text.as_str(), status.as_str()),
+        (
+            "algorithm load /flash/f1.flm: it writes 0x08000000-0x08020000, not 0x08020000; \
+             no algorithm in use\n",
+            "E01"
+        )
+    );
+    assert_eq!(harness.target.algorithm, None);
+    let (text, status) = monitor(&mut harness, "algorithm load /flash/notes.txt");
+    assert_eq!(
+        (text.as_str(), status.as_str()),
+        (
+            "algorithm load /flash/notes.txt: not a usable flash algorithm\n",
+            "E01"
+        )
+    );
+    for bad in [
+        "algorithm load",
+        "algorithm load a.flm 0xzz",
+        "algorithm on",
+        "algorithm off x",
+    ] {
+        let (_, status) = monitor(&mut harness, bad);
+        assert_eq!(status, "E01", "{bad}");
+    }
+    monitor(&mut harness, "algorithm load a.flm");
+    assert_eq!(
+        monitor(&mut harness, "algorithm off").0,
+        "No flash algorithm: the chip's driver writes its flash\n"
+    );
+    assert_eq!(harness.target.algorithm, None);
+}
