@@ -47,11 +47,12 @@ def test_target_flash_algorithm_from_a_script(unix_micropython, firmware, probe_
     environment = dict(os.environ, BMP_WIRE="sim:stm32f103cb")
     result = subprocess.run(
         [str(unix_micropython), str(SCRIPT), str(probe_rs_json), str(firmware / "stm32f1.flm"),
-         str(firmware / "stm32f1-hang.flm"), str(firmware / "firmware.bin")],
+         str(firmware / "stm32f1-hang.flm"), str(firmware / "stm32f1-fail.flm"),
+         str(firmware / "firmware.bin")],
         capture_output=True, text=True, timeout=240, env=environment)
     output = result.stdout + result.stderr
     lines = [line for line in output.splitlines() if line.strip()]
-    assert all(" ok" in line for line in lines) and len(lines) == 15, output
+    assert all(" ok" in line for line in lines) and len(lines) == 23, output
 
 
 def gdb_load(micropython, cwd, chip, setup, elf, flash_map):

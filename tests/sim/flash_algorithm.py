@@ -1,12 +1,12 @@
 # target.flash_algorithm on the host probe (run by tests/test_flash_algorithm.py):
-#   flash_algorithm.py PROBE_RS_JSON FLM HANG_FLM FIRMWARE_BIN
+#   flash_algorithm.py PROBE_RS_JSON FLM HANG_FLM FAIL_FLM FIRMWARE_BIN
 # Each line is "<name> ok" or "<name> FAILED <details>".
 import json
 import sys
 
 import target
 
-probe_rs, flm, hang, firmware = sys.argv[1:5]
+probe_rs, flm, hang, fail, firmware = sys.argv[1:6]
 FLASH = 0x08000000
 
 
@@ -71,6 +71,24 @@ check("entry_outside", error_of(lambda: target.flash_algorithm(broken))
 del broken["flash_properties"]
 check("missing_key", (error_of(lambda: target.flash_algorithm(broken)) or "").startswith(
     "ValueError: flash algorithm dict: 'flash_properties' is missing"))
+# Garbage descriptions: instructions that are not base64, that end before the data the
+# description places after them, more than the probe keeps, sectors that are not a list.
+broken = json.load(open(probe_rs))
+broken["instructions"] = "not base64!"
+check("not_base64", error_of(lambda: target.flash_algorithm(broken))
+      == "ValueError: flash algorithm dict: 'instructions' is not base64 text",
+      error_of(lambda: target.flash_algorithm(broken)))
+broken["instructions"] = json.load(open(probe_rs))["instructions"][:64]
+check("instructions_cut", (error_of(lambda: target.flash_algorithm(broken)) or "").startswith(
+    "ValueError: not a usable flash algorithm:"), error_of(lambda: target.flash_algorithm(broken)))
+broken["instructions"] = bytes(17 * 1024)
+check("too_large_for_the_probe", (error_of(lambda: target.flash_algorithm(broken)) or "")
+      .startswith("ValueError: flash algorithm too large: "),
+      error_of(lambda: target.flash_algorithm(broken)))
+broken = json.load(open(probe_rs))
+broken["flash_properties"]["sectors"] = 7
+check("sectors_not_a_list", (error_of(lambda: target.flash_algorithm(broken)) or "")
+      .startswith("TypeError"), error_of(lambda: target.flash_algorithm(broken)))
 check("too_small_ram", (error_of(lambda: target.flash_algorithm(flm, 0x20000000, 0x100)) or "")
       .startswith("ValueError: flash algorithm does not fit the target's RAM"))
 
@@ -83,5 +101,23 @@ check("hang_times_out", (error or "").startswith(
     "RuntimeError: flash algorithm EraseSector did not return within 500 ms; the core was "
     "halted at 0x2000"), error)
 check("hang_leaves_it_halted", target.halt_poll()[0] != target.HALT_RUNNING)
+
+# An algorithm whose ProgramPage returns 1: the error names the function, the address and
+# the code; the target stays halted.
+target.flash_algorithm(fail)
+target.flash_erase(FLASH + 0x400, 1024)
+target.flash_write(FLASH + 0x400, bytes(range(256)) * 4)
+error = error_of(target.flash_done)
+check("fail_returns_its_code", error == "RuntimeError: flash algorithm ProgramPage failed at "
+      "0x08000400 (returned 1)", error)
+check("fail_leaves_it_halted", target.halt_poll()[0] != target.HALT_RUNNING)
+
+# A debug sequence with a syntax error: refused with its place, nothing kept, the target
+# halted and served.
+error = error_of(lambda: target.sequences(
+    "sequence ResetSystem {\n  block {\n    Write32(0x1, 2\n  }\n}"))
+check("sequence_syntax_error", error == "ValueError: sequence syntax error at line 4 column 3: "
+      "expected , between arguments", error)
+check("sequence_leaves_it_halted", target.halt_poll()[0] != target.HALT_RUNNING)
 target.flash_algorithm(None)
 check("built_in_driver_again", read(FLASH + 16, 16) == image[16:32])

@@ -3,7 +3,7 @@
 //! YAML: the host or the Python layer decodes the entry (base64 `instructions` to bytes)
 //! and hands the fields over as they are named there.
 
-use crate::{Algorithm, Error, MAX_IMAGE, SectorRun, Source};
+use crate::{Algorithm, Error, Function, MAX_IMAGE, SectorRun, Source};
 
 /// Zeroed bytes kept after a description's instructions (or its data section) for the
 /// algorithm's zero-initialised data, whose size the description does not give. Nordic's
@@ -82,6 +82,16 @@ fn fill(
         verify: description.pc_verify,
         blank_check: description.pc_blank_check,
     };
+    // The zeroes reserved above are data: every entry point lies in the instructions (a
+    // description whose instructions were cut short has its entries past them).
+    let code = length as u32;
+    if Function::ALL
+        .into_iter()
+        .filter_map(|function| algorithm.entries.get(function))
+        .any(|entry| entry & !1 >= code)
+    {
+        return Err(Error::Malformed("an entry point is outside the code"));
+    }
     algorithm.static_base = description.data_section_offset;
     let device = &mut algorithm.device;
     for character in description.name.chars().take(crate::MAX_NAME) {
@@ -106,4 +116,48 @@ fn fill(
             .map_err(|_| Error::Malformed("more than 8 runs of sector sizes"))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn description(sectors: &[(u32, u32)]) -> Description<'_> {
+        Description {
+            name: "test",
+            pc_init: Some(0x11),
+            pc_uninit: None,
+            pc_program_page: 0x21,
+            pc_erase_sector: 0x31,
+            pc_erase_all: None,
+            pc_verify: None,
+            pc_blank_check: None,
+            // Past the instructions, as Nordic's nRF52 algorithm has it.
+            data_section_offset: 0x80,
+            address_start: 0x0800_0000,
+            address_end: 0x0801_0000,
+            page_size: 0x400,
+            erased_byte_value: 0xFF,
+            program_page_timeout: 100,
+            erase_sector_timeout: 500,
+            sectors,
+        }
+    }
+
+    #[test]
+    fn data_past_the_instructions_is_zeroed_but_entries_stay_in_them() {
+        let sectors = [(0x400, 0)];
+        let code = [0x70u8; 0x40];
+        let mut algorithm = Algorithm::new();
+        load(&mut algorithm, &description(&sectors), &mut &code[..]).unwrap();
+        assert_eq!(algorithm.image.len(), 0x80 + ZERO_RESERVE);
+        assert!(algorithm.image[0x40..].iter().all(|&byte| byte == 0));
+        // Cut short: ProgramPage and EraseSector would run in the zeroes.
+        let error = load(&mut algorithm, &description(&sectors), &mut &code[..0x20]);
+        assert_eq!(
+            error,
+            Err(Error::Malformed("an entry point is outside the code"))
+        );
+        assert!(!algorithm.is_loaded());
+    }
 }

@@ -8,6 +8,7 @@ extern crate std;
 use crate::target::*;
 use core::fmt::Write;
 use std::collections::VecDeque;
+use std::string::String;
 use std::vec;
 use std::vec::Vec;
 
@@ -41,7 +42,7 @@ pub struct Model {
     pub reset_kinds: Vec<ResetKind>,
     pub crc_routine: (bool, Option<u64>),
     /// The flash algorithm's file and flash (start, length), if one is in use.
-    pub algorithm: Option<(std::string::String, u32, u32)>,
+    pub algorithm: Option<(String, u32, u32)>,
 }
 
 impl Default for Model {
