@@ -45,7 +45,19 @@ BUDGETS = {
     "PYBD_SF2": {"flash": 480 * 1024, "external": 1024 * 1024, "ram": 256 * 1024, "mboot": 32 * 1024},
     "DEVEBOX_STM32H743": {"flash": 1408 * 1024, "ram": 512 * 1024, "mboot": 128 * 1024},
     "DEVEBOX_STM32H750": {"flash": 896 * 1024, "ram": 512 * 1024, "mboot": 128 * 1024},
+    # The H750 with only 128 KB that work: no mboot, the bulk in the 8 MB QSPI flash.
+    "DEVEBOX_STM32H750_QSPI": {"flash": 128 * 1024, "external": 8 * 1024 * 1024, "ram": 512 * 1024},
 }
+# DEVEBOX_STM32H750_QSPI: where the code that runs before bmp_board_qspi_map() has mapped the
+# QSPI flash starts: the reset handler (SystemInit, then stm32_main up to its call of
+# MICROPY_BOARD_EARLY_INIT), the SysTick interrupt, and the QSPI driver's functions, which
+# the SPI-flash driver calls through qspi_proto's pointers.
+EARLY_ROOTS = ("Reset_Handler", "SysTick_Handler", "bmp_board_qspi_map")
+EARLY_ROOT_PREFIXES = ("qspi_",)
+EARLY_INIT = "bmp_board_qspi_map"
+# Not followed: the fatal-error path (a clock that fails to start; it prints through the
+# UART code in QSPI, so such an early failure stays silent on this board).
+EARLY_LEAVES = ("boardctrl_fatal_error",)
 
 
 def micropython_checkout():
@@ -111,6 +123,9 @@ def test_board_builds_and_fits(board):
     assert flash <= BUDGETS[board]["flash"], (board, flash)
     assert sections.get(".text_ext", 0) <= BUDGETS[board].get("external", 0), (board, sections.get(".text_ext"))
     assert ram <= BUDGETS[board]["ram"], (board, ram)
+    if "mboot" not in BUDGETS[board]:
+        check_code_before_the_qspi_mapping_is_internal(out / "firmware.elf")
+        return
     # mboot, built with it, fits the sectors the firmware leaves it.
     mboot = tool_output("arm-none-eabi-size", "-A", str(out / "mboot" / "firmware.elf"))
     mboot_sections = {fields[0]: int(fields[1]) for fields in (line.split() for line in mboot.splitlines())
@@ -142,6 +157,73 @@ def board_cargo_features(board):
     return re.search(r"^BMP_CARGO_FEATURES\s*=(.*)$", make, re.M).group(1).split()
 
 
+def internal_functions(elf):
+    """{name: [(mnemonic, target name)]} of the internal flash's code (objdump of .text)."""
+    functions, current = {}, None
+    listing = tool_output("arm-none-eabi-objdump", "-d", "--no-show-raw-insn", "-j", ".text", str(elf))
+    for line in listing.splitlines():
+        start = re.match(r"^[0-9a-f]{8} <([^>]+)>:$", line)
+        if start:
+            current = functions.setdefault(start.group(1), [])
+            continue
+        branch = re.match(r"^\s+[0-9a-f]+:\s+(b\S*)\s+[0-9a-f]+ <([^>+]+)>$", line)
+        if branch and current is not None:
+            current.append(branch.groups())
+    return functions
+
+
+def reached_before_the_mapping(elf):
+    """Functions reachable (direct branches) from EARLY_ROOTS, stm32_main only up to its call
+    of EARLY_INIT: {name: caller}."""
+    functions = internal_functions(elf)
+    roots = [name for name in functions if name in EARLY_ROOTS or name.startswith(EARLY_ROOT_PREFIXES)]
+    assert "stm32_main" in functions and EARLY_INIT in functions and len(roots) >= 5, roots
+    early_main = []
+    for mnemonic, target in functions["stm32_main"]:
+        if target == EARLY_INIT:
+            break
+        early_main.append((mnemonic, target))
+    early = "stm32_main (before the mapping)"
+    functions[early] = early_main
+    reached = {name: "root" for name in roots + [early]}
+    work = list(reached)
+    while work:
+        name = work.pop()
+        if name in EARLY_LEAVES:
+            continue
+        for _, target in functions.get(name, []):
+            target = early if target == "stm32_main" else target
+            if target not in reached and target != name:
+                reached[target] = name
+                work.append(target)
+    return reached
+
+
+def check_code_before_the_qspi_mapping_is_internal(elf):
+    """The QSPI build: nothing that runs before the mapping branches to code in the QSPI
+    flash (a veneer, __NAME_veneer, is how internal code reaches it; a function not in the
+    internal listing is in the QSPI one); the bulk (the VM, bmp's Rust library) is at
+    0x9000_0000; both images are there for flashing. Calls through function pointers other
+    than qspi_proto's are not followed (SysTick's dispatch table is empty at that time)."""
+    functions = internal_functions(elf)
+    reached = reached_before_the_mapping(elf)
+    outside = {name: caller for name, caller in reached.items()
+               if name.endswith("_veneer") or (name not in functions and not name.startswith("stm32_main ("))}
+    assert not outside, f"reached before the QSPI mapping but in QSPI flash: {outside}"
+    for name in ("SystemInit", "SystemClock_Config", "HAL_RCC_ClockConfig", "mp_spiflash_init",
+                 "qspi_memory_map", "memset"):
+        assert name in reached, name
+    addresses = {}
+    for line in tool_output("arm-none-eabi-nm", str(elf)).splitlines():
+        fields = line.split()
+        if len(fields) == 3 and fields[1] in "tTwW":
+            addresses[fields[2]] = int(fields[0], 16)
+    for name in ("bmp_loop", "mp_execute_bytecode", "gc_collect"):
+        assert 0x9000_0000 <= addresses[name] < 0x9080_0000, (name, hex(addresses[name]))
+    for image in ("firmware0.bin", "firmware1.bin"):
+        assert (elf.parent / image).stat().st_size > 0
+
+
 def test_boards_freeze_the_factory_files_factory_reset_and_pye():
     """Every probe board freezes bmp_factory (the boot.py/main.py templates, tested on the
     host probe: tests/test_factory_reset.py), the machine.py that adds factory_reset() and
@@ -154,3 +236,4 @@ def test_boards_freeze_the_factory_files_factory_reset_and_pye():
         assert 'module("bmp_factory.py"' in manifest, board
         assert 'module("machine.py", base_path="$(BOARD_DIR)/../../modules/frozen/stm32")' in manifest, board
         assert 'module("pye.py"' in manifest, board
+        assert 'module("platform.py"' in manifest, board  # platform.pinout()

@@ -1,0 +1,1 @@
+../DEVEBOX_STM32H743/manifest.py

@@ -1,0 +1,1 @@
+../DEVEBOX_STM32H743/stm32h7xx_hal_conf.h
