@@ -173,6 +173,14 @@ impl<M: Memory> FlashDriver<M> for Flashes<'_> {
         // The CRC routine needs the core: the algorithm's last page must be done.
         self.finish_algorithm(memory)?;
         let map = self.chip.memory_map();
+        // An external flash answers only once its algorithm has set it up (the H750's
+        // QSPI flash after reset): one read by the probe finds that out (a bus error)
+        // before the CRC routine is loaded and run into it (12 ms of the H750's load).
+        if self.covers(address) && memory.read_words(address & !3, &mut [0]).is_err() {
+            let ram = self.ram()?;
+            self.runner
+                .set_up_for_reading(memory, self.core, self.algorithm, ram)?;
+        }
         match crc::block_crcs(memory, self.core, &map, options, address, block, crcs) {
             // An external flash answers only once its algorithm has set it up (the H750's
             // QSPI flash after reset): Init and UnInit, then the CRCs again.
