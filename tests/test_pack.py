@@ -58,7 +58,10 @@ PDSC = """<?xml version="1.0" encoding="UTF-8"?>
         </sequence>
         <sequence name="TraceStart" disable="1"/>
         <sequence name="TraceStop">
-          <block>Message(0, "TraceStop");</block>
+          <block>
+            Write32(0x20004F20, Read32(0x20004F20) + 1);
+            Message(0, "TraceStop");
+          </block>
         </sequence>
         <sequence name="FlashEraseSector">
           <block>FlashWriteBuffer(0, 0, 4, 32);</block>
@@ -231,6 +234,8 @@ def test_gdb_through_the_packs_device(unix_micropython, pack_file, firmware, tmp
             "set *(int *) 0x20004F08 = 0", "set *(int *) 0x20004F0C = 0",
             "monitor reset processor", "x/wx 0x20004F08",
             "monitor reset hardware", "x/wx 0x20004F0C", "monitor reset warm",
+            "set *(int *) 0x20004F20 = 0", "monitor traceswo", "monitor traceswo disable",
+            "x/wx 0x20004F20",
             "stepi", "x/2wx 0x20004F18"],
             elf=firmware / "firmware.elf", timeout=200)
     finally:
@@ -248,5 +253,7 @@ def test_gdb_through_the_packs_device(unix_micropython, pack_file, firmware, tmp
     assert "Target reset (hardware), halted" in run.output("monitor reset hardware"), f"{run}"
     assert "0x00000001" in run.output("x/wx 0x20004F0C"), f"{run}"
     assert "system, processor or hardware, not warm" in run.output("monitor reset warm")
+    # SWO off again: the pack's TraceStop (its TraceStart is disabled, an empty body).
+    assert "0x00000001" in run.output("x/wx 0x20004F20"), f"{run}"
     # RecoverySupportStart before the step, RecoverySupportStop at its halt.
     assert "0x00000001\t0x00000001" in run.output("x/2wx 0x20004F18"), f"{run}"
