@@ -223,8 +223,9 @@ def test_gdb_monitor_algorithm_chooses_the_algorithm(unix_micropython, tmp_path,
     """`monitor algorithm` from gdb on the STM32F103C8: lists what writes each flash region,
     loads FLMs from the probe's filesystem (here the host's), refuses a missing file and
     an FLM that does not write the address given; an FLM whose ProgramPage fails makes
-    gdb's load fail and the probe serves on; after `attach` again gdb's memory map has
-    the algorithm's 128 KB, and load, compare-sections and a breakpoint work through it;
+    gdb's load fail, `monitor flash_report` says why, and the probe serves on; after
+    `attach` again gdb's memory map has the algorithm's 128 KB, and load, compare-sections
+    and a breakpoint work through it;
     `off` gives the flash back to the driver."""
     flm, fail = firmware / "stm32f1.flm", firmware / "stm32f1-fail.flm"
     probe = BmpProbe(unix_micropython, tmp_path, chip="stm32f103c8")
@@ -232,7 +233,7 @@ def test_gdb_monitor_algorithm_chooses_the_algorithm(unix_micropython, tmp_path,
         run = probe.gdb(probe.connect() + [
             "monitor algorithm", f"monitor algorithm load {tmp_path}/missing.flm",
             f"monitor algorithm load {fail}", "detach", "attach 1", "load",
-            "monitor algorithm", f"monitor algorithm load {flm} 0x08020000", "monitor algorithm",
+            "monitor flash_report", "monitor algorithm", f"monitor algorithm load {flm} 0x08020000", "monitor algorithm",
             f"monitor algorithm load {flm} 0x08000000", "detach", "attach 1", "info mem", "load",
             "compare-sections", "break blink_step", "continue", "monitor algorithm off",
             "monitor algorithm"], elf=firmware / "firmware.elf", timeout=120)
@@ -250,6 +251,10 @@ def test_gdb_monitor_algorithm_chooses_the_algorithm(unix_micropython, tmp_path,
     failed = run.output("load", 0)
     assert re.search(r"Error (writing data to|finishing) flash", failed), f"{run}"
     assert "Start address" not in failed, f"{run}"
+    # gdb does not say why; flash_report does.
+    assert run.output("monitor flash_report").startswith(
+        "The last load failed: flash algorithm ProgramPage failed at 0x08000000 (returned 1)"), \
+        f"{run}"
     assert run.outputs("monitor algorithm")[1].startswith(algorithm), f"{run}"
     assert ("it writes 0x08000000-0x08020000, not 0x08020000; no algorithm in use" in
             run.output(f"monitor algorithm load {flm} 0x08020000")), f"{run}"

@@ -247,7 +247,11 @@ impl Target for Model {
     fn flash_erase(&mut self, _: u32, _: u32) -> Result<(), ModelError> {
         Ok(())
     }
+    /// Refused below MODEL_FLASH.
     fn flash_write(&mut self, address: u32, data: &[u8]) -> Result<(), ModelError> {
+        if address < MODEL_FLASH {
+            return Err(ModelError("no flash there"));
+        }
         self.flash.push((address, data.to_vec()));
         Ok(())
     }

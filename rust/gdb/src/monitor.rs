@@ -8,19 +8,34 @@ const DEFAULT_HALT_TIMEOUT_MS: u32 = 2000;
 
 /// Settings the monitor commands change. All zero at start, so a server in a static costs
 /// no flash for its initial value (it lands in .bss).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Settings {
     /// Hold nRST while scanning (connect under reset).
     pub connect_under_reset: bool,
     /// `halt_timeout` in milliseconds; None: the default.
     halt_timeout_ms: Option<core::num::NonZeroU32>,
+    /// Why the last vFlash packet failed (gdb says only "Error writing data to flash"),
+    /// for `flash_report`; empty after a load that went through.
+    last_flash_error: heapless::String<LAST_FLASH_ERROR_BYTES>,
 }
+
+/// Bytes of a flash error kept for `flash_report` (an algorithm's timeout message fits).
+const LAST_FLASH_ERROR_BYTES: usize = 160;
 
 impl Settings {
     pub const fn new() -> Self {
         Self {
             connect_under_reset: false,
             halt_timeout_ms: None,
+            last_flash_error: heapless::String::new(),
+        }
+    }
+
+    /// Keep why a vFlash packet failed (cut at LAST_FLASH_ERROR_BYTES); None: it went through.
+    pub fn set_flash_error(&mut self, error: Option<&dyn core::fmt::Display>) {
+        self.last_flash_error.clear();
+        if let Some(error) = error {
+            let _ = write!(Cut(&mut self.last_flash_error), "{error}");
         }
     }
 
@@ -127,7 +142,7 @@ fn commands<T: Target, H: Host>() -> [Command<T, H>; 18] {
         },
         Command {
             name: "flash_report",
-            run: |call| report(call.target.flash_report(call.out), call.out),
+            run: flash_report,
             help: "Show what loads did (pages skipped, erased, programmed) and how CRCs were taken",
         },
         Command {
@@ -311,6 +326,28 @@ fn crc_routine<T: Target, H: Host>(call: &mut Call<'_, T, H>) -> Result<(), Fail
         None => writeln!(call.out, "CRCs: {state}; routine time limit: the default"),
     };
     Ok(())
+}
+
+fn flash_report<T: Target, H: Host>(call: &mut Call<'_, T, H>) -> Result<(), Failed> {
+    let error = &call.settings.last_flash_error;
+    if !error.is_empty() {
+        let _ = writeln!(call.out, "The last load failed: {error}");
+    }
+    report(call.target.flash_report(call.out), call.out)
+}
+
+/// Text written into a fixed string, cut (at a character boundary) where it is full.
+struct Cut<'a, const N: usize>(&'a mut heapless::String<N>);
+
+impl<const N: usize> Write for Cut<'_, N> {
+    fn write_str(&mut self, text: &str) -> core::fmt::Result {
+        for character in text.chars() {
+            if self.0.push(character).is_err() {
+                break;
+            }
+        }
+        Ok(())
+    }
 }
 
 fn erase_mass<T: Target, H: Host>(call: &mut Call<'_, T, H>) -> Result<(), Failed> {

@@ -219,6 +219,18 @@ impl Session {
         true
     }
 
+    /// A vFlash packet's answer: on an error its text (E.errtext) and, kept for `monitor
+    /// flash_report`, the reason gdb does not show.
+    fn flash_reply<E: core::fmt::Display>(&mut self, result: Result<(), E>) -> bool {
+        match result {
+            Ok(()) => self.ok(),
+            Err(error) => {
+                self.settings.set_flash_error(Some(&error));
+                self.error_text(error)
+            }
+        }
+    }
+
     fn text(&mut self, text: &str) -> bool {
         self.reply.start();
         self.reply.text(text);
@@ -673,7 +685,7 @@ impl Session {
                     return self.error(0x16);
                 };
                 let result = target.flash_erase(address, length);
-                self.ok_or_error(result)
+                self.flash_reply(result)
             }
             (b"FlashWrite", arguments) => {
                 let Some((address, data)) = hex::split(arguments.get(1..).unwrap_or(b""), b':')
@@ -682,14 +694,17 @@ impl Session {
                     return self.error(0x16);
                 };
                 let result = target.flash_write(address, data);
-                self.ok_or_error(result)
+                self.flash_reply(result)
             }
             (b"FlashDone", _) => {
                 // A new image: reset and halt the target so it starts from that image's
                 // vector table (SP, PC) as OpenOCD does after a GDB flash write; GDB sets
                 // the PC to the entry point next.
                 let result = target.flash_done().and_then(|()| target.reset(true));
-                self.ok_or_error(result)
+                if result.is_ok() {
+                    self.settings.set_flash_error(None);
+                }
+                self.flash_reply(result)
             }
             _ => self.empty(), // vMustReplyEmpty and anything unknown
         }

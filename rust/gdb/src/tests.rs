@@ -389,6 +389,22 @@ fn flash_packets() {
 }
 
 #[test]
+fn a_failed_flash_packet_says_why_and_flash_report_keeps_it() {
+    let mut harness = Harness::new();
+    assert_eq!(harness.ask("vFlashWrite:0:\x01"), "E.no flash there");
+    let (report, status) = monitor(&mut harness, "flash_report");
+    assert_eq!(status, "OK");
+    assert!(
+        report.starts_with("The last load failed: no flash there\n"),
+        "{report}"
+    );
+    // A load that goes through forgets it.
+    assert_eq!(harness.ask("vFlashDone"), "OK");
+    let (report, _) = monitor(&mut harness, "flash_report");
+    assert!(!report.contains("failed"), "{report}");
+}
+
+#[test]
 fn crc_matches_gdbs() {
     let mut harness = Harness::new();
     harness.target.ram[..9].copy_from_slice(b"123456789");
