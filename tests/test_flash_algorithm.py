@@ -90,7 +90,7 @@ VENDOR_ALGORITHMS = {
     # ST's STM32F1 128 KB algorithm: on the 64 KB C8 its 128 KB region replaces the driver's.
     "stm32f103c8": ("STM32F1_Series.yaml", "stm32f10x_128", "firmware",
                     "0x08000000 0x08020000 flash blocksize 0x400", True),
-    # ST's STM32F4 1 MB algorithm: no engine driver for the F407; three runs of sectors.
+    # ST's STM32F4 1 MB algorithm: three runs of sectors, replacing the F4 driver's.
     "stm32f407vg": ("STM32F4_Series.yaml", "stm32f4xx_1024", "firmware-f4",
                     "0x08000000 0x08010000 flash blocksize 0x4000", True),
     # Nordic's nRF52 algorithm (NVMC): 4 KB pages, one region from 0 over the UICR.
@@ -266,3 +266,35 @@ def test_gdb_monitor_algorithm_chooses_the_algorithm(unix_micropython, tmp_path,
     assert "blink_step" in run.output("continue"), f"{run}"
     assert "the chip's driver writes its flash" in run.output("monitor algorithm off"), f"{run}"
     assert run.outputs("monitor algorithm")[3].startswith(driver), f"{run}"
+
+
+@pytest.mark.parametrize("chip", ["nrf52840", "atsamd21g18a", "stm32f407vg"])
+def test_gdb_monitor_algorithm_loads_a_vendor_algorithm_as_an_flm(unix_micropython, tmp_path,
+                                                                   firmware, chip):
+    """The vendor's algorithm written as an FLM file (tools/algorithm TARGET.yaml NAME
+    OUT.flm) and chosen from gdb before `attach`: gdb's memory map has its region, load and
+    compare-sections go through it, the program runs to a breakpoint."""
+    file, name, image, flash_map, _ = VENDOR_ALGORITHMS[chip]
+    targets = subprocess.run([str(TOP / "tools" / "probe-rs-targets")], capture_output=True,
+                             text=True, check=True).stdout.strip()
+    flm = tmp_path / f"{name}.flm"
+    subprocess.run([sys.executable, str(TOP / "tools" / "algorithm"), f"{targets}/{file}", name,
+                    str(flm)], check=True)
+    start = flash_map.split()[0]
+    probe = BmpProbe(unix_micropython, tmp_path, chip=chip, setup=[
+        "import target", f"target.flash_algorithm(None, None, None, {SLACK_MS})"])
+    try:
+        run = probe.gdb([f"target extended-remote 127.0.0.1:{probe.port}", "monitor swdp_scan",
+                         "attach 1", "monitor algorithm", f"monitor algorithm load {flm} {start}",
+                         "detach", "attach 1", "info mem", "load", "compare-sections",
+                         "break blink_step", "continue"], elf=firmware / f"{image}.elf",
+                        timeout=200)
+    finally:
+        probe.close()
+    assert ": driver " in run.output("monitor algorithm"), f"{run}"
+    assert f"Flash algorithm {flm} writes {start}" in run.output(
+        f"monitor algorithm load {flm} {start}"), f"{run}"
+    assert flash_map in run.output("info mem"), f"{run}"
+    compare = run.output("compare-sections")
+    assert "matched" in compare and "MIS-MATCHED" not in compare, f"{run}"
+    assert "blink_step" in run.output("continue"), f"{run}"
