@@ -497,7 +497,7 @@ impl FlashBuffer {
             let erased = erased.map_or(0xFF, |flash| flash.erased);
             let mut crc = [0];
             chip.block_crcs(memory, self.crc_options, start, length, &mut crc)?;
-            if crc[0] != erased_crc(erased, length) {
+            if crc[0] != crc::filled_crc(erased, length) {
                 let (start, size) = sector;
                 return Err(Error::PartialSector { start, size });
             }
@@ -856,7 +856,7 @@ fn defer<M: Memory>(chip: &impl FlashDriver<M>, address: u32, length: u32) -> Op
             block: block.length,
             first: pending.count,
         };
-        pending.erased_crcs[pending.run_count] = erased_crc(erased, block.length);
+        pending.erased_crcs[pending.run_count] = crc::filled_crc(erased, block.length);
         pending.run_count += 1;
         pending.count += blocks;
         last_end = u64::from(sector) + count as u64 * u64::from(size);
@@ -869,17 +869,4 @@ fn defer<M: Memory>(chip: &impl FlashDriver<M>, address: u32, length: u32) -> Op
         first == start && last_end == u64::from(start) + u64::from(size)
     });
     Some(pending)
-}
-
-/// GDB's CRC of `size` bytes of `erased`.
-fn erased_crc(erased: u8, size: u32) -> u32 {
-    let piece = [erased; 256];
-    let mut digest = GDB_CRC.digest();
-    let mut left = size as usize;
-    while left > 0 {
-        let length = left.min(piece.len());
-        digest.update(&piece[..length]);
-        left -= length;
-    }
-    digest.finalize()
 }

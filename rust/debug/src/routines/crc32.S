@@ -4,8 +4,11 @@
 @ ARMv6-M Thumb only (no Thumb-2), so every Cortex-M runs it.
 @
 @ In:  r0 first byte, r1 bytes per block, r2 number of blocks (>= 1),
-@      r3 where the CRCs go (one word per block), r4 a 1 KiB word-aligned table area.
+@      r3 where the CRCs go (one word per block), r4 a 1 KiB word-aligned table area;
+@      `erased_crc` (patched by the probe): the CRC of r1 bytes of 0xFF.
 @ Out: the CRCs at r3; the core halts on BKPT #0 at `done`.
+@ A word-aligned block is first scanned a word at a time: if every word is 0xFFFFFFFF
+@ (erased flash) its CRC is `erased_crc`, about 7 times faster than the bytes' CRC.
 @ Assemble: arm-none-eabi-as -mcpu=cortex-m0 -mthumb crc32.S -o crc32.o
 @           arm-none-eabi-objcopy -O binary crc32.o crc32.bin
     .syntax unified
@@ -31,6 +34,19 @@ table_entry:
     beq     table_entry
 block:
     adds    r7, r0, r1          @ end of this block
+    movs    r6, #3
+    mov     r5, r0
+    orrs    r5, r1
+    tst     r5, r6
+    bne     crc_bytes           @ not word-aligned: no scan
+    mov     r6, r0
+scan:
+    cmp     r6, r7
+    beq     erased
+    ldmia   r6!, {r5}
+    adds    r5, #1              @ zero (Z set) for 0xFFFFFFFF
+    beq     scan
+crc_bytes:
     movs    r5, #0
     mvns    r5, r5              @ crc = 0xFFFFFFFF
     cmp     r0, r7
@@ -55,6 +71,12 @@ store:
     bne     block
 done:
     bkpt    #0
+erased:
+    ldr     r5, erased_crc
+    mov     r0, r7              @ the next block starts at this one's end
+    b       store
     .balign 4
 polynomial:
     .word   0x04C11DB7
+erased_crc:
+    .word   0xFFFFFFFF
