@@ -454,11 +454,20 @@ impl FlashBuffer {
         let Some(mut pending) = defer(chip, address, length) else {
             return chip.erase(memory, address, length);
         };
+        // One routine run for each stretch of equal blocks (STM32F4: 16 KiB blocks through
+        // its 16, 64 and 128 KiB sectors): the runs are back to back.
         let mut method = Method::Target;
-        for run in pending.runs[..pending.run_count].iter() {
-            let blocks = run.count * run.blocks_per_sector();
-            let crcs = &mut pending.crcs[run.first..run.first + blocks];
-            let taken = chip.block_crcs(memory, self.crc_options, run.start, run.block, crcs)?;
+        let runs = &pending.runs[..pending.run_count];
+        let mut run = 0;
+        while run < runs.len() {
+            let (start, block, first) = (runs[run].start, runs[run].block, runs[run].first);
+            let mut end = first;
+            while run < runs.len() && runs[run].block == block {
+                end += runs[run].count * runs[run].blocks_per_sector();
+                run += 1;
+            }
+            let crcs = &mut pending.crcs[first..end];
+            let taken = chip.block_crcs(memory, self.crc_options, start, block, crcs)?;
             if taken != Method::Target {
                 method = taken;
             }
