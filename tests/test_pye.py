@@ -127,9 +127,9 @@ def test_pye_a_missing_file_is_created_on_save(editor, tmp_path):
     session = editor(path)
     screen = session.start()
     assert b"new file (not found: saving creates it)" in screen
-    session.keys(b"h", b"i", CTRL_S)
+    session.keys(b"h", b"i", "\u00e9".encode(), CTRL_S)  # a UTF-8 character: two bytes
     session.quit()
-    assert path.read_text() == "hi\n"
+    assert path.read_text(encoding="utf-8") == "hi\u00e9\n"
 
 
 def test_pye_an_unwritable_file_says_so_and_keeps_the_text(editor):

@@ -40,7 +40,9 @@ class Terminal:
 
     def __init__(self):
         self.saved = None
-        self.input = sys.stdin.buffer
+        # Bytes where the port has sys.stdin.buffer (MICROPY_PY_SYS_STDIO_BUFFER), else text.
+        self.input = getattr(sys.stdin, "buffer", sys.stdin)
+        self.pending = b""
         self.output = sys.stdout
 
     def __enter__(self):
@@ -63,16 +65,24 @@ class Terminal:
 
     def byte(self, timeout_ms=-1):
         """The next input byte; None if none comes within `timeout_ms` (-1: wait)."""
-        if timeout_ms >= 0:
-            import select
-
+        if timeout_ms >= 0 and not self.pending:
+            try:
+                import select
+            except ImportError:
+                return None  # no way to wait with a timeout: the caller falls back
             poller = select.poll()
             poller.register(self.input, select.POLLIN)
             if not poller.poll(timeout_ms):
                 return None
+        if self.pending:
+            byte, self.pending = self.pending[0], self.pending[1:]
+            return byte
         data = self.input.read(1)
         if not data:
             raise EOFError("console closed")
+        if isinstance(data, str):  # a text stream: one character, maybe several bytes
+            data = data.encode()
+            self.pending = data[1:]
         return data[0]
 
     def size(self):
