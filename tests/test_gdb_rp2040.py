@@ -58,3 +58,36 @@ def test_rp2040_scan_load_compare_break_step_both_cores(firmware, tmp_path, unix
     assert "erased 0x10000000" in run.output("monitor erase_sector 0x10000000 4096"), f"{run}"
     assert re.search(r"^Section \.text, range .*: MIS-MATCHED!$", run.output("compare-sections", 2),
                      re.MULTILINE), f"{run}"
+
+
+def test_rp2040_reset_usb_boot_then_reattach(firmware, tmp_path, unix_micropython):
+    """Black Magic Probe's `monitor reset_usb_boot`: the boot ROM's reset_to_usb_boot ('UB')
+    runs on core 0, which reboots into the ROM's USB boot mode (halted there in the ROM, the
+    ROM's USB device controller on: USBCTRL MAIN_CTRL.CONTROLLER_EN); gdb attaches again,
+    the flash is intact, and a plain reset leaves USB boot mode."""
+    main_ctrl = "print/x *(unsigned int *)0x50110040"
+    probe = BmpProbe(unix_micropython, tmp_path, chip="rp2040")
+    try:
+        run = probe.gdb(probe.connect() + [
+            "set mem inaccessible-by-default off", "load", "break blink_step", "continue",
+            "delete", main_ctrl, "monitor reset_usb_boot",
+            # gdb keeps the registers it read before the monitor command.
+            "maint flush register-cache", "info registers pc", main_ctrl,
+            "detach", "attach 1", "info registers pc", "compare-sections", "monitor reset",
+            main_ctrl], elf=firmware / "firmware-rp2040.elf", timeout=150)
+    finally:
+        probe.close()
+    assert re.search(r"^Breakpoint \d+, (0x[0-9a-f]+ in )?blink_step \(",
+                     run.output("continue"), re.MULTILINE), f"{run}"
+    assert run.output(main_ctrl, 0).endswith("= 0x0"), f"USB off while the firmware runs\n{run}"
+    reboot = run.output("monitor reset_usb_boot")
+    assert "rebooted into the boot ROM's USB boot mode (BOOTSEL)" in reboot, f"{run}"
+    for occurrence in (0, 1):
+        pc = re.search(r"^pc\s+0x([0-9a-f]+)", run.output("info registers pc", occurrence),
+                       re.MULTILINE)
+        assert pc and int(pc[1], 16) < 0x4000, f"the core is not in the boot ROM\n{run}"
+    assert run.output(main_ctrl, 1).endswith("= 0x1"), f"no USB boot mode\n{run}"
+    assert re.search(r"^Section \.text, range .*: matched\.$", run.output("compare-sections"),
+                     re.MULTILINE), f"flash changed\n{run}"
+    assert re.match(r"\$\d+ = 0x0$", run.output(main_ctrl, 2), re.MULTILINE), \
+        f"still in USB boot mode\n{run}"

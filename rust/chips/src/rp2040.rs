@@ -11,7 +11,10 @@
 //! Every operation saves the core's registers, runs connect_internal_flash and
 //! flash_exit_xip, the erase or program, then flash_flush_cache and flash_enter_cmd_xip
 //! (slow 0x03-read XIP: boot2 sets up fast XIP again at the next boot), and puts the
-//! registers back. It uses SRAM4 and SRAM5 (0x2004_0000-0x2004_1FFF, what pico-sdk
+//! registers back. `reset_usb_boot` (Black Magic Probe's name) calls the ROM's
+//! reset_to_usb_boot ('UB', DS 2.8.3) the same way; it does not return: the chip reboots
+//! into the ROM's USB boot mode (BOOTSEL), and the core is halted there after the reset.
+//! It uses SRAM4 and SRAM5 (0x2004_0000-0x2004_1FFF, what pico-sdk
 //! programs use as the cores' stacks) for its data, BKPT and stack.
 
 use crate::memory_map::{Flash, MemoryMap, Region};
@@ -85,6 +88,11 @@ const TABLE_ENTRIES: usize = 64;
 const PAGE_TIMEOUT_MICROS: u64 = 3_000;
 const SECTOR_TIMEOUT_MICROS: u64 = 400_000;
 const CALL_TIMEOUT_MICROS: u64 = 100_000;
+
+/// reset_to_usb_boot's code (DS 2.8.3), and how long its reboot may take to show in
+/// DHCSR.S_RESET_ST (ARMv6-M C1.6.3).
+const RESET_TO_USB_BOOT: u16 = b'U' as u16 | (b'B' as u16) << 8;
+const REBOOT_TIMEOUT_MICROS: u64 = 100_000;
 
 const SP: usize = 13;
 const LR: usize = 14;
@@ -227,6 +235,12 @@ impl Family for Rp2040 {
                 run: erase_sector_command,
                 help: "Erase the 4 KB sectors (64 KB blocks where whole) of a range: [start address] length",
             },
+            Command {
+                name: "reset_usb_boot",
+                arguments: "",
+                run: reset_usb_boot_command,
+                help: "Reboot into the boot ROM's USB boot mode (BOOTSEL) through reset_to_usb_boot",
+            },
         ]
     }
 }
@@ -281,6 +295,52 @@ fn erase_mass_command(
 ) -> Result<(), Error> {
     part.mass_erase(memory)?;
     let _ = writeln!(out, "flash erased");
+    Ok(())
+}
+
+/// reset_to_usb_boot(0, 0) (no activity LED, both USB interfaces) on the attached core;
+/// once the reset shows (S_RESET_ST) the core is halted where the ROM has it.
+fn reset_usb_boot_command(
+    _: &Part,
+    mut memory: &mut dyn Memory,
+    _: &str,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let mut core = Core::attach(&mut memory).map_err(core_error)?;
+    let (table, entries) = function_entries(&mut memory)?;
+    let entry = find_entry(&entries, RESET_TO_USB_BOOT).ok_or(Error::Family {
+        message: "the RP2040 boot ROM has no reset_to_usb_boot ('UB')",
+        address: Some(table),
+    })?;
+    memory.write_bytes(RETURN_BKPT, &THUMB_BKPT.to_le_bytes())?;
+    let registers = [(0, 0), (1, 0), (SP, STACK_TOP), (LR, RETURN_BKPT | 1)];
+    for (number, value) in registers
+        .into_iter()
+        .chain([(PC, entry & !1), (XPSR, XPSR_THUMB)])
+    {
+        core.write_register(&mut memory, number, value)
+            .map_err(core_error)?;
+    }
+    (&mut memory).load::<Dhcsr>()?; // clears S_RESET_ST
+    (&mut memory).store(control(false, false))?;
+    let timeout = Error::Timeout { address: entry };
+    let status = poll_memory(&mut memory, REBOOT_TIMEOUT_MICROS, timeout, |memory| {
+        let status = memory.load::<Dhcsr>()?;
+        Ok((status.s_reset_st() || status.s_halt()).then_some(status))
+    });
+    core.halt(&mut memory).map_err(core_error)?;
+    let pc = core.read_register(&mut memory, PC).map_err(core_error)?;
+    if !status?.s_reset_st() {
+        return Err(Error::Family {
+            message: "reset_to_usb_boot returned instead of rebooting (core at this pc)",
+            address: Some(pc),
+        });
+    }
+    let _ = writeln!(
+        out,
+        "rebooted into the boot ROM's USB boot mode (BOOTSEL); core halted in the ROM at \
+         0x{pc:08x}; flash is not run until the next reset"
+    );
     Ok(())
 }
 
@@ -376,28 +436,38 @@ fn with_flash<M: Memory>(
     worked.and(unmasked).and(restored)
 }
 
-/// The six functions' addresses, from the ROM's function table.
-fn read_function_table<M: Memory>(memory: &mut M) -> Result<[u32; Function::ALL.len()], Error> {
+/// The ROM's function table: its address and its (code, address) entries as read.
+fn function_entries<M: Memory>(memory: &mut M) -> Result<(u32, [u8; 4 * TABLE_ENTRIES]), Error> {
     let mut pointer = [0u8; 2];
     memory.read_bytes(FUNCTION_TABLE_POINTER, &mut pointer)?;
     let table = u32::from(u16::from_le_bytes(pointer));
     let mut bytes = [0u8; 4 * TABLE_ENTRIES];
     memory.read_bytes(table, &mut bytes)?;
+    Ok((table, bytes))
+}
+
+/// The address of the function `code` in the table's entries, up to the ending code 0.
+fn find_entry(entries: &[u8], code: u16) -> Option<u32> {
+    entries
+        .chunks_exact(4)
+        .map(|pair| {
+            let found = u16::from_le_bytes([pair[0], pair[1]]);
+            (found, u16::from_le_bytes([pair[2], pair[3]]))
+        })
+        .take_while(|&(found, _)| found != 0)
+        .find(|&(found, _)| found == code)
+        .map(|(_, address)| u32::from(address))
+}
+
+/// The six functions' addresses, from the ROM's function table.
+fn read_function_table<M: Memory>(memory: &mut M) -> Result<[u32; Function::ALL.len()], Error> {
+    let (table, bytes) = function_entries(memory)?;
     let mut entries = [0; Function::ALL.len()];
     for (entry, function) in entries.iter_mut().zip(Function::ALL) {
-        *entry = bytes
-            .chunks_exact(4)
-            .map(|pair| {
-                let code = u16::from_le_bytes([pair[0], pair[1]]);
-                (code, u16::from_le_bytes([pair[2], pair[3]]))
-            })
-            .take_while(|&(code, _)| code != 0)
-            .find(|&(code, _)| code == function.code())
-            .map(|(_, address)| u32::from(address))
-            .ok_or(Error::Family {
-                message: "the RP2040 boot ROM lacks a flash function (not a B0-B2 ROM?)",
-                address: Some(table),
-            })?;
+        *entry = find_entry(&bytes, function.code()).ok_or(Error::Family {
+            message: "the RP2040 boot ROM lacks a flash function (not a B0-B2 ROM?)",
+            address: Some(table),
+        })?;
     }
     Ok(entries)
 }

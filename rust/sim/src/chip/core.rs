@@ -276,6 +276,11 @@ fn on_instruction(uc: &mut Unicorn<'_, System>, address: u64, _size: u32) {
             if system.soc.is_host_function(address as u32) {
                 call_host_function(uc, address as u32);
                 forget_changed_code(uc);
+                let system = uc.get_data_mut();
+                if system.soc.take_reset_request() {
+                    system.run.stop = Some(Stop::Reset(ResetRequest::System));
+                    let _ = uc.emu_stop();
+                }
             }
         }
     }

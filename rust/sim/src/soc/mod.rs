@@ -272,6 +272,10 @@ pub trait Soc: Send {
     }
     /// Perform the host function at `address` with the core's r0-r3.
     fn call_host_function(&mut self, _address: u32, _arguments: [u32; 4], _now_ns: u64) {}
+    /// A host function asked for a chip reset (the RP2040's reset_to_usb_boot): true once.
+    fn take_reset_request(&mut self) -> bool {
+        false
+    }
     /// Memory outside the chip that the core executes from, mapped in the core (unicorn
     /// memory): the H750's QUADSPI window at 0x9000_0000. The SoC keeps it in step with
     /// its part through [`FlashEffect`]s from `complete_flash`.

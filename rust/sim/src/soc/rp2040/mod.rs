@@ -29,6 +29,12 @@
 //!   and lock a core up (silicon writes them into the cache). Only the cached,
 //!   allocating window 0x1000_0000 (the flash's 2 MB) is mapped, not its aliases.
 //! - SRAM is one flat 264 KB block (no striping, no bank aliases at 0x2100_0000).
+//! - reset_to_usb_boot ('UB', datasheet 2.8.3) resets the calling core at once
+//!   (silicon goes through the watchdog and resets both cores; here the other core is
+//!   not reset) into the ROM's USB boot mode: the core sleeps in the ROM as after any
+//!   reset (flash is never run), and USBCTRL_REGS MAIN_CTRL reads CONTROLLER_EN (the
+//!   ROM's USB device runs; no USB is simulated) until the next reset, which boots
+//!   normally again. Its arguments (activity LED, interfaces) are not modelled.
 //! - Peripherals: SYSINFO CHIP_ID and PLATFORM, SIO CPUID, the SSI's SR and DR0 and
 //!   IO_QSPI GPIO_QSPI_SS_CTRL (`qspi`); other APB and SSI words hold what is written. AIRCR.SYSRESETREQ resets only the core that writes it (datasheet
 //!   2.4.2.9: it is the core's own reset on the RP2040), and resets that core's view.
@@ -42,7 +48,7 @@ use super::spi_flash;
 use super::{CoreModel, FlashEffect, FlashError, Memory, Soc, Variant};
 use crate::bus::{AccessPortIdentity, Identity, MultidropTarget};
 use qspi::{Qspi, SSI_BASE, SSI_SIZE};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// SW-DP DPIDR: DPv2, MINDP, multi-drop (datasheet 2.3.4; chips.md 5.1).
@@ -85,6 +91,14 @@ const APB: Memory = Memory {
     base: 0x4000_0000,
     size: 0x0007_0000,
 };
+/// USBCTRL_REGS (datasheet 4.1.4): MAIN_CTRL CONTROLLER_EN (bit 0) while the ROM's USB
+/// boot mode runs the device controller.
+const USBCTRL_REGS: Memory = Memory {
+    base: 0x5011_0000,
+    size: 0x1000,
+};
+const USBCTRL_MAIN_CTRL: u32 = 0x5011_0040;
+const MAIN_CTRL_CONTROLLER_EN: u32 = 1 << 0;
 const SIO: Memory = Memory {
     base: 0xD000_0000,
     size: 0x1000,
@@ -113,6 +127,10 @@ pub struct Shared {
     xip: SharedMemory,
     /// The flash array's generation (`SpiFlash::generation`) the XIP copy holds.
     xip_generation: AtomicU64,
+    /// reset_to_usb_boot was called: the next reset enters USB boot mode.
+    usb_boot_next: AtomicBool,
+    /// In the ROM's USB boot mode since the last reset.
+    usb_boot: AtomicBool,
 }
 
 impl Default for Shared {
@@ -122,6 +140,8 @@ impl Default for Shared {
             sram: SharedMemory::new(SRAM.size as usize),
             xip: SharedMemory::new(XIP.size as usize),
             xip_generation: AtomicU64::new(u64::MAX),
+            usb_boot_next: AtomicBool::new(false),
+            usb_boot: AtomicBool::new(false),
         };
         shared.refresh_xip(&shared.lock_qspi());
         shared
@@ -186,11 +206,17 @@ impl Drop for SharedMemory {
 pub struct Rp2040 {
     core_index: u32,
     shared: Arc<Shared>,
+    /// This core called reset_to_usb_boot: the chip resets.
+    reset_requested: bool,
 }
 
 impl Rp2040 {
     pub fn new(core_index: u32, shared: Arc<Shared>) -> Self {
-        Rp2040 { core_index, shared }
+        Rp2040 {
+            core_index,
+            shared,
+            reset_requested: false,
+        }
     }
 
     fn qspi(&self) -> std::sync::MutexGuard<'_, Qspi> {
@@ -306,8 +332,17 @@ impl Soc for Rp2040 {
         let Some(function) = rom::function_at(address) else {
             return;
         };
+        if function == qspi::RomFunction::ResetToUsbBoot {
+            self.shared.usb_boot_next.store(true, Ordering::Relaxed);
+            self.reset_requested = true;
+            return;
+        }
         let sram = |at, length| self.read_sram(at, length);
         self.with_qspi(|qspi| qspi.call(function, arguments, sram, now_ns));
+    }
+
+    fn take_reset_request(&mut self) -> bool {
+        std::mem::take(&mut self.reset_requested)
     }
 
     fn executable_system_memory(&self) -> Option<*mut u8> {
@@ -336,6 +371,7 @@ impl Soc for Rp2040 {
                 base: SSI_BASE,
                 size: SSI_SIZE,
             },
+            USBCTRL_REGS,
         ]
     }
 
@@ -344,6 +380,9 @@ impl Soc for Rp2040 {
             SYSINFO_CHIP_ID => Some(CHIP_ID),
             SYSINFO_PLATFORM => Some(PLATFORM_ASIC),
             SIO_CPUID => Some(self.core_index),
+            USBCTRL_MAIN_CTRL if self.shared.usb_boot.load(Ordering::Relaxed) => {
+                Some(MAIN_CTRL_CONTROLLER_EN)
+            }
             _ => self.qspi().read_register(address),
         }
     }
@@ -367,7 +406,10 @@ impl Soc for Rp2040 {
 
     /// The boot ROM stands where the simulator keeps a flash array: no flash controller
     /// (`Soc::flash` None), so the array reads as idle and writes to it are faults.
+    /// USB boot mode if reset_to_usb_boot asked for it, else a normal boot.
     fn reset(&mut self) -> Vec<FlashEffect> {
+        let usb_boot = self.shared.usb_boot_next.swap(false, Ordering::Relaxed);
+        self.shared.usb_boot.store(usb_boot, Ordering::Relaxed);
         Vec::new()
     }
 

@@ -41,16 +41,19 @@ pub enum RomFunction {
     FlashRangeProgram,
     FlashFlushCache,
     FlashEnterCmdXip,
+    /// reset_to_usb_boot (datasheet 2.8.3): not a flash function; the SoC resets.
+    ResetToUsbBoot,
 }
 
-/// The six flash functions: code and behaviour.
-pub const ROM_FUNCTIONS: [(u16, RomFunction); 6] = [
+/// The six flash functions and reset_to_usb_boot: code and behaviour.
+pub const ROM_FUNCTIONS: [(u16, RomFunction); 7] = [
     (code(b"IF"), RomFunction::ConnectInternalFlash),
     (code(b"EX"), RomFunction::FlashExitXip),
     (code(b"RE"), RomFunction::FlashRangeErase),
     (code(b"RP"), RomFunction::FlashRangeProgram),
     (code(b"FC"), RomFunction::FlashFlushCache),
     (code(b"CX"), RomFunction::FlashEnterCmdXip),
+    (code(b"UB"), RomFunction::ResetToUsbBoot),
 ];
 
 pub struct Qspi {
@@ -180,6 +183,7 @@ impl Qspi {
                     self.program(address, &data, now_ns);
                 }
             }
+            RomFunction::ResetToUsbBoot => {}
         }
     }
 

@@ -89,16 +89,16 @@ fn rp2040_rom_function_table_by_code() {
     let rom = rom::image();
     let half = |at: usize| u16::from_le_bytes([rom[at], rom[at + 1]]);
     let table = half(0x14) as usize;
-    let codes: Vec<u16> = (0..7).map(|index| half(table + 4 * index)).collect();
+    let codes: Vec<u16> = (0..8).map(|index| half(table + 4 * index)).collect();
     assert_eq!(
         codes,
-        [b"IF", b"EX", b"RE", b"RP", b"FC", b"CX"]
+        [b"IF", b"EX", b"RE", b"RP", b"FC", b"CX", b"UB"]
             .map(qspi::code)
             .into_iter()
             .chain([0])
             .collect::<Vec<_>>()
     );
-    for index in 0..6 {
+    for index in 0..7 {
         let entry = u32::from(half(table + 4 * index + 2));
         assert_eq!(entry & 1, 1, "Thumb address");
         assert!(rom::function_at(entry & !1).is_some());
@@ -169,4 +169,37 @@ fn rp2040_cores_execute_flash_through_xip() {
         call(core, b"CX", [0; 4]);
         assert_eq!(run_flash(core), Some(u32::from(value)));
     }
+}
+
+/// reset_to_usb_boot ('UB') called by core 0 resets it into the ROM's USB boot mode (the
+/// core sleeps in the ROM, USBCTRL MAIN_CTRL.CONTROLLER_EN reads 1); the next reset
+/// (SYSRESETREQ) boots normally.
+#[test]
+fn rp2040_reset_to_usb_boot() {
+    const DHCSR: u32 = 0xE000_EDF0;
+    const AIRCR: u32 = 0xE000_ED0C;
+    const MAIN_CTRL: u32 = 0x5011_0040;
+    const S_RESET_ST: u32 = 1 << 25;
+    let mut chip = MultiCore::rp2040();
+    let core = chip.core(0).unwrap();
+    core.write(DHCSR, Width::Word, 0xA05F_0003).unwrap();
+    assert_eq!(core.read(MAIN_CTRL, Width::Word), Ok(0));
+    let table = core.read(0x14, Width::Half).unwrap();
+    let entry = (0..8)
+        .map(|index| table + 4 * index)
+        .find(|&at| core.read(at, Width::Half).unwrap() == u32::from(qspi::code(b"UB")))
+        .map(|at| core.read(at + 2, Width::Half).unwrap())
+        .unwrap();
+    core.read(DHCSR, Width::Word).unwrap(); // clears S_RESET_ST
+    core.set_core_register(15, entry & !1);
+    core.write(DHCSR, Width::Word, 0xA05F_0001).unwrap();
+    let now = core.now_ns();
+    core.advance_to(now + 1_000_000);
+    assert_ne!(core.read(DHCSR, Width::Word).unwrap() & S_RESET_ST, 0);
+    core.write(DHCSR, Width::Word, 0xA05F_0003).unwrap();
+    let pc = core.core_register(15).unwrap();
+    assert!(pc < ROM.size, "in the boot ROM: {pc:#x}");
+    assert_eq!(core.read(MAIN_CTRL, Width::Word), Ok(1), "USB boot mode");
+    core.write(AIRCR, Width::Word, 0x05FA_0004).unwrap();
+    assert_eq!(core.read(MAIN_CTRL, Width::Word), Ok(0), "a normal boot");
 }
