@@ -85,6 +85,9 @@ const PAGE_LOOP: [u16; 22] = [
 ];
 /// Slots of the page loop, at most.
 const MAX_SLOTS: usize = 8;
+/// Pages of up to this many words are written with their address and sequence number in
+/// one MEM-AP run (a word buffer on the stack).
+const SMALL_PAGE_WORDS: usize = 64;
 /// Core register numbers of the page loop's state.
 const R4: usize = 4;
 const R5: usize = 5;
@@ -411,16 +414,32 @@ impl Runner {
                 }
                 let sequence = self.stream_slot(memory, core, algorithm, layout, page_loop)?;
                 let slot = page_loop.slot(sequence);
-                write_padded(
-                    memory,
-                    slot,
-                    padded_before,
-                    bytes,
-                    padded_after,
-                    device.erased,
-                )?;
-                // The sequence number last: the loop takes the slot when it sees it.
-                memory.write_words(slot + page_size, &[page, sequence])?;
+                // The sequence number last: the loop takes the slot when it sees it. A
+                // whole page of up to 256 bytes goes with its two words in one run.
+                let words = page_size as usize / 4;
+                if padded_before == 0
+                    && padded_after == 0
+                    && page_size.is_multiple_of(4)
+                    && words <= SMALL_PAGE_WORDS
+                {
+                    let mut run = [0u32; SMALL_PAGE_WORDS + 2];
+                    for (word, chunk) in run.iter_mut().zip(bytes.chunks_exact(4)) {
+                        *word = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+                    }
+                    run[words] = page;
+                    run[words + 1] = sequence;
+                    memory.write_words(slot, &run[..words + 2])?;
+                } else {
+                    write_padded(
+                        memory,
+                        slot,
+                        padded_before,
+                        bytes,
+                        padded_after,
+                        device.erased,
+                    )?;
+                    memory.write_words(slot + page_size, &[page, sequence])?;
+                }
                 if let Some(streaming) = self.streaming.as_mut() {
                     streaming.addresses[(sequence as usize - 1) % MAX_SLOTS] = page;
                     streaming.next = sequence + 1;
