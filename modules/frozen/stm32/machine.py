@@ -2,7 +2,8 @@
 
 MicroPython imports a module file before an extensible built-in of the same name, and
 `umachine` is the built-in itself, so everything of the port's machine stays here.
-Costs about 1 KB of heap when imported (the built-in's names copied into this module).
+Costs heap when imported: the built-in's names copied into this module's dict (about
+40 entries on the stm32 port, 8 bytes a slot: an estimate of under 1 KB, not measured).
 """
 
 from umachine import *  # noqa: F403
