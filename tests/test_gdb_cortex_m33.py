@@ -123,3 +123,66 @@ except ValueError as error:
     assert "msplim_ns 0x20000500" in output, output
     assert "msp_s is msp True" in output, output
     assert "48: reg must be a GDB register number" in output, output
+
+
+def test_cortex_m33_nonsecure_debugging(unix_micropython, tmp_path, firmware):
+    """`cortex-m33-ns`: a part whose Secure debug is not permitted (SPIDEN low) and whose
+    core the debugger sees in Non-secure state. bmp makes every MEM-AP transfer Non-secure
+    (HNONSEC), offers no secext (only msplim_ns/psplim_ns beside msp and psp), gdb reads
+    Non-secure memory and is refused the Secure half of SRAM; break, step and `monitor
+    security` as ever."""
+    elf = firmware / "firmware-f4.elf"
+    commands = ["info registers msp psp msplim_ns psplim_ns", "p $msp_s",
+                "set $msplim_ns = 0x20000100", "maint flush register-cache",
+                "p/x $msplim_ns", "x/x 0x20010000", "p counter > 0",
+                "break blink_step", "continue", "step", "monitor security"]
+    with BmpProbe(unix_micropython, tmp_path, chip="cortex-m33-ns",
+                  environment={"BMP_SIM_FIRMWARE": str(elf)}) as probe:
+        run = probe.gdb(probe.connect() + commands, elf=elf)
+    shown = run.output("info registers msp psp msplim_ns psplim_ns")
+    for name in ("msp", "psp", "msplim_ns", "psplim_ns"):
+        assert re.search(rf"^{name}\s+0x", shown, re.MULTILINE), f"no {name}\n{run}"
+    assert "void" in run.output("p $msp_s"), f"a Secure register offered\n{run}"
+    assert run.output("p/x $msplim_ns").strip() == "$2 = 0x20000100", f"{run}"
+    assert "Cannot access memory at address 0x20010000" in run.output("x/x 0x20010000"), \
+        f"the Secure SRAM was read\n{run}"
+    assert run.output("p counter > 0").strip() == "$3 = 1", f"{run}"
+    assert re.search(r"^Breakpoint 1, (0x[0-9a-f]+ in )?blink_step \(", run.output("continue"),
+                     re.MULTILINE), f"continue\n{run}"
+    assert re.match(r"^\d+\s+uint32_t next = counter \+ 1u;", run.output("step")), f"{run}"
+    security = run.output("monitor security")
+    assert "the core is in Non-secure state (CDS)" in security, f"{run}"
+    assert "Secure debug disabled (DHCSR.S_SDE)" in security, f"{run}"
+    assert "Secure invasive debug disabled" in security, f"{run}"
+
+
+def test_cortex_m33_nonsecure_through_target(unix_micropython, firmware):
+    """The same part through `target`: the Secure SRAM's refusal names the reason; no
+    Secure register is offered (GDB's 40 and 41 are msplim_ns and psplim_ns)."""
+    script = """
+import target
+target.swdp_scan()
+target.attach(1)
+print("secext", 'org.gnu.gdb.arm.secext' in target.tdesc_xml())
+print("limits", 'name="msplim_ns"' in target.tdesc_xml())
+data = bytearray(4)
+try:
+    target.mem_read(data, 0x20010000)
+except RuntimeError as error:
+    print("refused:", error)
+target.mem_read(data, 0x20000000)
+print("non-secure read ok")
+try:
+    target.reg_read(42, data)
+except ValueError as error:
+    print("42:", error)
+"""
+    environment = dict(os.environ, BMP_WIRE="sim:cortex-m33-ns",
+                       BMP_SIM_FIRMWARE=str(firmware / "firmware-f4.elf"))
+    result = subprocess.run([str(unix_micropython), "-c", script], capture_output=True,
+                            text=True, timeout=100, env=environment)
+    output = result.stdout + result.stderr
+    assert "secext False" in output and "limits True" in output, output
+    assert re.search(r"refused: .*0x20010000.*Secure debug is not permitted", output), output
+    assert "non-secure read ok" in output, output
+    assert "42: this core has no such register" in output, output

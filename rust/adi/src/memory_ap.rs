@@ -151,7 +151,12 @@ impl MemoryAp {
             let idr = idr.into();
             return Err(Error::NotMemoryAp { ap, idr });
         }
-        let csw_base = Csw::from(port.read_ap(ap, Csw::ADDRESS)?).kept();
+        let mut csw_base = Csw::from(port.read_ap(ap, Csw::ADDRESS)?).kept();
+        // An AHB5-AP whose SPIDEN is low refuses Secure transfers: every transfer is made
+        // Non-secure (HNONSEC), and the part's attribution decides what it may reach.
+        if idr.is_ahb5() && !csw_base.spiden() {
+            csw_base.set_hnonsec(true);
+        }
         let mut plain_memory = [None; PLAIN_MEMORY_RANGES];
         plain_memory[0] = Some((SRAM_REGION.start, SRAM_REGION.end));
         Ok(Self {
@@ -189,6 +194,11 @@ impl MemoryAp {
 
     pub fn number(&self) -> u8 {
         self.ap
+    }
+
+    /// Transfers are Non-secure: an AHB5-AP without SPIDEN (Secure debug not permitted).
+    pub fn nonsecure(&self) -> bool {
+        self.csw_base.hnonsec()
     }
 
     /// BASE: the ROM table address of this AP (ADIv5.2 C2.6.1), if it has one.

@@ -172,6 +172,11 @@ pub mod ap {
             pub u8, addrinc, set_addrinc: 5, 4;
             pub deviceen, _: 6;
             pub trinprog, _: 7;
+            /// SPIDEN (SDeviceEn in ADIv6): Secure transfers permitted; read-only, on an
+            /// AP with TrustZone (AHB5-AP).
+            pub spiden, _: 23;
+            /// HNONSEC (Prot bit 6 on an AHB5-AP): the transfers are Non-secure.
+            pub hnonsec, set_hnonsec: 30;
         }
     }
 
@@ -193,6 +198,7 @@ pub mod ap {
         /// IDR, identification (C2.6.5).
         ap Idr @ 0xFC {
             pub u8, class, _: 16, 13;
+            pub u8, ap_type, _: 3, 0;
         }
     }
 
@@ -202,6 +208,12 @@ pub mod ap {
 
         pub fn is_memory_ap(self) -> bool {
             self.class() == Self::CLASS_MEM_AP
+        }
+
+        /// An AHB5-AP (TYPE 0x5, or 0x8 with enhanced HPROT; ADIv5.2 C2.6.5): the bus
+        /// with TrustZone's HNONSEC.
+        pub fn is_ahb5(self) -> bool {
+            matches!(self.ap_type(), 0x5 | 0x8)
         }
     }
 

@@ -19,6 +19,9 @@ const CPUID: u32 = 0xE000_ED00;
 const ARMV8M_PARTS: [u32; 5] = [0xD20, 0xD21, 0xD31, 0xD22, 0xD23];
 /// DSCSR (ARMv8-M D1.2, present with the Security Extension): SBRSELEN 0, SBRSEL 1, CDS 16.
 const DSCSR: u32 = 0xE000_EE08;
+/// DAUTHSTATUS (ARMv8-M D1.2): SID [5:4], 0b11 Secure invasive debug enabled, 0b10
+/// implemented and disabled.
+const DAUTHSTATUS: u32 = 0xE000_EFB8;
 /// DHCSR.S_SDE (ARMv8-M C1.2): Secure debug is enabled.
 const DHCSR: u32 = 0xE000_EDF0;
 const DHCSR_S_SDE: u32 = 1 << 20;
@@ -130,5 +133,15 @@ fn security_command(
     );
     let _ = writeln!(output, "Banked registers through DCRSR: {banks}");
     let _ = writeln!(output, "Secure debug {debug} (DHCSR.S_SDE)");
+    let authentication = memory.read_word(DAUTHSTATUS)?;
+    let secure_invasive = match authentication >> 4 & 0b11 {
+        0b11 => "enabled",
+        0b10 => "disabled: the debugger reaches Non-secure memory and registers only",
+        _ => "not implemented",
+    };
+    let _ = writeln!(
+        output,
+        "Secure invasive debug {secure_invasive} (DAUTHSTATUS 0x{authentication:02X}, SID)"
+    );
     Ok(())
 }

@@ -38,6 +38,12 @@ pub enum Error {
     Sequence(crate::SequenceFailure),
     /// The firmware was built without this subsystem (a board that leaves it out to fit).
     NotBuilt(Feature),
+    /// A memory access refused on a part whose Secure debug is not permitted (its AHB5-AP's
+    /// SPIDEN low: every transfer is Non-secure, ADIv5.2 C2.6.4): the address is Secure
+    /// (or nothing answers there).
+    NonSecureRefused {
+        address: u32,
+    },
 }
 
 /// A subsystem a build may leave out: a Cargo feature of this crate and of the root
@@ -162,6 +168,12 @@ impl fmt::Display for Error {
                  that has it (docs/boards.md)",
                 feature.what(),
                 feature.name()
+            ),
+            Error::NonSecureRefused { address } => write!(
+                f,
+                "bus error at {address:#010x}: Secure debug is not permitted on this part \
+                 (SPIDEN low), so the debugger reaches Non-secure memory only and this \
+                 address is Secure or unmapped"
             ),
         }
     }

@@ -691,6 +691,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
             let caches = flashes.core.caches();
             Ok(cortexm::cache::read(caches, memory, address, data)?)
         })
+        .map_err(|error| self.nonsecure_refusal(error))
     }
 
     /// Write memory; a Cortex-M7's caches are cleaned and invalidated around it.
@@ -701,6 +702,25 @@ impl<T: Transport, C: Clock> Session<T, C> {
             let caches = state.core.caches();
             Ok(cortexm::cache::write(caches, memory, address, data)?)
         })
+        .map_err(|error| self.nonsecure_refusal(error))
+    }
+
+    /// A bus error through a MEM-AP that may only make Non-secure transfers says so.
+    fn nonsecure_refusal(&self, error: Error) -> Error {
+        match error {
+            Error::Adi(adi::Error::Bus { address })
+                if self.attached().is_some_and(|target| target.ap.nonsecure()) =>
+            {
+                Error::NonSecureRefused { address }
+            }
+            other => other,
+        }
+    }
+
+    /// The attached target's memory transfers are Non-secure only (Secure debug not
+    /// permitted: its AHB5-AP's SPIDEN is low).
+    pub fn nonsecure_only(&self) -> bool {
+        self.attached().is_some_and(|target| target.ap.nonsecure())
     }
 
     /// Erase the flash pages that `[address, address + length)` touches. The erase waits

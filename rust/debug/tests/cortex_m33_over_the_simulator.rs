@@ -6,7 +6,10 @@
 mod common;
 
 use common::simulated::{self, HostClock, firmware_build, wait_halt};
-use debug::{Banked, BreakWatch, HaltReason, TARGET_XML_SECURE_FPU, WatchKind};
+use debug::{
+    Banked, BreakWatch, Error, HaltReason, TARGET_XML_NONSECURE_FPU, TARGET_XML_SECURE_FPU,
+    WatchKind,
+};
 use sim::chip::{Chip, Variant};
 
 fn symbol(name: &str) -> u32 {
@@ -61,7 +64,8 @@ fn attached_as_a_generic_cortex_m33_that_breaks_and_steps() {
         out,
         "DSCSR 0x00010000: the core is in Secure state (CDS)\n\
          Banked registers through DCRSR: the current state's (SBRSELEN 0)\n\
-         Secure debug enabled (DHCSR.S_SDE)\n"
+         Secure debug enabled (DHCSR.S_SDE)\n\
+         Secure invasive debug enabled (DAUTHSTATUS 0xFF, SID)\n"
     );
     session
         .write_memory(0xE000_EE08, &0b01u32.to_le_bytes())
@@ -151,4 +155,72 @@ fn banked_and_stack_limit_registers() {
     );
     assert_eq!(session.register_size(48), None);
     assert!(session.read_register(48).is_err());
+}
+
+/// `cortex-m33-ns`: Secure debug not permitted (SPIDEN low), the core shown Non-secure. The
+/// engine sees CSW.SPIDEN 0 on the AHB5-AP and makes every transfer Non-secure (HNONSEC),
+/// reads S_SDE 0 and offers only msplim_ns/psplim_ns beside msp/psp; the Secure half of
+/// SRAM answers a clear error; break, step and watch work.
+#[test]
+fn nonsecure_debugging_of_a_part_without_secure_debug() {
+    let mut chip = Chip::new(Variant::CortexM33NonSecure);
+    chip.load_firmware(&firmware_build().join("firmware-f4.elf"))
+        .unwrap();
+    let mut session = simulated::attached(simulated::wire(chip, true), HostClock::slowed(10));
+    assert!(session.nonsecure_only());
+    assert_eq!(session.banked_registers(), Some(Banked::NonSecure));
+    assert_eq!(session.target_description(), TARGET_XML_NONSECURE_FPU);
+    // Non-secure memory reads and writes; the Secure half of SRAM is refused, clearly.
+    let counter = symbol("counter");
+    let mut word = [0u8; 4];
+    session.read_memory(counter, &mut word).unwrap();
+    let secure_sram = 0x2001_0000;
+    let refused = session.read_memory(secure_sram, &mut word).unwrap_err();
+    assert_eq!(
+        refused,
+        Error::NonSecureRefused {
+            address: secure_sram
+        }
+    );
+    assert!(
+        refused
+            .to_string()
+            .contains("Secure debug is not permitted"),
+        "{refused}"
+    );
+    assert!(session.write_memory(secure_sram, &word).is_err());
+    // The stack limits (GDB's 40, 41) and nothing Secure.
+    session.write_register(40, 0x2000_0200).unwrap();
+    session.write_register(41, 0x2000_0300).unwrap();
+    assert_eq!(session.read_register(40).unwrap(), 0x2000_0200);
+    assert_eq!(session.read_register(41).unwrap(), 0x2000_0300);
+    assert!(session.read_register(42).is_err());
+    // Run control as ever.
+    let blink_step = symbol("blink_step") & !1;
+    session
+        .set_breakwatch(BreakWatch::Hardware, blink_step, 2)
+        .unwrap();
+    session.resume(false).unwrap();
+    assert_eq!(
+        wait_halt(&mut session),
+        HaltReason::Breakpoint {
+            address: blink_step
+        }
+    );
+    session
+        .clear_breakwatch(BreakWatch::Hardware, blink_step, 2)
+        .unwrap();
+    session.resume(true).unwrap();
+    assert_eq!(wait_halt(&mut session), HaltReason::Step);
+    let mut out = String::new();
+    session.chip_command("security", "", &mut out).unwrap();
+    assert!(
+        out.contains("DSCSR 0x00000000: the core is in Non-secure state (CDS)"),
+        "{out}"
+    );
+    assert!(out.contains("Secure debug disabled (DHCSR.S_SDE)"), "{out}");
+    assert!(
+        out.contains("Secure invasive debug disabled: the debugger reaches Non-secure"),
+        "{out}"
+    );
 }

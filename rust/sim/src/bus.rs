@@ -64,6 +64,21 @@ pub trait Bus {
     /// port's time, until called with None: an AP access that stalled completes when the
     /// bus frees, not when the next SWD transaction comes (`port::debug_port`).
     fn access_at(&mut self, _now_ns: Option<u64>) {}
+    /// An access with the MEM-AP's HNONSEC set (CSW bit 30, ADIv5.2 C2.6.4 for an AHB5-AP):
+    /// a Non-secure transfer, which a chip with the Security Extension refuses where its
+    /// attribution says Secure. By default the same as `read`/`write`.
+    fn read_nonsecure(&mut self, address: u32, width: Width) -> Result<u32, BusError> {
+        self.read(address, width)
+    }
+    fn write_nonsecure(&mut self, address: u32, width: Width, value: u32) -> Result<(), BusError> {
+        self.write(address, width, value)
+    }
+    /// The SPIDEN authentication input as the AP shows it in CSW.SPIDEN (bit 23): None on
+    /// an AP without TrustZone (the bit reads 0 and HNONSEC means nothing), Some(false)
+    /// when Secure debug is not permitted: the AP refuses Secure transfers.
+    fn secure_debug_permitted(&self) -> Option<bool> {
+        None
+    }
     /// Drive the nRST pin (true = asserted, held in reset).
     fn set_reset(&mut self, asserted: bool);
     /// What the debug port must report for this chip.
@@ -142,6 +157,13 @@ pub struct AccessPortIdentity {
 }
 
 impl AccessPortIdentity {
+    /// An AHB5-AP (IDR TYPE 0x5, ADIv5.2 C2.6.5; designer ARM, class MEM-AP), as in front
+    /// of a Cortex-M33, with the ROM table at 0xE00F_F000.
+    pub const AHB5: AccessPortIdentity = AccessPortIdentity {
+        idr: 0x0477_0005,
+        base: 0xE00F_F003,
+    };
+
     /// The Cortex-M3 r1p1's AHB-AP (Cortex-M3 TRM, AHB-AP) and the ROM table at
     /// 0xE00F_F000.
     pub const CORTEX_M3: AccessPortIdentity = AccessPortIdentity {

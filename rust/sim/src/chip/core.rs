@@ -26,9 +26,13 @@
 //!   current bank's MSP and PSP, so the others move through an MRS or MSR (SYSm 0x88,
 //!   0x89, 0x0A, 0x0B, 0x8A, 0x8B) that the halted core executes once in place of the
 //!   instruction at its PC (r0 and the instruction put back after, the IT bits cleared
-//!   meanwhile). So, as on silicon for software, they read as zero and ignore writes
+//!   meanwhile; a branch to itself follows it, for the one instruction unicorn may run
+//!   past a one-instruction run). So, as on silicon for software, they read as zero and ignore writes
 //!   while the core is unprivileged (CONTROL.nPRIV in Thread mode), which a debugger's
 //!   DCRSR transfer on silicon is not subject to; the PC must be in executable memory.
+//!   A part shown Non-secure (`cortex-m33-ns`, `soc::cortex_m33`) relabels: its core's
+//!   current (really Secure) bank is what the Non-secure selectors reach, and the Secure
+//!   selectors read zero and ignore writes.
 //! - A SoC's external memory (the H750's QUADSPI window) is unicorn memory, read-only
 //!   and executable, that the SoC's part updates through flash effects; while the SoC
 //!   disables it, the core's fetches and reads there lock it up (bus error).
@@ -73,12 +77,19 @@ const SELECT_SPECIAL: u32 = 20;
 /// pointers and the stack limits, MSP_NS 0x18 to PSPLIM_NS 0x1F.
 const SELECT_MSP_NS: u32 = 0x18;
 const SELECT_PSPLIM_NS: u32 = 0x1F;
+const SELECT_PSP_NS: u32 = 0x19;
 const SELECT_MSP_S: u32 = 0x1A;
 const SELECT_PSP_S: u32 = 0x1B;
+const SELECT_MSPLIM_NS: u32 = 0x1E;
+/// The current state's stack limits (SYSm 0x0A, 0x0B).
+const SYSM_MSPLIM: u32 = 0x0A;
+const SYSM_PSPLIM: u32 = 0x0B;
 /// The SYSm of MRS/MSR (ARMv8-M ARM B5.1.? "special register encodings") for 0x18-0x1F
 /// from Secure state: MSP_NS 0x88, PSP_NS 0x89, (MSP_S, PSP_S: the current MSP, PSP),
 /// MSPLIM 0x0A, PSPLIM 0x0B, MSPLIM_NS 0x8A, PSPLIM_NS 0x8B.
 const BANKED_SYSM: [u32; 8] = [0x88, 0x89, 0x08, 0x09, 0x0A, 0x0B, 0x8A, 0x8B];
+/// B . (Thumb, ARMv7-M A7.7.12 encoding T2 with offset -4: 0xE7FE).
+const BRANCH_TO_SELF: u16 = 0xE7FE;
 /// xPSR's IT/ICI bits [26:25] and [15:10] (ARMv7-M B1.4.2).
 const XPSR_IT: u32 = 0x0600_FC00;
 /// With an FPU (ARMv7-M C1.6.4): FPSCR 0x21, S0-S31 0x40-0x5F.
@@ -678,6 +689,9 @@ fn is_banked(uc: &Emulator, selector: u32) -> bool {
 /// MSP and PSP (the core is Secure), the others move through one MRS r0 or MSR executed
 /// at the PC (see the module's approximations). The value read, if any.
 fn move_banked(uc: &mut Emulator, selector: u32, value: Option<u32>) -> Option<u32> {
+    if uc.get_data().soc.secure_debug() == Some(false) {
+        return move_shown_nonsecure(uc, selector, value);
+    }
     let current = match selector {
         SELECT_MSP_S => Some(RegisterARM::MSP),
         SELECT_PSP_S => Some(RegisterARM::PSP),
@@ -693,11 +707,28 @@ fn move_banked(uc: &mut Emulator, selector: u32, value: Option<u32>) -> Option<u
     execute_special_move(uc, sysm, value)
 }
 
+/// A part shown Non-secure without Secure debug (`cortex-m33-ns`): the Non-secure
+/// selectors reach the core's current registers (MSP, PSP, MSPLIM 0x0A, PSPLIM 0x0B);
+/// the Secure ones (0x1A-0x1D) read zero and ignore writes.
+fn move_shown_nonsecure(uc: &mut Emulator, selector: u32, value: Option<u32>) -> Option<u32> {
+    let register = match selector {
+        SELECT_MSP_NS => RegisterARM::MSP,
+        SELECT_PSP_NS => RegisterARM::PSP,
+        SELECT_MSPLIM_NS => return execute_special_move(uc, SYSM_MSPLIM, value),
+        SELECT_PSPLIM_NS => return execute_special_move(uc, SYSM_PSPLIM, value),
+        _ => return value.is_none().then_some(0),
+    };
+    if let Some(value) = value {
+        uc.reg_write(register, u64::from(value)).ok()?;
+    }
+    uc.reg_read(register).ok().map(|read| read as u32)
+}
+
 /// MRS r0, SYSm (0xF3EF 0x8000 | SYSm) or MSR SYSm, r0 (0xF380 0x8800 | SYSm: mask 0b10),
 /// ARMv8-M ARM C2.4, executed once at the halted core's PC with every hook standing aside.
 fn execute_special_move(uc: &mut Emulator, sysm: u32, value: Option<u32>) -> Option<u32> {
     let pc = program_counter(uc);
-    let mut original = [0u8; 4];
+    let mut original = [0u8; 6];
     uc.mem_read(u64::from(pc), &mut original).ok()?;
     let r0 = uc.reg_read(RegisterARM::R0).ok()?;
     let xpsr = uc.reg_read(RegisterARM::XPSR).ok()?;
@@ -710,6 +741,10 @@ fn execute_special_move(uc: &mut Emulator, sysm: u32, value: Option<u32>) -> Opt
     };
     let mut instruction = first.to_le_bytes().to_vec();
     instruction.extend(second.to_le_bytes());
+    // A branch to itself after it: unicorn stops a one-instruction run at the next
+    // instruction's hook, but after an MSR (which ends QEMU's translation block) that next
+    // instruction may still run once; it must change nothing.
+    instruction.extend(BRANCH_TO_SELF.to_le_bytes());
     memory_map::store(uc, pc, &instruction).ok()?;
     let _ = uc.reg_write(RegisterARM::XPSR, xpsr & !u64::from(XPSR_IT));
     let saved = uc.get_data().run.clone();

@@ -23,6 +23,14 @@ pub const DSCSR_CDS: u32 = 1 << 16;
 /// 1, M-profile programmers' model [11:8] 2; Cortex-M33 TRM).
 pub const ID_PFR1: u32 = 0xE000_ED44;
 pub const ID_PFR1_M33: u32 = 0x0000_0210;
+/// DAUTHCTRL (ARMv8-M D1.2): Secure software's debug authentication controls, not the
+/// debugger's: RAZ/WI to a debugger without Secure debug.
+pub const DAUTHCTRL: u32 = 0xE000_EE04;
+/// DAUTHSTATUS (ARMv8-M D1.2): SNID [7:6], SID [5:4], NSNID [3:2], NSID [1:0], each 0b11
+/// implemented and enabled, 0b10 implemented and disabled.
+pub const DAUTHSTATUS: u32 = 0xE000_EFB8;
+pub const DAUTHSTATUS_ALL_ENABLED: u32 = 0xFF;
+pub const DAUTHSTATUS_NONSECURE_ONLY: u32 = 0xAF;
 /// DHCSR.S_SDE (ARMv8-M C1.2): Secure debug enabled, as on a part whose secure debug is
 /// open (the simulated Cortex-M33).
 pub const DHCSR_S_SDE: u32 = 1 << 20;

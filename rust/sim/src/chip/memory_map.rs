@@ -361,7 +361,7 @@ fn read_private_word(uc: &mut Emulator, address: u32, origin: Origin) -> Result<
                 .unwrap_or(0))
         }
         FPB_BASE => Ok(uc.get_data().fpb.read(offset).unwrap_or(0)),
-        SCS_BASE => Ok(read_system_control(uc.get_data_mut(), address, clear)),
+        SCS_BASE => Ok(read_system_control(uc.get_data_mut(), address, origin)),
         ITM_BASE if address < trace::ITM_STIMULUS_END => {
             let system = uc.get_data();
             Ok(system.trace.read_stimulus(system.now_ns))
@@ -389,7 +389,14 @@ fn read_debug_mcu(system: &System, address: u32) -> Result<u32, BusError> {
     }
 }
 
-fn read_system_control(system: &mut System, address: u32, clear: bool) -> u32 {
+/// A debugger access of a part whose Secure debug is not permitted: every one of its
+/// transfers is Non-secure (the AP refuses the others).
+fn nonsecure_debugger(system: &System, origin: Origin) -> bool {
+    origin != Origin::Core && system.soc.secure_debug() == Some(false)
+}
+
+fn read_system_control(system: &mut System, address: u32, origin: Origin) -> u32 {
+    let clear = origin != Origin::Inspect;
     match address {
         debug::CPUID => system.soc.cpuid(),
         debug::ID_PFR1 if system.soc.core().is_armv8m() => debug::ID_PFR1_M33,
@@ -397,13 +404,20 @@ fn read_system_control(system: &mut System, address: u32, clear: bool) -> u32 {
         debug::DFSR => system.debug.fault_status,
         debug::DHCSR => {
             let status = system.core_status();
-            let secure_debug = match system.soc.core() {
-                CoreModel::CortexM33 => debug::DHCSR_S_SDE,
+            let secure_debug = match system.soc.secure_debug() {
+                Some(true) => debug::DHCSR_S_SDE,
                 _ => 0,
             };
             system.debug.read_halting_status(status, clear) | secure_debug
         }
+        debug::DAUTHSTATUS if system.soc.core().is_armv8m() => match system.soc.secure_debug() {
+            Some(false) => debug::DAUTHSTATUS_NONSECURE_ONLY,
+            _ => debug::DAUTHSTATUS_ALL_ENABLED,
+        },
+        debug::DAUTHCTRL if nonsecure_debugger(system, origin) => 0,
         debug::DCRSR => 0,
+        // Shown Non-secure, without Secure debug: CDS 0, SBRSELEN/SBRSEL RAZ/WI.
+        debug::DSCSR if system.soc.secure_debug() == Some(false) => 0,
         debug::DSCSR if system.soc.core() == CoreModel::CortexM33 => {
             let stored = system.system_control.get(&address).copied().unwrap_or(0);
             stored & debug::DSCSR_STORED | debug::DSCSR_CDS
@@ -507,6 +521,7 @@ fn write_system_control(uc: &mut Emulator, address: u32, value: u32, origin: Ori
         }
         debug::DHCSR | debug::DCRSR => {}
         debug::DCRDR => system.debug.data = value,
+        debug::DSCSR | debug::DAUTHCTRL if nonsecure_debugger(system, origin) => {}
         debug::DSCSR if system.soc.core() == CoreModel::CortexM33 => {
             system
                 .system_control

@@ -239,6 +239,25 @@ impl Bus for Chip {
         memory_map::write(&mut self.emulator, address, width, value, Origin::Debugger)
     }
 
+    /// A Non-secure transfer: a bus error where the SoC's attribution says Secure.
+    fn read_nonsecure(&mut self, address: u32, width: Width) -> Result<u32, BusError> {
+        if self.emulator.get_data().soc.secure_at(address) {
+            return Err(BusError::Fault);
+        }
+        self.read(address, width)
+    }
+
+    fn write_nonsecure(&mut self, address: u32, width: Width, value: u32) -> Result<(), BusError> {
+        if self.emulator.get_data().soc.secure_at(address) {
+            return Err(BusError::Fault);
+        }
+        self.write(address, width, value)
+    }
+
+    fn secure_debug_permitted(&self) -> Option<bool> {
+        self.emulator.get_data().soc.secure_debug()
+    }
+
     fn advance_to(&mut self, now_ns: u64) {
         loop {
             core::complete_flash(&mut self.emulator);

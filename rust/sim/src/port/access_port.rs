@@ -2,6 +2,12 @@
 //! says which APSELs have one, with which IDR and BASE, and whether it is enabled
 //! (`Bus::access_port`). APSELs with nothing read as zero and ignore writes (the debug
 //! port's job).
+//!
+//! On a chip with TrustZone (`Bus::secure_debug_permitted` Some) CSW.SPIDEN (bit 23) shows
+//! the SPIDEN input and CSW.HNONSEC (bit 30) makes a transfer Non-secure; with SPIDEN low
+//! a Secure transfer is not started and answers a bus error (ADIv6 C2.6.? CSW.SDeviceEn,
+//! the same bit: "Secure access is disabled"; the simulator's choice of error over a
+//! Non-secure retry).
 
 use crate::bus::{AccessPortIdentity, Bus, BusError, Width};
 
@@ -28,6 +34,9 @@ const CSW_DEVICE_ENABLED: u32 = 1 << 6;
 const CSW_TRANSFER_IN_PROGRESS: u32 = 1 << 7;
 /// Prot (HPROT) and the top bit are stored as written.
 const CSW_PROT: u32 = 0xFF00_0000;
+/// CSW.SPIDEN, read-only, and CSW.HNONSEC (Prot bit 6) on an AHB5-AP.
+const CSW_SPIDEN: u32 = 1 << 23;
+const CSW_HNONSEC: u32 = 1 << 30;
 /// The Cortex-M3 AHB-AP after reset: HPROT1 and HPROT0 set, byte size, no increment.
 const CSW_RESET: u32 = 0x0300_0000;
 
@@ -79,6 +88,9 @@ impl AhbAp {
         if touches_bus && !enabled {
             return Err(BusError::Fault);
         }
+        if touches_bus && bus.secure_debug_permitted() == Some(false) && !self.nonsecure() {
+            return Err(BusError::Fault);
+        }
         if access.read {
             self.read(
                 bus,
@@ -101,10 +113,14 @@ impl AhbAp {
         enabled: bool,
     ) -> Result<u32, BusError> {
         match register {
-            CSW => Ok(self.csw_value(transfer_in_progress, enabled)),
+            CSW => Ok(self.csw_value(transfer_in_progress, enabled)
+                | match bus.secure_debug_permitted() {
+                    Some(true) => CSW_SPIDEN,
+                    _ => 0,
+                }),
             TAR => Ok(self.tar),
             DRW => self.read_data(bus),
-            BD0..=BD3 => bus.read(self.banked_address(register), Width::Word),
+            BD0..=BD3 => self.bus_read(bus, self.banked_address(register), Width::Word),
             CFG => Ok(0),
             BASE => Ok(identity.base),
             IDR => Ok(identity.idr),
@@ -117,7 +133,7 @@ impl AhbAp {
             CSW => self.write_csw(value),
             TAR => self.tar = value,
             DRW => self.write_data(bus, value)?,
-            BD0..=BD3 => bus.write(self.banked_address(register), Width::Word, value)?,
+            BD0..=BD3 => self.bus_write(bus, self.banked_address(register), Width::Word, value)?,
             _ => {}
         }
         Ok(())
@@ -143,6 +159,33 @@ impl AhbAp {
         self.csw = (value & (CSW_PROT | CSW_ADDRINC_SINGLE)) | size;
     }
 
+    /// HNONSEC set (meaningful on an AP with TrustZone only).
+    fn nonsecure(&self) -> bool {
+        self.csw & CSW_HNONSEC != 0
+    }
+
+    fn bus_read(&self, bus: &mut dyn Bus, address: u32, width: Width) -> Result<u32, BusError> {
+        if self.nonsecure() && bus.secure_debug_permitted().is_some() {
+            bus.read_nonsecure(address, width)
+        } else {
+            bus.read(address, width)
+        }
+    }
+
+    fn bus_write(
+        &self,
+        bus: &mut dyn Bus,
+        address: u32,
+        width: Width,
+        value: u32,
+    ) -> Result<(), BusError> {
+        if self.nonsecure() && bus.secure_debug_permitted().is_some() {
+            bus.write_nonsecure(address, width, value)
+        } else {
+            bus.write(address, width, value)
+        }
+    }
+
     fn width(&self) -> Width {
         match self.csw & CSW_SIZE {
             0 => Width::Byte,
@@ -162,7 +205,7 @@ impl AhbAp {
 
     fn read_data(&mut self, bus: &mut dyn Bus) -> Result<u32, BusError> {
         let width = self.width();
-        let value = bus.read(self.tar, width)?;
+        let value = self.bus_read(bus, self.tar, width)?;
         let lanes = value << self.lane_shift(width);
         self.increment(width);
         Ok(lanes)
@@ -175,7 +218,12 @@ impl AhbAp {
             Width::Half => 0xFFFF,
             Width::Word => u32::MAX,
         };
-        bus.write(self.tar, width, (value >> self.lane_shift(width)) & mask)?;
+        self.bus_write(
+            bus,
+            self.tar,
+            width,
+            (value >> self.lane_shift(width)) & mask,
+        )?;
         self.increment(width);
         Ok(())
     }

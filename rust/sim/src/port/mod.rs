@@ -49,6 +49,15 @@ impl<T: Bus + ?Sized> Bus for Box<T> {
     fn write(&mut self, address: u32, width: Width, value: u32) -> Result<(), BusError> {
         (**self).write(address, width, value)
     }
+    fn read_nonsecure(&mut self, address: u32, width: Width) -> Result<u32, BusError> {
+        (**self).read_nonsecure(address, width)
+    }
+    fn write_nonsecure(&mut self, address: u32, width: Width, value: u32) -> Result<(), BusError> {
+        (**self).write_nonsecure(address, width, value)
+    }
+    fn secure_debug_permitted(&self) -> Option<bool> {
+        (**self).secure_debug_permitted()
+    }
     fn advance_to(&mut self, now_ns: u64) {
         (**self).advance_to(now_ns)
     }
@@ -113,6 +122,17 @@ impl<B: Bus + ?Sized> Bus for TimedBus<'_, B> {
     fn write(&mut self, address: u32, width: Width, value: u32) -> Result<(), BusError> {
         self.catch_up();
         self.bus.write(address, width, value)
+    }
+    fn read_nonsecure(&mut self, address: u32, width: Width) -> Result<u32, BusError> {
+        self.catch_up();
+        self.bus.read_nonsecure(address, width)
+    }
+    fn write_nonsecure(&mut self, address: u32, width: Width, value: u32) -> Result<(), BusError> {
+        self.catch_up();
+        self.bus.write_nonsecure(address, width, value)
+    }
+    fn secure_debug_permitted(&self) -> Option<bool> {
+        self.bus.secure_debug_permitted()
     }
     fn advance_to(&mut self, now_ns: u64) {
         self.bus.advance_to(now_ns)

@@ -8,6 +8,16 @@
 //! engine attaches it as a generic Cortex-M, so its code memory is written by the
 //! simulator's loader (`BMP_SIM_FIRMWARE`, `bmp-sim --firmware`), not by the debugger.
 //!
+//! `cortex-m33-ns` is the same part with Secure debug not permitted (SPIDEN low, as a
+//! vendor's part locks it after provisioning): the AHB5-AP's CSW.SPIDEN reads 0 and it
+//! refuses Secure transfers, DHCSR.S_SDE reads 0, DAUTHSTATUS says Secure invasive and
+//! non-invasive debug are implemented and disabled (0xAF), and the core is shown as a
+//! Non-secure one: DSCSR.CDS reads 0 (SBRSELEN/SBRSEL RAZ/WI), DCRSR's MSP_NS, PSP_NS,
+//! MSPLIM_NS and PSPLIM_NS are the core's current registers and its Secure selectors
+//! (0x1A-0x1D) read zero and ignore writes. A sim-side attribution (`Soc::secure_at`)
+//! makes the upper half of code memory and of SRAM Secure: the debugger's Non-secure
+//! transfers there are bus errors.
+//!
 //! Approximations: the core stays in Secure state (it resets there; unicorn 2.1.5 has no
 //! NVIC device, so the SAU is never configurable and all memory is Secure, and nothing
 //! models a change of state: DSCSR.CDS reads 1); DSCSR SBRSELEN/SBRSEL are stored only
@@ -15,11 +25,19 @@
 //! DSCSR, and the SCS here has no banked copies); DCRSR reaches both banks of the stack
 //! pointers and the stack limits through MRS/MSR run by the core (`chip::core` says how
 //! and what that leaves out); the DWT is the ARMv8-M one (`chip::dwt`); ID_PFR1 reads
-//! 0x210 (Security Extension); DPIDR, AP0 and the top ROM table's PIDR are the Cortex-M3
-//! parts' (a made-up part has no vendor identity of its own).
+//! 0x210 (Security Extension); DPIDR and the top ROM table's PIDR are the Cortex-M3
+//! parts' (a made-up part has no vendor identity of its own); AP0 is an AHB5-AP (IDR
+//! 0x04770005: ARM, MEM-AP, TYPE AHB5, revision 0: not a real part's value).
+//! `cortex-m33-ns` relabels: unicorn's core really runs in Secure state (it cannot
+//! leave it, above), the simulator shows that state to the debugger as Non-secure; the
+//! core's own accesses are not checked against the attribution (a Non-secure program
+//! reaching the Secure halves would fault on silicon, and none is modelled), the Secure
+//! halves are not hidden from it, DAUTHCTRL is plain storage to the core and RAZ/WI to
+//! the debugger, and halting is never pended (silicon defers a halt request while the
+//! core runs Secure code with Secure debug disabled; this core never does, as shown).
 
 use super::{CoreModel, FlashEffect, FlashError, Memory, Soc, Variant};
-use crate::bus::Identity;
+use crate::bus::{AccessPortIdentity, Identity};
 
 /// Cortex-M33 r0p4 (CPUID: implementer 0x41, variant 0, architecture 0xF, part 0xD21).
 const CPUID: u32 = 0x410F_D214;
@@ -33,11 +51,49 @@ const PERIPHERALS: Memory = Memory {
     size: 0x2000_0000,
 };
 
-pub struct CortexM33;
+/// `cortex-m33-ns`: the Secure halves the debugger's Non-secure transfers cannot reach,
+/// the upper 256 KB of code memory (and its alias at 0) and the upper 64 KB of SRAM (the
+/// test program lives in the lower halves).
+const SECURE_CODE: core::ops::Range<u32> = 0x0804_0000..0x0808_0000;
+const SECURE_CODE_ALIAS: core::ops::Range<u32> = 0x0004_0000..0x0008_0000;
+const SECURE_SRAM: core::ops::Range<u32> = 0x2001_0000..0x2002_0000;
+
+pub struct CortexM33 {
+    /// SPIDEN: Secure debug permitted (`cortex-m33`), or not (`cortex-m33-ns`).
+    secure_debug: bool,
+}
+
+impl CortexM33 {
+    pub fn new(secure_debug: bool) -> Self {
+        CortexM33 { secure_debug }
+    }
+}
 
 impl Soc for CortexM33 {
     fn variant(&self) -> Variant {
-        Variant::CortexM33
+        if self.secure_debug {
+            Variant::CortexM33
+        } else {
+            Variant::CortexM33NonSecure
+        }
+    }
+
+    fn secure_debug(&self) -> Option<bool> {
+        Some(self.secure_debug)
+    }
+
+    /// Nothing is Secure to the debugger on `cortex-m33` (its transfers are Secure anyway);
+    /// on `cortex-m33-ns` the upper halves are.
+    fn secure_at(&self, address: u32) -> bool {
+        !self.secure_debug
+            && [SECURE_CODE, SECURE_CODE_ALIAS, SECURE_SRAM]
+                .iter()
+                .any(|range| range.contains(&address))
+    }
+
+    /// An AHB5-AP (TrustZone: CSW.SPIDEN and HNONSEC).
+    fn access_port(&self) -> AccessPortIdentity {
+        AccessPortIdentity::AHB5
     }
 
     fn core(&self) -> CoreModel {

@@ -53,10 +53,14 @@ pub enum Variant {
     /// A generic Cortex-M33 (ARMv8-M mainline, Security Extension, FPU): no vendor's part,
     /// see `cortex_m33`.
     CortexM33,
+    /// The same part with Secure debug not permitted (SPIDEN low) and its core shown to the
+    /// debugger in Non-secure state, with a Secure half of code memory and SRAM the
+    /// debugger cannot reach (`cortex_m33`).
+    CortexM33NonSecure,
 }
 
 impl Variant {
-    pub const ALL: [Variant; 13] = [
+    pub const ALL: [Variant; 14] = [
         Variant::Stm32f103c8,
         Variant::Stm32f103cb,
         Variant::Stm32f103rc,
@@ -70,6 +74,7 @@ impl Variant {
         Variant::Atsamd21g18a,
         Variant::Rp2040,
         Variant::CortexM33,
+        Variant::CortexM33NonSecure,
     ];
 
     /// The name on the command line (`bmp-sim --chip`, `BMP_WIRE=sim:NAME`).
@@ -88,6 +93,7 @@ impl Variant {
             Variant::Atsamd21g18a => "atsamd21g18a",
             Variant::Rp2040 => "rp2040",
             Variant::CortexM33 => "cortex-m33",
+            Variant::CortexM33NonSecure => "cortex-m33-ns",
         }
     }
 
@@ -113,7 +119,8 @@ impl Variant {
             Variant::Atsamd21g18a => Box::new(samd21::Samd21::new(self)),
             // Core 0 alone; `chip::MultiCore` builds both cores around one shared state.
             Variant::Rp2040 => Box::new(rp2040::Rp2040::new(0, Default::default())),
-            Variant::CortexM33 => Box::new(cortex_m33::CortexM33),
+            Variant::CortexM33 => Box::new(cortex_m33::CortexM33::new(true)),
+            Variant::CortexM33NonSecure => Box::new(cortex_m33::CortexM33::new(false)),
         }
     }
 }
@@ -327,6 +334,17 @@ pub trait Soc: Send {
         _now_ns: u64,
     ) -> AccessPortAction {
         AccessPortAction::Nothing
+    }
+    /// A part with the Security Extension: whether Secure debug is permitted (SPIDEN,
+    /// DHCSR.S_SDE, DAUTHSTATUS.SID); None without it.
+    fn secure_debug(&self) -> Option<bool> {
+        None
+    }
+    /// The part's Security attribution (its IDAU and SAU as a debugger's Non-secure
+    /// transfer meets them): true where `address` is Secure, which a Non-secure access
+    /// may not reach.
+    fn secure_at(&self, _address: u32) -> bool {
+        false
     }
     /// May the debugger's MEM-AP reach `address` now? False under nRF52 APPROTECT
     /// (everything) or the SAMD21 security bit (all but the DSU's external range).

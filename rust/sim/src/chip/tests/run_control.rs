@@ -364,3 +364,78 @@ fn armv7m_has_no_banked_registers() {
         "DCRDR unchanged"
     );
 }
+
+/// `cortex-m33-ns`: Secure debug not permitted and the core shown Non-secure. DHCSR.S_SDE
+/// and DSCSR.CDS read 0, DAUTHSTATUS 0xAF; DCRSR's Non-secure selectors are the core's
+/// current stack pointers and limits, its Secure ones read zero and ignore writes; a
+/// Non-secure transfer to the Secure half of SRAM is a bus error, to the other half not.
+#[test]
+fn armv8m_shown_nonsecure_without_secure_debug() {
+    use crate::bus::BusError;
+    use crate::chip::debug::{DAUTHSTATUS, DHCSR_S_SDE, DSCSR};
+    let mut chip = chip_running_at(Variant::CortexM33NonSecure, CODE, CODE, &PUSHING_LOOP);
+    assert_eq!(chip.secure_debug_permitted(), Some(false));
+    enable_debug(&mut chip);
+    halt(&mut chip);
+    assert_eq!(read(&mut chip, DHCSR) & DHCSR_S_SDE, 0);
+    write(&mut chip, DSCSR, 0b11);
+    assert_eq!(read(&mut chip, DSCSR), 0, "CDS 0, SBRSEL RAZ/WI");
+    assert_eq!(read(&mut chip, DAUTHSTATUS), 0xAF);
+    assert_eq!(
+        read_register(&mut chip, 0x18),
+        STACK_TOP,
+        "MSP_NS: the core's MSP"
+    );
+    write_register(&mut chip, 0x1E, 0x2000_0100);
+    write_register(&mut chip, 0x1A, 0x2000_0800);
+    assert_eq!(read_register(&mut chip, 0x1A), 0, "MSP_S is not reached");
+    assert_eq!(read_register(&mut chip, 17), STACK_TOP, "the MSP kept");
+    assert_eq!(read_register(&mut chip, 0x1E), 0x2000_0100, "MSPLIM_NS");
+    assert_eq!(
+        chip.read_nonsecure(0x2001_0000, Width::Word),
+        Err(BusError::Fault)
+    );
+    assert_eq!(
+        chip.read_nonsecure(0x0804_0000, Width::Word),
+        Err(BusError::Fault)
+    );
+    assert!(chip.write_nonsecure(0x2000_0000, Width::Word, 7).is_ok());
+    assert_eq!(chip.read_nonsecure(0x2000_0000, Width::Word), Ok(7));
+    // The secure-debug part: S_SDE 1, everything reachable.
+    let mut chip = chip_running_at(Variant::CortexM33, CODE, CODE, &PUSHING_LOOP);
+    assert_eq!(chip.secure_debug_permitted(), Some(true));
+    assert_ne!(read(&mut chip, DHCSR) & DHCSR_S_SDE, 0);
+    assert_eq!(read(&mut chip, DAUTHSTATUS), 0xFF);
+    assert!(chip.read_nonsecure(0x2001_0000, Width::Word).is_ok());
+}
+
+/// 0x100 nop; 0x102 nop; 0x104 push {r0}; 0x106 b 0x100.
+const NOPS_THEN_PUSH: [u16; 4] = [0xBF00, 0xBF00, 0xB401, 0xE7FB];
+
+/// A banked register moved by an MSR at the PC runs nothing else: the push after the
+/// 4 bytes the MSR stands in for does not happen. (Unicorn was seen running one
+/// instruction past such an MSR, which ends its translation block, under gdb on the host
+/// probe: tests/test_gdb_cortex_m33.py's Non-secure test, a stack limit written before
+/// `continue`; this test does not reproduce that case, the branch to itself after the
+/// MSR is what guards it.)
+#[test]
+fn armv8m_banked_moves_run_nothing_else() {
+    let mut chip = chip_running_at(Variant::CortexM33, CODE, CODE, &NOPS_THEN_PUSH);
+    enable_debug(&mut chip);
+    // Run the loop a little (its code translated), then halt at its start (FPB).
+    wait(&mut chip, 1_000);
+    const FP_CTRL: u32 = 0xE000_2000;
+    const FP_COMP0: u32 = 0xE000_2008;
+    write(&mut chip, FP_CTRL, 3);
+    write(&mut chip, FP_COMP0, CODE | 1);
+    wait(&mut chip, 1_000);
+    assert_eq!(read_register(&mut chip, 15), CODE);
+    let sp = read_register(&mut chip, 13);
+    for value in [0x2000_0100, 0x2000_0200, 0x2000_0300] {
+        write_register(&mut chip, 0x1C, value);
+        write_register(&mut chip, 0x1E, value);
+    }
+    assert_eq!(read_register(&mut chip, 13), sp, "no push ran");
+    assert_eq!(read_register(&mut chip, 0x1C), 0x2000_0300);
+    assert_eq!(read_register(&mut chip, 15), CODE);
+}
