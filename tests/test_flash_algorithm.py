@@ -233,7 +233,8 @@ def test_gdb_monitor_algorithm_chooses_the_algorithm(unix_micropython, tmp_path,
         run = probe.gdb(probe.connect() + [
             "monitor algorithm", f"monitor algorithm load {tmp_path}/missing.flm",
             f"monitor algorithm load {fail}", "detach", "attach 1", "load",
-            "monitor flash_report", "monitor algorithm", f"monitor algorithm load {flm} 0x08020000", "monitor algorithm",
+            "monitor flash_report", "monitor algorithm",
+            f"monitor algorithm load {flm} 0x08020000", "monitor algorithm",
             f"monitor algorithm load {flm} 0x08000000", "detach", "attach 1", "info mem", "load",
             "compare-sections", "break blink_step", "continue", "monitor algorithm off",
             "monitor algorithm"], elf=firmware / "firmware.elf", timeout=120)
