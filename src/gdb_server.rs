@@ -373,7 +373,7 @@ impl gdb::Target for ProbeTarget<'_> {
     }
 
     fn load_flash_algorithm(&mut self, path: &str) -> Result<(u32, u32), Failure> {
-        let mut file = FileSource(call::File::open(path.as_bytes()).map_err(Failure::File)?);
+        let mut file = call::File::open(path.as_bytes()).map_err(Failure::File)?;
         self.session(|session| {
             session.set_flash_algorithm(
                 |algorithm| debug::algo::flm::load(algorithm, &mut file),
@@ -439,19 +439,6 @@ impl gdb::Target for ProbeTarget<'_> {
                 .map_err(|_| "traceswo: the device's TraceStop failed (target.sequence_log())")?;
         }
         Ok(())
-    }
-}
-
-/// An FLM on the probe's filesystem, read in pieces by the loader.
-struct FileSource(call::File);
-
-impl debug::algo::Source for FileSource {
-    fn len(&self) -> usize {
-        self.0.size()
-    }
-
-    fn read_at(&mut self, offset: usize, out: &mut [u8]) -> bool {
-        self.0.read_at(offset, out)
     }
 }
 

@@ -765,6 +765,9 @@ impl debug::algo::Source for Base64Source {
     }
 }
 
+/// The longest FLM path `flash_algorithm` takes.
+const MAX_PATH: usize = 255;
+
 /// At most this many entries in a probe-rs `sectors` list.
 const MAX_PROBE_RS_SECTORS: usize = 16;
 
@@ -890,6 +893,8 @@ impl ProbeRsFields {
 enum AlgorithmArgument {
     None,
     Flm(BytesSource),
+    /// An FLM file on the probe's filesystem, read in pieces (never whole).
+    FlmFile(crate::mpy::call::File),
     ProbeRs(ProbeRsFields, Result<BytesSource, Base64Source>),
 }
 
@@ -906,7 +911,7 @@ struct AlgorithmSummary {
 
 /// flash_algorithm(algorithm, ram_start=None, ram_size=None, slack_ms=None): use a flash
 /// algorithm for the flash its device describes. `algorithm`: an FLM's bytes, the path of
-/// an FLM (the C glue reads the file), a dict holding a probe-rs target description's
+/// an FLM (read in pieces, never whole), a dict holding a probe-rs target description's
 /// algorithm (keys as in the YAML; `instructions` as base64 text or bytes), or None to
 /// stop using one. `slack_ms`: time added to each call's timeout (default 2000; a slow
 /// target such as the simulator needs more). Returns a dict describing the algorithm's
@@ -944,6 +949,12 @@ pub fn target_flash_algorithm(arguments: Arguments) -> Obj {
             ))),
         };
         AlgorithmArgument::ProbeRs(fields, instructions)
+    } else if argument::Str::new(given).is_some() {
+        let path = argument::text::<MAX_PATH>(given, c"path", c"path is too long");
+        match crate::mpy::call::File::open(path.as_bytes()) {
+            Ok(file) => AlgorithmArgument::FlmFile(file),
+            Err(errno) => fail(Failure::File(errno)),
+        }
     } else {
         AlgorithmArgument::Flm(BytesSource(Bytes::new(
             given,
@@ -961,6 +972,10 @@ pub fn target_flash_algorithm(arguments: Arguments) -> Obj {
             }
             AlgorithmArgument::Flm(mut source) => session.set_flash_algorithm(
                 |algorithm| debug::algo::flm::load(algorithm, &mut source),
+                ram,
+            )?,
+            AlgorithmArgument::FlmFile(mut file) => session.set_flash_algorithm(
+                |algorithm| debug::algo::flm::load(algorithm, &mut file),
                 ram,
             )?,
             AlgorithmArgument::ProbeRs(fields, instructions) => {

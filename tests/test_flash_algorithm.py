@@ -53,7 +53,7 @@ def test_target_flash_algorithm_from_a_script(unix_micropython, firmware, probe_
         capture_output=True, text=True, timeout=240, env=environment)
     output = result.stdout + result.stderr
     lines = [line for line in output.splitlines() if line.strip()]
-    assert all(" ok" in line for line in lines) and len(lines) == 23, output
+    assert all(" ok" in line for line in lines) and len(lines) == 24, output
 
 
 def gdb_load(micropython, cwd, chip, setup, elf, flash_map):

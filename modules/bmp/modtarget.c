@@ -47,26 +47,9 @@ BMP_FUN_VAR(target_debugvars, 0, 1);
 BMP_FUN_VAR(target_run_sequence, 1, 1);
 BMP_FUN_VAR(target_sequence_log, 0, 0);
 
-// flash_algorithm(path, ...): the C side reads the FLM file on the probe's filesystem and
-// hands its bytes to the Rust function (which takes bytes, a dict or None).
-mp_obj_t target_flash_algorithm(size_t n_args, const mp_obj_t *args);
-static mp_obj_t target_flash_algorithm_file(size_t n_args, const mp_obj_t *args) {
-    mp_obj_t arguments[4];
-    for (size_t i = 0; i < n_args; i++) {
-        arguments[i] = args[i];
-    }
-    if (n_args > 0 && mp_obj_is_str(args[0])) {
-        mp_obj_t open_args[2] = { args[0], MP_OBJ_NEW_QSTR(MP_QSTR_rb) };
-        mp_obj_t file = mp_builtin_open(2, open_args, (mp_map_t *)&mp_const_empty_map);
-        mp_obj_t read[2];
-        mp_load_method(file, MP_QSTR_read, read);
-        arguments[0] = mp_call_method_n_kw(0, 0, read);
-        mp_stream_close(file);
-    }
-    return target_flash_algorithm(n_args, arguments);
-}
-static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(target_flash_algorithm_obj, 0, 4,
-    target_flash_algorithm_file);
+// flash_algorithm(path or bytes or dict or None, ...): a path is read in pieces by the
+// Rust side (bmp_call_file_*).
+BMP_FUN_VAR(target_flash_algorithm, 0, 4);
 
 static const mp_rom_map_elem_t target_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_target) },

@@ -150,3 +150,14 @@ impl Drop for File {
         unsafe { sys::bmp_call_file_close(self.object.raw()) }
     }
 }
+
+/// An FLM on the probe's filesystem, read in pieces by the loader.
+impl debug::algo::Source for File {
+    fn len(&self) -> usize {
+        self.size
+    }
+
+    fn read_at(&mut self, offset: usize, out: &mut [u8]) -> bool {
+        File::read_at(self, offset, out)
+    }
+}

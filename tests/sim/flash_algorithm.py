@@ -62,8 +62,13 @@ check("garbage", error_of(lambda: target.flash_algorithm(b"\x7fELF garbage"))
 truncated = open(flm, "rb").read()[:700]
 check("truncated", (error_of(lambda: target.flash_algorithm(truncated)) or "").startswith(
     "ValueError: not a usable flash algorithm:"), error_of(lambda: target.flash_algorithm(truncated)))
-check("missing_file", (error_of(lambda: target.flash_algorithm("/no/such.flm")) or "")
-      .startswith("OSError"))
+check("missing_file", error_of(lambda: target.flash_algorithm("/no/such.flm"))
+      == "OSError: cannot read the file: errno 2 (no such file)",
+      error_of(lambda: target.flash_algorithm("/no/such.flm")))
+directory = firmware.rsplit("/", 1)[0]
+check("directory", error_of(lambda: target.flash_algorithm(directory))
+      == "OSError: cannot read the file: errno 21 (a directory)",
+      error_of(lambda: target.flash_algorithm(directory)))
 broken = json.load(open(probe_rs))
 broken["pc_program_page"] = 0x100001
 check("entry_outside", error_of(lambda: target.flash_algorithm(broken))
