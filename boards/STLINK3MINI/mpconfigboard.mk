@@ -15,5 +15,5 @@ BMP_WHOLE_ARCHIVE = 1
 # 448 KB for the firmware: every chip family, but no CMSIS-Pack debug sequences and no
 # flash algorithms (FLM, probe-rs); docs/boards.md says why, docs/performance.md the sizes.
 BMP_CARGO_NO_DEFAULT = 1
-BMP_CARGO_FEATURES = board-gpio stm32f1 stm32f4 stm32h7 nrf52 samd21 rp2040
+BMP_CARGO_FEATURES = board-gpio stm32f1 stm32f4 stm32h7 nrf52
 QSTR_GLOBAL_DEPENDENCIES += $(BOARD_DIR)/mpconfigboard.h

@@ -1140,6 +1140,8 @@ impl<T: Transport, C: Clock> Session<T, C> {
         ap: u8,
         or_standard: bool,
     ) -> Result<(), Error> {
+        // Every sequence runs here: without the feature the interpreter is not linked.
+        Feature::Sequences.require()?;
         let mut engine = sequences::Engine::new(port, &mut self.sequence_log);
         let context = engine.context(ap);
         let processor = self.processor.as_str();
