@@ -16,8 +16,15 @@
 //!   next one (ARMv7-M C1.8.1 allows the halt to be imprecise; here it is exact).
 //! - unicorn-engine is created without its MCLASS mode flag, which would make it run a
 //!   Cortex-M33 whatever model is asked for (unicorn 2.1.5 `cpu.c`); the model is the
-//!   SoC's (M3, M4, M7, M33; the M0+ runs on unicorn's M0). The FPU is always enabled (unicorn ignores CPACR), so FP code
-//!   runs without the CPACR write silicon needs; CPACR itself is plain storage.
+//!   SoC's (M3, M4, M7, M33; the M0+ runs on unicorn's M0). unicorn's FPU is always enabled
+//!   (it ignores CPACR); the simulator checks CPACR itself: on a core with an FPU, an
+//!   instruction in the coprocessor space for CP10/CP11 (T32 first half-word 0b111x11xx,
+//!   coproc 0b101x: ARMv7-M A5.3.18) while CPACR.CP10 is 0b00 (its reset value) is a NOCP
+//!   UsageFault (B3.2.20): CFSR.NOCP is set and, with DEMCR.VC_NOCPERR and debug enabled,
+//!   the core halts (DFSR.VCATCH) at that instruction instead of at the handler (no
+//!   exception entry is modelled); without it the core locks up, as for every exception
+//!   the simulator does not model. CPACR.CP10 0b01 counts as full access (privilege is
+//!   not checked).
 //! - The Cortex-M33 has the Security Extension and stays in Secure state (it resets there;
 //!   unicorn 2.1.5 has no NVIC device, so its SAU stays off and all memory is Secure):
 //!   DSCSR.CDS reads 1. DCRSR's ARMv8-M selectors (ARMv8-M ARM D1.2 DCRSR: MSP_NS 0x18,
@@ -47,6 +54,7 @@
 //!   after a boot ROM host function).
 
 use super::cache;
+use super::debug;
 use super::debug::{
     DCRSR_REGSEL, DCRSR_REGWNR, DFSR_BKPT, DFSR_DWTTRAP, DFSR_HALTED, DFSR_VCATCH, ResetRequest,
     RunRequest,
@@ -283,6 +291,10 @@ fn on_instruction(uc: &mut Unicorn<'_, System>, address: u64, _size: u32) {
             core_bus_fault(uc);
         }
         None => {
+            if no_coprocessor(uc, address as u32) {
+                return;
+            }
+            let system = uc.get_data_mut();
             system.run.executed += 1;
             if system.soc.is_host_function(address as u32) {
                 call_host_function(uc, address as u32);
@@ -295,6 +307,38 @@ fn on_instruction(uc: &mut Unicorn<'_, System>, address: u64, _size: u32) {
             }
         }
     }
+}
+
+/// The instruction at `address` uses the FPU while CPACR has it off: a NOCP UsageFault
+/// (see the opening comments); true if the core stopped for it.
+fn no_coprocessor(uc: &mut Unicorn<'_, System>, address: u32) -> bool {
+    let system = uc.get_data();
+    if !system.soc.core().has_fpu() {
+        return false;
+    }
+    let cpacr = system.system_control.get(&debug::CPACR).copied();
+    if cpacr.unwrap_or(0) & debug::CPACR_CP10 != 0 {
+        return false;
+    }
+    let mut code = [0u8; 4];
+    if uc.mem_read(u64::from(address), &mut code).is_err() {
+        return false;
+    }
+    let first = u16::from_le_bytes([code[0], code[1]]);
+    let second = u16::from_le_bytes([code[2], code[3]]);
+    if first & 0xEC00 != 0xEC00 || second & 0x0E00 != 0x0A00 {
+        return false;
+    }
+    let system = uc.get_data_mut();
+    *system.system_control.entry(debug::CFSR).or_default() |= debug::CFSR_NOCP;
+    if system.debug.enabled() && system.debug.monitor_control & debug::VC_NOCPERR != 0 {
+        system.halt(DFSR_VCATCH);
+        system.run.stop = Some(Stop::Halt);
+    } else {
+        system.run.stop = Some(Stop::Lockup);
+    }
+    let _ = uc.emu_stop();
+    true
 }
 
 /// The SoC changed the code the core executes from system memory (the RP2040's flash
@@ -657,6 +701,7 @@ pub fn reset_core(uc: &mut Emulator) {
         ..RunState::default()
     };
     system.flash_restores.clear();
+    system.system_control.remove(&debug::CPACR);
     system.debug.core_reset();
     if system.debug.catches_reset() {
         system.halt(DFSR_VCATCH);

@@ -58,6 +58,14 @@ pub const DCRSR_REGSEL: u32 = 0x7F;
 /// VC_STATERR 7, VC_BUSERR 8, VC_INTERR 9, VC_HARDERR 10, MON_EN 16, MON_PEND 17,
 /// MON_STEP 18, MON_REQ 19, TRCENA 24. All are stored; only VC_CORERESET acts here.
 pub const VC_CORERESET: u32 = 1 << 0;
+/// DEMCR.VC_NOCPERR: halt on a UsageFault for a coprocessor access (C1.6.5).
+pub const VC_NOCPERR: u32 = 1 << 5;
+/// CPACR (ARMv7-M B3.2.20): CP10 [21:20] (CP11 must match); 0b00 no access. Resets to 0.
+pub const CPACR: u32 = 0xE000_ED88;
+pub const CPACR_CP10: u32 = 0b11 << 20;
+/// CFSR (B3.2.15): UFSR.NOCP, bit 19.
+pub const CFSR: u32 = 0xE000_ED28;
+pub const CFSR_NOCP: u32 = 1 << 19;
 const DEMCR_STORED: u32 = 0x010F_07F1;
 /// ARMv6-M DEMCR (ARMv6-M C1.6.5): VC_CORERESET 0, VC_HARDERR 10, DWTENA 24 only.
 pub const ARMV6M_DEMCR_STORED: u32 = 0x0100_0401;

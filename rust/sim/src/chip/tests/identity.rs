@@ -112,6 +112,7 @@ fn the_core_model_is_the_parts() {
     let code = [0xEE00, 0x0A10, 0xBE00];
     for (variant, executes) in [(Variant::Stm32f103c8, false), (Variant::Stm32f407vg, true)] {
         let mut chip = chip_running_at(variant, CODE, CODE, &code);
+        write(&mut chip, 0xE000_ED88, 0xF << 20); // CPACR: CP10/CP11 on, as software does
         write(&mut chip, DHCSR, DHCSR_KEY | C_DEBUGEN);
         chip.advance_to(chip.now_ns() + 100_000);
         let status = chip.core_status();

@@ -439,3 +439,40 @@ fn armv8m_banked_moves_run_nothing_else() {
     assert_eq!(read_register(&mut chip, 0x1C), 0x2000_0300);
     assert_eq!(read_register(&mut chip, 15), CODE);
 }
+
+/// 0x100 vmov s0, r0 (an FPv4 instruction, coprocessor 10); 0x104 b 0x104.
+const FPU_MOVE: [u16; 3] = [0xEE00, 0x0A10, 0xE7FE];
+const CPACR: u32 = 0xE000_ED88;
+const CFSR: u32 = 0xE000_ED28;
+const CFSR_NOCP: u32 = 1 << 19;
+const VC_NOCPERR: u32 = 1 << 5;
+
+#[test]
+fn an_fpu_instruction_with_cpacr_off_is_a_nocp_fault() {
+    // Out of reset CPACR is 0: with VC_NOCPERR the core halts at the VMOV.
+    let mut chip = chip_running_at(Variant::Stm32f407vg, CODE, CODE, &FPU_MOVE);
+    write(&mut chip, DHCSR, DHCSR_KEY | C_DEBUGEN);
+    write(&mut chip, DEMCR, VC_NOCPERR);
+    wait(&mut chip, 10_000);
+    assert!(chip.core_status().halted);
+    assert_eq!(read(&mut chip, DFSR) & DFSR_VCATCH, DFSR_VCATCH);
+    assert_eq!(read_register(&mut chip, 15), CODE, "at the VMOV");
+    assert_ne!(read(&mut chip, CFSR) & CFSR_NOCP, 0);
+    // Without the vector catch the fault is not modelled: lockup.
+    let mut chip = chip_running_at(Variant::Stm32f407vg, CODE, CODE, &FPU_MOVE);
+    wait(&mut chip, 10_000);
+    assert!(chip.core_status().locked_up);
+    // CP10/CP11 full access: the VMOV runs, the core spins after it.
+    let mut chip = chip_running_at(Variant::Stm32f407vg, CODE, CODE, &FPU_MOVE);
+    write(&mut chip, CPACR, 0xF << 20);
+    write(&mut chip, DHCSR, DHCSR_KEY | C_DEBUGEN);
+    write(&mut chip, DEMCR, VC_NOCPERR);
+    wait(&mut chip, 10_000);
+    assert!(!chip.core_status().halted && !chip.core_status().locked_up);
+    assert_eq!(read(&mut chip, CFSR) & CFSR_NOCP, 0);
+    // The Cortex-M3 has no FPU: CPACR is not looked at (the instruction is unicorn's).
+    let mut chip = chip_running_at(Variant::Stm32f103c8, CODE, CODE, &[0xE7FE]);
+    write(&mut chip, DEMCR, VC_NOCPERR);
+    wait(&mut chip, 1_000);
+    assert_eq!(read(&mut chip, CFSR), 0);
+}

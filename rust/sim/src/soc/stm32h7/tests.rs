@@ -404,9 +404,11 @@ fn core_programs_a_flash_word() {
     assert_eq!(read(&mut chip, register(0, SR)) & SR_ERRORS, 0);
 }
 
-/// Run `code` from DTCM at 0x2000_0100 until it halts; the chip.
+/// Run `code` from DTCM at 0x2000_0100 until it halts, the FPU on (CPACR CP10/CP11 full
+/// access, as software sets it); the chip.
 fn run_in_dtcm(code: &[u16]) -> Chip {
     let mut chip = Chip::new(Variant::Stm32h743zi);
+    write(&mut chip, 0xE000_ED88, 0xF << 20);
     let bytes: Vec<u8> = code.iter().flat_map(|half| half.to_le_bytes()).collect();
     chip.write_memory(0x2000_0100, &bytes).unwrap();
     write(&mut chip, 0xE000_EDF0, 0xA05F_0003);
