@@ -20,9 +20,9 @@ __attribute__((noinline)) static float fpu_step(float x) {
     return x * 1.5f + 0.25f;
 }
 
-int main(void) {
-    CPACR |= CPACR_CP10_CP11_FULL;
-    __asm volatile("dsb\n\tisb" ::: "memory");
+/* The float work, apart from main: its prologue saves FP registers (vpush), which
+ * faults (NOCP UsageFault) until CPACR has the FPU on. */
+__attribute__((noinline, noreturn)) static void fpu_rounds_forever(void) {
     float value = 1.0f;
     for (;;) {
         value = fpu_step(value);
@@ -31,4 +31,10 @@ int main(void) {
             value = 1.0f;
         }
     }
+}
+
+int main(void) {
+    CPACR |= CPACR_CP10_CP11_FULL;
+    __asm volatile("dsb\n\tisb" ::: "memory");
+    fpu_rounds_forever();
 }
