@@ -366,8 +366,13 @@ fn call_host_function(uc: &mut Unicorn<'_, System>, address: u32) {
     ];
     let arguments = registers.map(|register| uc.reg_read(register).unwrap_or(0) as u32);
     let system = uc.get_data_mut();
-    let now = system.now_ns;
+    // The time at this instruction, not the slice's start.
+    let now = super::time_at(super::cycles_at(system.now_ns) + system.run.executed);
     system.soc.call_host_function(address, arguments, now);
+    if system.soc.flash_busy() {
+        // End the slice: the core waits at the next instruction until the flash is done.
+        system.run.stop = Some(Stop::FlashStarted);
+    }
 }
 
 fn stop_before(system: &mut System, address: u32) -> Option<Stop> {
@@ -531,6 +536,7 @@ pub fn can_run(uc: &Emulator) -> bool {
     }
     let pc = program_counter(uc);
     !(memory_map::in_flash(system, pc) && system.soc.flash_busy_at(pc))
+        && !system.soc.core_waits_at(pc)
 }
 
 pub fn program_counter(uc: &Emulator) -> u32 {
@@ -641,7 +647,10 @@ pub fn apply_run_request(uc: &mut Emulator, request: RunRequest) {
         RunRequest::Step => {
             system.run.halted = false;
             system.caches.core_runs();
-            if !system.run.reset_held {
+            // A core waiting in a host function stays where it is (its poll loop).
+            let pc = program_counter(uc);
+            let system = uc.get_data();
+            if !system.run.reset_held && !system.soc.core_waits_at(pc) {
                 run(uc, 1);
             }
             let system = uc.get_data_mut();

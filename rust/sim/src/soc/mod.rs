@@ -279,6 +279,12 @@ pub trait Soc: Send {
     }
     /// Perform the host function at `address` with the core's r0-r3.
     fn call_host_function(&mut self, _address: u32, _arguments: [u32; 4], _now_ns: u64) {}
+    /// The core at `pc` is inside a host function waiting for the flash (the RP2040's
+    /// ROM polling the flash's status register): running, but the PC stays until
+    /// `flash_busy_until`.
+    fn core_waits_at(&self, _pc: u32) -> bool {
+        false
+    }
     /// A host function asked for a chip reset (the RP2040's reset_to_usb_boot): true once.
     fn take_reset_request(&mut self) -> bool {
         false

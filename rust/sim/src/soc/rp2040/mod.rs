@@ -13,9 +13,13 @@
 //!   2.8.2/2.8.3), a reset handler that sleeps (WFI in a loop) on both cores (it does not
 //!   load boot2 from flash nor start core 1 by the SIO FIFO), and the six flash functions
 //!   in the function table by their codes ('IF', 'EX', 'RE', 'RP', 'FC', 'CX'). Those are
-//!   host hooks, not Thumb code: each entry is `bx lr`, and the simulator performs the
+//!   host hooks, not Thumb code: each is `nop; bx lr`, and the simulator performs the
 //!   function (byte by byte on the W25Q16JV's SPI bus: write enable, sector/block erase,
-//!   page program, BUSY to its end) when a core reaches it, in no core time (`qspi`).
+//!   page program, BUSY to its end) when a core reaches the `nop` (`qspi`); the core
+//!   then waits at the `bx lr`, running (it halts, steps and answers the debugger as in
+//!   the ROM's status poll loop, but its PC stays), until the flash's typical time for
+//!   the operations has passed in virtual time (the datasheet's ROM polls the flash's
+//!   status register, 2.8.3.1.3). The array changes when the call starts.
 //!   flash_range_program's data must be in SRAM (else nothing is written). The data
 //!   table is empty.
 //! - XIP has no cache and no SSI XIP engine. The cores read and execute XIP from a copy
@@ -208,6 +212,8 @@ pub struct Rp2040 {
     shared: Arc<Shared>,
     /// This core called reset_to_usb_boot: the chip resets.
     reset_requested: bool,
+    /// This core is in a ROM flash function until the flash is done.
+    rom_busy_until: Option<u64>,
 }
 
 impl Rp2040 {
@@ -216,6 +222,7 @@ impl Rp2040 {
             core_index,
             shared,
             reset_requested: false,
+            rom_busy_until: None,
         }
     }
 
@@ -337,8 +344,33 @@ impl Soc for Rp2040 {
             self.reset_requested = true;
             return;
         }
+        // An operation starts when the one before it (from an abandoned call) ends.
+        let start = self.rom_busy_until.map_or(now_ns, |busy| busy.max(now_ns));
         let sram = |at, length| self.read_sram(at, length);
-        self.with_qspi(|qspi| qspi.call(function, arguments, sram, now_ns));
+        let done = self.with_qspi(|qspi| qspi.call(function, arguments, sram, start));
+        self.rom_busy_until = (done > now_ns).then_some(done);
+    }
+
+    /// The core waits in the ROM (its status register poll) while the flash is busy.
+    fn core_waits_at(&self, pc: u32) -> bool {
+        self.rom_busy_until.is_some() && rom::waits_at(pc)
+    }
+
+    fn flash_busy_until(&self) -> Option<u64> {
+        self.rom_busy_until
+    }
+
+    /// The ROM's flash operation ends (its effect was made when it started).
+    fn complete_flash(&mut self, now_ns: u64) -> Option<FlashEffect> {
+        if self.rom_busy_until.is_some_and(|busy| busy <= now_ns) {
+            self.rom_busy_until = None;
+        }
+        None
+    }
+
+    /// Nothing a core does ends the wait early (the ROM is not written).
+    fn complete_flash_now(&mut self) -> Option<FlashEffect> {
+        None
     }
 
     fn take_reset_request(&mut self) -> bool {
@@ -408,6 +440,8 @@ impl Soc for Rp2040 {
     /// (`Soc::flash` None), so the array reads as idle and writes to it are faults.
     /// USB boot mode if reset_to_usb_boot asked for it, else a normal boot.
     fn reset(&mut self) -> Vec<FlashEffect> {
+        // The core leaves the ROM; the flash itself finished its work when it started.
+        self.rom_busy_until = None;
         let usb_boot = self.shared.usb_boot_next.swap(false, Ordering::Relaxed);
         self.shared.usb_boot.store(usb_boot, Ordering::Relaxed);
         Vec::new()

@@ -6,9 +6,10 @@
 //! Approximations: the SSI is its data register and status only (no clock divider, frame
 //! format or FIFO depth: every byte written to DR0 while chip select is low is exchanged
 //! with the flash at once and its answer queued for reading); XIP has no cache and reads
-//! the array directly while in command XIP mode; the ROM functions take no core time
-//! (each program or erase is run to its end on the flash's own clock, then the call
-//! returns).
+//! the array directly while in command XIP mode; a ROM program or erase changes the
+//! array at once and answers when the flash's BUSY would clear (its typical time,
+//! one operation after another); the calling core waits until then (`rom`), but the
+//! flash's own status reads idle meanwhile and the SPI bytes take no time.
 
 use crate::soc::spi_flash::{self, SpiFlash};
 use std::collections::VecDeque;
@@ -156,13 +157,14 @@ impl Qspi {
     }
 
     /// A ROM function with its arguments; `sram` reads the data of flash_range_program.
+    /// The time at which the function returns (the flash done), `now_ns` if at once.
     pub fn call(
         &mut self,
         function: RomFunction,
         arguments: [u32; 4],
         sram: impl Fn(u32, usize) -> Option<Vec<u8>>,
         now_ns: u64,
-    ) {
+    ) -> u64 {
         let [address, count, third, fourth] = arguments;
         match function {
             // The QSPI pads to the SSI, chip select back under the SSI's control.
@@ -176,20 +178,28 @@ impl Qspi {
             }
             RomFunction::FlashEnterCmdXip => self.xip = true,
             RomFunction::FlashRangeErase => {
-                self.erase(address, count, third, fourth as u8, now_ns);
+                return self.erase(address, count, third, fourth as u8, now_ns);
             }
             RomFunction::FlashRangeProgram => {
                 if let Some(data) = sram(count, third as usize) {
-                    self.program(address, &data, now_ns);
+                    return self.program(address, &data, now_ns);
                 }
             }
             RomFunction::ResetToUsbBoot => {}
         }
+        now_ns
     }
 
     /// flash_range_erase: 4 KB sector erases, and `block_command` for whole aligned
     /// blocks of `block_size` (datasheet 2.8.3.1.3).
-    fn erase(&mut self, offset: u32, count: u32, block_size: u32, block_command: u8, now: u64) {
+    fn erase(
+        &mut self,
+        offset: u32,
+        count: u32,
+        block_size: u32,
+        block_command: u8,
+        now: u64,
+    ) -> u64 {
         let mut at = offset;
         let end = offset.saturating_add(count).min(spi_flash::SIZE);
         let mut time = now;
@@ -206,10 +216,11 @@ impl Qspi {
             time = self.program_or_erase(&[instruction, high, middle, low], time);
             at += size;
         }
+        time
     }
 
     /// flash_range_program: page programs of up to 256 bytes.
-    fn program(&mut self, offset: u32, data: &[u8], now: u64) {
+    fn program(&mut self, offset: u32, data: &[u8], now: u64) -> u64 {
         let mut time = now;
         for (index, page) in data.chunks(spi_flash::PAGE as usize).enumerate() {
             let at = offset + index as u32 * spi_flash::PAGE;
@@ -218,5 +229,6 @@ impl Qspi {
             bytes.extend_from_slice(page);
             time = self.program_or_erase(&bytes, time);
         }
+        time
     }
 }

@@ -15,10 +15,14 @@ pub const FUNCTION_TABLE: u16 = 0x100;
 pub const DATA_TABLE: u16 = 0x140;
 pub const TABLE_LOOKUP: u16 = 0x180;
 
-/// The flash functions' entries (`bx lr; nop` each): the simulator performs a function
-/// when a core reaches its entry (`Soc::call_host_function`), then the `bx lr` returns.
+/// The flash functions' entries (`nop; bx lr` each): the simulator performs a function
+/// when a core reaches its entry (`Soc::call_host_function`); the core then waits at the
+/// `bx lr` while the flash is busy (where the ROM polls the flash's status register,
+/// datasheet 2.8.3.1.3), and returns.
 const FUNCTIONS: u32 = 0x200;
-const FUNCTION_CODE: [u16; 2] = [0x4770, 0xBF00];
+const FUNCTION_CODE: [u16; 2] = [0xBF00, 0x4770];
+/// Where a core waits in a flash function: the `bx lr` after the entry.
+const WAIT_OFFSET: u32 = 2;
 
 /// The flash function whose entry is at `address`.
 pub fn function_at(address: u32) -> Option<RomFunction> {
@@ -29,6 +33,14 @@ pub fn function_at(address: u32) -> Option<RomFunction> {
     ROM_FUNCTIONS
         .get((index / 4) as usize)
         .map(|&(_, function)| function)
+}
+
+/// A core at `address` waits there while the flash is busy.
+pub fn waits_at(address: u32) -> bool {
+    address
+        .checked_sub(WAIT_OFFSET)
+        .and_then(function_at)
+        .is_some()
 }
 
 /// `wfi; b reset`: a core out of reset sleeps (boot2 and core 1's launch protocol are

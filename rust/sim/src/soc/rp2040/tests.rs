@@ -63,23 +63,26 @@ fn rp2040_rom_flash_functions_erase_program_and_xip() {
     let sram = |_at: u32, length: usize| Some(data[..length].to_vec());
     qspi.call(qspi::RomFunction::FlashExitXip, [0; 4], sram, 0);
     assert!(!qspi.xip_on());
-    qspi.call(
+    // Two page programs one after the other, from time 10.
+    let done = qspi.call(
         qspi::RomFunction::FlashRangeProgram,
         [0x1000, 0x2000_0000, 300, 0],
         sram,
-        0,
+        10,
     );
+    assert_eq!(done, 10 + 2 * spi_flash::PAGE_PROGRAM_NS);
     qspi.call(qspi::RomFunction::FlashEnterCmdXip, [0; 4], sram, 0);
     assert!(qspi.xip_on());
     assert_eq!(qspi.read_xip(0x1000), 0x0302_0100);
     assert_eq!(qspi.read_xip(0x1000 + 296), 0x2B2A_2928);
     // Erase: the 4 KB sector only, with a 64 KB block command for aligned blocks.
-    qspi.call(
+    let done = qspi.call(
         qspi::RomFunction::FlashRangeErase,
         [0x1000, 0x1000, 0x10000, 0xD8],
         sram,
         0,
     );
+    assert_eq!(done, spi_flash::SECTOR_ERASE_NS);
     assert_eq!(qspi.read_xip(0x1000), u32::MAX);
     assert_eq!(qspi.read_xip(0x1000 + 296), u32::MAX);
 }
@@ -202,4 +205,51 @@ fn rp2040_reset_to_usb_boot() {
     assert_eq!(core.read(MAIN_CTRL, Width::Word), Ok(1), "USB boot mode");
     core.write(AIRCR, Width::Word, 0x05FA_0004).unwrap();
     assert_eq!(core.read(MAIN_CTRL, Width::Word), Ok(0), "a normal boot");
+}
+
+/// A ROM flash function takes the flash's time (datasheet 2.8.3.1.3: the ROM polls the
+/// flash's status register): core 0 erasing two sectors stays in the ROM, running, for
+/// 2 x 45 ms of virtual time; halted there its PC is the ROM's, a step leaves it there,
+/// and resumed it returns to its caller only when the flash is done.
+#[test]
+fn rp2040_rom_flash_functions_take_the_flash_time() {
+    const DHCSR: u32 = 0xE000_EDF0;
+    const HALT: u32 = 0xA05F_0003;
+    const STEP: u32 = 0xA05F_0005;
+    const RUN: u32 = 0xA05F_0001;
+    const BKPT_AT: u32 = 0x2000_0000;
+    const MS: u64 = 1_000_000;
+    let mut chip = MultiCore::rp2040();
+    let core = chip.core(0).unwrap();
+    core.write(DHCSR, Width::Word, HALT).unwrap();
+    core.write(BKPT_AT, Width::Half, 0xBE00).unwrap();
+    let table = core.read(0x14, Width::Half).unwrap();
+    let entry = (0..7)
+        .map(|index| table + 4 * index)
+        .find(|&at| core.read(at, Width::Half).unwrap() == u32::from(qspi::code(b"RE")))
+        .map(|at| core.read(at + 2, Width::Half).unwrap() & !1)
+        .unwrap();
+    for (register, value) in [0x2000, 0x2000, 0x10000, 0xD8].into_iter().enumerate() {
+        core.set_core_register(register as u32, value);
+    }
+    core.set_core_register(14, BKPT_AT | 1);
+    core.set_core_register(15, entry);
+    let start = core.now_ns();
+    core.write(DHCSR, Width::Word, RUN).unwrap();
+    core.advance_to(start + 40 * MS);
+    assert!(!core.core_status().halted, "still in the ROM, running");
+    core.write(DHCSR, Width::Word, HALT).unwrap();
+    assert_eq!(
+        core.core_register(15),
+        Some(entry + 2),
+        "waiting in the ROM"
+    );
+    core.write(DHCSR, Width::Word, STEP).unwrap();
+    assert_eq!(core.core_register(15), Some(entry + 2), "a step stays");
+    core.write(DHCSR, Width::Word, RUN).unwrap();
+    core.advance_to(start + 2 * spi_flash::SECTOR_ERASE_NS - MS);
+    assert!(!core.core_status().halted, "the second sector is not done");
+    core.advance_to(start + 2 * spi_flash::SECTOR_ERASE_NS + MS);
+    assert!(core.core_status().halted, "returned to the BKPT");
+    assert_eq!(core.core_register(15), Some(BKPT_AT));
 }
