@@ -195,9 +195,7 @@ FAMILIES = [
     # Through the boot ROM: the data goes to SRAM (64 AP writes a page), which the
     # debugger may write while the ROM programs the previous data.
     Family("rp2040", "firmware-rp2040.elf", 0x1000_0000, 256, 400_000, 64, 0, 45_000_000,
-           "W25Q16JV class: 0.4 ms a 256-byte page, 45 ms a 4 KB sector",
-           "the simulated boot ROM's calls end in no virtual time, whatever the flash's "
-           "busy time: the loads below are not bound by the flash, and no limit applies"),
+           "W25Q16JV class: 0.4 ms a 256-byte page, 45 ms a 4 KB sector"),
 ]
 SWCLK_HZ = 4_000_000
 # One AP write: 8 request, 1 turnaround, 3 ACK, 1 turnaround, 32 data, 1 parity clocks
