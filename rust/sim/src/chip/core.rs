@@ -535,8 +535,8 @@ pub fn can_run(uc: &Emulator) -> bool {
         return false;
     }
     let pc = program_counter(uc);
-    !(memory_map::in_flash(system, pc) && system.soc.flash_busy_at(pc))
-        && !system.soc.core_waits_at(pc)
+    let stalled = memory_map::in_flash(system, pc) && system.soc.flash_busy_at(pc);
+    !(stalled || system.soc.core_waits_at(pc))
 }
 
 pub fn program_counter(uc: &Emulator) -> u32 {
