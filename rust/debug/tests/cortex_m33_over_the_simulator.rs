@@ -36,23 +36,8 @@ fn attached_as_a_generic_cortex_m33_that_breaks_and_steps() {
         symbol("reset_handler") & !1
     );
     let blink_step = symbol("blink_step") & !1;
-    session
-        .set_breakwatch(BreakWatch::Hardware, blink_step, 2)
-        .unwrap();
-    session.resume(false).unwrap();
-    assert_eq!(
-        wait_halt(&mut session),
-        HaltReason::Breakpoint {
-            address: blink_step
-        }
-    );
-    // Out of the way to step (as gdb does).
-    session
-        .clear_breakwatch(BreakWatch::Hardware, blink_step, 2)
-        .unwrap();
-    session.resume(true).unwrap();
-    assert_eq!(wait_halt(&mut session), HaltReason::Step);
-    let pc = session.read_register(15).unwrap();
+    simulated::run_to(&mut session, blink_step);
+    let pc = simulated::step(&mut session);
     assert!(pc > blink_step && pc < blink_step + 8, "{pc:#x}");
     // The registers move both ways (r4 is callee-saved: the program's own).
     session.write_register(4, 0x1234_5678).unwrap();
@@ -197,21 +182,8 @@ fn nonsecure_debugging_of_a_part_without_secure_debug() {
     assert!(session.read_register(42).is_err());
     // Run control as ever.
     let blink_step = symbol("blink_step") & !1;
-    session
-        .set_breakwatch(BreakWatch::Hardware, blink_step, 2)
-        .unwrap();
-    session.resume(false).unwrap();
-    assert_eq!(
-        wait_halt(&mut session),
-        HaltReason::Breakpoint {
-            address: blink_step
-        }
-    );
-    session
-        .clear_breakwatch(BreakWatch::Hardware, blink_step, 2)
-        .unwrap();
-    session.resume(true).unwrap();
-    assert_eq!(wait_halt(&mut session), HaltReason::Step);
+    simulated::run_to(&mut session, blink_step);
+    simulated::step(&mut session);
     let mut out = String::new();
     session.chip_command("security", "", &mut out).unwrap();
     assert!(

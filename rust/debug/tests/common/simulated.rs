@@ -1,9 +1,10 @@
 //! The set-up the engine's tests against one simulated chip share: the chip on SWD, the
-//! probe's clock from the host's, the scan and attach, waiting for a halt, and the test
+//! probe's clock from the host's, the scan and attach, waiting for a halt, running to a
+//! breakpoint and stepping, and the test
 //! firmware (tests/firmware) with its symbols.
 
 use adi::Clock;
-use debug::{HaltReason, HaltStatus, Session};
+use debug::{BreakWatch, HaltReason, HaltStatus, Session};
 use sim::Sim;
 use sim::chip::Chip;
 use std::path::{Path, PathBuf};
@@ -91,6 +92,26 @@ pub fn wait_halt(session: &mut Session<Wire, HostClock>) -> HaltReason {
         }
     }
     panic!("the core did not halt");
+}
+
+/// Runs to a hardware breakpoint at `address`, checks that is why the core halted, and
+/// takes the breakpoint out again (as gdb does before it steps).
+pub fn run_to(session: &mut Session<Wire, HostClock>, address: u32) {
+    session
+        .set_breakwatch(BreakWatch::Hardware, address, 2)
+        .unwrap();
+    session.resume(false).unwrap();
+    assert_eq!(wait_halt(session), HaltReason::Breakpoint { address });
+    session
+        .clear_breakwatch(BreakWatch::Hardware, address, 2)
+        .unwrap();
+}
+
+/// One instruction step; the PC it stopped at.
+pub fn step(session: &mut Session<Wire, HostClock>) -> u32 {
+    session.resume(true).unwrap();
+    assert_eq!(wait_halt(session), HaltReason::Step);
+    session.read_register(15).unwrap()
 }
 
 /// The test firmware's build directory, built once for all the tests of a file (they run
