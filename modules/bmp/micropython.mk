@@ -12,6 +12,9 @@
 #   BMP_CARGO_NO_DEFAULT=1  only BMP_CARGO_FEATURES, without the root package's default
 #                        features (every subsystem and chip family): a board that must
 #                        leave some out to fit lists what it keeps (docs/boards.md)
+#   BMP_CARGO_PROFILE    Cargo profile of the Rust archive for an MCU triple (default
+#                        release; board-gpio builds default to board: the engine for size,
+#                        the SWD/JTAG bit loop for speed, Cargo.toml)
 #   BMP_WHOLE_ARCHIVE=1  link the Rust archive with --whole-archive (ports whose link line
 #                        puts LDFLAGS before the objects: qemu, stm32)
 
@@ -29,7 +32,9 @@ ifneq ($(filter board-gpio,$(BMP_CARGO_FEATURES)),)
 SRC_USERMOD_C += $(BMP_MOD_DIR)/bmp_board_gpio.c
 SRC_USERMOD_C += $(BMP_MOD_DIR)/bmp_board_usb_dap.c
 SRC_USERMOD_C += $(BMP_MOD_DIR)/bmp_board_factory.c
+BMP_CARGO_PROFILE ?= board
 endif
+BMP_CARGO_PROFILE ?= release
 
 BMP_RUST_DIR := $(abspath $(BUILD))/rust
 BMP_RUST_LIB := $(BMP_RUST_DIR)/libbmp.a
@@ -52,7 +57,7 @@ $(BMP_RUST_LIB): $(HEADER_BUILD)/qstrdefs.generated.h $(HEADER_BUILD)/root_point
 	$(Q)mkdir -p $(BMP_RUST_DIR)
 	$(Q)printf '%s\n' $(filter -I% -D% -std=%,$(CFLAGS)) > $(BMP_CFLAGS_FILE).new
 	$(Q)cmp -s $(BMP_CFLAGS_FILE).new $(BMP_CFLAGS_FILE) || mv $(BMP_CFLAGS_FILE).new $(BMP_CFLAGS_FILE)
-	+$(Q)BMP_MPY_CFLAGS=$(BMP_CFLAGS_FILE) BMP_MPY_PORT_DIR=$(CURDIR) BMP_MPY_BUILD_DIR=$(abspath $(BUILD)) \
+	+$(Q)BMP_CARGO_PROFILE=$(BMP_CARGO_PROFILE) BMP_MPY_CFLAGS=$(BMP_CFLAGS_FILE) BMP_MPY_PORT_DIR=$(CURDIR) BMP_MPY_BUILD_DIR=$(abspath $(BUILD)) \
 		$(BMP_TOP)/tools/cargo-staticlib $(BMP_RUST_DIR) $@ "$(BMP_RUST_TARGET)" "$(BMP_CARGO_FEATURES)" \
 		$(if $(filter 1,$(BMP_CARGO_NO_DEFAULT)),no-default)
 
