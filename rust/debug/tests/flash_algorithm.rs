@@ -158,12 +158,12 @@ fn probe_rs_stm32f1_algorithm_writes_at_any_offset_and_erases_what_it_must() {
 }
 
 #[test]
-fn probe_rs_stm32f4_algorithm_flashes_a_chip_without_a_driver() {
+fn probe_rs_stm32f4_algorithm_flashes_in_place_of_the_driver() {
     let image = firmware();
     let yaml = probe_rs_yaml::algorithm("STM32F4_Series.yaml", "stm32f4xx_1024");
     let mut session = attached(Variant::Stm32f407vg);
-    // The F4 has no engine driver here yet: the algorithm's device is its only flash,
-    // and the RAM is given.
+    // The algorithm's device takes the place of the STM32F4 driver's flash region; the
+    // RAM is given.
     use_algorithm(&mut session, &yaml, Some((0x2000_0000, 0x2_0000))).unwrap();
     flash(&mut session, 0x0800_0000, &image);
     assert_eq!(read(&mut session, 0x0800_0000, image.len()), image);
