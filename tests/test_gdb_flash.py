@@ -44,6 +44,24 @@ def counts(transcript, occurrence):
     return tuple(int(value) for value in found.groups())
 
 
+def check_every_step(run, steps):
+    """After each (elf, expected) step's load: compare-sections matched, the flash report
+    grew by `expected` (unchanged, erased, mass erases, programmed: counts()), and the
+    program ran to blink_step."""
+    previous = (0, 0, 0, 0)
+    for index, (elf, expected) in enumerate(steps):
+        compare = run.output("compare-sections", index)
+        assert "MIS-MATCHED" not in compare and "matched" in compare, \
+            f"step {index} ({elf.name}): compare-sections\n{run}"
+        now = counts(run, index)
+        added = tuple(after - before for after, before in zip(now, previous))
+        assert added == expected, f"step {index} ({elf.name}): report {added}\n{run}"
+        previous = now
+        stopped = run.output("continue", index)
+        assert re.search(r"^Breakpoint \d+, (0x[0-9a-f]+ in )?blink_step \(", stopped,
+                         re.MULTILINE), f"step {index} ({elf.name}): did not run\n{run}"
+
+
 def test_every_kind_of_load(unix_micropython, tmp_path, firmware):
     symbols = firmware_symbols(firmware)
     header = subprocess.run(["arm-none-eabi-readelf", "-h", str(firmware / "firmware.elf")],
@@ -86,18 +104,7 @@ def test_every_kind_of_load(unix_micropython, tmp_path, firmware):
     finally:
         probe.close()
 
-    previous = (0, 0, 0, 0)
-    for index, (elf, expected) in enumerate(steps):
-        compare = run.output("compare-sections", index)
-        assert "MIS-MATCHED" not in compare and "matched" in compare, \
-            f"step {index} ({elf.name}): compare-sections\n{run}"
-        now = counts(run, index)
-        added = tuple(after - before for after, before in zip(now, previous))
-        assert added == expected, f"step {index} ({elf.name}): report {added}\n{run}"
-        previous = now
-        stopped = run.output("continue", index)
-        assert re.search(r"^Breakpoint \d+, (0x[0-9a-f]+ in )?blink_step \(", stopped,
-                         re.MULTILINE), f"step {index} ({elf.name}): did not run\n{run}"
+    check_every_step(run, steps)
     assert "Last CRC: on the target's core" in run.output("monitor flash_report", 0), f"{run}"
 
 
@@ -170,15 +177,4 @@ def test_every_kind_of_load_in_an_h743_sector(unix_micropython, tmp_path, firmwa
         run = probe.gdb(commands, elf=original, timeout=170)
     finally:
         probe.close()
-    previous = (0, 0, 0, 0)
-    for index, (elf, expected) in enumerate(steps):
-        compare = run.output("compare-sections", index)
-        assert "MIS-MATCHED" not in compare and "matched" in compare, \
-            f"step {index} ({elf.name}): compare-sections\n{run}"
-        now = counts(run, index)
-        added = tuple(after - before for after, before in zip(now, previous))
-        assert added == expected, f"step {index} ({elf.name}): report {added}\n{run}"
-        previous = now
-        stopped = run.output("continue", index)
-        assert re.search(r"^Breakpoint \d+, (0x[0-9a-f]+ in )?blink_step \(", stopped,
-                         re.MULTILINE), f"step {index} ({elf.name}): did not run\n{run}"
+    check_every_step(run, steps)

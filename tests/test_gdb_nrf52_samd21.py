@@ -10,6 +10,7 @@ import re
 import pytest
 
 from helpers.gdb import BmpProbe, build_firmware
+from helpers.openocd import read_symbols
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -27,20 +28,12 @@ def firmware():
     return build_firmware()
 
 
-def symbols_of(listing):
-    symbols = {}
-    for line in listing.read_text().splitlines():
-        fields = line.split()
-        if len(fields) == 3:
-            symbols[fields[2]] = int(fields[0], 16)
-    return symbols
-
 
 @pytest.mark.parametrize("chip", sorted(CHIPS))
 def test_load_compare_break_step_monitor(chip, firmware, tmp_path, request):
     image, scan_line, commands = CHIPS[chip]
     elf = firmware / f"{image}.elf"
-    symbols = symbols_of(firmware / f"{image}.nm")
+    symbols = read_symbols(firmware / f"{image}.nm")
     micropython = request.getfixturevalue("unix_micropython")
     probe = BmpProbe(micropython, tmp_path, chip=chip)
     try:

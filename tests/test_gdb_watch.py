@@ -11,6 +11,7 @@ import re
 import pytest
 
 from helpers.gdb import BmpProbe, build_firmware
+from helpers.openocd import read_symbols
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -29,19 +30,11 @@ def firmware():
     return build_firmware()
 
 
-def symbols_of(listing):
-    symbols = {}
-    for line in listing.read_text().splitlines():
-        fields = line.split()
-        if len(fields) == 3:
-            symbols[fields[2]] = int(fields[0], 16)
-    return symbols
-
 
 @pytest.mark.parametrize("chip", sorted(CHIPS))
 def test_watch_rwatch_awatch_and_refusals(chip, firmware, tmp_path, unix_micropython):
     image, comparators = CHIPS[chip]
-    symbols = symbols_of(firmware / f"{image}.nm")
+    symbols = read_symbols(firmware / f"{image}.nm")
     counter, watched = symbols["counter"], symbols["watched_value"]
     too_many = [f"watch *(int *){SPARE_RAM + 4 * slot:#x}" for slot in range(comparators + 1)]
     commands = ["load", "break blink_step", "continue", "delete",
