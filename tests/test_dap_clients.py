@@ -6,6 +6,7 @@ import os
 import pathlib
 import re
 import socket
+import struct
 import subprocess
 import time
 
@@ -64,8 +65,19 @@ class DapServer:
         self.process.wait(timeout=10)
 
     def output(self):
-        """What the probe printed, once it is closed."""
-        self.close()
+        """What the probe printed, once it is closed. The server prints a client's counters
+        when it notices the hang-up, at its next poll, which may come after the client has
+        exited; so first one more exchange: the server takes a new client from the listen
+        backlog only after it has hung up the previous one, so an answer means the counters
+        are out. The process is killed before this client closes (no counters of its own)."""
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=30) as client:
+                client.sendall(struct.pack("<IHBB", 0x00504144, 2, 1, 0) + b"\x00\x02")
+                header = client.recv(8, socket.MSG_WAITALL)
+                assert len(header) == 8 and header[6] == 2, header
+                self.close()
+        except OSError:
+            self.close()  # the probe died or stopped serving: its output says why
         return self.process.stdout.read().decode()
 
 
