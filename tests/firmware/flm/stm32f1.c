@@ -46,12 +46,6 @@ __attribute__((section("DevDscr"), used)) const struct FlashDevice FlashDevice =
 #define DATA_MAGIC 0x600DF00Du
 __attribute__((section(".data"), used)) uint32_t data_magic = DATA_MAGIC;
 
-static uint32_t static_base_word(void) {
-    uint32_t value;
-    __asm__ volatile ("ldr %0, [r9]" : "=r" (value));
-    return value;
-}
-
 static int wait_done(void) {
     while (FLASH_SR & SR_BSY) {
     }

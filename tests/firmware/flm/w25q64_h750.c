@@ -104,12 +104,6 @@ __attribute__((section("DevDscr"), used)) const struct FlashDevice FlashDevice =
 #define DATA_MAGIC 0x0590F1A5u
 __attribute__((section(".data"), used)) uint32_t data_magic = DATA_MAGIC;
 
-static uint32_t static_base_word(void) {
-    uint32_t value;
-    __asm__ volatile ("ldr %0, [r9]" : "=r" (value));
-    return value;
-}
-
 // Pin `pin` of the port at `port` to alternate function `af`, very high speed.
 static void alternate(uint32_t port, uint32_t pin, uint32_t af) {
     REG(port + MODER) = (REG(port + MODER) & ~(3u << (2 * pin))) | MODE_ALTERNATE << (2 * pin);
