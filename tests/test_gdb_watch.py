@@ -46,7 +46,9 @@ def test_watch_rwatch_awatch_and_refusals(chip, firmware, tmp_path, unix_micropy
                 "watch counter", "continue", "print counter"]
     with BmpProbe(unix_micropython, tmp_path, chip=chip, debug=True) as probe:
         run = probe.gdb(probe.connect() + commands, elf=firmware / f"{image}.elf", timeout=150)
-        probe.settle()
+        # The probe prints a reply before it sends it: the last refusal's reply is in its
+        # output (and every earlier line with it) once the collector has read that far.
+        probe.wait_for_output(re.escape(f"E.no free watchpoint: all {comparators} DWT"), 30)
         log = probe.log()
     assert re.search(r"^Breakpoint 1, (0x[0-9a-f]+ in )?blink_step \(", run.output("continue"),
                      re.MULTILINE), f"{run}"

@@ -208,6 +208,6 @@ def test_monitor_traceswo_shows_the_itm_text_on_the_probes_console(unix_micropyt
         assert "[decode [CHANNEL_NR ...]] or disable" in \
             transcript.output("monitor traceswo bogus"), transcript
         assert "Trace disabled" in transcript.output("monitor traceswo disable"), transcript
-        assert "itm: counter " in probe.log(), probe.log()[-2000:]
+        assert probe.wait_for_output(r"itm: counter ", 30), probe.log()[-2000:]
     finally:
         probe.close()

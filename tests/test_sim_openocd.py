@@ -287,7 +287,9 @@ def test_swd_break_step_counter(start, firmware):
     openocd.command(f"rwp 0x{watched:08x}")
 
     openocd.command("resume")
-    time.sleep(0.5)
+    # Running on: the counter moves twice more (a comparator left set would stop it).
+    openocd.wait_for_word(symbols["counter"], lambda counter: counter > second + 2,
+                          "counter increasing while running")
     if openocd.state() != "running":
         openocd.fail("the core is not running after resume with no breakpoint")
     openocd.command("halt")
@@ -303,7 +305,8 @@ def test_swd_break_step_counter(start, firmware):
     marker = 0xF0000000
     openocd.command(f"mww 0x{symbols['counter']:08x} 0x{marker:08x}")
     openocd.command("reset run")
-    time.sleep(0.3)
+    openocd.wait_for_word(symbols["counter"], lambda counter: counter < marker,
+                          "the start-up code wiping the marker after `reset run`")
     if openocd.state() != "running":
         openocd.fail("the core is not running after `reset run`")
     openocd.command("halt")

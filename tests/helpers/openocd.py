@@ -322,6 +322,17 @@ class OpenOcd:
             self.fail(f"unexpected `reg pc` answer: {output!r}")
         return int(match.group(1), 16)
 
+    def wait_for_word(self, address, done, what, timeout=30):
+        """Read the word at `address` (mdw, the core may be running) until done(value);
+        returns that value. Fails, saying `what` was awaited, after `timeout` s."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = self.read_word(address)
+            if done(value):
+                return value
+            if time.monotonic() > deadline:
+                self.fail(f"{what}: still 0x{value:08x} at 0x{address:08x} after {timeout} s")
+
     def state(self):
         """The target's state: halted, running, reset, ..."""
         return self.command("[target current] curstate").strip()
