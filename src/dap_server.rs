@@ -275,15 +275,21 @@ impl DapServer {
         {
             crate::host::report_statistics(self.pins());
             if std::env::var("BMP_SIM_STATISTICS").is_ok_and(|value| value == "1") {
+                use core::sync::atomic::AtomicU32;
+                // Idle waits a socket ended since the last report (woken by a request).
+                static WAKEUPS: AtomicU32 = AtomicU32::new(0);
+                let wakeups = crate::mpy::stream::socket_wakeups();
+                let woken = wakeups.wrapping_sub(WAKEUPS.swap(wakeups, Ordering::Relaxed));
                 let traffic = self.traffic;
                 eprintln!(
-                    "bmp dap: packet_size={} packet_count={} requests={} largest_request={} largest_response={} most_waiting={}",
+                    "bmp dap: packet_size={} packet_count={} requests={} largest_request={} largest_response={} most_waiting={} woken={}",
                     self.transport.packet_size(),
                     PACKET_COUNT,
                     traffic.requests,
                     traffic.largest_request,
                     traffic.largest_response,
                     traffic.most_waiting,
+                    woken,
                 );
             }
         }

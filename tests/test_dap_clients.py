@@ -250,3 +250,24 @@ def test_pyocd_keeps_requests_in_flight_at_512(dap_server, tmp_path):
     assert 256 < response <= 512, output
     # More than one request was waiting for the probe at once: pipelined.
     assert waiting >= 2, output
+
+
+def test_a_request_wakes_the_sleeping_probe(dap_server):
+    """The host probe sleeps in time.sleep() between polls; a request that arrives then
+    ends its wait (bmp_stream_idle_wait_us) instead of waiting out the port's 500 us
+    slice, which once added up to 0.5 ms to every OpenOCD round trip. `woken` counts the
+    waits a socket ended: each of these one-at-a-time requests arrives while the probe
+    waits (or is being served), so most of them wake it."""
+    server = dap_server()
+    requests = 40
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as client:
+        for _ in range(requests):
+            client.sendall(struct.pack("<IHBB", 0x00504144, 2, 1, 0) + b"\x00\xff")
+            header = client.recv(8, socket.MSG_WAITALL)
+            assert len(header) == 8 and header[6] == 2, header
+            payload = client.recv(struct.unpack("<H", header[4:6])[0], socket.MSG_WAITALL)
+            assert payload == b"\x00\x02\x00\x04", payload  # DAP_Info 0xFF: 1024
+    output = server.output()
+    found = re.search(rf"bmp dap: .*requests={requests} .* woken=(\d+)", output)
+    assert found, output
+    assert int(found.group(1)) >= requests // 2, output

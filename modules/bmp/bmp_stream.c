@@ -163,3 +163,72 @@ void bmp_stream_close(mp_obj_t stream) {
         nlr_pop();
     }
 }
+
+// Idle waits that a server's socket ended (the host's time.sleep; 0 elsewhere).
+static uint32_t socket_wakeups;
+
+uint32_t bmp_stream_socket_wakeups(void) {
+    return socket_wakeups;
+}
+
+#if BMP_IDLE_WAIT_ON_SOCKETS
+#include <sys/select.h>
+
+// The file descriptor of a server's socket to wait on, or -1: its client's while one is
+// connected, else its listener's (a newcomer waits in the backlog while a client is served,
+// connection.rs, so the listener is not watched then: it would stay readable).
+static int server_fd(bmp_root_t listener, bmp_root_t stream) {
+    mp_obj_t object = *bmp_stream_root(stream);
+    if (object == MP_OBJ_NULL) {
+        object = *bmp_stream_root(listener);
+    }
+    if (object == MP_OBJ_NULL) {
+        return -1;
+    }
+    // A user's stream may be a Python class whose ioctl raises: then there is no fd.
+    int fd = -1;
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        const mp_stream_p_t *protocol = mp_get_stream(object);
+        int error = 0;
+        if (protocol != NULL && protocol->ioctl != NULL) {
+            mp_uint_t result = protocol->ioctl(object, MP_STREAM_GET_FILENO, 0, &error);
+            if (result != MP_STREAM_ERROR) {
+                fd = (int)result;
+            }
+        }
+        nlr_pop();
+    }
+    return fd;
+}
+
+// MICROPY_INTERNAL_WFE of the host build: wait up to `us` microseconds, or until the GDB
+// or CMSIS-DAP server's socket has something to read (a request, a client, a hang-up).
+void bmp_stream_idle_wait_us(unsigned int us) {
+    const bmp_root_t servers[2][2] = {
+        { BMP_ROOT_GDB_LISTENER, BMP_ROOT_GDB_STREAM },
+        { BMP_ROOT_DAP_LISTENER, BMP_ROOT_DAP_STREAM },
+    };
+    fd_set readable;
+    FD_ZERO(&readable);
+    int highest = -1;
+    for (size_t i = 0; i < 2; ++i) {
+        int fd = server_fd(servers[i][0], servers[i][1]);
+        if (fd >= 0 && fd < FD_SETSIZE) {
+            FD_SET(fd, &readable);
+            highest = fd > highest ? fd : highest;
+        }
+    }
+    if (highest < 0) {
+        mp_hal_delay_us(us);
+        return;
+    }
+    struct timeval timeout = { .tv_sec = 0, .tv_usec = us };
+    MP_THREAD_GIL_EXIT();
+    int ready = select(highest + 1, &readable, NULL, NULL, &timeout);
+    MP_THREAD_GIL_ENTER();
+    if (ready > 0) {
+        ++socket_wakeups;
+    }
+}
+#endif

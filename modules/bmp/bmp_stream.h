@@ -28,5 +28,7 @@ mp_int_t bmp_stream_read(mp_obj_t stream, uint8_t *buffer, size_t size);
 mp_int_t bmp_stream_write(mp_obj_t stream, const uint8_t *data, size_t size);
 mp_int_t bmp_stream_write_some(mp_obj_t stream, const uint8_t *data, size_t size);
 void bmp_stream_close(mp_obj_t stream);
+// How many of the host's idle waits a server's socket ended (0 on boards).
+uint32_t bmp_stream_socket_wakeups(void);
 
 #endif // BMP_STREAM_H

@@ -105,5 +105,12 @@ pub fn close(stream: Obj) {
     unsafe { sys::bmp_stream_close(stream.raw()) };
 }
 
+/// How many of the host's idle waits (time.sleep) a GDB or CMSIS-DAP server's socket
+/// ended early; 0 on boards, whose waits end at an interrupt.
+pub fn socket_wakeups() -> u32 {
+    // SAFETY: reads a counter of the C glue.
+    unsafe { sys::bmp_stream_socket_wakeups() }
+}
+
 /// The errno of "nothing to read yet".
 pub const EAGAIN: isize = sys::MP_EAGAIN as isize;
