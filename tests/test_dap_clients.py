@@ -256,12 +256,13 @@ def test_a_request_wakes_the_sleeping_probe(dap_server):
     """The host probe sleeps in time.sleep() between polls; a request that arrives then
     ends its wait (bmp_stream_idle_wait_us) instead of waiting out the port's 500 us
     slice, which once added up to 0.5 ms to every OpenOCD round trip. `woken` counts the
-    waits a socket ended: each of these one-at-a-time requests arrives while the probe
-    waits (or is being served), so most of them wake it."""
+    waits a socket ended. The client pauses before each request, so the probe is asleep
+    when it comes; only one arriving just as a slice times out is found without a wake."""
     server = dap_server()
-    requests = 40
+    requests = 20
     with socket.create_connection(("127.0.0.1", server.port), timeout=30) as client:
         for _ in range(requests):
+            time.sleep(0.002)  # the probe goes back to sleep
             client.sendall(struct.pack("<IHBB", 0x00504144, 2, 1, 0) + b"\x00\xff")
             header = client.recv(8, socket.MSG_WAITALL)
             assert len(header) == 8 and header[6] == 2, header

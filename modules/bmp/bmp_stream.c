@@ -171,7 +171,7 @@ uint32_t bmp_stream_socket_wakeups(void) {
     return socket_wakeups;
 }
 
-#if BMP_IDLE_WAIT_ON_SOCKETS
+#ifdef BMP_IDLE_WAIT_ON_SOCKETS
 #include <sys/select.h>
 
 // The file descriptor of a server's socket to wait on, or -1: its client's while one is

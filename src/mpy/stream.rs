@@ -106,7 +106,8 @@ pub fn close(stream: Obj) {
 }
 
 /// How many of the host's idle waits (time.sleep) a GDB or CMSIS-DAP server's socket
-/// ended early; 0 on boards, whose waits end at an interrupt.
+/// ended early (boards' waits end at an interrupt).
+#[cfg(feature = "host")]
 pub fn socket_wakeups() -> u32 {
     // SAFETY: reads a counter of the C glue.
     unsafe { sys::bmp_stream_socket_wakeups() }
