@@ -12,37 +12,19 @@ import time
 
 import pytest
 
+from helpers.openocd import build_firmware, free_port, read_symbols, run_cmsis_dap_openocd
+
 TOP = pathlib.Path(__file__).resolve().parent.parent
 VENV = TOP / "build" / "venv"
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def openocd_paths():
-    import glob
-    found = glob.glob(str(VENV / "lib" / "python3*" / "site-packages" / "openocd_esp32"))
-    assert found, "openocd-esp32 is not installed in build/venv (tools/prereqs)"
-    root = pathlib.Path(found[0])
-    return root / "bin" / "openocd", root / "share" / "openocd" / "scripts"
-
-
 @pytest.fixture(scope="session")
-def firmware(top):
-    build = top / "build" / "firmware"
-    subprocess.run(["make", "-s", "-C", str(top / "tests" / "firmware"), f"BUILD={build}"], check=True)
-    return build
+def firmware():
+    return build_firmware()
 
 
 def symbol(firmware, name):
-    for line in (firmware / "firmware.nm").read_text().splitlines():
-        fields = line.split()
-        if len(fields) == 3 and fields[2] == name:
-            return int(fields[0], 16)
-    raise KeyError(name)
+    return read_symbols(firmware / "firmware.nm")[name]
 
 
 class DapServer:
@@ -95,21 +77,8 @@ def dap_server(unix_micropython):
         server.close()
 
 
-def openocd(port, transport, commands, timeout=60):
-    binary, scripts = openocd_paths()
-    arguments = [str(binary), "-s", str(scripts),
-                 "-c", "adapter driver cmsis-dap", "-c", "cmsis-dap backend tcp",
-                 "-c", "cmsis-dap tcp host 127.0.0.1", "-c", f"cmsis-dap tcp port {port}",
-                 "-c", f"transport select {transport}", "-c", "adapter speed 4000",
-                 # No servers of its own: tests running at once would fight over 3333.
-                 "-c", "gdb_port disabled", "-c", "tcl_port disabled",
-                 "-c", "telnet_port disabled",
-                 "-f", "target/stm32f1x.cfg", "-c", "init"]
-    for command in commands:
-        arguments += ["-c", command]
-    arguments += ["-c", "shutdown"]
-    result = subprocess.run(arguments, capture_output=True, text=True, timeout=timeout)
-    return result.stdout + result.stderr
+def openocd(port, transport, commands):
+    return run_cmsis_dap_openocd(port, commands, transport)
 
 
 def test_openocd_flashes_and_debugs_over_swd(dap_server, firmware):

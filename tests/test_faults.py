@@ -16,7 +16,8 @@ import pytest
 
 from helpers.faults import KINDS, Campaign, DapProbe, classify_gdb, run_openocd
 from helpers.gdb import BmpProbe, build_firmware, find_gdb, run_gdb, GDB_SETTINGS
-from helpers.openocd import OutputCollector, find_openocd, free_port, stop_process
+from helpers.openocd import (OutputCollector, cmsis_dap_arguments, find_openocd, free_port,
+                             stop_process)
 
 RATE = 1e-3
 LOADS = 2
@@ -123,13 +124,9 @@ def test_openocd_killed_during_flash_writes(unix_micropython, firmware, tmp_path
     server = DapProbe(unix_micropython, port, {}, tmp_path)
     try:
         for _ in range(3):
-            arguments = [str(binary), "-s", str(scripts), "-c", "gdb port disabled",
-                         "-c", "tcl port disabled", "-c", "telnet port disabled",
-                         "-c", "adapter driver cmsis-dap", "-c", "cmsis-dap backend tcp",
-                         "-c", "cmsis-dap tcp host 127.0.0.1", "-c", f"cmsis-dap tcp port {port}",
-                         "-c", "transport select swd", "-f", "target/stm32f1x.cfg",
-                         "-c", "init", "-c", "reset halt",
-                         "-c", f"flash write_image erase {firmware / 'bench.elf'}", "-c", "shutdown"]
+            arguments = cmsis_dap_arguments(
+                port, ["reset halt", f"flash write_image erase {firmware / 'bench.elf'}"],
+                openocd=(binary, scripts))
             openocd = subprocess.Popen(arguments, cwd=tmp_path, stdin=subprocess.DEVNULL,
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(chance.uniform(0.5, 3.0))

@@ -15,6 +15,7 @@ import re
 
 import pytest
 
+from helpers.openocd import build_firmware
 from test_dap_clients import DapServer, pyocd
 
 pytestmark = pytest.mark.timeout(300)
@@ -32,12 +33,8 @@ CHIPS = [
 
 
 @pytest.fixture(scope="module")
-def firmware(top):
-    import subprocess
-    build = top / "build" / "firmware"
-    subprocess.run(["make", "-s", "-C", str(top / "tests" / "firmware"), f"BUILD={build}"],
-                   check=True)
-    return build
+def firmware():
+    return build_firmware()
 
 
 @pytest.mark.parametrize("chip, target, image, base, options", CHIPS,

@@ -12,8 +12,7 @@ import time
 
 import pytest
 
-from helpers.openocd import (OpenOcd, SimServer, build_firmware, build_sim, find_openocd,
-                             read_symbols, remote_bitbang_config)
+from helpers.openocd import SimPairs, build_firmware, build_sim, log_has, read_symbols
 
 CHIP = "stm32f103c8"
 FLASH_BASE = 0x08000000
@@ -61,32 +60,19 @@ def bmp_sim():
     return build_sim()
 
 
-@pytest.fixture(scope="session")
-def openocd_install():
-    return find_openocd()
-
-
 @pytest.fixture
-def start(bmp_sim, openocd_install, tmp_path):
+def start(bmp_sim, tmp_path):
     """start(transport, firmware, real_time=False) -> (sim, openocd); both stopped after."""
-    running = []
+    pairs = SimPairs(bmp_sim, tmp_path)
 
     def start_pair(transport, firmware_file, chip=CHIP, extra_config=(), real_time=False):
         # bmp-sim keeps the wall clock unless told otherwise; the tests that do not wait on
         # OpenOCD's clock run in virtual time, deterministically.
-        sim = SimServer(bmp_sim, chip, firmware_file,
-                        extra=[] if real_time else ["--virtual-time"])
-        running.append(sim)
-        binary, scripts = openocd_install
-        openocd = OpenOcd(binary, scripts,
-                          remote_bitbang_config(sim.port, transport, extra=extra_config),
-                          cwd=tmp_path)
-        running.append(openocd)
-        return sim, openocd
+        return pairs.start(chip, firmware_file, [] if real_time else ["--virtual-time"],
+                           transport, extra=extra_config)
 
     yield start_pair
-    for process in reversed(running):
-        process.close()
+    pairs.close()
 
 
 def scramble(value):
@@ -100,11 +86,6 @@ def scramble(value):
 def compute(value):
     """The firmware's compute(): scramble(value) + 3 * value, modulo 2**32."""
     return (scramble(value) + 3 * value) & 0xFFFFFFFF
-
-
-def log_has(openocd, pattern, what):
-    if re.search(pattern, openocd.log(), re.IGNORECASE | re.MULTILINE) is None:
-        openocd.fail(f"OpenOCD's log does not show {what} (pattern {pattern!r})")
 
 
 def halt_at(openocd, address, name):

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from helpers.openocd import (OpenOcd, SimServer, break_and_step, build_firmware, build_sim,
-                             find_openocd, read_symbols, remote_bitbang_config, write_and_verify)
+from helpers.openocd import (SimPairs, break_and_step, build_firmware, build_sim, log_has,
+                             read_symbols, write_and_verify)
 
 FLASH_BASE = 0x08000000
 WAIT_HALT_MS = 10000
@@ -43,15 +43,10 @@ def bmp_sim():
     return build_sim(release=True)
 
 
-@pytest.fixture(scope="session")
-def openocd_install():
-    return find_openocd()
-
-
 @pytest.fixture
-def start(bmp_sim, openocd_install, tmp_path):
+def start(bmp_sim, tmp_path):
     """start(chip, firmware) -> (sim, openocd) with target/stm32f4x.cfg over SWD."""
-    running = []
+    pairs = SimPairs(bmp_sim, tmp_path)
 
     def start_pair(chip, firmware_file=None):
         # The wall clock: stm32f2x writes a whole 16 KB sector (write_image pads to the
@@ -59,24 +54,10 @@ def start(bmp_sim, openocd_install, tmp_path):
         # at most 10 s of wall time for its loader to program 8192 half-words (16 us each)
         # and halt. With time passing only on the wire's clock, those polls give the core
         # too little time; on the wall clock the optimised simulator keeps up.
-        sim = SimServer(bmp_sim, chip, firmware_file, extra=["--real-time"])
-        running.append(sim)
-        binary, scripts = openocd_install
-        openocd = OpenOcd(binary, scripts,
-                          remote_bitbang_config(sim.port, "swd", speed_khz=2000,
-                                                target="target/stm32f4x.cfg"),
-                          cwd=tmp_path)
-        running.append(openocd)
-        return sim, openocd
+        return pairs.start(chip, firmware_file, speed_khz=2000, target="target/stm32f4x.cfg")
 
     yield start_pair
-    for process in reversed(running):
-        process.close()
-
-
-def log_has(openocd, pattern, what):
-    if re.search(pattern, openocd.log(), re.IGNORECASE | re.MULTILINE) is None:
-        openocd.fail(f"OpenOCD's log does not show {what} (pattern {pattern!r})")
+    pairs.close()
 
 
 def test_f407_flash_break_step(start, firmware):

@@ -10,8 +10,8 @@ import re
 
 import pytest
 
-from helpers.openocd import (OpenOcd, SimServer, break_and_step, build_firmware, build_sim,
-                             find_openocd, read_symbols, write_and_verify)
+from helpers.openocd import (SimPairs, break_and_step, build_firmware, build_sim, log_has,
+                             read_symbols, write_and_verify)
 
 WAIT_HALT_MS = 10000
 FLASH_TIMEOUT = 120
@@ -40,44 +40,20 @@ def bmp_sim():
     return build_sim(release=True)
 
 
-@pytest.fixture(scope="session")
-def openocd_install():
-    return find_openocd()
-
-
 @pytest.fixture
-def start(bmp_sim, openocd_install, tmp_path):
+def start(bmp_sim, tmp_path):
     """start(chip, firmware, before) -> (sim, openocd) with target/stm32h7x.cfg over SWD;
     `before` are commands before the target configuration (set DUAL_BANK 1)."""
-    running = []
+    pairs = SimPairs(bmp_sim, tmp_path)
 
     def start_pair(chip, firmware_file=None, before=()):
         # The wall clock, as for the F4: the stm32h7x driver waits on its own clock for
         # erases (1 s per sector at x64) and for its loader.
-        sim = SimServer(bmp_sim, chip, firmware_file, extra=["--real-time"])
-        running.append(sim)
-        binary, scripts = openocd_install
-        config = [
-            "adapter driver remote_bitbang",
-            "remote_bitbang host 127.0.0.1",
-            f"remote_bitbang port {sim.port}",
-            "transport select swd",
-            *before,
-            "source [find target/stm32h7x.cfg]",
-            "adapter speed 2000",
-        ]
-        openocd = OpenOcd(binary, scripts, config, cwd=tmp_path)
-        running.append(openocd)
-        return sim, openocd
+        return pairs.start(chip, firmware_file, speed_khz=2000, target="target/stm32h7x.cfg",
+                           before=before)
 
     yield start_pair
-    for process in reversed(running):
-        process.close()
-
-
-def log_has(openocd, pattern, what):
-    if re.search(pattern, openocd.log(), re.IGNORECASE | re.MULTILINE) is None:
-        openocd.fail(f"OpenOCD's log does not show {what} (pattern {pattern!r})")
+    pairs.close()
 
 
 def test_h743_flash_break_step(start, firmware):

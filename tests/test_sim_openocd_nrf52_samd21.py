@@ -12,8 +12,7 @@ import time
 
 import pytest
 
-from helpers.openocd import (OpenOcd, SimServer, build_firmware, build_sim, find_openocd,
-                             read_symbols, remote_bitbang_config)
+from helpers.openocd import SimPairs, build_firmware, build_sim, log_has, read_symbols
 
 WAIT_HALT_MS = 10000
 FLASH_TIMEOUT = 300
@@ -48,35 +47,16 @@ def bmp_sim():
     return build_sim(release=True)
 
 
-@pytest.fixture(scope="session")
-def openocd_install():
-    return find_openocd()
-
-
 @pytest.fixture
-def start(bmp_sim, openocd_install, tmp_path):
+def start(bmp_sim, tmp_path):
     """start(chip, firmware) -> (sim, openocd) with the chip's stock configuration."""
-    running = []
+    pairs = SimPairs(bmp_sim, tmp_path)
 
     def start_pair(chip, firmware_file=None):
-        sim = SimServer(bmp_sim, chip, firmware_file, extra=["--real-time"])
-        running.append(sim)
-        binary, scripts = openocd_install
-        config = CHIPS[chip][0]
-        openocd = OpenOcd(binary, scripts,
-                          remote_bitbang_config(sim.port, "swd", speed_khz=1000, target=config),
-                          cwd=tmp_path)
-        running.append(openocd)
-        return sim, openocd
+        return pairs.start(chip, firmware_file, speed_khz=1000, target=CHIPS[chip][0])
 
     yield start_pair
-    for process in reversed(running):
-        process.close()
-
-
-def log_has(openocd, pattern, what):
-    if re.search(pattern, openocd.log(), re.IGNORECASE | re.MULTILINE) is None:
-        openocd.fail(f"OpenOCD's log does not show {what} (pattern {pattern!r})")
+    pairs.close()
 
 
 def flash_break_step(openocd, elf, symbols):

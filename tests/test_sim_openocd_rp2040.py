@@ -11,8 +11,7 @@ import re
 
 import pytest
 
-from helpers.openocd import (OpenOcd, SimServer, build_firmware, build_sim, find_openocd,
-                             read_symbols)
+from helpers.openocd import SimPairs, build_firmware, build_sim, log_has, read_symbols
 
 # SW-DP DPIDR (DPv2, multi-drop), DLPIDR per core (TINSTANCE 0 and 1), SYSINFO CHIP_ID of
 # a B2 part, SIO CPUID (RP2040 datasheet 2.3.4, 2.20.2, 2.3.1.7).
@@ -40,25 +39,9 @@ def bmp_sim():
 
 @pytest.fixture
 def rp2040(bmp_sim, tmp_path):
-    binary, scripts = find_openocd()
-    sim = SimServer(bmp_sim, "rp2040", extra=["--real-time"])
-    config = [
-        "adapter driver remote_bitbang",
-        "remote_bitbang host 127.0.0.1",
-        f"remote_bitbang port {sim.port}",
-        "transport select swd",
-        "source [find target/rp2040.cfg]",
-        "adapter speed 2000",
-    ]
-    openocd = OpenOcd(binary, scripts, config, cwd=tmp_path)
-    yield sim, openocd
-    openocd.close()
-    sim.close()
-
-
-def log_has(openocd, pattern, what):
-    if re.search(pattern, openocd.log(), re.IGNORECASE | re.MULTILINE) is None:
-        openocd.fail(f"OpenOCD's log does not show {what} (pattern {pattern!r})")
+    pairs = SimPairs(bmp_sim, tmp_path)
+    yield pairs.start("rp2040", speed_khz=2000, target="target/rp2040.cfg")
+    pairs.close()
 
 
 def test_rp2040_both_cores_identify_and_reset_halt(rp2040):

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from helpers.openocd import build_firmware, find_openocd, free_port
+from helpers.openocd import build_firmware, free_port, run_cmsis_dap_openocd
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -39,18 +39,7 @@ def dap_probe(unix_micropython, firmware):
 
 
 def openocd(port, commands, timeout=90):
-    binary, scripts = find_openocd()
-    arguments = [str(binary), "-s", str(scripts),
-                 "-c", "adapter driver cmsis-dap", "-c", "cmsis-dap backend tcp",
-                 "-c", "cmsis-dap tcp host 127.0.0.1", "-c", f"cmsis-dap tcp port {port}",
-                 "-c", "transport select swd", "-c", "adapter speed 4000",
-                 "-c", "gdb_port disabled", "-c", "tcl_port disabled",
-                 "-c", "telnet_port disabled", "-f", "target/stm32f1x.cfg", "-c", "init"]
-    for command in commands:
-        arguments += ["-c", command]
-    arguments += ["-c", "shutdown"]
-    result = subprocess.run(arguments, capture_output=True, text=True, timeout=timeout)
-    return result.stdout + result.stderr
+    return run_cmsis_dap_openocd(port, commands, timeout=timeout)
 
 
 def itm_text(data, port=0):

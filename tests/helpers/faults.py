@@ -29,7 +29,8 @@ import subprocess
 import time
 
 from helpers.gdb import BmpProbe, run_gdb
-from helpers.openocd import OutputCollector, find_openocd, free_port, stop_process, tail
+from helpers.openocd import (OutputCollector, cmsis_dap_arguments, find_openocd, free_port,
+                             stop_process, tail)
 
 # bmp-sim's fault options, one kind per campaign.
 KINDS = ["wait", "fault", "no-answer", "read-parity", "power-off"]
@@ -200,15 +201,7 @@ class DapProbe:
 def run_openocd(binary, scripts, port, commands, cwd, timeout=OPENOCD_TIMEOUT):
     """OpenOCD on the dap probe at `port`: init, `commands`, shutdown. (log, exit status or
     None when it did not finish)."""
-    arguments = [str(binary), "-s", str(scripts), "-c", "gdb port disabled",
-                 "-c", "tcl port disabled", "-c", "telnet port disabled",
-                 "-c", "adapter driver cmsis-dap", "-c", "cmsis-dap backend tcp",
-                 "-c", "cmsis-dap tcp host 127.0.0.1", "-c", f"cmsis-dap tcp port {port}",
-                 "-c", "transport select swd", "-c", "adapter speed 4000",
-                 "-f", "target/stm32f1x.cfg", "-c", "init", "-c", "reset halt"]
-    for command in commands:
-        arguments += ["-c", command]
-    arguments += ["-c", "shutdown"]
+    arguments = cmsis_dap_arguments(port, ["reset halt", *commands], openocd=(binary, scripts))
     try:
         result = subprocess.run(arguments, cwd=cwd, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

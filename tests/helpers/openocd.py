@@ -366,18 +366,74 @@ class OpenOcd:
 
 
 def remote_bitbang_config(port, transport, speed_khz=1000, extra=(),
-                          target="target/stm32f1x.cfg"):
+                          target="target/stm32f1x.cfg", before=()):
     """OpenOCD configuration for a simulated chip (the STM32F1 unless `target` says
-    otherwise) on a remote_bitbang server."""
+    otherwise) on a remote_bitbang server; `before` goes ahead of the target's file (set
+    DUAL_BANK 1), `extra` after it."""
     return [
         "adapter driver remote_bitbang",
         "remote_bitbang host 127.0.0.1",
         f"remote_bitbang port {port}",
         f"transport select {transport}",
+        *before,
         f"source [find {target}]",
         f"adapter speed {speed_khz}",
         *extra,
     ]
+
+
+class SimPairs:
+    """bmp-sim serving a chip over remote_bitbang and OpenOCD on its port, started in pairs
+    (the `start` fixtures of the test_sim_openocd* files); close() stops them all."""
+
+    def __init__(self, bmp_sim, cwd):
+        self.bmp_sim, self.cwd = bmp_sim, cwd
+        self.running = []
+
+    def start(self, chip, firmware_file=None, sim_extra=("--real-time",), transport="swd",
+              **config):
+        """(sim, openocd); `config` goes to remote_bitbang_config."""
+        sim = SimServer(self.bmp_sim, chip, firmware_file, extra=list(sim_extra))
+        self.running.append(sim)
+        binary, scripts = find_openocd()
+        openocd = OpenOcd(binary, scripts, remote_bitbang_config(sim.port, transport, **config),
+                          cwd=self.cwd)
+        self.running.append(openocd)
+        return sim, openocd
+
+    def close(self):
+        for process in reversed(self.running):
+            process.close()
+
+
+def log_has(openocd, pattern, what):
+    """Fail unless OpenOCD's log matches `pattern` (case-insensitive, per line)."""
+    if re.search(pattern, openocd.log(), re.IGNORECASE | re.MULTILINE) is None:
+        openocd.fail(f"OpenOCD's log does not show {what} (pattern {pattern!r})")
+
+
+def cmsis_dap_arguments(port, commands, transport="swd", target="target/stm32f1x.cfg",
+                        openocd=None):
+    """OpenOCD's command line (`openocd`: binary and scripts, find_openocd's by default) for
+    the probe's `dap` server at `port` (cmsis-dap backend tcp): init, `commands`, shutdown.
+    No servers of its own: tests running at once would fight over 3333."""
+    binary, scripts = openocd or find_openocd()
+    arguments = [str(binary), "-s", str(scripts),
+                 "-c", "adapter driver cmsis-dap", "-c", "cmsis-dap backend tcp",
+                 "-c", "cmsis-dap tcp host 127.0.0.1", "-c", f"cmsis-dap tcp port {port}",
+                 "-c", f"transport select {transport}", "-c", "adapter speed 4000",
+                 "-c", "gdb_port disabled", "-c", "tcl_port disabled",
+                 "-c", "telnet_port disabled", "-f", target, "-c", "init"]
+    for command in commands:
+        arguments += ["-c", command]
+    return arguments + ["-c", "shutdown"]
+
+
+def run_cmsis_dap_openocd(port, commands, transport="swd", timeout=60):
+    """OpenOCD (cmsis_dap_arguments) run to its end: what it printed, stdout then stderr."""
+    result = subprocess.run(cmsis_dap_arguments(port, commands, transport), capture_output=True,
+                            text=True, timeout=timeout)
+    return result.stdout + result.stderr
 
 
 def write_and_verify(openocd, elf, timeout):
