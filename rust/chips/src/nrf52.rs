@@ -120,14 +120,15 @@ pub fn recover(ports: &mut dyn AccessPorts) -> Result<(), Error> {
     };
     ports.write_ap(ap, CTRL_AP_ERASEALL, 0)?;
     ports.write_ap(ap, CTRL_AP_ERASEALL, 1)?;
-    let start = ports.now_micros();
-    while ports.read_ap(ap, CTRL_AP_ERASEALLSTATUS)? != 0 {
-        if ports.now_micros().saturating_sub(start) > RECOVER_TIMEOUT_MICROS {
-            return Err(Error::Timeout {
-                address: FLASH_BASE,
-            });
-        }
-    }
+    adi::deadline::poll(
+        ports,
+        |ports| ports.now_micros(),
+        RECOVER_TIMEOUT_MICROS,
+        Error::Timeout {
+            address: FLASH_BASE,
+        },
+        |ports| Ok((ports.read_ap(ap, CTRL_AP_ERASEALLSTATUS)? == 0).then_some(())),
+    )?;
     ports.write_ap(ap, CTRL_AP_RESET, 1)?;
     ports.write_ap(ap, CTRL_AP_RESET, 0)?;
     ports.write_ap(ap, CTRL_AP_ERASEALL, 0)?;

@@ -5,6 +5,7 @@
 use crate::memory_map::{Flash, MemoryMap, Region};
 use crate::stm32::{KEYS, KeyLock, OPTION_KEYS};
 use crate::{Command, Error, Family, Identity, Part, Protection};
+use adi::registers::MemoryMapped;
 use adi::{Memory, poll_memory};
 use core::fmt::Write;
 
@@ -26,48 +27,153 @@ const SECTOR_SIZE: u32 = 128 * 1024;
 /// A 256-bit flash word: the program unit (RM0433 4.3.9).
 const FLASH_WORD: usize = 32;
 
-/// The flash interface; bank 2's KEYR, CR, SR, CCR are bank 1's plus 0x100 (RM0433 4.9).
-const FLASH_INTERFACE: u32 = 0x5200_2000;
+/// The flash interface's key registers (RM0433 4.9.2, 4.9.3); bank 2's KEYR, CR, SR and
+/// CCR are bank 1's plus 0x100 (RM0433 4.9).
+const FLASH_KEYR: u32 = 0x5200_2004;
+const FLASH_OPTKEYR: u32 = 0x5200_2008;
 const BANK_REGISTERS: u32 = 0x100;
-const KEYR: u32 = 0x04;
-const OPTKEYR: u32 = 0x08;
-const CR: u32 = 0x0C;
-const SR: u32 = 0x10;
-const CCR: u32 = 0x14;
-const OPTCR: u32 = 0x18;
-const OPTSR_CUR: u32 = 0x1C;
-const OPTSR_PRG: u32 = 0x20;
 
-/// FLASH_CR (RM0433 4.9.4): LOCK 0, PG 1, SER 2, BER 3, PSIZE [5:4], START 7, SNB [10:8].
-const CR_LOCK: u32 = 1 << 0;
-const CR_PG: u32 = 1 << 1;
-const CR_SER: u32 = 1 << 2;
-const CR_BER: u32 = 1 << 3;
 /// x64 parallelism: the fastest program and erase (DS12110 table 53), for a supply of
 /// 1.8 V and more (RM0433 4.3.8).
-const CR_PSIZE_X64: u32 = 0b11 << 4;
-const CR_START: u32 = 1 << 7;
-const CR_SNB_SHIFT: u32 = 8;
+const PSIZE_X64: u8 = 0b11;
 
-/// FLASH_SR (RM0433 4.9.5): QW 2 while an operation waits or runs; the error flags.
-const SR_QW: u32 = 1 << 2;
-const SR_WRPERR: u32 = 1 << 17;
-const SR_PGSERR: u32 = 1 << 18;
-const SR_STRBERR: u32 = 1 << 19;
-const SR_INCERR: u32 = 1 << 21;
-const SR_OPERR: u32 = 1 << 22;
-const SR_ERRORS: u32 = 0x07EE_0000;
-/// CCR clears the SR flag at the same position, bits 16-27 (RM0433 4.9.6).
-const CCR_ALL: u32 = 0x0FFF_0000;
+const RDP_LEVEL_0: u8 = 0xAA;
+const RDP_LEVEL_2: u8 = 0xCC;
 
-/// FLASH_OPTCR (RM0433 4.9.7) and FLASH_OPTSR (4.9.8).
-const OPTCR_OPTLOCK: u32 = 1 << 0;
-const OPTCR_OPTSTART: u32 = 1 << 1;
-const OPTSR_OPT_BUSY: u32 = 1 << 0;
-const OPTSR_RDP_SHIFT: u32 = 8;
-const OPTSR_RDP_MASK: u32 = 0xFF << OPTSR_RDP_SHIFT;
-const RDP_LEVEL_0: u32 = 0xAA;
-const RDP_LEVEL_2: u32 = 0xCC;
+adi::register! {
+    /// FLASH_CR1 (RM0433 4.9.4); FLASH_CR2 is 0x100 up.
+    memory FlashCr @ 0x5200_200C {
+        pub lock, set_lock: 0;
+        pub pg, set_pg: 1;
+        pub ser, set_ser: 2;
+        pub ber, set_ber: 3;
+        pub u8, psize, set_psize: 5, 4;
+        pub start, set_start: 7;
+        pub u8, snb, set_snb: 10, 8;
+    }
+}
+
+impl FlashCr {
+    fn locked() -> Self {
+        let mut control = Self::default();
+        control.set_lock(true);
+        control
+    }
+
+    /// Idle with the parallelism set: what the driver leaves after an operation.
+    fn with_psize() -> Self {
+        let mut control = Self::default();
+        control.set_psize(PSIZE_X64);
+        control
+    }
+
+    fn program() -> Self {
+        let mut control = Self::with_psize();
+        control.set_pg(true);
+        control
+    }
+
+    /// Sector erase (SER, SNB), started (START) or not yet (RM0433 4.3.10).
+    fn sector_erase(sector: u8, start: bool) -> Self {
+        let mut control = Self::with_psize();
+        control.set_ser(true);
+        control.set_snb(sector);
+        control.set_start(start);
+        control
+    }
+
+    /// Bank erase (BER), started (START) or not yet.
+    fn bank_erase(start: bool) -> Self {
+        let mut control = Self::with_psize();
+        control.set_ber(true);
+        control.set_start(start);
+        control
+    }
+}
+
+adi::register! {
+    /// FLASH_SR1 (RM0433 4.9.5): QW while an operation waits or runs; the error flags.
+    memory FlashSr @ 0x5200_2010 {
+        pub qw, _: 2;
+        pub wrperr, _: 17;
+        pub pgserr, _: 18;
+        pub strberr, _: 19;
+        pub incerr, _: 21;
+        pub operr, _: 22;
+        pub rdperr, _: 23;
+        pub rdserr, _: 24;
+        pub sneccerr, _: 25;
+        pub dbeccerr, _: 26;
+    }
+}
+
+impl FlashSr {
+    /// WRPERR, PGSERR, STRBERR, INCERR, OPERR, RDPERR, RDSERR, SNECCERR, DBECCERR.
+    fn failed(self) -> bool {
+        self.wrperr()
+            || self.pgserr()
+            || self.strberr()
+            || self.incerr()
+            || self.operr()
+            || self.rdperr()
+            || self.rdserr()
+            || self.sneccerr()
+            || self.dbeccerr()
+    }
+}
+
+adi::register! {
+    /// FLASH_CCR1 (RM0433 4.9.6): a one clears the SR flag at the same position.
+    memory FlashCcr @ 0x5200_2014 {
+        pub u16, flags, set_flags: 27, 16;
+    }
+}
+
+impl FlashCcr {
+    fn all() -> Self {
+        let mut clear = Self::default();
+        clear.set_flags(0xFFF);
+        clear
+    }
+}
+
+adi::register! {
+    /// FLASH_OPTCR (RM0433 4.9.7).
+    memory FlashOptcr @ 0x5200_2018 {
+        pub optlock, set_optlock: 0;
+        pub optstart, set_optstart: 1;
+    }
+}
+
+impl FlashOptcr {
+    fn locked() -> Self {
+        let mut control = Self::default();
+        control.set_optlock(true);
+        control
+    }
+
+    fn start() -> Self {
+        let mut control = Self::default();
+        control.set_optstart(true);
+        control
+    }
+}
+
+adi::register! {
+    /// FLASH_OPTSR_CUR (RM0433 4.9.8): the option bytes in force; OPT_BUSY while they
+    /// change.
+    memory FlashOptsrCur @ 0x5200_201C {
+        pub opt_busy, _: 0;
+        pub u8, rdp, _: 15, 8;
+    }
+}
+
+adi::register! {
+    /// FLASH_OPTSR_PRG (RM0433 4.9.9): the option bytes to program.
+    memory FlashOptsrPrg @ 0x5200_2020 {
+        pub u8, rdp, set_rdp: 15, 8;
+    }
+}
 
 /// DS12110 table 53 maxima at x64 with room: a flash word 200 us, a sector 2 s, a bank
 /// 10 s; an option change with the mass erase of both banks of RDP regression, 30 s.
@@ -100,8 +206,17 @@ const fn sectors(bank: u8) -> Flash {
     }
 }
 
-fn register(bank: u8, offset: u32) -> u32 {
-    FLASH_INTERFACE + u32::from(bank) * BANK_REGISTERS + offset
+/// A bank's copy of a bank 1 register (`R`, or `address` for the key register).
+fn banked(bank: u8, address: u32) -> u32 {
+    address + u32::from(bank) * BANK_REGISTERS
+}
+
+fn store<R: MemoryMapped + Into<u32>>(
+    memory: &mut dyn Memory,
+    bank: u8,
+    value: R,
+) -> Result<(), Error> {
+    Ok(memory.write_word(banked(bank, R::ADDRESS), value.into())?)
 }
 
 impl Family for Stm32H7 {
@@ -171,16 +286,16 @@ impl Family for Stm32H7 {
         let last = (address - region.start + length.max(1) - 1) / SECTOR_SIZE;
         for sector in first..=last {
             let sector_address = region.start + sector * SECTOR_SIZE;
-            let control = CR_SER | CR_PSIZE_X64 | sector << CR_SNB_SHIFT;
-            memory.write_word(register(bank, CR), control)?;
-            memory.write_word(register(bank, CR), control | CR_START)?;
+            let number = sector as u8;
+            store(memory, bank, FlashCr::sector_erase(number, false))?;
+            store(memory, bank, FlashCr::sector_erase(number, true))?;
             let result = finish(
                 &mut memory,
                 bank,
                 sector_address,
                 SECTOR_ERASE_TIMEOUT_MICROS,
             );
-            memory.write_word(register(bank, CR), CR_PSIZE_X64)?;
+            store(memory, bank, FlashCr::with_psize())?;
             result?;
         }
         Ok(())
@@ -208,9 +323,9 @@ impl Family for Stm32H7 {
             return Err(Error::OutsideFlash { address });
         }
         unlock(&mut memory, bank)?;
-        memory.write_word(register(bank, CR), CR_PG | CR_PSIZE_X64)?;
+        store(memory, bank, FlashCr::program())?;
         let result = program_runs(&mut memory, bank, address, data);
-        memory.write_word(register(bank, CR), CR_PSIZE_X64)?;
+        store(memory, bank, FlashCr::with_psize())?;
         result
     }
 
@@ -220,14 +335,14 @@ impl Family for Stm32H7 {
         let banks: &[u8] = if part.variant != 0 { &[0, 1] } else { &[0] };
         for &bank in banks {
             unlock(&mut memory, bank)?;
-            memory.write_word(register(bank, CR), CR_BER | CR_PSIZE_X64)?;
-            memory.write_word(register(bank, CR), CR_BER | CR_PSIZE_X64 | CR_START)?;
+            store(memory, bank, FlashCr::bank_erase(false))?;
+            store(memory, bank, FlashCr::bank_erase(true))?;
         }
         let mut result = Ok(());
         for &bank in banks {
             let start = FLASH_BASE + u32::from(bank) * BANK_SIZE;
             let finished = finish(&mut memory, bank, start, BANK_ERASE_TIMEOUT_MICROS);
-            memory.write_word(register(bank, CR), CR_PSIZE_X64)?;
+            store(memory, bank, FlashCr::with_psize())?;
             result = result.and(finished);
         }
         result
@@ -236,15 +351,15 @@ impl Family for Stm32H7 {
     fn done(&self, part: &Part, memory: &mut dyn Memory) -> Result<(), Error> {
         let banks: &[u8] = if part.variant != 0 { &[0, 1] } else { &[0] };
         for &bank in banks {
-            memory.write_word(register(bank, CR), CR_LOCK)?;
+            store(memory, bank, FlashCr::locked())?;
         }
         Ok(())
     }
 
     /// RDP in FLASH_OPTSR_CUR (RM0433 4.5.3): 0xAA level 0, 0xCC level 2, else level 1.
     fn protection(&self, _: &Part, memory: &mut dyn Memory) -> Result<Protection, Error> {
-        let options = memory.read_word(FLASH_INTERFACE + OPTSR_CUR)?;
-        Ok(match (options & OPTSR_RDP_MASK) >> OPTSR_RDP_SHIFT {
+        let options = FlashOptsrCur::from(memory.read_word(FlashOptsrCur::ADDRESS)?);
+        Ok(match options.rdp() {
             RDP_LEVEL_0 => Protection::None,
             RDP_LEVEL_2 => Protection::Permanent {
                 what: "RDP level 2",
@@ -263,18 +378,18 @@ impl Family for Stm32H7 {
             return Err(Error::PermanentlyProtected { what });
         }
         KeyLock {
-            keyr: FLASH_INTERFACE + OPTKEYR,
+            keyr: FLASH_OPTKEYR,
             keys: OPTION_KEYS,
-            control: FLASH_INTERFACE + OPTCR,
-            bit: OPTCR_OPTLOCK,
+            control: FlashOptcr::ADDRESS,
+            bit: FlashOptcr::locked().into(),
             set_when_unlocked: false,
             still_locked: Error::Locked,
         }
         .unlock(&mut *memory)?;
-        let options = memory.read_word(FLASH_INTERFACE + OPTSR_PRG)?;
-        let level_0 = options & !OPTSR_RDP_MASK | RDP_LEVEL_0 << OPTSR_RDP_SHIFT;
-        memory.write_word(FLASH_INTERFACE + OPTSR_PRG, level_0)?;
-        memory.write_word(FLASH_INTERFACE + OPTCR, OPTCR_OPTSTART)?;
+        let mut options: FlashOptsrPrg = (&mut memory).load()?;
+        options.set_rdp(RDP_LEVEL_0);
+        (&mut memory).store(options)?;
+        (&mut memory).store(FlashOptcr::start())?;
         let waited = poll_memory(
             &mut memory,
             OPTION_TIMEOUT_MICROS,
@@ -282,11 +397,11 @@ impl Family for Stm32H7 {
                 address: FLASH_BASE,
             },
             |memory| {
-                let status = memory.read_word(FLASH_INTERFACE + OPTSR_CUR)?;
-                Ok((status & OPTSR_OPT_BUSY == 0).then_some(()))
+                let status: FlashOptsrCur = memory.load()?;
+                Ok((!status.opt_busy()).then_some(()))
             },
         );
-        memory.write_word(FLASH_INTERFACE + OPTCR, OPTCR_OPTLOCK)?;
+        (&mut memory).store(FlashOptcr::locked())?;
         waited
     }
 
@@ -328,10 +443,10 @@ fn check_protection(part: &Part, memory: &mut dyn Memory) -> Result<(), Error> {
 /// reset, RM0433 4.5.1).
 fn unlock<M: Memory>(memory: &mut M, bank: u8) -> Result<(), Error> {
     KeyLock {
-        keyr: register(bank, KEYR),
+        keyr: banked(bank, FLASH_KEYR),
         keys: KEYS,
-        control: register(bank, CR),
-        bit: CR_LOCK,
+        control: banked(bank, FlashCr::ADDRESS),
+        bit: FlashCr::locked().into(),
         set_when_unlocked: false,
         still_locked: Error::Locked,
     }
@@ -377,19 +492,19 @@ fn program_runs<M: Memory>(
 /// Wait for QW to clear, then report and clear the error flags (RM0433 4.7).
 fn finish<M: Memory>(memory: &mut M, bank: u8, address: u32, timeout: u64) -> Result<(), Error> {
     let status = poll_memory(memory, timeout, Error::Timeout { address }, |memory| {
-        let status = memory.read_word(register(bank, SR))?;
-        Ok((status & SR_QW == 0).then_some(status))
+        let status = FlashSr::from(memory.read_word(banked(bank, FlashSr::ADDRESS))?);
+        Ok((!status.qw()).then_some(status))
     })?;
-    if status & SR_ERRORS == 0 {
+    if !status.failed() {
         return Ok(());
     }
-    memory.write_word(register(bank, CCR), CCR_ALL)?;
+    memory.write_word(banked(bank, FlashCcr::ADDRESS), FlashCcr::all().into())?;
     let message = match status {
-        _ if status & SR_WRPERR != 0 => return Err(Error::WriteProtected { address }),
-        _ if status & SR_PGSERR != 0 => "flash programming sequence error (PGSERR)",
-        _ if status & SR_STRBERR != 0 => "flash word written twice (STRBERR)",
-        _ if status & SR_INCERR != 0 => "flash word written out of order (INCERR)",
-        _ if status & SR_OPERR != 0 => "flash operation error (OPERR)",
+        _ if status.wrperr() => return Err(Error::WriteProtected { address }),
+        _ if status.pgserr() => "flash programming sequence error (PGSERR)",
+        _ if status.strberr() => "flash word written twice (STRBERR)",
+        _ if status.incerr() => "flash word written out of order (INCERR)",
+        _ if status.operr() => "flash operation error (OPERR)",
         _ => "flash error (RDPERR, RDSERR or ECC)",
     };
     Err(Error::Family {
