@@ -13,110 +13,190 @@
 
 use core::fmt::Write;
 use debug::rtt::{Descriptor, Found, MAX_CHANNELS, Rtt};
+use heapless::Vec;
 
-const SUBCOMMANDS: [&str; 9] = [
-    "enable", "disable", "status", "channel", "ident", "ram", "poll", "cblock", "help",
+/// One subcommand: its name (matched by prefix), what runs it with the words after the
+/// name, and its usage for `rtt help` (empty: not listed).
+struct Subcommand {
+    name: &'static str,
+    run: fn(&mut Rtt, Words<'_>, &mut dyn Write) -> Result<(), &'static str>,
+    usage: &'static str,
+}
+
+type Words<'a> = core::str::SplitWhitespace<'a>;
+
+const SUBCOMMANDS: [Subcommand; 9] = [
+    Subcommand {
+        name: "enable",
+        run: |rtt, _, out| enable(rtt, true, out),
+        usage: "enable",
+    },
+    Subcommand {
+        name: "disable",
+        run: |rtt, _, out| enable(rtt, false, out),
+        usage: "disable",
+    },
+    Subcommand {
+        name: "status",
+        run: |rtt, _, out| {
+            status(rtt, out);
+            Ok(())
+        },
+        usage: "status",
+    },
+    Subcommand {
+        name: "channel",
+        run: channel,
+        usage: "channel [N...]",
+    },
+    Subcommand {
+        name: "ident",
+        run: ident,
+        usage: "ident [STR]",
+    },
+    Subcommand {
+        name: "ram",
+        run: ram_range,
+        usage: "ram [START END]",
+    },
+    Subcommand {
+        name: "poll",
+        run: poll_limits,
+        usage: "poll [MAX MIN ERRS]",
+    },
+    Subcommand {
+        name: "cblock",
+        run: |rtt, _, out| {
+            cblock(rtt, out);
+            Ok(())
+        },
+        usage: "cblock",
+    },
+    Subcommand {
+        name: "help",
+        run: |_, _, out| {
+            help(out);
+            Ok(())
+        },
+        usage: "",
+    },
 ];
 
 /// Run `rtt ARGUMENTS`; Err with the text for the user.
 pub fn run(arguments: &str, rtt: &mut Rtt, out: &mut dyn Write) -> Result<(), &'static str> {
     let mut words = arguments.split_whitespace();
     let Some(word) = words.next() else {
-        rtt.enable(true);
-        let _ = writeln!(out, "RTT enabled");
-        return Ok(());
+        return enable(rtt, true, out);
     };
-    let mut matches = SUBCOMMANDS.iter().filter(|name| name.starts_with(word));
-    let (Some(&subcommand), None) = (matches.next(), matches.next()) else {
+    let mut matches = SUBCOMMANDS
+        .iter()
+        .filter(|subcommand| subcommand.name.starts_with(word));
+    let (Some(subcommand), None) = (matches.next(), matches.next()) else {
         return Err("rtt: unknown or ambiguous subcommand (monitor rtt help lists them)");
     };
-    match subcommand {
-        "enable" => {
-            rtt.enable(true);
-            let _ = writeln!(out, "RTT enabled");
-        }
-        "disable" => {
-            rtt.enable(false);
-            let _ = writeln!(out, "RTT disabled");
-        }
-        "status" => status(rtt, out),
-        "channel" => {
-            let mut numbers = [0u32; 2 * MAX_CHANNELS];
-            let mut count = 0;
-            for word in words {
-                let number = word.parse().map_err(|_| "rtt channel: numbers 0..15")?;
-                *numbers
-                    .get_mut(count)
-                    .ok_or("rtt channel: too many numbers")? = number;
-                count += 1;
-            }
-            let selection = (count > 0).then_some(&numbers[..count]);
-            rtt.select_channels(selection).map_err(
-                |_| "rtt channel: numbers 0..15 of listed channels (up first, then down)",
-            )?;
-            channels(rtt, out);
-        }
-        "ident" => {
-            let mut ident = [0u8; 16];
-            let text = words.next().unwrap_or("");
-            if text.len() >= ident.len() {
-                return Err("rtt ident: 1 to 15 characters");
-            }
-            for (slot, byte) in ident.iter_mut().zip(text.bytes()) {
-                *slot = if byte == b'_' { b' ' } else { byte };
-            }
-            rtt.config
-                .set_ident(&ident[..text.len()])
-                .map_err(|_| "rtt ident: 1 to 15 characters")?;
-            rtt.search_again();
-            let _ = writeln!(out, "RTT ident: {}", Ident(rtt.config.ident()));
-        }
-        "ram" => {
-            let range = match (words.next(), words.next()) {
-                (None, _) => None,
-                (Some(start), Some(end)) => Some((
-                    parse_hex(start).ok_or("rtt ram: START END in hex")?,
-                    parse_hex(end).ok_or("rtt ram: START END in hex")?,
-                )),
-                (Some(_), None) => return Err("rtt ram: START END in hex, or nothing"),
-            };
-            rtt.config
-                .set_scan_range(range)
-                .map_err(|_| "rtt ram: END must be above START")?;
-            rtt.search_again();
-            ram(rtt, out);
-        }
-        "poll" => {
-            let mut values = [0u32; 3];
-            let mut count = 0;
-            for word in words {
-                let value = word
-                    .parse()
-                    .map_err(|_| "rtt poll: MAX MIN ERRS (numbers)")?;
-                *values.get_mut(count).ok_or("rtt poll: MAX MIN ERRS")? = value;
-                count += 1;
-            }
-            match count {
-                0 => {}
-                3 => rtt
-                    .config
-                    .set_poll(values[0], values[1], values[2])
-                    .map_err(|_| "rtt poll: MAX MIN ERRS with 1 <= MIN <= MAX")?,
-                _ => return Err("rtt poll: MAX MIN ERRS"),
-            }
-            poll(rtt, out);
-        }
-        "cblock" => cblock(rtt, out),
-        _ => help(out),
+    (subcommand.run)(rtt, words, out)
+}
+
+fn enable(rtt: &mut Rtt, on: bool, out: &mut dyn Write) -> Result<(), &'static str> {
+    rtt.enable(on);
+    let _ = writeln!(out, "RTT {}", if on { "enabled" } else { "disabled" });
+    Ok(())
+}
+
+/// Numbers in decimal, at most `N` of them.
+fn parse_numbers<const N: usize>(
+    words: Words<'_>,
+    bad: &'static str,
+    too_many: &'static str,
+) -> Result<Vec<u32, N>, &'static str> {
+    let mut numbers = Vec::new();
+    for word in words {
+        numbers
+            .push(word.parse().map_err(|_| bad)?)
+            .map_err(|_| too_many)?;
     }
+    Ok(numbers)
+}
+
+fn channel(rtt: &mut Rtt, words: Words<'_>, out: &mut dyn Write) -> Result<(), &'static str> {
+    let numbers: Vec<u32, { 2 * MAX_CHANNELS }> = parse_numbers(
+        words,
+        "rtt channel: numbers 0..15",
+        "rtt channel: too many numbers",
+    )?;
+    let selection = (!numbers.is_empty()).then_some(&numbers[..]);
+    rtt.select_channels(selection)
+        .map_err(|_| "rtt channel: numbers 0..15 of listed channels (up first, then down)")?;
+    channels(rtt, out);
+    Ok(())
+}
+
+fn ident(rtt: &mut Rtt, mut words: Words<'_>, out: &mut dyn Write) -> Result<(), &'static str> {
+    let mut ident = [0u8; 16];
+    let text = words.next().unwrap_or("");
+    if text.len() >= ident.len() {
+        return Err("rtt ident: 1 to 15 characters");
+    }
+    for (slot, byte) in ident.iter_mut().zip(text.bytes()) {
+        *slot = if byte == b'_' { b' ' } else { byte };
+    }
+    rtt.config
+        .set_ident(&ident[..text.len()])
+        .map_err(|_| "rtt ident: 1 to 15 characters")?;
+    rtt.search_again();
+    let _ = writeln!(out, "RTT ident: {}", Ident(rtt.config.ident()));
+    Ok(())
+}
+
+fn ram_range(rtt: &mut Rtt, mut words: Words<'_>, out: &mut dyn Write) -> Result<(), &'static str> {
+    let range = match (words.next(), words.next()) {
+        (None, _) => None,
+        (Some(start), Some(end)) => Some((
+            parse_hex(start).ok_or("rtt ram: START END in hex")?,
+            parse_hex(end).ok_or("rtt ram: START END in hex")?,
+        )),
+        (Some(_), None) => return Err("rtt ram: START END in hex, or nothing"),
+    };
+    rtt.config
+        .set_scan_range(range)
+        .map_err(|_| "rtt ram: END must be above START")?;
+    rtt.search_again();
+    ram(rtt, out);
+    Ok(())
+}
+
+fn poll_limits(rtt: &mut Rtt, words: Words<'_>, out: &mut dyn Write) -> Result<(), &'static str> {
+    let values: Vec<u32, 3> = parse_numbers(
+        words,
+        "rtt poll: MAX MIN ERRS (numbers)",
+        "rtt poll: MAX MIN ERRS",
+    )?;
+    match values[..] {
+        [] => {}
+        [max, min, errors] => rtt
+            .config
+            .set_poll(max, min, errors)
+            .map_err(|_| "rtt poll: MAX MIN ERRS with 1 <= MIN <= MAX")?,
+        _ => return Err("rtt poll: MAX MIN ERRS"),
+    }
+    poll(rtt, out);
     Ok(())
 }
 
 fn help(out: &mut dyn Write) {
-    let _ = writeln!(
-        out,
-        "rtt [enable|disable|status|channel [N...]|ident [STR]|ram [START END]|poll [MAX MIN ERRS]|cblock]"
-    );
+    let _ = write!(out, "rtt [");
+    let listed = SUBCOMMANDS
+        .iter()
+        .filter(|subcommand| !subcommand.usage.is_empty());
+    for (index, subcommand) in listed.enumerate() {
+        let _ = write!(
+            out,
+            "{}{}",
+            if index > 0 { "|" } else { "" },
+            subcommand.usage
+        );
+    }
+    let _ = writeln!(out, "]");
 }
 
 struct Ident<'a>(&'a [u8]);
@@ -319,5 +399,23 @@ mod tests {
         assert_eq!(rtt.config.ident(), b"SEGGER RTT");
         assert_eq!(rtt.config.scan_range, None);
         assert_eq!(rtt.config.max_poll_ms, 256);
+    }
+
+    /// Every row but help's is in the usage line; any prefix of one name runs it.
+    #[test]
+    fn help_lists_the_rows_and_prefixes_pick_one() {
+        let mut rtt = Rtt::new();
+        assert_eq!(
+            command(&mut rtt, "help").unwrap(),
+            "rtt [enable|disable|status|channel [N...]|ident [STR]|ram [START END]|\
+             poll [MAX MIN ERRS]|cblock]\n"
+        );
+        assert_eq!(command(&mut rtt, "dis").unwrap(), "RTT disabled\n");
+        assert!(command(&mut rtt, "c").is_err(), "channel or cblock");
+        assert_eq!(
+            command(&mut rtt, "cb").unwrap(),
+            "rtt: no control block found\n"
+        );
+        assert!(command(&mut rtt, "poll 1 2 3 4").is_err());
     }
 }
