@@ -34,7 +34,7 @@
 //! `finish`; the RAM the algorithm used is not (pyOCD and probe-rs do the same).
 
 use crate::{Algorithm, Error, Function};
-use adi::Memory;
+use adi::{Memory, poll_memory};
 use cortexm::registers::{Dfsr, Dhcsr};
 use cortexm::{Core, PC, XPSR};
 
@@ -791,14 +791,15 @@ impl Runner {
             return Ok(0);
         };
         let limit = u64::from(call.millis.saturating_add(self.slack_ms)) * 1000;
-        let halted = loop {
-            let dhcsr: Dhcsr = memory.load()?;
-            if dhcsr.s_halt() {
-                break true;
-            }
-            if memory.now_micros().saturating_sub(call.started) > limit {
-                break false;
-            }
+        // The limit counts from the call's start; Err(None): it passed.
+        let left = limit.saturating_sub(memory.now_micros().saturating_sub(call.started));
+        let halted = match poll_memory(memory, left, None, |memory| {
+            let dhcsr: Dhcsr = memory.load().map_err(|error| Some(Error::from(error)))?;
+            Ok(dhcsr.s_halt().then_some(()))
+        }) {
+            Ok(()) => true,
+            Err(None) => false,
+            Err(Some(error)) => return Err(error),
         };
         if !halted {
             // Halt with interrupts still masked, then unmask while halted (C1.6.2).
