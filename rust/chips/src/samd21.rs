@@ -16,7 +16,9 @@ const ATMEL: u16 = 0x01F;
 const CORTEX_M0_PLUS: u32 = 0xC60;
 
 /// The DSU's registers as the debugger sees them, its external range at +0x100 (DS 13.11:
-/// the only range a protected device answers): CTRL, STATUSA, STATUSB bytes, DID.
+/// the only range a protected device answers): CTRL, STATUSA, STATUSB bytes, DID. The
+/// three are byte registers, accessed a byte at a time (a word write to CTRL would write
+/// STATUSA too), so their bits are masks rather than `adi::register!` words.
 const DSU_CTRL: u32 = 0x4100_2100;
 const DSU_STATUSA: u32 = 0x4100_2101;
 const DSU_STATUSB: u32 = 0x4100_2102;
@@ -26,25 +28,70 @@ const STATUSA_DONE: u8 = 1 << 0;
 const STATUSA_FAIL: u8 = 1 << 3;
 const STATUSB_PROT: u8 = 1 << 0;
 
-/// NVMCTRL (DS 22.8): CTRLA (command, CMDEX 0xA5), CTRLB (MANW), PARAM, INTFLAG (READY),
-/// STATUS (PROGE, LOCKE, NVME; write one to clear), ADDR (16-bit words).
-const NVMCTRL_CTRLA: u32 = 0x4100_4000;
-const NVMCTRL_CTRLB: u32 = 0x4100_4004;
+/// NVMCTRL (DS 22.8): PARAM (the flash's size) and ADDR (in 16-bit words); CTRLA, CTRLB,
+/// INTFLAG and STATUS below.
 const NVMCTRL_PARAM: u32 = 0x4100_4008;
-const NVMCTRL_INTFLAG: u32 = 0x4100_4014;
-const NVMCTRL_STATUS: u32 = 0x4100_4018;
 const NVMCTRL_ADDR: u32 = 0x4100_401C;
-const CMDEX: u32 = 0xA5 << 8;
-const CMD_ER: u32 = 0x02;
-const CMD_EAR: u32 = 0x05;
-const CMD_WAP: u32 = 0x06;
-const CMD_PBC: u32 = 0x44;
-const CMD_SSB: u32 = 0x45;
-const CTRLB_MANW: u32 = 1 << 7;
-const STATUS_PROGE: u32 = 1 << 2;
-const STATUS_LOCKE: u32 = 1 << 3;
-const STATUS_NVME: u32 = 1 << 4;
-const STATUS_ERRORS: u32 = STATUS_PROGE | STATUS_LOCKE | STATUS_NVME;
+/// CTRLA.CMD commands (DS 22.8.1 table 22-1): erase row, erase auxiliary row, write
+/// auxiliary page, page buffer clear, set security bit.
+const CMD_ER: u8 = 0x02;
+const CMD_EAR: u8 = 0x05;
+const CMD_WAP: u8 = 0x06;
+const CMD_PBC: u8 = 0x44;
+const CMD_SSB: u8 = 0x45;
+/// CTRLA.CMDEX: the key that makes a command run.
+const CMDEX_KEY: u8 = 0xA5;
+
+adi::register! {
+    /// NVMCTRL CTRLA (DS 22.8.1): a command and its key.
+    memory NvmCtrla @ 0x4100_4000 {
+        pub u8, cmd, set_cmd: 6, 0;
+        pub u8, cmdex, set_cmdex: 15, 8;
+    }
+}
+
+impl NvmCtrla {
+    fn execute(command: u8) -> Self {
+        let mut control = Self::default();
+        control.set_cmd(command);
+        control.set_cmdex(CMDEX_KEY);
+        control
+    }
+}
+
+adi::register! {
+    /// NVMCTRL CTRLB (DS 22.8.2): MANW, manual write (a page waits for WP).
+    memory NvmCtrlb @ 0x4100_4004 {
+        pub manw, set_manw: 7;
+    }
+}
+
+adi::register! {
+    /// NVMCTRL INTFLAG (DS 22.8.5): READY for a command.
+    memory NvmIntflag @ 0x4100_4014 {
+        pub ready, _: 0;
+    }
+}
+
+adi::register! {
+    /// NVMCTRL STATUS (DS 22.8.6): the error flags, written one to clear.
+    memory NvmStatus @ 0x4100_4018 {
+        pub proge, set_proge: 2;
+        pub locke, set_locke: 3;
+        pub nvme, set_nvme: 4;
+    }
+}
+
+impl NvmStatus {
+    /// PROGE, LOCKE and NVME as read, nothing else.
+    fn errors(self) -> Self {
+        let mut errors = Self::default();
+        errors.set_proge(self.proge());
+        errors.set_locke(self.locke());
+        errors.set_nvme(self.nvme());
+        errors
+    }
+}
 
 const FLASH_BASE: u32 = 0x0000_0000;
 const RAM_BASE: u32 = 0x2000_0000;
@@ -196,10 +243,11 @@ impl Family for Samd21 {
         if !address.is_multiple_of(PAGE_SIZE) {
             return Err(Error::Adi(adi::Error::Unaligned { address }));
         }
-        let control = memory.read_word(NVMCTRL_CTRLB)?;
-        if control & CTRLB_MANW != 0 {
+        let mut control: NvmCtrlb = (&mut memory).load()?;
+        if control.manw() {
             wait_ready(&mut memory, address)?;
-            memory.write_word(NVMCTRL_CTRLB, control & !CTRLB_MANW)?;
+            control.set_manw(false);
+            (&mut memory).store(control)?;
         }
         program_pages(&mut memory, address, data)
     }
@@ -300,22 +348,22 @@ impl Family for Samd21 {
 
 /// Run an NVMCTRL command on `address` and wait for READY; errors in STATUS are cleared
 /// and reported (LOCKE: a locked region or the BOOTPROT area).
-fn command<M: Memory>(memory: &mut M, command: u32, address: u32) -> Result<(), Error> {
+fn command<M: Memory>(memory: &mut M, command: u8, address: u32) -> Result<(), Error> {
     wait_ready(memory, address)?;
     memory.write_word(NVMCTRL_ADDR, address >> 1)?;
-    memory.write_word(NVMCTRL_CTRLA, CMDEX | command)?;
+    memory.store(NvmCtrla::execute(command))?;
     wait_ready(memory, address)?;
     check_status(memory, address)
 }
 
 /// STATUS's error flags: cleared (write one) and reported.
 fn check_status<M: Memory>(memory: &mut M, address: u32) -> Result<(), Error> {
-    let status = memory.read_word(NVMCTRL_STATUS)? & STATUS_ERRORS;
-    if status == 0 {
+    let status = memory.load::<NvmStatus>()?.errors();
+    if status == NvmStatus::default() {
         return Ok(());
     }
-    memory.write_word(NVMCTRL_STATUS, status)?;
-    Err(if status & STATUS_LOCKE != 0 {
+    memory.store(status)?;
+    Err(if status.locke() {
         Error::WriteProtected { address }
     } else {
         Error::Family {
@@ -330,7 +378,7 @@ fn wait_ready<M: Memory>(memory: &mut M, address: u32) -> Result<(), Error> {
         memory,
         NVM_TIMEOUT_MICROS,
         Error::Timeout { address },
-        |memory| Ok((memory.read_word(NVMCTRL_INTFLAG)? & 1 != 0).then_some(())),
+        |memory| Ok(memory.load::<NvmIntflag>()?.ready().then_some(())),
     )
 }
 
@@ -410,8 +458,9 @@ fn update_user_row<M: Memory>(memory: &mut M, update: impl Fn(&mut [u32; 2])) ->
     update(&mut fields);
     page[0] = fields[0];
     page[1] = fields[1];
-    let control = memory.read_word(NVMCTRL_CTRLB)?;
-    memory.write_word(NVMCTRL_CTRLB, control | CTRLB_MANW)?;
+    let mut control: NvmCtrlb = memory.load()?;
+    control.set_manw(true);
+    memory.store(control)?;
     command(memory, CMD_EAR, USER_ROW)?;
     command(memory, CMD_PBC, USER_ROW)?;
     memory.write_words(USER_ROW, &page)?;
