@@ -1,6 +1,7 @@
 //! The RP2040 driver against a small model: the boot ROM's function table, a core whose
-//! "run" returns at once to LR (every flash function returns), its registers through
-//! DCRSR/DCRDR, and the SSI's data register answering a JEDEC ID.
+//! "run" returns at once to LR (every flash function returns) or, run at the driver's
+//! loop, does one queued request each time the debugger reads the mailbox's `done`, its
+//! registers through DCRSR/DCRDR, and the SSI's data register answering a JEDEC ID.
 
 use super::*;
 use crate::RegionKind;
@@ -30,6 +31,10 @@ struct Model {
     received: VecDeque<u32>,
     /// The function entries run, with r0-r2.
     calls: Vec<(u32, [u32; 3])>,
+    /// The core runs the driver's loop.
+    looping: bool,
+    /// Bytes written into the data slots while a queued request was not done.
+    written_while_busy: usize,
     now: u64,
 }
 
@@ -64,6 +69,24 @@ impl Model {
         }))
     }
 
+    /// The loop does its next queued request (if any) and answers its `done`; a request
+    /// for function 0 halts it at its BKPT.
+    fn loop_step(&mut self) -> u32 {
+        let done = self.word(DONE);
+        if self.looping && self.word(QUEUED) != done {
+            let request = REQUESTS + (done & 1) * REQUEST_STRIDE;
+            let [entry, r0, r1, r2] = core::array::from_fn(|n| self.word(request + 4 * n as u32));
+            if entry == 0 {
+                self.looping = false;
+                self.registers[15] = LOOP_END;
+            } else {
+                self.calls.push((entry & !1, [r0, r1, r2]));
+                self.put(DONE, done + 1);
+            }
+        }
+        self.word(DONE)
+    }
+
     fn entry_name(&self, address: u32) -> &'static [u8; 2] {
         ENTRIES
             .iter()
@@ -77,8 +100,14 @@ impl Memory for Model {
         for (index, word) in words.iter_mut().enumerate() {
             let at = address + 4 * index as u32;
             *word = match at {
-                DHCSR => S_HALT_REGRDY,
+                DHCSR => {
+                    if self.looping {
+                        self.loop_step();
+                    }
+                    S_HALT_REGRDY
+                }
                 DCRDR => self.dcrdr,
+                DONE => self.loop_step(),
                 SSI_DR0 => self.received.pop_front().unwrap_or(0),
                 _ => self.word(at),
             };
@@ -95,6 +124,7 @@ impl Memory for Model {
                 }
                 DCRSR => self.dcrdr = self.registers[(value & 0x1F) as usize],
                 DCRDR => self.dcrdr = value,
+                DHCSR if value & 0b10 == 0 && self.registers[15] == LOOP => self.looping = true,
                 // Run: the function returns to LR at once.
                 DHCSR if value & 0b10 == 0 => {
                     let r = self.registers;
@@ -133,6 +163,10 @@ impl Memory for Model {
     }
 
     fn write_bytes(&mut self, address: u32, bytes: &[u8]) -> Result<(), adi::Error> {
+        let busy = self.word(QUEUED) != self.word(DONE);
+        if busy && (DATA..DATA + 2 * SLOT_SIZE).contains(&address) {
+            self.written_while_busy += bytes.len();
+        }
         for (index, &byte) in bytes.iter().enumerate() {
             self.bytes.insert(address + index as u32, byte);
         }
@@ -226,6 +260,48 @@ fn erase_and_program_call_the_rom_with_flash_offsets() {
     // Not whole pages: refused before any call.
     assert!(part.program(&mut model, XIP_BASE + 0x80, &data).is_err());
     assert_eq!(model.calls.len(), 10);
+}
+
+#[test]
+fn program_writes_the_next_slot_while_the_rom_programs_the_last() {
+    let mut model = Model::new([0xEF, 0x40, 0x15]);
+    let part = Part::identify(&mut model, RP2040_IDENTITY).unwrap();
+    model.registers[7] = 0x1234;
+    let slot = SLOT_SIZE;
+    let data: Vec<u8> = (0..2 * slot + 512).map(|n| (n / 7) as u8).collect();
+    part.program(&mut model, XIP_BASE + 0x2000, &data).unwrap();
+    let calls: Vec<_> = model
+        .calls
+        .iter()
+        .map(|&(entry, arguments)| (model.entry_name(entry), arguments))
+        .collect();
+    // The loop's requests alternate between the two mailbox places, so a program's
+    // slot is its request's place: the connect and exit take 0 and 1.
+    assert_eq!(
+        calls,
+        [
+            (b"IF", [0, 0, 0]),
+            (b"EX", [0, 0, 0]),
+            (b"RP", [0x2000, DATA, slot]),
+            (b"RP", [0x2000 + slot, DATA + slot, slot]),
+            (b"RP", [0x2000 + 2 * slot, DATA, 512]),
+            (b"FC", [0, 0, 0]),
+            (b"CX", [0, 0, 0]),
+        ]
+    );
+    assert_eq!(
+        model.written_while_busy,
+        data.len(),
+        "each slot's data went in while the core was busy with the request before"
+    );
+    let mut staged = vec![0; 512];
+    model.read_bytes(DATA, &mut staged).unwrap();
+    assert_eq!(
+        staged,
+        data[2 * slot as usize..],
+        "the third piece in the first slot"
+    );
+    assert_eq!(model.registers[7], 0x1234, "registers put back");
 }
 
 #[test]
