@@ -152,10 +152,73 @@ struct Traffic {
     most_waiting: usize,
 }
 
+/// BMP_DAP_LOG=FILE (host): one line per TCP request, for tools/bench_dap.py's breakdown
+/// of where a client's time goes: the wall time it was taken and answered (µs since the
+/// server started), the simulator's virtual time (ns) and SWCLK cycles before and after
+/// it, the request and what was answered (hex; DAP_QueueCommands may answer later).
+#[cfg(feature = "host")]
+struct RequestLog {
+    file: std::io::BufWriter<std::fs::File>,
+    started: std::time::Instant,
+}
+
+#[cfg(feature = "host")]
+impl RequestLog {
+    fn open() -> Option<Self> {
+        let path = std::env::var_os("BMP_DAP_LOG")?;
+        // Appended to: each client's session after the last (tools/bench_dap.py empties it).
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .ok()?;
+        Some(RequestLog {
+            file: std::io::BufWriter::new(file),
+            started: std::time::Instant::now(),
+        })
+    }
+
+    fn now_us(&self) -> u128 {
+        self.started.elapsed().as_micros()
+    }
+
+    fn write(
+        &mut self,
+        taken_us: u128,
+        before: Option<sim::Statistics>,
+        after: Option<sim::Statistics>,
+        request: &[u8],
+        answers: &[u8],
+    ) {
+        use std::io::Write;
+        let (before, after) = (before.unwrap_or_default(), after.unwrap_or_default());
+        let hex = |bytes: &[u8]| {
+            bytes
+                .iter()
+                .map(|byte| format!("{byte:02x}"))
+                .collect::<String>()
+        };
+        let _ = writeln!(
+            self.file,
+            "{} {} {} {} {} {} {} -{}",
+            taken_us,
+            self.started.elapsed().as_micros(),
+            before.virtual_time_ns,
+            after.virtual_time_ns,
+            before.clock_cycles,
+            after.clock_cycles,
+            hex(request),
+            hex(answers),
+        );
+    }
+}
+
 pub struct DapServer {
     processor: Processor,
     transport: Transport,
     traffic: Traffic,
+    #[cfg(feature = "host")]
+    log: Option<RequestLog>,
     /// Length of a USB response (in `Buffers::response`) the IN endpoint has not taken yet.
     #[cfg_attr(not(feature = "board-gpio"), allow(dead_code))]
     unsent: usize,
@@ -187,6 +250,8 @@ impl DapServer {
             processor,
             transport,
             traffic: Traffic::default(),
+            #[cfg(feature = "host")]
+            log: RequestLog::open(),
             unsent: 0,
         }
     }
@@ -273,6 +338,11 @@ impl DapServer {
     fn hang_up(&mut self) {
         #[cfg(feature = "host")]
         {
+            // The log is complete before the counters say the session is over.
+            if let Some(log) = self.log.as_mut() {
+                use std::io::Write;
+                let _ = log.file.flush();
+            }
             crate::host::report_statistics(self.pins());
             if std::env::var("BMP_SIM_STATISTICS").is_ok_and(|value| value == "1") {
                 use core::sync::atomic::AtomicU32;
@@ -327,12 +397,23 @@ impl DapServer {
             self.traffic.largest_request = self.traffic.largest_request.max(request.len());
             let mut failed = false;
             let mut largest_response = self.traffic.largest_response;
+            #[cfg(feature = "host")]
+            let (logging, mut answers) = (self.log.is_some(), Vec::new());
+            #[cfg(feature = "host")]
+            let (taken_us, before) = (
+                self.log.as_ref().map_or(0, RequestLog::now_us),
+                crate::host::simulated_clock(self.processor.wire().pins()),
+            );
             let result = queue.submit(
                 &mut self.processor,
                 request,
                 &mut response[..usize::from(packet_size)],
                 |answer| {
                     largest_response = largest_response.max(answer.len());
+                    #[cfg(feature = "host")]
+                    if logging {
+                        answers.extend_from_slice(answer);
+                    }
                     // Header and payload in one write: one TCP segment per reply.
                     frame[HEADER_LENGTH..HEADER_LENGTH + answer.len()].copy_from_slice(answer);
                     let length = tcp::frame_response(frame, answer.len()).unwrap_or(0);
@@ -340,6 +421,13 @@ impl DapServer {
                 },
             );
             self.traffic.largest_response = largest_response;
+            #[cfg(feature = "host")]
+            if logging {
+                let after = crate::host::simulated_clock(self.processor.wire().pins());
+                if let Some(log) = self.log.as_mut() {
+                    log.write(taken_us, before, after, request, &answers);
+                }
+            }
             if result.is_err() || failed {
                 return Err(());
             }

@@ -454,6 +454,17 @@ impl dap::pins::Serial<HostPins> for SimulatedSerial {
     }
 }
 
+/// The simulated wire's counters now (virtual time, SWCLK cycles), if the pins are a
+/// simulator's: the CMSIS-DAP server's request log (BMP_DAP_LOG) stamps requests with them.
+pub fn simulated_clock(pins: &mut HostPins) -> Option<sim::Statistics> {
+    match pins {
+        HostPins::Simulated(simulator) => Some(simulator.statistics()),
+        HostPins::ModelledBoard(board) => Some(board.pins_mut().bus().far().statistics()),
+        HostPins::SimulatedMultiCore(simulator) => Some(simulator.statistics()),
+        _ => None,
+    }
+}
+
 /// With BMP_SIM_STATISTICS=1, print the simulated wire's counters since the last report to
 /// stderr (tools/bench reads them after a client disconnects from the dap or GDB server).
 pub fn report_statistics(pins: &mut HostPins) {

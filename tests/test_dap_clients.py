@@ -30,13 +30,14 @@ def symbol(firmware, name):
 class DapServer:
     """The host probe serving CMSIS-DAP on a TCP port, with the simulated target."""
 
-    def __init__(self, micropython, chip="stm32f103c8", packet_size=None):
+    def __init__(self, micropython, chip="stm32f103c8", packet_size=None, environment=None):
         self.port = free_port()
         size = "" if packet_size is None else f", packet_size={packet_size}"
         script = (f"import dap, time\ndap.init(tcp={self.port}{size})\nprint('serving')\n"
                   "while True:\n    time.sleep(1)\n")
         # The wire's and the server's counters go to the output when a client leaves.
-        environment = dict(os.environ, BMP_WIRE=f"sim:{chip}", BMP_SIM_STATISTICS="1")
+        environment = dict(os.environ, BMP_WIRE=f"sim:{chip}", BMP_SIM_STATISTICS="1",
+                           **(environment or {}))
         self.process = subprocess.Popen([str(micropython), "-c", script], stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, env=environment)
         line = self.process.stdout.readline().decode()
@@ -67,8 +68,8 @@ class DapServer:
 def dap_server(unix_micropython):
     servers = []
 
-    def start(chip="stm32f103c8", packet_size=None):
-        server = DapServer(unix_micropython, chip, packet_size)
+    def start(chip="stm32f103c8", packet_size=None, environment=None):
+        server = DapServer(unix_micropython, chip, packet_size, environment)
         servers.append(server)
         return server
 
@@ -241,3 +242,27 @@ def test_a_request_wakes_the_sleeping_probe(dap_server):
     found = re.search(rf"bmp dap: .*requests={requests} .* woken=(\d+)", output)
     assert found, output
     assert int(found.group(1)) >= requests // 2, output
+
+
+def test_the_request_log_shows_each_memory_access(dap_server, tmp_path):
+    """BMP_DAP_LOG: every request with its virtual time and SWCLK cycles; tools/bench_dap.py
+    decodes it into the MEM-AP accesses (the breakdown of a flash write)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("bench_dap", TOP / "tools" / "bench_dap.py")
+    bench_dap = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench_dap)
+    log = tmp_path / "requests.log"
+    server = dap_server(environment={"BMP_DAP_LOG": str(log)})
+    output = openocd(server.port, "swd", ["reset halt", "mww 0x20000100 0x12345678",
+                                          "mdw 0xe0042000", "mdw 0x20000100"])
+    assert "0x20000100: 12345678" in output.lower(), output
+    server.output()  # the session is over: its log is complete
+    requests = bench_dap.memory_accesses(log)
+    accesses = [access for request in requests for access in request["accesses"]]
+    assert ("r", 0xE0042000, 0x20036410) in accesses  # DBGMCU_IDCODE of the F103
+    written = accesses.index(("w", 0x20000100, 0x12345678))
+    assert ("r", 0x20000100, 0x12345678) in accesses[written:]
+    # Virtual time moves on with the wire: 250 ns a SWCLK cycle at 4 MHz, at least.
+    for request in requests:
+        assert request["after"] - request["before"] >= request["cycles"] * 250
+    assert sum(request["cycles"] for request in requests) > 0

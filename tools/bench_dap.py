@@ -1,7 +1,7 @@
 """Benchmark the dap path: OpenOCD (cmsis-dap backend tcp) against the host probe with the
 simulated STM32F103C8 at SWCLK 4 MHz. Run by tools/bench; alone:
 
-    build/venv/bin/python tools/bench_dap.py [--runs N] [--ram-only | --flash-only]
+    build/venv/bin/python tools/bench_dap.py [--runs N] [--ram-only | --flash-only | --breakdown]
 
 The probe prints, when each OpenOCD session ends (BMP_SIM_STATISTICS=1), the simulated
 wire's counters, the DAP server's (packet size and count, requests, the most waiting at
@@ -15,11 +15,18 @@ once) and the flash controller's activity. What each figure includes:
 - Flash (`flash write_image erase`): the flash controller's own time (the sum of its
   operations' datasheet durations, DS5319: 20 ms a page or mass erase, 52.5 us a
   half-word) against the virtual time from the start of its first operation to the end
-  of its last. The host simulator's virtual time follows the wall clock while the probe is
-  idle (OpenOCD times its flash polling on the wall clock), so the span includes OpenOCD's
+  of its last (and the limit of a perfect client: the flash's time + the image's upload
+  at the wire's speed). The host simulator's virtual time follows the wall clock while
+  the probe is idle (OpenOCD times its flash polling on the wall clock), so the span
+  includes OpenOCD's
   own waiting and the host's latency: the pauses between operations are where the flash
   waited for OpenOCD or the probe. Connecting, the loader's download before the first
   half-word... are before the first operation or between operations as they fall.
+- Where the flash waited (firmware.elf, `--breakdown`, also after the flash runs): the
+  probe's request log (BMP_DAP_LOG) decoded into memory accesses, the pauses between the
+  flash's operations split by what OpenOCD's requests did, each into its wire time
+  (SWCLK cycles, exact) and the rest (OpenOCD, TCP, the probe's CPU, the host's
+  scheduling: what virtual time took from the wall clock, at most 1 ms a gap).
 """
 
 import argparse
@@ -134,6 +141,135 @@ def ram(packet_size, runs):
         probe.close()
 
 
+# STM32F1 flash registers (RM0008 3.4) and the Cortex-M debug registers (ARMv7-M C1.6).
+FLASH_REGISTERS = range(0x40022000, 0x40022400)
+FLASH_SR, FLASH_CR, FLASH_SR_BSY, FLASH_CR_STRT = 0x4002200C, 0x40022010, 0x1, 0x40
+CORE_DEBUG = range(0xE000EDF0, 0xE000EE00)
+SRAM = range(0x20000000, 0x20010000)
+SWCLK_NS = 250  # 4 MHz
+
+
+def memory_accesses(log_path):
+    """BMP_DAP_LOG's requests (DAP_Transfer, DAP_TransferBlock: CMSIS-DAP 2.1) as the
+    memory accesses they make through the MEM-AP, following SELECT, CSW and TAR as the
+    target does (ADIv5.2 C2.2: DRW with auto-increment, BD0-BD3 in bank 1). One dict per
+    request: its virtual time before and after (ns), its SWCLK cycles and accesses
+    (kind 'r'/'w', address, value)."""
+    select = csw = tar = 0
+    requests = []
+    for line in pathlib.Path(log_path).read_text().splitlines():
+        taken, answered, before, after, cycles_before, cycles_after, request, answer = line.split()
+        request, answer = bytes.fromhex(request), bytes.fromhex(answer[1:])
+        accesses = []
+
+        def access_point(register, read, value):
+            nonlocal csw, tar
+            bank = (select >> 4) & 0xF
+            if bank == 1:  # BD0-BD3: TAR's 16-byte block
+                accesses.append(("r" if read else "w", (tar & ~0xF) | register, value))
+            elif bank == 0 and register == 0x0 and not read:
+                csw = value
+            elif bank == 0 and register == 0x4 and not read:
+                tar = value
+            elif bank == 0 and register == 0xC:
+                accesses.append(("r" if read else "w", tar, value))
+                if (csw >> 4) & 3 == 1:  # single increment, within the 1 KiB block
+                    tar = (tar & ~0x3FF) | ((tar + (1 << (csw & 7))) & 0x3FF)
+
+        for ap, read, register, value in transfers(request, answer):
+            if ap:
+                access_point(register, read, value)
+            elif register == 0x8 and not read:
+                select = value
+        requests.append({"taken_us": int(taken), "answered_us": int(answered),
+                         "before": int(before), "after": int(after),
+                         "cycles": int(cycles_after) - int(cycles_before), "accesses": accesses})
+    return requests
+
+
+def transfers(request, answer):
+    """A DAP_Transfer's or DAP_TransferBlock's transfers: (APnDP, RnW, A[3:2], value),
+    the value written or read (None for a value-match read)."""
+    word = lambda data, at: int.from_bytes(data[at:at + 4], "little")
+    if request[0] == 0x06:  # DAP_TransferBlock: index, count (2 bytes), one request byte
+        count, transfer = int.from_bytes(request[2:4], "little"), request[4]
+        read = transfer >> 1 & 1
+        for index in range(count):
+            value = word(answer, 4 + 4 * index) if read else word(request, 5 + 4 * index)
+            yield transfer & 1, read, transfer & 0xC, value
+    elif request[0] == 0x05:  # DAP_Transfer: index, count, then request bytes (+ data)
+        at, reply = 3, 3
+        for _ in range(request[2]):
+            transfer = request[at]
+            at += 1
+            read, value = transfer >> 1 & 1, None
+            if not read or transfer & 0x10:  # a write's data or a match value
+                value = None if read else word(request, at)
+                at += 4
+            elif reply + 4 <= len(answer):
+                value = word(answer, reply)
+                reply += 4
+            yield transfer & 1, read, transfer & 0xC, value
+
+
+def kind(request):
+    """What a request does, for the breakdown."""
+    addresses = [(access, address) for access, address, _ in request["accesses"]]
+    if any(address in FLASH_REGISTERS for _, address in addresses):
+        return "flash registers"
+    if any(address in CORE_DEBUG for _, address in addresses):
+        return "core registers, run"
+    if any(access == "w" and address in SRAM for access, address in addresses):
+        return "SRAM writes"
+    if any(address in SRAM for _, address in addresses):
+        return "SRAM reads"
+    return "other" if addresses or request["cycles"] else "no wire"
+
+
+def breakdown(log_path, page_erase_ns=PAGE_ERASE_NS):
+    """Where the flash waited during an image that fits one FIFO fill: each erase's end
+    to the next erase's start, and the last erase's end to the first programmed unit (the
+    FIFO's write pointer), split into OpenOCD's request kinds: their wire time (SWCLK
+    cycles) and the rest of their virtual time (OpenOCD, TCP, the probe's CPU: what
+    virtual time took from the wall clock, at most 1 ms a gap, rust/sim port pacing)."""
+    requests = memory_accesses(log_path)
+    starts = [index for index, request in enumerate(requests)
+              if any(access == "w" and address == FLASH_CR and value & FLASH_CR_STRT
+                     for access, address, value in request["accesses"])]
+    # OpenOCD's target_run_flash_async_algorithm writes the FIFO's write pointer, then its
+    # read pointer (one word each), starts the loader, fills the FIFO and writes the write
+    # pointer again: then the loader programs. The image must fit one fill.
+    single_writes = [(index, request["accesses"][0][1]) for index, request in enumerate(requests)
+                     if index > starts[-1] and len(request["accesses"]) == 1
+                     and request["accesses"][0][0] == "w" and request["accesses"][0][1] in SRAM]
+    write_pointer = single_writes[0][1]
+    fill_end = next(index for index, address in single_writes[2:] if address == write_pointer)
+    rows = []
+    for number, start in enumerate(starts):
+        erase_end = requests[start]["after"] + page_erase_ns
+        seen = next(index for index in range(start + 1, len(requests))
+                    if any(access == "r" and address == FLASH_SR and not value & FLASH_SR_BSY
+                           for access, address, value in requests[index]["accesses"]))
+        rows.append((f"erase {number + 1} ends: OpenOCD's next FLASH_SR poll sees it",
+                     seen - start, requests[seen]["after"] - erase_end, None))
+        until = starts[number + 1] if number + 1 < len(starts) else fill_end
+        phase, first, wire, total = None, seen + 1, 0, 0
+        for index in range(seen + 1, until + 1):
+            request = requests[index]
+            label = kind(request)
+            if label != phase and phase is not None:
+                rows.append((f"  {phase}", index - first, total, wire))
+                first, wire, total = index, 0, 0
+            phase = label
+            wire += request["cycles"] * SWCLK_NS
+            total += request["after"] - request["before"]
+        rows.append((f"  {phase}", until + 1 - first, total, wire))
+        then = f"erase {number + 2} starts" if number + 1 < len(starts) else \
+            "the loader programs its first half-word"
+        rows.append((f"  -> {then}", None, requests[until]["after"] - erase_end, None))
+    return rows
+
+
 def datasheet_ns(elf):
     """The flash's own time for an image written into erased flash: a mass erase if it
     covers the whole 64 KiB (OpenOCD's stm32f1x does that), else 20 ms per page touched, and
@@ -173,15 +309,53 @@ def flash(packet_size, runs, chip="stm32f103c8", config="target/stm32f1x.cfg", i
         probe.close()
 
 
+def flash_breakdown(runs):
+    """firmware.elf through OpenOCD with the probe's request log (BMP_DAP_LOG): where the
+    flash waited, against the limit of a client that erases, uploads the image once at the
+    wire's speed (46 SWCLK a word) and programs it: the flash's time + the upload's wire."""
+    elf = FIRMWARE / "firmware.elf"
+    expected, length = datasheet_ns(elf)
+    upload_ns = (length + 3) // 4 * WIRE_CYCLES_PER_WORD * SWCLK_NS
+    limit = expected + upload_ns
+    with tempfile.TemporaryDirectory() as work:
+        log = pathlib.Path(work) / "requests.log"
+        os.environ["BMP_DAP_LOG"] = str(log)
+        try:
+            probe = Probe(1024)
+        finally:
+            del os.environ["BMP_DAP_LOG"]
+        try:
+            for _ in range(runs):
+                log.write_text("")  # the probe appends each session's requests
+                _, _, counters = probe.openocd(["reset halt", f"flash write_image erase {elf}"])
+                span = counters["span_ns"]
+                print(f"  {elf.name} ({length} B): flash busy {counters['busy_ns'] / 1e6:.1f} ms "
+                      f"(datasheet {expected / 1e6:.1f}), first to last operation {span / 1e6:.1f} ms, "
+                      f"idle {counters['idle_ns'] / 1e6:.2f} ms; the limit (flash + {upload_ns / 1e6:.2f} ms "
+                      f"of upload at 46 SWCLK a word) {limit / 1e6:.1f} ms is {100 * limit / span:.1f} % of "
+                      f"the span, the flash alone {100 * counters['busy_ns'] / span:.1f} %")
+                for label, count, total, wire in breakdown(log):
+                    requests = "" if count is None else f"{count:4} requests"
+                    wire = "" if wire is None else f"  wire {wire / 1e6:6.3f} ms, the rest {(total - wire) / 1e6:6.3f} ms"
+                    print(f"    {label:58} {requests:>13} {total / 1e6:7.3f} ms{wire}")
+        finally:
+            probe.close()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--ram-only", action="store_true")
     parser.add_argument("--flash-only", action="store_true")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="only firmware.elf's write_image, with where the flash waited")
     parser.add_argument("--families", action="store_true",
                         help="also the simulated STM32F407 through OpenOCD's stm32f4x driver")
     options = parser.parse_args()
     subprocess.run(["make", "-s", "-C", str(TOP / "tests/firmware"), f"BUILD={FIRMWARE}"], check=True)
+    if options.breakdown:
+        print("flash write_image of firmware.elf through OpenOCD and dap, SWCLK 4 MHz, packet size 1024:")
+        return flash_breakdown(options.runs)
     for packet_size in (1024, 512):
         if not options.flash_only:
             print(f"SRAM through OpenOCD and dap, SWCLK 4 MHz, packet size {packet_size}:")
@@ -189,6 +363,9 @@ def main():
         if not options.ram_only:
             print(f"flash write_image through OpenOCD and dap, SWCLK 4 MHz, packet size {packet_size}:")
             flash(packet_size, options.runs)
+    if not options.ram_only:
+        print("where the flash waited during firmware.elf's write_image, packet size 1024:")
+        flash_breakdown(options.runs)
     if options.families:
         # The simulated F407's flash: sector erase and programming times of its datasheet
         # (rust/sim/src/soc/stm32f4); OpenOCD's own loader.
