@@ -9,7 +9,9 @@
 //!                              BMP_SIM_REALTIME=0 stops the target's clock following
 //!                              the wall clock (only the wire's virtual clock is left);
 //!                              BMP_SIM_STATISTICS=1 prints the wire's counters to
-//!                              stderr when a dap client disconnects (tools/bench)
+//!                              stderr when a dap client disconnects (tools/bench);
+//!                              BMP_DAP_LOG=FILE appends each CMSIS-DAP request to FILE
+//!                              with its wall and virtual time (tools/bench_dap.py)
 //!   `remote_bitbang:HOST:PORT` a remote_bitbang server (bmp-sim, or any other)
 //!   `gpio-model[:BOARD]`       a probe board's GPIO pin code (rust/pins) against a model of
 //!                              its GPIO registers wired to the simulator (BOARD:

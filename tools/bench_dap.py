@@ -152,7 +152,8 @@ SWCLK_NS = 250  # 4 MHz
 def memory_accesses(log_path):
     """BMP_DAP_LOG's requests (DAP_Transfer, DAP_TransferBlock: CMSIS-DAP 2.1) as the
     memory accesses they make through the MEM-AP, following SELECT, CSW and TAR as the
-    target does (ADIv5.2 C2.2: DRW with auto-increment, BD0-BD3 in bank 1). One dict per
+    simulated target does (ADIv5.2 C2.2: DRW with auto-increment, which wraps in a 4 KiB
+    block on the simulated AHB-AP, rust/sim access_port.rs; BD0-BD3 in bank 1). One dict per
     request: its virtual time before and after (ns), its SWCLK cycles and accesses
     (kind 'r'/'w', address, value)."""
     select = csw = tar = 0
@@ -173,8 +174,8 @@ def memory_accesses(log_path):
                 tar = value
             elif bank == 0 and register == 0xC:
                 accesses.append(("r" if read else "w", tar, value))
-                if (csw >> 4) & 3 == 1:  # single increment, within the 1 KiB block
-                    tar = (tar & ~0x3FF) | ((tar + (1 << (csw & 7))) & 0x3FF)
+                if (csw >> 4) & 3 == 1:  # single increment, within a 4 KiB block
+                    tar = (tar & ~0xFFF) | ((tar + (1 << (csw & 7))) & 0xFFF)
 
         for ap, read, register, value in transfers(request, answer):
             if ap:
