@@ -524,7 +524,7 @@ pub fn target_regs_write(arguments: Arguments) -> Obj {
 fn register_number(object: Obj) -> (usize, usize) {
     let number = argument::count(object, c"reg");
     if number > cortexm::LAST_REGISTER {
-        raise(Kind::Value, c"reg must be a GDB register number 0..22 (r0-r12, sp, lr, pc, xpsr, msp, psp, primask, basepri, faultmask, control), 23..39 (d0-d15, fpscr) with an FPU, or an ARMv8-M core's banked stack pointers and limits after those (target.tdesc_xml() numbers them)");
+        raise(Kind::Value, c"reg must be a GDB register number 0..22 (r0-r12, sp, lr, pc, xpsr, msp, psp, primask, basepri, faultmask, control), 23..39 (d0-d15, fpscr) with an FPU, or an ARMv8-M core's banked stack pointers, stack limits and each security state's primask/basepri/faultmask/control after those (target.tdesc_xml() numbers them)");
     }
     if number < cortexm::REGISTER_COUNT {
         return (number, 4);
@@ -537,7 +537,7 @@ fn register_number(object: Obj) -> (usize, usize) {
         Some(size) => (number, size),
         None => raise(
             Kind::Value,
-            c"this core has no such register: 23..39 (d0-d15, fpscr) need a core with an FPU; the ARMv8-M banked stack pointers and limits follow the FPU's registers (or control without an FPU) as target.tdesc_xml() numbers them; the Secure ones only while Secure debug is allowed",
+            c"this core has no such register: 23..39 (d0-d15, fpscr) need a core with an FPU; the ARMv8-M banked stack pointers, stack limits and special registers follow the FPU's registers (or control without an FPU) as target.tdesc_xml() numbers them; the Secure ones only while Secure debug is allowed",
         ),
     }
 }

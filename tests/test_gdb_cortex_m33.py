@@ -93,9 +93,44 @@ def test_cortex_m33_banked_and_stack_limit_registers(unix_micropython, tmp_path,
                      re.MULTILINE), f"{run}"
 
 
+def test_cortex_m33_special_registers_of_each_security_state(unix_micropython, tmp_path,
+                                                            firmware):
+    """primask, basepri, faultmask and control of each security state (secext's primask_s
+    .. control_ns, DCRSR 0x22 and 0x23) in gdb: this Secure core's are the _s ones;
+    control_s.SPSEL moves sp to psp; the _ns ones are a bank of their own."""
+    elf = firmware / "firmware-f4.elf"
+    commands = ["break blink_step", "continue",
+                "info registers primask_s basepri_s faultmask_s control_s primask_ns "
+                "basepri_ns faultmask_ns control_ns",
+                "set $basepri_s = 0x40", "set $primask_ns = 1", "set $basepri_ns = 0x80",
+                "set $faultmask_ns = 1", "set $control_ns = 2", "set $psp_s = 0x20003000",
+                "maint flush register-cache",
+                "p/x $basepri", "p/x $primask_ns", "p/x $basepri_ns", "p/x $faultmask_ns",
+                "p/x $control_ns", "p/x $control", "set $control_s = 2",
+                "maint flush register-cache", "p/x $control", "p/x $sp",
+                "set $control_s = 0", "set $basepri_s = 0", "continue"]
+    with BmpProbe(unix_micropython, tmp_path, chip="cortex-m33",
+                  environment={"BMP_SIM_FIRMWARE": str(elf)}) as probe:
+        run = probe.gdb(probe.connect() + commands, elf=elf)
+    shown = run.output("info registers primask_s basepri_s faultmask_s control_s primask_ns "
+                       "basepri_ns faultmask_ns control_ns")
+    for name in ("primask_s", "basepri_s", "faultmask_s", "control_s", "primask_ns",
+                 "basepri_ns", "faultmask_ns", "control_ns"):
+        assert re.search(rf"^{name}\s+0x", shown, re.MULTILINE), f"no {name}\n{run}"
+    printed = [run.output(f"p/x ${name}").strip() for name in
+               ("basepri", "primask_ns", "basepri_ns", "faultmask_ns", "control_ns")]
+    assert printed == ["$1 = 0x40", "$2 = 0x1", "$3 = 0x80", "$4 = 0x1", "$5 = 0x2"], f"{run}"
+    assert run.output("p/x $control", 0).strip() == "$6 = 0x0", f"control is control_s\n{run}"
+    assert run.output("p/x $control", 1).strip() == "$7 = 0x2", f"{run}"
+    assert run.output("p/x $sp").strip() == "$8 = 0x20003000", f"sp is psp_s\n{run}"
+    assert re.search(r"^Breakpoint 1, (0x[0-9a-f]+ in )?blink_step \(",
+                     run.output("continue", 1), re.MULTILINE), f"runs on\n{run}"
+
+
 def test_cortex_m33_registers_through_target(unix_micropython, firmware):
-    """The same registers through `target.reg_read/reg_write` (GDB's numbers 40-47 after
-    the FPU's), and the clear error past them."""
+    """The same registers through `target.reg_read/reg_write` (GDB's numbers 40-55 after
+    the FPU's: basepri_ns is 53, apart from the Secure core's basepri), and the clear
+    error past them."""
     script = """
 import target
 target.swdp_scan()
@@ -109,10 +144,15 @@ target.reg_read(42, data)
 print("msp_s is msp", data == msp)
 target.reg_read(46, data)
 print("msplim_ns", hex(int.from_bytes(data, "little")))
+target.reg_write(53, (0x80).to_bytes(4, "little"))
+target.reg_read(53, data)
+print("basepri_ns", hex(int.from_bytes(data, "little")))
+target.reg_read(20, data)
+print("basepri", hex(int.from_bytes(data, "little")))
 try:
-    target.reg_read(48, data)
+    target.reg_read(56, data)
 except ValueError as error:
-    print("48:", error)
+    print("56:", error)
 """
     environment = dict(os.environ, BMP_WIRE="sim:cortex-m33",
                        BMP_SIM_FIRMWARE=str(firmware / "firmware-f4.elf"))
@@ -122,7 +162,8 @@ except ValueError as error:
     assert "secext True" in output, output
     assert "msplim_ns 0x20000500" in output, output
     assert "msp_s is msp True" in output, output
-    assert "48: reg must be a GDB register number" in output, output
+    assert "basepri_ns 0x80" in output and "basepri 0x0" in output, output
+    assert "56: reg must be a GDB register number" in output, output
 
 
 def test_cortex_m33_nonsecure_debugging(unix_micropython, tmp_path, firmware):

@@ -30,11 +30,12 @@ pub const REGISTER_BYTES: usize = REGISTER_COUNT * 4;
 pub const D0: usize = REGISTER_COUNT;
 pub const DOUBLE_REGISTERS: usize = 16;
 pub const FPSCR: usize = D0 + DOUBLE_REGISTERS;
-/// An ARMv8-M mainline core's banked stack pointers and stack limits follow (`Banked`):
+/// An ARMv8-M mainline core's banked stack pointers, stack limits and (with Secure debug)
+/// each security state's special registers follow (`Banked`):
 /// from here with an FPU, from REGISTER_COUNT without.
 pub const BANKED_AFTER_FPU: usize = FPSCR + 1;
-/// The highest register number any core has (psplim_ns after an FPU).
-pub const LAST_REGISTER: usize = BANKED_AFTER_FPU + 7;
+/// The highest register number any core has (control_ns after an FPU).
+pub const LAST_REGISTER: usize = BANKED_AFTER_FPU + Banked::SECURE.len() - 1;
 pub const PC: usize = 15;
 pub const XPSR: usize = 16;
 /// xPSR.T: an ARMv7-M core executes Thumb only; T = 0 faults on the next instruction
@@ -224,25 +225,53 @@ pub enum HaltReason {
 
 /// An ARMv8-M mainline core's banked stack pointers and stack limits (ARMv8-M ARM D1.2
 /// DCRSR: MSP_NS 0x18, PSP_NS 0x19, MSP_S 0x1A, PSP_S 0x1B, MSPLIM_S 0x1C, PSPLIM_S 0x1D,
-/// MSPLIM_NS 0x1E, PSPLIM_NS 0x1F) as GDB's registers after the others.
+/// MSPLIM_NS 0x1E, PSPLIM_NS 0x1F) and, with the Security Extension, each state's PRIMASK,
+/// BASEPRI, FAULTMASK and CONTROL (packed in 0x22 Secure, 0x23 Non-secure) as GDB's
+/// registers after the others.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Banked {
     /// Not ARMv8-M mainline: none.
     None,
-    /// The Security Extension with Secure debug allowed (DHCSR.S_SDE): all eight, as
+    /// The Security Extension with Secure debug allowed (DHCSR.S_SDE): all sixteen, as
     /// org.gnu.gdb.arm.secext.
     Secure,
     /// No Security Extension, or only Non-secure debug: MSPLIM_NS and PSPLIM_NS; the
-    /// Secure registers are not touched.
+    /// Secure registers are not touched (the Non-secure special registers are the ones
+    /// 0x14 reaches while the core is halted in Non-secure state).
     NonSecure,
 }
 
-impl Banked {
-    const SECURE: [u8; 8] = [0x18, 0x19, 0x1A, 0x1B, 0x1C, 0x1D, 0x1E, 0x1F];
-    const NONSECURE: [u8; 2] = [0x1E, 0x1F];
+const fn word(regsel: u8) -> CoreRegister {
+    CoreRegister::Word(regsel)
+}
 
-    /// The DCRSR selectors, in GDB's order.
-    pub fn selectors(self) -> &'static [u8] {
+const fn packed(regsel: u8, special: Special) -> CoreRegister {
+    CoreRegister::Special { regsel, special }
+}
+
+impl Banked {
+    const SECURE: [CoreRegister; 16] = [
+        word(0x18),
+        word(0x19),
+        word(0x1A),
+        word(0x1B),
+        word(0x1C),
+        word(0x1D),
+        word(0x1E),
+        word(0x1F),
+        packed(Special::REGSEL_SECURE, Special::Primask),
+        packed(Special::REGSEL_SECURE, Special::Basepri),
+        packed(Special::REGSEL_SECURE, Special::Faultmask),
+        packed(Special::REGSEL_SECURE, Special::Control),
+        packed(Special::REGSEL_NONSECURE, Special::Primask),
+        packed(Special::REGSEL_NONSECURE, Special::Basepri),
+        packed(Special::REGSEL_NONSECURE, Special::Faultmask),
+        packed(Special::REGSEL_NONSECURE, Special::Control),
+    ];
+    const NONSECURE: [CoreRegister; 2] = [word(0x1E), word(0x1F)];
+
+    /// The registers, in GDB's order.
+    pub fn registers(self) -> &'static [CoreRegister] {
         match self {
             Banked::None => &[],
             Banked::Secure => &Self::SECURE,
@@ -332,10 +361,10 @@ impl Core {
         }
     }
 
-    /// The DCRSR selector of GDB's banked register `number`, if it is one.
-    fn banked_selector(&self, number: usize) -> Option<u8> {
+    /// GDB's banked register `number`, if it is one.
+    fn banked_register(&self, number: usize) -> Option<CoreRegister> {
         let index = number.checked_sub(self.banked_base())?;
-        self.banked.selectors().get(index).copied()
+        self.banked.registers().get(index).copied()
     }
 
     /// Remove break and watch points, stop catching vectors, let the core run free.
@@ -387,7 +416,7 @@ impl Core {
             0..REGISTER_COUNT => Some(4),
             D0..FPSCR if self.fpu => Some(8),
             FPSCR if self.fpu => Some(4),
-            _ => self.banked_selector(number).map(|_| 4),
+            _ => self.banked_register(number).map(|_| 4),
         }
     }
 
@@ -485,7 +514,7 @@ impl Core {
         match number {
             FPSCR if self.fpu => Ok(CoreRegister::Word(REGSEL_FPSCR)),
             _ => CoreRegister::from_gdb(number)
-                .or_else(|| self.banked_selector(number).map(CoreRegister::Word))
+                .or_else(|| self.banked_register(number))
                 .ok_or(Error::NoSuchRegister(number)),
         }
     }
@@ -548,7 +577,7 @@ impl Core {
         let register = self.core_register(number)?;
         let value = Self::read_core_register(memory, register.regsel())?;
         Ok(match register {
-            CoreRegister::Special(special) => (value >> special.shift()) & 0xFF,
+            CoreRegister::Special { special, .. } => (value >> special.shift()) & 0xFF,
             CoreRegister::Word(_) => value,
         })
     }
@@ -561,9 +590,9 @@ impl Core {
     ) -> Result<(), Error> {
         let register = self.core_register(number)?;
         let value = match register {
-            CoreRegister::Special(special) => {
+            CoreRegister::Special { regsel, special } => {
                 let shift = special.shift();
-                let packed = Self::read_core_register(memory, Special::REGSEL)?;
+                let packed = Self::read_core_register(memory, regsel)?;
                 (packed & !(0xFF << shift)) | ((value & 0xFF) << shift)
             }
             CoreRegister::Word(_) => value,

@@ -127,16 +127,18 @@ register! {
 }
 
 /// A core register as DCRSR.REGSEL selects it (C1.6.3): a whole word (R0-R12, SP, LR,
-/// DebugReturnAddress, xPSR, MSP, PSP: REGSEL 0-18), or one byte of the special registers
-/// that REGSEL 0x14 packs as CONTROL [31:24], FAULTMASK [23:16], BASEPRI [15:8] and
-/// PRIMASK [7:0].
+/// DebugReturnAddress, xPSR, MSP, PSP: REGSEL 0-18; ARMv8-M's banked stack pointers and
+/// limits 0x18-0x1F), or one byte of a word that packs CONTROL [31:24], FAULTMASK [23:16],
+/// BASEPRI [15:8] and PRIMASK [7:0]: REGSEL 0x14 the current security state's, on ARMv8-M
+/// with the Security Extension 0x22 the Secure and 0x23 the Non-secure ones (ARMv8-M ARM
+/// D1.2 DCRSR).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CoreRegister {
     Word(u8),
-    Special(Special),
+    Special { regsel: u8, special: Special },
 }
 
-/// The packed special registers, numbered by their byte in REGSEL 0x14.
+/// The packed special registers, numbered by their byte in REGSEL 0x14 (0x22, 0x23).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Special {
     Primask = 0,
@@ -146,8 +148,11 @@ pub enum Special {
 }
 
 impl Special {
-    /// REGSEL of the packed special registers.
+    /// REGSEL of the packed special registers of the current security state.
     pub const REGSEL: u8 = 0x14;
+    /// ARMv8-M with the Security Extension: the Secure and the Non-secure ones.
+    pub const REGSEL_SECURE: u8 = 0x22;
+    pub const REGSEL_NONSECURE: u8 = 0x23;
     /// In GDB's order (its target description numbers them 19 to 22).
     pub const ALL: [Special; 4] = [
         Special::Primask,
@@ -175,14 +180,17 @@ impl CoreRegister {
             0..Self::WORDS => Some(CoreRegister::Word(number as u8)),
             _ => Special::ALL
                 .get(number - Self::WORDS)
-                .map(|&special| CoreRegister::Special(special)),
+                .map(|&special| CoreRegister::Special {
+                    regsel: Special::REGSEL,
+                    special,
+                }),
         }
     }
 
     pub fn regsel(self) -> u8 {
         match self {
             CoreRegister::Word(regsel) => regsel,
-            CoreRegister::Special(_) => Special::REGSEL,
+            CoreRegister::Special { regsel, .. } => regsel,
         }
     }
 }

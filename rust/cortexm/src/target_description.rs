@@ -11,7 +11,9 @@
 //! - with the Security Extension and Secure debug allowed, org.gnu.gdb.arm.secext as GDB
 //!   12+ reads it (msp_ns, psp_ns, msp_s, psp_s: GDB's arm-secext.xml, which it uses to
 //!   tell which stack `sp` and `msp`/`psp` are) followed by msplim_s, psplim_s, msplim_ns,
-//!   psplim_ns (GDB keeps extra registers of a known feature as plain registers);
+//!   psplim_ns and primask_s, basepri_s, faultmask_s, control_s, primask_ns, basepri_ns,
+//!   faultmask_ns, control_ns (the names OpenOCD gives them; GDB keeps extra registers of
+//!   a known feature as plain registers);
 //! - otherwise (no Security Extension, or only Non-secure debug) the Non-secure stack
 //!   limits msplim_ns and psplim_ns in a feature of bmp's own, org.bmp.arm.m-stack-limits
 //!   (GDB offers the registers of a feature it does not know as they are): no secext, whose
@@ -79,7 +81,8 @@ macro_rules! vfp {
     };
 }
 
-/// Secure and Non-secure stack pointers and limits (DCRSR 0x18-0x1F in this order).
+/// Secure and Non-secure stack pointers and limits (DCRSR 0x18-0x1F in this order), then
+/// each state's special registers (DCRSR 0x22 Secure, 0x23 Non-secure; the m-system order).
 macro_rules! secext {
     ($first:literal) => {
         concat!(
@@ -94,6 +97,14 @@ macro_rules! secext {
     <reg name="psplim_s" bitsize="32" type="data_ptr" group="system"/>
     <reg name="msplim_ns" bitsize="32" type="data_ptr" group="system"/>
     <reg name="psplim_ns" bitsize="32" type="data_ptr" group="system"/>
+    <reg name="primask_s" bitsize="32" group="system"/>
+    <reg name="basepri_s" bitsize="32" group="system"/>
+    <reg name="faultmask_s" bitsize="32" group="system"/>
+    <reg name="control_s" bitsize="32" group="system"/>
+    <reg name="primask_ns" bitsize="32" group="system"/>
+    <reg name="basepri_ns" bitsize="32" group="system"/>
+    <reg name="faultmask_ns" bitsize="32" group="system"/>
+    <reg name="control_ns" bitsize="32" group="system"/>
   </feature>
 "#
         )

@@ -41,8 +41,8 @@ const DWT_CTRL_4_COMPARATORS: u32 = 0x4000_0000;
 struct Model {
     memory: HashMap<u32, u32>,
     /// R0..R12, SP, LR, DebugReturnAddress, xPSR, MSP, PSP, and at 0x14 the packed
-    /// CONTROL/FAULTMASK/BASEPRI/PRIMASK (C1.6.3).
-    core: [u32; 0x20],
+    /// CONTROL/FAULTMASK/BASEPRI/PRIMASK (C1.6.3); ARMv8-M's 0x18-0x1F, 0x22, 0x23.
+    core: [u32; 0x24],
     dcrdr: u32,
     halted: bool,
     /// The core halts when asked (false: stuck, e.g. without a debug clock).
@@ -64,7 +64,7 @@ impl Model {
         memory.insert(DWT_CTRL, DWT_CTRL_4_COMPARATORS);
         Self {
             memory,
-            core: [0; 0x20],
+            core: [0; 0x24],
             dcrdr: 0,
             halted: false,
             halts: true,
@@ -424,7 +424,53 @@ fn armv8m_banked_registers_follow_security_and_secure_debug() {
     }
     core.write_register(&mut model, 27, 0x2000_0400).unwrap(); // msplim_s
     assert_eq!(model.core[0x1C], 0x2000_0400);
-    assert_eq!(core.register_size(31), None);
+    // Then primask_s, basepri_s, faultmask_s, control_s (31-34) from DCRSR 0x22 and the
+    // Non-secure ones (35-38) from 0x23, one byte each: CONTROL [31:24], FAULTMASK
+    // [23:16], BASEPRI [15:8], PRIMASK [7:0]; a write keeps the other three bytes.
+    model.core[0x22] = 0x0201_A001;
+    model.core[0x23] = 0x0300_4000;
+    let read = |core: &mut Core, model: &mut Model, number| core.read_register(model, number);
+    let values: Vec<_> = (31..39).map(|n| read(&mut core, &mut model, n)).collect();
+    assert_eq!(
+        values,
+        [1, 0xA0, 1, 2, 0, 0x40, 0, 3].map(Ok),
+        "primask/basepri/faultmask/control _s then _ns"
+    );
+    core.write_register(&mut model, 36, 0x80).unwrap(); // basepri_ns
+    assert_eq!(model.core[0x23], 0x0300_8000);
+    core.write_register(&mut model, 34, 0).unwrap(); // control_s
+    assert_eq!(model.core[0x22], 0x0001_A001);
+    assert_eq!(model.core[0x14], 0, "the current state's word untouched");
+    assert_eq!(core.register_size(38), Some(4));
+    assert_eq!(core.register_size(39), None);
+    let description = core.target_description();
+    let names: Vec<_> = description
+        .split("<reg name=\"")
+        .skip(1 + 23)
+        .map(|reg| reg.split('"').next().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "msp_ns",
+            "psp_ns",
+            "msp_s",
+            "psp_s",
+            "msplim_s",
+            "psplim_s",
+            "msplim_ns",
+            "psplim_ns",
+            "primask_s",
+            "basepri_s",
+            "faultmask_s",
+            "control_s",
+            "primask_ns",
+            "basepri_ns",
+            "faultmask_ns",
+            "control_ns"
+        ],
+        "GDB numbers the registers in the description's order"
+    );
 
     // Only Non-secure debug: the Non-secure limits, nothing Secure is read.
     let mut model = cortex_m33(true, false);
@@ -435,11 +481,10 @@ fn armv8m_banked_registers_follow_security_and_secure_debug() {
     assert_eq!(core.read_register(&mut model, 23), Ok(0x2000_0800));
     assert_eq!(core.register_size(25), None);
     assert!(
-        !model
-            .writes
-            .iter()
-            .any(|&(address, value)| address == DCRSR && (0x18..=0x1D).contains(&(value & 0x7F)))
+        !model.writes.iter().any(|&(address, value)| address == DCRSR
+            && matches!(value & 0x7F, 0x18..=0x1D | 0x22 | 0x23))
     );
+    assert!(!TARGET_XML_NONSECURE.contains("control_"));
 
     // No Security Extension: the limits are the Non-secure ones.
     let mut model = cortex_m33(false, false);

@@ -97,8 +97,8 @@ fn armv8m_watchpoints_stop_with_their_kind() {
 }
 
 /// The banked stack pointers and the stack limits (GDB's 40-47 after the FPU's: msp_ns,
-/// psp_ns, msp_s, psp_s, msplim_s, psplim_s, msplim_ns, psplim_ns) read and written through
-/// DCRSR; msp_s is the msp of this Secure core.
+/// psp_ns, msp_s, psp_s, msplim_s, psplim_s, msplim_ns, psplim_ns) and each state's special
+/// registers (48-55) read and written through DCRSR; msp_s is the msp of this Secure core.
 #[test]
 fn banked_and_stack_limit_registers() {
     let mut chip = Chip::new(Variant::CortexM33);
@@ -138,8 +138,35 @@ fn banked_and_stack_limit_registers() {
         0x2000_3000,
         "psp is psp_s"
     );
-    assert_eq!(session.register_size(48), None);
-    assert!(session.read_register(48).is_err());
+    // Then each state's primask, basepri, faultmask, control (GDB's 48-51 Secure, 52-55
+    // Non-secure; DCRSR 0x22, 0x23): this core is Secure, so the Secure ones are what
+    // GDB's 19-22 show, the Non-secure ones a bank of their own.
+    session.write_register(49, 0x40).unwrap(); // basepri_s
+    assert_eq!(
+        session.read_register(20).unwrap(),
+        0x40,
+        "basepri is basepri_s"
+    );
+    let nonsecure = [(52, 1), (53, 0x80), (54, 1), (55, 2)];
+    for (number, value) in nonsecure {
+        session.write_register(number, value).unwrap();
+    }
+    for (number, value) in nonsecure {
+        assert_eq!(session.read_register(number).unwrap(), value, "{number}");
+    }
+    assert_eq!(session.read_register(48).unwrap(), 0, "primask_s");
+    assert_eq!(
+        session.read_register(21).unwrap(),
+        0,
+        "faultmask is the Secure one"
+    );
+    assert_eq!(
+        session.read_register(22).unwrap(),
+        0,
+        "control is the Secure one"
+    );
+    assert_eq!(session.register_size(56), None);
+    assert!(session.read_register(56).is_err());
 }
 
 /// `cortex-m33-ns`: Secure debug not permitted (SPIDEN low), the core shown Non-secure. The

@@ -37,9 +37,12 @@
 //!   past a one-instruction run). So, as on silicon for software, they read as zero and ignore writes
 //!   while the core is unprivileged (CONTROL.nPRIV in Thread mode), which a debugger's
 //!   DCRSR transfer on silicon is not subject to; the PC must be in executable memory.
+//!   DCRSR 0x22 (CONTROL_S, FAULTMASK_S, BASEPRI_S, PRIMASK_S packed as in 0x14) is the
+//!   core's current word; 0x23 (the Non-secure ones) moves each through an MRS/MSR the
+//!   same way (SYSm 0x90, 0x91, 0x93, 0x94). CONTROL keeps only nPRIV and SPSEL, as 0x14.
 //!   A part shown Non-secure (`cortex-m33-ns`, `soc::cortex_m33`) relabels: its core's
-//!   current (really Secure) bank is what the Non-secure selectors reach, and the Secure
-//!   selectors read zero and ignore writes.
+//!   current (really Secure) bank is what the Non-secure selectors (0x18, 0x19, 0x1E,
+//!   0x1F, 0x23) reach, and the Secure selectors read zero and ignore writes.
 //! - A SoC's external memory (the H750's QUADSPI window) is unicorn memory, read-only
 //!   and executable, that the SoC's part updates through flash effects; while the SoC
 //!   disables it, the core's fetches and reads there lock it up (bus error).
@@ -89,6 +92,14 @@ const SELECT_PSP_NS: u32 = 0x19;
 const SELECT_MSP_S: u32 = 0x1A;
 const SELECT_PSP_S: u32 = 0x1B;
 const SELECT_MSPLIM_NS: u32 = 0x1E;
+/// Each security state's CONTROL, FAULTMASK, BASEPRI and PRIMASK, packed as in 0x14
+/// (ARMv8-M ARM D1.2 DCRSR: 0x22 Secure, 0x23 Non-secure).
+const SELECT_SPECIAL_S: u32 = 0x22;
+const SELECT_SPECIAL_NS: u32 = 0x23;
+/// The SYSm of the Non-secure special registers from Secure state (ARMv8-M ARM C2.4 MRS:
+/// bit 7 chooses the Non-secure bank): PRIMASK_NS 0x90, BASEPRI_NS 0x91, FAULTMASK_NS
+/// 0x93, CONTROL_NS 0x94, in SPECIAL_REGISTERS' order.
+const SPECIAL_NS_SYSM: [u32; 4] = [0x90, 0x94, 0x91, 0x93];
 /// The current state's stack limits (SYSm 0x0A, 0x0B).
 const SYSM_MSPLIM: u32 = 0x0A;
 const SYSM_PSPLIM: u32 = 0x0B;
@@ -721,7 +732,12 @@ pub fn reset_core(uc: &mut Emulator) {
 pub fn transfer_register(uc: &mut Emulator, request: u32) {
     let selector = request & DCRSR_REGSEL;
     let write = request & DCRSR_REGWNR != 0;
-    if is_banked(uc, selector) {
+    if is_banked_special(uc, selector) {
+        let value = write.then(|| uc.get_data().debug.data);
+        if let Some(read) = move_banked_special(uc, selector, value) {
+            uc.get_data_mut().debug.data = read;
+        }
+    } else if is_banked(uc, selector) {
         let value = write.then(|| uc.get_data().debug.data);
         if let Some(read) = move_banked(uc, selector, value) {
             uc.get_data_mut().debug.data = read;
@@ -776,6 +792,43 @@ fn move_shown_nonsecure(uc: &mut Emulator, selector: u32, value: Option<u32>) ->
         uc.reg_write(register, u64::from(value)).ok()?;
     }
     uc.reg_read(register).ok().map(|read| read as u32)
+}
+
+/// DCRSR 0x22 or 0x23 on an ARMv8-M core (the simulated M33 has the Security Extension).
+fn is_banked_special(uc: &Emulator, selector: u32) -> bool {
+    uc.get_data().soc.core().is_armv8m() && matches!(selector, SELECT_SPECIAL_S | SELECT_SPECIAL_NS)
+}
+
+/// Read (`value` None) or write one security state's packed special registers. The core
+/// is Secure, so 0x22 is the current state's (as 0x14) and 0x23 moves each Non-secure
+/// register through an MRS/MSR at the PC (`execute_special_move`); on a part shown
+/// Non-secure (`cortex-m33-ns`) 0x23 is the current state's and 0x22 reads zero and
+/// ignores writes. The value read (None after a write: DCRDR keeps the value written).
+fn move_banked_special(uc: &mut Emulator, selector: u32, value: Option<u32>) -> Option<u32> {
+    let shown_nonsecure = uc.get_data().soc.secure_debug() == Some(false);
+    let current = if shown_nonsecure {
+        SELECT_SPECIAL_NS
+    } else {
+        SELECT_SPECIAL_S
+    };
+    if selector == current {
+        return match value {
+            Some(value) => {
+                write_core_register(uc, SELECT_SPECIAL, value);
+                None
+            }
+            None => read_core_register(uc, SELECT_SPECIAL),
+        };
+    }
+    if shown_nonsecure {
+        return value.is_none().then_some(0);
+    }
+    let mut packed = 0;
+    for (&(_, shift, mask), &sysm) in SPECIAL_REGISTERS.iter().zip(&SPECIAL_NS_SYSM) {
+        let field = value.map(|value| (value >> shift) & mask);
+        packed |= (execute_special_move(uc, sysm, field)? & mask) << shift;
+    }
+    value.is_none().then_some(packed)
 }
 
 /// MRS r0, SYSm (0xF3EF 0x8000 | SYSm) or MSR SYSm, r0 (0xF380 0x8800 | SYSm: mask 0b10),

@@ -13,8 +13,9 @@
 //! refuses Secure transfers, DHCSR.S_SDE reads 0, DAUTHSTATUS says Secure invasive and
 //! non-invasive debug are implemented and disabled (0xAF), and the core is shown as a
 //! Non-secure one: DSCSR.CDS reads 0 (SBRSELEN/SBRSEL RAZ/WI), DCRSR's MSP_NS, PSP_NS,
-//! MSPLIM_NS and PSPLIM_NS are the core's current registers and its Secure selectors
-//! (0x1A-0x1D) read zero and ignore writes. A sim-side attribution (`Soc::secure_at`)
+//! MSPLIM_NS, PSPLIM_NS and the packed CONTROL_NS/FAULTMASK_NS/BASEPRI_NS/PRIMASK_NS
+//! (0x23) are the core's current registers and its Secure selectors (0x1A-0x1D, 0x22)
+//! read zero and ignore writes. A sim-side attribution (`Soc::secure_at`)
 //! makes the upper half of code memory and of SRAM Secure: the debugger's Non-secure
 //! transfers there are bus errors.
 //!
@@ -23,7 +24,8 @@
 //! models a change of state: DSCSR.CDS reads 1); DSCSR SBRSELEN/SBRSEL are stored only
 //! (they choose the banked memory-mapped SCS registers a debugger sees, ARMv8-M D1.2
 //! DSCSR, and the SCS here has no banked copies); DCRSR reaches both banks of the stack
-//! pointers and the stack limits through MRS/MSR run by the core (`chip::core` says how
+//! pointers, the stack limits and the special registers (0x22, 0x23) through MRS/MSR run
+//! by the core (`chip::core` says how
 //! and what that leaves out); the DWT is the ARMv8-M one (`chip::dwt`); ID_PFR1 reads
 //! 0x210 (Security Extension); DPIDR and the top ROM table's PIDR are the Cortex-M3
 //! parts' (a made-up part has no vendor identity of its own); AP0 is an AHB5-AP (IDR

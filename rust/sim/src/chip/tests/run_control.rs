@@ -350,6 +350,60 @@ fn armv8m_banked_and_stack_limit_registers() {
     assert_eq!(read_register(&mut chip, 0x1C), sp);
 }
 
+/// Each security state's CONTROL [31:24], FAULTMASK [23:16], BASEPRI [15:8] and PRIMASK
+/// [7:0] through DCRSR 0x22 (Secure) and 0x23 (Non-secure), ARMv8-M ARM D1.2: the core
+/// is Secure, so 0x22 is the word 0x14 moves (CONTROL_S.SPSEL chooses the SP it runs on);
+/// the Non-secure bank is apart from it. On `cortex-m33-ns` 0x23 is the current word and
+/// 0x22 reads zero and ignores writes.
+#[test]
+fn armv8m_special_registers_of_each_security_state() {
+    let mut chip = chip_running_at(Variant::CortexM33, CODE, CODE, &PUSHING_LOOP);
+    enable_debug(&mut chip);
+    halt(&mut chip);
+    write_register(&mut chip, 0x19, 0x2000_2000); // PSP_NS
+    write_register(&mut chip, 18, 0x2000_3000); // PSP (Secure)
+    write_register(&mut chip, 0x22, 0x0200_4001); // SPSEL, BASEPRI 0x40, PRIMASK
+    assert_eq!(read_register(&mut chip, 0x14), 0x0200_4001);
+    assert_eq!(read_register(&mut chip, 13), 0x2000_3000, "SP is PSP_S now");
+    assert_eq!(
+        read_register(&mut chip, 0x23),
+        0,
+        "the Non-secure bank from reset"
+    );
+    write_register(&mut chip, 0x23, 0x0201_8001); // SPSEL, FAULTMASK, BASEPRI 0x80, PRIMASK
+    assert_eq!(read_register(&mut chip, 0x23), 0x0201_8001);
+    assert_eq!(
+        read_register(&mut chip, 0x22),
+        0x0200_4001,
+        "the Secure bank kept"
+    );
+    assert_eq!(read_register(&mut chip, 13), 0x2000_3000, "still PSP_S");
+    write_register(&mut chip, 0x22, 0);
+    assert_eq!(read_register(&mut chip, 13), STACK_TOP, "back on MSP_S");
+    assert_eq!(read_register(&mut chip, 0x23), 0x0201_8001);
+    write(&mut chip, DCRDR, 0xAAAA_AAAA);
+    write_register(&mut chip, 0x23, 0);
+    assert_eq!(read(&mut chip, DCRDR), 0, "DCRDR holds the value written");
+    assert_eq!(read_register(&mut chip, 15), CODE, "the moves left the PC");
+
+    let mut chip = chip_running_at(Variant::CortexM33NonSecure, CODE, CODE, &PUSHING_LOOP);
+    enable_debug(&mut chip);
+    halt(&mut chip);
+    write_register(&mut chip, 0x23, 0x0000_2001);
+    assert_eq!(
+        read_register(&mut chip, 0x14),
+        0x0000_2001,
+        "0x23 is the current word"
+    );
+    write_register(&mut chip, 0x22, 0x0001_0001);
+    assert_eq!(
+        read_register(&mut chip, 0x22),
+        0,
+        "the Secure word is not reached"
+    );
+    assert_eq!(read_register(&mut chip, 0x23), 0x0000_2001);
+}
+
 /// The ARMv7-M cores have no such registers: DCRSR 0x18-0x1F move nothing.
 #[test]
 fn armv7m_has_no_banked_registers() {
