@@ -5,7 +5,7 @@ use crate::registers::{DpRegister, dp};
 use crate::transport::{Swj, Transport};
 use wire::jtag::JtagDp;
 use wire::swd::Swd;
-use wire::{Pins, Port, TransferError};
+use wire::{Pins, Port, SwjPin, TransferError};
 
 impl<P: Pins> Transport for Swd<P> {
     fn read(&mut self, port: Port, address: u8) -> Result<u32, TransferError> {
@@ -95,32 +95,29 @@ impl<P: Pins> Swj for JtagDp<P> {
     }
 }
 
-/// DAP_SWJ_Pins bits (CMSIS-DAP DAP_SWJ_Pins): 0 SWCLK/TCK, 1 SWDIO/TMS, 2 TDI, 7 nRESET.
-const PIN_SWCLK: u8 = 1 << 0;
-const PIN_SWDIO: u8 = 1 << 1;
-const PIN_TDI: u8 = 1 << 2;
-const PIN_NRESET: u8 = 1 << 7;
-
+/// DAP_SWJ_Pins on the pins: `output` and `select` as its bytes; the outputs as driven
+/// (SWCLK, SWDIO, TDI) and nRESET as read. nRESET is active low.
 fn drive_pins<P: Pins>(pins: &mut P, output: u8, select: u8) -> u8 {
-    if select & PIN_SWCLK != 0 {
-        pins.set_swclk(output & PIN_SWCLK != 0);
+    let (output, select) = (
+        SwjPin::from_bits_retain(output),
+        SwjPin::from_bits_retain(select),
+    );
+    if select.contains(SwjPin::SWCLK_TCK) {
+        pins.set_swclk(output.contains(SwjPin::SWCLK_TCK));
     }
-    if select & PIN_SWDIO != 0 {
+    if select.contains(SwjPin::SWDIO_TMS) {
         pins.swdio_output(true);
-        pins.set_swdio(output & PIN_SWDIO != 0);
+        pins.set_swdio(output.contains(SwjPin::SWDIO_TMS));
     }
-    if select & PIN_TDI != 0 {
-        pins.set_tdi(output & PIN_TDI != 0);
+    if select.contains(SwjPin::TDI) {
+        pins.set_tdi(output.contains(SwjPin::TDI));
     }
-    if select & PIN_NRESET != 0 {
-        pins.set_reset(output & PIN_NRESET == 0);
+    if select.contains(SwjPin::NRESET) {
+        pins.set_reset(!output.contains(SwjPin::NRESET));
     }
-    let driven = output & (PIN_SWCLK | PIN_SWDIO | PIN_TDI);
-    if pins.read_reset() {
-        driven
-    } else {
-        driven | PIN_NRESET
-    }
+    let mut levels = output & (SwjPin::SWCLK_TCK | SwjPin::SWDIO_TMS | SwjPin::TDI);
+    levels.set(SwjPin::NRESET, !pins.read_reset());
+    levels.bits()
 }
 
 impl<P: Pins> Transport for JtagDp<P> {

@@ -36,19 +36,8 @@ impl Default for SwdConfig {
     }
 }
 
-bitflags::bitflags! {
-    /// Signals of DAP_SWJ_Pins: the bits of its `output`, `select` and returned input bytes
-    /// (CMSIS-DAP DAP_SWJ_Pins). nRESET and nTRST are active low.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    pub struct Pin: u8 {
-        const SWCLK_TCK = 1 << 0;
-        const SWDIO_TMS = 1 << 1;
-        const TDI = 1 << 2;
-        const TDO = 1 << 3;
-        const NTRST = 1 << 5;
-        const NRESET = 1 << 7;
-    }
-}
+/// Signals of DAP_SWJ_Pins (the `wire` crate's, shared with debug sequences).
+pub use ::wire::SwjPin as Pin;
 
 /// Pins and clock common to SWD and JTAG (CMSIS-DAP "Common SWD/JTAG Commands").
 pub trait Swj {

@@ -19,6 +19,21 @@ pub enum Port {
     Ap,
 }
 
+bitflags::bitflags! {
+    /// Signals of DAP_SWJ_Pins: the bits of its `output`, `select` and returned input bytes
+    /// (CMSIS-DAP DAP_SWJ_Pins), for `dap` and for debug sequences' DAP_SWJ_Pins (`adi`).
+    /// nRESET and nTRST are active low.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct SwjPin: u8 {
+        const SWCLK_TCK = 1 << 0;
+        const SWDIO_TMS = 1 << 1;
+        const TDI = 1 << 2;
+        const TDO = 1 << 3;
+        const NTRST = 1 << 5;
+        const NRESET = 1 << 7;
+    }
+}
+
 /// A target's acknowledge of a transaction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ack {
