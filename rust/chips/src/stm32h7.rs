@@ -512,3 +512,7 @@ fn finish<M: Memory>(memory: &mut M, bank: u8, address: u32, timeout: u64) -> Re
         address: Some(address),
     })
 }
+
+#[cfg(test)]
+#[path = "stm32h7_tests.rs"]
+mod tests;
