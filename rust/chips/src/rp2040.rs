@@ -8,7 +8,7 @@
 //! arguments in r0-r3, LR at a BKPT in SRAM where the core halts when the function
 //! returns. No flash controller, no read protection (DS 2.3.4).
 //!
-//! Every operation saves the core's registers and starts a small loop in SRAM5 on the
+//! Every operation saves the core's registers it may change and starts a small loop in SRAM5 on the
 //! core (`LOOP_CODE`) that calls the ROM functions the debugger queues in a mailbox:
 //! connect_internal_flash and flash_exit_xip, the erases or programs, then
 //! flash_flush_cache and flash_enter_cmd_xip (slow 0x03-read XIP: boot2 sets up fast XIP
@@ -24,7 +24,7 @@ use crate::{Command, Error, Family, Identity, Part};
 use adi::{Memory, poll_memory};
 use core::fmt::Write;
 use cortexm::registers::{Dhcsr, THUMB_BKPT};
-use cortexm::{Core, PC, REGISTER_COUNT, XPSR};
+use cortexm::{Core, PC, XPSR};
 
 /// TARGETID (DS 2.3.4.2): TPARTNO 0x1002, TDESIGNER 0x493 (Raspberry Pi); TINSTANCE
 /// [31:28] is the core.
@@ -76,7 +76,7 @@ const BLOCK_ERASE: u32 = 0xD8;
 /// SRAM the driver uses: data for flash_range_program (SRAM4, two slots), the BKPT the
 /// functions return to, the loop, its mailbox and the stack (SRAM5).
 const DATA: u32 = 0x2004_0000;
-const SLOT_SIZE: u32 = 2048;
+const SLOT_SIZE: u32 = 1024;
 const RETURN_BKPT: u32 = 0x2004_1000;
 const LOOP: u32 = 0x2004_1010;
 const MAILBOX: u32 = 0x2004_1040;
@@ -114,6 +114,11 @@ const DONE: u32 = MAILBOX + 4;
 const REQUESTS: u32 = MAILBOX + 32;
 const REQUEST_STRIDE: u32 = 32;
 const R4: usize = 4;
+/// The registers the loop and the ROM's functions may change, saved and put back: r0-r6
+/// (the arguments and the loop's own), r12, SP, LR, PC and xPSR. The functions keep
+/// r4-r11 and SP (AAPCS callee-saved: pico-sdk calls them as C functions), and touch
+/// neither the other stack pointer nor PRIMASK, BASEPRI, FAULTMASK, CONTROL.
+const CLOBBERED: [usize; 12] = [0, 1, 2, 3, R4, 5, 6, 12, SP, LR, PC, XPSR];
 
 /// The ROM header (DS 2.8.2, 2.8.3): the 16-bit pointer to the function table at 0x14;
 /// entries are (16-bit code, 16-bit address), code = c1 | c2 << 8, ending with code 0.
@@ -465,12 +470,14 @@ fn with_flash<M: Memory>(
         done: 0,
         timeouts: [0; 2],
     };
-    let mut saved = [0; REGISTER_COUNT];
-    queue
-        .rom
-        .core
-        .read_registers(memory, &mut saved)
-        .map_err(core_error)?;
+    let mut saved = [0; CLOBBERED.len()];
+    for (value, &number) in saved.iter_mut().zip(&CLOBBERED) {
+        *value = queue
+            .rom
+            .core
+            .read_register(memory, number)
+            .map_err(core_error)?;
+    }
     let mut worked = queue
         .start(memory)
         .and_then(|_| {
@@ -503,11 +510,13 @@ fn with_flash<M: Memory>(
     }
     // Interrupts unmasked again, while halted (ARMv6-M C1.6.3).
     let unmasked = memory.store(control(true, false)).map_err(Error::Adi);
-    let restored = queue
-        .rom
-        .core
-        .write_registers(memory, &saved)
-        .map_err(core_error);
+    let restored = CLOBBERED.iter().zip(saved).try_for_each(|(&number, value)| {
+        queue
+            .rom
+            .core
+            .write_register(memory, number, value)
+            .map_err(core_error)
+    });
     worked.and(unmasked).and(restored)
 }
 

@@ -239,7 +239,7 @@ fn identified_by_chip_id_then_sized_by_the_jedec_id_at_attach() {
 fn erase_and_program_call_the_rom_with_flash_offsets() {
     let mut model = Model::new([0xEF, 0x40, 0x15]);
     let part = Part::identify(&mut model, RP2040_IDENTITY).unwrap();
-    model.registers[7] = 0x1234;
+    model.registers[4] = 0x1234;
     part.erase(&mut model, XIP_BASE + 0x1_0000, 0x1_0000)
         .unwrap();
     let data: Vec<u8> = (0..512u32).map(|n| n as u8).collect();
@@ -256,7 +256,7 @@ fn erase_and_program_call_the_rom_with_flash_offsets() {
     let mut staged = vec![0; 512];
     model.read_bytes(DATA, &mut staged).unwrap();
     assert_eq!(staged, data);
-    assert_eq!(model.registers[7], 0x1234, "registers put back");
+    assert_eq!(model.registers[4], 0x1234, "registers put back");
     // Not whole pages: refused before any call.
     assert!(part.program(&mut model, XIP_BASE + 0x80, &data).is_err());
     assert_eq!(model.calls.len(), 10);
@@ -266,7 +266,7 @@ fn erase_and_program_call_the_rom_with_flash_offsets() {
 fn program_writes_the_next_slot_while_the_rom_programs_the_last() {
     let mut model = Model::new([0xEF, 0x40, 0x15]);
     let part = Part::identify(&mut model, RP2040_IDENTITY).unwrap();
-    model.registers[7] = 0x1234;
+    model.registers[4] = 0x1234;
     let slot = SLOT_SIZE;
     let data: Vec<u8> = (0..2 * slot + 512).map(|n| (n / 7) as u8).collect();
     part.program(&mut model, XIP_BASE + 0x2000, &data).unwrap();
@@ -301,7 +301,7 @@ fn program_writes_the_next_slot_while_the_rom_programs_the_last() {
         data[2 * slot as usize..],
         "the third piece in the first slot"
     );
-    assert_eq!(model.registers[7], 0x1234, "registers put back");
+    assert_eq!(model.registers[4], 0x1234, "registers put back");
 }
 
 #[test]

@@ -85,7 +85,7 @@ fn rp2040_scan_attach_either_core_flash_through_the_boot_rom_break_and_step() {
     let mut id = [0u8; 4];
     session.read_memory(0xD000_0000, &mut id).unwrap();
     assert_eq!(u32::from_le_bytes(id), 1, "SIO CPUID of core 1");
-    let registers_before = session.read_register(7).unwrap();
+    let registers_before = session.read_register(4).unwrap();
     let image = image();
     let before = statistics(&mut session);
     session.flash_erase(XIP, image.len() as u32).unwrap();
@@ -104,7 +104,7 @@ fn rp2040_scan_attach_either_core_flash_through_the_boot_rom_break_and_step() {
     session.read_memory(XIP, &mut back).unwrap();
     assert!(back == image, "the flash holds the image");
     assert_eq!(
-        session.read_register(7).unwrap(),
+        session.read_register(4).unwrap(),
         registers_before,
         "registers restored"
     );
@@ -162,7 +162,7 @@ fn rp2040_a_boot_rom_call_that_stops_elsewhere_is_a_clear_error() {
         .find(|pair| pair[..2] == *b"RP")
         .map(|pair| u32::from(u16::from_le_bytes([pair[2], pair[3]])) & !1)
         .expect("flash_range_program in the table");
-    let r7 = session.read_register(7).unwrap();
+    let r4 = session.read_register(4).unwrap();
     session
         .set_breakwatch(BreakWatch::Hardware, program_entry, 2)
         .unwrap();
@@ -174,7 +174,7 @@ fn rp2040_a_boot_rom_call_that_stops_elsewhere_is_a_clear_error() {
             && error.contains(&format!("{program_entry:08x}")),
         "{error}"
     );
-    assert_eq!(session.read_register(7).unwrap(), r7, "registers restored");
+    assert_eq!(session.read_register(4).unwrap(), r4, "registers restored");
     let mut word = [0u8; 4];
     session.read_memory(XIP, &mut word).unwrap();
     assert_eq!(
