@@ -510,13 +510,14 @@ fn with_flash<M: Memory>(
     }
     // Interrupts unmasked again, while halted (ARMv6-M C1.6.3).
     let unmasked = memory.store(control(true, false)).map_err(Error::Adi);
-    let restored = CLOBBERED.iter().zip(saved).try_for_each(|(&number, value)| {
-        queue
-            .rom
-            .core
-            .write_register(memory, number, value)
-            .map_err(core_error)
-    });
+    let core = &mut queue.rom.core;
+    let restored = CLOBBERED
+        .iter()
+        .zip(saved)
+        .try_for_each(|(&number, value)| {
+            core.write_register(memory, number, value)
+                .map_err(core_error)
+        });
     worked.and(unmasked).and(restored)
 }
 
