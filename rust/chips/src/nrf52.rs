@@ -360,3 +360,7 @@ fn read_command(
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "nrf52_tests.rs"]
+mod tests;
