@@ -20,31 +20,46 @@ pub const GDB_CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_MPEG_2);
 
 /// routines/crc32.S assembled (arm-none-eabi-as -mcpu=cortex-m0 -mthumb; objcopy -O
 /// binary); a test assembles the source again and compares.
-pub const ROUTINE: [u8; 140] = [
-    0x20, 0x4f, 0x00, 0x25, 0xae, 0x05, 0x76, 0x00, 0x00, 0xd3, 0x7e, 0x40, 0x76, 0x00, 0x00, 0xd3,
+pub const ROUTINE: [u8; 252] = [
+    0x2e, 0xa6, 0xb4, 0x42, 0x1e, 0xd0, 0x2b, 0x4f, 0x00, 0x25, 0xae, 0x05, 0x76, 0x00, 0x00, 0xd3,
     0x7e, 0x40, 0x76, 0x00, 0x00, 0xd3, 0x7e, 0x40, 0x76, 0x00, 0x00, 0xd3, 0x7e, 0x40, 0x76, 0x00,
     0x00, 0xd3, 0x7e, 0x40, 0x76, 0x00, 0x00, 0xd3, 0x7e, 0x40, 0x76, 0x00, 0x00, 0xd3, 0x7e, 0x40,
-    0x76, 0x00, 0x00, 0xd3, 0x7e, 0x40, 0x66, 0x51, 0x04, 0x35, 0xae, 0x0a, 0xe2, 0xd0, 0x47, 0x18,
-    0x03, 0x26, 0x05, 0x46, 0x0d, 0x43, 0x35, 0x42, 0x05, 0xd1, 0x06, 0x46, 0xbe, 0x42, 0x16, 0xd0,
-    0x20, 0xce, 0x01, 0x35, 0xfa, 0xd0, 0x00, 0x25, 0xed, 0x43, 0xb8, 0x42, 0x0a, 0xd0, 0x06, 0x78,
-    0x36, 0x06, 0x75, 0x40, 0x2e, 0x0e, 0xb6, 0x00, 0xa6, 0x59, 0x2d, 0x02, 0x75, 0x40, 0x01, 0x30,
-    0xb8, 0x42, 0xf4, 0xd1, 0x1d, 0x60, 0x04, 0x33, 0x01, 0x3a, 0xe0, 0xd1, 0x00, 0xbe, 0x02, 0x4d,
-    0x38, 0x46, 0xf7, 0xe7, 0xb7, 0x1d, 0xc1, 0x04, 0xff, 0xff, 0xff, 0xff,
+    0x76, 0x00, 0x00, 0xd3, 0x7e, 0x40, 0x76, 0x00, 0x00, 0xd3, 0x7e, 0x40, 0x66, 0x51, 0x04, 0x35,
+    0xae, 0x0a, 0xe2, 0xd0, 0x47, 0x18, 0x03, 0x26, 0x05, 0x46, 0x0d, 0x43, 0x35, 0x42, 0x05, 0xd1,
+    0x06, 0x46, 0xbe, 0x42, 0x19, 0xd0, 0x20, 0xce, 0x01, 0x35, 0xfa, 0xd0, 0x00, 0x25, 0xed, 0x43,
+    0xb8, 0x42, 0x0d, 0xd0, 0x15, 0xa6, 0xb4, 0x42, 0x12, 0xd0, 0x06, 0x78, 0x36, 0x06, 0x75, 0x40,
+    0x2e, 0x0e, 0xb6, 0x00, 0xa6, 0x59, 0x2d, 0x02, 0x75, 0x40, 0x01, 0x30, 0xb8, 0x42, 0xf4, 0xd1,
+    0x1d, 0x60, 0x04, 0x33, 0x01, 0x3a, 0xdd, 0xd1, 0x00, 0xbe, 0x0b, 0x4d, 0x38, 0x46, 0xf7, 0xe7,
+    0x06, 0x78, 0x36, 0x06, 0x75, 0x40, 0x2e, 0x0f, 0xb6, 0x00, 0xa6, 0x59, 0x2d, 0x01, 0x75, 0x40,
+    0x2e, 0x0f, 0xb6, 0x00, 0xa6, 0x59, 0x2d, 0x01, 0x75, 0x40, 0x01, 0x30, 0xb8, 0x42, 0xef, 0xd1,
+    0xe6, 0xe7, 0xc0, 0x46, 0xb7, 0x1d, 0xc1, 0x04, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00,
+    0xb7, 0x1d, 0xc1, 0x04, 0x6e, 0x3b, 0x82, 0x09, 0xd9, 0x26, 0x43, 0x0d, 0xdc, 0x76, 0x04, 0x13,
+    0x6b, 0x6b, 0xc5, 0x17, 0xb2, 0x4d, 0x86, 0x1a, 0x05, 0x50, 0x47, 0x1e, 0xb8, 0xed, 0x08, 0x26,
+    0x0f, 0xf0, 0xc9, 0x22, 0xd6, 0xd6, 0x8a, 0x2f, 0x61, 0xcb, 0x4b, 0x2b, 0x64, 0x9b, 0x0c, 0x35,
+    0xd3, 0x86, 0xcd, 0x31, 0x0a, 0xa0, 0x8e, 0x3c, 0xbd, 0xbd, 0x4f, 0x38,
 ];
 /// Where the routine halts (the `bkpt #0` at `done`).
-const ROUTINE_DONE: u32 = 0x7C;
+const ROUTINE_DONE: u32 = 0x88;
 /// The routine's `erased_crc` word: the CRC of a block of 0xFF bytes, set for each run.
-const ERASED_CRC_OFFSET: usize = 0x88;
-/// The work area: the routine, its 1 KiB table, then one result word per block.
-const TABLE_OFFSET: u32 = 0x90;
+const ERASED_CRC_OFFSET: usize = 0xB8;
+/// The routine's own 16-entry table (`nibbles`, 64 bytes, the routine's end).
+const NIBBLES_OFFSET: u32 = 0xBC;
+/// A run over at most this many bytes uses the 16-entry table; a longer one the 1 KiB
+/// table the routine builds. The small table costs 5 instructions more a byte, the large
+/// one 1 KiB more of the target's SRAM saved and restored (about 5.7 ms of wire at 4 MHz
+/// SWCLK): even at the 8 MHz a reset STM32 runs from, the large one pays off only past
+/// about 8 KiB of bytes that are not erased (erased words are scanned, not tabled).
+const SMALL_TABLE_MAX_BYTES: u64 = 16 * 1024;
+/// The 1 KiB table's work area: the routine without its 16 entries, one word free (so the
+/// table's address is not that of `nibbles`, which selects the small table), the table.
+const TABLE_OFFSET: u32 = NIBBLES_OFFSET + 4;
 const TABLE_BYTES: u32 = 1024;
-const RESULTS_OFFSET: u32 = TABLE_OFFSET + TABLE_BYTES;
 /// At most this many blocks in one run (the results, and the saved SRAM, stay small).
 pub const MAX_BLOCKS: usize = 256;
 /// Work area bytes saved and restored per piece.
 const SAVE_PIECE: usize = 256;
 /// The largest work area: routine, table and MAX_BLOCKS results.
-const MAX_AREA: usize = RESULTS_OFFSET as usize + 4 * MAX_BLOCKS;
+const MAX_AREA: usize = (TABLE_OFFSET + TABLE_BYTES) as usize + 4 * MAX_BLOCKS;
 /// xPSR with only the Thumb bit (ARMv7-M B1.4.2).
 const XPSR_THUMB: u32 = 1 << 24;
 /// Registers the routine changes: r0-r7, PC, xPSR.
@@ -179,10 +194,56 @@ fn read_back<M: Memory>(
     Ok(())
 }
 
-/// Where the work area for `blocks` results goes: the start of the first RAM region, or
-/// its end if the memory to CRC is at the start; None if it does not fit beside it.
-fn work_area(map: &MemoryMap, blocks: usize, address: u32, length: u64) -> Option<u32> {
-    let needed = RESULTS_OFFSET + 4 * blocks as u32;
+/// The work area's parts, by the table a run uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Layout {
+    /// The routine with its 16 entries, then the results.
+    SmallTable,
+    /// The routine without them, a free word, the 1 KiB table, then the results.
+    LargeTable,
+}
+
+impl Layout {
+    fn for_run(length: u64) -> Self {
+        if length <= SMALL_TABLE_MAX_BYTES {
+            Layout::SmallTable
+        } else {
+            Layout::LargeTable
+        }
+    }
+
+    /// The routine's bytes written to the target.
+    fn code(self) -> usize {
+        match self {
+            Layout::SmallTable => ROUTINE.len(),
+            Layout::LargeTable => NIBBLES_OFFSET as usize,
+        }
+    }
+
+    /// The table's offset (the routine's r4).
+    fn table(self) -> u32 {
+        match self {
+            Layout::SmallTable => NIBBLES_OFFSET,
+            Layout::LargeTable => TABLE_OFFSET,
+        }
+    }
+
+    fn results(self) -> u32 {
+        match self {
+            Layout::SmallTable => ROUTINE.len() as u32,
+            Layout::LargeTable => TABLE_OFFSET + TABLE_BYTES,
+        }
+    }
+
+    /// The work area's bytes for `blocks` results.
+    fn size(self, blocks: usize) -> u32 {
+        self.results() + 4 * blocks as u32
+    }
+}
+
+/// Where the work area of `needed` bytes goes: the start of the first RAM region, or its
+/// end if the memory to CRC is at the start; None if it does not fit beside it.
+fn work_area(map: &MemoryMap, needed: u32, address: u32, length: u64) -> Option<u32> {
     let ram = map
         .regions()
         .find(|region| region.kind == RegionKind::Ram)
@@ -211,7 +272,9 @@ fn on_target<M: Memory>(
         return Ok(Err(Fallback::NoFreeRam));
     }
     let length = u64::from(block) * crcs.len() as u64;
-    let Some(area) = work_area(map, crcs.len(), address, length) else {
+    let layout = Layout::for_run(length);
+    let used = layout.size(crcs.len());
+    let Some(area) = work_area(map, used, address, length) else {
         return Ok(Err(Fallback::NoFreeRam));
     };
     let dhcsr: Dhcsr = memory.load()?;
@@ -221,15 +284,14 @@ fn on_target<M: Memory>(
     if !dhcsr.s_halt() {
         return Ok(Err(Fallback::Running));
     }
-    let used = (RESULTS_OFFSET as usize) + 4 * crcs.len();
     let mut saved_ram = [0u8; MAX_AREA];
-    let saved_ram = &mut saved_ram[..used];
+    let saved_ram = &mut saved_ram[..used as usize];
     memory.read_bytes(area, saved_ram)?;
     let mut saved_registers = [0u32; SAVED_REGISTERS.len()];
     for (value, &number) in saved_registers.iter_mut().zip(&SAVED_REGISTERS) {
         *value = core.read_register(memory, number)?;
     }
-    let outcome = run(memory, core, options, area, address, block, crcs);
+    let outcome = run(memory, core, options, (area, layout), address, block, crcs);
     // Put back what the routine borrowed, whatever happened (unless the wire is gone).
     let restored = restore(memory, core, area, saved_ram, &saved_registers);
     let outcome = outcome?;
@@ -265,7 +327,7 @@ fn run<M: Memory>(
     memory: &mut M,
     core: &mut Core,
     options: Options,
-    area: u32,
+    (area, layout): (u32, Layout),
     address: u32,
     block: u32,
     crcs: &mut [u32],
@@ -273,13 +335,13 @@ fn run<M: Memory>(
     let mut routine = ROUTINE;
     let erased = filled_crc(0xFF, block).to_le_bytes();
     routine[ERASED_CRC_OFFSET..ERASED_CRC_OFFSET + 4].copy_from_slice(&erased);
-    memory.write_bytes(area, &routine)?;
+    memory.write_bytes(area, &routine[..layout.code()])?;
     let arguments = [
         address,
         block,
         crcs.len() as u32,
-        area + RESULTS_OFFSET,
-        area + TABLE_OFFSET,
+        area + layout.results(),
+        area + layout.table(),
     ];
     for (number, &value) in arguments.iter().enumerate() {
         core.write_register(memory, number, value)?;
@@ -320,7 +382,7 @@ fn run<M: Memory>(
     if core.read_register(memory, PC)? != area + ROUTINE_DONE {
         return Ok(Err(Fallback::Stopped));
     }
-    memory.read_words(area + RESULTS_OFFSET, crcs)?;
+    memory.read_words(area + layout.results(), crcs)?;
     Ok(Ok(()))
 }
 
@@ -363,10 +425,32 @@ mod tests {
             &ROUTINE[ROUTINE_DONE as usize..ROUTINE_DONE as usize + 2],
             &[0x00, 0xbe]
         );
-        assert!(ROUTINE.len() as u32 <= TABLE_OFFSET);
         assert_eq!(
             &ROUTINE[ERASED_CRC_OFFSET..ERASED_CRC_OFFSET + 4],
             &[0xFF; 4]
         );
+        assert_eq!(ROUTINE.len() as u32, NIBBLES_OFFSET + 64);
+    }
+
+    /// The routine's 16 entries are the CRC's own table of nibbles.
+    #[test]
+    fn routine_nibbles_are_the_polynomials() {
+        let nibbles = &ROUTINE[NIBBLES_OFFSET as usize..];
+        for (index, entry) in nibbles.chunks(4).enumerate() {
+            let mut value = (index as u32) << 28;
+            for _ in 0..4 {
+                value = (value << 1) ^ if value >> 31 == 1 { 0x04C1_1DB7 } else { 0 };
+            }
+            assert_eq!(entry, value.to_le_bytes(), "entry {index}");
+        }
+    }
+
+    #[test]
+    fn short_runs_save_only_the_routine_and_results() {
+        assert_eq!(Layout::for_run(16 * 1024), Layout::SmallTable);
+        assert_eq!(Layout::for_run(16 * 1024 + 1), Layout::LargeTable);
+        assert_eq!(Layout::SmallTable.size(3), 264);
+        assert_eq!(Layout::LargeTable.size(3), 0xC0 + 1024 + 12);
+        assert_ne!(Layout::LargeTable.table(), NIBBLES_OFFSET);
     }
 }

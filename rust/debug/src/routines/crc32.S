@@ -4,8 +4,11 @@
 @ ARMv6-M Thumb only (no Thumb-2), so every Cortex-M runs it.
 @
 @ In:  r0 first byte, r1 bytes per block, r2 number of blocks (>= 1),
-@      r3 where the CRCs go (one word per block), r4 a 1 KiB word-aligned table area;
+@      r3 where the CRCs go (one word per block), r4 a 1 KiB word-aligned table area,
+@      or the address of `nibbles` (below) for the 16-entry table instead;
 @      `erased_crc` (patched by the probe): the CRC of r1 bytes of 0xFF.
+@ The 1 KiB table takes 11 instructions a byte; the 16-entry one 16, but the probe need
+@ not save and restore 1 KiB of the target's SRAM around a short run.
 @ Out: the CRCs at r3; the core halts on BKPT #0 at `done`.
 @ A word-aligned block is first scanned a word at a time: if every word is 0xFFFFFFFF
 @ (erased flash) its CRC is `erased_crc`, about 7 times faster than the bytes' CRC.
@@ -17,6 +20,9 @@
     .text
     .global crc32_blocks
 crc32_blocks:
+    adr     r6, nibbles
+    cmp     r4, r6
+    beq     block               @ the 16-entry table is already there
     @ table[i] = (i << 24) shifted through 8 steps of the polynomial; r5 = 4 * i.
     ldr     r7, polynomial
     movs    r5, #0
@@ -51,6 +57,9 @@ crc_bytes:
     mvns    r5, r5              @ crc = 0xFFFFFFFF
     cmp     r0, r7
     beq     store
+    adr     r6, nibbles
+    cmp     r4, r6
+    beq     nibble_byte
 byte:
     @ crc = (crc << 8) ^ table[(crc >> 24) ^ byte]
     ldrb    r6, [r0]
@@ -75,8 +84,31 @@ erased:
     ldr     r5, erased_crc
     mov     r0, r7              @ the next block starts at this one's end
     b       store
+nibble_byte:
+    @ crc ^= byte << 24, then twice: crc = (crc << 4) ^ nibbles[crc >> 28]
+    ldrb    r6, [r0]
+    lsls    r6, r6, #24
+    eors    r5, r6
+    .rept 2
+    lsrs    r6, r5, #28
+    lsls    r6, r6, #2
+    ldr     r6, [r4, r6]
+    lsls    r5, r5, #4
+    eors    r5, r6
+    .endr
+    adds    r0, #1
+    cmp     r0, r7
+    bne     nibble_byte
+    b       store
     .balign 4
 polynomial:
     .word   0x04C11DB7
 erased_crc:
     .word   0xFFFFFFFF
+nibbles:
+    @ nibbles[i] = (i << 28) shifted through 4 steps of the polynomial.
+
+    .word   0x00000000, 0x04C11DB7, 0x09823B6E, 0x0D4326D9
+    .word   0x130476DC, 0x17C56B6B, 0x1A864DB2, 0x1E475005
+    .word   0x2608EDB8, 0x22C9F00F, 0x2F8AD6D6, 0x2B4BCB61
+    .word   0x350C9B64, 0x31CD86D3, 0x3C8EA00A, 0x384FBDBD
