@@ -217,9 +217,10 @@ def test_the_probe_runs_the_packs_device(unix_micropython, pack_file, firmware, 
 def test_gdb_through_the_packs_device(unix_micropython, pack_file, firmware, tmp_path):
     """gdb against bmp with the device loaded before bmp.init(): the scan and attach run the
     pack's sequences (DebugPortSetup's atomic block among them), `load` goes through the
-    pack's FLM with FlashInit, FlashProgramDone and FlashUninit around it, `monitor reset`
-    through its ResetSystem, `monitor reset processor` its ResetProcessor, `monitor reset
-    hardware` its ResetHardwareAssert/Deassert, `stepi` RecoverySupportStart/Stop."""
+    pack's FLM with FlashInit and FlashUninit around its program operation and
+    FlashProgramDone after it, `monitor reset` through its ResetSystem, `monitor reset
+    processor` its ResetProcessor, `monitor reset hardware` its ResetHardwareAssert/
+    Deassert, `stepi` RecoverySupportStart/Stop."""
     device = tmp_path / "device"
     assert run_tool(pack_file, "STM32F103CB", device).returncode == 0
     probe = BmpProbe(unix_micropython, tmp_path, chip="stm32f103cb", repl_fun=True, setup=[

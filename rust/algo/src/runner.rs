@@ -252,9 +252,10 @@ impl Runner {
         };
     }
 
-    /// Between `begin` and `finish`.
+    /// Between `begin` and `finish`: the algorithm is in RAM and the core's registers are
+    /// saved (an operation may have been ended by `end_operation`).
     pub fn is_active(&self) -> bool {
-        self.operation.is_some()
+        self.operation.is_some() || self.layout.is_some()
     }
 
     /// Make sure the algorithm is loaded and initialised for `operation`.
@@ -280,7 +281,7 @@ impl Runner {
                 0,
             )?;
             self.operation = None;
-        } else {
+        } else if self.layout.is_none() {
             let layout = Layout::new(algorithm, ram.0, ram.1)?;
             let dhcsr: Dhcsr = memory.load()?;
             if !dhcsr.s_halt() || dhcsr.s_lockup() {
@@ -649,9 +650,11 @@ impl Runner {
         Ok(())
     }
 
-    /// End the work: wait for the last page, UnInit, put the core registers back. The
-    /// registers are restored even when a call failed (unless the wire is gone).
-    pub fn finish<M: Memory>(
+    /// End the erase, program or verify operation under way: wait for the last page and
+    /// call UnInit. The algorithm stays in RAM and the registers saved: the next
+    /// operation's Init follows without loading it again (the session runs a debug
+    /// description's FlashUninit in between).
+    pub fn end_operation<M: Memory>(
         &mut self,
         memory: &mut M,
         core: &mut Core,
@@ -660,10 +663,30 @@ impl Runner {
         let Some(operation) = self.operation else {
             return Ok(());
         };
+        self.settle(memory, core)?;
+        if !self.broken {
+            let arguments = [operation as u32, 0, 0, 0];
+            self.call(memory, core, algorithm, Function::UnInit, arguments, 0)?;
+        }
+        self.operation = None;
+        Ok(())
+    }
+
+    /// End the work: wait for the last page, UnInit, put the core registers back. The
+    /// registers are restored even when a call failed (unless the wire is gone).
+    pub fn finish<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        core: &mut Core,
+        algorithm: &Algorithm,
+    ) -> Result<(), Error> {
+        if !self.is_active() {
+            return Ok(());
+        }
         let settled = self.settle(memory, core);
-        let uninit = match settled {
-            Ok(()) if self.broken => Ok(()),
-            Ok(()) => self
+        let uninit = match (settled, self.operation) {
+            (Ok(()), _) if self.broken => Ok(()),
+            (Ok(()), Some(operation)) => self
                 .call(
                     memory,
                     core,
@@ -673,7 +696,8 @@ impl Runner {
                     0,
                 )
                 .map(|_| ()),
-            Err(error) => Err(error),
+            (Ok(()), None) => Ok(()),
+            (Err(error), _) => Err(error),
         };
         let restored = self.restore(memory, core);
         self.operation = None;

@@ -6,12 +6,14 @@
 use crate::crc::{self, Method};
 use crate::error::Error;
 use crate::flash::FlashDriver;
+use crate::sequences::{FlashSequences, SequencePort};
 use adi::Memory;
 use algo::Algorithm;
 use algo::runner::Runner;
 use chips::memory_map::Flash;
 use chips::{MemoryMap, Part, Region, RegionKind};
 use cortexm::Core;
+use sequence::FlashOperation;
 
 /// An algorithm is in use (never in a build without the feature: its runner is dropped).
 fn in_use(algorithm: &Algorithm) -> bool {
@@ -81,6 +83,9 @@ pub struct Flashes<'a> {
     pub runner: &'a mut Runner,
     /// RAM for the algorithm (None: the chip's first RAM region).
     pub ram: Option<(u32, u32)>,
+    /// A debug description's FlashInit and FlashUninit around each operation (None: the
+    /// description has neither).
+    pub sequences: Option<FlashSequences<'a>>,
 }
 
 impl Flashes<'_> {
@@ -96,6 +101,66 @@ impl Flashes<'_> {
         Ok(self.runner.finish(memory, self.core, self.algorithm)?)
     }
 
+    /// An erase, program or verify operation (`FlashOperation::ERASE`...) starts at
+    /// `[address, address + length)`, unless one of its kind is under way: the one before
+    /// ends (`leave`), then FlashInit runs.
+    fn enter<M: Memory + SequencePort>(
+        &mut self,
+        memory: &mut M,
+        operation: u64,
+        address: u32,
+        length: u32,
+    ) -> Result<(), Error> {
+        let Some(sequences) = self.sequences.as_ref() else {
+            return Ok(());
+        };
+        if sequences
+            .phase
+            .is_some_and(|phase| phase.operation == operation)
+        {
+            return Ok(());
+        }
+        self.leave(memory)?;
+        let flash = FlashOperation {
+            operation,
+            address: address.into(),
+            length: length.into(),
+            argument: 0,
+        };
+        let sequences = self.sequences.as_mut().expect("checked above");
+        *sequences.phase = Some(flash);
+        memory.run_flash_sequence(sequences, "FlashInit", flash)
+    }
+
+    /// The operation under way ends: the algorithm's last page and UnInit, then
+    /// FlashUninit (its Init and UnInit pair inside FlashInit and FlashUninit).
+    fn leave<M: Memory + SequencePort>(&mut self, memory: &mut M) -> Result<(), Error> {
+        let Some(flash) = self.sequences.as_mut().and_then(|s| s.phase.take()) else {
+            return Ok(());
+        };
+        if crate::Feature::FlashAlgorithm.built() {
+            self.runner
+                .end_operation(memory, self.core, self.algorithm)?;
+        }
+        let sequences = self.sequences.as_mut().expect("a phase was under way");
+        memory.run_flash_sequence(sequences, "FlashUninit", flash)
+    }
+
+    /// The algorithm's Init and UnInit for Verify, which leave an external flash readable,
+    /// as a verify operation of its own (FlashInit and FlashUninit around it).
+    fn set_up_for_reading<M: Memory + SequencePort>(
+        &mut self,
+        memory: &mut M,
+        address: u32,
+        length: u32,
+    ) -> Result<(), Error> {
+        self.enter(memory, FlashOperation::VERIFY, address, length)?;
+        let ram = self.ram()?;
+        self.runner
+            .set_up_for_reading(memory, self.core, self.algorithm, ram)?;
+        self.leave(memory)
+    }
+
     fn ram(&self) -> Result<(u32, u32), Error> {
         self.ram
             .or_else(|| default_ram(self.chip))
@@ -103,7 +168,7 @@ impl Flashes<'_> {
     }
 }
 
-impl<M: Memory> FlashDriver<M> for Flashes<'_> {
+impl<M: Memory + SequencePort> FlashDriver<M> for Flashes<'_> {
     fn memory_map(&self) -> MemoryMap {
         memory_map(self.chip, self.algorithm)
     }
@@ -127,6 +192,7 @@ impl<M: Memory> FlashDriver<M> for Flashes<'_> {
     }
 
     fn erase(&mut self, memory: &mut M, address: u32, length: u32) -> Result<(), Error> {
+        self.enter(memory, FlashOperation::ERASE, address, length)?;
         if !self.covers(address) {
             return Ok(self.chip.erase(memory, address, length)?);
         }
@@ -137,6 +203,7 @@ impl<M: Memory> FlashDriver<M> for Flashes<'_> {
     }
 
     fn program(&mut self, memory: &mut M, address: u32, data: &[u8]) -> Result<(), Error> {
+        self.enter(memory, FlashOperation::PROGRAM, address, data.len() as u32)?;
         if !self.covers(address) {
             return Ok(self.chip.program(memory, address, data)?);
         }
@@ -147,6 +214,9 @@ impl<M: Memory> FlashDriver<M> for Flashes<'_> {
     }
 
     fn mass_erase(&mut self, memory: &mut M, address: u32) -> Result<(), Error> {
+        if let Some((start, length)) = FlashDriver::<M>::mass_erase_range(self, address) {
+            self.enter(memory, FlashOperation::ERASE, start, length)?;
+        }
         if !self.covers(address) {
             return Ok(self.chip.mass_erase(memory)?);
         }
@@ -157,7 +227,8 @@ impl<M: Memory> FlashDriver<M> for Flashes<'_> {
     }
 
     fn done(&mut self, memory: &mut M) -> Result<(), Error> {
-        let finished = self.finish_algorithm(memory);
+        let left = self.leave(memory);
+        let finished = left.and(self.finish_algorithm(memory));
         let locked = self.chip.done(memory).map_err(Error::from);
         finished.and(locked)
     }
@@ -176,18 +247,15 @@ impl<M: Memory> FlashDriver<M> for Flashes<'_> {
         // An external flash answers only once its algorithm has set it up (the H750's
         // QSPI flash after reset): one read by the probe finds that out (a bus error)
         // before the CRC routine is loaded and run into it (12 ms of the H750's load).
+        let length = block.saturating_mul(crcs.len() as u32);
         if self.covers(address) && memory.read_words(address & !3, &mut [0]).is_err() {
-            let ram = self.ram()?;
-            self.runner
-                .set_up_for_reading(memory, self.core, self.algorithm, ram)?;
+            self.set_up_for_reading(memory, address, length)?;
         }
         match crc::block_crcs(memory, self.core, &map, options, address, block, crcs) {
             // An external flash answers only once its algorithm has set it up (the H750's
             // QSPI flash after reset): Init and UnInit, then the CRCs again.
             Err(Error::Adi(adi::Error::Bus { .. })) if self.covers(address) => {
-                let ram = self.ram()?;
-                self.runner
-                    .set_up_for_reading(memory, self.core, self.algorithm, ram)?;
+                self.set_up_for_reading(memory, address, length)?;
                 crc::block_crcs(memory, self.core, &map, options, address, block, crcs)
             }
             taken => taken,

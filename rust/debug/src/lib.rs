@@ -30,6 +30,7 @@ pub use flash::Report as FlashReport;
 use flash::{FlashBuffer, FlashDriver};
 pub use sequence;
 pub use sequences::Failure as SequenceFailure;
+use sequences::FlashSequences;
 
 /// At most this many targets (MEM-APs with a Cortex-M behind them) are listed.
 pub const MAX_TARGETS: usize = 4;
@@ -171,6 +172,8 @@ pub struct Session<T: Transport, C: Clock> {
     /// Flash work began (FlashInit ran, if the description has it) and flash_done has not
     /// yet ended it: the flash report when it began.
     flashing: Option<FlashReport>,
+    /// The flash operation FlashInit ran for and FlashUninit has not (sequences.rs).
+    flash_phase: Option<sequence::FlashOperation>,
     /// RecoverySupportStart ran before a resume; RecoverySupportStop runs at the halt.
     recovery_support: bool,
 }
@@ -198,6 +201,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
             processor: heapless::String::new(),
             sequence_log: heapless::String::new(),
             flashing: None,
+            flash_phase: None,
             recovery_support: false,
         }
     }
@@ -495,6 +499,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
             state,
         });
         self.flashing = None;
+        self.flash_phase = None;
         self.recovery_support = false;
         self.rtt.search_again();
         Ok(())
@@ -534,12 +539,20 @@ impl<T: Transport, C: Clock> Session<T, C> {
             ap: &mut attached.ap,
         };
         let state = &mut attached.state;
+        let sequences =
+            FlashSequences::wanted(&self.sequences, &self.processor).then_some(FlashSequences {
+                description: &self.sequences,
+                processor: &self.processor,
+                log: &mut self.sequence_log,
+                phase: &mut self.flash_phase,
+            });
         let mut flashes = Flashes {
             chip: &state.chip,
             core: &mut state.core,
             algorithm: &self.algorithm,
             runner: &mut state.runner,
             ram: self.algorithm_ram,
+            sequences,
         };
         let flash = state.flash.finish(&mut memory, &mut flashes);
         let breakpoints = remove_software_breakpoints(&mut memory, state);
@@ -612,12 +625,20 @@ impl<T: Transport, C: Clock> Session<T, C> {
             ap: &mut attached.ap,
         };
         let state = &mut attached.state;
+        let sequences =
+            FlashSequences::wanted(&self.sequences, &self.processor).then_some(FlashSequences {
+                description: &self.sequences,
+                processor: &self.processor,
+                log: &mut self.sequence_log,
+                phase: &mut self.flash_phase,
+            });
         let mut flashes = Flashes {
             chip: &state.chip,
             core: &mut state.core,
             algorithm: &self.algorithm,
             runner: &mut state.runner,
             ram: self.algorithm_ram,
+            sequences,
         };
         work(&mut memory, &mut state.flash, &mut flashes)
     }
@@ -757,10 +778,11 @@ impl<T: Transport, C: Clock> Session<T, C> {
     }
 
     /// Program what is still buffered and lock the flash; a Cortex-M7's caches are
-    /// invalidated (the flash changed under them). Flash work begun since the last call
-    /// ends with the description's FlashEraseDone (pages were erased), FlashProgramDone
-    /// (pages were programmed), FlashUninit and DebugCodeMemRemap (before the flash is
-    /// read to verify it), those it has.
+    /// invalidated (the flash changed under them). The operation under way ends with the
+    /// description's FlashUninit (in the flash work, see sequences.rs); flash work begun
+    /// since the last call then ends with its FlashEraseDone (pages were erased,
+    /// `__FlashOp` 1), FlashProgramDone (pages were programmed, `__FlashOp` 2) and
+    /// DebugCodeMemRemap (before the flash is read to verify it), those it has.
     pub fn flash_done(&mut self) -> Result<(), Error> {
         self.with_flash(|memory, flash, flashes| {
             flash.finish(memory, flashes)?;
@@ -771,37 +793,49 @@ impl<T: Transport, C: Clock> Session<T, C> {
         };
         let now = self.flash_report().unwrap_or_default();
         let erased = now.erased + now.mass_erases > before.erased + before.mass_erases;
+        use sequence::FlashOperation as Op;
         let steps = [
-            ("FlashEraseDone", erased),
-            ("FlashProgramDone", now.programmed > before.programmed),
-            ("FlashUninit", true),
-            ("DebugCodeMemRemap", true),
+            ("FlashEraseDone", erased, Op::ERASE),
+            (
+                "FlashProgramDone",
+                now.programmed > before.programmed,
+                Op::PROGRAM,
+            ),
+            ("DebugCodeMemRemap", true, 0),
         ];
-        for (name, due) in steps {
+        for (name, due, operation) in steps {
             if due && self.has_sequence(name) {
-                self.run_on_attached(name)?;
+                let flash = Op {
+                    operation,
+                    ..Op::default()
+                };
+                self.run_on_attached_with(name, flash)?;
             }
         }
         Ok(())
     }
 
-    /// Flash work begins (an erase or write after flash_done or attach): the description's
-    /// FlashInit, if it has one. Any other use of the target in between is fine.
+    /// Flash work begins (an erase or write after flash_done or attach): the flash report
+    /// is kept to tell at flash_done what was erased and programmed.
     fn begin_flash(&mut self) -> Result<(), Error> {
-        if self.flashing.is_some() {
-            return Ok(());
+        if self.flashing.is_none() {
+            self.flashing = Some(self.flash_report().ok_or(Error::NotAttached)?);
         }
-        let report = self.flash_report().ok_or(Error::NotAttached)?;
-        if self.has_sequence("FlashInit") {
-            self.run_on_attached("FlashInit")?;
-        }
-        self.flashing = Some(report);
         Ok(())
     }
 
     /// Run the description's sequence `name` on the attached target's AP, a flash
     /// algorithm call still running finished first.
     fn run_on_attached(&mut self, name: &'static str) -> Result<(), Error> {
+        self.run_on_attached_with(name, sequence::FlashOperation::default())
+    }
+
+    /// As `run_on_attached`, with the flash variables of `flash`.
+    fn run_on_attached_with(
+        &mut self,
+        name: &'static str,
+        flash: sequence::FlashOperation,
+    ) -> Result<(), Error> {
         self.with_target(|_, _| Ok(()))?;
         let ap = self
             .attached
@@ -810,7 +844,16 @@ impl<T: Transport, C: Clock> Session<T, C> {
             .ap
             .number();
         let mut port = self.port.take().ok_or(Error::NotScanned)?;
-        let outcome = self.run_sequence(&mut port, name, ap);
+        let outcome = sequences::run(
+            &mut port,
+            &self.sequences,
+            &self.processor,
+            &mut self.sequence_log,
+            name,
+            ap,
+            flash,
+            false,
+        );
         self.port = Some(port);
         if let Some(attached) = self.attached.as_mut() {
             attached.ap.invalidate();
@@ -1140,23 +1183,17 @@ impl<T: Transport, C: Clock> Session<T, C> {
         ap: u8,
         or_standard: bool,
     ) -> Result<(), Error> {
-        // Every sequence runs here: without the feature the interpreter is not linked.
-        Feature::Sequences.require()?;
-        let mut engine = sequences::Engine::new(port, &mut self.sequence_log);
-        let context = engine.context(ap);
-        let processor = self.processor.as_str();
-        let outcome = if or_standard {
-            self.sequences
-                .run_or_standard(name, processor, &mut engine, &context)
-        } else {
-            self.sequences.run(name, processor, &mut engine, &context)
-        };
-        outcome.map_err(|error| {
-            let mut text = heapless::String::<192>::new();
-            let _ = core::fmt::Write::write_fmt(&mut text, format_args!("{error}"));
-            sequences::log(&mut self.sequence_log, &text);
-            Error::Sequence(SequenceFailure::new(sequences::label(name), &error))
-        })
+        let flash = sequence::FlashOperation::default();
+        sequences::run(
+            port,
+            &self.sequences,
+            &self.processor,
+            &mut self.sequence_log,
+            name,
+            ap,
+            flash,
+            or_standard,
+        )
     }
 
     /// One RTT poll of the attached target, if RTT is on and the interval has passed

@@ -9,12 +9,16 @@
 //! - reset: `ResetCatchSet` (with halt), `ResetSystem`, a wait for the halt, and
 //!   `ResetCatchClear` replace the built-in SYSRESETREQ reset when the description has any
 //!   of the three (the others then run as the standard defaults);
-//! - detach: `DebugCoreStop` runs after the built-in detach.
+//! - detach: `DebugCoreStop` runs after the built-in detach;
+//! - flash work: `FlashInit` before each erase, program or verify operation begins and
+//!   `FlashUninit` after it ends (a flash algorithm's Init and UnInit inside them), with
+//!   `__FlashOp`, `__FlashAddr`, `__FlashLen` set (see [`FlashSequences`]).
 
+use crate::error::{Error, Feature};
 use adi::registers::{DpRegister, dp};
-use adi::{Clock, DebugPort, MemoryAp, Transport};
+use adi::{Clock, DebugPort, MemoryAp, MemoryPort, Transport};
 use core::fmt;
-use sequence::{Context, MessageKind, Target, Width};
+use sequence::{Context, FlashOperation, MessageKind, Sequences, Target, Width};
 
 /// Bytes of sequence messages kept until read (`target.sequence_log()`); older ones go.
 pub const LOG_BYTES: usize = 512;
@@ -380,5 +384,103 @@ impl<T: Transport, C: Clock> Target for Engine<'_, T, C> {
         };
         let _ = fmt::Write::write_fmt(&mut line, format_args!("{prefix}{text}"));
         log(self.log, &line);
+    }
+}
+
+/// Run sequence `name` of `description` for `processor` on `port` (`__ap` = `ap`, the
+/// flash variables from `flash`), or else the standard one if `or_standard`. A failure
+/// goes to the log in full and comes back as [`Error::Sequence`].
+#[allow(clippy::too_many_arguments)]
+pub fn run<T: Transport, C: Clock>(
+    port: &mut DebugPort<T, C>,
+    description: &Sequences,
+    processor: &str,
+    log_text: &mut Log,
+    name: &str,
+    ap: u8,
+    flash: FlashOperation,
+    or_standard: bool,
+) -> Result<(), Error> {
+    // Every sequence runs here: without the feature the interpreter is not linked.
+    Feature::Sequences.require()?;
+    let mut engine = Engine::new(port, log_text);
+    let context = Context {
+        flash,
+        ..engine.context(ap)
+    };
+    let outcome = if or_standard {
+        description.run_or_standard(name, processor, &mut engine, &context)
+    } else {
+        description.run(name, processor, &mut engine, &context)
+    };
+    outcome.map_err(|error| {
+        let mut text = heapless::String::<192>::new();
+        let _ = fmt::Write::write_fmt(&mut text, format_args!("{error}"));
+        log(log_text, &text);
+        Error::Sequence(Failure::new(label(name), &error))
+    })
+}
+
+/// A description's FlashInit and FlashUninit, run from inside the flash work (spec,
+/// "Predefined Debug Access Sequences": FlashInit "before starting a flash operation",
+/// FlashUninit "after a flash operation finished"). An operation is one phase of erasing,
+/// programming or verifying, as a flash algorithm's `Init(address, clock, 1|2|3)` begins
+/// it: `__FlashOp` is that code, `__FlashAddr` and `__FlashLen` the range of the phase's
+/// first call (a sector erase, a block programmed), `__FlashArg` 0 (the probe takes no
+/// `<flashinfo>` blocks).
+pub struct FlashSequences<'a> {
+    pub description: &'a Sequences,
+    pub processor: &'a str,
+    pub log: &'a mut Log,
+    /// The operation under way (FlashInit ran for it, FlashUninit has not).
+    pub phase: &'a mut Option<FlashOperation>,
+}
+
+impl FlashSequences<'_> {
+    /// Whether the description has either sequence (else the flash work runs as without
+    /// a description).
+    pub fn wanted(description: &Sequences, processor: &str) -> bool {
+        Feature::Sequences.built()
+            && ["FlashInit", "FlashUninit"]
+                .iter()
+                .any(|name| description.has(name, processor))
+    }
+}
+
+/// Memory that can run a sequence on its own wire: the session's MemoryPort.
+pub trait SequencePort {
+    /// Run `name` with the flash variables of `flash`, if the description has it.
+    fn run_flash_sequence(
+        &mut self,
+        sequences: &mut FlashSequences<'_>,
+        name: &'static str,
+        flash: FlashOperation,
+    ) -> Result<(), Error>;
+}
+
+impl<T: Transport, C: Clock> SequencePort for MemoryPort<'_, T, C> {
+    fn run_flash_sequence(
+        &mut self,
+        sequences: &mut FlashSequences<'_>,
+        name: &'static str,
+        flash: FlashOperation,
+    ) -> Result<(), Error> {
+        if !sequences.description.has(name, sequences.processor) {
+            return Ok(());
+        }
+        let ap = self.ap.number();
+        let outcome = run(
+            self.port,
+            sequences.description,
+            sequences.processor,
+            sequences.log,
+            name,
+            ap,
+            flash,
+            false,
+        );
+        // The sequence may have changed the MEM-AP's CSW and TAR.
+        self.ap.invalidate();
+        outcome
     }
 }

@@ -493,3 +493,57 @@ fn probe_rs_stm32h7_algorithm_flashes_the_h743() {
         "firmware-f4.bin",
     );
 }
+
+/// A debug description's FlashInit and FlashUninit run around each operation of a flash
+/// algorithm (spec: "before starting" and "after a flash operation finished"), with
+/// `__FlashOp` the algorithm's Init code and `__FlashAddr`/`__FlashLen` the operation's
+/// first call: the FLM's Init unlocks FLASH_CR and its UnInit locks it, so both sequences
+/// must find it locked (FlashUninit after UnInit, FlashInit before Init).
+#[test]
+fn flash_sequences_run_around_each_algorithm_operation() {
+    const DESCRIPTION: &str = r#"
+sequence FlashInit {
+  block {
+    Message(0, "FlashInit %d %x %x lock %x", __FlashOp, __FlashAddr, __FlashLen, Read32(0x40022010) & 0x80);
+  }
+}
+sequence FlashUninit {
+  block {
+    Message(0, "FlashUninit %d lock %x", __FlashOp, Read32(0x40022010) & 0x80);
+  }
+}
+"#;
+    let mut session = attached(Variant::Stm32f103cb);
+    use_flm(&mut session, &flm("stm32f1.flm")).unwrap();
+    session
+        .load_sequences("", |text| {
+            text.extend_from_slice(DESCRIPTION.as_bytes()).is_ok()
+        })
+        .unwrap();
+    let first: Vec<u8> = (0..2048u32).map(|i| (i * 7) as u8).collect();
+    let second: Vec<u8> = (0..2048u32).map(|i| (i * 13 + 1) as u8).collect();
+    let pc = session.read_register(15).unwrap();
+    flash(&mut session, 0x0800_0000, &first);
+    flash(&mut session, 0x0800_0000, &second);
+    assert_eq!(read(&mut session, 0x0800_0000, second.len()), second);
+    assert_eq!(session.read_register(15).unwrap(), pc, "registers put back");
+    let log = session.take_sequence_log();
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            // Into the erased flash: one program operation.
+            "FlashInit 2 8000000 400 lock 80",
+            "FlashUninit 2 lock 80",
+            // Over it: each page erased, then programmed.
+            "FlashInit 1 8000000 400 lock 80",
+            "FlashUninit 1 lock 80",
+            "FlashInit 2 8000000 400 lock 80",
+            "FlashUninit 2 lock 80",
+            "FlashInit 1 8000400 400 lock 80",
+            "FlashUninit 1 lock 80",
+            "FlashInit 2 8000400 400 lock 80",
+            "FlashUninit 2 lock 80",
+        ]
+    );
+}

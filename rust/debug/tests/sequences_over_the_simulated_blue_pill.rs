@@ -231,12 +231,16 @@ sequence ResetHardware {
 sequence FlashInit {
   block {
     Write32(0x20004F18, Read32(0x20004F18) + 1);
-    Message(0, "FlashInit");
+    Message(0, "FlashInit %d %x %x %d", __FlashOp, __FlashAddr, __FlashLen, __FlashArg);
   }
 }
-sequence FlashEraseDone { block { Message(0, "FlashEraseDone"); } }
-sequence FlashProgramDone { block { Message(0, "FlashProgramDone"); } }
-sequence FlashUninit { block { Message(0, "FlashUninit"); } }
+sequence FlashEraseDone { block { Message(0, "FlashEraseDone %d", __FlashOp); } }
+sequence FlashProgramDone { block { Message(0, "FlashProgramDone %d", __FlashOp); } }
+sequence FlashUninit {
+  block {
+    Message(0, "FlashUninit %d %x %x", __FlashOp, __FlashAddr, __FlashLen);
+  }
+}
 sequence DebugCodeMemRemap { block { Message(0, "DebugCodeMemRemap"); } }
 sequence TraceStart { block { Message(0, "TraceStart"); } }
 sequence TraceStop { block { Message(0, "TraceStop"); } }
@@ -269,33 +273,38 @@ fn every_standard_sequence_runs_where_the_session_does_that_step() {
     session.attach(1).unwrap();
     session.write_memory(0x2000_4F10, &[0; 12]).unwrap();
 
-    // Flash work into the erased flash: nothing erased, so no FlashEraseDone.
+    // Flash work into the erased flash: one program operation (__FlashOp 2, the 16
+    // bytes' address and length) inside FlashInit and FlashUninit; nothing erased, so
+    // no FlashEraseDone.
     session.flash_write(VECTORS, &looping_program(1)).unwrap();
     session.flash_done().unwrap();
     assert_eq!(
         log_lines(&mut session),
         [
-            "FlashInit",
-            "FlashProgramDone",
-            "FlashUninit",
+            "FlashInit 2 8000000 10 0",
+            "FlashUninit 2 8000000 10",
+            "FlashProgramDone 2",
             "DebugCodeMemRemap"
         ]
     );
-    // Over it: erased, then programmed; FlashInit once per piece of flash work.
+    // Over it: an erase operation (the 1 KiB page), then a program one (the page, now
+    // erased, programmed whole), each inside its FlashInit and FlashUninit; FlashEraseDone and FlashProgramDone after both.
     session.flash_erase(VECTORS, 1024).unwrap();
     session.flash_write(VECTORS, &looping_program(2)).unwrap();
     session.flash_done().unwrap();
     assert_eq!(
         log_lines(&mut session),
         [
-            "FlashInit",
-            "FlashEraseDone",
-            "FlashProgramDone",
-            "FlashUninit",
+            "FlashInit 1 8000000 400 0",
+            "FlashUninit 1 8000000 400",
+            "FlashInit 2 8000000 400 0",
+            "FlashUninit 2 8000000 400",
+            "FlashEraseDone 1",
+            "FlashProgramDone 2",
             "DebugCodeMemRemap"
         ]
     );
-    assert_eq!(word(&mut session, 0x2000_4F18), 2);
+    assert_eq!(word(&mut session, 0x2000_4F18), 3);
     assert_eq!(word(&mut session, VECTORS + 12), 2);
     session.flash_done().unwrap();
     assert!(

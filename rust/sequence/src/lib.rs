@@ -303,6 +303,27 @@ pub struct Context {
     pub traceout: u64,
     pub traceclockin: u64,
     pub traceclockout: u64,
+    /// The flash operation the sequence runs in (spec, "Pre-defined Debug Access
+    /// Variables": `__FlashOp`, `__FlashAddr`, `__FlashLen`, `__FlashArg`); all 0 outside
+    /// one.
+    pub flash: FlashOperation,
+}
+
+/// `__FlashOp` (0 none, 1 erase, 2 program, 3 verify: the codes of an FLM's `Init`),
+/// `__FlashAddr` (where the operation starts), `__FlashLen` (its length) and `__FlashArg`
+/// (the `<flashinfo>` block's `arg`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FlashOperation {
+    pub operation: u64,
+    pub address: u64,
+    pub length: u64,
+    pub argument: u64,
+}
+
+impl FlashOperation {
+    pub const ERASE: u64 = 1;
+    pub const PROGRAM: u64 = 2;
+    pub const VERIFY: u64 = 3;
 }
 
 /// Where in the text something went wrong: 1-based line and column (bytes).

@@ -1193,8 +1193,10 @@ fn predefined(context: &Context, name: &str) -> Option<u64> {
         "__traceout" => context.traceout,
         "__traceclockin" => context.traceclockin,
         "__traceclockout" => context.traceclockout,
-        // Sequence-based flashing is not run by the probe: no flash operation.
-        "__FlashOp" | "__FlashAddr" | "__FlashLen" | "__FlashArg" => 0,
+        "__FlashOp" => context.flash.operation,
+        "__FlashAddr" => context.flash.address,
+        "__FlashLen" => context.flash.length,
+        "__FlashArg" => context.flash.argument,
         _ => return None,
     })
 }

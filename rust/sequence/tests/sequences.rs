@@ -1,7 +1,10 @@
 //! The interpreter against a model target: memory, DP and AP registers, pins and a clock
 //! that moves 10 µs per access.
 
-use sequence::{Context, Error, Fault, MessageKind, Operation, STANDARD, Sequences, Target, Width};
+use sequence::{
+    Context, Error, Fault, FlashOperation, MessageKind, Operation, STANDARD, Sequences, Target,
+    Width,
+};
 use std::collections::HashMap;
 
 /// Accesses to this address fail (a bus fault behind the MEM-AP).
@@ -611,6 +614,42 @@ fn standard_debug_port_start_powers_up() {
         .unwrap();
     assert_eq!(model.dp[&4], 0x5000_0F00);
     assert_eq!(model.dp[&0], 0x1E);
+}
+
+/// `__FlashOp`, `__FlashAddr`, `__FlashLen`, `__FlashArg` are the run's flash operation
+/// (read-only, and kept in a nested `Sequence()`), and 0 outside one.
+#[test]
+fn the_flash_variables_are_the_runs_flash_operation() {
+    let sequences = loaded(
+        "sequence FlashInit {\n  block {\n    Sequence(\"Record\");\n  }\n}\n\
+         sequence Record {\n  block {\n    Write32(0x100, __FlashOp);\n    \
+         Write32(0x104, __FlashAddr);\n    Write32(0x108, __FlashLen);\n    \
+         Write32(0x10C, __FlashArg);\n  }\n}\n\
+         sequence Assign {\n  block {\n    __FlashOp = 1;\n  }\n}\n",
+    );
+    let mut model = Model::default();
+    let flash = FlashOperation {
+        operation: FlashOperation::PROGRAM,
+        address: 0x0800_0400,
+        length: 0x800,
+        argument: 7,
+    };
+    let context = Context {
+        flash,
+        ..Context::default()
+    };
+    sequences
+        .run("FlashInit", "", &mut model, &context)
+        .unwrap();
+    let recorded: Vec<u64> = (0..4).map(|i| word(&model, 0x100 + 4 * i)).collect();
+    assert_eq!(recorded, [2, 0x0800_0400, 0x800, 7]);
+    sequences
+        .run("Record", "", &mut model, &Context::default())
+        .unwrap();
+    let recorded: Vec<u64> = (0..4).map(|i| word(&model, 0x100 + 4 * i)).collect();
+    assert_eq!(recorded, [0; 4]);
+    let assigned = sequences.run("Assign", "", &mut model, &context);
+    assert!(matches!(fault(assigned), Fault::ReadOnly(_)));
 }
 
 /// Every prefix and 1000 garbled copies of a valid description load or fail cleanly.
