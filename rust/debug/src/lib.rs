@@ -176,6 +176,8 @@ pub struct Session<T: Transport, C: Clock> {
     flash_phase: Option<sequence::FlashOperation>,
     /// RecoverySupportStart ran before a resume; RecoverySupportStop runs at the halt.
     recovery_support: bool,
+    /// SWO trace is on (`trace(true)`): TraceStart runs again after each reset.
+    tracing: bool,
 }
 
 impl<T: Transport, C: Clock> Default for Session<T, C> {
@@ -203,6 +205,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
             flashing: None,
             flash_phase: None,
             recovery_support: false,
+            tracing: false,
         }
     }
 
@@ -980,8 +983,9 @@ impl<T: Transport, C: Clock> Session<T, C> {
 
     /// SWO trace starts (`on`) or stops: the description's TraceStart, before the probe
     /// takes the SWO stream, or TraceStop, after it stops; nothing without one or before
-    /// a scan.
+    /// a scan. While it is on, every reset is followed by TraceStart again (`reset_kind`).
     pub fn trace(&mut self, on: bool) -> Result<(), Error> {
+        self.tracing = on;
         let name = if on { "TraceStart" } else { "TraceStop" };
         if !self.has_sequence(name) || self.port.is_none() {
             return Ok(());
@@ -1032,6 +1036,12 @@ impl<T: Transport, C: Clock> Session<T, C> {
         }
         // The program sets its control block up again, maybe elsewhere.
         self.rtt.search_again();
+        // Spec, "Predefined Debug Access Sequences", TraceStart: executed "after the
+        // initial target connection as well as after a system-wide reset" (and the Reset
+        // flow: "Trace enabled?" -> TraceStart after every kind).
+        if self.tracing && self.has_sequence("TraceStart") {
+            self.run_on_attached("TraceStart")?;
+        }
         Ok(())
     }
 

@@ -333,9 +333,17 @@ fn every_standard_sequence_runs_where_the_session_does_that_step() {
     }
     assert_eq!(log_lines(&mut session), ["ResetProcessor", "ResetHardware"]);
 
-    // Trace on and off; a run and the halt after it.
+    // Trace on and off, TraceStart again after each reset while it is on (spec); a run
+    // and the halt after it.
     session.trace(true).unwrap();
+    session.reset(true).unwrap();
+    session.reset_kind(ResetKind::Processor, true).unwrap();
+    assert_eq!(
+        log_lines(&mut session),
+        ["TraceStart", "TraceStart", "ResetProcessor", "TraceStart"]
+    );
     session.trace(false).unwrap();
+    session.reset(true).unwrap();
     session.resume(false).unwrap();
     assert_eq!(session.halt_poll().unwrap(), HaltStatus::Running);
     session.halt_request().unwrap();
@@ -345,12 +353,7 @@ fn every_standard_sequence_runs_where_the_session_does_that_step() {
     ));
     assert_eq!(
         log_lines(&mut session),
-        [
-            "TraceStart",
-            "TraceStop",
-            "RecoverySupportStart",
-            "RecoverySupportStop"
-        ]
+        ["TraceStop", "RecoverySupportStart", "RecoverySupportStop"]
     );
 
     // The wire goes elsewhere: DebugPortStop, once.
