@@ -65,6 +65,36 @@ def test_cortex_m33_watch_rwatch_awatch(unix_micropython, tmp_path, firmware):
                      run.output("continue", 2)), f"awatch\n{run}"
 
 
+def test_cortex_m33_ranged_watchpoints(unix_micropython, tmp_path, firmware):
+    """Watches larger than 4 bytes or unaligned on the ARMv8-M DWT: a comparator and the
+    next one as its data address limit (FUNCTION MATCH 0b0111; the M33's 1 and 3 can be
+    limits). An 8-byte object from counter, 3 unaligned bytes inside it and a 16-byte
+    array each stop; with both pairs taken a third range is refused with the reason."""
+    elf = firmware / "firmware-f4.elf"
+    commands = ["watch *(char (*)[8])&counter", "continue", "delete",
+                "awatch *(char (*)[3])((char *)&counter + 1)", "continue", "delete",
+                "watch *(unsigned (*)[4])&counter", "continue", "delete",
+                "rwatch *(char (*)[16])0x20001000", "rwatch *(char (*)[16])0x20001100",
+                "rwatch *(char (*)[16])0x20001200", "continue", "delete",
+                "watch counter", "continue"]
+    with BmpProbe(unix_micropython, tmp_path, chip="cortex-m33", debug=True,
+                  environment={"BMP_SIM_FIRMWARE": str(elf)}) as probe:
+        run = probe.gdb(probe.connect() + commands, elf=elf)
+        probe.wait_for_output(re.escape("E.no free pair of DWT comparators for a 16-byte"), 30)
+        log = probe.log()
+    assert re.search(r"Hardware watchpoint \d+: \*\(char \(\*\)\[8\]\)&counter\s+Old value",
+                     run.output("continue", 0)), f"8 bytes\n{run}"
+    assert re.search(r"Hardware access \(read/write\) watchpoint \d+: .*counter \+ 1\)\s+"
+                     r"(Value|Old value) = ", run.output("continue", 1)), f"unaligned\n{run}"
+    assert re.search(r"Hardware watchpoint \d+: \*\(unsigned \(\*\)\[4\]\)&counter\s+"
+                     r"Old value", run.output("continue", 2)), f"16 bytes\n{run}"
+    assert "Could not insert hardware watchpoint" in run.output("continue", 3), f"{run}"
+    assert re.search(r"Z3,0*20001200,10.*E\.no free pair of DWT comparators for a 16-byte "
+                     r"watch", log, re.DOTALL), log
+    assert re.search(r"Hardware watchpoint \d+: counter\s+Old value = \d+\s+New value",
+                     run.output("continue", 4)), f"a watch after the refusal\n{run}"
+
+
 def test_cortex_m33_banked_and_stack_limit_registers(unix_micropython, tmp_path, firmware):
     """The M33's banked stack pointers and stack limits in gdb: org.gnu.gdb.arm.secext
     (msp_ns, psp_ns, msp_s, psp_s, then msplim_s, psplim_s, msplim_ns, psplim_ns), read

@@ -116,6 +116,8 @@ struct Watch {
     kind: WatchKind,
     address: u32,
     length: u32,
+    /// An ARMv8-M address range: the next comparator holds its limit.
+    ranged: bool,
 }
 
 /// The DWT's comparators, used as data watchpoints. ARMv7-M (C1.8) and ARMv6-M (C1.7,
@@ -126,7 +128,12 @@ pub struct Watchpoints {
     armv8m: bool,
     /// The largest block one comparator watches, in bytes (0 without comparators).
     largest: u32,
+    /// ARMv8-M: the comparators whose FUNCTION.ID says they can hold a data address
+    /// limit (bit n for comparator n; the Cortex-M33's 1 and 3).
+    limit_capable: u8,
     watches: [Option<Watch>; MAX_WATCHPOINTS],
+    /// Comparators holding the limit of the range the one before them watches.
+    limits: u8,
 }
 
 /// DWT_MASKn.MASK is [4:0]; how much of it the core implements is IMPLEMENTATION DEFINED:
@@ -140,6 +147,26 @@ fn largest_mask<M: Memory>(memory: &mut M) -> Result<u32, Error> {
     let bits = memory.read_word(mask)? & DWT_MASK_ALL;
     memory.write_word(mask, 0)?;
     Ok(1 << bits.min(31))
+}
+
+fn comparator(slot: usize) -> u32 {
+    DWT_COMP0 + DWT_STRIDE * slot as u32
+}
+
+fn function(slot: usize) -> u32 {
+    comparator(slot) + DWT_FUNCTION_OFFSET
+}
+
+/// ARMv8-M: which comparators can be a range's limit (FUNCTION.ID, D1.2 DWT_FUNCTIONn).
+fn limit_capable<M: Memory>(memory: &mut M, count: usize) -> Result<u8, Error> {
+    let mut capable = 0;
+    for slot in 0..count {
+        let id = memory.read_word(function(slot))? >> DWT_V8_ID_SHIFT;
+        if id & DWT_V8_ID_DATA_ADDRESS_LIMIT != 0 {
+            capable |= 1 << slot;
+        }
+    }
+    Ok(capable)
 }
 
 impl Watchpoints {
@@ -157,11 +184,18 @@ impl Watchpoints {
             (_, true) => DWT_V8_LARGEST,
             (_, false) => largest_mask(memory)?,
         };
+        let limit_capable = if armv8m {
+            limit_capable(memory, count)?
+        } else {
+            0
+        };
         Ok(Self {
             count,
             armv8m,
             largest,
+            limit_capable,
             watches: [None; MAX_WATCHPOINTS],
+            limits: 0,
         })
     }
 
@@ -169,7 +203,7 @@ impl Watchpoints {
         self.count
     }
 
-    /// The largest length one watchpoint covers, in bytes.
+    /// The largest length one comparator covers, in bytes.
     pub fn largest(&self) -> u32 {
         self.largest
     }
@@ -179,10 +213,21 @@ impl Watchpoints {
         self.armv8m
     }
 
-    /// Watch `length` bytes at `address`: a power of two, the address aligned to it
-    /// (DWT_MASK ignores the low MASK bits of the address, C1.8.16); on the ARMv8-M DWT
-    /// 1, 2 or 4 bytes (DATAVSIZE; larger ranges need a pair of linked comparators,
-    /// which is not done here).
+    /// ARMv8-M with a comparator able to hold a limit: any range fits a pair.
+    pub fn has_ranges(&self) -> bool {
+        self.limit_capable != 0
+    }
+
+    fn free(&self, slot: usize) -> bool {
+        self.watches[slot].is_none() && self.limits & (1 << slot) == 0
+    }
+
+    /// Watch `length` bytes at `address`. One comparator takes a power of two with the
+    /// address aligned to it (DWT_MASK ignores the low MASK bits of the address, C1.8.16;
+    /// on the ARMv8-M DWT 1, 2 or 4 bytes by DATAVSIZE). Anything else, on an ARMv8-M DWT
+    /// whose comparators can hold a limit, takes a pair (ARMv8-M ARM B13.1 "Data Address
+    /// Range"): comparator n with the first address and DATAVSIZE 0, n + 1 with MATCH
+    /// 0b0111 and the last address (inclusive).
     pub fn set<M: Memory>(
         &mut self,
         memory: &mut M,
@@ -190,7 +235,10 @@ impl Watchpoints {
         address: u32,
         length: u32,
     ) -> Result<(), Error> {
-        if !length.is_power_of_two() || !address.is_multiple_of(length) || length > self.largest {
+        let single =
+            length.is_power_of_two() && address.is_multiple_of(length) && length <= self.largest;
+        let last = address.checked_add(length.wrapping_sub(1));
+        if !single && (!self.has_ranges() || length == 0 || last.is_none()) {
             return Err(Error::WatchRange {
                 address,
                 length,
@@ -201,23 +249,52 @@ impl Watchpoints {
             kind,
             address,
             length,
+            ranged: !single,
         };
         if self.watches[..self.count].contains(&Some(watch)) {
             return Ok(());
         }
-        let slot = self.watches[..self.count]
-            .iter()
-            .position(Option::is_none)
-            .ok_or(Error::NoFreeWatchpoint { count: self.count })?;
-        let base = DWT_COMP0 + DWT_STRIDE * slot as u32;
-        memory.write_word(base, address)?;
-        if self.armv8m {
-            memory.write_word(base + DWT_FUNCTION_OFFSET, kind.armv8m_function(length))?;
-        } else {
-            memory.write_word(base + DWT_MASK_OFFSET, length.trailing_zeros())?;
-            memory.write_word(base + DWT_FUNCTION_OFFSET, kind.function())?;
+        if single {
+            let slot = (0..self.count)
+                .find(|&slot| self.free(slot))
+                .ok_or(Error::NoFreeWatchpoint { count: self.count })?;
+            memory.write_word(comparator(slot), address)?;
+            if self.armv8m {
+                memory.write_word(function(slot), kind.armv8m_function(length))?;
+            } else {
+                memory.write_word(comparator(slot) + DWT_MASK_OFFSET, length.trailing_zeros())?;
+                memory.write_word(function(slot), kind.function())?;
+            }
+            self.watches[slot] = Some(watch);
+            return Ok(());
         }
+        let slot = (0..self.count.saturating_sub(1))
+            .find(|&slot| {
+                self.limit_capable & (1 << (slot + 1)) != 0
+                    && self.free(slot)
+                    && self.free(slot + 1)
+            })
+            .ok_or(Error::NoFreeWatchpointPair { length })?;
+        // The limit first, so the range is whole when its first comparator starts matching.
+        memory.write_word(comparator(slot + 1), last.unwrap_or(address))?;
+        memory.write_word(function(slot + 1), DWT_V8_MATCH_LIMIT)?;
+        memory.write_word(comparator(slot), address)?;
+        memory.write_word(function(slot), kind.armv8m_function(1))?;
         self.watches[slot] = Some(watch);
+        self.limits |= 1 << (slot + 1);
+        Ok(())
+    }
+
+    /// Turn off comparator `slot` and, for a range, its limit.
+    fn release<M: Memory>(&mut self, memory: &mut M, slot: usize) -> Result<(), Error> {
+        let Some(watch) = self.watches[slot].take() else {
+            return Ok(());
+        };
+        memory.write_word(function(slot), 0)?;
+        if watch.ranged {
+            memory.write_word(function(slot + 1), 0)?;
+            self.limits &= !(1 << (slot + 1));
+        }
         Ok(())
     }
 
@@ -228,36 +305,24 @@ impl Watchpoints {
         address: u32,
         length: u32,
     ) -> Result<(), Error> {
-        let watch = Some(Watch {
-            kind,
-            address,
-            length,
-        });
         let slot = self.watches[..self.count]
             .iter()
-            .position(|&w| w == watch)
+            .position(|w| {
+                w.is_some_and(|w| w.kind == kind && w.address == address && w.length == length)
+            })
             .ok_or(Error::NotSet)?;
-        memory.write_word(
-            DWT_COMP0 + DWT_STRIDE * slot as u32 + DWT_FUNCTION_OFFSET,
-            0,
-        )?;
-        self.watches[slot] = None;
-        Ok(())
+        self.release(memory, slot)
     }
 
     pub(crate) fn clear_all<M: Memory>(&mut self, memory: &mut M) -> Result<(), Error> {
         for slot in 0..self.count {
-            if self.watches[slot].take().is_some() {
-                memory.write_word(
-                    DWT_COMP0 + DWT_STRIDE * slot as u32 + DWT_FUNCTION_OFFSET,
-                    0,
-                )?;
-            }
+            self.release(memory, slot)?;
         }
         Ok(())
     }
 
-    /// The watchpoint whose FUNCTION.MATCHED is set (reading clears it, C1.8.17).
+    /// The watchpoint whose FUNCTION.MATCHED is set (reading clears it, C1.8.17); for a
+    /// range, on either comparator of the pair.
     pub(crate) fn matched<M: Memory>(
         &mut self,
         memory: &mut M,
@@ -266,9 +331,11 @@ impl Watchpoints {
             let Some(watch) = self.watches[slot] else {
                 continue;
             };
-            let function =
-                memory.read_word(DWT_COMP0 + DWT_STRIDE * slot as u32 + DWT_FUNCTION_OFFSET)?;
-            if function & DWT_FUNCTION_MATCHED != 0 {
+            let mut value = memory.read_word(function(slot))?;
+            if watch.ranged {
+                value |= memory.read_word(function(slot + 1))?;
+            }
+            if value & DWT_FUNCTION_MATCHED != 0 {
                 return Ok(Some((watch.kind, watch.address)));
             }
         }

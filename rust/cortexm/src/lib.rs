@@ -66,6 +66,11 @@ pub enum Error {
     NoFreeWatchpoint {
         count: usize,
     },
+    /// A range of `length` bytes needs two adjacent comparators on the ARMv8-M DWT (the
+    /// second one able to hold a limit) and no such pair is free.
+    NoFreeWatchpointPair {
+        length: u32,
+    },
     /// A DWT comparator watches a power-of-two block aligned to its size, at most
     /// `largest` bytes (DWT_MASK, ARMv7-M C1.8.16, ARMv6-M C1.8.4).
     WatchRange {
@@ -128,6 +133,11 @@ impl core::fmt::Display for Error {
             Error::NoFreeWatchpoint { count } => write!(
                 f,
                 "no free watchpoint: all {count} DWT comparators of this core are in use"
+            ),
+            Error::NoFreeWatchpointPair { length } => write!(
+                f,
+                "no free pair of DWT comparators for a {length}-byte watch: a range takes a \
+                 comparator and the next one as its limit (ARMv8-M); delete a watchpoint"
             ),
             Error::WatchRange {
                 address,

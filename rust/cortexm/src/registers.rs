@@ -246,6 +246,13 @@ pub const DWT_V8_MATCH_READ: u32 = 0b0110;
 pub const DWT_V8_ACTION_DEBUG_EVENT: u32 = 0b01 << 4;
 pub const DWT_V8_DATAVSIZE_SHIFT: u32 = 10;
 pub const DWT_V8_LARGEST: u32 = 4;
+/// MATCH 0b0111: this comparator holds the inclusive limit of the data address range the
+/// comparator before it starts (ARMv8-M ARM B13.1 "Data Address Range" match).
+pub const DWT_V8_MATCH_LIMIT: u32 = 0b0111;
+/// DWT_FUNCTIONn.ID [31:27] (ARMv8-M ARM D1.2): what the comparator can match; bit 4 of
+/// the field is "Data Address Limit" (0b11xxx), which the second of a pair needs.
+pub const DWT_V8_ID_SHIFT: u32 = 27;
+pub const DWT_V8_ID_DATA_ADDRESS_LIMIT: u32 = 0b10000;
 
 register! {
     /// DWT_DEVARCH (ARMv8-M ARM D1.2, CoreSight DEVARCH at 0xFBC): ARCHITECT [31:21],

@@ -364,7 +364,8 @@ fn armv8m_watchpoints_use_match_action_and_datavsize() {
             "no DWT_MASK on ARMv8-M"
         );
     }
-    // One comparator watches at most 4 bytes (DATAVSIZE).
+    // One comparator watches at most 4 bytes (DATAVSIZE); no comparator here says (ID)
+    // it can hold a limit, so a larger watch is refused.
     assert_eq!(
         core.watchpoints
             .set(&mut model, WatchKind::Write, 0x2000_0200, 8),
@@ -539,4 +540,95 @@ fn watchpoints_check_range_and_comparators() {
         "cannot watch 4 bytes at 0x20000001: a DWT comparator watches a power-of-two length \
          up to 32768 bytes at an address aligned to it"
     );
+}
+
+/// DWT_FUNCTIONn.ID of the Cortex-M33's four comparators (ARMv8-M ARM D1.2): 1 and 3 can
+/// hold a data address limit (0b11xxx).
+const CORTEX_M33_DWT_IDS: [u32; 4] = [0b01011, 0b11010, 0b01010, 0b11110];
+
+fn cortex_m33_with_dwt_ids() -> Model {
+    let mut model = Model::new();
+    model.memory.insert(CPUID, CORTEX_M33);
+    model.memory.insert(DWT_DEVARCH, DWT_DEVARCH_ARMV8M);
+    for (slot, id) in CORTEX_M33_DWT_IDS.iter().enumerate() {
+        model
+            .memory
+            .insert(DWT_FUNCTION0 + 0x10 * slot as u32, id << 27);
+    }
+    model
+}
+
+#[test]
+fn armv8m_ranges_take_a_comparator_and_its_limit() {
+    let mut model = cortex_m33_with_dwt_ids();
+    let mut core = Core::attach(&mut model).unwrap();
+    assert!(core.watchpoints.has_ranges());
+    let comp = |slot: u32| 0xE000_1020 + 0x10 * slot;
+    let function = |slot: u32| DWT_FUNCTION0 + 0x10 * slot;
+    // 8 bytes: comparator 0 the first address (DATAVSIZE 0, a debug event), 1 the limit.
+    core.watchpoints
+        .set(&mut model, WatchKind::Write, 0x2000_0100, 8)
+        .unwrap();
+    assert_eq!(model.word(comp(0)), 0x2000_0100);
+    assert_eq!(model.word(function(0)), 0b0101 | 1 << 4);
+    assert_eq!(model.word(comp(1)), 0x2000_0107, "the last byte, inclusive");
+    assert_eq!(model.word(function(1)), 0b0111);
+    // An unaligned 2 bytes is a range too: comparators 2 and 3.
+    core.watchpoints
+        .set(&mut model, WatchKind::Read, 0x2000_0201, 2)
+        .unwrap();
+    assert_eq!(
+        (model.word(comp(2)), model.word(comp(3))),
+        (0x2000_0201, 0x2000_0202)
+    );
+    assert_eq!(model.word(function(2)), 0b0110 | 1 << 4);
+    // No pair left: refused clearly.
+    let refused = core
+        .watchpoints
+        .set(&mut model, WatchKind::Access, 0x2000_0300, 16);
+    assert_eq!(refused, Err(Error::NoFreeWatchpointPair { length: 16 }));
+    assert!(
+        refused
+            .unwrap_err()
+            .to_string()
+            .starts_with("no free pair of DWT comparators for a 16-byte watch"),
+    );
+    // Cleared, both comparators are off and free again.
+    core.watchpoints
+        .clear(&mut model, WatchKind::Write, 0x2000_0100, 8)
+        .unwrap();
+    assert_eq!((model.word(function(0)), model.word(function(1))), (0, 0));
+    // A single watch takes comparator 0, which leaves no pair (the only limit-capable
+    // comparators are 1 and 3, and 3 is in use).
+    core.watchpoints
+        .set(&mut model, WatchKind::Write, 0x2000_0400, 4)
+        .unwrap();
+    assert_eq!(model.word(comp(0)), 0x2000_0400);
+    assert_eq!(
+        core.watchpoints
+            .set(&mut model, WatchKind::Write, 0x2000_0500, 8),
+        Err(Error::NoFreeWatchpointPair { length: 8 })
+    );
+    // A match on either comparator of a range reports the range.
+    model.memory.insert(function(3), 0b0111 | 1 << 24);
+    assert_eq!(
+        core.watchpoints.matched(&mut model),
+        Ok(Some((WatchKind::Read, 0x2000_0201)))
+    );
+    // Zero bytes, or a range past the top of memory, are refused as ranges.
+    for (address, length) in [(0x2000_0000, 0), (0xFFFF_FFFC, 8)] {
+        assert!(matches!(
+            core.watchpoints
+                .set(&mut model, WatchKind::Write, address, length),
+            Err(Error::WatchRange { .. })
+        ));
+    }
+    core.detach(&mut model).unwrap();
+    for slot in 0..4 {
+        assert_eq!(
+            model.word(function(slot)) & 0xF,
+            0,
+            "{slot} off after detach"
+        );
+    }
 }

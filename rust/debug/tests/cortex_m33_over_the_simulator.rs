@@ -88,11 +88,31 @@ fn armv8m_watchpoints_stop_with_their_kind() {
             .clear_breakwatch(BreakWatch::Watch(kind), counter, 4)
             .unwrap();
     }
-    // One comparator holds at most 4 bytes on ARMv8-M: a larger watch is refused.
+    // Larger or unaligned watches take a comparator and its limit (0-1, 2-3 on the M33):
+    // 8 bytes from counter - 4, and 3 bytes from counter + 1, each stop at counter's store.
+    for (address, length) in [(counter - 4, 8), (counter + 1, 3)] {
+        let watch = BreakWatch::Watch(WatchKind::Write);
+        session.set_breakwatch(watch, address, length).unwrap();
+        session.resume(false).unwrap();
+        assert_eq!(
+            wait_halt(&mut session),
+            HaltReason::Watchpoint {
+                kind: WatchKind::Write,
+                address
+            }
+        );
+        session.clear_breakwatch(watch, address, length).unwrap();
+    }
+    // Two ranges take all four comparators: a third is refused, saying why.
+    let watch = BreakWatch::Watch(WatchKind::Read);
+    session.set_breakwatch(watch, 0x2000_0000, 16).unwrap();
+    session.set_breakwatch(watch, 0x2000_0100, 16).unwrap();
+    let refused = session.set_breakwatch(watch, 0x2000_0200, 16).unwrap_err();
     assert!(
-        session
-            .set_breakwatch(BreakWatch::Watch(WatchKind::Write), counter, 8)
-            .is_err()
+        refused
+            .to_string()
+            .contains("no free pair of DWT comparators"),
+        "{refused}"
     );
 }
 

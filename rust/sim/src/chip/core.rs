@@ -625,6 +625,9 @@ fn after_wait_instruction(uc: &Emulator) -> bool {
     narrow || wide
 }
 
+/// The longest data access unicorn reports in one hook call (LDRD/STRD, VLDR.64).
+const LONGEST_ACCESS: u32 = 8;
+
 /// The DWT comparators changed: watch the new ranges.
 fn refresh_watch_hooks(uc: &mut Emulator) {
     if !uc.get_data().watchpoints_changed {
@@ -639,7 +642,11 @@ fn refresh_watch_hooks(uc: &mut Emulator) {
     }
     let kinds = HookType::MEM_READ | HookType::MEM_WRITE;
     for (start, end) in ranges {
-        if let Ok(hook) = uc.add_mem_hook(kinds, u64::from(start), u64::from(end), on_data_access) {
+        // unicorn calls a hook for an access that starts in its range: one starting up to
+        // 7 bytes lower (a word or double word) may still reach the watched bytes, and
+        // `Dwt::access` decides by overlap.
+        let start = u64::from(start.saturating_sub(LONGEST_ACCESS - 1));
+        if let Ok(hook) = uc.add_mem_hook(kinds, start, u64::from(end), on_data_access) {
             uc.get_data_mut().watch_hooks.push(hook);
         }
     }

@@ -24,10 +24,12 @@
 //! [11:10]: MATCH 0b0100 watches reads and writes, 0b0101 writes, 0b0110 reads, of the
 //! 2^DATAVSIZE bytes at COMP (aligned down to that size); a comparator whose next one has
 //! MATCH 0b0111 (data address limit) watches COMP up to the next one's COMP instead. A
-//! match sets MATCHED; only ACTION 0b01 makes it a debug event (halt). Approximations:
-//! FUNCTION.ID [31:27] reads zero (silicon says there what each comparator can match),
-//! the other MATCH values (instruction address, data value, cycle counter) are stored
-//! only, and the limit pairing is not checked against the comparators' capabilities.
+//! match sets MATCHED (on the first comparator of a range); only ACTION 0b01 makes it a
+//! debug event (halt). FUNCTION.ID [31:27] reads the Cortex-M33's (Cortex-M33 TRM: 0b01011,
+//! 0b11010, 0b01010, 0b11110), so only comparators 1 and 3 can be a limit (0b11xxx); a
+//! MATCH 0b0111 on 0 or 2 pairs with nothing. Approximations: the other MATCH values
+//! (instruction address, data value, cycle counter) are stored only, and the range's
+//! first comparator is not checked for DATAVSIZE 0.
 
 use crate::soc::CoreModel;
 
@@ -70,6 +72,10 @@ pub const V8_MATCH_LIMIT: u32 = 0b0111;
 pub const V8_ACTION_DEBUG_EVENT: u32 = 0b01 << 4;
 const V8_ACTION: u32 = 0b11 << 4;
 pub const V8_DATAVSIZE_SHIFT: u32 = 10;
+/// FUNCTION.ID [31:27] of the Cortex-M33's comparators, and its "Data Address Limit" bit.
+const V8_ID_SHIFT: u32 = 27;
+const V8_IDS: [u32; COMPARATORS] = [0b01011, 0b11010, 0b01010, 0b11110];
+const V8_ID_DATA_ADDRESS_LIMIT: u32 = 0b10000;
 
 #[derive(Clone, Copy, Debug, Default)]
 struct Comparator {
@@ -223,7 +229,12 @@ impl Dwt {
                 if clear {
                     comparator.matched = false;
                 }
-                comparator.function | matched
+                let id = if self.armv8m {
+                    V8_IDS[index] << V8_ID_SHIFT
+                } else {
+                    0
+                };
+                comparator.function | matched | id
             }
         };
         Some(value)
@@ -253,7 +264,8 @@ impl Dwt {
         let comparator = &self.comparators[index];
         let limit = self.comparators[..self.count]
             .get(index + 1)
-            .filter(|next| self.armv8m && next.function & V8_MATCH == V8_MATCH_LIMIT);
+            .filter(|next| self.armv8m && next.function & V8_MATCH == V8_MATCH_LIMIT)
+            .filter(|_| V8_IDS[index + 1] & V8_ID_DATA_ADDRESS_LIMIT != 0);
         match limit {
             Some(limit) => (comparator.address, limit.address),
             None => comparator.range(self.armv8m),

@@ -175,8 +175,10 @@ fn armv8m_write_watchpoint_halts_after_the_store() {
     assert!(chip.core_status().halted);
     assert_eq!(take_fault_status(&mut chip), DFSR_DWTTRAP);
     assert_eq!(read_register(&mut chip, 15), CODE + 8, "after the str");
-    assert_eq!(read(&mut chip, DWT_FUNCTION0), MATCHED | function);
-    assert_eq!(read(&mut chip, DWT_FUNCTION0), function);
+    // FUNCTION.ID [31:27] reads the M33 comparator 0's 0b01011 beside what was written.
+    let id = 0b01011 << 27;
+    assert_eq!(read(&mut chip, DWT_FUNCTION0), id | MATCHED | function);
+    assert_eq!(read(&mut chip, DWT_FUNCTION0), id | function);
 }
 
 #[test]
@@ -214,6 +216,43 @@ fn armv8m_datavsize_and_the_limit_comparator() {
     write(&mut chip, DWT_COMP0, COUNTER - 4);
     write(&mut chip, DWT_COMP0 + 0x10, COUNTER + 4);
     write(&mut chip, DWT_FUNCTION0 + 0x10, V8_MATCH_LIMIT);
+    wait(&mut chip, 10_000);
+    assert!(chip.core_status().halted);
+    assert_eq!(take_fault_status(&mut chip), DFSR_DWTTRAP);
+}
+
+/// FUNCTION.ID says which comparators can hold a data address limit (the Cortex-M33's
+/// 1 and 3): a limit written to comparator 2 pairs with nothing, so comparator 1 keeps
+/// watching its one byte.
+#[test]
+fn armv8m_only_a_limit_capable_comparator_ends_a_range() {
+    use crate::chip::dwt::{V8_MATCH_ACCESS, V8_MATCH_LIMIT};
+    let mut chip = m33_with(&COUNTING_LOOP);
+    enable_debug(&mut chip);
+    let ids: Vec<u32> = (0..4)
+        .map(|n| read(&mut chip, DWT_FUNCTION0 + 0x10 * n) >> 27)
+        .collect();
+    assert_eq!(ids, [0b01011, 0b11010, 0b01010, 0b11110]);
+    write(&mut chip, DWT_COMP0 + 0x10, COUNTER - 4);
+    write(
+        &mut chip,
+        DWT_FUNCTION0 + 0x10,
+        v8_watch(V8_MATCH_ACCESS, 0),
+    );
+    write(&mut chip, DWT_COMP0 + 0x20, COUNTER + 4);
+    write(&mut chip, DWT_FUNCTION0 + 0x20, V8_MATCH_LIMIT);
+    wait(&mut chip, 10_000);
+    assert!(!chip.core_status().halted, "comparator 2 is no limit");
+    // Comparators 2 and 3 do make a range.
+    write(&mut chip, DWT_FUNCTION0 + 0x10, 0);
+    write(&mut chip, DWT_COMP0 + 0x20, COUNTER - 4);
+    write(
+        &mut chip,
+        DWT_FUNCTION0 + 0x20,
+        v8_watch(V8_MATCH_ACCESS, 0),
+    );
+    write(&mut chip, DWT_COMP0 + 0x30, COUNTER + 4);
+    write(&mut chip, DWT_FUNCTION0 + 0x30, V8_MATCH_LIMIT);
     wait(&mut chip, 10_000);
     assert!(chip.core_status().halted);
     assert_eq!(take_fault_status(&mut chip), DFSR_DWTTRAP);
