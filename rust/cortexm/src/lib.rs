@@ -303,6 +303,9 @@ pub struct Core {
     caches: Option<cache::Caches>,
     /// ARMv8-M mainline: which banked and stack-limit registers GDB gets.
     banked: Banked,
+    /// ARMv8-M mainline with the Security Extension (ID_PFR1.Security): `banked` follows
+    /// DHCSR.S_SDE, read again after each reset (`refresh_secure_debug`).
+    security: bool,
     pub breakpoints: Breakpoints,
     pub watchpoints: Watchpoints,
 }
@@ -322,7 +325,8 @@ impl Core {
             CoreKind::M7 => cache::Caches::probe(memory)?,
             _ => None,
         };
-        let banked = Self::probe_banked(memory, kind)?;
+        let security = Self::probe_security(memory, kind)?;
+        let banked = Self::banked_for(memory, kind, security)?;
         let breakpoints = Breakpoints::probe(memory)?;
         let watchpoints = Watchpoints::probe(memory, kind.is_armv8m())?;
         let mut demcr: Demcr = memory.load()?;
@@ -336,6 +340,7 @@ impl Core {
             fpu,
             caches,
             banked,
+            security,
             breakpoints,
             watchpoints,
         };
@@ -344,17 +349,32 @@ impl Core {
     }
 
     /// ARMv8-M mainline: the Security Extension from ID_PFR1.Security (ARMv8-M ARM D1.2
-    /// ID_PFR1 [7:4]) and, with it, whether Secure debug is allowed (DHCSR.S_SDE, C1.2).
-    fn probe_banked<M: Memory>(memory: &mut M, kind: CoreKind) -> Result<Banked, Error> {
-        if !kind.is_armv8m_mainline() {
-            return Ok(Banked::None);
-        }
-        let security = memory.load::<IdPfr1>()?.security() != 0;
-        Ok(if security && memory.load::<Dhcsr>()?.s_sde() {
+    /// ID_PFR1 [7:4]).
+    fn probe_security<M: Memory>(memory: &mut M, kind: CoreKind) -> Result<bool, Error> {
+        Ok(kind.is_armv8m_mainline() && memory.load::<IdPfr1>()?.security() != 0)
+    }
+
+    /// The registers GDB gets: with the Security Extension, whether Secure debug is
+    /// allowed now (DHCSR.S_SDE, ARMv8-M ARM C1.2).
+    fn banked_for<M: Memory>(
+        memory: &mut M,
+        kind: CoreKind,
+        security: bool,
+    ) -> Result<Banked, Error> {
+        Ok(if !kind.is_armv8m_mainline() {
+            Banked::None
+        } else if security && memory.load::<Dhcsr>()?.s_sde() {
             Banked::Secure
         } else {
             Banked::NonSecure
         })
+    }
+
+    /// Read DHCSR.S_SDE again (Secure software or a reset may open or close Secure
+    /// debug): true if the registers GDB gets changed, so its description did too.
+    pub fn refresh_secure_debug<M: Memory>(&mut self, memory: &mut M) -> Result<bool, Error> {
+        let banked = Self::banked_for(memory, self.kind, self.security)?;
+        Ok(core::mem::replace(&mut self.banked, banked) != banked)
     }
 
     /// Which banked and stack-limit registers the core offers GDB.

@@ -632,3 +632,27 @@ fn armv8m_ranges_take_a_comparator_and_its_limit() {
         );
     }
 }
+
+/// DHCSR.S_SDE is read again on request (the session does after each reset): Secure debug
+/// opened later gives the secext registers, closed again only the Non-secure limits.
+#[test]
+fn armv8m_secure_debug_is_read_again() {
+    let mut model = cortex_m33(true, false);
+    let mut core = Core::attach(&mut model).unwrap();
+    assert_eq!(core.banked(), Banked::NonSecure);
+    assert_eq!(core.refresh_secure_debug(&mut model), Ok(false));
+    model.status = DHCSR_S_SDE;
+    assert_eq!(core.refresh_secure_debug(&mut model), Ok(true));
+    assert_eq!(core.banked(), Banked::Secure);
+    assert_eq!(core.target_description(), TARGET_XML_SECURE);
+    model.core[0x1A] = 0x2000_0F00;
+    assert_eq!(core.read_register(&mut model, 25), Ok(0x2000_0F00), "msp_s");
+    model.status = 0;
+    assert_eq!(core.refresh_secure_debug(&mut model), Ok(true));
+    assert_eq!(core.register_size(25), None);
+    // Without the Security Extension S_SDE means nothing: always the Non-secure limits.
+    let mut model = cortex_m33(false, true);
+    let mut core = Core::attach(&mut model).unwrap();
+    assert_eq!(core.refresh_secure_debug(&mut model), Ok(false));
+    assert_eq!(core.banked(), Banked::NonSecure);
+}

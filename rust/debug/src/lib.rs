@@ -1034,6 +1034,9 @@ impl<T: Transport, C: Clock> Session<T, C> {
         if by_sequences {
             self.reset_by_sequences(kind, halt)?;
         }
+        // Secure debug may be allowed or not after the reset (ARMv8-M DHCSR.S_SDE): the
+        // registers offered follow it (gdb reads the new description at its next attach).
+        self.with_target(|memory, state| Ok(state.core.refresh_secure_debug(memory)?))?;
         // The program sets its control block up again, maybe elsewhere.
         self.rtt.search_again();
         // Spec, "Predefined Debug Access Sequences", TraceStart: executed "after the

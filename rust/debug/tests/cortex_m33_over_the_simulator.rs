@@ -187,6 +187,10 @@ fn banked_and_stack_limit_registers() {
     );
     assert_eq!(session.register_size(56), None);
     assert!(session.read_register(56).is_err());
+    // S_SDE is read again after a reset: still allowed here, the same registers.
+    session.reset(true).unwrap();
+    assert_eq!(session.banked_registers(), Some(Banked::Secure));
+    assert_eq!(session.register_size(55), Some(4));
 }
 
 /// `cortex-m33-ns`: Secure debug not permitted (SPIDEN low), the core shown Non-secure. The
