@@ -26,7 +26,8 @@ def test_cortex_m33_registers_break_step_security(unix_micropython, tmp_path, fi
     commands = ["info registers pc", "break blink_step",
                 "continue", "step", "info registers", "set $r4 = 0x12345678",
                 "maint flush register-cache", "p/x $r4", "p $d0", "info registers control",
-                "monitor security", "monitor help"]
+                "monitor security", "monitor security sbrsel nonsecure",
+                "monitor security sbrsel current", "monitor help"]
     with BmpProbe(unix_micropython, tmp_path, chip="cortex-m33",
                   environment={"BMP_SIM_FIRMWARE": str(elf)}) as probe:
         run = probe.gdb(probe.connect() + commands, elf=elf)
@@ -44,6 +45,10 @@ def test_cortex_m33_registers_break_step_security(unix_micropython, tmp_path, fi
     security = run.output("monitor security")
     assert "DSCSR 0x00010000: the core is in Secure state (CDS)" in security, f"{run}"
     assert "Secure debug enabled (DHCSR.S_SDE)" in security, f"{run}"
+    assert "banked registers: the Non-secure ones (SBRSELEN 1, SBRSEL 0)" in \
+        run.output("monitor security sbrsel nonsecure"), f"{run}"
+    assert "banked registers: the current state's (SBRSELEN 0)" in \
+        run.output("monitor security sbrsel current"), f"{run}"
     assert re.search(r"^\tsecurity -- ARMv8-M", run.output("monitor help"), re.MULTILINE), f"{run}"
 
 

@@ -17,8 +17,13 @@ use core::fmt::Write;
 /// Security Extension option: Cortex-M23 0xD20, M33 0xD21, M35P 0xD31, M55 0xD22, M85 0xD23.
 const CPUID: u32 = 0xE000_ED00;
 const ARMV8M_PARTS: [u32; 5] = [0xD20, 0xD21, 0xD31, 0xD22, 0xD23];
-/// DSCSR (ARMv8-M D1.2, present with the Security Extension): SBRSELEN 0, SBRSEL 1, CDS 16.
+/// DSCSR (ARMv8-M D1.2, present with the Security Extension): SBRSELEN 0, SBRSEL 1, CDS 16,
+/// CDSKEY 17 (a write changes CDS only with CDSKEY 0: ours write it 1, CDS stays).
 const DSCSR: u32 = 0xE000_EE08;
+const DSCSR_SBRSEL_FIELDS: u32 = 0b11;
+const DSCSR_CDSKEY: u32 = 1 << 17;
+/// `security sbrsel` arguments and the SBRSELEN/SBRSEL they write.
+const SBRSEL_CHOICES: [(&str, u32); 3] = [("current", 0b00), ("nonsecure", 0b01), ("secure", 0b11)];
 /// DAUTHSTATUS (ARMv8-M D1.2): SID [5:4], 0b11 Secure invasive debug enabled, 0b10
 /// implemented and disabled.
 const DAUTHSTATUS: u32 = 0xE000_EFB8;
@@ -83,9 +88,9 @@ impl Family for Generic {
     fn commands(&self) -> &'static [Command] {
         &[Command {
             name: "security",
-            arguments: "",
+            arguments: "[sbrsel current|secure|nonsecure]",
             run: security_command,
-            help: "ARMv8-M: the core's security state and banked-register selection (DSCSR)",
+            help: "ARMv8-M: the core's security state and banked-register selection (DSCSR); sbrsel: which bank of the memory-mapped banked registers the debugger sees (DSCSR.SBRSELEN/SBRSEL)",
         }]
     }
 
@@ -95,13 +100,31 @@ impl Family for Generic {
     }
 }
 
-/// `monitor security`: DSCSR and DHCSR.S_SDE, read only.
+const SECURITY_USAGE: Error = Error::Usage {
+    command: "security",
+    arguments: "[sbrsel current|secure|nonsecure]",
+};
+
+/// `monitor security [sbrsel current|secure|nonsecure]`: DSCSR and DHCSR.S_SDE; with
+/// `sbrsel`, DSCSR.SBRSELEN/SBRSEL written first and read back (ARMv8-M D1.2 DSCSR).
 fn security_command(
     _: &Part,
     memory: &mut dyn Memory,
-    _arguments: &str,
+    arguments: &str,
     output: &mut dyn Write,
 ) -> Result<(), Error> {
+    let mut words = arguments.split_whitespace();
+    let choice = match (words.next(), words.next(), words.next()) {
+        (None, ..) => None,
+        (Some("sbrsel"), Some(choice), None) => Some(
+            SBRSEL_CHOICES
+                .iter()
+                .find(|(name, _)| *name == choice)
+                .map(|&(_, bits)| bits)
+                .ok_or(SECURITY_USAGE)?,
+        ),
+        _ => return Err(SECURITY_USAGE),
+    };
     let part = (memory.read_word(CPUID)? >> 4) & 0xFFF;
     if !ARMV8M_PARTS.contains(&part) {
         let _ = writeln!(
@@ -109,6 +132,16 @@ fn security_command(
             "no Security Extension: the core (CPUID part 0x{part:03X}) is not ARMv8-M mainline"
         );
         return Ok(());
+    }
+    if let Some(bits) = choice {
+        memory.write_word(DSCSR, bits | DSCSR_CDSKEY)?;
+        if memory.read_word(DSCSR)? & DSCSR_SBRSEL_FIELDS != bits {
+            return Err(Error::Family {
+                message: "DSCSR.SBRSELEN/SBRSEL not taken: the part does not let the debugger \
+                          choose the bank (Secure debug not permitted)",
+                address: Some(DSCSR),
+            });
+        }
     }
     let dscsr = memory.read_word(DSCSR)?;
     let dhcsr = memory.read_word(DHCSR)?;
@@ -131,7 +164,7 @@ fn security_command(
         output,
         "DSCSR 0x{dscsr:08X}: the core is in {state} state (CDS)"
     );
-    let _ = writeln!(output, "Banked registers through DCRSR: {banks}");
+    let _ = writeln!(output, "Memory-mapped banked registers: {banks}");
     let _ = writeln!(output, "Secure debug {debug} (DHCSR.S_SDE)");
     let authentication = memory.read_word(DAUTHSTATUS)?;
     let secure_invasive = match authentication >> 4 & 0b11 {

@@ -48,18 +48,33 @@ fn attached_as_a_generic_cortex_m33_that_breaks_and_steps() {
     assert_eq!(
         out,
         "DSCSR 0x00010000: the core is in Secure state (CDS)\n\
-         Banked registers through DCRSR: the current state's (SBRSELEN 0)\n\
+         Memory-mapped banked registers: the current state's (SBRSELEN 0)\n\
          Secure debug enabled (DHCSR.S_SDE)\n\
          Secure invasive debug enabled (DAUTHSTATUS 0xFF, SID)\n"
     );
-    session
-        .write_memory(0xE000_EE08, &0b01u32.to_le_bytes())
-        .unwrap();
-    out.clear();
-    session.chip_command("security", "", &mut out).unwrap();
-    assert!(
-        out.contains("the Non-secure ones (SBRSELEN 1, SBRSEL 0)"),
-        "{out}"
+    // `security sbrsel` writes DSCSR.SBRSELEN/SBRSEL (CDS untouched) and shows them.
+    for (choice, shown, bits) in [
+        (
+            "nonsecure",
+            "the Non-secure ones (SBRSELEN 1, SBRSEL 0)",
+            0b01,
+        ),
+        ("secure", "the Secure ones (SBRSELEN 1, SBRSEL 1)", 0b11),
+        ("current", "the current state's (SBRSELEN 0)", 0b00),
+    ] {
+        out.clear();
+        session
+            .chip_command("security", &format!("sbrsel {choice}"), &mut out)
+            .unwrap();
+        assert!(out.contains(shown), "{out}");
+        let mut dscsr = [0u8; 4];
+        session.read_memory(0xE000_EE08, &mut dscsr).unwrap();
+        assert_eq!(u32::from_le_bytes(dscsr), 0x0001_0000 | bits, "{choice}");
+    }
+    let refused = session.chip_command("security", "sbrsel both", &mut out);
+    assert_eq!(
+        refused.unwrap_err().to_string(),
+        "usage: security [sbrsel current|secure|nonsecure]"
     );
 }
 
@@ -242,6 +257,14 @@ fn nonsecure_debugging_of_a_part_without_secure_debug() {
         "{out}"
     );
     assert!(out.contains("Secure debug disabled (DHCSR.S_SDE)"), "{out}");
+    // DSCSR.SBRSEL is RAZ/WI without Secure debug: the command says it was not taken.
+    let refused = session
+        .chip_command("security", "sbrsel secure", &mut out)
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("SBRSELEN/SBRSEL not taken"),
+        "{refused}"
+    );
     assert!(
         out.contains("Secure invasive debug disabled: the debugger reaches Non-secure"),
         "{out}"
