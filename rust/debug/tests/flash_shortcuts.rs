@@ -130,14 +130,29 @@ fn report(unchanged: u32, erased: u32, mass_erases: u32, programmed: u32) -> Fla
     }
 }
 
+/// GDB's numbers of the registers the CRC routine uses: r0-r7, PC, xPSR.
+const ROUTINE_REGISTERS: [usize; 10] = [0, 1, 2, 3, 4, 5, 6, 7, 15, 16];
+
+/// r0-r7 set to values of their own; all the routine's registers as they are then.
+fn distinct_registers(session: &mut Session<Wire, HostClock>) -> Vec<u32> {
+    for number in 0..8 {
+        let value = 0x1111_1111 * (number as u32 + 1);
+        session.write_register(number, value).unwrap();
+    }
+    registers_now(session)
+}
+
+fn registers_now(session: &mut Session<Wire, HostClock>) -> Vec<u32> {
+    let read = |&number| session.read_register(number).unwrap();
+    ROUTINE_REGISTERS.iter().map(read).collect()
+}
+
 #[test]
 fn crc_on_the_target_matches_and_leaves_ram_and_registers_as_they_were() {
     let mut session = attached();
     let data = random(7, 20 * 1024); // the whole SRAM: the work area is over it
     session.write_memory(0x2000_0000, &data).unwrap();
-    session.write_register(0, 0x1234_5678).unwrap();
-    session.write_register(7, 0x8765_4321).unwrap();
-    let pc = session.read_register(15).unwrap();
+    let registers = distinct_registers(&mut session);
     // Any alignment and length, the work area itself included (it is saved first); up to
     // 16 KiB with the routine's 16-entry table, longer runs with the 1 KiB one it builds.
     let (small, large) = ((2, 16 * 1024), (0, 18 * 1024));
@@ -150,9 +165,7 @@ fn crc_on_the_target_matches_and_leaves_ram_and_registers_as_they_were() {
     let mut back = vec![0; data.len()];
     session.read_memory(0x2000_0000, &mut back).unwrap();
     assert_eq!(back, data);
-    assert_eq!(session.read_register(0).unwrap(), 0x1234_5678);
-    assert_eq!(session.read_register(7).unwrap(), 0x8765_4321);
-    assert_eq!(session.read_register(15).unwrap(), pc);
+    assert_eq!(registers_now(&mut session), registers);
     assert!(matches!(
         session.halt_poll().unwrap(),
         HaltStatus::Halted(_)
@@ -295,7 +308,7 @@ fn a_routine_out_of_time_is_halted_and_the_flash_read_back() {
     let mut session = attached();
     let image = random(11, 8192);
     load(&mut session, FLASH, &image);
-    let r4 = session.read_register(4).unwrap();
+    let registers = distinct_registers(&mut session);
     session.set_crc_options(true, Some(1));
     let (crc, method) = session.crc32(FLASH, 8192).unwrap();
     assert_eq!(method, Method::ReadBack(Fallback::Timeout));
@@ -304,7 +317,7 @@ fn a_routine_out_of_time_is_halted_and_the_flash_read_back() {
         session.halt_poll().unwrap(),
         HaltStatus::Halted(_)
     ));
-    assert_eq!(session.read_register(4).unwrap(), r4);
+    assert_eq!(registers_now(&mut session), registers);
     // The load still skips what is there, by reading back.
     let again = load(&mut session, FLASH, &image);
     assert_eq!(again.unchanged, 8);

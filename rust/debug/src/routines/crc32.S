@@ -3,13 +3,14 @@
 @ MSB first, initial value all ones, no final XOR (libiberty's xcrc32).
 @ ARMv6-M Thumb only (no Thumb-2), so every Cortex-M runs it.
 @
-@ In:  r0 first byte, r1 bytes per block, r2 number of blocks (>= 1),
-@      r3 where the CRCs go (one word per block), r4 a 1 KiB word-aligned table area,
-@      or the address of `nibbles` (below) for the 16-entry table instead;
-@      `erased_crc` (patched by the probe): the CRC of r1 bytes of 0xFF.
+@ In (words the probe patches into `arguments`, loaded into r0-r4): r0 first byte, r1
+@      bytes per block, r2 number of blocks (>= 1), r3 where the CRCs go (one word per
+@      block), r4 a 1 KiB word-aligned table area, or the address of `nibbles` (below) for
+@      the 16-entry table instead; `erased_crc`: the CRC of r1 bytes of 0xFF; `saved`: the
+@      core's r0-r7, put back before the BKPT (the probe then restores only PC and xPSR).
 @ The 1 KiB table takes 11 instructions a byte; the 16-entry one 16, but the probe need
 @ not save and restore 1 KiB of the target's SRAM around a short run.
-@ Out: the CRCs at r3; the core halts on BKPT #0 at `done`.
+@ Out: the CRCs at r3; r0-r7 as in `saved`; the core halts on BKPT #0 at `done`.
 @ A word-aligned block is first scanned a word at a time: if every word is 0xFFFFFFFF
 @ (erased flash) its CRC is `erased_crc`, about 7 times faster than the bytes' CRC.
 @ Assemble: arm-none-eabi-as -mcpu=cortex-m0 -mthumb crc32.S -o crc32.o
@@ -20,6 +21,8 @@
     .text
     .global crc32_blocks
 crc32_blocks:
+    adr     r7, arguments
+    ldmia   r7!, {r0-r4}
     adr     r6, nibbles
     cmp     r4, r6
     beq     block               @ the 16-entry table is already there
@@ -78,6 +81,8 @@ store:
     adds    r3, #4
     subs    r2, #1
     bne     block
+    adr     r7, saved
+    ldm     r7, {r0-r7}         @ r7 in the list: no write-back
 done:
     bkpt    #0
 erased:
@@ -105,6 +110,10 @@ polynomial:
     .word   0x04C11DB7
 erased_crc:
     .word   0xFFFFFFFF
+arguments:
+    .word   0, 0, 0, 0, 0
+saved:
+    .word   0, 0, 0, 0, 0, 0, 0, 0
 nibbles:
     @ nibbles[i] = (i << 28) shifted through 4 steps of the polynomial.
 
