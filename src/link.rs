@@ -70,13 +70,13 @@ impl fmt::Display for NoWire {
 pub type Backend = crate::host::HostPins;
 #[cfg(all(not(feature = "host"), feature = "board-link"))]
 pub type Backend = wire::remote_bitbang::RemoteBitbang<BoardLink>;
-/// A probe board's GPIO, edges spaced by the calibrated delay loop.
+/// A probe board's GPIO, edges spaced by the calibrated delay loop; its bit loops are
+/// compiled in rust/pins (opt-level "s" in the `board` profile), not here.
 #[cfg(all(
     not(any(feature = "host", feature = "board-link")),
     feature = "board-gpio"
 ))]
-pub type Backend =
-    wire::clock::Clocked<pins::stm32_gpio::Stm32Pins<pins::stm32_gpio::Mmio>, pins::SpinDelay>;
+pub type Backend = pins::board_wire::BoardPins;
 #[cfg(not(any(feature = "host", feature = "board-link", feature = "board-gpio")))]
 pub type Backend = NoPins;
 
@@ -134,11 +134,7 @@ fn open_board_gpio() -> Result<Backend, NoWire> {
     ))?;
     let gpio = pins::stm32_gpio::Stm32Pins::new(registers, board.pins)
         .map_err(|_| NoWire::Backend("the board's pin map does not fit its MCU"))?;
-    Ok(wire::clock::Clocked::new(
-        gpio,
-        pins::SpinDelay,
-        BOARD_UNCALIBRATED,
-    ))
+    Ok(pins::board_wire::BoardPins::new(gpio, BOARD_UNCALIBRATED))
 }
 
 /// Give bit-banged pins the delay loop's calibration (`dap.calibrate()`); backends with
@@ -163,7 +159,7 @@ pub fn raw_pins(pins: &mut Backend) -> &mut dyn Pins {
         not(any(feature = "host", feature = "board-link")),
         feature = "board-gpio"
     ))]
-    return pins.pins_mut();
+    return pins.raw();
     #[cfg(not(any(feature = "host", feature = "board-gpio")))]
     pins
 }

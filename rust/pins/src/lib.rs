@@ -10,10 +10,13 @@
 //!   very code that runs on a board is tested against the simulator;
 //! - [`gpiochip`]: Linux's GPIO character device, uAPI v2 (a Raspberry Pi as a probe),
 //!   with its `BMP_WIRE` specification parsed by [`gpiochip_spec`];
-//! - [`boards`]: which MCU pin carries which signal on each probe board.
+//! - [`boards`]: which MCU pin carries which signal on each probe board;
+//! - [`board_wire`]: a board's pins and delay loop as one concrete type, so that the bit
+//!   loops are compiled here (kept at opt-level "s" for the boards).
 #![cfg_attr(not(any(test, feature = "linux")), no_std)]
 #![deny(unsafe_code)]
 
+pub mod board_wire;
 pub mod boards;
 pub mod gpio_model;
 #[cfg(all(target_os = "linux", any(test, feature = "linux")))]

@@ -31,12 +31,7 @@ pub enum JtagError {
 /// One TCK cycle with TMS and TDI set while TCK is low; returns TDO sampled before the
 /// rising edge. TCK is left high.
 pub fn tck_cycle<P: Pins>(pins: &mut P, tms: bool, tdi: bool) -> bool {
-    pins.set_swclk(false);
-    pins.set_swdio(tms);
-    pins.set_tdi(tdi);
-    let tdo = pins.read_tdo();
-    pins.set_swclk(true);
-    tdo
+    pins.tck_cycle(tms, tdi)
 }
 
 /// The TAP controller's position; we keep every TAP in Run-Test/Idle between scans.

@@ -114,6 +114,50 @@ pub trait Pins {
     }
     /// Ask for an SWCLK/TCK frequency; returns the frequency the backend will run at.
     fn set_frequency(&mut self, hz: u32) -> u32;
+
+    // The bit loops. A backend may override them to have them compiled in its own crate:
+    // rust/pins' board pins keep the loop at opt-level "s" while the firmware's root
+    // package is built for size (Cargo profile `board`, docs/performance.md P5).
+
+    /// Clock out `count` bits (up to 32) of `bits`, LSB first, on SWDIO; SWCLK is left low.
+    fn write_swd_bits(&mut self, bits: u32, count: u32) {
+        // Shifted by one a bit, not by `index`: no masking of a variable shift per period.
+        let mut rest = bits;
+        for _ in 0..count {
+            self.set_swdio(rest & 1 != 0);
+            rest >>= 1;
+            self.set_swclk(false);
+            self.set_swclk(true);
+        }
+        self.set_swclk(false);
+    }
+    /// Clock in `count` bits (up to 32), LSB first, sampling SWDIO while SWCLK is low;
+    /// SWCLK is left low.
+    fn read_swd_bits(&mut self, count: u32) -> u32 {
+        // A moving mask, as in `write_swd_bits`: no variable shift per period.
+        let mut bits = 0;
+        let mut mask = 1u32;
+        for _ in 0..count {
+            self.set_swclk(false);
+            if self.read_swdio() {
+                bits |= mask;
+            }
+            mask <<= 1;
+            self.set_swclk(true);
+        }
+        self.set_swclk(false);
+        bits
+    }
+    /// One TCK cycle with TMS and TDI set while TCK is low; returns TDO sampled before the
+    /// rising edge. TCK is left high.
+    fn tck_cycle(&mut self, tms: bool, tdi: bool) -> bool {
+        self.set_swclk(false);
+        self.set_swdio(tms);
+        self.set_tdi(tdi);
+        let tdo = self.read_tdo();
+        self.set_swclk(true);
+        tdo
+    }
 }
 
 impl<P: Pins + ?Sized> Pins for &mut P {
@@ -144,6 +188,15 @@ impl<P: Pins + ?Sized> Pins for &mut P {
     fn set_frequency(&mut self, hz: u32) -> u32 {
         (**self).set_frequency(hz)
     }
+    fn write_swd_bits(&mut self, bits: u32, count: u32) {
+        (**self).write_swd_bits(bits, count)
+    }
+    fn read_swd_bits(&mut self, count: u32) -> u32 {
+        (**self).read_swd_bits(count)
+    }
+    fn tck_cycle(&mut self, tms: bool, tdi: bool) -> bool {
+        (**self).tck_cycle(tms, tdi)
+    }
 }
 
 #[cfg(test)]
@@ -165,5 +218,67 @@ mod tests {
             Ack::check(Ack::from_jtag(0b100)),
             Err(TransferError::NoResponse)
         );
+    }
+
+    /// A line that records SWDIO at each rising SWCLK edge and answers reads from `input`,
+    /// one bit per falling edge, LSB first.
+    #[derive(Default)]
+    struct Line {
+        swclk: bool,
+        swdio: bool,
+        driven: Vec<bool>,
+        input: u64,
+        sampled: u32,
+    }
+
+    impl Pins for Line {
+        fn set_swclk(&mut self, high: bool) {
+            if high && !self.swclk {
+                self.driven.push(self.swdio);
+            }
+            if !high && self.swclk {
+                self.input >>= 1;
+            }
+            self.swclk = high;
+        }
+        fn set_swdio(&mut self, high: bool) {
+            self.swdio = high;
+        }
+        fn swdio_output(&mut self, _: bool) {}
+        fn read_swdio(&mut self) -> bool {
+            self.sampled += 1;
+            self.input & 1 != 0
+        }
+        fn set_tdi(&mut self, _: bool) {}
+        fn read_tdo(&mut self) -> bool {
+            true
+        }
+        fn set_reset(&mut self, _: bool) {}
+        fn set_frequency(&mut self, hz: u32) -> u32 {
+            hz
+        }
+    }
+
+    #[test]
+    fn the_swd_bit_loops_go_lsb_first_for_every_count() {
+        let word = 0xA5C3_0F81u32;
+        for count in [0, 1, 7, 31, 32] {
+            let mut line = Line::default();
+            line.write_swd_bits(word, count);
+            let expected: Vec<bool> = (0..count).map(|bit| word >> bit & 1 != 0).collect();
+            assert_eq!(line.driven, expected, "write of {count} bits");
+            assert!(!line.swclk, "SWCLK left low after a write of {count}");
+
+            // The first bit is on the line before the first falling edge.
+            let mut line = Line {
+                input: u64::from(word) << 1 | 1,
+                swclk: true,
+                ..Line::default()
+            };
+            let expected = word & ((1u64 << count) - 1) as u32;
+            assert_eq!(line.read_swd_bits(count), expected, "read of {count} bits");
+            assert_eq!(line.sampled, count);
+            assert!(!line.swclk, "SWCLK left low after a read of {count}");
+        }
     }
 }

@@ -78,26 +78,12 @@ impl<P: Pins> Swd<P> {
 
     /// Clock out `count` bits (up to 32) of `bits`, LSB first, driving SWDIO.
     pub fn write_bits(&mut self, bits: u32, count: u32) {
-        for index in 0..count {
-            self.pins.set_swdio(bits >> index & 1 != 0);
-            self.pins.set_swclk(false);
-            self.pins.set_swclk(true);
-        }
-        self.pins.set_swclk(false);
+        self.pins.write_swd_bits(bits, count);
     }
 
     /// Clock in `count` bits (up to 32), LSB first, with SWDIO released.
     pub fn read_bits(&mut self, count: u32) -> u32 {
-        let mut bits = 0;
-        for index in 0..count {
-            self.pins.set_swclk(false);
-            if self.pins.read_swdio() {
-                bits |= 1 << index;
-            }
-            self.pins.set_swclk(true);
-        }
-        self.pins.set_swclk(false);
-        bits
+        self.pins.read_swd_bits(count)
     }
 
     /// Any bit sequence, LSB first from `data` (DAP_SWJ_Sequence).
