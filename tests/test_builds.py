@@ -147,6 +147,29 @@ def test_board_builds_and_fits(board):
     kept = board_cargo_features(board)
     for feature, crate_module in (("sequences", "8sequence7machine"), ("flash-algorithm", "4algo6runner")):
         assert (crate_module in symbols) == (kept is None or feature in kept), (board, feature)
+    check_bit_loops_keep_their_edges_inlined(out / "firmware.elf")
+
+
+def check_bit_loops_keep_their_edges_inlined(elf):
+    """The SWD/JTAG bit loops are functions of rust/pins (pins::board_wire::BoardPins, built
+    at opt-level "s" while the rest is at "z", Cargo profile `board`) with every pin access
+    inlined: no call in them (at "z" each edge was a call, docs/performance.md P5)."""
+    listing = tool_output("arm-none-eabi-objdump", "-d", "--no-show-raw-insn", str(elf))
+    loops = {}
+    current = None
+    for line in listing.splitlines():
+        start = re.match(r"^[0-9a-f]{8} <(\S+)>:$", line)
+        if start:
+            name = start.group(1)
+            current = next((method for method in ("write_swd_bits", "read_swd_bits", "tck_cycle")
+                            if "board_wire" in name and "BoardPins" in name and name.endswith(method)), None)
+            if current:
+                loops[current] = []
+        elif current and line.strip():
+            loops[current].append(line.split()[1] if len(line.split()) > 1 else "")
+    assert set(loops) == {"write_swd_bits", "read_swd_bits", "tck_cycle"}, sorted(loops)
+    for method, mnemonics in loops.items():
+        assert mnemonics and not [m for m in mnemonics if m in ("bl", "blx")], (elf, method, mnemonics)
 
 
 def board_cargo_features(board):
