@@ -30,9 +30,11 @@
 #define MICROPY_PY_HEAPQ            (0)
 #define MICROPY_PY_NETWORK          (0)
 // Room for the rp2040 and samd21 chip families (docs/boards.md): no math.erf/erfc/gamma/
-// lgamma, and the stm module without its register-name constants (stm.mem8/16/32 stay).
+// lgamma, the stm module without its register-name constants (stm.mem8/16/32 stay), no
+// complex numbers.
 #define MICROPY_PY_MATH_SPECIAL_FUNCTIONS (0)
 #define MICROPY_PY_STM_CONST        (0)
+#define MICROPY_PY_BUILTINS_COMPLEX (0)
 // No native code emitters (@micropython.native, @micropython.viper, @micropython.asm_thumb):
 // about 17 KB (docs/performance.md).
 #define MICROPY_EMIT_THUMB          (0)
