@@ -29,7 +29,7 @@
 #define MICROPY_PY_ASYNCIO          (0)
 #define MICROPY_PY_HEAPQ            (0)
 #define MICROPY_PY_NETWORK          (0)
-// Room for the rp2040 and samd21 chip families (docs/boards.md): no math.erf/erfc/gamma/
+// Room for the rp2040 chip family (docs/boards.md): no math.erf/erfc/gamma/
 // lgamma, the stm module without its register-name constants (stm.mem8/16/32 stay), no
 // complex numbers.
 #define MICROPY_PY_MATH_SPECIAL_FUNCTIONS (0)

@@ -12,9 +12,9 @@ FROZEN_MANIFEST ?= $(BOARD_DIR)/manifest.py
 
 BMP_RUST_TARGET = thumbv7em-none-eabihf
 BMP_WHOLE_ARCHIVE = 1
-# 448 KB for the firmware: every chip family, but no CMSIS-Pack debug sequences and no
-# flash algorithms (FLM, probe-rs): they do not fit (4 020 B free with this set, session 5);
-# docs/boards.md says why, docs/performance.md the sizes.
+# 448 KB for the firmware: every chip family but SAMD21, no CMSIS-Pack debug sequences and
+# no flash algorithms (FLM, probe-rs): they do not fit (8 480 B free with this set, session
+# 5); docs/boards.md says why, docs/performance.md the sizes.
 BMP_CARGO_NO_DEFAULT = 1
-BMP_CARGO_FEATURES = board-gpio stm32f1 stm32f4 stm32h7 nrf52 rp2040 samd21
+BMP_CARGO_FEATURES = board-gpio stm32f1 stm32f4 stm32h7 nrf52 rp2040
 QSTR_GLOBAL_DEPENDENCIES += $(BOARD_DIR)/mpconfigboard.h
