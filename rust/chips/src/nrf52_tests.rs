@@ -112,37 +112,7 @@ impl Model {
     }
 }
 
-impl Memory for Model {
-    fn read_words(&mut self, address: u32, words: &mut [u32]) -> Result<(), AdiError> {
-        for (index, word) in words.iter_mut().enumerate() {
-            *word = self.read(address + 4 * index as u32)?;
-        }
-        Ok(())
-    }
-
-    fn write_words(&mut self, address: u32, words: &[u32]) -> Result<(), AdiError> {
-        for (index, &word) in words.iter().enumerate() {
-            self.write(address + 4 * index as u32, word)?;
-        }
-        Ok(())
-    }
-
-    fn write_halves(&mut self, address: u32, _: &[u16]) -> Result<(), AdiError> {
-        Err(AdiError::Bus { address })
-    }
-
-    fn read_bytes(&mut self, address: u32, _: &mut [u8]) -> Result<(), AdiError> {
-        Err(AdiError::Bus { address })
-    }
-
-    fn write_bytes(&mut self, address: u32, _: &[u8]) -> Result<(), AdiError> {
-        Err(AdiError::Bus { address })
-    }
-
-    fn now_micros(&mut self) -> u64 {
-        self.now
-    }
-}
+crate::word_model::memory_by_words!(Model);
 
 /// AP0 the AHB-AP (another IDR), AP1 the CTRL-AP, nothing after.
 impl AccessPorts for Model {

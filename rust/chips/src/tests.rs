@@ -6,7 +6,7 @@
 use crate::memory_map::Flash;
 use crate::stm32f1::{self, VARIANT_CLONE};
 use crate::{Error, Identity, Part, RegionKind};
-use adi::{Error as AdiError, Memory};
+use adi::Error as AdiError;
 
 const FLASH_BASE: u32 = 0x0800_0000;
 const PAGE: usize = 1024;
@@ -179,7 +179,7 @@ impl Model {
         self.busy();
     }
 
-    fn program(&mut self, address: u32, half: u16) {
+    fn program(&mut self, address: u32, half: u16) -> Result<(), AdiError> {
         self.halves_written.push((address, half));
         if self.cr & CR_PG != 0
             && let Some(offset) = self.flash_offset(address)
@@ -195,47 +195,11 @@ impl Model {
             self.option_bytes[index] = (half & 0xFF) | (!half & 0xFF) << 8;
         }
         self.busy();
+        Ok(())
     }
 }
 
-impl Memory for Model {
-    fn read_words(&mut self, address: u32, words: &mut [u32]) -> Result<(), AdiError> {
-        for (index, word) in words.iter_mut().enumerate() {
-            *word = self.read(address + 4 * index as u32)?;
-        }
-        Ok(())
-    }
-
-    fn write_words(&mut self, address: u32, words: &[u32]) -> Result<(), AdiError> {
-        for (index, &word) in words.iter().enumerate() {
-            self.write(address + 4 * index as u32, word)?;
-        }
-        Ok(())
-    }
-
-    fn write_halves(&mut self, address: u32, halves: &[u16]) -> Result<(), AdiError> {
-        for (index, &half) in halves.iter().enumerate() {
-            self.program(address + 2 * index as u32, half);
-        }
-        Ok(())
-    }
-
-    fn read_bytes(&mut self, address: u32, bytes: &mut [u8]) -> Result<(), AdiError> {
-        for (index, byte) in bytes.iter_mut().enumerate() {
-            let at = address + index as u32;
-            *byte = self.read(at & !3)?.to_le_bytes()[(at & 3) as usize];
-        }
-        Ok(())
-    }
-
-    fn write_bytes(&mut self, address: u32, _: &[u8]) -> Result<(), AdiError> {
-        Err(AdiError::Bus { address })
-    }
-
-    fn now_micros(&mut self) -> u64 {
-        self.now
-    }
-}
+crate::word_model::memory_by_words!(Model, halves: program);
 
 fn stm32f1(model: &mut Model) -> Part {
     let part = Part::identify(model, GENUINE).unwrap();
