@@ -36,7 +36,7 @@
 use crate::{Algorithm, Error, Function};
 use adi::{Memory, poll_memory};
 use cortexm::registers::{Dfsr, Dhcsr};
-use cortexm::{Core, PC, XPSR};
+use cortexm::{Core, PC, XPSR, XPSR_THUMB};
 
 /// Two `BKPT #0` (ARMv7-M A7.7.17), little-endian.
 const STUB: [u8; 4] = [0x00, 0xBE, 0x00, 0xBE];
@@ -49,8 +49,6 @@ const SP: usize = 13;
 const LR: usize = 14;
 /// r0-r12, sp, lr, pc, xpsr.
 const SAVED_REGISTERS: usize = 17;
-/// xPSR with only the Thumb bit (ARMv7-M B1.4.2).
-const XPSR_THUMB: u32 = 1 << 24;
 /// Init's `fnc` argument (FlashOS.h): 1 erase, 2 program, 3 verify.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Operation {

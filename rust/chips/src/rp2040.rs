@@ -24,7 +24,7 @@ use crate::{Command, Error, Family, Identity, Part};
 use adi::{Memory, poll_memory};
 use core::fmt::Write;
 use cortexm::registers::{Dhcsr, THUMB_BKPT};
-use cortexm::{Core, PC, XPSR};
+use cortexm::{Core, PC, XPSR, XPSR_THUMB};
 
 /// TARGETID (DS 2.3.4.2): TPARTNO 0x1002, TDESIGNER 0x493 (Raspberry Pi); TINSTANCE
 /// [31:28] is the core.
@@ -138,7 +138,6 @@ const REBOOT_TIMEOUT_MICROS: u64 = 100_000;
 
 const SP: usize = 13;
 const LR: usize = 14;
-const XPSR_THUMB: u32 = 1 << 24;
 
 /// The flash functions by their codes (DS 2.8.3.1.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

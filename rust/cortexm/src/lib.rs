@@ -38,9 +38,10 @@ pub const BANKED_AFTER_FPU: usize = FPSCR + 1;
 pub const LAST_REGISTER: usize = BANKED_AFTER_FPU + Banked::SECURE.len() - 1;
 pub const PC: usize = 15;
 pub const XPSR: usize = 16;
-/// xPSR.T: an ARMv7-M core executes Thumb only; T = 0 faults on the next instruction
-/// (ARMv7-M ARM B1.4.2 "The special-purpose program status registers").
-const XPSR_THUMB: u32 = 1 << 24;
+/// xPSR.T (the EPSR's Thumb bit): an ARMv7-M core executes Thumb only; T = 0 faults on
+/// the next instruction (ARMv7-M ARM B1.4.2 "The special-purpose program status registers").
+/// Also the whole xPSR a routine the probe starts is given.
+pub const XPSR_THUMB: u32 = 1 << 24;
 
 /// How long a halt or a register transfer may take before the core is declared stuck.
 const HALT_TIMEOUT_MICROS: u64 = 500_000;

@@ -12,7 +12,7 @@
 use adi::Memory;
 use chips::{MemoryMap, RegionKind};
 use cortexm::registers::{Dfsr, Dhcsr};
-use cortexm::{Core, PC, XPSR, repeat_idempotent};
+use cortexm::{Core, PC, XPSR, XPSR_THUMB, repeat_idempotent};
 
 /// GDB's CRC-32 (libiberty's xcrc32): polynomial 0x04C11DB7, MSB first, initial value all
 /// ones, no final XOR; the catalogue's CRC-32/MPEG-2.
@@ -67,8 +67,6 @@ pub const MAX_BLOCKS: usize = 256;
 const SAVE_PIECE: usize = 256;
 /// The largest work area: routine, table and MAX_BLOCKS results.
 const MAX_AREA: usize = (TABLE_OFFSET + TABLE_BYTES) as usize + 4 * MAX_BLOCKS;
-/// xPSR with only the Thumb bit (ARMv7-M B1.4.2).
-const XPSR_THUMB: u32 = 1 << 24;
 /// Registers the routine changes: r0-r7, PC, xPSR. It puts r0-r7 back itself when it
 /// reaches its end; the probe writes them back only when it did not.
 const SAVED_REGISTERS: [usize; 10] = [0, 1, 2, 3, 4, 5, 6, 7, PC, XPSR];
