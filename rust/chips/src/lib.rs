@@ -29,8 +29,8 @@ pub mod stm32f1;
 pub mod stm32f4;
 #[cfg(feature = "stm32h7")]
 pub mod stm32h7;
-// The memory models of the family tests below and in nrf52.rs and stm32h7.rs.
-#[cfg(all(test, any(feature = "nrf52", feature = "stm32h7")))]
+// The memory models of the family tests below and in nrf52.rs, samd21.rs and stm32h7.rs.
+#[cfg(all(test, any(feature = "nrf52", feature = "samd21", feature = "stm32h7")))]
 mod word_model;
 // These tests cover every family.
 #[cfg(all(

@@ -586,3 +586,7 @@ fn set_security_bit_command(
     );
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "samd21_tests.rs"]
+mod tests;
