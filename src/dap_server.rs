@@ -400,10 +400,13 @@ impl DapServer {
             #[cfg(feature = "host")]
             let (logging, mut answers) = (self.log.is_some(), Vec::new());
             #[cfg(feature = "host")]
-            let (taken_us, before) = (
-                self.log.as_ref().map_or(0, RequestLog::now_us),
-                crate::host::simulated_clock(self.processor.wire().pins()),
-            );
+            let (taken_us, before) = match self.log.as_ref() {
+                Some(log) => (
+                    log.now_us(),
+                    crate::host::simulated_clock(self.processor.wire().pins()),
+                ),
+                None => (0, None),
+            };
             let result = queue.submit(
                 &mut self.processor,
                 request,
