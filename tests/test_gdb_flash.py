@@ -4,14 +4,18 @@ blocks, each compared by its own CRC). Each kind of load (new image, unchanged, 
 changed, an image smaller than the last, an image in a different place) must leave flash
 that `compare-sections` (qCRC, computed by the CRC routine on the target) finds matched,
 and the program must run to a breakpoint. `monitor flash_report` says what was skipped,
-erased and programmed, and how the CRCs were taken."""
+erased and programmed, and how the CRCs were taken. The same kinds of load run on every
+simulated family with a flash driver (F103, F407, H743, nRF52840, SAMD21, RP2040), each on
+one fresh probe in virtual time."""
 
+import collections
 import re
 import subprocess
 
 import pytest
 
 from helpers.gdb import BmpProbe, build_firmware, firmware_symbols
+from helpers.openocd import read_symbols
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -180,3 +184,89 @@ def test_every_kind_of_load_in_an_h743_sector(unix_micropython, tmp_path, firmwa
     finally:
         probe.close()
     check_every_step(run, steps)
+
+
+# Every simulated family with a flash driver: the test firmware built for it (the H7 runs
+# the F4 build), its flash base, and where an image "in a different place" goes: in an
+# erase unit the firmware does not share (the H743's sectors are 128 KiB).
+Family = collections.namedtuple("Family", "chip image base elsewhere")
+FAMILIES = [
+    Family("stm32f103c8", "firmware", 0x0800_0000, 0x8000),
+    Family("stm32f407vg", "firmware-f4", 0x0800_0000, 0x8000),
+    Family("stm32h743zi", "firmware-f4", 0x0800_0000, 0x2_0000),
+    Family("nrf52840", "firmware-nrf52", 0x0000_0000, 0x8000),
+    Family("atsamd21g18a", "firmware-samd21", 0x0000_0000, 0x8000),
+    Family("rp2040", "firmware-rp2040", 0x1000_0000, 0x8000),
+]
+FILL = 8 * 1024
+
+
+def changed_function(elf, symbols, path):
+    """`elf` with fault_handler (never run here) given a NOP before its loop, patched in the
+    ELF file itself so that the symbols and every other section stay as they are."""
+    sections = subprocess.run(["arm-none-eabi-readelf", "-S", "-W", str(elf)],
+                              capture_output=True, text=True, check=True).stdout
+    address = symbols["fault_handler"]
+    data = bytearray(elf.read_bytes())
+    for found in re.finditer(r"\]\s+\.text\s+PROGBITS\s+([0-9a-f]+) ([0-9a-f]+) ([0-9a-f]+)",
+                             sections):
+        start, offset, size = (int(field, 16) for field in found.groups())
+        if start <= address < start + size:
+            at = offset + address - start
+            assert data[at:at + 4] != b"\x00\xbf\xfe\xe7"
+            data[at:at + 4] = b"\x00\xbf\xfe\xe7"  # NOP; B . (ARMv7-M A7.7.88 T1, A7.7.12 T2)
+            path.write_bytes(data)
+            return path
+    raise AssertionError(f"fault_handler not in .text of {elf}")
+
+
+@pytest.mark.parametrize("family", FAMILIES, ids=[family.chip for family in FAMILIES])
+def test_every_kind_of_load_on_every_family(unix_micropython, tmp_path, firmware, family):
+    """Each kind of load on each family's flash driver, in virtual time (one fresh probe per
+    family): new, unchanged, one function changed, larger, smaller than the last, in a
+    different place, and there again. After each: compare-sections matched, the program runs
+    to blink_step, and the flash report says an unchanged image was neither erased nor
+    programmed and a changed function cost at most one erase."""
+    original = firmware / f"{family.image}.elf"
+    symbols = read_symbols(firmware / f"{family.image}.nm")
+    header = subprocess.run(["arm-none-eabi-readelf", "-h", str(original)],
+                            capture_output=True, text=True, check=True).stdout
+    entry = re.search(r"Entry point address:\s+(0x[0-9a-fA-F]+)", header).group(1)
+    image = (firmware / f"{family.image}.bin").read_bytes()
+    assert len(image) + FILL < family.elsewhere
+    changed = changed_function(original, symbols, tmp_path / "changed.elf")
+    fill = bytes(((index * 13) ^ (index >> 9)) & 0xFF | 0x01 for index in range(FILL))
+    larger = elf_of(image.ljust(-(-len(image) // 1024) * 1024, b"\xff") + fill, family.base,
+                    tmp_path / "larger.elf", entry)
+    elsewhere = elf_of(fill, family.base + family.elsewhere, tmp_path / "elsewhere.elf", entry)
+    steps = [original, original, changed, larger, original, elsewhere, elsewhere]
+    probe = BmpProbe(unix_micropython, tmp_path, chip=family.chip,
+                     environment={"BMP_SIM_REALTIME": "0"})
+    try:
+        commands = probe.connect()
+        for elf in steps:
+            commands += [f"file {elf}", "load", "compare-sections", "monitor flash_report"]
+            commands += [f"file {original}", "break blink_step", "continue", "delete"]
+        run = probe.gdb(commands, elf=original, timeout=170)
+    finally:
+        probe.close()
+
+    previous = (0, 0, 0, 0)
+    for index, elf in enumerate(steps):
+        compare = run.output("compare-sections", index)
+        assert "MIS-MATCHED" not in compare and "matched" in compare, \
+            f"step {index} ({elf.name}): compare-sections\n{run}"
+        now = counts(run, index)
+        unchanged, erased, mass, programmed = (after - before
+                                               for after, before in zip(now, previous))
+        previous = now
+        if index in (1, 6):  # the same image again: only CRCs
+            assert unchanged > 0 and (erased, mass, programmed) == (0, 0, 0), \
+                f"step {index} ({elf.name}): rewrote an unchanged image\n{run}"
+        if index == 2:  # one function changed: its erase unit only
+            assert erased + mass <= 1 and programmed > 0, \
+                f"step {index} ({elf.name}): more than one unit erased\n{run}"
+        assert mass == 0 or index == 0, f"step {index} ({elf.name}): a mass erase\n{run}"
+        stopped = run.output("continue", index)
+        assert re.search(r"^Breakpoint \d+, (0x[0-9a-f]+ in )?blink_step \(", stopped,
+                         re.MULTILINE), f"step {index} ({elf.name}): did not run\n{run}"
