@@ -2,6 +2,7 @@
 
 use crate::deadline::{self, Deadline};
 use crate::error::Error;
+use crate::memory_ap::BlockAccess;
 use crate::registers::DpRegister;
 use crate::registers::dp::{self, Abort, CtrlStat, Select};
 use crate::transport::{Clock, Port, TransferError, Transport};
@@ -319,6 +320,61 @@ impl<T: Transport, C: Clock> DebugPort<T, C> {
         self.transport.set_burst(false);
         read?;
         *last = self.read_dp(dp::RDBUFF).map_err(RunError::at(count - 1))?;
+        Ok(())
+    }
+
+    /// Accesses to the four registers of one AP register bank from `first` (a MEM-AP's
+    /// BD0-BD3), in order and back to back, completed by an RDBUFF read: a posted read's
+    /// value comes with the next read, or with an RDBUFF read before a write and at the
+    /// end (ADIv5.2 B4.2.5 "posted reads"); each read's value goes to the next slot of
+    /// `reads`. Run once, not repeated after an error.
+    pub fn access_ap_bank(
+        &mut self,
+        ap: u8,
+        first: u8,
+        accesses: &[BlockAccess],
+        reads: &mut [u32],
+    ) -> Result<(), Error> {
+        self.select_ap(ap, first)?;
+        let mut slots = reads.iter_mut();
+        // The slot of the posted read whose value has not come yet.
+        let mut pending: Option<&mut u32> = None;
+        self.transport.set_burst(true);
+        let mut result = Ok(());
+        for access in accesses {
+            let register = first + 4 * access.index();
+            result = match *access {
+                BlockAccess::Read(_) => self.read_ap_posted(register).map(|value| {
+                    let slot = slots.next().expect("a slot a read");
+                    if let Some(previous) = pending.replace(slot) {
+                        *previous = value;
+                    }
+                }),
+                BlockAccess::Write(_, value) => {
+                    self.complete_posted_read(pending.take()).and_then(|()| {
+                        self.retry(Port::Ap, register, |transport| {
+                            transport.write(Port::Ap, register & 0xC, value)
+                        })
+                    })
+                }
+            };
+            if result.is_err() {
+                break;
+            }
+        }
+        self.transport.set_burst(false);
+        result?;
+        match pending {
+            Some(_) => self.complete_posted_read(pending),
+            None => self.read_dp(dp::RDBUFF).map(|_| ()),
+        }
+    }
+
+    /// The value of the last posted read, if one is waiting, from RDBUFF.
+    fn complete_posted_read(&mut self, slot: Option<&mut u32>) -> Result<(), Error> {
+        if let Some(slot) = slot {
+            *slot = self.read_dp(dp::RDBUFF)?;
+        }
         Ok(())
     }
 

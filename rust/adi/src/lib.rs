@@ -20,7 +20,7 @@ pub use bitfield;
 pub use deadline::{Deadline, poll_memory};
 pub use debug_port::{DebugPort, RunError, TRANSIENT_RETRIES, Timeouts};
 pub use error::Error;
-pub use memory_ap::{Memory, MemoryAp, MemoryPort};
+pub use memory_ap::{BANKED_BLOCK, BlockAccess, Memory, MemoryAp, MemoryPort};
 pub use rom_table::{Component, ComponentKind, RomTable};
 pub use transport::{Clock, Port, Swj, TransferError, Transport};
 

@@ -19,6 +19,36 @@ pub trait Memory {
     fn write_bytes(&mut self, address: u32, bytes: &[u8]) -> Result<(), Error>;
     fn now_micros(&mut self) -> u64;
 
+    /// Word accesses within the 16-byte block at `block` (a multiple of
+    /// [`BANKED_BLOCK`]), in order; each read's value goes to the next slot of `reads`.
+    /// A MEM-AP makes them through its banked data registers (ADIv5.2 C2.2.7: TAR holds
+    /// the block and stays, so consecutive calls on one block write no TAR); the default
+    /// is one word access each. A failed write is not repeated here: the caller knows
+    /// whether it may be.
+    ///
+    /// Panics if an index is over 3 or `reads` has not one slot a read.
+    fn access_block(
+        &mut self,
+        block: u32,
+        accesses: &[BlockAccess],
+        reads: &mut [u32],
+    ) -> Result<(), Error> {
+        check_block(block, accesses, reads)?;
+        let mut slots = reads.iter_mut();
+        for access in accesses {
+            match *access {
+                BlockAccess::Read(index) => {
+                    let slot = slots.next().expect("checked: a slot a read");
+                    *slot = self.read_word(block + 4 * u32::from(index))?;
+                }
+                BlockAccess::Write(index, value) => {
+                    self.write_word(block + 4 * u32::from(index), value)?
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn read_word(&mut self, address: u32) -> Result<u32, Error> {
         let mut word = [0];
         self.read_words(address, &mut word)?;
@@ -67,6 +97,14 @@ impl<M: Memory + ?Sized> Memory for &mut M {
     fn now_micros(&mut self) -> u64 {
         (**self).now_micros()
     }
+    fn access_block(
+        &mut self,
+        block: u32,
+        accesses: &[BlockAccess],
+        reads: &mut [u32],
+    ) -> Result<(), Error> {
+        (**self).access_block(block, accesses, reads)
+    }
     fn read_word(&mut self, address: u32) -> Result<u32, Error> {
         (**self).read_word(address)
     }
@@ -74,6 +112,26 @@ impl<M: Memory + ?Sized> Memory for &mut M {
         (**self).write_word(address, value)
     }
 }
+
+/// One word access of [`Memory::access_block`]: the word's index in its 16-byte block
+/// (0-3), and for a write the value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockAccess {
+    Read(u8),
+    Write(u8, u32),
+}
+
+impl BlockAccess {
+    pub fn index(self) -> u8 {
+        match self {
+            BlockAccess::Read(index) | BlockAccess::Write(index, _) => index,
+        }
+    }
+}
+
+/// The block a MEM-AP's four banked data registers BD0-BD3 reach: TAR[31:4] (ADIv5.2
+/// C2.2.7).
+pub const BANKED_BLOCK: u32 = 16;
 
 /// Which way a run moves data: reads may always be repeated, writes only to plain memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -438,6 +496,30 @@ impl MemoryAp {
         )
     }
 
+    /// Word accesses within one 16-byte block through BD0-BD3 (ADIv5.2 C2.2.7; see
+    /// [`Memory::access_block`]): CSW word-sized and TAR at the block, each written only
+    /// if it is not so already (a banked access leaves TAR as it is), the posted reads
+    /// pipelined, then the sticky flags checked. Not repeated after an error.
+    pub fn access_block<T: Transport, C: Clock>(
+        &mut self,
+        port: &mut DebugPort<T, C>,
+        block: u32,
+        accesses: &[BlockAccess],
+        reads: &mut [u32],
+    ) -> Result<(), Error> {
+        check_block(block, accesses, reads)?;
+        let result = self
+            .set_csw(port, Size::Word)
+            .and_then(|()| self.set_tar(port, block))
+            .and_then(|()| port.access_ap_bank(self.ap, ap::BD0, accesses, reads))
+            .and_then(|()| port.check_sticky_errors());
+        if let Err(error) = result {
+            self.invalidate();
+            return Err(bus_error(error, block));
+        }
+        Ok(())
+    }
+
     /// Any alignment: bytes up to a word boundary, whole words, then the remaining bytes.
     pub fn read_bytes<T: Transport, C: Clock>(
         &mut self,
@@ -526,6 +608,14 @@ impl<T: Transport, C: Clock> Memory for MemoryPort<'_, T, C> {
     fn now_micros(&mut self) -> u64 {
         self.port.now_micros()
     }
+    fn access_block(
+        &mut self,
+        block: u32,
+        accesses: &[BlockAccess],
+        reads: &mut [u32],
+    ) -> Result<(), Error> {
+        self.ap.access_block(self.port, block, accesses, reads)
+    }
 }
 
 /// Lengths of the unaligned head, the whole words, and the tail of a byte range.
@@ -533,6 +623,20 @@ fn split_aligned(address: u32, length: usize) -> (usize, usize, usize) {
     let head = (((4 - (address & 3)) & 3) as usize).min(length);
     let middle = (length - head) & !3;
     (head, middle, length - head - middle)
+}
+
+/// `block` on a 16-byte boundary (else an error); indexes 0-3 and a slot a read (else a
+/// panic: the caller's mistake).
+fn check_block(block: u32, accesses: &[BlockAccess], reads: &[u32]) -> Result<(), Error> {
+    let read_count = accesses
+        .iter()
+        .filter(|access| matches!(access, BlockAccess::Read(_)))
+        .count();
+    assert!(
+        accesses.iter().all(|access| access.index() < 4) && read_count == reads.len(),
+        "block accesses: indexes 0-3 and one slot a read"
+    );
+    check_alignment(block, BANKED_BLOCK)
 }
 
 fn check_alignment(address: u32, size: u32) -> Result<(), Error> {

@@ -1,7 +1,7 @@
 //! The SWD and JTAG engines and the ADI layer against the simulated debug port, bit by
 //! bit, with a RAM behind the AHB-AP. (The full STM32F103 model is tested in `debug`.)
 
-use adi::{Clock, DebugPort, Error, Memory, MemoryAp, MemoryPort, Timeouts};
+use adi::{BlockAccess, Clock, DebugPort, Error, Memory, MemoryAp, MemoryPort, Timeouts};
 use sim::bus::{Bus, BusError, Identity, MultidropTarget, Width};
 use sim::port::Sim;
 use wire::jtag::{Jtag, JtagDp};
@@ -256,6 +256,65 @@ fn swd_block_transfers_take_46_clocks_a_word() {
     assert_eq!(written, 1024 * PACKET + overhead, "write");
     // Reads are posted: the first returns nothing, RDBUFF the last (counted above).
     assert_eq!(read, 1024 * PACKET + overhead, "read");
+}
+
+/// Word accesses within one 16-byte block go through BD0-BD3 (ADIv5.2 C2.2.7): TAR and
+/// SELECT written for the first run only, then per run its accesses, one RDBUFF read that
+/// brings the last posted read (another before a write that follows a read) and the
+/// CTRL/STAT check; each value lands in the word its index names.
+#[test]
+fn block_accesses_go_through_the_banked_data_registers() {
+    use BlockAccess::{Read, Write};
+    let mut sim = Sim::new(Ram::new());
+    let mut port = swd_port(&mut sim);
+    port.connect().unwrap();
+    let mut ap = MemoryAp::open(&mut port, 0).unwrap();
+    let mut memory = MemoryPort {
+        port: &mut port,
+        ap: &mut ap,
+    };
+    memory.read_words(RAM_BASE, &mut [0; 1]).unwrap(); // CSW set
+    let block = RAM_BASE + 0x130;
+    macro_rules! transactions {
+        () => {
+            memory.port.transport().pins().statistics().transactions
+        };
+    }
+    let before = transactions!();
+    let mut reads = [0; 2];
+    let accesses = [
+        Write(2, 0xC0FF_EE02),
+        Write(1, 0xC0FF_EE01),
+        Read(2),
+        Read(3),
+    ];
+    memory.access_block(block, &accesses, &mut reads).unwrap();
+    assert_eq!(reads, [0xC0FF_EE02, 0]);
+    // TAR, SELECT, 4 accesses, RDBUFF, CTRL/STAT.
+    assert_eq!(transactions!() - before, 8);
+    let before = transactions!();
+    let accesses = [Read(1), Write(0, 0xC0FF_EE00), Read(0), Read(2)];
+    let mut reads = [0; 3];
+    memory.access_block(block, &accesses, &mut reads).unwrap();
+    assert_eq!(reads, [0xC0FF_EE01, 0xC0FF_EE00, 0xC0FF_EE02]);
+    // 4 accesses, RDBUFF before the write, RDBUFF, CTRL/STAT: no TAR, no SELECT.
+    assert_eq!(transactions!() - before, 7);
+    let mut words = [0; 4];
+    memory.read_words(block, &mut words).unwrap();
+    assert_eq!(words, [0xC0FF_EE00, 0xC0FF_EE01, 0xC0FF_EE02, 0]);
+    assert_eq!(
+        memory.access_block(block + 4, &[Read(0)], &mut [0]),
+        Err(Error::Unaligned { address: block + 4 })
+    );
+    assert_eq!(
+        memory.access_block(0x1000_0000, &[Read(0)], &mut [0]),
+        Err(Error::Bus {
+            address: 0x1000_0000
+        })
+    );
+    let mut read = [0];
+    memory.access_block(block, &[Read(3)], &mut read).unwrap();
+    assert_eq!(read, [0], "after a bus error the next block access works");
 }
 
 fn pattern(seed: u32, count: usize) -> Vec<u32> {

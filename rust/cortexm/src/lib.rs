@@ -12,7 +12,7 @@ mod target_description;
 mod tests;
 
 use adi::registers::MemoryMapped;
-use adi::{Memory, poll_memory};
+use adi::{BlockAccess, Memory, poll_memory};
 use registers::*;
 
 pub use breakwatch::{Breakpoints, WatchKind, Watchpoints};
@@ -575,29 +575,58 @@ impl Core {
         )
     }
 
-    /// Transfer REGSEL `regsel` to DCRDR and read it (C1.6.3); the whole transfer again
-    /// after a transient wire error.
+    /// Transfer REGSEL `regsel` to DCRDR and read it (C1.6.3) in one block access: DCRSR
+    /// written, DHCSR read, DCRDR read. DCRDR's value holds if that DHCSR read showed
+    /// S_REGRDY (read before it); if not, DHCSR is polled and DCRDR read again. The whole
+    /// transfer again after a transient wire error.
     fn read_core_register<M: Memory>(memory: &mut M, regsel: u8) -> Result<u32, Error> {
         let mut dcrsr = Dcrsr::default();
         dcrsr.set_regsel(regsel);
+        let accesses = [
+            BlockAccess::Write(DCRSR_WORD, dcrsr.into()),
+            BlockAccess::Read(DHCSR_WORD),
+            BlockAccess::Read(DCRDR_WORD),
+        ];
         repeat_idempotent(memory, |memory| {
-            memory.store(dcrsr)?;
+            let mut reads = [0; 2];
+            memory.access_block(DEBUG_BLOCK, &accesses, &mut reads)?;
+            if Self::transfer_done(Dhcsr::from(reads[0]))? {
+                return Ok(reads[1]);
+            }
             Self::wait_register_ready(memory)?;
             Ok(memory.read_word(DCRDR)?)
         })
     }
 
-    /// DCRDR, then DCRSR with REGWnR (C1.6.3); again after a transient wire error: the
-    /// register gets the same value.
+    /// DCRDR, then DCRSR with REGWnR (C1.6.3), then DHCSR read in one block access; DHCSR
+    /// polled until S_REGRDY if that read did not show it. Again after a transient wire
+    /// error: the register gets the same value.
     fn write_core_register<M: Memory>(memory: &mut M, regsel: u8, value: u32) -> Result<(), Error> {
         let mut dcrsr = Dcrsr::default();
         dcrsr.set_regsel(regsel);
         dcrsr.set_regwnr(true);
+        let accesses = [
+            BlockAccess::Write(DCRDR_WORD, value),
+            BlockAccess::Write(DCRSR_WORD, dcrsr.into()),
+            BlockAccess::Read(DHCSR_WORD),
+        ];
         repeat_idempotent(memory, |memory| {
-            memory.write_word(DCRDR, value)?;
-            memory.store(dcrsr)?;
+            let mut dhcsr = [0];
+            memory.access_block(DEBUG_BLOCK, &accesses, &mut dhcsr)?;
+            if Self::transfer_done(Dhcsr::from(dhcsr[0]))? {
+                return Ok(());
+            }
             Self::wait_register_ready(memory)
         })
+    }
+
+    /// Has the register transfer completed (S_REGRDY, C1.6.2)? Only meaningful in Debug
+    /// state: NotHalted without S_HALT.
+    fn transfer_done(dhcsr: Dhcsr) -> Result<bool, Error> {
+        if !dhcsr.s_halt() {
+            return Err(Error::NotHalted);
+        }
+        Ok(dhcsr.s_regrdy())
     }
 
     pub fn read_register<M: Memory>(

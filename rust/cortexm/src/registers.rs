@@ -117,6 +117,14 @@ register! {
 /// DCRDR (C1.6.4): the value of a core register transfer.
 pub const DCRDR: u32 = 0xE000_EDF8;
 
+/// DHCSR, DCRSR, DCRDR and DEMCR are the four words of the 16-byte block at DHCSR's
+/// address (C1.6): a MEM-AP reaches them all through its banked data registers with one
+/// TAR value (ADIv5.2 C2.2.7, `adi::Memory::access_block`). Their indexes in the block:
+pub const DEBUG_BLOCK: u32 = 0xE000_EDF0;
+pub const DHCSR_WORD: u8 = 0;
+pub const DCRSR_WORD: u8 = 1;
+pub const DCRDR_WORD: u8 = 2;
+
 register! {
     /// DEMCR (C1.6.5).
     memory Demcr @ 0xE000_EDFC {

@@ -51,6 +51,12 @@ struct Model {
     reset_seen: bool,
     /// Further DHCSR status bits (ARMv8-M's S_SDE).
     status: u32,
+    /// How many DHCSR reads after a DCRSR write still show S_REGRDY 0; the transfer is
+    /// made at the first read that shows it 1 (DCRDR stale until then).
+    transfer_delay: u32,
+    /// The transfer under way (REGSEL, REGWnR) and the reads it still takes.
+    transfer: Option<(usize, bool)>,
+    busy: u32,
     /// Microseconds, 10 a register access.
     now: u64,
     writes: Vec<(u32, u32)>,
@@ -71,6 +77,9 @@ impl Model {
             stepping: false,
             reset_seen: false,
             status: 0,
+            transfer_delay: 0,
+            transfer: None,
+            busy: 0,
             now: 0,
             writes: Vec::new(),
         }
@@ -86,7 +95,13 @@ impl Model {
             DHCSR => {
                 let mut value = self.word(DHCSR) & 0xF | self.status;
                 if self.halted {
-                    value |= DHCSR_S_HALT | DHCSR_S_REGRDY;
+                    value |= DHCSR_S_HALT;
+                    if self.busy > 0 {
+                        self.busy -= 1;
+                    } else {
+                        self.finish_transfer();
+                        value |= DHCSR_S_REGRDY;
+                    }
                 }
                 if std::mem::take(&mut self.reset_seen) {
                     value |= DHCSR_S_RESET_ST;
@@ -117,11 +132,10 @@ impl Model {
             }
             DHCSR => {} // without the key: ignored
             DCRSR => {
-                let register = (value & 0x7F) as usize;
-                if value & DCRSR_REGWNR != 0 {
-                    self.core[register] = self.dcrdr;
-                } else {
-                    self.dcrdr = self.core[register];
+                self.transfer = Some(((value & 0x7F) as usize, value & DCRSR_REGWNR != 0));
+                self.busy = self.transfer_delay;
+                if self.busy == 0 {
+                    self.finish_transfer();
                 }
             }
             DCRDR => self.dcrdr = value,
@@ -136,6 +150,16 @@ impl Model {
             _ => {
                 self.memory.insert(address, value);
             }
+        }
+    }
+}
+
+impl Model {
+    fn finish_transfer(&mut self) {
+        match self.transfer.take() {
+            Some((register, true)) => self.core[register] = self.dcrdr,
+            Some((register, false)) => self.dcrdr = self.core[register],
+            None => {}
         }
     }
 }
@@ -224,6 +248,26 @@ fn core_registers_through_dcrsr_and_dcrdr() {
         (model.core[0], model.core[0x14]),
         (0xDEAD_BEEF, 0x0101_AA04)
     );
+}
+
+/// A transfer that has not completed when the block access reads DHCSR (S_REGRDY 0,
+/// ARMv7-M C1.6.3): the stale DCRDR value is not taken; DHCSR is polled, DCRDR read again.
+#[test]
+fn a_slow_register_transfer_is_waited_for() {
+    let mut model = Model::new();
+    let mut core = Core::attach(&mut model).unwrap();
+    model.core[..4].copy_from_slice(&[10, 11, 12, 13]);
+    model.transfer_delay = 2;
+    for number in 0..4 {
+        assert_eq!(
+            core.read_register(&mut model, number),
+            Ok(10 + number as u32)
+        );
+    }
+    core.write_register(&mut model, 1, 0x1234).unwrap();
+    core.write_register(&mut model, 2, 0x5678).unwrap();
+    assert_eq!(model.busy, 0, "the last write was waited for");
+    assert_eq!(model.core[..3], [10, 0x1234, 0x5678]);
 }
 
 #[test]

@@ -98,3 +98,39 @@ fn cores_without_fpu_offer_no_fpu_registers() {
         assert!(session.read_register(FPSCR).is_err());
     }
 }
+
+fn statistics(session: &mut Session<Wire, HostClock>) -> sim::Statistics {
+    let mut statistics = sim::Statistics::default();
+    session.with_transport(|swd| statistics = swd.pins().statistics());
+    statistics
+}
+
+/// gdb's `g` and `G` (the 19 word registers and the packed special ones: 20 transfers)
+/// through the MEM-AP's banked data registers (ADIv5.2 C2.2.7), TAR at DHCSR once: a read
+/// is DCRSR written, DHCSR and DCRDR read (posted, so RDBUFF brings the last) and the
+/// CTRL/STAT check, 5 SWD transactions; a write DCRDR, DCRSR, DHCSR, RDBUFF, CTRL/STAT.
+/// Through DRW with TAR at each register it was 12 a transfer.
+#[test]
+fn all_registers_take_five_transactions_a_transfer() {
+    const TRANSFERS: u64 = 20;
+    const PER_TRANSFER: u64 = 5;
+    /// TAR, then SELECT to BD0-BD3's bank (after a memory read left it at DRW's).
+    const SETUP: u64 = 2;
+    let mut session = attached(Variant::Stm32f103c8);
+    let mut values = [0u32; REGISTER_COUNT];
+    for (number, value) in values.iter_mut().enumerate().take(13) {
+        *value = 0x1111_1111 * number as u32 ^ 0xA5A5_0000;
+    }
+    session.read_memory(SRAM, &mut [0; 4]).unwrap(); // TAR and SELECT elsewhere
+    let before = statistics(&mut session);
+    session.write_registers(&values).unwrap();
+    let written = statistics(&mut session).transactions - before.transactions;
+    session.read_memory(SRAM, &mut [0; 4]).unwrap();
+    let mut back = [0u32; REGISTER_COUNT];
+    let before = statistics(&mut session);
+    session.read_registers(&mut back).unwrap();
+    let read = statistics(&mut session).transactions - before.transactions;
+    assert_eq!(back[..13], values[..13]);
+    assert_eq!(written, SETUP + TRANSFERS * PER_TRANSFER, "G");
+    assert_eq!(read, SETUP + TRANSFERS * PER_TRANSFER, "g");
+}
