@@ -119,7 +119,7 @@ fn all_registers_take_five_transactions_a_transfer() {
     let mut session = attached(Variant::Stm32f103c8);
     let mut values = [0u32; REGISTER_COUNT];
     for (number, value) in values.iter_mut().enumerate().take(13) {
-        *value = 0x1111_1111 * number as u32 ^ 0xA5A5_0000;
+        *value = (0x1111_1111 * number as u32) ^ 0xA5A5_0000;
     }
     session.read_memory(SRAM, &mut [0; 4]).unwrap(); // TAR and SELECT elsewhere
     let before = statistics(&mut session);
