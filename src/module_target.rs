@@ -203,7 +203,14 @@ pub fn target_attach(arguments: Arguments) -> Obj {
 }
 
 pub fn target_detach(_: Arguments) -> Obj {
-    unwrap(probe::session(|session| session.detach()));
+    unwrap(probe::session(|session| {
+        session.detach()?;
+        // A Python session ends here as a gdb one ends at hang-up: with BMP_SIM_STATISTICS=1
+        // the simulated wire's counters since the last report (tools/bench_gdb.py).
+        #[cfg(feature = "host")]
+        session.with_transport(|wire| crate::host::report_statistics(wire.pins()));
+        Ok(())
+    }));
     object::NONE
 }
 

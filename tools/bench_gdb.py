@@ -10,8 +10,10 @@ probe prints the wire's counters for each session when gdb hangs up (BMP_SIM_STA
 each session's figures are its counters minus those of a connect-only session. Plans:
 bench.elf into erased flash and again; a 64 KiB image (bench.bin and a fill) into erased
 flash, a different 64 KiB image over it, the same again, each followed by compare-sections;
-the SRAM dump and restore. Run by tools/bench; `--runs N` repeats (default 1), `--ram-only`
-runs only the SRAM plan.
+the SRAM dump and restore; and the same 16 KiB written and read from MicroPython with
+target.mem_write/mem_read (sessions of scan, attach, the call, detach; the probe prints
+the counters at detach). Run by tools/bench; `--runs N` repeats (default 1), `--ram-only`
+runs only the SRAM plans.
 
 `--families [--chip NAME]`: on each simulated family with an engine driver, the test
 firmware into erased flash, again, with one function changed, then 64 KiB images (new over
@@ -146,6 +148,47 @@ def measure(steps):
     finally:
         probe.close()
     return [summary(*result) for result in results]
+
+
+PYTHON_RAM = f"""\
+import target
+pattern = bytes((index * 7 + 1) & 0xFF for index in range({RAM_BYTES}))
+data = bytearray({RAM_BYTES})
+def session(work):
+    target.swdp_scan()
+    target.attach(1)
+    work()
+    target.detach()
+session(lambda: None)
+session(lambda: target.mem_write(0x20000000, pattern))
+session(lambda: target.mem_read(data, 0x20000000))
+print('read back', 'matched' if data == pattern else 'MIS-MATCHED')
+"""
+
+
+def python_ram():
+    """target.mem_write then target.mem_read of 16 KiB of SRAM from MicroPython on the host
+    probe (the `target` binding, default SWCLK 4 MHz): each a session of scan, attach, the
+    call, detach (which prints the counters), minus a session of scan, attach, detach."""
+    environment = dict(os.environ, BMP_WIRE=f"sim:{CHIP}", BMP_SIM_REALTIME="0",
+                       BMP_SIM_STATISTICS="1")
+    result = subprocess.run([str(TOP / "build/unix/micropython"), "-c", PYTHON_RAM],
+                            capture_output=True, text=True, env=environment, timeout=120)
+    sessions = [{key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", line)}
+                for line in result.stderr.splitlines() if STATISTICS.match(line)]
+    assert result.returncode == 0 and len(sessions) == 3, result.stdout + result.stderr
+    verify = "pass" if "read back matched" in result.stdout else f"FAIL: {result.stdout}"
+    connect = sessions[0]
+    return [{
+        "label": label, "bytes": RAM_BYTES,
+        "cycles": session["clock_cycles"] - connect["clock_cycles"],
+        "connect_cycles": connect["clock_cycles"],
+        "transactions": session["transactions"] - connect["transactions"],
+        "wait": session["wait"] - connect["wait"],
+        "virtual": (session["virtual_ns"] - connect["virtual_ns"]) / 1e9,
+        "wall": None, "gdb_rate": "-", "verify": verify, "pages": "-",
+    } for label, session in (("target.mem_write of 16 KiB to SRAM", sessions[1]),
+                             ("target.mem_read of 16 KiB of SRAM", sessions[2]))]
 
 
 def summary(label, command, log, connect, session):
@@ -358,7 +401,7 @@ def describe(family, flash, load_ms):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1)
-    parser.add_argument("--ram-only", action="store_true", help="only the SRAM dump and restore")
+    parser.add_argument("--ram-only", action="store_true", help="only the SRAM plans: gdb's dump and restore, target.mem_read/mem_write")
     parser.add_argument("--families", action="store_true",
                         help="only gdb load on each simulated family with an engine driver")
     parser.add_argument("--chip", help="with --families: only this chip")
@@ -388,8 +431,8 @@ def main():
               "wall", "gdb's rate", "compare-sections", "flash_report")
     rows, connect = [], None
     for run in range(runs):
-        for plan in plans:
-            for result in measure(plan):
+        for plan in plans + ["python"]:
+            for result in python_ram() if plan == "python" else measure(plan):
                 rate = (f"{result['bytes'] / result['virtual'] / 1024:.1f} KiB/s"
                         if result["bytes"] else "-")
                 if "16 KiB" in result["label"]:
@@ -401,14 +444,16 @@ def main():
                              str(result["transactions"]), str(result["wait"]),
                              f"{result['virtual']:.3f} s", rate, wall, result["gdb_rate"],
                              result["verify"], result["pages"]))
-                connect = result["connect_cycles"]
+                if plan != "python":
+                    connect = result["connect_cycles"]
         if run + 1 < runs:
             time.sleep(1)  # a shared machine: no tight loop
     widths = [max(len(row[column]) for row in rows + [header]) for column in range(len(header))]
     for row in [header] + rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
-    print(f"(figures: each session minus a connect-only session of {connect} cycles; a load's "
-          "includes `monitor flash_report`; wall = `load` timed inside gdb)")
+    print(f"(figures: each session minus a connect-only session of {connect} cycles (gdb; "
+          "target.*: scan, attach and detach); a load's includes `monitor flash_report`; "
+          "wall = `load` timed inside gdb)")
     return 0 if all(row[9] in ("pass", "-") for row in rows) else 1
 
 
