@@ -10,8 +10,8 @@
 //!   sleep until a halt or a reset.
 //! - While the flash controller is busy, a core running from flash does not advance
 //!   (its fetches would stall); a core running from SRAM runs on. A core store to the
-//!   array takes effect when the controller finishes; a store while busy first finishes
-//!   the operation in progress (the store would have waited for it).
+//!   array takes effect when the controller finishes; a store while busy waits for the
+//!   operation in progress to end (the bus stalls the core) and starts the next then.
 //! - The core's halt on a DWT match comes after the accessing instruction, before the
 //!   next one (ARMv7-M C1.8.1 allows the halt to be imprecise; here it is exact).
 //! - unicorn-engine is created without its MCLASS mode flag, which would make it run a
@@ -469,6 +469,15 @@ fn on_flash_write(
     size: usize,
     value: i64,
 ) -> bool {
+    // The time at this store. A store while the controller is busy waits on the bus until
+    // the operation ends (the core stalls), so it starts the next one then, not beside it.
+    let system = uc.get_data_mut();
+    let started = super::cycles_at(system.now_ns);
+    let mut now = super::time_at(started + system.run.executed);
+    if let Some(end) = system.soc.flash_busy_until().filter(|&end| end > now) {
+        system.run.executed = super::cycles_at(end).saturating_sub(started);
+        now = end;
+    }
     while let Some(effect) = uc.get_data_mut().soc.complete_flash_now() {
         apply_flash_effect(uc, &effect);
     }
@@ -480,7 +489,6 @@ fn on_flash_write(
     let current = u32::from_le_bytes(current);
     let system = uc.get_data_mut();
     system.flash_restores.push((address, before));
-    let now = system.now_ns;
     if system
         .soc
         .write_flash(address, size as u32, value as u32, current, now)

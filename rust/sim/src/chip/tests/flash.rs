@@ -409,3 +409,52 @@ fn the_core_programs_flash() {
     assert_eq!(chip.read(PAGE, Width::Half), Ok(0x1234));
     assert_eq!(read_register(&mut chip, 15), 0x2000_011A);
 }
+
+/// SELF_PROGRAMMING with a second half-word stored at once after the first, without
+/// waiting for BSY (as OpenOCD's nRF5 loader stores its words): the bus holds the second
+/// store until the first operation ends.
+const BACK_TO_BACK_PROGRAMMING: [u16; 26] = [
+    0x4807, // ldr r0, =0x4002_2000
+    0x4908, // ldr r1, =KEY1
+    0x6041, // str r1, [r0, #4]
+    0x4908, // ldr r1, =KEY2
+    0x6041, // str r1, [r0, #4]
+    0x2101, // movs r1, #1
+    0x6101, // str r1, [r0, #0x10]    PG
+    0x4A07, // ldr r2, =0x0800_0400
+    0x4B07, // ldr r3, =0x1234
+    0x8013, // strh r3, [r2]
+    0x8053, // strh r3, [r2, #2]     while the first half-word is programmed
+    0x68C1, // ldr r1, [r0, #0xC]     SR
+    0x07C9, // lsls r1, r1, #31      BSY into the Z flag
+    0xD1FC, // bne (ldr r1, [r0, #0xC])
+    0xBE00, // bkpt #0
+    0xBF00, // nop (the pool's alignment)
+    0x2000, 0x4002, // 0x4002_2000
+    0x0123, 0x4567, // KEY1
+    0x89AB, 0xCDEF, // KEY2
+    0x0400, 0x0800, // 0x0800_0400
+    0x1234, 0x0000,
+];
+
+#[test]
+fn a_core_store_while_busy_waits_for_the_operation() {
+    let mut chip = chip_running_at(
+        Variant::Stm32f103c8,
+        0x2000_0100,
+        0x2000_0100,
+        &BACK_TO_BACK_PROGRAMMING,
+    );
+    enable_debug(&mut chip);
+    wait(&mut chip, 400_000);
+    assert!(chip.core_status().halted, "{:?}", chip.core_status());
+    assert_eq!(take_fault_status(&mut chip), crate::chip::debug::DFSR_BKPT);
+    assert_eq!(chip.read(PAGE, Width::Word), Ok(0x1234_1234));
+    let activity = chip.take_flash_activity();
+    assert_eq!(activity.operations, 2);
+    let span = activity.last_end_ns - activity.first_start_ns.unwrap();
+    assert_eq!(
+        span, activity.busy_ns,
+        "the second half-word is programmed after the first, not beside it"
+    );
+}
