@@ -62,13 +62,22 @@ impl Family for Generic {
         Ok(Some(part()))
     }
 
-    fn erase(&self, _: &Part, _: &mut dyn Memory, _: &Region, _: u32, _: u32) -> Result<(), Error> {
+    fn erase(
+        &self,
+        _: &Part,
+        _: &mut crate::Session,
+        _: &mut dyn Memory,
+        _: &Region,
+        _: u32,
+        _: u32,
+    ) -> Result<(), Error> {
         Err(Error::NoFlashDriver)
     }
 
     fn program(
         &self,
         _: &Part,
+        _: &mut crate::Session,
         _: &mut dyn Memory,
         _: &Region,
         _: u32,
@@ -77,7 +86,12 @@ impl Family for Generic {
         Err(Error::NoFlashDriver)
     }
 
-    fn mass_erase(&self, _: &Part, _: &mut dyn Memory) -> Result<(), Error> {
+    fn mass_erase(
+        &self,
+        _: &Part,
+        _: &mut crate::Session,
+        _: &mut dyn Memory,
+    ) -> Result<(), Error> {
         Err(Error::NoFlashDriver)
     }
 

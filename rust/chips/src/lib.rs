@@ -233,7 +233,27 @@ pub struct Command {
     pub help: &'static str,
 }
 
-/// A chip family's driver. Stateless: whatever a part needs is in its [`Part`].
+/// A family's flash session: what its driver keeps prepared between the erase and program
+/// calls of one load (the RP2040: its boot ROM loop running on the core, XIP off), held by
+/// the debugger from the first such call to [`Part::end_session`]. That must come before
+/// anything that needs the chip as it was: a read of its flash, the core run or stepped, a
+/// reset, a detach. Every other family keeps nothing: `Closed`.
+#[derive(Default)]
+pub enum Session {
+    #[default]
+    Closed,
+    #[cfg(feature = "rp2040")]
+    Rp2040(rp2040::Session),
+}
+
+impl Session {
+    pub fn is_open(&self) -> bool {
+        !matches!(self, Session::Closed)
+    }
+}
+
+/// A chip family's driver. Stateless: whatever a part needs is in its [`Part`], and what
+/// a load keeps prepared is in the [`Session`] its caller holds.
 pub trait Family: Sync {
     /// The part behind this core if it is one of this family's; Ok(None) if not. Reads
     /// only registers that are harmless on other chips (the family checks the identity
@@ -248,6 +268,7 @@ pub trait Family: Sync {
     fn erase(
         &self,
         part: &Part,
+        session: &mut Session,
         memory: &mut dyn Memory,
         region: &Region,
         address: u32,
@@ -259,6 +280,7 @@ pub trait Family: Sync {
     fn program(
         &self,
         part: &Part,
+        session: &mut Session,
         memory: &mut dyn Memory,
         region: &Region,
         address: u32,
@@ -266,7 +288,23 @@ pub trait Family: Sync {
     ) -> Result<(), Error>;
 
     /// Erase `part.mass_erase`'s range at once.
-    fn mass_erase(&self, part: &Part, memory: &mut dyn Memory) -> Result<(), Error>;
+    fn mass_erase(
+        &self,
+        part: &Part,
+        session: &mut Session,
+        memory: &mut dyn Memory,
+    ) -> Result<(), Error>;
+
+    /// The flash session ends (also after a failure): the chip as before its first call.
+    fn end_session(
+        &self,
+        _part: &Part,
+        session: &mut Session,
+        _memory: &mut dyn Memory,
+    ) -> Result<(), Error> {
+        *session = Session::Closed;
+        Ok(())
+    }
 
     /// Flash work is over: lock the controller again.
     fn done(&self, _part: &Part, _memory: &mut dyn Memory) -> Result<(), Error> {
@@ -412,15 +450,30 @@ impl Part {
         }
     }
 
-    /// Erase what `[address, address + length)` touches, region by region.
+    /// Erase what `[address, address + length)` touches, region by region, in a flash
+    /// session of its own.
     pub fn erase(&self, memory: &mut dyn Memory, address: u32, length: u32) -> Result<(), Error> {
+        self.in_own_session(memory, |session, memory| {
+            self.erase_in(session, memory, address, length)
+        })
+    }
+
+    /// As `erase`, in `session` (opened if closed, left open).
+    pub fn erase_in(
+        &self,
+        session: &mut Session,
+        memory: &mut dyn Memory,
+        address: u32,
+        length: u32,
+    ) -> Result<(), Error> {
         let end = u64::from(address) + u64::from(length);
         let mut at = address;
         while u64::from(at) < end {
             let region = self.flash_at(at)?;
             let region_end = u64::from(region.start) + u64::from(region.length);
             let piece = (end.min(region_end) - u64::from(at)) as u32;
-            self.family.erase(self, memory, &region, at, piece)?;
+            self.family
+                .erase(self, session, memory, &region, at, piece)?;
             at = at.wrapping_add(piece);
             if at == 0 {
                 break;
@@ -429,8 +482,22 @@ impl Part {
         Ok(())
     }
 
-    /// Program `data` at `address` (erased flash, inside one region, whole write units).
+    /// Program `data` at `address` (erased flash, inside one region, whole write units),
+    /// in a flash session of its own.
     pub fn program(&self, memory: &mut dyn Memory, address: u32, data: &[u8]) -> Result<(), Error> {
+        self.in_own_session(memory, |session, memory| {
+            self.program_in(session, memory, address, data)
+        })
+    }
+
+    /// As `program`, in `session` (opened if closed, left open).
+    pub fn program_in(
+        &self,
+        session: &mut Session,
+        memory: &mut dyn Memory,
+        address: u32,
+        data: &[u8],
+    ) -> Result<(), Error> {
         let region = self.flash_at(address)?;
         let end = u64::from(address) + data.len() as u64;
         if end > u64::from(region.start) + u64::from(region.length) {
@@ -438,14 +505,47 @@ impl Part {
                 address: region.start.wrapping_add(region.length),
             });
         }
-        self.family.program(self, memory, &region, address, data)
+        self.family
+            .program(self, session, memory, &region, address, data)
     }
 
+    /// The mass erase, in a flash session of its own.
     pub fn mass_erase(&self, memory: &mut dyn Memory) -> Result<(), Error> {
+        self.in_own_session(memory, |session, memory| {
+            self.mass_erase_in(session, memory)
+        })
+    }
+
+    /// As `mass_erase`, in `session` (opened if closed, left open).
+    pub fn mass_erase_in(
+        &self,
+        session: &mut Session,
+        memory: &mut dyn Memory,
+    ) -> Result<(), Error> {
         if !self.has_flash_driver() {
             return Err(Error::NoFlashDriver);
         }
-        self.family.mass_erase(self, memory)
+        self.family.mass_erase(self, session, memory)
+    }
+
+    /// End `session` if open (also after a failure): the chip as before it.
+    pub fn end_session(&self, session: &mut Session, memory: &mut dyn Memory) -> Result<(), Error> {
+        if !session.is_open() {
+            return Ok(());
+        }
+        self.family.end_session(self, session, memory)
+    }
+
+    /// `work` in a flash session of its own, ended after it whatever the outcome.
+    fn in_own_session(
+        &self,
+        memory: &mut dyn Memory,
+        work: impl FnOnce(&mut Session, &mut dyn Memory) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut session = Session::Closed;
+        let worked = work(&mut session, memory);
+        let ended = self.end_session(&mut session, memory);
+        worked.and(ended)
     }
 
     /// The part as its family sees it with the core halted (`Family::attached`).

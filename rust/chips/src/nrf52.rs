@@ -178,6 +178,7 @@ impl Family for Nrf52 {
     fn erase(
         &self,
         _: &Part,
+        _: &mut crate::Session,
         mut memory: &mut dyn Memory,
         region: &Region,
         address: u32,
@@ -202,6 +203,7 @@ impl Family for Nrf52 {
     fn program(
         &self,
         _: &Part,
+        _: &mut crate::Session,
         mut memory: &mut dyn Memory,
         _: &Region,
         address: u32,
@@ -216,7 +218,12 @@ impl Family for Nrf52 {
         result
     }
 
-    fn mass_erase(&self, _: &Part, mut memory: &mut dyn Memory) -> Result<(), Error> {
+    fn mass_erase(
+        &self,
+        _: &Part,
+        _: &mut crate::Session,
+        mut memory: &mut dyn Memory,
+    ) -> Result<(), Error> {
         erase_all(&mut memory)
     }
 

@@ -8,12 +8,15 @@
 //! arguments in r0-r3, LR at a BKPT in SRAM where the core halts when the function
 //! returns. No flash controller, no read protection (DS 2.3.4).
 //!
-//! Every operation saves the core's registers it may change and starts a small loop in SRAM5 on the
-//! core (`LOOP_CODE`) that calls the ROM functions the debugger queues in a mailbox:
-//! connect_internal_flash and flash_exit_xip, the erases or programs, then
+//! A flash session (`Session`, one per load: opened by the first erase or program,
+//! closed by `Family::end_session`) saves the core's registers the ROM may change and
+//! starts a small loop in SRAM5 on the core (`LOOP_CODE`) that calls the ROM functions
+//! the debugger queues in a four-place mailbox: connect_internal_flash and
+//! flash_exit_xip once, then the erases and programs of every call; at the end
 //! flash_flush_cache and flash_enter_cmd_xip (slow 0x03-read XIP: boot2 sets up fast XIP
-//! again at the next boot); then the core halts at the loop's BKPT and its registers
-//! are put back. While the ROM programs one SRAM slot the debugger writes the next. `reset_usb_boot` (Black Magic Probe's name) calls the ROM's
+//! again at the next boot), the core halts at the loop's BKPT and its registers are put
+//! back. While the ROM erases or programs, the debugger writes the next data into one of
+//! four 1 KiB SRAM4 slots, across calls: a sector's erase hides three slots' upload. `reset_usb_boot` (Black Magic Probe's name) calls the ROM's
 //! reset_to_usb_boot ('UB', DS 2.8.3) the same way; it does not return: the chip reboots
 //! into the ROM's USB boot mode (BOOTSEL), and the core is halted there after the reset.
 //! It uses SRAM4 and SRAM5 (0x2004_0000-0x2004_1FFF, what pico-sdk
@@ -73,26 +76,27 @@ const PAGE_SIZE: u32 = 256;
 const BLOCK_SIZE: u32 = 64 * 1024;
 const BLOCK_ERASE: u32 = 0xD8;
 
-/// SRAM the driver uses: data for flash_range_program (SRAM4, two slots), the BKPT the
-/// functions return to, the loop, its mailbox and the stack (SRAM5).
+/// SRAM the driver uses: data for flash_range_program (SRAM4, a slot per mailbox place),
+/// the BKPT the functions return to, the loop, its mailbox and the stack (SRAM5).
 const DATA: u32 = 0x2004_0000;
 const SLOT_SIZE: u32 = 1024;
+const PLACES: u32 = 4;
 const RETURN_BKPT: u32 = 0x2004_1000;
 const LOOP: u32 = 0x2004_1010;
 const MAILBOX: u32 = 0x2004_1040;
 const STACK_TOP: u32 = 0x2004_2000;
 
 /// The loop (Thumb, ARMv6-M): r4 = MAILBOX, whose words are `queued` (+0, the debugger's
-/// count), `done` (+4, the core's) and two requests of five words (function, r0-r3) at
-/// +32 and +64 (request n at +32 + 32 * (n & 1)). A request whose function is 0 ends
+/// count), `done` (+4, the core's) and four requests of five words (function, r0-r3) at
+/// +32 to +128 (request n at +32 + 32 * (n & 3)). A request whose function is 0 ends
 /// it at the BKPT (`LOOP_END`). r4-r6 are callee-saved (AAPCS), kept across the calls.
 const LOOP_CODE: [u16; 20] = [
     0x6820, // 0:  ldr  r0, [r4, #0]     queued
     0x6861, // 2:  ldr  r1, [r4, #4]     done
     0x4288, // 4:  cmp  r0, r1
     0xD0FB, // 6:  beq  0
-    0x07C9, // 8:  lsls r1, r1, #31
-    0x0E89, // 10: lsrs r1, r1, #26      (done & 1) * 32
+    0x0789, // 8:  lsls r1, r1, #30
+    0x0E49, // 10: lsrs r1, r1, #25      (done & 3) * 32
     0x1865, // 12: adds r5, r4, r1
     0x6A2E, // 14: ldr  r6, [r5, #32]    function
     0x2E00, // 16: cmp  r6, #0
@@ -202,10 +206,12 @@ impl Family for Rp2040 {
     /// (as after flash_exit_xip, between the ROM calls that leave and enter XIP).
     fn attached(&self, identified: &Part, mut memory: &mut dyn Memory) -> Result<Part, Error> {
         let mut id = [0u8; 3];
-        with_flash(&mut memory, |memory, queue| {
+        let mut session = crate::Session::Closed;
+        let read = in_session(&mut session, &mut memory, |memory, queue| {
             queue.wait_idle(memory)?;
             read_jedec_id(memory, &mut id)
-        })?;
+        });
+        end(&mut session, &mut memory, read)?;
         let size = if CAPACITIES.contains(&id[2]) {
             1 << id[2]
         } else {
@@ -218,6 +224,7 @@ impl Family for Rp2040 {
     fn erase(
         &self,
         _: &Part,
+        session: &mut crate::Session,
         mut memory: &mut dyn Memory,
         region: &Region,
         address: u32,
@@ -226,17 +233,19 @@ impl Family for Rp2040 {
         let start = address - (address - region.start) % SECTOR_SIZE;
         let end = (u64::from(address) + u64::from(length)).next_multiple_of(SECTOR_SIZE.into());
         let count = (end - u64::from(start)) as u32;
-        with_flash(&mut memory, |memory, queue| {
+        in_session(session, &mut memory, |memory, queue| {
             erase_range(memory, queue, start - XIP_BASE, count)
         })
     }
 
-    /// flash_range_program from two slots in SRAM4 in turn: a slot's data goes over the
-    /// wire while the ROM programs the other's (the wire is slower: 64 AP writes a page,
-    /// 736 us at SWCLK 4 MHz, against the W25Q16JV's 0.4 ms typical page program).
+    /// flash_range_program from the slots in SRAM4 in turn: a slot's data goes over the
+    /// wire while the ROM programs another's or erases (the wire is slower than
+    /// programming: 64 AP writes a page, 736 us at SWCLK 4 MHz, against the W25Q16JV's
+    /// 0.4 ms typical page program). Returns with the last slots' programs queued.
     fn program(
         &self,
         _: &Part,
+        session: &mut crate::Session,
         mut memory: &mut dyn Memory,
         _: &Region,
         address: u32,
@@ -245,7 +254,7 @@ impl Family for Rp2040 {
         if !address.is_multiple_of(PAGE_SIZE) || !data.len().is_multiple_of(PAGE_SIZE as usize) {
             return Err(Error::Adi(adi::Error::Unaligned { address }));
         }
-        with_flash(&mut memory, |memory, queue| {
+        in_session(session, &mut memory, |memory, queue| {
             for (index, chunk) in data.chunks(SLOT_SIZE as usize).enumerate() {
                 let at = address + index as u32 * SLOT_SIZE;
                 let pages = chunk.len() as u64 / u64::from(PAGE_SIZE);
@@ -263,11 +272,26 @@ impl Family for Rp2040 {
         })
     }
 
-    fn mass_erase(&self, part: &Part, mut memory: &mut dyn Memory) -> Result<(), Error> {
+    fn mass_erase(
+        &self,
+        part: &Part,
+        session: &mut crate::Session,
+        mut memory: &mut dyn Memory,
+    ) -> Result<(), Error> {
         let size = part.mass_erase.map_or(FLASH_SIZE, |(_, length)| length);
-        with_flash(&mut memory, |memory, queue| {
+        in_session(session, &mut memory, |memory, queue| {
             erase_range(memory, queue, 0, size)
         })
+    }
+
+    /// Flush the XIP cache, enter XIP, end the loop and put the registers back.
+    fn end_session(
+        &self,
+        _: &Part,
+        session: &mut crate::Session,
+        mut memory: &mut dyn Memory,
+    ) -> Result<(), Error> {
+        end(session, &mut memory, Ok(()))
     }
 
     fn multidrop_targets(&self) -> &'static [u32] {
@@ -452,81 +476,131 @@ struct BootRom {
     entries: [u32; Function::ALL.len()],
 }
 
-/// Halt the core, save its registers, start the loop, leave XIP, do `work`, enter XIP
-/// again and put the registers back (also after a failure).
-fn with_flash<M: Memory>(
+/// An open flash session: the loop running on the core with XIP off, and the registers
+/// it saved.
+pub struct Session {
+    queue: Queue,
+    saved: [u32; CLOBBERED.len()],
+}
+
+/// `work` on the session's queue, the session opened first if closed. A failure closes
+/// it (XIP back, registers put back): the chip is usable, and the next call opens anew.
+fn in_session<M: Memory>(
+    session: &mut crate::Session,
     memory: &mut M,
     work: impl FnOnce(&mut M, &mut Queue) -> Result<(), Error>,
 ) -> Result<(), Error> {
-    let core = Core::attach(memory).map_err(core_error)?;
-    let rom = BootRom {
-        core,
-        entries: read_function_table(memory)?,
+    let mut open = match core::mem::take(session) {
+        crate::Session::Rp2040(open) => open,
+        _ => Session::open(memory)?,
     };
-    let mut queue = Queue {
-        rom,
-        queued: 0,
-        done: 0,
-        timeouts: [0; 2],
-    };
-    let mut saved = [0; CLOBBERED.len()];
-    for (value, &number) in saved.iter_mut().zip(&CLOBBERED) {
-        *value = queue
-            .rom
-            .core
-            .read_register(memory, number)
-            .map_err(core_error)?;
+    match work(memory, &mut open.queue) {
+        Ok(()) => {
+            *session = crate::Session::Rp2040(open);
+            Ok(())
+        }
+        Err(error) => open.close(memory, Err(error)),
     }
-    let mut worked = queue
-        .start(memory)
-        .and_then(|_| {
+}
+
+/// Close `session` if open, after `worked`.
+fn end<M: Memory>(
+    session: &mut crate::Session,
+    memory: &mut M,
+    worked: Result<(), Error>,
+) -> Result<(), Error> {
+    match core::mem::take(session) {
+        crate::Session::Rp2040(open) => open.close(memory, worked),
+        _ => worked,
+    }
+}
+
+impl Session {
+    /// Halt the core, save its registers, start the loop and queue the leaving of XIP.
+    fn open<M: Memory>(memory: &mut M) -> Result<Self, Error> {
+        let core = Core::attach(memory).map_err(core_error)?;
+        let rom = BootRom {
+            core,
+            entries: read_function_table(memory)?,
+        };
+        let mut queue = Queue {
+            rom,
+            queued: 0,
+            done: 0,
+            timeouts: [0; PLACES as usize],
+        };
+        let mut saved = [0; CLOBBERED.len()];
+        for (value, &number) in saved.iter_mut().zip(&CLOBBERED) {
+            *value = queue
+                .rom
+                .core
+                .read_register(memory, number)
+                .map_err(core_error)?;
+        }
+        let mut session = Session { queue, saved };
+        let queue = &mut session.queue;
+        let started = queue.start(memory).and_then(|_| {
             let none = [0; 4];
             let timeout = CALL_TIMEOUT_MICROS;
             queue.push(memory, Function::ConnectInternalFlash, none, &[], timeout)?;
             queue.push(memory, Function::FlashExitXip, none, &[], timeout)
-        })
-        .and_then(|_| work(memory, &mut queue));
-    // XIP back even after a failed erase or program: the program runs from it.
-    let leave = [Function::FlashFlushCache, Function::FlashEnterCmdXip];
-    let ended = worked.and_then(|_| {
-        for function in leave {
-            queue.push(memory, function, [0; 4], &[], CALL_TIMEOUT_MICROS)?;
-        }
-        queue.end(memory)
-    });
-    if let Err(error) = ended {
-        worked = Err(error);
-        // The loop stopped short (or never ran): let it finish what it has (a flash
-        // operation in flight), halt it, and XIP back by direct calls.
-        let _ = queue.wait_idle(memory);
-        let rom = &mut queue.rom;
-        let halted = rom.core.halt(memory).map_err(core_error);
-        memory.write_bytes(RETURN_BKPT, &THUMB_BKPT.to_le_bytes())?;
-        for function in leave {
-            let done = halted.and_then(|_| rom.call(memory, function, [0; 4], CALL_TIMEOUT_MICROS));
-            worked = worked.and(done.map(|_| ()));
+        });
+        match started {
+            Ok(()) => Ok(session),
+            Err(error) => {
+                let closed = session.close(memory, Err(error));
+                Err(closed.err().unwrap_or(error))
+            }
         }
     }
-    // Interrupts unmasked again, while halted (ARMv6-M C1.6.3).
-    let unmasked = memory.store(control(true, false)).map_err(Error::Adi);
-    let core = &mut queue.rom.core;
-    let restored = CLOBBERED
-        .iter()
-        .zip(saved)
-        .try_for_each(|(&number, value)| {
-            core.write_register(memory, number, value)
-                .map_err(core_error)
+
+    /// Enter XIP again (also after a failure, `worked`), end the loop and put the
+    /// registers back.
+    fn close<M: Memory>(self, memory: &mut M, mut worked: Result<(), Error>) -> Result<(), Error> {
+        let Session { mut queue, saved } = self;
+        // XIP back even after a failed erase or program: the program runs from it.
+        let leave = [Function::FlashFlushCache, Function::FlashEnterCmdXip];
+        let ended = worked.and_then(|_| {
+            for function in leave {
+                queue.push(memory, function, [0; 4], &[], CALL_TIMEOUT_MICROS)?;
+            }
+            queue.end(memory)
         });
-    worked.and(unmasked).and(restored)
+        if let Err(error) = ended {
+            worked = Err(error);
+            // The loop stopped short (or never ran): let it finish what it has (a flash
+            // operation in flight), halt it, and XIP back by direct calls.
+            let _ = queue.wait_idle(memory);
+            let rom = &mut queue.rom;
+            let halted = rom.core.halt(memory).map_err(core_error);
+            memory.write_bytes(RETURN_BKPT, &THUMB_BKPT.to_le_bytes())?;
+            for function in leave {
+                let done =
+                    halted.and_then(|_| rom.call(memory, function, [0; 4], CALL_TIMEOUT_MICROS));
+                worked = worked.and(done.map(|_| ()));
+            }
+        }
+        // Interrupts unmasked again, while halted (ARMv6-M C1.6.3).
+        let unmasked = memory.store(control(true, false)).map_err(Error::Adi);
+        let core = &mut queue.rom.core;
+        let restored = CLOBBERED
+            .iter()
+            .zip(saved)
+            .try_for_each(|(&number, value)| {
+                core.write_register(memory, number, value)
+                    .map_err(core_error)
+            });
+        worked.and(unmasked).and(restored)
+    }
 }
 
 /// The ROM calls queued to the loop on the core: `queued` requests written, `done` of
-/// them seen done; the timeouts of the two that may be outstanding.
+/// them seen done; the timeouts of those that may be outstanding, by mailbox place.
 struct Queue {
     rom: BootRom,
     queued: u32,
     done: u32,
-    timeouts: [u64; 2],
+    timeouts: [u64; PLACES as usize],
 }
 
 impl Queue {
@@ -557,7 +631,7 @@ impl Queue {
 
     /// Queue `function` (its entry, or 0 to end the loop) with `arguments`; `data` (if
     /// any) goes into the request's slot first, whose address becomes r1. Waits until the
-    /// request before the last is done (its mailbox place and slot are then free).
+    /// request last in this mailbox place is done (the place and its slot are then free).
     fn push<M: Memory>(
         &mut self,
         memory: &mut M,
@@ -578,8 +652,8 @@ impl Queue {
         data: &[u8],
         timeout_micros: u64,
     ) -> Result<(), Error> {
-        let place = (self.queued & 1) as usize;
-        self.wait_done(memory, self.queued.saturating_sub(1))?;
+        let place = (self.queued % PLACES) as usize;
+        self.wait_done(memory, self.queued.saturating_sub(PLACES - 1))?;
         if !data.is_empty() {
             let slot = DATA + place as u32 * SLOT_SIZE;
             memory.write_bytes(slot, data)?;
@@ -599,7 +673,7 @@ impl Queue {
     /// before (a breakpoint or fault in the ROM function).
     fn wait_done<M: Memory>(&mut self, memory: &mut M, count: u32) -> Result<(), Error> {
         while self.done < count {
-            let place = (self.done & 1) as usize;
+            let place = (self.done % PLACES) as usize;
             let entry = memory.read_word(REQUESTS + place as u32 * REQUEST_STRIDE)?;
             let done = self.done;
             let timeout = Error::Timeout { address: entry };
@@ -608,7 +682,13 @@ impl Queue {
                 if now != done {
                     return Ok(Some(Ok(now)));
                 }
-                Ok(memory.load::<Dhcsr>()?.s_halt().then_some(Err(())))
+                if !memory.load::<Dhcsr>()?.s_halt() {
+                    return Ok(None);
+                }
+                // Halted: at the loop's end, maybe after requests done since the read
+                // above, or in a function.
+                let now = memory.read_word(DONE)?;
+                Ok(Some(if now != done { Ok(now) } else { Err(()) }))
             })?;
             self.done = match now {
                 Ok(now) => now,

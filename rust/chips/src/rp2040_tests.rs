@@ -35,6 +35,9 @@ struct Model {
     looping: bool,
     /// Bytes written into the data slots while a queued request was not done.
     written_while_busy: usize,
+    /// The loop stops (the core halts, as at a breakpoint in the ROM) once this many
+    /// functions have run.
+    stuck_after: Option<usize>,
     now: u64,
 }
 
@@ -73,8 +76,11 @@ impl Model {
     /// for function 0 halts it at its BKPT.
     fn loop_step(&mut self) -> u32 {
         let done = self.word(DONE);
+        if self.looping && self.stuck_after == Some(self.calls.len()) {
+            self.looping = false;
+        }
         if self.looping && self.word(QUEUED) != done {
-            let request = REQUESTS + (done & 1) * REQUEST_STRIDE;
+            let request = REQUESTS + (done % PLACES) * REQUEST_STRIDE;
             let [entry, r0, r1, r2] = core::array::from_fn(|n| self.word(request + 4 * n as u32));
             if entry == 0 {
                 self.looping = false;
@@ -164,7 +170,7 @@ impl Memory for Model {
 
     fn write_bytes(&mut self, address: u32, bytes: &[u8]) -> Result<(), adi::Error> {
         let busy = self.word(QUEUED) != self.word(DONE);
-        if busy && (DATA..DATA + 2 * SLOT_SIZE).contains(&address) {
+        if busy && (DATA..DATA + PLACES * SLOT_SIZE).contains(&address) {
             self.written_while_busy += bytes.len();
         }
         for (index, &byte) in bytes.iter().enumerate() {
@@ -251,10 +257,11 @@ fn erase_and_program_call_the_rom_with_flash_offsets() {
         .map(|&(entry, arguments)| (model.entry_name(entry), arguments))
         .collect();
     assert_eq!(calls[2], (b"RE", [0x1_0000, 0x1_0000, BLOCK_SIZE]));
-    assert_eq!(calls[7], (b"RP", [0x1_0100, DATA, 512]));
+    // The request's mailbox place is its slot: place 2 after the connect and exit.
+    assert_eq!(calls[7], (b"RP", [0x1_0100, DATA + 2 * SLOT_SIZE, 512]));
     assert_eq!(calls.len(), 10);
     let mut staged = vec![0; 512];
-    model.read_bytes(DATA, &mut staged).unwrap();
+    model.read_bytes(DATA + 2 * SLOT_SIZE, &mut staged).unwrap();
     assert_eq!(staged, data);
     assert_eq!(model.registers[4], 0x1234, "registers put back");
     // Not whole pages: refused before any call.
@@ -275,15 +282,15 @@ fn program_writes_the_next_slot_while_the_rom_programs_the_last() {
         .iter()
         .map(|&(entry, arguments)| (model.entry_name(entry), arguments))
         .collect();
-    // The loop's requests alternate between the two mailbox places, so a program's
-    // slot is its request's place: the connect and exit take 0 and 1.
+    // The loop's requests take the four mailbox places in turn, and a program's slot is
+    // its request's place: the connect and exit take 0 and 1.
     assert_eq!(
         calls,
         [
             (b"IF", [0, 0, 0]),
             (b"EX", [0, 0, 0]),
-            (b"RP", [0x2000, DATA, slot]),
-            (b"RP", [0x2000 + slot, DATA + slot, slot]),
+            (b"RP", [0x2000, DATA + 2 * slot, slot]),
+            (b"RP", [0x2000 + slot, DATA + 3 * slot, slot]),
             (b"RP", [0x2000 + 2 * slot, DATA, 512]),
             (b"FC", [0, 0, 0]),
             (b"CX", [0, 0, 0]),
@@ -299,7 +306,7 @@ fn program_writes_the_next_slot_while_the_rom_programs_the_last() {
     assert_eq!(
         staged,
         data[2 * slot as usize..],
-        "the third piece in the first slot"
+        "the third piece in the first slot (place 0 again)"
     );
     assert_eq!(model.registers[4], 0x1234, "registers put back");
 }
@@ -340,4 +347,82 @@ fn erase_sector_takes_a_length_or_an_address_and_a_length() {
             address: 0x2000_0000
         })
     );
+}
+
+/// The names of the functions the model's core ran.
+fn call_names(model: &Model) -> Vec<&'static [u8; 2]> {
+    model
+        .calls
+        .iter()
+        .map(|&(entry, _)| model.entry_name(entry))
+        .collect()
+}
+
+#[test]
+fn a_session_leaves_xip_once_for_every_erase_and_program_of_a_load() {
+    let mut model = Model::new([0xEF, 0x40, 0x15]);
+    let part = Part::identify(&mut model, RP2040_IDENTITY).unwrap();
+    model.registers[4] = 0x1234;
+    let mut session = crate::Session::Closed;
+    let data: Vec<u8> = (0..SECTOR_SIZE).map(|n| (n / 3) as u8).collect();
+    for sector in 0..3 {
+        let at = XIP_BASE + sector * SECTOR_SIZE;
+        part.erase_in(&mut session, &mut model, at, SECTOR_SIZE)
+            .unwrap();
+        part.program_in(&mut session, &mut model, at, &data)
+            .unwrap();
+        assert!(session.is_open() && model.looping, "the loop runs on");
+    }
+    part.end_session(&mut session, &mut model).unwrap();
+    assert!(!session.is_open() && !model.looping);
+    let sector: [&[u8; 2]; 5] = [b"RE", b"RP", b"RP", b"RP", b"RP"];
+    let expected: Vec<&[u8; 2]> = [[b"IF", b"EX"].as_slice(), &sector, &sector, &sector]
+        .concat()
+        .into_iter()
+        .chain([b"FC", b"CX"])
+        .collect();
+    assert_eq!(call_names(&model), expected);
+    assert_eq!(
+        model.registers[4], 0x1234,
+        "registers put back once, at the end"
+    );
+    // Ending a closed session does nothing.
+    part.end_session(&mut session, &mut model).unwrap();
+    assert_eq!(model.calls.len(), expected.len());
+}
+
+#[test]
+fn a_failure_in_a_session_closes_it_with_xip_back_and_the_next_load_opens_anew() {
+    let mut model = Model::new([0xEF, 0x40, 0x15]);
+    let part = Part::identify(&mut model, RP2040_IDENTITY).unwrap();
+    model.registers[4] = 0x1234;
+    let mut session = crate::Session::Closed;
+    let data = vec![0x5A; SECTOR_SIZE as usize];
+    // The core stops in the erase (after the connect and exit): the erase is queued, and
+    // the program's fourth slot waits for its place, the erase's, in vain.
+    model.stuck_after = Some(2);
+    part.erase_in(&mut session, &mut model, XIP_BASE, SECTOR_SIZE)
+        .unwrap();
+    let failed = part.program_in(&mut session, &mut model, XIP_BASE, &data);
+    assert!(matches!(failed, Err(Error::Family { .. })), "{failed:?}");
+    assert!(!session.is_open(), "a failure closes the session");
+    let names = call_names(&model);
+    assert_eq!(
+        names,
+        [b"IF", b"EX", b"FC", b"CX"],
+        "XIP back by direct calls"
+    );
+    assert_eq!(model.registers[4], 0x1234, "registers put back");
+    // The next load opens a session of its own and finishes.
+    model.stuck_after = None;
+    model.calls.clear();
+    part.program_in(&mut session, &mut model, XIP_BASE, &data)
+        .unwrap();
+    part.end_session(&mut session, &mut model).unwrap();
+    let names = call_names(&model);
+    assert_eq!(
+        names,
+        [b"IF", b"EX", b"RP", b"RP", b"RP", b"RP", b"FC", b"CX"]
+    );
+    assert_eq!(model.registers[4], 0x1234);
 }

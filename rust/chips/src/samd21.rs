@@ -213,6 +213,7 @@ impl Family for Samd21 {
     fn erase(
         &self,
         _: &Part,
+        _: &mut crate::Session,
         mut memory: &mut dyn Memory,
         region: &Region,
         address: u32,
@@ -235,6 +236,7 @@ impl Family for Samd21 {
     fn program(
         &self,
         _: &Part,
+        _: &mut crate::Session,
         mut memory: &mut dyn Memory,
         _: &Region,
         address: u32,
@@ -262,7 +264,12 @@ impl Family for Samd21 {
         check_status(&mut memory, FLASH_BASE)
     }
 
-    fn mass_erase(&self, _: &Part, mut memory: &mut dyn Memory) -> Result<(), Error> {
+    fn mass_erase(
+        &self,
+        _: &Part,
+        _: &mut crate::Session,
+        mut memory: &mut dyn Memory,
+    ) -> Result<(), Error> {
         chip_erase(&mut memory)
     }
 

@@ -302,6 +302,7 @@ impl Family for Stm32F1 {
     fn erase(
         &self,
         part: &Part,
+        _: &mut crate::Session,
         mut memory: &mut dyn Memory,
         region: &Region,
         address: u32,
@@ -314,6 +315,7 @@ impl Family for Stm32F1 {
     fn program(
         &self,
         part: &Part,
+        _: &mut crate::Session,
         mut memory: &mut dyn Memory,
         region: &Region,
         address: u32,
@@ -323,7 +325,12 @@ impl Family for Stm32F1 {
         program(&mut memory, region, address, data)
     }
 
-    fn mass_erase(&self, part: &Part, mut memory: &mut dyn Memory) -> Result<(), Error> {
+    fn mass_erase(
+        &self,
+        part: &Part,
+        _: &mut crate::Session,
+        mut memory: &mut dyn Memory,
+    ) -> Result<(), Error> {
         self.protection(part, memory)?.check()?;
         mass_erase(&mut memory)
     }

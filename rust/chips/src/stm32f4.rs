@@ -333,6 +333,7 @@ impl Family for Stm32F4 {
     fn erase(
         &self,
         part: &Part,
+        _: &mut crate::Session,
         mut memory: &mut dyn Memory,
         region: &Region,
         address: u32,
@@ -358,6 +359,7 @@ impl Family for Stm32F4 {
     fn program(
         &self,
         part: &Part,
+        _: &mut crate::Session,
         mut memory: &mut dyn Memory,
         region: &Region,
         address: u32,
@@ -378,7 +380,12 @@ impl Family for Stm32F4 {
         result
     }
 
-    fn mass_erase(&self, part: &Part, mut memory: &mut dyn Memory) -> Result<(), Error> {
+    fn mass_erase(
+        &self,
+        part: &Part,
+        _: &mut crate::Session,
+        mut memory: &mut dyn Memory,
+    ) -> Result<(), Error> {
         self.protection(part, memory)?.check()?;
         let memory = &mut memory;
         start(memory, FLASH_BASE)?;

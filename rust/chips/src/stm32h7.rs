@@ -271,6 +271,7 @@ impl Family for Stm32H7 {
     fn erase(
         &self,
         part: &Part,
+        _: &mut crate::Session,
         mut memory: &mut dyn Memory,
         region: &Region,
         address: u32,
@@ -309,6 +310,7 @@ impl Family for Stm32H7 {
     fn program(
         &self,
         part: &Part,
+        _: &mut crate::Session,
         mut memory: &mut dyn Memory,
         region: &Region,
         address: u32,
@@ -330,7 +332,12 @@ impl Family for Stm32H7 {
     }
 
     /// A bank erase in each bank, both running at once (RM0433 4.3.10).
-    fn mass_erase(&self, part: &Part, mut memory: &mut dyn Memory) -> Result<(), Error> {
+    fn mass_erase(
+        &self,
+        part: &Part,
+        _: &mut crate::Session,
+        mut memory: &mut dyn Memory,
+    ) -> Result<(), Error> {
         check_protection(part, memory)?;
         let banks: &[u8] = if part.variant != 0 { &[0, 1] } else { &[0] };
         for &bank in banks {

@@ -78,6 +78,8 @@ pub fn check(algorithm: &Algorithm) -> Result<(), Error> {
 /// The flash of one attached target: the algorithm on its device, the chip elsewhere.
 pub struct Flashes<'a> {
     pub chip: &'a Part,
+    /// The chip driver's flash session (ended by `done` and `end_session`).
+    pub session: &'a mut chips::Session,
     pub core: &'a mut Core,
     pub algorithm: &'a Algorithm,
     pub runner: &'a mut Runner,
@@ -194,8 +196,9 @@ impl<M: Memory + SequencePort> FlashDriver<M> for Flashes<'_> {
     fn erase(&mut self, memory: &mut M, address: u32, length: u32) -> Result<(), Error> {
         self.enter(memory, FlashOperation::ERASE, address, length)?;
         if !self.covers(address) {
-            return Ok(self.chip.erase(memory, address, length)?);
+            return Ok(self.chip.erase_in(self.session, memory, address, length)?);
         }
+        FlashDriver::<M>::end_session(self, memory)?;
         let ram = self.ram()?;
         Ok(self
             .runner
@@ -205,8 +208,9 @@ impl<M: Memory + SequencePort> FlashDriver<M> for Flashes<'_> {
     fn program(&mut self, memory: &mut M, address: u32, data: &[u8]) -> Result<(), Error> {
         self.enter(memory, FlashOperation::PROGRAM, address, data.len() as u32)?;
         if !self.covers(address) {
-            return Ok(self.chip.program(memory, address, data)?);
+            return Ok(self.chip.program_in(self.session, memory, address, data)?);
         }
+        FlashDriver::<M>::end_session(self, memory)?;
         let ram = self.ram()?;
         Ok(self
             .runner
@@ -218,8 +222,9 @@ impl<M: Memory + SequencePort> FlashDriver<M> for Flashes<'_> {
             self.enter(memory, FlashOperation::ERASE, start, length)?;
         }
         if !self.covers(address) {
-            return Ok(self.chip.mass_erase(memory)?);
+            return Ok(self.chip.mass_erase_in(self.session, memory)?);
         }
+        FlashDriver::<M>::end_session(self, memory)?;
         let ram = self.ram()?;
         Ok(self
             .runner
@@ -227,7 +232,8 @@ impl<M: Memory + SequencePort> FlashDriver<M> for Flashes<'_> {
     }
 
     fn done(&mut self, memory: &mut M) -> Result<(), Error> {
-        let left = self.leave(memory);
+        let ended = FlashDriver::<M>::end_session(self, memory);
+        let left = ended.and(self.leave(memory));
         let finished = left.and(self.finish_algorithm(memory));
         let locked = self.chip.done(memory).map_err(Error::from);
         finished.and(locked)
@@ -241,8 +247,10 @@ impl<M: Memory + SequencePort> FlashDriver<M> for Flashes<'_> {
         block: u32,
         crcs: &mut [u32],
     ) -> Result<Method, Error> {
-        // The CRC routine needs the core: the algorithm's last page must be done.
+        // The CRC routine needs the core: the algorithm's last page must be done, the
+        // chip's session ended.
         self.finish_algorithm(memory)?;
+        FlashDriver::<M>::end_session(self, memory)?;
         let map = self.chip.memory_map();
         // An external flash answers only once its algorithm has set it up (the H750's
         // QSPI flash after reset): one read by the probe finds that out (a bus error)
@@ -260,6 +268,14 @@ impl<M: Memory + SequencePort> FlashDriver<M> for Flashes<'_> {
             }
             taken => taken,
         }
+    }
+
+    fn end_session(&mut self, memory: &mut M) -> Result<(), Error> {
+        Ok(self.chip.end_session(self.session, memory)?)
+    }
+
+    fn in_session(&self) -> bool {
+        self.session.is_open()
     }
 
     fn busy_ram(&self) -> Option<(u32, u32)> {

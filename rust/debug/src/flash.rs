@@ -51,8 +51,14 @@ pub trait FlashDriver<M: Memory> {
     fn program(&mut self, memory: &mut M, address: u32, data: &[u8]) -> Result<(), Error>;
     /// The mass erase of the flash at `address` (its `mass_erase_range`).
     fn mass_erase(&mut self, memory: &mut M, address: u32) -> Result<(), Error>;
-    /// End of the work: lock the controller, finish the algorithm.
+    /// End of the work: end the chip's flash session, lock the controller, finish the
+    /// algorithm.
     fn done(&mut self, memory: &mut M) -> Result<(), Error>;
+    /// End the chip's flash session (chips::Session), if open: its flash readable and its
+    /// core as before. Erase and program calls open it again.
+    fn end_session(&mut self, memory: &mut M) -> Result<(), Error>;
+    /// The chip's flash session is open.
+    fn in_session(&self) -> bool;
     /// The CRC of `crcs.len()` blocks (crate::crc::block_crcs).
     fn block_crcs(
         &mut self,
@@ -625,6 +631,8 @@ impl FlashBuffer {
                 .enumerate()
                 .map(move |(n, bit)| (bit, sector.start + bit * sector.block, n as u32))
         };
+        // The blocks are read from the flash: no session may hold it.
+        chip.end_session(memory)?;
         let mut piece = [0u8; COPY_PIECE];
         for (_, at, n) in blocks() {
             for offset in (0..sector.block).step_by(COPY_PIECE) {
@@ -713,7 +721,7 @@ impl FlashBuffer {
             self.written_rams = [None; MAX_WRITTEN_RAMS];
             self.written_elsewhere = false;
         }
-        if self.block.is_none() && self.pending.is_none() {
+        if self.block.is_none() && self.pending.is_none() && !chip.in_session() {
             return Ok(());
         }
         let touches_flash = range.is_none_or(|(address, length)| {

@@ -145,6 +145,10 @@ struct TargetState {
     chip: Part,
     software_breakpoints: [Option<(u32, [u8; 2])>; MAX_SOFTWARE_BREAKPOINTS],
     flash: FlashBuffer,
+    /// What the chip's driver keeps prepared between the erase and program calls of a load
+    /// (chips::Session): ended at flash_done, before flash is read, the CRC routine runs,
+    /// or anything else touches the core (`with_target`).
+    session: chips::Session,
     /// The flash algorithm's calls on this target (loaded, initialised, a page running).
     runner: algo::runner::Runner,
 }
@@ -494,6 +498,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
             chip,
             software_breakpoints: [None; MAX_SOFTWARE_BREAKPOINTS],
             flash,
+            session: chips::Session::Closed,
             runner,
         };
         self.attached = Some(Attached {
@@ -551,6 +556,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
             });
         let mut flashes = Flashes {
             chip: &state.chip,
+            session: &mut state.session,
             core: &mut state.core,
             algorithm: &self.algorithm,
             runner: &mut state.runner,
@@ -590,8 +596,8 @@ impl<T: Transport, C: Clock> Session<T, C> {
     }
 
     /// Run `work` with the attached target's memory and state. A flash algorithm call
-    /// still running (the last page of a write) is finished first: the core is the
-    /// program's again.
+    /// still running (the last page of a write) is finished first, and the chip's flash
+    /// session ended: the core is the program's again.
     fn with_target<R>(
         &mut self,
         work: impl FnOnce(&mut MemoryPort<'_, T, C>, &mut TargetState) -> Result<R, Error>,
@@ -608,6 +614,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
                 .runner
                 .finish(&mut memory, &mut state.core, &self.algorithm)?;
         }
+        state.chip.end_session(&mut state.session, &mut memory)?;
         work(&mut memory, state)
     }
 
@@ -637,6 +644,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
             });
         let mut flashes = Flashes {
             chip: &state.chip,
+            session: &mut state.session,
             core: &mut state.core,
             algorithm: &self.algorithm,
             runner: &mut state.runner,

@@ -190,3 +190,36 @@ fn rp2040_a_boot_rom_call_that_stops_elsewhere_is_a_clear_error() {
     session.read_memory(XIP, &mut word).unwrap();
     assert_eq!(word, PROGRAM[..4]);
 }
+
+/// One flash session per load (chips::Session): the ROM's loop keeps running, XIP off,
+/// between the driver's calls; a read of flash while it is open ends it first and sees
+/// the flash (in the simulator an XIP read with XIP off is a bus error), and the load
+/// goes on after it.
+#[test]
+fn rp2040_a_read_of_flash_in_the_middle_of_a_load_sees_the_flash() {
+    let mut session = scanned();
+    session.attach(1).unwrap();
+    let r4 = session.read_register(4).unwrap();
+    let image = image();
+    session.flash_erase(XIP, image.len() as u32).unwrap();
+    // The first sector is programmed when the writes move on to the second.
+    session.flash_write(XIP, &image[..8192]).unwrap();
+    let mut back = vec![0; 4096];
+    session.read_memory(XIP, &mut back).unwrap();
+    assert!(back == image[..4096], "the first sector as programmed");
+    session.flash_write(XIP + 8192, &image[8192..]).unwrap();
+    session.flash_done().unwrap();
+    let (crc, _) = session.crc32(XIP, image.len() as u32).unwrap();
+    assert_eq!(crc, debug::crc::GDB_CRC.checksum(&image));
+    assert_eq!(session.read_register(4).unwrap(), r4, "registers restored");
+
+    // An erase too long to defer (more than 1 MiB) runs at once and leaves the session
+    // open with nothing buffered: a read still ends it first.
+    let long = 1024 * 1024 + 4096;
+    session.flash_erase(XIP, long).unwrap();
+    let mut word = [0u8; 4];
+    session.read_memory(XIP + long - 4, &mut word).unwrap();
+    assert_eq!(word, [0xFF; 4]);
+    session.flash_done().unwrap();
+    assert_eq!(session.read_register(4).unwrap(), r4, "registers restored");
+}
