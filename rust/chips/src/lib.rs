@@ -238,6 +238,8 @@ pub struct Command {
 /// the debugger from the first such call to [`Part::end_session`]. That must come before
 /// anything that needs the chip as it was: a read of its flash, the core run or stepped, a
 /// reset, a detach. Every other family keeps nothing: `Closed`.
+// One per attached target, in a no_std crate without a heap: its size is fine unboxed.
+#[allow(clippy::large_enum_variant)]
 #[derive(Default)]
 pub enum Session {
     #[default]
