@@ -6,6 +6,7 @@ use dap::SwoMode;
 use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use wire::Pins;
 use wire::clock::{Calibration, Clocked};
 use wire::remote_bitbang::{ByteStream, LinkLost, RemoteBitbang};
@@ -239,9 +240,42 @@ pub fn open() -> Result<HostPins, NoWire> {
     ))
 }
 
+/// The simulated target's virtual time (ns) as the wire last left it, and whether the wire
+/// is a simulator at all: the debug session's clock (`link::ProbeClock::target`) counts the
+/// engine's limits in it, not in the host's time. The simulated core runs only when the wire
+/// moves (BMP_SIM_REALTIME=0) or as fast as the host lets it, a backlog dropped, so a
+/// wall-clock limit can expire while the host is busy and the target had no time at all.
+static SIMULATED_NS: AtomicU64 = AtomicU64::new(0);
+static SIMULATED: AtomicBool = AtomicBool::new(false);
+
+/// The simulated target's clock in microseconds, if the wire is a simulator.
+pub fn simulated_micros() -> Option<u64> {
+    SIMULATED
+        .load(Ordering::Relaxed)
+        .then(|| SIMULATED_NS.load(Ordering::Relaxed) / 1000)
+}
+
+impl HostPins {
+    /// Publish the simulator's clock for [`simulated_micros`].
+    fn publish_simulated_time(&mut self) {
+        let now = match self {
+            HostPins::Simulated(simulator) => simulator.now_ns(),
+            HostPins::SimulatedMultiCore(simulator) => simulator.now_ns(),
+            HostPins::ModelledBoard(board) => board.pins_mut().bus().far().now_ns(),
+            HostPins::Remote(_) | HostPins::GpioChip(_) => return,
+        };
+        SIMULATED_NS.store(now, Ordering::Relaxed);
+        SIMULATED.store(true, Ordering::Relaxed);
+    }
+}
+
 impl Pins for HostPins {
+    /// Virtual time passes at a rising edge: then it is published.
     fn set_swclk(&mut self, high: bool) {
-        self.pins().set_swclk(high)
+        self.pins().set_swclk(high);
+        if high {
+            self.publish_simulated_time();
+        }
     }
     fn set_swdio(&mut self, high: bool) {
         self.pins().set_swdio(high)

@@ -331,23 +331,46 @@ impl Transport for Wire {
     }
 }
 
-/// MicroPython's microsecond ticks (mp_hal_ticks_us), extended to 64 bits.
+/// MicroPython's microsecond ticks (mp_hal_ticks_us), extended to 64 bits; or, for the
+/// debug session on the host probe with a simulated wire, the simulator's clock.
 pub struct ProbeClock {
     last: sys::mp_uint_t,
     elapsed: u64,
+    /// The engine's clock: only the host probe's simulator has one of its own.
+    #[cfg_attr(not(feature = "host"), allow(dead_code))]
+    target: bool,
 }
 
 impl ProbeClock {
+    /// The probe's own clock (clients' timeouts: the host's time).
     pub fn new() -> Self {
         Self {
             last: hal::ticks_us(),
             elapsed: 0,
+            target: false,
+        }
+    }
+
+    /// The clock the engine's limits count in (a flash's busy time, WAIT retries, a
+    /// routine's run): the target's. On a board that is the probe's own; on the host probe
+    /// with a simulated wire it is the simulator's virtual time (host.rs), which a busy
+    /// host does not move on.
+    pub fn target() -> Self {
+        Self {
+            target: true,
+            ..Self::new()
         }
     }
 }
 
 impl Clock for ProbeClock {
     fn now_micros(&mut self) -> u64 {
+        #[cfg(feature = "host")]
+        if self.target
+            && let Some(micros) = crate::host::simulated_micros()
+        {
+            return micros;
+        }
         let now = hal::ticks_us();
         self.elapsed += now.wrapping_sub(self.last) as u64;
         self.last = now;

@@ -289,13 +289,16 @@ impl Probe {
     }
 
     fn scan(&mut self, wire: Wire) -> Result<ScanList, Failure> {
-        let result = self.session.scan(wire, ProbeClock::new()).map(|targets| {
-            let mut names: ScanList = [None; MAX_TARGETS];
-            for (slot, target) in names.iter_mut().zip(targets) {
-                *slot = Some((target.driver_name(), target.core_name()));
-            }
-            names
-        });
+        let result = self
+            .session
+            .scan(wire, ProbeClock::target())
+            .map(|targets| {
+                let mut names: ScanList = [None; MAX_TARGETS];
+                for (slot, target) in names.iter_mut().zip(targets) {
+                    *slot = Some((target.driver_name(), target.core_name()));
+                }
+                names
+            });
         // nRST was held only for the scan (connect under reset).
         self.session.with_transport(|wire| wire.release_reset());
         result.map_err(Failure::Session)

@@ -6,6 +6,7 @@ figures); clients killed in the middle of a load; two gdb clients racing for one
 import os
 import random
 import re
+import signal
 import socket
 import struct
 import subprocess
@@ -99,6 +100,50 @@ def check_load(probe, firmware, cwd):
                   timeout=180, server=probe)
     outcome, detail = classify_gdb(run)
     assert outcome == "matched", f"{outcome}: {detail}\n{run}"
+
+
+def test_a_busy_host_does_not_expire_the_targets_limits(unix_micropython, firmware, tmp_path):
+    """The host probe stopped for 300 ms again and again (SIGSTOP, as a busy machine stalls
+    it) during gdb's load of 11 pages in virtual time: the engine's limits (WAIT retries
+    250 ms, the flash's busy time, the CRC run's) count the simulated target's time, which
+    does not pass while the probe is stopped, so the load and compare-sections succeed.
+    With the limits on the host's clock, a stall inside a WAIT loop ended the load."""
+    image = (firmware / "firmware.bin").read_bytes()
+    fill = bytes((index * 7 + 1) & 0xFF for index in range(8192))
+    raw = tmp_path / "stalled.bin"
+    raw.write_bytes(image.ljust(-(-len(image) // 1024) * 1024, b"\xff") + fill)
+    subprocess.run(["arm-none-eabi-objcopy", "-I", "binary", "-O", "elf32-littlearm", "-B", "arm",
+                    "--rename-section", ".data=.text,alloc,load,readonly,code,contents",
+                    raw.name, "stalled.o"], cwd=tmp_path, check=True)
+    subprocess.run(["arm-none-eabi-ld", "-o", "stalled.elf", "-Ttext=0x08000000", "-e",
+                    "0x08000040", "stalled.o"], cwd=tmp_path, check=True)
+    probe = BmpProbe(unix_micropython, tmp_path, environment={"BMP_SIM_REALTIME": "0"})
+    done = threading.Event()
+
+    def stall():
+        while not done.is_set():
+            os.kill(probe.process.pid, signal.SIGSTOP)
+            done.wait(0.3)
+            os.kill(probe.process.pid, signal.SIGCONT)
+            done.wait(0.03)
+
+    staller = threading.Thread(target=stall)
+    try:
+        commands = probe.connect() + ["load", "compare-sections", "monitor flash_report"]
+        staller.start()
+        try:
+            run = probe.gdb(commands, elf=tmp_path / "stalled.elf", timeout=150)
+        finally:
+            done.set()
+            staller.join()
+            os.kill(probe.process.pid, signal.SIGCONT)
+    finally:
+        probe.close()
+    assert "Transfer rate" in run.output("load"), f"{run}"
+    compare = run.output("compare-sections")
+    assert "matched" in compare and "MIS-MATCHED" not in compare, f"{run}"
+    pages = -(-len(image) // 1024) + 8
+    assert f" {pages} programmed" in run.output("monitor flash_report"), f"{run}"
 
 
 def test_gdb_killed_during_loads(unix_micropython, firmware, tmp_path):
