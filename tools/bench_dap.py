@@ -141,11 +141,21 @@ def ram(packet_size, runs):
         probe.close()
 
 
-# STM32F1 flash registers (RM0008 3.4) and the Cortex-M debug registers (ARMv7-M C1.6).
-FLASH_REGISTERS = range(0x40022000, 0x40022400)
-FLASH_SR, FLASH_CR, FLASH_SR_BSY, FLASH_CR_STRT = 0x4002200C, 0x40022010, 0x1, 0x40
+# The flash registers OpenOCD's drivers use (STM32F1: RM0008 3.4; STM32F4: RM0090 3.8),
+# the Cortex-M debug registers (ARMv7-M C1.6) and SRAM, for the breakdown.
+class Family:
+    def __init__(self, registers, status, control, busy, start, erase_ns, sram):
+        self.registers, self.status, self.control = registers, status, control
+        self.busy, self.start, self.erase_ns, self.sram = busy, start, erase_ns, sram
+
+
+# OpenOCD's stm32f1x erases pages (20 ms, DS5319); its stm32f2x erases with PSIZE x8 left
+# in FLASH_CR (FLASH_SER | SNB | STRT), a 16 KB sector in 400 ms (DS8626 table 40).
+STM32F1 = Family(range(0x40022000, 0x40022400), 0x4002200C, 0x40022010, 0x1, 0x40,
+                 PAGE_ERASE_NS, range(0x20000000, 0x20010000))
+STM32F4 = Family(range(0x40023C00, 0x40024000), 0x40023C0C, 0x40023C10, 1 << 16, 1 << 16,
+                 400_000_000, range(0x20000000, 0x20020000))
 CORE_DEBUG = range(0xE000EDF0, 0xE000EE00)
-SRAM = range(0x20000000, 0x20010000)
 SWCLK_NS = 250  # 4 MHz
 
 
@@ -213,21 +223,22 @@ def transfers(request, answer):
             yield transfer & 1, read, transfer & 0xC, value
 
 
-def kind(request):
+def kind(request, family):
     """What a request does, for the breakdown."""
     addresses = [(access, address) for access, address, _ in request["accesses"]]
-    if any(address in FLASH_REGISTERS for _, address in addresses):
+    sram = family.sram
+    if any(address in family.registers for _, address in addresses):
         return "flash registers"
     if any(address in CORE_DEBUG for _, address in addresses):
         return "core registers, run"
-    if any(access == "w" and address in SRAM for access, address in addresses):
+    if any(access == "w" and address in sram for access, address in addresses):
         return "SRAM writes"
-    if any(address in SRAM for _, address in addresses):
+    if any(address in sram for _, address in addresses):
         return "SRAM reads"
     return "other" if addresses or request["cycles"] else "no wire"
 
 
-def breakdown(log_path, page_erase_ns=PAGE_ERASE_NS):
+def breakdown(log_path, family=STM32F1, swclk_ns=SWCLK_NS):
     """Where the flash waited during an image that fits one FIFO fill: each erase's end
     to the next erase's start, and the last erase's end to the first programmed unit (the
     FIFO's write pointer), split into OpenOCD's request kinds: their wire time (SWCLK
@@ -235,21 +246,21 @@ def breakdown(log_path, page_erase_ns=PAGE_ERASE_NS):
     virtual time took from the wall clock, at most 1 ms a gap, rust/sim port pacing)."""
     requests = memory_accesses(log_path)
     starts = [index for index, request in enumerate(requests)
-              if any(access == "w" and address == FLASH_CR and value & FLASH_CR_STRT
+              if any(access == "w" and address == family.control and value & family.start
                      for access, address, value in request["accesses"])]
     # OpenOCD's target_run_flash_async_algorithm writes the FIFO's write pointer, then its
     # read pointer (one word each), starts the loader, fills the FIFO and writes the write
     # pointer again: then the loader programs. The image must fit one fill.
     single_writes = [(index, request["accesses"][0][1]) for index, request in enumerate(requests)
                      if index > starts[-1] and len(request["accesses"]) == 1
-                     and request["accesses"][0][0] == "w" and request["accesses"][0][1] in SRAM]
+                     and request["accesses"][0][0] == "w" and request["accesses"][0][1] in family.sram]
     write_pointer = single_writes[0][1]
     fill_end = next(index for index, address in single_writes[2:] if address == write_pointer)
     rows = []
     for number, start in enumerate(starts):
-        erase_end = requests[start]["after"] + page_erase_ns
+        erase_end = requests[start]["after"] + family.erase_ns
         seen = next(index for index in range(start + 1, len(requests))
-                    if any(access == "r" and address == FLASH_SR and not value & FLASH_SR_BSY
+                    if any(access == "r" and address == family.status and not value & family.busy
                            for access, address, value in requests[index]["accesses"]))
         rows.append((f"erase {number + 1} ends: OpenOCD's next FLASH_SR poll sees it",
                      seen - start, requests[seen]["after"] - erase_end, None))
@@ -257,12 +268,12 @@ def breakdown(log_path, page_erase_ns=PAGE_ERASE_NS):
         phase, first, wire, total = None, seen + 1, 0, 0
         for index in range(seen + 1, until + 1):
             request = requests[index]
-            label = kind(request)
+            label = kind(request, family)
             if label != phase and phase is not None:
                 rows.append((f"  {phase}", index - first, total, wire))
                 first, wire, total = index, 0, 0
             phase = label
-            wire += request["cycles"] * SWCLK_NS
+            wire += request["cycles"] * swclk_ns
             total += request["after"] - request["before"]
         rows.append((f"  {phase}", until + 1 - first, total, wire))
         then = f"erase {number + 2} starts" if number + 1 < len(starts) else \
@@ -284,16 +295,22 @@ def datasheet_ns(elf):
     return erase + (len(image) + 1) // 2 * HALF_WORD_NS, len(image)
 
 
-def flash(packet_size, runs, chip="stm32f103c8", config="target/stm32f1x.cfg", images=None):
+def flash(packet_size, runs, chip="stm32f103c8", config="target/stm32f1x.cfg", images=None,
+          before=()):
+    """`flash write_image erase` of each image (an ELF, or (binary, address)) `runs` times:
+    the flash's busy time against the span of its operations. `before`: OpenOCD commands
+    after `reset halt` (an adapter speed)."""
     images = images or [FIRMWARE / "firmware.elf", bench_gdb().full_image("bench64k")]
     probe = Probe(packet_size, chip, config)
     try:
-        for elf in images:
+        for image in images:
+            elf, address = (image, None) if isinstance(image, pathlib.Path) else image
             # The F1's figure from the image, as a check of the simulator's own count.
             expected, length = datasheet_ns(elf) if chip.startswith("stm32f1") else (0, 0)
+            write = f"flash write_image erase {elf}" + (f" 0x{address:x} bin" if address is not None else "")
             spans = []
             for _ in range(runs):
-                log, wall, counters = probe.openocd(["reset halt", f"flash write_image erase {elf}"])
+                log, wall, counters = probe.openocd(["reset halt", *before, write])
                 assert re.search(r"wrote \d+ bytes from file", log), log
                 busy, span = counters["busy_ns"], counters["span_ns"]
                 spans.append(span)
@@ -302,45 +319,85 @@ def flash(packet_size, runs, chip="stm32f103c8", config="target/stm32f1x.cfg", i
                       f"{busy / 1e6:.1f} ms in {counters['operations']} operations{check}; first to last operation {span / 1e6:.1f} ms: the "
                       f"flash's own time is {100 * busy / span:.1f} % of it; idle between operations "
                       f"{counters['idle_ns'] / 1e6:.1f} ms, longest {counters['longest_idle_ns'] / 1e6:.2f} ms; "
-                      f"{counters['clock_cycles']} SWCLK cycles, {counters['wait']} WAIT, "
-                      f"{counters['requests']} requests; wall {wall:.2f} s")
+                      f"SWCLK {counters['swclk_hz'] / 1e6:g} MHz at the end, {counters['clock_cycles']} cycles, "
+                      f"{counters['wait']} WAIT, {counters['requests']} requests; wall {wall:.2f} s")
             if runs > 1:
-                print(f"  packet {packet_size:4}: {elf.name}: span median {statistics.median(spans) / 1e6:.1f} ms")
+                print(f"  packet {packet_size:4}: {chip} {elf.name}: span median {statistics.median(spans) / 1e6:.1f} ms")
     finally:
         probe.close()
 
 
-def flash_breakdown(runs):
-    """firmware.elf through OpenOCD with the probe's request log (BMP_DAP_LOG): where the
+def flash_breakdown(runs, chip="stm32f103c8", config="target/stm32f1x.cfg", elf=None,
+                    family=STM32F1, uploaded=None, before=()):
+    """An image through OpenOCD with the probe's request log (BMP_DAP_LOG): where the
     flash waited, against the limit of a client that erases, uploads the image once at the
-    wire's speed (46 SWCLK a word) and programs it: the flash's time + the upload's wire."""
-    elf = FIRMWARE / "firmware.elf"
-    expected, length = datasheet_ns(elf)
-    upload_ns = (length + 3) // 4 * WIRE_CYCLES_PER_WORD * SWCLK_NS
-    limit = expected + upload_ns
+    wire's speed (46 SWCLK a word) and programs it: the flash's time + the upload's wire.
+    `uploaded`: the bytes OpenOCD writes (write_image pads to the last sector's end),
+    if not the image's."""
+    elf = elf or FIRMWARE / "firmware.elf"
+    expected, length = datasheet_ns(elf) if family is STM32F1 else (None, 0)
+    uploaded = uploaded or length
     with tempfile.TemporaryDirectory() as work:
         log = pathlib.Path(work) / "requests.log"
         os.environ["BMP_DAP_LOG"] = str(log)
         try:
-            probe = Probe(1024)
+            probe = Probe(1024, chip, config)
         finally:
             del os.environ["BMP_DAP_LOG"]
         try:
             for _ in range(runs):
                 log.write_text("")  # the probe appends each session's requests
-                _, _, counters = probe.openocd(["reset halt", f"flash write_image erase {elf}"])
-                span = counters["span_ns"]
-                print(f"  {elf.name} ({length} B): flash busy {counters['busy_ns'] / 1e6:.1f} ms "
-                      f"(datasheet {expected / 1e6:.1f}), first to last operation {span / 1e6:.1f} ms, "
+                _, _, counters = probe.openocd(["reset halt", *before,
+                                                f"flash write_image erase {elf}"])
+                span, busy = counters["span_ns"], counters["busy_ns"]
+                # The wire's speed after `reset halt` (stm32f4x.cfg lowers it to 2 MHz).
+                swclk_ns = 1e9 / counters["swclk_hz"]
+                upload_ns = (uploaded + 3) // 4 * WIRE_CYCLES_PER_WORD * swclk_ns
+                limit = busy + upload_ns
+                check = f" (datasheet {expected / 1e6:.1f})" if expected else ""
+                print(f"  {chip} {elf.name} ({uploaded} B written, SWCLK {counters['swclk_hz'] / 1e6:g} MHz): flash busy {busy / 1e6:.1f} ms"
+                      f"{check}, first to last operation {span / 1e6:.1f} ms, "
                       f"idle {counters['idle_ns'] / 1e6:.2f} ms; the limit (flash + {upload_ns / 1e6:.2f} ms "
                       f"of upload at 46 SWCLK a word) {limit / 1e6:.1f} ms is {100 * limit / span:.1f} % of "
-                      f"the span, the flash alone {100 * counters['busy_ns'] / span:.1f} %")
-                for label, count, total, wire in breakdown(log):
+                      f"the span, the flash alone {100 * busy / span:.1f} %")
+                for label, count, total, wire in breakdown(log, family, swclk_ns):
                     requests = "" if count is None else f"{count:4} requests"
                     wire = "" if wire is None else f"  wire {wire / 1e6:6.3f} ms, the rest {(total - wire) / 1e6:6.3f} ms"
                     print(f"    {label:58} {requests:>13} {total / 1e6:7.3f} ms{wire}")
         finally:
             probe.close()
+
+
+# Every other simulated family through OpenOCD's own driver and stock configuration (the
+# chip, its configuration, the test firmware built for it, the flash's base for a raw image).
+FAMILIES = [
+    ("stm32f407vg", "target/stm32f4x.cfg", "firmware-f4.elf", 0x08000000),
+    ("stm32h743zi", "target/stm32h7x.cfg", "firmware-f4.elf", 0x08000000),
+    ("nrf52840", "target/nordic/nrf52.cfg", "firmware-nrf52.elf", 0x00000000),
+    ("atsamd21g18a", "target/at91samdXX.cfg", "firmware-samd21.elf", 0x00000000),
+    ("rp2040", "target/rp2040.cfg", "firmware-rp2040.elf", 0x10000000),
+]
+FAST = "adapter speed 4000"
+
+
+def families(runs):
+    """The test firmware and a 64 KiB image of random bytes into each family's flash at
+    packet size 1024; the F4 also at 4 MHz after `reset halt` (stm32f4x.cfg's reset-start
+    lowers SWCLK to 2 MHz: the F4 runs on its 16 MHz HSI after a reset) and where its
+    flash waited during the firmware's write."""
+    random64k = pathlib.Path(tempfile.mkdtemp()) / "random64k.bin"
+    random64k.write_bytes(os.urandom(64 * 1024))
+    for chip, config, firmware, base in FAMILIES:
+        print(f"flash write_image through OpenOCD ({config}) and dap, packet size 1024:")
+        images = [FIRMWARE / firmware, (random64k, base)]
+        flash(1024, runs, chip, config, images)
+        if chip.startswith("stm32f4"):
+            print(f"  ... with `{FAST}` after `reset halt`:")
+            flash(1024, runs, chip, config, images, before=[FAST])
+            for before in ((), (FAST,)):
+                print(f"  where the flash waited ({' '.join(before) or 'stock configuration'}):")
+                # write_image pads the image to its 16 KB sector's end (OpenOCD's core.c).
+                flash_breakdown(1, chip, config, FIRMWARE / firmware, STM32F4, 16384, before)
 
 
 def main():
@@ -351,7 +408,7 @@ def main():
     parser.add_argument("--breakdown", action="store_true",
                         help="only firmware.elf's write_image, with where the flash waited")
     parser.add_argument("--families", action="store_true",
-                        help="also the simulated STM32F407 through OpenOCD's stm32f4x driver")
+                        help="also every other simulated family through OpenOCD's drivers")
     options = parser.parse_args()
     subprocess.run(["make", "-s", "-C", str(TOP / "tests/firmware"), f"BUILD={FIRMWARE}"], check=True)
     if options.breakdown:
@@ -368,12 +425,7 @@ def main():
         print("where the flash waited during firmware.elf's write_image, packet size 1024:")
         flash_breakdown(options.runs)
     if options.families:
-        # The simulated F407's flash: sector erase and programming times of its datasheet
-        # (rust/sim/src/soc/stm32f4); OpenOCD's own loader.
-        print("flash write_image through OpenOCD and dap, SWCLK 4 MHz, packet size 1024:")
-        flash(1024, options.runs, "stm32f407vg", "target/stm32f4x.cfg",
-              [FIRMWARE / "firmware-f4.elf"])
-
+        families(options.runs)
 
 if __name__ == "__main__":
     sys.exit(main())
