@@ -2,6 +2,11 @@
 simulated STM32F103C8 at SWCLK 4 MHz. Run by tools/bench; alone:
 
     build/venv/bin/python tools/bench_dap.py [--runs N] [--ram-only | --flash-only | --breakdown]
+                                             [--families]
+
+--families adds every other simulated family through OpenOCD's own flash driver and stock
+configuration (its adapter speed events included: stm32f4x.cfg runs SWCLK at 2 MHz after
+`reset halt`; the bench prints each session's SWCLK).
 
 The probe prints, when each OpenOCD session ends (BMP_SIM_STATISTICS=1), the simulated
 wire's counters, the DAP server's (packet size and count, requests, the most waiting at
