@@ -146,6 +146,52 @@ def test_a_busy_host_does_not_expire_the_targets_limits(unix_micropython, firmwa
     assert f" {pages} programmed" in run.output("monitor flash_report"), f"{run}"
 
 
+# (BMP_SIM_FAULTS, the command the fault hits, what gdb or `monitor flash_report` says,
+# whether the target lost power: then gdb scans and attaches again before the next load).
+POWER_LOSS = "power-off=1,power-off-time=1000,at-most=1"
+IN_THE_MIDDLE = {
+    "power loss in a mass erase": (f"{POWER_LOSS},during=flash-busy", "monitor erase_mass",
+                                   "no response from the debug port", True),
+    "bus faults in a mass erase": ("fault=1,during=flash-busy,at-most=6", "monitor erase_mass",
+                                   "bus error at 0x4002200c", False),
+    "power loss in a CRC run": (f"{POWER_LOSS},during=routine-running", "load",
+                                "The last load failed: no response from the debug port", True),
+    "bus faults in a CRC run": ("fault=1,during=routine-running,at-most=8", "compare-sections",
+                                "target memory fault, section .text", False),
+}
+
+
+@pytest.mark.parametrize("case", sorted(IN_THE_MIDDLE))
+def test_a_fault_in_a_mass_erase_or_a_crc_run_is_a_clear_error_in_gdb(
+        case, unix_micropython, firmware, tmp_path):
+    """A power loss or bus faults (more than the engine's retries of a transient fault)
+    exactly while the flash controller mass-erases or while the CRC routine runs on the
+    core (the simulator's fault windows, BMP_SIM_FAULTS during=flash-busy/routine-running):
+    gdb shows a clear error, and the next `load` (after a scan and attach where the target
+    lost power) succeeds and compare-sections matches. In virtual time, so each run is the
+    same."""
+    faults, command, error, power_lost = IN_THE_MIDDLE[case]
+    probe = BmpProbe(unix_micropython, tmp_path,
+                     environment={"BMP_SIM_REALTIME": "0", "BMP_SIM_FAULTS": faults})
+    commands = probe.connect()
+    if command == "compare-sections":
+        commands.append("load")  # into erased flash: its CRC run ends before the first poll
+    commands += [command, "monitor flash_report"]
+    if power_lost:
+        commands += ["monitor swdp_scan", "attach 1"]
+    commands += ["load", "compare-sections"]
+    try:
+        run = probe.gdb(commands)
+    finally:
+        probe.close()
+    said = run.output(command) + run.output("monitor flash_report")
+    assert error in said, f"{case}: no clear error\n{run}"
+    occurrence = 1 if command == "load" else 0
+    assert "Transfer rate" in run.output("load", occurrence), f"{case}: next load\n{run}"
+    compare = run.outputs("compare-sections")[-1]
+    assert "matched" in compare and "MIS-MATCHED" not in compare, f"{case}\n{run}"
+
+
 def test_gdb_killed_during_loads(unix_micropython, firmware, tmp_path):
     """gdb is killed at random points of a 62 KB load (bench.elf), three times; the probe
     then serves a full load of the test firmware, which matches."""

@@ -45,6 +45,16 @@ pub struct Identity {
     pub boundary_scan_idcode: u32,
 }
 
+/// What the target is doing now, for faults injected only then (`port::faults::Window`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Activity {
+    /// The core executes code in the SRAM region (0x2000_0000-0x3FFF_FFFF, ARMv7-M B3.1):
+    /// a routine a debugger loaded there (a CRC run, a flash algorithm).
+    pub routine_running: bool,
+    /// The flash controller is programming or erasing.
+    pub flash_busy: bool,
+}
+
 /// The system bus as seen from the AHB-AP, plus the things that are not bus accesses:
 /// virtual time and the reset pin.
 ///
@@ -110,6 +120,10 @@ pub trait Bus {
     }
     /// The AP accesses that follow come through DP `index` of `multidrop_targets`.
     fn select_debug_port(&mut self, _index: usize) {}
+    /// What the target is doing now (by default nothing that a fault window names).
+    fn activity(&self) -> Activity {
+        Activity::default()
+    }
 }
 
 /// A DP on a multi-drop wire (ADIv5.2 B2.2.11 TARGETID, B2.2.5 DLPIDR).

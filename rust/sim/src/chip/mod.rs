@@ -226,9 +226,21 @@ fn cycles_at(time_ns: u64) -> u64 {
     (u128::from(time_ns) * u128::from(CORE_HZ) / 1_000_000_000) as u64
 }
 
+/// The SRAM region of the Armv6-M/Armv7-M address map (ARMv7-M B3.1, table B3-1).
+const SRAM_REGION: u32 = 0x2000_0000;
+const SRAM_REGION_END: u32 = 0x4000_0000;
+
 impl Bus for Chip {
     fn stall_ends_ns(&self) -> Option<u64> {
         self.emulator.get_data().soc.flash_busy_until()
+    }
+
+    fn activity(&self) -> crate::bus::Activity {
+        crate::bus::Activity {
+            routine_running: core::can_run(&self.emulator)
+                && (SRAM_REGION..SRAM_REGION_END).contains(&core::program_counter(&self.emulator)),
+            flash_busy: self.emulator.get_data().soc.flash_busy(),
+        }
     }
 
     fn read(&mut self, address: u32, width: Width) -> Result<u32, BusError> {

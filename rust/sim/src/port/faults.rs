@@ -19,6 +19,22 @@ pub struct FaultConfig {
     /// The target (or its wiring) holds nRST low: the chip stays in reset and the line
     /// reads low whatever the probe drives.
     pub reset_stuck: bool,
+    /// Only while the target does this (a power loss or bus faults during a mass erase or
+    /// a CRC run on the core).
+    pub during: Window,
+    /// At most this many faults in all (0: no limit), so what follows runs clean.
+    pub at_most: u64,
+}
+
+/// When faults are drawn at all.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Window {
+    #[default]
+    Always,
+    /// While the core executes a routine in SRAM (`bus::Activity::routine_running`).
+    RoutineRunning,
+    /// While the flash controller programs or erases.
+    FlashBusy,
 }
 
 impl Default for FaultConfig {
@@ -32,6 +48,8 @@ impl Default for FaultConfig {
             power_off: 0.0,
             power_off_ns: 1_000_000,
             reset_stuck: false,
+            during: Window::Always,
+            at_most: 0,
         }
     }
 }
@@ -39,7 +57,9 @@ impl Default for FaultConfig {
 impl FaultConfig {
     /// Parse `KIND=VALUE,...` with bmp-sim's option names: `wait`, `fault`, `no-answer`,
     /// `read-parity`, `power-off` (probabilities per transaction, 0 to 1), `power-off-time`
-    /// (microseconds), `reset-stuck` (1: nRST held low), `seed`; e.g. `wait=1e-3,seed=7`.
+    /// (microseconds), `reset-stuck` (1: nRST held low), `seed`, `during` (`always`,
+    /// `routine-running`, `flash-busy`), `at-most` (a count); e.g. `wait=1e-3,seed=7` or
+    /// `power-off=1,during=flash-busy,at-most=1`.
     /// The host probe reads it from
     /// BMP_SIM_FAULTS.
     pub fn parse(text: &str) -> Result<Self, &'static str> {
@@ -60,9 +80,18 @@ impl FaultConfig {
                 "power-off-time" => config.power_off_ns = number()?.saturating_mul(1000),
                 "reset-stuck" => config.reset_stuck = number()? != 0,
                 "seed" => config.seed = number()?,
+                "during" => {
+                    config.during = match value {
+                        "always" => Window::Always,
+                        "routine-running" => Window::RoutineRunning,
+                        "flash-busy" => Window::FlashBusy,
+                        _ => return Err("during is always, routine-running or flash-busy"),
+                    }
+                }
+                "at-most" => config.at_most = number()?,
                 _ => {
                     return Err(
-                        "unknown fault kind (wait, fault, no-answer, read-parity, power-off, power-off-time, reset-stuck, seed)",
+                        "unknown fault kind (wait, fault, no-answer, read-parity, power-off, power-off-time, reset-stuck, seed, during, at-most)",
                     );
                 }
             }
@@ -108,6 +137,9 @@ impl Random {
 pub struct FaultInjector {
     config: FaultConfig,
     random: Random,
+    /// The window is open (the target does what `during` names).
+    open: bool,
+    injected: u64,
 }
 
 impl Default for FaultInjector {
@@ -121,7 +153,32 @@ impl FaultInjector {
         Self {
             config,
             random: Random(config.seed),
+            open: config.during == Window::Always,
+            injected: 0,
         }
+    }
+
+    /// Faults only in a window: the port tells what the target does before each bit.
+    pub fn windowed(&self) -> bool {
+        self.config.during != Window::Always
+    }
+
+    pub fn set_activity(&mut self, activity: crate::bus::Activity) {
+        self.open = match self.config.during {
+            Window::Always => true,
+            Window::RoutineRunning => activity.routine_running,
+            Window::FlashBusy => activity.flash_busy,
+        };
+    }
+
+    /// Faults may be drawn now: in the window and under the count.
+    fn armed(&self) -> bool {
+        self.open && (self.config.at_most == 0 || self.injected < self.config.at_most)
+    }
+
+    fn count(&mut self, injected: bool) -> bool {
+        self.injected += u64::from(injected);
+        injected
     }
 
     pub fn config(&self) -> FaultConfig {
@@ -132,6 +189,15 @@ impl FaultInjector {
     /// not touch the bus).
     pub fn draw(&mut self, access_port: bool) -> Injected {
         let config = self.config;
+        if !self.armed() {
+            return Injected::Nothing;
+        }
+        let injected = self.draw_armed(access_port, config);
+        self.count(injected != Injected::Nothing);
+        injected
+    }
+
+    fn draw_armed(&mut self, access_port: bool, config: FaultConfig) -> Injected {
         if self.random.chance(config.power_off) {
             Injected::PowerOff
         } else if self.random.chance(config.no_answer) {
@@ -147,7 +213,8 @@ impl FaultInjector {
 
     /// Corrupt the parity of this read's data?
     pub fn draw_read_parity(&mut self) -> bool {
-        self.random.chance(self.config.read_parity)
+        let corrupt = self.armed() && self.random.chance(self.config.read_parity);
+        self.count(corrupt)
     }
 }
 
@@ -171,5 +238,37 @@ mod tests {
         assert!(FaultConfig::parse("wait=2").is_err());
         assert!(FaultConfig::parse("bogus=0.1").is_err());
         assert!(FaultConfig::parse("wait").is_err());
+        let config = FaultConfig::parse("power-off=1,during=flash-busy,at-most=2").unwrap();
+        assert_eq!((config.during, config.at_most), (Window::FlashBusy, 2));
+        assert_eq!(
+            FaultConfig::parse("during=routine-running").unwrap().during,
+            Window::RoutineRunning
+        );
+        assert!(FaultConfig::parse("during=sometimes").is_err());
+    }
+
+    #[test]
+    fn a_window_and_a_count_limit_the_faults() {
+        let mut injector =
+            FaultInjector::new(FaultConfig::parse("fault=1,during=flash-busy,at-most=2").unwrap());
+        let busy = crate::bus::Activity {
+            flash_busy: true,
+            ..Default::default()
+        };
+        assert_eq!(injector.draw(true), Injected::Nothing, "closed until told");
+        injector.set_activity(busy);
+        assert_eq!(
+            injector.draw(false),
+            Injected::Nothing,
+            "FAULT only for AP accesses"
+        );
+        assert_eq!(injector.draw(true), Injected::Fault);
+        injector.set_activity(crate::bus::Activity::default());
+        assert_eq!(injector.draw(true), Injected::Nothing, "closed again");
+        injector.set_activity(busy);
+        assert_eq!(injector.draw(true), Injected::Fault);
+        assert_eq!(injector.draw(true), Injected::Nothing, "two in all");
+        let mut always = FaultInjector::new(FaultConfig::parse("fault=1").unwrap());
+        assert!((0..5).all(|_| always.draw(true) == Injected::Fault));
     }
 }

@@ -64,6 +64,9 @@ impl<T: Bus + ?Sized> Bus for Box<T> {
     fn stall_ends_ns(&self) -> Option<u64> {
         (**self).stall_ends_ns()
     }
+    fn activity(&self) -> crate::bus::Activity {
+        (**self).activity()
+    }
     fn access_at(&mut self, now_ns: Option<u64>) {
         (**self).access_at(now_ns)
     }
@@ -480,6 +483,9 @@ impl<B: Bus> Sim<B> {
 
     /// Clock the SW-DP or the JTAG chain; true if an injected power failure happened.
     fn clock_protocol(&mut self, line: bool) -> bool {
+        if self.faults.windowed() {
+            self.faults.set_activity(self.bus.activity());
+        }
         let mut bus = TimedBus {
             bus: &mut self.bus,
             now_ns: self.clock.now_ns(),
