@@ -11,12 +11,13 @@
 //! A flash session (`Session`, one per load: opened by the first erase or program,
 //! closed by `Family::end_session`) saves the core's registers the ROM may change and
 //! starts a small loop in SRAM5 on the core (`LOOP_CODE`) that calls the ROM functions
-//! the debugger queues in a four-place mailbox: connect_internal_flash and
+//! the debugger queues in an eight-place mailbox: connect_internal_flash and
 //! flash_exit_xip once, then the erases and programs of every call; at the end
 //! flash_flush_cache and flash_enter_cmd_xip (slow 0x03-read XIP: boot2 sets up fast XIP
 //! again at the next boot), the core halts at the loop's BKPT and its registers are put
-//! back. While the ROM erases or programs, the debugger writes the next data into one of
-//! four 1 KiB SRAM4 slots, across calls: a sector's erase hides three slots' upload. `reset_usb_boot` (Black Magic Probe's name) calls the ROM's
+//! back. While the ROM erases or programs, the debugger writes the next data into the
+//! four 1 KiB SRAM4 slots in turn, across calls: a sector's erase hides the upload of
+//! the next 4 KiB. `reset_usb_boot` (Black Magic Probe's name) calls the ROM's
 //! reset_to_usb_boot ('UB', DS 2.8.3) the same way; it does not return: the chip reboots
 //! into the ROM's USB boot mode (BOOTSEL), and the core is halted there after the reset.
 //! It uses SRAM4 and SRAM5 (0x2004_0000-0x2004_1FFF, what pico-sdk
@@ -76,27 +77,30 @@ const PAGE_SIZE: u32 = 256;
 const BLOCK_SIZE: u32 = 64 * 1024;
 const BLOCK_ERASE: u32 = 0xD8;
 
-/// SRAM the driver uses: data for flash_range_program (SRAM4, a slot per mailbox place),
-/// the BKPT the functions return to, the loop, its mailbox and the stack (SRAM5).
+/// SRAM the driver uses: data for flash_range_program (SRAM4, four slots), the BKPT the
+/// functions return to, the loop, its mailbox and the stack (SRAM5).
 const DATA: u32 = 0x2004_0000;
 const SLOT_SIZE: u32 = 1024;
-const PLACES: u32 = 4;
+const SLOTS: u32 = 4;
+/// Requests the mailbox holds: more than the slots, so that erases queued between
+/// programs leave every slot to data.
+const PLACES: u32 = 8;
 const RETURN_BKPT: u32 = 0x2004_1000;
 const LOOP: u32 = 0x2004_1010;
 const MAILBOX: u32 = 0x2004_1040;
 const STACK_TOP: u32 = 0x2004_2000;
 
 /// The loop (Thumb, ARMv6-M): r4 = MAILBOX, whose words are `queued` (+0, the debugger's
-/// count), `done` (+4, the core's) and four requests of five words (function, r0-r3) at
-/// +32 to +128 (request n at +32 + 32 * (n & 3)). A request whose function is 0 ends
+/// count), `done` (+4, the core's) and eight requests of five words (function, r0-r3)
+/// at +32 to +256 (request n at +32 + 32 * (n & 7)). A request whose function is 0 ends
 /// it at the BKPT (`LOOP_END`). r4-r6 are callee-saved (AAPCS), kept across the calls.
 const LOOP_CODE: [u16; 20] = [
     0x6820, // 0:  ldr  r0, [r4, #0]     queued
     0x6861, // 2:  ldr  r1, [r4, #4]     done
     0x4288, // 4:  cmp  r0, r1
     0xD0FB, // 6:  beq  0
-    0x0789, // 8:  lsls r1, r1, #30
-    0x0E49, // 10: lsrs r1, r1, #25      (done & 3) * 32
+    0x0749, // 8:  lsls r1, r1, #29
+    0x0E09, // 10: lsrs r1, r1, #24      (done & 7) * 32
     0x1865, // 12: adds r5, r4, r1
     0x6A2E, // 14: ldr  r6, [r5, #32]    function
     0x2E00, // 16: cmp  r6, #0
@@ -527,7 +531,10 @@ impl Session {
             rom,
             queued: 0,
             done: 0,
+            entries: [0; PLACES as usize],
             timeouts: [0; PLACES as usize],
+            programs: 0,
+            slot_free_at: [0; SLOTS as usize],
         };
         let mut saved = [0; CLOBBERED.len()];
         for (value, &number) in saved.iter_mut().zip(&CLOBBERED) {
@@ -595,12 +602,17 @@ impl Session {
 }
 
 /// The ROM calls queued to the loop on the core: `queued` requests written, `done` of
-/// them seen done; the timeouts of those that may be outstanding, by mailbox place.
+/// them seen done; the function and timeout of those that may be outstanding, by mailbox
+/// place; program requests queued, and for each data slot the count of requests that
+/// must be done before it is free (its last user and those before it).
 struct Queue {
     rom: BootRom,
     queued: u32,
     done: u32,
+    entries: [u32; PLACES as usize],
     timeouts: [u64; PLACES as usize],
+    programs: u32,
+    slot_free_at: [u32; SLOTS as usize],
 }
 
 impl Queue {
@@ -630,8 +642,8 @@ impl Queue {
     }
 
     /// Queue `function` (its entry, or 0 to end the loop) with `arguments`; `data` (if
-    /// any) goes into the request's slot first, whose address becomes r1. Waits until the
-    /// request last in this mailbox place is done (the place and its slot are then free).
+    /// any) goes into the next data slot first, whose address becomes r1. Waits until the
+    /// request last in this mailbox place is done, and the slot's last user.
     fn push<M: Memory>(
         &mut self,
         memory: &mut M,
@@ -655,13 +667,18 @@ impl Queue {
         let place = (self.queued % PLACES) as usize;
         self.wait_done(memory, self.queued.saturating_sub(PLACES - 1))?;
         if !data.is_empty() {
-            let slot = DATA + place as u32 * SLOT_SIZE;
-            memory.write_bytes(slot, data)?;
-            arguments[1] = slot;
+            let slot = (self.programs % SLOTS) as usize;
+            self.wait_done(memory, self.slot_free_at[slot])?;
+            let address = DATA + slot as u32 * SLOT_SIZE;
+            write_slot(memory, address, data)?;
+            arguments[1] = address;
+            self.programs += 1;
+            self.slot_free_at[slot] = self.queued + 1;
         }
         let [r0, r1, r2, r3] = *arguments;
         let request = REQUESTS + place as u32 * REQUEST_STRIDE;
         memory.write_words(request, &[entry, r0, r1, r2, r3])?;
+        self.entries[place] = entry;
         self.timeouts[place] = timeout_micros;
         self.queued += 1;
         memory.write_word(QUEUED, self.queued)?;
@@ -674,7 +691,7 @@ impl Queue {
     fn wait_done<M: Memory>(&mut self, memory: &mut M, count: u32) -> Result<(), Error> {
         while self.done < count {
             let place = (self.done % PLACES) as usize;
-            let entry = memory.read_word(REQUESTS + place as u32 * REQUEST_STRIDE)?;
+            let entry = self.entries[place];
             let done = self.done;
             let timeout = Error::Timeout { address: entry };
             let now = poll_memory(memory, self.timeouts[place], timeout, |memory| {
@@ -743,6 +760,17 @@ impl Queue {
             .unwrap_or(0);
         self.rom.entries[index]
     }
+}
+
+/// `data` (whole pages, at most a slot) into the slot at `address` in one run of word
+/// writes: TAR once (the slot is within one 1 KiB auto-increment block, ADIv5.2 C2.2.2).
+fn write_slot<M: Memory>(memory: &mut M, address: u32, data: &[u8]) -> Result<(), Error> {
+    let mut words = [0u32; (SLOT_SIZE / 4) as usize];
+    let words = &mut words[..data.len() / 4];
+    for (word, bytes) in words.iter_mut().zip(data.chunks_exact(4)) {
+        *word = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+    }
+    Ok(memory.write_words(address, words)?)
 }
 
 /// The ROM's function table: its address and its (code, address) entries as read.

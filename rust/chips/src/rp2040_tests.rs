@@ -122,6 +122,10 @@ impl Memory for Model {
     }
 
     fn write_words(&mut self, address: u32, words: &[u32]) -> Result<(), adi::Error> {
+        let busy = self.word(QUEUED) != self.word(DONE);
+        if busy && (DATA..DATA + SLOTS * SLOT_SIZE).contains(&address) {
+            self.written_while_busy += 4 * words.len();
+        }
         for (index, &value) in words.iter().enumerate() {
             let at = address + 4 * index as u32;
             match at {
@@ -170,7 +174,7 @@ impl Memory for Model {
 
     fn write_bytes(&mut self, address: u32, bytes: &[u8]) -> Result<(), adi::Error> {
         let busy = self.word(QUEUED) != self.word(DONE);
-        if busy && (DATA..DATA + PLACES * SLOT_SIZE).contains(&address) {
+        if busy && (DATA..DATA + SLOTS * SLOT_SIZE).contains(&address) {
             self.written_while_busy += bytes.len();
         }
         for (index, &byte) in bytes.iter().enumerate() {
@@ -257,11 +261,10 @@ fn erase_and_program_call_the_rom_with_flash_offsets() {
         .map(|&(entry, arguments)| (model.entry_name(entry), arguments))
         .collect();
     assert_eq!(calls[2], (b"RE", [0x1_0000, 0x1_0000, BLOCK_SIZE]));
-    // The request's mailbox place is its slot: place 2 after the connect and exit.
-    assert_eq!(calls[7], (b"RP", [0x1_0100, DATA + 2 * SLOT_SIZE, 512]));
+    assert_eq!(calls[7], (b"RP", [0x1_0100, DATA, 512]));
     assert_eq!(calls.len(), 10);
     let mut staged = vec![0; 512];
-    model.read_bytes(DATA + 2 * SLOT_SIZE, &mut staged).unwrap();
+    model.read_bytes(DATA, &mut staged).unwrap();
     assert_eq!(staged, data);
     assert_eq!(model.registers[4], 0x1234, "registers put back");
     // Not whole pages: refused before any call.
@@ -282,16 +285,15 @@ fn program_writes_the_next_slot_while_the_rom_programs_the_last() {
         .iter()
         .map(|&(entry, arguments)| (model.entry_name(entry), arguments))
         .collect();
-    // The loop's requests take the four mailbox places in turn, and a program's slot is
-    // its request's place: the connect and exit take 0 and 1.
+    // The programs take the data slots in turn.
     assert_eq!(
         calls,
         [
             (b"IF", [0, 0, 0]),
             (b"EX", [0, 0, 0]),
-            (b"RP", [0x2000, DATA + 2 * slot, slot]),
-            (b"RP", [0x2000 + slot, DATA + 3 * slot, slot]),
-            (b"RP", [0x2000 + 2 * slot, DATA, 512]),
+            (b"RP", [0x2000, DATA, slot]),
+            (b"RP", [0x2000 + slot, DATA + slot, slot]),
+            (b"RP", [0x2000 + 2 * slot, DATA + 2 * slot, 512]),
             (b"FC", [0, 0, 0]),
             (b"CX", [0, 0, 0]),
         ]
@@ -302,11 +304,11 @@ fn program_writes_the_next_slot_while_the_rom_programs_the_last() {
         "each slot's data went in while the core was busy with the request before"
     );
     let mut staged = vec![0; 512];
-    model.read_bytes(DATA, &mut staged).unwrap();
+    model.read_bytes(DATA + 2 * slot, &mut staged).unwrap();
     assert_eq!(
         staged,
         data[2 * slot as usize..],
-        "the third piece in the first slot (place 0 again)"
+        "the third piece in the third slot"
     );
     assert_eq!(model.registers[4], 0x1234, "registers put back");
 }
@@ -397,11 +399,11 @@ fn a_failure_in_a_session_closes_it_with_xip_back_and_the_next_load_opens_anew()
     let part = Part::identify(&mut model, RP2040_IDENTITY).unwrap();
     model.registers[4] = 0x1234;
     let mut session = crate::Session::Closed;
-    let data = vec![0x5A; SECTOR_SIZE as usize];
-    // The core stops in the erase (after the connect and exit): the erase is queued, and
-    // the program's fourth slot waits for its place, the erase's, in vain.
+    let data = vec![0x5A; 2 * SECTOR_SIZE as usize];
+    // The core stops in the erase (after the connect and exit): the erase is queued, the
+    // first four slots' programs too, and the fifth waits for the first slot in vain.
     model.stuck_after = Some(2);
-    part.erase_in(&mut session, &mut model, XIP_BASE, SECTOR_SIZE)
+    part.erase_in(&mut session, &mut model, XIP_BASE, 2 * SECTOR_SIZE)
         .unwrap();
     let failed = part.program_in(&mut session, &mut model, XIP_BASE, &data);
     assert!(matches!(failed, Err(Error::Family { .. })), "{failed:?}");
@@ -416,7 +418,8 @@ fn a_failure_in_a_session_closes_it_with_xip_back_and_the_next_load_opens_anew()
     // The next load opens a session of its own and finishes.
     model.stuck_after = None;
     model.calls.clear();
-    part.program_in(&mut session, &mut model, XIP_BASE, &data)
+    let sector = &data[..SECTOR_SIZE as usize];
+    part.program_in(&mut session, &mut model, XIP_BASE, sector)
         .unwrap();
     part.end_session(&mut session, &mut model).unwrap();
     let names = call_names(&model);
