@@ -219,11 +219,13 @@ def summary(label, command, log, connect, session):
 # runs the F4 build: flash at 0x0800_0000, RAM at 0x2000_0000), the flash base, and the
 # flash's program unit as the simulator times it (the datasheet's figure, cited in
 # rust/sim/src/soc/<family>): bytes, time, how many 32-bit (F1: 16-bit) AP writes move
-# one unit and how many of them cannot overlap the previous unit's programming; and the
-# duration of the one kind of erase a plan here makes.
+# one unit and how many of them cannot overlap the previous unit's programming; the
+# duration of the one kind of erase a plan here makes; and how many units the driver
+# can stage in target SRAM while the flash erases (0: the data goes to the flash
+# controller, which takes none during an erase).
 Family = collections.namedtuple(
-    "Family", "chip elf base unit unit_ns writes serial erase_ns source caveat",
-    defaults=(None,))
+    "Family", "chip elf base unit unit_ns writes serial erase_ns source staged caveat",
+    defaults=(0, None))
 FAMILIES = [
     Family("stm32f103c8", "firmware.elf", 0x0800_0000, 2, 52_500, 1, 0, 20_000_000,
            "DS5319: 52.5 us a half-word, 20 ms a page or mass erase"),
@@ -236,9 +238,10 @@ FAMILIES = [
     Family("atsamd21g18a", "firmware-samd21.elf", 0x0000_0000, 64, 2_500_000, 16, 15,
            6_000_000, "DS40001882 NVM characteristics: 2.5 ms a 64-byte page, 6 ms a row"),
     # Through the boot ROM: the data goes to SRAM (64 AP writes a page), which the
-    # debugger may write while the ROM programs the previous data.
+    # debugger may write while the ROM programs or erases: SRAM4's 4 KiB (16 pages) hold
+    # what goes up during an erase (chips::rp2040 keeps SRAM5 for its loop and stack).
     Family("rp2040", "firmware-rp2040.elf", 0x1000_0000, 256, 400_000, 64, 0, 45_000_000,
-           "W25Q16JV class: 0.4 ms a 256-byte page, 45 ms a 4 KB sector"),
+           "W25Q16JV class: 0.4 ms a 256-byte page, 45 ms a 4 KB sector", staged=16),
 ]
 SWCLK_HZ = 4_000_000
 # One AP write: 8 request, 1 turnaround, 3 ACK, 1 turnaround, 32 data, 1 parity clocks
@@ -316,14 +319,21 @@ def limit_ns(family, flash):
     AP takes one write while the flash is busy (posted; ADIv5.2 B2.2.1 "WAIT"), any further
     write waits until the flash is done: so a unit of w AP writes adds (w - 1) x 46 SWCLK
     after the previous unit (`serial`) where the controller stalls them, and a unit is
-    never shorter than its w writes on the wire."""
+    never shorter than its w writes on the wire.
+    Where the data is staged in target SRAM (`staged` units), each erase can hide the
+    upload of that many units (no more than fit in its time): the limit is then the
+    larger of the flash's own busy time and the erases plus the units they cannot hide."""
     counted = program_units(family, flash)
     if counted is None:
         return None, None
     units, erases = counted
     wire = CLOCKS_PER_WRITE * 1e9 / SWCLK_HZ
     per_unit = max(family.unit_ns + family.serial * wire, family.writes * wire)
-    return erases * family.erase_ns + units * per_unit, counted
+    if not family.staged:
+        return erases * family.erase_ns + units * per_unit, counted
+    hidden = min(units, erases * min(family.staged, int(family.erase_ns // per_unit)))
+    flash_busy = erases * family.erase_ns + units * family.unit_ns
+    return max(flash_busy, erases * family.erase_ns + (units - hidden) * per_unit), counted
 
 
 def family_plan(family):
