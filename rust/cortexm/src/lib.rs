@@ -112,6 +112,22 @@ pub fn repeat_idempotent<M, R, E: Into<Error> + Copy>(
     }
 }
 
+/// DHCSR through the debug block ([`DEBUG_BLOCK`]): a poll, or a register transfer
+/// around it, writes TAR no more. Read again after a transient wire error.
+pub fn read_dhcsr<M: Memory>(memory: &mut M) -> Result<Dhcsr, adi::Error> {
+    repeat_idempotent(memory, |memory| {
+        let mut value = [0];
+        memory.access_block(DEBUG_BLOCK, &[BlockAccess::Read(DHCSR_WORD)], &mut value)?;
+        Ok(Dhcsr::from(value[0]))
+    })
+}
+
+/// Write DHCSR through the debug block, once (a step must not be written twice).
+pub fn write_dhcsr<M: Memory>(memory: &mut M, value: Dhcsr) -> Result<(), adi::Error> {
+    let access = BlockAccess::Write(DHCSR_WORD, value.into());
+    memory.access_block(DEBUG_BLOCK, &[access], &mut [])
+}
+
 impl From<adi::Error> for Error {
     fn from(error: adi::Error) -> Self {
         Error::Adi(error)
@@ -454,7 +470,7 @@ impl Core {
     pub fn halt_request<M: Memory>(&mut self, memory: &mut M) -> Result<(), Error> {
         let mut dhcsr = Dhcsr::debug();
         dhcsr.set_c_halt(true);
-        repeat_idempotent(memory, |memory| memory.store(dhcsr))?;
+        repeat_idempotent(memory, |memory| write_dhcsr(memory, dhcsr))?;
         Ok(())
     }
 
@@ -462,12 +478,12 @@ impl Core {
     pub fn halt<M: Memory>(&mut self, memory: &mut M) -> Result<(), Error> {
         self.halt_request(memory)?;
         poll_memory(memory, HALT_TIMEOUT_MICROS, Error::HaltTimeout, |memory| {
-            Ok(memory.load::<Dhcsr>()?.s_halt().then_some(()))
+            Ok(read_dhcsr(memory)?.s_halt().then_some(()))
         })
     }
 
     pub fn is_halted<M: Memory>(&mut self, memory: &mut M) -> Result<bool, Error> {
-        Ok(memory.load::<Dhcsr>()?.s_halt())
+        Ok(read_dhcsr(memory)?.s_halt())
     }
 
     /// Resume, or step one instruction with interrupts masked (C1.6.2).
@@ -483,13 +499,13 @@ impl Core {
         let mut dhcsr = Dhcsr::debug();
         dhcsr.set_c_step(step);
         dhcsr.set_c_maskints(step);
-        memory.store(dhcsr)?;
+        write_dhcsr(memory, dhcsr)?;
         Ok(())
     }
 
     /// None while running; the reason once halted (DFSR, C1.6.1). Reading clears it.
     pub fn poll<M: Memory>(&mut self, memory: &mut M) -> Result<Option<HaltReason>, Error> {
-        let dhcsr: Dhcsr = memory.load()?;
+        let dhcsr = read_dhcsr(memory)?;
         if !dhcsr.s_halt() {
             return Ok(None);
         }
@@ -566,7 +582,7 @@ impl Core {
             REGISTER_TIMEOUT_MICROS,
             Error::RegisterTimeout,
             |memory| {
-                let dhcsr: Dhcsr = memory.load()?;
+                let dhcsr = read_dhcsr(memory)?;
                 if !dhcsr.s_halt() {
                     return Err(Error::NotHalted);
                 }

@@ -9,10 +9,10 @@
 //! not finish in time, the CRC is computed by reading the memory back instead, and
 //! `Method::ReadBack` says why.
 
-use adi::Memory;
+use adi::{BlockAccess, Memory};
 use chips::{MemoryMap, RegionKind};
-use cortexm::registers::{Dfsr, Dhcsr};
-use cortexm::{Core, PC, XPSR, XPSR_THUMB, repeat_idempotent};
+use cortexm::registers::{DEBUG_BLOCK, DHCSR_WORD, Dfsr, Dhcsr};
+use cortexm::{Core, PC, XPSR, XPSR_THUMB, read_dhcsr, repeat_idempotent, write_dhcsr};
 
 /// GDB's CRC-32 (libiberty's xcrc32): polynomial 0x04C11DB7, MSB first, initial value all
 /// ones, no final XOR; the catalogue's CRC-32/MPEG-2.
@@ -56,7 +56,15 @@ const NIBBLES_OFFSET: u32 = 0xF8;
 /// one 1 KiB more of the target's SRAM saved and restored (about 5.7 ms of wire at 4 MHz
 /// SWCLK): even at the 8 MHz a reset STM32 runs from, the large one pays off only past
 /// about 8 KiB of bytes that are not erased (erased words are scanned, not tabled).
+///
+/// A longer run is sampled first (the first word of up to `TABLE_SAMPLES` of its blocks,
+/// spread over it): its share of samples that are not erased times its length is what it
+/// likely holds, and with at most this many such bytes it uses the 16-entry table too
+/// (e.g. an STM32H743's 128 KiB sector that holds a small firmware or nothing).
 const SMALL_TABLE_MAX_BYTES: u64 = 16 * 1024;
+/// The samples cost a word read each (4 SWD transactions, about 46 µs at 4 MHz SWCLK),
+/// the large table's save and restore about 5.7 ms.
+const TABLE_SAMPLES: usize = 8;
 /// The 1 KiB table's work area: the routine without its 16 entries, one word free (so the
 /// table's address is not that of `nibbles`, which selects the small table), the table.
 const TABLE_OFFSET: u32 = NIBBLES_OFFSET + 4;
@@ -212,8 +220,9 @@ enum Layout {
 }
 
 impl Layout {
-    fn for_run(length: u64) -> Self {
-        if length <= SMALL_TABLE_MAX_BYTES {
+    /// By the bytes a run likely holds that are not erased ([`likely_written`]).
+    fn for_run(likely_written: u64) -> Self {
+        if likely_written <= SMALL_TABLE_MAX_BYTES {
             Layout::SmallTable
         } else {
             Layout::LargeTable
@@ -249,6 +258,32 @@ impl Layout {
     }
 }
 
+/// How many of the `blocks` blocks' bytes from `address` are likely not erased: all of a
+/// run up to SMALL_TABLE_MAX_BYTES (nothing read); of a longer one the share of its
+/// sampled first words that are not erased (0xFFFF_FFFF). A guess: either table gives the
+/// same CRCs, a wrong guess costs only time.
+fn likely_written<M: Memory>(
+    memory: &mut M,
+    address: u32,
+    block: u32,
+    blocks: usize,
+) -> Result<u64, adi::Error> {
+    let length = u64::from(block) * blocks as u64;
+    if length <= SMALL_TABLE_MAX_BYTES {
+        return Ok(length);
+    }
+    let samples = blocks.min(TABLE_SAMPLES);
+    let mut written = 0;
+    for sample in 0..samples {
+        let index = (sample * blocks / samples) as u32;
+        let at = address.wrapping_add(block.wrapping_mul(index)) & !3;
+        if memory.read_word(at)? != u32::MAX {
+            written += 1;
+        }
+    }
+    Ok(length * written / samples as u64)
+}
+
 /// Where the work area of `needed` bytes goes: the start of the first RAM region, or its
 /// end if the memory to CRC is at the start; None if it does not fit beside it.
 fn work_area(map: &MemoryMap, needed: u32, address: u32, length: u64) -> Option<u32> {
@@ -280,12 +315,12 @@ fn on_target<M: Memory>(
         return Ok(Err(Fallback::NoFreeRam));
     }
     let length = u64::from(block) * crcs.len() as u64;
-    let layout = Layout::for_run(length);
+    let layout = Layout::for_run(likely_written(memory, address, block, crcs.len())?);
     let used = layout.size(crcs.len());
     let Some(area) = work_area(map, used, address, length) else {
         return Ok(Err(Fallback::NoFreeRam));
     };
-    let dhcsr: Dhcsr = memory.load()?;
+    let dhcsr = read_dhcsr(memory)?;
     if dhcsr.s_lockup() {
         return Ok(Err(Fallback::LockedUp));
     }
@@ -334,7 +369,7 @@ fn restore<M: Memory>(
     let mut halting = Dhcsr::debug();
     halting.set_c_halt(true);
     halting.set_c_maskints(true);
-    repeat_idempotent(memory, |memory| memory.store(halting))?;
+    repeat_idempotent(memory, |memory| write_dhcsr(memory, halting))?;
     core.halt(memory)?;
     for (offset, piece) in saved_ram.chunks(SAVE_PIECE).enumerate() {
         memory.write_bytes(area + (offset * SAVE_PIECE) as u32, piece)?;
@@ -384,15 +419,22 @@ fn run<M: Memory>(
         dhcsr.set_c_maskints(maskints);
         dhcsr
     };
-    repeat_idempotent(memory, |memory| memory.store(control(true, true)))?;
-    repeat_idempotent(memory, |memory| memory.store(control(false, true)))?;
+    // Halt with C_MASKINTS, then run with it, in one block access: halting and running
+    // again is the same run, so the pair may be repeated.
+    let start = [
+        BlockAccess::Write(DHCSR_WORD, control(true, true).into()),
+        BlockAccess::Write(DHCSR_WORD, control(false, true).into()),
+    ];
+    repeat_idempotent(memory, |memory| {
+        memory.access_block(DEBUG_BLOCK, &start, &mut [])
+    })?;
     let bytes = u64::from(block) * crcs.len() as u64;
     let timeout = options
         .timeout_micros
         .unwrap_or(BASE_TIMEOUT_MICROS + bytes * MICROS_PER_KIB / 1024);
     let finished = match adi::poll_memory(memory, timeout, None::<adi::Error>, |memory| {
         // A lockup (a bus error reading the memory) ends it too: it will not halt.
-        let dhcsr: Dhcsr = memory.load().map_err(Some)?;
+        let dhcsr = read_dhcsr(memory).map_err(Some)?;
         Ok((dhcsr.s_halt() || dhcsr.s_lockup()).then_some(()))
     }) {
         Ok(()) => true,
@@ -400,13 +442,13 @@ fn run<M: Memory>(
         Err(Some(error)) => return Err(error.into()),
     };
     // Halted either way, interrupts unmasked again (while halted).
-    repeat_idempotent(memory, |memory| memory.store(control(true, true)))?;
+    repeat_idempotent(memory, |memory| write_dhcsr(memory, control(true, true)))?;
     if !finished {
         core.halt(memory)?;
-        repeat_idempotent(memory, |memory| memory.store(control(true, false)))?;
+        repeat_idempotent(memory, |memory| write_dhcsr(memory, control(true, false)))?;
         return Ok(Err(Fallback::Timeout));
     }
-    repeat_idempotent(memory, |memory| memory.store(control(true, false)))?;
+    repeat_idempotent(memory, |memory| write_dhcsr(memory, control(true, false)))?;
     if core.read_register(memory, PC)? != area + ROUTINE_DONE {
         return Ok(Err(Fallback::Stopped));
     }
@@ -488,5 +530,66 @@ mod tests {
         assert_eq!(Layout::SmallTable.size(3), 324);
         assert_eq!(Layout::LargeTable.size(3), 0xFC + 1024 + 12);
         assert_ne!(Layout::LargeTable.table(), NIBBLES_OFFSET);
+    }
+
+    /// Words from 0x0800_0000, erased (0xFFFFFFFF) where not set; counts its reads.
+    struct Flash {
+        words: Vec<u32>,
+        reads: usize,
+    }
+
+    impl Memory for Flash {
+        fn read_words(&mut self, address: u32, words: &mut [u32]) -> Result<(), adi::Error> {
+            for (index, word) in words.iter_mut().enumerate() {
+                let at = (address - 0x0800_0000) as usize / 4 + index;
+                *word = self.words.get(at).copied().unwrap_or(u32::MAX);
+                self.reads += 1;
+            }
+            Ok(())
+        }
+        fn write_words(&mut self, address: u32, _: &[u32]) -> Result<(), adi::Error> {
+            Err(adi::Error::Bus { address })
+        }
+        fn write_halves(&mut self, address: u32, _: &[u16]) -> Result<(), adi::Error> {
+            Err(adi::Error::Bus { address })
+        }
+        fn read_bytes(&mut self, address: u32, _: &mut [u8]) -> Result<(), adi::Error> {
+            Err(adi::Error::Bus { address })
+        }
+        fn write_bytes(&mut self, address: u32, _: &[u8]) -> Result<(), adi::Error> {
+            Err(adi::Error::Bus { address })
+        }
+        fn now_micros(&mut self) -> u64 {
+            0
+        }
+    }
+
+    /// A run over more than 16 KiB takes the 16-entry table when its sampled blocks are
+    /// mostly erased (an H743 sector with a small firmware in its first block), the 1 KiB
+    /// one when they hold data; short runs read nothing.
+    #[test]
+    fn long_runs_choose_the_table_by_what_they_likely_hold() {
+        const KIB: u32 = 1024;
+        let mut flash = Flash {
+            words: vec![0x4770_4770; 600], // 2.4 KB of code at the start
+            reads: 0,
+        };
+        let mut layout = |flash: &mut Flash, block: u32, blocks: usize| {
+            let written = likely_written(flash, 0x0800_0000, block, blocks).unwrap();
+            Layout::for_run(written)
+        };
+        assert_eq!(layout(&mut flash, 16 * KIB, 1), Layout::SmallTable);
+        assert_eq!(flash.reads, 0);
+        assert_eq!(layout(&mut flash, 16 * KIB, 8), Layout::SmallTable);
+        assert_eq!(flash.reads, TABLE_SAMPLES);
+        assert_eq!(layout(&mut flash, 32 * KIB, 1), Layout::LargeTable);
+        flash.words = vec![0x1234_5678; 64 * KIB as usize / 4];
+        assert_eq!(layout(&mut flash, 16 * KIB, 8), Layout::LargeTable);
+        // 64 blocks of 1 KiB, sampled at 0, 8, ... 56 KiB: 16 KiB of data at the start is
+        // 2 of 8 samples (16 KiB likely), 17 KiB 3 of 8 (24 KiB likely).
+        flash.words.truncate(16 * KIB as usize / 4);
+        assert_eq!(layout(&mut flash, KIB, 64), Layout::SmallTable);
+        flash.words = vec![0x1234_5678; 17 * KIB as usize / 4];
+        assert_eq!(layout(&mut flash, KIB, 64), Layout::LargeTable);
     }
 }

@@ -172,6 +172,22 @@ fn crc_on_the_target_matches_and_leaves_ram_and_registers_as_they_were() {
     ));
 }
 
+/// A run over more than 16 KiB whose sampled first word is erased takes the 16-entry
+/// table (crc.rs `likely_written`): 17 KiB erased then 1 KiB of data, its CRC right.
+#[test]
+fn a_long_mostly_erased_run_with_the_small_table_matches() {
+    let mut session = attached();
+    let mut data = vec![0xFF; 18 * 1024];
+    data[17 * 1024..].copy_from_slice(&random(11, 1024));
+    session.write_memory(0x2000_0000, &data).unwrap();
+    let (crc, method) = session.crc32(0x2000_0000, data.len() as u32).unwrap();
+    assert_eq!(method, Method::Target);
+    assert_eq!(crc, GDB_CRC.checksum(&data));
+    let mut back = vec![0; data.len()];
+    session.read_memory(0x2000_0000, &mut back).unwrap();
+    assert_eq!(back, data);
+}
+
 /// Erased words are recognised a word at a time: a word-aligned block of 0xFFFFFFFF gets the
 /// erased CRC (from the scan, several times faster than the bytes' CRC); one byte that is
 /// not 0xFF anywhere in it, or a block that is not word-aligned, gets the bytes' CRC.
