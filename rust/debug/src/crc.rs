@@ -574,7 +574,7 @@ mod tests {
             words: vec![0x4770_4770; 600], // 2.4 KB of code at the start
             reads: 0,
         };
-        let mut layout = |flash: &mut Flash, block: u32, blocks: usize| {
+        let layout = |flash: &mut Flash, block: u32, blocks: usize| {
             let written = likely_written(flash, 0x0800_0000, block, blocks).unwrap();
             Layout::for_run(written)
         };
