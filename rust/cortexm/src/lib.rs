@@ -113,15 +113,19 @@ pub fn repeat_idempotent<M, R, E: Into<Error> + Copy>(
 }
 
 /// DHCSR read through the debug block ([`DEBUG_BLOCK`]): a poll writes TAR once, not at
-/// each read. Read again after a transient wire error. (DHCSR writes stay plain word
-/// writes: through BD0 they measured 1.9 ms slower on the simulated F407's unchanged
-/// load, tools/bench_gdb.py --families, not explained yet.)
+/// each read. Read again after a transient wire error.
 pub fn read_dhcsr<M: Memory>(memory: &mut M) -> Result<Dhcsr, adi::Error> {
     repeat_idempotent(memory, |memory| {
         let mut value = [0];
         memory.access_block(DEBUG_BLOCK, &[BlockAccess::Read(DHCSR_WORD)], &mut value)?;
         Ok(Dhcsr::from(value[0]))
     })
+}
+
+/// Write DHCSR through the debug block, once (a step must not be written twice).
+pub fn write_dhcsr<M: Memory>(memory: &mut M, value: Dhcsr) -> Result<(), adi::Error> {
+    let access = BlockAccess::Write(DHCSR_WORD, value.into());
+    memory.access_block(DEBUG_BLOCK, &[access], &mut [])
 }
 
 impl From<adi::Error> for Error {
@@ -466,7 +470,7 @@ impl Core {
     pub fn halt_request<M: Memory>(&mut self, memory: &mut M) -> Result<(), Error> {
         let mut dhcsr = Dhcsr::debug();
         dhcsr.set_c_halt(true);
-        repeat_idempotent(memory, |memory| memory.store(dhcsr))?;
+        repeat_idempotent(memory, |memory| write_dhcsr(memory, dhcsr))?;
         Ok(())
     }
 
@@ -495,7 +499,7 @@ impl Core {
         let mut dhcsr = Dhcsr::debug();
         dhcsr.set_c_step(step);
         dhcsr.set_c_maskints(step);
-        memory.store(dhcsr)?;
+        write_dhcsr(memory, dhcsr)?;
         Ok(())
     }
 

@@ -12,7 +12,7 @@
 use adi::Memory;
 use chips::{MemoryMap, RegionKind};
 use cortexm::registers::{Dfsr, Dhcsr};
-use cortexm::{Core, PC, XPSR, XPSR_THUMB, read_dhcsr, repeat_idempotent};
+use cortexm::{Core, PC, XPSR, XPSR_THUMB, read_dhcsr, repeat_idempotent, write_dhcsr};
 
 /// GDB's CRC-32 (libiberty's xcrc32): polynomial 0x04C11DB7, MSB first, initial value all
 /// ones, no final XOR; the catalogue's CRC-32/MPEG-2.
@@ -369,7 +369,7 @@ fn restore<M: Memory>(
     let mut halting = Dhcsr::debug();
     halting.set_c_halt(true);
     halting.set_c_maskints(true);
-    repeat_idempotent(memory, |memory| memory.store(halting))?;
+    repeat_idempotent(memory, |memory| write_dhcsr(memory, halting))?;
     core.halt(memory)?;
     for (offset, piece) in saved_ram.chunks(SAVE_PIECE).enumerate() {
         memory.write_bytes(area + (offset * SAVE_PIECE) as u32, piece)?;
@@ -419,8 +419,8 @@ fn run<M: Memory>(
         dhcsr.set_c_maskints(maskints);
         dhcsr
     };
-    repeat_idempotent(memory, |memory| memory.store(control(true, true)))?;
-    repeat_idempotent(memory, |memory| memory.store(control(false, true)))?;
+    repeat_idempotent(memory, |memory| write_dhcsr(memory, control(true, true)))?;
+    repeat_idempotent(memory, |memory| write_dhcsr(memory, control(false, true)))?;
     let bytes = u64::from(block) * crcs.len() as u64;
     let timeout = options
         .timeout_micros
@@ -435,13 +435,13 @@ fn run<M: Memory>(
         Err(Some(error)) => return Err(error.into()),
     };
     // Halted either way, interrupts unmasked again (while halted).
-    repeat_idempotent(memory, |memory| memory.store(control(true, true)))?;
+    repeat_idempotent(memory, |memory| write_dhcsr(memory, control(true, true)))?;
     if !finished {
         core.halt(memory)?;
-        repeat_idempotent(memory, |memory| memory.store(control(true, false)))?;
+        repeat_idempotent(memory, |memory| write_dhcsr(memory, control(true, false)))?;
         return Ok(Err(Fallback::Timeout));
     }
-    repeat_idempotent(memory, |memory| memory.store(control(true, false)))?;
+    repeat_idempotent(memory, |memory| write_dhcsr(memory, control(true, false)))?;
     if core.read_register(memory, PC)? != area + ROUTINE_DONE {
         return Ok(Err(Fallback::Stopped));
     }
