@@ -31,6 +31,11 @@ impl Breakpoints {
         self.count
     }
 
+    /// The addresses breakpoints are set at (to arm them again on a core that lost them).
+    pub fn addresses(&self) -> impl Iterator<Item = u32> + '_ {
+        self.addresses[..self.count].iter().flatten().copied()
+    }
+
     /// FP_COMP value for `address`. Revision 1 (C1.11.5): bits [28:2] of the address, a
     /// REPLACE field choosing the half-word, code region only. Revision 2: the address.
     fn comparator_value(&self, address: u32) -> Result<u32, Error> {
@@ -201,6 +206,15 @@ impl Watchpoints {
 
     pub fn count(&self) -> usize {
         self.count
+    }
+
+    /// The watchpoints set: kind, address, length (to arm them again on a core that lost
+    /// them).
+    pub fn armed(&self) -> impl Iterator<Item = (WatchKind, u32, u32)> + '_ {
+        self.watches[..self.count]
+            .iter()
+            .flatten()
+            .map(|watch| (watch.kind, watch.address, watch.length))
     }
 
     /// The largest length one comparator covers, in bytes.

@@ -44,6 +44,13 @@ pub enum Error {
     NonSecureRefused {
         address: u32,
     },
+    /// After the link was lost, the reconnect found another debug port (DPIDR) or core
+    /// (CPUID) than the attached target's: nothing was done to it.
+    DifferentTarget {
+        what: &'static str,
+        attached: u32,
+        now: u32,
+    },
 }
 
 /// A subsystem a build may leave out: a Cargo feature of this crate and of the root
@@ -174,6 +181,15 @@ impl fmt::Display for Error {
                 "bus error at {address:#010x}: Secure debug is not permitted on this part \
                  (SPIDEN low), so the debugger reaches Non-secure memory only and this \
                  address is Secure or unmapped"
+            ),
+            Error::DifferentTarget {
+                what,
+                attached,
+                now,
+            } => write!(
+                f,
+                "a different target answers now ({what} {now:#010x}, the attached target's \
+                 {attached:#010x}): scan and attach again"
             ),
         }
     }

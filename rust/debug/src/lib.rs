@@ -12,8 +12,10 @@ pub mod itm;
 pub mod rtt;
 pub mod sequences;
 
-use adi::registers::{ApRegister, ap::Idr};
-use adi::{Clock, ComponentKind, DebugPort, Memory, MemoryAp, MemoryPort, RomTable, Transport};
+use adi::registers::{ApRegister, ap::Idr, dp::CtrlStat};
+use adi::{
+    Clock, ComponentKind, Deadline, DebugPort, Memory, MemoryAp, MemoryPort, RomTable, Transport,
+};
 use chips::{MemoryMap, Part};
 use cortexm::{Core, CoreKind, REGISTER_COUNT};
 
@@ -40,6 +42,13 @@ const MAX_ACCESS_PORTS: u8 = 8;
 const RESET_HALT_MICROS: u64 = 1_000_000;
 /// Software breakpoints (BKPT written into RAM) at the same time.
 const MAX_SOFTWARE_BREAKPOINTS: usize = 16;
+/// The reconnect after a power loss at most (on the session's clock), beyond its steps'
+/// own limits.
+const RECONNECT_MICROS: u64 = 500_000;
+/// SWD line reset: at least 50 cycles with SWDIO high (ADIv5.2 B4.3.3).
+const LINE_RESET_BITS: u32 = 56;
+/// The SWJ-DP's JTAG-to-SWD select sequence, sent LSB first (ADIv5.2 B5.2.2).
+const JTAG_TO_SWD: u16 = 0xE79E;
 
 /// A target found by a scan.
 #[derive(Clone, Copy, Debug)]
@@ -182,6 +191,13 @@ pub struct Session<T: Transport, C: Clock> {
     recovery_support: bool,
     /// SWO trace is on (`trace(true)`): TraceStart runs again after each reset.
     tracing: bool,
+    /// An operation on the attached target failed: the next one checks the link first
+    /// and, if the debug port stopped answering or lost power, reconnects (`reconnect`).
+    link_suspect: bool,
+    /// The last reconnect failed: the next operation reconnects without asking the DP.
+    reconnect_failed: bool,
+    /// The DPIDR of the last reconnect after a power loss, until a front end says so.
+    reconnected: Option<u32>,
 }
 
 impl<T: Transport, C: Clock> Default for Session<T, C> {
@@ -210,6 +226,9 @@ impl<T: Transport, C: Clock> Session<T, C> {
             flash_phase: None,
             recovery_support: false,
             tracing: false,
+            link_suspect: false,
+            reconnect_failed: false,
+            reconnected: None,
         }
     }
 
@@ -242,16 +261,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
     /// wake them and select each TARGETSEL the families know in turn.
     fn find_targets(&mut self, port: &mut DebugPort<T, C>) -> Result<usize, Error> {
         self.selected = None;
-        // The wire comes switched to SWD or JTAG; a description may do it its own way.
-        if self.has_sequence("DebugPortSetup") {
-            self.run_sequence(port, "DebugPortSetup", 0)?;
-        }
-        let connected = if self.has_sequence("DebugPortStart") {
-            port.connect_with(|port| self.run_sequence(port, "DebugPortStart", 0))
-        } else {
-            port.connect().map_err(Error::from)
-        };
-        let error = match connected {
+        let error = match self.connect_port(port) {
             Ok(dpidr) => {
                 if self.has_sequence("DebugDeviceUnlock") {
                     self.run_sequence(port, "DebugDeviceUnlock", 0)?;
@@ -278,6 +288,20 @@ impl<T: Transport, C: Clock> Session<T, C> {
             return Err(error);
         }
         Ok(count)
+    }
+
+    /// Connect the DP on the wire: the description's DebugPortSetup (the wire comes switched
+    /// to SWD or JTAG; a description may do it its own way) and DebugPortStart, or the
+    /// built-in power-up; its DPIDR.
+    fn connect_port(&mut self, port: &mut DebugPort<T, C>) -> Result<u32, Error> {
+        if self.has_sequence("DebugPortSetup") {
+            self.run_sequence(port, "DebugPortSetup", 0)?;
+        }
+        if self.has_sequence("DebugPortStart") {
+            port.connect_with(|port| self.run_sequence(port, "DebugPortStart", 0))
+        } else {
+            port.connect().map_err(Error::from)
+        }
     }
 
     /// Add the Cortex-M targets behind the connected DP's MEM-APs to the list, which holds
@@ -509,6 +533,8 @@ impl<T: Transport, C: Clock> Session<T, C> {
         self.flashing = None;
         self.flash_phase = None;
         self.recovery_support = false;
+        self.link_suspect = false;
+        self.reconnect_failed = false;
         self.rtt.search_again();
         Ok(())
     }
@@ -597,8 +623,19 @@ impl<T: Transport, C: Clock> Session<T, C> {
 
     /// Run `work` with the attached target's memory and state. A flash algorithm call
     /// still running (the last page of a write) is finished first, and the chip's flash
-    /// session ended: the core is the program's again.
+    /// session ended: the core is the program's again. After a failed operation the link
+    /// is checked first (`check_link`).
     fn with_target<R>(
+        &mut self,
+        work: impl FnOnce(&mut MemoryPort<'_, T, C>, &mut TargetState) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        self.check_link()?;
+        let outcome = self.with_target_now(work);
+        self.link_suspect |= outcome.is_err();
+        outcome
+    }
+
+    fn with_target_now<R>(
         &mut self,
         work: impl FnOnce(&mut MemoryPort<'_, T, C>, &mut TargetState) -> Result<R, Error>,
     ) -> Result<R, Error> {
@@ -619,8 +656,23 @@ impl<T: Transport, C: Clock> Session<T, C> {
     }
 
     /// Run `work` with the attached target's memory, flash buffer and flashes (the chip's
-    /// driver, and the flash algorithm on its device).
+    /// driver, and the flash algorithm on its device); the link checked first, as in
+    /// `with_target`.
     fn with_flash<R>(
+        &mut self,
+        work: impl FnOnce(
+            &mut MemoryPort<'_, T, C>,
+            &mut FlashBuffer,
+            &mut Flashes<'_>,
+        ) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        self.check_link()?;
+        let outcome = self.with_flash_now(work);
+        self.link_suspect |= outcome.is_err();
+        outcome
+    }
+
+    fn with_flash_now<R>(
         &mut self,
         work: impl FnOnce(
             &mut MemoryPort<'_, T, C>,
@@ -652,6 +704,133 @@ impl<T: Transport, C: Clock> Session<T, C> {
             sequences,
         };
         work(&mut memory, &mut state.flash, &mut flashes)
+    }
+
+    /// Before an operation that follows a failed one: if the debug port no longer answers,
+    /// or its debug and system domains are down (the target lost power, ADIv5.2 B2.2.2),
+    /// reconnect once. A port that answers powered up only has its sticky flags cleared.
+    fn check_link(&mut self) -> Result<(), Error> {
+        if !self.link_suspect || self.attached.is_none() {
+            return Ok(());
+        }
+        let port = self.port.as_mut().ok_or(Error::NotScanned)?;
+        if !self.reconnect_failed
+            && let Ok(ctrl_stat) = port.read_dp_register::<CtrlStat>()
+            && ctrl_stat.powered_up()
+        {
+            port.check_sticky_errors().ok();
+            self.link_suspect = false;
+            return Ok(());
+        }
+        // A failed reconnect may have powered up a DP that is not the attached target's:
+        // each operation tries again from the start until one succeeds.
+        self.reconnect_failed = true;
+        self.reconnect()?;
+        self.reconnect_failed = false;
+        self.link_suspect = false;
+        Ok(())
+    }
+
+    /// Re-establish the link to the attached target after a power loss, as scan and
+    /// attach did: the wire switched to SWD again (or the JTAG TAPs reset), the DP
+    /// connected (its multi-drop TARGETSEL selected again), its DPIDR, the MEM-AP and the
+    /// core's CPUID checked against the attached target's, the core halted (it runs from
+    /// reset after power-up) with its break and watch points armed again. A load under
+    /// way is dropped (its failure was already reported). Bounded by RECONNECT_MICROS.
+    fn reconnect(&mut self) -> Result<(), Error> {
+        let attached = self.attached.as_ref().ok_or(Error::NotAttached)?;
+        let target = self.targets[attached.index].ok_or(Error::NotAttached)?;
+        let mut port = self.port.take().ok_or(Error::NotScanned)?;
+        let started = port.now_micros();
+        let connected = self.connect_again(&mut port, &target);
+        let port = self.port.insert(port);
+        let dpidr = connected?;
+        if dpidr != target.dpidr {
+            return Err(Error::DifferentTarget {
+                what: "DPIDR",
+                attached: target.dpidr,
+                now: dpidr,
+            });
+        }
+        let attached = self.attached.as_mut().ok_or(Error::NotAttached)?;
+        MemoryAp::open(port, target.ap.number())?;
+        attached.ap.invalidate();
+        let mut memory = MemoryPort {
+            port,
+            ap: &mut attached.ap,
+        };
+        let cpuid = u32::from(memory.load::<cortexm::registers::Cpuid>()?);
+        if cpuid != target.cpuid {
+            return Err(Error::DifferentTarget {
+                what: "CPUID",
+                attached: target.cpuid,
+                now: cpuid,
+            });
+        }
+        let state = &mut attached.state;
+        let mut core = Core::attach(&mut memory)?;
+        for address in state.core.breakpoints.addresses() {
+            core.breakpoints.set(&mut memory, address)?;
+        }
+        for (kind, address, length) in state.core.watchpoints.armed() {
+            core.watchpoints.set(&mut memory, kind, address, length)?;
+        }
+        state.core = core;
+        // RAM lost its contents: software breakpoints and the flash work are gone.
+        state.software_breakpoints = [None; MAX_SOFTWARE_BREAKPOINTS];
+        let report = state.flash.report;
+        state.flash = FlashBuffer::new();
+        state.flash.crc_options = self.crc_options;
+        state.flash.report = report;
+        state.session = chips::Session::Closed;
+        let slack_ms = state.runner.slack_ms;
+        state.runner = algo::runner::Runner::new();
+        state.runner.slack_ms = slack_ms;
+        if Deadline::new(started, RECONNECT_MICROS).passed(memory.now_micros()) {
+            return Err(Error::Adi(adi::Error::NoResponse));
+        }
+        self.flashing = None;
+        self.flash_phase = None;
+        self.recovery_support = false;
+        self.rtt.search_again();
+        self.reconnected = Some(dpidr);
+        Ok(())
+    }
+
+    /// The wire to SWD again (line reset, JTAG-to-SWD, ADIv5.2 B5.2.2: a DP powered up
+    /// anew starts in JTAG; one already in SWD ignores it) or the TAPs reset, the DP
+    /// connected as the scan did; on a multi-drop wire the dormant DPs woken and the
+    /// target's TARGETSEL selected (B4.3.4, B5.3). The DPIDR that answers.
+    fn connect_again(
+        &mut self,
+        port: &mut DebugPort<T, C>,
+        target: &TargetInfo,
+    ) -> Result<u32, Error> {
+        self.selected = None;
+        if let Some(target_select) = target.target_select {
+            port.transport().wake_from_dormant();
+            let dpidr = port.connect_target(target_select)?;
+            self.selected = Some(target_select);
+            return Ok(dpidr);
+        }
+        let transport = port.transport();
+        if !transport.is_jtag()
+            && !self.has_sequence("DebugPortSetup")
+            && let Some(swj) = transport.swj()
+        {
+            swj.sequence(LINE_RESET_BITS, u64::MAX);
+            swj.sequence(16, JTAG_TO_SWD.into());
+        }
+        // The line reset (or Test-Logic-Reset) and DPIDR read that must follow; connect
+        // reads DPIDR again and says if nothing answers.
+        port.transport().resynchronise().ok();
+        self.connect_port(port)
+    }
+
+    /// The DPIDR of the attached target after the probe reconnected to it (its power was
+    /// lost), once: a front end says so to the user.
+    pub fn take_reconnected(&mut self) -> Option<u32> {
+        self.reconnected.take()
     }
 
     pub fn memory_map(&self) -> Result<MemoryMap, Error> {

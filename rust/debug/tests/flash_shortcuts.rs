@@ -388,15 +388,85 @@ fn power_loss_during_a_crc_run_or_a_mass_erase() {
             sim.set_faults(FaultConfig::default());
             sim.idle(10_000_000);
         });
-        let wire = session.release().unwrap().0;
-        scanned(&mut session, wire.into_pins());
+        // The session as it is: its next operation reconnects.
         let other = random(13, FLASH_SIZE);
         load(&mut session, FLASH, &other);
         let mut flash = vec![0xFF; FLASH_SIZE];
         expect(&mut flash, FLASH, &other);
         check(&mut session, &flash);
         load(&mut session, FLASH, &image);
+        assert_eq!(session.take_reconnected(), Some(STM32F103_DPIDR));
     }
+}
+
+const STM32F103_DPIDR: u32 = 0x1BA0_1477;
+
+/// Power lost and back between two operations: the first fails (the DP speaks JTAG after
+/// power-up), the next reconnects by itself.
+fn power_cycle(session: &mut Session<Wire, HostClock>) {
+    with_sim(session, |sim| {
+        sim.set_power(false);
+        sim.idle(1_000_000);
+        sim.set_power(true);
+        sim.idle(10_000_000);
+    });
+    let mut word = [0; 4];
+    session.read_memory(FLASH, &mut word).unwrap_err();
+}
+
+/// After a power loss, another target on the wire (the clone, DPIDR 0x2BA01477) is
+/// refused, every time, and nothing is done to it.
+#[test]
+fn a_reconnect_to_a_different_target_is_refused() {
+    let mut session = attached();
+    with_sim(&mut session, |sim| {
+        *sim = Sim::new(Chip::new(Variant::Cks32f103c8));
+        sim.set_real_time(false);
+        sim.set_frequency(4_000_000);
+    });
+    let mut word = [0; 4];
+    session.read_memory(FLASH, &mut word).unwrap_err();
+    for _ in 0..2 {
+        let error = session.read_memory(FLASH, &mut word).unwrap_err();
+        assert!(
+            error.to_string().contains("a different target answers now (DPIDR 0x2ba01477"),
+            "{error}"
+        );
+        assert!(session.flash_erase(FLASH, PAGE as u32).is_err());
+    }
+    assert_eq!(session.take_reconnected(), None);
+}
+
+/// After a power loss the reconnect halts the core and arms its hardware breakpoints
+/// again (the FPB lost them): the program stops at one.
+#[test]
+fn breakpoints_are_armed_again_after_a_reconnect() {
+    let mut session = attached();
+    // Vector table (SP, reset at 0x08000008 | Thumb), then nop; nop; b .
+    let program = [
+        0x00, 0x50, 0x00, 0x20, 0x09, 0x00, 0x00, 0x08, 0x00, 0xBF, 0x00, 0xBF, 0xFE, 0xE7,
+    ];
+    session.flash_erase(FLASH, PAGE as u32).unwrap();
+    session.flash_write(FLASH, &program).unwrap();
+    session.flash_done().unwrap();
+    let breakpoint = FLASH + 10;
+    session
+        .set_breakwatch(debug::BreakWatch::Hardware, breakpoint, 2)
+        .unwrap();
+    power_cycle(&mut session);
+    session.reset(true).unwrap();
+    assert_eq!(session.take_reconnected(), Some(STM32F103_DPIDR));
+    session.resume(false).unwrap();
+    let status = (0..1000)
+        .map(|_| session.halt_poll().unwrap())
+        .find(|status| *status != HaltStatus::Running);
+    assert_eq!(
+        status,
+        Some(HaltStatus::Halted(HaltReason::Breakpoint {
+            address: breakpoint
+        }))
+    );
+    assert_eq!(session.read_register(15).unwrap(), breakpoint);
 }
 
 /// Bus faults (STICKYERR, FAULT answers) during a CRC run and during a load, too many for

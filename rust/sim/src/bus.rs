@@ -89,6 +89,9 @@ pub trait Bus {
     fn secure_debug_permitted(&self) -> Option<bool> {
         None
     }
+    /// Power returns: reset what only a power-on reset resets (the debug domain's
+    /// registers); the system reset follows through `set_reset`. Nothing by default.
+    fn power_on_reset(&mut self) {}
     /// Drive the nRST pin (true = asserted, held in reset).
     fn set_reset(&mut self, asserted: bool);
     /// What the debug port must report for this chip.

@@ -299,6 +299,10 @@ impl Bus for Chip {
         }
     }
 
+    fn power_on_reset(&mut self) {
+        self.emulator.get_data_mut().power_on_reset_debug();
+    }
+
     fn set_reset(&mut self, asserted: bool) {
         let held = self.emulator.get_data().run.reset_held;
         if asserted && !held {

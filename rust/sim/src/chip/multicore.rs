@@ -59,6 +59,12 @@ impl Bus for MultiCore {
         }
     }
 
+    fn power_on_reset(&mut self) {
+        for core in &mut self.cores {
+            core.power_on_reset();
+        }
+    }
+
     fn set_reset(&mut self, asserted: bool) {
         for core in &mut self.cores {
             core.set_reset(asserted);

@@ -81,6 +81,16 @@ pub struct System {
 }
 
 impl System {
+    /// The debug domain's power-on reset (ARMv7-M C1.6: DHCSR, DEMCR, the FPB and DWT are
+    /// reset by a power-on reset, not by a system reset; RM0008 31.16.3: DBGMCU_CR too).
+    pub fn power_on_reset_debug(&mut self) {
+        self.fpb = Fpb::for_core(self.soc.core());
+        self.dwt = Dwt::new(self.soc.core());
+        self.debug = CoreDebug::default();
+        self.watchpoints_changed = true;
+        self.debug_mcu_control = 0;
+    }
+
     pub fn new(soc: Box<dyn Soc>) -> Self {
         let fpb = Fpb::for_core(soc.core());
         let dwt = Dwt::new(soc.core());

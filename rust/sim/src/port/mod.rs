@@ -70,6 +70,9 @@ impl<T: Bus + ?Sized> Bus for Box<T> {
     fn access_at(&mut self, now_ns: Option<u64>) {
         (**self).access_at(now_ns)
     }
+    fn power_on_reset(&mut self) {
+        (**self).power_on_reset()
+    }
     fn set_reset(&mut self, asserted: bool) {
         (**self).set_reset(asserted)
     }
@@ -154,6 +157,9 @@ impl<B: Bus + ?Sized> Bus for TimedBus<'_, B> {
             self.port_now_ns = Some(self.now_ns);
             self.now_ns = at;
         }
+    }
+    fn power_on_reset(&mut self) {
+        self.bus.power_on_reset()
     }
     fn set_reset(&mut self, asserted: bool) {
         self.bus.set_reset(asserted)
@@ -353,6 +359,9 @@ impl<B: Bus> Sim<B> {
             return;
         }
         self.powered = on;
+        if on {
+            self.bus.power_on_reset();
+        }
         self.state = Powered::for_bus(&self.bus);
         self.state.jtag.set_test_reset(self.probe.test_reset);
         self.bus.set_reset(!on || self.reset_held());
