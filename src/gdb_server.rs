@@ -344,6 +344,9 @@ impl gdb::Target for ProbeTarget<'_> {
         let report =
             self.session(|session| session.flash_report().ok_or(debug::Error::NotAttached))?;
         let _ = write!(out, "{report}");
+        if let Some(reconnected) = self.probe.session.reconnected() {
+            let _ = writeln!(out, "{reconnected}");
+        }
         Ok(())
     }
 

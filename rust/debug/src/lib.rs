@@ -136,6 +136,22 @@ impl ResetKind {
     }
 }
 
+/// The target lost power and the probe reconnected to it (`Session::reconnected`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reconnected {
+    pub dpidr: u32,
+}
+
+impl core::fmt::Display for Reconnected {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "target power was lost; the probe reconnected (DPIDR {:#010x})",
+            self.dpidr
+        )
+    }
+}
+
 /// Running, or halted and why.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HaltStatus {
@@ -535,6 +551,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
         self.recovery_support = false;
         self.link_suspect = false;
         self.reconnect_failed = false;
+        self.reconnected = None;
         self.rtt.search_again();
         Ok(())
     }
@@ -827,10 +844,10 @@ impl<T: Transport, C: Clock> Session<T, C> {
         self.connect_port(port)
     }
 
-    /// The DPIDR of the attached target after the probe reconnected to it (its power was
-    /// lost), once: a front end says so to the user.
-    pub fn take_reconnected(&mut self) -> Option<u32> {
-        self.reconnected.take()
+    /// The probe reconnected to the attached target since attach (its power was lost): what
+    /// to tell the user (`monitor flash_report` does).
+    pub fn reconnected(&self) -> Option<Reconnected> {
+        self.reconnected.map(|dpidr| Reconnected { dpidr })
     }
 
     pub fn memory_map(&self) -> Result<MemoryMap, Error> {

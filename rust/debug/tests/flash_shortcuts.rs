@@ -395,7 +395,12 @@ fn power_loss_during_a_crc_run_or_a_mass_erase() {
         expect(&mut flash, FLASH, &other);
         check(&mut session, &flash);
         load(&mut session, FLASH, &image);
-        assert_eq!(session.take_reconnected(), Some(STM32F103_DPIDR));
+        let reconnected = session.reconnected().unwrap();
+        assert_eq!(reconnected.dpidr, STM32F103_DPIDR);
+        assert_eq!(
+            reconnected.to_string(),
+            "target power was lost; the probe reconnected (DPIDR 0x1ba01477)"
+        );
     }
 }
 
@@ -434,7 +439,7 @@ fn a_reconnect_to_a_different_target_is_refused() {
         );
         assert!(session.flash_erase(FLASH, PAGE as u32).is_err());
     }
-    assert_eq!(session.take_reconnected(), None);
+    assert_eq!(session.reconnected(), None);
 }
 
 /// After a power loss the reconnect halts the core and arms its hardware breakpoints
@@ -455,7 +460,7 @@ fn breakpoints_are_armed_again_after_a_reconnect() {
         .unwrap();
     power_cycle(&mut session);
     session.reset(true).unwrap();
-    assert_eq!(session.take_reconnected(), Some(STM32F103_DPIDR));
+    assert_eq!(session.reconnected().unwrap().dpidr, STM32F103_DPIDR);
     session.resume(false).unwrap();
     let status = (0..1000)
         .map(|_| session.halt_poll().unwrap())
