@@ -147,7 +147,7 @@ def test_a_busy_host_does_not_expire_the_targets_limits(unix_micropython, firmwa
 
 
 # (BMP_SIM_FAULTS, the command the fault hits, what gdb or `monitor flash_report` says,
-# whether the target lost power: then gdb scans and attaches again before the next load).
+# whether the target lost power: then the probe reconnects at the next load).
 POWER_LOSS = "power-off=1,power-off-time=1000,at-most=1"
 IN_THE_MIDDLE = {
     "power loss in a mass erase": (f"{POWER_LOSS},during=flash-busy", "monitor erase_mass",
@@ -167,19 +167,17 @@ def test_a_fault_in_a_mass_erase_or_a_crc_run_is_a_clear_error_in_gdb(
     """A power loss or bus faults (more than the engine's retries of a transient fault)
     exactly while the flash controller mass-erases or while the CRC routine runs on the
     core (the simulator's fault windows, BMP_SIM_FAULTS during=flash-busy/routine-running):
-    gdb shows a clear error, and the next `load` (after a scan and attach where the target
-    lost power) succeeds and compare-sections matches. In virtual time, so each run is the
-    same."""
+    gdb shows a clear error, and the `load` right after it succeeds and compare-sections
+    matches: where the target lost power, the probe reconnects by itself and says so in
+    `monitor flash_report`. In virtual time, so each run is the same."""
     faults, command, error, power_lost = IN_THE_MIDDLE[case]
     probe = BmpProbe(unix_micropython, tmp_path,
                      environment={"BMP_SIM_REALTIME": "0", "BMP_SIM_FAULTS": faults})
     commands = probe.connect()
     if command == "compare-sections":
         commands.append("load")  # into erased flash: its CRC run ends before the first poll
-    commands += [command, "monitor flash_report"]
-    if power_lost:
-        commands += ["monitor swdp_scan", "attach 1"]
-    commands += ["load", "compare-sections"]
+    commands += [command, "monitor flash_report", "load", "compare-sections",
+                 "monitor flash_report"]
     try:
         run = probe.gdb(commands)
     finally:
@@ -190,6 +188,9 @@ def test_a_fault_in_a_mass_erase_or_a_crc_run_is_a_clear_error_in_gdb(
     assert "Transfer rate" in run.output("load", occurrence), f"{case}: next load\n{run}"
     compare = run.outputs("compare-sections")[-1]
     assert "matched" in compare and "MIS-MATCHED" not in compare, f"{case}\n{run}"
+    reconnected = "target power was lost; the probe reconnected (DPIDR 0x1ba01477)"
+    assert (reconnected in run.outputs("monitor flash_report")[-1]) == power_lost, \
+        f"{case}\n{run}"
 
 
 def test_gdb_killed_during_loads(unix_micropython, firmware, tmp_path):

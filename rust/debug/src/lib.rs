@@ -42,8 +42,8 @@ const MAX_ACCESS_PORTS: u8 = 8;
 const RESET_HALT_MICROS: u64 = 1_000_000;
 /// Software breakpoints (BKPT written into RAM) at the same time.
 const MAX_SOFTWARE_BREAKPOINTS: usize = 16;
-/// The reconnect after a power loss at most (on the session's clock), beyond its steps'
-/// own limits.
+/// How long a reconnect waits for a DP to answer again (on the session's clock); the
+/// steps after it have their own limits.
 const RECONNECT_MICROS: u64 = 500_000;
 /// SWD line reset: at least 50 cycles with SWDIO high (ADIv5.2 B4.3.3).
 const LINE_RESET_BITS: u32 = 56;
@@ -753,13 +753,21 @@ impl<T: Transport, C: Clock> Session<T, C> {
     /// connected (its multi-drop TARGETSEL selected again), its DPIDR, the MEM-AP and the
     /// core's CPUID checked against the attached target's, the core halted (it runs from
     /// reset after power-up) with its break and watch points armed again. A load under
-    /// way is dropped (its failure was already reported). Bounded by RECONNECT_MICROS.
+    /// way is dropped (its failure was already reported). A DP that does not answer is
+    /// tried again for up to RECONNECT_MICROS.
     fn reconnect(&mut self) -> Result<(), Error> {
         let attached = self.attached.as_ref().ok_or(Error::NotAttached)?;
         let target = self.targets[attached.index].ok_or(Error::NotAttached)?;
         let mut port = self.port.take().ok_or(Error::NotScanned)?;
-        let started = port.now_micros();
-        let connected = self.connect_again(&mut port, &target);
+        // The target may still be powering up: no answer is tried again until the limit.
+        let deadline = Deadline::new(port.now_micros(), RECONNECT_MICROS);
+        let connected = loop {
+            match self.connect_again(&mut port, &target) {
+                Err(Error::Adi(adi::Error::NoResponse | adi::Error::Protocol))
+                    if !deadline.passed(port.now_micros()) => {}
+                outcome => break outcome,
+            }
+        };
         let port = self.port.insert(port);
         let dpidr = connected?;
         if dpidr != target.dpidr {
@@ -803,9 +811,6 @@ impl<T: Transport, C: Clock> Session<T, C> {
         let slack_ms = state.runner.slack_ms;
         state.runner = algo::runner::Runner::new();
         state.runner.slack_ms = slack_ms;
-        if Deadline::new(started, RECONNECT_MICROS).passed(memory.now_micros()) {
-            return Err(Error::Adi(adi::Error::NoResponse));
-        }
         self.flashing = None;
         self.flash_phase = None;
         self.recovery_support = false;

@@ -434,7 +434,9 @@ fn a_reconnect_to_a_different_target_is_refused() {
     for _ in 0..2 {
         let error = session.read_memory(FLASH, &mut word).unwrap_err();
         assert!(
-            error.to_string().contains("a different target answers now (DPIDR 0x2ba01477"),
+            error
+                .to_string()
+                .contains("a different target answers now (DPIDR 0x2ba01477"),
             "{error}"
         );
         assert!(session.flash_erase(FLASH, PAGE as u32).is_err());
