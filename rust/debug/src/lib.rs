@@ -212,7 +212,7 @@ pub struct Session<T: Transport, C: Clock> {
     link_suspect: bool,
     /// The last reconnect failed: the next operation reconnects without asking the DP.
     reconnect_failed: bool,
-    /// The DPIDR of the last reconnect after a power loss, until a front end says so.
+    /// The DPIDR of the last reconnect after a power loss since attach (`reconnected`).
     reconnected: Option<u32>,
 }
 
