@@ -354,7 +354,7 @@ impl<B: Bus> Sim<B> {
     /// Target power. Off: nothing answers, the chip is held in reset. On: a power-on
     /// reset of the debug port (JTAG selected, registers at their reset values) and of
     /// the core's debug registers (`Bus::power_on_reset`: DHCSR, DEMCR, FPB, DWT). An
-    /// approximation: RAM and the peripherals keep their contents (a system reset).
+    /// approximation: RAM keeps its contents.
     pub fn set_power(&mut self, on: bool) {
         self.power_returns_ns = None;
         if on == self.powered {
