@@ -212,6 +212,8 @@ pub struct Session<T: Transport, C: Clock> {
     link_suspect: bool,
     /// The last reconnect failed: the next operation reconnects without asking the DP.
     reconnect_failed: bool,
+    /// Reconnects since the session began.
+    reconnects: u32,
     /// The DPIDR of the last reconnect after a power loss since attach (`reconnected`).
     reconnected: Option<u32>,
 }
@@ -244,6 +246,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
             tracing: false,
             link_suspect: false,
             reconnect_failed: false,
+            reconnects: 0,
             reconnected: None,
         }
     }
@@ -642,12 +645,36 @@ impl<T: Transport, C: Clock> Session<T, C> {
     /// still running (the last page of a write) is finished first, and the chip's flash
     /// session ended: the core is the program's again. After a failed operation the link
     /// is checked first (`check_link`).
+    /// An operation that fails on a lost link that a reconnect then restores runs once
+    /// more (`again_after_reconnect`).
     fn with_target<R>(
         &mut self,
-        work: impl FnOnce(&mut MemoryPort<'_, T, C>, &mut TargetState) -> Result<R, Error>,
+        mut work: impl FnMut(&mut MemoryPort<'_, T, C>, &mut TargetState) -> Result<R, Error>,
     ) -> Result<R, Error> {
         self.check_link()?;
-        let outcome = self.with_target_now(work);
+        let outcome = self.with_target_now(&mut work);
+        self.again_after_reconnect(outcome, |session| session.with_target_now(&mut work))
+    }
+
+    /// After `outcome` failed: the link is checked at once (`check_link`); if the probe
+    /// reconnected (the target had lost power, before or during the operation), `again`
+    /// runs once: for operations whose second run has the effect of one on a target just
+    /// reset (memory and register access, run control), never for flash work under way
+    /// or code run on the target (the CRC routine, a mass erase): those keep their error.
+    fn again_after_reconnect<R>(
+        &mut self,
+        outcome: Result<R, Error>,
+        again: impl FnOnce(&mut Self) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        let Err(error) = outcome else {
+            return outcome;
+        };
+        self.link_suspect = true;
+        let reconnects = self.reconnects;
+        if self.check_link().is_err() || self.reconnects == reconnects {
+            return Err(error);
+        }
+        let outcome = again(self);
         self.link_suspect |= outcome.is_err();
         outcome
     }
@@ -687,6 +714,21 @@ impl<T: Transport, C: Clock> Session<T, C> {
         let outcome = self.with_flash_now(work);
         self.link_suspect |= outcome.is_err();
         outcome
+    }
+
+    /// As `with_flash`, for an operation that may run again after a reconnect
+    /// (`again_after_reconnect`): a memory read, the first erase of a load.
+    fn with_flash_repeatable<R>(
+        &mut self,
+        mut work: impl FnMut(
+            &mut MemoryPort<'_, T, C>,
+            &mut FlashBuffer,
+            &mut Flashes<'_>,
+        ) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        self.check_link()?;
+        let outcome = self.with_flash_now(&mut work);
+        self.again_after_reconnect(outcome, |session| session.with_flash_now(&mut work))
     }
 
     fn with_flash_now<R>(
@@ -816,6 +858,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
         self.recovery_support = false;
         self.rtt.search_again();
         self.reconnected = Some(dpidr);
+        self.reconnects += 1;
         Ok(())
     }
 
@@ -918,7 +961,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
 
     /// Read memory; a Cortex-M7's data cache is cleaned over it first (`cortexm::cache`).
     pub fn read_memory(&mut self, address: u32, data: &mut [u8]) -> Result<(), Error> {
-        self.with_flash(|memory, flash, flashes| {
+        self.with_flash_repeatable(|memory, flash, flashes| {
             let range = Some((address, data.len() as u32));
             flash.finish_before(memory, flashes, range)?;
             let caches = flashes.core.caches();
@@ -964,8 +1007,23 @@ impl<T: Transport, C: Clock> Session<T, C> {
     /// A request starting or ending inside a sector larger than the 16 KiB flash buffer
     /// (STM32F4 64/128 KiB) whose rest holds data is refused: [`Error::PartialSector`].
     pub fn flash_erase(&mut self, address: u32, length: u32) -> Result<(), Error> {
+        let first = self.flashing.is_none();
         self.begin_flash()?;
-        self.with_flash(|memory, flash, flashes| flash.erase(memory, flashes, address, length))
+        let erase = |memory: &mut MemoryPort<'_, T, C>,
+                     flash: &mut FlashBuffer,
+                     flashes: &mut Flashes<'_>| {
+            flash.erase(memory, flashes, address, length)
+        };
+        if !first {
+            return self.with_flash(erase);
+        }
+        // The load's first request: after a reconnect (which drops flash work) it begins
+        // again from nothing.
+        let outcome = self.with_flash_repeatable(erase);
+        if outcome.is_ok() && self.flashing.is_none() {
+            self.begin_flash()?;
+        }
+        outcome
     }
 
     /// GDB's CRC-32 of `[address, address + length)` (qCRC), computed on the target's core
@@ -1111,7 +1169,10 @@ impl<T: Transport, C: Clock> Session<T, C> {
         work: impl FnOnce(&Part, &mut dyn Memory) -> Result<R, chips::Error>,
     ) -> Result<R, Error> {
         self.flash_done()?;
-        self.with_target(|memory, state| Ok(work(&state.chip, memory)?))
+        self.check_link()?;
+        let outcome = self.with_target_now(|memory, state| Ok(work(&state.chip, memory)?));
+        self.link_suspect |= outcome.is_err();
+        outcome
     }
 
     pub fn read_registers(&mut self, values: &mut [u32; REGISTER_COUNT]) -> Result<(), Error> {
