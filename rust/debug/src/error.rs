@@ -51,6 +51,9 @@ pub enum Error {
         attached: u32,
         now: u32,
     },
+    /// The target lost power during flash work (a load): the probe reconnected, and the
+    /// work under way was dropped.
+    FlashWorkDropped,
 }
 
 /// A subsystem a build may leave out: a Cargo feature of this crate and of the root
@@ -190,6 +193,11 @@ impl fmt::Display for Error {
                 f,
                 "a different target answers now ({what} {now:#010x}, the attached target's \
                  {attached:#010x}): scan and attach again"
+            ),
+            Error::FlashWorkDropped => write!(
+                f,
+                "target power was lost during flash work; the probe reconnected and dropped \
+                 the work under way: load again"
             ),
         }
     }

@@ -652,24 +652,32 @@ impl<T: Transport, C: Clock> Session<T, C> {
         mut work: impl FnMut(&mut MemoryPort<'_, T, C>, &mut TargetState) -> Result<R, Error>,
     ) -> Result<R, Error> {
         self.check_link()?;
+        let repeatable = self.flashing.is_none();
         let outcome = self.with_target_now(&mut work);
-        self.again_after_reconnect(outcome, |session| session.with_target_now(&mut work))
+        self.again_after_reconnect(outcome, repeatable, |session| {
+            session.with_target_now(&mut work)
+        })
     }
 
     /// After `outcome` failed: the link is checked at once (`check_link`); if the probe
-    /// reconnected (the target had lost power, before or during the operation), `again`
-    /// runs once: for operations whose second run has the effect of one on a target just
-    /// reset (memory and register access, run control), never for flash work under way
-    /// or code run on the target (the CRC routine, a mass erase): those keep their error.
+    /// reconnected (the target had lost power, before or during the operation) and the
+    /// operation is `repeatable` (no flash work was under way), `again` runs once. Only
+    /// for operations whose second run has the effect of one on a target just reset
+    /// (memory and register access, run control), never for code run on the target (the
+    /// CRC routine, a mass erase): those keep their error.
     fn again_after_reconnect<R>(
         &mut self,
         outcome: Result<R, Error>,
+        repeatable: bool,
         again: impl FnOnce(&mut Self) -> Result<R, Error>,
     ) -> Result<R, Error> {
         let Err(error) = outcome else {
             return outcome;
         };
         self.link_suspect = true;
+        if !repeatable {
+            return Err(error);
+        }
         let reconnects = self.reconnects;
         if self.check_link().is_err() || self.reconnects == reconnects {
             return Err(error);
@@ -727,8 +735,11 @@ impl<T: Transport, C: Clock> Session<T, C> {
         ) -> Result<R, Error>,
     ) -> Result<R, Error> {
         self.check_link()?;
+        let repeatable = self.flashing.is_none();
         let outcome = self.with_flash_now(&mut work);
-        self.again_after_reconnect(outcome, |session| session.with_flash_now(&mut work))
+        self.again_after_reconnect(outcome, repeatable, |session| {
+            session.with_flash_now(&mut work)
+        })
     }
 
     fn with_flash_now<R>(
@@ -784,9 +795,13 @@ impl<T: Transport, C: Clock> Session<T, C> {
         // A failed reconnect may have powered up a DP that is not the attached target's:
         // each operation tries again from the start until one succeeds.
         self.reconnect_failed = true;
+        let dropped = self.flashing.is_some();
         self.reconnect()?;
         self.reconnect_failed = false;
         self.link_suspect = false;
+        if dropped {
+            return Err(Error::FlashWorkDropped);
+        }
         Ok(())
     }
 
@@ -1007,23 +1022,14 @@ impl<T: Transport, C: Clock> Session<T, C> {
     /// A request starting or ending inside a sector larger than the 16 KiB flash buffer
     /// (STM32F4 64/128 KiB) whose rest holds data is refused: [`Error::PartialSector`].
     pub fn flash_erase(&mut self, address: u32, length: u32) -> Result<(), Error> {
-        let first = self.flashing.is_none();
+        // A load's first request checks the link first (one CTRL/STAT read): a target
+        // that lost power since the last operation is reconnected before the load begins.
+        if self.flashing.is_none() {
+            self.link_suspect = true;
+            self.check_link()?;
+        }
         self.begin_flash()?;
-        let erase = |memory: &mut MemoryPort<'_, T, C>,
-                     flash: &mut FlashBuffer,
-                     flashes: &mut Flashes<'_>| {
-            flash.erase(memory, flashes, address, length)
-        };
-        if !first {
-            return self.with_flash(erase);
-        }
-        // The load's first request: after a reconnect (which drops flash work) it begins
-        // again from nothing.
-        let outcome = self.with_flash_repeatable(erase);
-        if outcome.is_ok() && self.flashing.is_none() {
-            self.begin_flash()?;
-        }
-        outcome
+        self.with_flash(|memory, flash, flashes| flash.erase(memory, flashes, address, length))
     }
 
     /// GDB's CRC-32 of `[address, address + length)` (qCRC), computed on the target's core

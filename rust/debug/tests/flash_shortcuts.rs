@@ -437,6 +437,29 @@ fn after_a_power_cycle_between_operations_the_next_ones_succeed() {
     check(&mut session, &flash);
 }
 
+/// Flash work buffered when the power was lost is never reported done: its end fails, the
+/// next call says the work was dropped, and a load after it succeeds.
+#[test]
+fn flash_work_under_way_at_a_power_loss_is_not_reported_done() {
+    let mut session = attached();
+    session.flash_erase(FLASH, PAGE as u32).unwrap();
+    session.flash_write(FLASH, &random(19, 100)).unwrap();
+    power_cycle(&mut session);
+    session.flash_done().unwrap_err();
+    let error = session.flash_done().unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("dropped the work under way: load again"),
+        "{error}"
+    );
+    let image = random(20, 2 * PAGE);
+    load(&mut session, FLASH, &image);
+    let mut flash = vec![0xFF; FLASH_SIZE];
+    expect(&mut flash, FLASH, &image);
+    check(&mut session, &flash);
+}
+
 /// After a power loss, another target on the wire (the clone, DPIDR 0x2BA01477) is
 /// refused, every time, and nothing is done to it.
 #[test]
