@@ -214,6 +214,8 @@ pub struct Session<T: Transport, C: Clock> {
     reconnect_failed: bool,
     /// Reconnects since the session began.
     reconnects: u32,
+    /// A flash call of the work under way (`flashing`) failed: its error was reported.
+    flash_failed: bool,
     /// The DPIDR of the last reconnect after a power loss since attach (`reconnected`).
     reconnected: Option<u32>,
 }
@@ -247,6 +249,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
             link_suspect: false,
             reconnect_failed: false,
             reconnects: 0,
+            flash_failed: false,
             reconnected: None,
         }
     }
@@ -795,7 +798,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
         // A failed reconnect may have powered up a DP that is not the attached target's:
         // each operation tries again from the start until one succeeds.
         self.reconnect_failed = true;
-        let dropped = self.flashing.is_some();
+        let dropped = self.flashing.is_some() && !self.flash_failed;
         self.reconnect()?;
         self.reconnect_failed = false;
         self.link_suspect = false;
@@ -1029,7 +1032,9 @@ impl<T: Transport, C: Clock> Session<T, C> {
             self.check_link()?;
         }
         self.begin_flash()?;
-        self.with_flash(|memory, flash, flashes| flash.erase(memory, flashes, address, length))
+        let erased =
+            self.with_flash(|memory, flash, flashes| flash.erase(memory, flashes, address, length));
+        self.flash_outcome(erased)
     }
 
     /// GDB's CRC-32 of `[address, address + length)` (qCRC), computed on the target's core
@@ -1050,7 +1055,9 @@ impl<T: Transport, C: Clock> Session<T, C> {
     /// by `flash_done()`.
     pub fn flash_write(&mut self, address: u32, data: &[u8]) -> Result<(), Error> {
         self.begin_flash()?;
-        self.with_flash(|memory, flash, flashes| flash.write(memory, flashes, address, data))
+        let written =
+            self.with_flash(|memory, flash, flashes| flash.write(memory, flashes, address, data));
+        self.flash_outcome(written)
     }
 
     /// Program what is still buffered and lock the flash; a Cortex-M7's caches are
@@ -1060,10 +1067,11 @@ impl<T: Transport, C: Clock> Session<T, C> {
     /// `__FlashOp` 1), FlashProgramDone (pages were programmed, `__FlashOp` 2) and
     /// DebugCodeMemRemap (before the flash is read to verify it), those it has.
     pub fn flash_done(&mut self) -> Result<(), Error> {
-        self.with_flash(|memory, flash, flashes| {
+        let finished = self.with_flash(|memory, flash, flashes| {
             flash.finish(memory, flashes)?;
             after_flash(flashes.core, memory)
-        })?;
+        });
+        self.flash_outcome(finished)?;
         let Some(before) = self.flashing.take() else {
             return Ok(());
         };
@@ -1095,9 +1103,19 @@ impl<T: Transport, C: Clock> Session<T, C> {
     /// is kept to tell at flash_done what was erased and programmed.
     fn begin_flash(&mut self) -> Result<(), Error> {
         if self.flashing.is_none() {
+            self.flash_failed = false;
             self.flashing = Some(self.flash_report().ok_or(Error::NotAttached)?);
         }
         Ok(())
+    }
+
+    /// A flash call's outcome: its error is the error of the flash work under way (a
+    /// reconnect that drops that work then has nothing more to say).
+    fn flash_outcome<R>(&mut self, outcome: Result<R, Error>) -> Result<R, Error> {
+        if outcome.is_err() && self.flashing.is_some() {
+            self.flash_failed = true;
+        }
+        outcome
     }
 
     /// Run the description's sequence `name` on the attached target's AP, a flash
