@@ -12,7 +12,11 @@ pub mod itm;
 pub mod rtt;
 pub mod sequences;
 
-use adi::registers::{ApRegister, ap::Idr, dp::CtrlStat};
+use adi::registers::{
+    ApRegister,
+    ap::Idr,
+    dp::{Abort, CtrlStat},
+};
 use adi::{
     Clock, ComponentKind, Deadline, DebugPort, Memory, MemoryAp, MemoryPort, RomTable, Transport,
 };
@@ -791,7 +795,9 @@ impl<T: Transport, C: Clock> Session<T, C> {
             && let Ok(ctrl_stat) = port.read_dp_register::<CtrlStat>()
             && ctrl_stat.powered_up()
         {
-            port.check_sticky_errors().ok();
+            if ctrl_stat.sticky() {
+                port.write_dp_register(Abort::clear_sticky()).ok();
+            }
             self.link_suspect = false;
             return Ok(());
         }
