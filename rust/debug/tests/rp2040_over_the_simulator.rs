@@ -223,3 +223,51 @@ fn rp2040_a_read_of_flash_in_the_middle_of_a_load_sees_the_flash() {
     session.flash_done().unwrap();
     assert_eq!(session.read_register(4).unwrap(), r4, "registers restored");
 }
+
+/// Power lost and back between two operations on the multi-drop wire (both DPs dormant
+/// again after power-up, ADIv5.2 B4.3.4): the next operation wakes them, selects the
+/// attached core's TARGETSEL (core 1's, not the first DP's) and succeeds; the flash
+/// written before holds its data, and a load after the power cycle reads back.
+#[test]
+fn rp2040_after_a_power_cycle_the_next_operations_reconnect_to_the_same_core() {
+    let mut session = scanned();
+    session.attach(2).unwrap();
+    let image = image();
+    let image = &image[..8192];
+    session.flash_erase(XIP, image.len() as u32).unwrap();
+    session.flash_write(XIP, image).unwrap();
+    session.flash_done().unwrap();
+    let power_cycle = |session: &mut Session<Wire, HostClock>| {
+        session.with_transport(|swd| {
+            let sim = swd.pins();
+            sim.set_power(false);
+            sim.idle(1_000_000);
+            sim.set_power(true);
+            sim.idle(10_000_000);
+        })
+    };
+    power_cycle(&mut session);
+    let mut back = vec![0; image.len()];
+    session.read_memory(XIP, &mut back).unwrap();
+    assert!(back == image, "the flash after the power cycle");
+    let reconnected = session.reconnected().expect("a reconnect");
+    assert_eq!(reconnected.dpidr, RP2040_DPIDR);
+    let mut id = [0u8; 4];
+    session.read_memory(0xD000_0000, &mut id).unwrap();
+    assert_eq!(u32::from_le_bytes(id), 1, "SIO CPUID: still core 1");
+
+    power_cycle(&mut session);
+    let other: Vec<u8> = image.iter().map(|byte| byte ^ 0x5A).collect();
+    session.flash_erase(XIP, other.len() as u32).unwrap();
+    session.flash_write(XIP, &other).unwrap();
+    session.flash_done().unwrap();
+    session.read_memory(XIP, &mut back).unwrap();
+    assert!(back == other, "the load after the second power cycle");
+    let (crc, _) = session.crc32(XIP, other.len() as u32).unwrap();
+    assert_eq!(crc, debug::crc::GDB_CRC.checksum(&other));
+    session.read_memory(0xD000_0000, &mut id).unwrap();
+    assert_eq!(u32::from_le_bytes(id), 1, "SIO CPUID: still core 1");
+}
+
+/// The RP2040's SW-DPs (DPv2, RP2040 datasheet 2.3.4.2).
+const RP2040_DPIDR: u32 = 0x0BC1_2477;
