@@ -15,6 +15,11 @@
 //! - sectors of the request that got no data, or whose blocks without data hold some,
 //!   are erased at the end, unless already erased.
 //!
+//! GDB asks for all of a load's erases before its first write (one request per run of
+//! sectors the image touches, gdb's target-memory.c): a request for other sectors that
+//! comes before any data joins the pending one, so an image with a gap is compared
+//! piece by piece too. Any other request finishes the pending one first.
+//!
 //! A sector larger than the buffer (STM32F4: 64 and 128 KiB, STM32H7: 128 KiB) is taken
 //! block by block the same way. When one of its blocks differs after others were left
 //! alone (or programmed into erased flash), the sector must be erased and those blocks
@@ -80,8 +85,9 @@ pub const BUFFER_BYTES: usize = 16 * 1024;
 const MAX_PENDING_BLOCKS: usize = crc::MAX_BLOCKS;
 /// Blocks of one sector that are tracked (a sector of up to 512 KiB).
 const MAX_SECTOR_BLOCKS: u32 = 32;
-/// Runs of equal sectors in one deferred request (STM32F4: 16, 64, 128 KiB).
-const MAX_RUNS: usize = 4;
+/// Runs of equal sectors in deferred requests (STM32F4: 16, 64, 128 KiB), for a load in
+/// up to a few pieces (`FlashBuffer::joins`).
+const MAX_RUNS: usize = 8;
 /// Piece of a kept block copied through the probe at a time.
 const COPY_PIECE: usize = 1024;
 /// RAM regions the debugger wrote since the core last ran that are remembered; more
@@ -234,6 +240,31 @@ impl Pending {
                 let per = run.blocks_per_sector();
                 (0..run.count).map(move |n| self.sector(number, run.first + n * per, per))
             })
+    }
+
+    /// Each run's flash: [start, end).
+    fn spans(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.runs[..self.run_count].iter().map(|run| {
+            let start = u64::from(run.start);
+            (start, start + run.count as u64 * u64::from(run.size))
+        })
+    }
+
+    /// This request and `next` (other sectors, no data yet for either) as one. Its
+    /// sectors are not back to back with these: no mass erase for the two.
+    fn join(mut self, next: Pending) -> Pending {
+        for (number, run) in next.runs[..next.run_count].iter().enumerate() {
+            self.runs[self.run_count] = Run {
+                first: run.first + self.count,
+                ..*run
+            };
+            self.erased_crcs[self.run_count] = next.erased_crcs[number];
+            self.run_count += 1;
+        }
+        self.crcs[self.count..self.count + next.count].copy_from_slice(&next.crcs[..next.count]);
+        self.count += next.count;
+        self.covers_mass_erase = false;
+        self
     }
 
     fn is_erased(&self, index: usize, run: usize) -> bool {
@@ -441,8 +472,9 @@ impl FlashBuffer {
     }
 
     /// Ask for the sectors `[address, address + length)` touches to be erased. Pending
-    /// work is finished first. The erase itself waits for the data (see the module's
-    /// comment), unless the range is too long or too varied to track.
+    /// work is finished first, unless the request joins the pending one (see `joins`).
+    /// The erase itself waits for the data (see the module's comment), unless the range is
+    /// too long or too varied to track.
     pub fn erase<M: Memory>(
         &mut self,
         memory: &mut M,
@@ -450,14 +482,20 @@ impl FlashBuffer {
         address: u32,
         length: u32,
     ) -> Result<(), Error> {
-        self.finish(memory, chip)?;
+        let joined = match self.joins(chip, address, length) {
+            Some(next) => Some(next),
+            None => {
+                self.finish(memory, chip)?;
+                None
+            }
+        };
         if length == 0 {
             return Ok(());
         }
         // Before the CRCs: a protected flash answers their reads with bus errors.
         chip.check_protection(memory, address)?;
         self.keep_large_sectors(memory, chip, address, length)?;
-        let Some(mut pending) = defer(chip, address, length) else {
+        let Some(mut pending) = joined.or_else(|| defer(chip, address, length)) else {
             return chip.erase(memory, address, length);
         };
         // One routine run for each stretch of equal blocks (STM32F4: 16 KiB blocks through
@@ -478,6 +516,12 @@ impl FlashBuffer {
                 method = taken;
             }
         }
+        if let Some(earlier) = self.pending.take() {
+            pending = earlier.join(pending);
+            if let Some(Method::ReadBack(why)) = self.report.method {
+                method = Method::ReadBack(why);
+            }
+        }
         // Room for all blocks of a large sector but the one that needs the erase.
         let needed = pending.runs[..pending.run_count]
             .iter()
@@ -492,6 +536,32 @@ impl FlashBuffer {
         self.report.method = Some(method);
         self.pending = Some(pending);
         Ok(())
+    }
+
+    /// The request `[address, address + length)` as one to join the pending request, if
+    /// it can: GDB asks for every erase of a load before its first write (gdb's
+    /// target-memory.c, one request per run of touched sectors), so a load with a gap
+    /// (code at the start, a table near the end) sends two. Only while no data came for
+    /// the pending request, for other sectors, and within its limits.
+    fn joins<M: Memory>(
+        &self,
+        chip: &impl FlashDriver<M>,
+        address: u32,
+        length: u32,
+    ) -> Option<Pending> {
+        let pending = self.pending.as_ref()?;
+        if length == 0 || self.block.is_some() || !pending.done.is_empty() {
+            return None;
+        }
+        let next = defer(chip, address, length)?;
+        let apart = next.spans().all(|(start, end)| {
+            pending
+                .spans()
+                .all(|(other, other_end)| end <= other || other_end <= start)
+        });
+        let room = pending.run_count + next.run_count <= MAX_RUNS
+            && pending.count + next.count <= MAX_PENDING_BLOCKS;
+        (apart && room).then_some(next)
     }
 
     /// Err if the request leaves out part of a sector larger than the buffer and that

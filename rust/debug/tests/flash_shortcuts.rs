@@ -629,3 +629,95 @@ fn a_load_survives_transient_faults() {
     expect(&mut flash, FLASH, &image);
     check(&mut session, &flash);
 }
+
+/// A load of `sections` (address, bytes) as GDB does it (target-memory.c): one erase
+/// request per run of touched pages, all of them before the first write, then the
+/// sections in address order, then done.
+fn load_sections(session: &mut Session<Wire, HostClock>, sections: &[(u32, &[u8])]) -> FlashReport {
+    let before = session.flash_report().unwrap();
+    let mut requests: Vec<(u32, u32)> = Vec::new();
+    for &(address, bytes) in sections {
+        let start = address & !(PAGE as u32 - 1);
+        let end = (address as usize + bytes.len()).div_ceil(PAGE) as u32 * PAGE as u32;
+        match requests.last_mut() {
+            Some(last) if last.1 >= start => last.1 = end,
+            _ => requests.push((start, end)),
+        }
+    }
+    for (start, end) in requests {
+        session.flash_erase(start, end - start).unwrap();
+    }
+    for &(address, bytes) in sections {
+        session.flash_write(address, bytes).unwrap();
+    }
+    session.flash_done().unwrap();
+    let after = session.flash_report().unwrap();
+    FlashReport {
+        unchanged: after.unchanged - before.unchanged,
+        erased: after.erased - before.erased,
+        mass_erases: after.mass_erases - before.mass_erases,
+        programmed: after.programmed - before.programmed,
+        method: after.method,
+    }
+}
+
+/// An image in two pieces with a gap (code at the start, a table near the end): GDB asks
+/// for both erases before any data. The unchanged image is left alone in both pieces; a
+/// change in one piece reprograms only its page.
+#[test]
+fn an_image_in_two_pieces_is_left_alone_when_unchanged() {
+    let mut session = attached();
+    let mut flash = vec![0xFF; FLASH_SIZE];
+    let code = random(31, 4 * PAGE + 100);
+    let table = random(32, 700);
+    let table_at = FLASH + 0xF000;
+    load(&mut session, FLASH, &random(33, FLASH_SIZE));
+    expect(&mut flash, FLASH, &random(33, FLASH_SIZE));
+    let first = load_sections(&mut session, &[(FLASH, &code), (table_at, &table)]);
+    assert_eq!(first.unchanged, 0);
+    expect(&mut flash, FLASH, &code);
+    expect(&mut flash, table_at, &table);
+    check(&mut session, &flash);
+
+    let again = load_sections(&mut session, &[(FLASH, &code), (table_at, &table)]);
+    assert_eq!(again, report(6, 0, 0, 0));
+    check(&mut session, &flash);
+
+    let mut changed = code.clone();
+    changed[2 * PAGE + 7] ^= 0x81;
+    let one = load_sections(&mut session, &[(FLASH, &changed), (table_at, &table)]);
+    assert_eq!(one, report(5, 1, 0, 1));
+    expect(&mut flash, FLASH, &changed);
+    check(&mut session, &flash);
+}
+
+/// Writes within one erase request in any order (a script writing an Intel HEX file's
+/// records as they come): the flash ends up holding exactly what was written.
+#[test]
+fn writes_out_of_address_order_leave_exactly_the_image() {
+    let mut session = attached();
+    let mut flash = vec![0xFF; FLASH_SIZE];
+    load(&mut session, FLASH, &random(41, 4 * PAGE));
+    expect(&mut flash, FLASH, &random(41, 4 * PAGE));
+    let image = random(42, 4 * PAGE);
+    // Page 0 in two parts split at an odd address, page 1 between them; page 2 after 3.
+    let split = 301;
+    let pieces: [(usize, usize); 5] = [
+        (0, split),
+        (PAGE, 2 * PAGE),
+        (split, PAGE),
+        (3 * PAGE, 4 * PAGE),
+        (2 * PAGE, 3 * PAGE),
+    ];
+    for round in 0..2 {
+        session.flash_erase(FLASH, 4 * PAGE as u32).unwrap();
+        for (start, end) in pieces {
+            session
+                .flash_write(FLASH + start as u32, &image[start..end])
+                .unwrap_or_else(|error| panic!("round {round}, {start:#x}: {error:?}"));
+        }
+        session.flash_done().unwrap();
+        expect(&mut flash, FLASH, &image);
+        check(&mut session, &flash);
+    }
+}
