@@ -156,6 +156,10 @@ impl Blocks {
         self.0[index / 32] |= 1 << (index % 32);
     }
 
+    fn remove(&mut self, index: usize) {
+        self.0[index / 32] &= !(1 << (index % 32));
+    }
+
     fn is_empty(&self) -> bool {
         self.0.iter().all(|&word| word == 0)
     }
@@ -420,6 +424,9 @@ pub struct FlashBuffer {
     data: [u8; BUFFER_BYTES],
     /// Bytes of the block written since it was started: [first, end).
     dirty: Option<(usize, usize)>,
+    /// The block was dealt with earlier in the pending request (writes out of address
+    /// order): `data` started as the flash's content, see `program_again`.
+    again: bool,
     pending: Option<Pending>,
     /// RAM regions (by start) the debugger wrote since the core last ran: they hold what
     /// a load put there, so no save area goes into them.
@@ -436,6 +443,7 @@ impl FlashBuffer {
             block: None,
             data: [0xFF; BUFFER_BYTES],
             dirty: None,
+            again: false,
             pending: None,
             written_rams: [None; MAX_WRITTEN_RAMS],
             written_elsewhere: false,
@@ -603,9 +611,7 @@ impl FlashBuffer {
             let block = Block::of(&chip.memory_map(), at)?;
             if self.block.map(|buffered| buffered.start) != Some(block.start) {
                 self.flush(memory, chip)?;
-                self.block = Some(block);
-                let erased = block.region.as_flash().map_or(0xFF, |flash| flash.erased);
-                self.data[..block.length as usize].fill(erased);
+                self.start_block(memory, chip, block)?;
             }
             let start = (at - block.start) as usize;
             let length = (data.len() - offset).min(block.length as usize - start);
@@ -616,6 +622,32 @@ impl FlashBuffer {
             });
             offset += length;
         }
+        Ok(())
+    }
+
+    /// Buffer `block`: the erased value, or the flash's content if the block was dealt
+    /// with earlier in the pending request (`again`).
+    fn start_block<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        chip: &mut impl FlashDriver<M>,
+        block: Block,
+    ) -> Result<(), Error> {
+        let data = &mut self.data[..block.length as usize];
+        let again = self.pending.as_ref().is_some_and(|pending| {
+            pending
+                .locate(block.start)
+                .is_some_and(|(index, _)| pending.done.has(index))
+        });
+        if again {
+            // The flash is read: no session may hold it.
+            chip.end_session(memory)?;
+            memory.read_bytes(block.start, data)?;
+        } else {
+            data.fill(block.region.as_flash().map_or(0xFF, |flash| flash.erased));
+        }
+        self.block = Some(block);
+        self.again = again;
         Ok(())
     }
 
@@ -639,10 +671,14 @@ impl FlashBuffer {
         memory: &mut M,
         chip: &mut impl FlashDriver<M>,
     ) -> Result<(), Error> {
+        let again = core::mem::take(&mut self.again);
         let (Some(block), Some((first, end))) = (self.block.take(), self.dirty.take()) else {
             self.block = None;
             return Ok(());
         };
+        if again {
+            return self.program_again(memory, chip, &block, first, end);
+        }
         let size = block.length as usize;
         let (plan, save) = match self.pending.as_mut() {
             Some(pending) => (pending.plan(block.start, &self.data[..size]), pending.save),
@@ -675,6 +711,102 @@ impl FlashBuffer {
                 self.program(memory, chip, &block, 0, size, false)
             }
         }
+    }
+
+    /// Program `data[first..end]` of a block dealt with earlier in the pending request;
+    /// `data` holds the flash's content with the new writes over it. Units that change
+    /// from the erased value are programmed; if any other unit changes (a unit cannot be
+    /// programmed twice: an image's pieces met in it, or a block the CRC found unchanged
+    /// is written again), its sector is erased, keeping what else of it was dealt with,
+    /// and the whole block programmed.
+    fn program_again<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        chip: &mut impl FlashDriver<M>,
+        block: &Block,
+        first: usize,
+        end: usize,
+    ) -> Result<(), Error> {
+        let unit = block.write_unit();
+        let erased = block.region.as_flash().map_or(0xFF, |flash| flash.erased);
+        let first = first - first % unit;
+        let end = (end.div_ceil(unit) * unit).min(block.length as usize);
+        let mut piece = [0u8; COPY_PIECE];
+        let mut rewrite = false;
+        let mut changes = false;
+        chip.end_session(memory)?;
+        for start in (first..end).step_by(COPY_PIECE) {
+            let stop = (start + COPY_PIECE).min(end);
+            let flash = &mut piece[..stop - start];
+            memory.read_bytes(block.start + start as u32, flash)?;
+            for (old, new) in flash.chunks(unit).zip(self.data[start..stop].chunks(unit)) {
+                changes |= old != new;
+                rewrite |= old != new && old.iter().any(|&byte| byte != erased);
+            }
+        }
+        if !changes {
+            return Ok(());
+        }
+        if rewrite {
+            return self.rewrite_block(memory, chip, block);
+        }
+        for start in (first..end).step_by(COPY_PIECE) {
+            let stop = (start + COPY_PIECE).min(end);
+            let flash = &mut piece[..stop - start];
+            chip.end_session(memory)?;
+            memory.read_bytes(block.start + start as u32, flash)?;
+            // Runs of units that change, each programmed at once.
+            let mut run = None;
+            for offset in (start..stop).step_by(unit).chain([stop]) {
+                let relative = offset - start;
+                let changed = offset < stop
+                    && flash[relative..relative + unit] != self.data[offset..offset + unit];
+                match (changed, run) {
+                    (true, None) => run = Some(offset),
+                    (false, Some(from)) => {
+                        let at = block.start + from as u32;
+                        chip.program(memory, at, &self.data[from..offset])?;
+                        run = None;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        self.report.programmed += 1;
+        Ok(())
+    }
+
+    /// Erase the sector of `block` (a block of the pending request) keeping the other
+    /// blocks of it dealt with, then program the whole block.
+    fn rewrite_block<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        chip: &mut impl FlashDriver<M>,
+        block: &Block,
+    ) -> Result<(), Error> {
+        // Not reached without: `start_block` found the block in the pending request.
+        let not_pending = Error::PartialSector {
+            start: block.start,
+            size: block.length,
+        };
+        let pending = self.pending.as_mut().ok_or(not_pending)?;
+        let (index, sector) = pending.locate(block.start).ok_or(not_pending)?;
+        let bit = 1 << (index - sector.first);
+        let (kept, skipped) = pending.kept(&sector);
+        if pending.skipped.has(index) {
+            pending.skipped.remove(index);
+            self.report.unchanged -= 1;
+        }
+        pending.rewritten.add(sector.first);
+        let save = pending.save;
+        if kept & !bit == 0 {
+            let (start, size) = block.sector();
+            chip.erase(memory, start, size)?;
+            self.report.erased += 1;
+        } else {
+            self.keep_through_erase(memory, chip, &sector, kept & !bit, skipped & !bit, save)?;
+        }
+        self.program(memory, chip, block, 0, block.length as usize, false)
     }
 
     /// Erase `sector` keeping its blocks in `kept` (bits over its blocks; `skipped` of

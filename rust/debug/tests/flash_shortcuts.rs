@@ -720,4 +720,17 @@ fn writes_out_of_address_order_leave_exactly_the_image() {
         expect(&mut flash, FLASH, &image);
         check(&mut session, &flash);
     }
+    // A page the CRC found unchanged, then written again in the same request: once with
+    // the same bytes (nothing to do), once with other bytes over its data.
+    let mut changed = image.clone();
+    changed[500..510].copy_from_slice(&random(43, 10));
+    session.flash_erase(FLASH, 4 * PAGE as u32).unwrap();
+    session.flash_write(FLASH, &image).unwrap();
+    session.flash_write(FLASH + 100, &image[100..200]).unwrap();
+    session
+        .flash_write(FLASH + 500, &changed[500..510])
+        .unwrap();
+    session.flash_done().unwrap();
+    expect(&mut flash, FLASH, &changed);
+    check(&mut session, &flash);
 }
