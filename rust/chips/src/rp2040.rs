@@ -87,40 +87,64 @@ const SLOTS: u32 = 4;
 const PLACES: u32 = 8;
 const RETURN_BKPT: u32 = 0x2004_1000;
 const LOOP: u32 = 0x2004_1010;
-const MAILBOX: u32 = 0x2004_1040;
 const STACK_TOP: u32 = 0x2004_2000;
 
-/// The loop (Thumb, ARMv6-M): r4 = MAILBOX, whose words are `queued` (+0, the debugger's
-/// count), `done` (+4, the core's) and eight requests of five words (function, r0-r3)
-/// at +32 to +256 (request n at +32 + 32 * (n & 7)). A request whose function is 0 ends
-/// it at the BKPT (`LOOP_END`). r4-r6 are callee-saved (AAPCS), kept across the calls.
-const LOOP_CODE: [u16; 20] = [
-    0x6820, // 0:  ldr  r0, [r4, #0]     queued
-    0x6861, // 2:  ldr  r1, [r4, #4]     done
-    0x4288, // 4:  cmp  r0, r1
-    0xD0FB, // 6:  beq  0
-    0x0749, // 8:  lsls r1, r1, #29
-    0x0E09, // 10: lsrs r1, r1, #24      (done & 7) * 32
-    0x1865, // 12: adds r5, r4, r1
-    0x6A2E, // 14: ldr  r6, [r5, #32]    function
-    0x2E00, // 16: cmp  r6, #0
-    0xD008, // 18: beq  38
-    0x6A68, // 20: ldr  r0, [r5, #36]
-    0x6AA9, // 22: ldr  r1, [r5, #40]
-    0x6AEA, // 24: ldr  r2, [r5, #44]
-    0x6B2B, // 26: ldr  r3, [r5, #48]
-    0x47B0, // 28: blx  r6
-    0x6861, // 30: ldr  r1, [r4, #4]
-    0x3101, // 32: adds r1, #1
-    0x6061, // 34: str  r1, [r4, #4]     done + 1
-    0xE7EC, // 36: b    0
-    0xBE00, // 38: bkpt #0
+/// The loop (Thumb, ARMv6-M). r4 = MAILBOX: `done` (+0, the count of requests the core
+/// has done, written by the core only), then eight places of one request each (24
+/// bytes at +4 + 24 * place), request n in place n & 7: function, r3, r2, r1, r0 and its
+/// sequence word n, written last. The loop runs request `done` once its place's
+/// sequence word says `done`; function 0 ends it at the BKPT (`LOOP_END`). r4-r6 are
+/// callee-saved (AAPCS), kept across the calls.
+///
+/// Why the loop never runs a request not fully written: the probe writes a request's
+/// words in one run of ascending addresses, its sequence word last, and a slot's data
+/// in an earlier run. A MEM-AP makes its bus accesses in the order of the SWD
+/// transactions, one at a time: a write is performed before the AP takes the next
+/// transaction (the DP answers WAIT meanwhile, ADIv5.2 B4.2), so when the core reads
+/// the new sequence word, every word written before it (the request's other words and
+/// its data) is already in SRAM. The DMB (ARMv6-M's data memory barrier) keeps the
+/// core's reads of those words after its read of the sequence word. A place's words
+/// are rewritten only once the core has done the request they held before (`done`
+/// read), and a place not yet used in this session holds sequence word 0xFFFF_FFFF,
+/// written with the loop before the core runs, never a count the loop looks for.
+const LOOP_CODE: [u16; 24] = [
+    0x6820, // 0:  ldr  r0, [r4, #0]     done: the number of the request to run next
+    0x0741, // 2:  lsls r1, r0, #29
+    0x0E89, // 4:  lsrs r1, r1, #26      (done & 7) * 8
+    0x1865, // 6:  adds r5, r4, r1
+    0x0049, // 8:  lsls r1, r1, #1       (done & 7) * 16
+    0x186D, // 10: adds r5, r5, r1       r5 = MAILBOX + 24 * place (its request at +4)
+    0x69A9, // 12: ldr  r1, [r5, #24]    the place's sequence word
+    0x4281, // 14: cmp  r1, r0
+    0xD1F6, // 16: bne  0                not this request (yet): look again
+    0xF3BF, // 18: dmb  sy               the request's other words are read after its
+    0x8F5F, //     (dmb, second half)    sequence word
+    0x686E, // 22: ldr  r6, [r5, #4]     function
+    0x2E00, // 24: cmp  r6, #0
+    0xD008, // 26: beq  46               function 0: end
+    0x68AB, // 28: ldr  r3, [r5, #8]
+    0x68EA, // 30: ldr  r2, [r5, #12]
+    0x6929, // 32: ldr  r1, [r5, #16]
+    0x6968, // 34: ldr  r0, [r5, #20]
+    0x47B0, // 36: blx  r6               the ROM function, back here with r4-r6 kept
+    0x6820, // 38: ldr  r0, [r4, #0]
+    0x3001, // 40: adds r0, #1
+    0x6020, // 42: str  r0, [r4, #0]     done + 1
+    0xE7E8, // 44: b    0
+    0xBE00, // 46: bkpt #0               the end: the probe takes the core back
 ];
-const LOOP_END: u32 = LOOP + 38;
-const QUEUED: u32 = MAILBOX;
-const DONE: u32 = MAILBOX + 4;
-const REQUESTS: u32 = MAILBOX + 32;
-const REQUEST_STRIDE: u32 = 32;
+const LOOP_END: u32 = LOOP + 46;
+/// `done` right after the loop's code, the places after it: the loop and an empty
+/// mailbox go in one run of word writes.
+const MAILBOX: u32 = LOOP + 2 * LOOP_CODE.len() as u32;
+const DONE: u32 = MAILBOX;
+const REQUESTS: u32 = MAILBOX + 4;
+/// A request's words in a place, in the order written: what changes least first, the
+/// sequence word last.
+const REQUEST_WORDS: usize = 6;
+const REQUEST_STRIDE: u32 = 4 * REQUEST_WORDS as u32;
+/// The sequence word of a place not used yet in a session.
+const UNUSED: u32 = 0xFFFF_FFFF;
 const R4: usize = 4;
 /// The registers the loop and the ROM's functions may change, saved and put back: r0-r6
 /// (the arguments and the loop's own), r12, SP, LR, PC and xPSR. The functions keep
@@ -535,6 +559,8 @@ impl Session {
             timeouts: [0; PLACES as usize],
             programs: 0,
             slot_free_at: [0; SLOTS as usize],
+            places: [[0, 0, 0, 0, 0, UNUSED]; PLACES as usize],
+            running: false,
         };
         let mut saved = [0; CLOBBERED.len()];
         for (value, &number) in saved.iter_mut().zip(&CLOBBERED) {
@@ -546,12 +572,13 @@ impl Session {
         }
         let mut session = Session { queue, saved };
         let queue = &mut session.queue;
-        let started = queue.start(memory).and_then(|_| {
-            let none = [0; 4];
-            let timeout = CALL_TIMEOUT_MICROS;
-            queue.push(memory, Function::ConnectInternalFlash, none, &[], timeout)?;
-            queue.push(memory, Function::FlashExitXip, none, &[], timeout)
-        });
+        // The first two requests go into the mailbox with the loop, before it runs.
+        let none = [0; 4];
+        let timeout = CALL_TIMEOUT_MICROS;
+        let started = queue
+            .push(memory, Function::ConnectInternalFlash, none, &[], timeout)
+            .and_then(|_| queue.push(memory, Function::FlashExitXip, none, &[], timeout))
+            .and_then(|_| queue.start(memory));
         match started {
             Ok(()) => Ok(session),
             Err(error) => {
@@ -602,9 +629,11 @@ impl Session {
 }
 
 /// The ROM calls queued to the loop on the core: `queued` requests written, `done` of
-/// them seen done; the function and timeout of those that may be outstanding, by mailbox
-/// place; program requests queued, and for each data slot the count of requests that
-/// must be done before it is free (its last user and those before it).
+/// them seen done (read from the core only when a place or slot must be reused); the
+/// function and timeout of those that may be outstanding, by mailbox place; program
+/// requests queued, and for each data slot the count of requests that must be done
+/// before it is free (its last user and those before it); the words each place holds
+/// (written, or for `start` to write), so that a request writes only those that differ.
 struct Queue {
     rom: BootRom,
     queued: u32,
@@ -613,17 +642,27 @@ struct Queue {
     timeouts: [u64; PLACES as usize],
     programs: u32,
     slot_free_at: [u32; SLOTS as usize],
+    places: [[u32; REQUEST_WORDS]; PLACES as usize],
+    running: bool,
 }
 
 impl Queue {
-    /// Write the loop and an empty mailbox, and run the loop with interrupts masked.
+    /// Write the loop and the mailbox (`done` 0, the requests queued so far, the other
+    /// places unused) in one run, and run the loop with interrupts masked.
     fn start<M: Memory>(&mut self, memory: &mut M) -> Result<(), Error> {
-        let mut code = [0u8; 2 * LOOP_CODE.len()];
-        for (bytes, half) in code.chunks_exact_mut(2).zip(LOOP_CODE) {
-            bytes.copy_from_slice(&half.to_le_bytes());
+        const CODE_WORDS: usize = LOOP_CODE.len() / 2;
+        const WORDS: usize = CODE_WORDS + 1 + REQUEST_WORDS * PLACES as usize;
+        let mut words = [0u32; WORDS];
+        for (word, halves) in words.iter_mut().zip(LOOP_CODE.chunks_exact(2)) {
+            *word = u32::from(halves[0]) | u32::from(halves[1]) << 16;
         }
-        memory.write_bytes(LOOP, &code)?;
-        memory.write_words(QUEUED, &[0, 0])?;
+        words[CODE_WORDS] = 0; // done
+        let places = words[CODE_WORDS + 1..].chunks_exact_mut(REQUEST_WORDS);
+        for (place, held) in places.zip(&self.places) {
+            place.copy_from_slice(held);
+        }
+        memory.write_words(LOOP, &words)?;
+        self.running = true;
         for (number, value) in [
             (R4, MAILBOX),
             (SP, STACK_TOP),
@@ -675,13 +714,22 @@ impl Queue {
             self.programs += 1;
             self.slot_free_at[slot] = self.queued + 1;
         }
+        // The request's words from the first that differs from what the place holds,
+        // its sequence word (always new) last: one run of word writes.
         let [r0, r1, r2, r3] = *arguments;
-        let request = REQUESTS + place as u32 * REQUEST_STRIDE;
-        memory.write_words(request, &[entry, r0, r1, r2, r3])?;
+        let words = [entry, r3, r2, r1, r0, self.queued];
+        let held = &mut self.places[place];
+        let first = (0..REQUEST_WORDS)
+            .find(|&index| held[index] != words[index])
+            .unwrap_or(REQUEST_WORDS - 1);
+        *held = words;
+        if self.running {
+            let request = REQUESTS + place as u32 * REQUEST_STRIDE;
+            memory.write_words(request + 4 * first as u32, &words[first..])?;
+        }
         self.entries[place] = entry;
         self.timeouts[place] = timeout_micros;
         self.queued += 1;
-        memory.write_word(QUEUED, self.queued)?;
         Ok(())
     }
 

@@ -1,7 +1,9 @@
 //! The RP2040 driver against a small model: the boot ROM's function table, a core whose
 //! "run" returns at once to LR (every flash function returns) or, run at the driver's
-//! loop, does one queued request each time the debugger reads the mailbox's `done`, its
-//! registers through DCRSR/DCRDR, and the SSI's data register answering a JEDEC ID.
+//! loop, does one queued request each time the debugger reads the mailbox's `done` (or,
+//! `eager`, after every word the debugger writes), its registers through DCRSR/DCRDR,
+//! and the SSI's data register answering a JEDEC ID. It counts the SWD transactions a
+//! MEM-AP would make for the accesses (`transactions`).
 
 use super::*;
 use crate::RegionKind;
@@ -38,6 +40,12 @@ struct Model {
     /// The loop stops (the core halts, as at a breakpoint in the ROM) once this many
     /// functions have run.
     stuck_after: Option<usize>,
+    /// The loop looks at the mailbox after every word written, as a core much faster
+    /// than the wire does.
+    eager: bool,
+    /// SWD transactions of the accesses: a word each, and for each 1 KiB block a run
+    /// touches, TAR and the RDBUFF and CTRL/STAT reads after it (adi's MEM-AP).
+    transactions: usize,
     now: u64,
 }
 
@@ -72,6 +80,13 @@ impl Model {
         }))
     }
 
+    /// Is request `done` written: its place's sequence word says so?
+    fn pending(&self) -> bool {
+        let done = self.word(DONE);
+        let request = REQUESTS + (done % PLACES) * REQUEST_STRIDE;
+        self.word(request + 4 * (REQUEST_WORDS as u32 - 1)) == done
+    }
+
     /// The loop does its next queued request (if any) and answers its `done`; a request
     /// for function 0 halts it at its BKPT.
     fn loop_step(&mut self) -> u32 {
@@ -79,9 +94,10 @@ impl Model {
         if self.looping && self.stuck_after == Some(self.calls.len()) {
             self.looping = false;
         }
-        if self.looping && self.word(QUEUED) != done {
+        if self.looping && self.pending() {
             let request = REQUESTS + (done % PLACES) * REQUEST_STRIDE;
-            let [entry, r0, r1, r2] = core::array::from_fn(|n| self.word(request + 4 * n as u32));
+            let [entry, _, r2, r1, r0] =
+                core::array::from_fn(|n| self.word(request + 4 * n as u32));
             if entry == 0 {
                 self.looping = false;
                 self.registers[15] = LOOP_END;
@@ -91,6 +107,15 @@ impl Model {
             }
         }
         self.word(DONE)
+    }
+
+    /// Count a run of `words` word accesses from `address`.
+    fn charge(&mut self, address: u32, words: usize) {
+        if words > 0 {
+            let last = address + 4 * (words as u32 - 1);
+            let blocks = (last / 1024 - address / 1024) as usize + 1;
+            self.transactions += words + 3 * blocks;
+        }
     }
 
     fn entry_name(&self, address: u32) -> &'static [u8; 2] {
@@ -103,6 +128,7 @@ impl Model {
 
 impl Memory for Model {
     fn read_words(&mut self, address: u32, words: &mut [u32]) -> Result<(), adi::Error> {
+        self.charge(address, words.len());
         for (index, word) in words.iter_mut().enumerate() {
             let at = address + 4 * index as u32;
             *word = match at {
@@ -122,7 +148,8 @@ impl Memory for Model {
     }
 
     fn write_words(&mut self, address: u32, words: &[u32]) -> Result<(), adi::Error> {
-        let busy = self.word(QUEUED) != self.word(DONE);
+        self.charge(address, words.len());
+        let busy = self.pending();
         if busy && (DATA..DATA + SLOTS * SLOT_SIZE).contains(&address) {
             self.written_while_busy += 4 * words.len();
         }
@@ -146,6 +173,9 @@ impl Memory for Model {
                     self.received.push_back(answer.into());
                 }
                 _ => self.put(at, value),
+            }
+            if self.eager && self.looping {
+                self.loop_step();
             }
         }
         Ok(())
@@ -173,7 +203,7 @@ impl Memory for Model {
     }
 
     fn write_bytes(&mut self, address: u32, bytes: &[u8]) -> Result<(), adi::Error> {
-        let busy = self.word(QUEUED) != self.word(DONE);
+        let busy = self.pending();
         if busy && (DATA..DATA + SLOTS * SLOT_SIZE).contains(&address) {
             self.written_while_busy += bytes.len();
         }
@@ -428,4 +458,63 @@ fn a_failure_in_a_session_closes_it_with_xip_back_and_the_next_load_opens_anew()
         [b"IF", b"EX", b"RP", b"RP", b"RP", b"RP", b"FC", b"CX"]
     );
     assert_eq!(model.registers[4], 0x1234);
+}
+
+/// Erase four sectors and program them in one session, on a model whose core looks at
+/// the mailbox after every word written; the transactions of the second half's
+/// programs (every mailbox place used before).
+fn eager_load(model: &mut Model, data: &[u8]) -> usize {
+    let part = Part::identify(model, RP2040_IDENTITY).unwrap();
+    model.eager = true;
+    let mut session = crate::Session::Closed;
+    part.erase_in(&mut session, model, XIP_BASE, data.len() as u32)
+        .unwrap();
+    let (first, second) = data.split_at(data.len() / 2);
+    part.program_in(&mut session, model, XIP_BASE, first)
+        .unwrap();
+    let before = model.transactions;
+    let at = XIP_BASE + first.len() as u32;
+    part.program_in(&mut session, model, at, second).unwrap();
+    let programs = model.transactions - before;
+    part.end_session(&mut session, model).unwrap();
+    programs
+}
+
+#[test]
+fn the_loop_never_runs_a_request_before_its_last_word_is_written() {
+    let mut model = Model::new([0xEF, 0x40, 0x15]);
+    let data: Vec<u8> = (0..4 * SECTOR_SIZE).map(|n| (n / 5) as u8).collect();
+    eager_load(&mut model, &data);
+    // Each request ran with its own words, none with what its place held before.
+    let programs = (0..data.len() as u32 / SLOT_SIZE).map(|slot| {
+        let staged = DATA + slot % SLOTS * SLOT_SIZE;
+        (b"RP", [slot * SLOT_SIZE, staged, SLOT_SIZE])
+    });
+    let expected: Vec<_> = [(b"IF", [0; 3]), (b"EX", [0; 3])]
+        .into_iter()
+        .chain([(b"RE", [0, 4 * SECTOR_SIZE, BLOCK_SIZE])])
+        .chain(programs)
+        .chain([(b"FC", [0; 3]), (b"CX", [0; 3])])
+        .collect();
+    let calls: Vec<_> = model
+        .calls
+        .iter()
+        .map(|&(entry, arguments)| (model.entry_name(entry), arguments))
+        .collect();
+    assert_eq!(calls, expected);
+}
+
+#[test]
+fn a_slot_costs_its_data_and_at_most_ten_transactions_more() {
+    let mut model = Model::new([0xEF, 0x40, 0x15]);
+    let data: Vec<u8> = (0..4 * SECTOR_SIZE).map(|n| (n / 5) as u8).collect();
+    let transactions = eager_load(&mut model, &data);
+    let slots = data.len() / 2 / SLOT_SIZE as usize;
+    let beyond = transactions - data.len() / 2 / 4;
+    // The slot's run (TAR, RDBUFF, CTRL/STAT), the request's new words (offset and
+    // sequence) in a run of their own, and a read of `done` when a slot is reused.
+    assert!(
+        beyond <= 10 * slots,
+        "{beyond} transactions beyond the data for {slots} slots"
+    );
 }
