@@ -156,6 +156,7 @@ const CLOBBERED: [usize; 12] = [0, 1, 2, 3, R4, 5, 6, 12, SP, LR, PC, XPSR];
 /// entries are (16-bit code, 16-bit address), code = c1 | c2 << 8, ending with code 0.
 const FUNCTION_TABLE_POINTER: u32 = 0x14;
 const TABLE_ENTRIES: usize = 64;
+const TABLE_CHUNK: usize = 16;
 
 /// W25Q16JV maxima (datasheet 9.6: page program 3 ms, sector erase 400 ms, 64 KB block
 /// 2 s; a 4 KB sector's share of a block is less than a sector's), and the rest.
@@ -821,11 +822,15 @@ fn write_slot<M: Memory>(memory: &mut M, address: u32, data: &[u8]) -> Result<()
     Ok(memory.write_words(address, words)?)
 }
 
+/// The address of the ROM's function table: the low half of the word at 0x14 (one
+/// word read; the data table's pointer is the high half).
+fn function_table<M: Memory>(memory: &mut M) -> Result<u32, Error> {
+    Ok(memory.read_word(FUNCTION_TABLE_POINTER)? & 0xFFFF)
+}
+
 /// The ROM's function table: its address and its (code, address) entries as read.
 fn function_entries<M: Memory>(memory: &mut M) -> Result<(u32, [u8; 4 * TABLE_ENTRIES]), Error> {
-    let mut pointer = [0u8; 2];
-    memory.read_bytes(FUNCTION_TABLE_POINTER, &mut pointer)?;
-    let table = u32::from(u16::from_le_bytes(pointer));
+    let table = function_table(memory)?;
     let mut bytes = [0u8; 4 * TABLE_ENTRIES];
     memory.read_bytes(table, &mut bytes)?;
     Ok((table, bytes))
@@ -844,12 +849,28 @@ fn find_entry(entries: &[u8], code: u16) -> Option<u32> {
         .map(|(_, address)| u32::from(address))
 }
 
-/// The six functions' addresses, from the ROM's function table.
+/// The six functions' addresses, from the ROM's function table, read `TABLE_CHUNK`
+/// entries at a time until the six are found or the table ends (a load's session
+/// opening reads the part it needs, not all 256 bytes).
 fn read_function_table<M: Memory>(memory: &mut M) -> Result<[u32; Function::ALL.len()], Error> {
-    let (table, bytes) = function_entries(memory)?;
+    let table = function_table(memory)?;
+    let mut bytes = [0u8; 4 * TABLE_ENTRIES];
+    let mut read = 0;
+    let found = loop {
+        let end = read + 4 * TABLE_CHUNK;
+        memory.read_bytes(table + read as u32, &mut bytes[read..end])?;
+        read = end;
+        let found = Function::ALL.map(|function| find_entry(&bytes[..read], function.code()));
+        let ended = bytes[..read]
+            .chunks_exact(4)
+            .any(|pair| pair[..2] == [0, 0]);
+        if ended || read == bytes.len() || found.iter().all(Option::is_some) {
+            break found;
+        }
+    };
     let mut entries = [0; Function::ALL.len()];
-    for (entry, function) in entries.iter_mut().zip(Function::ALL) {
-        *entry = find_entry(&bytes, function.code()).ok_or(Error::Family {
+    for (entry, found) in entries.iter_mut().zip(found) {
+        *entry = found.ok_or(Error::Family {
             message: "the RP2040 boot ROM lacks a flash function (not a B0-B2 ROM?)",
             address: Some(table),
         })?;

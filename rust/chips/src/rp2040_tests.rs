@@ -46,6 +46,8 @@ struct Model {
     /// SWD transactions of the accesses: a word each, and for each 1 KiB block a run
     /// touches, TAR and the RDBUFF and CTRL/STAT reads after it (adi's MEM-AP).
     transactions: usize,
+    /// Bytes of the ROM's function table read.
+    table_read: usize,
     now: u64,
 }
 
@@ -192,6 +194,9 @@ impl Memory for Model {
     }
 
     fn read_bytes(&mut self, address: u32, bytes: &mut [u8]) -> Result<(), adi::Error> {
+        if (TABLE..TABLE + 256).contains(&address) {
+            self.table_read += bytes.len();
+        }
         for (index, byte) in bytes.iter_mut().enumerate() {
             *byte = self
                 .bytes
@@ -517,4 +522,45 @@ fn a_slot_costs_its_data_and_at_most_ten_transactions_more() {
         beyond <= 10 * slots,
         "{beyond} transactions beyond the data for {slots} slots"
     );
+}
+
+/// The function table with `filler` other entries first, then `functions` of the six,
+/// then the ending code 0.
+fn put_table(model: &mut Model, filler: u32, functions: usize) {
+    for index in 0..filler {
+        let code = u32::from(u16::from_le_bytes([b'Z', b'A' + index as u8]));
+        model.put(TABLE + 4 * index, code | 0x300 << 16);
+    }
+    for (index, (code, address)) in ENTRIES.iter().take(functions).enumerate() {
+        let at = TABLE + 4 * (filler + index as u32);
+        model.put(at, u32::from(u16::from_le_bytes(**code)) | address << 16);
+    }
+    model.put(TABLE + 4 * (filler + functions as u32), 0);
+}
+
+#[test]
+fn the_function_table_is_read_until_the_six_functions_are_found() {
+    // Found in the first 16 entries: 64 bytes read.
+    let mut model = Model::new([0xEF, 0x40, 0x15]);
+    let part = Part::identify(&mut model, RP2040_IDENTITY).unwrap();
+    let mut session = crate::Session::Closed;
+    part.erase_in(&mut session, &mut model, XIP_BASE, SECTOR_SIZE)
+        .unwrap();
+    assert_eq!(model.table_read, 64);
+    part.end_session(&mut session, &mut model).unwrap();
+    // Behind 20 other entries: the next 16 too, and the session works the same.
+    put_table(&mut model, 20, ENTRIES.len());
+    model.calls.clear();
+    model.table_read = 0;
+    part.erase_in(&mut session, &mut model, XIP_BASE, SECTOR_SIZE)
+        .unwrap();
+    assert_eq!(model.table_read, 128);
+    part.end_session(&mut session, &mut model).unwrap();
+    assert_eq!(call_names(&model), [b"IF", b"EX", b"RE", b"FC", b"CX"]);
+    // A table without flash_enter_cmd_xip: a clear error, nothing run.
+    put_table(&mut model, 20, ENTRIES.len() - 1);
+    model.calls.clear();
+    let failed = part.erase_in(&mut session, &mut model, XIP_BASE, SECTOR_SIZE);
+    assert!(matches!(failed, Err(Error::Family { .. })), "{failed:?}");
+    assert!(model.calls.is_empty() && !session.is_open());
 }
