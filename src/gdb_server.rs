@@ -275,6 +275,14 @@ impl gdb::Target for ProbeTarget<'_> {
         self.session(|session| session.halt_poll())
     }
 
+    fn take_notice(&mut self, out: &mut dyn Write) -> bool {
+        let Some(reconnected) = self.probe.session.take_reconnected() else {
+            return false;
+        };
+        let _ = writeln!(out, "{reconnected}");
+        true
+    }
+
     fn resume(&mut self, step: bool) -> Result<(), Failure> {
         self.session(|session| session.resume(step))
     }
@@ -346,6 +354,8 @@ impl gdb::Target for ProbeTarget<'_> {
         let _ = write!(out, "{report}");
         if let Some(reconnected) = self.probe.session.reconnected() {
             let _ = writeln!(out, "{reconnected}");
+            // Told: not again after this command (Target::take_notice).
+            self.probe.session.take_reconnected();
         }
         Ok(())
     }

@@ -193,6 +193,66 @@ def test_a_fault_in_a_mass_erase_or_a_crc_run_is_a_clear_error_in_gdb(
         f"{case}\n{run}"
 
 
+RECONNECTED = "target power was lost; the probe reconnected (DPIDR 0x1ba01477)"
+# `b .` in SRAM: a program that runs until halted, inside the simulator's routine-running
+# fault window (the core executes code in SRAM).
+LOOP_AT = 0x20000400
+
+
+def test_a_power_loss_while_the_program_runs_stops_it_with_siglost(
+        unix_micropython, firmware, tmp_path):
+    """gdb `continue`s a program in SRAM and the target loses power for 1 ms while it runs
+    (BMP_SIM_FAULTS during=routine-running; seed 1 at 0.02 per transaction draws the loss
+    at the 99th transaction of the run: a halt poll, not the resume): the probe reconnects,
+    gdb's console says so and the program stops with SIGLOST (not "exited": it is still
+    there); then the registers read, a `load` succeeds, compare-sections matches and the
+    program runs to a breakpoint. In virtual time, so each run is the same."""
+    probe = BmpProbe(unix_micropython, tmp_path, environment={
+        "BMP_SIM_REALTIME": "0", "BMP_SIM_FAULTS":
+        "power-off=0.02,seed=1,power-off-time=1000,at-most=1,during=routine-running"})
+    commands = probe.connect() + [
+        f"set {{unsigned short}}{LOOP_AT:#x} = 0xe7fe", f"set $pc = {LOOP_AT:#x}", "continue",
+        "info registers pc", "load", "compare-sections", "break main", "run"]
+    try:
+        run = probe.gdb(commands)
+    finally:
+        probe.close()
+    stopped = run.output("continue")
+    assert ("target power was lost: the core was reset; the probe reconnected (DPIDR "
+            "0x1ba01477) and halted it") in stopped, f"{run}"
+    assert "SIGLOST" in stopped and "exited" not in stopped, f"{run}"
+    assert re.search(r"pc\s+0x[0-9a-f]+", run.output("info registers pc")), f"{run}"
+    assert "Transfer rate" in run.output("load"), f"{run}"
+    compare = run.output("compare-sections")
+    assert "matched" in compare and "MIS-MATCHED" not in compare, f"{run}"
+    assert "Breakpoint 1, main" in run.output("run"), f"{run}"
+
+
+def test_a_power_loss_between_commands_is_told_with_the_next_monitor_command(
+        unix_micropython, firmware, tmp_path):
+    """The target loses power in a mass erase (`monitor erase_mass` fails); the memory
+    read after it reconnects (gdb shows no console text with a memory read); the next
+    monitor command's output ends with the notice, once; then a `load` succeeds."""
+    probe = BmpProbe(unix_micropython, tmp_path, environment={
+        "BMP_SIM_REALTIME": "0", "BMP_SIM_FAULTS": f"{POWER_LOSS},during=flash-busy"})
+    commands = probe.connect() + [
+        "monitor erase_mass", "x/2xw 0x08000000", "monitor version", "monitor version", "load",
+        "compare-sections"]
+    try:
+        run = probe.gdb(commands)
+    finally:
+        probe.close()
+    assert "no response from the debug port" in run.output("monitor erase_mass"), f"{run}"
+    assert re.search(r"0x8000000.*:\s+0x[0-9a-f]{8}\s+0x[0-9a-f]{8}",
+                     run.output("x/2xw 0x08000000")), f"{run}"
+    first, second = run.outputs("monitor version")
+    assert first.rstrip().endswith(RECONNECTED), f"{run}"
+    assert RECONNECTED not in second, f"{run}"
+    assert "Transfer rate" in run.output("load"), f"{run}"
+    compare = run.output("compare-sections")
+    assert "matched" in compare and "MIS-MATCHED" not in compare, f"{run}"
+
+
 def test_gdb_killed_during_loads(unix_micropython, firmware, tmp_path):
     """gdb is killed at random points of a 62 KB load (bench.elf), three times; the probe
     then serves a full load of the test firmware, which matches."""

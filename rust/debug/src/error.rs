@@ -54,6 +54,11 @@ pub enum Error {
     /// The target lost power during flash work (a load): the probe reconnected, and the
     /// work under way was dropped.
     FlashWorkDropped,
+    /// A halt request or poll met a power loss and the probe reconnected (DPIDR given):
+    /// the core was reset by it, and the reconnect halted it.
+    PowerLost {
+        dpidr: u32,
+    },
 }
 
 /// A subsystem a build may leave out: a Cargo feature of this crate and of the root
@@ -198,6 +203,11 @@ impl fmt::Display for Error {
                 f,
                 "target power was lost during flash work; the probe reconnected and dropped \
                  the work under way: load again"
+            ),
+            Error::PowerLost { dpidr } => write!(
+                f,
+                "target power was lost: the core was reset; the probe reconnected (DPIDR \
+                 {dpidr:#010x}) and halted it"
             ),
         }
     }

@@ -222,6 +222,8 @@ pub struct Session<T: Transport, C: Clock> {
     flash_failed: bool,
     /// The DPIDR of the last reconnect after a power loss since attach (`reconnected`).
     reconnected: Option<u32>,
+    /// A reconnect not yet told to the user (`take_reconnected`).
+    reconnect_untold: bool,
 }
 
 impl<T: Transport, C: Clock> Default for Session<T, C> {
@@ -255,6 +257,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
             reconnects: 0,
             flash_failed: false,
             reconnected: None,
+            reconnect_untold: false,
         }
     }
 
@@ -562,6 +565,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
         self.link_suspect = false;
         self.reconnect_failed = false;
         self.reconnected = None;
+        self.reconnect_untold = false;
         self.rtt.search_again();
         Ok(())
     }
@@ -882,6 +886,7 @@ impl<T: Transport, C: Clock> Session<T, C> {
         self.recovery_support = false;
         self.rtt.search_again();
         self.reconnected = Some(dpidr);
+        self.reconnect_untold = true;
         self.reconnects += 1;
         Ok(())
     }
@@ -920,6 +925,29 @@ impl<T: Transport, C: Clock> Session<T, C> {
     /// to tell the user (`monitor flash_report` does).
     pub fn reconnected(&self) -> Option<Reconnected> {
         self.reconnected.map(|dpidr| Reconnected { dpidr })
+    }
+
+    /// The reconnect since the last call (or attach), once: a front end tells its user at
+    /// the next point it may (the GDB server on gdb's console).
+    pub fn take_reconnected(&mut self) -> Option<Reconnected> {
+        core::mem::take(&mut self.reconnect_untold)
+            .then(|| self.reconnected())
+            .flatten()
+    }
+
+    /// A halt request or poll (`call`) during which the probe reconnected after a power
+    /// loss fails with `Error::PowerLost`: the core was reset and the reconnect halted it,
+    /// which must not pass for a halt the program or the user asked for.
+    fn reporting_power_loss<R>(
+        &mut self,
+        call: impl FnOnce(&mut Self) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        let reconnects = self.reconnects;
+        let outcome = call(self);
+        match self.reconnected {
+            Some(dpidr) if self.reconnects != reconnects => Err(Error::PowerLost { dpidr }),
+            _ => outcome,
+        }
     }
 
     pub fn memory_map(&self) -> Result<MemoryMap, Error> {
@@ -1251,17 +1279,24 @@ impl<T: Transport, C: Clock> Session<T, C> {
         })
     }
 
+    /// Ask the core to halt. `Error::PowerLost` if the target lost power (the probe
+    /// reconnected and halted the core).
     pub fn halt_request(&mut self) -> Result<(), Error> {
-        self.with_target(|memory, state| Ok(state.core.halt_request(memory)?))
+        self.reporting_power_loss(|session| {
+            session.with_target(|memory, state| Ok(state.core.halt_request(memory)?))
+        })
     }
 
     /// Running or halted; at the halt after a resume, the description's
-    /// RecoverySupportStop if RecoverySupportStart ran before it.
+    /// RecoverySupportStop if RecoverySupportStart ran before it. `Error::PowerLost` if
+    /// the target lost power (the probe reconnected and halted the core).
     pub fn halt_poll(&mut self) -> Result<HaltStatus, Error> {
-        let status = self.with_target(|memory, state| {
-            Ok(match state.core.poll(memory)? {
-                None => HaltStatus::Running,
-                Some(reason) => HaltStatus::Halted(reason),
+        let status = self.reporting_power_loss(|session| {
+            session.with_target(|memory, state| {
+                Ok(match state.core.poll(memory)? {
+                    None => HaltStatus::Running,
+                    Some(reason) => HaltStatus::Halted(reason),
+                })
             })
         })?;
         if status != HaltStatus::Running && core::mem::take(&mut self.recovery_support) {

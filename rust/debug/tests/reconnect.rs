@@ -6,7 +6,7 @@
 mod common;
 
 use common::virtual_wire::{self, VirtualClock, Wire};
-use debug::Session;
+use debug::{HaltReason, HaltStatus, Session};
 use sim::chip::Variant;
 
 const FLASH: u32 = 0x0800_0000;
@@ -110,4 +110,89 @@ fn a_target_that_does_not_come_back_fails_each_operation_within_the_limit() {
     let mut flash = vec![0; 2048];
     session.read_memory(FLASH, &mut flash).unwrap();
     assert!(flash == other, "the load after the power came back");
+}
+
+/// `b .` (Thumb) in SRAM: a core that runs until halted.
+const LOOP: [u8; 2] = [0xFE, 0xE7];
+const LOOP_AT: u32 = SRAM + 0x400;
+
+fn running(session: &mut Session<Wire, VirtualClock>) {
+    session.write_memory(LOOP_AT, &LOOP).unwrap();
+    session.write_register(15, LOOP_AT).unwrap();
+    session.resume(false).unwrap();
+    assert_eq!(session.halt_poll().unwrap(), HaltStatus::Running);
+}
+
+fn power_cycle(session: &mut Session<Wire, VirtualClock>) {
+    session.with_transport(|wire| {
+        let sim = wire.swd.pins();
+        sim.set_power(false);
+        sim.idle(1_000_000);
+        sim.set_power(true);
+        sim.idle(10_000_000);
+    });
+}
+
+fn halted_at_the_loop(session: &mut Session<Wire, VirtualClock>) {
+    session.halt_request().unwrap();
+    assert_eq!(
+        session.halt_poll().unwrap(),
+        HaltStatus::Halted(HaltReason::Request)
+    );
+    assert_eq!(session.read_register(15).unwrap(), LOOP_AT);
+}
+
+fn power_lost(error: debug::Error) {
+    assert_eq!(
+        error.to_string(),
+        "target power was lost: the core was reset; the probe reconnected (DPIDR \
+         0x1ba01477) and halted it"
+    );
+}
+
+/// A power loss while the core runs (gdb's `continue`): the next halt poll, or a halt
+/// request (gdb's Ctrl-C), reconnects and says so with an error, never as a halt the
+/// program or the user asked for; the core is halted after it and the session works on
+/// (the program runs and halts again). The front end's notice comes once.
+#[test]
+fn a_power_loss_while_the_core_runs_is_an_error_of_the_next_poll_or_halt_request() {
+    let mut session = attached();
+    running(&mut session);
+    power_cycle(&mut session);
+    power_lost(session.halt_poll().unwrap_err());
+    assert!(matches!(
+        session.halt_poll().unwrap(),
+        HaltStatus::Halted(_)
+    ));
+    let notice = session.take_reconnected().expect("a notice");
+    assert_eq!(notice.dpidr, STM32F103_DPIDR);
+    assert_eq!(session.take_reconnected(), None, "told once");
+    running(&mut session);
+    halted_at_the_loop(&mut session);
+
+    // Ctrl-C: the halt request meets the loss; the poll after it finds the core halted.
+    running(&mut session);
+    power_cycle(&mut session);
+    power_lost(session.halt_request().unwrap_err());
+    assert!(matches!(
+        session.halt_poll().unwrap(),
+        HaltStatus::Halted(_)
+    ));
+    running(&mut session);
+    halted_at_the_loop(&mut session);
+
+    // Power off for longer than the reconnect waits: each poll fails within the limit
+    // with the wire's error; the power back, the next poll reconnects.
+    running(&mut session);
+    set_power(&mut session, false);
+    for _ in 0..2 {
+        let (took, outcome) = timed(&mut session, |session| session.halt_poll());
+        let error = outcome.unwrap_err().to_string();
+        assert!(error.contains("no response from the debug port"), "{error}");
+        assert!(took < RECONNECT_NS + OVERRUN_NS, "{took} ns");
+    }
+    set_power(&mut session, true);
+    power_lost(session.halt_poll().unwrap_err());
+    running(&mut session);
+    halted_at_the_loop(&mut session);
 }

@@ -43,6 +43,10 @@ pub struct Model {
     pub crc_routine: (bool, Option<u64>),
     /// The flash algorithm's file and flash (start, length), if one is in use.
     pub algorithm: Option<(String, u32, u32)>,
+    /// What `take_notice` tells once (a reconnect after a power loss).
+    pub notice: Option<&'static str>,
+    /// The next halt poll fails with this error.
+    pub poll_error: Option<&'static str>,
 }
 
 impl Default for Model {
@@ -66,6 +70,8 @@ impl Model {
             reset_kinds: Vec::new(),
             crc_routine: (true, None),
             algorithm: None,
+            notice: None,
+            poll_error: None,
         }
     }
 
@@ -195,6 +201,10 @@ impl Target for Model {
         Ok(())
     }
     fn halt_poll(&mut self) -> Result<HaltStatus, ModelError> {
+        if let Some(error) = self.poll_error.take() {
+            self.running = false;
+            return Err(ModelError(error));
+        }
         if !self.running {
             return Ok(HaltStatus::Halted(HaltReason::Request));
         }
@@ -205,6 +215,11 @@ impl Target for Model {
             }
             None => Ok(HaltStatus::Running),
         }
+    }
+    fn take_notice(&mut self, out: &mut dyn Write) -> bool {
+        self.notice
+            .take()
+            .is_some_and(|notice| writeln!(out, "{notice}").is_ok())
     }
     fn resume(&mut self, step: bool) -> Result<(), ModelError> {
         self.running = true;

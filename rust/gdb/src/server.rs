@@ -485,6 +485,11 @@ impl Session {
         self.run = Run::Running {
             interrupted_at: None,
         };
+        // Running: console packets may go before the stop reply (E.3 `O`).
+        self.console.text.clear();
+        if target.take_notice(&mut self.console) {
+            self.send_console(host);
+        }
         false
     }
 
@@ -499,9 +504,24 @@ impl Session {
         let Run::Running { interrupted_at } = self.run else {
             return;
         };
-        let reason = match target.halt_poll() {
+        let status = target.halt_poll();
+        // A notice now is of a power loss during this run (a resume shows any earlier one):
+        // the core was reset, and the probe reconnected and halted it. gdb keeps the
+        // program and hears SIGLOST, after the notice or the poll's error on its console.
+        self.console.text.clear();
+        let power_lost = target.take_notice(&mut self.console);
+        let reason = match status {
+            Err(error) if power_lost => {
+                self.console.text.clear();
+                let _ = writeln!(self.console, "{error}");
+                return self.stopped_by_power_loss(host);
+            }
+            Ok(HaltStatus::Halted(_)) if power_lost => return self.stopped_by_power_loss(host),
             Ok(HaltStatus::Halted(reason)) => reason,
             Ok(HaltStatus::Running) => {
+                if power_lost {
+                    self.send_console(host);
+                }
                 let timeout = u64::from(self.settings.halt_timeout_ms()) * 1000;
                 if interrupted_at.is_some_and(|at| host.now_micros() - at > timeout) {
                     self.lost(
@@ -530,6 +550,16 @@ impl Session {
         if interrupted_at.is_some() && self.stop == Stop::Signal(SIGTRAP) {
             self.stop = Stop::Signal(SIGINT);
         }
+        self.stop_reply();
+        self.send(host);
+    }
+
+    /// The target lost power while it ran and the probe reconnected: what `console` holds
+    /// as `O` lines, then a stop with SIGLOST (`T1D`); the program stays for gdb.
+    fn stopped_by_power_loss<H: Host>(&mut self, host: &mut H) {
+        self.send_console(host);
+        self.run = Run::Halted;
+        self.stop = Stop::Signal(SIGLOST);
         self.stop_reply();
         self.send(host);
     }
@@ -779,6 +809,8 @@ impl Session {
         };
         self.console.text.clear();
         let result = monitor::run(line, target, host, &mut self.settings, &mut self.console);
+        // After the command's output (`monitor flash_report` tells it itself).
+        target.take_notice(&mut self.console);
         self.send_console(host);
         match result {
             Ok(()) => self.ok(),

@@ -71,6 +71,12 @@ pub trait Target {
     fn write_register_wide(&mut self, number: usize, value: u64) -> Result<(), Self::Error>;
     fn halt_request(&mut self) -> Result<(), Self::Error>;
     fn halt_poll(&mut self) -> Result<HaltStatus, Self::Error>;
+    /// What the user has not been told yet (the probe reconnected after a power loss), as
+    /// lines for gdb's console, once; false if nothing. The server shows it where the
+    /// protocol lets it: with a monitor command's output, or while the target runs.
+    fn take_notice(&mut self, _out: &mut dyn Write) -> bool {
+        false
+    }
     fn resume(&mut self, step: bool) -> Result<(), Self::Error>;
     fn reset(&mut self, halt: bool) -> Result<(), Self::Error>;
     /// `monitor reset processor|hardware|system`: a reset of that kind.

@@ -356,6 +356,77 @@ fn a_target_that_does_not_halt_is_reported_lost() {
     assert_eq!(replies[1], "X1d");
 }
 
+/// The text of `O` console packets.
+fn console_text(packets: &[String]) -> String {
+    let mut text = Vec::new();
+    for packet in packets {
+        let hex = packet.strip_prefix('O').expect("an O packet");
+        let mut bytes = vec![0u8; hex.len() / 2];
+        crate::hex::decode(hex.as_bytes(), &mut bytes).unwrap();
+        text.extend(bytes);
+    }
+    String::from_utf8(text).unwrap()
+}
+
+const NOTICE: &str = "target power was lost; the probe reconnected (DPIDR 0x1ba01477)";
+
+/// A power loss the probe reconnected after: gdb hears of it on its console only where
+/// E.3 allows `O` packets (while the target runs, before the stop reply; with a monitor
+/// command's output), once; a poll that meets it stops the program with SIGLOST (T1D,
+/// not X: the program is still there) after the poll's error or the notice; a poll error
+/// without a reconnect is still a lost target.
+#[test]
+fn a_power_loss_is_told_on_the_console_where_the_protocol_allows() {
+    let mut harness = Harness::new();
+    // The poll fails with the loss (the probe reconnected during it).
+    harness.ask("c");
+    harness.target.notice = Some(NOTICE);
+    harness.target.poll_error = Some("target power was lost: the core was reset");
+    let replies = harness.poll();
+    assert_eq!(replies.len(), 2, "{replies:?}");
+    assert_eq!(
+        console_text(&replies[..1]),
+        "target power was lost: the core was reset\n"
+    );
+    assert_eq!(replies[1], "T1dthread:1;");
+    assert!(!harness.server.is_running());
+    assert_eq!(harness.ask("?"), "T1dthread:1;");
+    assert_eq!(harness.target.notice, None, "taken");
+    assert!(harness.ask("g").len() > 100, "the program is still there");
+    // Ctrl-C: the halt request met the loss, the poll finds the core halted.
+    harness.ask("c");
+    harness.raw(b"\x03");
+    harness.target.notice = Some(NOTICE);
+    let replies = harness.poll();
+    assert_eq!(console_text(&replies[..1]), format!("{NOTICE}\n"));
+    assert_eq!(replies[1..], ["T1dthread:1;"]);
+    // A loss between commands: told at the next resume, before the stop reply.
+    harness.target.notice = Some(NOTICE);
+    let replies: Vec<String> = harness
+        .replies(b"c")
+        .iter()
+        .map(|reply| String::from_utf8_lossy(reply).into_owned())
+        .collect();
+    assert_eq!(console_text(&replies), format!("{NOTICE}\n"));
+    harness.target.halts.push_back(HaltReason::Breakpoint {
+        address: 0x0800_0100,
+    });
+    assert_eq!(harness.poll(), ["T05thread:1;"]);
+    // ... or with the next monitor command's output, once.
+    harness.target.notice = Some(NOTICE);
+    let (output, status) = monitor(&mut harness, "halt_timeout");
+    assert!(output.ends_with(&format!("{NOTICE}\n")), "{output}");
+    assert_eq!(status, "OK");
+    let (output, _) = monitor(&mut harness, "halt_timeout");
+    assert!(!output.contains(NOTICE), "{output}");
+    // A poll error without a reconnect: the target is lost.
+    harness.ask("c");
+    harness.target.poll_error = Some("no response");
+    let replies = harness.poll();
+    assert_eq!(console_text(&replies[..1]), "target lost: no response\n");
+    assert_eq!(replies[1], "X1d");
+}
+
 #[test]
 fn detach_kill_and_run() {
     let mut harness = Harness::new();
