@@ -253,6 +253,37 @@ def test_a_power_loss_between_commands_is_told_with_the_next_monitor_command(
     assert "matched" in compare and "MIS-MATCHED" not in compare, f"{run}"
 
 
+def test_a_target_that_stays_off_fails_each_command_until_its_power_returns(
+        unix_micropython, firmware, tmp_path):
+    """The target loses power in a mass erase for 1.2 s (virtual time): the memory reads
+    after it meet a target that does not answer, and each fails with a clear error after
+    the reconnect's 0.5 s of tries (two of them, then the power is back), nothing hangs;
+    the third read reconnects, the notice comes with the next monitor command, and a
+    `load` matches."""
+    probe = BmpProbe(unix_micropython, tmp_path, environment={
+        "BMP_SIM_REALTIME": "0",
+        "BMP_SIM_FAULTS": "power-off=1,power-off-time=1200000,at-most=1,during=flash-busy"})
+    read = "x/2xw 0x08000000"
+    commands = probe.connect() + ["monitor erase_mass"] + [read] * 4 + [
+        "monitor version", "load", "compare-sections"]
+    try:
+        run = probe.gdb(commands)
+    finally:
+        probe.close()
+    assert "no response from the debug port" in run.output("monitor erase_mass"), f"{run}"
+    # 1.2 s off: the first two reads each fail after 0.5 s of tries, the third reconnects.
+    reads = run.outputs(read)
+    for index, output in enumerate(reads):
+        failed = "Cannot access memory at address 0x8000000" in output
+        assert failed == (index < 2), f"read {index}\n{run}"
+        assert failed or re.search(r"0x8000000.*:\s+0x[0-9a-f]{8}\s+0x[0-9a-f]{8}", output), \
+            f"read {index}\n{run}"
+    assert RECONNECTED in run.output("monitor version"), f"{run}"
+    assert "Transfer rate" in run.output("load"), f"{run}"
+    compare = run.output("compare-sections")
+    assert "matched" in compare and "MIS-MATCHED" not in compare, f"{run}"
+
+
 def test_gdb_killed_during_loads(unix_micropython, firmware, tmp_path):
     """gdb is killed at random points of a 62 KB load (bench.elf), three times; the probe
     then serves a full load of the test firmware, which matches."""
