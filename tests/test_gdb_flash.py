@@ -112,6 +112,35 @@ def test_every_kind_of_load(unix_micropython, tmp_path, firmware):
     assert "Last CRC: on the target's core" in run.output("monitor flash_report", 0), f"{run}"
 
 
+def test_an_image_with_a_gap_is_left_alone_when_unchanged(unix_micropython, tmp_path, firmware):
+    """The firmware plus a table near the end of the flash: gdb asks for both erases
+    before any data (one vFlashErase per run of touched pages). Loaded again, every page
+    of both pieces is left alone; compare-sections matches and the program runs."""
+    image = (firmware / "firmware.bin").read_bytes()
+    pages = -(-len(image) // PAGE)
+    table_at = FLASH + 0xF000
+    assert pages * PAGE < table_at - FLASH - PAGE
+    table = tmp_path / "table.bin"
+    table.write_bytes(bytes((index * 13 + 5) & 0xFF for index in range(700)))
+    elf = tmp_path / "with-table.elf"
+    subprocess.run(["arm-none-eabi-objcopy", "--add-section", f".table={table}",
+                    "--set-section-flags", ".table=alloc,load,readonly,data,contents",
+                    "--change-section-address", f".table=0x{table_at:08x}",
+                    str(firmware / "firmware.elf"), str(elf)], check=True)
+    steps = [(elf, (0, 0, 0, pages + 1)), (elf, (pages + 1, 0, 0, 0))]
+    probe = BmpProbe(unix_micropython, tmp_path)
+    try:
+        commands = probe.connect()
+        for _ in steps:
+            commands += [f"file {elf}", "load", "compare-sections", "monitor flash_report",
+                         "break blink_step", "continue", "delete"]
+        run = probe.gdb(commands, timeout=150)
+    finally:
+        probe.close()
+    assert ".table" in run.output("compare-sections", 0), f"{run}"
+    check_every_step(run, steps)
+
+
 def test_the_crc_falls_back_to_reading_back_and_says_so(unix_micropython, tmp_path, firmware):
     """`monitor crc_routine off`, and a routine given 1 us (halted, then read back): the
     CRCs are still right, `monitor flash_report` says how they were taken, and the program
