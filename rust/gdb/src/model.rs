@@ -47,6 +47,9 @@ pub struct Model {
     pub notice: Option<&'static str>,
     /// The next halt poll fails with this error.
     pub poll_error: Option<&'static str>,
+    /// The next halt request fails with this error, the core halted all the same (as a
+    /// reconnect after a power loss leaves it).
+    pub halt_error: Option<&'static str>,
 }
 
 impl Default for Model {
@@ -72,6 +75,7 @@ impl Model {
             algorithm: None,
             notice: None,
             poll_error: None,
+            halt_error: None,
         }
     }
 
@@ -197,6 +201,10 @@ impl Target for Model {
         Ok(())
     }
     fn halt_request(&mut self) -> Result<(), ModelError> {
+        if let Some(error) = self.halt_error.take() {
+            self.running = false;
+            return Err(ModelError(error));
+        }
         self.halts.push_back(HaltReason::Request);
         Ok(())
     }

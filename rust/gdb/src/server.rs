@@ -290,9 +290,9 @@ impl Session {
     /// A client arrives while a target is attached (through the `target` module, or
     /// left by the client before): stop it, so the client finds a halted program.
     fn halt_for_client<T: Target, H: Host>(&mut self, target: &mut T, host: &mut H) {
-        if target.halt_request().is_err() {
-            return;
-        }
+        // A request that fails may have halted the core all the same (the probe reconnected
+        // after a power loss and halted it): the polls tell.
+        let _ = target.halt_request();
         let start = host.now_micros();
         let timeout = u64::from(self.settings.halt_timeout_ms()) * 1000;
         while host.now_micros() - start <= timeout {

@@ -419,6 +419,20 @@ fn a_power_loss_is_told_on_the_console_where_the_protocol_allows() {
     assert_eq!(status, "OK");
     let (output, _) = monitor(&mut harness, "halt_timeout");
     assert!(!output.contains(NOTICE), "{output}");
+    // A client that arrives after a loss: the halt request fails, but the reconnect
+    // halted the core: the client finds a halted program, and hears of the loss at `c`.
+    assert_eq!(harness.ask("D"), "OK");
+    harness.target.attached = Some(1);
+    harness.target.running = true;
+    harness.target.halt_error = Some("target power was lost: the core was reset");
+    harness.target.notice = Some(NOTICE);
+    assert_eq!(harness.ask("?"), "T05thread:1;");
+    let replies: Vec<String> = harness
+        .replies(b"c")
+        .iter()
+        .map(|reply| String::from_utf8_lossy(reply).into_owned())
+        .collect();
+    assert_eq!(console_text(&replies), format!("{NOTICE}\n"));
     // A poll error without a reconnect: the target is lost.
     harness.ask("c");
     harness.target.poll_error = Some("no response");
