@@ -253,6 +253,28 @@ def test_a_power_loss_between_commands_is_told_with_the_next_monitor_command(
     assert "matched" in compare and "MIS-MATCHED" not in compare, f"{run}"
 
 
+def test_a_power_loss_between_commands_is_told_at_the_next_continue(
+        unix_micropython, firmware, tmp_path):
+    """The target loses power in a mass erase; the `load` after it reconnects (no console
+    text in a load); the `continue` after it prints the notice while the program runs,
+    then stops at the breakpoint as usual."""
+    probe = BmpProbe(unix_micropython, tmp_path, environment={
+        "BMP_SIM_REALTIME": "0", "BMP_SIM_FAULTS": f"{POWER_LOSS},during=flash-busy"})
+    commands = probe.connect() + [
+        "monitor erase_mass", "load", "compare-sections", "break main", "continue"]
+    try:
+        run = probe.gdb(commands)
+    finally:
+        probe.close()
+    assert "no response from the debug port" in run.output("monitor erase_mass"), f"{run}"
+    assert "Transfer rate" in run.output("load"), f"{run}"
+    compare = run.output("compare-sections")
+    assert "matched" in compare and "MIS-MATCHED" not in compare, f"{run}"
+    resumed = run.output("continue")
+    assert RECONNECTED in resumed and "Breakpoint 1, main" in resumed, f"{run}"
+    assert resumed.index(RECONNECTED) < resumed.index("Breakpoint 1, main"), f"{run}"
+
+
 def test_a_target_that_stays_off_fails_each_command_until_its_power_returns(
         unix_micropython, firmware, tmp_path):
     """The target loses power in a mass erase for 1.2 s (virtual time): the memory reads
