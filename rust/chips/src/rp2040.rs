@@ -93,8 +93,9 @@ const STACK_TOP: u32 = 0x2004_2000;
 /// has done, written by the core only), then eight places of one request each (24
 /// bytes at +4 + 24 * place), request n in place n & 7: function, r3, r2, r1, r0 and its
 /// sequence word n, written last. The loop runs request `done` once its place's
-/// sequence word says `done`; function 0 ends it at the BKPT (`LOOP_END`). r4-r6 are
-/// callee-saved (AAPCS), kept across the calls.
+/// sequence word says `done`; function 0 ends it at the BKPT (`LOOP_END`). Besides r4,
+/// which the ROM's functions keep (AAPCS callee-saved), it uses only registers they may
+/// change anyway: r0-r3, r12 and LR.
 ///
 /// Why the loop never runs a request not fully written: the probe writes a request's
 /// words in one run of ascending addresses, its sequence word last, and a slot's data
@@ -107,33 +108,35 @@ const STACK_TOP: u32 = 0x2004_2000;
 /// are rewritten only once the core has done the request they held before (`done`
 /// read), and a place not yet used in this session holds sequence word 0xFFFF_FFFF,
 /// written with the loop before the core runs, never a count the loop looks for.
-const LOOP_CODE: [u16; 24] = [
-    0x6820, // 0:  ldr  r0, [r4, #0]     done: the number of the request to run next
-    0x0741, // 2:  lsls r1, r0, #29
-    0x0E89, // 4:  lsrs r1, r1, #26      (done & 7) * 8
-    0x1865, // 6:  adds r5, r4, r1
-    0x0049, // 8:  lsls r1, r1, #1       (done & 7) * 16
-    0x186D, // 10: adds r5, r5, r1       r5 = MAILBOX + 24 * place (its request at +4)
-    0x69A9, // 12: ldr  r1, [r5, #24]    the place's sequence word
-    0x4281, // 14: cmp  r1, r0
+const LOOP_CODE: [u16; 26] = [
+    0x6821, // 0:  ldr  r1, [r4, #0]     done: the number of the request to run next
+    0x074A, // 2:  lsls r2, r1, #29
+    0x0E92, // 4:  lsrs r2, r2, #26      (done & 7) * 8
+    0x18A0, // 6:  adds r0, r4, r2
+    0x0052, // 8:  lsls r2, r2, #1       (done & 7) * 16
+    0x1880, // 10: adds r0, r0, r2       r0 = MAILBOX + 24 * place (its request at +4)
+    0x6982, // 12: ldr  r2, [r0, #24]    the place's sequence word
+    0x428A, // 14: cmp  r2, r1
     0xD1F6, // 16: bne  0                not this request (yet): look again
     0xF3BF, // 18: dmb  sy               the request's other words are read after its
     0x8F5F, //     (dmb, second half)    sequence word
-    0x686E, // 22: ldr  r6, [r5, #4]     function
-    0x2E00, // 24: cmp  r6, #0
-    0xD008, // 26: beq  46               function 0: end
-    0x68AB, // 28: ldr  r3, [r5, #8]
-    0x68EA, // 30: ldr  r2, [r5, #12]
-    0x6929, // 32: ldr  r1, [r5, #16]
-    0x6968, // 34: ldr  r0, [r5, #20]
-    0x47B0, // 36: blx  r6               the ROM function, back here with r4-r6 kept
-    0x6820, // 38: ldr  r0, [r4, #0]
-    0x3001, // 40: adds r0, #1
-    0x6020, // 42: str  r0, [r4, #0]     done + 1
-    0xE7E8, // 44: b    0
-    0xBE00, // 46: bkpt #0               the end: the probe takes the core back
+    0x6841, // 22: ldr  r1, [r0, #4]     function
+    0x2900, // 24: cmp  r1, #0
+    0xD009, // 26: beq  48               function 0: end
+    0x468C, // 28: mov  r12, r1
+    0x6883, // 30: ldr  r3, [r0, #8]
+    0x68C2, // 32: ldr  r2, [r0, #12]
+    0x6901, // 34: ldr  r1, [r0, #16]
+    0x6940, // 36: ldr  r0, [r0, #20]    r0 last: it pointed at the request
+    0x47E0, // 38: blx  r12              the ROM function, back here with r4 kept
+    0x6820, // 40: ldr  r0, [r4, #0]
+    0x3001, // 42: adds r0, #1
+    0x6020, // 44: str  r0, [r4, #0]     done + 1
+    0xE7E7, // 46: b    0
+    0xBE00, // 48: bkpt #0               the end: the probe takes the core back
+    0xBF00, // 50: nop                   (never run: the mailbox starts word-aligned)
 ];
-const LOOP_END: u32 = LOOP + 46;
+const LOOP_END: u32 = LOOP + 48;
 /// `done` right after the loop's code, the places after it: the loop and an empty
 /// mailbox go in one run of word writes.
 const MAILBOX: u32 = LOOP + 2 * LOOP_CODE.len() as u32;
@@ -146,11 +149,12 @@ const REQUEST_STRIDE: u32 = 4 * REQUEST_WORDS as u32;
 /// The sequence word of a place not used yet in a session.
 const UNUSED: u32 = 0xFFFF_FFFF;
 const R4: usize = 4;
-/// The registers the loop and the ROM's functions may change, saved and put back: r0-r6
-/// (the arguments and the loop's own), r12, SP, LR, PC and xPSR. The functions keep
-/// r4-r11 and SP (AAPCS callee-saved: pico-sdk calls them as C functions), and touch
-/// neither the other stack pointer nor PRIMASK, BASEPRI, FAULTMASK, CONTROL.
-const CLOBBERED: [usize; 12] = [0, 1, 2, 3, R4, 5, 6, 12, SP, LR, PC, XPSR];
+/// The registers the loop and the ROM's functions may change, saved and put back: r0-r3
+/// (the arguments and the loop's own), r4 (the mailbox), r12, SP, LR, PC and xPSR. The
+/// functions keep r4-r11 and SP (AAPCS callee-saved: pico-sdk calls them as C
+/// functions), and touch neither the other stack pointer nor PRIMASK, BASEPRI,
+/// FAULTMASK, CONTROL.
+const CLOBBERED: [usize; 10] = [0, 1, 2, 3, R4, 12, SP, LR, PC, XPSR];
 
 /// The ROM header (DS 2.8.2, 2.8.3): the 16-bit pointer to the function table at 0x14;
 /// entries are (16-bit code, 16-bit address), code = c1 | c2 << 8, ending with code 0.
