@@ -90,12 +90,14 @@ const LOOP: u32 = 0x2004_1010;
 const STACK_TOP: u32 = 0x2004_2000;
 
 /// The loop (Thumb, ARMv6-M). r4 = MAILBOX: `done` (+0, the count of requests the core
-/// has done, written by the core only), then eight places of one request each (24
-/// bytes at +4 + 24 * place), request n in place n & 7: function, r3, r2, r1, r0 and its
-/// sequence word n, written last. The loop runs request `done` once its place's
-/// sequence word says `done`; function 0 ends it at the BKPT (`LOOP_END`). Besides r4,
-/// which the ROM's functions keep (AAPCS callee-saved), it uses only registers they may
-/// change anyway: r0-r3, r12 and LR.
+/// has done, written by the core only), the registers it puts back at its end (+4: r0-r3,
+/// r12, SP, LR, as the probe saved them), then eight places of one request each (24
+/// bytes at +32 + 24 * place), request n in place n & 7: function, r3, r2, r1, r0 and
+/// its sequence word n, written last. The loop runs request `done` once its place's
+/// sequence word says `done`; function 0 ends it: it puts those registers back and halts
+/// at the BKPT (`LOOP_END`), so that the probe writes back only r4, PC and xPSR. Besides
+/// r4, which the ROM's functions keep (AAPCS callee-saved), it uses only registers they
+/// may change anyway: r0-r3, r12 and LR.
 ///
 /// Why the loop never runs a request not fully written: the probe writes a request's
 /// words in one run of ascending addresses, its sequence word last, and a slot's data
@@ -108,40 +110,52 @@ const STACK_TOP: u32 = 0x2004_2000;
 /// are rewritten only once the core has done the request they held before (`done`
 /// read), and a place not yet used in this session holds sequence word 0xFFFF_FFFF,
 /// written with the loop before the core runs, never a count the loop looks for.
-const LOOP_CODE: [u16; 26] = [
+const LOOP_CODE: [u16; 36] = [
     0x6821, // 0:  ldr  r1, [r4, #0]     done: the number of the request to run next
     0x074A, // 2:  lsls r2, r1, #29
     0x0E92, // 4:  lsrs r2, r2, #26      (done & 7) * 8
     0x18A0, // 6:  adds r0, r4, r2
     0x0052, // 8:  lsls r2, r2, #1       (done & 7) * 16
-    0x1880, // 10: adds r0, r0, r2       r0 = MAILBOX + 24 * place (its request at +4)
-    0x6982, // 12: ldr  r2, [r0, #24]    the place's sequence word
+    0x1880, // 10: adds r0, r0, r2       r0 = MAILBOX + 24 * place (its request at +32)
+    0x6B42, // 12: ldr  r2, [r0, #52]    the place's sequence word
     0x428A, // 14: cmp  r2, r1
     0xD1F6, // 16: bne  0                not this request (yet): look again
     0xF3BF, // 18: dmb  sy               the request's other words are read after its
     0x8F5F, //     (dmb, second half)    sequence word
-    0x6841, // 22: ldr  r1, [r0, #4]     function
+    0x6A01, // 22: ldr  r1, [r0, #32]    function
     0x2900, // 24: cmp  r1, #0
     0xD009, // 26: beq  48               function 0: end
     0x468C, // 28: mov  r12, r1
-    0x6883, // 30: ldr  r3, [r0, #8]
-    0x68C2, // 32: ldr  r2, [r0, #12]
-    0x6901, // 34: ldr  r1, [r0, #16]
-    0x6940, // 36: ldr  r0, [r0, #20]    r0 last: it pointed at the request
+    0x6A43, // 30: ldr  r3, [r0, #36]
+    0x6A82, // 32: ldr  r2, [r0, #40]
+    0x6AC1, // 34: ldr  r1, [r0, #44]
+    0x6B00, // 36: ldr  r0, [r0, #48]    r0 last: it pointed at the request
     0x47E0, // 38: blx  r12              the ROM function, back here with r4 kept
     0x6820, // 40: ldr  r0, [r4, #0]
     0x3001, // 42: adds r0, #1
     0x6020, // 44: str  r0, [r4, #0]     done + 1
     0xE7E7, // 46: b    0
-    0xBE00, // 48: bkpt #0               the end: the probe takes the core back
-    0xBF00, // 50: nop                   (never run: the mailbox starts word-aligned)
+    0x69A0, // 48: ldr  r0, [r4, #24]    the end: SP, LR, r12, r3-r0 put back
+    0x4685, // 50: mov  sp, r0
+    0x69E0, // 52: ldr  r0, [r4, #28]
+    0x4686, // 54: mov  lr, r0
+    0x6960, // 56: ldr  r0, [r4, #20]
+    0x4684, // 58: mov  r12, r0
+    0x6923, // 60: ldr  r3, [r4, #16]
+    0x68E2, // 62: ldr  r2, [r4, #12]
+    0x68A1, // 64: ldr  r1, [r4, #8]
+    0x6860, // 66: ldr  r0, [r4, #4]
+    0xBE00, // 68: bkpt #0               the probe takes the core back
+    0xBF00, // 70: nop                   (never run: the mailbox starts word-aligned)
 ];
-const LOOP_END: u32 = LOOP + 48;
-/// `done` right after the loop's code, the places after it: the loop and an empty
-/// mailbox go in one run of word writes.
+const LOOP_END: u32 = LOOP + 68;
+/// `done` right after the loop's code, the registers the loop puts back and the places
+/// after it: the loop and an empty mailbox go in one run of word writes.
 const MAILBOX: u32 = LOOP + 2 * LOOP_CODE.len() as u32;
 const DONE: u32 = MAILBOX;
-const REQUESTS: u32 = MAILBOX + 4;
+/// The registers the loop's end puts back, in the order of its words at MAILBOX + 4.
+const PUT_BACK_BY_LOOP: [usize; 7] = [0, 1, 2, 3, 12, SP, LR];
+const REQUESTS: u32 = MAILBOX + 32;
 /// A request's words in a place, in the order written: what changes least first, the
 /// sequence word last.
 const REQUEST_WORDS: usize = 6;
@@ -576,14 +590,14 @@ impl Session {
                 .map_err(core_error)?;
         }
         let mut session = Session { queue, saved };
-        let queue = &mut session.queue;
+        let (queue, saved) = (&mut session.queue, &session.saved);
         // The first two requests go into the mailbox with the loop, before it runs.
         let none = [0; 4];
         let timeout = CALL_TIMEOUT_MICROS;
         let started = queue
             .push(memory, Function::ConnectInternalFlash, none, &[], timeout)
             .and_then(|_| queue.push(memory, Function::FlashExitXip, none, &[], timeout))
-            .and_then(|_| queue.start(memory));
+            .and_then(|_| queue.start(memory, saved));
         match started {
             Ok(()) => Ok(session),
             Err(error) => {
@@ -594,7 +608,8 @@ impl Session {
     }
 
     /// Enter XIP again (also after a failure, `worked`), end the loop and put the
-    /// registers back.
+    /// registers back: r4, PC and xPSR after a loop that ended at its BKPT (it put the
+    /// others back itself), all of them otherwise.
     fn close<M: Memory>(self, memory: &mut M, mut worked: Result<(), Error>) -> Result<(), Error> {
         let Session { mut queue, saved } = self;
         // XIP back even after a failed erase or program: the program runs from it.
@@ -605,6 +620,7 @@ impl Session {
             }
             queue.end(memory)
         });
+        let put_back_by_loop = ended.is_ok();
         if let Err(error) = ended {
             worked = Err(error);
             // The loop stopped short (or never ran): let it finish what it has (a flash
@@ -625,6 +641,7 @@ impl Session {
         let restored = CLOBBERED
             .iter()
             .zip(saved)
+            .filter(|(number, _)| !(put_back_by_loop && PUT_BACK_BY_LOOP.contains(number)))
             .try_for_each(|(&number, value)| {
                 core.write_register(memory, number, value)
                     .map_err(core_error)
@@ -652,17 +669,27 @@ struct Queue {
 }
 
 impl Queue {
-    /// Write the loop and the mailbox (`done` 0, the requests queued so far, the other
-    /// places unused) in one run, and run the loop with interrupts masked.
-    fn start<M: Memory>(&mut self, memory: &mut M) -> Result<(), Error> {
+    /// Write the loop and the mailbox (`done` 0, the registers the loop puts back at its
+    /// end from `saved`, the requests queued so far, the other places unused) in one run,
+    /// and run the loop with interrupts masked.
+    fn start<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        saved: &[u32; CLOBBERED.len()],
+    ) -> Result<(), Error> {
         const CODE_WORDS: usize = LOOP_CODE.len() / 2;
-        const WORDS: usize = CODE_WORDS + 1 + REQUEST_WORDS * PLACES as usize;
+        const PLACES_AT: usize = CODE_WORDS + ((REQUESTS - MAILBOX) / 4) as usize;
+        const WORDS: usize = PLACES_AT + REQUEST_WORDS * PLACES as usize;
         let mut words = [0u32; WORDS];
         for (word, halves) in words.iter_mut().zip(LOOP_CODE.chunks_exact(2)) {
             *word = u32::from(halves[0]) | u32::from(halves[1]) << 16;
         }
         words[CODE_WORDS] = 0; // done
-        let places = words[CODE_WORDS + 1..].chunks_exact_mut(REQUEST_WORDS);
+        for (word, number) in words[CODE_WORDS + 1..].iter_mut().zip(PUT_BACK_BY_LOOP) {
+            let index = CLOBBERED.iter().position(|&n| n == number).unwrap_or(0);
+            *word = saved[index];
+        }
+        let places = words[PLACES_AT..].chunks_exact_mut(REQUEST_WORDS);
         for (place, held) in places.zip(&self.places) {
             place.copy_from_slice(held);
         }

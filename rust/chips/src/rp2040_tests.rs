@@ -46,6 +46,8 @@ struct Model {
     /// SWD transactions of the accesses: a word each, and for each 1 KiB block a run
     /// touches, TAR and the RDBUFF and CTRL/STAT reads after it (adi's MEM-AP).
     transactions: usize,
+    /// The registers written, by number, in order.
+    register_writes: Vec<usize>,
     /// Bytes of the ROM's function table read.
     table_read: usize,
     now: u64,
@@ -159,7 +161,8 @@ impl Memory for Model {
             let at = address + 4 * index as u32;
             match at {
                 DCRSR if value & 1 << 16 != 0 => {
-                    self.registers[(value & 0x1F) as usize] = self.dcrdr
+                    self.registers[(value & 0x1F) as usize] = self.dcrdr;
+                    self.register_writes.push((value & 0x1F) as usize);
                 }
                 DCRSR => self.dcrdr = self.registers[(value & 0x1F) as usize],
                 DCRDR => self.dcrdr = value,
@@ -563,4 +566,32 @@ fn the_function_table_is_read_until_the_six_functions_are_found() {
     let failed = part.erase_in(&mut session, &mut model, XIP_BASE, SECTOR_SIZE);
     assert!(matches!(failed, Err(Error::Family { .. })), "{failed:?}");
     assert!(model.calls.is_empty() && !session.is_open());
+}
+
+#[test]
+fn after_the_loop_ended_at_its_bkpt_only_r4_pc_and_xpsr_are_written_back() {
+    let mut model = Model::new([0xEF, 0x40, 0x15]);
+    let part = Part::identify(&mut model, RP2040_IDENTITY).unwrap();
+    let mut session = crate::Session::Closed;
+    for (number, register) in model.registers.iter_mut().enumerate().take(16) {
+        *register = 0x100 + number as u32;
+    }
+    let saved = [0, 1, 2, 3, 12, 13, 14].map(|n| model.registers[n]);
+    part.erase_in(&mut session, &mut model, XIP_BASE, SECTOR_SIZE)
+        .unwrap();
+    // The loop puts back r0-r3, r12, SP and LR from the words after `done`.
+    let put_back: Vec<u32> = (0..7).map(|n| model.word(DONE + 4 + 4 * n)).collect();
+    assert_eq!(put_back, saved);
+    model.register_writes.clear();
+    part.end_session(&mut session, &mut model).unwrap();
+    assert_eq!(model.register_writes, [R4, PC, XPSR]);
+    // A loop that stops short (after connect, exit XIP and the erase): all ten from the
+    // probe's copy.
+    model.stuck_after = Some(model.calls.len() + 3);
+    part.erase_in(&mut session, &mut model, XIP_BASE, SECTOR_SIZE)
+        .unwrap();
+    model.register_writes.clear();
+    assert!(part.end_session(&mut session, &mut model).is_err());
+    let written = &model.register_writes;
+    assert_eq!(written[written.len() - CLOBBERED.len()..], CLOBBERED);
 }
