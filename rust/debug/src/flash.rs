@@ -852,6 +852,10 @@ impl FlashBuffer {
             self.report.programmed += 1;
             if skipped & (1 << bit) != 0 {
                 self.report.unchanged -= 1;
+                // Counted once: programmed now, no longer left alone.
+                if let Some(pending) = self.pending.as_mut() {
+                    pending.skipped.remove(sector.first + bit as usize);
+                }
             }
         }
         Ok(())

@@ -346,3 +346,38 @@ fn h743_without_free_ram_a_large_sector_is_rewritten_whole() {
     session.reset(true).unwrap();
     assert_eq!(counts(load(&mut session, &image)), (7, 0, 0));
 }
+
+/// Writes out of address order in a 128 KiB sector: block 0 (left alone: unchanged),
+/// block 1 (changed: the sector erased, block 0 kept), then block 0 again with other bytes
+/// over its data (a flash word cannot be programmed twice: the sector erased again,
+/// block 1 kept) and a piece of block 2 into erased flash. The flash holds exactly what
+/// was written last.
+#[test]
+fn h743_a_block_written_again_in_a_large_sector() {
+    let mut session = attached(Variant::Stm32h743zi);
+    const BLOCK: usize = 16 * 1024;
+    let image = pattern(5, 3 * BLOCK);
+    load(&mut session, &image);
+    let mut expected = image.clone();
+    expected[BLOCK + 100..BLOCK + 200].fill(0x22);
+    expected[600..616].fill(0x33);
+    expected[2 * BLOCK..].fill(0xFF);
+    expected[2 * BLOCK + 40..2 * BLOCK + 72].copy_from_slice(&pattern(6, 32));
+    session.flash_erase(FLASH, 0x2_0000).unwrap();
+    session.flash_write(FLASH, &image[..BLOCK]).unwrap();
+    session
+        .flash_write(FLASH + BLOCK as u32, &expected[BLOCK..2 * BLOCK])
+        .unwrap();
+    session
+        .flash_write(FLASH + 600, &expected[600..616])
+        .unwrap();
+    let piece = 2 * BLOCK + 40..2 * BLOCK + 72;
+    session
+        .flash_write(FLASH + piece.start as u32, &expected[piece])
+        .unwrap();
+    session.flash_done().unwrap();
+    let mut back = vec![0; 3 * BLOCK];
+    session.read_memory(FLASH, &mut back).unwrap();
+    let first_difference = back.iter().zip(&expected).position(|(a, b)| a != b);
+    assert_eq!(first_difference, None);
+}
