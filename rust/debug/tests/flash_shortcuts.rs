@@ -734,3 +734,63 @@ fn writes_out_of_address_order_leave_exactly_the_image() {
     expect(&mut flash, FLASH, &changed);
     check(&mut session, &flash);
 }
+
+/// qCRC over ranges no routine can take whole: all of the SRAM (no room for the work
+/// area: read back), flash and SRAM with the unmapped space between them, and ranges at
+/// the top of the address space (one running past it). Each is a clear error or the right
+/// CRC; the SRAM, the registers and the next CRC on the target are as before.
+#[test]
+fn crc_of_ranges_the_routine_cannot_take_whole() {
+    let mut session = attached();
+    let image = random(51, 4096);
+    load(&mut session, FLASH, &image);
+    let data = random(52, 20 * 1024);
+    session.write_memory(0x2000_0000, &data).unwrap();
+    let registers = distinct_registers(&mut session);
+
+    let (crc, method) = session.crc32(0x2000_0000, 20 * 1024).unwrap();
+    assert_eq!(method, Method::ReadBack(Fallback::NoFreeRam));
+    assert_eq!(crc, GDB_CRC.checksum(&data));
+
+    let across = 0x2000_0100 - FLASH;
+    assert!(session.crc32(FLASH, across).is_err(), "flash to SRAM");
+    for (address, length) in [(0xFFFF_FFF0, 0x10), (0xFFFF_FFF0, 0x20), (0xFFFF_FFFF, 1)] {
+        assert!(
+            session.crc32(address, length).is_err(),
+            "{address:#x} {length:#x}"
+        );
+    }
+
+    let mut back = vec![0; data.len()];
+    session.read_memory(0x2000_0000, &mut back).unwrap();
+    assert_eq!(back, data);
+    assert_eq!(registers_now(&mut session), registers);
+    let (crc, method) = session.crc32(FLASH, 4096).unwrap();
+    assert_eq!((crc, method), (GDB_CRC.checksum(&image), Method::Target));
+    assert_eq!(registers_now(&mut session), registers);
+}
+
+/// A load cut short (gdb killed after some of its data: no vFlashDone), then the next
+/// client's load of the same image, with the probe still attached or attached again:
+/// the flash holds exactly the image, and compare-sections matches.
+#[test]
+fn a_load_cut_short_then_loaded_again_leaves_exactly_the_image() {
+    for attach_again in [false, true] {
+        let mut session = attached();
+        let mut flash = vec![0xFF; FLASH_SIZE];
+        let old = random(61, 8 * PAGE);
+        load(&mut session, FLASH, &old);
+        let image = random(62, 8 * PAGE);
+        session.flash_erase(FLASH, 8 * PAGE as u32).unwrap();
+        session
+            .flash_write(FLASH, &image[..2 * PAGE + 300])
+            .unwrap();
+        if attach_again {
+            session.attach(1).unwrap();
+        }
+        load(&mut session, FLASH, &image);
+        expect(&mut flash, FLASH, &image);
+        check(&mut session, &flash);
+        assert_eq!(load(&mut session, FLASH, &image), report(8, 0, 0, 0));
+    }
+}
