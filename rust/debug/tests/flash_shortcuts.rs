@@ -794,3 +794,30 @@ fn a_load_cut_short_then_loaded_again_leaves_exactly_the_image() {
         assert_eq!(load(&mut session, FLASH, &image), report(8, 0, 0, 0));
     }
 }
+
+/// Erase and write requests that run past the flash or the address space are clear
+/// errors, and the flash outside what they name keeps its data.
+#[test]
+fn requests_past_the_flash_or_the_address_space_are_clear_errors() {
+    let mut session = attached();
+    let mut flash = vec![0xFF; FLASH_SIZE];
+    let image = random(71, FLASH_SIZE);
+    load(&mut session, FLASH, &image);
+    expect(&mut flash, FLASH, &image);
+    for (address, length) in [
+        (0xFFFF_F000, 0x2000),
+        (0xFFFF_FC00, 0x400),
+        (0x2000_0000, 0x400),
+        (FLASH + FLASH_SIZE as u32, 0x400),
+    ] {
+        let erased = session.flash_erase(address, length);
+        assert!(
+            erased.is_err(),
+            "erase {address:#x} {length:#x}: {erased:?}"
+        );
+        let written = session.flash_write(address, &[0; 16]);
+        assert!(written.is_err(), "write {address:#x}: {written:?}");
+        let _ = session.flash_done();
+        check(&mut session, &flash);
+    }
+}
