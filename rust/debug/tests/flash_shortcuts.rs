@@ -821,3 +821,35 @@ fn requests_past_the_flash_or_the_address_space_are_clear_errors() {
         check(&mut session, &flash);
     }
 }
+
+/// vFlashErase then vFlashDone with no data between: the pages asked for are erased (the
+/// whole flash by one mass erase), the others keep their data; vFlashDone alone does
+/// nothing.
+#[test]
+fn an_erase_without_data_erases_what_it_names() {
+    let mut session = attached();
+    let mut flash = vec![0xFF; FLASH_SIZE];
+    let image = random(81, 8 * PAGE);
+    load(&mut session, FLASH, &image);
+    expect(&mut flash, FLASH, &image);
+    session.flash_done().unwrap();
+    check(&mut session, &flash);
+
+    let before = session.flash_report().unwrap();
+    session
+        .flash_erase(FLASH + 2 * PAGE as u32, 3 * PAGE as u32)
+        .unwrap();
+    session.flash_done().unwrap();
+    flash[2 * PAGE..5 * PAGE].fill(0xFF);
+    check(&mut session, &flash);
+    assert_eq!(session.flash_report().unwrap().erased - before.erased, 3);
+
+    session.flash_erase(FLASH, FLASH_SIZE as u32).unwrap();
+    session.flash_done().unwrap();
+    flash.fill(0xFF);
+    check(&mut session, &flash);
+    assert_eq!(
+        session.flash_report().unwrap().mass_erases - before.mass_erases,
+        1
+    );
+}

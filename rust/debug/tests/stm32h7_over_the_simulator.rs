@@ -381,3 +381,41 @@ fn h743_a_block_written_again_in_a_large_sector() {
     let first_difference = back.iter().zip(&expected).position(|(a, b)| a != b);
     assert_eq!(first_difference, None);
 }
+
+/// A load in both banks (a piece at the start of each, GDB's two erase requests before
+/// any data): loaded again, every block is left alone; a change in bank 2 rewrites only
+/// its sector; the flash holds exactly the pieces.
+#[test]
+fn h743_a_load_in_both_banks_is_compared_piece_by_piece() {
+    let mut session = attached(Variant::Stm32h743zi);
+    let one = pattern(7, 20 * 1024);
+    let mut two = pattern(8, 5000);
+    let load_both = |session: &mut Session<Wire, HostClock>, two: &[u8]| {
+        let before = session.flash_report().unwrap();
+        session.flash_erase(FLASH, 0x2_0000).unwrap();
+        session.flash_erase(BANK_2, 0x2_0000).unwrap();
+        session.flash_write(FLASH, &one).unwrap();
+        session.flash_write(BANK_2, two).unwrap();
+        session.flash_done().unwrap();
+        for (address, piece) in [(FLASH, &one[..]), (BANK_2, two)] {
+            let mut back = vec![0; 0x2_0000];
+            session.read_memory(address, &mut back).unwrap();
+            let mut expected = vec![0xFF; 0x2_0000];
+            expected[..piece.len()].copy_from_slice(piece);
+            assert!(
+                back == expected,
+                "the sector at {address:#x} is not its piece"
+            );
+        }
+        let after = session.flash_report().unwrap();
+        (
+            after.unchanged - before.unchanged,
+            after.erased - before.erased,
+            after.programmed - before.programmed,
+        )
+    };
+    assert_eq!(load_both(&mut session, &two), (0, 0, 3));
+    assert_eq!(load_both(&mut session, &two), (3, 0, 0));
+    two[4000] ^= 0x40;
+    assert_eq!(load_both(&mut session, &two), (2, 1, 1));
+}
