@@ -90,6 +90,9 @@ const MAX_SECTOR_BLOCKS: u32 = 32;
 const MAX_RUNS: usize = 8;
 /// Piece of a kept block copied through the probe at a time.
 const COPY_PIECE: usize = 1024;
+/// Spans of flash erased outside a pending request that are remembered (see
+/// `FlashBuffer::erased`); writes outside them are checked.
+const MAX_ERASED_SPANS: usize = 4;
 /// RAM regions the debugger wrote since the core last ran that are remembered; more
 /// writes elsewhere keep every RAM region out of the save area.
 const MAX_WRITTEN_RAMS: usize = 4;
@@ -433,6 +436,10 @@ pub struct FlashBuffer {
     written_rams: [Option<u32>; MAX_WRITTEN_RAMS],
     /// More RAM regions were written than are remembered: no save area at all.
     written_elsewhere: bool,
+    /// Flash erased by this work outside a pending request (an erase too large to defer,
+    /// a request finished before its data came), [start, end): writes there need no
+    /// check. Forgotten when the work finishes.
+    erased: [Option<(u64, u64)>; MAX_ERASED_SPANS],
     pub report: Report,
     pub crc_options: crc::Options,
 }
@@ -447,6 +454,7 @@ impl FlashBuffer {
             pending: None,
             written_rams: [None; MAX_WRITTEN_RAMS],
             written_elsewhere: false,
+            erased: [None; MAX_ERASED_SPANS],
             report: Report {
                 unchanged: 0,
                 erased: 0,
@@ -493,7 +501,7 @@ impl FlashBuffer {
         let joined = match self.joins(chip, address, length) {
             Some(next) => Some(next),
             None => {
-                self.finish(memory, chip)?;
+                self.complete(memory, chip)?;
                 None
             }
         };
@@ -504,7 +512,9 @@ impl FlashBuffer {
         chip.check_protection(memory, address)?;
         self.keep_large_sectors(memory, chip, address, length)?;
         let Some(mut pending) = joined.or_else(|| defer(chip, address, length)) else {
-            return chip.erase(memory, address, length);
+            chip.erase(memory, address, length)?;
+            self.note_erased(u64::from(address), u64::from(address) + u64::from(length));
+            return Ok(());
         };
         // One routine run for each stretch of equal blocks (STM32F4: 16 KiB blocks through
         // its 16, 64 and 128 KiB sectors): the runs are back to back.
@@ -680,6 +690,13 @@ impl FlashBuffer {
             return self.program_again(memory, chip, &block, first, end);
         }
         let size = block.length as usize;
+        let outside = self
+            .pending
+            .as_ref()
+            .is_none_or(|pending| pending.locate(block.start).is_none());
+        if outside && !self.was_erased(block.start + first as u32, block.start + end as u32) {
+            self.check_erased(memory, chip, &block, first, end)?;
+        }
         let (plan, save) = match self.pending.as_mut() {
             Some(pending) => (pending.plan(block.start, &self.data[..size]), pending.save),
             None => (Plan::Program, None),
@@ -711,6 +728,52 @@ impl FlashBuffer {
                 self.program(memory, chip, &block, 0, size, false)
             }
         }
+    }
+
+    fn note_erased(&mut self, start: u64, end: u64) {
+        let slot = self.erased.iter().position(Option::is_none).unwrap_or(0);
+        self.erased[slot] = Some((start, end));
+    }
+
+    /// `[start, end)` was erased by this work outside a pending request.
+    fn was_erased(&self, start: u32, end: u32) -> bool {
+        let (start, end) = (u64::from(start), u64::from(end));
+        self.erased
+            .iter()
+            .flatten()
+            .any(|&(from, to)| from <= start && end <= to)
+    }
+
+    /// A write outside any erase of this work: Err if a unit it programs holds data (the
+    /// STM32F1 refuses to program it, others would program the AND of old and new).
+    fn check_erased<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        chip: &mut impl FlashDriver<M>,
+        block: &Block,
+        first: usize,
+        end: usize,
+    ) -> Result<(), Error> {
+        let unit = block.write_unit();
+        let erased = block.region.as_flash().map_or(0xFF, |flash| flash.erased);
+        let holds_data = |unit: &[u8]| unit.iter().any(|&byte| byte != erased);
+        let first = first - first % unit;
+        let end = (end.div_ceil(unit) * unit).min(block.length as usize);
+        let mut piece = [0u8; COPY_PIECE];
+        // Before the reads: a protected flash answers them with bus errors.
+        chip.check_protection(memory, block.start)?;
+        chip.end_session(memory)?;
+        for start in (first..end).step_by(COPY_PIECE) {
+            let stop = (start + COPY_PIECE).min(end);
+            let flash = &mut piece[..stop - start];
+            memory.read_bytes(block.start + start as u32, flash)?;
+            let mut units = flash.chunks(unit).zip(self.data[start..stop].chunks(unit));
+            if let Some(n) = units.position(|(old, new)| holds_data(new) && holds_data(old)) {
+                let address = block.start + (start + n * unit) as u32;
+                return Err(Error::Chip(chips::Error::NotErased { address }));
+            }
+        }
+        Ok(())
     }
 
     /// Program `data[first..end]` of a block dealt with earlier in the pending request;
@@ -904,6 +967,18 @@ impl FlashBuffer {
         memory: &mut M,
         chip: &mut impl FlashDriver<M>,
     ) -> Result<(), Error> {
+        let completed = self.complete(memory, chip);
+        self.erased = [None; MAX_ERASED_SPANS];
+        completed
+    }
+
+    /// As `finish`, keeping what was erased in mind (an erase request goes on with the
+    /// work).
+    fn complete<M: Memory>(
+        &mut self,
+        memory: &mut M,
+        chip: &mut impl FlashDriver<M>,
+    ) -> Result<(), Error> {
         let flushed = self.flush(memory, chip);
         let settled = match flushed {
             Ok(()) => self.settle(memory, chip),
@@ -955,6 +1030,12 @@ impl FlashBuffer {
         let Some(pending) = self.pending.take() else {
             return Ok(());
         };
+        // With no data, every sector of the request ends up erased.
+        if pending.done.is_empty() {
+            for (start, end) in pending.spans() {
+                self.note_erased(start, end);
+            }
+        }
         // One mass erase if the request got no data at all and it saves sector erases.
         if pending.done.is_empty() && pending.covers_mass_erase && pending.to_erase() > 1 {
             chip.mass_erase(memory, pending.runs[0].start)?;

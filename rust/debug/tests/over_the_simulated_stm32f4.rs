@@ -312,3 +312,24 @@ fn read_protection_is_reported_and_lifted_only_by_option_erase() {
     assert_eq!(report.programmed, 1);
     assert_eq!(read(&mut session, FLASH, image.len()), image);
 }
+
+/// A write outside any erase request over flash that holds data (the F4 programs 1 to 0
+/// without complaint): a clear error, never the AND of old and new reported as written.
+#[test]
+fn a_write_over_data_without_an_erase_is_an_error() {
+    let mut session = attached(Variant::Stm32f407vg);
+    session.flash_erase(FLASH, 16 * K).unwrap();
+    session.flash_write(FLASH, &[0x5A; 64]).unwrap();
+    session.flash_done().unwrap();
+    let written = session
+        .flash_write(FLASH, &[0xA5; 64])
+        .and_then(|()| session.flash_done());
+    let mut back = [0u8; 64];
+    session.read_memory(FLASH, &mut back).unwrap();
+    assert!(
+        written.is_err(),
+        "no error, the flash holds {:#04x}",
+        back[0]
+    );
+    assert_eq!(back, [0x5A; 64]);
+}
