@@ -498,6 +498,7 @@ impl FlashBuffer {
         address: u32,
         length: u32,
     ) -> Result<(), Error> {
+        in_flash(&chip.memory_map(), address, length)?;
         let joined = match self.joins(chip, address, length) {
             Some(next) => Some(next),
             None => {
@@ -615,6 +616,7 @@ impl FlashBuffer {
         address: u32,
         data: &[u8],
     ) -> Result<(), Error> {
+        in_flash(&chip.memory_map(), address, data.len() as u32)?;
         let mut offset = 0;
         while offset < data.len() {
             let at = address.wrapping_add(offset as u32);
@@ -1088,6 +1090,20 @@ fn save_area(
         })
         .max_by_key(|&(length, _)| length)
         .map(|(_, area)| area)
+}
+
+/// Ok if `[address, address + length)` is all flash of `map`, before anything of a
+/// request is done: else the error of its first byte that is not (outside the flash, or
+/// no flash driver).
+fn in_flash(map: &MemoryMap, address: u32, length: u32) -> Result<(), Error> {
+    let end = u64::from(address) + u64::from(length);
+    let mut at = u64::from(address);
+    while at < end {
+        let outside =
+            u32::try_from(at).map_err(|_| chips::Error::OutsideFlash { address: u32::MAX })?;
+        at = Block::of(map, outside)?.region.end();
+    }
+    Ok(())
 }
 
 /// A range of flash: start and length.

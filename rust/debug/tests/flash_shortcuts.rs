@@ -796,7 +796,7 @@ fn a_load_cut_short_then_loaded_again_leaves_exactly_the_image() {
 }
 
 /// Erase and write requests that run past the flash or the address space are clear
-/// errors, and the flash outside what they name keeps its data.
+/// errors, and the flash keeps its data (a write over data with no erase is refused).
 #[test]
 fn requests_past_the_flash_or_the_address_space_are_clear_errors() {
     let mut session = attached();
@@ -809,13 +809,17 @@ fn requests_past_the_flash_or_the_address_space_are_clear_errors() {
         (0xFFFF_FC00, 0x400),
         (0x2000_0000, 0x400),
         (FLASH + FLASH_SIZE as u32, 0x400),
+        (FLASH + FLASH_SIZE as u32 - 0x400, 0x800),
+        (FLASH, 0xFFFF_FFFF),
     ] {
         let erased = session.flash_erase(address, length);
         assert!(
             erased.is_err(),
             "erase {address:#x} {length:#x}: {erased:?}"
         );
-        let written = session.flash_write(address, &[0; 16]);
+        let written = session
+            .flash_write(address, &[0; 16])
+            .and_then(|()| session.flash_done());
         assert!(written.is_err(), "write {address:#x}: {written:?}");
         let _ = session.flash_done();
         check(&mut session, &flash);
