@@ -857,3 +857,63 @@ fn an_erase_without_data_erases_what_it_names() {
         1
     );
 }
+
+/// Random loads against a model of the flash: each one or more erase requests (pages,
+/// apart or not), then writes of random pieces in any order (some over others, some
+/// the same as the flash holds), then done. After each the flash must be the model:
+/// the requested pages erased, then the writes, the last one winning.
+#[test]
+fn random_loads_leave_what_a_model_says() {
+    let mut session = attached();
+    let mut model = vec![0xFF; FLASH_SIZE];
+    let mut seed = 0x1234_5678u32;
+    let mut next = move |below: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed as usize % below
+    };
+    let pages = FLASH_SIZE / PAGE;
+    for round in 0..30 {
+        let mut requests: Vec<(usize, usize)> = Vec::new();
+        for _ in 0..1 + next(3) {
+            let first = next(pages);
+            let count = 1 + next(pages - first).min(8);
+            requests.push((first, first + count));
+        }
+        for &(first, end) in &requests {
+            session
+                .flash_erase(FLASH + (first * PAGE) as u32, ((end - first) * PAGE) as u32)
+                .unwrap();
+            model[first * PAGE..end * PAGE].fill(0xFF);
+        }
+        // Pieces in the erased pages: new bytes, or what the flash held before.
+        let before = model.clone();
+        let mut writes = Vec::new();
+        for _ in 0..1 + next(6) {
+            let (first, end) = requests[next(requests.len())];
+            let start = first * PAGE + next((end - first) * PAGE);
+            let length = 1 + next((end * PAGE - start).min(3 * PAGE));
+            let bytes = match next(3) {
+                0 => before[start..start + length].to_vec(),
+                _ => random(round * 100 + writes.len() as u32 + 1, length),
+            };
+            writes.push((start, bytes));
+        }
+        for (start, bytes) in &writes {
+            session
+                .flash_write(FLASH + *start as u32, bytes)
+                .unwrap_or_else(|error| {
+                    panic!("round {round}: write {start:#x}+{}: {error:?}", bytes.len())
+                });
+            model[*start..start + bytes.len()].copy_from_slice(bytes);
+        }
+        session
+            .flash_done()
+            .unwrap_or_else(|error| panic!("round {round}: done: {error:?}"));
+        let mut back = vec![0; FLASH_SIZE];
+        session.read_memory(FLASH, &mut back).unwrap();
+        let first_difference = back.iter().zip(&model).position(|(a, b)| a != b);
+        assert_eq!(first_difference, None, "round {round}: {requests:?}");
+    }
+}

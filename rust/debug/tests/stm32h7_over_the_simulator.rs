@@ -419,3 +419,58 @@ fn h743_a_load_in_both_banks_is_compared_piece_by_piece() {
     two[4000] ^= 0x40;
     assert_eq!(load_both(&mut session, &two), (2, 1, 1));
 }
+
+/// Random loads in 128 KiB sectors (taken in 16 KiB blocks, kept through erases in
+/// target RAM) of both banks against a model of the flash: one or more erase requests,
+/// writes of random pieces in any order (some over others, some the same as the flash
+/// holds), done. After each the sectors must be the model.
+#[test]
+fn h743_random_loads_leave_what_a_model_says() {
+    const SECTOR: usize = 0x2_0000;
+    let mut session = attached(Variant::Stm32h743zi);
+    let sectors = [FLASH, FLASH + SECTOR as u32, BANK_2];
+    let mut model = vec![vec![0xFFu8; SECTOR]; sectors.len()];
+    let mut seed = 0x0BAD_5EEDu32;
+    let mut next = move |below: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed as usize % below
+    };
+    for round in 0..8u32 {
+        let mut requests: Vec<usize> = Vec::new();
+        for _ in 0..1 + next(2) {
+            let sector = next(sectors.len());
+            session.flash_erase(sectors[sector], SECTOR as u32).unwrap();
+            model[sector].fill(0xFF);
+            requests.push(sector);
+        }
+        let before = model.clone();
+        for piece in 0..1 + next(5) {
+            let sector = requests[next(requests.len())];
+            let start = next(SECTOR);
+            let length = 1 + next((SECTOR - start).min(40 * 1024));
+            let bytes = match next(3) {
+                0 => before[sector][start..start + length].to_vec(),
+                _ => pattern(round * 10 + piece as u32 + 1, length),
+            };
+            let at = sectors[sector] + start as u32;
+            session
+                .flash_write(at, &bytes)
+                .unwrap_or_else(|error| panic!("round {round}: write {at:#x}: {error:?}"));
+            model[sector][start..start + length].copy_from_slice(&bytes);
+        }
+        session
+            .flash_done()
+            .unwrap_or_else(|error| panic!("round {round}: done: {error:?}"));
+        for (index, &address) in sectors.iter().enumerate() {
+            let mut back = vec![0; SECTOR];
+            session.read_memory(address, &mut back).unwrap();
+            let first_difference = back.iter().zip(&model[index]).position(|(a, b)| a != b);
+            assert_eq!(
+                first_difference, None,
+                "round {round}: sector at {address:#x}"
+            );
+        }
+    }
+}
