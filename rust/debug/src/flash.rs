@@ -696,8 +696,18 @@ impl FlashBuffer {
             .pending
             .as_ref()
             .is_none_or(|pending| pending.locate(block.start).is_none());
-        if outside && !self.was_erased(block.start + first as u32, block.start + end as u32) {
-            self.check_erased(memory, chip, &block, first, end)?;
+        if outside {
+            if !self.was_erased(block.start + first as u32, block.start + end as u32) {
+                self.check_erased(memory, chip, &block, first, end)?;
+            }
+            // Programmed now: data written there again is checked.
+            self.forget_erased(
+                u64::from(block.start),
+                block
+                    .region
+                    .end()
+                    .min(u64::from(block.start) + u64::from(block.length)),
+            );
         }
         let (plan, save) = match self.pending.as_mut() {
             Some(pending) => (pending.plan(block.start, &self.data[..size]), pending.save),
@@ -735,6 +745,26 @@ impl FlashBuffer {
     fn note_erased(&mut self, start: u64, end: u64) {
         let slot = self.erased.iter().position(Option::is_none).unwrap_or(0);
         self.erased[slot] = Some((start, end));
+    }
+
+    /// `[start, end)` is no longer erased: each span it cuts keeps its part after it (a
+    /// load goes on upwards) and, if a slot is free, its part before it.
+    fn forget_erased(&mut self, start: u64, end: u64) {
+        for index in 0..MAX_ERASED_SPANS {
+            let Some((from, to)) = self.erased[index] else {
+                continue;
+            };
+            if end <= from || to <= start {
+                continue;
+            }
+            let (before, after) = ((from, start.max(from)), (end.min(to), to));
+            self.erased[index] = (after.0 < after.1).then_some(after);
+            if before.0 < before.1
+                && let Some(slot) = self.erased.iter().position(Option::is_none)
+            {
+                self.erased[slot] = Some(before);
+            }
+        }
     }
 
     /// `[start, end)` was erased by this work outside a pending request.
