@@ -18,7 +18,8 @@
 //! GDB asks for all of a load's erases before its first write (one request per run of
 //! sectors the image touches, gdb's target-memory.c): a request for other sectors that
 //! comes before any data joins the pending one, so an image with a gap is compared
-//! piece by piece too. Any other request finishes the pending one first.
+//! piece by piece too; one over some of the same sectors makes one request of both. Any
+//! other request finishes the pending one first.
 //!
 //! A sector larger than the buffer (STM32F4: 64 and 128 KiB, STM32H7: 128 KiB) is taken
 //! block by block the same way. When one of its blocks differs after others were left
@@ -499,11 +500,11 @@ impl FlashBuffer {
         length: u32,
     ) -> Result<(), Error> {
         in_flash(&chip.memory_map(), address, length)?;
-        let joined = match self.joins(chip, address, length) {
-            Some(next) => Some(next),
+        let (joined, join) = match self.joins(chip, address, length) {
+            Some((next, join)) => (Some(next), join),
             None => {
                 self.complete(memory, chip)?;
-                None
+                (None, Join::Add)
             }
         };
         if length == 0 {
@@ -517,16 +518,18 @@ impl FlashBuffer {
             self.note_erased(u64::from(address), u64::from(address) + u64::from(length));
             return Ok(());
         };
-        // One routine run for each stretch of equal blocks (STM32F4: 16 KiB blocks through
-        // its 16, 64 and 128 KiB sectors): the runs are back to back.
+        // One routine run for each stretch of equal blocks back to back (STM32F4: 16 KiB
+        // blocks through its 16, 64 and 128 KiB sectors).
         let mut method = Method::Target;
         let runs = &pending.runs[..pending.run_count];
         let mut run = 0;
         while run < runs.len() {
             let (start, block, first) = (runs[run].start, runs[run].block, runs[run].first);
             let mut end = first;
-            while run < runs.len() && runs[run].block == block {
+            let mut at = u64::from(start);
+            while run < runs.len() && runs[run].block == block && u64::from(runs[run].start) == at {
                 end += runs[run].count * runs[run].blocks_per_sector();
+                at += runs[run].count as u64 * u64::from(runs[run].size);
                 run += 1;
             }
             let crcs = &mut pending.crcs[first..end];
@@ -535,7 +538,9 @@ impl FlashBuffer {
                 method = taken;
             }
         }
-        if let Some(earlier) = self.pending.take() {
+        if let Some(earlier) = self.pending.take()
+            && join == Join::Add
+        {
             pending = earlier.join(pending);
             if let Some(Method::ReadBack(why)) = self.report.method {
                 method = Method::ReadBack(why);
@@ -561,13 +566,14 @@ impl FlashBuffer {
     /// it can: GDB asks for every erase of a load before its first write (gdb's
     /// target-memory.c, one request per run of touched sectors), so a load with a gap
     /// (code at the start, a table near the end) sends two. Only while no data came for
-    /// the pending request, for other sectors, and within its limits.
+    /// the pending request (nothing of it was erased yet) and within its limits; a request
+    /// over some of the same sectors gives one request over both in its place.
     fn joins<M: Memory>(
         &self,
         chip: &impl FlashDriver<M>,
         address: u32,
         length: u32,
-    ) -> Option<Pending> {
+    ) -> Option<(Pending, Join)> {
         let pending = self.pending.as_ref()?;
         if length == 0 || self.block.is_some() || !pending.done.is_empty() {
             return None;
@@ -578,9 +584,12 @@ impl FlashBuffer {
                 .spans()
                 .all(|(other, other_end)| end <= other || other_end <= start)
         });
+        if !apart {
+            return Some((union(chip, pending, &next)?, Join::Replace));
+        }
         let room = pending.run_count + next.run_count <= MAX_RUNS
             && pending.count + next.count <= MAX_PENDING_BLOCKS;
-        (apart && room).then_some(next)
+        room.then_some((next, Join::Add))
     }
 
     /// Err if the request leaves out part of a sector larger than the buffer and that
@@ -1094,6 +1103,54 @@ impl FlashBuffer {
         }
         Ok(())
     }
+}
+
+/// How a request joins the pending one (`FlashBuffer::joins`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Join {
+    /// Other sectors: added to it.
+    Add,
+    /// Some of the same sectors: one request over both takes its place.
+    Replace,
+}
+
+/// One request over the sectors of `pending` and `next` (some shared): a deferred
+/// request per stretch of them, joined; None if that is more than one can track.
+fn union<M: Memory>(
+    chip: &impl FlashDriver<M>,
+    pending: &Pending,
+    next: &Pending,
+) -> Option<Pending> {
+    let mut spans = [(0u64, 0u64); 2 * MAX_RUNS];
+    let mut count = 0;
+    for span in pending.spans().chain(next.spans()) {
+        spans[count] = span;
+        count += 1;
+    }
+    let spans = &mut spans[..count];
+    spans.sort_unstable();
+    let mut whole: Option<Pending> = None;
+    let mut index = 0;
+    while index < spans.len() {
+        let (start, mut end) = spans[index];
+        index += 1;
+        while index < spans.len() && spans[index].0 <= end {
+            end = end.max(spans[index].1);
+            index += 1;
+        }
+        let part = defer(chip, start as u32, u32::try_from(end - start).ok()?)?;
+        whole = Some(match whole {
+            None => part,
+            Some(whole)
+                if whole.run_count + part.run_count <= MAX_RUNS
+                    && whole.count + part.count <= MAX_PENDING_BLOCKS =>
+            {
+                whole.join(part)
+            }
+            Some(_) => return None,
+        });
+    }
+    whole
 }
 
 /// Where a save area of `needed` bytes goes: the end of the largest RAM region that has

@@ -874,7 +874,7 @@ fn random_loads_leave_what_a_model_says() {
         seed as usize % below
     };
     let pages = FLASH_SIZE / PAGE;
-    for round in 0..30 {
+    for round in 0..40 {
         let mut requests: Vec<(usize, usize)> = Vec::new();
         for _ in 0..1 + next(3) {
             let first = next(pages);
@@ -915,5 +915,38 @@ fn random_loads_leave_what_a_model_says() {
         session.read_memory(FLASH, &mut back).unwrap();
         let first_difference = back.iter().zip(&model).position(|(a, b)| a != b);
         assert_eq!(first_difference, None, "round {round}: {requests:?}");
+    }
+}
+
+/// Erase requests over some of the same pages before any data (a script asking twice)
+/// are taken as one: the unchanged image is left alone, a changed page alone rewritten.
+#[test]
+fn overlapping_erase_requests_before_data_are_one() {
+    let mut session = attached();
+    let image = random(91, 8 * PAGE);
+    load(&mut session, FLASH, &image);
+    let mut flash = vec![0xFF; FLASH_SIZE];
+    expect(&mut flash, FLASH, &image);
+    let mut changed = image.clone();
+    changed[5 * PAGE + 3] ^= 0x0F;
+    for (data, expected) in [(&image, report(8, 0, 0, 0)), (&changed, report(7, 1, 0, 1))] {
+        let before = session.flash_report().unwrap();
+        session.flash_erase(FLASH, 6 * PAGE as u32).unwrap();
+        session
+            .flash_erase(FLASH + 4 * PAGE as u32, 4 * PAGE as u32)
+            .unwrap();
+        session.flash_write(FLASH, data).unwrap();
+        session.flash_done().unwrap();
+        let after = session.flash_report().unwrap();
+        let done = FlashReport {
+            unchanged: after.unchanged - before.unchanged,
+            erased: after.erased - before.erased,
+            mass_erases: after.mass_erases - before.mass_erases,
+            programmed: after.programmed - before.programmed,
+            method: after.method,
+        };
+        assert_eq!(done, expected);
+        expect(&mut flash, FLASH, data);
+        check(&mut session, &flash);
     }
 }

@@ -334,21 +334,26 @@ fn a_write_over_data_without_an_erase_is_an_error() {
     assert_eq!(back, [0x5A; 64]);
 }
 
-/// Flash erased by a request that was finished before its data came (an overlapping
-/// request followed) is erased once: data written there a second time is checked like
-/// any write over data, a clear error, never the AND of both.
+/// Flash erased by a request that was finished before its data came (more requests than
+/// one pending request tracks: nine sectors asked for one by one) is erased once: data
+/// written there a second time is checked like any write over data, a clear error, never
+/// the AND of both.
 #[test]
 fn data_written_twice_after_the_erase_is_finished_is_an_error() {
     let mut session = attached(Variant::Stm32f407vg);
-    session.flash_erase(FLASH, 32 * K).unwrap();
-    session.flash_erase(FLASH + 16 * K, 32 * K).unwrap();
+    let sectors = [(0, 16), (16, 16), (32, 16), (48, 16), (64, 64)]
+        .into_iter()
+        .chain((0..4).map(|n| (128 + 128 * n, 128)));
+    for (start, size) in sectors {
+        session.flash_erase(FLASH + start * K, size * K).unwrap();
+    }
     let mut back = [0u8; 64];
-    session.flash_write(FLASH, &[0x5A; 64]).unwrap();
+    session.flash_write(FLASH + 16 * K, &[0x5A; 64]).unwrap();
     session.flash_write(FLASH + 48 * K, &[0x11; 4]).unwrap();
     let written = session
-        .flash_write(FLASH, &[0xA5; 64])
+        .flash_write(FLASH + 16 * K, &[0xA5; 64])
         .and_then(|()| session.flash_done());
-    session.read_memory(FLASH, &mut back).unwrap();
+    session.read_memory(FLASH + 16 * K, &mut back).unwrap();
     assert!(
         written.is_err(),
         "no error, the flash holds {:#04x}",
