@@ -361,3 +361,58 @@ fn data_written_twice_after_the_erase_is_finished_is_an_error() {
     );
     assert_eq!(back, [0x5A; 64]);
 }
+
+/// Random loads over the F407's first six sectors (16, 16, 16, 16, 64 and 128 KiB: runs of
+/// three sizes, the large ones in 16 KiB blocks) against a model of the flash: one or
+/// more erase requests of sectors back to back, writes of random pieces in any order
+/// (some over others, some the same as the flash holds), done. After each the flash must
+/// be the model.
+#[test]
+fn random_loads_leave_what_a_model_says() {
+    const SECTORS: [u32; 7] = [0, 16, 32, 48, 64, 128, 256];
+    let mut session = attached(Variant::Stm32f407vg);
+    let size = (SECTORS[6] * K) as usize;
+    let mut model = vec![0xFFu8; size];
+    let mut seed = 0x5EED_F407u32;
+    let mut next = move |below: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed as usize % below
+    };
+    for round in 0..8u32 {
+        let mut requests = Vec::new();
+        for _ in 0..1 + next(2) {
+            let first = next(6);
+            let end = first + 1 + next(6 - first);
+            let (start, stop) = ((SECTORS[first] * K) as usize, (SECTORS[end] * K) as usize);
+            session
+                .flash_erase(FLASH + start as u32, (stop - start) as u32)
+                .unwrap();
+            model[start..stop].fill(0xFF);
+            requests.push((start, stop));
+        }
+        let before = model.clone();
+        for piece in 0..1 + next(5) {
+            let (first, stop) = requests[next(requests.len())];
+            let start = first + next(stop - first);
+            let length = 1 + next((stop - start).min(40 * 1024));
+            let bytes = match next(3) {
+                0 => before[start..start + length].to_vec(),
+                _ => random(round * 10 + piece as u32 + 1, length),
+            };
+            let at = FLASH + start as u32;
+            session
+                .flash_write(at, &bytes)
+                .unwrap_or_else(|error| panic!("round {round}: write {at:#x}: {error:?}"));
+            model[start..start + length].copy_from_slice(&bytes);
+        }
+        session
+            .flash_done()
+            .unwrap_or_else(|error| panic!("round {round}: done: {error:?}"));
+        let mut back = vec![0; size];
+        session.read_memory(FLASH, &mut back).unwrap();
+        let first_difference = back.iter().zip(&model).position(|(a, b)| a != b);
+        assert_eq!(first_difference, None, "round {round}: {requests:x?}");
+    }
+}
