@@ -297,3 +297,66 @@ fn samd21_programs_pages_back_to_back_and_reports_a_locked_region() {
     session.read_memory(blank, &mut back).unwrap();
     assert_eq!(back, [0xFF; 128]);
 }
+
+/// Random loads against a model of the flash on both families (SAMD21: 256-byte rows
+/// written in 64-byte pages; nRF52840: 4 KiB pages of words): one or more erase requests,
+/// writes of random pieces in any order (some over others, some the same as the flash
+/// holds), done. After each the first 32 KiB must be the model.
+#[test]
+fn random_loads_leave_what_a_model_says() {
+    for (variant, name, erase_unit) in [
+        (Variant::Atsamd21g18a, "ATSAMD21G18A", 256usize),
+        (Variant::Nrf52840, "nRF52840", 4096),
+    ] {
+        const SIZE: usize = 32 * 1024;
+        let mut session = attached(variant, name);
+        let mut model = vec![0xFFu8; SIZE];
+        let units = SIZE / erase_unit;
+        let mut seed = 0xACE1_2468u32;
+        let mut next = move |below: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed as usize % below
+        };
+        for round in 0..20u32 {
+            let mut requests = Vec::new();
+            for _ in 0..1 + next(3) {
+                let first = next(units);
+                let end = first + 1 + next((units - first).min(16));
+                let (start, stop) = (first * erase_unit, end * erase_unit);
+                session
+                    .flash_erase(start as u32, (stop - start) as u32)
+                    .unwrap();
+                model[start..stop].fill(0xFF);
+                requests.push((start, stop));
+            }
+            let before = model.clone();
+            for piece in 0..1 + next(6) {
+                let (first, stop) = requests[next(requests.len())];
+                let start = first + next(stop - first);
+                let length = 1 + next((stop - start).min(3000));
+                let bytes: Vec<u8> = match next(3) {
+                    0 => before[start..start + length].to_vec(),
+                    _ => (0..length)
+                        .map(|index| (index as u32 * 7 + round * 13 + piece as u32 * 29) as u8 | 1)
+                        .collect(),
+                };
+                session
+                    .flash_write(start as u32, &bytes)
+                    .unwrap_or_else(|error| panic!("{name} round {round}: {start:#x}: {error:?}"));
+                model[start..start + length].copy_from_slice(&bytes);
+            }
+            session
+                .flash_done()
+                .unwrap_or_else(|error| panic!("{name} round {round}: done: {error:?}"));
+            let mut back = vec![0; SIZE];
+            session.read_memory(0, &mut back).unwrap();
+            let first_difference = back.iter().zip(&model).position(|(a, b)| a != b);
+            assert_eq!(
+                first_difference, None,
+                "{name} round {round}: {requests:x?}"
+            );
+        }
+    }
+}
