@@ -251,7 +251,8 @@ impl<M: Memory + SequencePort> FlashDriver<M> for Flashes<'_> {
         // chip's session ended.
         self.finish_algorithm(memory)?;
         FlashDriver::<M>::end_session(self, memory)?;
-        let map = self.chip.memory_map();
+        // The algorithm's device is in it: the routine runs only over mapped memory.
+        let map = memory_map(self.chip, self.algorithm);
         // An external flash answers only once its algorithm has set it up (the H750's
         // QSPI flash after reset): one read by the probe finds that out (a bus error)
         // before the CRC routine is loaded and run into it (12 ms of the H750's load).

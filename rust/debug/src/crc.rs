@@ -112,6 +112,9 @@ pub enum Fallback {
     Stopped,
     /// Asked for (e.g. by `Session::set_crc_on_target(false)`).
     Disabled,
+    /// The range is not all in the chip's memory map: a fault there would enter the
+    /// program's handler, and the probe would wait out the routine's time.
+    Unmapped,
 }
 
 impl core::fmt::Display for Method {
@@ -124,6 +127,7 @@ impl core::fmt::Display for Method {
             Method::ReadBack(Fallback::Timeout) => "the CRC routine timed out and was halted",
             Method::ReadBack(Fallback::Stopped) => "the CRC routine stopped early",
             Method::ReadBack(Fallback::Disabled) => "the CRC routine is turned off",
+            Method::ReadBack(Fallback::Unmapped) => "the range is not all in the memory map",
         };
         write!(f, "by reading back ({why})")
     }
@@ -301,6 +305,21 @@ fn work_area(map: &MemoryMap, needed: u32, address: u32, length: u64) -> Option<
         .find(|&area| !overlaps(area))
 }
 
+/// Whether the chip's memory map covers `[address, address + length)` (regions may
+/// adjoin, e.g. the STM32F4's SRAM1 and SRAM2).
+fn mapped(map: &MemoryMap, address: u32, length: u64) -> bool {
+    let end = u64::from(address) + length;
+    let mut at = u64::from(address);
+    while at < end {
+        let within = |region: &&chips::Region| u64::from(region.start) <= at && at < region.end();
+        match map.regions().find(within) {
+            Some(region) => at = region.end(),
+            None => return false,
+        }
+    }
+    true
+}
+
 /// Run the routine; the outer error is the wire's, the inner one a reason to read back.
 fn on_target<M: Memory>(
     memory: &mut M,
@@ -315,6 +334,9 @@ fn on_target<M: Memory>(
         return Ok(Err(Fallback::NoFreeRam));
     }
     let length = u64::from(block) * crcs.len() as u64;
+    if !mapped(map, address, length) {
+        return Ok(Err(Fallback::Unmapped));
+    }
     let layout = Layout::for_run(likely_written(memory, address, block, crcs.len())?);
     let used = layout.size(crcs.len());
     let Some(area) = work_area(map, used, address, length) else {
@@ -452,6 +474,28 @@ fn run<M: Memory>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chips::Region;
+
+    #[test]
+    fn only_ranges_the_memory_map_covers_are_mapped() {
+        let map = MemoryMap::new()
+            .with(Region::ram(0x2000_0000, 0x1_C000))
+            .with(Region::ram(0x2001_C000, 0x4000))
+            .with(Region::rom(0xFFFF_F000, 0x1000));
+        assert!(mapped(&map, 0x2000_0000, 0x2_0000), "two adjoining regions");
+        assert!(mapped(&map, 0x2001_BFF0, 0x20));
+        assert!(
+            mapped(&map, 0xFFFF_FFF0, 0x10),
+            "to the top of the address space"
+        );
+        assert!(
+            !mapped(&map, 0x2000_0000, 0x2_0001),
+            "one byte past the last region"
+        );
+        assert!(!mapped(&map, 0x1FFF_FFFF, 2), "one byte before the first");
+        assert!(!mapped(&map, 0xFFFF_FFF0, 0x11), "past the address space");
+        assert!(!mapped(&map, 0x0800_0000, 4));
+    }
 
     #[test]
     fn gdb_crc_is_libiberty_xcrc32() {

@@ -752,6 +752,14 @@ fn crc_of_ranges_the_routine_cannot_take_whole() {
     assert_eq!(method, Method::ReadBack(Fallback::NoFreeRam));
     assert_eq!(crc, GDB_CRC.checksum(&data));
 
+    // Outside the memory map (the SCB's CPUID, ARMv7-M B3.2.3): read back, never run
+    // (on silicon a fault would enter the program's handler until the routine's time ran out).
+    let mut cpuid = [0u8; 4];
+    session.read_memory(0xE000_ED00, &mut cpuid).unwrap();
+    let (crc, method) = session.crc32(0xE000_ED00, 4).unwrap();
+    assert_eq!(method, Method::ReadBack(Fallback::Unmapped));
+    assert_eq!(crc, GDB_CRC.checksum(&cpuid));
+
     let across = 0x2000_0100 - FLASH;
     assert!(session.crc32(FLASH, across).is_err(), "flash to SRAM");
     for (address, length) in [(0xFFFF_FFF0, 0x10), (0xFFFF_FFF0, 0x20), (0xFFFF_FFFF, 1)] {
