@@ -421,6 +421,18 @@ impl Block {
             .as_flash()
             .map_or(1, |flash| flash.write_unit.max(1)) as usize
     }
+
+    /// An erased byte's value.
+    fn erased(&self) -> u8 {
+        self.region.as_flash().map_or(0xFF, |flash| flash.erased)
+    }
+
+    /// `[first, end)` (offsets in the block) widened to whole write units.
+    fn whole_units(&self, first: usize, end: usize) -> (usize, usize) {
+        let unit = self.write_unit();
+        let end = (end.div_ceil(unit) * unit).min(self.length as usize);
+        (first - first % unit, end)
+    }
 }
 
 pub struct FlashBuffer {
@@ -665,7 +677,7 @@ impl FlashBuffer {
             chip.end_session(memory)?;
             memory.read_bytes(block.start, data)?;
         } else {
-            data.fill(block.region.as_flash().map_or(0xFF, |flash| flash.erased));
+            data.fill(block.erased());
         }
         self.block = Some(block);
         self.again = again;
@@ -796,10 +808,9 @@ impl FlashBuffer {
         end: usize,
     ) -> Result<(), Error> {
         let unit = block.write_unit();
-        let erased = block.region.as_flash().map_or(0xFF, |flash| flash.erased);
+        let erased = block.erased();
         let holds_data = |unit: &[u8]| unit.iter().any(|&byte| byte != erased);
-        let first = first - first % unit;
-        let end = (end.div_ceil(unit) * unit).min(block.length as usize);
+        let (first, end) = block.whole_units(first, end);
         let mut piece = [0u8; COPY_PIECE];
         // Before the reads: a protected flash answers them with bus errors.
         chip.check_protection(memory, block.start)?;
@@ -832,9 +843,8 @@ impl FlashBuffer {
         end: usize,
     ) -> Result<(), Error> {
         let unit = block.write_unit();
-        let erased = block.region.as_flash().map_or(0xFF, |flash| flash.erased);
-        let first = first - first % unit;
-        let end = (end.div_ceil(unit) * unit).min(block.length as usize);
+        let erased = block.erased();
+        let (first, end) = block.whole_units(first, end);
         let mut piece = [0u8; COPY_PIECE];
         let mut rewrite = false;
         let mut changes = false;
@@ -978,9 +988,7 @@ impl FlashBuffer {
         end: usize,
         retry_erase: bool,
     ) -> Result<(), Error> {
-        let unit = block.write_unit();
-        let first = first - first % unit;
-        let end = (end.div_ceil(unit) * unit).min(block.length as usize);
+        let (first, end) = block.whole_units(first, end);
         let data = &self.data[first..end];
         let at = block.start + first as u32;
         match chip.program(memory, at, data) {
